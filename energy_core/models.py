@@ -1,0 +1,271 @@
+"""Tables and the public shapes of each entity (DESIGN.md section 3).
+
+Naming: ``Device.device_id`` is the string a device sends; columns that point at a device row are
+called ``device_pk``. Every data table carries ``user_id``: it scopes every query to one household
+and is the distribution key should readings and aggregates ever be sharded by user.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+from energy_core.types import UTCDateTime, utcnow
+
+
+def _utc(nullable: bool = False, **kwargs) -> Column:
+    return Column(UTCDateTime(), nullable=nullable, **kwargs)
+
+
+class Role(StrEnum):
+    admin = "admin"
+    member = "member"
+
+
+class KeyScope(StrEnum):
+    ingest = "ingest"
+    read = "read"
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+class UserBase(SQLModel):
+    email: str = Field(max_length=254)
+    full_name: str = Field(default="", max_length=200)
+    role: Role = Field(default=Role.member, sa_column=Column(String(16), nullable=False))
+    is_active: bool = True
+    timezone: str = Field(default="UTC", max_length=64)
+    price_per_kwh: float = Field(default=0.30, ge=0)
+    currency: str = Field(default="EUR", max_length=8)
+
+
+class User(UserBase, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Stored lower-cased, so the unique index makes email unique case-insensitively.
+    email: str = Field(max_length=254, sa_column=Column(String(254), nullable=False, unique=True))
+    password_hash: str = Field(max_length=100)
+    auto_register_devices: bool = False
+    failed_logins: int = 0
+    locked_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    # Login cookies issued before this instant are rejected (password change, sign out everywhere).
+    sessions_valid_after: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
+
+
+class UserPublic(UserBase):
+    id: int
+    created_at: datetime
+
+
+# --- devices -----------------------------------------------------------------------------------
+
+
+class DeviceBase(SQLModel):
+    device_id: str = Field(min_length=1, max_length=128)
+    name: str = Field(min_length=1, max_length=200)
+    type: str = Field(default="other", max_length=64)
+    location: str = Field(default="", max_length=128)
+    is_active: bool = True
+    bidirectional: bool = False
+    max_gap_s: int | None = Field(default=None, ge=1, le=86_400)
+
+
+class Device(DeviceBase, table=True):
+    __tablename__ = "devices"
+    __table_args__ = (UniqueConstraint("user_id", "device_id", name="uq_devices_user_device_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
+    last_seen_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class DeviceCreate(DeviceBase):
+    pass
+
+
+class DeviceUpdate(SQLModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    type: str | None = Field(default=None, max_length=64)
+    location: str | None = Field(default=None, max_length=128)
+    is_active: bool | None = None
+    bidirectional: bool | None = None
+    max_gap_s: int | None = Field(default=None, ge=1, le=86_400)
+
+
+class DevicePublic(DeviceBase):
+    created_at: datetime
+    last_seen_at: datetime | None
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    # Null: the key covers all of the user's devices.
+    device_pk: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("devices.id", ondelete="CASCADE"), nullable=True),
+    )
+    scope: KeyScope = Field(sa_column=Column(String(16), nullable=False))
+    name: str = Field(default="", max_length=200)
+    # The visible start of the key (also the lookup index); the rest is stored only as a hash.
+    prefix: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
+    key_hash: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
+    last_used_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+# --- readings and aggregates -------------------------------------------------------------------
+
+
+class Reading(SQLModel, table=True):
+    """One power reading. The biggest table by far: no surrogate key, nothing but what it means.
+
+    On PostgreSQL the row is (int4, int4, timestamptz, float8): ``user_id`` costs nothing, it sits
+    in the alignment padding that ``device_pk`` alone would leave before the timestamp.
+    """
+
+    __tablename__ = "readings"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    user_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    device_pk: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("devices.id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        )
+    )
+    ts: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    power_w: float = Field(sa_column=Column(Float(precision=53), nullable=False))
+
+
+class HourlyAggregate(SQLModel, table=True):
+    """Statistics of one device over one UTC hour ``[hour_start, hour_start + 1 h)``."""
+
+    __tablename__ = "hourly_aggregates"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    user_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    device_pk: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("devices.id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        )
+    )
+    hour_start: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    energy_wh: float = Field(sa_column=Column(Float(precision=53), nullable=False))
+    covered_s: float = Field(sa_column=Column(Float(precision=53), nullable=False))
+    avg_watts: float | None = Field(default=None, sa_column=Column(Float(precision=53)))
+    min_watts: float | None = Field(default=None, sa_column=Column(Float(precision=53)))
+    max_watts: float | None = Field(default=None, sa_column=Column(Float(precision=53)))
+    sample_count: int = Field(sa_column=Column(Integer, nullable=False))
+    computed_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
+
+    @property
+    def coverage(self) -> float:
+        return self.covered_s / 3600.0
+
+
+class DirtyHour(SQLModel, table=True):
+    """An hour whose aggregate must be recomputed. ``version`` grows with every new mark, so the job
+    deletes only the marks it has seen and a reading that lands during a run stays dirty."""
+
+    __tablename__ = "dirty_hours"
+    __table_args__ = (
+        Index("ix_dirty_hours_hour_start", "hour_start"),
+        {"sqlite_with_rowid": False},
+    )
+
+    user_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    device_pk: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("devices.id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        )
+    )
+    hour_start: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False, default=1))
+
+
+class JobRun(SQLModel, table=True):
+    """The last run of each background job, for status pages and the lag figure."""
+
+    __tablename__ = "job_runs"
+
+    job: str = Field(sa_column=Column(String(64), primary_key=True))
+    started_at: datetime = Field(sa_column=_utc())
+    finished_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    hours_computed: int = 0
+    duration_s: float = 0.0
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+# --- chat --------------------------------------------------------------------------------------
+
+
+class ChatMessage(SQLModel, table=True):
+    __tablename__ = "chat_messages"
+    __table_args__ = (Index("ix_chat_messages_user_conv", "user_id", "conversation_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    conversation_id: str = Field(max_length=64)
+    role: str = Field(max_length=16)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    # JSON text: the tool calls made for this answer and the data they returned.
+    tool_calls: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    engine: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
+
+
+__all__ = [
+    "ApiKey",
+    "ChatMessage",
+    "Device",
+    "DeviceCreate",
+    "DevicePublic",
+    "DeviceUpdate",
+    "DirtyHour",
+    "HourlyAggregate",
+    "JobRun",
+    "KeyScope",
+    "Reading",
+    "Role",
+    "User",
+    "UserPublic",
+]

@@ -1,0 +1,92 @@
+"""What each device of a household is doing now: latest power, last seen, energy today."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from energy_core.accounts import list_devices
+from energy_core.energy import energy_by_device
+from energy_core.models import Reading, User
+from energy_core.settings import Settings, get_settings
+from energy_core.types import utcnow
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    device_id: str
+    name: str
+    type: str
+    location: str
+    is_active: bool
+    bidirectional: bool
+    power_w: float | None
+    reading_at: datetime | None
+    last_seen_at: datetime | None
+    online: bool
+    today_energy_wh: float
+    today_coverage: float
+
+
+def start_of_day(now: datetime, timezone: str) -> datetime:
+    """Midnight of ``now``'s local day in ``timezone``, as an aware datetime."""
+    local = now.astimezone(ZoneInfo(timezone))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def latest_reading(session: Session, *, user_id: int, device_pk: int) -> tuple[datetime, float] | None:
+    row = session.exec(
+        select(Reading.ts, Reading.power_w)
+        .where(Reading.user_id == user_id, Reading.device_pk == device_pk)
+        .order_by(col(Reading.ts).desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def device_overview(
+    session: Session,
+    *,
+    user_id: int,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> list[DeviceStatus]:
+    """One status per device of the user. A device is online while its latest reading still holds
+    power (within its ``max_gap``); its power is then that reading's, otherwise unknown."""
+    settings = settings or get_settings()
+    now = now or utcnow()
+    user = session.get(User, user_id)
+    if user is None:
+        return []
+    day_start = start_of_day(now, user.timezone)
+    devices = list_devices(session, user_id=user_id)
+    today = energy_by_device(
+        session, user_id=user_id, start=day_start, end=now, settings=settings
+    )
+    elapsed_s = max((now - day_start).total_seconds(), 1.0)
+    statuses = []
+    for device in devices:
+        latest = latest_reading(session, user_id=user_id, device_pk=device.id)
+        gap = timedelta(seconds=device.max_gap_s or settings.max_gap_s)
+        online = latest is not None and now - latest[0] <= gap
+        figure = today[device.id]
+        statuses.append(
+            DeviceStatus(
+                device_id=device.device_id,
+                name=device.name,
+                type=device.type,
+                location=device.location,
+                is_active=device.is_active,
+                bidirectional=device.bidirectional,
+                power_w=latest[1] if online else None,
+                reading_at=latest[0] if latest else None,
+                last_seen_at=device.last_seen_at,
+                online=online,
+                today_energy_wh=figure.energy_wh,
+                today_coverage=min(figure.covered_s / elapsed_s, 1.0),
+            )
+        )
+    return statuses

@@ -1,0 +1,92 @@
+"""Settings for every process of the monitor: one class, read from ``ENERGY_*`` variables and ``.env``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./data/energy.db"
+# A key that makes the demo work out of the box; the app refuses it outside demo mode.
+DEMO_COOKIE_KEY = "demo-cookie-key-change-me"
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the URLs people paste (``postgres://``, ``postgresql://``) and use psycopg 3 for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ENERGY_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL. SQLite file (embedded default) or postgresql://user@host/db.",
+    )
+    redis_url: str | None = Field(
+        None, description="Optional Redis for caches and rate limits; unset = in-process fallback."
+    )
+
+    # Data semantics (DESIGN.md section 3).
+    max_gap_s: int = Field(
+        600, ge=1, le=86_400, description="Longest time one reading holds its power (seconds)."
+    )
+    max_power_w: float = Field(100_000.0, gt=0, description="Largest accepted |power| in watts.")
+    future_skew_s: int = Field(300, ge=0, description="How far in the future a timestamp may be.")
+    lateness_days: int = Field(30, ge=1, description="How old a reading posted live may be.")
+    retention_days: int = Field(400, ge=0, description="Raw readings kept (days); 0 = forever.")
+
+    # Ingest API.
+    api_host: str = Field("127.0.0.1", description="Interface the ingest API listens on.")
+    api_port: int = Field(8000, ge=1, le=65535, description="Port of the ingest API.")
+    max_batch_readings: int = Field(5_000, ge=1, description="Most readings in one batch request.")
+    max_body_bytes: int = Field(2_000_000, ge=1_024, description="Largest request body accepted.")
+    key_cache_ttl_s: float = Field(
+        5.0, ge=0, description="How long a verified API key is cached (revocation delay)."
+    )
+
+    # Scheduler.
+    rollup_interval_s: int = Field(60, ge=1, description="Seconds between aggregation runs.")
+    rollup_batch_hours: int = Field(
+        5_000, ge=1, description="Dirty (device, hour) pairs per aggregation transaction."
+    )
+
+    # Streamlit app.
+    app_host: str = Field("127.0.0.1", description="Interface the Streamlit app listens on.")
+    app_port: int = Field(8501, ge=1, le=65535, description="Port of the Streamlit app.")
+    cookie_name: str = Field("energy_monitor_auth", description="Name of the login cookie.")
+    cookie_key: SecretStr = Field(
+        SecretStr(DEMO_COOKIE_KEY), description="Secret that signs login cookies."
+    )
+    cookie_expiry_days: float = Field(7.0, gt=0, description="Lifetime of a login cookie.")
+    demo_mode: bool = Field(
+        False, description="Set by `energy-monitor up`: allows the built-in demo cookie key."
+    )
+    default_timezone: str = Field("UTC", description="Timezone for new users (IANA name).")
+
+    # Chat.
+    openai_api_key: SecretStr | None = Field(None, description="Enables the LLM chat engine.")
+    openai_base_url: str | None = Field(None, description="Any OpenAI-compatible server.")
+    openai_model: str = Field("gpt-4o-mini", description="Model name for the chat engine.")
+
+    log_level: str = Field("INFO", description="Logging level for all processes.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalize_url(cls, value: str) -> str:
+        return normalize_database_url(value)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

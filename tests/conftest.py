@@ -1,0 +1,129 @@
+"""Test fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ``ENERGY_TEST_DATABASE_URL`` (default: the local server's ``test``
+database); the suite creates a database of its own next to it and drops it at the end. Redis comes
+from ``ENERGY_TEST_REDIS_URL``. Outside CI a server that does not answer skips its half with the
+reason; with ``CI=true`` that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from energy_core import db as db_module
+from energy_core.db import make_engine
+from energy_core.migrate import upgrade_database
+from energy_core.settings import get_settings, normalize_database_url
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+TABLES = [
+    "chat_messages",
+    "dirty_hours",
+    "hourly_aggregates",
+    "readings",
+    "api_keys",
+    "devices",
+    "job_runs",
+    "users",
+]
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing service is a failure)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_database(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A freshly migrated database of this test session on the test PostgreSQL server."""
+    admin_url = normalize_database_url(os.environ.get("ENERGY_TEST_DATABASE_URL", DEFAULT_PG_URL))
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means "not available"
+        _unavailable(f"PostgreSQL at {make_url(admin_url).render_as_string()} does not answer: {exc}")
+    name = f"energy_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade_database(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """The URL of an empty, migrated database; the same test runs once per backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "energy.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def configured(database_url, monkeypatch) -> str:
+    """Point ``get_settings()`` / ``get_engine()`` of the code under test at the test database."""
+    monkeypatch.setenv("ENERGY_DATABASE_URL", database_url)
+    for name in list(os.environ):
+        if name.startswith("ENERGY_") and name not in {"ENERGY_DATABASE_URL"}:
+            if not name.startswith("ENERGY_TEST_"):
+                monkeypatch.delenv(name)
+    get_settings.cache_clear()
+    db_module.get_engine.cache_clear()
+    yield database_url
+    db_module.get_engine().dispose()
+    get_settings.cache_clear()
+    db_module.get_engine.cache_clear()
+
+
+@pytest.fixture
+def engine(configured):
+    """The engine the code under test uses, on a fresh database (SQLite and PostgreSQL)."""
+    return db_module.get_engine()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import redis
+
+    url = os.environ.get("ENERGY_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        _unavailable(f"Redis at {url} does not answer: {exc}")
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()

@@ -1,0 +1,64 @@
+"""Factories for test data: real rows through the same library functions the product uses."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+
+from sqlmodel import Session
+
+from energy_core.accounts import IssuedKey, create_device, create_user, issue_api_key
+from energy_core.ingest import ReadingIn, record_readings
+from energy_core.models import Device, DeviceCreate, KeyScope, Role, User
+
+PASSWORD = "correct-horse-battery"
+_counter = itertools.count(1)
+
+
+def make_user(
+    session: Session,
+    *,
+    email: str | None = None,
+    role: Role = Role.member,
+    timezone: str = "UTC",
+    **kwargs,
+) -> User:
+    email = email or f"user{next(_counter)}@example.com"
+    return create_user(
+        session, email=email, password=PASSWORD, role=role, timezone=timezone, **kwargs
+    )
+
+
+def make_device(session: Session, *, user: User, device_id: str | None = None, **kwargs) -> Device:
+    device_id = device_id or f"dev-{next(_counter)}"
+    kwargs.setdefault("name", device_id.replace("-", " ").title())
+    return create_device(session, user_id=user.id, data=DeviceCreate(device_id=device_id, **kwargs))
+
+
+def make_key(
+    session: Session,
+    *,
+    user: User,
+    scope: KeyScope = KeyScope.ingest,
+    device: Device | None = None,
+) -> IssuedKey:
+    return issue_api_key(
+        session, user_id=user.id, scope=scope, device_id=device.device_id if device else None
+    )
+
+
+def add_readings(
+    session: Session,
+    *,
+    user: User,
+    device: Device,
+    points: list[tuple[datetime, float]],
+    now: datetime | None = None,
+):
+    return record_readings(
+        session,
+        user_id=user.id,
+        readings=[ReadingIn(device.device_id, ts, power_w) for ts, power_w in points],
+        now=now,
+        enforce_window=now is not None,
+    )
