@@ -1,0 +1,61 @@
+"""The scheduler process: one rollup job every minute around ``energy_core.rollup``."""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from energy_core.db import get_engine
+from energy_core.rollup import rollup_dirty_hours
+from energy_core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def rollup_job() -> None:
+    try:
+        rollup_dirty_hours(get_engine())
+    except Exception:
+        # Keep the scheduler alive: the dirty hours stay marked and the next run retries them.
+        log.exception("rollup run failed; it will be retried on the next run")
+
+
+def build_scheduler(settings: Settings | None = None) -> BlockingScheduler:
+    settings = settings or get_settings()
+    scheduler = BlockingScheduler(
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            # Generous: a run that was late (machine asleep, long catch-up) still happens once.
+            "misfire_grace_time": max(3600, settings.rollup_interval_s * 10),
+        },
+        timezone="UTC",
+    )
+    scheduler.add_job(
+        rollup_job,
+        "interval",
+        seconds=settings.rollup_interval_s,
+        id="rollup",
+        name="hourly aggregates",
+    )
+    return scheduler
+
+
+def run(settings: Settings | None = None) -> None:
+    """Catch up on everything dirty, then run the job on its interval until SIGINT/SIGTERM."""
+    settings = settings or get_settings()
+    scheduler = build_scheduler(settings)
+
+    def _stop(signum, _frame) -> None:  # noqa: ANN001
+        log.info("scheduler stopping (signal %d)", signum)
+        if not scheduler.running:
+            raise SystemExit(0)  # still in the start-up catch-up: stop right here
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("scheduler started: rollup every %d s", settings.rollup_interval_s)
+    rollup_job()  # catch-up on start: a scheduler that was down works off its backlog first
+    scheduler.start()
