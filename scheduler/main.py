@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from energy_core.db import get_engine
@@ -22,9 +23,11 @@ def rollup_job() -> None:
         log.exception("rollup run failed; it will be retried on the next run")
 
 
-def build_scheduler(settings: Settings | None = None) -> BlockingScheduler:
+def build_scheduler(
+    settings: Settings | None = None, *, scheduler_class: type[BaseScheduler] = BlockingScheduler
+) -> BaseScheduler:
     settings = settings or get_settings()
-    scheduler = BlockingScheduler(
+    scheduler = scheduler_class(
         job_defaults={
             "coalesce": True,
             "max_instances": 1,
