@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import orjson
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from energy_core.cache import Cache, MemoryCache, get_cache
 from energy_core.models import ApiKey, Device, DeviceCreate, KeyScope, Role, User
 from energy_core.security import (
     api_key_matches,
@@ -229,39 +229,38 @@ def revoke_api_key(session: Session, *, user_id: int, key_id: int) -> None:
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         session.add(key)
+    get_cache().delete(_key_cache_name(key.key_hash))
 
 
 def list_api_keys(session: Session, *, user_id: int) -> list[ApiKey]:
     return list(session.exec(select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.id)))
 
 
-class CachedKeyVerifier:
-    """``verify_api_key`` behind a short in-process cache, so a busy device does not cost a key
-    lookup per request. A revoked key stops working within ``ttl_s``."""
+def _key_cache_name(key_hash: str) -> str:
+    return f"apikey:{key_hash}"
 
-    def __init__(self, ttl_s: float, max_entries: int = 10_000):
+
+class CachedKeyVerifier:
+    """``verify_api_key`` behind a short cache (Redis when configured, shared by every API replica),
+    so a busy device does not cost a key lookup per request. Revoking a key drops it from the
+    shared cache at once; a process-memory cache elsewhere forgets it within ``ttl_s``."""
+
+    def __init__(self, ttl_s: float, cache: Cache | None = None):
         self.ttl_s = ttl_s
-        self.max_entries = max_entries
-        self._entries: dict[str, tuple[float, KeyPrincipal | None]] = {}
-        self._lock = threading.Lock()
+        self.cache = cache if cache is not None else MemoryCache()
 
     def verify(self, session_factory, key: str) -> KeyPrincipal | None:  # noqa: ANN001
-        digest = hash_api_key(key)
-        now = time.monotonic()
-        with self._lock:
-            hit = self._entries.get(digest)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        name = _key_cache_name(hash_api_key(key))
+        if self.ttl_s > 0:
+            hit = self.cache.get(name)
+            if hit is not None:
+                cached = orjson.loads(hit)
+                return KeyPrincipal(**{**cached, "scope": KeyScope(cached["scope"])})
         with session_factory() as session:
             principal = verify_api_key(session, key=key)
             if principal is not None:
                 touch_api_key(session, key_id=principal.key_id)
-        with self._lock:
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()
-            self._entries[digest] = (now + self.ttl_s, principal)
+        # Only valid keys are cached: junk keys must not fill a shared Redis.
+        if principal is not None and self.ttl_s > 0:
+            self.cache.set(name, orjson.dumps(asdict(principal)), ttl_s=self.ttl_s)
         return principal
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()

@@ -117,7 +117,8 @@ def rollup_dirty_hours(
             if not run.skipped:
                 _record_run(session, started_at=started_at, run=run)
     if not run.skipped:
-        log.info(
+        log.log(
+            logging.INFO if run.hours else logging.DEBUG,
             "rollup: %d hours recomputed in %d batches, %.3f s, %d still dirty",
             run.hours,
             run.batches,

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from energy_core import __version__
 from energy_core.accounts import CachedKeyVerifier, KeyPrincipal
+from energy_core.cache import get_cache
 from energy_core.db import get_engine, session_scope
 from energy_core.ingest import IngestRejected, parse_readings_payload, record_readings
 from energy_core.models import KeyScope
@@ -61,7 +62,7 @@ def unauthorized() -> ApiError:
 
 def create_app() -> FastAPI:
     settings = get_settings()
-    verifier = CachedKeyVerifier(ttl_s=settings.key_cache_ttl_s)
+    verifier = CachedKeyVerifier(ttl_s=settings.key_cache_ttl_s, cache=get_cache())
     app = FastAPI(
         title="Home energy monitor — ingest API",
         version=__version__,

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from energy_core import cache as cache_module
 from energy_core import db as db_module
 from energy_core.db import make_engine
 from energy_core.migrate import upgrade_database
@@ -101,10 +102,12 @@ def configured(database_url, monkeypatch) -> str:
                 monkeypatch.delenv(name)
     get_settings.cache_clear()
     db_module.get_engine.cache_clear()
+    cache_module.get_cache.cache_clear()
     yield database_url
     db_module.get_engine().dispose()
     get_settings.cache_clear()
     db_module.get_engine.cache_clear()
+    cache_module.get_cache.cache_clear()
 
 
 @pytest.fixture

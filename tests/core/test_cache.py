@@ -1,0 +1,66 @@
+"""The shared cache: real Redis when configured, process memory when not or when Redis is down."""
+
+from __future__ import annotations
+
+import time
+
+from energy_core.accounts import CachedKeyVerifier, revoke_api_key
+from energy_core.cache import MemoryCache, RedisCache, get_cache, make_cache
+from energy_core.db import session_scope
+from tests.factories import make_key, make_user
+
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+
+
+def test_without_redis_url_the_cache_lives_in_process_memory():
+    cache = make_cache(None)
+    assert isinstance(cache, MemoryCache)
+    cache.set("a", b"1", ttl_s=60)
+    assert cache.get("a") == b"1"
+
+
+def test_values_expire_after_their_ttl():
+    cache = MemoryCache()
+    cache.set("a", b"1", ttl_s=0.05)
+    time.sleep(0.1)
+    assert cache.get("a") is None
+
+
+def test_redis_cache_stores_values_in_redis(redis_url):
+    cache = make_cache(redis_url)
+    assert isinstance(cache, RedisCache) and cache.healthy()
+    cache.set("k", b"v", ttl_s=30)
+    assert cache.get("k") == b"v"
+    assert cache.client.ttl("energy:k") > 0
+    cache.delete("k")
+    assert cache.get("k") is None
+
+
+def test_redis_down_falls_back_to_memory_without_failing():
+    cache = make_cache(DEAD_REDIS)
+    assert not cache.healthy()
+    cache.set("k", b"v", ttl_s=30)
+    assert cache.get("k") == b"v"
+    cache.delete("k")
+    assert cache.get("k") is None
+
+
+def test_key_verifier_caches_in_redis_and_revocation_drops_the_entry(engine, redis_url, monkeypatch):
+    monkeypatch.setenv("ENERGY_REDIS_URL", redis_url)
+    from energy_core.settings import get_settings
+
+    get_settings.cache_clear()
+    get_cache.cache_clear()
+    with session_scope(engine) as s:
+        user = make_user(s)
+        issued = make_key(s, user=user)
+    verifier = CachedKeyVerifier(ttl_s=60, cache=get_cache())
+    principal = verifier.verify(lambda: session_scope(engine), issued.key)
+    assert principal is not None and principal.user_id == user.id
+    assert any(k.startswith(b"energy:apikey:") for k in get_cache().client.keys("energy:*"))
+    # A second verifier (another API replica) sees the cached principal.
+    other = CachedKeyVerifier(ttl_s=60, cache=make_cache(redis_url))
+    assert other.verify(lambda: session_scope(engine), issued.key) == principal
+    with session_scope(engine) as s:
+        revoke_api_key(s, user_id=user.id, key_id=issued.id)
+    assert other.verify(lambda: session_scope(engine), issued.key) is None
