@@ -190,6 +190,17 @@ def issue_api_key(
     return IssuedKey(key=key, prefix=prefix, id=row.id, scope=scope, device_id=device_id)
 
 
+def issue_replacement_key(
+    session: Session, *, user_id: int, name: str, scope: KeyScope = KeyScope.ingest
+) -> IssuedKey:
+    """Revoke the user's live keys called ``name`` and issue a new household key of that name: for
+    programs (the simulator) that need a key at every start but can only be shown one once."""
+    for old in list_api_keys(session, user_id=user_id):
+        if old.name == name and old.revoked_at is None:
+            revoke_api_key(session, user_id=user_id, key_id=old.id)
+    return issue_api_key(session, user_id=user_id, scope=scope, name=name)
+
+
 def verify_api_key(session: Session, *, key: str) -> KeyPrincipal | None:
     """The principal of a valid, unrevoked key of an active user; None for anything else."""
     prefix = key_prefix(key)

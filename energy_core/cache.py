@@ -78,7 +78,9 @@ class RedisCache:
         now = time.monotonic()
         if now - self._last_warning > 60:
             self._last_warning = now
-            log.warning("Redis unavailable (%s); serving from process memory", exc.__class__.__name__)
+            log.warning(
+                "Redis unavailable (%s); serving from process memory", exc.__class__.__name__
+            )
 
     def get(self, key: str) -> bytes | None:
         try:

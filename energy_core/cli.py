@@ -231,16 +231,13 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 
 def _simulator_key(email: str) -> str:
     """A fresh household ingest key for the simulator; earlier simulator keys are revoked."""
-    from energy_core.accounts import issue_api_key, list_api_keys, require_user, revoke_api_key
+    from energy_core.accounts import issue_replacement_key, require_user
     from energy_core.db import session_scope
-    from energy_core.models import KeyScope
+    from energy_core.demo import DEMO_KEY_NAME
 
     with session_scope() as session:
         user = require_user(session, email=email)
-        for key in list_api_keys(session, user_id=user.id):
-            if key.name == "simulator" and key.revoked_at is None:
-                revoke_api_key(session, user_id=user.id, key_id=key.id)
-        return issue_api_key(session, user_id=user.id, scope=KeyScope.ingest, name="simulator").key
+        return issue_replacement_key(session, user_id=user.id, name=DEMO_KEY_NAME).key
 
 
 def _simulator_devices(email: str) -> list[str]:
@@ -264,10 +261,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise CliError(f"{args.user} has no active devices to simulate.")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print(f"Simulating {len(devices)} devices → {args.api_url} every {args.interval:g} s (Ctrl-C stops).")
+    print(
+        f"Simulating {len(devices)} devices → {args.api_url} every {args.interval:g} s "
+        "(Ctrl-C stops)."
+    )
     try:
         run_simulator(
-            api_url=args.api_url, api_key=key, devices=devices, interval_s=args.interval, stop_event=stop
+            api_url=args.api_url,
+            api_key=key,
+            devices=devices,
+            interval_s=args.interval,
+            stop_event=stop,
         )
     except KeyboardInterrupt:
         stop.set()
@@ -329,13 +333,15 @@ def cmd_up(args: argparse.Namespace) -> int:
         with session_scope(read_only=True) as session:
             empty = count_users(session) == 0
         if empty:
-            print(f"Empty database: seeding a demo household with {args.demo_days} days of history.")
+            print(
+                f"Empty database: seeding a demo household with {args.demo_days} days of history."
+            )
             with session_scope() as session:
                 result = seed_demo_household(
                     session, days=args.demo_days, progress=_progress_printer("Demo history")
                 )
             demo_key = result.api_key
-            print(f"Seeded {result.readings:,} readings for {len(result.devices)} devices.")
+            print(f"Seeded {result.readings:,} readings for {len(result.device_ids)} devices.")
         else:
             print("Database has users already: not seeding the demo household.")
 
@@ -431,7 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--api-port", type=int, help="ingest API port (default 8000)")
     up.add_argument("--app-port", type=int, help="Streamlit port (default 8501)")
     up.add_argument("--demo-days", type=int, default=30, help="days of demo history (default 30)")
-    up.add_argument("--no-demo", action="store_true", help="do not seed or simulate a demo household")
+    up.add_argument(
+        "--no-demo", action="store_true", help="do not seed or simulate a demo household"
+    )
     up.add_argument("--no-simulator", action="store_true", help="seed, but post no live readings")
     up.add_argument(
         "--simulator-interval", type=float, default=10.0, help="seconds between live readings"
@@ -519,6 +527,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=get_settings().log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # httpx logs every request at INFO: the simulator would flood the terminal.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     from energy_core.accounts import ConflictError, NotFoundError
     from energy_core.security import WeakPasswordError
 

@@ -1,4 +1,4 @@
-"""The engine and transactions. Importing this module connects nowhere; ``get_engine()`` does, once."""
+"""The engine and transactions. Importing this module connects nowhere; ``get_engine()`` does."""
 
 from __future__ import annotations
 
@@ -83,5 +83,9 @@ def session_scope(engine: Engine | None = None, *, read_only: bool = False) -> I
 
 
 def is_sqlite(session_or_engine) -> bool:  # noqa: ANN001 - Session or Engine
-    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    bind = (
+        session_or_engine.get_bind()
+        if isinstance(session_or_engine, Session)
+        else session_or_engine
+    )
     return bind.dialect.name == "sqlite"

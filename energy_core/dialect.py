@@ -56,7 +56,9 @@ def mark_hours_dirty(conn: Connection, rows: Sequence[tuple[int, int, datetime]]
     version so that a job run that read the old one will not clear it."""
     if not rows:
         return
-    rows = sorted(set(rows), key=lambda r: (r[1], r[2]))  # fixed order: no deadlocks between writers
+    rows = sorted(
+        set(rows), key=lambda r: (r[1], r[2])
+    )  # fixed order: no deadlocks between writers
     cur = conn.connection.driver_connection.cursor()
     if _is_sqlite(conn):
         cur.executemany(
@@ -173,7 +175,7 @@ def try_rollup_lock(conn: Connection) -> bool:
 
 @contextmanager
 def scheduler_file_lock(database_url: str) -> Iterator[bool]:
-    """SQLite: an exclusive ``flock`` next to the database file; yields False when another holds it."""
+    """SQLite: an exclusive ``flock`` beside the database file; yields False when another has it."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         yield True

@@ -1,4 +1,4 @@
-"""Recording power readings: the one write path behind the HTTP API, the simulator and the demo seed.
+"""Recording power readings: the one write path behind the HTTP API, the simulator and the seed.
 
 Checks every reading against the rules of DESIGN.md sections 3 and 4, stores the new ones, marks the
 hours they can change as dirty and moves each device's last-seen time, all in the caller's
@@ -78,7 +78,7 @@ def floor_hour(ts: datetime) -> datetime:
 
 
 def hours_touched(ts: datetime, max_gap_s: int) -> list[datetime]:
-    """The hours whose statistics a reading at ``ts`` can change: [ts, ts + max_gap] overlaps them."""
+    """The hours whose statistics a reading at ``ts`` can change: those [ts, ts + max_gap] meets."""
     first = floor_hour(ts)
     last = floor_hour(ts + timedelta(seconds=max_gap_s))
     hours = [first]
@@ -131,12 +131,16 @@ def _resolve_devices(
             [Problem(i, "device_id", "is required with a household key") for i in missing],
         )
     names = {w for w in wanted if w is not None}
-    found = {
-        d.device_id: d
-        for d in session.exec(
-            select(Device).where(Device.user_id == user_id, Device.device_id.in_(names))
-        )
-    } if names else {}
+    found = (
+        {
+            d.device_id: d
+            for d in session.exec(
+                select(Device).where(Device.user_id == user_id, Device.device_id.in_(names))
+            )
+        }
+        if names
+        else {}
+    )
     if scoped is not None:
         others = sorted(n for n in names if n != scoped.device_id)
         if others:
@@ -156,9 +160,7 @@ def _resolve_devices(
                 [Problem(None, "device_id", f"unknown device {n!r}") for n in unknown[:100]],
             )
         for name in unknown:
-            device = Device(
-                **DeviceCreate(device_id=name, name=name).model_dump(), user_id=user_id
-            )
+            device = Device(**DeviceCreate(device_id=name, name=name).model_dump(), user_id=user_id)
             session.add(device)
             found[name] = device
         session.flush()
@@ -280,7 +282,9 @@ def parse_reading(obj: object, index: int | None, problems: list[Problem]) -> Re
     if device_id is not None and (
         not isinstance(device_id, str) or not 1 <= len(device_id) <= 128 or not device_id.strip()
     ):
-        problems.append(Problem(index, "device_id", "must be a non-empty string of ≤ 128 characters"))
+        problems.append(
+            Problem(index, "device_id", "must be a non-empty string of ≤ 128 characters")
+        )
     if "timestamp" not in obj:
         problems.append(Problem(index, "timestamp", "is required"))
         ts = None
@@ -320,14 +324,18 @@ def parse_readings_payload(payload: object, *, batch: bool, max_readings: int) -
     extra = sorted(set(payload) - {"readings"})
     if extra:
         raise IngestRejected(
-            "Unknown fields in the batch.", [Problem(None, str(n)[:64], "is not a batch field") for n in extra[:5]]
+            "Unknown fields in the batch.",
+            [Problem(None, str(n)[:64], "is not a batch field") for n in extra[:5]],
         )
     items = payload["readings"]
     if not items:
-        raise IngestRejected("The batch holds no readings.", [Problem(None, "readings", "is empty")])
+        raise IngestRejected(
+            "The batch holds no readings.", [Problem(None, "readings", "is empty")]
+        )
     if len(items) > max_readings:
         raise IngestRejected(
-            f"The batch holds {len(items)} readings; at most {max_readings} are accepted per request.",
+            f"The batch holds {len(items)} readings; at most {max_readings} are accepted "
+            "per request.",
             [Problem(None, "readings", f"more than {max_readings} readings")],
         )
     readings = [parse_reading(item, i, problems) for i, item in enumerate(items)]

@@ -37,7 +37,9 @@ def start_of_day(now: datetime, timezone: str) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def latest_reading(session: Session, *, user_id: int, device_pk: int) -> tuple[datetime, float] | None:
+def latest_reading(
+    session: Session, *, user_id: int, device_pk: int
+) -> tuple[datetime, float] | None:
     row = session.exec(
         select(Reading.ts, Reading.power_w)
         .where(Reading.user_id == user_id, Reading.device_pk == device_pk)
@@ -63,9 +65,7 @@ def device_overview(
         return []
     day_start = start_of_day(now, user.timezone)
     devices = list_devices(session, user_id=user_id)
-    today = energy_by_device(
-        session, user_id=user_id, start=day_start, end=now, settings=settings
-    )
+    today = energy_by_device(session, user_id=user_id, start=day_start, end=now, settings=settings)
     elapsed_s = max((now - day_start).total_seconds(), 1.0)
     statuses = []
     for device in devices:

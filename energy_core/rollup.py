@@ -59,8 +59,9 @@ def rollup_batch(session: Session, *, limit: int, settings: Settings | None = No
     cutoff = marks[-1][2]
     # Everything up to the cutoff hour is computed, so take all marks of that hour (ties included).
     marks = session.exec(
-        select(DirtyHour.user_id, DirtyHour.device_pk, DirtyHour.hour_start, DirtyHour.version)
-        .where(DirtyHour.hour_start <= cutoff)
+        select(
+            DirtyHour.user_id, DirtyHour.device_pk, DirtyHour.hour_start, DirtyHour.version
+        ).where(DirtyHour.hour_start <= cutoff)
     ).all()
     statement = text(dialect.rollup_sql(conn)).bindparams(
         bindparam("cutoff", type_=UTCDateTime()),

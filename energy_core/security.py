@@ -51,7 +51,7 @@ def hash_api_key(key: str) -> str:
 
 
 def key_prefix(key: str) -> str | None:
-    """The stored lookup prefix of a presented key, or None when it is not shaped like one of ours."""
+    """The stored lookup prefix of a presented key, or None when it is not shaped like ours."""
     parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_MARK or not parts[1] or not parts[2]:
         return None

@@ -1,4 +1,4 @@
-"""Settings for every process of the monitor: one class, read from ``ENERGY_*`` variables and ``.env``."""
+"""Settings of every process of the monitor: one class, from ``ENERGY_*`` variables and ``.env``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ DEMO_COOKIE_KEY = "demo-cookie-key-change-me"
 
 
 def normalize_database_url(url: str) -> str:
-    """Accept the URLs people paste (``postgres://``, ``postgresql://``) and use psycopg 3 for them."""
+    """Accept the URLs people paste (``postgres://``, ``postgresql://``); use psycopg 3 for them."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]

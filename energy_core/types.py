@@ -24,8 +24,8 @@ def from_epoch_us(value: int) -> datetime:
 class UTCDateTime(TypeDecorator):
     """A timezone-aware instant.
 
-    PostgreSQL stores ``timestamptz``. SQLite stores integer microseconds since the epoch: eight bytes
-    instead of a 26-character string, exact ordering, and integer arithmetic for the aggregation SQL.
+    PostgreSQL stores ``timestamptz``. SQLite stores integer microseconds since the epoch: eight
+    bytes instead of a 26-character string, exact ordering, and integer arithmetic in the rollup.
     Python always sees an aware UTC ``datetime``; naive values are refused.
     """
 

@@ -1,1 +1,1 @@
-"""The ingest API (FastAPI): a thin HTTP shell over energy_core. Start it with `energy-monitor api`."""
+"""The ingest API (FastAPI): a thin HTTP shell over energy_core; `energy-monitor api` runs it."""

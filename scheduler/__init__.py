@@ -1,1 +1,1 @@
-"""The scheduler process (APScheduler 3.x): keeps hourly aggregates current. `energy-monitor scheduler`."""
+"""The scheduler process (APScheduler 3.x): keeps the hourly aggregates current."""

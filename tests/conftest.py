@@ -59,11 +59,15 @@ def postgres_url() -> str:
     """A freshly migrated database of this test session on the test PostgreSQL server."""
     admin_url = normalize_database_url(os.environ.get("ENERGY_TEST_DATABASE_URL", DEFAULT_PG_URL))
     try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+        admin = create_engine(
+            admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
+        )
         with admin.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - any failure to connect means "not available"
-        _unavailable(f"PostgreSQL at {make_url(admin_url).render_as_string()} does not answer: {exc}")
+        _unavailable(
+            f"PostgreSQL at {make_url(admin_url).render_as_string()} does not answer: {exc}"
+        )
     name = f"energy_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

@@ -1,4 +1,4 @@
-"""Alembic environment: runs the migrations shipped inside energy_core against the configured URL."""
+"""Alembic environment: runs the migrations shipped inside energy_core against a URL."""
 
 from alembic import context
 from sqlmodel import SQLModel

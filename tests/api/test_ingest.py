@@ -160,7 +160,10 @@ def test_read_key_cannot_write(client, engine, household):
 @pytest.mark.parametrize(
     ("reading", "field"),
     [
-        ({"device_id": "fridge", "timestamp": "2026-01-01T00:00:00", "energy_watts": 1}, "timestamp"),
+        (
+            {"device_id": "fridge", "timestamp": "2026-01-01T00:00:00", "energy_watts": 1},
+            "timestamp",
+        ),
         ({"device_id": "fridge", "timestamp": "yesterday", "energy_watts": 1}, "timestamp"),
         ({"device_id": "fridge", "energy_watts": 1}, "timestamp"),
         ({"device_id": "fridge", "timestamp": 1e15, "energy_watts": 1}, "timestamp"),
@@ -174,7 +177,9 @@ def test_read_key_cannot_write(client, engine, household):
         ({"device_id": "fridge", "timestamp": "ANCIENT", "energy_watts": 5}, "timestamp"),
     ],
 )
-def test_invalid_reading_in_a_batch_rejects_the_whole_batch(client, engine, household, reading, field):
+def test_invalid_reading_in_a_batch_rejects_the_whole_batch(
+    client, engine, household, reading, field
+):
     stamps = {"NOW": now_iso(1), "FUTURE": now_iso(-3600), "ANCIENT": now_iso(86400 * 40)}
     reading = {k: stamps.get(v, v) if isinstance(v, str) else v for k, v in reading.items()}
     good = {"device_id": "fridge", "timestamp": now_iso(100), "energy_watts": 10}

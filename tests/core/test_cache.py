@@ -45,7 +45,9 @@ def test_redis_down_falls_back_to_memory_without_failing():
     assert cache.get("k") is None
 
 
-def test_key_verifier_caches_in_redis_and_revocation_drops_the_entry(engine, redis_url, monkeypatch):
+def test_key_verifier_caches_in_redis_and_revocation_drops_the_entry(
+    engine, redis_url, monkeypatch
+):
     monkeypatch.setenv("ENERGY_REDIS_URL", redis_url)
     from energy_core.settings import get_settings
 

@@ -90,7 +90,9 @@ def test_gap_longer_than_max_gap_is_unknown_not_zero(engine):
     with session_scope(engine) as s:
         user = make_user(s)
         device = make_device(s, user=user)
-        add_readings(s, user=user, device=device, points=[(T0, 500.0), (T0 + timedelta(minutes=40), 100.0)])
+        add_readings(
+            s, user=user, device=device, points=[(T0, 500.0), (T0 + timedelta(minutes=40), 100.0)]
+        )
     rollup_dirty_hours(engine)
     row = stored_hours(engine, device.id)[0]
     assert row.covered_s == pytest.approx(1200)
@@ -129,11 +131,22 @@ def test_running_the_job_twice_changes_nothing(engine):
     with session_scope(engine) as s:
         user = make_user(s)
         device = make_device(s, user=user)
-        add_readings(s, user=user, device=device, points=[(T0 + timedelta(seconds=17 * i), 10.0 + i) for i in range(500)])
+        add_readings(
+            s,
+            user=user,
+            device=device,
+            points=[(T0 + timedelta(seconds=17 * i), 10.0 + i) for i in range(500)],
+        )
     first = rollup_dirty_hours(engine)
-    before = {h: (r.energy_wh, r.covered_s, r.sample_count) for h, r in stored_hours(engine, device.id).items()}
+    before = {
+        h: (r.energy_wh, r.covered_s, r.sample_count)
+        for h, r in stored_hours(engine, device.id).items()
+    }
     second = rollup_dirty_hours(engine)
-    after = {h: (r.energy_wh, r.covered_s, r.sample_count) for h, r in stored_hours(engine, device.id).items()}
+    after = {
+        h: (r.energy_wh, r.covered_s, r.sample_count)
+        for h, r in stored_hours(engine, device.id).items()
+    }
     assert first.hours > 0 and second.hours == 0
     assert before == after
     with session_scope(engine) as s:
@@ -166,8 +179,14 @@ readings_strategy = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(points=readings_strategy, chunks=st.integers(min_value=1, max_value=4), gap=st.sampled_from([60, 600, 5400]))
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    points=readings_strategy,
+    chunks=st.integers(min_value=1, max_value=4),
+    gap=st.sampled_from([60, 600, 5400]),
+)
 def test_incremental_rollup_equals_reference_for_random_readings(engine, points, chunks, gap):
     """Random irregular readings, boundaries, duplicates, out of order, in chunks with job runs in
     between: the stored aggregates equal the reference."""
