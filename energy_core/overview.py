@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from energy_core.accounts import list_devices
-from energy_core.energy import energy_by_device
+from energy_core.aggregates import energy_series
 from energy_core.models import Reading, User
 from energy_core.settings import Settings, get_settings
 from energy_core.types import utcnow
@@ -65,14 +65,23 @@ def device_overview(
         return []
     day_start = start_of_day(now, user.timezone)
     devices = list_devices(session, user_id=user_id)
-    today = energy_by_device(session, user_id=user_id, start=day_start, end=now, settings=settings)
-    elapsed_s = max((now - day_start).total_seconds(), 1.0)
+    today = {
+        point.device_id: point
+        for point in energy_series(
+            session,
+            user_id=user_id,
+            start=day_start,
+            end=now,
+            granularity="total",
+            settings=settings,
+        )
+    }
     statuses = []
     for device in devices:
         latest = latest_reading(session, user_id=user_id, device_pk=device.id)
         gap = timedelta(seconds=device.max_gap_s or settings.max_gap_s)
         online = latest is not None and now - latest[0] <= gap
-        figure = today[device.id]
+        figure = today[device.device_id]
         statuses.append(
             DeviceStatus(
                 device_id=device.device_id,
@@ -86,7 +95,7 @@ def device_overview(
                 last_seen_at=device.last_seen_at,
                 online=online,
                 today_energy_wh=figure.energy_wh,
-                today_coverage=min(figure.covered_s / elapsed_s, 1.0),
+                today_coverage=figure.coverage,
             )
         )
     return statuses

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
+from energy_core.aggregates import energy_series
 from energy_core.db import session_scope
-from energy_core.energy import energy_by_device
 from energy_core.models import HourlyAggregate
 from energy_core.rollup import dirty_backlog, rollup_dirty_hours
 from tests.factories import add_readings, make_device, make_user
@@ -210,7 +210,7 @@ def test_incremental_rollup_equals_reference_for_random_readings(engine, points,
     # Energy over an arbitrary range (whole hours from aggregates, edges from raw) agrees too.
     start, end = T0 + timedelta(minutes=37), T0 + timedelta(hours=3, minutes=12)
     with session_scope(engine, read_only=True) as s:
-        figure = energy_by_device(s, user_id=user.id, start=start, end=end)[device.id]
+        (figure,) = energy_series(s, user_id=user.id, start=start, end=end, granularity="total")
     expected = reference_range(canonical, gap, 37 * 60, 3 * HOUR_S + 12 * 60)
     assert figure.energy_wh == pytest.approx(expected, rel=1e-9, abs=1e-6)
 
