@@ -291,6 +291,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
+    _upgrade()  # the app applies migrations on start, like `up`
     settings = get_settings()
     argv = _streamlit_argv(args.host or settings.app_host, args.port or settings.app_port)
     os.chdir(_app_file().parent)  # Streamlit reads .streamlit/config.toml from its working dir

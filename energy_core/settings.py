@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/energy.db"
 # A key that makes the demo work out of the box; the app refuses it outside demo mode.
-DEMO_COOKIE_KEY = "demo-cookie-key-change-me"
+DEMO_COOKIE_KEY = "demo-cookie-key-public-do-not-use-in-production"
 
 
 def normalize_database_url(url: str) -> str:
@@ -74,6 +74,15 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, description="Enables the LLM chat engine.")
     openai_base_url: str | None = Field(None, description="Any OpenAI-compatible server.")
     openai_model: str = Field("gpt-4o-mini", description="Model name for the chat engine.")
+    openai_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="Seconds one request to the model may take."
+    )
+    openai_max_retries: int = Field(
+        2, ge=0, le=10, description="Retries of a failed model request before falling back."
+    )
+    chat_max_tool_rounds: int = Field(
+        6, ge=1, le=20, description="Rounds of tool calls one chat answer may take."
+    )
 
     log_level: str = Field("INFO", description="Logging level for all processes.")
 

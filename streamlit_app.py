@@ -1,0 +1,103 @@
+"""The analyst app's frame: page config, sign-in, then the pages the user's role may see.
+
+Run it with ``energy-monitor app`` (or ``streamlit run streamlit_app.py``). Pages live in
+``pages/`` and are registered here explicitly; a page a role may not see is never registered.
+"""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+from energy_core.settings import get_settings
+from webapp import auth
+from webapp.loaders import DatabaseUnavailable
+
+if PagesManager.uses_pages_directory:
+    # On the first run of a process Streamlit takes a folder named pages/ for a legacy multipage
+    # app and runs this file as one of its pages. Our pages are registered with st.navigation
+    # below; leave that mode before anything renders, or the first sign-in after a restart is lost.
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+
+st.set_page_config(
+    page_title="Energy monitor",
+    page_icon="⚡",
+    layout="wide",
+    initial_sidebar_state="auto",
+)
+
+
+def markdown_literal(text: str) -> str:
+    """``text`` shown as typed: stored names and emails are not Markdown."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~<>$:])", r"\\\1", text)
+
+
+def pages_for(user: auth.SignedInUser) -> dict[str, list[st.Page]]:
+    """The navigation of this user. Admin-only pages go in an "Admin" section added only when
+    ``user.is_admin``, so members cannot reach them even by URL."""
+    return {
+        "Household": [
+            st.Page(
+                "pages/overview.py",
+                title="Overview",
+                icon=":material/dashboard:",
+                url_path="overview",
+                default=True,
+            ),
+        ],
+    }
+
+
+def signed_out_page() -> None:
+    """The only page of a visitor who is not signed in; the frame has already drawn the form or
+    the reason. Registering it keeps Streamlit from offering the files in pages/ instead."""
+
+
+def account_sidebar(user: auth.SignedInUser) -> bool:
+    """Who is signed in, and the sign-out button. True when the button was pressed."""
+    with st.sidebar, st.container(border=True):
+        st.markdown(f"**{markdown_literal(user.display_name)}**")
+        if user.full_name:
+            st.text(user.email)
+        st.badge(
+            user.role.capitalize(),
+            icon=":material/shield_person:" if user.is_admin else ":material/person:",
+            color="primary" if user.is_admin else "gray",
+        )
+        return st.button("Sign out", key="energy_sign_out", icon=":material/logout:")
+
+
+def main() -> None:
+    settings = get_settings()
+    user = authenticator = None
+    problem = auth.cookie_key_problem(settings)
+    if problem:
+        st.error(problem, icon=":material/key_off:")
+    else:
+        try:
+            authenticator = auth.make_authenticator(settings)
+            user = auth.sign_in(authenticator)
+        except DatabaseUnavailable as exc:
+            st.error(str(exc), icon=":material/cloud_off:")
+
+    if user is None:
+        # No sidebar for visitors: close the one a signed-out session still has open.
+        st.set_page_config(initial_sidebar_state="collapsed")
+        st.navigation(
+            [st.Page(signed_out_page, title="Sign in", url_path="sign-in")], position="hidden"
+        ).run()
+        return
+
+    st.logo(":material/bolt:", size="large")
+    page = st.navigation(pages_for(user), position="sidebar")
+    if account_sidebar(user):
+        auth.sign_out(authenticator)
+        st.info(auth.SIGNED_OUT, icon=":material/logout:")
+        return
+    auth.run_page(page)
+
+
+main()

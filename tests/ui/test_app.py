@@ -1,0 +1,312 @@
+"""The analyst app through AppTest: sign-in, the Overview, and who sees what.
+
+Every test that touches data runs on SQLite and on PostgreSQL (the ``engine`` fixture).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from sqlmodel import select
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+from streamlit_authenticator.utilities import Hasher
+
+from energy_core import db as db_module
+from energy_core.db import session_scope
+from energy_core.models import Role, User
+from energy_core.overview import device_overview
+from energy_core.security import hash_password
+from energy_core.settings import get_settings
+from tests.factories import PASSWORD, add_readings, make_device, make_user
+from webapp import auth
+
+REPO = Path(__file__).resolve().parents[2]
+APP = REPO / "streamlit_app.py"
+COOKIE_KEY = "a-test-cookie-key-that-is-long-enough-for-hs256"
+
+
+@pytest.fixture
+def server_mode(monkeypatch) -> None:
+    """Run AppTest like a running server, which leaves Streamlit's legacy ``pages/`` mode at its
+    first ``st.navigation`` call and stays out of it. AppTest re-enters that mode on every run
+    because a ``pages/`` directory exists, and then runs the current page without the frame."""
+    original_init = PagesManager.__init__
+
+    def init(self, *args, **kwargs) -> None:  # noqa: ANN001
+        original_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture
+def app_settings(engine, monkeypatch) -> Iterator[None]:
+    """A fresh database, a cookie key, the repository as working directory, and empty data caches:
+    ``st.cache_data`` is process-wide, so one test's figures must not serve the next."""
+    monkeypatch.setenv("ENERGY_COOKIE_KEY", COOKIE_KEY)
+    monkeypatch.chdir(REPO)
+    get_settings.cache_clear()
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def app_env(app_settings, server_mode) -> None:
+    """The app as a running server serves it, on a fresh database."""
+
+
+def open_app() -> AppTest:
+    return AppTest.from_file(str(APP), default_timeout=30).run()
+
+
+def sign_in(at: AppTest, email: str, password: str = PASSWORD) -> AppTest:
+    next(box for box in at.text_input if box.label == "Email").input(email)
+    next(box for box in at.text_input if box.label == "Password").input(password)
+    next(button for button in at.button if button.label == "Sign in").click()
+    return at.run()
+
+
+def shown_text(at: AppTest) -> str:
+    """Everything the run sent to the browser, tables and chart data included."""
+    parts: list[str] = []
+
+    def walk(node) -> None:  # noqa: ANN001 - element or block
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(str(proto))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at.main)
+    walk(at.sidebar)
+    parts.extend(frame.value.to_csv() for frame in at.dataframe)
+    return "\n".join(parts)
+
+
+def devices_table(at: AppTest):  # noqa: ANN201 - a DataFrame
+    assert len(at.dataframe) == 1
+    return at.dataframe[0].value.set_index("Device")
+
+
+def assert_signed_out(at: AppTest) -> None:
+    assert [box.label for box in at.text_input] == ["Email", "Password"]
+    assert not at.dataframe
+    assert not at.metric
+    assert auth.SESSION_KEY not in at.session_state
+
+
+def set_user(email: str, **changes) -> None:
+    with session_scope() as session:
+        user = session.exec(select(User).where(User.email == email)).one()
+        for name, value in changes.items():
+            setattr(user, name, value)
+        session.add(user)
+
+
+def test_anonymous_visitor_sees_only_the_sign_in_form(app_env):
+    at = open_app()
+
+    assert not at.exception
+    assert_signed_out(at)
+    assert [button.label for button in at.button] == ["Sign in"]
+    assert not at.sidebar.children
+
+
+def test_member_signs_in_and_sees_their_devices_as_device_overview_computes_them(app_env):
+    now = datetime.now(UTC).replace(microsecond=0)
+    with session_scope() as session:
+        user = make_user(session, email="mia@example.com", full_name="Mia Member")
+        freezer = make_device(session, user=user, name="Garage freezer", location="Garage")
+        add_readings(
+            session,
+            user=user,
+            device=freezer,
+            points=[(now - timedelta(minutes=m), 750.0) for m in range(6, 0, -1)],
+        )
+
+    at = sign_in(open_app(), "mia@example.com")
+
+    assert not at.exception
+    assert [title.value for title in at.title][-1] == "Overview"
+    with session_scope(read_only=True) as session:
+        (status,) = device_overview(session, user_id=user.id)
+    row = devices_table(at).loc["Garage freezer"]
+    assert status.online and status.power_w == 750.0
+    assert row["Power now"] == "750 W"
+    assert row["Room"] == "Garage"
+    assert row["Status"] == "Online"
+    # Energy keeps accruing while the device is online: allow for the seconds between the two.
+    assert row["Today (kWh)"] == pytest.approx(status.today_energy_wh / 1000, abs=0.005)
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["Using now"] == "750 W"
+    sidebar = shown_text(at)
+    assert "Mia Member" in sidebar and "mia@example.com" in sidebar and "Member" in sidebar
+
+
+def test_session_stays_signed_in_on_the_next_run(app_env):
+    with session_scope() as session:
+        user = make_user(session, email="sam@example.com")
+        make_device(session, user=user, name="Study lamp")
+
+    at = sign_in(open_app(), "sam@example.com").run()
+
+    assert not at.exception
+    assert not at.text_input
+    assert "Study lamp" in devices_table(at).index
+
+
+def test_wrong_password_does_not_sign_in(app_env):
+    with session_scope() as session:
+        make_user(session, email="wes@example.com")
+
+    at = sign_in(open_app(), "wes@example.com", "not-the-password")
+
+    assert not at.exception
+    assert_signed_out(at)
+    assert [error.value for error in at.error] == [auth.WRONG_CREDENTIALS]
+
+
+def test_deactivated_user_cannot_sign_in(app_env):
+    with session_scope() as session:
+        make_user(session, email="dee@example.com")
+    set_user("dee@example.com", is_active=False)
+
+    at = sign_in(open_app(), "dee@example.com")
+
+    assert not at.exception
+    assert_signed_out(at)
+    assert [error.value for error in at.error] == [auth.WRONG_CREDENTIALS]
+
+
+def test_user_deactivated_while_signed_in_is_signed_out_at_the_next_run(app_env):
+    with session_scope() as session:
+        make_user(session, email="ada@example.com")
+    at = sign_in(open_app(), "ada@example.com")
+    assert auth.SESSION_KEY in at.session_state
+
+    set_user("ada@example.com", is_active=False)
+    at.run()
+
+    assert not at.exception
+    assert_signed_out(at)
+    assert auth.ACCOUNT_GONE in [notice.value for notice in at.info]
+
+
+def test_role_comes_from_the_database_on_every_run(app_env):
+    with session_scope() as session:
+        make_user(session, email="rob@example.com")
+    at = sign_in(open_app(), "rob@example.com")
+    assert at.session_state[auth.SESSION_KEY].role == Role.member
+
+    set_user("rob@example.com", role=Role.admin)
+    at.run()
+
+    assert not at.exception
+    assert at.session_state[auth.SESSION_KEY].role == Role.admin
+    assert "Admin" in shown_text(at)
+
+
+def test_users_never_see_each_others_devices(app_env):
+    with session_scope() as session:
+        alice = make_user(session, email="alice@example.com")
+        bob = make_user(session, email="bob@example.com")
+        make_device(session, user=alice, device_id="freezer", name="Alice attic freezer")
+        make_device(session, user=bob, device_id="freezer", name="Bob boiler pump")
+
+    as_alice = sign_in(open_app(), "alice@example.com")
+    as_bob = sign_in(open_app(), "bob@example.com")  # same process, same data caches
+
+    assert not as_alice.exception and not as_bob.exception
+    assert list(devices_table(as_alice).index) == ["Alice attic freezer"]
+    assert list(devices_table(as_bob).index) == ["Bob boiler pump"]
+    assert "Alice attic freezer" not in shown_text(as_bob)
+    assert "Bob boiler pump" not in shown_text(as_alice.run())
+
+
+def test_user_without_devices_is_told_how_to_register_one(app_env):
+    with session_scope() as session:
+        make_user(session, email="nia@example.com")
+
+    at = sign_in(open_app(), "nia@example.com")
+
+    assert not at.exception
+    assert not at.dataframe
+    (notice,) = at.info
+    assert "No devices yet" in notice.value
+    assert "energy-monitor devices add --user nia@example.com" in notice.value
+
+
+def test_sign_out_ends_the_session(app_env):
+    with session_scope() as session:
+        make_user(session, email="otto@example.com")
+    at = sign_in(open_app(), "otto@example.com")
+
+    at.button(key="energy_sign_out").click().run()
+
+    assert not at.exception
+    assert not at.metric
+    assert auth.SESSION_KEY not in at.session_state
+    at.run()
+    assert_signed_out(at)
+    assert auth.SIGNED_OUT in [notice.value for notice in at.info]
+
+
+def test_a_page_opened_by_address_without_signing_in_shows_the_sign_in_form(app_settings):
+    """Streamlit's legacy ``pages/`` mode (AppTest's default here) runs a page file by itself;
+    the page must still ask for a sign-in and show no data."""
+    with session_scope() as session:
+        user = make_user(session, email="eve@example.com")
+        make_device(session, user=user, name="Eve private heater")
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.switch_page("pages/overview.py").run()
+
+    assert not at.exception
+    assert_signed_out(at)
+    assert "Eve private heater" not in shown_text(at)
+
+
+def test_demo_cookie_key_outside_demo_mode_stops_the_app(monkeypatch):
+    monkeypatch.delenv("ENERGY_COOKIE_KEY", raising=False)
+    monkeypatch.setenv("ENERGY_DEMO_MODE", "false")
+    monkeypatch.chdir(REPO)
+    get_settings.cache_clear()
+    try:
+        at = open_app()
+    finally:
+        get_settings.cache_clear()
+
+    assert not at.exception
+    assert not at.text_input
+    (error,) = at.error
+    assert "ENERGY_COOKIE_KEY" in error.value
+
+
+def test_unreachable_database_is_explained_not_raised(monkeypatch, server_mode):
+    monkeypatch.setenv("ENERGY_DATABASE_URL", "postgresql://energy@127.0.0.1:1/energy")
+    monkeypatch.setenv("ENERGY_COOKIE_KEY", COOKIE_KEY)
+    monkeypatch.chdir(REPO)
+    get_settings.cache_clear()
+    db_module.get_engine.cache_clear()
+    try:
+        at = open_app()
+    finally:
+        db_module.get_engine().dispose()
+        db_module.get_engine.cache_clear()
+        get_settings.cache_clear()
+
+    assert not at.exception
+    assert not at.text_input
+    (error,) = at.error
+    assert "ENERGY_DATABASE_URL" in error.value
+
+
+def test_stored_password_hashes_are_used_as_they_are():
+    # The authenticator must see our bcrypt hashes as hashes, never as passwords to hash again.
+    assert Hasher.is_hash(hash_password(PASSWORD))
