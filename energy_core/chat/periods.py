@@ -1,0 +1,596 @@
+"""Periods in words ("yesterday", "last week", "in October", "last 3 days", "on Monday",
+"2026-03-05", "at night") turned into exact half-open ranges in the user's timezone.
+
+Both engines use it: the offline analyst on the whole question, the tools on the ``period``
+argument a model may pass. Ranges never reach past ``now``; a period that has not started yet is
+an error the user can act on, not an empty answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+MONTHS = {
+    "january": 1,
+    "february": 2,
+    "march": 3,
+    "april": 4,
+    "may": 5,
+    "june": 6,
+    "july": 7,
+    "august": 8,
+    "september": 9,
+    "october": 10,
+    "november": 11,
+    "december": 12,
+}
+MONTH_ABBREVIATIONS = {name[:3]: number for name, number in MONTHS.items()} | {"sept": 9}
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+NUMBER_WORDS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fourteen": 14,
+    "thirty": 30,
+    "few": 3,
+    "couple of": 2,
+}
+
+# Local hours (start inclusive, end exclusive, wrapping past midnight) of the parts of a day.
+TIMES_OF_DAY: dict[str, tuple[int, int]] = {
+    "night": (22, 6),
+    "morning": (6, 12),
+    "afternoon": (12, 18),
+    "evening": (18, 22),
+}
+
+
+class PeriodError(ValueError):
+    """A period that cannot be answered (in the future, reversed, unreadable)."""
+
+
+def hours_of(time_of_day: str | None) -> frozenset[int] | None:
+    """The local hours of a part of the day, or None for the whole day."""
+    if time_of_day is None:
+        return None
+    first, last = TIMES_OF_DAY[time_of_day]
+    if first < last:
+        return frozenset(range(first, last))
+    return frozenset(list(range(first, 24)) + list(range(0, last)))
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open range ``[start, end)`` in the user's timezone, with how it was named.
+
+    ``kind`` and ``length`` say how to step to the previous period of the same kind (for "compare
+    this week with the last"): ``day``, ``week``, ``month``, ``year`` or ``rolling`` (a duration).
+    ``full_end`` is where the period would end if ``now`` had not cut it short.
+    """
+
+    start: datetime
+    end: datetime
+    label: str
+    kind: str
+    full_end: datetime
+    time_of_day: str | None = None
+
+    @property
+    def timezone(self) -> str:
+        return str(self.start.tzinfo)
+
+    @property
+    def is_partial(self) -> bool:
+        return self.end < self.full_end
+
+    @property
+    def hours(self) -> frozenset[int] | None:
+        return hours_of(self.time_of_day)
+
+    def describe(self) -> str:
+        """The label with the exact dates, e.g. "last week (Mon 30 Mar - Sun 5 Apr 2026)"."""
+        dates = describe_range(self.start, self.end)
+        text = dates if self.label == dates else f"{self.label} ({dates})"
+        if self.time_of_day:
+            first, last = TIMES_OF_DAY[self.time_of_day]
+            text += f", {self.time_of_day} hours only ({first:02d}:00-{last:02d}:00)"
+        return text
+
+    def previous(self, *, now: datetime) -> Period:
+        """The period of the same kind just before this one (for comparisons)."""
+        tz = self.start.tzinfo
+        start = self.start.replace(tzinfo=None)
+        if self.kind == "day":
+            prev_start = start - timedelta(days=1)
+            prev_end = start
+        elif self.kind == "week":
+            prev_start = start - timedelta(days=7)
+            prev_end = start
+        elif self.kind == "month":
+            prev_start = _add_months(start, -1)
+            prev_end = start
+        elif self.kind == "year":
+            prev_start = start.replace(year=start.year - 1)
+            prev_end = start
+        else:
+            length = self.full_end - self.start
+            return Period(
+                start=self.start - length,
+                end=self.start,
+                label=f"the {format_duration(length)} before",
+                kind="rolling",
+                full_end=self.start,
+                time_of_day=self.time_of_day,
+            )
+        return Period(
+            start=prev_start.replace(tzinfo=tz),
+            end=prev_end.replace(tzinfo=tz),
+            label=f"the {self.kind} before",
+            kind=self.kind,
+            full_end=prev_end.replace(tzinfo=tz),
+            time_of_day=self.time_of_day,
+        )
+
+
+@dataclass(frozen=True)
+class PeriodMention:
+    """A period found in a sentence, with where it was found."""
+
+    period: Period
+    span: tuple[int, int]
+
+
+def describe_range(start: datetime, end: datetime) -> str:
+    """Human dates of ``[start, end)``: a day, a run of whole days, or times."""
+    tz = start.tzinfo
+    start_l, end_l = start.astimezone(tz), end.astimezone(tz)
+    midnight = start_l.time() == end_l.time() == datetime.min.time()
+    if midnight:
+        last = end_l - timedelta(days=1)
+        if last.date() == start_l.date():
+            return start_l.strftime("%a %-d %b %Y")
+        return f"{start_l.strftime('%a %-d %b')} - {last.strftime('%a %-d %b %Y')}"
+    if start_l.date() == end_l.date():
+        return f"{start_l.strftime('%a %-d %b %Y %H:%M')}-{end_l.strftime('%H:%M')}"
+    return f"{start_l.strftime('%a %-d %b %H:%M')} - {end_l.strftime('%a %-d %b %Y %H:%M')}"
+
+
+def format_duration(length: timedelta) -> str:
+    hours = length.total_seconds() / 3600
+    if hours % 24 == 0 and hours >= 24:
+        days = int(hours // 24)
+        return "day" if days == 1 else f"{days} days"
+    if hours.is_integer():
+        return "hour" if hours == 1 else f"{int(hours)} hours"
+    return f"{hours:.1f} hours"
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    # Clamp the day (31 March minus one month is 28/29 February).
+    following = datetime(year + (month == 12), month % 12 + 1, 1)
+    last_day = (following - timedelta(days=1)).day
+    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
+
+
+def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=tz)
+
+
+class _Builder:
+    """Builds periods relative to one ``now`` in one timezone."""
+
+    def __init__(self, *, now: datetime, tz: ZoneInfo):
+        self.tz = tz
+        self.now = now.astimezone(tz)
+        self.today = self.now.date()
+
+    def _make(self, start: datetime, full_end: datetime, label: str, kind: str) -> Period:
+        if start >= self.now:
+            raise PeriodError(
+                f"{label.capitalize()} ({describe_range(start, full_end)}) has not started yet, "
+                "so there is no data for it. Ask about a past period, e.g. 'last week'."
+            )
+        return Period(
+            start=start,
+            end=min(full_end, self.now),
+            label=label,
+            kind=kind,
+            full_end=full_end,
+        )
+
+    def day(self, day: date, label: str | None = None) -> Period:
+        if label is None:
+            if day == self.today:
+                label = "today"
+            elif day == self.today - timedelta(days=1):
+                label = "yesterday"
+            else:
+                label = day.strftime("%A %-d %B %Y")
+        return self._make(
+            _local_midnight(day, self.tz),
+            _local_midnight(day + timedelta(days=1), self.tz),
+            label,
+            "day",
+        )
+
+    def week(self, offset: int) -> Period:
+        monday = self.today - timedelta(days=self.today.weekday()) + timedelta(weeks=offset)
+        label = {0: "this week", -1: "last week"}.get(offset, f"the week of {monday:%-d %B}")
+        return self._make(
+            _local_midnight(monday, self.tz),
+            _local_midnight(monday + timedelta(days=7), self.tz),
+            label,
+            "week",
+        )
+
+    def month(self, year: int, month: int, label: str | None = None) -> Period:
+        first = date(year, month, 1)
+        following = date(year + (month == 12), month % 12 + 1, 1)
+        return self._make(
+            _local_midnight(first, self.tz),
+            _local_midnight(following, self.tz),
+            label or first.strftime("%B %Y"),
+            "month",
+        )
+
+    def year(self, year: int, label: str | None = None) -> Period:
+        return self._make(
+            _local_midnight(date(year, 1, 1), self.tz),
+            _local_midnight(date(year + 1, 1, 1), self.tz),
+            label or str(year),
+            "year",
+        )
+
+    def rolling(self, length: timedelta, label: str) -> Period:
+        return Period(
+            start=self.now - length,
+            end=self.now,
+            label=label,
+            kind="rolling",
+            full_end=self.now,
+        )
+
+    def rolling_months(self, months: int, label: str) -> Period:
+        start = _add_months(self.now.replace(tzinfo=None), -months).replace(tzinfo=self.tz)
+        return Period(start=start, end=self.now, label=label, kind="rolling", full_end=self.now)
+
+    def since(self, period: Period) -> Period:
+        return Period(
+            start=period.start,
+            end=self.now,
+            label=f"since {period.label}",
+            kind="rolling",
+            full_end=self.now,
+        )
+
+    def between(self, first: Period, last: Period) -> Period:
+        if last.full_end <= first.start:
+            raise PeriodError(
+                f"The range from {first.label} to {last.label} ends before it starts; "
+                "put the earlier date first."
+            )
+        return self._make(first.start, last.full_end, f"{first.label} to {last.label}", "rolling")
+
+    def latest_month(self, month: int, year: int | None) -> Period:
+        """The named month: of ``year`` if given, else the most recent one that has begun."""
+        if year is None:
+            year = self.today.year if month <= self.today.month else self.today.year - 1
+        return self.month(year, month)
+
+    def latest_date(self, month: int, day: int, year: int | None) -> Period:
+        """A day of the year: of ``year`` if given, else the most recent one not in the future."""
+        try:
+            if year is not None:
+                return self.day(date(year, month, day))
+            candidate = date(self.today.year, month, day)
+            if candidate > self.today:
+                candidate = date(self.today.year - 1, month, day)
+        except ValueError as exc:
+            raise PeriodError(f"There is no such date ({day}/{month}): {exc}.") from exc
+        return self.day(candidate)
+
+    def weekday(self, weekday: int, qualifier: str | None) -> Period:
+        back = (self.today.weekday() - weekday) % 7
+        if qualifier == "last" and back == 0:
+            back = 7
+        if qualifier == "this":
+            # "this Monday": the one of the current week (it may still be ahead).
+            back = self.today.weekday() - weekday
+        return self.day(self.today - timedelta(days=back))
+
+    def weekend(self, qualifier: str) -> Period:
+        # The most recent Saturday that starts a weekend already begun (this weekend includes
+        # today when today is a Saturday or Sunday).
+        back = (self.today.weekday() - 5) % 7
+        saturday = self.today - timedelta(days=back)
+        if qualifier == "last" and self.today.weekday() >= 5:
+            saturday -= timedelta(days=7)
+        label = "this weekend" if qualifier == "this" else "last weekend"
+        return self._make(
+            _local_midnight(saturday, self.tz),
+            _local_midnight(saturday + timedelta(days=2), self.tz),
+            label,
+            "week",
+        )
+
+
+_MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
+_MONTH_ANY = "|".join(sorted(list(MONTHS) + list(MONTH_ABBREVIATIONS), key=len, reverse=True))
+_WEEKDAY_NAMES = "|".join(WEEKDAYS)
+_NUMBER = r"\d+|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+_ORDINAL = r"(?:st|nd|rd|th)?"
+
+# Order matters: longer and more specific patterns first; a later pattern never matches text an
+# earlier one has claimed.
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("iso_date", re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")),
+    (
+        "day_month",
+        re.compile(
+            rf"\b(\d{{1,2}}){_ORDINAL}(?:\s+of)?\s+({_MONTH_ANY})\b\.?(?:,?\s+(\d{{4}})\b)?"
+        ),
+    ),
+    (
+        "month_day",
+        re.compile(rf"\b({_MONTH_ANY})\.?\s+(\d{{1,2}}){_ORDINAL}\b(?:,?\s+(\d{{4}})\b)?"),
+    ),
+    ("day_before_yesterday", re.compile(r"\bthe day before yesterday\b")),
+    ("today", re.compile(r"\b(today|so far today|this day)\b")),
+    ("yesterday", re.compile(r"\byesterday\b")),
+    (
+        "last_n",
+        re.compile(
+            rf"\b(?:in\s+|over\s+|for\s+|during\s+)?(?:the\s+)?(?:last|past|previous)\s+({_NUMBER})"
+            r"\s+(hour|day|week|month|year)s?\b"
+        ),
+    ),
+    ("rolling_24h", re.compile(r"\b(?:the\s+)?(?:last|past)\s+(24|twenty[- ]four)\s+hours\b")),
+    ("weekend", re.compile(r"\b(this|last|past|the)\s+weekend\b")),
+    (
+        "relative",
+        re.compile(r"\b(this|current|last|previous|past)\s+(week|month|year)(?:'s)?\b"),
+    ),
+    (
+        "weekday",
+        re.compile(rf"\b(?:(last|this|past|previous|on)\s+)?({_WEEKDAY_NAMES})\b"),
+    ),
+    (
+        "month_name",
+        re.compile(
+            rf"\b(?:(in|during|for|of|since|last|this)\s+)?({_MONTH_NAMES})\b(?:\s+(\d{{4}})\b)?"
+        ),
+    ),
+    ("year", re.compile(r"\b(?:in|during|for|of)\s+(\d{4})\b")),
+    ("ytd", re.compile(r"\byear to date\b")),
+]
+_TIME_OF_DAY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("night", re.compile(r"\b(?:at\s+night|overnight|during\s+the\s+night|nights?|nighttime)\b")),
+    ("evening", re.compile(r"\b(?:in\s+the\s+evenings?|evenings?)\b")),
+    ("morning", re.compile(r"\b(?:in\s+the\s+mornings?|mornings?)\b")),
+    ("afternoon", re.compile(r"\b(?:in\s+the\s+afternoons?|afternoons?)\b")),
+]
+
+
+def _number(text: str) -> int:
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    return NUMBER_WORDS[text]
+
+
+def _month_number(name: str) -> int:
+    return MONTHS.get(name) or MONTH_ABBREVIATIONS[name[:4] if name == "sept" else name[:3]]
+
+
+def _build(kind: str, match: re.Match[str], b: _Builder) -> Period | None:
+    g = match.groups()
+    if kind == "iso_date":
+        try:
+            return b.day(date(int(g[0]), int(g[1]), int(g[2])))
+        except ValueError as exc:
+            raise PeriodError(f"{match.group(0)!r} is not a date: {exc}.") from exc
+    if kind == "day_month":
+        return b.latest_date(_month_number(g[1]), int(g[0]), int(g[2]) if g[2] else None)
+    if kind == "month_day":
+        return b.latest_date(_month_number(g[0]), int(g[1]), int(g[2]) if g[2] else None)
+    if kind == "day_before_yesterday":
+        return b.day(b.today - timedelta(days=2), "the day before yesterday")
+    if kind == "today":
+        return b.day(b.today)
+    if kind == "yesterday":
+        return b.day(b.today - timedelta(days=1))
+    if kind == "last_n":
+        count, unit = _number(g[0]), g[1]
+        label = f"the last {count} {unit}{'s' if count != 1 else ''}"
+        if count < 1:
+            raise PeriodError("Ask about at least one hour, day, week or month.")
+        if unit == "hour":
+            return b.rolling(timedelta(hours=count), label)
+        if unit == "day":
+            return b.rolling(timedelta(days=count), label)
+        if unit == "week":
+            return b.rolling(timedelta(weeks=count), label)
+        if unit == "month":
+            return b.rolling_months(count, label)
+        return b.rolling_months(12 * count, label)
+    if kind == "rolling_24h":
+        return b.rolling(timedelta(hours=24), "the last 24 hours")
+    if kind == "weekend":
+        return b.weekend("this" if g[0] == "this" else "last")
+    if kind == "relative":
+        which, unit = g
+        if which == "past":
+            # "the past week" is the seven days up to now, not the calendar week.
+            if unit == "week":
+                return b.rolling(timedelta(days=7), "the past week")
+            if unit == "month":
+                return b.rolling_months(1, "the past month")
+            return b.rolling_months(12, "the past year")
+        offset = 0 if which in {"this", "current"} else -1
+        if unit == "week":
+            return b.week(offset)
+        if unit == "month":
+            first = date(b.today.year, b.today.month, 1)
+            if offset:
+                first = (first - timedelta(days=1)).replace(day=1)
+            return b.month(first.year, first.month, "this month" if offset == 0 else "last month")
+        year = b.today.year + offset
+        return b.year(year, "this year" if offset == 0 else "last year")
+    if kind == "weekday":
+        qualifier = {"past": "last", "previous": "last"}.get(g[0], g[0])
+        return b.weekday(WEEKDAYS.index(g[1]), qualifier)
+    if kind == "month_name":
+        prefix, name, year = g
+        if name == "may" and prefix not in {"in", "during", "for", "of", "since", "last", "this"}:
+            if not year:
+                return None  # the verb "may", not the month
+        month = MONTHS[name]
+        if prefix == "this" and not year:
+            return b.month(b.today.year, month)
+        if prefix == "last" and not year:
+            # "last March" while it is March means a year ago.
+            year_of = b.today.year if month < b.today.month else b.today.year - 1
+            return b.month(year_of, month)
+        return b.latest_month(month, int(year) if year else None)
+    if kind == "year":
+        return b.year(int(g[0]))
+    if kind == "ytd":
+        return b.year(b.today.year, "this year")
+    raise AssertionError(kind)
+
+
+def find_periods(text: str, *, now: datetime, timezone: str) -> list[PeriodMention]:
+    """Every period named in ``text`` (lower-cased), in order of appearance.
+
+    "since X" becomes X until now; "from X to Y" / "between X and Y" becomes one range. A part of
+    the day ("at night") applies to every period found, or to the last 7 days when none is.
+    """
+    b = _Builder(now=now, tz=ZoneInfo(timezone))
+    text = text.lower()
+    claimed = [False] * len(text)
+    found: list[PeriodMention] = []
+    for kind, pattern in _PATTERNS:
+        for match in pattern.finditer(text):
+            lo, hi = match.span()
+            if any(claimed[lo:hi]):
+                continue
+            period = _build(kind, match, b)
+            if period is None:
+                continue
+            for i in range(lo, hi):
+                claimed[i] = True
+            found.append(PeriodMention(period, (lo, hi)))
+    found.sort(key=lambda m: m.span[0])
+    found = _combine_ranges(text, found, b)
+    return found
+
+
+def _combine_ranges(text: str, found: list[PeriodMention], b: _Builder) -> list[PeriodMention]:
+    out: list[PeriodMention] = []
+    i = 0
+    while i < len(found):
+        mention = found[i]
+        before = text[: mention.span[0]]
+        if re.search(r"\bsince\s*$", before):
+            out.append(PeriodMention(b.since(mention.period), mention.span))
+            i += 1
+            continue
+        if i + 1 < len(found):
+            nxt = found[i + 1]
+            between = text[mention.span[1] : nxt.span[0]]
+            opens_range = re.search(r"\b(from|between)\s*$", before)
+            if opens_range and re.fullmatch(r"\s*(to|until|till|and|-)\s*", between):
+                span = (mention.span[0], nxt.span[1])
+                out.append(PeriodMention(b.between(mention.period, nxt.period), span))
+                i += 2
+                continue
+        out.append(mention)
+        i += 1
+    return out
+
+
+def find_time_of_day(text: str) -> tuple[str | None, tuple[int, int] | None]:
+    """The part of the day named in ``text`` ("at night", "in the evening"), if any."""
+    text = text.lower()
+    for name, pattern in _TIME_OF_DAY_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            return name, match.span()
+    return None, None
+
+
+def parse_period(text: str, *, now: datetime, timezone: str) -> Period:
+    """Exactly one period from a short phrase such as a tool's ``period`` argument."""
+    mentions = find_periods(text, now=now, timezone=timezone)
+    time_of_day, _ = find_time_of_day(text)
+    if len(mentions) != 1:
+        if not mentions and time_of_day:
+            return with_time_of_day(default_period(now=now, timezone=timezone), time_of_day)
+        raise PeriodError(
+            f"I could not read one period from {text!r}. Use words like 'yesterday', "
+            "'last week', 'this month', 'October 2025', 'last 7 days' or a date like 2026-03-05."
+        )
+    period = mentions[0].period
+    return with_time_of_day(period, time_of_day) if time_of_day else period
+
+
+def default_period(*, now: datetime, timezone: str) -> Period:
+    """The range used when a question names none: the last 7 days."""
+    return _Builder(now=now, tz=ZoneInfo(timezone)).rolling(timedelta(days=7), "the last 7 days")
+
+
+def with_time_of_day(period: Period, time_of_day: str | None) -> Period:
+    return replace(period, time_of_day=time_of_day)
+
+
+def explicit_period(
+    start: datetime, end: datetime, *, now: datetime, timezone: str, label: str | None = None
+) -> Period:
+    """A period from two instants (clipped to ``now``)."""
+    tz = ZoneInfo(timezone)
+    start, end = start.astimezone(tz), end.astimezone(tz)
+    if end <= start:
+        raise PeriodError("The end of the range must be after its start.")
+    if start >= now:
+        raise PeriodError("That range has not started yet, so there is no data for it.")
+    label = label or describe_range(start, end)
+    return Period(
+        start=start,
+        end=min(end, now.astimezone(tz)),
+        label=label,
+        kind="rolling",
+        full_end=end,
+    )
+
+
+__all__ = [
+    "Period",
+    "PeriodError",
+    "PeriodMention",
+    "TIMES_OF_DAY",
+    "default_period",
+    "describe_range",
+    "explicit_period",
+    "find_periods",
+    "find_time_of_day",
+    "hours_of",
+    "parse_period",
+    "with_time_of_day",
+]

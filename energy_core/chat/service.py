@@ -1,0 +1,105 @@
+"""Asking a question: choose the engine (the LLM when a key is configured, else the offline
+analyst), stream the answer, and hand back the whole answer with its evidence.
+
+Answering only reads; storing the exchange is ``history.record_exchange`` in the caller's own
+(short) write transaction, so a slow model never holds a write lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator, Sequence
+from datetime import datetime
+
+from openai import OpenAI
+from sqlmodel import Session
+
+from energy_core.chat.answers import LLM, OFFLINE, ChatAnswer
+from energy_core.chat.llm import LLMEngine
+from energy_core.chat.offline import OfflineAnalyst
+from energy_core.chat.tools import ToolContext
+from energy_core.settings import Settings, get_settings
+
+MAX_QUESTION_CHARS = 2_000
+
+
+def selected_engine(settings: Settings | None = None) -> str:
+    """``"llm"`` when an API key is configured, else ``"offline"``."""
+    settings = settings or get_settings()
+    return LLM if settings.openai_api_key is not None else OFFLINE
+
+
+class AnswerStream:
+    """Iterate for the answer's text as it is produced (``st.write_stream`` takes this); once it
+    is exhausted, ``answer`` holds the whole ChatAnswer."""
+
+    def __init__(self, generator: Generator[str, None, ChatAnswer]):
+        self._generator = generator
+        self.answer: ChatAnswer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        self.answer = yield from self._generator
+
+    def result(self) -> ChatAnswer:
+        """Run to the end (if not yet) and return the answer."""
+        if self.answer is None:
+            for _ in self:
+                pass
+        assert self.answer is not None
+        return self.answer
+
+
+def _offline(ctx: ToolContext, question: str) -> Generator[str, None, ChatAnswer]:
+    answer = OfflineAnalyst().answer(ctx, question)
+    yield answer.text
+    return answer
+
+
+def stream_answer(
+    session: Session,
+    *,
+    user_id: int,
+    question: str,
+    history: Sequence[dict[str, str]] = (),
+    now: datetime | None = None,
+    settings: Settings | None = None,
+    client: OpenAI | None = None,
+) -> AnswerStream:
+    """Answer ``question`` for ``user_id`` from that user's data only. ``history`` (earlier
+    ``{"role", "content"}`` messages) gives the model context; ``client`` overrides the SDK
+    client built from settings."""
+    settings = settings or get_settings()
+    question = question.strip()
+    if not question:
+        raise ValueError("Ask a question, e.g. 'How much energy did I use yesterday?'")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise ValueError(f"Questions are limited to {MAX_QUESTION_CHARS:,} characters.")
+    ctx = ToolContext.load(session, user_id=user_id, now=now, settings=settings)
+    if selected_engine(settings) == LLM:
+        engine = LLMEngine(settings, client=client)
+        return AnswerStream(engine.stream(ctx, question, history=history))
+    return AnswerStream(_offline(ctx, question))
+
+
+def answer_question(
+    session: Session,
+    *,
+    user_id: int,
+    question: str,
+    history: Sequence[dict[str, str]] = (),
+    now: datetime | None = None,
+    settings: Settings | None = None,
+    client: OpenAI | None = None,
+) -> ChatAnswer:
+    """``stream_answer`` run to the end."""
+    return stream_answer(
+        session,
+        user_id=user_id,
+        question=question,
+        history=history,
+        now=now,
+        settings=settings,
+        client=client,
+    ).result()
+
+
+__all__ = ["AnswerStream", "answer_question", "selected_engine", "stream_answer"]

@@ -1,0 +1,529 @@
+"""The golden set: questions in many phrasings about the seeded demo household, each checked
+against figures computed here straight from ``energy_core.aggregates.energy_series`` over ranges
+written out by hand (the same figures the History page shows for those ranges).
+
+An answer is correct when the analyst called the expected tool and the numbers in its result match
+the independent figures; the set as a whole must score at least 90 %.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy
+import pytest
+from sqlmodel import col, select
+
+from energy_core.aggregates import energy_series
+from energy_core.chat.answers import ChatAnswer
+from energy_core.chat.offline import OfflineAnalyst, kwh, money
+from energy_core.chat.tools import ToolContext
+from energy_core.db import session_scope
+from energy_core.demo import DEMO_DEVICES, DEMO_PRICE_PER_KWH
+from energy_core.models import Device, Reading
+from tests.chat.conftest import NOW, chat_settings
+
+LONDON = ZoneInfo("Europe/London")
+CONSUMERS = [d.device_id for d in DEMO_DEVICES if not d.bidirectional]
+SOLAR = "solar-roof"
+# Each demo device stands in a room of its own, so rooms rank as their devices do.
+ROOMS = {d.device_id: d.location for d in DEMO_DEVICES}
+NIGHT = set(range(22, 24)) | set(range(0, 6))
+EVENING = set(range(18, 22))
+MISSING = object()
+
+
+def day(month: int, dom: int) -> datetime:
+    return datetime(2026, month, dom, tzinfo=LONDON)
+
+
+def days(start: datetime, count: int) -> datetime:
+    return (start.replace(tzinfo=None) + timedelta(days=count)).replace(tzinfo=LONDON)
+
+
+TODAY = day(4, 8)
+YESTERDAY = day(4, 7)
+THIS_WEEK = day(4, 6)
+LAST_WEEK = day(3, 30)
+THIS_MONTH = day(4, 1)
+LAST_MONTH = day(3, 1)
+
+
+class Oracle:
+    """Expected figures, from energy_series directly."""
+
+    def __init__(self, session, user_id: int):  # noqa: ANN001
+        self.session = session
+        self.user_id = user_id
+
+    def points(self, start, end, granularity="total", devices=None, by_device=True):  # noqa: ANN001, ANN201
+        return energy_series(
+            self.session,
+            user_id=self.user_id,
+            start=start,
+            end=end,
+            granularity=granularity,
+            device_ids=devices,
+            by_device=by_device,
+            settings=chat_settings(),
+        )
+
+    def energy(self, start, end, devices=None, hours=None) -> float:  # noqa: ANN001
+        devices = devices or CONSUMERS
+        if hours is None:
+            return sum(p.energy_wh for p in self.points(start, end, devices=devices))
+        return sum(
+            p.energy_wh
+            for p in self.points(start, end, "hour", devices=devices)
+            if p.period_start.hour in hours
+        )
+
+    def per_device(self, start, end, hours=None) -> dict[str, float]:  # noqa: ANN001
+        return {d: self.energy(start, end, [d], hours) for d in CONSUMERS}
+
+    def coverage(self, start, end, devices=None) -> float:  # noqa: ANN001
+        points = self.points(start, end, devices=devices)
+        return sum(p.covered_s for p in points) / sum(p.span_s for p in points)
+
+    def series(self, start, end, granularity, devices=None) -> list[tuple[datetime, float]]:  # noqa: ANN001
+        totals: dict[datetime, float] = {}
+        for p in self.points(start, end, granularity, devices=devices or CONSUMERS):
+            totals[p.period_start] = totals.get(p.period_start, 0.0) + p.energy_wh
+        return list(totals.items())
+
+    def household_hours(self, start, end, devices=None):  # noqa: ANN001, ANN201
+        return self.points(start, end, "hour", devices=devices or CONSUMERS, by_device=False)
+
+    def device_point(self, start, end, device):  # noqa: ANN001, ANN201
+        (point,) = self.points(start, end, devices=[device])
+        return point
+
+    def latest_power(self, device_id: str) -> float:
+        device = self.session.exec(
+            select(Device).where(Device.user_id == self.user_id, Device.device_id == device_id)
+        ).one()
+        return self.session.exec(
+            select(Reading.power_w)
+            .where(Reading.device_pk == device.id)
+            .order_by(col(Reading.ts).desc())
+            .limit(1)
+        ).one()
+
+
+@dataclass
+class Case:
+    question: str
+    tool: str | None
+    # Paths into the tool result ("ranking.0.device_id") and their expected values.
+    expect: Callable[[Oracle], dict[str, Any]] = lambda o: {}
+    # Text the answer must contain (computed from the expected figures).
+    says: Callable[[Oracle], list[str]] = lambda o: []
+    understood: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.question
+
+
+def energy_case(question, start, end, devices=None, hours=None) -> Case:  # noqa: ANN001
+    return Case(
+        question,
+        "energy_usage",
+        lambda o: {"energy_wh": o.energy(start, end, devices, hours)},
+        lambda o: [kwh(o.energy(start, end, devices, hours))],
+    )
+
+
+def cost_case(question, start, end, devices=None) -> Case:  # noqa: ANN001
+    def cost(o: Oracle) -> float:
+        return o.energy(start, end, devices) / 1000 * DEMO_PRICE_PER_KWH
+
+    return Case(
+        question,
+        "cost",
+        lambda o: {"cost": cost(o), "energy_wh": o.energy(start, end, devices)},
+        lambda o: [money(cost(o), "GBP")],
+    )
+
+
+def generation_case(question, start, end) -> Case:  # noqa: ANN001
+    return Case(
+        question,
+        "energy_usage",
+        lambda o: {"generation_wh": -o.energy(start, end, [SOLAR])},
+        lambda o: [kwh(-o.energy(start, end, [SOLAR]))],
+    )
+
+
+def extreme_case(question, tool, start, end, granularity, highest=True) -> Case:  # noqa: ANN001
+    def expect(o: Oracle) -> dict[str, Any]:
+        series = o.series(start, end, granularity)
+        pick = (max if highest else min)(series, key=lambda row: row[1])
+        key = "highest" if highest else "lowest"
+        out = {f"{key}.start": pick[0].isoformat(timespec="seconds"), f"{key}.energy_wh": pick[1]}
+        if tool == "cost":
+            out[f"{key}.cost"] = pick[1] / 1000 * DEMO_PRICE_PER_KWH
+        return out
+
+    return Case(question, tool, expect)
+
+
+def rank_case(question, start, end, hours=None, order="most", top=1) -> Case:  # noqa: ANN001
+    def expect(o: Oracle) -> dict[str, Any]:
+        figures = o.per_device(start, end, hours)
+        ranked = sorted(figures.items(), key=lambda kv: kv[1], reverse=order == "most")
+        out = {}
+        for i, (device_id, energy_wh) in enumerate(ranked[:top]):
+            out[f"ranking.{i}.device_id"] = device_id
+            out[f"ranking.{i}.energy_wh"] = energy_wh
+        if top < len(ranked):
+            out[f"ranking.{top}"] = MISSING
+        return out
+
+    return Case(question, "top_devices", expect)
+
+
+def compare_case(question, first, second, devices=None) -> Case:  # noqa: ANN001
+    return Case(
+        question,
+        "compare_periods",
+        lambda o: {
+            "first.energy_wh": o.energy(*first, devices),
+            "second.energy_wh": o.energy(*second, devices),
+        },
+        lambda o: [kwh(o.energy(*first, devices)), kwh(o.energy(*second, devices))],
+    )
+
+
+def power_case(question, start, end, device) -> Case:  # noqa: ANN001
+    def expect(o: Oracle) -> dict[str, Any]:
+        point = o.device_point(start, end, device)
+        return {"per_device.0.max_w": point.max_w, "per_device.0.avg_w": point.avg_w}
+
+    return Case(question, "power_stats", expect)
+
+
+def baseload_case(question) -> Case:  # noqa: ANN001
+    def expect(o: Oracle) -> dict[str, Any]:
+        hours = o.household_hours(THIS_MONTH, TODAY)
+        values = [p.avg_w for p in hours if p.coverage >= 0.9]
+        return {"baseload_w": float(numpy.percentile(values, 10)), "hours_used": len(values)}
+
+    return Case(question, "baseload", expect)
+
+
+def profile_case(question, devices=None) -> Case:  # noqa: ANN001
+    def expect(o: Oracle) -> dict[str, Any]:
+        by_hour: dict[int, list[float]] = {}
+        for p in o.household_hours(NOW - timedelta(days=30), NOW, devices):
+            if p.coverage >= 0.5 and p.avg_w is not None:
+                by_hour.setdefault(p.period_start.hour, []).append(p.avg_w)
+        means = {h: sum(v) / len(v) for h, v in by_hour.items()}
+        peak = max(means, key=means.get)
+        return {"peak_hours.0.hour": peak, "peak_hours.0.avg_w": means[peak]}
+
+    return Case(question, "hourly_profile", expect)
+
+
+ROLLING_3D = (NOW - timedelta(days=3), NOW)
+ROLLING_7D = (NOW - timedelta(days=7), NOW)
+
+GOLDEN: list[Case] = [
+    # --- energy, household, devices and rooms ---
+    energy_case("How much energy did I use yesterday?", YESTERDAY, TODAY),
+    energy_case("How much electricity did we consume today?", TODAY, NOW),
+    energy_case("What was my usage last week?", LAST_WEEK, THIS_WEEK),
+    energy_case("How much did the fridge use last week?", LAST_WEEK, THIS_WEEK, ["fridge-kitchen"]),
+    energy_case("How many kWh did the heat pump use yesterday?", YESTERDAY, TODAY, ["heat-pump"]),
+    energy_case(
+        "Energy used by the washing machine this month", THIS_MONTH, NOW, ["washer-utility"]
+    ),
+    energy_case(
+        "How much did the EV charger use in March?", LAST_MONTH, THIS_MONTH, ["ev-charger"]
+    ),
+    energy_case(
+        "how much power did the car use last weekend", day(4, 4), THIS_WEEK, ["ev-charger"]
+    ),
+    energy_case(
+        "How much did the kitchen use the day before yesterday?",
+        day(4, 6),
+        YESTERDAY,
+        ["fridge-kitchen"],
+    ),
+    energy_case("Living room consumption over the last 3 days", *ROLLING_3D, ["lights-living"]),
+    energy_case("How much did the lights use on Monday?", day(4, 6), day(4, 7), ["lights-living"]),
+    energy_case(
+        "How much did the router use on 2026-03-15?", day(3, 15), day(3, 16), ["router-hall"]
+    ),
+    energy_case("What did the heat pump use on 15 March?", day(3, 15), day(3, 16), ["heat-pump"]),
+    energy_case("How much did I use since March 30?", day(3, 30), NOW),
+    energy_case("How much energy did I use from 1 March to 7 March?", day(3, 1), day(3, 8)),
+    energy_case(
+        "How much did the heatpump use at night last week?",
+        LAST_WEEK,
+        THIS_WEEK,
+        ["heat-pump"],
+        NIGHT,
+    ),
+    energy_case("How much did I use in the evening yesterday?", YESTERDAY, TODAY, None, EVENING),
+    energy_case("How much did the frdge use this week?", THIS_WEEK, NOW, ["fridge-kitchen"]),
+    energy_case(
+        "How much did the washng machine use last month?",
+        LAST_MONTH,
+        THIS_MONTH,
+        ["washer-utility"],
+    ),
+    energy_case("Energy use in the past week", *ROLLING_7D),
+    energy_case("How much did the fridge use on Sunday?", day(4, 5), day(4, 6), ["fridge-kitchen"]),
+    energy_case("How much did the heat pump use last Friday?", day(4, 3), day(4, 4), ["heat-pump"]),
+    energy_case(
+        "Usage of the broadband router in the last 24 hours",
+        NOW - timedelta(days=1),
+        NOW,
+        ["router-hall"],
+    ),
+    energy_case("kitchen fridge 20 March", day(3, 20), day(3, 21), ["fridge-kitchen"]),
+    Case(
+        "How much did I use in January?",
+        "energy_usage",
+        lambda o: {"coverage": 0.0},
+        lambda o: ["no readings"],
+    ),
+    generation_case("How much solar did I generate yesterday?", YESTERDAY, TODAY),
+    generation_case("How much did the solar panels produce last week?", LAST_WEEK, THIS_WEEK),
+    Case(
+        "What's my average daily usage this month?",
+        "energy_usage",
+        lambda o: {
+            "energy_wh": o.energy(THIS_MONTH, NOW),
+            "per_day_wh": o.energy(THIS_MONTH, NOW) / ((NOW - THIS_MONTH).total_seconds() / 86400),
+        },
+    ),
+    Case(
+        "Show me my daily usage last week",
+        "energy_usage",
+        lambda o: {
+            f"series.{i}.energy_wh": energy_wh
+            for i, (_, energy_wh) in enumerate(o.series(LAST_WEEK, THIS_WEEK, "day"))
+        },
+    ),
+    # --- costs ---
+    cost_case("How much did I spend yesterday?", YESTERDAY, TODAY),
+    cost_case("What did electricity cost me last month?", LAST_MONTH, THIS_MONTH),
+    cost_case("How much did the heat pump cost this week?", THIS_WEEK, NOW, ["heat-pump"]),
+    cost_case(
+        "What's the cost of running the EV charger in March?",
+        LAST_MONTH,
+        THIS_MONTH,
+        ["ev-charger"],
+    ),
+    cost_case(
+        "How much money did the fridge cost last week?", LAST_WEEK, THIS_WEEK, ["fridge-kitchen"]
+    ),
+    cost_case("What was my bill for the last 7 days?", *ROLLING_7D),
+    # --- the highest or lowest period ---
+    extreme_case(
+        "What was my most expensive day last month?", "cost", LAST_MONTH, THIS_MONTH, "day"
+    ),
+    extreme_case(
+        "Which day last week did I use the most energy?",
+        "energy_usage",
+        LAST_WEEK,
+        THIS_WEEK,
+        "day",
+    ),
+    extreme_case(
+        "Which day last week was the cheapest?", "cost", LAST_WEEK, THIS_WEEK, "day", highest=False
+    ),
+    extreme_case("What was the busiest hour yesterday?", "energy_usage", YESTERDAY, TODAY, "hour"),
+    extreme_case(
+        "Which week used the most in March?", "energy_usage", LAST_MONTH, THIS_MONTH, "week"
+    ),
+    # --- rankings ---
+    rank_case("Which device uses the most power at night?", *ROLLING_7D, NIGHT, top=5),
+    rank_case("Which device used the most energy last week?", LAST_WEEK, THIS_WEEK, top=5),
+    rank_case("What are my top 3 devices this month?", THIS_MONTH, NOW, top=3),
+    rank_case("Which appliance used the least yesterday?", YESTERDAY, TODAY, order="least", top=5),
+    rank_case("What uses the most electricity in the evening?", *ROLLING_7D, EVENING, top=5),
+    rank_case("biggest consumers over the last 3 days", *ROLLING_3D, top=5),
+    Case(
+        "Which room used the most energy last month?",
+        "top_devices",
+        lambda o: {
+            "ranking.0.room": ROOMS[
+                max(o.per_device(LAST_MONTH, THIS_MONTH).items(), key=lambda kv: kv[1])[0]
+            ],
+            "ranking.0.energy_wh": max(o.per_device(LAST_MONTH, THIS_MONTH).values()),
+        },
+    ),
+    # --- comparisons ---
+    compare_case("Compare this month with last month", (THIS_MONTH, NOW), (LAST_MONTH, THIS_MONTH)),
+    compare_case("This week vs last week", (THIS_WEEK, NOW), (LAST_WEEK, THIS_WEEK)),
+    compare_case(
+        "How does yesterday compare to the day before yesterday?",
+        (YESTERDAY, TODAY),
+        (day(4, 6), YESTERDAY),
+    ),
+    compare_case(
+        "Compare the heat pump this week with last week",
+        (THIS_WEEK, NOW),
+        (LAST_WEEK, THIS_WEEK),
+        ["heat-pump"],
+    ),
+    compare_case(
+        "Did I use more yesterday than on Monday?", (YESTERDAY, TODAY), (day(4, 6), YESTERDAY)
+    ),
+    compare_case("Compare March with February", (LAST_MONTH, THIS_MONTH), (day(2, 1), LAST_MONTH)),
+    compare_case("Compare this week to the previous one", (THIS_WEEK, NOW), (LAST_WEEK, THIS_WEEK)),
+    Case(
+        "Compare the fridge and the router last week",
+        "energy_usage",
+        lambda o: {
+            "per_device.0.device_id": "fridge-kitchen",
+            "per_device.0.energy_wh": o.energy(LAST_WEEK, THIS_WEEK, ["fridge-kitchen"]),
+            "per_device.1.device_id": "router-hall",
+            "per_device.1.energy_wh": o.energy(LAST_WEEK, THIS_WEEK, ["router-hall"]),
+        },
+    ),
+    # --- hours of the day ---
+    profile_case("What are my peak hours?"),
+    profile_case("When does the heat pump use the most power?", ["heat-pump"]),
+    profile_case("What time of day do I use the most electricity?"),
+    # --- power ---
+    power_case(
+        "What was the peak power of the heat pump yesterday?", YESTERDAY, TODAY, "heat-pump"
+    ),
+    power_case(
+        "What's the average power of the fridge last week?", LAST_WEEK, THIS_WEEK, "fridge-kitchen"
+    ),
+    power_case("How many watts does the router draw on average today?", TODAY, NOW, "router-hall"),
+    Case(
+        "What was my average power draw yesterday?",
+        "power_stats",
+        lambda o: {
+            "household_avg_w": o.points(YESTERDAY, TODAY, devices=CONSUMERS, by_device=False)[
+                0
+            ].avg_w
+        },
+    ),
+    # --- always-on load ---
+    baseload_case("What is my always-on load?"),
+    baseload_case("What's my baseload?"),
+    baseload_case("How much standby power do I have?"),
+    # --- status and coverage ---
+    Case(
+        "Is the router online?",
+        "device_status",
+        lambda o: {
+            "devices.0.device_id": "router-hall",
+            "devices.0.online": True,
+            "devices.0.power_w": o.latest_power("router-hall"),
+        },
+    ),
+    Case("Which devices are offline?", "device_status", lambda o: {"offline": 0, "online": 7}),
+    Case(
+        "What is the heat pump doing right now?",
+        "device_status",
+        lambda o: {"devices.0.power_w": o.latest_power("heat-pump")},
+    ),
+    Case(
+        "How complete is my data last week?",
+        "data_coverage",
+        lambda o: {"coverage": o.coverage(LAST_WEEK, THIS_WEEK)},
+    ),
+    Case(
+        "Are there gaps in the data for February?",
+        "data_coverage",
+        lambda o: {"coverage": o.coverage(day(2, 1), LAST_MONTH)},
+    ),
+    # --- devices, help, and what it cannot answer ---
+    Case("What devices do I have?", "list_devices", lambda o: {"count": 7}),
+    Case("What can I ask?", None, says=lambda o: ["Which device uses the most power at night?"]),
+    Case("What's the capital of France?", None, understood=False),
+    Case("How much will I use next week?", None, understood=False),
+]
+
+
+def _lookup(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(data, list):
+            index = int(part)
+            if index >= len(data):
+                return MISSING
+            data = data[index]
+        elif isinstance(data, dict):
+            if part not in data:
+                return MISSING
+            data = data[part]
+        else:
+            return MISSING
+    return data
+
+
+def grade(case: Case, answer: ChatAnswer, oracle: Oracle) -> list[str]:
+    """What is wrong with an answer (empty when it is correct)."""
+    problems: list[str] = []
+    if answer.understood != case.understood:
+        problems.append(f"understood={answer.understood}, expected {case.understood}")
+    made = [c for c in answer.tool_calls if c.ok]
+    if case.tool is None:
+        if made:
+            problems.append(f"expected no data, got calls {[c.name for c in made]}")
+        if not case.understood:
+            # Nothing understood: no figures at all, only the suggested questions.
+            head = answer.text.split("\n\n")[0]
+            if any(ch.isdigit() for ch in head):
+                problems.append(f"a number in a non-answer: {head!r}")
+    else:
+        calls = [c for c in made if c.name == case.tool]
+        if not calls:
+            return problems + [
+                f"no successful {case.tool} call: {[c.to_dict() for c in answer.tool_calls]}"
+            ]
+        result = calls[0].result
+        for path, expected in case.expect(oracle).items():
+            actual = _lookup(result, path)
+            if isinstance(expected, float):
+                ok = actual is not MISSING and actual == pytest.approx(expected, rel=1e-6, abs=2e-3)
+            else:
+                ok = actual == expected
+            if not ok:
+                problems.append(f"{path}: got {actual!r}, expected {expected!r}")
+    for phrase in case.says(oracle):
+        if phrase not in answer.text:
+            problems.append(f"text lacks {phrase!r}: {answer.text!r}")
+    return problems
+
+
+def test_the_golden_set_has_at_least_60_distinct_questions():
+    questions = [case.question for case in GOLDEN]
+    assert len(set(questions)) == len(questions) >= 60
+
+
+@pytest.mark.parametrize("case", GOLDEN, ids=str)
+def test_offline_analyst_answers_golden_question_with_the_numbers_energy_core_gives(seeded, case):
+    engine, user_id = seeded
+    with session_scope(engine, read_only=True) as session:
+        ctx = ToolContext.load(session, user_id=user_id, now=NOW, settings=chat_settings())
+        answer = OfflineAnalyst().answer(ctx, case.question)
+        problems = grade(case, answer, Oracle(session, user_id))
+    assert not problems, f"{case.question!r}: {problems}\n{answer.text}"
+
+
+def test_offline_analyst_scores_at_least_90_percent_on_the_golden_set(seeded):
+    engine, user_id = seeded
+    failures = {}
+    with session_scope(engine, read_only=True) as session:
+        ctx = ToolContext.load(session, user_id=user_id, now=NOW, settings=chat_settings())
+        oracle = Oracle(session, user_id)
+        for case in GOLDEN:
+            problems = grade(case, OfflineAnalyst().answer(ctx, case.question), oracle)
+            if problems:
+                failures[case.question] = problems
+    score = 1 - len(failures) / len(GOLDEN)
+    print(f"golden set: {len(GOLDEN) - len(failures)}/{len(GOLDEN)} correct ({score:.1%})")
+    assert score >= 0.9, failures
