@@ -134,3 +134,44 @@ def redis_url() -> str:
     yield url
     client.flushdb()
     client.close()
+
+
+# --- the Streamlit app -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server_mode(monkeypatch) -> None:
+    """Run AppTest like a running server, which leaves Streamlit's legacy ``pages/`` mode on its
+    first run and stays out of it. AppTest re-enters that mode on every run because a ``pages/``
+    directory exists (the frame's way out is a rerun, which AppTest does not follow)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original_init = PagesManager.__init__
+
+    def init(self, *args, **kwargs) -> None:  # noqa: ANN001
+        original_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture
+def app_settings(engine, monkeypatch):
+    """A fresh database, a cookie key, the repository as working directory, and empty data caches:
+    ``st.cache_data`` is process-wide, so one test's figures must not serve the next."""
+    import streamlit as st
+
+    from tests.apptest import COOKIE_KEY, REPO
+
+    monkeypatch.setenv("ENERGY_COOKIE_KEY", COOKIE_KEY)
+    monkeypatch.chdir(REPO)
+    get_settings.cache_clear()
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def app_env(app_settings, server_mode) -> None:
+    """The app as a running server serves it, on a fresh database."""

@@ -5,14 +5,10 @@ Every test that touches data runs on SQLite and on PostgreSQL (the ``engine`` fi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from sqlmodel import select
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 from streamlit_authenticator.utilities import Hasher
 
@@ -22,72 +18,9 @@ from energy_core.models import Role, User
 from energy_core.overview import device_overview
 from energy_core.security import hash_password
 from energy_core.settings import get_settings
+from tests.apptest import APP, COOKIE_KEY, REPO, open_app, shown_text, sign_in
 from tests.factories import PASSWORD, add_readings, make_device, make_user
 from webapp import auth
-
-REPO = Path(__file__).resolve().parents[2]
-APP = REPO / "streamlit_app.py"
-COOKIE_KEY = "a-test-cookie-key-that-is-long-enough-for-hs256"
-
-
-@pytest.fixture
-def server_mode(monkeypatch) -> None:
-    """Run AppTest like a running server, which leaves Streamlit's legacy ``pages/`` mode at its
-    first ``st.navigation`` call and stays out of it. AppTest re-enters that mode on every run
-    because a ``pages/`` directory exists, and then runs the current page without the frame."""
-    original_init = PagesManager.__init__
-
-    def init(self, *args, **kwargs) -> None:  # noqa: ANN001
-        original_init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
-@pytest.fixture
-def app_settings(engine, monkeypatch) -> Iterator[None]:
-    """A fresh database, a cookie key, the repository as working directory, and empty data caches:
-    ``st.cache_data`` is process-wide, so one test's figures must not serve the next."""
-    monkeypatch.setenv("ENERGY_COOKIE_KEY", COOKIE_KEY)
-    monkeypatch.chdir(REPO)
-    get_settings.cache_clear()
-    st.cache_data.clear()
-    yield
-    st.cache_data.clear()
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-def app_env(app_settings, server_mode) -> None:
-    """The app as a running server serves it, on a fresh database."""
-
-
-def open_app() -> AppTest:
-    return AppTest.from_file(str(APP), default_timeout=30).run()
-
-
-def sign_in(at: AppTest, email: str, password: str = PASSWORD) -> AppTest:
-    next(box for box in at.text_input if box.label == "Email").input(email)
-    next(box for box in at.text_input if box.label == "Password").input(password)
-    next(button for button in at.button if button.label == "Sign in").click()
-    return at.run()
-
-
-def shown_text(at: AppTest) -> str:
-    """Everything the run sent to the browser, tables and chart data included."""
-    parts: list[str] = []
-
-    def walk(node) -> None:  # noqa: ANN001 - element or block
-        proto = getattr(node, "proto", None)
-        if proto is not None:
-            parts.append(str(proto))
-        for child in getattr(node, "children", {}).values():
-            walk(child)
-
-    walk(at.main)
-    walk(at.sidebar)
-    parts.extend(frame.value.to_csv() for frame in at.dataframe)
-    return "\n".join(parts)
 
 
 def devices_table(at: AppTest):  # noqa: ANN201 - a DataFrame

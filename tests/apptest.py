@@ -1,0 +1,44 @@
+"""Driving the Streamlit app in tests: AppTest helpers shared by the UI and end-to-end tests.
+
+The fixtures that prepare the app (``app_env``) live in ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from tests.factories import PASSWORD
+
+REPO = Path(__file__).resolve().parents[1]
+APP = REPO / "streamlit_app.py"
+COOKIE_KEY = "a-test-cookie-key-that-is-long-enough-for-hs256"
+
+
+def open_app() -> AppTest:
+    return AppTest.from_file(str(APP), default_timeout=30).run()
+
+
+def sign_in(at: AppTest, email: str, password: str = PASSWORD) -> AppTest:
+    next(box for box in at.text_input if box.label == "Email").input(email)
+    next(box for box in at.text_input if box.label == "Password").input(password)
+    next(button for button in at.button if button.label == "Sign in").click()
+    return at.run()
+
+
+def shown_text(at: AppTest) -> str:
+    """Everything the run sent to the browser, tables and chart data included."""
+    parts: list[str] = []
+
+    def walk(node) -> None:  # noqa: ANN001 - element or block
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(str(proto))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at.main)
+    walk(at.sidebar)
+    parts.extend(frame.value.to_csv() for frame in at.dataframe)
+    return "\n".join(parts)
