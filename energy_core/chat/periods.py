@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 MONTHS = {
@@ -127,9 +127,10 @@ class Period:
             prev_start = start.replace(year=start.year - 1)
             prev_end = start
         else:
-            length = self.full_end - self.start
+            # Absolute durations: subtracting two datetimes of one zone would use wall clocks.
+            length = self.full_end.astimezone(UTC) - self.start.astimezone(UTC)
             return Period(
-                start=self.start - length,
+                start=(self.start.astimezone(UTC) - length).astimezone(tz),
                 end=self.start,
                 label=f"the {format_duration(length)} before",
                 kind="rolling",
@@ -260,7 +261,7 @@ class _Builder:
 
     def rolling(self, length: timedelta, label: str) -> Period:
         return Period(
-            start=self.now - length,
+            start=(self.now.astimezone(UTC) - length).astimezone(self.tz),
             end=self.now,
             label=label,
             kind="rolling",

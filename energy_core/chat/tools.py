@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -331,6 +331,11 @@ def resolve_targets(
     return chosen, False
 
 
+def _seconds(start: datetime, end: datetime) -> float:
+    # In UTC: Python subtracts two datetimes of the same zone by wall clock (wrong across DST).
+    return (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
+
+
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
@@ -444,7 +449,7 @@ def _energy_figures(
     )
     consumption = sum(t.energy_wh for t in totals if not is_generator(t.device))
     generation = -sum(t.energy_wh for t in totals if is_generator(t.device))
-    days = (period.end - period.start).total_seconds() / 86_400
+    days = _seconds(period.start, period.end) / 86_400
     result: dict[str, Any] = {
         "energy_wh": _r(consumption),
         "energy_kwh": _r(consumption / 1000.0, 4),
@@ -710,7 +715,8 @@ def tool_hourly_profile(ctx: ToolContext, args: ProfileArgs) -> tuple[dict, dict
     )
     rows = [{"hour": h.hour, "avg_w": _r(h.avg_wh), "days": h.days} for h in profile]
     by_power = sorted(rows, key=lambda r: r["avg_w"], reverse=True)
-    coverage = sum(r["days"] for r in rows) / max(1.0, 24 * (period.end - period.start).days)
+    hours = _seconds(period.start, period.end) / 3600
+    coverage = sum(r["days"] for r in rows) / max(1.0, hours)
     result = {
         "profile": rows,
         "peak_hours": by_power[:3],

@@ -1,0 +1,82 @@
+"""``energy-monitor ask``: answers from the terminal, with --json for scripts."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from energy_core import cli
+from energy_core.aggregates import energy_series
+from energy_core.chat import load_history
+from energy_core.db import session_scope
+from energy_core.types import utcnow
+from tests.factories import add_readings, make_device, make_user
+
+
+def seed_heater(engine):  # noqa: ANN001, ANN201
+    start = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=6)
+    with session_scope(engine) as session:
+        user = make_user(session, email="cli@example.com")
+        heater = make_device(session, user=user, device_id="heater", name="Garage heater")
+        add_readings(
+            session,
+            user=user,
+            device=heater,
+            points=[(start + timedelta(minutes=m), 2000.0) for m in range(0, 300)],
+        )
+    return user
+
+
+def test_ask_json_prints_the_answer_its_tool_calls_and_their_numbers(engine, capsys):
+    user = seed_heater(engine)
+
+    code = cli.main(
+        [
+            "ask",
+            "--user",
+            "cli@example.com",
+            "--json",
+            "How much did the heater use in the last 7 days?",
+        ]
+    )
+
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["engine"] == "offline"
+    (made,) = out["tool_calls"]
+    assert made["tool"] == "energy_usage" and made["error"] is None
+    assert made["evidence"]["devices"][0]["device_id"] == "heater"
+    start = made["evidence"]["range"]["start"]
+    end = made["evidence"]["range"]["end"]
+    from datetime import datetime
+
+    with session_scope(engine, read_only=True) as session:
+        (point,) = energy_series(
+            session,
+            user_id=user.id,
+            start=datetime.fromisoformat(start),
+            end=datetime.fromisoformat(end),
+            granularity="total",
+            device_ids=["heater"],
+        )
+        stored = load_history(session, user_id=user.id)
+    assert made["result"]["energy_wh"] == round(point.energy_wh, 3)
+    assert out["figures"][0]["result"]["energy_wh"] == made["result"]["energy_wh"]
+    assert f"{point.energy_wh / 1000:.2f} kWh" in out["answer"]
+    assert [m.role for m in stored] == ["user", "assistant"]
+
+
+def test_ask_prints_plain_text_and_can_leave_history_alone(engine, capsys):
+    user = seed_heater(engine)
+
+    code = cli.main(["ask", "--user", "cli@example.com", "--no-history", "What can I ask?"])
+
+    captured = capsys.readouterr()
+    assert code == 0 and "I understand" in captured.out
+    assert "offline engine" in captured.err
+    with session_scope(engine, read_only=True) as session:
+        assert load_history(session, user_id=user.id) == []
+
+
+def test_ask_for_an_unknown_user_is_an_error_message(engine, capsys):
+    assert cli.main(["ask", "--user", "nobody@example.com", "hello"]) == 2
+    assert "nobody@example.com" in capsys.readouterr().err

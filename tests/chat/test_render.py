@@ -1,0 +1,31 @@
+"""Chat text made safe for Markdown: no HTML, images, links or LaTeX from model output."""
+
+from __future__ import annotations
+
+from energy_core.chat import escape_markdown, sanitize_markdown
+from energy_core.chat.render import plain_name
+
+
+def test_model_output_loses_html_images_and_links_but_keeps_tables_and_emphasis():
+    text = (
+        "**1.23 kWh** <script>alert(1)</script><img src=x onerror=alert(1)>\n"
+        "![pixel](https://tracker.example/p.png) see [your bill](https://evil.example/login) "
+        "or https://evil.example/x and <https://evil.example/y>\n"
+        "[ref]: https://evil.example/z\n"
+        "| Day | kWh |\n|---|---|\n| Mon | 1.0 |\n"
+        "It cost $3.20 and $4.10."
+    )
+    clean = sanitize_markdown(text)
+    assert "**1.23 kWh**" in clean and "| Mon | 1.0 |" in clean
+    assert "<" not in clean.replace("<https", "") and "script" not in clean.replace("alert", "")
+    assert "evil.example" not in clean and "tracker.example" not in clean
+    assert "pixel" in clean and "your bill" in clean
+    assert "\\$3.20" in clean and "\\$4.10" in clean
+
+
+def test_stored_names_are_shown_literally():
+    name = "[click me](https://evil.example) **now** <b>x</b>"
+    escaped = escape_markdown(name)
+    assert "\\[click me\\]\\(https" in escaped and "\\*\\*now\\*\\*" in escaped
+    assert "\\<b\\>" in escaped
+    assert plain_name("a\u202eb\nc" + "x" * 100, max_length=10) == "ab cxxxxx…"
