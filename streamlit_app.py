@@ -47,6 +47,7 @@ def pages_for(user: auth.SignedInUser) -> dict[str, list[st.Page]]:
                 url_path="overview",
                 default=True,
             ),
+            st.Page("pages/chat.py", title="Chat", icon=":material/chat:", url_path="chat"),
         ],
     }
 

@@ -5,6 +5,7 @@ device names are whatever a device or user typed)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
@@ -41,4 +42,42 @@ def sanitize_markdown(text: str) -> str:
     return re.sub(r"(?<!\\)\$", r"\\$", text)
 
 
-__all__ = ["escape_markdown", "plain_name", "sanitize_markdown"]
+def _stable_prefix(raw: str) -> int:
+    """How much of a growing text can be sanitized for good: up to its last whitespace, and before
+    any link, image or tag that has begun but not ended (its URL may still be arriving)."""
+    cut = max(raw.rfind(" "), raw.rfind("\n")) + 1
+    for start in (raw.rfind("[", 0, cut), raw.rfind("<", 0, cut)):
+        if start < 0:
+            continue
+        rest = raw[start:]
+        if rest.startswith("<"):
+            complete = ">" in rest
+        else:
+            close = rest.find("]")
+            if close < 0 or close == len(rest) - 1:
+                complete = False  # "[text" or "[text]": a "(url)" may follow
+            elif rest[close + 1] == "(":
+                complete = ")" in rest[close:]
+            else:
+                complete = True
+        if not complete:
+            cut = min(cut, start - (start > 0 and raw[start - 1] == "!"))
+    return cut
+
+
+def sanitized_stream(chunks: Iterable[str]) -> Iterator[str]:
+    """Stream model output through ``sanitize_markdown``: what is shown never contains a link,
+    image or tag, even for a moment while its pieces arrive."""
+    raw, shown = "", ""
+    for chunk in chunks:
+        raw += chunk
+        clean = sanitize_markdown(raw[: _stable_prefix(raw)])
+        if len(clean) > len(shown) and clean.startswith(shown):
+            yield clean[len(shown) :]
+            shown = clean
+    clean = sanitize_markdown(raw)
+    if clean.startswith(shown) and len(clean) > len(shown):
+        yield clean[len(shown) :]
+
+
+__all__ = ["escape_markdown", "plain_name", "sanitize_markdown", "sanitized_stream"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from energy_core.chat import escape_markdown, sanitize_markdown
-from energy_core.chat.render import plain_name
+from energy_core.chat.render import plain_name, sanitized_stream
 
 
 def test_model_output_loses_html_images_and_links_but_keeps_tables_and_emphasis():
@@ -29,3 +29,17 @@ def test_stored_names_are_shown_literally():
     assert "\\[click me\\]\\(https" in escaped and "\\*\\*now\\*\\*" in escaped
     assert "\\<b\\>" in escaped
     assert plain_name("a\u202eb\nc" + "x" * 100, max_length=10) == "ab cxxxxx…"
+
+
+def test_a_streamed_link_or_image_never_shows_even_while_it_arrives():
+    text = (
+        "Your usage: **2.00 kWh**. See ![x](https://t.example/p.png) and "
+        "[bill](https://e.example/a) ok"
+    )
+    pieces = [text[i : i + 3] for i in range(0, len(text), 3)]
+    shown = ""
+    for delta in sanitized_stream(pieces):
+        shown += delta
+        assert "t.example" not in shown and "e.example" not in shown and "](" not in shown
+    assert shown == sanitize_markdown(text)
+    assert shown == "Your usage: **2.00 kWh**. See x and bill ok"
