@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -249,15 +250,56 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_aggregate(args: argparse.Namespace) -> int:
-    from energy_core.rollup import rollup_dirty_hours
+def _parse_since(value: str) -> datetime:
+    """A date or ISO 8601 instant; without an offset it is taken as UTC."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a date: use YYYY-MM-DD or an ISO 8601 time such as "
+            "2026-03-01T06:00:00+01:00"
+        ) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
+
+def cmd_aggregate(args: argparse.Namespace) -> int:
+    from sqlmodel import col, select
+
+    from energy_core.db import session_scope
+    from energy_core.models import Device
+    from energy_core.rollup import mark_for_rebuild, rollup_dirty_hours
+
+    if (args.since or args.device) and not args.rebuild:
+        raise CliError("--since and --device choose what --rebuild recomputes; add --rebuild.")
     _upgrade()
+    if args.rebuild:
+        with session_scope() as session:
+            device_pks = None
+            if args.device:
+                # Device ids are unique per user: an id rebuilds that device of every user.
+                found = session.exec(
+                    select(Device.id, Device.device_id).where(
+                        col(Device.device_id).in_(args.device)
+                    )
+                ).all()
+                missing = sorted(set(args.device) - {device_id for _, device_id in found})
+                if missing:
+                    raise CliError(f"No device with id {missing[0]!r}.")
+                device_pks = [pk for pk, _ in found]
+            marked = mark_for_rebuild(session, since=args.since, device_pks=device_pks)
+        scope = f"{len(device_pks)} device(s)" if device_pks is not None else "all devices"
+        since = f" since {args.since.isoformat()}" if args.since else ""
+        print(f"Marked {marked:,} device-hours of {scope}{since} for recomputation.")
     run = rollup_dirty_hours(_engine(), progress=_progress_printer("Aggregating hours"))
     if run.skipped:
-        print("Another scheduler is aggregating right now; nothing done.")
+        print(
+            "Another scheduler is aggregating right now; the hours stay marked and it will "
+            "recompute them."
+        )
         return 1
     print(f"Recomputed {run.hours:,} device-hours in {run.duration_s:.2f} s.")
+    if run.remaining:
+        print(f"{run.remaining:,} device-hours became dirty meanwhile; the scheduler will do them.")
     return 0
 
 
@@ -503,7 +545,28 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--interval", type=float, default=10.0, help="seconds between readings")
     simulate.set_defaults(func=cmd_simulate)
 
-    aggregate = sub.add_parser("aggregate", help="recompute dirty hourly aggregates now")
+    aggregate = sub.add_parser(
+        "aggregate",
+        help="recompute dirty hourly aggregates now, or rebuild them",
+        description="Recompute the hourly aggregates that new readings made dirty. With "
+        "--rebuild, first mark every hour of the chosen readings (default: all) for "
+        "recomputation; hours whose raw readings retention may have pruned are kept as stored.",
+    )
+    aggregate.add_argument(
+        "--rebuild", action="store_true", help="recompute hours even if they are not dirty"
+    )
+    aggregate.add_argument(
+        "--since",
+        type=_parse_since,
+        metavar="DATE",
+        help="with --rebuild: only hours from this date or ISO 8601 time on (UTC unless given)",
+    )
+    aggregate.add_argument(
+        "--device",
+        action="append",
+        metavar="ID",
+        help="with --rebuild: only this device id (repeatable)",
+    )
     aggregate.set_defaults(func=cmd_aggregate)
 
     db = sub.add_parser("db", help="database schema")

@@ -8,13 +8,14 @@ import logging
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, Integer, bindparam, text
 from sqlalchemy.engine import make_url
 
-from energy_core.types import to_epoch_us
+from energy_core.types import UTCDateTime, to_epoch_us
 
 log = logging.getLogger(__name__)
 
@@ -78,83 +79,202 @@ def mark_hours_dirty(conn: Connection, rows: Sequence[tuple[int, int, datetime]]
     )
 
 
-def clear_dirty_hours(conn: Connection, rows: Sequence[tuple[int, int, datetime, int]]) -> int:
-    """Delete the marks ``(user_id, device_pk, hour_start, version)`` still at the version read."""
-    if not rows:
-        return 0
-    cur = conn.connection.driver_connection.cursor()
-    if _is_sqlite(conn):
-        cur.executemany(
-            "DELETE FROM dirty_hours WHERE user_id = ? AND device_pk = ? AND hour_start = ? "
-            "AND version = ?",
-            [(u, d, to_epoch_us(h), v) for u, d, h, v in rows],
-        )
-        return cur.rowcount
-    users, devices, hours, versions = zip(*rows, strict=True)
-    cur.execute(
-        "DELETE FROM dirty_hours AS dh USING unnest(%s::int4[], %s::int4[], %s::timestamptz[], "
-        "%s::int4[]) AS x(u, d, h, v) "
-        "WHERE dh.user_id = x.u AND dh.device_pk = x.d AND dh.hour_start = x.h "
-        "AND dh.version = x.v",
-        (list(users), list(devices), list(hours), list(versions)),
-    )
-    return cur.rowcount
+# --- the rollup ---------------------------------------------------------------------------------
+#
+# Both dialects compute the same thing in the same shape (DESIGN.md section 3):
+#   batch   the dirty marks up to the cutoff hour, read once so the marks cleared are exactly
+#           the marks computed;
+#   runs    consecutive dirty hours of a device, each read with one index range scan over
+#           [first hour - max_gap, last hour + 1 h): readings before the run can carry into it;
+#   held    each reading with the instant its power stops counting: the next reading, t + max_gap
+#           or the end of the run, whichever is first (a next reading beyond the run would be
+#           clipped at its end anyway, so looking only inside the run is exact);
+#   own     per hour, the part of each hold inside the reading's own hour, and the one reading
+#           whose hold runs past the end of the hour (only the last one of the hour can);
+#   carry   that overhang spread over the following hours, which may have no readings at all.
+# All time arithmetic is in integer microseconds, so holds and coverage are exact. Energy is a
+# float sum of power x microseconds; the pieces of one hour are always added in time order (the
+# order of the index scan) plus at most one carried-in piece, so an incremental run and a full
+# rebuild add the same numbers in the same order and store bit-identical rows.
 
+_PG_ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
 
-def rollup_sql(conn: Connection) -> str:
-    """One statement that recomputes the aggregates of every dirty hour up to ``:cutoff``.
-
-    For a dirty hour H = [h, h + 1 h) of a device with gap g, the readings that can hold power in H
-    are those with t in [h - g, h + 1 h). Reading i holds from t_i until min(next reading, t_i + g);
-    the next reading is looked up inside that same window, which is exact: a next reading at or
-    after h + 1 h would be clipped at h + 1 h anyway. All arithmetic is in integer microseconds.
-    """
-    if _is_sqlite(conn):
-        t_us = "r.ts"
-        h_us = "dh.hour_start"
-        window = "r.ts >= d.h_us - d.gap_us AND r.ts < d.h_us + 3600000000"
-        least, greatest = "min", "max"
-    else:
-        t_us = "(extract(epoch FROM r.ts) * 1000000)::int8"
-        h_us = "(extract(epoch FROM dh.hour_start) * 1000000)::int8"
-        window = (
-            "r.ts >= d.hour_start - make_interval(secs => d.gap_us / 1000000) "
-            "AND r.ts < d.hour_start + interval '1 hour'"
-        )
-        least, greatest = "least", "greatest"
-    return f"""
-WITH d AS (
-    SELECT dh.user_id, dh.device_pk, dh.hour_start, {h_us} AS h_us,
-           CAST(COALESCE(dev.max_gap_s, :default_gap_s) AS BIGINT) * 1000000 AS gap_us
-    FROM dirty_hours dh JOIN devices dev ON dev.id = dh.device_pk
-    WHERE dh.hour_start <= :cutoff
+# PostgreSQL: each instant is turned into integer microseconds once (date_part is a float8
+# function; extract() would be numeric and several times slower), then the arithmetic is the
+# same as on SQLite.
+_PG_ROLLUP = """
+WITH batch AS MATERIALIZED (
+    SELECT user_id, device_pk, hour_start, version FROM dirty_hours WHERE hour_start <= :cutoff
 ),
-seg AS (
-    SELECT d.user_id, d.device_pk, d.hour_start, d.h_us, d.gap_us, r.power_w,
-           {t_us} AS t_us,
-           LEAD({t_us}) OVER (PARTITION BY d.device_pk, d.h_us ORDER BY r.ts) AS next_us
-    FROM d JOIN readings r
-      ON r.user_id = d.user_id AND r.device_pk = d.device_pk AND {window}
+runs AS MATERIALIZED (
+    SELECT user_id, device_pk, lo - make_interval(secs => gap_us / 1000000) AS scan_from, hi,
+           gap_us, CAST(date_part('epoch', lo) AS int8) * 1000000 AS lo_us,
+           CAST(date_part('epoch', hi) AS int8) * 1000000 AS hi_us
+    FROM (
+        SELECT i.user_id, i.device_pk, min(i.hour_start) AS lo,
+               max(i.hour_start) + interval '1 hour' AS hi,
+               CAST(coalesce(min(dev.max_gap_s), :default_gap_s) AS int8) * 1000000 AS gap_us
+        FROM (
+            SELECT user_id, device_pk, hour_start,
+                   hour_start - row_number() OVER (PARTITION BY user_id, device_pk
+                                                   ORDER BY hour_start) * interval '1 hour'
+                   AS island
+            FROM batch
+        ) i
+        JOIN devices dev ON dev.id = i.device_pk
+        GROUP BY i.user_id, i.device_pk, i.island
+    ) g
 ),
 held AS (
-    SELECT user_id, device_pk, hour_start, h_us, t_us, power_w,
-           {greatest}(0, {least}(COALESCE(next_us, t_us + gap_us), t_us + gap_us, h_us + 3600000000)
-                         - {greatest}(t_us, h_us)) AS held_us
-    FROM seg
+    SELECT ru.user_id, ru.device_pk, ru.lo_us, s.power_w, s.t_us,
+           s.t_us - s.t_us % 3600000000 AS h0,
+           least(s.next_us, s.t_us + ru.gap_us, ru.hi_us) AS until
+    FROM runs ru
+    CROSS JOIN LATERAL (
+        -- Inside the lateral the index scan is already in ts order: the window needs no sort.
+        SELECT q.power_w, q.t_us, lead(q.t_us) OVER (ORDER BY q.ts) AS next_us
+        FROM (
+            SELECT r.ts, r.power_w, CAST(date_part('epoch', r.ts) * 1000000 AS int8) AS t_us
+            FROM readings r
+            WHERE r.user_id = ru.user_id AND r.device_pk = ru.device_pk
+              AND r.ts >= ru.scan_from AND r.ts < ru.hi
+            OFFSET 0
+        ) q
+    ) s
+),
+own AS (
+    SELECT user_id, device_pk, lo_us, h0,
+           sum(power_w * (least(until, h0 + 3600000000) - t_us)) AS energy,
+           sum(least(until, h0 + 3600000000) - t_us) AS covered,
+           min(power_w) AS min_w, max(power_w) AS max_w, count(*) AS samples,
+           max(until) AS carry_until,
+           max(CASE WHEN until > h0 + 3600000000 THEN power_w END) AS carry_w
+    FROM held
+    GROUP BY user_id, device_pk, lo_us, h0
+),
+pieces AS (
+    SELECT user_id, device_pk, lo_us, h0 AS h, energy, covered, min_w, max_w, samples
+    FROM own
+    UNION ALL
+    SELECT user_id, device_pk, lo_us, h,
+           carry_w * (least(carry_until, h + 3600000000) - h),
+           least(carry_until, h + 3600000000) - h, NULL, NULL, 0
+    FROM (
+        SELECT o.user_id, o.device_pk, o.lo_us, o.carry_until, o.carry_w,
+               o.h0 + k * 3600000000 AS h
+        FROM own o
+        CROSS JOIN LATERAL generate_series(1, (o.carry_until - 1 - o.h0) / 3600000000) AS k
+        WHERE o.carry_until > o.h0 + 3600000000
+    ) c
+),
+hours AS (
+    SELECT user_id, device_pk, h, sum(energy) AS energy_uws,
+           CAST(sum(covered) AS float8) AS covered_us,
+           min(min_w) AS min_w, max(max_w) AS max_w, sum(samples) AS samples
+    FROM pieces
+    WHERE h >= lo_us
+    GROUP BY user_id, device_pk, h
+),
+upserted AS (
+    INSERT INTO hourly_aggregates (user_id, device_pk, hour_start, energy_wh, covered_s,
+                                   avg_watts, min_watts, max_watts, sample_count, computed_at)
+    SELECT user_id, device_pk, to_timestamp(h / 1000000), energy_uws / 3600000000.0,
+           covered_us / 1000000.0,
+           CASE WHEN covered_us > 0 THEN energy_uws / covered_us END, min_w, max_w, samples,
+           :computed_at
+    FROM hours
+    WHERE covered_us > 0 OR samples > 0
+    ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SET
+        energy_wh = excluded.energy_wh,
+        covered_s = excluded.covered_s,
+        avg_watts = excluded.avg_watts,
+        min_watts = excluded.min_watts,
+        max_watts = excluded.max_watts,
+        sample_count = excluded.sample_count,
+        computed_at = excluded.computed_at
+    RETURNING 1
+),
+cleared AS (
+    -- Same snapshot as the readings above; a mark re-versioned since then stays for the next run.
+    DELETE FROM dirty_hours d
+    USING batch b
+    WHERE d.user_id = b.user_id AND d.device_pk = b.device_pk AND d.hour_start = b.hour_start
+      AND d.version = b.version
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM upserted), (SELECT count(*) FROM cleared)
+"""
+
+# SQLite: instants are integer microseconds, so hours are plain integer arithmetic.
+_SQLITE_ROLLUP = """
+WITH RECURSIVE batch AS (
+    SELECT user_id, device_pk, hour_start FROM dirty_hours WHERE hour_start <= :cutoff
+),
+runs AS (
+    SELECT i.user_id, i.device_pk, min(i.hour_start) AS lo, max(i.hour_start) + 3600000000 AS hi,
+           CAST(coalesce(min(dev.max_gap_s), :default_gap_s) AS INTEGER) * 1000000 AS gap
+    FROM (
+        SELECT user_id, device_pk, hour_start,
+               hour_start - row_number() OVER (PARTITION BY user_id, device_pk
+                                               ORDER BY hour_start) * 3600000000 AS island
+        FROM batch
+    ) i
+    JOIN devices dev ON dev.id = i.device_pk
+    GROUP BY i.user_id, i.device_pk, i.island
+),
+held AS (
+    SELECT user_id, device_pk, lo, ts, power_w, ts - ts % 3600000000 AS h0,
+           min(coalesce(next_ts, ts + gap), ts + gap, hi) AS until
+    FROM (
+        SELECT ru.user_id, ru.device_pk, ru.lo, ru.hi, ru.gap, r.ts, r.power_w,
+               lead(r.ts) OVER (PARTITION BY ru.user_id, ru.device_pk, ru.lo
+                                ORDER BY r.ts) AS next_ts
+        FROM runs ru
+        JOIN readings r
+          ON r.user_id = ru.user_id AND r.device_pk = ru.device_pk
+         AND r.ts >= ru.lo - ru.gap AND r.ts < ru.hi
+    )
+),
+own AS (
+    SELECT user_id, device_pk, lo, h0,
+           sum(power_w * (min(until, h0 + 3600000000) - ts)) AS energy,
+           sum(min(until, h0 + 3600000000) - ts) AS covered,
+           min(power_w) AS min_w, max(power_w) AS max_w, count(*) AS samples,
+           max(until) AS carry_until,
+           max(CASE WHEN until > h0 + 3600000000 THEN power_w END) AS carry_w
+    FROM held
+    GROUP BY user_id, device_pk, lo, h0
+),
+carry (user_id, device_pk, lo, h, carry_until, carry_w) AS (
+    SELECT user_id, device_pk, lo, h0 + 3600000000, carry_until, carry_w
+    FROM own WHERE carry_until > h0 + 3600000000
+    UNION ALL
+    SELECT user_id, device_pk, lo, h + 3600000000, carry_until, carry_w
+    FROM carry WHERE carry_until > h + 3600000000
+),
+pieces AS (
+    SELECT user_id, device_pk, lo, h0 AS hour_start, energy, covered, min_w, max_w, samples
+    FROM own
+    UNION ALL
+    SELECT user_id, device_pk, lo, h,
+           carry_w * (min(carry_until, h + 3600000000) - h),
+           min(carry_until, h + 3600000000) - h, NULL, NULL, 0
+    FROM carry
+),
+hours AS (
+    SELECT user_id, device_pk, hour_start, sum(energy) AS energy_uws, sum(covered) AS covered_us,
+           min(min_w) AS min_w, max(max_w) AS max_w, sum(samples) AS samples
+    FROM pieces
+    WHERE hour_start >= lo
+    GROUP BY user_id, device_pk, hour_start
 )
 INSERT INTO hourly_aggregates (user_id, device_pk, hour_start, energy_wh, covered_s, avg_watts,
                                min_watts, max_watts, sample_count, computed_at)
-SELECT user_id, device_pk, hour_start,
-       SUM(power_w * held_us) / 3600000000.0,
-       SUM(held_us) / 1000000.0,
-       CASE WHEN SUM(held_us) > 0 THEN SUM(power_w * held_us) / SUM(held_us) END,
-       MIN(CASE WHEN t_us >= h_us THEN power_w END),
-       MAX(CASE WHEN t_us >= h_us THEN power_w END),
-       COUNT(CASE WHEN t_us >= h_us THEN 1 END),
-       :computed_at
-FROM held
-GROUP BY user_id, device_pk, hour_start, h_us
-HAVING SUM(held_us) > 0 OR COUNT(CASE WHEN t_us >= h_us THEN 1 END) > 0
+SELECT user_id, device_pk, hour_start, energy_uws / 3600000000.0, covered_us / 1000000.0,
+       CASE WHEN covered_us > 0 THEN CAST(energy_uws AS REAL) / covered_us END,
+       min_w, max_w, samples, :computed_at
+FROM hours
+WHERE covered_us > 0 OR samples > 0
 ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SET
     energy_wh = excluded.energy_wh,
     covered_s = excluded.covered_s,
@@ -166,21 +286,229 @@ ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SET
 """
 
 
-def try_rollup_lock(conn: Connection) -> bool:
-    """PostgreSQL: a transaction-level advisory lock, released by commit or rollback."""
+@dataclass
+class BatchResult:
+    hours: int
+    rows_written: int
+
+
+def recompute_dirty_hours(
+    conn: Connection, *, cutoff: datetime, default_gap_s: int, computed_at: datetime
+) -> BatchResult:
+    """Recompute every dirty hour up to ``cutoff`` and clear exactly the marks read, in the
+    caller's transaction. The caller holds the rollup lock."""
+    params = {"cutoff": cutoff, "default_gap_s": default_gap_s, "computed_at": computed_at}
+    binds = (
+        bindparam("cutoff", type_=UTCDateTime()),
+        bindparam("computed_at", type_=UTCDateTime()),
+    )
     if _is_sqlite(conn):
-        return True  # SQLite uses scheduler_file_lock() around the whole run instead.
-    return bool(conn.exec_driver_sql("SELECT pg_try_advisory_xact_lock(7424001)").scalar())
+        # BEGIN IMMEDIATE holds the write lock: nothing can mark an hour between these statements.
+        conn.execute(text(_SQLITE_ROLLUP).bindparams(*binds), params)
+        # pysqlite reports no rowcount for a statement that starts with WITH.
+        written = conn.exec_driver_sql("SELECT changes()").scalar()
+        cleared = conn.execute(
+            text("DELETE FROM dirty_hours WHERE hour_start <= :cutoff").bindparams(binds[0]),
+            {"cutoff": cutoff},
+        ).rowcount
+        return BatchResult(hours=cleared, rows_written=written)
+    # JIT compilation costs more than it saves on a statement that runs every minute.
+    conn.exec_driver_sql("SET LOCAL jit = off")
+    batch, written, _cleared = conn.execute(text(_PG_ROLLUP).bindparams(*binds), params).one()
+    return BatchResult(hours=batch, rows_written=written)
+
+
+# --- rebuild and retention -----------------------------------------------------------------------
+
+
+def mark_range_dirty(
+    conn: Connection,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    device_pks: Sequence[int] | None,
+    default_gap_s: int,
+) -> int:
+    """Mark for recomputation every hour that readings in ``[since, until)`` of the given devices
+    (all when None) can reach: from the hour of the first such reading to the hour its last one
+    carries into. Found with two index probes per device; no reading is loaded. Returns the
+    number of marks made or renewed."""
+    params: dict = {"since": since, "until": until, "default_gap_s": default_gap_s}
+    device_filter = ""
+    if device_pks is not None:
+        if not device_pks:
+            return 0
+        device_filter = "AND dev.id IN ({})".format(", ".join(str(int(pk)) for pk in device_pks))
+    since_cond = "AND r.ts >= :since" if since is not None else ""
+    until_cond = "AND r.ts < :until" if until is not None else ""
+    binds = [bindparam(n, type_=UTCDateTime()) for n in ("since", "until") if params[n]]
+    params = {k: v for k, v in params.items() if v is not None}
+    if _is_sqlite(conn):
+        sql = f"""
+WITH RECURSIVE ends AS (
+    SELECT dev.user_id, dev.id AS device_pk,
+           (SELECT min(r.ts) FROM readings r WHERE r.user_id = dev.user_id
+               AND r.device_pk = dev.id {since_cond} {until_cond}) AS first_ts,
+           (SELECT max(r.ts) FROM readings r WHERE r.user_id = dev.user_id
+               AND r.device_pk = dev.id {since_cond} {until_cond})
+           + CAST(coalesce(dev.max_gap_s, :default_gap_s) AS INTEGER) * 1000000 AS last_ts
+    FROM devices dev WHERE 1 = 1 {device_filter}
+),
+hrs (user_id, device_pk, h, last_h) AS (
+    SELECT user_id, device_pk, first_ts - first_ts % 3600000000, last_ts - last_ts % 3600000000
+    FROM ends WHERE first_ts IS NOT NULL
+    UNION ALL
+    SELECT user_id, device_pk, h + 3600000000, last_h FROM hrs WHERE h < last_h
+)
+INSERT INTO dirty_hours (user_id, device_pk, hour_start, version)
+SELECT user_id, device_pk, h, 1 FROM hrs WHERE true
+ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SET version = dirty_hours.version + 1
+"""
+    else:
+        sql = f"""
+INSERT INTO dirty_hours (user_id, device_pk, hour_start, version)
+SELECT e.user_id, e.device_pk, h, 1
+FROM (
+    SELECT dev.user_id, dev.id AS device_pk,
+           (SELECT min(r.ts) FROM readings r WHERE r.user_id = dev.user_id
+               AND r.device_pk = dev.id {since_cond} {until_cond}) AS first_ts,
+           (SELECT max(r.ts) FROM readings r WHERE r.user_id = dev.user_id
+               AND r.device_pk = dev.id {since_cond} {until_cond})
+           + make_interval(secs => coalesce(dev.max_gap_s, :default_gap_s)) AS last_ts
+    FROM devices dev WHERE true {device_filter}
+) e
+CROSS JOIN LATERAL generate_series(date_bin('1 hour', e.first_ts, {_PG_ORIGIN}),
+                                   e.last_ts, interval '1 hour') AS h
+WHERE e.first_ts IS NOT NULL
+ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SET version = dirty_hours.version + 1
+"""
+    result = conn.execute(text(sql).bindparams(*binds), params)
+    if _is_sqlite(conn):
+        return conn.exec_driver_sql("SELECT changes()").scalar()
+    return result.rowcount
+
+
+def prunable_hours(
+    conn: Connection, *, horizon: datetime, default_gap_s: int, limit: int
+) -> list[tuple[int, int, datetime]]:
+    """Up to ``limit`` (user_id, device_pk, hour_start), oldest first, whose raw readings may go:
+    the hour ends by ``horizon``, still has readings, has a stored aggregate, and neither it nor
+    any hour its readings can carry into (up to max_gap after its end) is dirty: recomputing
+    such an hour needs them. Each device is searched
+    from its oldest remaining reading, so pruned history is never scanned again."""
+    if _is_sqlite(conn):
+        hour_of_oldest = "h.oldest - h.oldest % 3600000000"
+        reach = (
+            "a.hour_start + 3600000000"
+            " + CAST(coalesce(h.max_gap_s, :default_gap_s) AS INTEGER) * 1000000"
+        )
+        hour_end = "a.hour_start + 3600000000"
+    else:
+        hour_of_oldest = f"date_bin('1 hour', h.oldest, {_PG_ORIGIN})"
+        reach = (
+            "a.hour_start + interval '1 hour'"
+            " + make_interval(secs => coalesce(h.max_gap_s, :default_gap_s))"
+        )
+        hour_end = "a.hour_start + interval '1 hour'"
+    sql = f"""
+WITH heads AS (
+    SELECT dev.user_id, dev.id AS device_pk, dev.max_gap_s,
+           (SELECT min(r.ts) FROM readings r
+            WHERE r.user_id = dev.user_id AND r.device_pk = dev.id) AS oldest
+    FROM devices dev
+)
+SELECT a.user_id, a.device_pk, a.hour_start
+FROM heads h
+JOIN hourly_aggregates a
+  ON a.user_id = h.user_id AND a.device_pk = h.device_pk
+ AND a.hour_start >= {hour_of_oldest} AND a.hour_start < :horizon
+WHERE h.oldest IS NOT NULL AND h.oldest < :horizon
+  AND NOT EXISTS (
+      SELECT 1 FROM dirty_hours d
+      WHERE d.user_id = a.user_id AND d.device_pk = a.device_pk
+        AND d.hour_start >= a.hour_start AND d.hour_start < {reach}
+  )
+  AND EXISTS (
+      SELECT 1 FROM readings r
+      WHERE r.user_id = a.user_id AND r.device_pk = a.device_pk
+        AND r.ts >= a.hour_start AND r.ts < {hour_end}
+  )
+ORDER BY a.hour_start, a.device_pk
+LIMIT :limit
+"""
+    statement = text(sql).bindparams(bindparam("horizon", type_=UTCDateTime()))
+    statement = statement.columns(user_id=Integer(), device_pk=Integer(), hour_start=UTCDateTime())
+    rows = conn.execute(
+        statement, {"horizon": horizon, "default_gap_s": default_gap_s, "limit": limit}
+    )
+    return [(u, d, h) for u, d, h in rows]
+
+
+def delete_readings_of_hours(conn: Connection, hours: Sequence[tuple[int, int, datetime]]) -> int:
+    """Delete the raw readings of whole hours ``(user_id, device_pk, hour_start)``."""
+    if not hours:
+        return 0
+    cur = conn.connection.driver_connection.cursor()
+    if _is_sqlite(conn):
+        deleted = 0
+        for u, d, h in hours:
+            start = to_epoch_us(h)
+            cur.execute(
+                "DELETE FROM readings WHERE user_id = ? AND device_pk = ? AND ts >= ? AND ts < ?",
+                (u, d, start, start + HOUR_US),
+            )
+            deleted += cur.rowcount
+        return deleted
+    users, devices, starts = zip(*hours, strict=True)
+    cur.execute(
+        "DELETE FROM readings r USING unnest(%s::int4[], %s::int4[], %s::timestamptz[]) "
+        "AS x(u, d, h) WHERE r.user_id = x.u AND r.device_pk = x.d "
+        "AND r.ts >= x.h AND r.ts < x.h + interval '1 hour'",
+        (list(users), list(devices), list(starts)),
+    )
+    return cur.rowcount
+
+
+# --- one worker at a time -------------------------------------------------------------------------
+
+# PostgreSQL advisory lock keys, one per scheduler job.
+JOB_LOCK_KEYS = {"rollup": 7424001, "retention": 7424002}
 
 
 @contextmanager
-def scheduler_file_lock(database_url: str) -> Iterator[bool]:
+def job_lock(engine: Engine, job: str) -> Iterator[bool]:
+    """Hold the lock of ``job`` for a whole run; yields False when another process holds it.
+
+    PostgreSQL: a transaction-level advisory lock taken in a transaction of its own that stays
+    open (idle, holding no snapshot) while the run commits its batches on other connections; if
+    the process dies, its connection closes and the lock goes with it. SQLite: an exclusive
+    ``flock`` on a file beside the database, released by the kernel the same way.
+    """
+    if engine.dialect.name == "sqlite":
+        with scheduler_file_lock(str(engine.url), job=job) as got:
+            yield got
+        return
+    with engine.connect() as holder:
+        holder.begin()
+        got = bool(
+            holder.exec_driver_sql(
+                f"SELECT pg_try_advisory_xact_lock({JOB_LOCK_KEYS[job]})"
+            ).scalar()
+        )
+        try:
+            yield got
+        finally:
+            holder.rollback()
+
+
+@contextmanager
+def scheduler_file_lock(database_url: str, *, job: str = "rollup") -> Iterator[bool]:
     """SQLite: an exclusive ``flock`` beside the database file; yields False when another has it."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         yield True
         return
-    path = Path(url.database).expanduser().with_suffix(".rollup.lock")
+    path = Path(url.database).expanduser().with_suffix(f".{job}.lock")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:

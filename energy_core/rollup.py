@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, bindparam, text
+from sqlalchemy import Engine, true
 from sqlmodel import Session, col, func, select
 
 from energy_core import dialect
 from energy_core.db import session_scope
-from energy_core.models import DirtyHour, JobRun
+from energy_core.models import Device, DirtyHour, JobRun
+from energy_core.retention import retention_horizon
 from energy_core.settings import Settings, get_settings
-from energy_core.types import UTCDateTime, utcnow
+from energy_core.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,8 @@ ROLLUP_JOB = "rollup"
 
 @dataclass
 class RollupBatch:
-    locked: bool
     hours: int = 0
+    rows_written: int = 0
 
 
 @dataclass
@@ -42,37 +43,24 @@ def dirty_backlog(session: Session) -> int:
 
 
 def rollup_batch(session: Session, *, limit: int, settings: Settings | None = None) -> RollupBatch:
-    """Recompute up to about ``limit`` dirty (device, hour) pairs, oldest first, in the caller's
-    transaction, and clear exactly the marks it read. Returns ``locked=False`` when another
-    scheduler holds the lock (nothing done)."""
+    """Recompute about ``limit`` dirty (device, hour) pairs, oldest first, in the caller's
+    transaction, and clear exactly the marks it read: a reading stored meanwhile leaves its hour
+    dirty for the next batch. The caller holds the rollup lock (``rollup_dirty_hours`` does)."""
     settings = settings or get_settings()
-    conn = session.connection()
-    if not dialect.try_rollup_lock(conn):
-        return RollupBatch(locked=False)
-    marks = session.exec(
-        select(DirtyHour.user_id, DirtyHour.device_pk, DirtyHour.hour_start, DirtyHour.version)
-        .order_by(col(DirtyHour.hour_start), col(DirtyHour.device_pk))
-        .limit(limit)
-    ).all()
-    if not marks:
-        return RollupBatch(locked=True)
-    cutoff = marks[-1][2]
-    # Everything up to the cutoff hour is computed, so take all marks of that hour (ties included).
-    marks = session.exec(
-        select(
-            DirtyHour.user_id, DirtyHour.device_pk, DirtyHour.hour_start, DirtyHour.version
-        ).where(DirtyHour.hour_start <= cutoff)
-    ).all()
-    statement = text(dialect.rollup_sql(conn)).bindparams(
-        bindparam("cutoff", type_=UTCDateTime()),
-        bindparam("computed_at", type_=UTCDateTime()),
+    oldest = session.exec(
+        select(DirtyHour.hour_start).order_by(col(DirtyHour.hour_start)).offset(limit - 1).limit(1)
+    ).first()
+    # Everything up to the cutoff hour is taken, ties included: all devices of an hour together.
+    cutoff = oldest or session.exec(select(func.max(DirtyHour.hour_start))).one()
+    if cutoff is None:
+        return RollupBatch()
+    result = dialect.recompute_dirty_hours(
+        session.connection(),
+        cutoff=cutoff,
+        default_gap_s=settings.max_gap_s,
+        computed_at=utcnow(),
     )
-    session.execute(
-        statement,
-        {"cutoff": cutoff, "computed_at": utcnow(), "default_gap_s": settings.max_gap_s},
-    )
-    dialect.clear_dirty_hours(conn, [tuple(m) for m in marks])
-    return RollupBatch(locked=True, hours=len(marks))
+    return RollupBatch(hours=result.hours, rows_written=result.rows_written)
 
 
 def rollup_dirty_hours(
@@ -82,51 +70,95 @@ def rollup_dirty_hours(
     max_batches: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> RollupRun:
-    """Work through the dirty hours in bounded transactions until none are left.
+    """Work through the dirty hours in bounded transactions, oldest first, until none are left.
 
-    Each batch commits on its own, so a crash loses at most the batch in flight (which stays dirty
-    and is redone). Runs are recorded in ``job_runs`` for status pages.
+    One scheduler works at a time: the run holds the rollup lock throughout, and a second one
+    skips (and logs that it did). Each batch commits on its own, so a crash loses at most the
+    batch in flight, which stays dirty and is redone by the next run; that is also how a
+    scheduler that was down catches up. Runs are recorded in ``job_runs`` for status pages.
     """
     settings = settings or get_settings()
     started = time.perf_counter()
     started_at = utcnow()
     run = RollupRun()
-    with dialect.scheduler_file_lock(str(engine.url)) as got_lock:
+    with dialect.job_lock(engine, ROLLUP_JOB) as got_lock:
         if not got_lock:
             log.info("rollup skipped: another scheduler holds the lock")
             return RollupRun(skipped=True)
         with session_scope(engine, read_only=True) as session:
             total = dirty_backlog(session)
+        catching_up = total > settings.rollup_batch_hours
+        if catching_up:
+            log.info("rollup catch-up: %d dirty hours to recompute", total)
         while max_batches is None or run.batches < max_batches:
             with session_scope(engine) as session:
                 batch = rollup_batch(session, limit=settings.rollup_batch_hours, settings=settings)
-            if not batch.locked:
-                log.info("rollup skipped: another scheduler holds the lock")
-                run.skipped = True
-                break
             if batch.hours == 0:
                 break
             run.batches += 1
             run.hours += batch.hours
             if progress is not None:
                 progress(run.hours, max(total, run.hours))
-            if total > settings.rollup_batch_hours:
+            if catching_up:
                 log.info("rollup catch-up: %d of about %d dirty hours done", run.hours, total)
         with session_scope(engine) as session:
             run.remaining = dirty_backlog(session)
             run.duration_s = time.perf_counter() - started
-            if not run.skipped:
-                _record_run(session, started_at=started_at, run=run)
-    if not run.skipped:
-        log.log(
-            logging.INFO if run.hours else logging.DEBUG,
-            "rollup: %d hours recomputed in %d batches, %.3f s, %d still dirty",
-            run.hours,
-            run.batches,
-            run.duration_s,
-            run.remaining,
-        )
+            _record_run(session, started_at=started_at, run=run)
+    log.log(
+        logging.INFO if run.hours else logging.DEBUG,
+        "rollup: %d hours recomputed in %d batches, %.3f s, %d still dirty",
+        run.hours,
+        run.batches,
+        run.duration_s,
+        run.remaining,
+    )
     return run
+
+
+def mark_for_rebuild(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    device_pks: Sequence[int] | None = None,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> int:
+    """Mark every hour that the readings of ``device_pks`` (default: all devices) in
+    ``[since, until)`` can reach as dirty, so that the next rollup recomputes it. Returns the
+    number of hours marked. Works in SQL: no reading is loaded.
+
+    With retention on, hours whose readings (or the readings that carry into them) may already
+    be pruned are left alone: recomputing them from what is left would lose energy that their
+    stored aggregate still has. ``since`` is raised to the first hour that is safe.
+    """
+    settings = settings or get_settings()
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"{name} must be timezone-aware")
+    horizon = retention_horizon(now or utcnow(), settings=settings)
+    if horizon is not None:
+        gaps = session.exec(
+            select(func.max(func.coalesce(Device.max_gap_s, settings.max_gap_s))).where(
+                col(Device.id).in_(device_pks) if device_pks is not None else true()
+            )
+        ).one()
+        safe = _ceil_hour(horizon + timedelta(seconds=gaps or settings.max_gap_s))
+        if since is None or since < safe:
+            since = safe
+    return dialect.mark_range_dirty(
+        session.connection(),
+        since=since,
+        until=until,
+        device_pks=device_pks,
+        default_gap_s=settings.max_gap_s,
+    )
+
+
+def _ceil_hour(ts: datetime) -> datetime:
+    floor = ts.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == ts else floor + timedelta(hours=1)
 
 
 def _record_run(session: Session, *, started_at: datetime, run: RollupRun) -> None:

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     rollup_batch_hours: int = Field(
         5_000, ge=1, description="Dirty (device, hour) pairs per aggregation transaction."
     )
+    retention_interval_s: int = Field(
+        3_600, ge=60, description="Seconds between retention runs that prune old raw readings."
+    )
 
     # Streamlit app.
     app_host: str = Field("127.0.0.1", description="Interface the Streamlit app listens on.")

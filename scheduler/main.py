@@ -1,4 +1,10 @@
-"""The scheduler process: one rollup job every minute around ``energy_core.rollup``."""
+"""The scheduler process: the rollup job every minute and the retention job every hour, each a
+few lines around an ``energy_core`` function.
+
+Retention runs hourly rather than daily: each run then deletes about one hour of readings per
+device (a short transaction that never competes with the rollup for long), and a scheduler that
+restarts is never more than an hour late with it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from energy_core.db import get_engine
+from energy_core.retention import prune_readings
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.settings import Settings, get_settings
 
@@ -21,6 +28,14 @@ def rollup_job() -> None:
     except Exception:
         # Keep the scheduler alive: the dirty hours stay marked and the next run retries them.
         log.exception("rollup run failed; it will be retried on the next run")
+
+
+def retention_job() -> None:
+    try:
+        prune_readings(get_engine())
+    except Exception:
+        # Nothing is lost: a failed batch rolls back and the next run prunes it.
+        log.exception("retention run failed; it will be retried on the next run")
 
 
 def build_scheduler(
@@ -43,11 +58,18 @@ def build_scheduler(
         id="rollup",
         name="hourly aggregates",
     )
+    scheduler.add_job(
+        retention_job,
+        "interval",
+        seconds=settings.retention_interval_s,
+        id="retention",
+        name="raw reading retention",
+    )
     return scheduler
 
 
 def run(settings: Settings | None = None) -> None:
-    """Catch up on everything dirty, then run the job on its interval until SIGINT/SIGTERM."""
+    """Catch up on everything dirty, then run the jobs on their intervals until SIGINT/SIGTERM."""
     settings = settings or get_settings()
     scheduler = build_scheduler(settings)
 
@@ -59,6 +81,11 @@ def run(settings: Settings | None = None) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log.info("scheduler started: rollup every %d s", settings.rollup_interval_s)
+    retention = (
+        f"retention of {settings.retention_days} days every {settings.retention_interval_s} s"
+        if settings.retention_days
+        else "raw readings kept forever"
+    )
+    log.info("scheduler started: rollup every %d s, %s", settings.rollup_interval_s, retention)
     rollup_job()  # catch-up on start: a scheduler that was down works off its backlog first
     scheduler.start()

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 from sqlmodel import func, select
 
 from energy_core import dialect
 from energy_core.db import session_scope
-from energy_core.models import HourlyAggregate
+from energy_core.models import HourlyAggregate, Reading
 from energy_core.rollup import dirty_backlog, last_rollup, rollup_dirty_hours
 from energy_core.types import utcnow
-from scheduler.main import build_scheduler, rollup_job
+from scheduler.main import build_scheduler, retention_job, rollup_job
 from tests.factories import add_readings, make_device, make_user
 
 
@@ -88,3 +96,133 @@ def test_second_scheduler_skips_while_the_first_holds_the_lock(engine):
     # Once the first one is done, the next run does the work.
     assert rollup_dirty_hours(engine).hours >= 2
     assert aggregate_count(engine) == 3
+
+
+def test_retention_job_runs_hourly_and_never_piles_up(engine):
+    scheduler = build_scheduler(scheduler_class=BackgroundScheduler)
+    scheduler.start(paused=True)
+    try:
+        job = scheduler.get_job("retention")
+        assert job.func is retention_job
+        assert job.coalesce is True
+        assert job.max_instances == 1
+        assert job.misfire_grace_time >= 3600
+        assert job.trigger.interval == timedelta(hours=1)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_job_intervals_come_from_the_settings(engine, monkeypatch):
+    monkeypatch.setenv("ENERGY_ROLLUP_INTERVAL_S", "15")
+    monkeypatch.setenv("ENERGY_RETENTION_INTERVAL_S", "86400")
+    from energy_core.settings import get_settings
+
+    get_settings.cache_clear()
+    scheduler = build_scheduler(scheduler_class=BackgroundScheduler)
+    scheduler.start(paused=True)
+    try:
+        assert scheduler.get_job("rollup").trigger.interval == timedelta(seconds=15)
+        assert scheduler.get_job("retention").trigger.interval == timedelta(days=1)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_retention_job_prunes_only_aggregated_hours_and_logs_it(engine, monkeypatch, caplog):
+    monkeypatch.setenv("ENERGY_RETENTION_DAYS", "1")
+    monkeypatch.setenv("ENERGY_LATENESS_DAYS", "1")
+    from energy_core.settings import get_settings
+
+    get_settings.cache_clear()
+    start = (utcnow() - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    with session_scope(engine) as s:
+        user = make_user(s)
+        device = make_device(s, user=user)
+        add_readings(
+            s,
+            user=user,
+            device=device,
+            points=[(start + timedelta(minutes=5 * i), 100.0) for i in range(24)],
+        )
+    caplog.set_level(logging.INFO, logger="energy_core")
+    retention_job()  # nothing aggregated yet: nothing may go
+    with session_scope(engine, read_only=True) as s:
+        assert s.exec(select(func.count()).select_from(Reading)).one() == 24
+    rollup_job()
+    retention_job()
+    with session_scope(engine, read_only=True) as s:
+        assert s.exec(select(func.count()).select_from(Reading)).one() == 0
+        assert aggregate_count(engine) == 3
+    assert any("retention: 24 readings of 2 hours" in r.getMessage() for r in caplog.records)
+
+
+def test_catch_up_reports_progress_in_the_log(engine, monkeypatch, caplog):
+    seed_hours(engine, hours=6)
+    monkeypatch.setenv("ENERGY_ROLLUP_BATCH_HOURS", "2")
+    from energy_core.settings import get_settings
+
+    get_settings.cache_clear()
+    caplog.set_level(logging.INFO, logger="energy_core.rollup")
+    rollup_job()
+    messages = [r.getMessage() for r in caplog.records]
+    assert "rollup catch-up: 7 dirty hours to recompute" in messages
+    assert "rollup catch-up: 4 of about 7 dirty hours done" in messages
+    assert any(m.startswith("rollup: 7 hours recomputed in 4 batches") for m in messages)
+
+
+CHILD = """
+import json, logging, os, sys, time
+logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
+from energy_core.db import get_engine
+from energy_core.rollup import rollup_dirty_hours
+engine = get_engine()
+with engine.connect() as conn:
+    conn.exec_driver_sql("SELECT 1")  # connected and warm before the start signal
+time.sleep(max(0.0, float(sys.argv[1]) - time.time()))
+run = rollup_dirty_hours(engine)
+print(json.dumps({"skipped": run.skipped, "hours": run.hours}))
+"""
+
+
+def test_two_schedulers_started_together_on_postgresql_one_works_one_skips(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the advisory lock between processes is PostgreSQL's; SQLite has its own test")
+    from tests.core.test_rollup import T0, assert_matches_reference
+
+    with session_scope(engine) as s:
+        user = make_user(s)
+        devices = [make_device(s, user=user) for _ in range(8)]
+        points = [(T0 + timedelta(seconds=45 * i), float(i % 700)) for i in range(48 * 80)]
+        for device in devices:
+            add_readings(s, user=user, device=device, points=points)
+    with session_scope(engine, read_only=True) as s:
+        backlog = dirty_backlog(s)
+    env = {
+        **os.environ,
+        "ENERGY_DATABASE_URL": str(engine.url.render_as_string(hide_password=False)),
+        # Many small batches: the first scheduler is still working when the second one starts.
+        "ENERGY_ROLLUP_BATCH_HOURS": "8",
+    }
+    start_at = time.time() + 3.0
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(start_at)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        for _ in range(2)
+    ]
+    outcomes = []
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+        outcomes.append((json.loads(out.strip().splitlines()[-1]), err))
+    results = sorted((o["skipped"], o["hours"]) for o, _ in outcomes)
+    assert results == [(False, backlog), (True, 0)]
+    skipper_log = next(err for o, err in outcomes if o["skipped"])
+    assert "rollup skipped: another scheduler holds the lock" in skipper_log
+    for device in devices:
+        canonical = [((t - T0).total_seconds(), p) for t, p in points]
+        assert_matches_reference(engine, device.id, canonical, 600)

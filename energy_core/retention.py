@@ -1,0 +1,132 @@
+"""Retention: raw readings older than ``retention_days`` are deleted once their hours are safely
+aggregated; the hourly aggregates themselves are kept forever."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from energy_core import dialect
+from energy_core.db import session_scope
+from energy_core.models import JobRun
+from energy_core.settings import Settings, get_settings
+from energy_core.types import utcnow
+
+log = logging.getLogger(__name__)
+
+RETENTION_JOB = "retention"
+# (device, hour) pairs whose readings one transaction deletes: about 100 k readings at 30 s.
+DEFAULT_BATCH_HOURS = 1_000
+
+
+@dataclass
+class PruneBatch:
+    hours: int = 0
+    readings: int = 0
+
+
+@dataclass
+class PruneRun:
+    skipped: bool = False
+    hours: int = 0
+    readings: int = 0
+    batches: int = 0
+    duration_s: float = 0.0
+    horizon: datetime | None = None
+
+
+def retention_horizon(now: datetime, *, settings: Settings) -> datetime | None:
+    """Raw readings before this instant (an hour boundary) may be pruned; None keeps them forever.
+
+    Never inside the lateness window: a late reading for an hour whose readings are gone would
+    have that hour recomputed from the one new reading.
+    """
+    if settings.retention_days == 0:
+        return None
+    keep = timedelta(days=max(settings.retention_days, settings.lateness_days))
+    return (now - keep).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def prune_batch(
+    session: Session,
+    *,
+    horizon: datetime,
+    limit: int = DEFAULT_BATCH_HOURS,
+    settings: Settings | None = None,
+) -> PruneBatch:
+    """Delete the raw readings of up to ``limit`` hours before ``horizon`` whose aggregates are
+    current (stored, and neither the hour nor an hour its readings carry into is dirty), oldest
+    first, in the caller's transaction. The caller holds the retention lock."""
+    settings = settings or get_settings()
+    conn = session.connection()
+    hours = dialect.prunable_hours(
+        conn, horizon=horizon, default_gap_s=settings.max_gap_s, limit=limit
+    )
+    return PruneBatch(hours=len(hours), readings=dialect.delete_readings_of_hours(conn, hours))
+
+
+def prune_readings(
+    engine: Engine,
+    *,
+    now: datetime | None = None,
+    batch_hours: int = DEFAULT_BATCH_HOURS,
+    max_batches: int | None = None,
+    settings: Settings | None = None,
+) -> PruneRun:
+    """Apply the retention setting: delete prunable raw readings in batches of ``batch_hours``
+    (device, hour) pairs, each its own transaction, until none are left. One scheduler prunes at a
+    time; a second one skips. Recorded in ``job_runs`` like the rollup."""
+    settings = settings or get_settings()
+    horizon = retention_horizon(now or utcnow(), settings=settings)
+    if horizon is None:
+        log.debug("retention: readings are kept forever (retention_days = 0)")
+        return PruneRun()
+    started = time.perf_counter()
+    started_at = utcnow()
+    run = PruneRun(horizon=horizon)
+    with dialect.job_lock(engine, RETENTION_JOB) as got_lock:
+        if not got_lock:
+            log.info("retention skipped: another scheduler holds the lock")
+            return PruneRun(skipped=True, horizon=horizon)
+        while max_batches is None or run.batches < max_batches:
+            with session_scope(engine) as session:
+                batch = prune_batch(session, horizon=horizon, limit=batch_hours, settings=settings)
+            if batch.hours == 0:
+                break
+            run.batches += 1
+            run.hours += batch.hours
+            run.readings += batch.readings
+            if run.batches % 10 == 0:
+                log.info(
+                    "retention: %d readings of %d hours deleted so far", run.readings, run.hours
+                )
+        run.duration_s = time.perf_counter() - started
+        with session_scope(engine) as session:
+            row = session.get(JobRun, RETENTION_JOB) or JobRun(
+                job=RETENTION_JOB, started_at=started_at
+            )
+            row.started_at = started_at
+            row.finished_at = utcnow()
+            row.hours_computed = run.hours
+            row.duration_s = run.duration_s
+            row.error = None
+            session.add(row)
+    log.log(
+        logging.INFO if run.readings else logging.DEBUG,
+        "retention: %d readings of %d hours before %s deleted in %d batches, %.3f s",
+        run.readings,
+        run.hours,
+        horizon.isoformat(),
+        run.batches,
+        run.duration_s,
+    )
+    return run
+
+
+def last_prune(session: Session) -> JobRun | None:
+    return session.get(JobRun, RETENTION_JOB)
