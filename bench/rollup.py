@@ -1,0 +1,315 @@
+"""Benchmark of the hourly rollup and the aggregate reads on PostgreSQL (a script, not a test).
+
+    python bench/rollup.py [postgresql://user@host:port/db] [--devices 500] [--readings 20000]
+
+Creates a scratch database next to the given one (default ENERGY_BENCH_DATABASE_URL or the local
+``test`` database), loads devices x readings at irregular 10-60 s intervals with COPY, then times:
+  (a) a full rebuild of every aggregate against one raw SQL GROUP BY over the same table, run in
+      the same session (target: at most 3x the baseline);
+  (b) an incremental run after one minute of new readings from every device (target < 1 s);
+  (c) energy_series for 30 days x all devices at day granularity (target < 100 ms);
+and the peak RSS of the job processes (target: flat, independent of table size). The rebuild and
+the incremental run each run in a child process, as the scheduler's job would, so their peak RSS
+is their own. The scratch database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from energy_core.db import make_engine, session_scope  # noqa: E402
+from energy_core.migrate import upgrade_database  # noqa: E402
+from energy_core.settings import normalize_database_url  # noqa: E402
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+PG_EPOCH_US = 946_684_800 * 1_000_000  # PostgreSQL's binary timestamps count from 2000-01-01
+BASELINE_SQL = (
+    "SELECT device_pk, date_trunc('hour', ts) AS hour, sum(power_w), count(*), min(power_w), "
+    "max(power_w) FROM readings GROUP BY device_pk, date_trunc('hour', ts)"
+)
+
+# The job as the scheduler runs it, in a process of its own: prints its timings and peak RSS.
+JOB = """
+import json, resource, sys, time
+from energy_core.db import make_engine, session_scope
+from energy_core.rollup import mark_for_rebuild, rollup_dirty_hours
+from energy_core.settings import Settings
+engine = make_engine(sys.argv[1])
+settings = Settings(database_url=sys.argv[1])
+started = time.perf_counter()
+marked = 0
+if sys.argv[2] == "rebuild":
+    with session_scope(engine) as session:
+        marked = mark_for_rebuild(session, settings=settings)
+marked_s = time.perf_counter() - started
+run = rollup_dirty_hours(engine, settings=settings)
+print(json.dumps({
+    "marked": marked, "mark_s": marked_s, "hours": run.hours, "batches": run.batches,
+    "rollup_s": run.duration_s, "total_s": time.perf_counter() - started,
+    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+}))
+"""
+
+
+def psycopg_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def create_database(admin_url: str) -> tuple[str, str]:
+    name = f"energy_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(psycopg_url(admin_url), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = psycopg_url(admin_url).rsplit("/", 1)[0]
+    return name, f"{base}/{name}"
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(psycopg_url(admin_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def load(url: str, *, devices: int, readings: int, end: datetime, seed: int = 42):
+    """One user, ``devices`` devices (every tenth bidirectional), ``readings`` each with COPY."""
+    rng = np.random.default_rng(seed)
+    end_us = int(end.timestamp() * 1_000_000)
+    row = np.dtype(
+        [
+            ("fields", ">i2"),
+            ("l_user", ">i4"),
+            ("user", ">i4"),
+            ("l_device", ">i4"),
+            ("device", ">i4"),
+            ("l_ts", ">i4"),
+            ("ts", ">i8"),
+            ("l_power", ">i4"),
+            ("power", ">f8"),
+        ]
+    )
+    with psycopg.connect(url) as conn:
+        user_id = conn.execute(
+            "INSERT INTO users (email, password_hash, full_name, role, is_active, timezone, "
+            "price_per_kwh, currency, auto_register_devices, failed_logins, created_at, "
+            "updated_at) VALUES ('bench@example.com', 'x', 'Bench', 'member', true, 'UTC', 0.3, "
+            "'EUR', false, 0, now(), now()) RETURNING id"
+        ).fetchone()[0]
+        device_pks = [
+            conn.execute(
+                "INSERT INTO devices (user_id, device_id, name, type, location, is_active, "
+                "bidirectional, created_at, updated_at) VALUES (%s, %s, %s, 'other', '', true, "
+                "%s, now(), now()) RETURNING id",
+                (user_id, f"dev-{i:04d}", f"Device {i}", i % 10 == 0),
+            ).fetchone()[0]
+            for i in range(devices)
+        ]
+        conn.commit()
+        started = time.perf_counter()
+        # A bulk restore: the foreign-key triggers would check every row against 500 devices.
+        conn.execute("SET session_replication_role = replica")
+        copy_sql = "COPY readings (user_id, device_pk, ts, power_w) FROM STDIN (FORMAT BINARY)"
+        with conn.cursor().copy(copy_sql) as copy:
+            copy.write(b"PGCOPY\n\xff\r\n\x00" + bytes(8))
+            for index, pk in enumerate(device_pks):
+                steps = np.round(rng.uniform(10, 60, readings) * 1e6).astype(np.int64)
+                offsets = np.cumsum(steps)
+                last = end_us - int(rng.integers(0, 60_000_000))
+                power = np.abs(np.cumsum(rng.normal(0, 40, readings))) + 5
+                if index % 10 == 0:
+                    power -= 800  # a solar inverter or battery: export shows as negative watts
+                block = np.empty(readings, row)
+                block["fields"] = 4
+                block["l_user"], block["user"] = 4, user_id
+                block["l_device"], block["device"] = 4, pk
+                block["l_ts"], block["ts"] = 8, last - (offsets[-1] - offsets) - PG_EPOCH_US
+                block["l_power"], block["power"] = 8, np.round(power, 3)
+                copy.write(block.tobytes())
+            copy.write((-1).to_bytes(2, "big", signed=True))
+        conn.commit()
+        copy_s = time.perf_counter() - started
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return user_id, device_pks, copy_s
+
+
+def timed(conn: psycopg.Connection, sql: str) -> float:
+    started = time.perf_counter()
+    conn.execute(sql).fetchall()
+    return time.perf_counter() - started
+
+
+def run_job(url: str, mode: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", JOB, url, mode],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "ENERGY_LOG_LEVEL": "WARNING"},
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def one_minute_of_readings(url: str, *, user_id: int, device_pks: list[int]) -> float:
+    """One minute of new readings from every device, through the real write path."""
+    from energy_core.ingest import ReadingIn, record_readings
+    from energy_core.models import Device
+
+    engine = make_engine(url)
+    rng = np.random.default_rng(7)
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        names = {pk: session.get(Device, pk).device_id for pk in device_pks}
+        batch = []
+        for pk in device_pks:
+            t = now - timedelta(seconds=60)
+            while True:
+                t += timedelta(seconds=float(rng.uniform(10, 60)))
+                if t > now:
+                    break
+                batch.append(ReadingIn(names[pk], t, float(round(rng.uniform(0, 2000), 3))))
+        started = time.perf_counter()
+        result = record_readings(session, user_id=user_id, readings=batch, now=now)
+    engine.dispose()
+    print(f"  ingested {result.accepted} new readings from {len(device_pks)} devices", flush=True)
+    return time.perf_counter() - started
+
+
+def time_series(url: str, *, user_id: int, repeats: int = 5) -> tuple[float, float, int]:
+    from energy_core.aggregates import energy_series
+
+    engine = make_engine(url)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start, end = today - timedelta(days=29), today + timedelta(days=1)
+    times, points = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        with session_scope(engine, read_only=True) as session:
+            points = energy_series(
+                session, user_id=user_id, start=start, end=end, granularity="day"
+            )
+        times.append(time.perf_counter() - started)
+    engine.dispose()
+    return times[0], sorted(times)[len(times) // 2], len(points)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "url", nargs="?", default=os.environ.get("ENERGY_BENCH_DATABASE_URL", DEFAULT_URL)
+    )
+    parser.add_argument("--devices", type=int, default=500)
+    parser.add_argument("--readings", type=int, default=20_000, help="per device")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args()
+    admin_url = normalize_database_url(args.url)
+    name, url = create_database(admin_url)
+    print(f"scratch database {name}", flush=True)
+    try:
+        engine = make_engine(url)
+        upgrade_database(engine)
+        engine.dispose()
+        total = args.devices * args.readings
+        print(f"loading {total:,} readings with COPY ...", flush=True)
+        user_id, device_pks, copy_s = load(
+            url, devices=args.devices, readings=args.readings, end=datetime.now(UTC)
+        )
+        with psycopg.connect(url, autocommit=True) as conn:
+            timed(conn, BASELINE_SQL)  # warm the cache for both contenders
+            baseline_s = min(timed(conn, BASELINE_SQL) for _ in range(2))
+            table_mb = conn.execute(
+                "SELECT pg_total_relation_size('readings') / 1048576.0"
+            ).fetchone()[0]
+        print("full rebuild ...", flush=True)
+        rebuild = run_job(url, "rebuild")
+        print("one minute of new readings, then the incremental run ...", flush=True)
+        ingest_s = one_minute_of_readings(url, user_id=user_id, device_pks=device_pks)
+        incremental = run_job(url, "incremental")
+        first_s, median_s, points = time_series(url, user_id=user_id)
+        bench_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+        rows = [
+            ("readings loaded (COPY)", f"{total:,}", f"{copy_s:.1f} s", ""),
+            ("readings table incl. index", f"{table_mb:,.0f} MB", "", ""),
+            ("baseline: raw GROUP BY device, hour", "", f"{baseline_s:.2f} s", ""),
+            (
+                "(a) full rebuild: mark hours",
+                f"{rebuild['marked']:,} hours",
+                f"{rebuild['mark_s']:.2f} s",
+                "",
+            ),
+            (
+                "(a) full rebuild: rollup",
+                f"{rebuild['hours']:,} hours / {rebuild['batches']} tx",
+                f"{rebuild['rollup_s']:.2f} s",
+                "",
+            ),
+            (
+                "(a) full rebuild total / baseline",
+                "",
+                f"{rebuild['total_s']:.2f} s",
+                f"{rebuild['total_s'] / baseline_s:.2f}x (target <= 3x)",
+            ),
+            ("    ingest of that minute (API path)", "", f"{ingest_s:.3f} s", ""),
+            (
+                "(b) incremental run after 1 minute",
+                f"{incremental['hours']:,} hours",
+                f"{incremental['rollup_s']:.3f} s",
+                "target < 1 s",
+            ),
+            (
+                "(c) energy_series 30 d x all, by day",
+                f"{points:,} points",
+                f"{median_s * 1000:.0f} ms",
+                f"first call {first_s * 1000:.0f} ms; target < 100 ms",
+            ),
+            (
+                "peak RSS: rebuild job process",
+                "",
+                f"{rebuild['rss_mb']:.0f} MB",
+                "",
+            ),
+            (
+                "peak RSS: incremental job process",
+                "",
+                f"{incremental['rss_mb']:.0f} MB",
+                "flat: same as the rebuild's",
+            ),
+            ("peak RSS: this script (loader)", "", f"{bench_rss:.0f} MB", ""),
+        ]
+        width = max(len(r[0]) for r in rows)
+        print()
+        print(f"{'figure':<{width}}  {'size':>26}  {'time':>9}  note")
+        print("-" * (width + 70))
+        for label, size, duration, note in rows:
+            print(f"{label:<{width}}  {size:>26}  {duration:>9}  {note}")
+        print()
+        print(f"PostgreSQL {server_version(url)}, {os.cpu_count()} CPUs")
+    finally:
+        if args.keep:
+            print(f"kept {name}")
+        else:
+            drop_database(admin_url, name)
+    return 0
+
+
+def server_version(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SHOW server_version").fetchone()[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
