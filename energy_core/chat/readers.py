@@ -8,6 +8,7 @@ consumers' energy; generation is reported beside it, never silently netted off.
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -88,6 +89,42 @@ def is_generator(device: DeviceRef) -> bool:
     return device.bidirectional
 
 
+def _floor_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _ceil_hour(moment: datetime) -> datetime:
+    floor = _floor_hour(moment)
+    return floor if floor == moment else floor + timedelta(hours=1)
+
+
+def _pieces(
+    start: datetime, end: datetime, granularity: Granularity, tz: ZoneInfo
+) -> list[tuple[datetime, datetime]]:
+    """``[start, end)`` cut into the partial hour at each end and slices of whole hours of at most
+    PERIODS_PER_READ periods. energy_series integrates the raw readings between the first and the
+    last partial hour it is given, so a range with both ends inside hours would read every raw
+    reading in between; given apart, each end reads one hour."""
+    head_end = min(_ceil_hour(start), end)
+    tail_start = max(_floor_hour(end), head_end)
+    pieces = []
+    if start < head_end:
+        pieces.append((start, head_end))
+    if head_end < tail_start:
+        if granularity == "total":
+            pieces.append((head_end, tail_start))
+        else:
+            spans = periods(head_end, tail_start, granularity, tz)
+            step = PERIODS_PER_READ[granularity]
+            pieces += [
+                (spans[i][0], spans[min(i + step, len(spans)) - 1][1])
+                for i in range(0, len(spans), step)
+            ]
+    if tail_start < end:
+        pieces.append((tail_start, end))
+    return pieces
+
+
 def series_points(
     session: Session,
     *,
@@ -99,36 +136,44 @@ def series_points(
     timezone: str,
     settings: Settings | None = None,
 ) -> list[EnergyPoint]:
-    """``energy_series`` per device, read in slices of whole periods (see PERIODS_PER_READ)."""
-    if granularity == "total" or not device_ids:
-        return energy_series(
+    """What ``energy_series`` returns for ``[start, end)`` (per period and device), read in pieces
+    that keep each call cheap on long ranges (see ``_pieces``) and put back together."""
+    tz = ZoneInfo(timezone)
+    spans = periods(start, end, granularity, tz)
+    if not spans or not device_ids:
+        return []
+    starts = [lo for lo, _ in spans]
+    merged: dict[tuple[int, str | None], EnergyPoint] = {}
+    for piece_start, piece_end in _pieces(start, end, granularity, tz):
+        for point in energy_series(
             session,
             user_id=user_id,
-            start=start,
-            end=end,
+            start=piece_start,
+            end=piece_end,
             granularity=granularity,
             device_ids=device_ids,
             timezone=timezone,
             settings=settings,
-        )
-    spans = periods(start, end, granularity, ZoneInfo(timezone))
-    step = PERIODS_PER_READ[granularity]
-    points: list[EnergyPoint] = []
-    for i in range(0, len(spans), step):
-        chunk = spans[i : i + step]
-        points.extend(
-            energy_series(
-                session,
-                user_id=user_id,
-                start=chunk[0][0],
-                end=chunk[-1][1],
-                granularity=granularity,
-                device_ids=device_ids,
-                timezone=timezone,
-                settings=settings,
+        ):
+            i = bisect_right(starts, point.period_start.astimezone(UTC)) - 1
+            key = (i, point.device_id)
+            target = merged.get(key)
+            if target is None:
+                lo, hi = spans[i]
+                target = merged[key] = EnergyPoint(
+                    period_start=lo.astimezone(tz),
+                    period_end=hi.astimezone(tz),
+                    device_id=point.device_id,
+                    span_s=(hi - lo).total_seconds(),
+                )
+            target.absorb(
+                energy_wh=point.energy_wh,
+                covered_s=point.covered_s,
+                min_w=point.min_w,
+                max_w=point.max_w,
+                sample_count=point.sample_count,
             )
-        )
-    return points
+    return sorted(merged.values(), key=lambda p: p.period_start.astimezone(UTC))
 
 
 def device_totals(

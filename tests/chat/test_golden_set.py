@@ -229,6 +229,10 @@ def profile_case(question, devices=None) -> Case:  # noqa: ANN001
     return Case(question, "hourly_profile", expect)
 
 
+def JANUARY(o: Oracle) -> float:  # noqa: N802 - reads like the other period names
+    return o.energy(day(1, 1), day(2, 1))
+
+
 ROLLING_3D = (NOW - timedelta(days=3), NOW)
 ROLLING_7D = (NOW - timedelta(days=7), NOW)
 
@@ -288,10 +292,11 @@ GOLDEN: list[Case] = [
     ),
     energy_case("kitchen fridge 20 March", day(3, 20), day(3, 21), ["fridge-kitchen"]),
     Case(
+        # No data in January in the test household: the answer must say so, not give 0 kWh.
         "How much did I use in January?",
         "energy_usage",
-        lambda o: {"coverage": 0.0},
-        lambda o: ["no readings"],
+        lambda o: {"coverage": o.coverage(day(1, 1), day(2, 1)), "energy_wh": JANUARY(o)},
+        lambda o: [kwh(JANUARY(o))] if o.coverage(day(1, 1), day(2, 1)) else ["no readings"],
     ),
     generation_case("How much solar did I generate yesterday?", YESTERDAY, TODAY),
     generation_case("How much did the solar panels produce last week?", LAST_WEEK, THIS_WEEK),
