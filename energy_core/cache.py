@@ -1,7 +1,8 @@
 """Short-lived shared state: Redis when ``ENERGY_REDIS_URL`` is set, process memory otherwise.
 
 Redis is never required. When it is unset, or stops answering, the in-process store serves and the
-caller does not notice beyond a warning in the log (at most once a minute).
+caller does not notice beyond a warning in the log (at most once a minute). After a failure Redis is
+left alone for a few seconds, so that a Redis that hangs costs one timeout, not one per call.
 """
 
 from __future__ import annotations
@@ -18,6 +19,22 @@ from energy_core.settings import get_settings
 log = logging.getLogger(__name__)
 
 NAMESPACE = "energy:"
+# Seconds Redis is not asked again after it failed.
+REDIS_RETRY_S = 5.0
+
+# One round trip, atomic across every replica: count the hit and start the window with the first.
+_COUNT_SCRIPT = """
+local hits = redis.call('INCR', KEYS[1])
+if hits == 1 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[1])
+    ttl = tonumber(ARGV[1])
+end
+return {hits, ttl}
+"""
 
 
 class MemoryCache:
@@ -28,6 +45,7 @@ class MemoryCache:
     def __init__(self, max_entries: int = 50_000):
         self.max_entries = max_entries
         self._data: dict[str, tuple[float, bytes]] = {}
+        self._counters: dict[str, tuple[float, int]] = {}
         self._lock = threading.Lock()
 
     def get(self, key: str) -> bytes | None:
@@ -52,6 +70,20 @@ class MemoryCache:
         with self._lock:
             self._data.pop(key, None)
 
+    def count(self, key: str, *, window_s: float) -> tuple[int, float]:
+        """Count one hit on ``key`` in a fixed window of ``window_s`` that starts with the first
+        hit; return the hits so far in the window and the seconds until it ends."""
+        now = time.monotonic()
+        with self._lock:
+            ends, hits = self._counters.get(key, (0.0, 0))
+            if ends <= now:
+                if len(self._counters) >= self.max_entries:
+                    self._counters = {k: v for k, v in self._counters.items() if v[0] > now}
+                ends, hits = now + window_s, 0
+            hits += 1
+            self._counters[key] = (ends, hits)
+            return hits, ends - now
+
     def healthy(self) -> bool:
         return True
 
@@ -73,9 +105,15 @@ class RedisCache:
         )
         self.fallback = MemoryCache()
         self._last_warning = 0.0
+        self._down_until = 0.0
+        self._count_script = self.client.register_script(_COUNT_SCRIPT)
+
+    def _up(self) -> bool:
+        return time.monotonic() >= self._down_until
 
     def _warn(self, exc: Exception) -> None:
         now = time.monotonic()
+        self._down_until = now + REDIS_RETRY_S
         if now - self._last_warning > 60:
             self._last_warning = now
             log.warning(
@@ -83,25 +121,41 @@ class RedisCache:
             )
 
     def get(self, key: str) -> bytes | None:
-        try:
-            return self.client.get(NAMESPACE + key)
-        except redis.RedisError as exc:
-            self._warn(exc)
-            return self.fallback.get(key)
+        if self._up():
+            try:
+                return self.client.get(NAMESPACE + key)
+            except redis.RedisError as exc:
+                self._warn(exc)
+        return self.fallback.get(key)
 
     def set(self, key: str, value: bytes, *, ttl_s: float) -> None:
-        try:
-            self.client.set(NAMESPACE + key, value, px=max(1, int(ttl_s * 1000)))
-        except redis.RedisError as exc:
-            self._warn(exc)
-            self.fallback.set(key, value, ttl_s=ttl_s)
+        if self._up():
+            try:
+                self.client.set(NAMESPACE + key, value, px=max(1, int(ttl_s * 1000)))
+                return
+            except redis.RedisError as exc:
+                self._warn(exc)
+        self.fallback.set(key, value, ttl_s=ttl_s)
 
     def delete(self, key: str) -> None:
         self.fallback.delete(key)
         try:
+            # Even while Redis counts as down: a revoked key must leave the shared cache.
             self.client.delete(NAMESPACE + key)
         except redis.RedisError as exc:
             self._warn(exc)
+
+    def count(self, key: str, *, window_s: float) -> tuple[int, float]:
+        """``MemoryCache.count`` shared by every process that uses this Redis."""
+        if self._up():
+            try:
+                hits, ttl_ms = self._count_script(
+                    keys=[NAMESPACE + key], args=[max(1, int(window_s * 1000))]
+                )
+                return int(hits), int(ttl_ms) / 1000.0
+            except redis.RedisError as exc:
+                self._warn(exc)
+        return self.fallback.count(key, window_s=window_s)
 
     def healthy(self) -> bool:
         try:

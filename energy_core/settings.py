@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     key_cache_ttl_s: float = Field(
         5.0, ge=0, description="How long a verified API key is cached (revocation delay)."
     )
+    rate_limit_requests: int = Field(
+        6_000,
+        ge=0,
+        description="Requests one API key may make per rate-limit window; 0 = no limit.",
+    )
+    rate_limit_window_s: float = Field(
+        60.0, gt=0, description="Length of the rate-limit window (seconds)."
+    )
 
     # Scheduler.
     rollup_interval_s: int = Field(60, ge=1, description="Seconds between aggregation runs.")
