@@ -17,11 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Float, Integer, bindparam, text
 from sqlmodel import Session, col, select
 
+from energy_core import dialect
 from energy_core.energy import HOUR, summarize_step
-from energy_core.models import Device, DirtyHour, Reading, User
+from energy_core.models import Device, DirtyHour, User
 from energy_core.settings import Settings, get_settings
 from energy_core.types import UTCDateTime
 
@@ -220,15 +221,24 @@ def energy_series(
         )
     points: dict[tuple[int, int], EnergyPoint] = {}
     for i, (p_start, p_end) in enumerate(spans):
+        local_start, local_end = p_start.astimezone(tz), p_end.astimezone(tz)
+        span_s = (p_end - p_start).total_seconds()
         for device in devices:
             points[(i, device.pk)] = EnergyPoint(
-                period_start=p_start.astimezone(tz),
-                period_end=p_end.astimezone(tz),
+                period_start=local_start,
+                period_end=local_end,
                 device_id=device.device_id,
-                span_s=(p_end - p_start).total_seconds(),
+                span_s=span_s,
             )
     if devices and spans:
-        _add_whole_hours(session, user_id=user_id, devices=devices, spans=spans, points=points)
+        _add_whole_hours(
+            session,
+            user_id=user_id,
+            devices=devices,
+            all_devices=device_ids is None and locations is None,
+            spans=spans,
+            points=points,
+        )
         _add_raw_hours(
             session,
             user_id=user_id,
@@ -275,6 +285,7 @@ def _add_whole_hours(
     *,
     user_id: int,
     devices: Sequence[DeviceRef],
+    all_devices: bool,
     spans: Sequence[tuple[datetime, datetime]],
     points: dict[tuple[int, int], EnergyPoint],
 ) -> None:
@@ -283,40 +294,22 @@ def _add_whole_hours(
     full_end = _floor_hour(spans[-1][1])
     if full_start >= full_end:
         return
-    values, params = [], {"user_id": user_id, "full_start": full_start, "full_end": full_end}
-    binds = [
-        bindparam("full_start", type_=UTCDateTime()),
-        bindparam("full_end", type_=UTCDateTime()),
-    ]
-    for i, (p_start, p_end) in enumerate(spans):
-        values.append(f"({i}, :lo{i}, :hi{i})")
-        params[f"lo{i}"], params[f"hi{i}"] = p_start, p_end
-        binds += [
-            bindparam(f"lo{i}", type_=UTCDateTime()),
-            bindparam(f"hi{i}", type_=UTCDateTime()),
-        ]
-    device_list = ", ".join(str(int(d.pk)) for d in devices)
-    statement = text(
-        f"""
-WITH buckets (idx, lo, hi) AS (VALUES {", ".join(values)})
-SELECT b.idx, a.device_pk, SUM(a.energy_wh), SUM(a.covered_s), MIN(a.min_watts),
-       MAX(a.max_watts), SUM(a.sample_count)
-FROM hourly_aggregates a
-JOIN buckets b ON a.hour_start >= b.lo AND a.hour_start < b.hi
-WHERE a.user_id = :user_id
-  AND a.device_pk IN ({device_list})
-  AND a.hour_start >= :full_start AND a.hour_start < :full_end
-  AND NOT EXISTS (
-      SELECT 1 FROM dirty_hours d
-      WHERE d.user_id = a.user_id AND d.device_pk = a.device_pk AND d.hour_start = a.hour_start
-  )
-GROUP BY b.idx, a.device_pk
-"""
-    ).bindparams(*binds)
+    device_pks = None if all_devices else [d.pk for d in devices]
+    statement, params = dialect.period_sums(
+        session.connection(),
+        user_id=user_id,
+        device_pks=device_pks,
+        bounds=[spans[0][0], *(hi for _, hi in spans)],
+        full_start=full_start,
+        full_end=full_end,
+    )
     for idx, device_pk, energy_wh, covered_s, min_w, max_w, samples in session.execute(
         statement, params
     ):
-        points[(idx, device_pk)].absorb(
+        point = points.get((idx, device_pk))
+        if point is None:  # a device created after the list was read
+            continue
+        point.absorb(
             energy_wh=energy_wh,
             covered_s=covered_s,
             min_w=min_w,
@@ -350,50 +343,85 @@ def _add_raw_hours(
     for device in devices:
         ranges[device.pk]  # every device has the edge ranges
     if full_start < full_end:
+        # All the user's dirty hours of the range (a handful), filtered here: an IN list of
+        # hundreds of devices would cost more to send than the rows it saves.
         dirty = session.exec(
             select(DirtyHour.device_pk, DirtyHour.hour_start).where(
                 DirtyHour.user_id == user_id,
-                col(DirtyHour.device_pk).in_([d.pk for d in devices]),
                 DirtyHour.hour_start >= full_start,
                 DirtyHour.hour_start < full_end,
             )
         ).all()
+        wanted = {d.pk for d in devices}
         for device_pk, hour in dirty:
-            ranges[device_pk].append((hour, hour + HOUR))
+            if device_pk in wanted:
+                ranges[device_pk].append((hour, hour + HOUR))
     gaps = {d.pk: d.max_gap_s for d in devices}
-    for device_pk, device_ranges in ranges.items():
-        if not device_ranges:
-            continue
-        lo = min(a for a, _ in device_ranges) - timedelta(seconds=gaps[device_pk])
-        hi = max(b for _, b in device_ranges)
-        readings = session.exec(
-            select(Reading.ts, Reading.power_w)
-            .where(
-                Reading.user_id == user_id,
-                Reading.device_pk == device_pk,
-                Reading.ts >= lo,
-                Reading.ts < hi,
-            )
-            .order_by(col(Reading.ts))
-        ).all()
+    windows = [
+        (device_pk, a, b)
+        for device_pk, device_ranges in ranges.items()
+        for a, b in device_ranges
+        if device_pk in gaps
+    ]
+    for i, readings in _readings_of_windows(session, user_id=user_id, windows=windows, gaps=gaps):
         if not readings:
             continue
-        for a, b in device_ranges:
-            # A raw range lies inside one hour; split it where a period boundary cuts that hour.
-            for piece_start, piece_end in _split_by_periods(spans, a, b):
-                idx = _bucket_of(spans, piece_start)
-                if idx is None:
-                    continue
-                summary = summarize_step(
-                    readings, start=piece_start, end=piece_end, max_gap_s=gaps[device_pk]
-                )
-                points[(idx, device_pk)].absorb(
-                    energy_wh=summary.energy_wh,
-                    covered_s=summary.covered_s,
-                    min_w=summary.min_w,
-                    max_w=summary.max_w,
-                    sample_count=summary.sample_count,
-                )
+        device_pk, a, b = windows[i]
+        # A raw range lies inside one hour; split it where a period boundary cuts that hour.
+        for piece_start, piece_end in _split_by_periods(spans, a, b):
+            idx = _bucket_of(spans, piece_start)
+            if idx is None:
+                continue
+            summary = summarize_step(
+                readings, start=piece_start, end=piece_end, max_gap_s=gaps[device_pk]
+            )
+            points[(idx, device_pk)].absorb(
+                energy_wh=summary.energy_wh,
+                covered_s=summary.covered_s,
+                min_w=summary.min_w,
+                max_w=summary.max_w,
+                sample_count=summary.sample_count,
+            )
+
+
+def _readings_of_windows(
+    session: Session,
+    *,
+    user_id: int,
+    windows: Sequence[tuple[int, datetime, datetime]],
+    gaps: dict[int, int],
+) -> list[tuple[int, list[tuple[datetime, float]]]]:
+    """The readings each ``(device_pk, a, b)`` window needs (from ``a - max_gap`` to ``b``), in
+    one query for all windows: only those few hours are read, however far apart they lie."""
+    if not windows:
+        return []
+    values, params, binds = [], {"user_id": user_id}, []
+    for i, (device_pk, a, b) in enumerate(windows):
+        values.append(f"({i}, {int(device_pk)}, :lo{i}, :hi{i})")
+        params[f"lo{i}"] = a - timedelta(seconds=gaps[device_pk])
+        params[f"hi{i}"] = b
+        binds += [
+            bindparam(f"lo{i}", type_=UTCDateTime()),
+            bindparam(f"hi{i}", type_=UTCDateTime()),
+        ]
+    statement = (
+        text(
+            f"""
+WITH w (i, device_pk, lo, hi) AS (VALUES {", ".join(values)})
+SELECT w.i, r.ts, r.power_w
+FROM w
+JOIN readings r
+  ON r.user_id = :user_id AND r.device_pk = w.device_pk AND r.ts >= w.lo AND r.ts < w.hi
+ORDER BY w.i, r.ts
+"""
+        )
+        .bindparams(*binds)
+        .columns(i=Integer(), ts=UTCDateTime(), power_w=Float())
+    )
+    found: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
+    for i, ts, power_w in session.execute(statement, params):
+        found[i].append((ts, power_w))
+    return sorted(found.items())
 
 
 def _split_by_periods(

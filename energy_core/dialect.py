@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, Integer, bindparam, text
+from sqlalchemy import ARRAY, Connection, DateTime, Engine, Integer, bindparam, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql.elements import TextClause
 
 from energy_core.types import UTCDateTime, to_epoch_us
 
@@ -114,7 +115,8 @@ _PG_ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
 # same as on SQLite.
 _PG_ROLLUP = """
 WITH batch AS MATERIALIZED (
-    SELECT user_id, device_pk, hour_start, version FROM dirty_hours WHERE hour_start <= :cutoff
+    SELECT user_id, device_pk, hour_start, version FROM dirty_hours
+    WHERE hour_start <= :cutoff AND device_pk % :shards = :shard
 ),
 runs AS MATERIALIZED (
     SELECT user_id, device_pk, lo - make_interval(secs => gap_us / 1000000) AS scan_from, hi,
@@ -303,11 +305,24 @@ class BatchResult:
 
 
 def recompute_dirty_hours(
-    conn: Connection, *, cutoff: datetime, default_gap_s: int, computed_at: datetime
+    conn: Connection,
+    *,
+    cutoff: datetime,
+    default_gap_s: int,
+    computed_at: datetime,
+    shard: tuple[int, int] = (0, 1),
 ) -> BatchResult:
     """Recompute every dirty hour up to ``cutoff`` and clear exactly the marks read, in the
-    caller's transaction. The caller holds the rollup lock."""
-    params = {"cutoff": cutoff, "default_gap_s": default_gap_s, "computed_at": computed_at}
+    caller's transaction. The caller holds the rollup lock. ``shard=(k, n)`` takes only the
+    devices with ``device_pk % n == k`` (PostgreSQL), so that n connections can share a backlog
+    without touching the same rows."""
+    params = {
+        "cutoff": cutoff,
+        "default_gap_s": default_gap_s,
+        "computed_at": computed_at,
+        "shard": shard[0],
+        "shards": shard[1],
+    }
     binds = (
         bindparam("cutoff", type_=UTCDateTime()),
         bindparam("computed_at", type_=UTCDateTime()),
@@ -326,6 +341,71 @@ def recompute_dirty_hours(
     conn.exec_driver_sql("SET LOCAL jit = off")
     batch, written, _cleared = conn.execute(text(_PG_ROLLUP).bindparams(*binds), params).one()
     return BatchResult(hours=batch, rows_written=written)
+
+
+# --- reading the aggregates ------------------------------------------------------------------
+
+
+def period_sums(
+    conn: Connection,
+    *,
+    user_id: int,
+    device_pks: Sequence[int] | None,
+    bounds: Sequence[datetime],
+    full_start: datetime,
+    full_end: datetime,
+) -> tuple[TextClause, dict]:
+    """The statement summing the clean stored hours in ``[full_start, full_end)`` per period and
+    device: rows (period index, device_pk, energy_wh, covered_s, min_w, max_w, samples). Periods
+    are the consecutive ``bounds`` (n + 1 instants for n periods); ``device_pks`` None means all
+    of the user's devices. Dirty hours are left out: they are integrated from raw readings."""
+    params: dict = {"user_id": user_id, "full_start": full_start, "full_end": full_end}
+    binds = [
+        bindparam("full_start", type_=UTCDateTime()),
+        bindparam("full_end", type_=UTCDateTime()),
+    ]
+    devices = ""
+    if device_pks is not None:
+        devices = "AND a.device_pk IN ({})".format(", ".join(str(int(pk)) for pk in device_pks))
+    # The dirty hours of the range are few (the current hour): one hashed list, not a probe per row.
+    clean = """
+  AND a.hour_start >= :full_start AND a.hour_start < :full_end
+  AND (a.device_pk, a.hour_start) NOT IN (
+      SELECT d.device_pk, d.hour_start FROM dirty_hours d
+      WHERE d.user_id = :user_id AND d.hour_start >= :full_start AND d.hour_start < :full_end
+  )"""
+    sums = (
+        "SUM(a.energy_wh), SUM(a.covered_s), MIN(a.min_watts), MAX(a.max_watts), "
+        "SUM(a.sample_count)"
+    )
+    if _is_sqlite(conn):
+        values = []
+        for i, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)):
+            values.append(f"({i}, :lo{i}, :hi{i})")
+            params[f"lo{i}"], params[f"hi{i}"] = lo, hi
+            binds += [
+                bindparam(f"lo{i}", type_=UTCDateTime()),
+                bindparam(f"hi{i}", type_=UTCDateTime()),
+            ]
+        sql = f"""
+WITH buckets (idx, lo, hi) AS (VALUES {", ".join(values)})
+SELECT b.idx, a.device_pk, {sums}
+FROM hourly_aggregates a
+JOIN buckets b ON a.hour_start >= b.lo AND a.hour_start < b.hi
+WHERE a.user_id = :user_id {devices} {clean}
+GROUP BY b.idx, a.device_pk
+"""
+    else:
+        # width_bucket is a binary search over the sorted period bounds: no join at all.
+        params["bounds"] = list(bounds)
+        binds.append(bindparam("bounds", type_=ARRAY(DateTime(timezone=True))))
+        sql = f"""
+SELECT width_bucket(a.hour_start, CAST(:bounds AS timestamptz[])) - 1 AS idx, a.device_pk, {sums}
+FROM hourly_aggregates a
+WHERE a.user_id = :user_id {devices} {clean}
+GROUP BY 1, a.device_pk
+"""
+    return text(sql).bindparams(*binds), params
 
 
 # --- rebuild and retention -----------------------------------------------------------------------

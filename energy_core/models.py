@@ -172,7 +172,11 @@ class HourlyAggregate(SQLModel, table=True):
     """Statistics of one device over one UTC hour ``[hour_start, hour_start + 1 h)``."""
 
     __tablename__ = "hourly_aggregates"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = (
+        # Household-wide reads over a time range (migration 0003_aggregates).
+        Index("ix_hourly_aggregates_user_hour", "user_id", "hour_start"),
+        {"sqlite_with_rowid": False},
+    )
 
     user_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     device_pk: int = Field(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,16 +44,28 @@ def dirty_backlog(session: Session) -> int:
     return session.exec(select(func.count()).select_from(DirtyHour)).one()
 
 
-def rollup_batch(session: Session, *, limit: int, settings: Settings | None = None) -> RollupBatch:
+def rollup_batch(
+    session: Session,
+    *,
+    limit: int,
+    settings: Settings | None = None,
+    shard: tuple[int, int] = (0, 1),
+) -> RollupBatch:
     """Recompute about ``limit`` dirty (device, hour) pairs, oldest first, in the caller's
     transaction, and clear exactly the marks it read: a reading stored meanwhile leaves its hour
-    dirty for the next batch. The caller holds the rollup lock (``rollup_dirty_hours`` does)."""
+    dirty for the next batch. The caller holds the rollup lock (``rollup_dirty_hours`` does).
+    ``shard=(k, n)`` limits the batch to devices with ``device_pk % n == k``."""
     settings = settings or get_settings()
+    mine = (col(DirtyHour.device_pk) % shard[1]) == shard[0]
     oldest = session.exec(
-        select(DirtyHour.hour_start).order_by(col(DirtyHour.hour_start)).offset(limit - 1).limit(1)
+        select(DirtyHour.hour_start)
+        .where(mine)
+        .order_by(col(DirtyHour.hour_start))
+        .offset(limit - 1)
+        .limit(1)
     ).first()
     # Everything up to the cutoff hour is taken, ties included: all devices of an hour together.
-    cutoff = oldest or session.exec(select(func.max(DirtyHour.hour_start))).one()
+    cutoff = oldest or session.exec(select(func.max(DirtyHour.hour_start)).where(mine)).one()
     if cutoff is None:
         return RollupBatch()
     result = dialect.recompute_dirty_hours(
@@ -59,6 +73,7 @@ def rollup_batch(session: Session, *, limit: int, settings: Settings | None = No
         cutoff=cutoff,
         default_gap_s=settings.max_gap_s,
         computed_at=utcnow(),
+        shard=shard,
     )
     return RollupBatch(hours=result.hours, rows_written=result.rows_written)
 
@@ -90,17 +105,38 @@ def rollup_dirty_hours(
         catching_up = total > settings.rollup_batch_hours
         if catching_up:
             log.info("rollup catch-up: %d dirty hours to recompute", total)
-        while max_batches is None or run.batches < max_batches:
-            with session_scope(engine) as session:
-                batch = rollup_batch(session, limit=settings.rollup_batch_hours, settings=settings)
-            if batch.hours == 0:
-                break
-            run.batches += 1
-            run.hours += batch.hours
-            if progress is not None:
-                progress(run.hours, max(total, run.hours))
-            if catching_up:
-                log.info("rollup catch-up: %d of about %d dirty hours done", run.hours, total)
+        # SQLite has one writer at a time; on PostgreSQL a large backlog is shared by device.
+        sqlite = engine.dialect.name == "sqlite"
+        workers = settings.rollup_workers if catching_up and not sqlite else 1
+        tally = threading.Lock()
+
+        def work(shard: tuple[int, int]) -> None:
+            while True:
+                with tally:
+                    if max_batches is not None and run.batches >= max_batches:
+                        return
+                with session_scope(engine) as session:
+                    batch = rollup_batch(
+                        session, limit=settings.rollup_batch_hours, settings=settings, shard=shard
+                    )
+                if batch.hours == 0:
+                    return
+                with tally:
+                    run.batches += 1
+                    run.hours += batch.hours
+                    if progress is not None:
+                        progress(run.hours, max(total, run.hours))
+                    if catching_up:
+                        log.info(
+                            "rollup catch-up: %d of about %d dirty hours done", run.hours, total
+                        )
+
+        if workers == 1:
+            work((0, 1))
+        else:
+            with ThreadPoolExecutor(workers, thread_name_prefix="rollup") as pool:
+                for future in [pool.submit(work, (k, workers)) for k in range(workers)]:
+                    future.result()
         with session_scope(engine) as session:
             run.remaining = dirty_backlog(session)
             run.duration_s = time.perf_counter() - started

@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     retention_interval_s: int = Field(
         3_600, ge=60, description="Seconds between retention runs that prune old raw readings."
     )
+    rollup_workers: int = Field(
+        2,
+        ge=1,
+        le=32,
+        description="PostgreSQL: connections that share a large aggregation backlog (catch-up, "
+        "rebuild), each taking its own devices. SQLite always uses one.",
+    )
 
     # Streamlit app.
     app_host: str = Field("127.0.0.1", description="Interface the Streamlit app listens on.")

@@ -379,3 +379,20 @@ def test_a_crash_mid_run_keeps_the_previous_state_and_the_next_run_completes_it(
     merged = [(t - T0).total_seconds() for t, _ in first + late]
     points = [(t, p) for t, (_, p) in zip(merged, first + late, strict=True)]
     assert_matches_reference(engine, device.id, points, 600)
+
+
+def test_a_large_backlog_shared_by_several_workers_gives_the_same_rows(engine, monkeypatch):
+    with session_scope(engine) as s:
+        user = make_user(s)
+        devices = [make_device(s, user=user) for _ in range(5)]
+        points = [(T0 + timedelta(seconds=37 * i), float(i % 300)) for i in range(1200)]
+        for device in devices:
+            add_readings(s, user=user, device=device, points=points)
+    monkeypatch.setenv("ENERGY_ROLLUP_BATCH_HOURS", "3")
+    monkeypatch.setenv("ENERGY_ROLLUP_WORKERS", "3")
+    get_settings.cache_clear()
+    run = rollup_dirty_hours(engine)
+    assert run.remaining == 0 and run.hours == 5 * 13
+    canonical = [((t - T0).total_seconds(), p) for t, p in points]
+    for device in devices:
+        assert_matches_reference(engine, device.id, canonical, 600)
