@@ -1,28 +1,47 @@
-"""The ingest API: devices post readings over HTTP; everything else happens in energy_core."""
+"""The ingest API: devices post readings, integrations read them back; energy_core does the work.
+
+Every answer that is not a success has the shape ``{"error": {"code", "message", "details"}}``,
+including FastAPI's own validation errors, unknown routes and wrong methods.
+"""
 
 import logging
-from typing import Annotated
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from energy_core import __version__
-from energy_core.accounts import CachedKeyVerifier, KeyPrincipal
+from energy_core import __version__, telemetry
+from energy_core.accounts import CachedKeyVerifier, KeyPrincipal, NotFoundError
 from energy_core.cache import get_cache
 from energy_core.db import get_engine, session_scope
-from energy_core.ingest import IngestRejected, parse_readings_payload, record_readings
+from energy_core.ingest import (
+    IngestRejected,
+    decode_json_body,
+    parse_readings_columns,
+    record_reading_columns,
+    timestamp_us,
+)
 from energy_core.models import KeyScope
-from energy_core.settings import get_settings
+from energy_core.ratelimit import RateLimiter
+from energy_core.settings import Settings, get_settings
+from energy_core.types import from_epoch_us
+from ingest_api import schemas
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = "5"
+JSON = "application/json"
 
 
 class ApiError(Exception):
@@ -40,14 +59,19 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def json_response(content: Any, status: int = 200, headers: dict[str, str] | None = None):  # noqa: ANN201
+    return Response(orjson.dumps(content), status_code=status, headers=headers, media_type=JSON)
+
+
 def error_response(
-    status: int, code: str, message: str, details=None, headers=None
-) -> JSONResponse:  # noqa: ANN001
-    return JSONResponse(
-        {"error": {"code": code, "message": message, "details": details or []}},
-        status_code=status,
-        headers=headers,
-    )
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = {"error": {"code": code, "message": message, "details": details or []}}
+    return json_response(body, status, headers)
 
 
 def unauthorized() -> ApiError:
@@ -60,35 +84,162 @@ def unauthorized() -> ApiError:
     )
 
 
-def create_app() -> FastAPI:
-    settings = get_settings()
-    verifier = CachedKeyVerifier(ttl_s=settings.key_cache_ttl_s, cache=get_cache())
+def _errors(*statuses: int) -> dict[int | str, dict]:
+    meaning = {
+        400: "The body is not JSON (or not UTF-8, or empty).",
+        401: "Missing, malformed, unknown or revoked API key (WWW-Authenticate: Bearer).",
+        403: "The key may not do this (wrong scope, or another device than the key's).",
+        404: "No such device for this key's user.",
+        413: "The body is larger than the configured limit.",
+        415: "The body is not sent as application/json.",
+        422: "The request breaks a rule; details name each problem (index, field, reason).",
+        429: "Too many requests for this key; see Retry-After.",
+        503: "The database is unavailable; nothing was stored. See Retry-After.",
+    }
+    return {s: {"model": schemas.ErrorBody, "description": meaning[s]} for s in statuses}
+
+
+_READING_SCHEMA = {
+    "type": "object",
+    "required": ["timestamp"],
+    "additionalProperties": False,
+    "properties": {
+        "device_id": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 128,
+            "description": "The device's id; may be omitted with a key for one device.",
+        },
+        "timestamp": {
+            "oneOf": [
+                {"type": "string", "description": "ISO 8601 with an offset or Z."},
+                {"type": "number", "description": "Epoch seconds (UTC)."},
+            ]
+        },
+        "energy_watts": {"type": "number", "description": "Power in watts (required)."},
+        "power_w": {"type": "number", "description": "Alias of energy_watts."},
+    },
+}
+
+
+def _request_body(schema: dict, examples: dict[str, dict]) -> dict:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                JSON: {
+                    "schema": schema,
+                    "examples": {name: {"value": value} for name, value in examples.items()},
+                }
+            },
+        }
+    }
+
+
+TimeParam = Annotated[
+    str | None,
+    Query(
+        description="ISO 8601 with an offset or Z, or epoch seconds.",
+        examples=["2026-05-01T00:00:00Z"],
+    ),
+]
+DeviceParam = Annotated[
+    str | None, Query(description="Only this device.", examples=["fridge"], max_length=128)
+]
+CursorParam = Annotated[
+    str | None, Query(description="next_cursor of the previous page.", max_length=512)
+]
+LimitParam = Annotated[int, Query(ge=1, le=telemetry.MAX_PAGE, description="Items per page.")]
+
+
+def _query_time(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed: object = float(value) if value.strip()[:1].isdigit() else value
+    except ValueError:
+        parsed = value
+    if isinstance(parsed, float) and parsed.is_integer():
+        parsed = int(parsed)
+    us = timestamp_us(parsed)
+    if isinstance(us, str):
+        raise ApiError(
+            422,
+            "validation_error",
+            f"The {name} parameter is invalid.",
+            [{"index": None, "field": name, "message": us}],
+        )
+    return from_epoch_us(us)
+
+
+def _range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
+    start_at, end_at = _query_time(start, "start"), _query_time(end, "end")
+    if start_at is not None and end_at is not None and end_at <= start_at:
+        raise ApiError(
+            422,
+            "validation_error",
+            "end must be after start.",
+            [{"index": None, "field": "end", "message": "must be after start"}],
+        )
+    return start_at, end_at
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    cache = get_cache()
+    verifier = CachedKeyVerifier(ttl_s=settings.key_cache_ttl_s, cache=cache)
+    limiter = RateLimiter(
+        limit=settings.rate_limit_requests, window_s=settings.rate_limit_window_s, cache=cache
+    )
+    bearer = HTTPBearer(
+        auto_error=False,
+        description="An API key: scope `ingest` to write readings, `read` to read them.",
+    )
     app = FastAPI(
-        title="Home energy monitor — ingest API",
+        title="Home energy monitor — device API",
         version=__version__,
-        description="Devices post power readings; analysts read them back. Errors always have the "
-        'shape {"error": {"code", "message", "details"}}.',
+        description="Devices post power readings; analysts and integrations read them back. "
+        'Errors always have the shape {"error": {"code", "message", "details"}}. '
+        "Authenticate with `Authorization: Bearer <api key>`.",
     )
     app.state.key_verifier = verifier
+    app.state.rate_limiter = limiter
 
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+    async def _api_error(_request: Request, exc: ApiError) -> Response:
         return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(IngestRejected)
-    async def _rejected(_request: Request, exc: IngestRejected) -> JSONResponse:
+    async def _rejected(_request: Request, exc: IngestRejected) -> Response:
         return error_response(exc.status, exc.code, str(exc), [p.as_dict() for p in exc.problems])
 
+    @app.exception_handler(NotFoundError)
+    async def _not_found(_request: Request, exc: NotFoundError) -> Response:
+        return error_response(404, "not_found", str(exc))
+
+    @app.exception_handler(telemetry.InvalidCursor)
+    async def _bad_cursor(_request: Request, exc: telemetry.InvalidCursor) -> Response:
+        return error_response(
+            422,
+            "validation_error",
+            str(exc),
+            [{"index": None, "field": "cursor", "message": "start again without a cursor"}],
+        )
+
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(_request: Request, exc: RequestValidationError) -> Response:
         details = [
-            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+            {
+                "index": None,
+                "field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "request",
+                "message": e.get("msg", ""),
+            }
             for e in exc.errors()[:100]
         ]
         return error_response(422, "validation_error", "The request is invalid.", details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
         codes = {404: "not_found", 405: "method_not_allowed"}
         return error_response(
             exc.status_code,
@@ -97,10 +248,13 @@ def create_app() -> FastAPI:
             headers=getattr(exc, "headers", None),
         )
 
-    @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
-    async def _database_down(_request: Request, exc: DBAPIError) -> JSONResponse:
-        log.warning("database unavailable: %s", exc.__class__.__name__)
+    @app.exception_handler(PoolTimeout)
+    async def _database_down(_request: Request, exc: Exception) -> Response:
+        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        log.warning(
+            "database unavailable (%s): %s", exc.__class__.__name__, cause[0] if cause else ""
+        )
         return error_response(
             503,
             "database_unavailable",
@@ -108,122 +262,308 @@ def create_app() -> FastAPI:
             headers={"Retry-After": RETRY_AFTER_S},
         )
 
-    def principal(request: Request) -> KeyPrincipal:
-        header = request.headers.get("authorization", "")
-        scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error", exc_info=exc)
+        return error_response(500, "internal_error", "Something went wrong on our side.")
+
+    def authorize(
+        credentials: HTTPAuthorizationCredentials | None, scope: KeyScope
+    ) -> KeyPrincipal:
+        """The principal of the request's key, counted against its rate limit. Blocking."""
+        key = credentials.credentials.strip() if credentials is not None else ""
+        principal = verifier.verify(session_scope, key) if key else None
+        if principal is None:
             raise unauthorized()
-        found = verifier.verify(session_scope, key.strip())
-        if found is None:
-            raise unauthorized()
-        return found
+        decision = limiter.hit(key_id=principal.key_id)
+        if not decision.allowed:
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"This key made more than {decision.limit} requests in "
+                f"{settings.rate_limit_window_s:g} s; retry in {decision.retry_after_s} s.",
+                headers={"Retry-After": str(decision.retry_after_s)},
+            )
+        if principal.scope is not scope:
+            raise ApiError(
+                403,
+                "wrong_scope",
+                f"This key has scope {principal.scope.value!r}; this needs a {scope.value!r} key.",
+            )
+        return principal
 
-    Principal = Annotated[KeyPrincipal, Depends(principal)]
+    Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
 
-    async def json_body(request: Request) -> object:
-        content_type = request.headers.get("content-type", "")
-        if content_type.split(";")[0].strip().lower() != "application/json":
-            raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > settings.max_body_bytes:
-            raise _too_large()
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > settings.max_body_bytes:
-                raise _too_large()
-        if not body:
-            raise ApiError(400, "empty_body", "The request body is empty; send JSON.")
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}.") from exc
+    def reader(credentials: Credentials) -> KeyPrincipal:
+        return authorize(credentials, KeyScope.read)
 
-    def _too_large() -> ApiError:
+    Reader = Annotated[KeyPrincipal, Depends(reader)]
+
+    def too_large() -> ApiError:
         return ApiError(
             413,
             "payload_too_large",
             f"The body is larger than {settings.max_body_bytes} bytes; send smaller batches.",
         )
 
-    def ingest(found: KeyPrincipal, payload: object, *, batch: bool) -> JSONResponse:
-        if found.scope is not KeyScope.ingest:
-            raise ApiError(403, "wrong_scope", "This key cannot write readings: use an ingest key.")
-        readings = parse_readings_payload(
-            payload, batch=batch, max_readings=settings.max_batch_readings
-        )
-        with session_scope() as session:
-            result = record_readings(
-                session,
-                user_id=found.user_id,
-                readings=readings,
-                device_pk_scope=found.device_pk,
-                settings=settings,
+    async def read_body(request: Request) -> bytes:
+        """The raw body, refused before it is parsed when it is no JSON or too large."""
+        media_type, _, params = request.headers.get("content-type", "").partition(";")
+        charset = params.strip().lower().removeprefix("charset=").strip('"')
+        if media_type.strip().lower() != JSON or charset not in ("", "utf-8"):
+            raise ApiError(
+                415, "unsupported_media_type", "Send the body as application/json (UTF-8)."
             )
-        status = 201 if result.accepted else 200
-        return JSONResponse(
-            {"accepted": result.accepted, "duplicates": result.duplicates}, status_code=status
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > settings.max_body_bytes:
+            raise too_large()
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > settings.max_body_bytes:
+                raise too_large()  # chunked or lying about its length
+        if not body.strip():
+            raise ApiError(400, "empty_body", "The request body is empty; send JSON.")
+        return bytes(body)
+
+    def ingest(credentials: HTTPAuthorizationCredentials | None, body: bytes, *, batch: bool):  # noqa: ANN202
+        principal = authorize(credentials, KeyScope.ingest)
+        columns = parse_readings_columns(
+            decode_json_body(body), batch=batch, max_readings=settings.max_batch_readings
         )
+        try:
+            with session_scope() as session:
+                result = record_reading_columns(
+                    session,
+                    user_id=principal.user_id,
+                    columns=columns,
+                    device_pk_scope=principal.device_pk,
+                    settings=settings,
+                )
+        except IngestRejected as exc:
+            if not batch:  # one reading has no position to report
+                exc.problems = [replace(p, index=None) for p in exc.problems]
+            raise
+        # Only here, after the commit, does the device hear that its readings are safe.
+        return json_response(
+            {"accepted": result.accepted, "duplicates": result.duplicates},
+            201 if result.accepted else 200,
+        )
+
+    write_responses: dict[int | str, dict] = {
+        201: {"model": schemas.IngestAccepted, "description": "Stored (some readings were new)."},
+        200: {
+            "model": schemas.IngestAccepted,
+            "description": "Nothing new: every reading was already stored.",
+        },
+        **_errors(400, 401, 403, 404, 413, 415, 422, 429, 503),
+    }
 
     @app.post(
         "/api/v1/telemetry",
         summary="Record one reading",
-        responses={201: {"description": "Stored"}, 200: {"description": "Already stored"}},
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "example": {
-                            "device_id": "fridge",
-                            "timestamp": "2026-05-01T12:00:00Z",
-                            "energy_watts": 112.5,
-                        }
-                    }
-                },
-            }
-        },
+        description="One reading. Re-sending it is safe: it is stored once and counted as a "
+        "duplicate. A 2xx means committed.",
+        tags=["ingest"],
+        status_code=201,
+        response_model=None,
+        responses=write_responses,
+        openapi_extra=_request_body(
+            _READING_SCHEMA,
+            {
+                "iso": schemas.READING_EXAMPLE,
+                "epoch_and_alias": {"device_id": "fridge", "timestamp": 1777636800, "power_w": 3},
+                "device_key": {"timestamp": "2026-05-01T12:00:00+02:00", "energy_watts": 96.0},
+            },
+        ),
     )
-    async def post_reading(request: Request, found: Principal) -> JSONResponse:
-        payload = await json_body(request)
-        return await _in_thread(ingest, found, payload, batch=False)
+    async def post_reading(request: Request, credentials: Credentials) -> Response:
+        body = await read_body(request)
+        return await run_in_threadpool(ingest, credentials, body, batch=False)
 
     @app.post(
         "/api/v1/telemetry/batch",
         summary="Record a batch of readings (all or nothing)",
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "example": {
-                            "readings": [
-                                {
-                                    "device_id": "fridge",
-                                    "timestamp": "2026-05-01T12:00:00Z",
-                                    "energy_watts": 112.5,
-                                },
-                                {
-                                    "device_id": "fridge",
-                                    "timestamp": 1777636860,
-                                    "energy_watts": 0.8,
-                                },
-                            ]
-                        }
+        description=f"Up to {settings.max_batch_readings} readings. If any reading is invalid "
+        "the whole batch is rejected, with the index, field and reason of each problem.",
+        tags=["ingest"],
+        status_code=201,
+        response_model=None,
+        responses=write_responses,
+        openapi_extra=_request_body(
+            {
+                "type": "object",
+                "required": ["readings"],
+                "additionalProperties": False,
+                "properties": {
+                    "readings": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": settings.max_batch_readings,
+                        "items": _READING_SCHEMA,
                     }
                 },
-            }
-        },
+            },
+            {"batch": schemas.BATCH_EXAMPLE},
+        ),
     )
-    async def post_batch(request: Request, found: Principal) -> JSONResponse:
-        payload = await json_body(request)
-        return await _in_thread(ingest, found, payload, batch=True)
+    async def post_batch(request: Request, credentials: Credentials) -> Response:
+        body = await read_body(request)
+        return await run_in_threadpool(ingest, credentials, body, batch=True)
 
-    @app.get("/health", summary="Liveness: the process answers")
+    read_errors = _errors(401, 403, 404, 422, 429, 503)
+
+    def read_session(work: Callable[..., Any], **kwargs: Any) -> Any:
+        with session_scope(read_only=True) as session:
+            return work(session, settings=settings, **kwargs)
+
+    @app.get(
+        "/api/v1/telemetry",
+        summary="List readings",
+        description="Readings of the key's user in [start, end), device by device and in time "
+        "order; follow next_cursor for the next page.",
+        tags=["read"],
+        response_model=schemas.ReadingsPage,
+        responses=read_errors,
+    )
+    def get_readings(
+        principal: Reader,
+        device_id: DeviceParam = None,
+        start: TimeParam = None,
+        end: TimeParam = None,
+        cursor: CursorParam = None,
+        limit: LimitParam = 1000,
+    ) -> schemas.ReadingsPage:
+        start_at, end_at = _range(start, end)
+        page = read_session(
+            telemetry.list_readings,
+            user_id=principal.user_id,
+            device_id=device_id,
+            start=start_at,
+            end=end_at,
+            cursor=cursor,
+            limit=limit,
+        )
+        return schemas.ReadingsPage(
+            items=[
+                schemas.ReadingItem(device_id=r.device_id, timestamp=r.ts, energy_watts=r.power_w)
+                for r in page.items
+            ],
+            next_cursor=page.next_cursor,
+        )
+
+    @app.get(
+        "/api/v1/telemetry/aggregates/hourly",
+        summary="Hourly statistics",
+        description="Per device and UTC hour: energy, average, min and max power, sample count "
+        "and coverage (DESIGN.md section 3) over the hours [start, end) touches; default the "
+        "last 24 hours. Hours without data are left out.",
+        tags=["read"],
+        response_model=schemas.HourlyPage,
+        responses=read_errors,
+    )
+    def get_hourly(
+        principal: Reader,
+        device_id: DeviceParam = None,
+        start: TimeParam = None,
+        end: TimeParam = None,
+        cursor: CursorParam = None,
+        limit: LimitParam = 1000,
+    ) -> schemas.HourlyPage:
+        start_at, end_at = _range(start, end)
+        page = read_session(
+            telemetry.hourly_stats,
+            user_id=principal.user_id,
+            device_id=device_id,
+            start=start_at,
+            end=end_at,
+            cursor=cursor,
+            limit=limit,
+        )
+        return schemas.HourlyPage(
+            items=[schemas.HourlyItem(**vars(item)) for item in page.items],
+            next_cursor=page.next_cursor,
+        )
+
+    @app.get(
+        "/api/v1/telemetry/stats/{device_id}",
+        summary="Statistics of one device",
+        description="Energy, power and coverage of one device over [start, end) (default the "
+        "last 24 hours), with its latest reading.",
+        tags=["read"],
+        response_model=schemas.DeviceStatsOut,
+        responses=read_errors,
+    )
+    def get_stats(
+        principal: Reader,
+        device_id: Annotated[str, Path(max_length=128, examples=["fridge"])],
+        start: TimeParam = None,
+        end: TimeParam = None,
+    ) -> schemas.DeviceStatsOut:
+        start_at, end_at = _range(start, end)
+        stats = read_session(
+            telemetry.device_stats,
+            user_id=principal.user_id,
+            device_id=device_id,
+            start=start_at,
+            end=end_at,
+        )
+        return schemas.DeviceStatsOut(**vars(stats))
+
+    @app.get(
+        "/api/v1/telemetry/summary",
+        summary="Household summary",
+        description="Net energy, cost and each device's share over [start, end) (default the "
+        "last 24 hours).",
+        tags=["read"],
+        response_model=schemas.SummaryOut,
+        responses=read_errors,
+    )
+    def get_summary(
+        principal: Reader, start: TimeParam = None, end: TimeParam = None
+    ) -> schemas.SummaryOut:
+        start_at, end_at = _range(start, end)
+        summary = read_session(
+            telemetry.household_summary, user_id=principal.user_id, start=start_at, end=end_at
+        )
+        return schemas.SummaryOut(
+            **{**vars(summary), "devices": [vars(d) for d in summary.devices]}
+        )
+
+    @app.get(
+        "/api/v1/telemetry/realtime",
+        summary="Current power of every device",
+        tags=["read"],
+        response_model=schemas.RealtimeOut,
+        responses=read_errors,
+    )
+    def get_realtime(principal: Reader) -> schemas.RealtimeOut:
+        now = read_session(telemetry.realtime, user_id=principal.user_id)
+        return schemas.RealtimeOut(**{**vars(now), "devices": [vars(d) for d in now.devices]})
+
+    @app.get(
+        "/api/v1/telemetry/devices",
+        summary="The key's user's devices",
+        tags=["read"],
+        response_model=schemas.DevicesOut,
+        responses=read_errors,
+    )
+    def get_devices(principal: Reader) -> schemas.DevicesOut:
+        with session_scope(read_only=True) as session:
+            devices = telemetry.user_devices(session, user_id=principal.user_id)
+            items = [schemas.DeviceOut.model_validate(d, from_attributes=True) for d in devices]
+        return schemas.DevicesOut(items=items)
+
+    @app.get("/health", summary="Liveness: the process answers", tags=["service"])
     def health() -> dict:
         return {"status": "ok", "version": __version__}
 
-    @app.get("/ready", summary="Readiness: the database answers")
+    @app.get(
+        "/ready",
+        summary="Readiness: the database answers",
+        tags=["service"],
+        responses=_errors(503),
+    )
     def ready() -> Response:
         try:
             with get_engine().connect() as conn:
@@ -235,11 +575,6 @@ def create_app() -> FastAPI:
                 "The database does not answer.",
                 headers={"Retry-After": RETRY_AFTER_S},
             )
-        return JSONResponse({"status": "ready"})
+        return json_response({"status": "ready"})
 
     return app
-
-
-async def _in_thread(func, *args, **kwargs):  # noqa: ANN001, ANN202
-    # Database work is blocking; keep it off the event loop.
-    return await run_in_threadpool(func, *args, **kwargs)

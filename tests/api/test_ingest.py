@@ -5,234 +5,357 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlmodel import func, select
+from sqlmodel import select
 
+from energy_core.accounts import revoke_api_key
 from energy_core.db import session_scope
-from energy_core.models import DirtyHour, KeyScope, Reading
+from energy_core.models import ApiKey, Device, DirtyHour, Reading
+from energy_core.security import key_prefix
 from energy_core.types import utcnow
-from ingest_api.app import create_app
-from tests.factories import make_device, make_key, make_user
+from tests.api.support import (
+    assert_error,
+    auth,
+    device_count,
+    dirty_count,
+    enable_auto_registration,
+    iso,
+    reading_count,
+)
 
 
-@pytest.fixture
-def household(engine):
-    with session_scope(engine) as s:
-        user = make_user(s)
-        fridge = make_device(s, user=user, device_id="fridge")
-        solar = make_device(s, user=user, device_id="solar", bidirectional=True)
-        household_key = make_key(s, user=user).key
-        fridge_key = make_key(s, user=user, device=fridge).key
-        read_key = make_key(s, user=user, scope=KeyScope.read).key
-        other = make_user(s)
-        make_device(s, user=other, device_id="theirs")
-        other_key = make_key(s, user=other).key
-    return {
-        "user": user,
-        "fridge": fridge,
-        "solar": solar,
-        "household_key": household_key,
-        "fridge_key": fridge_key,
-        "read_key": read_key,
-        "other_key": other_key,
-    }
-
-
-@pytest.fixture
-def client(engine):
-    with TestClient(create_app()) as c:
-        yield c
-
-
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def reading_count(engine) -> int:
+def stored(engine) -> list[tuple[str, datetime, float]]:
     with session_scope(engine, read_only=True) as s:
-        return s.exec(select(func.count()).select_from(Reading)).one()
+        return [
+            tuple(row)
+            for row in s.exec(
+                select(Device.device_id, Reading.ts, Reading.power_w)
+                .join(Device, Device.id == Reading.device_pk)
+                .order_by(Device.device_id, Reading.ts)
+            )
+        ]
 
 
-def now_iso(offset_s: float = 0) -> str:
-    return (utcnow() - timedelta(seconds=offset_s)).isoformat().replace("+00:00", "Z")
-
-
-def test_single_reading_is_stored_and_marks_its_hour_dirty(client, engine, household):
+def test_single_reading_is_stored_marks_its_hour_dirty_and_moves_last_seen(
+    client, engine, household
+):
+    at = utcnow().replace(microsecond=123456) - timedelta(seconds=5)
     r = client.post(
         "/api/v1/telemetry",
-        json={"device_id": "fridge", "timestamp": now_iso(5), "energy_watts": 95.5},
-        headers=auth(household["household_key"]),
+        json={"device_id": "fridge", "timestamp": at.isoformat(), "energy_watts": 95.5},
+        headers=auth(household.household_key),
     )
     assert r.status_code == 201, r.text
     assert r.json() == {"accepted": 1, "duplicates": 0}
-    assert reading_count(engine) == 1
+    assert stored(engine) == [("fridge", at, 95.5)]
     with session_scope(engine, read_only=True) as s:
-        assert s.exec(select(func.count()).select_from(DirtyHour)).one() >= 1
+        hours = s.exec(select(DirtyHour.hour_start)).all()
+        fridge = s.exec(select(Device).where(Device.device_id == "fridge")).one()
+    assert at.replace(minute=0, second=0, microsecond=0) in hours
+    assert fridge.last_seen_at == at
 
 
-def test_batch_with_epoch_seconds_and_power_w_alias_is_stored_whole(client, engine, household):
+def test_batch_with_iso_offsets_epoch_seconds_and_the_power_w_alias_is_stored_as_utc(
+    client, engine, household
+):
     base = int(utcnow().timestamp()) - 120
+    solar_at = (utcnow() - timedelta(seconds=30)).replace(microsecond=0)
     body = {
         "readings": [
             {"device_id": "fridge", "timestamp": base, "energy_watts": 100},
-            {"device_id": "fridge", "timestamp": base + 60, "power_w": 0.5},
-            {"device_id": "solar", "timestamp": now_iso(30), "energy_watts": -2500.0},
+            {"device_id": "fridge", "timestamp": base + 60.25, "power_w": 0.5},
+            {"device_id": "solar", "timestamp": solar_at.isoformat(), "energy_watts": -2500.0},
         ]
     }
-    r = client.post("/api/v1/telemetry/batch", json=body, headers=auth(household["household_key"]))
+    r = client.post("/api/v1/telemetry/batch", json=body, headers=auth(household.household_key))
     assert r.status_code == 201, r.text
     assert r.json() == {"accepted": 3, "duplicates": 0}
-    with session_scope(engine, read_only=True) as s:
-        stored = s.exec(select(Reading.ts).order_by(Reading.ts)).all()
-    assert stored[0] == datetime.fromtimestamp(base, UTC)
+    rows = stored(engine)
+    assert rows[0] == ("fridge", datetime.fromtimestamp(base, UTC), 100.0)
+    assert rows[1] == ("fridge", datetime.fromtimestamp(base + 60.25, UTC), 0.5)
+    assert rows[2] == ("solar", solar_at, -2500.0)
+    assert all(ts.tzinfo is not None and ts.utcoffset() == timedelta(0) for _, ts, _ in rows)
 
 
-def test_resending_the_same_reading_counts_a_duplicate_and_stores_once(client, engine, household):
-    body = {"device_id": "fridge", "timestamp": now_iso(10), "energy_watts": 80.0}
-    first = client.post("/api/v1/telemetry", json=body, headers=auth(household["household_key"]))
+def test_the_same_instant_with_another_offset_is_the_same_reading(client, engine, household):
+    at = (utcnow() - timedelta(minutes=3)).replace(microsecond=0)
+    in_plus_two = (at + timedelta(hours=2)).replace(tzinfo=None).isoformat() + "+02:00"
+    r = client.post(
+        "/api/v1/telemetry/batch",
+        json={
+            "readings": [
+                {"device_id": "fridge", "timestamp": at.isoformat(), "energy_watts": 1},
+                {"device_id": "fridge", "timestamp": in_plus_two, "energy_watts": 2},
+                {"device_id": "fridge", "timestamp": at.timestamp(), "energy_watts": 3},
+            ]
+        },
+        headers=auth(household.household_key),
+    )
+    assert r.json() == {"accepted": 1, "duplicates": 2}
+    assert stored(engine) == [("fridge", at, 1.0)]
+
+
+def test_resending_the_same_reading_counts_a_duplicate_and_the_first_value_wins(
+    client, engine, household
+):
+    body = {"device_id": "fridge", "timestamp": iso(10), "energy_watts": 80.0}
+    first = client.post("/api/v1/telemetry", json=body, headers=auth(household.household_key))
     again = client.post(
         "/api/v1/telemetry",
         json={**body, "energy_watts": 999.0},
-        headers=auth(household["household_key"]),
+        headers=auth(household.household_key),
     )
-    assert first.json() == {"accepted": 1, "duplicates": 0}
-    assert again.status_code == 200
-    assert again.json() == {"accepted": 0, "duplicates": 1}
-    with session_scope(engine, read_only=True) as s:
-        assert s.exec(select(Reading.power_w)).all() == [80.0]
+    assert (first.status_code, first.json()) == (201, {"accepted": 1, "duplicates": 0})
+    assert (again.status_code, again.json()) == (200, {"accepted": 0, "duplicates": 1})
+    assert [p for _, _, p in stored(engine)] == [80.0]
+
+
+def test_duplicates_inside_one_batch_are_stored_once_with_the_first_value(
+    client, engine, household
+):
+    at = iso(20)
+    readings = [
+        {"device_id": "fridge", "timestamp": at, "energy_watts": 1.0},
+        {"device_id": "heater", "timestamp": at, "energy_watts": 7.0},
+        {"device_id": "fridge", "timestamp": at, "energy_watts": 2.0},
+        {"device_id": "fridge", "timestamp": at, "power_w": 3.0},
+    ]
+    r = client.post(
+        "/api/v1/telemetry/batch",
+        json={"readings": readings},
+        headers=auth(household.household_key),
+    )
+    assert r.json() == {"accepted": 2, "duplicates": 2}
+    assert [(d, p) for d, _, p in stored(engine)] == [("fridge", 1.0), ("heater", 7.0)]
+
+
+def test_a_batch_of_only_known_readings_changes_nothing_but_is_answered_200(
+    client, engine, household
+):
+    body = {"readings": [{"device_id": "fridge", "timestamp": iso(60), "energy_watts": 5}]}
+    client.post("/api/v1/telemetry/batch", json=body, headers=auth(household.household_key))
+    with session_scope(engine) as s:
+        for mark in s.exec(select(DirtyHour)).all():
+            s.delete(mark)
+    r = client.post("/api/v1/telemetry/batch", json=body, headers=auth(household.household_key))
+    assert (r.status_code, r.json()) == (200, {"accepted": 0, "duplicates": 1})
+    assert dirty_count(engine) == 0
 
 
 def test_device_key_may_omit_device_id_but_not_write_another_device(client, engine, household):
     ok = client.post(
         "/api/v1/telemetry",
-        json={"timestamp": now_iso(3), "energy_watts": 60},
-        headers=auth(household["fridge_key"]),
+        json={"timestamp": iso(3), "energy_watts": 60},
+        headers=auth(household.fridge_key),
     )
     assert ok.status_code == 201
-    denied = client.post(
+    same = client.post(
         "/api/v1/telemetry",
-        json={"device_id": "solar", "timestamp": now_iso(2), "energy_watts": 60},
-        headers=auth(household["fridge_key"]),
+        json={"device_id": "fridge", "timestamp": iso(2), "energy_watts": 61},
+        headers=auth(household.fridge_key),
     )
-    assert denied.status_code == 403
-    assert denied.json()["error"]["code"] == "device_not_allowed"
-    assert reading_count(engine) == 1
+    assert same.status_code == 201
+    denied = client.post(
+        "/api/v1/telemetry/batch",
+        json={
+            "readings": [
+                {"timestamp": iso(1), "energy_watts": 60},
+                {"device_id": "solar", "timestamp": iso(1), "energy_watts": 60},
+            ]
+        },
+        headers=auth(household.fridge_key),
+    )
+    error = assert_error(denied, 403, "device_not_allowed")
+    assert "solar" in error["message"]
+    assert reading_count(engine) == 2
+
+
+def test_household_key_must_name_the_device(client, engine, household):
+    r = client.post(
+        "/api/v1/telemetry",
+        json={"timestamp": iso(3), "energy_watts": 60},
+        headers=auth(household.household_key),
+    )
+    error = assert_error(r, 422, "validation_error")
+    assert error["details"][0]["field"] == "device_id"
+    assert reading_count(engine) == 0
+
+
+def test_unknown_device_is_a_404_that_names_it_and_stores_nothing(client, engine, household):
+    r = client.post(
+        "/api/v1/telemetry/batch",
+        json={
+            "readings": [
+                {"device_id": "fridge", "timestamp": iso(3), "energy_watts": 60},
+                {"device_id": "garage-freezer", "timestamp": iso(3), "energy_watts": 60},
+            ]
+        },
+        headers=auth(household.household_key),
+    )
+    error = assert_error(r, 404, "unknown_device")
+    assert "garage-freezer" in error["message"]
+    assert error["details"] == [
+        {"index": None, "field": "device_id", "message": "unknown device 'garage-freezer'"}
+    ]
+    assert reading_count(engine) == 0
+
+
+def test_with_auto_registration_an_unknown_device_is_created_for_this_user(
+    client, engine, household
+):
+    enable_auto_registration(engine, household.user_id)
+    before = device_count(engine)
+    r = client.post(
+        "/api/v1/telemetry/batch",
+        json={
+            "readings": [
+                {"device_id": "garage-freezer", "timestamp": iso(3), "energy_watts": 60},
+                {"device_id": "fridge", "timestamp": iso(3), "energy_watts": 60},
+            ]
+        },
+        headers=auth(household.household_key),
+    )
+    assert r.status_code == 201, r.text
+    assert device_count(engine) == before + 1
+    with session_scope(engine, read_only=True) as s:
+        created = s.exec(select(Device).where(Device.device_id == "garage-freezer")).one()
+    assert created.user_id == household.user_id
+    assert created.last_seen_at is not None
+    assert reading_count(engine) == 2
+
+
+def test_auto_registration_still_validates_the_batch_and_creates_nothing_on_rejection(
+    client, engine, household
+):
+    enable_auto_registration(engine, household.user_id)
+    before = device_count(engine)
+    r = client.post(
+        "/api/v1/telemetry/batch",
+        json={
+            "readings": [
+                {"device_id": "new-one", "timestamp": iso(3), "energy_watts": 60},
+                {"device_id": "fridge", "timestamp": iso(3), "energy_watts": -60},
+            ]
+        },
+        headers=auth(household.household_key),
+    )
+    assert_error(r, 422, "validation_error")
+    assert device_count(engine) == before
+    assert reading_count(engine) == 0
 
 
 @pytest.mark.parametrize(
     "header",
-    [None, "Bearer", "Basic abc", "Bearer emk_nope_nope", "Bearer not-a-key", "bearer   "],
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic abc",
+        "Token emk_12345678_abc",
+        "Bearer emk_nope_nope",
+        "Bearer not-a-key",
+        "bearer   ",
+        "Bearer emk_00000000_" + "A" * 43,
+    ],
 )
-def test_missing_or_bad_keys_get_the_same_401(client, engine, household, header):
-    headers = {"Authorization": header} if header else {}
+def test_missing_malformed_or_unknown_keys_get_the_same_401(client, engine, household, header):
+    headers = {"Authorization": header} if header is not None else {}
     r = client.post(
         "/api/v1/telemetry",
-        json={"device_id": "fridge", "timestamp": now_iso(), "energy_watts": 1},
+        json={"device_id": "fridge", "timestamp": iso(), "energy_watts": 1},
         headers=headers,
     )
-    assert r.status_code == 401
+    error = assert_error(r, 401, "unauthorized")
     assert r.headers["WWW-Authenticate"] == "Bearer"
-    assert r.json()["error"]["code"] == "unauthorized"
+    assert error["message"] == "A valid API key is required: send 'Authorization: Bearer <key>'."
     assert reading_count(engine) == 0
 
 
-def test_another_households_key_cannot_write_my_device(client, engine, household):
+def test_a_revoked_key_gets_the_same_401(client, engine, household):
+    with session_scope(engine) as s:
+        key_id = s.exec(select(ApiKey.id).where(ApiKey.user_id == household.user_id)).first()
+        revoked = s.get(ApiKey, key_id)
+        revoke_api_key(s, user_id=household.user_id, key_id=revoked.id)
+    keys = [household.household_key, household.fridge_key, household.read_key]
+    revoked_key = next(k for k in keys if key_prefix(k) == revoked.prefix)
     r = client.post(
         "/api/v1/telemetry",
-        json={"device_id": "fridge", "timestamp": now_iso(), "energy_watts": 1},
-        headers=auth(household["other_key"]),
+        json={"device_id": "fridge", "timestamp": iso(), "energy_watts": 1},
+        headers=auth(revoked_key),
     )
-    assert r.status_code == 404
-    assert "fridge" in r.json()["error"]["message"]
-    assert reading_count(engine) == 0
+    assert_error(r, 401, "unauthorized")
+    assert r.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_key_revoked_while_cached_stops_working_at_once_with_the_shared_cache(
+    client, engine, household
+):
+    body = {"device_id": "fridge", "timestamp": iso(9), "energy_watts": 1}
+    first = client.post("/api/v1/telemetry", json=body, headers=auth(household.household_key))
+    assert first.status_code == 201
+    with session_scope(engine) as s:
+        for key in s.exec(select(ApiKey).where(ApiKey.user_id == household.user_id)).all():
+            revoke_api_key(s, user_id=household.user_id, key_id=key.id)
+    r = client.post(
+        "/api/v1/telemetry",
+        json={**body, "timestamp": iso(8)},
+        headers=auth(household.household_key),
+    )
+    assert_error(r, 401, "unauthorized")
 
 
 def test_read_key_cannot_write(client, engine, household):
     r = client.post(
         "/api/v1/telemetry",
-        json={"device_id": "fridge", "timestamp": now_iso(), "energy_watts": 1},
-        headers=auth(household["read_key"]),
+        json={"device_id": "fridge", "timestamp": iso(), "energy_watts": 1},
+        headers=auth(household.read_key),
     )
-    assert r.status_code == 403
+    assert_error(r, 403, "wrong_scope")
     assert reading_count(engine) == 0
 
 
-@pytest.mark.parametrize(
-    ("reading", "field"),
-    [
-        (
-            {"device_id": "fridge", "timestamp": "2026-01-01T00:00:00", "energy_watts": 1},
-            "timestamp",
-        ),
-        ({"device_id": "fridge", "timestamp": "yesterday", "energy_watts": 1}, "timestamp"),
-        ({"device_id": "fridge", "energy_watts": 1}, "timestamp"),
-        ({"device_id": "fridge", "timestamp": 1e15, "energy_watts": 1}, "timestamp"),
-        ({"device_id": "fridge", "timestamp": "NOW", "energy_watts": "12.5"}, "energy_watts"),
-        ({"device_id": "fridge", "timestamp": "NOW", "energy_watts": True}, "energy_watts"),
-        ({"device_id": "fridge", "timestamp": "NOW", "energy_watts": None}, "energy_watts"),
-        ({"device_id": "fridge", "timestamp": "NOW", "energy_watts": 1e9}, "energy_watts"),
-        ({"device_id": "fridge", "timestamp": "NOW", "energy_watts": -5}, "energy_watts"),
-        ({"device_id": "fridge", "timestamp": "NOW", "energy_watts": 5, "user_id": 2}, "user_id"),
-        ({"device_id": "fridge", "timestamp": "FUTURE", "energy_watts": 5}, "timestamp"),
-        ({"device_id": "fridge", "timestamp": "ANCIENT", "energy_watts": 5}, "timestamp"),
-    ],
-)
-def test_invalid_reading_in_a_batch_rejects_the_whole_batch(
-    client, engine, household, reading, field
-):
-    stamps = {"NOW": now_iso(1), "FUTURE": now_iso(-3600), "ANCIENT": now_iso(86400 * 40)}
-    reading = {k: stamps.get(v, v) if isinstance(v, str) else v for k, v in reading.items()}
-    good = {"device_id": "fridge", "timestamp": now_iso(100), "energy_watts": 10}
-    r = client.post(
-        "/api/v1/telemetry/batch",
-        json={"readings": [good, reading]},
-        headers=auth(household["household_key"]),
+def test_ingest_key_cannot_read(client, household):
+    assert_error(
+        client.get("/api/v1/telemetry", headers=auth(household.household_key)), 403, "wrong_scope"
     )
-    assert r.status_code == 422, r.text
-    error = r.json()["error"]
-    assert error["code"] == "validation_error"
-    assert {"index": 1, "field": field} == {k: error["details"][0][k] for k in ("index", "field")}
+
+
+def test_a_deactivated_device_is_refused(client, engine, household):
+    with session_scope(engine) as s:
+        heater = s.exec(select(Device).where(Device.device_id == "heater")).one()
+        heater.is_active = False
+        s.add(heater)
+    r = client.post(
+        "/api/v1/telemetry",
+        json={"device_id": "heater", "timestamp": iso(), "energy_watts": 1},
+        headers=auth(household.household_key),
+    )
+    error = assert_error(r, 422, "validation_error")
+    assert error["details"][0]["field"] == "device_id"
+    assert "deactivated" in error["details"][0]["message"]
     assert reading_count(engine) == 0
 
 
-@pytest.mark.parametrize(
-    ("body", "content_type", "status"),
-    [
-        (b"{not json", "application/json", 400),
-        (b"", "application/json", 400),
-        (b'{"readings": []}', "application/json", 422),
-        (b'{"readings": 5}', "application/json", 422),
-        (b"device_id=fridge", "application/x-www-form-urlencoded", 415),
-        (b"\xff\xfe{}", "application/json", 400),
-    ],
-)
-def test_malformed_bodies_get_a_clear_4xx(client, engine, household, body, content_type, status):
+def test_a_reading_near_the_end_of_an_hour_marks_the_next_hour_dirty_too(client, engine, household):
+    hour = (utcnow() - timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+    at = hour + timedelta(minutes=55)
     r = client.post(
-        "/api/v1/telemetry/batch",
-        content=body,
-        headers={**auth(household["household_key"]), "Content-Type": content_type},
+        "/api/v1/telemetry",
+        json={"device_id": "fridge", "timestamp": at.isoformat(), "energy_watts": 10},
+        headers=auth(household.household_key),
     )
-    assert r.status_code == status, r.text
-    assert set(r.json()["error"]) == {"code", "message", "details"}
-    assert reading_count(engine) == 0
-
-
-def test_body_over_the_size_limit_is_413(client, engine, household):
-    big = b'{"readings": [' + b" " * 3_000_000 + b"]}"
-    r = client.post(
-        "/api/v1/telemetry/batch",
-        content=big,
-        headers={**auth(household["household_key"]), "Content-Type": "application/json"},
-    )
-    assert r.status_code == 413
-    assert r.json()["error"]["code"] == "payload_too_large"
+    assert r.status_code == 201
+    with session_scope(engine, read_only=True) as s:
+        hours = sorted(s.exec(select(DirtyHour.hour_start)).all())
+    assert hours == [hour, hour + timedelta(hours=1)]
 
 
 def test_unknown_route_and_method_use_the_error_shape(client):
-    assert client.get("/api/v1/nope").json()["error"]["code"] == "not_found"
+    assert_error(client.get("/api/v1/nope"), 404, "not_found")
     r = client.get("/api/v1/telemetry/batch")
-    assert r.status_code == 405
-    assert r.json()["error"]["code"] == "method_not_allowed"
+    assert_error(r, 405, "method_not_allowed")
+    assert "POST" in r.headers["allow"]
+    assert_error(client.delete("/api/v1/telemetry"), 405, "method_not_allowed")
 
 
 def test_health_and_ready(client):

@@ -1,0 +1,246 @@
+"""Faults of a real PostgreSQL under a stream of posts through a real uvicorn server: connections
+killed mid-transaction, the database refusing connections for a while, (opt-in) the server
+restarted. Clients retry what was not acknowledged; in the end every acknowledged reading is
+stored exactly once, and while the database is away the API says 503 with Retry-After.
+
+The outage is made with ``ALTER DATABASE ... ALLOW_CONNECTIONS false`` on this session's own test
+database, so other users of the same PostgreSQL server are not disturbed. Set
+``ENERGY_TEST_PG_RESTART=1`` to also restart the server (``pg_ctlcluster``) during a stream.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+from sqlmodel import select
+
+from energy_core.db import session_scope
+from energy_core.models import Device, Reading
+from energy_core.types import utcnow
+from ingest_api.app import create_app
+from tests.api.support import LiveServer, assert_error, auth, iso
+
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+BATCH = 50
+
+
+def admin_connection(database_url: str) -> psycopg.Connection:
+    """A connection to the server's maintenance database (not the one under test)."""
+    url = make_url(database_url).set(drivername="postgresql", database="postgres")
+    return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+
+
+def kill_connections(admin: psycopg.Connection, database: str) -> int:
+    return len(
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,),
+        ).fetchall()
+    )
+
+
+def allow_connections(admin: psycopg.Connection, database: str, allowed: bool) -> None:
+    admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+
+
+@dataclass
+class Stream:
+    """Clients posting batches of unique readings, retrying each until it is acknowledged."""
+
+    url: str
+    key: str
+    clients: int = 4
+    batches_per_client: int = 40
+    acknowledged: list[dict] = field(default_factory=list)
+    sent: dict[tuple[str, str], float] = field(default_factory=dict)
+    unavailable: list[httpx.Response] = field(default_factory=list)
+    transport_errors: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def batches(self, client: int) -> list[list[dict]]:
+        base = utcnow().timestamp() - 3_000
+        out = []
+        for b in range(self.batches_per_client):
+            out.append(
+                [
+                    {
+                        "device_id": ("fridge", "heater")[i % 2],
+                        "timestamp": base + client * 500 + b * 10 + i * 0.001,
+                        "energy_watts": float(client * 10_000 + b * 100 + i),
+                    }
+                    for i in range(BATCH)
+                ]
+            )
+        return out
+
+    def run_client(self, client: int) -> None:
+        with httpx.Client(base_url=self.url, timeout=30) as http:
+            for readings in self.batches(client):
+                with self.lock:
+                    for r in readings:
+                        self.sent[(r["device_id"], repr(r["timestamp"]))] = r["energy_watts"]
+                deadline = time.monotonic() + 60
+                while True:
+                    assert time.monotonic() < deadline, "a batch was never acknowledged"
+                    try:
+                        response = http.post(
+                            "/api/v1/telemetry/batch",
+                            json={"readings": readings},
+                            headers=auth(self.key),
+                        )
+                    except httpx.TransportError:
+                        with self.lock:
+                            self.transport_errors += 1
+                        time.sleep(0.05)
+                        continue
+                    if response.status_code in (200, 201):
+                        with self.lock:
+                            self.acknowledged.append(response.json())
+                        break
+                    assert response.status_code == 503, response.text
+                    with self.lock:
+                        self.unavailable.append(response)
+                    time.sleep(0.05)
+
+    def run(self) -> None:
+        threads = [threading.Thread(target=self.run_client, args=(c,)) for c in range(self.clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+
+def assert_exactly_once(engine, stream: Stream) -> None:
+    assert len(stream.acknowledged) == stream.clients * stream.batches_per_client
+    assert all(a["accepted"] + a["duplicates"] == BATCH for a in stream.acknowledged)
+    with session_scope(engine, read_only=True) as s:
+        rows = s.exec(
+            select(Device.device_id, Reading.ts, Reading.power_w).join(
+                Device, Device.id == Reading.device_pk
+            )
+        ).all()
+    assert len(rows) == len(stream.sent)
+    # Every value sent is there once: readings are unique per (device, instant) by construction.
+    assert sorted(p for _, _, p in rows) == sorted(stream.sent.values())
+    # No batch was half-written: what was reported new adds up to what is stored.
+    assert sum(a["accepted"] for a in stream.acknowledged) == len(rows)
+    for response in stream.unavailable:
+        assert_error(response, 503, "database_unavailable")
+        assert int(response.headers["Retry-After"]) > 0
+
+
+def test_connections_killed_during_a_stream_lose_and_duplicate_nothing(
+    engine, database_url, household
+):
+    database = make_url(database_url).database
+    admin = admin_connection(database_url)
+    kills = 0
+    stop = threading.Event()
+
+    def killer() -> None:
+        nonlocal kills
+        while not stop.is_set():
+            time.sleep(0.03)
+            kills += kill_connections(admin, database)
+
+    with LiveServer(create_app()) as server:
+        stream = Stream(server.url, household.household_key)
+        assassin = threading.Thread(target=killer)
+        assassin.start()
+        try:
+            stream.run()
+        finally:
+            stop.set()
+            assassin.join()
+    admin.close()
+    assert kills > 0
+    assert stream.unavailable, "no request met a killed connection; the test proved nothing"
+    assert_exactly_once(engine, stream)
+
+
+def test_while_the_database_refuses_connections_the_api_says_503_then_recovers(
+    engine, database_url, household
+):
+    database = make_url(database_url).database
+    admin = admin_connection(database_url)
+    reading = {"device_id": "fridge", "timestamp": iso(30), "energy_watts": 12.0}
+    with LiveServer(create_app()) as server, httpx.Client(base_url=server.url) as http:
+        try:
+            allow_connections(admin, database, False)
+            kill_connections(admin, database)
+            for key in (household.household_key, household.fridge_key):  # cached or not
+                r = http.post("/api/v1/telemetry", json=reading, headers=auth(key))
+                assert_error(r, 503, "database_unavailable")
+                assert r.headers["Retry-After"] == "5"
+            r = http.get("/api/v1/telemetry", headers=auth(household.read_key))
+            assert_error(r, 503, "database_unavailable")
+            assert http.get("/ready").status_code == 503
+            assert http.get("/health").status_code == 200
+        finally:
+            allow_connections(admin, database, True)
+        r = http.post("/api/v1/telemetry", json=reading, headers=auth(household.household_key))
+        assert (r.status_code, r.json()) == (201, {"accepted": 1, "duplicates": 0})
+        assert http.get("/ready").status_code == 200
+    admin.close()
+
+
+def test_a_stream_across_an_outage_stores_every_acknowledged_reading_once(
+    engine, database_url, household
+):
+    database = make_url(database_url).database
+    admin = admin_connection(database_url)
+
+    def outage() -> None:
+        time.sleep(0.5)
+        allow_connections(admin, database, False)
+        kill_connections(admin, database)
+        time.sleep(1.5)
+        allow_connections(admin, database, True)
+
+    with LiveServer(create_app()) as server:
+        stream = Stream(server.url, household.household_key, batches_per_client=60)
+        down = threading.Thread(target=outage)
+        down.start()
+        try:
+            stream.run()
+        finally:
+            down.join()
+            allow_connections(admin, database, True)
+    admin.close()
+    assert stream.unavailable
+    assert_exactly_once(engine, stream)
+
+
+@pytest.mark.skipif(
+    os.environ.get("ENERGY_TEST_PG_RESTART") != "1",
+    reason="restarts the shared PostgreSQL server; set ENERGY_TEST_PG_RESTART=1 to run",
+)
+def test_a_server_restart_during_a_stream_loses_and_duplicates_nothing(engine, household):
+    def restart() -> None:
+        time.sleep(0.5)
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "restart"],
+            check=True,
+            timeout=60,
+        )
+
+    with LiveServer(create_app()) as server:
+        stream = Stream(server.url, household.household_key, batches_per_client=60)
+        bounce = threading.Thread(target=restart)
+        bounce.start()
+        try:
+            stream.run()
+        finally:
+            bounce.join()
+    assert stream.unavailable or stream.transport_errors
+    assert_exactly_once(engine, stream)

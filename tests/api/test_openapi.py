@@ -1,0 +1,85 @@
+"""The OpenAPI document describes every endpoint, its errors and its authentication, with
+examples."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.routing import APIRoute
+
+from ingest_api.app import create_app
+
+
+@pytest.fixture(scope="module")
+def app():
+    return create_app()
+
+
+@pytest.fixture(scope="module")
+def spec(app):
+    return app.openapi()
+
+
+def operations(spec):
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            yield path, method, operation
+
+
+def resolve(spec, schema: dict) -> dict:
+    if "$ref" in schema:
+        return spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def test_every_route_is_documented(app, spec):
+    routes = {
+        (route.path, method.lower())
+        for route in app.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
+    documented = {(path, method) for path, method, _ in operations(spec)}
+    assert routes == documented
+    assert {
+        "/api/v1/telemetry",
+        "/api/v1/telemetry/batch",
+        "/api/v1/telemetry/aggregates/hourly",
+        "/api/v1/telemetry/stats/{device_id}",
+        "/api/v1/telemetry/summary",
+        "/api/v1/telemetry/realtime",
+        "/api/v1/telemetry/devices",
+    } <= set(spec["paths"])
+
+
+def test_every_api_operation_has_a_summary_auth_errors_and_an_example(spec):
+    for path, method, operation in operations(spec):
+        if not path.startswith("/api/"):
+            continue
+        where = f"{method.upper()} {path}"
+        assert operation.get("summary"), where
+        assert {"HTTPBearer": []} in operation.get("security", []), where
+        responses = operation["responses"]
+        for status in ("401", "403", "422", "429", "503"):
+            schema = responses[status]["content"]["application/json"]["schema"]
+            assert schema["$ref"].endswith("/ErrorBody"), where
+        success = [s for s in responses if s.startswith("2")]
+        assert success, where
+        if method == "post":
+            content = operation["requestBody"]["content"]["application/json"]
+            assert content["examples"], where
+            assert content["schema"]["type"] == "object", where
+            assert {"201", "200", "400", "404", "413", "415"} <= set(responses), where
+        else:
+            schema = resolve(spec, responses["200"]["content"]["application/json"]["schema"])
+            assert schema.get("examples"), where
+
+
+def test_the_error_shape_is_documented_with_an_example(spec):
+    error = spec["components"]["schemas"]["ErrorBody"]
+    assert error["examples"][0]["error"]["details"][0]["field"] == "energy_watts"
+
+
+def test_openapi_json_is_served(client):
+    r = client.get("/openapi.json")
+    assert r.status_code == 200
+    assert r.json()["info"]["title"].startswith("Home energy monitor")

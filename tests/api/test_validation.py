@@ -1,0 +1,527 @@
+"""Every way a reading, a batch or a body can be wrong: a clear 4xx naming the problem (index,
+field, reason), nothing stored, never a 5xx. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import orjson
+import pytest
+
+from energy_core.types import utcnow
+from tests.api.support import assert_error, iso, json_headers, reading_count
+
+GOOD = '{"device_id": "fridge", "timestamp": "%s", "energy_watts": 10}'
+
+
+@pytest.fixture
+def seeded(client, engine, household) -> int:
+    """One reading already stored, so that "nothing stored" is checked against a non-empty table."""
+    r = client.post(
+        "/api/v1/telemetry",
+        content=GOOD % iso(600),
+        headers=json_headers(household.household_key),
+    )
+    assert r.status_code == 201
+    return reading_count(engine)
+
+
+def batch_of(*readings: str) -> str:
+    return '{"readings": [' + ", ".join(readings) + "]}"
+
+
+def stamp(name: str) -> str:
+    now = utcnow()
+    return {
+        "NOW": iso(1),
+        "FUTURE": iso(-3600),
+        "SKEWED": iso(-301),
+        "ANCIENT": iso(86400 * 31),
+        "NAIVE": (now - timedelta(seconds=5)).replace(tzinfo=None).isoformat(),
+    }[name]
+
+
+def reading(text: str) -> str:
+    for name in ("NOW", "FUTURE", "SKEWED", "ANCIENT", "NAIVE"):
+        text = text.replace(f"@{name}", stamp(name))
+    return text
+
+
+# (reading as JSON text with @-placeholders for timestamps, the field the problem is reported on)
+WATTS_CASES = {
+    "nan": ('{"device_id": "fridge", "timestamp": "@NOW", "energy_watts": NaN}', "energy_watts"),
+    "infinity": (
+        '{"device_id": "fridge", "timestamp": "@NOW", "energy_watts": Infinity}',
+        "energy_watts",
+    ),
+    "minus_infinity": (
+        '{"device_id": "solar", "timestamp": "@NOW", "energy_watts": -Infinity}',
+        "energy_watts",
+    ),
+    "overflowing_1e400": (
+        '{"device_id": "fridge", "timestamp": "@NOW", "energy_watts": 1e400}',
+        "energy_watts",
+    ),
+    "overflowing_alias": (
+        '{"device_id": "solar", "timestamp": "@NOW", "power_w": -1e400}',
+        "power_w",
+    ),
+    "numeric_string": (
+        '{"device_id": "fridge", "timestamp": "@NOW", "energy_watts": "12.5"}',
+        "energy_watts",
+    ),
+    "empty_string": (
+        '{"device_id": "fridge", "timestamp": "@NOW", "energy_watts": ""}',
+        "energy_watts",
+    ),
+    "true": ('{"device_id": "fridge", "timestamp": "@NOW", "energy_watts": true}', "energy_watts"),
+    "false": (
+        '{"device_id": "fridge", "timestamp": "@NOW", "energy_watts": false}',
+        "energy_watts",
+    ),
+    "null": ('{"device_id": "fridge", "timestamp": "@NOW", "energy_watts": null}', "energy_watts"),
+    "object": (
+        '{"device_id": "fridge", "timestamp": "@NOW", "energy_watts": {"value": 1}}',
+        "energy_watts",
+    ),
+    "list": (
+        '{"device_id": "fridge", "timestamp": "@NOW", "energy_watts": [12.5]}',
+        "energy_watts",
+    ),
+    "above_max": (
+        '{"device_id": "fridge", "timestamp": "@NOW", "energy_watts": 100000.01}',
+        "energy_watts",
+    ),
+    "huge_integer": (
+        '{"device_id": "fridge", "timestamp": "@NOW", "energy_watts": 1' + "0" * 400 + "}",
+        "energy_watts",
+    ),
+    "below_minus_max_bidirectional": (
+        '{"device_id": "solar", "timestamp": "@NOW", "energy_watts": -100001}',
+        "energy_watts",
+    ),
+    "negative_not_bidirectional": (
+        '{"device_id": "fridge", "timestamp": "@NOW", "energy_watts": -5}',
+        "energy_watts",
+    ),
+    "missing": ('{"device_id": "fridge", "timestamp": "@NOW"}', "energy_watts"),
+    "both_names": (
+        '{"device_id": "fridge", "timestamp": "@NOW", "energy_watts": 1, "power_w": 1}',
+        "energy_watts",
+    ),
+}
+TIMESTAMP_CASES = {
+    "missing": ('{"device_id": "fridge", "energy_watts": 1}', "timestamp"),
+    "naive": ('{"device_id": "fridge", "timestamp": "@NAIVE", "energy_watts": 1}', "timestamp"),
+    "date_only": (
+        '{"device_id": "fridge", "timestamp": "2026-05-01", "energy_watts": 1}',
+        "timestamp",
+    ),
+    "unparseable": (
+        '{"device_id": "fridge", "timestamp": "yesterday", "energy_watts": 1}',
+        "timestamp",
+    ),
+    "empty": ('{"device_id": "fridge", "timestamp": "", "energy_watts": 1}', "timestamp"),
+    "month_13": (
+        '{"device_id": "fridge", "timestamp": "2026-13-01T00:00:00Z", "energy_watts": 1}',
+        "timestamp",
+    ),
+    "too_long": (
+        '{"device_id": "fridge", "timestamp": "' + "2" * 65 + '", "energy_watts": 1}',
+        "timestamp",
+    ),
+    "future_beyond_skew": (
+        '{"device_id": "fridge", "timestamp": "@FUTURE", "energy_watts": 1}',
+        "timestamp",
+    ),
+    "just_beyond_skew": (
+        '{"device_id": "fridge", "timestamp": "@SKEWED", "energy_watts": 1}',
+        "timestamp",
+    ),
+    "older_than_lateness_window": (
+        '{"device_id": "fridge", "timestamp": "@ANCIENT", "energy_watts": 1}',
+        "timestamp",
+    ),
+    "epoch_milliseconds": (
+        '{"device_id": "fridge", "timestamp": 1777636800000, "energy_watts": 1}',
+        "timestamp",
+    ),
+    "epoch_microseconds": (
+        '{"device_id": "fridge", "timestamp": 1e15, "energy_watts": 1}',
+        "timestamp",
+    ),
+    "epoch_zero": ('{"device_id": "fridge", "timestamp": 0, "energy_watts": 1}', "timestamp"),
+    "epoch_negative": ('{"device_id": "fridge", "timestamp": -1, "energy_watts": 1}', "timestamp"),
+    "epoch_year_2128": (
+        '{"device_id": "fridge", "timestamp": 5e9, "energy_watts": 1}',
+        "timestamp",
+    ),
+    "epoch_nan": ('{"device_id": "fridge", "timestamp": NaN, "energy_watts": 1}', "timestamp"),
+    "epoch_infinity": (
+        '{"device_id": "fridge", "timestamp": Infinity, "energy_watts": 1}',
+        "timestamp",
+    ),
+    "boolean": ('{"device_id": "fridge", "timestamp": true, "energy_watts": 1}', "timestamp"),
+    "null": ('{"device_id": "fridge", "timestamp": null, "energy_watts": 1}', "timestamp"),
+    "list": ('{"device_id": "fridge", "timestamp": ["@NOW"], "energy_watts": 1}', "timestamp"),
+    "year_1": (
+        '{"device_id": "fridge", "timestamp": "0001-01-01T00:00:00+23:59", "energy_watts": 1}',
+        "timestamp",
+    ),
+}
+OTHER_CASES = {
+    "device_id_empty": ('{"device_id": "", "timestamp": "@NOW", "energy_watts": 1}', "device_id"),
+    "device_id_blank": (
+        '{"device_id": "   ", "timestamp": "@NOW", "energy_watts": 1}',
+        "device_id",
+    ),
+    "device_id_too_long": (
+        '{"device_id": "' + "d" * 129 + '", "timestamp": "@NOW", "energy_watts": 1}',
+        "device_id",
+    ),
+    "device_id_number": ('{"device_id": 7, "timestamp": "@NOW", "energy_watts": 1}', "device_id"),
+    "device_id_nul": (
+        '{"device_id": "fri\\u0000dge", "timestamp": "@NOW", "energy_watts": 1}',
+        "device_id",
+    ),
+    "device_id_lone_surrogate": (
+        '{"device_id": "\\ud800", "timestamp": "@NOW", "energy_watts": NaN}',
+        "device_id",
+    ),
+    "mass_assignment_user_id": (
+        '{"device_id": "fridge", "timestamp": "@NOW", "energy_watts": 1, "user_id": 2}',
+        "user_id",
+    ),
+    "mass_assignment_owner_id": (
+        '{"device_id": "fridge", "timestamp": "@NOW", "energy_watts": 1, "owner_id": 2}',
+        "owner_id",
+    ),
+    "mass_assignment_device_pk": (
+        '{"device_id": "fridge", "timestamp": "@NOW", "energy_watts": 1, "device_pk": 9}',
+        "device_pk",
+    ),
+    "reading_not_an_object": ('["fridge", "@NOW", 1]', "reading"),
+    "reading_null": ("null", "reading"),
+}
+CASES = {
+    **{f"watts_{k}": v for k, v in WATTS_CASES.items()},
+    **{f"timestamp_{k}": v for k, v in TIMESTAMP_CASES.items()},
+    **{f"reading_{k}": v for k, v in OTHER_CASES.items()},
+}
+
+
+@pytest.mark.parametrize(("text", "field"), CASES.values(), ids=CASES.keys())
+def test_invalid_reading_rejects_the_whole_batch_naming_index_and_field(
+    client, engine, household, seeded, text, field
+):
+    body = batch_of(GOOD % iso(100), reading(text))
+    r = client.post(
+        "/api/v1/telemetry/batch", content=body, headers=json_headers(household.household_key)
+    )
+    error = assert_error(r, 422, "validation_error")
+    problems = [(p["index"], p["field"]) for p in error["details"]]
+    assert (1, field) in problems, error
+    assert all(index == 1 for index, _ in problems), error
+    assert all(p["message"] for p in error["details"])
+    assert "nothing was stored" in error["message"]
+    assert reading_count(engine) == seeded
+
+
+SINGLE_CASES = {
+    k: CASES[k]
+    for k in (
+        "watts_nan",
+        "watts_overflowing_1e400",
+        "watts_numeric_string",
+        "watts_negative_not_bidirectional",
+        "timestamp_naive",
+        "timestamp_future_beyond_skew",
+        "timestamp_older_than_lateness_window",
+        "timestamp_epoch_milliseconds",
+        "reading_mass_assignment_user_id",
+    )
+}
+
+
+@pytest.mark.parametrize(("text", "field"), SINGLE_CASES.values(), ids=SINGLE_CASES.keys())
+def test_invalid_single_reading_is_rejected_naming_the_field(
+    client, engine, household, seeded, text, field
+):
+    r = client.post(
+        "/api/v1/telemetry", content=reading(text), headers=json_headers(household.household_key)
+    )
+    error = assert_error(r, 422, "validation_error")
+    assert (None, field) in [(p["index"], p["field"]) for p in error["details"]], error
+    assert reading_count(engine) == seeded
+
+
+def test_non_finite_watts_are_named_as_such_not_as_broken_json(client, household, seeded):
+    body = batch_of(
+        GOOD % iso(100),
+        reading('{"device_id": "fridge", "timestamp": "@NOW", "energy_watts": NaN}'),
+    )
+    r = client.post(
+        "/api/v1/telemetry/batch", content=body, headers=json_headers(household.household_key)
+    )
+    error = assert_error(r, 422, "validation_error")
+    assert error["details"] == [
+        {"index": 1, "field": "energy_watts", "message": "must be a finite number"}
+    ]
+
+
+def test_every_problem_of_a_reading_is_listed(client, household, seeded):
+    bad = '{"device_id": "", "timestamp": "soon", "energy_watts": "lots", "owner_id": 1}'
+    r = client.post(
+        "/api/v1/telemetry/batch",
+        content=batch_of(bad),
+        headers=json_headers(household.household_key),
+    )
+    error = assert_error(r, 422, "validation_error")
+    assert {p["field"] for p in error["details"]} == {
+        "owner_id",
+        "device_id",
+        "timestamp",
+        "energy_watts",
+    }
+
+
+def test_rules_that_need_the_device_or_the_clock_are_listed_per_reading(client, household, seeded):
+    readings = [
+        {"device_id": "fridge", "timestamp": iso(10), "energy_watts": 5},
+        {"device_id": "fridge", "timestamp": iso(-7200), "energy_watts": -5},
+        {"device_id": "solar", "timestamp": iso(10), "energy_watts": -5},
+        {"device_id": "heater", "timestamp": iso(86400 * 60), "energy_watts": 2e5},
+    ]
+    r = client.post(
+        "/api/v1/telemetry/batch",
+        json={"readings": readings},
+        headers=json_headers(household.household_key),
+    )
+    error = assert_error(r, 422, "validation_error")
+    assert [(p["index"], p["field"]) for p in error["details"]] == [
+        (1, "energy_watts"),
+        (1, "timestamp"),
+        (3, "energy_watts"),
+        (3, "timestamp"),
+    ]
+
+
+def test_only_the_first_100_problems_are_listed_and_the_total_is_said(
+    client, engine, household, seeded
+):
+    readings = [{"device_id": "fridge", "timestamp": "bad", "energy_watts": 1}] * 250
+    r = client.post(
+        "/api/v1/telemetry/batch",
+        json={"readings": readings},
+        headers=json_headers(household.household_key),
+    )
+    error = assert_error(r, 422, "validation_error")
+    assert len(error["details"]) == 100
+    assert error["details"][-1]["index"] == 99
+    assert error["message"].startswith("250 problem(s)")
+    assert reading_count(engine) == seeded
+
+
+def test_100_clock_problems_are_listed_for_a_large_batch(client, household, seeded):
+    readings = [
+        {"device_id": "fridge", "timestamp": iso(-3600 - i), "energy_watts": 1} for i in range(300)
+    ]
+    r = client.post(
+        "/api/v1/telemetry/batch",
+        json={"readings": readings},
+        headers=json_headers(household.household_key),
+    )
+    error = assert_error(r, 422, "validation_error")
+    assert len(error["details"]) == 100
+    assert error["message"].startswith("300 problem(s)")
+
+
+# --- bodies ------------------------------------------------------------------------------------
+
+BODY_CASES = {
+    "not_json": (b"{not json", "application/json", 400, "invalid_json"),
+    "truncated_json": (b'{"readings": [{"device_id": "fr', "application/json", 400, "invalid_json"),
+    "trailing_garbage": (b'{"readings": []} x', "application/json", 400, "invalid_json"),
+    "empty": (b"", "application/json", 400, "empty_body"),
+    "whitespace": (b"  \n ", "application/json", 400, "empty_body"),
+    "invalid_utf8": (
+        b'{"readings": [{"device_id": "\xff\xfe", "timestamp": 1, "energy_watts": 1}]}',
+        "application/json",
+        400,
+        "invalid_json",
+    ),
+    "utf16_bom": ("\ufeff{}".encode("utf-16"), "application/json", 400, "invalid_json"),
+    "deeply_nested_list": (b"[" * 100_000 + b"]" * 100_000, "application/json", 400, None),
+    "deeply_nested_reading": (
+        b'{"readings": [' + b'{"a":' * 5_000 + b"1" + b"}" * 5_000 + b"]}",
+        "application/json",
+        400,
+        None,
+    ),
+    "nested_but_shallow": (
+        b'{"readings": [{"device_id": "fridge", "timestamp": 1, "energy_watts": '
+        + b"[" * 200
+        + b"]" * 200
+        + b"}]}",
+        "application/json",
+        422,
+        "validation_error",
+    ),
+    "form": (
+        b"device_id=fridge",
+        "application/x-www-form-urlencoded",
+        415,
+        "unsupported_media_type",
+    ),
+    "text": (b'{"readings": []}', "text/plain", 415, "unsupported_media_type"),
+    "no_content_type": (b'{"readings": []}', None, 415, "unsupported_media_type"),
+    "latin1_charset": (
+        b'{"readings": []}',
+        "application/json; charset=latin-1",
+        415,
+        "unsupported_media_type",
+    ),
+    "not_an_object": (b"[1, 2]", "application/json", 422, "validation_error"),
+    "a_number": (b"5", "application/json", 422, "validation_error"),
+    "null": (b"null", "application/json", 422, "validation_error"),
+    "readings_not_a_list": (b'{"readings": 5}', "application/json", 422, "validation_error"),
+    "readings_missing": (b"{}", "application/json", 422, "validation_error"),
+    "empty_batch": (b'{"readings": []}', "application/json", 422, "validation_error"),
+    "batch_mass_assignment": (
+        b'{"readings": [], "user_id": 2}',
+        "application/json",
+        422,
+        "validation_error",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code"), BODY_CASES.values(), ids=BODY_CASES.keys()
+)
+def test_malformed_bodies_get_a_clear_4xx_and_store_nothing(
+    client, engine, household, seeded, body, content_type, status, code
+):
+    headers = {"Authorization": f"Bearer {household.household_key}"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    r = client.post("/api/v1/telemetry/batch", content=body, headers=headers)
+    assert_error(r, status, code)
+    assert reading_count(engine) == seeded
+
+
+def test_json_with_a_charset_is_accepted(client, household, seeded):
+    r = client.post(
+        "/api/v1/telemetry",
+        content=GOOD % iso(30),
+        headers={
+            "Authorization": f"Bearer {household.household_key}",
+            "Content-Type": "application/json; charset=UTF-8",
+        },
+    )
+    assert r.status_code == 201, r.text
+
+
+def test_invalid_utf8_is_called_that(client, household, seeded):
+    r = client.post(
+        "/api/v1/telemetry",
+        content=b'{"device_id": "\xc3\x28", "timestamp": 1, "energy_watts": 1}',
+        headers=json_headers(household.household_key),
+    )
+    assert "UTF-8" in assert_error(r, 400, "invalid_json")["message"]
+
+
+def test_a_batch_sent_to_the_single_endpoint_is_rejected(client, engine, household, seeded):
+    body = {"readings": [{"device_id": "fridge", "timestamp": iso(5), "energy_watts": 1}]}
+    r = client.post("/api/v1/telemetry", json=body, headers=json_headers(household.household_key))
+    error = assert_error(r, 422, "validation_error")
+    assert {p["field"] for p in error["details"]} >= {"readings", "timestamp"}
+    assert reading_count(engine) == seeded
+
+
+def test_batch_over_the_maximum_is_rejected_whole(client, engine, household, seeded):
+    readings = [
+        {"device_id": "fridge", "timestamp": iso(1000 + i / 1000), "energy_watts": 1}
+        for i in range(5_001)
+    ]
+    r = client.post(
+        "/api/v1/telemetry/batch",
+        content=orjson.dumps({"readings": readings}),
+        headers=json_headers(household.household_key),
+    )
+    error = assert_error(r, 422, "validation_error")
+    assert "at most 5000" in error["message"]
+    assert reading_count(engine) == seeded
+
+
+def test_batch_of_exactly_the_maximum_is_stored(client, engine, household, seeded):
+    readings = [
+        {"device_id": "fridge", "timestamp": iso(1000 + i / 100), "energy_watts": i % 300}
+        for i in range(5_000)
+    ]
+    r = client.post(
+        "/api/v1/telemetry/batch",
+        content=orjson.dumps({"readings": readings}),
+        headers=json_headers(household.household_key),
+    )
+    assert r.status_code == 201, r.text
+    assert r.json() == {"accepted": 5_000, "duplicates": 0}
+    assert reading_count(engine) == seeded + 5_000
+
+
+def test_body_over_the_size_limit_is_413_before_it_is_parsed(client, engine, household, seeded):
+    # Not even JSON: a 413 proves the size was checked first.
+    big = b"{" * 2_000_001
+    r = client.post(
+        "/api/v1/telemetry/batch", content=big, headers=json_headers(household.household_key)
+    )
+    assert_error(r, 413, "payload_too_large")
+    assert reading_count(engine) == seeded
+
+
+def test_chunked_body_over_the_size_limit_is_413(client, engine, household, seeded):
+    def chunks():
+        for _ in range(40):
+            yield b" " * 100_000
+
+    r = client.post(
+        "/api/v1/telemetry/batch", content=chunks(), headers=json_headers(household.household_key)
+    )
+    assert_error(r, 413, "payload_too_large")
+    assert reading_count(engine) == seeded
+
+
+def test_chunked_body_within_the_limit_is_accepted(client, engine, household, seeded):
+    body = batch_of(GOOD % iso(77)).encode()
+
+    def chunks():
+        for i in range(0, len(body), 7):
+            yield body[i : i + 7]
+
+    r = client.post(
+        "/api/v1/telemetry/batch", content=chunks(), headers=json_headers(household.household_key)
+    )
+    assert r.status_code == 201, r.text
+    assert reading_count(engine) == seeded + 1
+
+
+def test_query_parameters_that_break_rules_get_the_error_shape(client, household):
+    headers = {"Authorization": f"Bearer {household.read_key}"}
+    assert_error(client.get("/api/v1/telemetry?limit=0", headers=headers), 422)
+    assert_error(client.get("/api/v1/telemetry?limit=abc", headers=headers), 422)
+    error = assert_error(client.get("/api/v1/telemetry?start=yesterday", headers=headers), 422)
+    assert error["details"][0]["field"] == "start"
+    error = assert_error(
+        client.get("/api/v1/telemetry?start=2026-05-02T00:00:00", headers=headers), 422
+    )
+    assert "offset" in error["details"][0]["message"]
+    error = assert_error(
+        client.get(
+            "/api/v1/telemetry/summary?start=2026-05-02T00:00:00Z&end=2026-05-01T00:00:00Z",
+            headers=headers,
+        ),
+        422,
+    )
+    assert error["details"][0]["field"] == "end"
+    error = assert_error(client.get("/api/v1/telemetry?cursor=!!!", headers=headers), 422)
+    assert error["details"][0]["field"] == "cursor"
