@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import math
+import re
+import secrets
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, col, select
 
+from energy_core.app_settings import get_registration_policy
 from energy_core.cache import Cache, MemoryCache, get_cache
-from energy_core.models import ApiKey, Device, DeviceCreate, KeyScope, Role, User
+from energy_core.models import (
+    ApiKey,
+    Device,
+    DeviceCreate,
+    DeviceUpdate,
+    DirtyHour,
+    HourlyAggregate,
+    KeyScope,
+    Reading,
+    Role,
+    User,
+)
+from energy_core.rollup import mark_for_rebuild
 from energy_core.security import (
+    WeakPasswordError,
     api_key_matches,
     check_password_strength,
     hash_api_key,
@@ -21,6 +38,7 @@ from energy_core.security import (
     new_api_key,
     verify_password,
 )
+from energy_core.settings import Settings
 from energy_core.types import utcnow
 
 
@@ -108,6 +126,302 @@ def count_users(session: Session) -> int:
     return session.exec(select(func.count()).select_from(User)).one()
 
 
+def require_user_id(session: Session, *, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"No user {user_id}.")
+    return user
+
+
+@dataclass(frozen=True)
+class UserSummary:
+    """A user as the admin pages list them (no password hash)."""
+
+    id: int
+    email: str
+    full_name: str
+    role: str
+    is_active: bool
+    timezone: str
+    devices: int
+    failed_logins: int
+    locked_until: datetime | None
+    created_at: datetime
+
+
+def list_user_summaries(session: Session) -> list[UserSummary]:
+    counts = dict(session.exec(select(Device.user_id, func.count()).group_by(Device.user_id)).all())
+    return [
+        UserSummary(
+            id=user.id,
+            email=user.email,
+            full_name=user.full_name,
+            role=str(user.role),
+            is_active=user.is_active,
+            timezone=user.timezone,
+            devices=counts.get(user.id, 0),
+            failed_logins=user.failed_logins,
+            locked_until=user.locked_until,
+            created_at=user.created_at,
+        )
+        for user in list_users(session)
+    ]
+
+
+# --- signing in --------------------------------------------------------------------------------
+# The app's login form checks passwords; these rules around it live in the users table, so that a
+# new browser session or another app process sees the same lock and the same session cut-off.
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+
+
+def login_locked_until(
+    session: Session, *, email: str, now: datetime | None = None
+) -> datetime | None:
+    """Until when password sign-ins of ``email`` are refused, or None when they are allowed."""
+    user = get_user_by_email(session, email=email)
+    now = now or utcnow()
+    if user is None or user.locked_until is None or user.locked_until <= now:
+        return None
+    return user.locked_until
+
+
+def record_failed_login(
+    session: Session, *, email: str, now: datetime | None = None
+) -> datetime | None:
+    """Count a wrong password for ``email``. The ``MAX_FAILED_LOGINS``-th in a row refuses password
+    sign-ins for ``LOCKOUT`` and starts the count again; returns the end of that lock, else None.
+
+    Unknown emails are not counted: there is no row, and making one would let anyone fill the
+    table. Attempts while locked are refused before this is called, so they do not extend it.
+    """
+    now = now or utcnow()
+    email = email.strip().lower()
+    # Incremented in SQL: two wrong passwords at the same moment in two processes both count.
+    failures = session.execute(
+        update(User)
+        .where(col(User.email) == email)
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if failures is None or failures < MAX_FAILED_LOGINS:
+        return None
+    until = now + LOCKOUT
+    session.execute(
+        update(User)
+        .where(col(User.email) == email)
+        .values(failed_logins=0, locked_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return until
+
+
+def record_successful_login(session: Session, *, user_id: int) -> None:
+    session.execute(
+        update(User)
+        .where(
+            col(User.id) == user_id,
+            (User.failed_logins != 0) | (col(User.locked_until).is_not(None)),
+        )
+        .values(failed_logins=0, locked_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def unlock_user(session: Session, *, user_id: int) -> None:
+    user = require_user_id(session, user_id=user_id)
+    user.failed_logins = 0
+    user.locked_until = None
+    session.add(user)
+
+
+def end_sessions(session: Session, *, user_id: int, at: datetime | None = None) -> datetime:
+    """Invalidate every sign-in of the user from before ``at`` (default now): login cookies issued
+    before it stop working and open sessions signed in before it are signed out. Returns the
+    cut-off, which never moves backwards."""
+    user = require_user_id(session, user_id=user_id)
+    at = at or utcnow()
+    if user.sessions_valid_after is None or user.sessions_valid_after < at:
+        user.sessions_valid_after = at
+        session.add(user)
+    return user.sessions_valid_after
+
+
+def sign_in_is_current(user: User, *, signed_in_at: datetime) -> bool:
+    """Whether a sign-in made at ``signed_in_at`` (a cookie's issue time) is still honoured."""
+    return user.sessions_valid_after is None or signed_in_at >= user.sessions_valid_after
+
+
+# --- passwords and profile ---------------------------------------------------------------------
+
+
+class WrongPasswordError(ValueError):
+    """The current password given to change it is not the user's."""
+
+
+def _check_new_password(password: str) -> None:
+    check_password_strength(password)
+    if password != password.strip():
+        # The sign-in form strips what is typed: such a password could never be used.
+        raise WeakPasswordError("Passwords cannot start or end with a space.")
+
+
+def generate_password() -> str:
+    """A random temporary password (about 96 bits) for an admin to hand over."""
+    return secrets.token_urlsafe(12)
+
+
+def change_password(
+    session: Session,
+    *,
+    user_id: int,
+    current_password: str,
+    new_password: str,
+    now: datetime | None = None,
+) -> datetime:
+    """Set a new password after checking the current one; every earlier sign-in of the user ends
+    (the caller renews its own). Returns the cut-off of ``end_sessions``."""
+    user = require_user_id(session, user_id=user_id)
+    if not verify_password(current_password, user.password_hash):
+        raise WrongPasswordError("The current password is not right.")
+    _check_new_password(new_password)
+    if verify_password(new_password, user.password_hash):
+        raise WeakPasswordError("The new password is the same as the current one.")
+    now = now or utcnow()
+    user.password_hash = hash_password(new_password)
+    user.updated_at = now
+    session.add(user)
+    return end_sessions(session, user_id=user_id, at=now)
+
+
+def reset_password(
+    session: Session, *, user_id: int, new_password: str, now: datetime | None = None
+) -> datetime:
+    """An admin sets a user's password: earlier sign-ins of that user end and a lock is lifted."""
+    user = require_user_id(session, user_id=user_id)
+    _check_new_password(new_password)
+    now = now or utcnow()
+    user.password_hash = hash_password(new_password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.updated_at = now
+    session.add(user)
+    return end_sessions(session, user_id=user_id, at=now)
+
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+MAX_PRICE_PER_KWH = 100.0
+
+
+def update_profile(
+    session: Session,
+    *,
+    user_id: int,
+    full_name: str,
+    timezone: str,
+    price_per_kwh: float,
+    currency: str,
+    auto_register_devices: bool | None = None,
+) -> User:
+    user = require_user_id(session, user_id=user_id)
+    full_name = full_name.strip()
+    if len(full_name) > 200:
+        raise ValueError("The name may be at most 200 characters long.")
+    validate_timezone(timezone)
+    if not math.isfinite(price_per_kwh) or not 0 <= price_per_kwh <= MAX_PRICE_PER_KWH:
+        raise ValueError(f"The price per kWh must be between 0 and {MAX_PRICE_PER_KWH:g}.")
+    currency = currency.strip().upper()
+    if not _CURRENCY.match(currency):
+        raise ValueError(f"{currency!r} is not a three-letter currency code (e.g. EUR, GBP, USD).")
+    user.full_name = full_name
+    user.timezone = timezone
+    user.price_per_kwh = float(price_per_kwh)
+    user.currency = currency
+    if auto_register_devices is not None:
+        user.auto_register_devices = auto_register_devices
+    user.updated_at = utcnow()
+    session.add(user)
+    session.flush()
+    return user
+
+
+# --- administration ----------------------------------------------------------------------------
+
+
+class LastAdminError(ValueError):
+    """The change would leave no active administrator, or an admin would lock themselves out."""
+
+
+def _active_admins(session: Session) -> int:
+    return session.exec(
+        select(func.count()).select_from(User).where(User.role == Role.admin, User.is_active)
+    ).one()
+
+
+def set_user_role(
+    session: Session, *, user_id: int, role: Role, acting_user_id: int | None = None
+) -> User:
+    user = require_user_id(session, user_id=user_id)
+    role = Role(role)
+    if user.role == Role.admin and role != Role.admin:
+        if user_id == acting_user_id:
+            raise LastAdminError("You cannot remove your own admin role; ask another admin.")
+        if user.is_active and _active_admins(session) <= 1:
+            raise LastAdminError("This is the only active admin; make someone else admin first.")
+    user.role = role
+    user.updated_at = utcnow()
+    session.add(user)
+    return user
+
+
+def set_user_active(
+    session: Session, *, user_id: int, is_active: bool, acting_user_id: int | None = None
+) -> User:
+    """Deactivate (or reactivate) an account: it can no longer sign in, its open sessions end at
+    their next click, and its API keys stop working. Nothing of its data is deleted."""
+    user = require_user_id(session, user_id=user_id)
+    if not is_active and user.is_active:
+        if user_id == acting_user_id:
+            raise LastAdminError("You cannot deactivate your own account.")
+        if user.role == Role.admin and _active_admins(session) <= 1:
+            raise LastAdminError("This is the only active admin; make someone else admin first.")
+    user.is_active = is_active
+    user.updated_at = utcnow()
+    session.add(user)
+    return user
+
+
+class RegistrationClosedError(PermissionError):
+    """Self-registration is off, or not open to this email's domain."""
+
+
+def register_user(
+    session: Session, *, email: str, password: str, full_name: str = "", timezone: str = "UTC"
+) -> User:
+    """A visitor creates their own (member) account, as far as the admins' policy allows."""
+    email = normalize_email(email)
+    policy = get_registration_policy(session)
+    if not policy.enabled:
+        raise RegistrationClosedError("Creating accounts is turned off; ask an administrator.")
+    if not policy.allows(email):
+        raise RegistrationClosedError(
+            "Accounts can only be created with an email address at "
+            + ", ".join(policy.domains)
+            + "."
+        )
+    _check_new_password(password)
+    return create_user(
+        session,
+        email=email,
+        password=password,
+        full_name=full_name.strip(),
+        role=Role.member,
+        timezone=timezone,
+    )
+
+
 # --- devices -----------------------------------------------------------------------------------
 
 
@@ -132,6 +446,88 @@ def list_devices(session: Session, *, user_id: int, active_only: bool = False) -
     if active_only:
         query = query.where(Device.is_active)
     return list(session.exec(query.order_by(Device.name, Device.device_id)))
+
+
+def require_device(session: Session, *, user_id: int, device_id: str) -> Device:
+    device = get_device(session, user_id=user_id, device_id=device_id)
+    if device is None:
+        raise NotFoundError(f"No device {device_id!r}.")
+    return device
+
+
+def update_device(
+    session: Session,
+    *,
+    user_id: int,
+    device_id: str,
+    changes: DeviceUpdate,
+    settings: Settings | None = None,
+) -> Device:
+    """Apply the fields set in ``changes`` (``max_gap_s=None`` set explicitly: back to the default).
+
+    A new ``max_gap`` changes how every stored reading counts, so the device's hours are marked
+    for the rollup to recompute.
+    """
+    device = require_device(session, user_id=user_id, device_id=device_id)
+    fields = changes.model_dump(exclude_unset=True)
+    for name in ("name", "type", "location"):
+        if name in fields and fields[name] is not None:
+            fields[name] = fields[name].strip()
+    if not fields.get("name", device.name):
+        raise ValueError("A device needs a name.")
+    gap_before = device.max_gap_s
+    for name, value in fields.items():
+        if value is None and name != "max_gap_s":
+            continue
+        setattr(device, name, value)
+    device.updated_at = utcnow()
+    session.add(device)
+    session.flush()
+    if device.max_gap_s != gap_before:
+        mark_for_rebuild(session, device_pks=[device.id], settings=settings)
+    return device
+
+
+@dataclass(frozen=True)
+class DeletedDevice:
+    device_id: str
+    readings: int
+    hours: int
+    keys: int
+
+
+def delete_device(session: Session, *, user_id: int, device_id: str) -> DeletedDevice:
+    """Delete a device with all of its data: readings, hourly aggregates, pending marks and keys."""
+    device = require_device(session, user_id=user_id, device_id=device_id)
+    # Explicit deletes by (user_id, device_pk), the leading columns of each primary key; the
+    # foreign keys' cascade alone would look the rows up by device_pk only.
+    counts = {}
+    for table in (DirtyHour, HourlyAggregate, Reading):
+        counts[table.__tablename__] = session.execute(
+            delete(table)
+            .where(col(table.user_id) == user_id, col(table.device_pk) == device.id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    keys = (
+        session.execute(
+            delete(ApiKey)
+            .where(col(ApiKey.user_id) == user_id, col(ApiKey.device_pk) == device.id)
+            .returning(ApiKey.key_hash)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
+    for key_hash in keys:
+        get_cache().delete(_key_cache_name(key_hash))
+    session.delete(device)
+    session.flush()
+    return DeletedDevice(
+        device_id=device_id,
+        readings=counts["readings"],
+        hours=counts["hourly_aggregates"],
+        keys=len(keys),
+    )
 
 
 # --- API keys ----------------------------------------------------------------------------------
@@ -245,6 +641,61 @@ def revoke_api_key(session: Session, *, user_id: int, key_id: int) -> None:
 
 def list_api_keys(session: Session, *, user_id: int) -> list[ApiKey]:
     return list(session.exec(select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.id)))
+
+
+@dataclass(frozen=True)
+class ApiKeyInfo:
+    """A key as the app lists it: never the secret, only its visible prefix."""
+
+    id: int
+    prefix: str
+    name: str
+    scope: str
+    device_id: str | None
+    device_name: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def describe_api_keys(session: Session, *, user_id: int) -> list[ApiKeyInfo]:
+    rows = session.exec(
+        select(ApiKey, Device.device_id, Device.name)
+        .join(Device, col(Device.id) == ApiKey.device_pk, isouter=True)
+        .where(ApiKey.user_id == user_id)
+        .order_by(col(ApiKey.revoked_at).is_not(None), col(ApiKey.id).desc())
+    ).all()
+    return [
+        ApiKeyInfo(
+            id=key.id,
+            prefix=key.prefix,
+            name=key.name,
+            scope=str(key.scope),
+            device_id=device_id,
+            device_name=device_name,
+            created_at=key.created_at,
+            last_used_at=key.last_used_at,
+            revoked_at=key.revoked_at,
+        )
+        for key, device_id, device_name in rows
+    ]
+
+
+def rotate_api_key(session: Session, *, user_id: int, key_id: int) -> IssuedKey:
+    """Revoke a key and issue its replacement: same name, scope and device."""
+    old = session.get(ApiKey, key_id)
+    if old is None or old.user_id != user_id:
+        raise NotFoundError(f"No API key {key_id}.")
+    if old.revoked_at is not None:
+        raise ValueError("This key is revoked already; issue a new one instead.")
+    device_id = None
+    if old.device_pk is not None:
+        device = session.get(Device, old.device_pk)
+        device_id = device.device_id if device is not None else None
+    revoke_api_key(session, user_id=user_id, key_id=key_id)
+    return issue_api_key(
+        session, user_id=user_id, scope=KeyScope(old.scope), device_id=device_id, name=old.name
+    )
 
 
 def _key_cache_name(key_hash: str) -> str:
