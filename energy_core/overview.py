@@ -1,4 +1,5 @@
-"""What each device of a household is doing now: latest power, last seen, energy today."""
+"""What each device of a household is doing now: latest power, last seen, energy and cost today,
+and the last minutes of power as a chart reads them."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from energy_core.accounts import list_devices
-from energy_core.aggregates import energy_series
+from energy_core.aggregates import energy_series, resolve_devices
+from energy_core.history import cost
 from energy_core.models import Reading, User
+from energy_core.power import PowerBucket, power_buckets
 from energy_core.settings import Settings, get_settings
 from energy_core.types import utcnow
 
@@ -29,6 +32,7 @@ class DeviceStatus:
     online: bool
     today_energy_wh: float
     today_coverage: float
+    today_cost: float
 
 
 def start_of_day(now: datetime, timezone: str) -> datetime:
@@ -96,6 +100,29 @@ def device_overview(
                 online=online,
                 today_energy_wh=figure.energy_wh,
                 today_coverage=figure.coverage,
+                today_cost=cost(figure.energy_wh, user.price_per_kwh),
             )
         )
     return statuses
+
+
+def recent_power(
+    session: Session,
+    *,
+    user_id: int,
+    minutes: int = 60,
+    bucket_s: int = 60,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> list[PowerBucket]:
+    """Min, mean and max power of each device per ``bucket_s`` over the last ``minutes``."""
+    now = now or utcnow()
+    devices = resolve_devices(session, user_id=user_id, settings=settings)
+    return power_buckets(
+        session,
+        user_id=user_id,
+        devices=devices,
+        start=now - timedelta(minutes=minutes),
+        end=now,
+        bucket_s=bucket_s,
+    )

@@ -1,0 +1,324 @@
+"""Raw power readings read back for charts and device statistics, each one named query in SQL:
+time buckets with min/mean/max (downsampling that keeps peaks), the time a device held power above
+a standby threshold (duty cycle), and the gaps in its readings.
+
+Holding follows DESIGN.md section 3: reading i holds its power from t_i until the next reading, for
+at most the device's max_gap; time held by no reading is a gap. Instants are compared as integer
+microseconds since the epoch, as the rollup does, so both backends give the same answers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Float, bindparam, column, text
+from sqlmodel import Session
+
+from energy_core.aggregates import DeviceRef
+from energy_core.db import is_sqlite
+from energy_core.types import UTCDateTime, from_epoch_us, to_epoch_us
+
+# Bucket widths a reader can take in at a glance; the smallest that fits the point budget is used.
+NICE_BUCKETS_S: tuple[int, ...] = (
+    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400,
+)  # fmt: skip
+MAX_POINTS = 2_000
+MAX_GAPS = 5_000
+
+
+def _ts_us(session: Session) -> str:
+    """The reading's instant as integer microseconds since the epoch, in SQL.
+
+    SQLite stores instants that way already (``energy_core.types.UTCDateTime``); on PostgreSQL
+    ``date_part`` (a float8 function, cheaper than numeric ``extract``) gives it, as in the rollup.
+    """
+    return "ts" if is_sqlite(session) else "CAST(date_part('epoch', ts) * 1000000 AS int8)"
+
+
+def _check_range(start: datetime, end: datetime) -> None:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be timezone-aware")
+    if end <= start:
+        raise ValueError("the end of the range must be after its start")
+
+
+# --- buckets -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PowerBucket:
+    """Readings of one device with ``start <= t < start + bucket``: their min, mean and max."""
+
+    device_id: str
+    start: datetime
+    min_w: float
+    mean_w: float
+    max_w: float
+    samples: int
+
+
+def bucket_width_s(start: datetime, end: datetime, *, max_buckets: int) -> int:
+    """The smallest nice width (seconds) that splits ``[start, end)`` into at most
+    ``max_buckets`` epoch-aligned buckets (alignment can add one at each end)."""
+    span_s = (end - start).total_seconds()
+    for width in NICE_BUCKETS_S:
+        if math.ceil(span_s / width) + 1 <= max_buckets:
+            return width
+    days = math.ceil(span_s / 86_400 / max(max_buckets - 1, 1))
+    return 86_400 * max(days, 1)
+
+
+def power_buckets(
+    session: Session,
+    *,
+    user_id: int,
+    devices: Sequence[DeviceRef],
+    start: datetime,
+    end: datetime,
+    bucket_s: int,
+) -> list[PowerBucket]:
+    """Per device and epoch-aligned bucket of ``bucket_s`` seconds, the min, mean and max of the
+    readings in ``[start, end)``: one index range scan per device, grouped in SQL."""
+    _check_range(start, end)
+    if not devices:
+        return []
+    by_pk = {d.pk: d.device_id for d in devices}
+    statement = text(
+        f"""
+SELECT device_pk, t_us / :bucket_us AS bucket, MIN(power_w), AVG(power_w), MAX(power_w), COUNT(*)
+FROM (
+    SELECT device_pk, {_ts_us(session)} AS t_us, power_w
+    FROM readings
+    WHERE user_id = :user_id AND device_pk IN ({", ".join(str(int(pk)) for pk in by_pk)})
+      AND ts >= :start AND ts < :end
+) q
+GROUP BY device_pk, bucket
+ORDER BY device_pk, bucket
+"""
+    ).bindparams(
+        bindparam("start", type_=UTCDateTime()),
+        bindparam("end", type_=UTCDateTime()),
+    )
+    bucket_us = int(bucket_s) * 1_000_000
+    rows = session.execute(
+        statement, {"user_id": user_id, "start": start, "end": end, "bucket_us": bucket_us}
+    )
+    return [
+        PowerBucket(
+            device_id=by_pk[device_pk],
+            start=from_epoch_us(int(bucket) * bucket_us),
+            min_w=float(min_w),
+            mean_w=float(mean_w),
+            max_w=float(max_w),
+            samples=int(samples),
+        )
+        for device_pk, bucket, min_w, mean_w, max_w, samples in rows
+    ]
+
+
+@dataclass(frozen=True)
+class RawPower:
+    """The readings of one device in a window: as they are when there are at most ``max_points``
+    of them, otherwise as min/mean/max buckets (two points each: the peaks survive)."""
+
+    device_id: str
+    start: datetime
+    end: datetime
+    points: list[tuple[datetime, float]] = field(default_factory=list)
+    buckets: list[PowerBucket] = field(default_factory=list)
+    bucket_s: int | None = None
+
+    @property
+    def downsampled(self) -> bool:
+        return self.bucket_s is not None
+
+    @property
+    def readings(self) -> int:
+        return sum(b.samples for b in self.buckets) if self.downsampled else len(self.points)
+
+
+def raw_power(
+    session: Session,
+    *,
+    user_id: int,
+    device: DeviceRef,
+    start: datetime,
+    end: datetime,
+    max_points: int = MAX_POINTS,
+) -> RawPower:
+    _check_range(start, end)
+    # Ask for one row more than fits: if it comes back, the window needs buckets.
+    rows = session.execute(
+        text(
+            "SELECT ts, power_w FROM readings WHERE user_id = :user_id AND device_pk = :device_pk "
+            "AND ts >= :start AND ts < :end ORDER BY ts LIMIT :limit"
+        )
+        .bindparams(
+            bindparam("start", type_=UTCDateTime()),
+            bindparam("end", type_=UTCDateTime()),
+        )
+        .columns(column("ts", UTCDateTime()), column("power_w", Float())),
+        {
+            "user_id": user_id,
+            "device_pk": device.pk,
+            "start": start,
+            "end": end,
+            "limit": max_points + 1,
+        },
+    ).all()
+    if len(rows) <= max_points:
+        points = [(ts, float(power_w)) for ts, power_w in rows]
+        return RawPower(device_id=device.device_id, start=start, end=end, points=points)
+    width = bucket_width_s(start, end, max_buckets=max_points // 2)
+    buckets = power_buckets(
+        session, user_id=user_id, devices=[device], start=start, end=end, bucket_s=width
+    )
+    return RawPower(
+        device_id=device.device_id, start=start, end=end, buckets=buckets, bucket_s=width
+    )
+
+
+# --- holding: duty cycle and gaps --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Time in the range that no reading holds: unknown, not zero."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+@dataclass(frozen=True)
+class Holding:
+    """How readings of one device cover ``[start, end)``."""
+
+    start: datetime
+    end: datetime
+    standby_w: float
+    covered_s: float
+    active_s: float
+    gaps: list[Gap]
+    gaps_truncated: bool = False
+
+    @property
+    def span_s(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+    @property
+    def coverage(self) -> float:
+        return self.covered_s / self.span_s if self.span_s else 0.0
+
+    @property
+    def duty_cycle(self) -> float | None:
+        """Share of the covered time with |power| above the standby threshold; None uncovered."""
+        return self.active_s / self.covered_s if self.covered_s else None
+
+    @property
+    def gap_s(self) -> float:
+        return self.span_s - self.covered_s
+
+
+def holding(
+    session: Session,
+    *,
+    user_id: int,
+    device: DeviceRef,
+    start: datetime,
+    end: datetime,
+    standby_w: float,
+    max_gaps: int = MAX_GAPS,
+) -> Holding:
+    """Covered time, time above ``standby_w`` (absolute value: generation counts as running) and
+    the gaps of one device over ``[start, end)``, from its raw readings in one SQL statement."""
+    _check_range(start, end)
+    gap_us = int(device.max_gap_s) * 1_000_000
+    start_us, end_us = to_epoch_us(start), to_epoch_us(end)
+    held = f"""
+WITH r AS (
+    SELECT t_us, power_w, LEAD(t_us) OVER (ORDER BY t_us) AS next_us
+    FROM (
+        SELECT {_ts_us(session)} AS t_us, power_w
+        FROM readings
+        WHERE user_id = :user_id AND device_pk = :device_pk AND ts >= :scan_from AND ts < :end
+    ) q
+),
+x AS (
+    SELECT t_us, power_w, next_us,
+           CASE WHEN next_us IS NOT NULL AND next_us < t_us + :gap_us THEN next_us
+                ELSE t_us + :gap_us END AS held_end
+    FROM r
+),
+h AS (
+    SELECT power_w, next_us, held_end,
+           CASE WHEN t_us > :start_us THEN t_us ELSE :start_us END AS lo,
+           CASE WHEN held_end < :end_us THEN held_end ELSE :end_us END AS hi
+    FROM x
+)
+SELECT 0 AS kind,
+       SUM(CASE WHEN hi > lo THEN hi - lo ELSE 0 END),
+       SUM(CASE WHEN hi > lo AND ABS(power_w) > :standby_w THEN hi - lo ELSE 0 END),
+       MIN(CASE WHEN hi > lo THEN lo END)
+FROM h
+UNION ALL
+SELECT 1, held_end, next_us, NULL
+FROM (
+    SELECT held_end, next_us FROM h
+    WHERE held_end < :end_us AND (next_us IS NULL OR next_us > held_end) AND hi > lo
+    ORDER BY held_end
+    LIMIT :max_gaps
+) g
+"""
+    statement = text(held).bindparams(
+        bindparam("scan_from", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime())
+    )
+    rows = session.execute(
+        statement,
+        {
+            "user_id": user_id,
+            "device_pk": device.pk,
+            "scan_from": start - timedelta(seconds=device.max_gap_s),
+            "end": end,
+            "gap_us": gap_us,
+            "start_us": start_us,
+            "end_us": end_us,
+            "standby_w": float(standby_w),
+            "max_gaps": max_gaps + 1,
+        },
+    ).all()
+    covered_us = active_us = 0
+    first_lo = None
+    gaps: list[Gap] = []
+    boundaries = []
+    for kind, a, b, c in rows:
+        if kind == 0:
+            covered_us, active_us = int(a or 0), int(b or 0)
+            first_lo = int(c) if c is not None else None
+        else:
+            boundaries.append((int(a), int(b) if b is not None else None))
+    truncated = len(boundaries) > max_gaps
+    if first_lo is None:
+        gaps.append(Gap(start, end))
+    else:
+        if first_lo > start_us:
+            gaps.append(Gap(start, from_epoch_us(first_lo)))
+        for held_end, next_us in boundaries[:max_gaps]:
+            gap_end = min(next_us if next_us is not None else end_us, end_us)
+            if gap_end > held_end:
+                gaps.append(Gap(from_epoch_us(max(held_end, start_us)), from_epoch_us(gap_end)))
+    return Holding(
+        start=start,
+        end=end,
+        standby_w=standby_w,
+        covered_s=covered_us / 1e6,
+        active_s=active_us / 1e6,
+        gaps=gaps,
+        gaps_truncated=truncated,
+    )
