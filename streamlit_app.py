@@ -38,18 +38,51 @@ def markdown_literal(text: str) -> str:
 def pages_for(user: auth.SignedInUser) -> dict[str, list[st.Page]]:
     """The navigation of this user. Admin-only pages go in an "Admin" section added only when
     ``user.is_admin``, so members cannot reach them even by URL."""
-    return {
-        "Household": [
+    pages = {
+        "Energy": [
             st.Page(
-                "pages/overview.py",
-                title="Overview",
-                icon=":material/dashboard:",
-                url_path="overview",
+                "pages/live.py",
+                title="Live",
+                icon=":material/bolt:",
+                url_path="live",
                 default=True,
+            ),
+            st.Page(
+                "pages/history.py", title="History", icon=":material/bar_chart:", url_path="history"
+            ),
+            st.Page(
+                "pages/device.py", title="Device", icon=":material/monitoring:", url_path="device"
             ),
             st.Page("pages/chat.py", title="Chat", icon=":material/chat:", url_path="chat"),
         ],
+        "Setup": [
+            st.Page(
+                "pages/devices.py", title="Devices", icon=":material/sensors:", url_path="devices"
+            ),
+            st.Page(
+                "pages/account.py",
+                title="Account",
+                icon=":material/account_circle:",
+                url_path="account",
+            ),
+        ],
     }
+    if user.is_admin:
+        pages["Admin"] = [
+            st.Page(
+                "pages/admin_users.py",
+                title="Users",
+                icon=":material/group:",
+                url_path="admin-users",
+            ),
+            st.Page(
+                "pages/admin_status.py",
+                title="System status",
+                icon=":material/monitor_heart:",
+                url_path="admin-status",
+            ),
+        ]
+    return pages
 
 
 def signed_out_page() -> None:
@@ -68,7 +101,12 @@ def account_sidebar(user: auth.SignedInUser) -> bool:
             icon=":material/shield_person:" if user.is_admin else ":material/person:",
             color="primary" if user.is_admin else "gray",
         )
-        return st.button("Sign out", key="energy_sign_out", icon=":material/logout:")
+        return st.button(
+            "Sign out",
+            key="energy_sign_out",
+            icon=":material/logout:",
+            help="Also ends your other sessions: login cookies issued before now stop working.",
+        )
 
 
 def main() -> None:
@@ -95,10 +133,10 @@ def main() -> None:
     st.logo(":material/bolt:", size="large")
     page = st.navigation(pages_for(user), position="sidebar")
     if account_sidebar(user):
-        auth.sign_out(authenticator)
+        auth.sign_out(authenticator, user)
         st.info(auth.SIGNED_OUT, icon=":material/logout:")
         return
-    auth.run_page(page)
+    auth.run_page(page, authenticator)
 
 
 main()

@@ -87,6 +87,11 @@ class Settings(BaseSettings):
         False, description="Set by `energy-monitor up`: allows the built-in demo cookie key."
     )
     default_timezone: str = Field("UTC", description="Timezone for new users (IANA name).")
+    public_api_url: str | None = Field(
+        None,
+        description="Ingest API address shown in the app's send-data snippets; "
+        "default http://<api_host>:<api_port>.",
+    )
 
     # Chat.
     openai_api_key: SecretStr | None = Field(None, description="Enables the LLM chat engine.")

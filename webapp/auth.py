@@ -3,8 +3,15 @@
 The library checks the password (or its signed cookie); the database says who may use the app.
 Every run re-reads the account, so a deleted or deactivated user is signed out at their next click,
 and the role the pages see is the one stored now, never the one remembered by the cookie.
-Rules about who may use the app (active now; later: lockout, cookies issued before a password
-change) belong in ``load_account``.
+
+The rules around the library live in ``energy_core.accounts`` and are applied here:
+- five wrong passwords in a row refuse password sign-ins of that account for 15 minutes, counted in
+  the users table (a new browser session does not reset them);
+- signing out, "sign out everywhere" and a password change set the account's
+  ``sessions_valid_after``: login cookies issued before it no longer sign in, and open sessions
+  signed in before it are signed out at their next click;
+- no password hints (the library shows one only when the credentials carry it; ours never do);
+- self-registration only as far as the admins' policy allows.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import logging
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import streamlit as st
@@ -19,15 +27,30 @@ import streamlit_authenticator as stauth
 from streamlit.navigation.page import StreamlitPage
 from streamlit_authenticator.utilities import LoginError
 
-from energy_core.accounts import get_user_by_email, list_users
+from energy_core.accounts import (
+    ConflictError,
+    RegistrationClosedError,
+    end_sessions,
+    get_user_by_email,
+    list_users,
+    login_locked_until,
+    record_failed_login,
+    record_successful_login,
+    register_user,
+    sign_in_is_current,
+)
+from energy_core.app_settings import RegistrationPolicy, get_registration_policy
 from energy_core.models import Role, User
-from energy_core.settings import DEMO_COOKIE_KEY, Settings
-from webapp.loaders import read_session
+from energy_core.settings import DEMO_COOKIE_KEY, Settings, get_settings
+from energy_core.types import utcnow
+from webapp.loaders import read_session, write_session
 
 log = logging.getLogger(__name__)
 
 MAIN_SCRIPT = "streamlit_app.py"
 SESSION_KEY = "energy_signed_in_user"
+# When this session signed in (for a sign-in by cookie: when the cookie was issued), aware UTC.
+SIGNED_IN_AT_KEY = "energy_signed_in_at"
 NOTICE_KEY = "energy_sign_in_notice"
 # The library keeps its own state in these session keys.
 _STATUS = "authentication_status"
@@ -40,14 +63,27 @@ LOGIN_FIELDS = {
     "Login": "Sign in",
 }
 WRONG_CREDENTIALS = "That email and password do not match an active account."
+LOCKED_OUT = (
+    "Too many wrong passwords: signing in to this account is paused until {until} UTC "
+    "(about {minutes} min). Ask an administrator to unlock it sooner."
+)
 ACCOUNT_GONE = (
     "Your account is no longer active, so you have been signed out. "
     "Ask an administrator if this is a mistake."
 )
+SESSION_ENDED = (
+    "You have been signed out because this account's password was changed or it was signed out "
+    "everywhere. Sign in again."
+)
 SIGNED_OUT = "You have signed out."
+REGISTERED = "Account created for {email}. Sign in above with your email and password."
 
 # True while the frame runs the selected page, i.e. after this run's sign-in check.
 _IN_FRAME: ContextVar[bool] = ContextVar("energy_in_frame", default=False)
+# The authenticator of this run, for the pages that renew or delete the login cookie.
+_AUTHENTICATOR: ContextVar[stauth.Authenticate | None] = ContextVar(
+    "energy_authenticator", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +95,8 @@ class SignedInUser:
     full_name: str
     role: str
     timezone: str
+    price_per_kwh: float
+    currency: str
 
     @property
     def display_name(self) -> str:
@@ -91,6 +129,9 @@ def make_authenticator(settings: Settings) -> stauth.Authenticate:
         cookie_expiry_days=settings.cookie_expiry_days,
         # The table holds bcrypt hashes ($2b$...), which the library checks as they are.
         auto_hash=False,
+        # The library pauses every signed-out run for this long, a leftover from reading cookies
+        # through its component; it reads st.context.cookies now, and lockout limits guessing.
+        login_sleep_time=0,
         # No api_key, ever: with one the library sends mail through a third-party server.
     )
 
@@ -118,18 +159,36 @@ def _signed_in_user(user: User) -> SignedInUser:
         full_name=user.full_name,
         role=str(user.role),
         timezone=user.timezone,
+        price_per_kwh=user.price_per_kwh,
+        currency=user.currency,
     )
 
 
-def load_account(email: str | None) -> SignedInUser | None:
-    """The account behind a sign-in as it is now, or None when it may not use the app."""
+def check_account(
+    email: str | None, *, signed_in_at: datetime | None
+) -> tuple[SignedInUser | None, str]:
+    """The account behind a sign-in made at ``signed_in_at``, as it is now; or None and the notice
+    saying why it may not use the app."""
     if not email:
-        return None
+        return None, ACCOUNT_GONE
     with read_session() as session:
         user = get_user_by_email(session, email=email)
         if user is None or not user.is_active:
-            return None
-        return _signed_in_user(user)
+            return None, ACCOUNT_GONE
+        if user.sessions_valid_after is not None and (
+            signed_in_at is None or not sign_in_is_current(user, signed_in_at=signed_in_at)
+        ):
+            return None, SESSION_ENDED
+        return _signed_in_user(user), ""
+
+
+def load_account(email: str | None) -> SignedInUser | None:
+    """The account of this session's sign-in as it is now, or None when it may not use the app."""
+    return check_account(email, signed_in_at=_signed_in_at())[0]
+
+
+def _signed_in_at() -> datetime | None:
+    return st.session_state.get(SIGNED_IN_AT_KEY)
 
 
 def sign_in(authenticator: stauth.Authenticate) -> SignedInUser | None:
@@ -139,12 +198,12 @@ def sign_in(authenticator: stauth.Authenticate) -> SignedInUser | None:
     """
     st.session_state.pop(SESSION_KEY, None)
     if st.session_state.get(_STATUS):
-        user = load_account(st.session_state.get(_USERNAME))
+        user, notice = check_account(st.session_state.get(_USERNAME), signed_in_at=_signed_in_at())
         if user is not None:
             st.session_state[SESSION_KEY] = user
             return user
-        log.info("signed out a session whose account is gone or inactive")
-        _forget_session(authenticator, notice=ACCOUNT_GONE)
+        log.info("signed out a session that may no longer use the app")
+        _forget_session(authenticator, notice=notice)
     return _sign_in_form(authenticator)
 
 
@@ -154,6 +213,9 @@ def _sign_in_form(authenticator: stauth.Authenticate) -> SignedInUser | None:
     # component reruns the app once the browser has stored the cookie.
     slot = st.empty()
     by_form: list[bool] = []
+    locked: list[datetime] = []
+    _guard_password_sign_ins(authenticator, locked=locked)
+    user: SignedInUser | None = None
     with slot.container():
         _, middle, _ = st.columns([1, 1.2, 1])
         with middle:
@@ -166,18 +228,28 @@ def _sign_in_form(authenticator: stauth.Authenticate) -> SignedInUser | None:
             except LoginError:
                 # A valid cookie for an account the library does not know (deleted or
                 # deactivated): forget it and ask for a password instead.
-                authenticator.cookie_controller.delete_cookie()
-                st.session_state["logout"] = True  # the library's "ignore the cookie" flag
-                st.session_state[NOTICE_KEY] = ACCOUNT_GONE
-                st.info(ACCOUNT_GONE)
-                _login(authenticator, on_form=by_form.append)
+                _refuse_cookie(authenticator, notice=ACCOUNT_GONE, on_form=by_form.append)
+            if st.session_state.get(_STATUS):
+                signed_in_at = utcnow() if by_form else _cookie_issued_at(authenticator)
+                user, notice = check_account(
+                    st.session_state.get(_USERNAME), signed_in_at=signed_in_at
+                )
+                if user is None and not by_form:
+                    # A cookie issued before a sign-out or a password change.
+                    log.info("refused a login cookie issued before the account's cut-off")
+                    _refuse_cookie(authenticator, notice=notice, on_form=by_form.append)
+                elif user is None:  # deactivated between reading the credentials and now
+                    _forget_session(authenticator, notice=notice)
+                else:
+                    st.session_state[SIGNED_IN_AT_KEY] = signed_in_at
             if st.session_state.get(_STATUS) is False:
-                st.error(WRONG_CREDENTIALS)
-    if not st.session_state.get(_STATUS):
-        return None
-    user = load_account(st.session_state.get(_USERNAME))
-    if user is None:  # deactivated between reading the credentials and now
-        _forget_session(authenticator, notice=ACCOUNT_GONE)
+                if locked:
+                    st.error(_locked_message(locked[-1]), icon=":material/lock_clock:")
+                else:
+                    st.error(WRONG_CREDENTIALS)
+            if user is None:
+                _registration()
+    if user is None:
         return None
     if not by_form:
         slot.empty()
@@ -191,26 +263,152 @@ def _login(authenticator: stauth.Authenticate, *, on_form) -> None:  # noqa: ANN
     authenticator.login(location="main", fields=LOGIN_FIELDS, key="energy_login", callback=on_form)
 
 
+def _refuse_cookie(authenticator: stauth.Authenticate, *, notice: str, on_form) -> None:  # noqa: ANN001
+    """Delete a login cookie that may not sign in, say why, and show the form instead."""
+    authenticator.cookie_controller.delete_cookie()
+    st.session_state["logout"] = True  # the library's "ignore the cookie" flag
+    for key in ("name", _USERNAME, _STATUS, "email", "roles"):
+        st.session_state[key] = None
+    st.session_state[NOTICE_KEY] = notice
+    st.info(notice)
+    _login(authenticator, on_form=on_form)
+
+
+def _cookie_issued_at(authenticator: stauth.Authenticate) -> datetime | None:
+    """When the login cookie of this sign-in was issued. The library signs only its expiry into
+    the cookie, which it sets ``cookie_expiry_days`` after issuing it; a later change of that
+    setting shifts the computed time by the difference."""
+    token = authenticator.cookie_controller.cookie_model.token
+    expires = token.get("exp_date") if isinstance(token, dict) else None
+    if expires is None:
+        return None
+    lifetime = timedelta(days=get_settings().cookie_expiry_days)
+    return datetime.fromtimestamp(float(expires), UTC) - lifetime
+
+
+def _guard_password_sign_ins(authenticator: stauth.Authenticate, *, locked: list) -> None:
+    """Put the lockout rules around the library's password check: a locked account is refused
+    before its password is looked at, and every result is counted in the users table."""
+    controller = authenticator.authentication_controller
+    check_password = controller.login
+
+    def login(username: str | None = None, password: str | None = None, *args, **kwargs):  # noqa: ANN202
+        if not username:  # a sign-in by cookie, or a form sent without an email
+            return check_password(username, password, *args, **kwargs)
+        email = username.strip().lower()
+        with write_session() as session:
+            until = login_locked_until(session, email=email)
+        if until is not None:
+            locked.append(until)
+            st.session_state[_STATUS] = False
+            log.warning("refused a password sign-in to a locked account")
+            return False
+        signed_in = check_password(username, password, *args, **kwargs)
+        with write_session() as session:
+            if signed_in:
+                account = get_user_by_email(session, email=email)
+                if account is not None:
+                    record_successful_login(session, user_id=account.id)
+            elif signed_in is False:
+                until = record_failed_login(session, email=email)
+                if until is not None:
+                    locked.append(until)
+                    log.warning("locked password sign-ins of an account after wrong passwords")
+        return signed_in
+
+    controller.login = login
+
+
+def _locked_message(until: datetime) -> str:
+    minutes = max(1, round((until - utcnow()).total_seconds() / 60))
+    return LOCKED_OUT.format(until=f"{until.astimezone(UTC):%H:%M}", minutes=minutes)
+
+
+def _registration() -> None:
+    """The self-registration form, when an admin has opened it."""
+    with read_session() as session:
+        policy: RegistrationPolicy = get_registration_policy(session)
+    if not policy.enabled:
+        return
+    with st.expander("New here? Create an account", icon=":material/person_add:"):
+        if policy.domains:
+            st.caption("Open to email addresses at " + ", ".join(policy.domains) + ".")
+        with st.form("energy_register", border=False):
+            email = st.text_input("Email", key="energy_register_email")
+            full_name = st.text_input("Your name", key="energy_register_name")
+            password = st.text_input("Password", type="password", key="energy_register_password")
+            repeat = st.text_input("Password again", type="password", key="energy_register_repeat")
+            sent = st.form_submit_button("Create account", type="primary")
+        if not sent:
+            return
+        if password != repeat:
+            st.error("The two passwords differ.")
+            return
+        try:
+            with write_session() as session:
+                created = register_user(
+                    session,
+                    email=email,
+                    password=password,
+                    full_name=full_name,
+                    timezone=get_settings().default_timezone,
+                )
+        except (ValueError, ConflictError, RegistrationClosedError) as exc:
+            message = str(exc)
+            if isinstance(exc, ConflictError):
+                message = "An account with this email exists already; sign in instead."
+            st.error(message)
+            return
+        log.info("user %s registered themselves", created.id)
+        st.success(REGISTERED.format(email=created.email), icon=":material/check_circle:")
+
+
 def _forget_session(authenticator: stauth.Authenticate, *, notice: str) -> None:
     """Sign the session out and delete the login cookie (the library does both)."""
     authenticator.logout(location="unrendered")
     st.session_state.pop(SESSION_KEY, None)
+    st.session_state.pop(SIGNED_IN_AT_KEY, None)
     st.session_state[NOTICE_KEY] = notice
 
 
-def sign_out(authenticator: stauth.Authenticate) -> None:
-    """Sign this session out and delete the login cookie. Call it in the main area: the library's
-    cookie component does the deleting there and then reruns the app."""
+def sign_out(authenticator: stauth.Authenticate, user: SignedInUser) -> None:
+    """Sign this session out, delete its login cookie, and make every login cookie of the account
+    issued until now invalid (a copy of this one included). Call it in the main area: the
+    library's cookie component does the deleting there and then reruns the app."""
+    with write_session() as session:
+        end_sessions(session, user_id=user.id)
+    log.info("user %s signed out", user.id)
     _forget_session(authenticator, notice=SIGNED_OUT)
 
 
-def run_page(page: StreamlitPage) -> None:
+def sign_out_everywhere(user: SignedInUser) -> None:
+    """For a page: end every session of the account, this one included, then rerun the app."""
+    authenticator = _AUTHENTICATOR.get()
+    with write_session() as session:
+        end_sessions(session, user_id=user.id)
+    log.info("user %s signed out everywhere", user.id)
+    if authenticator is not None:
+        _forget_session(authenticator, notice=SESSION_ENDED)
+
+
+def keep_signed_in_after(cut_off: datetime) -> None:
+    """After this session's own password change (whose cut-off is ``cut_off``): stay signed in
+    here, with a fresh login cookie, while every other session and older cookie ends."""
+    st.session_state[SIGNED_IN_AT_KEY] = cut_off
+    authenticator = _AUTHENTICATOR.get()
+    if authenticator is not None:
+        authenticator.cookie_controller.set_cookie()
+
+
+def run_page(page: StreamlitPage, authenticator: stauth.Authenticate) -> None:
     """Run the page the navigation selected, as part of the frame's run."""
-    token = _IN_FRAME.set(True)
+    in_frame = _IN_FRAME.set(True)
+    current = _AUTHENTICATOR.set(authenticator)
     try:
         page.run()
     finally:
-        _IN_FRAME.reset(token)
+        _AUTHENTICATOR.reset(current)
+        _IN_FRAME.reset(in_frame)
 
 
 def current_user() -> SignedInUser:

@@ -1,0 +1,145 @@
+"""Admin · System status: the database, the cache, the background jobs and their lag, the hours
+waiting for the rollup, and the size of the tables. Registered for admins only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import streamlit as st
+
+from webapp import auth
+from webapp.downloads import csv_download, section
+from webapp.loaders import STATUS_TTL_S, database_guard, load_system_status
+from webapp.units import format_duration, format_when
+
+# A rollup older than this many intervals means the scheduler is behind or not running.
+LATE_INTERVALS = 3
+
+
+def require_admin() -> auth.SignedInUser:
+    user = auth.current_user()
+    if not user.is_admin:  # not registered for members; this guards a role changed meanwhile
+        st.error("This page is for administrators.", icon=":material/block:")
+        st.stop()
+    return user
+
+
+def cache_state(status: dict) -> tuple[str, str]:
+    if status["cache_backend"] == "redis":
+        if status["cache_healthy"]:
+            return "Redis", "Answering; caches and rate limits are shared by all processes."
+        return "Redis down", "Configured but not answering: each process serves from memory."
+    return "In memory", "No ENERGY_REDIS_URL: each process keeps its own cache."
+
+
+def main() -> None:
+    admin = require_admin()
+    tz = ZoneInfo(admin.timezone)
+    now = datetime.now(UTC)
+    st.title("System status", anchor=False)
+    with database_guard():
+        status = load_system_status(admin.id)
+    st.caption(
+        f"Checked {format_when(status['checked_at'], tz=tz, now=now)}; refreshed at most every "
+        f"{STATUS_TTL_S} s. {status['backend']} {status['server_version']} at "
+        f"`{status['database']}`."
+    )
+
+    rollup = next((job for job in status["jobs"].itertuples() if job.job == "rollup"), None)
+    interval = status["rollup_interval_s"]
+    cache_label, cache_help = cache_state(status)
+    oldest = status["oldest_dirty_hour"]
+    readings = status["tables"].set_index("table").loc["readings"]
+    cells = [
+        (
+            "Database",
+            status["backend"],
+            f"{status['backend']} {status['server_version']}: the database the app uses.",
+        ),
+        ("Cache", cache_label, cache_help),
+        (
+            "Last rollup",
+            format_duration(rollup.age_s) + " ago" if rollup is not None else "never",
+            f"When the scheduler last finished aggregating; it runs every {interval} s.",
+        ),
+        (
+            "Dirty hours",
+            f"{status['dirty_hours']:,}",
+            "Device-hours waiting for the rollup"
+            + (
+                f"; the oldest is {format_when(oldest, tz=tz, now=now)}."
+                if oldest is not None and not pd.isna(oldest)
+                else "."
+            ),
+        ),
+        (
+            "Readings",
+            ("≈ " if readings["estimated"] else "") + f"{int(readings['rows']):,}",
+            "Raw readings stored (an estimate on PostgreSQL for big tables).",
+        ),
+    ]
+    for column, (label, value, help_text) in zip(st.columns(len(cells)), cells, strict=True):
+        column.metric(label, value, help=help_text, border=True)
+
+    if rollup is None:
+        st.warning(
+            "The rollup has never run: hourly figures come from raw readings until it does. "
+            "Start the scheduler (`energy-monitor scheduler`, or `energy-monitor up`).",
+            icon=":material/schedule:",
+        )
+    elif rollup.age_s > LATE_INTERVALS * interval:
+        st.warning(
+            f"The last rollup finished {format_duration(rollup.age_s)} ago, more than "
+            f"{LATE_INTERVALS} intervals of {interval} s: is the scheduler running?",
+            icon=":material/schedule:",
+        )
+    if rollup is not None and rollup.error:
+        st.error(f"The last rollup failed: {rollup.error}", icon=":material/error:")
+    if status["cache_backend"] == "redis" and not status["cache_healthy"]:
+        st.warning(cache_help, icon=":material/cloud_off:")
+
+    jobs = status["jobs"]
+    with section("Background jobs"):
+        csv_download(jobs, name="jobs", key="status_jobs_csv")
+    if jobs.empty:
+        st.caption("No background job has run yet.")
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Job": jobs["job"].str.capitalize(),
+                    "Started": jobs["started_at"].map(lambda at: format_when(at, tz=tz, now=now)),
+                    "Finished": jobs["finished_at"].map(lambda at: format_when(at, tz=tz, now=now)),
+                    "Took": jobs["duration_s"].map(lambda s: f"{s:,.2f} s"),
+                    "Hours computed": jobs["hours_computed"],
+                    "Since": jobs["age_s"].map(format_duration),
+                    "Error": jobs["error"].fillna(""),
+                }
+            ),
+            hide_index=True,
+        )
+
+    tables = status["tables"]
+    with section("Tables"):
+        csv_download(tables, name="table-rows", key="status_tables_csv")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Table": tables["table"],
+                "Rows": [
+                    ("≈ " if estimated else "") + f"{rows:,}"
+                    for rows, estimated in zip(tables["rows"], tables["estimated"], strict=True)
+                ],
+            }
+        ),
+        hide_index=True,
+        column_config={"Rows": st.column_config.TextColumn(alignment="right")},
+    )
+    st.caption(
+        "≈ marks PostgreSQL's planner estimate, used for big tables instead of a full count."
+    )
+
+
+main()

@@ -1,0 +1,311 @@
+"""Live: what the household draws right now, a tile per device, and the last 60 minutes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from webapp import auth
+from webapp.charts import GENERATED_COLOR, USED_COLOR, device_scale, legend
+from webapp.downloads import csv_download, section
+from webapp.loaders import (
+    OVERVIEW_TTL_S,
+    DatabaseUnavailable,
+    load_overview,
+    load_recent_power,
+)
+from webapp.units import (
+    format_energy,
+    format_last_seen,
+    format_money,
+    format_power,
+    format_price,
+    format_type,
+    markdown_literal,
+)
+
+TILES_PER_ROW = 4
+RECENT_MINUTES = 60
+
+
+def status_label(row: pd.Series) -> str:
+    if not row["is_active"]:
+        return "Disabled"
+    return "Online" if row["online"] else "Offline"
+
+
+# --- sections ----------------------------------------------------------------------------------
+
+
+def household_metrics(devices: pd.DataFrame, user: auth.SignedInUser) -> None:
+    power = devices.loc[devices["online"], "power_w"]
+    energy = devices["today_energy_wh"]
+    net_w = power.sum()
+    using_w, generating_w = power.clip(lower=0).sum(), abs(power.clip(upper=0).sum())
+    used_wh, generated_wh = energy.clip(lower=0).sum(), abs(energy.clip(upper=0).sum())
+    has_generation = bool(devices["bidirectional"].any() or generating_w or generated_wh)
+    price = format_price(user.price_per_kwh, user.currency)
+
+    cells = [
+        (
+            "Household now"
+            if not has_generation
+            else ("Net import now" if net_w >= 0 else "Net export now"),
+            format_power(abs(net_w) if has_generation else net_w),
+            "The sum of the latest reading of every online device (online: its latest reading "
+            "still holds, within its max gap)."
+            + (f" Devices draw {format_power(using_w)} in all." if has_generation else ""),
+        )
+    ]
+    if has_generation:
+        cells.append(
+            ("Generating now", format_power(generating_w), "Latest output of online generators.")
+        )
+    cells.append(("Used today", format_energy(used_wh), "Since local midnight, all devices."))
+    if has_generation:
+        cells.append(("Generated today", format_energy(generated_wh), "Since local midnight."))
+    cells.append(
+        (
+            "Cost today",
+            format_money(devices["today_cost"].sum(), user.currency),
+            f"Energy since local midnight at {price}; generation counts as a saving at the "
+            "same price. Change the price on the Account page.",
+        )
+    )
+    for column, (label, value, help_text) in zip(st.columns(len(cells)), cells, strict=True):
+        column.metric(label, value, help=help_text, border=True)
+
+
+def recent_chart(
+    recent: pd.DataFrame, devices: pd.DataFrame, *, now: datetime, tz: tzinfo
+) -> pd.DataFrame:
+    """The last hour per device (stacked; generation below zero) and the household's net power.
+    Returns the frame behind it, for the CSV."""
+    names = dict(zip(devices["device_id"], devices["name"], strict=True))
+    data = recent.assign(
+        device=recent["device_id"].map(names),
+        minute=recent["bucket_start"].dt.tz_convert(tz).dt.tz_localize(None),
+    )
+    net = data.groupby("minute", as_index=False)["mean_w"].sum()
+    start = (now - timedelta(minutes=RECENT_MINUTES)).astimezone(tz).replace(tzinfo=None)
+    x = alt.X(
+        "minute:T",
+        title=None,
+        scale=alt.Scale(domain=[start, now.astimezone(tz).replace(tzinfo=None)]),
+        axis=alt.Axis(format="%H:%M", tickCount=7, grid=False),
+    )
+    areas = (
+        alt.Chart(data)
+        .mark_area(interpolate="step-after", opacity=0.85)
+        .encode(
+            x=x,
+            y=alt.Y(
+                "mean_w:Q",
+                stack="zero",
+                title="Power (W)",
+                axis=alt.Axis(format="~s", tickCount=5),
+            ),
+            color=alt.Color(
+                "device:N", scale=device_scale(list(devices["name"])), legend=legend(columns=5)
+            ),
+            order=alt.Order("device:N"),
+            tooltip=[
+                alt.Tooltip("minute:T", title="Minute", format="%H:%M"),
+                alt.Tooltip("device:N", title="Device"),
+                alt.Tooltip("mean_w:Q", title="Mean W", format=",.0f"),
+                alt.Tooltip("max_w:Q", title="Peak W", format=",.0f"),
+            ],
+        )
+    )
+    net_line = (
+        alt.Chart(net)
+        .mark_line(interpolate="step-after", color="#1f2933", strokeWidth=1.5)
+        .encode(
+            x=x,
+            y="mean_w:Q",
+            tooltip=[
+                alt.Tooltip("minute:T", title="Minute", format="%H:%M"),
+                alt.Tooltip("mean_w:Q", title="Household net W", format=",.0f"),
+            ],
+        )
+    )
+    st.altair_chart((areas + net_line).properties(height=280), width="stretch")
+    st.caption(
+        "Mean power per minute of each device, stacked; generation is drawn below zero and the "
+        "dark line is the household's net power. Minutes without readings are left blank."
+    )
+    return recent.assign(name=recent["device_id"].map(names))[
+        ["bucket_start", "device_id", "name", "mean_w", "min_w", "max_w", "samples"]
+    ]
+
+
+def device_tiles(
+    devices: pd.DataFrame, *, user: auth.SignedInUser, now: datetime, tz: tzinfo
+) -> None:
+    last_seen = devices["last_seen_at"].fillna(devices["reading_at"])
+    rows = [devices.iloc[i : i + TILES_PER_ROW] for i in range(0, len(devices), TILES_PER_ROW)]
+    for chunk in rows:
+        for column, (index, device) in zip(
+            st.columns(TILES_PER_ROW), chunk.iterrows(), strict=False
+        ):
+            with column.container(border=True):
+                status = status_label(device)
+                st.markdown(f"**{markdown_literal(device['name'])}**")
+                room = " · ".join(p for p in (device["location"], format_type(device["type"])) if p)
+                st.caption(markdown_literal(room) or " ")
+                power = device["power_w"]
+                value, badge = st.columns([3, 2], vertical_alignment="center")
+                value.markdown(
+                    f"<span style='font-size:1.6rem;font-weight:600;color:"
+                    f"{GENERATED_COLOR if (power or 0) < 0 else USED_COLOR}'>"
+                    f"{format_power(power)}</span>",
+                    unsafe_allow_html=True,
+                )
+                with badge:
+                    st.badge(
+                        status,
+                        icon={
+                            "Online": ":material/wifi:",
+                            "Offline": ":material/wifi_off:",
+                            "Disabled": ":material/block:",
+                        }[status],
+                        color={"Online": "green", "Offline": "gray", "Disabled": "orange"}[status],
+                    )
+                energy = device["today_energy_wh"]
+                if energy < 0:
+                    today = (
+                        f"Generated today {format_energy(-energy)} · "
+                        f"saved {format_money(-device['today_cost'], user.currency)}"
+                    )
+                else:
+                    today = (
+                        f"Today {format_energy(energy)} · "
+                        f"{format_money(device['today_cost'], user.currency)}"
+                    )
+                st.caption(
+                    f"{today}  \nLast seen {format_last_seen(last_seen[index], now=now, tz=tz)}"
+                )
+                st.page_link(
+                    "pages/device.py",
+                    label="Details",
+                    icon=":material/arrow_forward:",
+                    query_params={"device": device["device_id"]},
+                )
+
+
+def table_frame(devices: pd.DataFrame, *, tz: tzinfo) -> pd.DataFrame:
+    """The devices as the table shows them and the CSV holds them."""
+    last_seen = devices["last_seen_at"].fillna(devices["reading_at"])
+    return pd.DataFrame(
+        {
+            "device_id": devices["device_id"],
+            "name": devices["name"],
+            "location": devices["location"],
+            "type": devices["type"],
+            "status": devices.apply(status_label, axis=1).str.lower(),
+            "power_w": devices["power_w"],
+            "last_seen_at": last_seen,
+            "last_seen_local": last_seen.dt.tz_convert(tz),
+            "today_energy_kwh": (devices["today_energy_wh"] / 1000).round(4),
+            "today_cost": devices["today_cost"].round(4),
+            "today_coverage": devices["today_coverage"].round(4),
+        }
+    )
+
+
+def device_table(devices: pd.DataFrame, *, now: datetime, tz: tzinfo, currency: str) -> None:
+    last_seen = devices["last_seen_at"].fillna(devices["reading_at"])
+    table = pd.DataFrame(
+        {
+            "Device": devices["name"],
+            "Room": devices["location"],
+            "Type": devices["type"].map(format_type),
+            "Power now": devices["power_w"].map(format_power),
+            "Status": devices.apply(status_label, axis=1),
+            "Last seen": last_seen.map(lambda at: format_last_seen(at, now=now, tz=tz)),
+            "Today (kWh)": devices["today_energy_wh"] / 1000,
+            f"Cost today ({currency})": devices["today_cost"],
+            "Coverage": devices["today_coverage"] * 100,
+        }
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            "Power now": st.column_config.TextColumn(alignment="right"),
+            "Today (kWh)": st.column_config.NumberColumn(format="%.2f"),
+            f"Cost today ({currency})": st.column_config.NumberColumn(format="%.2f"),
+            "Coverage": st.column_config.ProgressColumn(
+                format="%.0f%%",
+                min_value=0.0,
+                max_value=100.0,
+                help="Share of today so far that the device's readings cover; gaps are unknown, "
+                "not zero.",
+            ),
+        },
+    )
+
+
+# --- page --------------------------------------------------------------------------------------
+
+
+@st.fragment(run_every=OVERVIEW_TTL_S)
+def live(user: auth.SignedInUser) -> None:
+    auth.recheck(user)
+    tz = ZoneInfo(user.timezone)
+    try:
+        devices = load_overview(user.id)
+        recent = load_recent_power(user.id, RECENT_MINUTES)
+    except DatabaseUnavailable as exc:
+        st.error(str(exc), icon=":material/cloud_off:")
+        return
+    now = datetime.now(UTC)
+    if devices.empty:
+        st.info(
+            "No devices yet. Register your first one on the Devices page: it gives you an API "
+            "key and a ready-made command to send readings.",
+            icon=":material/sensors_off:",
+        )
+        st.page_link("pages/devices.py", label="Register a device", icon=":material/add:")
+        return
+
+    household_metrics(devices, user)
+
+    row = section("Last 60 minutes")
+    if recent.empty:
+        st.info(
+            "No readings in the last hour. Devices post their readings to the ingest API; the "
+            "tiles below say when each was last seen.",
+            icon=":material/hourglass_empty:",
+        )
+    else:
+        behind = recent_chart(recent, devices, now=now, tz=tz)
+        with row:
+            csv_download(behind, name=f"power-last-hour-{now:%Y%m%d-%H%M}", key="live_recent_csv")
+
+    online, total = int(devices["online"].sum()), len(devices)
+    st.subheader(f"Devices · {online} of {total} online", anchor=False)
+    device_tiles(devices, user=user, now=now, tz=tz)
+
+    with st.expander("All devices as a table", icon=":material/table:"):
+        device_table(devices, now=now, tz=tz, currency=user.currency)
+        csv_download(
+            table_frame(devices, tz=tz),
+            name=f"devices-now-{now.astimezone(tz):%Y%m%d-%H%M}",
+            key="live_devices_csv",
+        )
+    st.caption(
+        f"Updated {now.astimezone(tz):%H:%M:%S} ({user.timezone}); refreshes every "
+        f"{OVERVIEW_TTL_S} s. Power is the latest reading of a device that is online; today "
+        "starts at local midnight."
+    )
+
+
+user = auth.current_user()
+st.title("Live", anchor=False)
+st.caption("What your household is using right now.")
+live(user)

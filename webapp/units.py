@@ -1,0 +1,165 @@
+"""Numbers as people read them: W/kW, Wh/kWh/MWh, money, shares, durations and times in the
+user's timezone. Display only; figures themselves come from energy_core."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, tzinfo
+
+import pandas as pd
+
+CURRENCY_SYMBOLS = {
+    "EUR": "€",
+    "GBP": "£",
+    "USD": "$",
+    "JPY": "¥",
+    "INR": "₹",
+    "CHF": "CHF ",
+    "AUD": "A$",
+    "CAD": "C$",
+    "NZD": "NZ$",
+}
+# Offered by the Account page; any three-letter code can be stored.
+CURRENCIES = (
+    "EUR", "GBP", "USD", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF",
+    "AUD", "CAD", "NZD", "JPY", "INR", "ZAR", "BRL",
+)  # fmt: skip
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+DASH = "—"
+
+
+def missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT
+
+
+def format_power(power_w: float | None) -> str:
+    if missing(power_w):
+        return DASH
+    if abs(power_w) >= 1000:
+        return f"{power_w / 1000:,.2f} kW"
+    if 0 < abs(power_w) < 10:
+        return f"{power_w:,.1f} W"
+    return f"{power_w:,.0f} W"
+
+
+def format_energy(energy_wh: float | None) -> str:
+    if missing(energy_wh):
+        return DASH
+    if abs(energy_wh) >= 1_000_000:
+        return f"{energy_wh / 1_000_000:,.2f} MWh"
+    if abs(energy_wh) >= 100_000:
+        return f"{energy_wh / 1000:,.0f} kWh"
+    if abs(energy_wh) >= 1000:
+        return (
+            f"{energy_wh / 1000:,.1f} kWh"
+            if abs(energy_wh) >= 10_000
+            else (f"{energy_wh / 1000:,.2f} kWh")
+        )
+    return f"{energy_wh:,.0f} Wh"
+
+
+def format_money(amount: float | None, currency: str) -> str:
+    if missing(amount):
+        return DASH
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    sign = "-" if amount < 0 else ""
+    digits = 0 if currency == "JPY" else 2
+    value = f"{abs(amount):,.{digits}f}"
+    return f"{sign}{symbol}{value}" if symbol else f"{sign}{value} {currency}"
+
+
+def format_price(price_per_kwh: float, currency: str) -> str:
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    value = f"{price_per_kwh:,.3f}".rstrip("0").rstrip(".") if price_per_kwh else "0"
+    if len(value.partition(".")[2]) == 1:
+        value += "0"
+    return f"{symbol}{value}/kWh" if symbol else f"{value} {currency}/kWh"
+
+
+def format_share(share: float | None, *, digits: int = 0) -> str:
+    if missing(share):
+        return DASH
+    return f"{share * 100:.{digits}f}%"
+
+
+def format_change(ratio: float | None) -> str:
+    if missing(ratio):
+        return DASH
+    return f"{ratio * 100:+.0f}%"
+
+
+def format_duration(seconds: float | None) -> str:
+    """ "45 s", "12 min", "3 h 20 min", "2 d 4 h"."""
+    if missing(seconds):
+        return DASH
+    seconds = max(float(seconds), 0.0)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def format_type(kind: str) -> str:
+    words = [word.upper() if len(word) <= 2 else word for word in kind.replace("_", " ").split()]
+    if not words:
+        return ""
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
+def format_when(at: datetime | None, *, tz: tzinfo, now: datetime | None = None) -> str:
+    """A local date and time, shortened when it is today or this year."""
+    if missing(at):
+        return DASH
+    local = at.astimezone(tz)
+    local_now = (now or datetime.now(tz)).astimezone(tz)
+    if local.date() == local_now.date():
+        return f"{local:%H:%M}"
+    if local.year == local_now.year:
+        return f"{local:%d %b %H:%M}"
+    return f"{local:%d %b %Y %H:%M}"
+
+
+def format_last_seen(at: datetime | None, *, now: datetime, tz: tzinfo) -> str:
+    """ "3 min ago · 14:02" (the absolute part gains the date when it is not today)."""
+    if missing(at):
+        return "never"
+    seconds = max((now - at).total_seconds(), 0)
+    if seconds < 60:
+        relative = "just now"
+    elif seconds < 3600:
+        relative = f"{int(seconds // 60)} min ago"
+    elif seconds < 86_400:
+        relative = f"{int(seconds // 3600)} h ago"
+    else:
+        days = int(seconds // 86_400)
+        relative = f"{days} day{'s' if days > 1 else ''} ago"
+    return f"{relative} · {format_when(at, tz=tz, now=now)}"
+
+
+def format_range(start: datetime, end: datetime, *, tz: tzinfo) -> str:
+    """ "1 Mar – 31 Mar 2026", "Today 00:00 – 14:35": the end is exclusive, so a range of whole
+    days is shown by its last day."""
+    start, end = start.astimezone(tz), end.astimezone(tz)
+    whole_days = start.time() == end.time() == datetime.min.time()
+    if whole_days:
+        last = (end - pd.Timedelta(days=1)).date()
+        if last == start.date():
+            return f"{start:%a %d %b %Y}"
+        first = f"{start:%d %b}" if start.year == last.year else f"{start:%d %b %Y}"
+        return f"{first} – {last:%d %b %Y}"
+    if start.date() == end.date():
+        return f"{start:%a %d %b %Y}, {start:%H:%M} – {end:%H:%M}"
+    if start.year == end.year:
+        return f"{start:%d %b %H:%M} – {end:%d %b %H:%M} {end.year}"
+    return f"{start:%d %b %Y %H:%M} – {end:%d %b %Y %H:%M}"
+
+
+def markdown_literal(text: str) -> str:
+    """``text`` shown as typed: stored names and emails are not Markdown."""
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|~<>$:" else c for c in text)
