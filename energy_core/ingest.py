@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -183,7 +183,7 @@ def _rejection(problems: list[Problem], what: str) -> IngestRejected:
 
 
 def _device_infos(session: Session, query) -> list[_DeviceInfo]:  # noqa: ANN001 - a select
-    return [_DeviceInfo(*row) for row in session.execute(query)]
+    return [_DeviceInfo(*row) for row in session.connection().execute(query)]
 
 
 def _device_columns():  # noqa: ANN202
@@ -242,11 +242,13 @@ def _resolve_devices(
                 for i in missing[:MAX_PROBLEMS]
             ],
         )
-    query = _device_columns().where(
-        Device.user_id == user_id, Device.device_id.in_(bindparam("names", expanding=True))
-    )
+
+    def lookup(names: list[str]) -> list[_DeviceInfo]:
+        rows = dialect.find_devices(session.connection(), user_id=user_id, device_ids=names)
+        return [_DeviceInfo(*row) for row in rows]
+
     names = sorted(wanted)
-    found = {d.device_id: d for d in _device_infos(session, query.params(names=names))}
+    found = {d.device_id: d for d in lookup(names)}
     unknown = [n for n in names if n not in found]
     if unknown:
         user = session.get(User, user_id)
@@ -258,7 +260,7 @@ def _resolve_devices(
                 [Problem(None, "device_id", f"unknown device {n!r}") for n in unknown[:100]],
             )
         _register_devices(session, user_id=user_id, names=unknown)
-        found.update((d.device_id, d) for d in _device_infos(session, query.params(names=unknown)))
+        found.update((d.device_id, d) for d in lookup(unknown))
     return found
 
 
@@ -368,19 +370,20 @@ def record_reading_columns(
         stamps = [k[1] for k in unique]
         powers = list(unique.values())
 
-    conn = session.connection()
+    # Marking the hours of readings that turn out to be duplicates too is harmless (a recompute
+    # gives the same figures) and cheaper than asking the database which rows were new; a batch
+    # with nothing new marks nothing and moves no last-seen time.
+    default_gap = settings.max_gap_s
+    gap_us = {d.pk: (d.max_gap_s or default_gap) * US_PER_S for d in by_name.values()}
     accepted = dialect.insert_readings(
-        conn, user_id=user_id, device_pks=pks, ts_us=stamps, power_w=powers
+        session.connection(),
+        user_id=user_id,
+        device_pks=pks,
+        ts_us=stamps,
+        power_w=powers,
+        dirty_hours=_dirty_hours(pks, stamps, gap_us),
+        last_seen=_newest(pks, stamps),
     )
-    if accepted:
-        # A batch of nothing new changes no hour and no last-seen time; otherwise marking the
-        # duplicates' hours too is harmless (a recompute gives the same figures) and cheaper than
-        # asking the database which rows were new.
-        default_gap = settings.max_gap_s
-        gap_us = {d.pk: (d.max_gap_s or default_gap) * US_PER_S for d in by_name.values()}
-        dirty = _dirty_hours(pks, stamps, gap_us)
-        dialect.mark_hours_dirty(conn, [(user_id, pk, from_epoch_us(hour)) for pk, hour in dirty])
-        _move_last_seen(conn, pks, stamps)
     return IngestResult(
         accepted=accepted,
         duplicates=n - accepted,
@@ -388,22 +391,12 @@ def record_reading_columns(
     )
 
 
-def _move_last_seen(conn, device_pks: Sequence[int], ts_us: Sequence[int]) -> None:  # noqa: ANN001
+def _newest(device_pks: Sequence[int], ts_us: Sequence[int]) -> dict[int, int]:
     newest: dict[int, int] = {}
     for pk, t in zip(device_pks, ts_us, strict=True):
         if t > newest.get(pk, -1):
             newest[pk] = t
-    table = Device.__table__
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("pk"))
-        .where(or_(table.c.last_seen_at.is_(None), table.c.last_seen_at < bindparam("seen")))
-        .values(last_seen_at=bindparam("seen"))
-    )
-    # In device order, like every other writer, so that concurrent batches cannot deadlock.
-    conn.execute(
-        statement, [{"pk": pk, "seen": from_epoch_us(t)} for pk, t in sorted(newest.items())]
-    )
+    return newest
 
 
 def columns_from_readings(readings: Sequence[ReadingIn]) -> ReadingColumns:

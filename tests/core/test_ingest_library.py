@@ -355,3 +355,18 @@ def test_whatever_is_posted_each_instant_is_stored_once_with_its_first_value(eng
             )
         }
     assert stored == first
+
+
+def test_a_batch_naming_more_devices_than_sqlite_binds_per_statement_is_resolved(engine, home):
+    with session_scope(engine) as s:
+        s.add_all(Device(device_id=f"m{i:04d}", name=f"m{i}", user_id=home) for i in range(1_200))
+    at = utcnow() - timedelta(minutes=2)
+    with session_scope(engine) as s:
+        result = record_reading_columns(
+            s, user_id=home, columns=columns(*((f"m{i:04d}", at, float(i)) for i in range(1_200)))
+        )
+    assert result.accepted == 1_200
+    with session_scope(engine, read_only=True) as s:
+        assert s.exec(select(func.sum(Reading.power_w))).one() == sum(range(1_200))
+        seen = s.exec(select(func.count()).where(Device.last_seen_at == at)).one()
+    assert seen == 1_200
