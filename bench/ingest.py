@@ -1,0 +1,590 @@
+"""Benchmark of the ingest API against PostgreSQL, with the raw-COPY baseline measured in the same
+run. Not a test: it prints figures and never fails on timing.
+
+    python bench/ingest.py [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
+                           [--duration 15] [--workers 1 2] [--redis-url redis://...]
+
+It creates a scratch database (dropped at the end), a user with 1,000 devices and a household
+ingest key, then for each uvicorn worker count:
+
+  batches  8 concurrent clients post 1,000-reading batches for --duration seconds. Each client is
+           a hub that owns 125 of the devices and posts 8 consecutive instants of all of them per
+           batch (no two clients write the same device, as in a real installation);
+  shared   the same, but every batch holds one instant of all 1,000 devices, so all clients
+           write the same device rows and dirty-hour marks at once (the worst case);
+  singles  16 concurrent clients post one reading per request for --duration seconds.
+
+Every phase starts from empty readings and dirty-hour tables, with validation, auth (cached),
+rate limiting, dedupe, dirty-hour marking and last-seen updates all on. Then, in the same run and
+on the same table with its unique index, the baseline: raw binary COPY from Python of the rows
+of the batch phase, in batches of 1,000, one commit per batch, and the two bulk paths the API
+could use for its insert (an unnest-array INSERT ... ON CONFLICT DO NOTHING and COPY into a
+staging table merged with ON CONFLICT DO NOTHING), each timed on one connection.
+
+Each row of the table also says where the machine's CPU went per request: the API's processes,
+PostgreSQL's, this load generator's and everything else's (the machine may be shared). The load
+generator is aiohttp when installed (the test extra has it), else httpx, which on a small machine
+spends more CPU per single-reading request than the API does.
+
+The baseline is timed before the HTTP phases (on the rows the batch phase will send) and after
+them (on the rows it stored); the ratio uses their mean.
+
+--profile runs the request path in this process under cProfile for a few hundred batches and
+prints where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import os
+import pstats
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import orjson
+
+try:  # the lighter load generator: httpx spends more CPU per request than the API itself
+    import aiohttp
+except ImportError:  # pragma: no cover - aiohttp is in the test extra
+    aiohttp = None
+import psycopg
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from energy_core import dialect  # noqa: E402
+from energy_core.accounts import create_user, issue_api_key  # noqa: E402
+from energy_core.db import make_engine, session_scope  # noqa: E402
+from energy_core.ingest import (  # noqa: E402
+    decode_json_body,
+    parse_readings_columns,
+    record_reading_columns,
+)
+from energy_core.migrate import upgrade_database  # noqa: E402
+from energy_core.models import Device, KeyScope  # noqa: E402
+from energy_core.settings import Settings  # noqa: E402
+from energy_core.types import to_epoch_us  # noqa: E402
+
+DEVICES = 1_000
+BATCH = 1_000
+BATCH_CLIENTS = 8
+SINGLE_CLIENTS = 16
+
+
+@dataclass
+class Phase:
+    name: str
+    workers: int
+    duration_s: float = 0.0
+    requests: int = 0
+    readings: int = 0
+    errors: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    peak_rss_mb: float = 0.0
+    cpu_s: dict[str, float] = field(default_factory=dict)
+
+    def cpu_ms_per_request(self, who: str) -> float:
+        return self.cpu_s.get(who, 0.0) / self.requests * 1000 if self.requests else 0.0
+
+    @property
+    def readings_per_s(self) -> float:
+        return self.readings / self.duration_s if self.duration_s else 0.0
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.requests / self.duration_s if self.duration_s else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[int(q) - 1]
+
+
+# --- the scratch database ----------------------------------------------------------------------
+
+
+def create_database(admin_url: str) -> str:
+    name = f"energy_bench_ingest_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    name = make_url(url).database
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def seed(url: str) -> tuple[int, str, list[str]]:
+    """A user with 1,000 devices and a household ingest key."""
+    engine = make_engine(url)
+    upgrade_database(engine)
+    with session_scope(engine) as s:
+        user = create_user(s, email="bench@example.com", password="bench-password-1")
+        names = [f"meter-{i:04d}" for i in range(DEVICES)]
+        s.add_all([Device(device_id=n, name=n, user_id=user.id) for n in names])
+        s.flush()
+        key = issue_api_key(s, user_id=user.id, scope=KeyScope.ingest, name="bench").key
+        user_id = user.id
+    engine.dispose()
+    return user_id, key, names
+
+
+def empty_tables(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE readings, dirty_hours")
+        conn.execute("UPDATE devices SET last_seen_at = NULL")
+        conn.execute("VACUUM ANALYZE readings, dirty_hours, devices")
+
+
+# --- workloads -----------------------------------------------------------------------------------
+
+
+class Timeline:
+    """Distinct instants per device, one second apart, starting two days ago."""
+
+    def __init__(self) -> None:
+        self.start = datetime.now(UTC) - timedelta(days=2)
+
+    def iso(self, second: int) -> str:
+        return (self.start + timedelta(seconds=second)).isoformat().replace("+00:00", "Z")
+
+
+def hub_batches(names: list[str], client: int, timeline: Timeline, *, shared: bool):
+    """Bodies of 1,000 readings: a hub's 125 devices at 8 instants, or all devices at one."""
+    own = names if shared else names[client::BATCH_CLIENTS]
+    instants = BATCH // len(own)
+    step = 0
+    while True:
+        readings = []
+        for k in range(instants):
+            second = (step * instants + k) * (BATCH_CLIENTS if shared else 1) + (
+                client if shared else 0
+            )
+            at = timeline.iso(second)
+            readings += [
+                {"device_id": n, "timestamp": at, "energy_watts": 100.0 + (i % 500)}
+                for i, n in enumerate(own)
+            ]
+        step += 1
+        yield orjson.dumps({"readings": readings})
+
+
+def single_readings(names: list[str], client: int, timeline: Timeline):
+    own = names[client::SINGLE_CLIENTS]
+    second = 0
+    while True:
+        at = timeline.iso(second)
+        for i, n in enumerate(own):
+            yield b'{"device_id":"%s","timestamp":"%s","energy_watts":%d}' % (
+                n.encode(),
+                at.encode(),
+                100 + i,
+            )
+        second += 1
+
+
+def record(phase: Phase, started: float, status: int, body: bytes) -> None:
+    phase.latencies_ms.append((time.perf_counter() - started) * 1000)
+    if status in (200, 201):
+        phase.requests += 1
+        phase.readings += orjson.loads(body)["accepted"]
+    else:
+        phase.errors += 1
+        if phase.errors <= 3:
+            print(f"  {phase.name}: {status} {body[:200]!r}", file=sys.stderr)
+
+
+async def run_clients(
+    url: str, key: str, bodies: list, path: str, phase: Phase, duration: float, client: str
+) -> None:
+    """One connection per source of bodies, each posting back to back until ``duration``."""
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    deadline = time.perf_counter() + duration
+    started = time.perf_counter()
+    if client == "aiohttp":
+        connector = aiohttp.TCPConnector(limit=len(bodies))
+        async with aiohttp.ClientSession(url, headers=headers, connector=connector) as session:
+
+            async def post_aiohttp(source) -> None:  # noqa: ANN001
+                while time.perf_counter() < deadline:
+                    body, sent = next(source), time.perf_counter()
+                    async with session.post(path, data=body) as r:
+                        record(phase, sent, r.status, await r.read())
+
+            await asyncio.gather(*(post_aiohttp(b) for b in bodies))
+    else:
+        limits = httpx.Limits(max_connections=len(bodies), max_keepalive_connections=len(bodies))
+        async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as c:
+
+            async def post_httpx(source) -> None:  # noqa: ANN001
+                while time.perf_counter() < deadline:
+                    body, sent = next(source), time.perf_counter()
+                    r = await c.post(path, content=body)
+                    record(phase, sent, r.status_code, r.content)
+
+            await asyncio.gather(*(post_httpx(b) for b in bodies))
+    phase.duration_s = time.perf_counter() - started
+
+
+# --- the API server ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_pids(root: int) -> list[int]:
+    pids, frontier = [root], [root]
+    while frontier:
+        pid = frontier.pop()
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        pids += [int(c) for c in children]
+        frontier += [int(c) for c in children]
+    return pids
+
+
+def peak_rss_mb(pids: list[int]) -> float:
+    """Sum of the peak resident set (VmHWM) of the server's processes."""
+    total_kb = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            continue
+    return total_kb / 1024
+
+
+class ApiServer:
+    def __init__(self, database_url: str, workers: int, redis_url: str | None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "ENERGY_DATABASE_URL": database_url,
+            # Counted (the cost stays in the figures) but never reached.
+            "ENERGY_RATE_LIMIT_REQUESTS": str(10**9),
+            "ENERGY_LOG_LEVEL": "WARNING",
+        }
+        env.pop("ENERGY_REDIS_URL", None)
+        if redis_url:
+            env["ENERGY_REDIS_URL"] = redis_url
+        argv = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "ingest_api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+        self.process = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
+        self.workers = workers
+
+    def __enter__(self) -> ApiServer:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/ready", timeout=1).status_code == 200:
+                    if len(server_pids(self.process.pid)) >= self.workers:
+                        return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("the API did not become ready")
+
+    def pids(self) -> list[int]:
+        return server_pids(self.process.pid)
+
+    def __exit__(self, *exc) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def cpu_by_process() -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) used so far by every process: (name, seconds)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        out[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / ticks)
+    return out
+
+
+def run_phase(
+    server: ApiServer, key: str, name: str, bodies: list, path: str, args: argparse.Namespace
+) -> Phase:
+    phase = Phase(name, server.workers)
+    before = cpu_by_process()
+    asyncio.run(run_clients(server.url, key, bodies, path, phase, args.duration, args.client))
+    after = cpu_by_process()
+    phase.peak_rss_mb = peak_rss_mb(server.pids())
+    # Where the machine's CPU went: the API, PostgreSQL, this client, everything else.
+    api = set(server.pids())
+    for pid, (proc, seconds) in after.items():
+        used = seconds - before.get(pid, (proc, 0.0))[1]
+        who = (
+            "api"
+            if pid in api
+            else "postgres"
+            if proc == "postgres"
+            else "client"
+            if pid == os.getpid()
+            else "other"
+        )
+        phase.cpu_s[who] = phase.cpu_s.get(who, 0.0) + used
+    return phase
+
+
+# --- baselines -----------------------------------------------------------------------------------
+
+
+def planned_rows(url: str, user_id: int, names: list[str], *, batches: int) -> list[tuple]:
+    """The rows of the first ``batches`` batches the batch phase sends, as COPY would send them."""
+    with psycopg.connect(url) as conn:
+        pks = dict(conn.execute("SELECT device_id, id FROM devices").fetchall())
+    timeline = Timeline()
+    sources = [hub_batches(names, c, timeline, shared=False) for c in range(BATCH_CLIENTS)]
+    rows = []
+    for i in range(batches):
+        for r in orjson.loads(next(sources[i % BATCH_CLIENTS]))["readings"]:
+            at = datetime.fromisoformat(r["timestamp"])
+            rows.append((user_id, pks[r["device_id"]], at, r["energy_watts"]))
+    return rows
+
+
+def stored_rows(url: str) -> list[tuple[int, int, datetime, float]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT user_id, device_pk, ts, power_w FROM readings ORDER BY ts, device_pk"
+        ).fetchall()
+
+
+def time_batches(url: str, rows: list, insert) -> float:  # noqa: ANN001
+    """Rows per second of ``insert(conn, chunk)`` over 1,000-row chunks, one commit each."""
+    empty_tables(url)
+    with psycopg.connect(url) as conn:
+        started = time.perf_counter()
+        for i in range(0, len(rows), BATCH):
+            insert(conn, rows[i : i + BATCH])
+            conn.commit()
+        return len(rows) / (time.perf_counter() - started)
+
+
+def raw_copy(conn: psycopg.Connection, chunk: list) -> None:
+    with conn.cursor().copy(
+        "COPY readings (user_id, device_pk, ts, power_w) FROM STDIN (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["int4", "int4", "timestamptz", "float8"])
+        for row in chunk:
+            copy.write_row(row)
+
+
+def staged_copy_merge(conn: psycopg.Connection, chunk: list) -> None:
+    cur = conn.cursor()
+    cur.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS readings_stage "
+        "(user_id int4, device_pk int4, ts timestamptz, power_w float8) ON COMMIT DELETE ROWS"
+    )
+    with cur.copy("COPY readings_stage FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(["int4", "int4", "timestamptz", "float8"])
+        for row in chunk:
+            copy.write_row(row)
+    cur.execute(
+        "INSERT INTO readings SELECT * FROM readings_stage ORDER BY device_pk, ts "
+        "ON CONFLICT DO NOTHING"
+    )
+
+
+def unnest_merge(url: str, rows: list) -> float:
+    """The API's insert (dialect.insert_readings) on its own, through SQLAlchemy."""
+    empty_tables(url)
+    engine = make_engine(url)
+    chunks = [rows[i : i + BATCH] for i in range(0, len(rows), BATCH)]
+    columns = [
+        (
+            [r[1] for r in chunk],
+            [to_epoch_us(r[2]) for r in chunk],
+            [r[3] for r in chunk],
+        )
+        for chunk in chunks
+    ]
+    started = time.perf_counter()
+    for chunk, (pks, stamps, powers) in zip(chunks, columns, strict=True):
+        with engine.begin() as conn:
+            dialect.insert_readings(
+                conn, user_id=chunk[0][0], device_pks=pks, ts_us=stamps, power_w=powers
+            )
+    rate = len(rows) / (time.perf_counter() - started)
+    engine.dispose()
+    return rate
+
+
+# --- profile -------------------------------------------------------------------------------------
+
+
+def profile(url: str, user_id: int, names: list[str], batches: int = 300) -> None:
+    engine = make_engine(url)
+    settings = Settings(database_url=url)
+    timeline = Timeline()
+    sources = [hub_batches(names, c, timeline, shared=False) for c in range(BATCH_CLIENTS)]
+    bodies = [next(sources[i % BATCH_CLIENTS]) for i in range(batches)]
+    empty_tables(url)
+    stages = {"decode": 0.0, "validate": 0.0, "record+commit": 0.0}
+
+    def one(body: bytes) -> None:
+        t0 = time.perf_counter()
+        payload = decode_json_body(body)
+        t1 = time.perf_counter()
+        columns = parse_readings_columns(payload, batch=True, max_readings=5_000)
+        t2 = time.perf_counter()
+        with session_scope(engine) as s:
+            record_reading_columns(s, user_id=user_id, columns=columns, settings=settings)
+        t3 = time.perf_counter()
+        stages["decode"] += t1 - t0
+        stages["validate"] += t2 - t1
+        stages["record+commit"] += t3 - t2
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for body in bodies:
+        one(body)
+    profiler.disable()
+    print(f"\nper 1,000-reading batch, in process ({batches} batches, under cProfile):")
+    for name, total in stages.items():
+        print(f"  {name:14s} {total / batches * 1000:7.2f} ms")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+    engine.dispose()
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per HTTP phase")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--redis-url", default=None, help="run the API with Redis (cache, limits)")
+    parser.add_argument("--skip-shared", action="store_true", help="leave out the shared phase")
+    parser.add_argument(
+        "--client",
+        choices=["aiohttp", "httpx"],
+        default="aiohttp" if aiohttp else "httpx",
+        help="HTTP client of the load generator",
+    )
+    parser.add_argument("--profile", action="store_true", help="profile the request path")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args()
+
+    url = create_database(args.admin_url)
+    try:
+        user_id, key, names = seed(url)
+        print(
+            f"scratch database {make_url(url).database}: 1 user, {DEVICES} devices; "
+            f"{os.cpu_count()} CPUs; cache: {'Redis' if args.redis_url else 'in-process'}; "
+            f"client: {args.client}"
+        )
+        if args.profile:
+            profile(url, user_id, names)
+            return 0
+        # The baseline is measured before and after the HTTP phases (the machine may be shared):
+        # first on the rows the batch phase will send, then on the rows it stored.
+        planned = planned_rows(url, user_id, names, batches=300)
+        baseline_before = time_batches(url, planned, raw_copy)
+        phases: list[Phase] = []
+        batch_rows: list = []
+        for workers in args.workers:
+            with ApiServer(url, workers, args.redis_url) as server:
+                timeline = Timeline()
+                empty_tables(url)
+                sources = [hub_batches(names, c, timeline, shared=False) for c in range(8)]
+                phases.append(
+                    run_phase(server, key, "batches", sources, "/api/v1/telemetry/batch", args)
+                )
+                if not batch_rows:
+                    batch_rows = stored_rows(url)
+                if not args.skip_shared:
+                    empty_tables(url)
+                    sources = [hub_batches(names, c, timeline, shared=True) for c in range(8)]
+                    phases.append(
+                        run_phase(server, key, "shared", sources, "/api/v1/telemetry/batch", args)
+                    )
+                empty_tables(url)
+                sources = [single_readings(names, c, timeline) for c in range(SINGLE_CLIENTS)]
+                phases.append(run_phase(server, key, "singles", sources, "/api/v1/telemetry", args))
+        # The same rows the first batch phase stored, on the same table and unique index.
+        baseline_after = time_batches(url, batch_rows, raw_copy)
+        baseline = (baseline_before + baseline_after) / 2
+        staged = time_batches(url, batch_rows, staged_copy_merge)
+        unnest = unnest_merge(url, batch_rows)
+
+        print()
+        print(
+            f"{'phase':8s} {'workers':>7s} {'readings/s':>11s} {'requests/s':>10s} "
+            f"{'p50 ms':>7s} {'p99 ms':>7s} {'errors':>6s} {'peak RSS MB':>11s} {'vs COPY':>7s}"
+            f" | CPU ms/request: {'api':>6s} {'pg':>6s} {'client':>6s} {'other':>6s}"
+        )
+        for p in phases:
+            print(
+                f"{p.name:8s} {p.workers:7d} {p.readings_per_s:11,.0f} {p.requests_per_s:10,.0f} "
+                f"{p.percentile(50):7.1f} {p.percentile(99):7.1f} {p.errors:6d} "
+                f"{p.peak_rss_mb:11.0f} {p.readings_per_s / baseline:7.2f}"
+                f" | {'':15s} {p.cpu_ms_per_request('api'):6.2f} "
+                f"{p.cpu_ms_per_request('postgres'):6.2f} {p.cpu_ms_per_request('client'):6.2f} "
+                f"{p.cpu_ms_per_request('other'):6.2f}"
+            )
+        print()
+        print(
+            f"baseline: raw binary COPY, 1,000 rows a commit, 1 connection: {baseline:,.0f} rows/s"
+            f" (before the HTTP phases {baseline_before:,.0f}, after {baseline_after:,.0f})"
+        )
+        print("insert paths on 1 connection (same rows, with ON CONFLICT DO NOTHING):")
+        print(f"  unnest arrays (the API's)      {unnest:10,.0f} rows/s  {unnest / baseline:.2f}x")
+        print(f"  COPY to staging + merge        {staged:10,.0f} rows/s  {staged / baseline:.2f}x")
+        print(f"rows compared: {len(batch_rows):,}")
+    finally:
+        if not args.keep:
+            drop_database(args.admin_url, url)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
