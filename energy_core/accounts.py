@@ -199,12 +199,13 @@ def record_failed_login(
     now = now or utcnow()
     email = email.strip().lower()
     # Incremented in SQL: two wrong passwords at the same moment in two processes both count.
+    # "fetch" keeps a User already loaded in this session in step with the row.
     failures = session.execute(
         update(User)
         .where(col(User.email) == email)
         .values(failed_logins=User.failed_logins + 1)
         .returning(User.failed_logins)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="fetch")
     ).scalar_one_or_none()
     if failures is None or failures < MAX_FAILED_LOGINS:
         return None
@@ -213,7 +214,7 @@ def record_failed_login(
         update(User)
         .where(col(User.email) == email)
         .values(failed_logins=0, locked_until=until)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="fetch")
     )
     return until
 
@@ -226,7 +227,7 @@ def record_successful_login(session: Session, *, user_id: int) -> None:
             (User.failed_logins != 0) | (col(User.locked_until).is_not(None)),
         )
         .values(failed_logins=0, locked_until=None)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="fetch")
     )
 
 

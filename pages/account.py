@@ -3,7 +3,6 @@ household's data, and signing out everywhere."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -15,7 +14,7 @@ from energy_core.models import KeyScope
 from webapp import auth
 from webapp.actions import FAILED, flash, show_flash, submit
 from webapp.downloads import csv_download
-from webapp.loaders import database_guard, load_api_keys, load_profile
+from webapp.loaders import database_guard, load_api_keys, load_profile, now_utc
 from webapp.units import CURRENCIES, format_last_seen, format_price, format_when
 
 PAGE = "account"
@@ -119,7 +118,7 @@ def keys_section(user: auth.SignedInUser, keys: pd.DataFrame, tz: ZoneInfo) -> N
         "are on the Devices page."
     )
     household = keys[keys["device_id"].isna()]
-    now = datetime.now(UTC)
+    now = now_utc()
     if household.empty:
         st.caption("No read or household keys yet.")
     else:

@@ -3,7 +3,6 @@ waiting for the rollup, and the size of the tables. Registered for admins only."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -11,7 +10,7 @@ import streamlit as st
 
 from webapp import auth
 from webapp.downloads import csv_download, section
-from webapp.loaders import STATUS_TTL_S, database_guard, load_system_status
+from webapp.loaders import STATUS_TTL_S, database_guard, load_system_status, now_utc
 from webapp.units import format_duration, format_when
 
 # A rollup older than this many intervals means the scheduler is behind or not running.
@@ -37,7 +36,7 @@ def cache_state(status: dict) -> tuple[str, str]:
 def main() -> None:
     admin = require_admin()
     tz = ZoneInfo(admin.timezone)
-    now = datetime.now(UTC)
+    now = now_utc()
     st.title("System status", anchor=False)
     with database_guard():
         status = load_system_status(admin.id)

@@ -3,7 +3,6 @@ unlock, and decide whether visitors may create their own account. Registered for
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -23,7 +22,7 @@ from energy_core.settings import get_settings
 from webapp import auth
 from webapp.actions import FAILED, flash, show_flash, submit
 from webapp.downloads import csv_download, section
-from webapp.loaders import database_guard, load_registration_policy, load_users
+from webapp.loaders import database_guard, load_registration_policy, load_users, now_utc
 from webapp.units import format_when
 
 PAGE = "admin_users"
@@ -38,7 +37,7 @@ def require_admin() -> auth.SignedInUser:
 
 
 def users_table(users: pd.DataFrame, tz: ZoneInfo) -> None:
-    now = datetime.now(UTC)
+    now = now_utc()
     active = int(users["is_active"].sum())
     with section(f"Users · {active} active of {len(users)}"):
         csv_download(users, name="users", key="users_csv")
@@ -66,16 +65,22 @@ def create_form(admin: auth.SignedInUser) -> None:
     with st.expander("Create a user", icon=":material/person_add:"):
         with st.form("create_user", border=False, clear_on_submit=True):
             left, right = st.columns(2)
-            email = left.text_input("Email")
-            full_name = right.text_input("Name")
+            email = left.text_input("Email", key="new_user_email")
+            full_name = right.text_input("Name", key="new_user_name")
             role = left.selectbox(
-                "Role", options=[Role.member, Role.admin], format_func=str.capitalize
+                "Role",
+                options=[Role.member, Role.admin],
+                format_func=str.capitalize,
+                key="new_user_role",
             )
-            timezone = right.text_input("Timezone", value=get_settings().default_timezone)
+            timezone = right.text_input(
+                "Timezone", value=get_settings().default_timezone, key="new_user_timezone"
+            )
             password = left.text_input(
                 "Password",
                 type="password",
                 help="Leave empty to generate a temporary one, shown once.",
+                key="new_user_password",
             )
             sent = st.form_submit_button("Create user", type="primary", icon=":material/add:")
         if not sent:
@@ -107,7 +112,7 @@ def manage(admin: auth.SignedInUser, users: pd.DataFrame) -> None:
     emails = dict(zip(users["id"], users["email"], strict=True))
     user_id = st.selectbox("User", options=list(emails), format_func=emails.get)
     row = users.set_index("id").loc[user_id]
-    now = datetime.now(UTC)
+    now = now_utc()
     role_column, active_column, password_column = st.columns(3, gap="large")
     with role_column:
         st.markdown("**Role**")

@@ -3,7 +3,7 @@ gaps, its hours, and its raw readings (downsampled so that peaks survive)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import altair as alt
@@ -22,6 +22,7 @@ from webapp.loaders import (
     load_devices,
     load_raw_power,
     minute,
+    now_utc,
 )
 from webapp.units import (
     format_duration,
@@ -240,7 +241,7 @@ def hours_chart(hours: pd.DataFrame, *, tz: tzinfo) -> None:
 def main() -> None:
     user = auth.current_user()
     tz = ZoneInfo(user.timezone)
-    now = minute(datetime.now(UTC))
+    now = minute(now_utc())
     st.title("Device", anchor=False)
     with database_guard():
         devices = load_devices(user.id)

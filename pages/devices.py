@@ -4,7 +4,7 @@ keys; and the commands that send a reading, filled in for each device."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -23,7 +23,7 @@ from energy_core.settings import get_settings
 from webapp import auth
 from webapp.actions import FAILED, flash, show_flash, submit
 from webapp.downloads import csv_download, section
-from webapp.loaders import database_guard, load_api_keys, load_devices
+from webapp.loaders import database_guard, load_api_keys, load_devices, now_utc
 from webapp.units import format_duration, format_last_seen, format_type, format_when
 
 PAGE = "devices"
@@ -126,25 +126,32 @@ def register_form(user: auth.SignedInUser, *, expanded: bool) -> None:
             left, right = st.columns(2)
             device_id = left.text_input(
                 "Device id",
-                placeholder="kitchen-fridge",
+                key="new_device_id",
+                placeholder="garage-freezer",
                 help="The string the device sends as device_id. Unique among your devices; it "
                 "cannot be changed later.",
             )
-            name = right.text_input("Name", placeholder="Kitchen fridge")
-            kind = left.selectbox("Type", options=type_options(), format_func=format_type)
-            room = right.text_input("Room", placeholder="Kitchen")
+            name = right.text_input("Name", placeholder="Garage freezer", key="new_device_name")
+            kind = left.selectbox(
+                "Type", options=type_options(), format_func=format_type, key="new_device_type"
+            )
+            room = right.text_input("Room", placeholder="Garage", key="new_device_room")
             max_gap = left.number_input(
                 "Max gap (s)",
                 min_value=0,
                 max_value=86_400,
                 value=0,
+                key="new_device_gap",
                 help="How long one reading holds its power; 0 uses the default "
                 f"({get_settings().max_gap_s} s). Set it a little above the device's interval.",
             )
             bidirectional = right.checkbox(
-                "Bidirectional (may report negative watts: solar, battery, a meter)"
+                "Bidirectional (may report negative watts: solar, battery, a meter)",
+                key="new_device_bidirectional",
             )
-            with_key = right.checkbox("Issue an ingest key for it now", value=True)
+            with_key = right.checkbox(
+                "Issue an ingest key for it now", value=True, key="new_device_with_key"
+            )
             sent = st.form_submit_button("Register", type="primary", icon=":material/add:")
         if not sent:
             return
@@ -190,20 +197,27 @@ def edit_tab(user: auth.SignedInUser, device: pd.Series) -> None:
     device_id = device.name
     with st.form(f"edit_{device_id}", border=False):
         left, right = st.columns(2)
-        name = left.text_input("Name", value=device["name"])
+        name = left.text_input("Name", value=device["name"], key=f"name_{device_id}")
         kinds = type_options(device["type"])
         kind = right.selectbox(
-            "Type", options=kinds, index=kinds.index(device["type"]), format_func=format_type
+            "Type",
+            options=kinds,
+            index=kinds.index(device["type"]),
+            format_func=format_type,
+            key=f"type_{device_id}",
         )
-        room = left.text_input("Room", value=device["location"])
+        room = left.text_input("Room", value=device["location"], key=f"room_{device_id}")
         max_gap = right.number_input(
             "Max gap (s)",
             min_value=0,
             max_value=86_400,
             value=int(device["max_gap_s"]) if pd.notna(device["max_gap_s"]) else 0,
             help="0 uses the default. Changing it recomputes this device's stored hours.",
+            key=f"gap_{device_id}",
         )
-        bidirectional = left.checkbox("Bidirectional", value=bool(device["bidirectional"]))
+        bidirectional = left.checkbox(
+            "Bidirectional", value=bool(device["bidirectional"]), key=f"bidi_{device_id}"
+        )
         sent = st.form_submit_button("Save changes", type="primary", icon=":material/save:")
     if sent:
         changes = DeviceUpdate(
@@ -250,7 +264,7 @@ def edit_tab(user: auth.SignedInUser, device: pd.Series) -> None:
 def keys_tab(user: auth.SignedInUser, device: pd.Series, keys: pd.DataFrame, tz: ZoneInfo) -> None:
     device_id = device.name
     mine = keys[keys["device_id"] == device_id]
-    now = datetime.now(UTC)
+    now = now_utc()
     if mine.empty:
         st.caption("No keys for this device yet.")
     else:
@@ -383,7 +397,7 @@ def delete_tab(user: auth.SignedInUser, device: pd.Series) -> None:
 def main() -> None:
     user = auth.current_user()
     tz = ZoneInfo(user.timezone)
-    now = datetime.now(UTC)
+    now = now_utc()
     st.title("Devices", anchor=False)
     st.caption("Register the meters and plugs that send readings, and manage their keys.")
     show_flash(PAGE)

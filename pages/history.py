@@ -3,7 +3,7 @@ and what it cost. Ranges and periods are in the user's timezone."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import altair as alt
@@ -39,6 +39,7 @@ from webapp.loaders import (
     load_heatmap,
     load_history,
     minute,
+    now_utc,
     totals_of,
 )
 from webapp.units import (
@@ -56,8 +57,9 @@ from webapp.units import (
 GRANULARITIES = {"auto": "Auto", "hour": "Hour", "day": "Day", "week": "Week", "month": "Month"}
 # Hourly bars beyond this many days are unreadable and slow to compute.
 MAX_HOUR_DAYS = 31
-# The hour x weekday profile covers at most the last five weeks of the range (see its caption).
-HEATMAP_DAYS = 35
+# The hour x weekday profile covers at most the last eight weeks of the range (see its caption):
+# a typical week, and a bounded cost however long the range.
+HEATMAP_DAYS = 56
 PERIOD_LABELS = {"hour": "%a %H:%M", "day": "%a %d %b", "week": "w/c %d %b", "month": "%b %Y"}
 FULL = 0.999
 
@@ -431,7 +433,7 @@ def heatmap(cells: pd.DataFrame) -> pd.DataFrame:
 def main() -> None:
     user = auth.current_user()
     tz = ZoneInfo(user.timezone)
-    now = minute(datetime.now(UTC))
+    now = minute(now_utc())
     st.title("History", anchor=False)
 
     with database_guard():

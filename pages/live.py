@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import altair as alt
@@ -17,6 +17,7 @@ from webapp.loaders import (
     DatabaseUnavailable,
     load_overview,
     load_recent_power,
+    now_utc,
 )
 from webapp.units import (
     format_energy,
@@ -263,7 +264,7 @@ def live(user: auth.SignedInUser) -> None:
     except DatabaseUnavailable as exc:
         st.error(str(exc), icon=":material/cloud_off:")
         return
-    now = datetime.now(UTC)
+    now = now_utc()
     if devices.empty:
         st.info(
             "No devices yet. Register your first one on the Devices page: it gives you an API "

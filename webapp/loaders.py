@@ -159,7 +159,7 @@ def load_overview(user_id: int) -> pd.DataFrame:
     Columns are the fields of ``energy_core.overview.DeviceStatus``; times are UTC.
     """
     with read_session() as session:
-        statuses = device_overview(session, user_id=user_id)
+        statuses = device_overview(session, user_id=user_id, now=now_utc())
     frame = pd.DataFrame([asdict(status) for status in statuses], columns=OVERVIEW_COLUMNS)
     _utc(frame, *_TIME_COLUMNS)
     return frame.astype(
@@ -174,7 +174,7 @@ RECENT_COLUMNS = ["device_id", "bucket_start", "mean_w", "min_w", "max_w", "samp
 def load_recent_power(user_id: int, minutes: int = 60) -> pd.DataFrame:
     """Per device and minute of the last ``minutes``: min, mean and max power (UTC minutes)."""
     with read_session() as session:
-        buckets = recent_power(session, user_id=user_id, minutes=minutes)
+        buckets = recent_power(session, user_id=user_id, minutes=minutes, now=now_utc())
     frame = pd.DataFrame(
         [(b.device_id, b.start, b.mean_w, b.min_w, b.max_w, b.samples) for b in buckets],
         columns=RECENT_COLUMNS,
@@ -634,4 +634,5 @@ def load_system_status(admin_id: int) -> dict:
 
 
 def now_utc() -> datetime:
+    """The app's clock: every page takes "now" from here (and tests may pin it)."""
     return utcnow()
