@@ -1,0 +1,235 @@
+"""Every page through AppTest, as an admin and as a member, on a seeded database (SQLite and
+PostgreSQL): no exception, the numbers energy_core computes, and nothing of another household."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from energy_core.aggregates import energy_series
+from energy_core.db import session_scope
+from energy_core.devicestats import DEFAULT_STANDBY_W, device_stats
+from energy_core.history import Range as HistoryRange
+from energy_core.history import (
+    compare_ranges,
+    cost,
+    flows,
+    preset_range,
+    previous_range,
+    same_range_last_year,
+)
+from energy_core.overview import device_overview
+from energy_core.rollup import dirty_backlog
+from tests.apptest import open_app, shown_text, sign_in
+from tests.ui.conftest import MEMBER_DEVICES, Households
+from webapp.loaders import minute
+from webapp.units import format_energy, format_money, format_power, format_share
+
+HOUSEHOLD_PAGES = {
+    "pages/live.py": "Live",
+    "pages/history.py": "History",
+    "pages/device.py": "Device",
+    "pages/devices.py": "Devices",
+    "pages/account.py": "Account",
+}
+ADMIN_PAGES = {"pages/admin_users.py": "Users", "pages/admin_status.py": "System status"}
+# Names only the admin's devices carry (not type names, which both households may show).
+ADMIN_DEVICE_NAMES = ("Kitchen fridge", "Broadband router", "Living room lights", "Solar inverter")
+MEMBER_DEVICE_NAMES = tuple(d.name for d in MEMBER_DEVICES)
+
+
+def as_admin(h: Households) -> AppTest:
+    return sign_in(open_app(), h.admin_email, h.admin_password)
+
+
+def as_member(h: Households) -> AppTest:
+    return sign_in(open_app(), h.member_email, h.member_password)
+
+
+def show(at: AppTest, path: str, **query: str) -> AppTest:
+    for name, value in query.items():
+        at.query_params[name] = value
+    return at.switch_page(path).run()
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in at.metric}
+
+
+def titles(at: AppTest) -> list[str]:
+    return [title.value for title in at.title]
+
+
+# --- every page renders ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [*HOUSEHOLD_PAGES, *ADMIN_PAGES])
+def test_admin_opens_every_page_without_an_error(households, path):
+    at = show(as_admin(households), path)
+
+    assert not at.exception
+    assert not at.error
+    assert ({**HOUSEHOLD_PAGES, **ADMIN_PAGES})[path] in titles(at)
+
+
+@pytest.mark.parametrize("path", list(HOUSEHOLD_PAGES))
+def test_member_opens_every_household_page_without_an_error(households, path):
+    at = show(as_member(households), path)
+
+    assert not at.exception
+    assert not at.error
+    assert HOUSEHOLD_PAGES[path] in titles(at)
+
+
+@pytest.mark.parametrize("path", list(ADMIN_PAGES))
+def test_member_cannot_reach_admin_pages(households, path):
+    at = as_member(households)
+
+    # The page is not registered for a member at all, so there is nothing to switch to.
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(path)
+    text = shown_text(at)
+    assert ADMIN_PAGES[path] not in text
+    assert households.admin_email not in text
+
+
+# --- the numbers are energy_core's -------------------------------------------------------------
+
+
+def test_live_page_shows_today_as_device_overview_computes_it(households):
+    at = show(as_admin(households), "pages/live.py")
+
+    with session_scope(read_only=True) as session:
+        statuses = device_overview(session, user_id=households.admin_id, now=households.now)
+    used = sum(s.today_energy_wh for s in statuses if s.today_energy_wh > 0)
+    generated = -sum(s.today_energy_wh for s in statuses if s.today_energy_wh < 0)
+    shown = metrics(at)
+    assert shown["Used today"] == format_energy(used)
+    assert shown["Cost today"] == format_money(sum(s.today_cost for s in statuses), "GBP")
+    if generated:
+        assert shown["Generated today"] == format_energy(generated)
+    # Readings ended two hours ago: every device is offline and the household draws nothing known.
+    assert "0 of 7 online" in shown_text(at)
+    table = at.dataframe[0].value.set_index("Device")
+    for status in statuses:
+        assert table.loc[status.name, "Status"] == "Offline"
+        assert table.loc[status.name, "Today (kWh)"] == pytest.approx(status.today_energy_wh / 1000)
+
+
+def test_history_page_shows_the_week_and_its_comparison_as_energy_core_computes_them(households):
+    at = show(as_member(households), "pages/history.py")
+
+    tz = "Europe/Berlin"
+    period = preset_range("last_7_days", now=households.now, timezone=tz)
+    end = min(period.end, minute(households.now).astimezone(ZoneInfo(tz)))
+    current = HistoryRange(period.start, end, period.shift_days, period.shift_months)
+    with session_scope(read_only=True) as session:
+        rows = compare_ranges(
+            session,
+            user_id=households.member_id,
+            current=current,
+            previous=previous_range(current),
+            last_year=same_range_last_year(current),
+            timezone=tz,
+        )
+        series = energy_series(
+            session,
+            user_id=households.member_id,
+            start=current.start,
+            end=current.end,
+            granularity="day",
+        )
+    used = flows(r.current.energy_wh for r in rows[1:])
+    shown = metrics(at)
+    assert shown["Energy used"] == format_energy(used.used_wh)
+    assert shown["Cost"] == format_money(cost(used.net_wh, 0.40), "EUR")
+    coverage = sum(p.covered_s for p in series) / sum(p.span_s for p in series)
+    assert shown["Coverage"] == format_share(coverage, digits=1)
+    assert coverage < 1  # the heat pump's two-hour hole
+    (table,) = [frame.value for frame in at.dataframe]
+    household = table.set_index("Device").loc["Household (selected devices)"]
+    assert household["This period (kWh)"] == f"{rows[0].current.energy_wh / 1000:,.2f}"
+    assert household["Previous (kWh)"] == f"{rows[0].previous.energy_wh / 1000:,.2f}"
+    assert "Data coverage" in shown_text(at)
+
+
+def test_device_page_shows_the_statistics_device_stats_computes(households):
+    at = show(as_member(households), "pages/device.py", device="mia-heatpump")
+
+    end = minute(households.now)
+    with session_scope(read_only=True) as session:
+        stats = device_stats(
+            session,
+            user_id=households.member_id,
+            device_id="mia-heatpump",
+            start=end - timedelta(days=7),
+            end=end,
+            standby_w=DEFAULT_STANDBY_W,
+        )
+    shown = metrics(at)
+    assert shown["Energy"] == format_energy(stats.energy_wh)
+    assert shown["Average power"] == format_power(stats.avg_w)
+    assert shown["Minimum"] == format_power(stats.min_w)
+    assert shown["Maximum"] == format_power(stats.max_w)
+    assert shown["Duty cycle"] == format_share(stats.duty_cycle)
+    assert shown["Coverage"] == format_share(stats.coverage, digits=1)
+    # The hole, and the time since the last reading stopped holding, are the two gaps.
+    assert shown["Gaps"].startswith("2 · ")
+    assert [g.duration_s for g in stats.gaps][0] == pytest.approx(2 * 3600 - 300, abs=5)
+    assert "Mia heat pump" in shown_text(at)
+
+
+def test_device_page_downsamples_a_month_to_at_most_two_thousand_points(households):
+    at = as_admin(households)
+    at.query_params["device"] = "heat-pump"
+    at.switch_page("pages/device.py").run()
+    next(box for box in at.selectbox if box.label == "Window").set_value("30d").run()
+
+    assert not at.exception
+    assert "buckets of" in shown_text(at)  # 4,320 readings do not fit in 2,000 points
+
+
+def test_admin_status_page_reports_the_backlog_and_backend(households, database_url):
+    at = show(as_admin(households), "pages/admin_status.py")
+
+    with session_scope(read_only=True) as session:
+        backlog = dirty_backlog(session)
+    shown = metrics(at)
+    assert shown["Dirty hours"] == f"{backlog:,}"
+    assert shown["Database"] == ("SQLite" if database_url.startswith("sqlite") else "PostgreSQL")
+    assert shown["Last rollup"].endswith("ago")
+
+
+# --- households stay apart ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", list(HOUSEHOLD_PAGES))
+def test_member_never_sees_the_admins_devices_or_figures(households, path):
+    admin = show(as_admin(households), path)  # fills the shared data caches first
+    member = show(as_member(households), path)  # same process, same caches
+
+    assert not admin.exception and not member.exception
+    member_text, admin_text = shown_text(member), shown_text(admin)
+    if path != "pages/account.py":
+        assert any(name in admin_text for name in ADMIN_DEVICE_NAMES)
+    for name in ADMIN_DEVICE_NAMES:
+        assert name not in member_text
+    for name in MEMBER_DEVICE_NAMES:
+        assert name not in admin_text
+    if path in ("pages/live.py", "pages/history.py"):
+        assert metrics(admin)["Used today" if path == "pages/live.py" else "Energy used"] not in (
+            metrics(member).values()
+        )
+
+
+def test_a_device_id_of_another_household_shows_the_members_own_device(households):
+    # "heat-pump" is the admin's; Mia has no device of that id.
+    at = show(as_member(households), "pages/device.py", device="heat-pump")
+
+    assert not at.exception
+    text = shown_text(at)
+    assert "Heat pump (heat-pump)" not in text
+    assert "Mia cellar fridge" in text  # her first device instead
