@@ -34,11 +34,18 @@ MAX_PAGE = 10_000
 POINTS_PER_WINDOW = 20_000
 POINTS_PER_REQUEST = 200_000
 
+# Device keys and instants (epoch µs up to 2100) in a cursor are never larger than this.
+_CURSOR_INT_MAX = 4_102_444_800_000_000
+
 T = TypeVar("T")
 
 
 class InvalidCursor(ValueError):
     """A cursor this API did not issue (or issued for another listing)."""
+
+
+class InvalidRange(ValueError):
+    """A time range that is empty or not timezone-aware."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +150,8 @@ def _decode_cursor(cursor: str, kind: str, fields: dict[str, type]) -> dict:
     if not isinstance(position, dict) or position.get("k") != kind:
         raise InvalidCursor("The cursor belongs to another listing.")
     for name, kind_of in fields.items():
-        if type(position.get(name)) is not kind_of:
+        value = position.get(name)
+        if type(value) is not kind_of or (kind_of is int and not 0 <= value <= _CURSOR_INT_MAX):
             raise InvalidCursor("The cursor is not one this API issued.")
     return position
 
@@ -167,9 +175,9 @@ def _default_range(
     start = start or end - DEFAULT_RANGE
     for name, value in (("start", start), ("end", end)):
         if value.tzinfo is None:
-            raise ValueError(f"{name} must be timezone-aware")
+            raise InvalidRange(f"{name} must be timezone-aware")
     if end <= start:
-        raise ValueError("end must be after start")
+        raise InvalidRange("end must be after start (the default end is now)")
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
@@ -190,7 +198,7 @@ def list_readings(
     limit = max(1, min(limit, MAX_PAGE))
     for name, value in (("start", start), ("end", end)):
         if value is not None and value.tzinfo is None:
-            raise ValueError(f"{name} must be timezone-aware")
+            raise InvalidRange(f"{name} must be timezone-aware")
     devices = resolve_devices(
         session,
         user_id=user_id,

@@ -424,8 +424,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     read_errors = _errors(401, 403, 404, 422, 429, 503)
 
     def read_session(work: Callable[..., Any], **kwargs: Any) -> Any:
-        with session_scope(read_only=True) as session:
-            return work(session, settings=settings, **kwargs)
+        try:
+            with session_scope(read_only=True) as session:
+                return work(session, settings=settings, **kwargs)
+        except telemetry.InvalidRange as exc:  # e.g. a start in the future and no end
+            raise ApiError(
+                422,
+                "validation_error",
+                str(exc),
+                [{"index": None, "field": "start", "message": str(exc)}],
+            ) from exc
 
     @app.get(
         "/api/v1/telemetry",

@@ -195,3 +195,61 @@ def test_arbitrary_bytes_never_get_a_5xx(raw_client, household, body):
         },
     )
     assert r.status_code in ALLOWED, r.text
+
+
+query_values = st.one_of(
+    st.none(),
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "2026-05-01T00:00:00Z",
+            "2099-01-01T00:00:00Z",
+            "2000-01-01T00:00:00+05:30",
+            "1777636800",
+            "1777636800.5",
+            "-1",
+            "1e400",
+            "nan",
+            "2026-05-01",
+        ]
+    ),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+)
+read_paths = st.sampled_from(
+    [
+        "/api/v1/telemetry",
+        "/api/v1/telemetry/aggregates/hourly",
+        "/api/v1/telemetry/stats/fridge",
+        "/api/v1/telemetry/stats/theirs",
+        "/api/v1/telemetry/summary",
+        "/api/v1/telemetry/realtime",
+        "/api/v1/telemetry/devices",
+    ]
+)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    path=read_paths,
+    params=st.fixed_dictionaries(
+        {},
+        optional={
+            "start": query_values,
+            "end": query_values,
+            "device_id": query_values,
+            "cursor": query_values,
+            "limit": query_values,
+        },
+    ),
+)
+def test_arbitrary_query_parameters_never_get_a_5xx(raw_client, household, path, params):
+    r = raw_client.get(
+        path,
+        params={k: v for k, v in params.items() if v is not None},
+        headers={"Authorization": f"Bearer {household.read_key}"},
+    )
+    assert r.status_code in {200, 404, 422}, r.text
+    if r.status_code != 200:
+        assert set(r.json()["error"]) == {"code", "message", "details"}

@@ -3,6 +3,8 @@ devices, with figures checked against the energy rule of DESIGN.md section 3 wor
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -279,3 +281,30 @@ def test_a_cursor_of_one_listing_is_refused_by_another(client, household, hour):
         headers=auth(household.read_key),
     )
     assert assert_error(r, 422, "validation_error")["details"][0]["field"] == "cursor"
+
+
+def test_a_start_after_the_default_end_is_a_422_not_a_5xx(client, household):
+    future = z(utcnow() + timedelta(days=2))
+    for path in ("/api/v1/telemetry/summary", "/api/v1/telemetry/aggregates/hourly"):
+        r = client.get(path, params={"start": future}, headers=auth(household.read_key))
+        assert "end must be after start" in assert_error(r, 422, "validation_error")["message"]
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        {"k": "readings", "d": 10**30, "t": 0},
+        {"k": "readings", "d": 1, "t": 2**62},
+        {"k": "hourly", "h": 2**62, "d": ""},
+        {"k": "readings", "d": 1, "t": -(10**20)},
+        {"k": "hourly", "h": 10**25, "d": ""},
+        {"k": "hourly", "h": 0, "d": 5},
+        {"k": "readings", "d": True, "t": 0},
+        [1, 2],
+    ],
+)
+def test_forged_cursors_are_refused_with_422(client, household, position):
+    cursor = base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+    for path in ("/api/v1/telemetry", "/api/v1/telemetry/aggregates/hourly"):
+        r = client.get(path, params={"cursor": cursor}, headers=auth(household.read_key))
+        assert assert_error(r, 422, "validation_error")["details"][0]["field"] == "cursor"
