@@ -17,6 +17,7 @@ from webapp.charts import GENERATED_COLOR, USED_COLOR, axis_format, energy_unit,
 from webapp.downloads import csv_download, section
 from webapp.loaders import (
     database_guard,
+    hour_floor,
     load_device_hours,
     load_device_stats,
     load_devices,
@@ -66,7 +67,7 @@ def choose_window(tz: tzinfo, now: datetime) -> tuple[datetime, datetime]:
         key="device_window",
     )
     if window != "custom":
-        return now - timedelta(days=WINDOW_DAYS[window]), now
+        return hour_floor(now - timedelta(days=WINDOW_DAYS[window])), now
     today = now.astimezone(tz).date()
     picked = st.date_input(
         "Days",

@@ -33,6 +33,7 @@ from webapp.charts import (
 from webapp.downloads import csv_download, section
 from webapp.loaders import (
     database_guard,
+    hour_ceil,
     household_of,
     load_comparison,
     load_devices,
@@ -497,7 +498,7 @@ def main() -> None:
             device_ids,
             locations,
         )
-        heat_start = max(start, end - timedelta(days=HEATMAP_DAYS))
+        heat_start = hour_ceil(max(start, end - timedelta(days=HEATMAP_DAYS))).astimezone(tz)
         cells = load_heatmap(user.id, heat_start, end, timezone, device_ids, locations)
 
     st.caption(

@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -141,6 +141,18 @@ def minute(moment: datetime) -> datetime:
     """``moment`` rounded down to the minute: range ends that move with the clock give the same
     cache key for a minute."""
     return moment.replace(second=0, microsecond=0)
+
+
+def hour_floor(moment: datetime) -> datetime:
+    """The start of ``moment``'s UTC hour. energy_series reads raw readings for a range's partial
+    hours, and when both ends are partial it reads every raw reading between them: rolling
+    windows start on a whole hour so that only their last hour is read raw."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def hour_ceil(moment: datetime) -> datetime:
+    floor = hour_floor(moment)
+    return floor if floor == moment else floor + timedelta(hours=1)
 
 
 def _utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:

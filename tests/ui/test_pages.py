@@ -25,7 +25,7 @@ from energy_core.overview import device_overview
 from energy_core.rollup import dirty_backlog
 from tests.apptest import open_app, shown_text, sign_in
 from tests.ui.conftest import MEMBER_DEVICES, Households
-from webapp.loaders import minute
+from webapp.loaders import hour_floor, minute
 from webapp.units import format_energy, format_money, format_power, format_share
 
 HOUSEHOLD_PAGES = {
@@ -165,7 +165,7 @@ def test_device_page_shows_the_statistics_device_stats_computes(households):
             session,
             user_id=households.member_id,
             device_id="mia-heatpump",
-            start=end - timedelta(days=7),
+            start=hour_floor(end - timedelta(days=7)),
             end=end,
             standby_w=DEFAULT_STANDBY_W,
         )
