@@ -5,7 +5,8 @@ including FastAPI's own validation errors, unknown routes and wrong methods.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -25,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from energy_core import __version__, telemetry
 from energy_core.accounts import CachedKeyVerifier, KeyPrincipal, NotFoundError
 from energy_core.cache import get_cache
-from energy_core.db import get_engine, session_scope
+from energy_core.db import make_engine, session_scope
 from energy_core.ingest import (
     IngestRejected,
     decode_json_body,
@@ -187,6 +188,11 @@ def _range(start: str | None, end: str | None) -> tuple[datetime | None, datetim
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # The API's own engine, without a ping before every checkout: that ping was one of five
+    # round trips of a single-reading request. A connection that died (database restarted,
+    # connection killed) now costs the request that meets it a 503, which devices retry, and
+    # SQLAlchemy then replaces every connection of the pool that is older than the failure.
+    engine = make_engine(settings.database_url, pool_pre_ping=False)
     cache = get_cache()
     verifier = CachedKeyVerifier(ttl_s=settings.key_cache_ttl_s, cache=cache)
     limiter = RateLimiter(
@@ -196,7 +202,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auto_error=False,
         description="An API key: scope `ingest` to write readings, `read` to read them.",
     )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Home energy monitor — device API",
         version=__version__,
         description="Devices post power readings; analysts and integrations read them back. "
@@ -208,7 +221,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Writers run in worker threads, but never more at once than the engine keeps connections:
     # beyond that, each request would open and close an overflow connection to PostgreSQL, which
     # costs the server more than the request itself and made 16 concurrent clients slower than 8.
-    pool_size = getattr(get_engine().pool, "size", lambda: 10)()
+    pool_size = getattr(engine.pool, "size", lambda: 10)()
     writers = anyio.CapacityLimiter(max(1, pool_size))
 
     @app.exception_handler(ApiError)
@@ -278,7 +291,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ) -> KeyPrincipal:
         """The principal of the request's key, counted against its rate limit. Blocking."""
         key = credentials.credentials.strip() if credentials is not None else ""
-        principal = verifier.verify(session_scope, key) if key else None
+        principal = verifier.verify(lambda: session_scope(engine), key) if key else None
         if principal is None:
             raise unauthorized()
         decision = limiter.hit(key_id=principal.key_id)
@@ -338,7 +351,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             decode_json_body(body), batch=batch, max_readings=settings.max_batch_readings
         )
         try:
-            with session_scope() as session:
+            with session_scope(engine) as session:
                 result = record_reading_columns(
                     session,
                     user_id=principal.user_id,
@@ -425,7 +438,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def read_session(work: Callable[..., Any], **kwargs: Any) -> Any:
         try:
-            with session_scope(read_only=True) as session:
+            with session_scope(engine, read_only=True) as session:
                 return work(session, settings=settings, **kwargs)
         except telemetry.InvalidRange as exc:  # e.g. a start in the future and no end
             raise ApiError(
@@ -567,7 +580,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=read_errors,
     )
     def get_devices(principal: Reader) -> schemas.DevicesOut:
-        with session_scope(read_only=True) as session:
+        with session_scope(engine, read_only=True) as session:
             devices = telemetry.user_devices(session, user_id=principal.user_id)
             items = [schemas.DeviceOut.model_validate(d, from_attributes=True) for d in devices]
         return schemas.DevicesOut(items=items)
@@ -584,7 +597,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     def ready() -> Response:
         try:
-            with get_engine().connect() as conn:
+            with engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except DBAPIError:
             return error_response(
