@@ -112,7 +112,7 @@ def main() -> None:
                     "Started": jobs["started_at"].map(lambda at: format_when(at, tz=tz, now=now)),
                     "Finished": jobs["finished_at"].map(lambda at: format_when(at, tz=tz, now=now)),
                     "Took": jobs["duration_s"].map(lambda s: f"{s:,.2f} s"),
-                    "Hours computed": jobs["hours_computed"],
+                    "Hours computed": jobs["hours_computed"].map("{:,}".format),
                     "Since": jobs["age_s"].map(format_duration),
                     "Error": jobs["error"].fillna(""),
                 }

@@ -10,7 +10,14 @@ import pandas as pd
 import streamlit as st
 
 from webapp import auth
-from webapp.charts import GENERATED_COLOR, USED_COLOR, device_scale, legend
+from webapp.charts import (
+    GENERATED_COLOR,
+    USED_COLOR,
+    axis_format,
+    device_scale,
+    legend,
+    power_unit,
+)
 from webapp.downloads import csv_download, section
 from webapp.loaders import (
     OVERVIEW_TTL_S,
@@ -92,6 +99,12 @@ def recent_chart(
         minute=recent["bucket_start"].dt.tz_convert(tz).dt.tz_localize(None),
     )
     net = data.groupby("minute", as_index=False)["mean_w"].sum()
+    stacked = data.groupby("minute")["mean_w"].agg(
+        used=lambda w: w.clip(lower=0).sum(), generated=lambda w: w.clip(upper=0).sum()
+    )
+    unit, divisor = power_unit([*stacked["used"], *stacked["generated"]])
+    data["power"] = data["mean_w"] / divisor
+    net["power"] = net["mean_w"] / divisor
     start = (now - timedelta(minutes=RECENT_MINUTES)).astimezone(tz).replace(tzinfo=None)
     x = alt.X(
         "minute:T",
@@ -105,10 +118,10 @@ def recent_chart(
         .encode(
             x=x,
             y=alt.Y(
-                "mean_w:Q",
+                "power:Q",
                 stack="zero",
-                title="Power (W)",
-                axis=alt.Axis(format="~s", tickCount=5),
+                title=f"Power ({unit})",
+                axis=alt.Axis(format=axis_format(divisor), tickCount=5),
             ),
             color=alt.Color(
                 "device:N", scale=device_scale(list(devices["name"])), legend=legend(columns=5)
@@ -127,7 +140,7 @@ def recent_chart(
         .mark_line(interpolate="step-after", color="#1f2933", strokeWidth=1.5)
         .encode(
             x=x,
-            y="mean_w:Q",
+            y="power:Q",
             tooltip=[
                 alt.Tooltip("minute:T", title="Minute", format="%H:%M"),
                 alt.Tooltip("mean_w:Q", title="Household net W", format=",.0f"),

@@ -1,0 +1,351 @@
+"""End to end in a real browser: Debian's Chromium drives the real Streamlit server
+(``python -m energy_core.cli app``) on a seeded database.
+
+It signs in, opens every page, downloads a CSV and checks its rows against energy_core, checks that
+a login cookie works in a fresh browser and stops working once its user signs out, and saves a
+screenshot of every page to ``test-artifacts/screenshots/``. With ``UPDATE_README_SCREENSHOTS=1``
+the SQLite run also rewrites the README's screenshots in ``docs/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import func, select
+
+from energy_core.accounts import get_user_by_email, issue_api_key
+from energy_core.aggregates import energy_series
+from energy_core.db import session_scope
+from energy_core.demo import DEMO_EMAIL, DEMO_PASSWORD, DEMO_TIMEZONE, seed_demo_household
+from energy_core.history import preset_range
+from energy_core.models import KeyScope, Reading
+from energy_core.rollup import rollup_dirty_hours
+from energy_core.settings import get_settings
+from tests.apptest import COOKIE_KEY
+from tests.apptest import open_app as apptest_open
+from tests.apptest import sign_in as apptest_sign_in
+from tests.factories import PASSWORD, make_device, make_user
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+README_SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1440, "height": 960}
+# Page title in the navigation -> screenshot name; "overview" is the one the README shows first.
+PAGES = {
+    "Live": "overview",
+    "History": "history",
+    "Device": "device",
+    "Devices": "devices",
+    "Account": "account",
+    "Users": "admin-users",
+    "System status": "admin-status",
+}
+DEMO_DAYS = 30
+MEMBER_EMAIL = "mia@example.com"
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def seeded_app(engine, app_settings, tmp_path) -> Iterator[str]:
+    """The demo household (30 days of minute readings up to now, rolled up) served by the real
+    Streamlit server; yields its address."""
+    with session_scope() as session:
+        seed_demo_household(session, now=datetime.now(UTC), days=DEMO_DAYS, step_s=60)
+        member = make_user(session, email=MEMBER_EMAIL, full_name="Mia Member")
+        make_device(session, user=member, device_id="mia-lamp", name="Mia desk lamp")
+    rollup_dirty_hours(engine)
+    port = free_port()
+    env = {
+        **os.environ,
+        "ENERGY_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "ENERGY_COOKIE_KEY": COOKIE_KEY,
+        "ENERGY_LOG_LEVEL": "INFO",
+    }
+    log_path = tmp_path / "app.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "energy_core.cli", "app", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the app did not come up:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def browser():  # noqa: ANN201 - a Playwright Browser
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def settle(page) -> None:  # noqa: ANN001 - a Playwright Page
+    """Wait until Streamlit has finished the run and the charts are drawn."""
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText"
+        ".includes('Running')",
+        timeout=60_000,
+    )
+    page.wait_for_timeout(1500)
+
+
+def sign_in(page, url: str, email: str, password: str) -> None:  # noqa: ANN001
+    page.goto(url)
+    page.get_by_role("textbox", name="Email").fill(email)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Live").wait_for(timeout=60_000)
+
+
+def shown_page(page, title: str) -> None:  # noqa: ANN001
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
+    page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=60_000)
+    settle(page)
+
+
+def screenshot(page, name: str, backend: str) -> None:  # noqa: ANN001
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{backend}-{name}.png"
+    page.mouse.move(5, 5)  # no chart toolbar or tooltip left open by the pointer
+    # Streamlit scrolls inside its main area, not the document: grow the window to the page.
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(height, VIEWPORT["height"])})
+    settle(page)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(VIEWPORT)
+    if backend == "sqlite" and os.environ.get("UPDATE_README_SCREENSHOTS") == "1":
+        README_SHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, README_SHOTS / f"{name}.png")
+
+
+def login_cookie(context) -> dict:  # noqa: ANN001 - a BrowserContext
+    name = get_settings().cookie_name
+    for _ in range(40):  # the cookie component stores it a moment after the sign-in
+        found = [c for c in context.cookies() if c["name"] == name]
+        if found:
+            return found[0]
+        time.sleep(0.25)
+    pytest.fail(f"no {name} cookie after signing in")
+
+
+def opens_signed_in(browser, url: str, cookie: dict) -> bool:  # noqa: ANN001
+    """Whether a fresh browser holding only ``cookie`` gets past the sign-in form."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        context.add_cookies([cookie])
+        page = context.new_page()
+        page.goto(url)
+        live = page.get_by_role("heading", name="Live")
+        form = page.get_by_role("button", name="Sign in")
+        try:
+            live.or_(form).first.wait_for(timeout=60_000)
+        except Exception:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "cookie-check-failed.png"))
+            raise
+        settle(page)
+        return live.is_visible()
+    finally:
+        context.close()
+
+
+def test_analyst_signs_in_opens_every_page_downloads_csv_and_signs_out(
+    seeded_app, browser, database_url, tmp_path
+):
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True, timezone_id="UTC")
+    page = context.new_page()
+    page.goto(seeded_app)
+    page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
+    settle(page)
+    screenshot(page, "sign-in", backend)
+    sign_in(page, seeded_app, DEMO_EMAIL, DEMO_PASSWORD)
+    settle(page)
+    page.locator('a[href*="device=fridge-kitchen"]').wait_for(timeout=30_000)  # its tile
+    screenshot(page, PAGES["Live"], backend)
+
+    # A tile's "Details" opens the Device page on that device.
+    page.locator('a[href*="device=heat-pump"]').click()
+    page.get_by_role("heading", name="Device", exact=True).wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Heat pump").wait_for(timeout=60_000)
+    settle(page)
+    screenshot(page, PAGES["Device"], backend)
+
+    for title, name in list(PAGES.items())[1:]:
+        if title != "Device":
+            shown_page(page, title)
+            if title == "Devices":
+                page.get_by_role("tab", name="Send data").click()
+                page.wait_for_timeout(500)
+            screenshot(page, name, backend)
+        assert not page.locator('[data-testid="stException"]').count(), f"{title} raised"
+
+    # The CSV under "Energy by device" holds exactly the series energy_core computes.
+    shown_page(page, "History")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="CSV").first.click()
+    target = tmp_path / "energy.csv"
+    download_info.value.save_as(target)
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    period = preset_range("last_7_days", now=datetime.now(UTC), timezone=DEMO_TIMEZONE)
+    with session_scope(read_only=True) as session:
+        expected = energy_series(
+            session,
+            user_id=get_user_by_email(session, email=DEMO_EMAIL).id,
+            start=period.start,
+            end=period.end - timedelta(minutes=1),
+            granularity="day",
+        )
+    assert len(rows) == len(expected) == 7 * 7
+    by_key = {(r["device_id"], r["period_start"][:10]): float(r["energy_wh"]) for r in rows}
+    for point in expected[:-7]:  # whole past days; today's figure grows while the test runs
+        day = f"{point.period_start:%Y-%m-%d}"
+        assert by_key[(point.device_id, day)] == pytest.approx(point.energy_wh, rel=1e-6)
+
+    # A login cookie signs a fresh browser in, until its user signs out.
+    cookie = login_cookie(context)
+    assert opens_signed_in(browser, seeded_app, cookie)
+    page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
+    assert not opens_signed_in(browser, seeded_app, cookie)
+    context.close()
+
+
+def test_a_member_reaches_no_admin_page_even_by_address(seeded_app, browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    sign_in(page, seeded_app, MEMBER_EMAIL, PASSWORD)
+    settle(page)
+    assert page.get_by_text("Mia desk lamp").first.is_visible()
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    assert not nav.get_by_role("link", name="Users", exact=True).count()
+
+    page.goto(f"{seeded_app}/admin-users")
+    page.get_by_role("heading", name="Live").wait_for(timeout=60_000)  # the default page instead
+    settle(page)
+
+    assert not page.get_by_role("heading", name="Users", exact=True).count()
+    assert "demo@example.com" not in page.inner_text("body")
+    context.close()
+
+
+def test_the_send_data_snippets_post_readings_through_the_real_api(app_env, engine, tmp_path):
+    """The curl and Python snippets of the Devices page, copied as they are (key pasted in),
+    store a reading each through a running ingest API."""
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    os.environ["ENERGY_PUBLIC_API_URL"] = api
+    get_settings.cache_clear()
+    try:
+        with session_scope() as session:
+            user = make_user(session, email="sam@example.com")
+            make_device(session, user=user, device_id="sam-plug", name="Sam plug")
+            key = issue_api_key(
+                session, user_id=user.id, scope=KeyScope.ingest, device_id="sam-plug"
+            ).key
+        at = apptest_sign_in(apptest_open(), "sam@example.com")
+        at.switch_page("pages/devices.py").run()
+        curl, python = (block.value for block in at.code)
+    finally:
+        del os.environ["ENERGY_PUBLIC_API_URL"]
+        get_settings.cache_clear()
+    env = {**os.environ, "ENERGY_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    log_path = tmp_path / "api.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "energy_core.cli", "api", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the API did not come up:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.3)
+
+        if shutil.which("curl"):
+            out = subprocess.run(
+                ["bash", "-c", curl.replace('"emk_..."', f'"{key}"')],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert json.loads(out.stdout) == {"accepted": 1, "duplicates": 0}, out.stderr
+            time.sleep(1.1)  # the next reading gets its own second
+        namespace: dict = {}
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(python.replace('"emk_..."', f'"{key}"'), namespace)  # noqa: S102 - our snippet
+        assert "'accepted': 1" in printed.getvalue()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    with session_scope(read_only=True) as session:
+        stored = session.exec(select(func.count()).select_from(Reading)).one()
+    assert stored == (2 if shutil.which("curl") else 1)
