@@ -10,39 +10,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from energy_core import cache as cache_module
 from energy_core import db as db_module
 from energy_core.db import make_engine
 from energy_core.migrate import upgrade_database
-from energy_core.settings import get_settings, normalize_database_url
+from energy_core.settings import get_settings
+from tests.databases import scratch_postgres_database, unavailable
 
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-TABLES = [
-    "chat_messages",
-    "dirty_hours",
-    "hourly_aggregates",
-    "readings",
-    "api_keys",
-    "devices",
-    "job_runs",
-    "users",
-]
-
-
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: a missing service is a failure)", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -55,30 +36,10 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
+def postgres_url() -> Iterator[str]:
     """A freshly migrated database of this test session on the test PostgreSQL server."""
-    admin_url = normalize_database_url(os.environ.get("ENERGY_TEST_DATABASE_URL", DEFAULT_PG_URL))
-    try:
-        admin = create_engine(
-            admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
-        )
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure to connect means "not available"
-        _unavailable(
-            f"PostgreSQL at {make_url(admin_url).render_as_string()} does not answer: {exc}"
-        )
-    name = f"energy_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade_database(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres_database("energy_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -91,7 +52,14 @@ def database_url(request, tmp_path) -> str:
     url = request.getfixturevalue("postgres_url")
     engine = make_engine(url)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        # Every table the migrations made, whatever later migrations add; the schema version stays.
+        tables = conn.execute(
+            text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                "AND tablename <> 'alembic_version'"
+            )
+        ).scalars()
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return url
 
@@ -129,7 +97,7 @@ def redis_url() -> str:
     try:
         client.ping()
     except redis.RedisError as exc:
-        _unavailable(f"Redis at {url} does not answer: {exc}")
+        unavailable(f"Redis at {url} does not answer: {exc}")
     client.flushdb()
     yield url
     client.flushdb()

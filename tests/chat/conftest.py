@@ -7,35 +7,24 @@ migrated SQLite file, and a scratch database of our own on the test PostgreSQL s
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from energy_core.db import make_engine, session_scope
 from energy_core.demo import DEMO_EMAIL, seed_demo_household
 from energy_core.migrate import upgrade_database
 from energy_core.rollup import rollup_dirty_hours
-from energy_core.settings import Settings, normalize_database_url
-
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+from energy_core.settings import Settings
+from tests.databases import scratch_postgres_database
 
 # Wednesday 8 April 2026, 11:15 in London (BST): the seeded history spans the DST change of
 # 29 March, a whole previous month (March) and a partly covered one (February).
 NOW = datetime(2026, 4, 8, 10, 15, tzinfo=UTC)
 SEED_DAYS = 40
 SEED_STEP_S = 300
-
-
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: a missing service is a failure)", pytrace=False)
-    pytest.skip(reason)
 
 
 def chat_settings(**overrides) -> Settings:
@@ -64,30 +53,12 @@ def seeded(request, tmp_path_factory):
         yield engine, user_id
         engine.dispose()
         return
-    admin_url = normalize_database_url(os.environ.get("ENERGY_TEST_DATABASE_URL", DEFAULT_PG_URL))
-    try:
-        admin = create_engine(
-            admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
-        )
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure to connect means "not available"
-        _unavailable(
-            f"PostgreSQL at {make_url(admin_url).render_as_string()} does not answer: {exc}"
-        )
-    name = f"energy_chat_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(
-        make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    )
-    try:
-        yield engine, _seed(engine)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database("energy_chat") as url:
+        engine = make_engine(url)
+        try:
+            yield engine, _seed(engine)
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(scope="session")

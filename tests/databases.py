@@ -1,0 +1,61 @@
+"""Test databases and services: scratch PostgreSQL databases, and what to do when a server is
+missing (skip with the reason; fail under ``CI=true``)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from energy_core.db import make_engine
+from energy_core.migrate import upgrade_database
+from energy_core.settings import normalize_database_url
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing service is a failure)", pytrace=False)
+    pytest.skip(reason)
+
+
+@contextmanager
+def scratch_postgres_database(prefix: str) -> Iterator[str]:
+    """A new, migrated database on the test PostgreSQL server, dropped afterwards: its URL.
+
+    Fails (in CI) or skips (elsewhere) when the server does not answer.
+    """
+    admin_url = normalize_database_url(os.environ.get("ENERGY_TEST_DATABASE_URL", DEFAULT_PG_URL))
+    try:
+        admin = create_engine(
+            admin_url,
+            isolation_level="AUTOCOMMIT",
+            pool_pre_ping=True,  # survives a server restart during the session (fault tests)
+            connect_args={"connect_timeout": 5},
+        )
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means "not available"
+        unavailable(
+            f"PostgreSQL at {make_url(admin_url).render_as_string()} does not answer: {exc}"
+        )
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = make_engine(url)
+        upgrade_database(engine)
+        engine.dispose()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
