@@ -21,7 +21,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade_database(engine: Engine, *, revision: str = "heads") -> None:
+def upgrade_database(engine: Engine, *, revision: str = "head") -> None:
     """Bring the schema up to ``revision``; safe to run on every start."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:

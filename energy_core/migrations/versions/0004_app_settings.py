@@ -1,7 +1,7 @@
 """app settings: a key/value table for settings admins change in the app (self-registration)
 
 Revision ID: 0004_app
-Revises: 0001
+Revises: 0003_aggregates
 Create Date: 2026-11-26 22:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import energy_core.types
 
 revision: str = "0004_app"
-down_revision: str | None = "0001"
+down_revision: str | None = "0003_aggregates"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
