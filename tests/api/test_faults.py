@@ -229,7 +229,13 @@ def test_a_server_restart_during_a_stream_loses_and_duplicates_nothing(engine, h
     def restart() -> None:
         time.sleep(0.5)
         subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "restart"],
+            [
+                "pg_ctlcluster",
+                "--skip-systemctl-redirect",
+                sorted(os.listdir("/etc/postgresql"))[-1],
+                "main",
+                "restart",
+            ],
             check=True,
             timeout=60,
         )

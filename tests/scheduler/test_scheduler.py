@@ -11,7 +11,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 from sqlmodel import func, select
@@ -183,9 +182,8 @@ print(json.dumps({"skipped": run.skipped, "hours": run.hours}))
 """
 
 
-def test_two_schedulers_started_together_on_postgresql_one_works_one_skips(engine):
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the advisory lock between processes is PostgreSQL's; SQLite has its own test")
+def test_two_scheduler_processes_started_together_one_works_one_skips(engine):
+    # PostgreSQL: the advisory lock; SQLite: the file lock beside the database.
     from tests.core.test_rollup import T0, assert_matches_reference
 
     with session_scope(engine) as s:
