@@ -38,6 +38,7 @@ from energy_core.settings import get_settings
 from tests.apptest import COOKIE_KEY
 from tests.apptest import open_app as apptest_open
 from tests.apptest import sign_in as apptest_sign_in
+from tests.databases import unavailable
 from tests.factories import PASSWORD, make_device, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,7 +127,7 @@ def seeded_app(engine, app_settings, tmp_path) -> Iterator[str]:
 def browser():  # noqa: ANN201 - a Playwright Browser
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+        unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -349,3 +350,24 @@ def test_the_send_data_snippets_post_readings_through_the_real_api(app_env, engi
     with session_scope(read_only=True) as session:
         stored = session.exec(select(func.count()).select_from(Reading)).one()
     assert stored == (2 if shutil.which("curl") else 1)
+
+
+def test_the_chat_page_answers_in_the_browser_with_its_evidence(seeded_app, browser, database_url):
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    context = browser.new_context(viewport=VIEWPORT, timezone_id="UTC")
+    page = context.new_page()
+    sign_in(page, seeded_app, DEMO_EMAIL, DEMO_PASSWORD)
+    shown_page(page, "Chat")
+    page.get_by_role("textbox").last.fill("How much did the heat pump use yesterday?")
+    page.keyboard.press("Enter")
+    answer = page.locator('[data-testid="stChatMessage"]').last
+    answer.get_by_text("Answered by the offline analyst").wait_for(timeout=60_000)
+    settle(page)
+    assert "kWh" in answer.inner_text()
+    answer.get_by_text("How I got this").click()
+    answer.get_by_text("energy_usage").first.wait_for(timeout=10_000)
+    assert not page.locator('[data-testid="stException"]').count()
+    # The chat page keeps its input pinned to the bottom of the window: a window-sized shot.
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{backend}-chat.png"))
+    context.close()
