@@ -150,10 +150,20 @@ def settle(page) -> None:  # noqa: ANN001 - a Playwright Page
 
 def sign_in(page, url: str, email: str, password: str) -> None:  # noqa: ANN001
     page.goto(url)
-    page.get_by_role("textbox", name="Email").fill(email)
-    page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Live").wait_for(timeout=60_000)
+    live = page.get_by_role("heading", name="Live")
+    for attempt in range(2):
+        page.get_by_role("textbox", name="Email").fill(email)
+        page.get_by_role("textbox", name="Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        try:
+            live.wait_for(timeout=30_000 if attempt == 0 else 60_000)
+            return
+        except Exception:
+            # Seen once in a loaded CI run: the form came back empty after the first submit (the
+            # login cookie component's own rerun lost). A person would press Sign in again; so
+            # does the test, and the second attempt must work.
+            if attempt or not page.get_by_role("button", name="Sign in").is_visible():
+                raise
 
 
 def shown_page(page, title: str) -> None:  # noqa: ANN001
