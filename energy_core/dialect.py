@@ -87,6 +87,12 @@ def _register_array_dumpers() -> None:
 _register_array_dumpers()
 
 
+def reading_ts_us_sql(conn: Connection) -> str:
+    """SQL for a reading's ``ts`` as integer microseconds since the epoch: SQLite stores it that
+    way; on PostgreSQL float8 ``date_part`` is cheaper than numeric ``extract``."""
+    return "ts" if _is_sqlite(conn) else "CAST(date_part('epoch', ts) * 1000000 AS int8)"
+
+
 def find_devices(conn: Connection, *, user_id: int, device_ids: Sequence[str]) -> list[tuple]:
     """``(id, device_id, is_active, bidirectional, max_gap_s)`` of the user's devices among
     ``device_ids``; one statement whatever their number (an expanding IN of hundreds of
@@ -255,12 +261,19 @@ def mark_hours_dirty(conn: Connection, rows: Sequence[tuple[int, int, datetime]]
 # order of the index scan) plus at most one carried-in piece, so an incremental run and a full
 # rebuild add the same numbers in the same order and store bit-identical rows.
 
+# The last line of both rollup statements: a recomputed hour replaces what was stored.
+_UPSERT_AGGREGATE = """ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SET
+    energy_wh = excluded.energy_wh, covered_s = excluded.covered_s,
+    avg_watts = excluded.avg_watts, min_watts = excluded.min_watts,
+    max_watts = excluded.max_watts, sample_count = excluded.sample_count,
+    computed_at = excluded.computed_at"""
+
 _PG_ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
 
 # PostgreSQL: each instant is turned into integer microseconds once (date_part is a float8
 # function; extract() would be numeric and several times slower), then the arithmetic is the
 # same as on SQLite.
-_PG_ROLLUP = """
+_PG_ROLLUP = f"""
 WITH batch AS MATERIALIZED (
     SELECT user_id, device_pk, hour_start, version FROM dirty_hours
     WHERE hour_start <= :cutoff AND device_pk % :shards = :shard
@@ -343,14 +356,7 @@ upserted AS (
            :computed_at
     FROM hours
     WHERE covered_us > 0 OR samples > 0
-    ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SET
-        energy_wh = excluded.energy_wh,
-        covered_s = excluded.covered_s,
-        avg_watts = excluded.avg_watts,
-        min_watts = excluded.min_watts,
-        max_watts = excluded.max_watts,
-        sample_count = excluded.sample_count,
-        computed_at = excluded.computed_at
+    {_UPSERT_AGGREGATE}
     RETURNING 1
 ),
 cleared AS (
@@ -365,7 +371,7 @@ SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM upserted), (SELECT co
 """
 
 # SQLite: instants are integer microseconds, so hours are plain integer arithmetic.
-_SQLITE_ROLLUP = """
+_SQLITE_ROLLUP = f"""
 WITH RECURSIVE batch AS (
     SELECT user_id, device_pk, hour_start FROM dirty_hours WHERE hour_start <= :cutoff
 ),
@@ -434,14 +440,7 @@ SELECT user_id, device_pk, hour_start, energy_uws / 3600000000.0, covered_us / 1
        min_w, max_w, samples, :computed_at
 FROM hours
 WHERE covered_us > 0 OR samples > 0
-ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SET
-    energy_wh = excluded.energy_wh,
-    covered_s = excluded.covered_s,
-    avg_watts = excluded.avg_watts,
-    min_watts = excluded.min_watts,
-    max_watts = excluded.max_watts,
-    sample_count = excluded.sample_count,
-    computed_at = excluded.computed_at
+{_UPSERT_AGGREGATE}
 """
 
 

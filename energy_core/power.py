@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Float, bindparam, column, text
 from sqlmodel import Session
 
+from energy_core import dialect
 from energy_core.aggregates import DeviceRef
-from energy_core.db import is_sqlite
 from energy_core.types import UTCDateTime, from_epoch_us, to_epoch_us
 
 # Bucket widths a reader can take in at a glance; the smallest that fits the point budget is used.
@@ -30,12 +30,7 @@ MAX_GAPS = 5_000
 
 
 def _ts_us(session: Session) -> str:
-    """The reading's instant as integer microseconds since the epoch, in SQL.
-
-    SQLite stores instants that way already (``energy_core.types.UTCDateTime``); on PostgreSQL
-    ``date_part`` (a float8 function, cheaper than numeric ``extract``) gives it, as in the rollup.
-    """
-    return "ts" if is_sqlite(session) else "CAST(date_part('epoch', ts) * 1000000 AS int8)"
+    return dialect.reading_ts_us_sql(session.connection())
 
 
 def _check_range(start: datetime, end: datetime) -> None:
