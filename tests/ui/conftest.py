@@ -3,7 +3,8 @@
 The admin is the demo household (seven devices, 15 days of five-minute readings, rolled up); the
 member, Mia, has two devices of her own, one with the same device id as one of the admin's and
 one with a two-hour hole in its readings. Readings end two hours before the pinned "now", so
-every figure is fixed while a test runs.
+every figure is fixed while a test runs. The pinned "now" is the latest 12:05 UTC, so "today" holds
+ten hours of readings in both households' timezones whatever the hour the suite runs at.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ MEMBER_DEVICES = (
 HOLE_HOURS = (5 * 24 + 2, 5 * 24)
 
 
+def pinned_now(real_now: datetime) -> datetime:
+    """The latest 12:05 UTC at or before `real_now`: mid-day in London and Berlin alike."""
+    noon = real_now.replace(hour=12, minute=5, second=0, microsecond=0)
+    return noon if noon <= real_now else noon - timedelta(days=1)
+
+
 @dataclass(frozen=True)
 class Households:
     admin_id: int
@@ -63,7 +70,8 @@ def app_env(app_env, engine):
 
 @pytest.fixture
 def households(app_env, engine, monkeypatch) -> Households:
-    seed_end = (datetime.now(UTC) - timedelta(hours=2)).replace(second=0, microsecond=0)
+    now = pinned_now(datetime.now(UTC))
+    seed_end = now - timedelta(hours=2)
     hole = (seed_end - timedelta(hours=HOLE_HOURS[0]), seed_end - timedelta(hours=HOLE_HOURS[1]))
     with session_scope() as session:
         demo = seed_demo_household(session, now=seed_end, days=SEED_DAYS, step_s=300)
@@ -96,7 +104,6 @@ def households(app_env, engine, monkeypatch) -> Households:
         )
         member_id = mia.id
     rollup_dirty_hours(engine)
-    now = seed_end + timedelta(hours=2)
     monkeypatch.setattr(loaders, "now_utc", lambda: now)
     return Households(
         admin_id=demo.user_id,
