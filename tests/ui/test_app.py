@@ -20,7 +20,8 @@ from energy_core.security import hash_password
 from energy_core.settings import get_settings
 from tests.apptest import APP, COOKIE_KEY, REPO, open_app, shown_text, sign_in
 from tests.factories import PASSWORD, add_readings, make_device, make_user
-from webapp import auth
+from tests.ui.conftest import pinned_now
+from webapp import auth, loaders
 
 
 def devices_table(at: AppTest):  # noqa: ANN201 - a DataFrame
@@ -52,8 +53,13 @@ def test_anonymous_visitor_sees_only_the_sign_in_form(app_env):
     assert not at.sidebar.children
 
 
-def test_member_signs_in_and_sees_their_devices_as_device_overview_computes_them(app_env):
-    now = datetime.now(UTC).replace(microsecond=0)
+def test_member_signs_in_and_sees_their_devices_as_device_overview_computes_them(
+    app_env, monkeypatch
+):
+    # The page and the check below read "today" at one instant, mid-day: a run that crosses
+    # midnight must not compare one day's figure with the next's.
+    now = pinned_now(datetime.now(UTC))
+    monkeypatch.setattr(loaders, "now_utc", lambda: now)
     with session_scope() as session:
         user = make_user(session, email="mia@example.com", full_name="Mia Member")
         freezer = make_device(session, user=user, name="Garage freezer", location="Garage")
@@ -69,14 +75,15 @@ def test_member_signs_in_and_sees_their_devices_as_device_overview_computes_them
     assert not at.exception
     assert [title.value for title in at.title][-1] == "Live"
     with session_scope(read_only=True) as session:
-        (status,) = device_overview(session, user_id=user.id)
+        (status,) = device_overview(session, user_id=user.id, now=now)
     row = devices_table(at).loc["Garage freezer"]
     assert status.online and status.power_w == 750.0
     assert row["Power now"] == "750 W"
     assert row["Room"] == "Garage"
     assert row["Status"] == "Online"
-    # Energy keeps accruing while the device is online: allow for the seconds between the two.
-    assert row["Today (kWh)"] == pytest.approx(status.today_energy_wh / 1000, abs=0.005)
+    # Six readings a minute apart, the last one held until now: six minutes at 750 W.
+    assert status.today_energy_wh == pytest.approx(750.0 * 6 / 60)
+    assert row["Today (kWh)"] == pytest.approx(status.today_energy_wh / 1000)
     metrics = {metric.label: metric.value for metric in at.metric}
     assert metrics["Household now"] == "750 W"
     sidebar = shown_text(at)
