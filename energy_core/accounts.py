@@ -712,13 +712,26 @@ class CachedKeyVerifier:
         self.ttl_s = ttl_s
         self.cache = cache if cache is not None else MemoryCache()
 
+    @property
+    def local(self) -> bool:
+        """Whether the cache is this process's memory, so that ``cached`` never blocks."""
+        return self.cache.backend == "memory"
+
+    def cached(self, key: str) -> KeyPrincipal | None:
+        """The principal of ``key`` if the cache holds it; never asks the database."""
+        if self.ttl_s <= 0:
+            return None
+        hit = self.cache.get(_key_cache_name(hash_api_key(key)))
+        if hit is None:
+            return None
+        cached = orjson.loads(hit)
+        return KeyPrincipal(**{**cached, "scope": KeyScope(cached["scope"])})
+
     def verify(self, session_factory, key: str) -> KeyPrincipal | None:  # noqa: ANN001
+        principal = self.cached(key)
+        if principal is not None:
+            return principal
         name = _key_cache_name(hash_api_key(key))
-        if self.ttl_s > 0:
-            hit = self.cache.get(name)
-            if hit is not None:
-                cached = orjson.loads(hit)
-                return KeyPrincipal(**{**cached, "scope": KeyScope(cached["scope"])})
         with session_factory() as session:
             principal = verify_api_key(session, key=key)
             if principal is not None:

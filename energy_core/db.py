@@ -82,6 +82,10 @@ def session_scope(engine: Engine | None = None, *, read_only: bool = False) -> I
             raise
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The database could not be reached or dropped the connection; nothing is known written."""
+
+
 def is_sqlite(session_or_engine) -> bool:  # noqa: ANN001 - Session or Engine
     bind = (
         session_or_engine.get_bind()

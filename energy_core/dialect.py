@@ -154,6 +154,114 @@ SELECT count(*) FROM new
 """
 
 
+# Single readings that concurrent requests posted, stored in one statement: each reading's device
+# is looked up among its own user's devices (by device_id, or by a device key's primary key, 0 for
+# none); a reading whose device is missing, deactivated, or not bidirectional for negative watts is
+# left out and reported, so the caller can explain it the usual way. The first of the same (device,
+# instant) in the group is inserted; the hours [t, t + max_gap] meets of every new reading are
+# marked dirty, as ``_dirty_hours`` in ingest.py does for a batch, and last-seen times move forward.
+_PG_STORE_SINGLES = f"""
+WITH input AS (
+    SELECT * FROM unnest(
+        %(items)b::int4[], %(users)b::int4[], %(names)s::text[],
+        %(keyed)b::int4[], %(stamps)b::int8[], %(powers)b::float8[]
+    ) AS x(i, u, name, pk, t, p)
+),
+dev AS (
+    SELECT input.*, d.id, d.device_id, d.is_active, d.bidirectional,
+           coalesce(d.max_gap_s, %(default_gap_s)s::int4)::int8 AS gap_s
+    FROM input
+    CROSS JOIN LATERAL (
+        SELECT id, device_id, is_active, bidirectional, max_gap_s FROM devices
+        WHERE input.pk = 0 AND user_id = input.u AND device_id = input.name
+        UNION ALL
+        SELECT id, device_id, is_active, bidirectional, max_gap_s FROM devices
+        WHERE input.pk <> 0 AND id = input.pk AND user_id = input.u
+          AND (input.name IS NULL OR device_id = input.name)
+    ) AS d
+),
+ok AS (
+    SELECT dev.*, {_PG_INSTANT.format("t")} AS at, min(i) OVER (PARTITION BY id, t) AS first_i
+    FROM dev
+    WHERE is_active AND (p >= 0 OR bidirectional)
+),
+new AS (
+    INSERT INTO readings (user_id, device_pk, ts, power_w)
+    SELECT u, id, at, p FROM ok WHERE i = first_i
+    ORDER BY id, t
+    ON CONFLICT DO NOTHING
+    RETURNING device_pk, ts
+),
+fresh AS (
+    SELECT ok.* FROM ok JOIN new ON new.device_pk = ok.id AND new.ts = ok.at
+    WHERE ok.i = ok.first_i
+),
+marked AS (
+    INSERT INTO dirty_hours (user_id, device_pk, hour_start, version)
+    SELECT DISTINCT u, id, to_timestamp(h * 3600), 1
+    FROM fresh, generate_series(t / {HOUR_US}, (t + gap_s * 1000000) / {HOUR_US}) AS h
+    ORDER BY 2, 3
+    ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SET version = dirty_hours.version + 1
+),
+seen AS (
+    UPDATE devices AS d SET last_seen_at = s.at
+    FROM (SELECT id, max(at) AS at FROM fresh GROUP BY id ORDER BY id) AS s
+    WHERE d.id = s.id AND (d.last_seen_at IS NULL OR d.last_seen_at < s.at)
+)
+SELECT i, device_id, i IN (SELECT i FROM ok) AS allowed, i IN (SELECT i FROM fresh) AS inserted
+FROM dev
+"""
+
+
+@dataclass(frozen=True)
+class SingleReading:
+    """One reading of a single-reading request: its user, the device string it named (None: the
+    key's device), the device key's device (None for a household key), instant and watts."""
+
+    user_id: int
+    device_id: str | None
+    device_pk: int | None
+    ts_us: int
+    power_w: float
+
+
+@dataclass(frozen=True)
+class SingleOutcome:
+    """What happened to a ``SingleReading``: stored (new, or a duplicate), or not written at all
+    because its device is unknown or a rule about the device forbids it (``stored`` False)."""
+
+    stored: bool
+    inserted: bool = False
+    device_id: str | None = None
+
+
+NOT_STORED = SingleOutcome(stored=False)
+
+
+async def store_single_readings(
+    conn: psycopg.AsyncConnection, readings: Sequence[SingleReading], *, default_gap_s: int
+) -> list[SingleOutcome]:
+    """Store ``readings`` on PostgreSQL in one statement (one transaction, one round trip in
+    autocommit), reporting each one's outcome in order. The caller has checked every rule that
+    needs no device; those that need the device are checked here."""
+    params = {
+        "items": _binary_array(Int4Array, range(len(readings))),
+        "users": _binary_array(Int4Array, [r.user_id for r in readings]),
+        "names": [r.device_id for r in readings],
+        "keyed": _binary_array(Int4Array, [r.device_pk or 0 for r in readings]),
+        "stamps": _binary_array(Int8Array, [r.ts_us for r in readings]),
+        "powers": _binary_array(Float8Array, [r.power_w for r in readings]),
+        "default_gap_s": default_gap_s,
+    }
+    outcomes = [NOT_STORED] * len(readings)
+    async with conn.cursor() as cur:
+        await cur.execute(_PG_STORE_SINGLES, params)
+        for i, device_id, allowed, inserted in await cur.fetchall():
+            if allowed:
+                outcomes[i] = SingleOutcome(stored=True, inserted=inserted, device_id=device_id)
+    return outcomes
+
+
 def insert_readings(
     conn: Connection,
     *,

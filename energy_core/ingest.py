@@ -391,6 +391,30 @@ def record_reading_columns(
     )
 
 
+def single_reading(
+    columns: ReadingColumns,
+    *,
+    user_id: int,
+    device_pk_scope: int | None = None,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> dialect.SingleReading | None:
+    """The reading of a one-reading request, for ``dialect.store_single_readings``, when it passes
+    every rule that needs no device; None when ``record_reading_columns`` must store or explain
+    it (a rule broken, or no device_id with a household key)."""
+    settings = settings or get_settings()
+    (device_id,), (stamp,), (power,) = columns.device_ids, columns.ts_us, columns.power_w
+    if device_id is None and device_pk_scope is None:
+        return None
+    now_us = to_epoch_us(now or utcnow())
+    earliest = now_us - settings.lateness_days * 86_400 * US_PER_S
+    latest = now_us + settings.future_skew_s * US_PER_S
+    limit = settings.max_power_w
+    if not (earliest <= stamp <= latest and -limit <= power <= limit):  # NaN fails too
+        return None
+    return dialect.SingleReading(user_id, device_id, device_pk_scope, stamp, power)
+
+
 def _newest(device_pks: Sequence[int], ts_us: Sequence[int]) -> dict[int, int]:
     newest: dict[int, int] = {}
     for pk, t in zip(device_pks, ts_us, strict=True):
@@ -697,5 +721,6 @@ __all__ = [
     "parse_timestamp",
     "record_reading_columns",
     "record_readings",
+    "single_reading",
     "timestamp_us",
 ]

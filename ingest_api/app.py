@@ -5,7 +5,7 @@ including FastAPI's own validation errors, unknown routes and wrong methods.
 """
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -22,16 +22,19 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from energy_core import __version__, telemetry
 from energy_core.accounts import CachedKeyVerifier, KeyPrincipal, NotFoundError
 from energy_core.cache import get_cache
-from energy_core.db import make_engine, session_scope
+from energy_core.db import DatabaseUnavailable, make_engine, session_scope
 from energy_core.ingest import (
     IngestRejected,
+    ReadingColumns,
     decode_json_body,
     parse_readings_columns,
     record_reading_columns,
+    single_reading,
     timestamp_us,
 )
 from energy_core.models import KeyScope
@@ -39,10 +42,12 @@ from energy_core.ratelimit import RateLimiter
 from energy_core.settings import Settings, get_settings
 from energy_core.types import from_epoch_us
 from ingest_api import schemas
+from ingest_api.singles import SingleReadingWriter
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = "5"
+SINGLE_PATH = "/api/v1/telemetry"
 JSON = "application/json"
 
 
@@ -74,6 +79,11 @@ def error_response(
 ) -> Response:
     body = {"error": {"code": code, "message": message, "details": details or []}}
     return json_response(body, status, headers)
+
+
+def accepted(new: int, duplicates: int) -> Response:
+    """The answer to stored readings: 201 if any was new, 200 if all were already stored."""
+    return json_response({"accepted": new, "duplicates": duplicates}, 201 if new else 200)
 
 
 def unauthorized() -> ApiError:
@@ -203,9 +213,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="An API key: scope `ingest` to write readings, `read` to read them.",
     )
 
+    singles = (
+        SingleReadingWriter(settings.database_url, default_gap_s=settings.max_gap_s)
+        if engine.dialect.name == "postgresql"
+        else None
+    )
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        if singles is not None:
+            await singles.close()
         engine.dispose()
 
     app = FastAPI(
@@ -269,6 +287,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)
+    @app.exception_handler(DatabaseUnavailable)
     async def _database_down(_request: Request, exc: Exception) -> Response:
         cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         log.warning(
@@ -286,12 +305,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.exception("unexpected error", exc_info=exc)
         return error_response(500, "internal_error", "Something went wrong on our side.")
 
-    def authorize(
-        credentials: HTTPAuthorizationCredentials | None, scope: KeyScope
-    ) -> KeyPrincipal:
-        """The principal of the request's key, counted against its rate limit. Blocking."""
-        key = credentials.credentials.strip() if credentials is not None else ""
-        principal = verifier.verify(lambda: session_scope(engine), key) if key else None
+    def check_key(principal: KeyPrincipal | None, scope: KeyScope) -> KeyPrincipal:
+        """``principal`` if it may go ahead: a valid key of ``scope``, within its rate limit."""
         if principal is None:
             raise unauthorized()
         decision = limiter.hit(key_id=principal.key_id)
@@ -310,6 +325,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 f"This key has scope {principal.scope.value!r}; this needs a {scope.value!r} key.",
             )
         return principal
+
+    def bearer_key(credentials: HTTPAuthorizationCredentials | None) -> str:
+        return credentials.credentials.strip() if credentials is not None else ""
+
+    def authorize(
+        credentials: HTTPAuthorizationCredentials | None, scope: KeyScope
+    ) -> KeyPrincipal:
+        """The principal of the request's key, counted against its rate limit. Blocking."""
+        key = bearer_key(credentials)
+        principal = verifier.verify(lambda: session_scope(engine), key) if key else None
+        return check_key(principal, scope)
 
     Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
 
@@ -345,11 +371,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise ApiError(400, "empty_body", "The request body is empty; send JSON.")
         return bytes(body)
 
-    def ingest(credentials: HTTPAuthorizationCredentials | None, body: bytes, *, batch: bool):  # noqa: ANN202
+    def admit(
+        credentials: HTTPAuthorizationCredentials | None, body: bytes, *, batch: bool
+    ) -> tuple[KeyPrincipal, ReadingColumns]:
+        """The request's ingest key and readings, or the error that refuses them. Blocking."""
         principal = authorize(credentials, KeyScope.ingest)
         columns = parse_readings_columns(
             decode_json_body(body), batch=batch, max_readings=settings.max_batch_readings
         )
+        return principal, columns
+
+    def admit_from_memory(
+        credentials: HTTPAuthorizationCredentials | None, body: bytes
+    ) -> tuple[KeyPrincipal, ReadingColumns] | None:
+        """``admit`` for one reading when it needs neither the network nor the database: the
+        key cache and the rate counters are this process's memory and hold the key. Else None."""
+        key = bearer_key(credentials)
+        if not (key and verifier.local):
+            return None
+        principal = verifier.cached(key)
+        if principal is None:
+            return None
+        principal = check_key(principal, KeyScope.ingest)
+        columns = parse_readings_columns(
+            decode_json_body(body), batch=False, max_readings=settings.max_batch_readings
+        )
+        return principal, columns
+
+    def store(principal: KeyPrincipal, columns: ReadingColumns, *, batch: bool) -> Response:
+        """Store admitted readings in one transaction and say so; or refuse them all. Blocking."""
         try:
             with session_scope(engine) as session:
                 result = record_reading_columns(
@@ -364,9 +414,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 exc.problems = [replace(p, index=None) for p in exc.problems]
             raise
         # Only here, after the commit, does the device hear that its readings are safe.
-        return json_response(
-            {"accepted": result.accepted, "duplicates": result.duplicates},
-            201 if result.accepted else 200,
+        return accepted(result.accepted, result.duplicates)
+
+    def ingest(credentials: HTTPAuthorizationCredentials | None, body: bytes, *, batch: bool):  # noqa: ANN202
+        principal, columns = admit(credentials, body, batch=batch)
+        return store(principal, columns, batch=batch)
+
+    async def ingest_one(credentials: HTTPAuthorizationCredentials | None, body: bytes):  # noqa: ANN202
+        """One reading: through the shared writer when the database is PostgreSQL and the reading
+        needs no explaining, through ``ingest`` otherwise."""
+        if singles is None:
+            return await anyio.to_thread.run_sync(
+                partial(ingest, credentials, body, batch=False), limiter=writers
+            )
+        admitted = admit_from_memory(credentials, body) or await anyio.to_thread.run_sync(
+            partial(admit, credentials, body, batch=False), limiter=writers
+        )
+        principal, columns = admitted
+        reading = single_reading(
+            columns,
+            user_id=principal.user_id,
+            device_pk_scope=principal.device_pk,
+            settings=settings,
+        )
+        if reading is not None:
+            outcome = await singles.write(reading)
+            if outcome.stored:
+                return accepted(int(outcome.inserted), int(not outcome.inserted))
+        return await anyio.to_thread.run_sync(
+            partial(store, principal, columns, batch=False), limiter=writers
         )
 
     write_responses: dict[int | str, dict] = {
@@ -379,7 +455,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     }
 
     @app.post(
-        "/api/v1/telemetry",
+        SINGLE_PATH,
         summary="Record one reading",
         description="One reading. Re-sending it is safe: it is stored once and counted as a "
         "duplicate. A 2xx means committed.",
@@ -397,10 +473,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
     )
     async def post_reading(request: Request, credentials: Credentials) -> Response:
-        body = await read_body(request)
-        return await anyio.to_thread.run_sync(
-            partial(ingest, credentials, body, batch=False), limiter=writers
-        )
+        # Served by SingleReadingRoute below, which takes this path before FastAPI's routing;
+        # declared here for the OpenAPI document, and the same handler if it is ever reached.
+        return await ingest_one(credentials, await read_body(request))
 
     @app.post(
         "/api/v1/telemetry/batch",
@@ -608,4 +683,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return json_response({"status": "ready"})
 
+    async def single_reading_route(request: Request) -> Response:
+        return await ingest_one(await bearer(request), await read_body(request))
+
+    app.add_middleware(SingleReadingRoute, handler=single_reading_route)
     return app
+
+
+class SingleReadingRoute:
+    """``POST /api/v1/telemetry`` straight to its handler, past FastAPI's routing and dependency
+    resolution: the busiest endpoint, where they cost about as much CPU as the rest of the request.
+    Errors get the app's own exception handlers, so answers are the same as through FastAPI."""
+
+    def __init__(self, app: ASGIApp, handler: Callable[[Request], Awaitable[Response]]):
+        self.app = app
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not (
+            scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == SINGLE_PATH
+        ):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.handler(request)
+        except Exception as exc:
+            response = await self._handled(request, exc)
+        await response(scope, receive, send)
+
+    @staticmethod
+    async def _handled(request: Request, exc: Exception) -> Response:
+        handlers = request.app.exception_handlers
+        handler = next(handlers[kind] for kind in type(exc).__mro__ if kind in handlers)
+        return await handler(request, exc)

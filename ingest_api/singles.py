@@ -1,0 +1,136 @@
+"""Single readings posted at the same moment share one transaction (PostgreSQL only).
+
+Thousands of devices that each post one reading per request would otherwise cost the database a
+transaction, a commit and a round trip apiece, and the API a worker thread apiece. Here a request
+hands its reading to the process's writer and awaits the outcome; the writer stores every reading
+that is waiting in one statement on its own connection, and then answers each request. Under light
+load a group is one reading and costs one round trip; under heavy load groups grow by themselves,
+since readings gather while the previous group is being written. A request hears back only after
+the commit, so a 2xx still means stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from energy_core.db import DatabaseUnavailable
+from energy_core.dialect import SingleOutcome, SingleReading, store_single_readings
+
+log = logging.getLogger(__name__)
+
+# Readings written in one statement at most; the rest wait for the next one.
+MAX_GROUP = 1_000
+CONNECT_TIMEOUT_S = 5
+
+
+def libpq_url(database_url: str) -> str:
+    """The SQLAlchemy URL ``database_url`` as a URL libpq (psycopg.connect) understands."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class SingleReadingWriter:
+    """Stores single readings in groups on one connection of its own; see the module docstring.
+
+    ``write`` answers a reading's outcome: stored (new or a duplicate), or NOT_STORED when its
+    device is unknown or a rule about the device forbids it, which the caller explains through
+    the usual path. It raises DatabaseUnavailable when the database cannot be reached or the
+    connection broke (nothing is known written: the device retries, a duplicate is harmless).
+    A group the database refuses for any other reason is not retried here: each of its readings
+    is answered NOT_STORED, so that each takes the usual path on its own.
+    """
+
+    def __init__(self, database_url: str, *, default_gap_s: int, max_group: int = MAX_GROUP):
+        self.conninfo = libpq_url(database_url)
+        self.default_gap_s = default_gap_s
+        self.max_group = max_group
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiting: list[tuple[SingleReading, asyncio.Future]] = []
+        self._conn: psycopg.AsyncConnection | None = None
+        self._task: asyncio.Task | None = None
+        self._wake = asyncio.Event()
+        self.groups = 0
+        self.readings = 0
+
+    async def write(self, reading: SingleReading) -> SingleOutcome:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._move_to(loop)
+        outcome = loop.create_future()
+        self._waiting.append((reading, outcome))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="single-reading writer")
+        self._wake.set()
+        return await outcome
+
+    def _move_to(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Serve from ``loop``: a server has one event loop for its life, but an app driven by a
+        test client may see several in turn, and asyncio objects belong to the loop they ran on."""
+        if self._conn is not None:
+            self._conn.pgconn.finish()  # its loop is gone: close the socket without it
+        self._loop, self._conn, self._task = loop, None, None
+        self._waiting = []
+        self._wake = asyncio.Event()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for _, outcome in self._waiting:
+            if not outcome.done():
+                outcome.set_exception(DatabaseUnavailable("the API is shutting down"))
+        self._waiting.clear()
+        await self._disconnect()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._waiting:
+                group = self._waiting[: self.max_group]
+                del self._waiting[: self.max_group]
+                await self._write_group(group)
+
+    async def _write_group(self, group: list[tuple[SingleReading, asyncio.Future]]) -> None:
+        try:
+            conn = await self._connection()
+            outcomes = await store_single_readings(
+                conn, [reading for reading, _ in group], default_gap_s=self.default_gap_s
+            )
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            await self._disconnect()
+            log.warning("single-reading writer: database unavailable: %s", exc)
+            error: Exception | None = DatabaseUnavailable(str(exc))
+            outcomes = []
+        except psycopg.Error as exc:  # e.g. a device deleted while its reading was on its way
+            log.info("single-reading writer: group of %d refused (%s)", len(group), exc)
+            error, outcomes = None, [SingleOutcome(stored=False)] * len(group)
+        else:
+            error = None
+            self.groups += 1
+            self.readings += len(group)
+        for i, (_, future) in enumerate(group):
+            if future.done():  # the client went away; its reading may still have been stored
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(outcomes[i])
+
+    async def _connection(self) -> psycopg.AsyncConnection:
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+            )
+        return self._conn
+
+    async def _disconnect(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                await conn.close()
