@@ -23,8 +23,9 @@ staging table merged with ON CONFLICT DO NOTHING), each timed on one connection.
 
 Each row of the table also says where the machine's CPU went per request: the API's processes,
 PostgreSQL's, this load generator's and everything else's (the machine may be shared). The load
-generator is aiohttp when installed (the test extra has it), else httpx, which on a small machine
-spends more CPU per single-reading request than the API does.
+generator is a minimal keep-alive HTTP/1.1 client on uvloop (--client raw, the default), since
+every CPU millisecond it spends is taken from the API and PostgreSQL on the same small machine;
+--client aiohttp or httpx measure with a general-purpose client instead.
 
 The baseline is timed before the HTTP phases (on the rows the batch phase will send) and after
 them (on the rows it stored); the ratio uses their mean.
@@ -59,6 +60,7 @@ try:  # the lighter load generator: httpx spends more CPU per request than the A
 except ImportError:  # pragma: no cover - aiohttp is in the test extra
     aiohttp = None
 import psycopg
+import uvloop
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,6 +210,47 @@ def record(phase: Phase, started: float, status: int, body: bytes) -> None:
             print(f"  {phase.name}: {status} {body[:200]!r}", file=sys.stderr)
 
 
+class RawHttpClient(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection that posts a body and awaits the answer, then the next.
+
+    The lightest load generator: on a machine of two cores, the client competes with the API and
+    PostgreSQL for the same CPU, and aiohttp spends about as much per single-reading request as
+    the API does. It understands exactly what the API sends: a Content-Length body, keep-alive.
+    """
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future | None = None
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport) -> None:  # noqa: ANN001
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0 or self.waiter is None:
+            return
+        lines = bytes(self.buffer[:end]).lower().split(b"\r\n")
+        length = next(
+            int(line.partition(b":")[2]) for line in lines if line.startswith(b"content-length:")
+        )
+        if len(self.buffer) >= end + 4 + length:
+            status = int(lines[0][9:12])
+            body = bytes(self.buffer[end + 4 : end + 4 + length])
+            del self.buffer[: end + 4 + length]
+            self.waiter.set_result((status, body))
+
+    def connection_lost(self, exc) -> None:  # noqa: ANN001
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("the API closed the connection"))
+
+    async def post(self, request_head: bytes, body: bytes) -> tuple[int, bytes]:
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(request_head + b"%d\r\n\r\n" % len(body) + body)
+        return await self.waiter
+
+
 async def run_clients(
     url: str, key: str, bodies: list, path: str, phase: Phase, duration: float, client: str
 ) -> None:
@@ -215,7 +258,26 @@ async def run_clients(
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     deadline = time.perf_counter() + duration
     started = time.perf_counter()
-    if client == "aiohttp":
+    if client == "raw":
+        host, port = url.removeprefix("http://").split(":")
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
+            "Content-Type: application/json\r\nContent-Length: "
+        ).encode()
+        loop = asyncio.get_running_loop()
+
+        async def post_raw(source) -> None:  # noqa: ANN001
+            transport, connection = await loop.create_connection(RawHttpClient, host, int(port))
+            try:
+                while time.perf_counter() < deadline:
+                    body, sent = next(source), time.perf_counter()
+                    status, answer = await connection.post(head, body)
+                    record(phase, sent, status, answer)
+            finally:
+                transport.close()
+
+        await asyncio.gather(*(post_raw(b) for b in bodies))
+    elif client == "aiohttp":
         connector = aiohttp.TCPConnector(limit=len(bodies))
         async with aiohttp.ClientSession(url, headers=headers, connector=connector) as session:
 
@@ -353,7 +415,7 @@ def run_phase(
 ) -> Phase:
     phase = Phase(name, server.workers)
     before = cpu_by_process()
-    asyncio.run(run_clients(server.url, key, bodies, path, phase, args.duration, args.client))
+    uvloop.run(run_clients(server.url, key, bodies, path, phase, args.duration, args.client))
     after = cpu_by_process()
     phase.peak_rss_mb = peak_rss_mb(server.pids())
     # Where the machine's CPU went: the API, PostgreSQL, this client, everything else.
@@ -506,9 +568,9 @@ def main() -> int:
     parser.add_argument("--skip-shared", action="store_true", help="leave out the shared phase")
     parser.add_argument(
         "--client",
-        choices=["aiohttp", "httpx"],
-        default="aiohttp" if aiohttp else "httpx",
-        help="HTTP client of the load generator",
+        choices=["raw", "aiohttp", "httpx"],
+        default="raw",
+        help="HTTP client of the load generator (raw: a minimal keep-alive HTTP/1.1 client)",
     )
     parser.add_argument("--profile", action="store_true", help="profile the request path")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
