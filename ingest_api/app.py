@@ -235,6 +235,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "Authenticate with `Authorization: Bearer <api key>`.",
     )
     app.state.key_verifier = verifier
+    app.state.single_writer = singles
     app.state.rate_limiter = limiter
     # Writers run in worker threads, but never more at once than the engine keeps connections:
     # beyond that, each request would open and close an overflow connection to PostgreSQL, which

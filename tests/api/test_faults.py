@@ -61,6 +61,8 @@ class Stream:
     key: str
     clients: int = 4
     batches_per_client: int = 40
+    singles: bool = False  # post each reading of a batch on its own, concurrently
+    devices: tuple[str, ...] = ("fridge", "heater")
     acknowledged: list[dict] = field(default_factory=list)
     sent: dict[tuple[str, str], float] = field(default_factory=dict)
     unavailable: list[httpx.Response] = field(default_factory=list)
@@ -68,13 +70,13 @@ class Stream:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def batches(self, client: int) -> list[list[dict]]:
-        base = utcnow().timestamp() - 3_000
+        base = utcnow().timestamp() - 6_000
         out = []
         for b in range(self.batches_per_client):
             out.append(
                 [
                     {
-                        "device_id": ("fridge", "heater")[i % 2],
+                        "device_id": self.devices[i % len(self.devices)],
                         "timestamp": base + client * 500 + b * 10 + i * 0.001,
                         "energy_watts": float(client * 10_000 + b * 100 + i),
                     }
@@ -89,28 +91,33 @@ class Stream:
                 with self.lock:
                     for r in readings:
                         self.sent[(r["device_id"], repr(r["timestamp"]))] = r["energy_watts"]
-                deadline = time.monotonic() + 60
-                while True:
-                    assert time.monotonic() < deadline, "a batch was never acknowledged"
-                    try:
-                        response = http.post(
-                            "/api/v1/telemetry/batch",
-                            json={"readings": readings},
-                            headers=auth(self.key),
-                        )
-                    except httpx.TransportError:
-                        with self.lock:
-                            self.transport_errors += 1
-                        time.sleep(0.05)
-                        continue
-                    if response.status_code in (200, 201):
-                        with self.lock:
-                            self.acknowledged.append(response.json())
-                        break
-                    assert response.status_code == 503, response.text
-                    with self.lock:
-                        self.unavailable.append(response)
-                    time.sleep(0.05)
+                if self.singles:
+                    for r in readings:
+                        self.post_until_acknowledged(http, "/api/v1/telemetry", r)
+                else:
+                    self.post_until_acknowledged(
+                        http, "/api/v1/telemetry/batch", {"readings": readings}
+                    )
+
+    def post_until_acknowledged(self, http: httpx.Client, path: str, body: dict) -> None:
+        deadline = time.monotonic() + 60
+        while True:
+            assert time.monotonic() < deadline, "a request was never acknowledged"
+            try:
+                response = http.post(path, json=body, headers=auth(self.key))
+            except httpx.TransportError:
+                with self.lock:
+                    self.transport_errors += 1
+                time.sleep(0.05)
+                continue
+            if response.status_code in (200, 201):
+                with self.lock:
+                    self.acknowledged.append(response.json())
+                return
+            assert response.status_code == 503, response.text
+            with self.lock:
+                self.unavailable.append(response)
+            time.sleep(0.05)
 
     def run(self) -> None:
         threads = [threading.Thread(target=self.run_client, args=(c,)) for c in range(self.clients)]
@@ -120,23 +127,25 @@ class Stream:
             t.join()
 
 
-def assert_exactly_once(engine, stream: Stream) -> None:
-    assert len(stream.acknowledged) == stream.clients * stream.batches_per_client
-    assert all(a["accepted"] + a["duplicates"] == BATCH for a in stream.acknowledged)
+def assert_exactly_once(engine, *streams: Stream) -> None:
+    sent: list[tuple[str, float]] = []
+    for stream in streams:
+        per_request = 1 if stream.singles else BATCH
+        requests = stream.clients * stream.batches_per_client * BATCH // per_request
+        assert len(stream.acknowledged) == requests
+        assert all(a["accepted"] + a["duplicates"] == per_request for a in stream.acknowledged)
+        sent += [(device, power) for (device, _), power in stream.sent.items()]
+        for response in stream.unavailable:
+            assert_error(response, 503, "database_unavailable")
+            assert int(response.headers["Retry-After"]) > 0
     with session_scope(engine, read_only=True) as s:
         rows = s.exec(
-            select(Device.device_id, Reading.ts, Reading.power_w).join(
-                Device, Device.id == Reading.device_pk
-            )
+            select(Device.device_id, Reading.power_w).join(Device, Device.id == Reading.device_pk)
         ).all()
-    assert len(rows) == len(stream.sent)
     # Every value sent is there once: readings are unique per (device, instant) by construction.
-    assert sorted(p for _, _, p in rows) == sorted(stream.sent.values())
-    # No batch was half-written: what was reported new adds up to what is stored.
-    assert sum(a["accepted"] for a in stream.acknowledged) == len(rows)
-    for response in stream.unavailable:
-        assert_error(response, 503, "database_unavailable")
-        assert int(response.headers["Retry-After"]) > 0
+    assert sorted(rows) == sorted(sent)
+    # Nothing was half-written: what was reported new adds up to what is stored.
+    assert sum(a["accepted"] for stream in streams for a in stream.acknowledged) == len(rows)
 
 
 def test_connections_killed_during_a_stream_lose_and_duplicate_nothing(
@@ -155,6 +164,37 @@ def test_connections_killed_during_a_stream_lose_and_duplicate_nothing(
 
     with LiveServer(create_app()) as server:
         stream = Stream(server.url, household.household_key)
+        assassin = threading.Thread(target=killer)
+        assassin.start()
+        try:
+            stream.run()
+        finally:
+            stop.set()
+            assassin.join()
+    admin.close()
+    assert kills > 0
+    assert stream.unavailable, "no request met a killed connection; the test proved nothing"
+    assert_exactly_once(engine, stream)
+
+
+def test_connections_killed_during_a_stream_of_single_readings_lose_and_duplicate_nothing(
+    engine, database_url, household
+):
+    database = make_url(database_url).database
+    admin = admin_connection(database_url)
+    kills = 0
+    stop = threading.Event()
+
+    def killer() -> None:
+        nonlocal kills
+        while not stop.is_set():
+            time.sleep(0.05)
+            kills += kill_connections(admin, database)
+
+    with LiveServer(create_app()) as server:
+        stream = Stream(
+            server.url, household.household_key, clients=8, batches_per_client=3, singles=True
+        )
         assassin = threading.Thread(target=killer)
         assassin.start()
         try:
@@ -242,11 +282,23 @@ def test_a_server_restart_during_a_stream_loses_and_duplicates_nothing(engine, h
 
     with LiveServer(create_app()) as server:
         stream = Stream(server.url, household.household_key, batches_per_client=60)
+        singles = Stream(
+            server.url,
+            household.household_key,
+            batches_per_client=6,
+            singles=True,
+            devices=("solar",),
+        )
         bounce = threading.Thread(target=restart)
+        streams = [threading.Thread(target=s.run) for s in (stream, singles)]
         bounce.start()
         try:
-            stream.run()
+            for thread in streams:
+                thread.start()
+            for thread in streams:
+                thread.join()
         finally:
             bounce.join()
     assert stream.unavailable or stream.transport_errors
-    assert_exactly_once(engine, stream)
+    assert singles.unavailable or singles.transport_errors
+    assert_exactly_once(engine, stream, singles)
