@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import func, select
 
+from energy_core import rollup
 from energy_core.accounts import (
     LOCKOUT,
     MAX_FAILED_LOGINS,
@@ -209,7 +210,10 @@ def test_deleting_a_device_removes_its_data_and_keys_and_nothing_else(engine):
     assert bobs == len(points)
 
 
-def test_a_new_max_gap_marks_the_device_for_recomputation(engine):
+def test_a_new_max_gap_marks_the_device_for_recomputation(engine, monkeypatch):
+    # The marking leaves hours past the retention horizon alone, judged by rollup's clock: pin it
+    # beside the reading, whatever the date the suite runs on.
+    monkeypatch.setattr(rollup, "utcnow", lambda: NOW + timedelta(hours=1))
     with session_scope() as session:
         user = make_user(session)
         plug = make_device(session, user=user, device_id="plug")
