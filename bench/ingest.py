@@ -597,7 +597,9 @@ def main() -> int:
             with ApiServer(url, workers, args.redis_url) as server:
                 timeline = Timeline()
                 empty_tables(url)
-                sources = [hub_batches(names, c, timeline, shared=False) for c in range(8)]
+                sources = [
+                    hub_batches(names, c, timeline, shared=False) for c in range(BATCH_CLIENTS)
+                ]
                 phases.append(
                     run_phase(server, key, "batches", sources, "/api/v1/telemetry/batch", args)
                 )
@@ -605,7 +607,9 @@ def main() -> int:
                     batch_rows = stored_rows(url)
                 if not args.skip_shared:
                     empty_tables(url)
-                    sources = [hub_batches(names, c, timeline, shared=True) for c in range(8)]
+                    sources = [
+                        hub_batches(names, c, timeline, shared=True) for c in range(BATCH_CLIENTS)
+                    ]
                     phases.append(
                         run_phase(server, key, "shared", sources, "/api/v1/telemetry/batch", args)
                     )
@@ -637,6 +641,13 @@ def main() -> int:
         print(
             f"baseline: raw binary COPY, 1,000 rows a commit, 1 connection: {baseline:,.0f} rows/s"
             f" (before the HTTP phases {baseline_before:,.0f}, after {baseline_after:,.0f})"
+        )
+        # Little's law: clients that each wait for their answer before sending again see a mean
+        # latency of clients / throughput, whatever the server does with its time.
+        floor_ms = BATCH_CLIENTS * BATCH / baseline * 1000
+        print(
+            f"latency floor: {BATCH_CLIENTS} clients waiting on {BATCH:,}-reading batches at the "
+            f"baseline's rate would see {floor_ms:.0f} ms per batch on average (Little's law)"
         )
         print("insert paths on 1 connection (same rows, with ON CONFLICT DO NOTHING):")
         print(f"  unnest arrays (the API's)      {unnest:10,.0f} rows/s  {unnest / baseline:.2f}x")
