@@ -19,7 +19,12 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from energy_core.db import DatabaseUnavailable
-from energy_core.dialect import SingleOutcome, SingleReading, store_single_readings
+from energy_core.dialect import (
+    NOT_STORED,
+    SingleOutcome,
+    SingleReading,
+    store_single_readings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,29 +103,45 @@ class SingleReadingWriter:
 
     async def _write_group(self, group: list[tuple[SingleReading, asyncio.Future]]) -> None:
         try:
+            answers = await self._store([reading for reading, _ in group])
+        except asyncio.CancelledError:  # the API stopping mid-write: nobody hears "stored"
+            self._answer(group, DatabaseUnavailable("the API stopped while writing"))
+            raise
+        self._answer(group, answers)
+
+    async def _store(self, readings: list[SingleReading]) -> list[SingleOutcome] | Exception:
+        """Each reading's outcome, or the error every one of them is answered with."""
+        try:
             conn = await self._connection()
-            outcomes = await store_single_readings(
-                conn, [reading for reading, _ in group], default_gap_s=self.default_gap_s
-            )
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            await self._disconnect()
-            log.warning("single-reading writer: database unavailable: %s", exc)
-            error: Exception | None = DatabaseUnavailable(str(exc))
-            outcomes = []
-        except psycopg.Error as exc:  # e.g. a device deleted while its reading was on its way
-            log.info("single-reading writer: group of %d refused (%s)", len(group), exc)
-            error, outcomes = None, [SingleOutcome(stored=False)] * len(group)
-        else:
-            error = None
-            self.groups += 1
-            self.readings += len(group)
+            outcomes = await store_single_readings(conn, readings, default_gap_s=self.default_gap_s)
+        except psycopg.Error as exc:
+            if self._conn is None or self._conn.broken or self._conn.closed:
+                await self._disconnect()
+                log.warning("single-reading writer: database unavailable: %s", exc)
+                return DatabaseUnavailable(str(exc))
+            # The connection is fine but the statement failed (a device deleted while its reading
+            # was on its way, a deadlock): each reading takes the usual path on its own.
+            log.info("single-reading writer: group of %d refused (%s)", len(readings), exc)
+            return [NOT_STORED] * len(readings)
+        except Exception as exc:  # a defect: the requests answer 500 instead of waiting forever
+            log.exception("single-reading writer failed")
+            return exc
+        self.groups += 1
+        self.readings += len(readings)
+        return outcomes
+
+    @staticmethod
+    def _answer(
+        group: list[tuple[SingleReading, asyncio.Future]],
+        answers: list[SingleOutcome] | BaseException,
+    ) -> None:
         for i, (_, future) in enumerate(group):
             if future.done():  # the client went away; its reading may still have been stored
                 continue
-            if error is not None:
-                future.set_exception(error)
+            if isinstance(answers, BaseException):
+                future.set_exception(answers)
             else:
-                future.set_result(outcomes[i])
+                future.set_result(answers[i])
 
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is None or self._conn.closed:
