@@ -703,6 +703,13 @@ def _key_cache_name(key_hash: str) -> str:
     return f"apikey:{key_hash}"
 
 
+def _principal(cached: bytes | None) -> KeyPrincipal | None:
+    if cached is None:
+        return None
+    fields = orjson.loads(cached)
+    return KeyPrincipal(**{**fields, "scope": KeyScope(fields["scope"])})
+
+
 class CachedKeyVerifier:
     """``verify_api_key`` behind a short cache (Redis when configured, shared by every API replica),
     so a busy device does not cost a key lookup per request. Revoking a key drops it from the
@@ -712,20 +719,17 @@ class CachedKeyVerifier:
         self.ttl_s = ttl_s
         self.cache = cache if cache is not None else MemoryCache()
 
-    @property
-    def local(self) -> bool:
-        """Whether the cache is this process's memory, so that ``cached`` never blocks."""
-        return self.cache.backend == "memory"
-
     def cached(self, key: str) -> KeyPrincipal | None:
         """The principal of ``key`` if the cache holds it; never asks the database."""
         if self.ttl_s <= 0:
             return None
-        hit = self.cache.get(_key_cache_name(hash_api_key(key)))
-        if hit is None:
+        return _principal(self.cache.get(_key_cache_name(hash_api_key(key))))
+
+    async def acached(self, key: str) -> KeyPrincipal | None:
+        """``cached`` for a caller on an event loop: it never blocks the loop."""
+        if self.ttl_s <= 0:
             return None
-        cached = orjson.loads(hit)
-        return KeyPrincipal(**{**cached, "scope": KeyScope(cached["scope"])})
+        return _principal(await self.cache.aget(_key_cache_name(hash_api_key(key))))
 
     def verify(self, session_factory, key: str) -> KeyPrincipal | None:  # noqa: ANN001
         principal = self.cached(key)

@@ -7,12 +7,15 @@ left alone for a few seconds, so that a Redis that hangs costs one timeout, not 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 from functools import lru_cache
 
 import redis
+import redis.asyncio
+from redis.commands.core import AsyncScript
 
 from energy_core.settings import get_settings
 
@@ -84,6 +87,14 @@ class MemoryCache:
             self._counters[key] = (ends, hits)
             return hits, ends - now
 
+    async def aget(self, key: str) -> bytes | None:
+        """``get`` for a caller on an event loop (memory never blocks)."""
+        return self.get(key)
+
+    async def acount(self, key: str, *, window_s: float) -> tuple[int, float]:
+        """``count`` for a caller on an event loop (memory never blocks)."""
+        return self.count(key, window_s=window_s)
+
     def healthy(self) -> bool:
         return True
 
@@ -107,6 +118,10 @@ class RedisCache:
         self._last_warning = 0.0
         self._down_until = 0.0
         self._count_script = self.client.register_script(_COUNT_SCRIPT)
+        # The asyncio client of the event loop that last used one (a server has one loop).
+        self._async: tuple[asyncio.AbstractEventLoop, redis.asyncio.Redis, AsyncScript] | None = (
+            None
+        )
 
     def _up(self) -> bool:
         return time.monotonic() >= self._down_until
@@ -150,6 +165,38 @@ class RedisCache:
         if self._up():
             try:
                 hits, ttl_ms = self._count_script(
+                    keys=[NAMESPACE + key], args=[max(1, int(window_s * 1000))]
+                )
+                return int(hits), int(ttl_ms) / 1000.0
+            except redis.RedisError as exc:
+                self._warn(exc)
+        return self.fallback.count(key, window_s=window_s)
+
+    def _async_client(self) -> tuple[redis.asyncio.Redis, AsyncScript]:
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async[0] is not loop:
+            client = redis.asyncio.Redis.from_url(
+                self.url, socket_connect_timeout=0.5, socket_timeout=0.5, health_check_interval=30
+            )
+            self._async = (loop, client, client.register_script(_COUNT_SCRIPT))
+        return self._async[1], self._async[2]
+
+    async def aget(self, key: str) -> bytes | None:
+        """``get`` for a caller on an event loop: it waits for Redis without blocking the loop."""
+        if self._up():
+            try:
+                client, _ = self._async_client()
+                return await client.get(NAMESPACE + key)
+            except redis.RedisError as exc:
+                self._warn(exc)
+        return self.fallback.get(key)
+
+    async def acount(self, key: str, *, window_s: float) -> tuple[int, float]:
+        """``count`` for a caller on an event loop."""
+        if self._up():
+            try:
+                _, script = self._async_client()
+                hits, ttl_ms = await script(
                     keys=[NAMESPACE + key], args=[max(1, int(window_s * 1000))]
                 )
                 return int(hits), int(ttl_ms) / 1000.0

@@ -21,6 +21,9 @@ class RateDecision:
     retry_after_s: int
 
 
+UNLIMITED = RateDecision(allowed=True, limit=0, remaining=0, retry_after_s=0)
+
+
 class RateLimiter:
     """At most ``limit`` requests per key in each window of ``window_s`` seconds; 0 = no limit."""
 
@@ -36,8 +39,16 @@ class RateLimiter:
     def hit(self, *, key_id: int) -> RateDecision:
         """Count one request of API key ``key_id`` and say whether it may go ahead."""
         if not self.enabled:
-            return RateDecision(allowed=True, limit=0, remaining=0, retry_after_s=0)
-        hits, resets_in_s = self.cache.count(f"rate:key:{key_id}", window_s=self.window_s)
+            return UNLIMITED
+        return self._decide(*self.cache.count(f"rate:key:{key_id}", window_s=self.window_s))
+
+    async def ahit(self, *, key_id: int) -> RateDecision:
+        """``hit`` for a caller on an event loop: it never blocks the loop."""
+        if not self.enabled:
+            return UNLIMITED
+        return self._decide(*await self.cache.acount(f"rate:key:{key_id}", window_s=self.window_s))
+
+    def _decide(self, hits: int, resets_in_s: float) -> RateDecision:
         return RateDecision(
             allowed=hits <= self.limit,
             limit=self.limit,

@@ -38,7 +38,7 @@ from energy_core.ingest import (
     timestamp_us,
 )
 from energy_core.models import KeyScope
-from energy_core.ratelimit import RateLimiter
+from energy_core.ratelimit import RateDecision, RateLimiter
 from energy_core.settings import Settings, get_settings
 from energy_core.types import from_epoch_us
 from ingest_api import schemas
@@ -306,11 +306,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.exception("unexpected error", exc_info=exc)
         return error_response(500, "internal_error", "Something went wrong on our side.")
 
-    def check_key(principal: KeyPrincipal | None, scope: KeyScope) -> KeyPrincipal:
-        """``principal`` if it may go ahead: a valid key of ``scope``, within its rate limit."""
+    def check_key(
+        principal: KeyPrincipal | None, scope: KeyScope, decision: RateDecision | None = None
+    ) -> KeyPrincipal:
+        """``principal`` if it may go ahead: a valid key of ``scope``, within its rate limit
+        (``decision``, counted here unless the caller counted already)."""
         if principal is None:
             raise unauthorized()
-        decision = limiter.hit(key_id=principal.key_id)
+        decision = decision or limiter.hit(key_id=principal.key_id)
         if not decision.allowed:
             raise ApiError(
                 429,
@@ -382,18 +385,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         return principal, columns
 
-    def admit_from_memory(
+    async def admit_one(
         credentials: HTTPAuthorizationCredentials | None, body: bytes
-    ) -> tuple[KeyPrincipal, ReadingColumns] | None:
-        """``admit`` for one reading when it needs neither the network nor the database: the
-        key cache and the rate counters are this process's memory and hold the key. Else None."""
+    ) -> tuple[KeyPrincipal, ReadingColumns]:
+        """``admit`` for one reading, on the event loop while the key is in the cache (memory,
+        or Redis asked without blocking); a worker thread asks the database otherwise."""
         key = bearer_key(credentials)
-        if not (key and verifier.local):
-            return None
-        principal = verifier.cached(key)
+        if not key:
+            raise unauthorized()
+        principal = await verifier.acached(key)
         if principal is None:
-            return None
-        principal = check_key(principal, KeyScope.ingest)
+            return await anyio.to_thread.run_sync(
+                partial(admit, credentials, body, batch=False), limiter=writers
+            )
+        decision = await limiter.ahit(key_id=principal.key_id)
+        principal = check_key(principal, KeyScope.ingest, decision)
         columns = parse_readings_columns(
             decode_json_body(body), batch=False, max_readings=settings.max_batch_readings
         )
@@ -428,10 +434,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return await anyio.to_thread.run_sync(
                 partial(ingest, credentials, body, batch=False), limiter=writers
             )
-        admitted = admit_from_memory(credentials, body) or await anyio.to_thread.run_sync(
-            partial(admit, credentials, body, batch=False), limiter=writers
-        )
-        principal, columns = admitted
+        principal, columns = await admit_one(credentials, body)
         reading = single_reading(
             columns,
             user_id=principal.user_id,

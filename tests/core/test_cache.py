@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+
+import pytest
 
 from energy_core.accounts import CachedKeyVerifier, revoke_api_key
 from energy_core.cache import MemoryCache, RedisCache, get_cache, make_cache
@@ -43,6 +46,29 @@ def test_redis_down_falls_back_to_memory_without_failing():
     assert cache.get("k") == b"v"
     cache.delete("k")
     assert cache.get("k") is None
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis", "dead redis"])
+def test_the_event_loop_api_sees_what_the_blocking_one_sees(backend, request):
+    url = {"memory": None, "dead redis": DEAD_REDIS}.get(backend) or request.getfixturevalue(
+        "redis_url"
+    )
+    cache = make_cache(url)
+    name = f"loop-{time.monotonic_ns()}"
+    cache.set(name, b"v", ttl_s=30)
+
+    async def on_a_loop() -> tuple:
+        counts = [await cache.acount(name + ":n", window_s=30) for _ in range(3)]
+        return await cache.aget(name), await cache.aget(name + ":missing"), counts
+
+    value, missing, counts = asyncio.run(on_a_loop())
+    assert (value, missing) == (b"v", None)
+    assert [hits for hits, _ in counts] == [1, 2, 3]
+    assert all(0 < left <= 30 for _, left in counts)
+    # The blocking API counts on in the same window: both reach the same store.
+    assert cache.count(name + ":n", window_s=30)[0] == 4
+    # A second event loop (a test client may run several in turn) works as well.
+    assert asyncio.run(cache.aget(name)) == b"v"
 
 
 def test_key_verifier_caches_in_redis_and_revocation_drops_the_entry(
