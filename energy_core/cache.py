@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 NAMESPACE = "energy:"
 # Seconds Redis is not asked again after it failed.
 REDIS_RETRY_S = 5.0
+# Connections of the asyncio client of one process.
+ASYNC_CONNECTIONS = 16
 
 # One round trip, atomic across every replica: count the hit and start the window with the first.
 _COUNT_SCRIPT = """
@@ -175,9 +177,18 @@ class RedisCache:
     def _async_client(self) -> tuple[redis.asyncio.Redis, AsyncScript]:
         loop = asyncio.get_running_loop()
         if self._async is None or self._async[0] is not loop:
-            client = redis.asyncio.Redis.from_url(
-                self.url, socket_connect_timeout=0.5, socket_timeout=0.5, health_check_interval=30
+            # A bounded pool that makes callers wait for a free connection: the default one
+            # opens a connection per request in flight and fails past its limit, which would
+            # count as Redis being down.
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url,
+                max_connections=ASYNC_CONNECTIONS,
+                timeout=2,
+                socket_connect_timeout=0.5,
+                socket_timeout=0.5,
+                health_check_interval=30,
             )
+            client = redis.asyncio.Redis(connection_pool=pool)
             self._async = (loop, client, client.register_script(_COUNT_SCRIPT))
         return self._async[1], self._async[2]
 

@@ -297,7 +297,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return error_response(
             503,
             "database_unavailable",
-            "The database is unavailable; nothing was stored. Retry later.",
+            "The database is unavailable; retry later. Resending is safe: readings that were "
+            "stored after all count as duplicates.",
             headers={"Retry-After": RETRY_AFTER_S},
         )
 
@@ -704,9 +705,10 @@ class SingleReadingRoute:
         self.handler = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not (
-            scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == SINGLE_PATH
-        ):
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        if root and path.startswith(root):  # behind a prefix (uvicorn --root-path, a mount)
+            path = path[len(root) :]
+        if not (scope["type"] == "http" and scope["method"] == "POST" and path == SINGLE_PATH):
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)

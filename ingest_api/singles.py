@@ -30,7 +30,20 @@ log = logging.getLogger(__name__)
 
 # Readings written in one statement at most; the rest wait for the next one.
 MAX_GROUP = 1_000
+# Readings waiting beyond this many groups are refused with 503 at once (the device retries)
+# rather than queued without bound behind a database that has slowed down.
+MAX_WAITING_GROUPS = 20
 CONNECT_TIMEOUT_S = 5
+# A group takes milliseconds. One stuck behind a lock, or on a connection whose peer vanished
+# without a word, must end in a 503 that devices retry, not hold every request of the process.
+CONNECTION_OPTIONS = {
+    "options": "-c statement_timeout=15000 -c lock_timeout=10000",
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
 
 
 def libpq_url(database_url: str) -> str:
@@ -60,11 +73,14 @@ class SingleReadingWriter:
         self._wake = asyncio.Event()
         self.groups = 0
         self.readings = 0
+        self.reconnects = 0
 
     async def write(self, reading: SingleReading) -> SingleOutcome:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._move_to(loop)
+        if len(self._waiting) >= MAX_WAITING_GROUPS * self.max_group:
+            raise DatabaseUnavailable("too many readings are waiting for the database")
         outcome = loop.create_future()
         self._waiting.append((reading, outcome))
         if self._task is None or self._task.done():
@@ -111,24 +127,38 @@ class SingleReadingWriter:
 
     async def _store(self, readings: list[SingleReading]) -> list[SingleOutcome] | Exception:
         """Each reading's outcome, or the error every one of them is answered with."""
-        try:
-            conn = await self._connection()
-            outcomes = await store_single_readings(conn, readings, default_gap_s=self.default_gap_s)
-        except psycopg.Error as exc:
-            if self._conn is None or self._conn.broken or self._conn.closed:
+        retried = False
+        while True:
+            reused = self._conn is not None
+            try:
+                conn = await self._connection()
+                outcomes = await store_single_readings(
+                    conn, readings, default_gap_s=self.default_gap_s
+                )
+            except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
+                log.warning("single-reading writer: the database is too slow: %s", exc)
+                return DatabaseUnavailable(str(exc))
+            except psycopg.Error as exc:
+                if self._conn is not None and not (self._conn.broken or self._conn.closed):
+                    # The connection is fine but the statement failed (a device deleted while
+                    # its reading was on its way, a deadlock): each reading takes the usual path.
+                    log.info("single-reading writer: group of %d refused (%s)", len(readings), exc)
+                    return [NOT_STORED] * len(readings)
                 await self._disconnect()
+                if reused and not retried:
+                    # A connection that died while idle (server restart, idle timeout): once more
+                    # on a new one. Safe: a reading the first try did store counts as a duplicate.
+                    self.reconnects += 1
+                    retried = True
+                    continue
                 log.warning("single-reading writer: database unavailable: %s", exc)
                 return DatabaseUnavailable(str(exc))
-            # The connection is fine but the statement failed (a device deleted while its reading
-            # was on its way, a deadlock): each reading takes the usual path on its own.
-            log.info("single-reading writer: group of %d refused (%s)", len(readings), exc)
-            return [NOT_STORED] * len(readings)
-        except Exception as exc:  # a defect: the requests answer 500 instead of waiting forever
-            log.exception("single-reading writer failed")
-            return exc
-        self.groups += 1
-        self.readings += len(readings)
-        return outcomes
+            except Exception as exc:  # a defect: the requests answer 500 instead of waiting forever
+                log.exception("single-reading writer failed")
+                return exc
+            self.groups += 1
+            self.readings += len(readings)
+            return outcomes
 
     @staticmethod
     def _answer(
@@ -146,7 +176,10 @@ class SingleReadingWriter:
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
-                self.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+                self.conninfo,
+                autocommit=True,
+                connect_timeout=CONNECT_TIMEOUT_S,
+                **CONNECTION_OPTIONS,
             )
         return self._conn
 

@@ -191,7 +191,8 @@ def test_connections_killed_during_a_stream_of_single_readings_lose_and_duplicat
             time.sleep(0.05)
             kills += kill_connections(admin, database)
 
-    with LiveServer(create_app()) as server:
+    app = create_app()
+    with LiveServer(app) as server:
         stream = Stream(
             server.url, household.household_key, clients=8, batches_per_client=3, singles=True
         )
@@ -204,7 +205,8 @@ def test_connections_killed_during_a_stream_of_single_readings_lose_and_duplicat
             assassin.join()
     admin.close()
     assert kills > 0
-    assert stream.unavailable, "no request met a killed connection; the test proved nothing"
+    # A killed connection costs a group either a 503 or, if it died while idle, one retry.
+    assert stream.unavailable or app.state.single_writer.reconnects, "no kill met a request"
     assert_exactly_once(engine, stream)
 
 
@@ -280,7 +282,8 @@ def test_a_server_restart_during_a_stream_loses_and_duplicates_nothing(engine, h
             timeout=60,
         )
 
-    with LiveServer(create_app()) as server:
+    app = create_app()
+    with LiveServer(app) as server:
         stream = Stream(server.url, household.household_key, batches_per_client=60)
         singles = Stream(
             server.url,
@@ -300,5 +303,5 @@ def test_a_server_restart_during_a_stream_loses_and_duplicates_nothing(engine, h
         finally:
             bounce.join()
     assert stream.unavailable or stream.transport_errors
-    assert singles.unavailable or singles.transport_errors
+    assert singles.unavailable or singles.transport_errors or app.state.single_writer.reconnects
     assert_exactly_once(engine, stream, singles)
