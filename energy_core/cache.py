@@ -121,9 +121,10 @@ class RedisCache:
         self._down_until = 0.0
         self._count_script = self.client.register_script(_COUNT_SCRIPT)
         # The asyncio client of the event loop that last used one (a server has one loop).
-        self._async: tuple[asyncio.AbstractEventLoop, redis.asyncio.Redis, AsyncScript] | None = (
-            None
-        )
+        self._async: (
+            tuple[asyncio.AbstractEventLoop, redis.asyncio.Redis, AsyncScript, asyncio.Semaphore]
+            | None
+        ) = None
 
     def _up(self) -> bool:
         return time.monotonic() >= self._down_until
@@ -174,30 +175,25 @@ class RedisCache:
                 self._warn(exc)
         return self.fallback.count(key, window_s=window_s)
 
-    def _async_client(self) -> tuple[redis.asyncio.Redis, AsyncScript]:
+    def _async_client(self) -> tuple[redis.asyncio.Redis, AsyncScript, asyncio.Semaphore]:
         loop = asyncio.get_running_loop()
         if self._async is None or self._async[0] is not loop:
-            # A bounded pool that makes callers wait for a free connection: the default one
-            # opens a connection per request in flight and fails past its limit, which would
-            # count as Redis being down.
-            pool = redis.asyncio.BlockingConnectionPool.from_url(
-                self.url,
-                max_connections=ASYNC_CONNECTIONS,
-                timeout=2,
-                socket_connect_timeout=0.5,
-                socket_timeout=0.5,
-                health_check_interval=30,
+            client = redis.asyncio.Redis.from_url(
+                self.url, socket_connect_timeout=0.5, socket_timeout=0.5, health_check_interval=30
             )
-            client = redis.asyncio.Redis(connection_pool=pool)
-            self._async = (loop, client, client.register_script(_COUNT_SCRIPT))
-        return self._async[1], self._async[2]
+            # The pool opens a connection per call in flight (and fails past its limit, which
+            # would count as Redis being down): calls wait for one of a few slots instead.
+            slots = asyncio.Semaphore(ASYNC_CONNECTIONS)
+            self._async = (loop, client, client.register_script(_COUNT_SCRIPT), slots)
+        return self._async[1:]
 
     async def aget(self, key: str) -> bytes | None:
         """``get`` for a caller on an event loop: it waits for Redis without blocking the loop."""
         if self._up():
             try:
-                client, _ = self._async_client()
-                return await client.get(NAMESPACE + key)
+                client, _, slots = self._async_client()
+                async with slots:
+                    return await client.get(NAMESPACE + key)
             except redis.RedisError as exc:
                 self._warn(exc)
         return self.fallback.get(key)
@@ -206,10 +202,11 @@ class RedisCache:
         """``count`` for a caller on an event loop."""
         if self._up():
             try:
-                _, script = self._async_client()
-                hits, ttl_ms = await script(
-                    keys=[NAMESPACE + key], args=[max(1, int(window_s * 1000))]
-                )
+                _, script, slots = self._async_client()
+                async with slots:
+                    hits, ttl_ms = await script(
+                        keys=[NAMESPACE + key], args=[max(1, int(window_s * 1000))]
+                    )
                 return int(hits), int(ttl_ms) / 1000.0
             except redis.RedisError as exc:
                 self._warn(exc)
