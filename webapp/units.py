@@ -146,7 +146,8 @@ def format_range(start: datetime, end: datetime, *, tz: tzinfo) -> str:
     """ "1 Mar – 31 Mar 2026", "Today 00:00 – 14:35": the end is exclusive, so a range of whole
     days is shown by its last day."""
     start, end = start.astimezone(tz), end.astimezone(tz)
-    whole_days = start.time() == end.time() == datetime.min.time()
+    # An empty range (today in its first minute) is no whole day: it would read backwards.
+    whole_days = end > start and start.time() == end.time() == datetime.min.time()
     if whole_days:
         last = (end - pd.Timedelta(days=1)).date()
         if last == start.date():
