@@ -511,7 +511,12 @@ def main() -> None:
         )
     )
     if series.empty or not series["sample_count"].sum() and not series["covered_s"].sum():
-        shown = devices[devices["device_id"].isin(series["device_id"].unique())]
+        # The devices the filters select (an empty series names none of them).
+        shown = devices
+        if device_ids:
+            shown = shown[shown["device_id"].isin(device_ids)]
+        if locations:
+            shown = shown[shown["location"].isin(locations)]
         seen = shown["last_seen_at"].dropna()
         where = (
             f"the selected devices were last seen {format_last_seen(seen.max(), now=now, tz=tz)}"

@@ -25,6 +25,7 @@ from energy_core.overview import device_overview
 from energy_core.rollup import dirty_backlog
 from tests.apptest import open_app, shown_text, sign_in
 from tests.ui.conftest import MEMBER_DEVICES, Households
+from webapp import loaders
 from webapp.loaders import hour_floor, minute
 from webapp.units import format_energy, format_money, format_power, format_share
 
@@ -117,6 +118,21 @@ def test_live_page_shows_today_as_device_overview_computes_it(households):
     for status in statuses:
         assert table.loc[status.name, "Status"] == "Offline"
         assert table.loc[status.name, "Today (kWh)"] == pytest.approx(status.today_energy_wh / 1000)
+
+
+def test_history_today_in_its_first_minute_says_when_the_devices_were_last_seen(
+    households, monkeypatch
+):
+    # Half a minute after midnight in London: "today" is still empty.
+    midnight = (households.now + timedelta(days=1)).replace(hour=0, minute=0)
+    monkeypatch.setattr(loaders, "now_utc", lambda: midnight + timedelta(seconds=30))
+    at = show(as_admin(households), "pages/history.py")
+    at.selectbox(key="history_range").set_value("today").run()
+
+    assert not at.exception
+    notes = " ".join(info.value for info in at.info)
+    assert "last seen" in notes
+    assert "never sent a reading" not in notes
 
 
 def test_history_page_shows_the_week_and_its_comparison_as_energy_core_computes_them(households):
