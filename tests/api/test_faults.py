@@ -148,9 +148,9 @@ def assert_exactly_once(engine, *streams: Stream) -> None:
     assert sum(a["accepted"] for stream in streams for a in stream.acknowledged) == len(rows)
 
 
-def test_connections_killed_during_a_stream_lose_and_duplicate_nothing(
-    engine, database_url, household
-):
+def run_while_killing_connections(database_url: str, stream: Stream, every_s: float) -> int:
+    """Run ``stream`` while every connection to the test database is killed each ``every_s``
+    seconds; returns how many were killed."""
     database = make_url(database_url).database
     admin = admin_connection(database_url)
     kills = 0
@@ -159,19 +159,26 @@ def test_connections_killed_during_a_stream_lose_and_duplicate_nothing(
     def killer() -> None:
         nonlocal kills
         while not stop.is_set():
-            time.sleep(0.03)
+            time.sleep(every_s)
             kills += kill_connections(admin, database)
 
+    assassin = threading.Thread(target=killer)
+    assassin.start()
+    try:
+        stream.run()
+    finally:
+        stop.set()
+        assassin.join()
+        admin.close()
+    return kills
+
+
+def test_connections_killed_during_a_stream_lose_and_duplicate_nothing(
+    engine, database_url, household
+):
     with LiveServer(create_app()) as server:
         stream = Stream(server.url, household.household_key)
-        assassin = threading.Thread(target=killer)
-        assassin.start()
-        try:
-            stream.run()
-        finally:
-            stop.set()
-            assassin.join()
-    admin.close()
+        kills = run_while_killing_connections(database_url, stream, every_s=0.03)
     assert kills > 0
     assert stream.unavailable, "no request met a killed connection; the test proved nothing"
     assert_exactly_once(engine, stream)
@@ -180,30 +187,12 @@ def test_connections_killed_during_a_stream_lose_and_duplicate_nothing(
 def test_connections_killed_during_a_stream_of_single_readings_lose_and_duplicate_nothing(
     engine, database_url, household
 ):
-    database = make_url(database_url).database
-    admin = admin_connection(database_url)
-    kills = 0
-    stop = threading.Event()
-
-    def killer() -> None:
-        nonlocal kills
-        while not stop.is_set():
-            time.sleep(0.05)
-            kills += kill_connections(admin, database)
-
     app = create_app()
     with LiveServer(app) as server:
         stream = Stream(
             server.url, household.household_key, clients=8, batches_per_client=3, singles=True
         )
-        assassin = threading.Thread(target=killer)
-        assassin.start()
-        try:
-            stream.run()
-        finally:
-            stop.set()
-            assassin.join()
-    admin.close()
+        kills = run_while_killing_connections(database_url, stream, every_s=0.05)
     assert kills > 0
     # A killed connection costs a group either a 503 or, if it died while idle, one retry.
     assert stream.unavailable or app.state.single_writer.reconnects, "no kill met a request"
