@@ -68,6 +68,7 @@ sys.path.insert(0, str(ROOT))
 
 from energy_core import dialect  # noqa: E402
 from energy_core.accounts import create_user, issue_api_key  # noqa: E402
+from energy_core.cli import api_argv  # noqa: E402
 from energy_core.db import make_engine, session_scope  # noqa: E402
 from energy_core.ingest import (  # noqa: E402
     decode_json_body,
@@ -351,22 +352,7 @@ class ApiServer:
         env.pop("ENERGY_REDIS_URL", None)
         if redis_url:
             env["ENERGY_REDIS_URL"] = redis_url
-        argv = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "ingest_api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--workers",
-            str(workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
+        argv = [*api_argv("127.0.0.1", self.port, workers), "--log-level", "warning"]
         self.process = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
         self.workers = workers
 

@@ -85,7 +85,8 @@ def _streamlit_argv(host: str, port: int) -> list[str]:
     ]
 
 
-def _api_argv(host: str, port: int, workers: int = 1) -> list[str]:
+def api_argv(host: str, port: int, workers: int = 1) -> list[str]:
+    """The command that runs the ingest API (also what bench/ingest.py measures)."""
     return [
         sys.executable,
         "-m",
@@ -354,7 +355,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_api(args: argparse.Namespace) -> int:
     settings = get_settings()
-    argv = _api_argv(args.host or settings.api_host, args.port or settings.api_port, args.workers)
+    argv = api_argv(args.host or settings.api_host, args.port or settings.api_port, args.workers)
     os.execv(sys.executable, argv)
     return 0  # not reached
 
@@ -431,7 +432,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, shutdown)
     simulator_thread = None
     try:
-        children["ingest API"] = subprocess.Popen(_api_argv(host, api_port))
+        children["ingest API"] = subprocess.Popen(api_argv(host, api_port))
         children["scheduler"] = subprocess.Popen([sys.executable, "-m", "scheduler"])
         children["app"] = subprocess.Popen(_streamlit_argv(host, app_port), cwd=app_root)
         api_url = f"http://{host}:{api_port}"

@@ -59,6 +59,12 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, connect_args={"connect_timeout": 5}, **kwargs)
 
 
+def libpq_url(database_url: str) -> str:
+    """The PostgreSQL URL ``database_url`` as libpq (``psycopg.connect``) takes it."""
+    url = make_url(normalize_database_url(database_url)).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
 @lru_cache
 def get_engine() -> Engine:
     return make_engine(get_settings().database_url)

@@ -171,6 +171,15 @@ def check_timestamp(ts: datetime, *, now: datetime, settings: Settings) -> str |
     return None
 
 
+def _accepted_window_us(now: datetime, settings: Settings) -> tuple[int, int]:
+    """The instants (epoch µs) a live reading may carry: the lateness window up to the skew."""
+    now_us = to_epoch_us(now)
+    return (
+        now_us - settings.lateness_days * 86_400 * US_PER_S,
+        now_us + settings.future_skew_s * US_PER_S,
+    )
+
+
 def _rejection(problems: list[Problem], what: str) -> IngestRejected:
     shown = problems[:MAX_PROBLEMS]
     more = f" (the first {MAX_PROBLEMS} are listed)" if len(problems) > MAX_PROBLEMS else ""
@@ -293,9 +302,7 @@ def _validate(
             if (why := check_power(p, bidirectional=d.bidirectional, settings=settings))
         ]
     if enforce_window:
-        now_us = to_epoch_us(now)
-        earliest = now_us - settings.lateness_days * 86_400 * US_PER_S
-        latest = now_us + settings.future_skew_s * US_PER_S
+        earliest, latest = _accepted_window_us(now, settings)
         if min(stamps) < earliest or max(stamps) > latest:
             problems += [
                 Problem(i, "timestamp", why)
@@ -406,9 +413,7 @@ def single_reading(
     (device_id,), (stamp,), (power,) = columns.device_ids, columns.ts_us, columns.power_w
     if device_id is None and device_pk_scope is None:
         return None
-    now_us = to_epoch_us(now or utcnow())
-    earliest = now_us - settings.lateness_days * 86_400 * US_PER_S
-    latest = now_us + settings.future_skew_s * US_PER_S
+    earliest, latest = _accepted_window_us(now or utcnow(), settings)
     limit = settings.max_power_w
     if not (earliest <= stamp <= latest and -limit <= power <= limit):  # NaN fails too
         return None

@@ -380,11 +380,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         credentials: HTTPAuthorizationCredentials | None, body: bytes, *, batch: bool
     ) -> tuple[KeyPrincipal, ReadingColumns]:
         """The request's ingest key and readings, or the error that refuses them. Blocking."""
-        principal = authorize(credentials, KeyScope.ingest)
-        columns = parse_readings_columns(
+        return authorize(credentials, KeyScope.ingest), readings_of(body, batch=batch)
+
+    def readings_of(body: bytes, *, batch: bool) -> ReadingColumns:
+        return parse_readings_columns(
             decode_json_body(body), batch=batch, max_readings=settings.max_batch_readings
         )
-        return principal, columns
 
     async def admit_one(
         credentials: HTTPAuthorizationCredentials | None, body: bytes
@@ -400,11 +401,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 partial(admit, credentials, body, batch=False), limiter=writers
             )
         decision = await limiter.ahit(key_id=principal.key_id)
-        principal = check_key(principal, KeyScope.ingest, decision)
-        columns = parse_readings_columns(
-            decode_json_body(body), batch=False, max_readings=settings.max_batch_readings
-        )
-        return principal, columns
+        return check_key(principal, KeyScope.ingest, decision), readings_of(body, batch=False)
 
     def store(principal: KeyPrincipal, columns: ReadingColumns, *, batch: bool) -> Response:
         """Store admitted readings in one transaction and say so; or refuse them all. Blocking."""

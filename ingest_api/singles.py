@@ -16,9 +16,8 @@ import contextlib
 import logging
 
 import psycopg
-from sqlalchemy.engine import make_url
 
-from energy_core.db import DatabaseUnavailable
+from energy_core.db import DatabaseUnavailable, libpq_url
 from energy_core.dialect import (
     NOT_STORED,
     SingleOutcome,
@@ -46,11 +45,6 @@ CONNECTION_OPTIONS = {
 }
 
 
-def libpq_url(database_url: str) -> str:
-    """The SQLAlchemy URL ``database_url`` as a URL libpq (psycopg.connect) understands."""
-    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 class SingleReadingWriter:
     """Stores single readings in groups on one connection of its own; see the module docstring.
 
@@ -71,7 +65,6 @@ class SingleReadingWriter:
         self._conn: psycopg.AsyncConnection | None = None
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()
-        self.groups = 0
         self.readings = 0
         self.reconnects = 0
 
@@ -156,7 +149,6 @@ class SingleReadingWriter:
             except Exception as exc:  # a defect: the requests answer 500 instead of waiting forever
                 log.exception("single-reading writer failed")
                 return exc
-            self.groups += 1
             self.readings += len(readings)
             return outcomes
 

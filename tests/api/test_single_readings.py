@@ -15,12 +15,12 @@ import pytest
 from sqlmodel import select
 
 from energy_core import dialect
-from energy_core.db import session_scope
+from energy_core.db import libpq_url, session_scope
 from energy_core.ingest import HOUR_US, US_PER_S
 from energy_core.models import Device, DirtyHour, Reading
 from energy_core.types import from_epoch_us, to_epoch_us, utcnow
 from ingest_api.app import create_app
-from ingest_api.singles import SingleReadingWriter, libpq_url
+from ingest_api.singles import SingleReadingWriter
 from tests.api.support import LiveServer, assert_error, auth, reading_count
 
 GAP_S = 600
