@@ -87,7 +87,8 @@ class MemoryCache:
                 ends, hits = now + window_s, 0
             hits += 1
             self._counters[key] = (ends, hits)
-            return hits, ends - now
+            # ``now + window_s - now`` can round to a hair over the window.
+            return hits, min(ends - now, window_s)
 
     async def aget(self, key: str) -> bytes | None:
         """``get`` for a caller on an event loop (memory never blocks)."""
