@@ -66,7 +66,6 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from energy_core import dialect  # noqa: E402
 from energy_core.accounts import create_user, issue_api_key  # noqa: E402
 from energy_core.cli import api_argv  # noqa: E402
 from energy_core.db import make_engine, session_scope  # noqa: E402
@@ -78,6 +77,7 @@ from energy_core.ingest import (  # noqa: E402
 from energy_core.migrate import upgrade_database  # noqa: E402
 from energy_core.models import Device, KeyScope  # noqa: E402
 from energy_core.settings import Settings  # noqa: E402
+from energy_core.sql.ingest import insert_readings  # noqa: E402
 from energy_core.types import to_epoch_us  # noqa: E402
 
 DEVICES = 1_000
@@ -482,7 +482,7 @@ def staged_copy_merge(conn: psycopg.Connection, chunk: list) -> None:
 
 
 def unnest_merge(url: str, rows: list) -> float:
-    """The API's insert (dialect.insert_readings) on its own, through SQLAlchemy."""
+    """The API's insert (insert_readings) on its own, through SQLAlchemy."""
     empty_tables(url)
     engine = make_engine(url)
     chunks = [rows[i : i + BATCH] for i in range(0, len(rows), BATCH)]
@@ -497,9 +497,7 @@ def unnest_merge(url: str, rows: list) -> float:
     started = time.perf_counter()
     for chunk, (pks, stamps, powers) in zip(chunks, columns, strict=True):
         with engine.begin() as conn:
-            dialect.insert_readings(
-                conn, user_id=chunk[0][0], device_pks=pks, ts_us=stamps, power_w=powers
-            )
+            insert_readings(conn, user_id=chunk[0][0], device_pks=pks, ts_us=stamps, power_w=powers)
     rate = len(rows) / (time.perf_counter() - started)
     engine.dispose()
     return rate

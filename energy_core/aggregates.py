@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Float, Integer, bindparam, text
 from sqlmodel import Session, col, select
 
-from energy_core import dialect
 from energy_core.energy import HOUR, summarize_step
 from energy_core.models import Device, DirtyHour, User
 from energy_core.settings import Settings, get_settings
+from energy_core.sql.reads import period_sums
 from energy_core.types import UTCDateTime
 
 Granularity = Literal["hour", "day", "week", "month", "total"]
@@ -295,7 +295,7 @@ def _add_whole_hours(
     if full_start >= full_end:
         return
     device_pks = None if all_devices else [d.pk for d in devices]
-    statement, params = dialect.period_sums(
+    statement, params = period_sums(
         session.connection(),
         user_id=user_id,
         device_pks=device_pks,

@@ -23,9 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from energy_core import dialect
 from energy_core.models import Device, DeviceCreate, User
 from energy_core.settings import Settings, get_settings
+from energy_core.sql.ingest import SingleReading, find_devices, insert_readings
 from energy_core.types import EPOCH, from_epoch_us, to_epoch_us, utcnow
 
 log = logging.getLogger(__name__)
@@ -253,7 +253,7 @@ def _resolve_devices(
         )
 
     def lookup(names: list[str]) -> list[_DeviceInfo]:
-        rows = dialect.find_devices(session.connection(), user_id=user_id, device_ids=names)
+        rows = find_devices(session.connection(), user_id=user_id, device_ids=names)
         return [_DeviceInfo(*row) for row in rows]
 
     names = sorted(wanted)
@@ -382,7 +382,7 @@ def record_reading_columns(
     # with nothing new marks nothing and moves no last-seen time.
     default_gap = settings.max_gap_s
     gap_us = {d.pk: (d.max_gap_s or default_gap) * US_PER_S for d in by_name.values()}
-    accepted = dialect.insert_readings(
+    accepted = insert_readings(
         session.connection(),
         user_id=user_id,
         device_pks=pks,
@@ -405,8 +405,8 @@ def single_reading(
     device_pk_scope: int | None = None,
     now: datetime | None = None,
     settings: Settings | None = None,
-) -> dialect.SingleReading | None:
-    """The reading of a one-reading request, for ``dialect.store_single_readings``, when it passes
+) -> SingleReading | None:
+    """The reading of a one-reading request, for ``store_single_readings``, when it passes
     every rule that needs no device; None when ``record_reading_columns`` must store or explain
     it (a rule broken, or no device_id with a household key)."""
     settings = settings or get_settings()
@@ -417,7 +417,7 @@ def single_reading(
     limit = settings.max_power_w
     if not (earliest <= stamp <= latest and -limit <= power <= limit):  # NaN fails too
         return None
-    return dialect.SingleReading(user_id, device_id, device_pk_scope, stamp, power)
+    return SingleReading(user_id, device_id, device_pk_scope, stamp, power)
 
 
 def _newest(device_pks: Sequence[int], ts_us: Sequence[int]) -> dict[int, int]:

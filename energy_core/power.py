@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Float, bindparam, column, text
 from sqlmodel import Session
 
-from energy_core import dialect
 from energy_core.aggregates import DeviceRef
+from energy_core.sql.reads import reading_ts_us_sql
 from energy_core.types import UTCDateTime, from_epoch_us, to_epoch_us
 
 # Bucket widths a reader can take in at a glance; the smallest that fits the point budget is used.
@@ -30,7 +30,7 @@ MAX_GAPS = 5_000
 
 
 def _ts_us(session: Session) -> str:
-    return dialect.reading_ts_us_sql(session.connection())
+    return reading_ts_us_sql(session.connection())
 
 
 def _check_range(start: datetime, end: datetime) -> None:

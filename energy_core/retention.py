@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from energy_core import dialect
 from energy_core.db import session_scope
 from energy_core.models import JobRun
 from energy_core.settings import Settings, get_settings
+from energy_core.sql.locks import job_lock
+from energy_core.sql.maintenance import delete_readings_of_hours, prunable_hours
 from energy_core.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -64,10 +65,8 @@ def prune_batch(
     first, in the caller's transaction. The caller holds the retention lock."""
     settings = settings or get_settings()
     conn = session.connection()
-    hours = dialect.prunable_hours(
-        conn, horizon=horizon, default_gap_s=settings.max_gap_s, limit=limit
-    )
-    return PruneBatch(hours=len(hours), readings=dialect.delete_readings_of_hours(conn, hours))
+    hours = prunable_hours(conn, horizon=horizon, default_gap_s=settings.max_gap_s, limit=limit)
+    return PruneBatch(hours=len(hours), readings=delete_readings_of_hours(conn, hours))
 
 
 def prune_readings(
@@ -89,7 +88,7 @@ def prune_readings(
     started = time.perf_counter()
     started_at = utcnow()
     run = PruneRun(horizon=horizon)
-    with dialect.job_lock(engine, RETENTION_JOB) as got_lock:
+    with job_lock(engine, RETENTION_JOB) as got_lock:
         if not got_lock:
             log.info("retention skipped: another scheduler holds the lock")
             return PruneRun(skipped=True, horizon=horizon)

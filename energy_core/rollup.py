@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, true
 from sqlmodel import Session, col, func, select
 
-from energy_core import dialect
 from energy_core.db import session_scope
 from energy_core.models import Device, DirtyHour, JobRun
 from energy_core.retention import retention_horizon
 from energy_core.settings import Settings, get_settings
+from energy_core.sql.locks import job_lock
+from energy_core.sql.rollup import mark_range_dirty, recompute_dirty_hours
 from energy_core.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def rollup_batch(
     cutoff = oldest or session.exec(select(func.max(DirtyHour.hour_start)).where(mine)).one()
     if cutoff is None:
         return RollupBatch()
-    result = dialect.recompute_dirty_hours(
+    result = recompute_dirty_hours(
         session.connection(),
         cutoff=cutoff,
         default_gap_s=settings.max_gap_s,
@@ -96,7 +97,7 @@ def rollup_dirty_hours(
     started = time.perf_counter()
     started_at = utcnow()
     run = RollupRun()
-    with dialect.job_lock(engine, ROLLUP_JOB) as got_lock:
+    with job_lock(engine, ROLLUP_JOB) as got_lock:
         if not got_lock:
             log.info("rollup skipped: another scheduler holds the lock")
             return RollupRun(skipped=True)
@@ -183,7 +184,7 @@ def mark_for_rebuild(
         safe = _ceil_hour(horizon + timedelta(seconds=gaps or settings.max_gap_s))
         if since is None or since < safe:
             since = safe
-    return dialect.mark_range_dirty(
+    return mark_range_dirty(
         session.connection(),
         since=since,
         until=until,

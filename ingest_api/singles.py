@@ -18,7 +18,7 @@ import logging
 import psycopg
 
 from energy_core.db import DatabaseUnavailable, libpq_url
-from energy_core.dialect import (
+from energy_core.sql.ingest import (
     NOT_STORED,
     SingleOutcome,
     SingleReading,

@@ -14,10 +14,10 @@ import psycopg
 import pytest
 from sqlmodel import select
 
-from energy_core import dialect
 from energy_core.db import libpq_url, session_scope
 from energy_core.ingest import HOUR_US, US_PER_S
 from energy_core.models import Device, DirtyHour, Reading
+from energy_core.sql.ingest import SingleReading, store_single_readings
 from energy_core.types import from_epoch_us, to_epoch_us, utcnow
 from ingest_api.app import create_app
 from ingest_api.singles import SingleReadingWriter
@@ -56,12 +56,12 @@ def stored(engine) -> dict[tuple[int, int], float]:
         return {(r.device_pk, to_epoch_us(r.ts)): r.power_w for r in s.exec(select(Reading))}
 
 
-def write_group(database_url: str, readings: list[dialect.SingleReading]):
+def write_group(database_url: str, readings: list[SingleReading]):
     async def run():
         async with await psycopg.AsyncConnection.connect(
             libpq_url(database_url), autocommit=True
         ) as conn:
-            return await dialect.store_single_readings(conn, readings, default_gap_s=GAP_S)
+            return await store_single_readings(conn, readings, default_gap_s=GAP_S)
 
     return asyncio.run(run())
 
@@ -82,7 +82,7 @@ def test_a_group_answers_each_reading_as_if_it_came_alone(engine, database_url, 
             (user, fridge, from_epoch_us(old)),
         )
 
-    R = dialect.SingleReading
+    R = SingleReading
     outcomes = write_group(
         database_url,
         [
@@ -140,7 +140,7 @@ def test_a_deactivated_device_is_refused_inside_a_group(engine, database_url, ho
     fridge = devices_by_id(engine, household.user_id)["fridge"].id
     set_device(engine, fridge, is_active=False)
     t = to_epoch_us(utcnow()) - 60 * US_PER_S
-    R = dialect.SingleReading
+    R = SingleReading
     outcomes = write_group(
         database_url,
         [R(household.user_id, "fridge", None, t, 1.0), R(household.user_id, "solar", None, t, 1.0)],
@@ -153,7 +153,7 @@ def test_a_deactivated_device_is_refused_inside_a_group(engine, database_url, ho
 def test_the_writer_answers_503_while_the_database_is_unreachable(database_url):
     unreachable = database_url.replace("127.0.0.1:5432", "127.0.0.1:9")
     writer = SingleReadingWriter(unreachable, default_gap_s=GAP_S)
-    reading = dialect.SingleReading(1, "fridge", None, to_epoch_us(utcnow()), 1.0)
+    reading = SingleReading(1, "fridge", None, to_epoch_us(utcnow()), 1.0)
 
     async def run() -> Exception:
         try:

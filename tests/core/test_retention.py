@@ -8,13 +8,14 @@ import pytest
 from sqlalchemy import bindparam, text
 from sqlmodel import col, func, select
 
-from energy_core import dialect
 from energy_core.aggregates import energy_series
 from energy_core.db import session_scope
 from energy_core.models import HourlyAggregate, Reading
 from energy_core.retention import last_prune, prune_readings, retention_horizon
 from energy_core.rollup import dirty_backlog, mark_for_rebuild, rollup_dirty_hours
 from energy_core.settings import Settings
+from energy_core.sql.ingest import mark_hours_dirty
+from energy_core.sql.locks import job_lock
 from energy_core.types import UTCDateTime
 from tests.factories import add_readings, make_device, make_user
 
@@ -94,7 +95,7 @@ def test_never_deletes_readings_of_an_hour_whose_aggregate_is_missing_or_dirty(e
             {"d": device.id, "h": T0 + 2 * HOUR},
         )
         # Hour 5 is dirty: a late reading arrived and the rollup has not run since.
-        dialect.mark_hours_dirty(conn, [(device.user_id, device.id, T0 + 5 * HOUR)])
+        mark_hours_dirty(conn, [(device.user_id, device.id, T0 + 5 * HOUR)])
 
     prune_readings(engine, now=NOW)
 
@@ -105,7 +106,7 @@ def test_never_deletes_readings_of_an_hour_whose_aggregate_is_missing_or_dirty(e
 
     # Once the rollup has made them current, the next retention run takes them.
     with engine.begin() as conn:
-        dialect.mark_hours_dirty(conn, [(device.user_id, device.id, T0 + 2 * HOUR)])
+        mark_hours_dirty(conn, [(device.user_id, device.id, T0 + 2 * HOUR)])
     rollup_dirty_hours(engine)
     prune_readings(engine, now=NOW)
     assert readings_per_hour(engine, device.id) == {}
@@ -133,13 +134,13 @@ def test_readings_are_kept_at_least_as_long_as_late_readings_are_accepted():
 def test_a_second_scheduler_skips_retention_while_the_first_holds_the_lock(engine):
     _, device = seed_day(engine, hours=2)
     rollup_dirty_hours(engine)
-    with dialect.job_lock(engine, "retention") as got:
+    with job_lock(engine, "retention") as got:
         assert got
         run = prune_readings(engine, now=NOW)
     assert run.skipped and run.readings == 0
     assert sum(readings_per_hour(engine, device.id).values()) == 120
     # The rollup has a lock of its own: pruning does not stop aggregation, nor the reverse.
-    with dialect.job_lock(engine, "rollup") as got:
+    with job_lock(engine, "rollup") as got:
         assert got
         assert prune_readings(engine, now=NOW).readings == 120
 

@@ -15,10 +15,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 from sqlmodel import func, select
 
-from energy_core import dialect
 from energy_core.db import session_scope
 from energy_core.models import HourlyAggregate, Reading
 from energy_core.rollup import dirty_backlog, last_rollup, rollup_dirty_hours
+from energy_core.sql.locks import scheduler_file_lock
 from energy_core.types import utcnow
 from scheduler.main import build_scheduler, retention_job, rollup_job
 from tests.factories import add_readings, make_device, make_user
@@ -87,7 +87,7 @@ def test_second_scheduler_skips_while_the_first_holds_the_lock(engine):
             run = rollup_dirty_hours(engine)
             holder.rollback()
     else:
-        with dialect.scheduler_file_lock(str(engine.url)) as got:
+        with scheduler_file_lock(str(engine.url)) as got:
             assert got
             run = rollup_dirty_hours(engine)
     assert run.skipped and run.hours == 0

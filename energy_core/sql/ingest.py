@@ -1,0 +1,273 @@
+"""The ingest path's SQL: device lookup, bulk insert of readings, the single-readings statement
+and dirty-hour marks, for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from sqlalchemy import Connection
+
+from energy_core.sql import HOUR_US, is_sqlite
+from energy_core.sql.arrays import Float8Array, Int4Array, Int8Array, binary_array
+from energy_core.types import to_epoch_us
+
+
+def find_devices(conn: Connection, *, user_id: int, device_ids: Sequence[str]) -> list[tuple]:
+    """``(id, device_id, is_active, bidirectional, max_gap_s)`` of the user's devices among
+    ``device_ids``; one statement whatever their number (an expanding IN of hundreds of
+    parameters is re-parsed by the driver on every call)."""
+    if not device_ids:
+        return []
+    columns = "id, device_id, is_active, bidirectional, max_gap_s"
+    if is_sqlite(conn):
+        rows = []
+        cur = conn.connection.driver_connection.cursor()
+        for i in range(0, len(device_ids), 500):  # SQLite's bound on variables per statement
+            chunk = list(device_ids[i : i + 500])
+            cur.execute(
+                f"SELECT {columns} FROM devices WHERE user_id = ? "
+                f"AND device_id IN ({', '.join('?' * len(chunk))})",
+                [user_id, *chunk],
+            )
+            rows += [(r[0], r[1], bool(r[2]), bool(r[3]), r[4]) for r in cur.fetchall()]
+        return rows
+    cur = conn.connection.driver_connection.cursor()
+    cur.execute(
+        f"SELECT {columns} FROM devices WHERE user_id = %s AND device_id = ANY(%s::text[])",
+        (user_id, list(device_ids)),
+    )
+    return cur.fetchall()
+
+
+# An instant in epoch microseconds as PostgreSQL timestamptz, exactly (no float seconds).
+_PG_INSTANT = "(to_timestamp({0} / 1000000) + ({0} %% 1000000) * interval '1 microsecond')"
+
+_PG_STORE_READINGS = f"""
+WITH new AS (
+    INSERT INTO readings (user_id, device_pk, ts, power_w)
+    SELECT %(user_id)b, d, {_PG_INSTANT.format("t")}, p
+    FROM unnest(%(devices)b::int4[], %(stamps)b::int8[], %(powers)b::float8[]) AS x(d, t, p)
+    ORDER BY d, t
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+),
+marked AS (
+    INSERT INTO dirty_hours (user_id, device_pk, hour_start, version)
+    SELECT %(user_id)b, d, to_timestamp(h / 1000000), 1
+    FROM unnest(%(dirty_devices)b::int4[], %(dirty_hours)b::int8[]) AS y(d, h)
+    WHERE EXISTS (SELECT 1 FROM new)
+    ORDER BY d, h
+    ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SET version = dirty_hours.version + 1
+),
+seen AS (
+    UPDATE devices AS dev SET last_seen_at = z.at
+    FROM (
+        SELECT d, {_PG_INSTANT.format("t")} AS at
+        FROM unnest(%(seen_devices)b::int4[], %(seen_at)b::int8[]) AS z(d, t)
+    ) AS z
+    WHERE dev.id = z.d AND dev.user_id = %(user_id)b
+      AND (dev.last_seen_at IS NULL OR dev.last_seen_at < z.at)
+      AND EXISTS (SELECT 1 FROM new)
+)
+SELECT count(*) FROM new
+"""
+
+
+# Single readings that concurrent requests posted, stored in one statement: each reading's device
+# is looked up among its own user's devices (by device_id, or by a device key's primary key, 0 for
+# none); a reading whose device is missing, deactivated, or not bidirectional for negative watts is
+# left out and reported, so the caller can explain it the usual way. The first of the same (device,
+# instant) in the group is inserted; the hours [t, t + max_gap] meets of every new reading are
+# marked dirty, as ``_dirty_hours`` in ingest.py does for a batch, and last-seen times move forward.
+_PG_STORE_SINGLES = f"""
+WITH input AS (
+    SELECT * FROM unnest(
+        %(items)b::int4[], %(users)b::int4[], %(names)s::text[],
+        %(keyed)b::int4[], %(stamps)b::int8[], %(powers)b::float8[]
+    ) AS x(i, u, name, pk, t, p)
+),
+dev AS (
+    SELECT input.*, d.id, d.device_id, d.is_active, d.bidirectional,
+           coalesce(d.max_gap_s, %(default_gap_s)s::int4)::int8 AS gap_s
+    FROM input
+    CROSS JOIN LATERAL (
+        SELECT id, device_id, is_active, bidirectional, max_gap_s FROM devices
+        WHERE input.pk = 0 AND user_id = input.u AND device_id = input.name
+        UNION ALL
+        SELECT id, device_id, is_active, bidirectional, max_gap_s FROM devices
+        WHERE input.pk <> 0 AND id = input.pk AND user_id = input.u
+          AND (input.name IS NULL OR device_id = input.name)
+    ) AS d
+),
+ok AS (
+    SELECT dev.*, {_PG_INSTANT.format("t")} AS at, min(i) OVER (PARTITION BY id, t) AS first_i
+    FROM dev
+    WHERE is_active AND (p >= 0 OR bidirectional)
+),
+new AS (
+    INSERT INTO readings (user_id, device_pk, ts, power_w)
+    SELECT u, id, at, p FROM ok WHERE i = first_i
+    ORDER BY id, t
+    ON CONFLICT DO NOTHING
+    RETURNING device_pk, ts
+),
+fresh AS (
+    SELECT ok.* FROM ok JOIN new ON new.device_pk = ok.id AND new.ts = ok.at
+    WHERE ok.i = ok.first_i
+),
+marked AS (
+    INSERT INTO dirty_hours (user_id, device_pk, hour_start, version)
+    SELECT DISTINCT u, id, to_timestamp(h * 3600), 1
+    FROM fresh, generate_series(t / {HOUR_US}, (t + gap_s * 1000000) / {HOUR_US}) AS h
+    ORDER BY 2, 3
+    ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SET version = dirty_hours.version + 1
+),
+seen AS (
+    UPDATE devices AS d SET last_seen_at = s.at
+    FROM (SELECT id, max(at) AS at FROM fresh GROUP BY id ORDER BY id) AS s
+    WHERE d.id = s.id AND (d.last_seen_at IS NULL OR d.last_seen_at < s.at)
+)
+SELECT i, device_id, i IN (SELECT i FROM ok) AS allowed, i IN (SELECT i FROM fresh) AS inserted
+FROM dev
+"""
+
+
+@dataclass(frozen=True)
+class SingleReading:
+    """One reading of a single-reading request: its user, the device string it named (None: the
+    key's device), the device key's device (None for a household key), instant and watts."""
+
+    user_id: int
+    device_id: str | None
+    device_pk: int | None
+    ts_us: int
+    power_w: float
+
+
+@dataclass(frozen=True)
+class SingleOutcome:
+    """What happened to a ``SingleReading``: stored (new, or a duplicate), or not written at all
+    because its device is unknown or a rule about the device forbids it (``stored`` False)."""
+
+    stored: bool
+    inserted: bool = False
+    device_id: str | None = None
+
+
+NOT_STORED = SingleOutcome(stored=False)
+
+
+async def store_single_readings(
+    conn: psycopg.AsyncConnection, readings: Sequence[SingleReading], *, default_gap_s: int
+) -> list[SingleOutcome]:
+    """Store ``readings`` on PostgreSQL in one statement (one transaction, one round trip in
+    autocommit), reporting each one's outcome in order. The caller has checked every rule that
+    needs no device; those that need the device are checked here."""
+    params = {
+        "items": binary_array(Int4Array, range(len(readings))),
+        "users": binary_array(Int4Array, [r.user_id for r in readings]),
+        "names": [r.device_id for r in readings],
+        "keyed": binary_array(Int4Array, [r.device_pk or 0 for r in readings]),
+        "stamps": binary_array(Int8Array, [r.ts_us for r in readings]),
+        "powers": binary_array(Float8Array, [r.power_w for r in readings]),
+        "default_gap_s": default_gap_s,
+    }
+    outcomes = [NOT_STORED] * len(readings)
+    async with conn.cursor() as cur:
+        await cur.execute(_PG_STORE_SINGLES, params)
+        for i, device_id, allowed, inserted in await cur.fetchall():
+            if allowed:
+                outcomes[i] = SingleOutcome(stored=True, inserted=inserted, device_id=device_id)
+    return outcomes
+
+
+def insert_readings(
+    conn: Connection,
+    *,
+    user_id: int,
+    device_pks: Sequence[int],
+    ts_us: Sequence[int],
+    power_w: Sequence[float],
+    dirty_hours: Sequence[tuple[int, int]] = (),
+    last_seen: Mapping[int, int] | None = None,
+) -> int:
+    """Insert readings of one user given as columns (instants in epoch microseconds, UTC),
+    skipping (device, instant) pairs already stored; the pairs must be distinct within the call.
+    Returns how many rows were new. The first stored value of a (device, instant) wins.
+
+    If any row was new, also marks ``dirty_hours`` ((device_pk, hour start µs), see
+    ``mark_hours_dirty``) for recomputation and moves each device of ``last_seen``
+    ({device_pk: µs}) forward to that instant, never back.
+    """
+    if not ts_us:
+        return 0
+    hours = sorted(set(dirty_hours))
+    seen = sorted((last_seen or {}).items())
+    cur = conn.connection.driver_connection.cursor()
+    if is_sqlite(conn):
+        cur.executemany(
+            "INSERT OR IGNORE INTO readings (user_id, device_pk, ts, power_w) VALUES (?, ?, ?, ?)",
+            [(user_id, d, t, p) for d, t, p in zip(device_pks, ts_us, power_w, strict=True)],
+        )
+        inserted = cur.rowcount
+        if inserted:
+            cur.executemany(
+                "INSERT INTO dirty_hours (user_id, device_pk, hour_start, version) "
+                "VALUES (?, ?, ?, 1) ON CONFLICT (user_id, device_pk, hour_start) "
+                "DO UPDATE SET version = dirty_hours.version + 1",
+                [(user_id, d, h) for d, h in hours],
+            )
+            cur.executemany(
+                "UPDATE devices SET last_seen_at = ? WHERE id = ? AND user_id = ? "
+                "AND (last_seen_at IS NULL OR last_seen_at < ?)",
+                [(t, d, user_id, t) for d, t in seen],
+            )
+        return inserted
+    # One statement, one round trip, whatever the batch size: binary arrays unnested into the
+    # insert (measured against COPY into a staging table and a merge, see bench/ingest.py), the
+    # dirty marks and the last-seen times, the last two only if a row was new. Everything is
+    # written in (device, instant) order so that two batches that overlap wait for each other
+    # instead of deadlocking.
+    cur.execute(
+        _PG_STORE_READINGS,
+        {
+            "user_id": user_id,
+            "devices": binary_array(Int4Array, device_pks),
+            "stamps": binary_array(Int8Array, ts_us),
+            "powers": binary_array(Float8Array, power_w),
+            "dirty_devices": binary_array(Int4Array, [d for d, _ in hours]),
+            "dirty_hours": binary_array(Int8Array, [h for _, h in hours]),
+            "seen_devices": binary_array(Int4Array, [d for d, _ in seen]),
+            "seen_at": binary_array(Int8Array, [t for _, t in seen]),
+        },
+    )
+    return cur.fetchone()[0]
+
+
+def mark_hours_dirty(conn: Connection, rows: Sequence[tuple[int, int, datetime]]) -> None:
+    """Mark ``(user_id, device_pk, hour_start)`` for recomputation; an existing mark gets a new
+    version so that a job run that read the old one will not clear it."""
+    if not rows:
+        return
+    # Fixed order: writers that mark the same hours wait for each other instead of deadlocking.
+    rows = sorted(set(rows), key=lambda r: (r[0], r[1], r[2]))
+    cur = conn.connection.driver_connection.cursor()
+    if is_sqlite(conn):
+        cur.executemany(
+            "INSERT INTO dirty_hours (user_id, device_pk, hour_start, version) VALUES (?, ?, ?, 1) "
+            "ON CONFLICT (user_id, device_pk, hour_start) "
+            "DO UPDATE SET version = dirty_hours.version + 1",
+            [(u, d, to_epoch_us(h)) for u, d, h in rows],
+        )
+        return
+    users, devices, hours = zip(*rows, strict=True)
+    cur.execute(
+        "INSERT INTO dirty_hours (user_id, device_pk, hour_start, version) "
+        "SELECT u, d, h, 1 FROM unnest(%b::int4[], %b::int4[], %b::timestamptz[]) AS x(u, d, h) "
+        "ON CONFLICT (user_id, device_pk, hour_start) "
+        "DO UPDATE SET version = dirty_hours.version + 1",
+        (list(users), list(devices), list(hours)),
+    )

@@ -1,0 +1,322 @@
+"""The rollup's SQL: recompute dirty hours into hourly aggregates, and mark a range of hours
+dirty for a rebuild, for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, text
+
+from energy_core.sql import PG_ORIGIN, is_sqlite
+from energy_core.types import UTCDateTime
+
+# Both dialects compute the same thing in the same shape (DESIGN.md section 3):
+#   batch   the dirty marks up to the cutoff hour, read once so the marks cleared are exactly
+#           the marks computed;
+#   runs    consecutive dirty hours of a device, each read with one index range scan over
+#           [first hour - max_gap, last hour + 1 h): readings before the run can carry into it;
+#   held    each reading with the instant its power stops counting: the next reading, t + max_gap
+#           or the end of the run, whichever is first (a next reading beyond the run would be
+#           clipped at its end anyway, so looking only inside the run is exact);
+#   own     per hour, the part of each hold inside the reading's own hour, and the one reading
+#           whose hold runs past the end of the hour (only the last one of the hour can);
+#   carry   that overhang spread over the following hours, which may have no readings at all.
+# All time arithmetic is in integer microseconds, so holds and coverage are exact. Energy is a
+# float sum of power x microseconds; the pieces of one hour are always added in time order (the
+# order of the index scan) plus at most one carried-in piece, so an incremental run and a full
+# rebuild add the same numbers in the same order and store bit-identical rows.
+
+# The last line of both rollup statements: a recomputed hour replaces what was stored.
+_UPSERT_AGGREGATE = """ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SET
+    energy_wh = excluded.energy_wh, covered_s = excluded.covered_s,
+    avg_watts = excluded.avg_watts, min_watts = excluded.min_watts,
+    max_watts = excluded.max_watts, sample_count = excluded.sample_count,
+    computed_at = excluded.computed_at"""
+
+
+# PostgreSQL: each instant is turned into integer microseconds once (date_part is a float8
+# function; extract() would be numeric and several times slower), then the arithmetic is the
+# same as on SQLite.
+_PG_ROLLUP = f"""
+WITH batch AS MATERIALIZED (
+    SELECT user_id, device_pk, hour_start, version FROM dirty_hours
+    WHERE hour_start <= :cutoff AND device_pk % :shards = :shard
+),
+runs AS MATERIALIZED (
+    SELECT user_id, device_pk, lo - make_interval(secs => gap_us / 1000000) AS scan_from, hi,
+           gap_us, CAST(date_part('epoch', lo) AS int8) * 1000000 AS lo_us,
+           CAST(date_part('epoch', hi) AS int8) * 1000000 AS hi_us
+    FROM (
+        SELECT i.user_id, i.device_pk, min(i.hour_start) AS lo,
+               max(i.hour_start) + interval '1 hour' AS hi,
+               CAST(coalesce(min(dev.max_gap_s), :default_gap_s) AS int8) * 1000000 AS gap_us
+        FROM (
+            SELECT user_id, device_pk, hour_start,
+                   hour_start - row_number() OVER (PARTITION BY user_id, device_pk
+                                                   ORDER BY hour_start) * interval '1 hour'
+                   AS island
+            FROM batch
+        ) i
+        JOIN devices dev ON dev.id = i.device_pk
+        GROUP BY i.user_id, i.device_pk, i.island
+    ) g
+),
+held AS (
+    SELECT ru.user_id, ru.device_pk, ru.lo_us, s.power_w, s.t_us,
+           s.t_us - s.t_us % 3600000000 AS h0,
+           least(s.next_us, s.t_us + ru.gap_us, ru.hi_us) AS until
+    FROM runs ru
+    CROSS JOIN LATERAL (
+        -- Inside the lateral the index scan is already in ts order: the window needs no sort.
+        SELECT q.power_w, q.t_us, lead(q.t_us) OVER (ORDER BY q.ts) AS next_us
+        FROM (
+            SELECT r.ts, r.power_w, CAST(date_part('epoch', r.ts) * 1000000 AS int8) AS t_us
+            FROM readings r
+            WHERE r.user_id = ru.user_id AND r.device_pk = ru.device_pk
+              AND r.ts >= ru.scan_from AND r.ts < ru.hi
+            OFFSET 0
+        ) q
+    ) s
+),
+own AS (
+    SELECT user_id, device_pk, lo_us, h0,
+           sum(power_w * (least(until, h0 + 3600000000) - t_us)) AS energy,
+           sum(least(until, h0 + 3600000000) - t_us) AS covered,
+           min(power_w) AS min_w, max(power_w) AS max_w, count(*) AS samples,
+           max(until) AS carry_until,
+           max(CASE WHEN until > h0 + 3600000000 THEN power_w END) AS carry_w
+    FROM held
+    GROUP BY user_id, device_pk, lo_us, h0
+),
+pieces AS (
+    SELECT user_id, device_pk, lo_us, h0 AS h, energy, covered, min_w, max_w, samples
+    FROM own
+    UNION ALL
+    SELECT user_id, device_pk, lo_us, h,
+           carry_w * (least(carry_until, h + 3600000000) - h),
+           least(carry_until, h + 3600000000) - h, NULL, NULL, 0
+    FROM (
+        SELECT o.user_id, o.device_pk, o.lo_us, o.carry_until, o.carry_w,
+               o.h0 + k * 3600000000 AS h
+        FROM own o
+        CROSS JOIN LATERAL generate_series(1, (o.carry_until - 1 - o.h0) / 3600000000) AS k
+        WHERE o.carry_until > o.h0 + 3600000000
+    ) c
+),
+hours AS (
+    SELECT user_id, device_pk, h, sum(energy) AS energy_uws,
+           CAST(sum(covered) AS float8) AS covered_us,
+           min(min_w) AS min_w, max(max_w) AS max_w, sum(samples) AS samples
+    FROM pieces
+    WHERE h >= lo_us
+    GROUP BY user_id, device_pk, h
+),
+upserted AS (
+    INSERT INTO hourly_aggregates (user_id, device_pk, hour_start, energy_wh, covered_s,
+                                   avg_watts, min_watts, max_watts, sample_count, computed_at)
+    SELECT user_id, device_pk, to_timestamp(h / 1000000), energy_uws / 3600000000.0,
+           covered_us / 1000000.0,
+           CASE WHEN covered_us > 0 THEN energy_uws / covered_us END, min_w, max_w, samples,
+           :computed_at
+    FROM hours
+    WHERE covered_us > 0 OR samples > 0
+    {_UPSERT_AGGREGATE}
+    RETURNING 1
+),
+cleared AS (
+    -- Same snapshot as the readings above; a mark re-versioned since then stays for the next run.
+    DELETE FROM dirty_hours d
+    USING batch b
+    WHERE d.user_id = b.user_id AND d.device_pk = b.device_pk AND d.hour_start = b.hour_start
+      AND d.version = b.version
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM upserted), (SELECT count(*) FROM cleared)
+"""
+
+# SQLite: instants are integer microseconds, so hours are plain integer arithmetic.
+_SQLITE_ROLLUP = f"""
+WITH RECURSIVE batch AS (
+    SELECT user_id, device_pk, hour_start FROM dirty_hours WHERE hour_start <= :cutoff
+),
+runs AS (
+    SELECT i.user_id, i.device_pk, min(i.hour_start) AS lo, max(i.hour_start) + 3600000000 AS hi,
+           CAST(coalesce(min(dev.max_gap_s), :default_gap_s) AS INTEGER) * 1000000 AS gap
+    FROM (
+        SELECT user_id, device_pk, hour_start,
+               hour_start - row_number() OVER (PARTITION BY user_id, device_pk
+                                               ORDER BY hour_start) * 3600000000 AS island
+        FROM batch
+    ) i
+    JOIN devices dev ON dev.id = i.device_pk
+    GROUP BY i.user_id, i.device_pk, i.island
+),
+held AS (
+    SELECT user_id, device_pk, lo, ts, power_w, ts - ts % 3600000000 AS h0,
+           min(coalesce(next_ts, ts + gap), ts + gap, hi) AS until
+    FROM (
+        SELECT ru.user_id, ru.device_pk, ru.lo, ru.hi, ru.gap, r.ts, r.power_w,
+               lead(r.ts) OVER (PARTITION BY ru.user_id, ru.device_pk, ru.lo
+                                ORDER BY r.ts) AS next_ts
+        FROM runs ru
+        JOIN readings r
+          ON r.user_id = ru.user_id AND r.device_pk = ru.device_pk
+         AND r.ts >= ru.lo - ru.gap AND r.ts < ru.hi
+    )
+),
+own AS (
+    SELECT user_id, device_pk, lo, h0,
+           sum(power_w * (min(until, h0 + 3600000000) - ts)) AS energy,
+           sum(min(until, h0 + 3600000000) - ts) AS covered,
+           min(power_w) AS min_w, max(power_w) AS max_w, count(*) AS samples,
+           max(until) AS carry_until,
+           max(CASE WHEN until > h0 + 3600000000 THEN power_w END) AS carry_w
+    FROM held
+    GROUP BY user_id, device_pk, lo, h0
+),
+carry (user_id, device_pk, lo, h, carry_until, carry_w) AS (
+    SELECT user_id, device_pk, lo, h0 + 3600000000, carry_until, carry_w
+    FROM own WHERE carry_until > h0 + 3600000000
+    UNION ALL
+    SELECT user_id, device_pk, lo, h + 3600000000, carry_until, carry_w
+    FROM carry WHERE carry_until > h + 3600000000
+),
+pieces AS (
+    SELECT user_id, device_pk, lo, h0 AS hour_start, energy, covered, min_w, max_w, samples
+    FROM own
+    UNION ALL
+    SELECT user_id, device_pk, lo, h,
+           carry_w * (min(carry_until, h + 3600000000) - h),
+           min(carry_until, h + 3600000000) - h, NULL, NULL, 0
+    FROM carry
+),
+hours AS (
+    SELECT user_id, device_pk, hour_start, sum(energy) AS energy_uws, sum(covered) AS covered_us,
+           min(min_w) AS min_w, max(max_w) AS max_w, sum(samples) AS samples
+    FROM pieces
+    WHERE hour_start >= lo
+    GROUP BY user_id, device_pk, hour_start
+)
+INSERT INTO hourly_aggregates (user_id, device_pk, hour_start, energy_wh, covered_s, avg_watts,
+                               min_watts, max_watts, sample_count, computed_at)
+SELECT user_id, device_pk, hour_start, energy_uws / 3600000000.0, covered_us / 1000000.0,
+       CASE WHEN covered_us > 0 THEN CAST(energy_uws AS REAL) / covered_us END,
+       min_w, max_w, samples, :computed_at
+FROM hours
+WHERE covered_us > 0 OR samples > 0
+{_UPSERT_AGGREGATE}
+"""
+
+
+@dataclass
+class BatchResult:
+    hours: int
+    rows_written: int
+
+
+def recompute_dirty_hours(
+    conn: Connection,
+    *,
+    cutoff: datetime,
+    default_gap_s: int,
+    computed_at: datetime,
+    shard: tuple[int, int] = (0, 1),
+) -> BatchResult:
+    """Recompute every dirty hour up to ``cutoff`` and clear exactly the marks read, in the
+    caller's transaction. The caller holds the rollup lock. ``shard=(k, n)`` takes only the
+    devices with ``device_pk % n == k`` (PostgreSQL), so that n connections can share a backlog
+    without touching the same rows."""
+    params = {
+        "cutoff": cutoff,
+        "default_gap_s": default_gap_s,
+        "computed_at": computed_at,
+        "shard": shard[0],
+        "shards": shard[1],
+    }
+    binds = (
+        bindparam("cutoff", type_=UTCDateTime()),
+        bindparam("computed_at", type_=UTCDateTime()),
+    )
+    if is_sqlite(conn):
+        # BEGIN IMMEDIATE holds the write lock: nothing can mark an hour between these statements.
+        conn.execute(text(_SQLITE_ROLLUP).bindparams(*binds), params)
+        # pysqlite reports no rowcount for a statement that starts with WITH.
+        written = conn.exec_driver_sql("SELECT changes()").scalar()
+        cleared = conn.execute(
+            text("DELETE FROM dirty_hours WHERE hour_start <= :cutoff").bindparams(binds[0]),
+            {"cutoff": cutoff},
+        ).rowcount
+        return BatchResult(hours=cleared, rows_written=written)
+    # JIT compilation costs more than it saves on a statement that runs every minute.
+    conn.exec_driver_sql("SET LOCAL jit = off")
+    batch, written, _cleared = conn.execute(text(_PG_ROLLUP).bindparams(*binds), params).one()
+    return BatchResult(hours=batch, rows_written=written)
+
+
+def mark_range_dirty(
+    conn: Connection,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    device_pks: Sequence[int] | None,
+    default_gap_s: int,
+) -> int:
+    """Mark for recomputation every hour that readings in ``[since, until)`` of the given devices
+    (all when None) can reach: from the hour of the first such reading to the hour its last one
+    carries into. Found with two index probes per device; no reading is loaded. Returns the
+    number of marks made or renewed."""
+    params: dict = {"since": since, "until": until, "default_gap_s": default_gap_s}
+    device_filter = ""
+    if device_pks is not None:
+        if not device_pks:
+            return 0
+        device_filter = "AND dev.id IN ({})".format(", ".join(str(int(pk)) for pk in device_pks))
+    since_cond = "AND r.ts >= :since" if since is not None else ""
+    until_cond = "AND r.ts < :until" if until is not None else ""
+    binds = [bindparam(n, type_=UTCDateTime()) for n in ("since", "until") if params[n]]
+    params = {k: v for k, v in params.items() if v is not None}
+    if is_sqlite(conn):
+        sql = f"""
+WITH RECURSIVE ends AS (
+    SELECT dev.user_id, dev.id AS device_pk,
+           (SELECT min(r.ts) FROM readings r WHERE r.user_id = dev.user_id
+               AND r.device_pk = dev.id {since_cond} {until_cond}) AS first_ts,
+           (SELECT max(r.ts) FROM readings r WHERE r.user_id = dev.user_id
+               AND r.device_pk = dev.id {since_cond} {until_cond})
+           + CAST(coalesce(dev.max_gap_s, :default_gap_s) AS INTEGER) * 1000000 AS last_ts
+    FROM devices dev WHERE 1 = 1 {device_filter}
+),
+hrs (user_id, device_pk, h, last_h) AS (
+    SELECT user_id, device_pk, first_ts - first_ts % 3600000000, last_ts - last_ts % 3600000000
+    FROM ends WHERE first_ts IS NOT NULL
+    UNION ALL
+    SELECT user_id, device_pk, h + 3600000000, last_h FROM hrs WHERE h < last_h
+)
+INSERT INTO dirty_hours (user_id, device_pk, hour_start, version)
+SELECT user_id, device_pk, h, 1 FROM hrs WHERE true
+ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SET version = dirty_hours.version + 1
+"""
+    else:
+        sql = f"""
+INSERT INTO dirty_hours (user_id, device_pk, hour_start, version)
+SELECT e.user_id, e.device_pk, h, 1
+FROM (
+    SELECT dev.user_id, dev.id AS device_pk,
+           (SELECT min(r.ts) FROM readings r WHERE r.user_id = dev.user_id
+               AND r.device_pk = dev.id {since_cond} {until_cond}) AS first_ts,
+           (SELECT max(r.ts) FROM readings r WHERE r.user_id = dev.user_id
+               AND r.device_pk = dev.id {since_cond} {until_cond})
+           + make_interval(secs => coalesce(dev.max_gap_s, :default_gap_s)) AS last_ts
+    FROM devices dev WHERE true {device_filter}
+) e
+CROSS JOIN LATERAL generate_series(date_bin('1 hour', e.first_ts, {PG_ORIGIN}),
+                                   e.last_ts, interval '1 hour') AS h
+WHERE e.first_ts IS NOT NULL
+ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SET version = dirty_hours.version + 1
+"""
+    result = conn.execute(text(sql).bindparams(*binds), params)
+    if is_sqlite(conn):
+        return conn.exec_driver_sql("SELECT changes()").scalar()
+    return result.rowcount
