@@ -28,10 +28,9 @@ RUN groupadd --system --gid 10001 energy \
 
 COPY --from=build /opt/venv /opt/venv
 
+# Everything runs from the installed package (the app's pages and Streamlit settings included);
+# the working directory only holds data/, the SQLite default, the one writable place.
 WORKDIR /app
-# streamlit_app.py and pages/ are not part of the installed package, so the app runs from the
-# source tree; it stays root-owned and read-only, and only data/ (the SQLite default) is writable.
-COPY . .
 RUN mkdir -p /app/data && chown energy:energy /app/data
 
 # Numeric, so that Kubernetes' runAsNonRoot can verify it.

@@ -66,8 +66,8 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from energy_cli.run import api_argv  # noqa: E402
 from energy_core.accounts import create_user, issue_api_key  # noqa: E402
-from energy_core.cli import api_argv  # noqa: E402
 from energy_core.db import make_engine, session_scope  # noqa: E402
 from energy_core.ingest import (  # noqa: E402
     decode_json_body,

@@ -234,7 +234,7 @@ def time_pages(*, runs: int) -> int:
     from streamlit.testing.v1 import AppTest
 
     _leave_legacy_pages_mode()
-    app = str(REPO / "streamlit_app.py")
+    app = str(REPO / "webapp" / "streamlit_app.py")
     baseline = AppTest.from_string("import streamlit as st\nst.write('baseline')")
     baseline_s = statistics.median(_timed(baseline.run) for _ in range(max(runs, 5)))
 

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from tests.factories import PASSWORD
 
 REPO = Path(__file__).resolve().parents[1]
-APP = REPO / "streamlit_app.py"
+APP = REPO / "webapp" / "streamlit_app.py"
 COOKIE_KEY = "a-test-cookie-key-that-is-long-enough-for-hs256"
 
 

@@ -122,7 +122,7 @@ def env_example_assignments() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def cli_parser() -> argparse.ArgumentParser:
-    from energy_core.cli import build_parser
+    from energy_cli.main import build_parser
 
     return build_parser()
 

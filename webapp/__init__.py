@@ -1,5 +1,4 @@
-"""Streamlit-side support for the analyst app: the login wrapper and the cached data loaders.
-
-It lives outside ``pages/`` so that Streamlit never mistakes it for a page, and outside
-``energy_core`` because it imports Streamlit.
+"""The analyst app (Streamlit): the frame ``streamlit_app.py``, its pages in ``pages/`` and what
+they share, the login wrapper and the cached data loaders. It ships with its Streamlit settings
+(``.streamlit/config.toml``) and lives outside ``energy_core`` because it imports Streamlit.
 """

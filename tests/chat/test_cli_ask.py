@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from energy_core import cli
+from energy_cli import main as cli
 from energy_core.aggregates import energy_series
 from energy_core.chat import load_history
 from energy_core.db import session_scope

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
+from energy_cli.main import main
 from energy_core import rollup
-from energy_core.cli import main
 from energy_core.db import session_scope
 from energy_core.models import HourlyAggregate
 from energy_core.rollup import rollup_dirty_hours

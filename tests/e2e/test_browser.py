@@ -1,5 +1,5 @@
 """End to end in a real browser: Debian's Chromium drives the real Streamlit server
-(``python -m energy_core.cli app``) on a seeded database.
+(``python -m energy_cli app``) on a seeded database.
 
 It signs in, opens every page, downloads a CSV and checks its rows against energy_core, checks that
 a login cookie works in a fresh browser and stops working once its user signs out, and saves a
@@ -95,7 +95,7 @@ def seeded_app(engine, app_settings, tmp_path) -> Iterator[str]:
     log_path = tmp_path / "app.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "energy_core.cli", "app", "--port", str(port)],
+            [sys.executable, "-m", "energy_cli", "app", "--port", str(port)],
             env=env,
             cwd=ROOT,
             stdout=log,
@@ -331,7 +331,7 @@ def test_the_send_data_snippets_post_readings_through_the_real_api(app_env, engi
     log_path = tmp_path / "api.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "energy_core.cli", "api", "--port", str(port)],
+            [sys.executable, "-m", "energy_cli", "api", "--port", str(port)],
             env=env,
             cwd=ROOT,
             stdout=log,

@@ -34,7 +34,7 @@ def free_port() -> int:
 
 def cli(env: dict[str, str], *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "energy_core.cli", *args],
+        [sys.executable, "-m", "energy_cli", *args],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -102,13 +102,9 @@ def test_readings_posted_over_http_reach_the_aggregates_and_the_app(engine, app_
     api_port, app_port = free_port(), free_port()
     logs = [tmp_path / "api.log", tmp_path / "scheduler.log", tmp_path / "app.log"]
     with (
-        running(
-            [sys.executable, "-m", "energy_core.cli", "api", "--port", str(api_port)], env, logs[0]
-        ),
-        running([sys.executable, "-m", "energy_core.cli", "scheduler"], env, logs[1]),
-        running(
-            [sys.executable, "-m", "energy_core.cli", "app", "--port", str(app_port)], env, logs[2]
-        ),
+        running([sys.executable, "-m", "energy_cli", "api", "--port", str(api_port)], env, logs[0]),
+        running([sys.executable, "-m", "energy_cli", "scheduler"], env, logs[1]),
+        running([sys.executable, "-m", "energy_cli", "app", "--port", str(app_port)], env, logs[2]),
     ):
         api = f"http://127.0.0.1:{api_port}"
         wait_until(

@@ -1,7 +1,8 @@
 """The analyst app's frame: page config, sign-in, then the pages the user's role may see.
 
-Run it with ``energy-monitor app`` (or ``streamlit run streamlit_app.py``). Pages live in
-``pages/`` and are registered here explicitly; a page a role may not see is never registered.
+Run it with ``energy-monitor app`` (or ``streamlit run webapp/streamlit_app.py``). Pages live in
+``pages/`` beside this file and are registered here explicitly, by paths relative to it; a page a
+role may not see is never registered.
 """
 
 from __future__ import annotations

@@ -1,0 +1,53 @@
+"""``energy-monitor ask``: the chat analyst from the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from energy_cli.console import upgrade
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Ask the chat analyst; the same engine selection as the Chat page, history included."""
+    import json
+
+    from energy_core.accounts import require_user
+    from energy_core.chat import load_history, record_exchange, stream_answer
+    from energy_core.db import session_scope
+
+    upgrade()
+    with session_scope(read_only=True) as session:
+        user = require_user(session, email=args.user)
+        history = [
+            {"role": m.role, "content": m.content}
+            for m in load_history(session, user_id=user.id, limit=20)
+        ]
+        stream = stream_answer(session, user_id=user.id, question=args.question, history=history)
+        for chunk in stream:
+            if not args.json:
+                sys.stdout.write(chunk)
+                sys.stdout.flush()
+        answer = stream.result()
+    if not args.no_history:
+        with session_scope() as session:
+            record_exchange(session, user_id=user.id, question=args.question, answer=answer)
+    if args.json:
+        print(json.dumps({**answer.to_dict(), "figures": answer.figures()}, indent=2, default=str))
+    else:
+        print()
+        print(f"({answer.engine} engine, {len(answer.tool_calls)} tool calls)", file=sys.stderr)
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    ask = sub.add_parser("ask", help="ask the chat analyst a question about a user's data")
+    ask.add_argument("--user", required=True, help="whose data (email)")
+    ask.add_argument("question", help='e.g. "How much did the fridge use last week?"')
+    ask.add_argument(
+        "--json", action="store_true", help="print the answer, tool calls and results as JSON"
+    )
+    ask.add_argument(
+        "--no-history", action="store_true", help="do not store the exchange in the chat history"
+    )
+    ask.set_defaults(func=cmd_ask)

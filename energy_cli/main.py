@@ -1,0 +1,65 @@
+"""``energy-monitor``: the parser and the entry point. Other tools script against these
+commands, so keep them stable."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from energy_cli import ask, manage, run
+from energy_cli.console import CliError
+from energy_core.settings import get_settings
+
+
+def configure(args: argparse.Namespace) -> None:
+    """Apply global options as settings (children inherit them through the environment)."""
+    if getattr(args, "database_url", None):
+        os.environ["ENERGY_DATABASE_URL"] = args.database_url
+    get_settings.cache_clear()
+    from energy_core import db
+
+    db.get_engine.cache_clear()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="energy-monitor",
+        description="Home energy monitor: ingest API, aggregation scheduler and analyst app.",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="SQLAlchemy/PostgreSQL URL (default: ENERGY_DATABASE_URL or sqlite:///./data/energy.db)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run.add_commands(sub)
+    manage.add_commands(sub)
+    ask.add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure(args)
+    logging.basicConfig(
+        level=get_settings().log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request and Alembic every plugin at INFO: noise in a terminal.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from energy_core.accounts import ConflictError, NotFoundError
+    from energy_core.security import WeakPasswordError
+
+    try:
+        return args.func(args)
+    except (CliError, ConflictError, NotFoundError, WeakPasswordError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
