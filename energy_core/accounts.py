@@ -498,37 +498,89 @@ class DeletedDevice:
 
 
 def delete_device(session: Session, *, user_id: int, device_id: str) -> DeletedDevice:
-    """Delete a device with all of its data: readings, hourly aggregates, pending marks and keys."""
+    """Delete a device with all of its data: readings, hourly aggregates, pending marks and keys.
+
+    Nothing in the database cascades to the readings (no foreign key, see migration 0020): this
+    function is what deletes them, in the caller's transaction.
+    """
     device = require_device(session, user_id=user_id, device_id=device_id)
-    # Explicit deletes by (user_id, device_pk), the leading columns of each primary key; the
-    # foreign keys' cascade alone would look the rows up by device_pk only.
-    counts = {}
-    for table in (DirtyHour, HourlyAggregate, Reading):
-        counts[table.__tablename__] = session.execute(
-            delete(table)
-            .where(col(table.user_id) == user_id, col(table.device_pk) == device.id)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-    keys = (
-        session.execute(
-            delete(ApiKey)
-            .where(col(ApiKey.user_id) == user_id, col(ApiKey.device_pk) == device.id)
-            .returning(ApiKey.key_hash)
-            .execution_options(synchronize_session=False)
-        )
-        .scalars()
-        .all()
-    )
-    for key_hash in keys:
-        get_cache().delete(_key_cache_name(key_hash))
+    counts = _delete_device_rows(session, user_id=user_id, device_pks=[device.id])
+    keys = _delete_keys(session, ApiKey.user_id == user_id, ApiKey.device_pk == device.id)
     session.delete(device)
     session.flush()
     return DeletedDevice(
         device_id=device_id,
         readings=counts["readings"],
         hours=counts["hourly_aggregates"],
-        keys=len(keys),
+        keys=keys,
     )
+
+
+@dataclass(frozen=True)
+class DeletedUser:
+    email: str
+    devices: int
+    readings: int
+    hours: int
+
+
+def delete_user(
+    session: Session, *, user_id: int, acting_user_id: int | None = None
+) -> DeletedUser:
+    """Delete an account with everything it owns: devices and their data, keys, chat history.
+
+    The last active admin cannot be deleted, nor can an admin delete their own account.
+    """
+    user = require_user_id(session, user_id=user_id)
+    if user_id == acting_user_id:
+        raise LastAdminError("You cannot delete your own account.")
+    if user.role == Role.admin and user.is_active and _active_admins(session) <= 1:
+        raise LastAdminError("This is the only active admin; make someone else admin first.")
+    device_pks = list(session.exec(select(Device.id).where(Device.user_id == user_id)))
+    counts = _delete_device_rows(session, user_id=user_id, device_pks=None)
+    _delete_keys(session, ApiKey.user_id == user_id)
+    # Devices, chat messages and settings authorship follow the user row (foreign keys).
+    session.delete(user)
+    session.flush()
+    return DeletedUser(
+        email=user.email,
+        devices=len(device_pks),
+        readings=counts["readings"],
+        hours=counts["hourly_aggregates"],
+    )
+
+
+def _delete_device_rows(
+    session: Session, *, user_id: int, device_pks: list[int] | None
+) -> dict[str, int]:
+    """Delete the readings, aggregates and dirty marks of ``device_pks`` (None: every device) of
+    one user, by the leading columns of each primary key; returns the rows deleted per table."""
+    counts = {}
+    for table in (DirtyHour, HourlyAggregate, Reading):
+        query = delete(table).where(col(table.user_id) == user_id)
+        if device_pks is not None:
+            query = query.where(col(table.device_pk).in_(device_pks))
+        counts[table.__tablename__] = session.execute(
+            query.execution_options(synchronize_session=False)
+        ).rowcount
+    return counts
+
+
+def _delete_keys(session: Session, *conditions) -> int:  # noqa: ANN002 - column conditions
+    """Delete the keys matching ``conditions`` and forget them in the shared key cache at once."""
+    hashes = (
+        session.execute(
+            delete(ApiKey)
+            .where(*conditions)
+            .returning(ApiKey.key_hash)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
+    for key_hash in hashes:
+        get_cache().delete(_key_cache_name(key_hash))
+    return len(hashes)
 
 
 # --- API keys ----------------------------------------------------------------------------------
