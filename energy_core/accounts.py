@@ -764,8 +764,11 @@ def _principal(cached: bytes | None) -> KeyPrincipal | None:
 
 class CachedKeyVerifier:
     """``verify_api_key`` behind a short cache (Redis when configured, shared by every API replica),
-    so a busy device does not cost a key lookup per request. Revoking a key drops it from the
-    shared cache at once; a process-memory cache elsewhere forgets it within ``ttl_s``."""
+    so a busy device does not cost a key lookup per request. Each process also keeps what it read
+    from Redis until Redis would drop it, so a key costs one Redis call per process per ``ttl_s``.
+    Revoking a key drops it from Redis and from the revoking process's memory at once; every other
+    process stops accepting it within ``ttl_s`` of its last check against the database (5 s by
+    default), and so does a key whose user was deactivated."""
 
     def __init__(self, ttl_s: float, cache: Cache | None = None):
         self.ttl_s = ttl_s
@@ -775,13 +778,13 @@ class CachedKeyVerifier:
         """The principal of ``key`` if the cache holds it; never asks the database."""
         if self.ttl_s <= 0:
             return None
-        return _principal(self.cache.get(_key_cache_name(hash_api_key(key))))
+        return _principal(self.cache.get_near(_key_cache_name(hash_api_key(key))))
 
     async def acached(self, key: str) -> KeyPrincipal | None:
         """``cached`` for a caller on an event loop: it never blocks the loop."""
         if self.ttl_s <= 0:
             return None
-        return _principal(await self.cache.aget(_key_cache_name(hash_api_key(key))))
+        return _principal(await self.cache.aget_near(_key_cache_name(hash_api_key(key))))
 
     def verify(self, session_factory, key: str) -> KeyPrincipal | None:  # noqa: ANN001
         principal = self.cached(key)

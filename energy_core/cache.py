@@ -3,6 +3,10 @@
 Redis is never required. When it is unset, or stops answering, the in-process store serves and the
 caller does not notice beyond a warning in the log (at most once a minute). After a failure Redis is
 left alone for a few seconds, so that a Redis that hangs costs one timeout, not one per call.
+
+Values read with ``get_near`` are also kept in process memory for as long as Redis keeps them
+(until their Redis expiry, at most): a busy caller asks Redis once per entry lifetime instead of
+once per use, and a deletion still reaches every process by the time the entry would have expired.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import asyncio
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from functools import lru_cache
 
 import redis
@@ -27,18 +32,24 @@ REDIS_RETRY_S = 5.0
 # Connections of the asyncio client of one process.
 ASYNC_CONNECTIONS = 16
 
-# One round trip, atomic across every replica: count the hit and start the window with the first.
+# One round trip, atomic across every replica: count the hits (ARGV[2] of them) and start the
+# window with the first.
 _COUNT_SCRIPT = """
-local hits = redis.call('INCR', KEYS[1])
-if hits == 1 then
-    redis.call('PEXPIRE', KEYS[1], ARGV[1])
-end
+local hits = redis.call('INCRBY', KEYS[1], ARGV[2])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
     redis.call('PEXPIRE', KEYS[1], ARGV[1])
     ttl = tonumber(ARGV[1])
 end
 return {hits, ttl}
+"""
+# A value and how long Redis keeps it, in one round trip.
+_GET_SCRIPT = """
+local value = redis.call('GET', KEYS[1])
+if not value then
+    return {false, 0}
+end
+return {value, redis.call('PTTL', KEYS[1])}
 """
 
 
@@ -75,28 +86,32 @@ class MemoryCache:
         with self._lock:
             self._data.pop(key, None)
 
-    def count(self, key: str, *, window_s: float) -> tuple[int, float]:
-        """Count one hit on ``key`` in a fixed window of ``window_s`` that starts with the first
+    def count(self, key: str, *, window_s: float, hits: int = 1) -> tuple[int, float]:
+        """Count ``hits`` on ``key`` in a fixed window of ``window_s`` that starts with the first
         hit; return the hits so far in the window and the seconds until it ends."""
         now = time.monotonic()
         with self._lock:
-            ends, hits = self._counters.get(key, (0.0, 0))
+            ends, counted = self._counters.get(key, (0.0, 0))
             if ends <= now:
                 if len(self._counters) >= self.max_entries:
                     self._counters = {k: v for k, v in self._counters.items() if v[0] > now}
-                ends, hits = now + window_s, 0
-            hits += 1
-            self._counters[key] = (ends, hits)
+                ends, counted = now + window_s, 0
+            counted += hits
+            self._counters[key] = (ends, counted)
             # ``now + window_s - now`` can round to a hair over the window.
-            return hits, min(ends - now, window_s)
+            return counted, min(ends - now, window_s)
 
     async def aget(self, key: str) -> bytes | None:
         """``get`` for a caller on an event loop (memory never blocks)."""
         return self.get(key)
 
-    async def acount(self, key: str, *, window_s: float) -> tuple[int, float]:
+    # Process memory is as near as it gets.
+    get_near = get
+    aget_near = aget
+
+    async def acount(self, key: str, *, window_s: float, hits: int = 1) -> tuple[int, float]:
         """``count`` for a caller on an event loop (memory never blocks)."""
-        return self.count(key, window_s=window_s)
+        return self.count(key, window_s=window_s, hits=hits)
 
     def healthy(self) -> bool:
         return True
@@ -105,6 +120,17 @@ class MemoryCache:
         now = time.monotonic()
         for key in [k for k, (expires, _) in self._data.items() if expires <= now]:
             del self._data[key]
+
+
+@dataclass(frozen=True)
+class _AsyncRedis:
+    """The asyncio client of one event loop, its scripts, and the slots calls wait for."""
+
+    loop: asyncio.AbstractEventLoop
+    client: redis.asyncio.Redis
+    count_script: AsyncScript
+    get_script: AsyncScript
+    slots: asyncio.Semaphore
 
 
 class RedisCache:
@@ -118,14 +144,14 @@ class RedisCache:
             url, socket_connect_timeout=0.5, socket_timeout=0.5, health_check_interval=30
         )
         self.fallback = MemoryCache()
+        # Copies of values read with get_near, each kept until its Redis expiry.
+        self.near = MemoryCache()
         self._last_warning = 0.0
         self._down_until = 0.0
         self._count_script = self.client.register_script(_COUNT_SCRIPT)
+        self._get_script = self.client.register_script(_GET_SCRIPT)
         # The asyncio client of the event loop that last used one (a server has one loop).
-        self._async: (
-            tuple[asyncio.AbstractEventLoop, redis.asyncio.Redis, AsyncScript, asyncio.Semaphore]
-            | None
-        ) = None
+        self._async: _AsyncRedis | None = None
 
     def _up(self) -> bool:
         return time.monotonic() >= self._down_until
@@ -156,62 +182,99 @@ class RedisCache:
                 self._warn(exc)
         self.fallback.set(key, value, ttl_s=ttl_s)
 
+    def get_near(self, key: str) -> bytes | None:
+        """``get``, served from process memory while the value is there and Redis still keeps it."""
+        value = self.near.get(key)
+        if value is None and self._up():
+            try:
+                value, ttl_ms = self._get_script(keys=[NAMESPACE + key])
+            except redis.RedisError as exc:
+                self._warn(exc)
+            else:
+                return self._keep_near(key, value, ttl_ms)
+        return value if value is not None else self.fallback.get(key)
+
+    async def aget_near(self, key: str) -> bytes | None:
+        """``get_near`` for a caller on an event loop."""
+        value = self.near.get(key)
+        if value is None and self._up():
+            try:
+                client = self._async_client()
+                async with client.slots:
+                    value, ttl_ms = await client.get_script(keys=[NAMESPACE + key])
+            except redis.RedisError as exc:
+                self._warn(exc)
+            else:
+                return self._keep_near(key, value, ttl_ms)
+        return value if value is not None else self.fallback.get(key)
+
+    def _keep_near(self, key: str, value: bytes | None, ttl_ms: int) -> bytes | None:
+        if value is not None and ttl_ms > 0:
+            self.near.set(key, value, ttl_s=ttl_ms / 1000.0)
+        return value
+
     def delete(self, key: str) -> None:
         self.fallback.delete(key)
+        self.near.delete(key)
         try:
             # Even while Redis counts as down: a revoked key must leave the shared cache.
             self.client.delete(NAMESPACE + key)
         except redis.RedisError as exc:
             self._warn(exc)
 
-    def count(self, key: str, *, window_s: float) -> tuple[int, float]:
+    def count(self, key: str, *, window_s: float, hits: int = 1) -> tuple[int, float]:
         """``MemoryCache.count`` shared by every process that uses this Redis."""
         if self._up():
             try:
-                hits, ttl_ms = self._count_script(
-                    keys=[NAMESPACE + key], args=[max(1, int(window_s * 1000))]
+                counted, ttl_ms = self._count_script(
+                    keys=[NAMESPACE + key], args=[max(1, int(window_s * 1000)), hits]
                 )
-                return int(hits), int(ttl_ms) / 1000.0
+                return int(counted), int(ttl_ms) / 1000.0
             except redis.RedisError as exc:
                 self._warn(exc)
-        return self.fallback.count(key, window_s=window_s)
+        return self.fallback.count(key, window_s=window_s, hits=hits)
 
-    def _async_client(self) -> tuple[redis.asyncio.Redis, AsyncScript, asyncio.Semaphore]:
+    def _async_client(self) -> _AsyncRedis:
         loop = asyncio.get_running_loop()
-        if self._async is None or self._async[0] is not loop:
+        if self._async is None or self._async.loop is not loop:
             client = redis.asyncio.Redis.from_url(
                 self.url, socket_connect_timeout=0.5, socket_timeout=0.5, health_check_interval=30
             )
-            # The pool opens a connection per call in flight (and fails past its limit, which
-            # would count as Redis being down): calls wait for one of a few slots instead.
-            slots = asyncio.Semaphore(ASYNC_CONNECTIONS)
-            self._async = (loop, client, client.register_script(_COUNT_SCRIPT), slots)
-        return self._async[1:]
+            self._async = _AsyncRedis(
+                loop,
+                client,
+                client.register_script(_COUNT_SCRIPT),
+                client.register_script(_GET_SCRIPT),
+                # The pool opens a connection per call in flight (and fails past its limit, which
+                # would count as Redis being down): calls wait for one of a few slots instead.
+                asyncio.Semaphore(ASYNC_CONNECTIONS),
+            )
+        return self._async
 
     async def aget(self, key: str) -> bytes | None:
         """``get`` for a caller on an event loop: it waits for Redis without blocking the loop."""
         if self._up():
             try:
-                client, _, slots = self._async_client()
-                async with slots:
-                    return await client.get(NAMESPACE + key)
+                client = self._async_client()
+                async with client.slots:
+                    return await client.client.get(NAMESPACE + key)
             except redis.RedisError as exc:
                 self._warn(exc)
         return self.fallback.get(key)
 
-    async def acount(self, key: str, *, window_s: float) -> tuple[int, float]:
+    async def acount(self, key: str, *, window_s: float, hits: int = 1) -> tuple[int, float]:
         """``count`` for a caller on an event loop."""
         if self._up():
             try:
-                _, script, slots = self._async_client()
-                async with slots:
-                    hits, ttl_ms = await script(
-                        keys=[NAMESPACE + key], args=[max(1, int(window_s * 1000))]
+                client = self._async_client()
+                async with client.slots:
+                    counted, ttl_ms = await client.count_script(
+                        keys=[NAMESPACE + key], args=[max(1, int(window_s * 1000)), hits]
                     )
-                return int(hits), int(ttl_ms) / 1000.0
+                return int(counted), int(ttl_ms) / 1000.0
             except redis.RedisError as exc:
                 self._warn(exc)
-        return self.fallback.count(key, window_s=window_s)
+        return self.fallback.count(key, window_s=window_s, hits=hits)
 
     def healthy(self) -> bool:
         try:

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from energy_core import cache as cache_module
 from energy_core.cache import MemoryCache, RedisCache, make_cache
+from energy_core.ratelimit import RateLimiter
 from energy_core.settings import get_settings
 from ingest_api.app import create_app
 from tests.api.support import assert_error, auth, iso, reading_count
@@ -132,3 +133,33 @@ def test_a_redis_that_failed_is_left_alone_for_a_while():
     assert cache.get("k") == b"v"
     assert time.monotonic() - started < 1.0
     assert not cache.healthy()
+
+
+def test_replicas_lease_from_redis_and_never_let_more_than_the_limit_through(redis_url):
+    replicas = [RateLimiter(limit=50, window_s=60, cache=make_cache(redis_url)) for _ in range(3)]
+    allowed = [replicas[i % 3].hit(key_id=7).allowed for i in range(300)]
+    assert sum(allowed) == 50
+    assert not any(allowed[-100:])
+    # One Redis call counted a lease of requests, not one request.
+    busy = RateLimiter(limit=6_400, window_s=60, cache=make_cache(redis_url))
+    assert all(busy.hit(key_id=8).allowed for _ in range(10))
+    assert int(RedisCache(redis_url).client.get("energy:rate:key:8")) == 64
+
+
+def test_leases_are_counted_once_under_concurrency(redis_url):
+    limiter = RateLimiter(limit=1_000, window_s=60, cache=make_cache(redis_url))
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def hammer() -> None:
+        for _ in range(100):
+            allowed = limiter.hit(key_id=9).allowed
+            with lock:
+                results.append(allowed)
+
+    threads = [threading.Thread(target=hammer) for _ in range(15)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(results) == 1_000

@@ -71,7 +71,7 @@ def test_the_event_loop_api_sees_what_the_blocking_one_sees(backend, request):
     assert asyncio.run(cache.aget(name)) == b"v"
 
 
-def test_key_verifier_caches_in_redis_and_revocation_drops_the_entry(
+def test_key_verifier_caches_in_redis_and_a_revoked_key_stops_working_within_the_ttl(
     engine, redis_url, monkeypatch
 ):
     monkeypatch.setenv("ENERGY_REDIS_URL", redis_url)
@@ -79,16 +79,37 @@ def test_key_verifier_caches_in_redis_and_revocation_drops_the_entry(
 
     get_settings.cache_clear()
     get_cache.cache_clear()
+    ttl_s = 0.5
     with session_scope(engine) as s:
         user = make_user(s)
         issued = make_key(s, user=user)
-    verifier = CachedKeyVerifier(ttl_s=60, cache=get_cache())
+        spare = make_key(s, user=user)
+    verifier = CachedKeyVerifier(ttl_s=ttl_s, cache=get_cache())
     principal = verifier.verify(lambda: session_scope(engine), issued.key)
     assert principal is not None and principal.user_id == user.id
     assert any(k.startswith(b"energy:apikey:") for k in get_cache().client.keys("energy:*"))
-    # A second verifier (another API replica) sees the cached principal.
-    other = CachedKeyVerifier(ttl_s=60, cache=make_cache(redis_url))
+    # A second verifier (another API replica) sees the cached principal, and keeps it in its own
+    # memory for as long as Redis keeps it.
+    other = CachedKeyVerifier(ttl_s=ttl_s, cache=make_cache(redis_url))
     assert other.verify(lambda: session_scope(engine), issued.key) == principal
-    with session_scope(engine) as s:
-        revoke_api_key(s, user_id=user.id, key_id=issued.id)
+    for key in (issued, spare):
+        verifier.verify(lambda: session_scope(engine), key.key)
+        with session_scope(engine) as s:
+            revoke_api_key(s, user_id=user.id, key_id=key.id)
+    # The process that revoked forgets the key at once; a replica that never held it in memory
+    # asks Redis, which forgot it too; the replica that held it stops within the ttl.
+    assert verifier.verify(lambda: session_scope(engine), issued.key) is None
+    assert other.verify(lambda: session_scope(engine), spare.key) is None
+    time.sleep(ttl_s)
     assert other.verify(lambda: session_scope(engine), issued.key) is None
+
+
+def test_a_value_read_near_lives_no_longer_than_in_redis(redis_url):
+    cache, other = make_cache(redis_url), make_cache(redis_url)
+    cache.set("k", b"v", ttl_s=0.3)
+    assert other.get_near("k") == b"v"
+    cache.client.set("energy:k", b"changed", keepttl=True)
+    assert other.get_near("k") == b"v"  # from this process's memory, no Redis call
+    assert asyncio.run(other.aget_near("k")) == b"v"
+    time.sleep(0.35)
+    assert other.get_near("k") is None and asyncio.run(other.aget_near("k")) is None
