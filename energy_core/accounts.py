@@ -504,10 +504,12 @@ def delete_device(session: Session, *, user_id: int, device_id: str) -> DeletedD
     function is what deletes them, in the caller's transaction.
     """
     device = require_device(session, user_id=user_id, device_id=device_id)
-    counts = _delete_device_rows(session, user_id=user_id, device_pks=[device.id])
     keys = _delete_keys(session, ApiKey.user_id == user_id, ApiKey.device_pk == device.id)
+    # The device row first: that waits for the writers that hold it (sql.ingest.DEVICE_ROW_LOCK),
+    # so the readings they stored are there to be deleted next.
     session.delete(device)
     session.flush()
+    counts = _delete_device_rows(session, user_id=user_id, device_pks=[device.id])
     return DeletedDevice(
         device_id=device_id,
         readings=counts["readings"],
@@ -536,15 +538,20 @@ def delete_user(
         raise LastAdminError("You cannot delete your own account.")
     if user.role == Role.admin and user.is_active and _active_admins(session) <= 1:
         raise LastAdminError("This is the only active admin; make someone else admin first.")
-    device_pks = list(session.exec(select(Device.id).where(Device.user_id == user_id)))
-    counts = _delete_device_rows(session, user_id=user_id, device_pks=None)
     _delete_keys(session, ApiKey.user_id == user_id)
-    # Devices, chat messages and settings authorship follow the user row (foreign keys).
+    # The device rows before their data, as in delete_device.
+    devices = session.execute(
+        delete(Device)
+        .where(col(Device.user_id) == user_id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    counts = _delete_device_rows(session, user_id=user_id, device_pks=None)
+    # Chat messages and settings authorship follow the user row (foreign keys).
     session.delete(user)
     session.flush()
     return DeletedUser(
         email=user.email,
-        devices=len(device_pks),
+        devices=devices,
         readings=counts["readings"],
         hours=counts["hourly_aggregates"],
     )

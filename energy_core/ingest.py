@@ -227,7 +227,9 @@ def _resolve_devices(
     if device_pk_scope is not None:
         found = _device_infos(
             session,
-            _device_columns().where(Device.id == device_pk_scope, Device.user_id == user_id),
+            _device_columns()
+            .where(Device.id == device_pk_scope, Device.user_id == user_id)
+            .with_for_update(read=True, key_share=True),  # sql.ingest.DEVICE_ROW_LOCK
         )
         if not found:
             raise DeviceNotAllowed("This key's device no longer exists.")

@@ -14,11 +14,20 @@ from energy_core.sql import HOUR_US, is_sqlite
 from energy_core.sql.arrays import Float8Array, Int4Array, Int8Array, binary_array
 from energy_core.types import to_epoch_us
 
+# Readings have no foreign key to their device (migration 0020): instead the writer locks each
+# device row it writes for, once per transaction, as the foreign key's check did once per row
+# (FOR KEY SHARE: other writers share it, updates of other columns do not wait). Deleting a device
+# deletes its row before its readings, so it waits for the writers that hold the lock and then
+# deletes what they wrote; a writer that comes after the deletion finds no device. SQLite
+# needs none of this: one transaction writes at a time.
+DEVICE_ROW_LOCK = "FOR KEY SHARE"
+
 
 def find_devices(conn: Connection, *, user_id: int, device_ids: Sequence[str]) -> list[tuple]:
     """``(id, device_id, is_active, bidirectional, max_gap_s)`` of the user's devices among
-    ``device_ids``; one statement whatever their number (an expanding IN of hundreds of
-    parameters is re-parsed by the driver on every call)."""
+    ``device_ids``, locked for writing their readings (``DEVICE_ROW_LOCK``); one statement
+    whatever their number (an expanding IN of hundreds of parameters is re-parsed by the driver
+    on every call)."""
     if not device_ids:
         return []
     columns = "id, device_id, is_active, bidirectional, max_gap_s"
@@ -36,7 +45,8 @@ def find_devices(conn: Connection, *, user_id: int, device_ids: Sequence[str]) -
         return rows
     cur = conn.connection.driver_connection.cursor()
     cur.execute(
-        f"SELECT {columns} FROM devices WHERE user_id = %s AND device_id = ANY(%s::text[])",
+        f"SELECT {columns} FROM devices WHERE user_id = %s AND device_id = ANY(%s::text[]) "
+        f"ORDER BY id {DEVICE_ROW_LOCK}",
         (user_id, list(device_ids)),
     )
     return cur.fetchall()
@@ -78,10 +88,11 @@ SELECT count(*) FROM new
 
 # Single readings that concurrent requests posted, stored in one statement: each reading's device
 # is looked up among its own user's devices (by device_id, or by a device key's primary key, 0 for
-# none); a reading whose device is missing, deactivated, or not bidirectional for negative watts is
-# left out and reported, so the caller can explain it the usual way. The first of the same (device,
-# instant) in the group is inserted; the hours [t, t + max_gap] meets of every new reading are
-# marked dirty, as ``_dirty_hours`` in ingest.py does for a batch, and last-seen times move forward.
+# none) and locked (``DEVICE_ROW_LOCK``); a reading whose device is missing, deactivated, or not
+# bidirectional for negative watts is left out and reported, so the caller can explain it the
+# usual way. The first of the same (device, instant) in the group is inserted; the hours
+# [t, t + max_gap] meets of every new reading are marked dirty, as ``_dirty_hours`` in ingest.py
+# does for a batch, and last-seen times move forward.
 _PG_STORE_SINGLES = f"""
 WITH input AS (
     SELECT * FROM unnest(
@@ -102,10 +113,13 @@ dev AS (
           AND (input.name IS NULL OR device_id = input.name)
     ) AS d
 ),
+locked AS (
+    SELECT id FROM devices WHERE id IN (SELECT id FROM dev) ORDER BY id {DEVICE_ROW_LOCK}
+),
 ok AS (
     SELECT dev.*, {_PG_INSTANT.format("t")} AS at, min(i) OVER (PARTITION BY id, t) AS first_i
     FROM dev
-    WHERE is_active AND (p >= 0 OR bidirectional)
+    WHERE is_active AND (p >= 0 OR bidirectional) AND id IN (SELECT id FROM locked)
 ),
 new AS (
     INSERT INTO readings (user_id, device_pk, ts, power_w)

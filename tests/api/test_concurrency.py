@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 
 import httpx
 import pytest
 
+from energy_core.accounts import delete_device
+from energy_core.db import session_scope
+from energy_core.integrity import find_orphans
 from ingest_api.app import create_app
 from tests.api.support import LiveServer, auth, iso, reading_count
 
@@ -100,3 +104,56 @@ def test_overlapping_batches_in_different_orders_do_not_deadlock(server, engine,
     assert {r.status_code for r in responses} <= {200, 201}, [r.text for r in responses]
     assert reading_count(engine) == len(readings)
     assert sum(r.json()["accepted"] for r in responses) == len(readings)
+
+
+def test_deleting_a_device_while_readings_stream_in_leaves_none_behind(server, engine, household):
+    """Readings have no foreign key to their device: the writers' lock on the device row is what
+    makes a deletion wait for them and a writer after it find no device."""
+    stop = threading.Event()
+    statuses: Counter = Counter()
+    lock = threading.Lock()
+
+    def stream(client: int, batch: bool) -> None:
+        with httpx.Client(base_url=server.url, timeout=60) as c:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                readings = [
+                    {
+                        "device_id": "fridge",
+                        "timestamp": iso(client * 5_000 + n * 10 + i),
+                        "energy_watts": 1.0,
+                    }
+                    for i in range(20 if batch else 1)
+                ]
+                r = (
+                    c.post(
+                        "/api/v1/telemetry/batch",
+                        json={"readings": readings},
+                        headers=auth(household.household_key),
+                    )
+                    if batch
+                    else c.post(
+                        "/api/v1/telemetry", json=readings[0], headers=auth(household.household_key)
+                    )
+                )
+                with lock:
+                    statuses[r.status_code] += 1
+
+    threads = [threading.Thread(target=stream, args=(k, k < 3)) for k in range(8)]
+    for t in threads:
+        t.start()
+    while sum(statuses.values()) < 60:
+        time.sleep(0.01)
+    with session_scope(engine) as s:
+        delete_device(s, user_id=household.user_id, device_id="fridge")
+    seen = sum(statuses.values())
+    while sum(statuses.values()) < seen + 60:
+        time.sleep(0.01)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert set(statuses) <= {201, 404} and statuses[201] >= 60 and statuses[404] >= 60, statuses
+    with session_scope(engine, read_only=True) as s:
+        assert find_orphans(s).ok
+        assert reading_count(engine) == 0
