@@ -1,5 +1,5 @@
-"""The commands that manage the database and its households: ``db upgrade``, ``users``,
-``devices``, ``keys``, ``demo seed`` and ``aggregate``."""
+"""The commands that manage the database and its households: ``db upgrade``, ``db check``,
+``users``, ``devices``, ``keys``, ``demo seed`` and ``aggregate``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,28 @@ from energy_core.settings import get_settings
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     upgrade()
     print("Database schema is up to date.")
+    return 0
+
+
+def cmd_db_check(args: argparse.Namespace) -> int:
+    from energy_core.db import session_scope
+    from energy_core.integrity import delete_orphans, find_orphans
+
+    upgrade()
+    with session_scope() as session:
+        report = find_orphans(session)
+        for orphan in report.orphans:
+            print(
+                f"{orphan.table}: {orphan.rows:,} row(s) of device {orphan.device_pk} of user "
+                f"{orphan.user_id}, which does not exist"
+            )
+        if report.ok:
+            print("Every reading, hourly aggregate and dirty mark belongs to an existing device.")
+            return 0
+        if not args.delete_orphans:
+            print("Run again with --delete-orphans to delete these rows.")
+            return 1
+        print(f"Deleted {delete_orphans(session, report):,} row(s).")
     return 0
 
 
@@ -186,6 +208,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    check = db_sub.add_parser(
+        "check",
+        help="find readings, aggregates and dirty marks whose device no longer exists",
+        description="Readings have no foreign key to their device; deleting a device or a user "
+        "deletes its rows. This finds any rows left behind (exit status 1 if there are).",
+    )
+    check.add_argument("--delete-orphans", action="store_true", help="delete the rows found")
+    check.set_defaults(func=cmd_db_check)
 
     demo = sub.add_parser("demo", help="the demo household")
     demo_sub = demo.add_subparsers(dest="demo_command", required=True, metavar="COMMAND")

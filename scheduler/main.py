@@ -1,5 +1,5 @@
-"""The scheduler process: the rollup job every minute and the retention job every hour, each a
-few lines around an ``energy_core`` function.
+"""The scheduler process: the rollup job every minute, the retention job every hour and the
+integrity check every day, each a few lines around an ``energy_core`` function.
 
 Retention runs hourly rather than daily: each run then deletes about one hour of readings per
 device (a short transaction that never competes with the rollup for long), and a scheduler that
@@ -14,12 +14,15 @@ import signal
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from energy_core.db import get_engine
+from energy_core.db import get_engine, session_scope
+from energy_core.integrity import find_orphans, log_orphans
 from energy_core.retention import prune_readings
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+
+INTEGRITY_INTERVAL_S = 86_400
 
 
 def rollup_job() -> None:
@@ -36,6 +39,14 @@ def retention_job() -> None:
     except Exception:
         # Nothing is lost: a failed batch rolls back and the next run prunes it.
         log.exception("retention run failed; it will be retried on the next run")
+
+
+def integrity_job() -> None:
+    try:
+        with session_scope(get_engine(), read_only=True) as session:
+            log_orphans(find_orphans(session))
+    except Exception:
+        log.exception("integrity check failed; it will be retried on the next run")
 
 
 def build_scheduler(
@@ -64,6 +75,13 @@ def build_scheduler(
         seconds=settings.retention_interval_s,
         id="retention",
         name="raw reading retention",
+    )
+    scheduler.add_job(
+        integrity_job,
+        "interval",
+        seconds=INTEGRITY_INTERVAL_S,
+        id="integrity",
+        name="rows whose device is gone",
     )
     return scheduler
 

@@ -3,14 +3,17 @@ user deletes them in the library, and the integrity check finds any that a bypas
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import bcrypt
 import pytest
 from alembic import command
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import MetaData, insert, inspect, text
 from sqlmodel import func, select
 
+from energy_cli.main import main
 from energy_core import accounts
 from energy_core.accounts import (
     LastAdminError,
@@ -35,6 +38,7 @@ from energy_core.models import (
 )
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.types import to_epoch_us
+from scheduler.main import build_scheduler, integrity_job
 from tests.factories import add_readings, make_device, make_user
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -156,6 +160,43 @@ def test_the_check_finds_rows_whose_device_was_deleted_behind_the_library(engine
     with session_scope(engine, read_only=True) as s:
         assert find_orphans(s).ok
         assert rows_of(s, bob.id)["readings"] == 2 * len(POINTS)
+
+
+def test_db_check_reports_orphans_and_deletes_them_when_asked(engine, capsys):
+    with session_scope(engine) as s:
+        alice = household(s)
+    assert main(["db", "check"]) == 0
+    assert "belongs to an existing device" in capsys.readouterr().out
+    with session_scope(engine) as s:
+        s.execute(text("DELETE FROM devices WHERE user_id = :u"), {"u": alice.id})
+    assert main(["db", "check"]) == 1
+    out = capsys.readouterr().out
+    assert f"readings: {len(POINTS):,} row(s) of device" in out and "--delete-orphans" in out
+    assert main(["db", "check", "--delete-orphans"]) == 0
+    # Two devices, each with its readings and the three hours they span marked dirty.
+    assert f"Deleted {2 * (len(POINTS) + 3)} row(s)." in capsys.readouterr().out
+    assert main(["db", "check"]) == 0
+
+
+def test_the_daily_integrity_job_logs_what_it_finds(engine, caplog):
+    with session_scope(engine) as s:
+        alice = household(s)
+    caplog.set_level(logging.INFO, logger="energy_core.integrity")
+    integrity_job()
+    assert "every reading, aggregate and dirty mark has its device" in caplog.text
+    with session_scope(engine) as s:
+        s.execute(text("DELETE FROM devices WHERE user_id = :u"), {"u": alice.id})
+    caplog.clear()
+    integrity_job()
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 4  # readings and dirty marks of two devices
+    assert all("which does not exist" in r.getMessage() for r in errors)
+    job = build_scheduler(scheduler_class=BackgroundScheduler)
+    job.start(paused=True)
+    try:
+        assert job.get_job("integrity").trigger.interval == timedelta(days=1)
+    finally:
+        job.shutdown(wait=False)
 
 
 # --- the migration that dropped the foreign keys, on a populated database ------------------------
