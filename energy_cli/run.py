@@ -91,7 +91,7 @@ def simulator_devices(email: str) -> list[str]:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from energy_core.simulator import run_simulator
+    from energy_cli.simulator import run_simulator
 
     key = args.key or os.environ.get("ENERGY_SIMULATOR_KEY")
     if not key:
@@ -205,8 +205,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         wait_http(f"{app_url}/_stcore/health", timeout_s=120, proc=children["app"])
 
         if not args.no_simulator and not args.no_demo:
+            from energy_cli.simulator import run_simulator
             from energy_core.demo import DEMO_EMAIL
-            from energy_core.simulator import run_simulator
 
             key = demo_key or simulator_key(DEMO_EMAIL)
             devices = simulator_devices(DEMO_EMAIL)

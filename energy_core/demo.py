@@ -1,7 +1,7 @@
 """The demo household: seven devices with realistic load shapes, and the seed of its history.
 
 One load-shape model serves two uses: ``seed_demo_household`` writes weeks of history from it, and
-the live simulator (``energy_core.simulator``) posts its current value through the HTTP API.
+the live simulator of `energy-monitor simulate` and `up` posts its current value over HTTP.
 
 The model is a pure function of (device, instant). Its randomness comes from hashing the device id
 with a time index rather than from a stateful generator, so any instant can be evaluated on its own:
