@@ -51,12 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # httpx logs every request and Alembic every plugin at INFO: noise in a terminal.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    from energy_core.accounts import ConflictError, NotFoundError
-    from energy_core.security import WeakPasswordError
+    from energy_core.errors import CoreError
 
     try:
         return args.func(args)
-    except (CliError, ConflictError, NotFoundError, WeakPasswordError, ValueError) as exc:
+    except (CliError, CoreError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

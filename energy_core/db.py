@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from energy_core.errors import CoreError, ErrorKind
 from energy_core.settings import get_settings, normalize_database_url
 
 log = logging.getLogger(__name__)
@@ -88,8 +89,11 @@ def session_scope(engine: Engine | None = None, *, read_only: bool = False) -> I
             raise
 
 
-class DatabaseUnavailable(RuntimeError):
+class DatabaseUnavailable(CoreError, RuntimeError):
     """The database could not be reached or dropped the connection; nothing is known written."""
+
+    kind = ErrorKind.unavailable
+    code = "database_unavailable"
 
 
 def is_sqlite(session_or_engine) -> bool:  # noqa: ANN001 - Session or Engine

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from energy_core.errors import CoreError, ErrorKind
 from energy_core.models import Device, DeviceCreate, User
 from energy_core.settings import Settings, get_settings
 from energy_core.sql.ingest import SingleReading, find_devices, insert_readings
@@ -90,31 +91,35 @@ class Problem:
         return {"index": self.index, "field": self.field, "message": self.message}
 
 
-class IngestRejected(ValueError):
+class IngestRejected(CoreError, ValueError):
     """The batch breaks a rule; nothing of it was stored."""
 
-    status = 422
+    kind = ErrorKind.invalid
     code = "validation_error"
 
     def __init__(self, message: str, problems: Sequence[Problem] = ()):
         super().__init__(message)
         self.problems = list(problems)
 
+    @property
+    def details(self) -> list[dict]:
+        return [p.as_dict() for p in self.problems]
+
 
 class InvalidBody(IngestRejected):
     """The body is not JSON at all (or not UTF-8)."""
 
-    status = 400
+    kind = ErrorKind.malformed
     code = "invalid_json"
 
 
 class UnknownDevice(IngestRejected):
-    status = 404
+    kind = ErrorKind.not_found
     code = "unknown_device"
 
 
 class DeviceNotAllowed(IngestRejected):
-    status = 403
+    kind = ErrorKind.forbidden
     code = "device_not_allowed"
 
 

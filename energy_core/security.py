@@ -8,6 +8,8 @@ import secrets
 
 import bcrypt
 
+from energy_core.errors import CoreError, ErrorKind
+
 KEY_MARK = "emk"
 # 8 hex characters after the mark: enough to find the row, and no "_" to confuse the split below.
 _PREFIX_BYTES = 4
@@ -16,8 +18,11 @@ _SECRET_BYTES = 32
 MIN_PASSWORD_LENGTH = 8
 
 
-class WeakPasswordError(ValueError):
-    pass
+class WeakPasswordError(CoreError, ValueError):
+    """A new password that breaks the password rule."""
+
+    kind = ErrorKind.invalid
+    code = "weak_password"
 
 
 def check_password_strength(password: str) -> None:

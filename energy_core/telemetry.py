@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from energy_core.accounts import NotFoundError, list_devices
 from energy_core.aggregates import DeviceRef, energy_series, resolve_devices
+from energy_core.errors import CoreError, ErrorKind
 from energy_core.models import Device, Reading, User
 from energy_core.overview import device_overview, latest_reading
 from energy_core.settings import Settings, get_settings
@@ -40,12 +41,25 @@ _CURSOR_INT_MAX = 4_102_444_800_000_000
 T = TypeVar("T")
 
 
-class InvalidCursor(ValueError):
+class InvalidCursor(CoreError, ValueError):
     """A cursor this API did not issue (or issued for another listing)."""
 
+    kind = ErrorKind.invalid
+    code = "validation_error"
 
-class InvalidRange(ValueError):
-    """A time range that is empty or not timezone-aware."""
+    def __init__(self, message: str):
+        problem = {"index": None, "field": "cursor", "message": "start again without a cursor"}
+        super().__init__(message, [problem])
+
+
+class InvalidRange(CoreError, ValueError):
+    """A time range that is empty or not timezone-aware (e.g. a start in the future, no end)."""
+
+    kind = ErrorKind.invalid
+    code = "validation_error"
+
+    def __init__(self, message: str):
+        super().__init__(message, [{"index": None, "field": "start", "message": message}])
 
 
 @dataclass(frozen=True)

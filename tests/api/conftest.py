@@ -6,7 +6,7 @@ import bcrypt
 import pytest
 from fastapi.testclient import TestClient
 
-from energy_core import accounts
+from energy_core.accounts import users
 from ingest_api.app import create_app
 from tests.api.support import Household, make_household
 
@@ -16,7 +16,7 @@ def quick_password_hashing(monkeypatch):
     # Every household creates users; bcrypt at its production cost would dominate the suite.
     # Cost 4 is still real bcrypt, so logins in these tests behave like production.
     monkeypatch.setattr(
-        accounts,
+        users,
         "hash_password",
         lambda password: bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode(),
     )

@@ -195,7 +195,7 @@ def test_connections_killed_during_a_stream_of_single_readings_lose_and_duplicat
         kills = run_while_killing_connections(database_url, stream, every_s=0.05)
     assert kills > 0
     # A killed connection costs a group either a 503 or, if it died while idle, one retry.
-    assert stream.unavailable or app.state.single_writer.reconnects, "no kill met a request"
+    assert stream.unavailable or app.state.api.singles.reconnects, "no kill met a request"
     assert_exactly_once(engine, stream)
 
 
@@ -292,5 +292,5 @@ def test_a_server_restart_during_a_stream_loses_and_duplicates_nothing(engine, h
         finally:
             bounce.join()
     assert stream.unavailable or stream.transport_errors
-    assert singles.unavailable or singles.transport_errors or app.state.single_writer.reconnects
+    assert singles.unavailable or singles.transport_errors or app.state.api.singles.reconnects
     assert_exactly_once(engine, stream, singles)

@@ -226,7 +226,7 @@ def test_concurrent_single_readings_leave_what_one_batch_of_them_leaves(
     counts = Counter((r.json()["accepted"], r.json()["duplicates"]) for r in responses)
     assert counts == {(1, 0): 120, (0, 1): 40}
     if database_url.startswith("postgresql"):
-        assert app.state.single_writer.readings == 160  # all took the shared writer
+        assert app.state.api.singles.readings == 160  # all took the shared writer
 
     rows = stored(engine)
     as_single = {t: p for (d, t), p in rows.items() if d == heater}

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import delete, func, select
 
-from energy_core import accounts
+from energy_core.accounts import users
 from energy_core.db import session_scope
 from energy_core.ingest import (
     IngestRejected,
@@ -37,7 +37,7 @@ from tests.factories import make_device, make_user
 def quick_password_hashing(monkeypatch):
     # Real bcrypt at its lowest cost: these tests create users, they do not test passwords.
     monkeypatch.setattr(
-        accounts,
+        users,
         "hash_password",
         lambda password: bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode(),
     )

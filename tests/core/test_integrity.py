@@ -14,12 +14,12 @@ from sqlalchemy import MetaData, insert, inspect, text
 from sqlmodel import func, select
 
 from energy_cli.main import main
-from energy_core import accounts
 from energy_core.accounts import (
     LastAdminError,
     delete_device,
     delete_user,
     issue_api_key,
+    users,
     verify_api_key,
 )
 from energy_core.db import session_scope
@@ -49,7 +49,7 @@ DEVICE_TABLES = (Reading, HourlyAggregate, DirtyHour)
 @pytest.fixture(autouse=True)
 def quick_password_hashing(monkeypatch):
     monkeypatch.setattr(
-        accounts,
+        users,
         "hash_password",
         lambda password: bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode(),
     )

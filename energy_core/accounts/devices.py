@@ -1,0 +1,131 @@
+"""A user's devices: register, list, change and delete them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from energy_core.accounts.keys import delete_keys
+from energy_core.errors import ConflictError, NotFoundError
+from energy_core.models import (
+    ApiKey,
+    Device,
+    DeviceCreate,
+    DeviceUpdate,
+    DirtyHour,
+    HourlyAggregate,
+    Reading,
+)
+from energy_core.rollup import mark_for_rebuild
+from energy_core.settings import Settings
+from energy_core.types import utcnow
+
+
+def create_device(session: Session, *, user_id: int, data: DeviceCreate) -> Device:
+    existing = get_device(session, user_id=user_id, device_id=data.device_id)
+    if existing is not None:
+        raise ConflictError(f"Device {data.device_id!r} already exists.")
+    device = Device(**data.model_dump(), user_id=user_id)
+    session.add(device)
+    session.flush()
+    return device
+
+
+def get_device(session: Session, *, user_id: int, device_id: str) -> Device | None:
+    return session.exec(
+        select(Device).where(Device.user_id == user_id, Device.device_id == device_id)
+    ).first()
+
+
+def list_devices(session: Session, *, user_id: int, active_only: bool = False) -> list[Device]:
+    query = select(Device).where(Device.user_id == user_id)
+    if active_only:
+        query = query.where(Device.is_active)
+    return list(session.exec(query.order_by(Device.name, Device.device_id)))
+
+
+def require_device(session: Session, *, user_id: int, device_id: str) -> Device:
+    device = get_device(session, user_id=user_id, device_id=device_id)
+    if device is None:
+        raise NotFoundError(f"No device {device_id!r}.")
+    return device
+
+
+def update_device(
+    session: Session,
+    *,
+    user_id: int,
+    device_id: str,
+    changes: DeviceUpdate,
+    settings: Settings | None = None,
+) -> Device:
+    """Apply the fields set in ``changes`` (``max_gap_s=None`` set explicitly: back to the default).
+
+    A new ``max_gap`` changes how every stored reading counts, so the device's hours are marked
+    for the rollup to recompute.
+    """
+    device = require_device(session, user_id=user_id, device_id=device_id)
+    fields = changes.model_dump(exclude_unset=True)
+    for name in ("name", "type", "location"):
+        if name in fields and fields[name] is not None:
+            fields[name] = fields[name].strip()
+    if not fields.get("name", device.name):
+        raise ValueError("A device needs a name.")
+    gap_before = device.max_gap_s
+    for name, value in fields.items():
+        if value is None and name != "max_gap_s":
+            continue
+        setattr(device, name, value)
+    device.updated_at = utcnow()
+    session.add(device)
+    session.flush()
+    if device.max_gap_s != gap_before:
+        mark_for_rebuild(session, device_pks=[device.id], settings=settings)
+    return device
+
+
+@dataclass(frozen=True)
+class DeletedDevice:
+    device_id: str
+    readings: int
+    hours: int
+    keys: int
+
+
+def delete_device(session: Session, *, user_id: int, device_id: str) -> DeletedDevice:
+    """Delete a device with all of its data: readings, hourly aggregates, pending marks and keys.
+
+    Nothing in the database cascades to the readings (no foreign key, see migration 0020): this
+    function is what deletes them, in the caller's transaction.
+    """
+    device = require_device(session, user_id=user_id, device_id=device_id)
+    keys = delete_keys(session, ApiKey.user_id == user_id, ApiKey.device_pk == device.id)
+    # The device row first: that waits for the writers that hold it (sql.ingest.DEVICE_ROW_LOCK),
+    # so the readings they stored are there to be deleted next.
+    session.delete(device)
+    session.flush()
+    counts = delete_device_rows(session, user_id=user_id, device_pks=[device.id])
+    return DeletedDevice(
+        device_id=device_id,
+        readings=counts["readings"],
+        hours=counts["hourly_aggregates"],
+        keys=keys,
+    )
+
+
+def delete_device_rows(
+    session: Session, *, user_id: int, device_pks: list[int] | None
+) -> dict[str, int]:
+    """Delete the readings, aggregates and dirty marks of ``device_pks`` (None: every device) of
+    one user, by the leading columns of each primary key; returns the rows deleted per table."""
+    counts = {}
+    for table in (DirtyHour, HourlyAggregate, Reading):
+        query = delete(table).where(col(table.user_id) == user_id)
+        if device_pks is not None:
+            query = query.where(col(table.device_pk).in_(device_pks))
+        counts[table.__tablename__] = session.execute(
+            query.execution_options(synchronize_session=False)
+        ).rowcount
+    return counts

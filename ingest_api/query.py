@@ -1,0 +1,50 @@
+"""The query parameters the read routes share, and their parsing into aware UTC instants."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Query
+
+from energy_core import telemetry
+from energy_core.ingest import timestamp_us
+from energy_core.types import from_epoch_us
+from ingest_api.errors import invalid_parameter
+
+TimeParam = Annotated[
+    str | None,
+    Query(
+        description="ISO 8601 with an offset or Z, or epoch seconds.",
+        examples=["2026-05-01T00:00:00Z"],
+    ),
+]
+DeviceParam = Annotated[
+    str | None, Query(description="Only this device.", examples=["fridge"], max_length=128)
+]
+CursorParam = Annotated[
+    str | None, Query(description="next_cursor of the previous page.", max_length=512)
+]
+LimitParam = Annotated[int, Query(ge=1, le=telemetry.MAX_PAGE, description="Items per page.")]
+
+
+def query_time(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed: object = float(value) if value.strip()[:1].isdigit() else value
+    except ValueError:
+        parsed = value
+    if isinstance(parsed, float) and parsed.is_integer():
+        parsed = int(parsed)
+    us = timestamp_us(parsed)
+    if isinstance(us, str):
+        raise invalid_parameter(name, f"The {name} parameter is invalid.", us)
+    return from_epoch_us(us)
+
+
+def time_range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
+    start_at, end_at = query_time(start, "start"), query_time(end, "end")
+    if start_at is not None and end_at is not None and end_at <= start_at:
+        raise invalid_parameter("end", "end must be after start.", "must be after start")
+    return start_at, end_at

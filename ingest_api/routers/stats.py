@@ -1,0 +1,43 @@
+"""``GET /api/v1/telemetry/stats/{device_id}``: one device's figures over a range."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from energy_core import telemetry
+from ingest_api import schemas
+from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
+from ingest_api.errors import documented
+from ingest_api.query import TimeParam, time_range
+
+router = APIRouter(tags=["read"])
+
+
+@router.get(
+    "/api/v1/telemetry/stats/{device_id}",
+    summary="Statistics of one device",
+    description="Energy, power and coverage of one device over [start, end) (default the "
+    "last 24 hours), with its latest reading.",
+    response_model=schemas.DeviceStatsOut,
+    responses=documented(401, 403, 404, 422, 429, 503),
+)
+def get_stats(
+    principal: ReaderDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    device_id: Annotated[str, Path(max_length=128, examples=["fridge"])],
+    start: TimeParam = None,
+    end: TimeParam = None,
+) -> schemas.DeviceStatsOut:
+    start_at, end_at = time_range(start, end)
+    stats = telemetry.device_stats(
+        session,
+        settings=settings,
+        user_id=principal.user_id,
+        device_id=device_id,
+        start=start_at,
+        end=end_at,
+    )
+    return schemas.DeviceStatsOut(**vars(stats))

@@ -1,0 +1,35 @@
+"""``GET /api/v1/telemetry/summary``: the household's figures over a range."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from energy_core import telemetry
+from ingest_api import schemas
+from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
+from ingest_api.errors import documented
+from ingest_api.query import TimeParam, time_range
+
+router = APIRouter(tags=["read"])
+
+
+@router.get(
+    "/api/v1/telemetry/summary",
+    summary="Household summary",
+    description="Net energy, cost and each device's share over [start, end) (default the "
+    "last 24 hours).",
+    response_model=schemas.SummaryOut,
+    responses=documented(401, 403, 404, 422, 429, 503),
+)
+def get_summary(
+    principal: ReaderDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    start: TimeParam = None,
+    end: TimeParam = None,
+) -> schemas.SummaryOut:
+    start_at, end_at = time_range(start, end)
+    summary = telemetry.household_summary(
+        session, settings=settings, user_id=principal.user_id, start=start_at, end=end_at
+    )
+    return schemas.SummaryOut(**{**vars(summary), "devices": [vars(d) for d in summary.devices]})

@@ -1,0 +1,299 @@
+"""Devices post readings: ``POST /api/v1/telemetry`` (one) and ``/api/v1/telemetry/batch``.
+
+The single-reading route is the busiest of the API: ``SingleReadingRoute`` serves it before
+FastAPI's routing; the route declared here documents it (and serves it if it is ever reached).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from functools import partial
+
+import anyio
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from energy_core.accounts import KeyPrincipal
+from energy_core.db import session_scope
+from energy_core.errors import ErrorKind
+from energy_core.ingest import (
+    IngestRejected,
+    ReadingColumns,
+    decode_json_body,
+    parse_readings_columns,
+    record_reading_columns,
+    single_reading,
+)
+from energy_core.models import KeyScope
+from energy_core.settings import Settings
+from ingest_api import schemas
+from ingest_api.deps import Api, ApiDep, Credentials, authorize, bearer, bearer_key, check_key
+from ingest_api.errors import JSON, ApiError, documented, json_response, unauthorized
+
+SINGLE_PATH = "/api/v1/telemetry"
+
+_READING_SCHEMA = {
+    "type": "object",
+    "required": ["timestamp"],
+    "additionalProperties": False,
+    "properties": {
+        "device_id": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 128,
+            "description": "The device's id; may be omitted with a key for one device.",
+        },
+        "timestamp": {
+            "oneOf": [
+                {"type": "string", "description": "ISO 8601 with an offset or Z."},
+                {"type": "number", "description": "Epoch seconds (UTC)."},
+            ]
+        },
+        "energy_watts": {"type": "number", "description": "Power in watts (required)."},
+        "power_w": {"type": "number", "description": "Alias of energy_watts."},
+    },
+}
+
+
+def _request_body(schema: dict, examples: dict[str, dict]) -> dict:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                JSON: {
+                    "schema": schema,
+                    "examples": {name: {"value": value} for name, value in examples.items()},
+                }
+            },
+        }
+    }
+
+
+def accepted(new: int, duplicates: int) -> Response:
+    """The answer to stored readings: 201 if any was new, 200 if all were already stored."""
+    return json_response({"accepted": new, "duplicates": duplicates}, 201 if new else 200)
+
+
+def _too_large(settings: Settings) -> ApiError:
+    return ApiError(
+        ErrorKind.too_large,
+        "payload_too_large",
+        f"The body is larger than {settings.max_body_bytes} bytes; send smaller batches.",
+    )
+
+
+async def read_body(api: Api, request: Request) -> bytes:
+    """The raw body, refused before it is parsed when it is no JSON or too large."""
+    limit = api.settings.max_body_bytes
+    media_type, _, params = request.headers.get("content-type", "").partition(";")
+    charset = params.strip().lower().removeprefix("charset=").strip('"')
+    if media_type.strip().lower() != JSON or charset not in ("", "utf-8"):
+        raise ApiError(
+            ErrorKind.unsupported_media_type,
+            "unsupported_media_type",
+            "Send the body as application/json (UTF-8).",
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(api.settings)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _too_large(api.settings)  # chunked or lying about its length
+    if not body.strip():
+        raise ApiError(ErrorKind.malformed, "empty_body", "The request body is empty; send JSON.")
+    return bytes(body)
+
+
+def _readings_of(api: Api, body: bytes, *, batch: bool) -> ReadingColumns:
+    return parse_readings_columns(
+        decode_json_body(body), batch=batch, max_readings=api.settings.max_batch_readings
+    )
+
+
+def _admit(
+    api: Api, credentials: HTTPAuthorizationCredentials | None, body: bytes, *, batch: bool
+) -> tuple[KeyPrincipal, ReadingColumns]:
+    """The request's ingest key and readings, or the error that refuses them. Blocking."""
+    return authorize(api, credentials, KeyScope.ingest), _readings_of(api, body, batch=batch)
+
+
+async def _admit_one(
+    api: Api, credentials: HTTPAuthorizationCredentials | None, body: bytes
+) -> tuple[KeyPrincipal, ReadingColumns]:
+    """``_admit`` for one reading, on the event loop while the key is in the cache (memory,
+    or Redis asked without blocking); a worker thread asks the database otherwise."""
+    key = bearer_key(credentials)
+    if not key:
+        raise unauthorized()
+    principal = await api.verifier.acached(key)
+    if principal is None:
+        return await anyio.to_thread.run_sync(
+            partial(_admit, api, credentials, body, batch=False), limiter=api.writers
+        )
+    decision = await api.limiter.ahit(key_id=principal.key_id)
+    return (
+        check_key(api, principal, KeyScope.ingest, decision),
+        _readings_of(api, body, batch=False),
+    )
+
+
+def _store(api: Api, principal: KeyPrincipal, columns: ReadingColumns, *, batch: bool) -> Response:
+    """Store admitted readings in one transaction and say so; or refuse them all. Blocking."""
+    try:
+        with session_scope(api.engine) as session:
+            result = record_reading_columns(
+                session,
+                user_id=principal.user_id,
+                columns=columns,
+                device_pk_scope=principal.device_pk,
+                settings=api.settings,
+            )
+    except IngestRejected as exc:
+        if not batch:  # one reading has no position to report
+            exc.problems = [replace(p, index=None) for p in exc.problems]
+        raise
+    # Only here, after the commit, does the device hear that its readings are safe.
+    return accepted(result.accepted, result.duplicates)
+
+
+def _ingest(
+    api: Api, credentials: HTTPAuthorizationCredentials | None, body: bytes, *, batch: bool
+) -> Response:
+    principal, columns = _admit(api, credentials, body, batch=batch)
+    return _store(api, principal, columns, batch=batch)
+
+
+async def ingest_one(
+    api: Api, credentials: HTTPAuthorizationCredentials | None, body: bytes
+) -> Response:
+    """One reading: through the shared writer when the database is PostgreSQL and the reading
+    needs no explaining, through ``_ingest`` otherwise."""
+    if api.singles is None:
+        return await anyio.to_thread.run_sync(
+            partial(_ingest, api, credentials, body, batch=False), limiter=api.writers
+        )
+    principal, columns = await _admit_one(api, credentials, body)
+    reading = single_reading(
+        columns,
+        user_id=principal.user_id,
+        device_pk_scope=principal.device_pk,
+        settings=api.settings,
+    )
+    if reading is not None:
+        outcome = await api.singles.write(reading)
+        if outcome.stored:
+            return accepted(int(outcome.inserted), int(not outcome.inserted))
+    return await anyio.to_thread.run_sync(
+        partial(_store, api, principal, columns, batch=False), limiter=api.writers
+    )
+
+
+async def serve_single_reading(request: Request) -> Response:
+    """``POST /api/v1/telemetry`` as ``SingleReadingRoute`` serves it, without FastAPI."""
+    api: Api = request.app.state.api
+    return await ingest_one(api, await bearer(request), await read_body(api, request))
+
+
+def router(settings: Settings) -> APIRouter:
+    """The ingest routes; their documentation states this app's batch limit."""
+    routes = APIRouter(prefix="/api/v1/telemetry", tags=["ingest"])
+    responses: dict[int | str, dict] = {
+        201: {"model": schemas.IngestAccepted, "description": "Stored (some readings were new)."},
+        200: {
+            "model": schemas.IngestAccepted,
+            "description": "Nothing new: every reading was already stored.",
+        },
+        **documented(400, 401, 403, 404, 413, 415, 422, 429, 503),
+    }
+
+    @routes.post(
+        "",
+        summary="Record one reading",
+        description="One reading. Re-sending it is safe: it is stored once and counted as a "
+        "duplicate. A 2xx means committed.",
+        status_code=201,
+        response_model=None,
+        responses=responses,
+        openapi_extra=_request_body(
+            _READING_SCHEMA,
+            {
+                "iso": schemas.READING_EXAMPLE,
+                "epoch_and_alias": {"device_id": "fridge", "timestamp": 1777636800, "power_w": 3},
+                "device_key": {"timestamp": "2026-05-01T12:00:00+02:00", "energy_watts": 96.0},
+            },
+        ),
+    )
+    async def post_reading(request: Request, api: ApiDep, credentials: Credentials) -> Response:
+        return await ingest_one(api, credentials, await read_body(api, request))
+
+    @routes.post(
+        "/batch",
+        summary="Record a batch of readings (all or nothing)",
+        description=f"Up to {settings.max_batch_readings} readings. If any reading is invalid "
+        "the whole batch is rejected, with the index, field and reason of each problem.",
+        status_code=201,
+        response_model=None,
+        responses=responses,
+        openapi_extra=_request_body(
+            {
+                "type": "object",
+                "required": ["readings"],
+                "additionalProperties": False,
+                "properties": {
+                    "readings": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": settings.max_batch_readings,
+                        "items": _READING_SCHEMA,
+                    }
+                },
+            },
+            {"batch": schemas.BATCH_EXAMPLE},
+        ),
+    )
+    async def post_batch(request: Request, api: ApiDep, credentials: Credentials) -> Response:
+        body = await read_body(api, request)
+        return await anyio.to_thread.run_sync(
+            partial(_ingest, api, credentials, body, batch=True), limiter=api.writers
+        )
+
+    return routes
+
+
+class SingleReadingRoute:
+    """``POST /api/v1/telemetry`` straight to its handler, past FastAPI's routing and dependency
+    resolution: the busiest endpoint, where they cost about as much CPU as the rest of the request.
+    Errors get the app's own exception handlers, so answers are the same as through FastAPI."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        handler: Callable[[Request], Awaitable[Response]] = serve_single_reading,
+    ):
+        self.app = app
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        if root and path.startswith(root):  # behind a prefix (uvicorn --root-path, a mount)
+            path = path[len(root) :]
+        if not (scope["type"] == "http" and scope["method"] == "POST" and path == SINGLE_PATH):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.handler(request)
+        except Exception as exc:
+            response = await self._handled(request, exc)
+        await response(scope, receive, send)
+
+    @staticmethod
+    async def _handled(request: Request, exc: Exception) -> Response:
+        handlers = request.app.exception_handlers
+        handler = next(handlers[kind] for kind in type(exc).__mro__ if kind in handlers)
+        return await handler(request, exc)
