@@ -15,12 +15,21 @@ from energy_core.settings import get_settings
 
 
 def configure(args: argparse.Namespace) -> None:
-    """Apply global options as settings (children inherit them through the environment)."""
+    """Apply global options as settings; children inherit them through the environment.
+
+    A relative SQLite file is resolved here, once, against the working directory of the command:
+    every process it starts then opens that same file, wherever it runs.
+    """
+    from energy_core import db
+
     if getattr(args, "database_url", None):
         os.environ["ENERGY_DATABASE_URL"] = args.database_url
     get_settings.cache_clear()
-    from energy_core import db
-
+    url = get_settings().database_url
+    absolute = db.absolute_database_url(url)
+    if absolute != url:
+        os.environ["ENERGY_DATABASE_URL"] = absolute
+        get_settings.cache_clear()
     db.get_engine.cache_clear()
 
 

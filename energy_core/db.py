@@ -60,6 +60,20 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, connect_args={"connect_timeout": 5}, **kwargs)
 
 
+def absolute_database_url(database_url: str, *, base: Path | None = None) -> str:
+    """``database_url`` with a relative SQLite file made absolute against ``base`` (default: the
+    working directory), so that processes started from elsewhere open the same file. Other URLs,
+    and in-memory SQLite, come back as they are."""
+    url = make_url(normalize_database_url(database_url))
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return database_url
+    path = Path(url.database).expanduser()
+    if path.is_absolute():
+        return url.set(database=str(path)).render_as_string(hide_password=False)
+    absolute = ((base or Path.cwd()) / path).resolve()
+    return url.set(database=str(absolute)).render_as_string(hide_password=False)
+
+
 def libpq_url(database_url: str) -> str:
     """The PostgreSQL URL ``database_url`` as libpq (``psycopg.connect``) takes it."""
     url = make_url(normalize_database_url(database_url)).set(drivername="postgresql")
