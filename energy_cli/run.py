@@ -34,10 +34,14 @@ def app_file() -> Path:
     return Path(webapp.__file__).resolve().parent / "streamlit_app.py"
 
 
+# The servers run as modules of the installed packages; -P keeps the working directory off
+# sys.path, so that a folder holding its own scheduler.py (say) cannot stand in for ours.
+def module_argv(module: str, *args: str) -> list[str]:
+    return [sys.executable, "-P", "-m", module, *args]
+
+
 def streamlit_argv(host: str, port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
+    return module_argv(
         "streamlit",
         "run",
         str(app_file()),
@@ -49,14 +53,12 @@ def streamlit_argv(host: str, port: int) -> list[str]:
         "true",
         "--browser.gatherUsageStats",
         "false",
-    ]
+    )
 
 
 def api_argv(host: str, port: int, workers: int = 1) -> list[str]:
     """The command that runs the ingest API (also what bench/ingest.py measures)."""
-    return [
-        sys.executable,
-        "-m",
+    return module_argv(
         "uvicorn",
         "ingest_api.app:create_app",
         "--factory",
@@ -67,7 +69,7 @@ def api_argv(host: str, port: int, workers: int = 1) -> list[str]:
         "--workers",
         str(workers),
         "--no-access-log",
-    ]
+    )
 
 
 def simulator_key(email: str) -> str:
@@ -127,7 +129,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
-    os.execv(sys.executable, [sys.executable, "-m", "scheduler"])
+    os.execv(sys.executable, module_argv("scheduler"))
     return 0  # not reached
 
 
@@ -197,7 +199,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     simulator_thread = None
     try:
         children["ingest API"] = subprocess.Popen(api_argv(host, api_port))
-        children["scheduler"] = subprocess.Popen([sys.executable, "-m", "scheduler"])
+        children["scheduler"] = subprocess.Popen(module_argv("scheduler"))
         children["app"] = subprocess.Popen(streamlit_argv(host, app_port))
         api_url = f"http://{host}:{api_port}"
         app_url = f"http://{host}:{app_port}"
