@@ -15,7 +15,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -38,22 +37,12 @@ from energy_core.settings import get_settings
 from tests.apptest import COOKIE_KEY
 from tests.apptest import open_app as apptest_open
 from tests.apptest import sign_in as apptest_sign_in
-from tests.databases import unavailable
+from tests.e2e.support import VIEWPORT, free_port, settle, sign_in
 from tests.factories import PASSWORD, make_device, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 README_SHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-VIEWPORT = {"width": 1440, "height": 960}
 # Page title in the navigation -> screenshot name; "overview" is the one the README shows first.
 PAGES = {
     "Live": "overview",
@@ -68,12 +57,6 @@ DEMO_DAYS = 30
 MEMBER_EMAIL = "mia@example.com"
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -121,49 +104,6 @@ def seeded_app(engine, app_settings, tmp_path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-@pytest.fixture
-def browser():  # noqa: ANN201 - a Playwright Browser
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def settle(page) -> None:  # noqa: ANN001 - a Playwright Page
-    """Wait until Streamlit has finished the run and the charts are drawn."""
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText"
-        ".includes('Running')",
-        timeout=60_000,
-    )
-    page.wait_for_timeout(1500)
-
-
-def sign_in(page, url: str, email: str, password: str) -> None:  # noqa: ANN001
-    page.goto(url)
-    live = page.get_by_role("heading", name="Live")
-    for attempt in range(2):
-        page.get_by_role("textbox", name="Email").fill(email)
-        page.get_by_role("textbox", name="Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        try:
-            live.wait_for(timeout=30_000 if attempt == 0 else 60_000)
-            return
-        except Exception:
-            # Seen once in a loaded CI run: the form came back empty after the first submit (the
-            # login cookie component's own rerun lost). A person would press Sign in again; so
-            # does the test, and the second attempt must work.
-            if attempt or not page.get_by_role("button", name="Sign in").is_visible():
-                raise
 
 
 def shown_page(page, title: str) -> None:  # noqa: ANN001

@@ -4,7 +4,6 @@ the CLI to create a user and a device key, readings over HTTP, and the aggregate
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,15 +20,10 @@ from energy_core.db import session_scope
 from energy_core.models import HourlyAggregate
 from energy_core.types import utcnow
 from tests.apptest import open_app, shown_text, sign_in
+from tests.e2e.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cli(env: dict[str, str], *args: str) -> str:
