@@ -1,11 +1,13 @@
-"""The query parameters the read routes share, and their parsing into aware UTC instants."""
+"""The query parameters the read routes share, parsed once as dependencies: a time window
+``[start, end)`` and, for the paged listings, a device, a cursor and a page size as well."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Depends, Query
 
 from energy_core import telemetry
 from energy_core.ingest import timestamp_us
@@ -43,8 +45,52 @@ def query_time(value: str | None, name: str) -> datetime | None:
     return from_epoch_us(us)
 
 
-def time_range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
+@dataclass(frozen=True)
+class Window:
+    """``[start, end)`` as aware UTC instants; None leaves the library's default."""
+
+    start: datetime | None
+    end: datetime | None
+
+
+async def window(start: TimeParam = None, end: TimeParam = None) -> Window:
     start_at, end_at = query_time(start, "start"), query_time(end, "end")
     if start_at is not None and end_at is not None and end_at <= start_at:
         raise invalid_parameter("end", "end must be after start.", "must be after start")
-    return start_at, end_at
+    return Window(start_at, end_at)
+
+
+WindowDep = Annotated[Window, Depends(window)]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of a listing: which device (None: all), the window, where to go on, how many."""
+
+    device_id: str | None
+    window: Window
+    cursor: str | None
+    limit: int
+
+    def arguments(self) -> dict:
+        """The keyword arguments of the library's paged listings."""
+        return {
+            "device_id": self.device_id,
+            "start": self.window.start,
+            "end": self.window.end,
+            "cursor": self.cursor,
+            "limit": self.limit,
+        }
+
+
+async def listing(
+    device_id: DeviceParam = None,
+    start: TimeParam = None,
+    end: TimeParam = None,
+    cursor: CursorParam = None,
+    limit: LimitParam = 1000,
+) -> Listing:
+    return Listing(device_id, await window(start, end), cursor, limit)
+
+
+ListingDep = Annotated[Listing, Depends(listing)]

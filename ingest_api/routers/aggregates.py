@@ -8,7 +8,7 @@ from energy_core import telemetry
 from ingest_api import schemas
 from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
 from ingest_api.errors import documented
-from ingest_api.query import CursorParam, DeviceParam, LimitParam, TimeParam, time_range
+from ingest_api.query import ListingDep
 
 router = APIRouter(tags=["read"])
 
@@ -23,27 +23,12 @@ router = APIRouter(tags=["read"])
     responses=documented(401, 403, 404, 422, 429, 503),
 )
 def get_hourly(
-    principal: ReaderDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    device_id: DeviceParam = None,
-    start: TimeParam = None,
-    end: TimeParam = None,
-    cursor: CursorParam = None,
-    limit: LimitParam = 1000,
+    principal: ReaderDep, page: ListingDep, session: SessionDep, settings: SettingsDep
 ) -> schemas.HourlyPage:
-    start_at, end_at = time_range(start, end)
-    page = telemetry.hourly_stats(
-        session,
-        settings=settings,
-        user_id=principal.user_id,
-        device_id=device_id,
-        start=start_at,
-        end=end_at,
-        cursor=cursor,
-        limit=limit,
+    found = telemetry.hourly_stats(
+        session, settings=settings, user_id=principal.user_id, **page.arguments()
     )
     return schemas.HourlyPage(
-        items=[schemas.HourlyItem(**vars(item)) for item in page.items],
-        next_cursor=page.next_cursor,
+        items=[schemas.HourlyItem(**vars(item)) for item in found.items],
+        next_cursor=found.next_cursor,
     )

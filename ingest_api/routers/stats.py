@@ -10,7 +10,7 @@ from energy_core import telemetry
 from ingest_api import schemas
 from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
 from ingest_api.errors import documented
-from ingest_api.query import TimeParam, time_range
+from ingest_api.query import WindowDep
 
 router = APIRouter(tags=["read"])
 
@@ -25,19 +25,17 @@ router = APIRouter(tags=["read"])
 )
 def get_stats(
     principal: ReaderDep,
+    device_id: Annotated[str, Path(max_length=128, examples=["fridge"])],
+    window: WindowDep,
     session: SessionDep,
     settings: SettingsDep,
-    device_id: Annotated[str, Path(max_length=128, examples=["fridge"])],
-    start: TimeParam = None,
-    end: TimeParam = None,
 ) -> schemas.DeviceStatsOut:
-    start_at, end_at = time_range(start, end)
     stats = telemetry.device_stats(
         session,
         settings=settings,
         user_id=principal.user_id,
         device_id=device_id,
-        start=start_at,
-        end=end_at,
+        start=window.start,
+        end=window.end,
     )
     return schemas.DeviceStatsOut(**vars(stats))

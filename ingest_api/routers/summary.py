@@ -8,7 +8,7 @@ from energy_core import telemetry
 from ingest_api import schemas
 from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
 from ingest_api.errors import documented
-from ingest_api.query import TimeParam, time_range
+from ingest_api.query import WindowDep
 
 router = APIRouter(tags=["read"])
 
@@ -22,14 +22,9 @@ router = APIRouter(tags=["read"])
     responses=documented(401, 403, 404, 422, 429, 503),
 )
 def get_summary(
-    principal: ReaderDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    start: TimeParam = None,
-    end: TimeParam = None,
+    principal: ReaderDep, window: WindowDep, session: SessionDep, settings: SettingsDep
 ) -> schemas.SummaryOut:
-    start_at, end_at = time_range(start, end)
     summary = telemetry.household_summary(
-        session, settings=settings, user_id=principal.user_id, start=start_at, end=end_at
+        session, settings=settings, user_id=principal.user_id, start=window.start, end=window.end
     )
     return schemas.SummaryOut(**{**vars(summary), "devices": [vars(d) for d in summary.devices]})
