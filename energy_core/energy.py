@@ -21,6 +21,12 @@ class StepSummary:
     min_w: float | None = None
     max_w: float | None = None
     sample_count: int = 0
+    # The energy of readings of power >= 0, and of negative readings as a positive number.
+    consumed_wh: float = 0.0
+    generated_wh: float = 0.0
+    # The first reading of the range at min_w and at max_w.
+    min_at: datetime | None = None
+    max_at: datetime | None = None
 
 
 def summarize_step(
@@ -45,14 +51,21 @@ def summarize_step(
             break
         if ts >= start:
             summary.sample_count += 1
-            summary.min_w = power_w if summary.min_w is None else min(summary.min_w, power_w)
-            summary.max_w = power_w if summary.max_w is None else max(summary.max_w, power_w)
+            if summary.min_w is None or power_w < summary.min_w:
+                summary.min_w, summary.min_at = power_w, ts
+            if summary.max_w is None or power_w > summary.max_w:
+                summary.max_w, summary.max_at = power_w, ts
         held_until = ts + gap
         if i + 1 < len(readings) and readings[i + 1][0] < held_until:
             held_until = readings[i + 1][0]
         lo, hi = max(ts, start), min(held_until, end)
         if hi > lo:
             seconds = (hi - lo).total_seconds()
-            summary.energy_wh += power_w * seconds / 3600.0
+            energy_wh = power_w * seconds / 3600.0
+            summary.energy_wh += energy_wh
+            if power_w >= 0:
+                summary.consumed_wh += energy_wh
+            else:
+                summary.generated_wh -= energy_wh
             summary.covered_s += seconds
     return summary

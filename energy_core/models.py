@@ -97,6 +97,9 @@ class Device(DeviceBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
     last_seen_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    # The instant of the device's first reading, kept by the rollup (migration
+    # 0010_consumed_generated): a device takes part in figures from then on.
+    first_reading_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
 class DeviceCreate(DeviceBase):
@@ -180,6 +183,14 @@ class HourlyAggregate(SQLModel, table=True):
     device_pk: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     hour_start: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
     energy_wh: float = Field(sa_column=Column(Float(precision=53), nullable=False))
+    # The energy of readings of 0 W or more, and of negative readings as a positive number
+    # (migration 0010_consumed_generated): consumption and generation exact per reading.
+    consumed_wh: float = Field(
+        sa_column=Column(Float(precision=53), nullable=False, server_default="0")
+    )
+    generated_wh: float = Field(
+        sa_column=Column(Float(precision=53), nullable=False, server_default="0")
+    )
     covered_s: float = Field(sa_column=Column(Float(precision=53), nullable=False))
     avg_watts: float | None = Field(default=None, sa_column=Column(Float(precision=53)))
     min_watts: float | None = Field(default=None, sa_column=Column(Float(precision=53)))

@@ -30,7 +30,8 @@ from energy_core.types import UTCDateTime
 
 # The last line of both rollup statements: a recomputed hour replaces what was stored.
 _UPSERT_AGGREGATE = """ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SET
-    energy_wh = excluded.energy_wh, covered_s = excluded.covered_s,
+    energy_wh = excluded.energy_wh, consumed_wh = excluded.consumed_wh,
+    generated_wh = excluded.generated_wh, covered_s = excluded.covered_s,
     avg_watts = excluded.avg_watts, min_watts = excluded.min_watts,
     max_watts = excluded.max_watts, sample_count = excluded.sample_count,
     computed_at = excluded.computed_at"""
@@ -83,6 +84,10 @@ held AS (
 own AS (
     SELECT user_id, device_pk, lo_us, h0,
            sum(power_w * (least(until, h0 + 3600000000) - t_us)) AS energy,
+           sum(CASE WHEN power_w >= 0 THEN power_w * (least(until, h0 + 3600000000) - t_us)
+                    ELSE 0 END) AS consumed,
+           sum(CASE WHEN power_w < 0 THEN -power_w * (least(until, h0 + 3600000000) - t_us)
+                    ELSE 0 END) AS generated,
            sum(least(until, h0 + 3600000000) - t_us) AS covered,
            min(power_w) AS min_w, max(power_w) AS max_w, count(*) AS samples,
            max(until) AS carry_until,
@@ -91,11 +96,14 @@ own AS (
     GROUP BY user_id, device_pk, lo_us, h0
 ),
 pieces AS (
-    SELECT user_id, device_pk, lo_us, h0 AS h, energy, covered, min_w, max_w, samples
+    SELECT user_id, device_pk, lo_us, h0 AS h, energy, consumed, generated, covered, min_w,
+           max_w, samples
     FROM own
     UNION ALL
     SELECT user_id, device_pk, lo_us, h,
            carry_w * (least(carry_until, h + 3600000000) - h),
+           greatest(carry_w, 0) * (least(carry_until, h + 3600000000) - h),
+           greatest(-carry_w, 0) * (least(carry_until, h + 3600000000) - h),
            least(carry_until, h + 3600000000) - h, NULL, NULL, 0
     FROM (
         SELECT o.user_id, o.device_pk, o.lo_us, o.carry_until, o.carry_w,
@@ -106,18 +114,19 @@ pieces AS (
     ) c
 ),
 hours AS (
-    SELECT user_id, device_pk, h, sum(energy) AS energy_uws,
-           CAST(sum(covered) AS float8) AS covered_us,
+    SELECT user_id, device_pk, h, sum(energy) AS energy_uws, sum(consumed) AS consumed_uws,
+           sum(generated) AS generated_uws, CAST(sum(covered) AS float8) AS covered_us,
            min(min_w) AS min_w, max(max_w) AS max_w, sum(samples) AS samples
     FROM pieces
     WHERE h >= lo_us
     GROUP BY user_id, device_pk, h
 ),
 upserted AS (
-    INSERT INTO hourly_aggregates (user_id, device_pk, hour_start, energy_wh, covered_s,
-                                   avg_watts, min_watts, max_watts, sample_count, computed_at)
+    INSERT INTO hourly_aggregates (user_id, device_pk, hour_start, energy_wh, consumed_wh,
+                                   generated_wh, covered_s, avg_watts, min_watts, max_watts,
+                                   sample_count, computed_at)
     SELECT user_id, device_pk, to_timestamp(h / 1000000), energy_uws / 3600000000.0,
-           covered_us / 1000000.0,
+           consumed_uws / 3600000000.0, generated_uws / 3600000000.0, covered_us / 1000000.0,
            CASE WHEN covered_us > 0 THEN energy_uws / covered_us END, min_w, max_w, samples,
            :computed_at
     FROM hours
@@ -169,6 +178,10 @@ held AS (
 own AS (
     SELECT user_id, device_pk, lo, h0,
            sum(power_w * (min(until, h0 + 3600000000) - ts)) AS energy,
+           sum(CASE WHEN power_w >= 0 THEN power_w * (min(until, h0 + 3600000000) - ts)
+                    ELSE 0 END) AS consumed,
+           sum(CASE WHEN power_w < 0 THEN -power_w * (min(until, h0 + 3600000000) - ts)
+                    ELSE 0 END) AS generated,
            sum(min(until, h0 + 3600000000) - ts) AS covered,
            min(power_w) AS min_w, max(power_w) AS max_w, count(*) AS samples,
            max(until) AS carry_until,
@@ -184,29 +197,58 @@ carry (user_id, device_pk, lo, h, carry_until, carry_w) AS (
     FROM carry WHERE carry_until > h + 3600000000
 ),
 pieces AS (
-    SELECT user_id, device_pk, lo, h0 AS hour_start, energy, covered, min_w, max_w, samples
+    SELECT user_id, device_pk, lo, h0 AS hour_start, energy, consumed, generated, covered, min_w,
+           max_w, samples
     FROM own
     UNION ALL
     SELECT user_id, device_pk, lo, h,
            carry_w * (min(carry_until, h + 3600000000) - h),
+           max(carry_w, 0) * (min(carry_until, h + 3600000000) - h),
+           max(-carry_w, 0) * (min(carry_until, h + 3600000000) - h),
            min(carry_until, h + 3600000000) - h, NULL, NULL, 0
     FROM carry
 ),
 hours AS (
-    SELECT user_id, device_pk, hour_start, sum(energy) AS energy_uws, sum(covered) AS covered_us,
+    SELECT user_id, device_pk, hour_start, sum(energy) AS energy_uws,
+           sum(consumed) AS consumed_uws, sum(generated) AS generated_uws,
+           sum(covered) AS covered_us,
            min(min_w) AS min_w, max(max_w) AS max_w, sum(samples) AS samples
     FROM pieces
     WHERE hour_start >= lo
     GROUP BY user_id, device_pk, hour_start
 )
-INSERT INTO hourly_aggregates (user_id, device_pk, hour_start, energy_wh, covered_s, avg_watts,
-                               min_watts, max_watts, sample_count, computed_at)
-SELECT user_id, device_pk, hour_start, energy_uws / 3600000000.0, covered_us / 1000000.0,
+INSERT INTO hourly_aggregates (user_id, device_pk, hour_start, energy_wh, consumed_wh,
+                               generated_wh, covered_s, avg_watts, min_watts, max_watts,
+                               sample_count, computed_at)
+SELECT user_id, device_pk, hour_start, energy_uws / 3600000000.0, consumed_uws / 3600000000.0,
+       generated_uws / 3600000000.0, covered_us / 1000000.0,
        CASE WHEN covered_us > 0 THEN CAST(energy_uws AS REAL) / covered_us END,
        min_w, max_w, samples, :computed_at
 FROM hours
 WHERE covered_us > 0 OR samples > 0
 {_UPSERT_AGGREGATE}
+"""
+
+
+# A device's first reading, kept on the device row so that reads know from when it takes part in
+# a figure without looking for it (docs/metrics.md, "Which devices count"). Only devices of the
+# batch with a dirty hour before their known first reading (a first reading, or a late one older
+# than it) are written; retention never moves it later, since no dirty hour precedes it then.
+_FIRST_READINGS = """
+UPDATE devices SET first_reading_at = (
+    SELECT min(r.ts) FROM readings r WHERE r.user_id = devices.user_id AND r.device_pk = devices.id
+)
+WHERE id IN (
+    SELECT device_pk FROM dirty_hours WHERE hour_start <= :cutoff AND device_pk % :shards = :shard
+)
+AND (first_reading_at IS NULL OR first_reading_at >= (
+    SELECT min(d.hour_start) FROM dirty_hours d
+    WHERE d.user_id = devices.user_id AND d.device_pk = devices.id AND d.hour_start <= :cutoff
+))
+AND EXISTS (
+    SELECT 1 FROM readings r WHERE r.user_id = devices.user_id AND r.device_pk = devices.id
+      AND (devices.first_reading_at IS NULL OR r.ts < devices.first_reading_at)
+)
 """
 
 
@@ -239,6 +281,7 @@ def recompute_dirty_hours(
         bindparam("cutoff", type_=UTCDateTime()),
         bindparam("computed_at", type_=UTCDateTime()),
     )
+    conn.execute(text(_FIRST_READINGS).bindparams(binds[0]), params)
     if is_sqlite(conn):
         # BEGIN IMMEDIATE holds the write lock: nothing can mark an hour between these statements.
         conn.execute(text(_SQLITE_ROLLUP).bindparams(*binds), params)

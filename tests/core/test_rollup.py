@@ -13,7 +13,8 @@ from sqlmodel import col, select
 
 from energy_core.aggregates import energy_series
 from energy_core.db import session_scope
-from energy_core.models import HourlyAggregate
+from energy_core.models import Device, HourlyAggregate
+from energy_core.retention import prune_readings
 from energy_core.rollup import dirty_backlog, mark_for_rebuild, rollup_dirty_hours
 from energy_core.settings import get_settings
 from tests.factories import add_readings, make_device, make_user
@@ -33,7 +34,13 @@ def reference_hours(points: list[tuple[float, float]], max_gap_s: float) -> dict
         latest.setdefault(t, p)  # the first stored value of a timestamp wins
     ordered = sorted(latest.items())
     hours: dict[int, dict] = defaultdict(
-        lambda: {"energy_wh": 0.0, "covered_s": 0.0, "samples": []}
+        lambda: {
+            "energy_wh": 0.0,
+            "consumed_wh": 0.0,
+            "generated_wh": 0.0,
+            "covered_s": 0.0,
+            "samples": [],
+        }
     )
     for i, (t, p) in enumerate(ordered):
         hours[int(t // HOUR_S)]["samples"].append(p)
@@ -45,6 +52,10 @@ def reference_hours(points: list[tuple[float, float]], max_gap_s: float) -> dict
             hour = int(cursor // HOUR_S)
             piece_end = min(end, (hour + 1) * HOUR_S)
             hours[hour]["energy_wh"] += p * (piece_end - cursor) / 3600.0
+            # Consumption and generation: each reading's energy by its own sign.
+            hours[hour]["consumed_wh" if p >= 0 else "generated_wh"] += (
+                abs(p) * (piece_end - cursor) / 3600.0
+            )
             hours[hour]["covered_s"] += piece_end - cursor
             cursor = piece_end
     return {h: v for h, v in hours.items() if v["covered_s"] > 0 or v["samples"]}
@@ -63,6 +74,8 @@ def assert_matches_reference(engine, device_pk: int, points, max_gap_s: float) -
     for hour, exp in expected.items():
         row = got[hour]
         assert row.energy_wh == pytest.approx(exp["energy_wh"], rel=1e-9, abs=1e-6)
+        assert row.consumed_wh == pytest.approx(exp["consumed_wh"], rel=1e-9, abs=1e-6)
+        assert row.generated_wh == pytest.approx(exp["generated_wh"], rel=1e-9, abs=1e-6)
         assert row.covered_s == pytest.approx(exp["covered_s"], abs=1e-6)
         assert row.coverage == pytest.approx(exp["covered_s"] / 3600.0)
         assert row.sample_count == len(exp["samples"])
@@ -116,6 +129,54 @@ def test_reading_near_the_end_of_an_hour_carries_into_the_next(engine):
     assert rows[1].energy_wh == pytest.approx(300.0)
     assert rows[1].sample_count == 0
     assert rows[1].min_watts is None
+
+
+def test_a_battery_that_charges_and_discharges_within_an_hour_keeps_both_parts(engine):
+    with session_scope(engine) as s:
+        user = make_user(s)
+        battery = make_device(s, user=user, bidirectional=True, max_gap_s=3600)
+        # Charges at 2 kW for 20 minutes, discharges at 3 kW for 30, then the discharge carries
+        # 10 minutes into the next hour.
+        points = [(T0, 2000.0), (T0 + timedelta(minutes=20), -3000.0)]
+        add_readings(s, user=user, device=battery, points=points)
+        add_readings(s, user=user, device=battery, points=[(T0 + timedelta(minutes=50), -3000.0)])
+    rollup_dirty_hours(engine)
+    rows = stored_hours(engine, battery.id)
+    assert rows[0].consumed_wh == pytest.approx(2000 / 3)
+    assert rows[0].generated_wh == pytest.approx(3000 * 40 / 60)
+    assert rows[0].energy_wh == pytest.approx(2000 / 3 - 2000)
+    assert rows[1].consumed_wh == 0 and rows[1].generated_wh == pytest.approx(3000 * 50 / 60)
+
+
+def first_reading(engine, device_pk: int) -> datetime | None:
+    with session_scope(engine, read_only=True) as s:
+        return s.get(Device, device_pk).first_reading_at
+
+
+def test_the_rollup_keeps_each_devices_first_reading_and_retention_never_moves_it(engine):
+    with session_scope(engine) as s:
+        user = make_user(s)
+        device = make_device(s, user=user)
+        add_readings(
+            s,
+            user=user,
+            device=device,
+            points=[(T0 + timedelta(hours=2, minutes=m), 100.0) for m in range(7, 240)],
+        )
+    assert first_reading(engine, device.id) is None  # not rolled up yet
+    rollup_dirty_hours(engine)
+    assert first_reading(engine, device.id) == T0 + timedelta(hours=2, minutes=7)
+    with session_scope(engine) as s:  # a late reading, older than the first
+        add_readings(s, user=user, device=device, points=[(T0 + timedelta(minutes=50), 80.0)])
+    rollup_dirty_hours(engine)
+    assert first_reading(engine, device.id) == T0 + timedelta(minutes=50)
+    # Retention prunes the oldest hours; the device's first reading stays where it was.
+    later = T0 + timedelta(days=400, hours=4)
+    assert prune_readings(engine, now=later).hours > 0
+    with session_scope(engine) as s:
+        mark_for_rebuild(s, now=later)
+    rollup_dirty_hours(engine)
+    assert first_reading(engine, device.id) == T0 + timedelta(minutes=50)
 
 
 def test_late_reading_changes_the_previous_hour_too(engine):
@@ -247,6 +308,8 @@ def aggregate_rows(engine, device_pks=None) -> dict[tuple[int, datetime], tuple]
     return {
         (r.device_pk, r.hour_start): (
             r.energy_wh,
+            r.consumed_wh,
+            r.generated_wh,
             r.covered_s,
             r.avg_watts,
             r.min_watts,

@@ -1,0 +1,73 @@
+"""Migrations that change stored figures: what an upgrade leaves behind, on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic import command
+from sqlmodel import select
+
+from energy_core.db import session_scope
+from energy_core.migrate import alembic_config
+from energy_core.models import Device, DirtyHour, HourlyAggregate
+from energy_core.rollup import rollup_dirty_hours
+from tests.factories import add_readings, make_device, make_user
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _migrate(engine, revision: str, *, down: bool = False) -> None:
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def test_upgrade_splits_stored_hours_by_sign_and_recomputes_those_that_may_mix(engine):
+    with session_scope(engine) as s:
+        user = make_user(s)
+        fridge = make_device(s, user=user)
+        battery = make_device(s, user=user, bidirectional=True)
+        add_readings(
+            s,
+            user=user,
+            device=fridge,
+            points=[(T0 + timedelta(minutes=m), 120.0) for m in range(60)],
+        )
+        # Half an hour charging at 1 kW, half an hour discharging at 3 kW.
+        add_readings(
+            s,
+            user=user,
+            device=battery,
+            points=[(T0 + timedelta(minutes=m), 1000.0 if m < 30 else -3000.0) for m in range(60)],
+        )
+    rollup_dirty_hours(engine)
+    _migrate(engine, "0020_readings_without_fk", down=True)
+    try:
+        _migrate(engine, "head")
+    finally:
+        _migrate(engine, "head")
+    with session_scope(engine, read_only=True) as s:
+        rows = {
+            r.device_pk: r
+            for r in s.exec(select(HourlyAggregate).where(HourlyAggregate.hour_start == T0)).all()
+        }
+        dirty = {(d.device_pk, d.hour_start) for d in s.exec(select(DirtyHour)).all()}
+    # An hour of one sign is exact as it is; the battery's hour is split by its net until the
+    # scheduler recomputes it.
+    assert (rows[fridge.id].consumed_wh, rows[fridge.id].generated_wh) == (
+        pytest.approx(120.0),
+        0,
+    )
+    assert rows[battery.id].consumed_wh == 0
+    assert rows[battery.id].generated_wh == pytest.approx(1000.0)
+    assert (battery.id, T0) in dirty and (fridge.id, T0) not in dirty
+    with session_scope(engine, read_only=True) as s:
+        assert s.get(Device, fridge.id).first_reading_at == T0
+
+    rollup_dirty_hours(engine)
+    with session_scope(engine, read_only=True) as s:
+        row = s.get(HourlyAggregate, (user.id, battery.id, T0))
+    assert row.consumed_wh == pytest.approx(500.0)
+    assert row.generated_wh == pytest.approx(1500.0)
