@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     future_skew_s: int = Field(300, ge=0, description="How far in the future a timestamp may be.")
     lateness_days: int = Field(30, ge=1, description="How old a reading posted live may be.")
     retention_days: int = Field(400, ge=0, description="Raw readings kept (days); 0 = forever.")
+    comparable_coverage: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="A change in percent is shown only where both periods' readings cover at "
+        "least this share of them (docs/metrics.md).",
+    )
 
     # Ingest API.
     api_host: str = Field("127.0.0.1", description="Interface the ingest API listens on.")
@@ -117,6 +124,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def effective_max_gap_s(self, device_max_gap_s: int | None) -> int:
+        """How long one reading of a device holds: its own max gap, else the default."""
+        return device_max_gap_s or self.max_gap_s
 
 
 @lru_cache

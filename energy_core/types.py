@@ -1,4 +1,5 @@
-"""Column types shared by every table: UTC instants that are compact and exact on both backends."""
+"""Column types shared by every table: UTC instants that are compact and exact on both backends,
+and the UTC hours that aggregates are kept by."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import BigInteger, DateTime
 from sqlalchemy.types import TypeDecorator
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 _MICRO = timedelta(microseconds=1)
 
 
@@ -56,3 +58,14 @@ class UTCDateTime(TypeDecorator):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def floor_hour(moment: datetime) -> datetime:
+    """The start of the UTC hour that holds ``moment`` (aggregates are kept per UTC hour)."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def ceil_hour(moment: datetime) -> datetime:
+    """The first UTC hour start at or after ``moment``."""
+    floor = floor_hour(moment)
+    return floor if floor == moment else floor + HOUR

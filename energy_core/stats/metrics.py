@@ -1,0 +1,395 @@
+"""The named metrics that need more than one ``Figure``: comparisons between periods, shares of a
+total, the hour-of-day and weekday profiles, the baseload (always-on), the peak and minimum with
+when they were read, and the duty cycle. docs/metrics.md defines each in words.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from energy_core.power import Gap, holding
+from energy_core.settings import Settings, get_settings
+from energy_core.stats import sql
+from energy_core.stats.figures import Figure
+from energy_core.stats.period import Period, add_days, local_midnight
+from energy_core.stats.selection import DeviceRef, Household, Selection
+from energy_core.stats.series import Series, read_series
+from energy_core.types import HOUR, ceil_hour, floor_hour
+
+# --- comparisons -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """A metric of the current period against a baseline period. ``delta`` and ``ratio`` are None
+    where the two are not comparable (``reason`` says why) or the baseline is zero."""
+
+    value: float | None
+    baseline: float | None
+    delta: float | None
+    ratio: float | None
+    comparable: bool
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One device (``device_id``) or the selected devices together (None) over the current
+    period and a baseline, with whether the two can be compared in percent."""
+
+    device_id: str | None
+    current: Figure
+    baseline: Figure
+    comparable: bool
+    reason: str | None
+
+    def change(self, metric: str) -> Change:
+        """``metric`` is a property of ``Figure`` ("consumption_wh", "generation_wh", "cost"...)."""
+        value, baseline = getattr(self.current, metric), getattr(self.baseline, metric)
+        if not self.comparable or value is None or baseline is None:
+            delta = value - baseline if value is not None and baseline is not None else None
+            return Change(value, baseline, delta, None, False, self.reason)
+        delta = value - baseline
+        ratio = delta / abs(baseline) if baseline else None
+        reason = None if baseline else "the baseline is zero"
+        return Change(value, baseline, delta, ratio, True, reason)
+
+
+def period_coverage(figure: Figure, members: int) -> float:
+    """The share of ``members`` devices x the whole period that readings cover: a period before
+    the household was monitored, or half monitored, is covered that little."""
+    whole = members * figure.duration_s
+    return min(figure.covered_s / whole, 1.0) if whole > 0 else 0.0
+
+
+def comparable(
+    current: Figure, baseline: Figure, *, members: int, threshold: float
+) -> tuple[bool, str | None]:
+    """Whether a change in percent may be shown: both periods covered at least ``threshold`` of
+    (``members`` devices, those taking part in either, x the period's length)."""
+    for which, figure in (("this period", current), ("the baseline", baseline)):
+        share = period_coverage(figure, members)
+        if not figure.has_data:
+            return False, f"{which} has no readings"
+        if share < threshold:
+            return False, f"readings cover only {share:.0%} of {which}"
+    return True, None
+
+
+def compare(
+    session: Session,
+    selection: Selection,
+    baseline: Period,
+    *,
+    current: Series | None = None,
+    settings: Settings | None = None,
+) -> list[Comparison]:
+    """The selected devices together first, then each device taking part in either period, over
+    the selection's period against ``baseline``."""
+    settings = settings or get_settings()
+    threshold = settings.comparable_coverage
+    now = current or read_series(session, selection.with_granularity("total"))
+    before = read_series(session, selection.with_period(baseline).with_granularity("total"))
+    ids = list(dict.fromkeys([*(d.device_id for d in now.devices), *before.by_device]))
+    totals_now = {d: now.device_total(d) for d in now.by_device}
+    totals_before = {d: before.device_total(d) for d in before.by_device}
+    rows = [
+        Comparison(
+            None,
+            now.total,
+            before.total,
+            *comparable(now.total, before.total, members=len(ids), threshold=threshold),
+        )
+    ]
+    for device_id in ids:
+        cur = totals_now.get(device_id) or _blank(now.total, device_id)
+        base = totals_before.get(device_id) or _blank(before.total, device_id)
+        rows.append(
+            Comparison(device_id, cur, base, *comparable(cur, base, members=1, threshold=threshold))
+        )
+    return rows
+
+
+def _blank(like: Figure, device_id: str) -> Figure:
+    return Figure(start=like.start, end=like.end, device_id=device_id, duration_s=like.duration_s)
+
+
+# --- shares ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Share:
+    """A device's consumption as a share of the selection's consumption, and its generation as a
+    share of the selection's generation."""
+
+    figure: Figure
+    consumption_share: float | None
+    generation_share: float | None
+
+
+def shares(series: Series) -> list[Share]:
+    """Each device's share over the whole range; largest consumers first, then generators."""
+    totals = series.device_totals()
+    together = series.total
+    out = []
+    for figure in totals:
+        consumed = together.consumed_wh
+        generated = together.generated_wh
+        out.append(
+            Share(
+                figure=figure,
+                consumption_share=figure.consumed_wh / consumed if consumed else None,
+                generation_share=figure.generated_wh / generated if generated else None,
+            )
+        )
+    return sorted(
+        out,
+        key=lambda s: (
+            s.figure.is_generating,
+            -(s.figure.generated_wh if s.figure.is_generating else s.figure.consumed_wh),
+            s.figure.device_id,
+        ),
+    )
+
+
+# --- profiles ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProfileCell:
+    """Every hour of a range that falls on ``weekday`` (0 = Monday; None = any day) at local
+    ``hour``, together."""
+
+    weekday: int | None
+    hour: int
+    figure: Figure
+    hours: int
+
+    @property
+    def avg_w(self) -> float | None:
+        return self.figure.avg_w
+
+    @property
+    def avg_net_w(self) -> float | None:
+        return self.figure.avg_net_w
+
+
+def _hourly(session: Session, selection: Selection) -> list[Figure]:
+    return read_series(session, selection.with_granularity("hour"), flows=False).household
+
+
+def weekday_hour_profile(session: Session, selection: Selection) -> list[ProfileCell]:
+    """Average power of the selection for each local hour of each weekday: always 7 x 24 cells,
+    Monday 00:00 first."""
+    return _profile(session, selection, by_weekday=True)
+
+
+def hour_of_day_profile(
+    session: Session, selection: Selection, *, min_coverage: float = 0.5
+) -> list[ProfileCell]:
+    """Average power for each local hour of the day, over the hours covered at least
+    ``min_coverage``; hours of the day without such hours are left out."""
+    return _profile(session, selection, by_weekday=False, min_coverage=min_coverage)
+
+
+def _profile(
+    session: Session, selection: Selection, *, by_weekday: bool, min_coverage: float = 0.0
+) -> list[ProfileCell]:
+    tz = selection.tz
+    cells: dict[tuple[int | None, int], tuple[Figure, list[int]]] = {}
+    if by_weekday:
+        for d in range(7):
+            for h in range(24):
+                cells[(d, h)] = (Figure(start=selection.start, end=selection.end), [0])
+    for figure in _hourly(session, selection):
+        coverage = figure.coverage
+        if coverage is None or coverage < min_coverage or (min_coverage and not figure.has_data):
+            continue
+        local = figure.start.astimezone(tz)
+        key = (local.weekday() if by_weekday else None, local.hour)
+        if key not in cells:
+            cells[key] = (Figure(start=selection.start, end=selection.end), [0])
+        total, count = cells[key]
+        total.add(figure)
+        total.duration_s += figure.duration_s
+        total.members = max(total.members, figure.members)
+        count[0] += 1
+    return [
+        ProfileCell(weekday=d, hour=h, figure=f, hours=n[0])
+        for (d, h), (f, n) in sorted(cells.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1]))
+    ]
+
+
+# --- baseload ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Baseload:
+    baseload_w: float | None
+    percentile: int
+    period: Period
+    hours_used: int
+    hours_total: int
+    coverage: float | None
+
+
+def baseload(
+    session: Session,
+    household: Household,
+    *,
+    now: datetime,
+    days: int = 7,
+    percentile: int = 10,
+    min_coverage: float = 0.9,
+) -> Baseload:
+    """The always-on load: the ``percentile``-th percentile (linear interpolation) of the
+    household's hourly average consumption over the ``days`` whole local days before today, from
+    the hours covered at least ``min_coverage`` (a gap is unknown, not zero)."""
+    tz = household.tz
+    today = now.astimezone(tz).date()
+    end = local_midnight(today, tz)
+    period = Period(
+        start=add_days(end, -days),
+        end=end,
+        label=f"the last {days} whole days",
+        kind="day",
+        length=days,
+    )
+    hourly = _hourly(session, household.select(period))
+    values = sorted(
+        f.avg_w
+        for f in hourly
+        if f.coverage is not None and f.coverage >= min_coverage and f.avg_w is not None
+    )
+    value = None
+    if len(values) >= 2:
+        value = statistics.quantiles(values, n=100, method="inclusive")[percentile - 1]
+    elif values:
+        value = values[0]
+    covered = [f for f in hourly if f.coverage is not None]
+    spans = sum(f.span_s for f in covered)
+    return Baseload(
+        baseload_w=value,
+        percentile=percentile,
+        period=period,
+        hours_used=len(values),
+        hours_total=len(hourly),
+        coverage=min(sum(f.covered_s for f in covered) / spans, 1.0) if spans else None,
+    )
+
+
+# --- extremes with when ------------------------------------------------------------------------
+
+
+def locate_extremes(session: Session, selection: Selection, figure: Figure) -> Figure:
+    """Fill in when ``figure``'s (one device's) peak and minimum were read: the first reading at
+    that power; the start of its hour once retention has pruned the readings."""
+    device = selection.household.device(figure.device_id) if figure.device_id else None
+    if device is None:
+        return figure
+    for largest in (True, False):
+        value = figure.max_w if largest else figure.min_w
+        at = figure.max_at if largest else figure.min_at
+        if value is None or at is not None:
+            continue
+        found = _extreme_at(session, selection, device, value, largest=largest)
+        if largest:
+            figure.max_at = found
+        else:
+            figure.min_at = found
+    return figure
+
+
+def _extreme_at(
+    session: Session, selection: Selection, device: DeviceRef, value: float, *, largest: bool
+) -> datetime | None:
+    full_start, full_end = ceil_hour(selection.start), floor_hour(selection.end)
+    if full_start >= full_end:
+        return None
+    conn = session.connection()
+    hour = sql.extreme_hour(
+        conn,
+        user_id=selection.user_id,
+        device_pk=device.pk,
+        full_start=full_start,
+        full_end=full_end,
+        largest=largest,
+    )
+    if hour is None:
+        return None
+    exact = sql.first_reading_at_power(
+        conn,
+        user_id=selection.user_id,
+        device_pk=device.pk,
+        start=hour[0],
+        end=hour[0] + HOUR,
+        power_w=value,
+    )
+    return exact or hour[0]
+
+
+# --- duty cycle --------------------------------------------------------------------------------
+
+DEFAULT_STANDBY_W = 5.0
+
+
+@dataclass(frozen=True)
+class DutyCycle:
+    """How one device's readings hold over a selection: covered time, time running above the
+    standby threshold (absolute value: generating counts as running), and the gaps."""
+
+    standby_w: float
+    covered_s: float
+    active_s: float
+    gaps: list[Gap]
+    gaps_truncated: bool
+
+    @property
+    def duty_cycle(self) -> float | None:
+        return self.active_s / self.covered_s if self.covered_s else None
+
+    @property
+    def gap_s(self) -> float:
+        return sum(gap.duration_s for gap in self.gaps)
+
+
+def duty_cycle(
+    session: Session, selection: Selection, device: DeviceRef, *, standby_w: float
+) -> DutyCycle:
+    """The duty cycle and gaps of ``device`` over the part of the selection it took part in."""
+    part = device.part_in(selection.start, selection.end)
+    if part is None:
+        return DutyCycle(standby_w, 0.0, 0.0, [], False)
+    held = holding(
+        session,
+        user_id=selection.user_id,
+        device=device,
+        start=part[0],
+        end=part[1],
+        standby_w=standby_w,
+    )
+    return DutyCycle(standby_w, held.covered_s, held.active_s, held.gaps, held.gaps_truncated)
+
+
+__all__ = [
+    "DEFAULT_STANDBY_W",
+    "Baseload",
+    "Change",
+    "Comparison",
+    "DutyCycle",
+    "ProfileCell",
+    "Share",
+    "baseload",
+    "comparable",
+    "compare",
+    "duty_cycle",
+    "hour_of_day_profile",
+    "locate_extremes",
+    "period_coverage",
+    "shares",
+    "weekday_hour_profile",
+]

@@ -1,0 +1,145 @@
+"""What a household is doing now: each device's latest reading, whether it is online, when it was
+last seen, and its figures of today so far; the household's power now and today's totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from energy_core.models import Device, Reading
+from energy_core.power import PowerBucket, power_buckets
+from energy_core.stats.figures import Figure
+from energy_core.stats.period import preset_period
+from energy_core.stats.selection import DeviceRef, Household
+from energy_core.stats.series import read_series
+
+
+@dataclass(frozen=True)
+class DeviceNow:
+    device: DeviceRef
+    power_w: float | None
+    reading_at: datetime | None
+    last_seen_at: datetime | None
+    online: bool
+    today: Figure
+
+    @property
+    def device_id(self) -> str:
+        return self.device.device_id
+
+
+@dataclass(frozen=True)
+class HouseholdNow:
+    """The household at ``at``: every device, and today (since local midnight) together."""
+
+    at: datetime
+    devices: list[DeviceNow]
+    today: Figure
+
+    @property
+    def online(self) -> int:
+        return sum(1 for d in self.devices if d.online)
+
+    def _power(self, *, sign: int) -> float:
+        total = 0.0
+        for d in self.devices:
+            if d.online and d.power_w is not None and not d.device.is_grid_meter:
+                total += max(sign * d.power_w, 0.0)
+        return total
+
+    @property
+    def consumption_w(self) -> float:
+        """What the online devices (not the grid meter) draw now."""
+        return self._power(sign=1)
+
+    @property
+    def generation_w(self) -> float:
+        """What the online devices produce now, as a positive number."""
+        return self._power(sign=-1)
+
+    @property
+    def net_w(self) -> float:
+        """Import (positive) or export (negative) now: the grid meter's latest reading while it is
+        online, else what the online devices draw minus what they produce."""
+        meters = [d for d in self.devices if d.device.is_grid_meter and d.online]
+        if meters:
+            return sum(d.power_w for d in meters if d.power_w is not None)
+        return self.consumption_w - self.generation_w
+
+
+def latest_readings(session: Session, *, user_id: int) -> dict[int, tuple[datetime, float]]:
+    """Each device's latest reading (instant, power), by device pk, in one query."""
+    latest_ts = (
+        select(Reading.ts)
+        .where(Reading.user_id == Device.user_id, Reading.device_pk == Device.id)
+        .order_by(col(Reading.ts).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    latest_power = (
+        select(Reading.power_w)
+        .where(Reading.user_id == Device.user_id, Reading.device_pk == Device.id)
+        .order_by(col(Reading.ts).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = session.exec(
+        select(Device.id, latest_ts, latest_power).where(Device.user_id == user_id)
+    ).all()
+    return {pk: (ts, power_w) for pk, ts, power_w in rows if ts is not None}
+
+
+def household_now(session: Session, household: Household, *, now: datetime) -> HouseholdNow:
+    """One status per device of the household and today's figures. A device is online while its
+    latest reading still holds power (within its max gap); its power is then that reading's,
+    otherwise unknown."""
+    today = read_series(
+        session, household.select(preset_period("today", now=now, timezone=household.timezone))
+    )
+    latest = latest_readings(session, user_id=household.user_id)
+    last_seen = dict(
+        session.exec(
+            select(Device.id, Device.last_seen_at).where(Device.user_id == household.user_id)
+        ).all()
+    )
+    devices = []
+    for device in household.devices:
+        reading = latest.get(device.pk)
+        online = reading is not None and now - reading[0] <= timedelta(seconds=device.max_gap_s)
+        figure = (
+            today.device_total(device.device_id)
+            if device.device_id in today.by_device
+            else Figure(
+                start=today.selection.start, end=today.selection.end, device_id=device.device_id
+            )
+        )
+        devices.append(
+            DeviceNow(
+                device=device,
+                power_w=reading[1] if online else None,
+                reading_at=reading[0] if reading else None,
+                last_seen_at=last_seen.get(device.pk),
+                online=online,
+                today=figure,
+            )
+        )
+    return HouseholdNow(at=now, devices=devices, today=today.total)
+
+
+def recent_power(
+    session: Session, household: Household, *, now: datetime, minutes: int = 60, bucket_s: int = 60
+) -> list[PowerBucket]:
+    """Min, mean and max power of each device per ``bucket_s`` over the last ``minutes``."""
+    return power_buckets(
+        session,
+        user_id=household.user_id,
+        devices=list(household.devices),
+        start=now - timedelta(minutes=minutes),
+        end=now,
+        bucket_s=bucket_s,
+    )
+
+
+__all__ = ["DeviceNow", "HouseholdNow", "household_now", "latest_readings", "recent_power"]
