@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from energy_core.aggregates import DeviceRef
+from energy_core.stats.selection import DeviceRef
 
 # Everyday names of device types (the demo's and the usual ones).
 TYPE_SYNONYMS: dict[str, tuple[str, ...]] = {

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from energy_core.aggregates import DeviceRef
 from energy_core.chat.answers import OFFLINE, ChatAnswer
 from energy_core.chat.devices import find_devices_in_text
 from energy_core.chat.periods import (
@@ -25,10 +24,10 @@ from energy_core.chat.periods import (
     find_periods,
     find_time_of_day,
 )
-from energy_core.chat.readers import is_generator
 from energy_core.chat.render import escape_markdown
 from energy_core.chat.suggestions import suggested_questions
 from energy_core.chat.tools import ToolCall, ToolContext, run_tool
+from energy_core.stats import DeviceRef
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +251,21 @@ def _coverage_note(coverage: float | None) -> str:
     )
 
 
+def _kwh_or_none(wh: float | None) -> str:
+    return "no data" if wh is None else kwh(wh)
+
+
+def _percent_or_none(share: float | None) -> str:
+    return "no data" if share is None else percent(share)
+
+
+def _used(side: dict[str, Any]) -> str:
+    """A comparison side's consumption and its daily average, or that it has no data."""
+    if side["consumption_wh"] is None:
+        return "no data"
+    return f"**{kwh(side['consumption_wh'])}** ({kwh(side['per_day_wh'])} a day)"
+
+
 def _no_data(scope: str, call: ToolCall) -> str:
     return (
         f"I have no readings for {scope} {_when(call.evidence)}, so I cannot give a figure. "
@@ -398,13 +412,21 @@ class OfflineAnalyst:
         made = call("data_coverage", **args)
         if not made.ok:
             return made.error
-        rows = made.result["per_device"]
+        rows = [r for r in made.result["per_device"] if r["coverage"] is not None]
+        if made.result["coverage"] is None:
+            return _no_data("the devices asked about", made)
         worst = min(rows, key=lambda r: r["coverage"], default=None)
         text_out = (
             f"Readings cover {percent(made.result['coverage'])} of the time "
             f"{_when(made.evidence)} "
-            "across the devices asked about."
+            "across the devices asked about (each from its first reading on)."
         )
+        starts = [r["first_reading_at"] for r in rows if r["first_reading_at"]]
+        if starts and min(starts) > made.evidence["range"]["start"]:
+            text_out += (
+                f" The first readings are from {_local_time(min(starts)):%a %-d %b %Y %H:%M}; "
+                "there is no data before that."
+            )
         if worst is not None and worst["coverage"] < 0.999:
             text_out += (
                 f" The least complete is {escape_markdown(worst['name'])} at "
@@ -439,7 +461,7 @@ class OfflineAnalyst:
         consumers = [
             r
             for r in drawing
-            if not any(is_generator(d) for d in ctx.devices if d.device_id == r["device_id"])
+            if not any(d.is_generator for d in ctx.devices if d.device_id == r["device_id"])
         ]
         if len(rows) > 1 and consumers:
             total = sum(r["power_w"] for r in consumers)
@@ -488,9 +510,9 @@ class OfflineAnalyst:
             return _no_data(_scope(u, ctx), made)
         word = {"cost": ("cheapest", "most expensive")}.get(tool, ("lowest", "highest"))
         adjective = word[0] if least else word[1]
-        figure = kwh(pick["energy_wh"])
+        figure = kwh(pick["consumption_wh"])
         if tool == "cost":
-            figure = f"{money(pick['cost'], r['currency'])} ({kwh(pick['energy_wh'])})"
+            figure = f"{money(pick['cost'], r['currency'])} ({kwh(pick['consumption_wh'])} used)"
         out = (
             f"The {adjective} {granularity} for {_scope(u, ctx)} {_when(made.evidence)} was "
             f"**{_period_name(pick, granularity)}**: {figure}."
@@ -527,11 +549,13 @@ class OfflineAnalyst:
         label = escape_markdown(first["room"] if by_room else first["name"])
         verb = "used the most" if order == "most" else "used the least"
         share = f", {percent(first['share'])} of the total" if first["share"] else ""
-        out = f"{_cap(_when(made.evidence))}, **{label}** {verb}: {kwh(first['energy_wh'])}{share}."
+        used = kwh(first["consumption_wh"])
+        out = f"{_cap(_when(made.evidence))}, **{label}** {verb}: {used}{share}."
         if len(ranking) > 1:
             lines = "\n".join(
                 f"{row['rank']}. {escape_markdown(row['room'] if by_room else row['name'])}: "
-                f"{kwh(row['energy_wh'])}" + (f" ({percent(row['share'])})" if row["share"] else "")
+                f"{kwh(row['consumption_wh'])}"
+                + (f" ({percent(row['share'])})" if row["share"] else "")
                 for row in ranking
             )
             out += "\n\n" + lines
@@ -544,7 +568,7 @@ class OfflineAnalyst:
         first = u.periods[0]
         # With one period named, compare it with the one of the same kind before it (this
         # month with last month), which only the parsed period knows how to find.
-        second = u.periods[1] if len(u.periods) > 1 else first.previous(now=ctx.now)
+        second = u.periods[1] if len(u.periods) > 1 else first.previous()
         for prefix, period in (("first", first), ("second", second)):
             args[f"{prefix}_start"] = period.start.isoformat()
             args[f"{prefix}_end"] = period.full_end.isoformat()
@@ -560,20 +584,22 @@ class OfflineAnalyst:
             return _no_data(_scope(u, ctx), made)
         a_when = _when(made.evidence)
         b_when = _when(made.evidence, "second_range")
-        out = (
-            f"{_cap(_scope(u, ctx))} used **{kwh(a['energy_wh'])}** {a_when} "
-            f"({kwh(a['per_day_wh'])} a day) and **{kwh(b['energy_wh'])}** {b_when} "
-            f"({kwh(b['per_day_wh'])} a day)."
-        )
+        out = f"{_cap(_scope(u, ctx))} used {_used(a)} {a_when} and {_used(b)} {b_when}."
         partial = a["partial"] or b["partial"]
         change = r["per_day_change_pct"] if partial else r["change_pct"]
-        if change is not None:
+        if not r["comparable"]:
+            out += (
+                f" I do not give a change in percent: {r['not_comparable_because']}, so the "
+                "two are not comparable."
+            )
+        elif change is not None:
             direction = "more" if change > 0 else "less"
             basis = "a day " if partial else ""
             out += f" That is {abs(change):.0f}% {direction} {basis}{a['label']} than {b['label']}."
             if partial:
                 out += " (I compare daily averages because one period is not over yet.)"
-        return out + _coverage_note(min(a["coverage"], b["coverage"]))
+        coverages = [c for c in (a["coverage"], b["coverage"]) if c is not None]
+        return out + _coverage_note(min(coverages) if coverages else None)
 
     def _compare_devices(self, ctx, u, call) -> str:  # noqa: ANN001
         made = call("energy_usage", **self._range_args(u), **self._target_args(u))
@@ -582,9 +608,10 @@ class OfflineAnalyst:
         rows = made.result["per_device"]
         if not any(row["coverage"] for row in rows):
             return _no_data(_scope(u, ctx), made)
-        ordered = sorted(rows, key=lambda row: -row["energy_wh"])
+        ordered = sorted(rows, key=lambda row: -(row["consumption_wh"] or 0))
         lines = "\n".join(
-            f"- {escape_markdown(row['name'])}: {kwh(row['energy_wh'])}" for row in ordered
+            f"- {escape_markdown(row['name'])}: {kwh(row['consumption_wh'] or 0)}"
+            for row in ordered
         )
         top = ordered[0]
         return (
@@ -625,13 +652,13 @@ class OfflineAnalyst:
         r = made.result
         when = _when(made.evidence)
         scope = _scope(u, ctx)
-        generators_only = bool(u.devices) and all(is_generator(d) for d in u.devices)
+        generators_only = bool(u.devices) and all(d.is_generator for d in u.devices)
         if not r["coverage"]:
             return _no_data(scope, made)
         if generators_only:
             return f"{_cap(scope)} generated **{kwh(r['generation_wh'])}** {when}."
         subject = "You" if scope == "your household" else _cap(scope)
-        out = f"{subject} used **{kwh(r['energy_wh'])}** {when}."
+        out = f"{subject} used **{kwh(r['consumption_wh'])}** {when}."
         if r["generation_wh"] and abs(r["generation_wh"]) >= 1:
             out += (
                 f" Solar and other generation produced {kwh(r['generation_wh'])}, so the net "
@@ -658,8 +685,8 @@ class OfflineAnalyst:
             out += f" That is {kwh(r['per_day_wh'])} a day on average."
         if granularity != "total":
             rows = "\n".join(
-                f"| {_period_name(row, granularity)} | {kwh(row['energy_wh'])} | "
-                f"{percent(row['coverage'])} |"
+                f"| {_period_name(row, granularity)} | {_kwh_or_none(row['consumption_wh'])} | "
+                f"{_percent_or_none(row['coverage'])} |"
                 for row in r["series"]
             )
             out += f"\n\n| {_cap(granularity)} | Energy | Coverage |\n|---|---|---|\n{rows}"
@@ -676,12 +703,19 @@ class OfflineAnalyst:
         subject = "You spent" if scope == "your household" else f"{_cap(scope)} cost"
         out = (
             f"{subject} **{money(r['cost'], r['currency'])}** {_when(made.evidence)}: "
-            f"{kwh(r['energy_wh'])} at {money(r['price_per_kwh'], r['currency'])}/kWh."
+            f"{kwh(r['import_wh'])} bought from the grid at "
+            f"{money(r['price_per_kwh'], r['currency'])}/kWh."
         )
         if r["generation_wh"] and r["generation_wh"] >= 1:
             out += (
-                f" Your generation ({kwh(r['generation_wh'])}, worth "
-                f"{money(r['generation_value'], r['currency'])} at that price) is not deducted."
+                f" Your generation ({kwh(r['generation_wh'])}) covered the rest of the "
+                f"{kwh(r['consumption_wh'])} used"
+                + (
+                    f"; the {kwh(r['export_wh'])} sent to the grid is not credited"
+                    if r["export_wh"] and not r["export_price_per_kwh"]
+                    else ""
+                )
+                + "."
             )
         return out + _coverage_note(r["coverage"])
 

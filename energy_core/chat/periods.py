@@ -9,9 +9,20 @@ an error the user can act on, not an empty answer.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from energy_core.stats.period import (
+    TIMES_OF_DAY,
+    Period,
+    PeriodError,
+    add_months,
+    describe_range,
+    hours_of,
+    local_midnight,
+    rolling_period,
+)
 
 MONTHS = {
     "january": 1,
@@ -50,102 +61,6 @@ NUMBER_WORDS = {
     "couple of": 2,
 }
 
-# Local hours (start inclusive, end exclusive, wrapping past midnight) of the parts of a day.
-TIMES_OF_DAY: dict[str, tuple[int, int]] = {
-    "night": (22, 6),
-    "morning": (6, 12),
-    "afternoon": (12, 18),
-    "evening": (18, 22),
-}
-
-
-class PeriodError(ValueError):
-    """A period that cannot be answered (in the future, reversed, unreadable)."""
-
-
-def hours_of(time_of_day: str | None) -> frozenset[int] | None:
-    """The local hours of a part of the day, or None for the whole day."""
-    if time_of_day is None:
-        return None
-    first, last = TIMES_OF_DAY[time_of_day]
-    if first < last:
-        return frozenset(range(first, last))
-    return frozenset(list(range(first, 24)) + list(range(0, last)))
-
-
-@dataclass(frozen=True)
-class Period:
-    """A half-open range ``[start, end)`` in the user's timezone, with how it was named.
-
-    ``kind`` and ``length`` say how to step to the previous period of the same kind (for "compare
-    this week with the last"): ``day``, ``week``, ``month``, ``year`` or ``rolling`` (a duration).
-    ``full_end`` is where the period would end if ``now`` had not cut it short.
-    """
-
-    start: datetime
-    end: datetime
-    label: str
-    kind: str
-    full_end: datetime
-    time_of_day: str | None = None
-
-    @property
-    def timezone(self) -> str:
-        return str(self.start.tzinfo)
-
-    @property
-    def is_partial(self) -> bool:
-        return self.end < self.full_end
-
-    @property
-    def hours(self) -> frozenset[int] | None:
-        return hours_of(self.time_of_day)
-
-    def describe(self) -> str:
-        """The label with the exact dates, e.g. "last week (Mon 30 Mar - Sun 5 Apr 2026)"."""
-        dates = describe_range(self.start, self.end)
-        text = dates if self.label == dates else f"{self.label} ({dates})"
-        if self.time_of_day:
-            first, last = TIMES_OF_DAY[self.time_of_day]
-            text += f", {self.time_of_day} hours only ({first:02d}:00-{last:02d}:00)"
-        return text
-
-    def previous(self, *, now: datetime) -> Period:
-        """The period of the same kind just before this one (for comparisons)."""
-        tz = self.start.tzinfo
-        start = self.start.replace(tzinfo=None)
-        if self.kind == "day":
-            prev_start = start - timedelta(days=1)
-            prev_end = start
-        elif self.kind == "week":
-            prev_start = start - timedelta(days=7)
-            prev_end = start
-        elif self.kind == "month":
-            prev_start = _add_months(start, -1)
-            prev_end = start
-        elif self.kind == "year":
-            prev_start = start.replace(year=start.year - 1)
-            prev_end = start
-        else:
-            # Absolute durations: subtracting two datetimes of one zone would use wall clocks.
-            length = self.full_end.astimezone(UTC) - self.start.astimezone(UTC)
-            return Period(
-                start=(self.start.astimezone(UTC) - length).astimezone(tz),
-                end=self.start,
-                label=f"the {format_duration(length)} before",
-                kind="rolling",
-                full_end=self.start,
-                time_of_day=self.time_of_day,
-            )
-        return Period(
-            start=prev_start.replace(tzinfo=tz),
-            end=prev_end.replace(tzinfo=tz),
-            label=f"the {self.kind} before",
-            kind=self.kind,
-            full_end=prev_end.replace(tzinfo=tz),
-            time_of_day=self.time_of_day,
-        )
-
 
 @dataclass(frozen=True)
 class PeriodMention:
@@ -153,45 +68,6 @@ class PeriodMention:
 
     period: Period
     span: tuple[int, int]
-
-
-def describe_range(start: datetime, end: datetime) -> str:
-    """Human dates of ``[start, end)``: a day, a run of whole days, or times."""
-    tz = start.tzinfo
-    start_l, end_l = start.astimezone(tz), end.astimezone(tz)
-    midnight = start_l.time() == end_l.time() == datetime.min.time()
-    if midnight:
-        last = end_l - timedelta(days=1)
-        if last.date() == start_l.date():
-            return start_l.strftime("%a %-d %b %Y")
-        return f"{start_l.strftime('%a %-d %b')} - {last.strftime('%a %-d %b %Y')}"
-    if start_l.date() == end_l.date():
-        return f"{start_l.strftime('%a %-d %b %Y %H:%M')}-{end_l.strftime('%H:%M')}"
-    return f"{start_l.strftime('%a %-d %b %H:%M')} - {end_l.strftime('%a %-d %b %Y %H:%M')}"
-
-
-def format_duration(length: timedelta) -> str:
-    hours = length.total_seconds() / 3600
-    if hours % 24 == 0 and hours >= 24:
-        days = int(hours // 24)
-        return "day" if days == 1 else f"{days} days"
-    if hours.is_integer():
-        return "hour" if hours == 1 else f"{int(hours)} hours"
-    return f"{hours:.1f} hours"
-
-
-def _add_months(moment: datetime, months: int) -> datetime:
-    index = moment.year * 12 + moment.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    # Clamp the day (31 March minus one month is 28/29 February).
-    following = datetime(year + (month == 12), month % 12 + 1, 1)
-    last_day = (following - timedelta(days=1)).day
-    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
-
-
-def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=tz)
 
 
 class _Builder:
@@ -202,7 +78,9 @@ class _Builder:
         self.now = now.astimezone(tz)
         self.today = self.now.date()
 
-    def _make(self, start: datetime, full_end: datetime, label: str, kind: str) -> Period:
+    def _make(
+        self, start: datetime, full_end: datetime, label: str, kind: str, length: int = 1
+    ) -> Period:
         if start >= self.now:
             raise PeriodError(
                 f"{label.capitalize()} ({describe_range(start, full_end)}) has not started yet, "
@@ -213,6 +91,7 @@ class _Builder:
             end=min(full_end, self.now),
             label=label,
             kind=kind,
+            length=length,
             full_end=full_end,
         )
 
@@ -225,8 +104,8 @@ class _Builder:
             else:
                 label = day.strftime("%A %-d %B %Y")
         return self._make(
-            _local_midnight(day, self.tz),
-            _local_midnight(day + timedelta(days=1), self.tz),
+            local_midnight(day, self.tz),
+            local_midnight(day + timedelta(days=1), self.tz),
             label,
             "day",
         )
@@ -235,8 +114,8 @@ class _Builder:
         monday = self.today - timedelta(days=self.today.weekday()) + timedelta(weeks=offset)
         label = {0: "this week", -1: "last week"}.get(offset, f"the week of {monday:%-d %B}")
         return self._make(
-            _local_midnight(monday, self.tz),
-            _local_midnight(monday + timedelta(days=7), self.tz),
+            local_midnight(monday, self.tz),
+            local_midnight(monday + timedelta(days=7), self.tz),
             label,
             "week",
         )
@@ -245,31 +124,25 @@ class _Builder:
         first = date(year, month, 1)
         following = date(year + (month == 12), month % 12 + 1, 1)
         return self._make(
-            _local_midnight(first, self.tz),
-            _local_midnight(following, self.tz),
+            local_midnight(first, self.tz),
+            local_midnight(following, self.tz),
             label or first.strftime("%B %Y"),
             "month",
         )
 
     def year(self, year: int, label: str | None = None) -> Period:
         return self._make(
-            _local_midnight(date(year, 1, 1), self.tz),
-            _local_midnight(date(year + 1, 1, 1), self.tz),
+            local_midnight(date(year, 1, 1), self.tz),
+            local_midnight(date(year + 1, 1, 1), self.tz),
             label or str(year),
             "year",
         )
 
     def rolling(self, length: timedelta, label: str) -> Period:
-        return Period(
-            start=(self.now.astimezone(UTC) - length).astimezone(self.tz),
-            end=self.now,
-            label=label,
-            kind="rolling",
-            full_end=self.now,
-        )
+        return rolling_period(self.now, length, label=label)
 
     def rolling_months(self, months: int, label: str) -> Period:
-        start = _add_months(self.now.replace(tzinfo=None), -months).replace(tzinfo=self.tz)
+        start = add_months(self.now.replace(tzinfo=None), -months).replace(tzinfo=self.tz)
         return Period(start=start, end=self.now, label=label, kind="rolling", full_end=self.now)
 
     def since(self, period: Period) -> Period:
@@ -324,9 +197,10 @@ class _Builder:
         if qualifier == "last" and self.today.weekday() >= 5:
             saturday -= timedelta(days=7)
         label = "this weekend" if qualifier == "this" else "last weekend"
+        # A weekend steps back a week at a time: the weekend before.
         return self._make(
-            _local_midnight(saturday, self.tz),
-            _local_midnight(saturday + timedelta(days=2), self.tz),
+            local_midnight(saturday, self.tz),
+            local_midnight(saturday + timedelta(days=2), self.tz),
             label,
             "week",
         )
@@ -558,7 +432,7 @@ def default_period(*, now: datetime, timezone: str) -> Period:
 
 
 def with_time_of_day(period: Period, time_of_day: str | None) -> Period:
-    return replace(period, time_of_day=time_of_day)
+    return period.with_time_of_day(time_of_day)
 
 
 def explicit_period(

@@ -7,10 +7,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from energy_core.aggregates import DeviceRef, resolve_devices, user_timezone
-from energy_core.chat.readers import device_totals, is_generator
 from energy_core.chat.render import plain_name
 from energy_core.settings import Settings
+from energy_core.stats import DeviceRef, load_household, read_series, rolling_period
 from energy_core.types import utcnow
 
 GENERIC_QUESTIONS = (
@@ -42,35 +41,34 @@ def suggested_questions(
 ) -> list[str]:
     """Questions worth asking about this household, best first."""
     now = now or utcnow()
-    devices = resolve_devices(session, user_id=user_id, settings=settings)
+    household = load_household(session, user_id=user_id, settings=settings)
+    devices = list(household.devices)
     if not devices:
         return ["What devices do I have?", "What can I ask?"]
-    tz = str(user_timezone(session, user_id=user_id))
-    consumers = [d for d in devices if not is_generator(d)]
-    totals = device_totals(
-        session,
-        user_id=user_id,
-        devices=consumers,
-        start=now - timedelta(days=7),
-        end=now,
-        timezone=tz,
-        settings=settings,
-    )
-    ranked = sorted((t for t in totals if t.covered_s > 0), key=lambda t: -t.energy_wh)
+    consumers = [d for d in devices if not d.is_generator and not d.is_grid_meter]
+    week = rolling_period(now.astimezone(household.tz), timedelta(days=7))
+    by_id = {d.device_id: d for d in consumers}
+    totals = read_series(
+        session, household.select(week, devices=consumers), flows=False
+    ).device_totals()
+    ranked = [
+        by_id[f.device_id]
+        for f in sorted((f for f in totals if f.covered_s > 0), key=lambda f: -f.consumed_wh)
+    ]
     questions: list[str] = []
     if ranked:
-        questions.append(f"How much did the {_spoken(ranked[0].device)} use last week?")
+        questions.append(f"How much did the {_spoken(ranked[0])} use last week?")
     questions += [
         "Which device uses the most power at night?",
         "Compare this month with last month",
         "What is my always-on load?",
         "What was my most expensive day last month?",
     ]
-    generators = [d for d in devices if is_generator(d)]
+    generators = [d for d in devices if d.is_generator]
     if generators:
         questions.append(f"How much did the {_spoken(generators[0])} generate this week?")
     if len(ranked) > 1:
-        questions.append(f"When does the {_spoken(ranked[1].device)} use the most power?")
+        questions.append(f"When does the {_spoken(ranked[1])} use the most power?")
     questions += ["How much did I spend yesterday?", "Which devices are offline?"]
     return list(dict.fromkeys(questions))[:limit]
 

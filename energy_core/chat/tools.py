@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session
 
-from energy_core.aggregates import DeviceRef, resolve_devices
 from energy_core.chat.devices import UnknownDeviceError, resolve_reference
 from energy_core.chat.periods import (
     Period,
@@ -30,16 +29,20 @@ from energy_core.chat.periods import (
     parse_period,
     with_time_of_day,
 )
-from energy_core.chat.readers import (
-    baseload,
-    device_totals,
-    hour_of_day_profile,
-    household_periods,
-    is_generator,
-)
-from energy_core.models import User
-from energy_core.overview import device_overview
 from energy_core.settings import Settings, get_settings
+from energy_core.stats import (
+    COST_RULE,
+    DeviceRef,
+    Figure,
+    Household,
+    Selection,
+    baseload,
+    compare,
+    hour_of_day_profile,
+    household_now,
+    load_household,
+    read_series,
+)
 from energy_core.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -61,10 +64,7 @@ class ToolContext:
     session: Session
     user_id: int
     now: datetime
-    timezone: str
-    price_per_kwh: float
-    currency: str
-    devices: list[DeviceRef]
+    household: Household
     settings: Settings
 
     @classmethod
@@ -77,19 +77,46 @@ class ToolContext:
         settings: Settings | None = None,
     ) -> ToolContext:
         settings = settings or get_settings()
-        user = session.get(User, user_id)
-        if user is None:
-            raise LookupError(f"No user with id {user_id}.")
+        try:
+            household = load_household(session, user_id=user_id, settings=settings)
+        except LookupError as exc:
+            raise LookupError(f"No user with id {user_id}.") from exc
         return cls(
             session=session,
             user_id=user_id,
-            now=(now or utcnow()).astimezone(ZoneInfo(user.timezone)),
-            timezone=user.timezone,
-            price_per_kwh=user.price_per_kwh,
-            currency=user.currency,
-            devices=resolve_devices(session, user_id=user_id, settings=settings),
+            now=(now or utcnow()).astimezone(household.tz),
+            household=household,
             settings=settings,
         )
+
+    @property
+    def timezone(self) -> str:
+        return self.household.timezone
+
+    @property
+    def devices(self) -> list[DeviceRef]:
+        return list(self.household.devices)
+
+    @property
+    def price_per_kwh(self) -> float:
+        return self.household.tariff.import_price_per_kwh
+
+    @property
+    def currency(self) -> str:
+        return self.household.currency
+
+    def select(
+        self,
+        period: Period,
+        devices: list[DeviceRef],
+        whole: bool,
+        *,
+        granularity: str = "total",
+    ) -> Selection:
+        """The selection a call is about: the whole household, or exactly ``devices``."""
+        if whole:
+            return self.household.select(period, granularity=granularity)
+        return self.household.select(period, devices=devices, granularity=granularity)
 
 
 @dataclass
@@ -382,9 +409,17 @@ def _r(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _mean_coverage(totals) -> float:  # noqa: ANN001 - DeviceTotal list
-    spans = sum(t.span_s for t in totals)
-    return min(sum(t.covered_s for t in totals) / spans, 1.0) if spans else 0.0
+def _energy(figure: Figure) -> dict[str, Any]:
+    """The glossary's figures of one ``Figure`` (docs/metrics.md), None where there is no data."""
+    return {
+        "consumption_wh": _r(figure.consumption_wh),
+        "generation_wh": _r(figure.generation_wh),
+        "net_wh": _r(figure.net_wh),
+        "import_wh": _r(figure.import_wh),
+        "export_wh": _r(figure.export_wh),
+        "cost": _r(figure.cost, 4),
+        "coverage": _r(figure.coverage, 4),
+    }
 
 
 # --- the tools ---------------------------------------------------------------------------------
@@ -397,33 +432,31 @@ def tool_list_devices(ctx: ToolContext, args: ListDevicesArgs) -> tuple[dict, di
             "name": d.name,
             "type": d.type,
             "location": d.location,
-            "generator": is_generator(d),
+            "generator": d.is_generator,
+            "grid_meter": d.is_grid_meter,
+            "first_reading_at": _iso(d.first_at.astimezone(ctx.household.tz))
+            if d.first_at
+            else None,
         }
         for d in ctx.devices
     ]
-    rooms = sorted({d.location for d in ctx.devices if d.location})
+    rooms = ctx.household.rooms
     result = {"devices": devices, "rooms": rooms, "count": len(devices)}
     return result, _evidence("list_devices", devices=ctx.devices, period=None, coverage=None)
 
 
-def _series_rows(periods, price: float | None = None) -> list[dict[str, Any]]:  # noqa: ANN001
+def _series_rows(figures: list[Figure], *, priced: bool) -> list[dict[str, Any]]:
     rows = []
-    for p in periods:
-        row = {
-            "start": _iso(p.start),
-            "end": _iso(p.end),
-            "energy_wh": _r(p.consumption_wh),
-            "generation_wh": _r(p.generation_wh),
-            "coverage": _r(p.coverage, 4),
-        }
-        if price is not None:
-            row["cost"] = _r(p.consumption_wh / 1000.0 * price, 4)
+    for figure in figures:
+        row = {"start": _iso(figure.start), "end": _iso(figure.end), **_energy(figure)}
+        if not priced:
+            row.pop("cost")
         rows.append(row)
     return rows
 
 
 def _extremes(rows: list[dict[str, Any]], key: str) -> tuple[dict | None, dict | None]:
-    with_data = [r for r in rows if r["coverage"] and r["coverage"] > 0]
+    with_data = [r for r in rows if r["coverage"] and r[key] is not None]
     if not with_data:
         return None, None
     return max(with_data, key=lambda r: r[key]), min(with_data, key=lambda r: r[key])
@@ -433,59 +466,39 @@ def _energy_figures(
     ctx: ToolContext,
     *,
     devices: list[DeviceRef],
+    whole: bool,
     period: Period,
     granularity: str,
-    price: float | None = None,
+    priced: bool = False,
 ) -> dict[str, Any]:
-    totals = device_totals(
-        ctx.session,
-        user_id=ctx.user_id,
-        devices=devices,
-        start=period.start,
-        end=period.end,
-        timezone=ctx.timezone,
-        hours=period.hours,
-        settings=ctx.settings,
-    )
-    consumption = sum(t.energy_wh for t in totals if not is_generator(t.device))
-    generation = -sum(t.energy_wh for t in totals if is_generator(t.device))
+    selection = ctx.select(period, devices, whole, granularity=granularity)
+    series = read_series(ctx.session, selection)
+    total = series.total
     days = _seconds(period.start, period.end) / 86_400
+    consumption = total.consumption_wh
     result: dict[str, Any] = {
-        "energy_wh": _r(consumption),
-        "energy_kwh": _r(consumption / 1000.0, 4),
-        "generation_wh": _r(generation),
-        "net_wh": _r(consumption - generation),
-        "coverage": _r(_mean_coverage(totals), 4),
+        **_energy(total),
+        "consumption_kwh": _r(consumption / 1000.0, 4) if consumption is not None else None,
         "days": _r(days, 4),
-        "per_day_wh": _r(consumption / days) if days else None,
+        "per_day_wh": _r(consumption / days) if days and consumption is not None else None,
         "per_device": [
             {
-                "device_id": t.device.device_id,
-                "name": t.device.name,
-                "location": t.device.location,
-                "generator": is_generator(t.device),
-                "energy_wh": _r(t.energy_wh),
-                "coverage": _r(t.coverage, 4),
+                "device_id": f.device_id,
+                "name": ctx.household.require_device(f.device_id).name,
+                "location": ctx.household.require_device(f.device_id).location,
+                "generator": ctx.household.require_device(f.device_id).is_generator,
+                "consumption_wh": _r(f.consumption_wh),
+                "generation_wh": _r(f.generation_wh),
+                "coverage": _r(f.coverage, 4),
             }
-            for t in sorted(totals, key=lambda t: -t.energy_wh)
+            for f in sorted(series.device_totals(), key=lambda f: (-f.consumed_wh, -f.generated_wh))
         ],
     }
     if granularity != "total":
-        series = household_periods(
-            ctx.session,
-            user_id=ctx.user_id,
-            devices=devices,
-            start=period.start,
-            end=period.end,
-            granularity=granularity,
-            timezone=ctx.timezone,
-            hours=period.hours,
-            settings=ctx.settings,
-        )
-        rows = _series_rows(series, price)
+        rows = _series_rows(series.household, priced=priced)
         result["granularity"] = granularity
         result["series"] = rows
-        highest, lowest = _extremes(rows, "energy_wh")
+        highest, lowest = _extremes(rows, "consumption_wh")
         result["highest"], result["lowest"] = highest, lowest
     return result
 
@@ -500,15 +513,17 @@ def tool_energy_usage(ctx: ToolContext, args: EnergyArgs) -> tuple[dict, dict]:
         label=args.label,
     )
     devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
-    result = _energy_figures(ctx, devices=devices, period=period, granularity=args.granularity)
+    result = _energy_figures(
+        ctx, devices=devices, whole=household, period=period, granularity=args.granularity
+    )
     return result, _evidence(
         "energy_usage",
         devices=devices,
         period=period,
         coverage=result["coverage"],
         whole_household=household,
-        note="energy_wh counts consuming devices; generation_wh is what bidirectional devices "
-        "(solar, batteries) produced",
+        note="consumption_wh: energy drawn (readings of 0 W or more); generation_wh: energy "
+        "produced (solar, batteries), positive; import_wh/export_wh: hour by hour",
     )
 
 
@@ -525,16 +540,17 @@ def tool_cost(ctx: ToolContext, args: CostArgs) -> tuple[dict, dict]:
     figures = _energy_figures(
         ctx,
         devices=devices,
+        whole=household,
         period=period,
         granularity=args.granularity,
-        price=ctx.price_per_kwh,
+        priced=True,
     )
+    tariff = ctx.household.tariff
     result = {
-        "cost": _r(figures["energy_wh"] / 1000.0 * ctx.price_per_kwh, 4),
-        "currency": ctx.currency,
-        "price_per_kwh": ctx.price_per_kwh,
-        "generation_value": _r(figures["generation_wh"] / 1000.0 * ctx.price_per_kwh, 4),
         **figures,
+        "currency": ctx.currency,
+        "price_per_kwh": tariff.import_price_per_kwh,
+        "export_price_per_kwh": tariff.export_price_per_kwh,
     }
     if args.granularity != "total":
         highest, lowest = _extremes(result["series"], "cost")
@@ -545,9 +561,12 @@ def tool_cost(ctx: ToolContext, args: CostArgs) -> tuple[dict, dict]:
         period=period,
         coverage=result["coverage"],
         whole_household=household,
-        note=f"cost = consumed kWh x the user's price {ctx.price_per_kwh} {ctx.currency}/kWh; "
-        "generation is not credited",
+        note=f"{COST_RULE} Here: {tariff.describe()}.",
     )
+
+
+def _consumers(devices: list[DeviceRef]) -> list[DeviceRef]:
+    return [d for d in devices if not d.is_generator and not d.is_grid_meter]
 
 
 def tool_top_devices(ctx: ToolContext, args: TopDevicesArgs) -> tuple[dict, dict]:
@@ -560,68 +579,67 @@ def tool_top_devices(ctx: ToolContext, args: TopDevicesArgs) -> tuple[dict, dict
         label=args.label,
     )
     devices, household = resolve_targets(ctx, devices=[], rooms=args.rooms)
-    totals = device_totals(
-        ctx.session,
-        user_id=ctx.user_id,
-        devices=devices,
-        start=period.start,
-        end=period.end,
-        timezone=ctx.timezone,
-        hours=period.hours,
-        settings=ctx.settings,
-    )
-    consumers = [t for t in totals if not is_generator(t.device)]
-    generators = [t for t in totals if is_generator(t.device)]
-    total_wh = sum(t.energy_wh for t in consumers)
-    ordered = sorted(consumers, key=lambda t: t.energy_wh, reverse=args.order == "most")
+    series = read_series(ctx.session, ctx.select(period, devices, household), flows=False)
+    totals = {f.device_id: f for f in series.device_totals()}
+    by_id = {d.device_id: d for d in devices}
+    consumers = [
+        (by_id[i], f)
+        for i, f in totals.items()
+        if i in by_id and not by_id[i].is_generator and not by_id[i].is_grid_meter
+    ]
+    generators = [(by_id[i], f) for i, f in totals.items() if i in by_id and by_id[i].is_generator]
+    total_wh = sum(f.consumed_wh for _, f in consumers)
+    ordered = sorted(consumers, key=lambda df: df[1].consumed_wh, reverse=args.order == "most")
     ranking = [
         {
             "rank": i + 1,
-            "device_id": t.device.device_id,
-            "name": t.device.name,
-            "location": t.device.location,
-            "type": t.device.type,
-            "energy_wh": _r(t.energy_wh),
-            "share": _r(t.energy_wh / total_wh, 4) if total_wh > 0 else None,
-            "avg_w": _r(t.avg_w),
-            "coverage": _r(t.coverage, 4),
+            "device_id": d.device_id,
+            "name": d.name,
+            "location": d.location,
+            "type": d.type,
+            "consumption_wh": _r(f.consumption_wh),
+            "share": _r(f.consumed_wh / total_wh, 4) if total_wh > 0 else None,
+            "avg_w": _r(f.avg_w),
+            "coverage": _r(f.coverage, 4),
         }
-        for i, t in enumerate(ordered[: args.limit])
+        for i, (d, f) in enumerate(ordered[: args.limit])
     ]
     if args.group_by == "room":
-        rooms: dict[str, list] = {}
-        for t in consumers:
-            rooms.setdefault(t.device.location or "(no room)", []).append(t)
+        rooms: dict[str, list[tuple[DeviceRef, Figure]]] = {}
+        for d, f in consumers:
+            rooms.setdefault(d.location or "(no room)", []).append((d, f))
         room_rows = sorted(
-            ((room, sum(t.energy_wh for t in members), members) for room, members in rooms.items()),
+            (
+                (room, sum(f.consumed_wh for _, f in members), members)
+                for room, members in rooms.items()
+            ),
             key=lambda row: row[1],
             reverse=args.order == "most",
         )
-        ranking = [
-            {
-                "rank": i + 1,
-                "room": room,
-                "devices": [t.device.device_id for t in members],
-                "energy_wh": _r(energy_wh),
-                "share": _r(energy_wh / total_wh, 4) if total_wh > 0 else None,
-                "coverage": _r(_mean_coverage(members), 4),
-            }
-            for i, (room, energy_wh, members) in enumerate(room_rows[: args.limit])
-        ]
+        ranking = []
+        for i, (room, energy_wh, members) in enumerate(room_rows[: args.limit]):
+            covered = sum(f.covered_s for _, f in members)
+            spans = sum(f.span_s for _, f in members)
+            ranking.append(
+                {
+                    "rank": i + 1,
+                    "room": room,
+                    "devices": [d.device_id for d, _ in members],
+                    "consumption_wh": _r(energy_wh),
+                    "share": _r(energy_wh / total_wh, 4) if total_wh > 0 else None,
+                    "coverage": _r(min(covered / spans, 1.0), 4) if spans else None,
+                }
+            )
     result = {
         "order": args.order,
         "group_by": args.group_by,
         "ranking": ranking,
         "total_wh": _r(total_wh),
         "generation": [
-            {
-                "device_id": t.device.device_id,
-                "name": t.device.name,
-                "generation_wh": _r(-t.energy_wh),
-            }
-            for t in generators
+            {"device_id": d.device_id, "name": d.name, "generation_wh": _r(f.generation_wh)}
+            for d, f in generators
         ],
-        "coverage": _r(_mean_coverage(totals), 4),
+        "coverage": _r(series.total.coverage, 4),
     }
     return result, _evidence(
         "top_devices",
@@ -633,19 +651,17 @@ def tool_top_devices(ctx: ToolContext, args: TopDevicesArgs) -> tuple[dict, dict
     )
 
 
-def _comparison_side(ctx: ToolContext, devices: list[DeviceRef], period: Period) -> dict:
-    figures = _energy_figures(ctx, devices=devices, period=period, granularity="total")
+def _comparison_side(period: Period, figure: Figure) -> dict:
+    days = _seconds(period.start, period.end) / 86_400
+    consumption = figure.consumption_wh
     return {
         "label": period.label,
         "start": _iso(period.start),
         "end": _iso(period.end),
         "partial": period.is_partial,
-        "energy_wh": figures["energy_wh"],
-        "generation_wh": figures["generation_wh"],
-        "days": figures["days"],
-        "per_day_wh": figures["per_day_wh"],
-        "coverage": figures["coverage"],
-        "per_device": figures["per_device"],
+        **_energy(figure),
+        "days": _r(days, 4),
+        "per_day_wh": _r(consumption / days) if days and consumption is not None else None,
     }
 
 
@@ -668,27 +684,35 @@ def tool_compare_periods(ctx: ToolContext, args: CompareArgs) -> tuple[dict, dic
             label=args.second_label,
         )
     else:
-        second = first.previous(now=ctx.now)
+        second = first.previous()
     devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
-    a = _comparison_side(ctx, devices, first)
-    b = _comparison_side(ctx, devices, second)
-    difference = a["energy_wh"] - b["energy_wh"]
+    together, *_ = compare(
+        ctx.session, ctx.select(first, devices, household), second, settings=ctx.settings
+    )
+    a = _comparison_side(first, together.current)
+    b = _comparison_side(second, together.baseline)
+    change = together.change("consumption_wh")
     per_day_change = None
-    if a["per_day_wh"] and b["per_day_wh"]:
+    if change.comparable and a["per_day_wh"] and b["per_day_wh"]:
         per_day_change = _r((a["per_day_wh"] - b["per_day_wh"]) / b["per_day_wh"] * 100, 2)
     result = {
         "first": a,
         "second": b,
-        "difference_wh": _r(difference),
-        "change_pct": _r(difference / b["energy_wh"] * 100, 2) if b["energy_wh"] else None,
+        "difference_wh": _r(change.delta),
+        "change_pct": _r(change.ratio * 100, 2) if change.ratio is not None else None,
         "per_day_change_pct": per_day_change,
+        "comparable": change.comparable,
+        "not_comparable_because": None if change.comparable else change.reason,
     }
+    coverages = [c for c in (a["coverage"], b["coverage"]) if c is not None]
     evidence = _evidence(
         "compare_periods",
         devices=devices,
         period=first,
-        coverage=min(a["coverage"], b["coverage"]),
+        coverage=min(coverages) if coverages else None,
         whole_household=household,
+        note=f"a change in percent needs both periods covered at least "
+        f"{ctx.settings.comparable_coverage:.0%}",
     )
     evidence["second_range"] = _period_evidence(second)
     return result, evidence
@@ -704,16 +728,8 @@ def tool_hourly_profile(ctx: ToolContext, args: ProfileArgs) -> tuple[dict, dict
         default=lambda: parse_period("last 30 days", now=ctx.now, timezone=ctx.timezone),
     )
     devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
-    profile = hour_of_day_profile(
-        ctx.session,
-        user_id=ctx.user_id,
-        devices=devices,
-        start=period.start,
-        end=period.end,
-        timezone=ctx.timezone,
-        settings=ctx.settings,
-    )
-    rows = [{"hour": h.hour, "avg_w": _r(h.avg_wh), "days": h.days} for h in profile]
+    profile = hour_of_day_profile(ctx.session, ctx.select(period, devices, household))
+    rows = [{"hour": c.hour, "avg_w": _r(c.avg_w), "days": c.hours} for c in profile]
     by_power = sorted(rows, key=lambda r: r["avg_w"], reverse=True)
     hours = _seconds(period.start, period.end) / 3600
     coverage = sum(r["days"] for r in rows) / max(1.0, hours)
@@ -729,7 +745,8 @@ def tool_hourly_profile(ctx: ToolContext, args: ProfileArgs) -> tuple[dict, dict
         period=period,
         coverage=result["coverage"],
         whole_household=household,
-        note="average power of consuming devices in each local hour of the day",
+        note="average consumption power in each local hour of the day (hours covered at least "
+        "half)",
     )
 
 
@@ -743,49 +760,28 @@ def tool_power_stats(ctx: ToolContext, args: PowerArgs) -> tuple[dict, dict]:
         label=args.label,
     )
     devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
-    totals = device_totals(
-        ctx.session,
-        user_id=ctx.user_id,
-        devices=devices,
-        start=period.start,
-        end=period.end,
-        timezone=ctx.timezone,
-        hours=period.hours,
-        settings=ctx.settings,
-    )
-    consumers = [d for d in devices if not is_generator(d)]
-    hourly = household_periods(
-        ctx.session,
-        user_id=ctx.user_id,
-        devices=consumers,
-        start=period.start,
-        end=period.end,
-        granularity="hour",
-        timezone=ctx.timezone,
-        hours=period.hours,
-        settings=ctx.settings,
-    )
-    covered = [h for h in hourly if h.avg_consumption_w is not None and h.coverage >= 0.5]
-    peak = max(covered, key=lambda h: h.avg_consumption_w, default=None)
-    consumer_totals = [t for t in totals if not is_generator(t.device)]
-    covered_h = sum(t.covered_s for t in consumer_totals) / 3600 / max(1, len(consumer_totals))
-    energy = sum(t.energy_wh for t in consumer_totals)
+    selection = ctx.select(period, devices, household, granularity="hour")
+    series = read_series(ctx.session, selection, flows=False)
+    covered = [f for f in series.household if f.avg_w is not None and (f.coverage or 0) >= 0.5]
+    peak = max(covered, key=lambda f: f.avg_w, default=None)
+    total = series.total
     result = {
         "per_device": [
             {
-                "device_id": t.device.device_id,
-                "name": t.device.name,
-                "avg_w": _r(t.avg_w),
-                "max_w": _r(t.max_w),
-                "min_w": _r(t.min_w),
-                "coverage": _r(t.coverage, 4),
+                "device_id": f.device_id,
+                "name": ctx.household.require_device(f.device_id).name,
+                "avg_w": _r(f.avg_w),
+                "avg_generation_w": _r(f.avg_generation_w),
+                "max_w": _r(f.max_w),
+                "min_w": _r(f.min_w),
+                "coverage": _r(f.coverage, 4),
             }
-            for t in totals
+            for f in series.device_totals()
         ],
-        "household_avg_w": _r(energy / covered_h) if covered_h else None,
-        "peak_hour_avg_w": _r(peak.avg_consumption_w) if peak else None,
+        "household_avg_w": _r(total.avg_w),
+        "peak_hour_avg_w": _r(peak.avg_w) if peak else None,
         "peak_hour_start": _iso(peak.start) if peak else None,
-        "coverage": _r(_mean_coverage(totals), 4),
+        "coverage": _r(total.coverage, 4),
     }
     return result, _evidence(
         "power_stats",
@@ -793,21 +789,14 @@ def tool_power_stats(ctx: ToolContext, args: PowerArgs) -> tuple[dict, dict]:
         period=period,
         coverage=result["coverage"],
         whole_household=household,
-        note="max_w/min_w are single readings; peak_hour_avg_w is the highest hourly average "
-        "of the consuming devices together",
+        note="avg_w: consumption over the covered time; max_w/min_w are single readings; "
+        "peak_hour_avg_w is the highest hourly average consumption of the devices together",
     )
 
 
 def tool_baseload(ctx: ToolContext, args: BaseloadArgs) -> tuple[dict, dict]:
     figures = baseload(
-        ctx.session,
-        user_id=ctx.user_id,
-        devices=ctx.devices,
-        end=ctx.now,
-        days=args.days,
-        percentile=args.percentile,
-        timezone=ctx.timezone,
-        settings=ctx.settings,
+        ctx.session, ctx.household, now=ctx.now, days=args.days, percentile=args.percentile
     )
     annual_kwh = figures.baseload_w * 8.76 if figures.baseload_w is not None else None
     result = {
@@ -821,17 +810,10 @@ def tool_baseload(ctx: ToolContext, args: BaseloadArgs) -> tuple[dict, dict]:
         "currency": ctx.currency,
         "coverage": _r(figures.coverage, 4),
     }
-    period = Period(
-        start=figures.start,
-        end=figures.end,
-        label=f"the last {args.days} whole days",
-        kind="rolling",
-        full_end=figures.end,
-    )
     return result, _evidence(
         "baseload",
-        devices=[d for d in ctx.devices if not is_generator(d)],
-        period=period,
+        devices=_consumers(ctx.devices),
+        period=figures.period,
         coverage=figures.coverage,
         whole_household=True,
         note=f"{figures.percentile}th percentile of hourly household consumption, hours with "
@@ -842,20 +824,21 @@ def tool_baseload(ctx: ToolContext, args: BaseloadArgs) -> tuple[dict, dict]:
 def tool_device_status(ctx: ToolContext, args: StatusArgs) -> tuple[dict, dict]:
     devices, household = resolve_targets(ctx, devices=args.devices, rooms=[])
     wanted = {d.device_id for d in devices}
-    overview = device_overview(ctx.session, user_id=ctx.user_id, now=ctx.now, settings=ctx.settings)
-    statuses = [s for s in overview if s.device_id in wanted]
-    tz = ZoneInfo(ctx.timezone)
+    now = household_now(ctx.session, ctx.household, now=ctx.now)
+    tz = ctx.household.tz
     rows = [
         {
             "device_id": s.device_id,
-            "name": s.name,
-            "location": s.location,
+            "name": s.device.name,
+            "location": s.device.location,
             "online": s.online,
             "power_w": _r(s.power_w),
             "last_reading_at": _iso(s.reading_at.astimezone(tz)) if s.reading_at else None,
-            "today_energy_wh": _r(s.today_energy_wh),
+            "today_consumption_wh": _r(s.today.consumption_wh),
+            "today_generation_wh": _r(s.today.generation_wh),
         }
-        for s in statuses
+        for s in now.devices
+        if s.device_id in wanted
     ]
     result = {
         "devices": rows,
@@ -883,33 +866,34 @@ def tool_data_coverage(ctx: ToolContext, args: CoverageArgs) -> tuple[dict, dict
         label=args.label,
     )
     devices, household = resolve_targets(ctx, devices=args.devices, rooms=[])
-    totals = device_totals(
-        ctx.session,
-        user_id=ctx.user_id,
-        devices=devices,
-        start=period.start,
-        end=period.end,
-        timezone=ctx.timezone,
-        hours=period.hours,
-        settings=ctx.settings,
-    )
-    rows = [
-        {
-            "device_id": t.device.device_id,
-            "name": t.device.name,
-            "coverage": _r(t.coverage, 4),
-            "missing_hours": _r((t.span_s - t.covered_s) / 3600, 2),
-            "readings": t.sample_count,
-        }
-        for t in totals
-    ]
-    result = {"per_device": rows, "coverage": _r(_mean_coverage(totals), 4)}
+    series = read_series(ctx.session, ctx.select(period, devices, household), flows=False)
+    totals = {f.device_id: f for f in series.device_totals()}
+    tz = ctx.household.tz
+    rows = []
+    for device in devices:
+        figure = totals.get(device.device_id)
+        rows.append(
+            {
+                "device_id": device.device_id,
+                "name": device.name,
+                "coverage": _r(figure.coverage, 4) if figure else None,
+                "missing_hours": _r((figure.span_s - figure.covered_s) / 3600, 2)
+                if figure
+                else None,
+                "readings": figure.sample_count if figure else 0,
+                "first_reading_at": _iso(device.first_at.astimezone(tz))
+                if device.first_at
+                else None,
+            }
+        )
+    result = {"per_device": rows, "coverage": _r(series.total.coverage, 4)}
     return result, _evidence(
         "data_coverage",
         devices=devices,
         period=period,
         coverage=result["coverage"],
         whole_household=household,
+        note="coverage counts each device from its first reading on",
     )
 
 

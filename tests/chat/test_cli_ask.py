@@ -6,11 +6,11 @@ import json
 from datetime import timedelta
 
 from energy_cli import main as cli
-from energy_core.aggregates import energy_series
 from energy_core.chat import load_history
 from energy_core.db import session_scope
 from energy_core.types import utcnow
 from tests.factories import add_readings, make_device, make_user
+from tests.oracle import Oracle
 
 
 def seed_heater(engine):  # noqa: ANN001, ANN201
@@ -50,18 +50,13 @@ def test_ask_json_prints_the_answer_its_tool_calls_and_their_numbers(engine, cap
     from datetime import datetime
 
     with session_scope(engine, read_only=True) as session:
-        (point,) = energy_series(
-            session,
-            user_id=user.id,
-            start=datetime.fromisoformat(start),
-            end=datetime.fromisoformat(end),
-            granularity="total",
-            device_ids=["heater"],
+        expected = Oracle(session, user.id).device(
+            "heater", datetime.fromisoformat(start), datetime.fromisoformat(end)
         )
         stored = load_history(session, user_id=user.id)
-    assert made["result"]["energy_wh"] == round(point.energy_wh, 3)
-    assert out["figures"][0]["result"]["energy_wh"] == made["result"]["energy_wh"]
-    assert f"{point.energy_wh / 1000:.2f} kWh" in out["answer"]
+    assert made["result"]["consumption_wh"] == round(expected.consumed, 3)
+    assert out["figures"][0]["result"]["consumption_wh"] == made["result"]["consumption_wh"]
+    assert f"{expected.consumed / 1000:.2f} kWh" in out["answer"]
     assert [m.role for m in stored] == ["user", "assistant"]
 
 

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from energy_core.aggregates import energy_series
 from energy_core.chat import LLM, OFFLINE, TOOLS, selected_engine, stream_answer
 from energy_core.chat.offline import OfflineAnalyst
 from energy_core.chat.tools import ToolContext
@@ -21,6 +20,7 @@ from energy_core.db import session_scope
 from tests.chat.conftest import NOW, chat_settings
 from tests.chat.fake_openai import FakeOpenAI, Reply, call, text
 from tests.factories import add_readings, make_device, make_user
+from tests.oracle import Oracle
 
 LONDON = ZoneInfo("Europe/London")
 YESTERDAY = (datetime(2026, 4, 7, tzinfo=LONDON), datetime(2026, 4, 8, tzinfo=LONDON))
@@ -110,7 +110,7 @@ def test_tools_are_called_with_validated_arguments_and_results_flow_back_streame
             return call("energy_usage", {"devices": ["fridge"], "period": "yesterday"})
         # The model answers from the tool result the engine sent back.
         result = json.loads(body["messages"][-1]["content"])["result"]
-        return text(f"Your fridge used {result['energy_wh'] / 1000:.2f} kWh yesterday.")
+        return text(f"Your fridge used {result['consumption_wh'] / 1000:.2f} kWh yesterday.")
 
     with FakeOpenAI(script) as server:
         chunks, answer = run(
@@ -118,23 +118,15 @@ def test_tools_are_called_with_validated_arguments_and_results_flow_back_streame
         )
 
     with session_scope(engine, read_only=True) as session:
-        (expected,) = energy_series(
-            session,
-            user_id=user_id,
-            start=YESTERDAY[0],
-            end=YESTERDAY[1],
-            granularity="total",
-            device_ids=["fridge-kitchen"],
-            settings=chat_settings(),
-        )
+        expected = Oracle(session, user_id).device("fridge-kitchen", *YESTERDAY).consumed
     assert answer.engine == LLM and answer.notice is None
     (made,) = answer.tool_calls
     assert made.ok and made.arguments == {"devices": ["fridge"], "period": "yesterday"}
-    assert made.result["energy_wh"] == pytest.approx(expected.energy_wh, abs=1e-3)
+    assert made.result["consumption_wh"] == pytest.approx(expected, abs=1e-3)
     assert made.evidence["devices"][0]["device_id"] == "fridge-kitchen"
     assert made.evidence["range"]["timezone"] == "Europe/London"
     assert made.evidence["range"]["start"] == "2026-04-07T00:00:00+01:00"
-    assert answer.text == f"Your fridge used {expected.energy_wh / 1000:.2f} kWh yesterday."
+    assert answer.text == f"Your fridge used {expected / 1000:.2f} kWh yesterday."
     assert len(chunks) > 3 and "".join(chunks) == answer.text  # streamed piece by piece
     first, second = server.requests
     assert first["stream"] is True and first["model"] == "gpt-4o-mini"
