@@ -2,8 +2,8 @@
 household summary, the realtime view and the device list, always within one user's data.
 
 Every function takes the user id and filters by it; a device of someone else is simply not found
-(``NotFoundError``, the same answer as for a device that does not exist). Hourly statistics come
-from ``aggregates.energy_series``, the one reader of the aggregates.
+(``NotFoundError``, the same answer as for a device that does not exist). Every figure is a metric
+of the read layer (``energy_core.stats``), named as docs/metrics.md names it.
 """
 
 from __future__ import annotations
@@ -18,15 +18,23 @@ import orjson
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
-from energy_core.accounts import NotFoundError, list_devices
-from energy_core.aggregates import DeviceRef, energy_series, resolve_devices
+from energy_core.accounts import list_devices
 from energy_core.errors import CoreError, ErrorKind
-from energy_core.models import Device, Reading, User
-from energy_core.overview import device_overview, latest_reading
+from energy_core.models import Device, Reading
 from energy_core.settings import Settings, get_settings
-from energy_core.types import from_epoch_us, to_epoch_us, utcnow
+from energy_core.stats import (
+    COST_RULE,
+    Figure,
+    Household,
+    Period,
+    instant_period,
+    load_household,
+    locate_extremes,
+    read_series,
+)
+from energy_core.stats.now import household_now, latest_readings
+from energy_core.types import ceil_hour, floor_hour, from_epoch_us, to_epoch_us, utcnow
 
-HOUR = timedelta(hours=1)
 DEFAULT_RANGE = timedelta(hours=24)
 MAX_PAGE = 10_000
 # Hourly statistics are computed a window at a time: at most this many (hour, device) points per
@@ -76,15 +84,45 @@ class ReadingOut:
 
 
 @dataclass(frozen=True)
+class Energy:
+    """The glossary's energy, grid and money figures of one row (docs/metrics.md); None where
+    there is no data."""
+
+    consumption_wh: float | None
+    generation_wh: float | None
+    net_wh: float | None
+    import_wh: float | None
+    export_wh: float | None
+    cost: float | None
+    coverage: float | None
+
+    @property
+    def energy_wh(self) -> float | None:
+        """Alias of ``net_wh``, kept for one release."""
+        return self.net_wh
+
+    @classmethod
+    def of(cls, figure: Figure) -> Energy:
+        return cls(
+            consumption_wh=figure.consumption_wh,
+            generation_wh=figure.generation_wh,
+            net_wh=figure.net_wh,
+            import_wh=figure.import_wh,
+            export_wh=figure.export_wh,
+            cost=figure.cost,
+            coverage=figure.coverage,
+        )
+
+
+@dataclass(frozen=True)
 class HourlyStat:
     device_id: str
     hour_start: datetime
-    energy_wh: float
+    energy: Energy
     avg_watts: float | None
     min_watts: float | None
     max_watts: float | None
     sample_count: int
-    coverage: float
 
 
 @dataclass(frozen=True)
@@ -93,12 +131,15 @@ class DeviceStats:
     name: str
     start: datetime
     end: datetime
-    energy_wh: float
+    energy: Energy
+    currency: str
     avg_watts: float | None
+    avg_generation_watts: float | None
     min_watts: float | None
+    min_at: datetime | None
     max_watts: float | None
+    max_at: datetime | None
     sample_count: int
-    coverage: float
     first_reading_at: datetime | None
     last_reading_at: datetime | None
     latest_power_w: float | None
@@ -111,18 +152,19 @@ class DeviceEnergy:
     device_id: str
     name: str
     location: str
-    energy_wh: float
-    coverage: float
+    energy: Energy
 
 
 @dataclass(frozen=True)
 class Summary:
     start: datetime
     end: datetime
-    energy_wh: float
-    cost: float
+    energy: Energy
+    self_consumption_wh: float | None
+    self_sufficiency: float | None
+    grid_metered: bool
     currency: str
-    coverage: float
+    cost_rule: str
     device_count: int
     devices: list[DeviceEnergy]
 
@@ -136,13 +178,15 @@ class RealtimeDevice:
     reading_at: datetime | None
     last_seen_at: datetime | None
     online: bool
-    today_energy_wh: float
+    today: Energy
 
 
 @dataclass(frozen=True)
 class Realtime:
     at: datetime
     total_power_w: float
+    consumption_w: float
+    generation_w: float
     online: int
     devices: list[RealtimeDevice]
 
@@ -173,15 +217,6 @@ def _decode_cursor(cursor: str, kind: str, fields: dict[str, type]) -> dict:
 # --- reads -------------------------------------------------------------------------------------
 
 
-def _require_device(
-    session: Session, *, user_id: int, device_id: str, settings: Settings
-) -> DeviceRef:
-    found = resolve_devices(session, user_id=user_id, device_ids=[device_id], settings=settings)
-    if not found:
-        raise NotFoundError(f"No device {device_id!r}.")
-    return found[0]
-
-
 def _default_range(
     start: datetime | None, end: datetime | None, now: datetime | None
 ) -> tuple[datetime, datetime]:
@@ -193,6 +228,10 @@ def _default_range(
     if end <= start:
         raise InvalidRange("end must be after start (the default end is now)")
     return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def _period(household: Household, start: datetime, end: datetime) -> Period:
+    return instant_period(start, end, timezone=household.timezone)
 
 
 def list_readings(
@@ -213,14 +252,8 @@ def list_readings(
     for name, value in (("start", start), ("end", end)):
         if value is not None and value.tzinfo is None:
             raise InvalidRange(f"{name} must be timezone-aware")
-    devices = resolve_devices(
-        session,
-        user_id=user_id,
-        device_ids=[device_id] if device_id is not None else None,
-        settings=settings,
-    )
-    if device_id is not None and not devices:
-        raise NotFoundError(f"No device {device_id!r}.")
+    household = load_household(session, user_id=user_id, settings=settings)
+    devices = [household.require_device(device_id)] if device_id is not None else household.devices
     names = {d.pk: d.device_id for d in devices}
     query = select(Reading.device_pk, Reading.ts, Reading.power_w).where(Reading.user_id == user_id)
     if device_id is not None:
@@ -250,11 +283,6 @@ def list_readings(
     return Page(items, next_cursor)
 
 
-def _ceil_hour(ts: datetime) -> datetime:
-    floor = ts.replace(minute=0, second=0, microsecond=0)
-    return floor if floor == ts else floor + HOUR
-
-
 def hourly_stats(
     session: Session,
     *,
@@ -267,8 +295,9 @@ def hourly_stats(
     now: datetime | None = None,
     settings: Settings | None = None,
 ) -> Page[HourlyStat]:
-    """Statistics of each UTC hour that has data, per device, over the whole hours that
-    ``[start, end)`` touches (default: the last 24 hours), ordered by hour then device id.
+    """Figures of each UTC hour that has data, per device, over the whole hours that
+    ``[start, end)`` touches (default: the last 24 hours), ordered by hour then device id. Each
+    hour's import, export and cost are the device's own (docs/metrics.md).
 
     Hours without data are left out. A page may hold fewer than ``limit`` items when a long empty
     stretch was scanned; follow ``next_cursor`` until it is null.
@@ -276,16 +305,10 @@ def hourly_stats(
     settings = settings or get_settings()
     limit = max(1, min(limit, MAX_PAGE))
     start, end = _default_range(start, end, now)
-    devices = resolve_devices(
-        session,
-        user_id=user_id,
-        device_ids=[device_id] if device_id is not None else None,
-        settings=settings,
-    )
-    if device_id is not None and not devices:
-        raise NotFoundError(f"No device {device_id!r}.")
-    first_hour = start.replace(minute=0, second=0, microsecond=0)
-    end_hour = _ceil_hour(end)
+    household = load_household(session, user_id=user_id, settings=settings)
+    devices = [household.require_device(device_id)] if device_id is not None else household.devices
+    first_hour = floor_hour(start)
+    end_hour = ceil_hour(end)
     after_device = ""
     if cursor is not None:
         position = _decode_cursor(cursor, "hourly", {"h": int, "d": str})
@@ -299,34 +322,30 @@ def hourly_stats(
     cursor_hour = first_hour
     while cursor_hour < end_hour and len(items) <= limit and budget > 0:
         window_end = min(end_hour, cursor_hour + window)
-        points = energy_series(
-            session,
-            user_id=user_id,
-            start=cursor_hour,
-            end=window_end,
+        selection = household.select(
+            instant_period(cursor_hour, window_end, timezone="UTC"),
+            devices=devices,
             granularity="hour",
-            device_ids=[d.device_id for d in devices] if device_id is not None else None,
             timezone="UTC",
-            settings=settings,
         )
+        series = read_series(session, selection, flows=False)
+        points = sorted(series.rows(), key=lambda f: (f.start, f.device_id))
         budget -= len(points)
-        points.sort(key=lambda p: (p.period_start, p.device_id))
-        for point in points:
-            hour = point.period_start.astimezone(UTC)
-            if hour == first_hour and point.device_id <= after_device:
+        for figure in points:
+            hour = figure.start.astimezone(UTC)
+            if hour == first_hour and figure.device_id <= after_device:
                 continue
-            if point.sample_count == 0 and point.covered_s == 0:
+            if not figure.has_data and not figure.sample_count:
                 continue
             items.append(
                 HourlyStat(
-                    device_id=point.device_id,
+                    device_id=figure.device_id,
                     hour_start=hour,
-                    energy_wh=point.energy_wh,
-                    avg_watts=point.avg_w,
-                    min_watts=point.min_w,
-                    max_watts=point.max_w,
-                    sample_count=point.sample_count,
-                    coverage=point.coverage,
+                    energy=Energy.of(figure),
+                    avg_watts=figure.avg_w,
+                    min_watts=figure.min_w,
+                    max_watts=figure.max_w,
+                    sample_count=figure.sample_count,
                 )
             )
         cursor_hour = window_end
@@ -352,20 +371,21 @@ def device_stats(
     now: datetime | None = None,
     settings: Settings | None = None,
 ) -> DeviceStats:
-    """Energy and power statistics of one device over ``[start, end)`` (default: the last 24
-    hours), with its first and last reading in the range and its latest reading overall."""
+    """Figures of one device over ``[start, end)`` (default: the last 24 hours), with its peak
+    and minimum and when they were read, its first and last reading in the range and its latest
+    reading overall."""
     settings = settings or get_settings()
     start, end = _default_range(start, end, now)
-    device = _require_device(session, user_id=user_id, device_id=device_id, settings=settings)
-    (total,) = energy_series(
-        session,
-        user_id=user_id,
-        start=start,
-        end=end,
-        granularity="total",
-        device_ids=[device_id],
-        settings=settings,
+    household = load_household(session, user_id=user_id, settings=settings)
+    device = household.require_device(device_id)
+    selection = household.select(_period(household, start, end), devices=[device])
+    series = read_series(session, selection)
+    total = (
+        series.device_total(device.device_id)
+        if device.device_id in series.by_device
+        else series.total
     )
+    locate_extremes(session, selection, total)
     first_at, last_at = session.exec(
         select(func.min(Reading.ts), func.max(Reading.ts)).where(
             Reading.user_id == user_id,
@@ -374,7 +394,7 @@ def device_stats(
             Reading.ts < end,
         )
     ).one()
-    latest = latest_reading(session, user_id=user_id, device_pk=device.pk)
+    latest = latest_readings(session, user_id=user_id).get(device.pk)
     last_seen = session.exec(
         select(Device.last_seen_at).where(Device.id == device.pk, Device.user_id == user_id)
     ).one()
@@ -383,12 +403,15 @@ def device_stats(
         name=device.name,
         start=start,
         end=end,
-        energy_wh=total.energy_wh,
+        energy=Energy.of(total),
+        currency=household.currency,
         avg_watts=total.avg_w,
+        avg_generation_watts=total.avg_generation_w,
         min_watts=total.min_w,
+        min_at=total.min_at,
         max_watts=total.max_w,
+        max_at=total.max_at,
         sample_count=total.sample_count,
-        coverage=total.coverage,
         first_reading_at=first_at,
         last_reading_at=last_at,
         latest_power_w=latest[1] if latest else None,
@@ -406,38 +429,35 @@ def household_summary(
     now: datetime | None = None,
     settings: Settings | None = None,
 ) -> Summary:
-    """Net energy of the household over ``[start, end)`` (default: the last 24 hours), its cost
-    at the user's price, and each device's share, largest first."""
+    """The household over ``[start, end)`` (default: the last 24 hours): consumption,
+    generation, grid import and export hour by hour, their cost, and each device's figures,
+    largest consumer first (the devices that took part in the range)."""
     settings = settings or get_settings()
     start, end = _default_range(start, end, now)
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFoundError(f"No user {user_id}.")
-    devices = {d.device_id: d for d in resolve_devices(session, user_id=user_id)}
-    points = energy_series(
-        session, user_id=user_id, start=start, end=end, granularity="total", settings=settings
-    )
+    household = load_household(session, user_id=user_id, settings=settings)
+    series = read_series(session, household.select(_period(household, start, end)))
+    total = series.total
     per_device = sorted(
         (
             DeviceEnergy(
-                device_id=p.device_id,
-                name=devices[p.device_id].name,
-                location=devices[p.device_id].location,
-                energy_wh=p.energy_wh,
-                coverage=p.coverage,
+                device_id=f.device_id,
+                name=household.require_device(f.device_id).name,
+                location=household.require_device(f.device_id).location,
+                energy=Energy.of(f),
             )
-            for p in points
+            for f in series.device_totals()
         ),
-        key=lambda d: (-d.energy_wh, d.device_id),
+        key=lambda d: (-(d.energy.consumption_wh or 0.0), d.device_id),
     )
-    energy_wh = sum(d.energy_wh for d in per_device)
     return Summary(
         start=start,
         end=end,
-        energy_wh=energy_wh,
-        cost=energy_wh / 1000.0 * user.price_per_kwh,
-        currency=user.currency,
-        coverage=sum(d.coverage for d in per_device) / len(per_device) if per_device else 0.0,
+        energy=Energy.of(total),
+        self_consumption_wh=total.self_consumption_wh,
+        self_sufficiency=total.self_sufficiency,
+        grid_metered=total.grid_metered,
+        currency=household.currency,
+        cost_rule=f"{COST_RULE} Here: {household.tariff.describe()}.",
         device_count=len(per_device),
         devices=per_device,
     )
@@ -450,26 +470,30 @@ def realtime(
     now: datetime | None = None,
     settings: Settings | None = None,
 ) -> Realtime:
-    """Each device's current power (while its latest reading still holds) and the total."""
+    """Each device's current power (while its latest reading still holds) and the household's:
+    net (import positive), what the devices draw and what they produce."""
     now = now or utcnow()
-    statuses = device_overview(session, user_id=user_id, now=now, settings=settings)
+    household = load_household(session, user_id=user_id, settings=settings)
+    state = household_now(session, household, now=now)
     devices = [
         RealtimeDevice(
             device_id=s.device_id,
-            name=s.name,
-            location=s.location,
+            name=s.device.name,
+            location=s.device.location,
             power_w=s.power_w,
             reading_at=s.reading_at,
             last_seen_at=s.last_seen_at,
             online=s.online,
-            today_energy_wh=s.today_energy_wh,
+            today=Energy.of(s.today),
         )
-        for s in statuses
+        for s in state.devices
     ]
     return Realtime(
         at=now,
-        total_power_w=sum(d.power_w for d in devices if d.power_w is not None),
-        online=sum(1 for d in devices if d.online),
+        total_power_w=state.net_w,
+        consumption_w=state.consumption_w,
+        generation_w=state.generation_w,
+        online=state.online,
         devices=devices,
     )
 

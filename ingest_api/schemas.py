@@ -6,6 +6,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from energy_core.stats import GLOSSARY
+from energy_core.telemetry import DeviceStats, Energy, HourlyStat, Realtime, Summary
+
 READING_EXAMPLE = {
     "device_id": "fridge",
     "timestamp": "2026-05-01T12:00:00Z",
@@ -81,15 +84,70 @@ class ReadingsPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: end.")
 
 
-class HourlyItem(BaseModel):
+def _glossary(name: str) -> str:
+    return GLOSSARY[name] + " See docs/metrics.md."
+
+
+class EnergyFields(BaseModel):
+    """The glossary's energy, grid and money figures (docs/metrics.md); null means no data."""
+
+    consumption_wh: float | None = Field(description=_glossary("consumption_wh"))
+    generation_wh: float | None = Field(description=_glossary("generation_wh"))
+    net_wh: float | None = Field(description=_glossary("net_wh"))
+    energy_wh: float | None = Field(
+        description=_glossary("energy_wh") + " Deprecated: read net_wh.",
+        json_schema_extra={"deprecated": True},
+    )
+    import_wh: float | None = Field(description=_glossary("import_wh"))
+    export_wh: float | None = Field(description=_glossary("export_wh"))
+    cost: float | None = Field(description=_glossary("cost"))
+    coverage: float | None = Field(description=_glossary("coverage"))
+
+    @staticmethod
+    def of(energy: Energy) -> dict:
+        return {
+            "consumption_wh": energy.consumption_wh,
+            "generation_wh": energy.generation_wh,
+            "net_wh": energy.net_wh,
+            "energy_wh": energy.energy_wh,
+            "import_wh": energy.import_wh,
+            "export_wh": energy.export_wh,
+            "cost": energy.cost,
+            "coverage": energy.coverage,
+        }
+
+
+_ENERGY_EXAMPLE = {
+    "consumption_wh": 95.2,
+    "generation_wh": 0.0,
+    "net_wh": 95.2,
+    "energy_wh": 95.2,
+    "import_wh": 95.2,
+    "export_wh": 0.0,
+    "cost": 0.0286,
+    "coverage": 1.0,
+}
+
+
+class HourlyItem(EnergyFields):
     device_id: str
     hour_start: datetime = Field(description="Start of the UTC hour [hour_start, +1 h).")
-    energy_wh: float = Field(description="Energy over the hour (watt-hours).")
-    avg_watts: float | None = Field(description="energy_wh over the covered time; null if none.")
+    avg_watts: float | None = Field(description=_glossary("avg_w"))
     min_watts: float | None = Field(description="Lowest reading taken in the hour.")
     max_watts: float | None = Field(description="Highest reading taken in the hour.")
     sample_count: int = Field(description="Readings taken in the hour.")
-    coverage: float = Field(description="Share of the hour held by readings, 0..1.")
+
+    @classmethod
+    def of_stat(cls, item: HourlyStat) -> HourlyItem:
+        return cls(
+            device_id=item.device_id,
+            hour_start=item.hour_start,
+            avg_watts=item.avg_watts,
+            min_watts=item.min_watts,
+            max_watts=item.max_watts,
+            sample_count=item.sample_count,
+            **EnergyFields.of(item.energy),
+        )
 
 
 class HourlyPage(BaseModel):
@@ -99,12 +157,11 @@ class HourlyPage(BaseModel):
                 {
                     "device_id": "fridge",
                     "hour_start": "2026-05-01T12:00:00Z",
-                    "energy_wh": 95.2,
+                    **_ENERGY_EXAMPLE,
                     "avg_watts": 95.2,
                     "min_watts": 0.8,
                     "max_watts": 140.1,
                     "sample_count": 360,
-                    "coverage": 1.0,
                 }
             ],
             "next_cursor": None,
@@ -114,19 +171,27 @@ class HourlyPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: end.")
 
 
-class DeviceStatsOut(BaseModel):
+class DeviceStatsOut(EnergyFields):
     model_config = _example(
         {
             "device_id": "fridge",
             "name": "Fridge",
             "start": "2026-05-01T00:00:00Z",
             "end": "2026-05-02T00:00:00Z",
+            **_ENERGY_EXAMPLE,
+            "consumption_wh": 1210.4,
+            "net_wh": 1210.4,
             "energy_wh": 1210.4,
+            "import_wh": 1210.4,
+            "cost": 0.3631,
+            "currency": "EUR",
             "avg_watts": 50.4,
+            "avg_generation_watts": 0.0,
             "min_watts": 0.8,
+            "min_at": "2026-05-01T03:12:44Z",
             "max_watts": 140.1,
+            "max_at": "2026-05-01T18:40:04Z",
             "sample_count": 8640,
-            "coverage": 1.0,
             "first_reading_at": "2026-05-01T00:00:04Z",
             "last_reading_at": "2026-05-01T23:59:54Z",
             "latest_power_w": 96.0,
@@ -138,50 +203,78 @@ class DeviceStatsOut(BaseModel):
     name: str
     start: datetime
     end: datetime
-    energy_wh: float
-    avg_watts: float | None
-    min_watts: float | None
-    max_watts: float | None
-    sample_count: int
-    coverage: float
-    first_reading_at: datetime | None
-    last_reading_at: datetime | None
-    latest_power_w: float | None
+    currency: str
+    avg_watts: float | None = Field(description=_glossary("avg_w"))
+    avg_generation_watts: float | None = Field(description=_glossary("avg_generation_w"))
+    min_watts: float | None = Field(description=_glossary("min_w"))
+    min_at: datetime | None = Field(description=_glossary("min_at"))
+    max_watts: float | None = Field(description=_glossary("max_w"))
+    max_at: datetime | None = Field(description=_glossary("max_at"))
+    sample_count: int = Field(description=_glossary("sample_count"))
+    first_reading_at: datetime | None = Field(description="First reading in the range.")
+    last_reading_at: datetime | None = Field(description="Last reading in the range.")
+    latest_power_w: float | None = Field(description="The device's latest reading, any time.")
     latest_reading_at: datetime | None
-    last_seen_at: datetime | None
+    last_seen_at: datetime | None = Field(description=_glossary("last_seen_at"))
+
+    @classmethod
+    def of_stats(cls, stats: DeviceStats) -> DeviceStatsOut:
+        fields = {k: v for k, v in vars(stats).items() if k != "energy"}
+        return cls(**fields, **EnergyFields.of(stats.energy))
 
 
-class DeviceEnergyOut(BaseModel):
+class DeviceEnergyOut(EnergyFields):
     device_id: str
     name: str
     location: str
-    energy_wh: float
-    coverage: float
 
 
-class SummaryOut(BaseModel):
+class SummaryOut(EnergyFields):
     model_config = _example(
         {
             "start": "2026-05-01T00:00:00Z",
             "end": "2026-05-02T00:00:00Z",
-            "energy_wh": 9120.0,
-            "cost": 2.74,
-            "currency": "EUR",
+            "consumption_wh": 9120.0,
+            "generation_wh": 3100.0,
+            "net_wh": 6020.0,
+            "energy_wh": 6020.0,
+            "import_wh": 7310.0,
+            "export_wh": 1290.0,
+            "cost": 2.19,
             "coverage": 0.98,
+            "self_consumption_wh": 1810.0,
+            "self_sufficiency": 0.1985,
+            "grid_metered": False,
+            "currency": "EUR",
+            "cost_rule": "Cost is what the grid import costs minus what the grid export earns, "
+            "each hour at the prices of that hour. Here: grid import at 0.3 EUR/kWh; export is "
+            "not credited (no export price is set).",
             "device_count": 2,
             "devices": [
                 {
                     "device_id": "heat-pump",
                     "name": "Heat pump",
                     "location": "cellar",
-                    "energy_wh": 7910.0,
+                    **_ENERGY_EXAMPLE,
+                    "consumption_wh": 9120.0,
+                    "net_wh": 9120.0,
+                    "energy_wh": 9120.0,
+                    "import_wh": 9120.0,
+                    "cost": 2.736,
                     "coverage": 0.97,
                 },
                 {
-                    "device_id": "fridge",
-                    "name": "Fridge",
-                    "location": "kitchen",
-                    "energy_wh": 1210.0,
+                    "device_id": "solar",
+                    "name": "Solar inverter",
+                    "location": "roof",
+                    **_ENERGY_EXAMPLE,
+                    "consumption_wh": 0.0,
+                    "generation_wh": 3100.0,
+                    "net_wh": -3100.0,
+                    "energy_wh": -3100.0,
+                    "import_wh": 0.0,
+                    "export_wh": 3100.0,
+                    "cost": 0.0,
                     "coverage": 0.99,
                 },
             ],
@@ -189,12 +282,33 @@ class SummaryOut(BaseModel):
     )
     start: datetime
     end: datetime
-    energy_wh: float = Field(description="Net energy: imports minus exports (watt-hours).")
-    cost: float = Field(description="energy_wh at the user's price per kWh.")
+    self_consumption_wh: float | None = Field(description=_glossary("self_consumption_wh"))
+    self_sufficiency: float | None = Field(description=_glossary("self_sufficiency"))
+    grid_metered: bool = Field(
+        description="True: import and export are a grid meter's readings; false: derived hour "
+        "by hour from the devices' net."
+    )
     currency: str
-    coverage: float = Field(description="Average share of the range covered by readings.")
-    device_count: int
-    devices: list[DeviceEnergyOut] = Field(description="Largest consumers first.")
+    cost_rule: str = Field(description="How cost is computed, in words, with the prices used.")
+    device_count: int = Field(description="Devices that took part in the range.")
+    devices: list[DeviceEnergyOut] = Field(
+        description="Each device that took part in the range, largest consumer first; its import, "
+        "export and cost are those of its own hourly net."
+    )
+
+    @classmethod
+    def of_summary(cls, summary: Summary) -> SummaryOut:
+        fields = {k: v for k, v in vars(summary).items() if k not in ("energy", "devices")}
+        devices = [
+            DeviceEnergyOut(
+                device_id=d.device_id,
+                name=d.name,
+                location=d.location,
+                **EnergyFields.of(d.energy),
+            )
+            for d in summary.devices
+        ]
+        return cls(**fields, devices=devices, **EnergyFields.of(summary.energy))
 
 
 class RealtimeDeviceOut(BaseModel):
@@ -203,9 +317,19 @@ class RealtimeDeviceOut(BaseModel):
     location: str
     power_w: float | None = Field(description="Current power; null when the device is offline.")
     reading_at: datetime | None
-    last_seen_at: datetime | None
-    online: bool
-    today_energy_wh: float
+    last_seen_at: datetime | None = Field(description=_glossary("last_seen_at"))
+    online: bool = Field(description=_glossary("online"))
+    today_consumption_wh: float | None = Field(
+        description="Consumption since local midnight; " + _glossary("consumption_wh")
+    )
+    today_generation_wh: float | None = Field(
+        description="Generation since local midnight; " + _glossary("generation_wh")
+    )
+    today_energy_wh: float | None = Field(
+        description="Net energy since local midnight. Deprecated: read today_consumption_wh and "
+        "today_generation_wh.",
+        json_schema_extra={"deprecated": True},
+    )
 
 
 class RealtimeOut(BaseModel):
@@ -213,6 +337,8 @@ class RealtimeOut(BaseModel):
         {
             "at": "2026-05-02T08:15:10Z",
             "total_power_w": 1296.0,
+            "consumption_w": 1296.0,
+            "generation_w": 0.0,
             "online": 1,
             "devices": [
                 {
@@ -223,15 +349,42 @@ class RealtimeOut(BaseModel):
                     "reading_at": "2026-05-02T08:15:04Z",
                     "last_seen_at": "2026-05-02T08:15:04Z",
                     "online": True,
+                    "today_consumption_wh": 402.3,
+                    "today_generation_wh": 0.0,
                     "today_energy_wh": 402.3,
                 }
             ],
         }
     )
     at: datetime
-    total_power_w: float
+    total_power_w: float = Field(
+        description="Net power now: the grid meter's latest reading where there is one online, "
+        "else what the online devices draw minus what they produce (export is negative)."
+    )
+    consumption_w: float = Field(description="What the online devices draw now.")
+    generation_w: float = Field(description="What the online devices produce now, positive.")
     online: int
     devices: list[RealtimeDeviceOut]
+
+    @classmethod
+    def of_realtime(cls, now: Realtime) -> RealtimeOut:
+        fields = {k: v for k, v in vars(now).items() if k != "devices"}
+        devices = [
+            RealtimeDeviceOut(
+                device_id=d.device_id,
+                name=d.name,
+                location=d.location,
+                power_w=d.power_w,
+                reading_at=d.reading_at,
+                last_seen_at=d.last_seen_at,
+                online=d.online,
+                today_consumption_wh=d.today.consumption_wh,
+                today_generation_wh=d.today.generation_wh,
+                today_energy_wh=d.today.net_wh,
+            )
+            for d in now.devices
+        ]
+        return cls(**fields, devices=devices)
 
 
 class DeviceOut(BaseModel):

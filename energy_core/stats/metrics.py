@@ -161,21 +161,15 @@ def shares(series: Series) -> list[Share]:
 
 @dataclass(frozen=True)
 class ProfileCell:
-    """Every hour of a range that falls on ``weekday`` (0 = Monday; None = any day) at local
-    ``hour``, together."""
+    """The hours of a range at local ``hour`` (and on ``weekday``, 0 = Monday; None = any day):
+    the mean of their average consumption (and net) power, over ``hours`` hours with data."""
 
     weekday: int | None
     hour: int
-    figure: Figure
+    avg_w: float | None
+    avg_net_w: float | None
+    consumption_wh: float
     hours: int
-
-    @property
-    def avg_w(self) -> float | None:
-        return self.figure.avg_w
-
-    @property
-    def avg_net_w(self) -> float | None:
-        return self.figure.avg_net_w
 
 
 def _hourly(session: Session, selection: Selection) -> list[Figure]:
@@ -184,8 +178,8 @@ def _hourly(session: Session, selection: Selection) -> list[Figure]:
 
 def weekday_hour_profile(session: Session, selection: Selection) -> list[ProfileCell]:
     """Average power of the selection for each local hour of each weekday: always 7 x 24 cells,
-    Monday 00:00 first."""
-    return _profile(session, selection, by_weekday=True)
+    Monday 00:00 first (cells without data have no average)."""
+    return _profile(session, selection, by_weekday=True, min_coverage=0.0)
 
 
 def hour_of_day_profile(
@@ -197,30 +191,27 @@ def hour_of_day_profile(
 
 
 def _profile(
-    session: Session, selection: Selection, *, by_weekday: bool, min_coverage: float = 0.0
+    session: Session, selection: Selection, *, by_weekday: bool, min_coverage: float
 ) -> list[ProfileCell]:
     tz = selection.tz
-    cells: dict[tuple[int | None, int], tuple[Figure, list[int]]] = {}
-    if by_weekday:
-        for d in range(7):
-            for h in range(24):
-                cells[(d, h)] = (Figure(start=selection.start, end=selection.end), [0])
+    keys = [(d, h) for d in range(7) for h in range(24)] if by_weekday else []
+    found: dict[tuple[int | None, int], list[Figure]] = {key: [] for key in keys}
     for figure in _hourly(session, selection):
         coverage = figure.coverage
-        if coverage is None or coverage < min_coverage or (min_coverage and not figure.has_data):
+        if coverage is None or coverage < min_coverage or figure.avg_w is None:
             continue
         local = figure.start.astimezone(tz)
-        key = (local.weekday() if by_weekday else None, local.hour)
-        if key not in cells:
-            cells[key] = (Figure(start=selection.start, end=selection.end), [0])
-        total, count = cells[key]
-        total.add(figure)
-        total.duration_s += figure.duration_s
-        total.members = max(total.members, figure.members)
-        count[0] += 1
+        found.setdefault((local.weekday() if by_weekday else None, local.hour), []).append(figure)
     return [
-        ProfileCell(weekday=d, hour=h, figure=f, hours=n[0])
-        for (d, h), (f, n) in sorted(cells.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1]))
+        ProfileCell(
+            weekday=d,
+            hour=h,
+            avg_w=statistics.fmean(f.avg_w for f in figures) if figures else None,
+            avg_net_w=statistics.fmean(f.avg_net_w for f in figures) if figures else None,
+            consumption_wh=sum(f.consumed_wh for f in figures),
+            hours=len(figures),
+        )
+        for (d, h), figures in sorted(found.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1]))
     ]
 
 

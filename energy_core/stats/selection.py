@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from energy_core.accounts import NotFoundError
+from energy_core.errors import NotFoundError
 from energy_core.models import Device, Reading, User
 from energy_core.settings import Settings, get_settings
 from energy_core.stats.money import Tariff
@@ -118,10 +118,12 @@ class Household:
         devices: Sequence[DeviceRef] | None = None,
         granularity: Granularity = "total",
         hours: Iterable[int] | None = None,
+        timezone: str | None = None,
     ) -> Selection:
         """The devices that ``device_ids`` and ``rooms`` name (both: those in both; neither:
         all), or exactly ``devices``, over ``period``. ``hours`` (local hours of the day) narrow
-        every figure to those hours; by default the period's time of day does."""
+        every figure to those hours; by default the period's time of day does. Periods and
+        hours are in ``timezone``, by default the user's."""
         chosen = list(self.devices) if devices is None else list(devices)
         ids = None if device_ids is None else list(dict.fromkeys(device_ids))
         room_list = None if rooms is None else list(dict.fromkeys(rooms))
@@ -130,11 +132,10 @@ class Household:
         if room_list:
             chosen = [d for d in chosen if d.location in set(room_list)]
         wanted = period.hours if hours is None else frozenset(hours)
+        timezone = timezone or self.timezone
         return Selection(
             household=self,
-            period=period.in_timezone(self.timezone)
-            if period.timezone != self.timezone
-            else period,
+            period=period.in_timezone(timezone) if period.timezone != timezone else period,
             devices=tuple(chosen),
             granularity=granularity,
             hours=wanted,
@@ -174,11 +175,12 @@ class Selection:
 
     @property
     def timezone(self) -> str:
-        return self.household.timezone
+        """The timezone of the periods and hours of the day: the period's."""
+        return self.period.timezone
 
     @property
     def tz(self) -> ZoneInfo:
-        return self.household.tz
+        return self.period.tz
 
     @property
     def tariff(self) -> Tariff:

@@ -16,9 +16,10 @@ router = APIRouter(tags=["read"])
 @router.get(
     "/api/v1/telemetry/aggregates/hourly",
     summary="Hourly statistics",
-    description="Per device and UTC hour: energy, average, min and max power, sample count "
-    "and coverage (DESIGN.md section 3) over the hours [start, end) touches; default the "
-    "last 24 hours. Hours without data are left out.",
+    description="Per device and UTC hour: consumption, generation, net, grid import and export "
+    "(the device's own hourly net), cost, average, min and max power, sample count and coverage "
+    "(docs/metrics.md) over the hours [start, end) touches; default the last 24 hours. Hours "
+    "without data are left out.",
     response_model=schemas.HourlyPage,
     responses=documented(401, 403, 404, 422, 429, 503),
 )
@@ -29,6 +30,6 @@ def get_hourly(
         session, settings=settings, user_id=principal.user_id, **page.arguments()
     )
     return schemas.HourlyPage(
-        items=[schemas.HourlyItem(**vars(item)) for item in found.items],
+        items=[schemas.HourlyItem.of_stat(item) for item in found.items],
         next_cursor=found.next_cursor,
     )

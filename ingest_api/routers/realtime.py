@@ -22,4 +22,4 @@ def get_realtime(
     principal: ReaderDep, session: SessionDep, settings: SettingsDep
 ) -> schemas.RealtimeOut:
     now = telemetry.realtime(session, settings=settings, user_id=principal.user_id)
-    return schemas.RealtimeOut(**{**vars(now), "devices": [vars(d) for d in now.devices]})
+    return schemas.RealtimeOut.of_realtime(now)

@@ -18,8 +18,9 @@ router = APIRouter(tags=["read"])
 @router.get(
     "/api/v1/telemetry/stats/{device_id}",
     summary="Statistics of one device",
-    description="Energy, power and coverage of one device over [start, end) (default the "
-    "last 24 hours), with its latest reading.",
+    description="Consumption, generation, grid import and export, cost, power (with when the "
+    "peak and the minimum were read) and coverage of one device over [start, end) (default the "
+    "last 24 hours), with its latest reading; docs/metrics.md defines each figure.",
     response_model=schemas.DeviceStatsOut,
     responses=documented(401, 403, 404, 422, 429, 503),
 )
@@ -38,4 +39,4 @@ def get_stats(
         start=window.start,
         end=window.end,
     )
-    return schemas.DeviceStatsOut(**vars(stats))
+    return schemas.DeviceStatsOut.of_stats(stats)

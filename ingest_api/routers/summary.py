@@ -16,8 +16,9 @@ router = APIRouter(tags=["read"])
 @router.get(
     "/api/v1/telemetry/summary",
     summary="Household summary",
-    description="Net energy, cost and each device's share over [start, end) (default the "
-    "last 24 hours).",
+    description="Consumption, generation, grid import and export (hour by hour), cost and "
+    "coverage of the household over [start, end) (default the last 24 hours), and of each device "
+    "that took part; docs/metrics.md defines each figure.",
     response_model=schemas.SummaryOut,
     responses=documented(401, 403, 404, 422, 429, 503),
 )
@@ -27,4 +28,4 @@ def get_summary(
     summary = telemetry.household_summary(
         session, settings=settings, user_id=principal.user_id, start=window.start, end=window.end
     )
-    return schemas.SummaryOut(**{**vars(summary), "devices": [vars(d) for d in summary.devices]})
+    return schemas.SummaryOut.of_summary(summary)

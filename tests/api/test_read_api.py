@@ -9,9 +9,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from energy_core.db import session_scope
+from energy_core.models import User
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.types import utcnow
 from tests.api.support import assert_error, auth
+from tests.factories import make_device
 
 HOUR = timedelta(hours=1)
 
@@ -70,7 +73,8 @@ EXPECTED_HOURS = [
         "min_watts": 300.0,
         "max_watts": 300.0,
         "sample_count": 1,
-        "coverage": 300 / 3600,
+        # The heater takes part from its first reading at H+1 h+55 min on: it covers all of that.
+        "coverage": 1.0,
     },
     {
         "device_id": "heater",
@@ -85,23 +89,37 @@ EXPECTED_HOURS = [
 ]
 
 
+PRICE = 0.30  # the household's price per kWh (tests/api/conftest.py)
+
+
 def as_expected(items: list[dict], h: datetime) -> list[dict]:
     out = []
     for item in items:
         hour_start = datetime.fromisoformat(item["hour_start"])
         assert item["hour_start"].endswith("Z")
         rest = {k: v for k, v in item.items() if k != "hour_start"}
-        for key in ("energy_wh", "avg_watts", "coverage"):
-            rest[key] = round(rest[key], 9) if rest[key] is not None else None
         out.append({**rest, "hour": int((hour_start - h) / HOUR)})
-    return out
+    return rounded(out)
 
 
 def rounded(expected: list[dict]) -> list[dict]:
-    return [
-        {k: round(v, 9) if isinstance(v, float) else v for k, v in item.items()}
-        for item in expected
-    ]
+    """Each hour of a consumer: all it drew was consumption and grid import (energy_wh is the
+    net, its alias); priced at the household's price."""
+    out = []
+    for item in expected:
+        if "consumption_wh" not in item:
+            energy = item["energy_wh"]
+            item = {
+                **item,
+                "consumption_wh": energy,
+                "generation_wh": 0.0,
+                "net_wh": energy,
+                "import_wh": energy,
+                "export_wh": 0.0,
+                "cost": energy * PRICE / 1000,
+            }
+        out.append({k: round(v, 9) if isinstance(v, float) else v for k, v in item.items()})
+    return out
 
 
 @pytest.mark.parametrize("rolled_up", [False, True], ids=["raw", "rolled-up"])
@@ -189,9 +207,13 @@ def test_stats_of_a_device(client, household, hour):
         end=z(hour + HOUR),
     )
     assert stats["device_id"] == "fridge"
-    assert stats["energy_wh"] == pytest.approx(50.0)
+    assert stats["consumption_wh"] == stats["net_wh"] == pytest.approx(50.0)
+    assert stats["energy_wh"] == stats["import_wh"] == pytest.approx(50.0)
+    assert stats["generation_wh"] == 0.0 and stats["cost"] == pytest.approx(50 * PRICE / 1000)
     assert stats["avg_watts"] == pytest.approx(120.0)
     assert (stats["min_watts"], stats["max_watts"], stats["sample_count"]) == (50.0, 200.0, 3)
+    assert stats["max_at"] == z(hour + timedelta(minutes=5))
+    assert stats["min_at"] == z(hour + timedelta(minutes=20))
     assert stats["coverage"] == pytest.approx(1500 / 3600)
     assert stats["first_reading_at"] == z(hour)
     assert stats["last_reading_at"] == z(hour + timedelta(minutes=20))
@@ -203,15 +225,32 @@ def test_summary_sums_the_household_and_prices_it(client, household, hour):
     summary = get(
         client, household, "/api/v1/telemetry/summary", start=z(hour), end=z(hour + 3 * HOUR)
     )
-    assert summary["energy_wh"] == pytest.approx(100.0)
-    assert summary["cost"] == pytest.approx(0.1 * 0.30)
+    assert summary["consumption_wh"] == pytest.approx(100.0)
+    assert summary["generation_wh"] == 0.0 and summary["export_wh"] == 0.0
+    assert summary["import_wh"] == pytest.approx(100.0)
+    assert summary["net_wh"] == summary["energy_wh"] == pytest.approx(100.0)
+    assert summary["cost"] == pytest.approx(0.1 * PRICE)
+    assert "minus what the grid export earns" in summary["cost_rule"]
+    assert "not credited" in summary["cost_rule"]
     assert summary["currency"] == "EUR"
-    assert summary["device_count"] == 3
-    assert [(d["device_id"], round(d["energy_wh"], 6)) for d in summary["devices"]] == [
+    # Coverage over the time each device took part, from its first reading on: the fridge
+    # 1500 s of 3 h, the heater 600 s of the 65 minutes since its reading.
+    assert summary["coverage"] == pytest.approx((1500 + 600) / (3 * 3600 + 65 * 60))
+    # The solar inverter has never sent a reading: it takes no part.
+    assert summary["device_count"] == 2
+    assert [(d["device_id"], round(d["consumption_wh"], 6)) for d in summary["devices"]] == [
         ("fridge", 50.0),
         ("heater", 50.0),
-        ("solar", 0.0),
     ]
+
+
+def test_registering_a_device_does_not_change_the_summary_of_the_past(client, household, hour):
+    params = {"start": z(hour), "end": z(hour + 3 * HOUR)}
+    before = get(client, household, "/api/v1/telemetry/summary", **params)
+    with session_scope() as session:
+        make_device(session, user=session.get(User, household.user_id), device_id="freezer")
+    after = get(client, household, "/api/v1/telemetry/summary", **params)
+    assert after == before
 
 
 def test_realtime_shows_devices_whose_reading_still_holds(client, household, hour):
