@@ -152,7 +152,7 @@ class Oracle:
         counted = [d for d in chosen if not self.is_meter(d)]
         total = Sums()
         nets: dict[datetime, float] = defaultdict(float)
-        metered: dict[datetime, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        metered: dict[datetime, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
         for device_id in chosen:
             pieces = self.pieces(device_id, start, end)
             sums = self.device(device_id, start, end, hours=hours, pieces=pieces)
@@ -162,20 +162,23 @@ class Oracle:
             if device_id in counted:
                 total.consumed += sums.consumed
                 total.generated += sums.generated
-            for hour, (consumed, generated, _) in pieces.items():
+            for hour, (consumed, generated, covered) in pieces.items():
                 if not self._wanted(max(hour, start), hours):
                     continue
                 if device_id in meters:
                     metered[hour][0] += consumed
                     metered[hour][1] += generated
+                    metered[hour][2] += covered
                 else:
                     nets[hour] += consumed - generated
-        if meters:
-            total.imported = sum(v[0] for v in metered.values())
-            total.exported = sum(v[1] for v in metered.values())
-        else:
-            total.imported = sum(max(v, 0.0) for v in nets.values())
-            total.exported = sum(max(-v, 0.0) for v in nets.values())
+        # In the hours the grid meter's readings cover, its readings; else the devices' net.
+        for hour in nets.keys() | metered.keys():
+            if metered.get(hour, [0, 0, 0])[2] > 0:
+                total.imported += metered[hour][0]
+                total.exported += metered[hour][1]
+            else:
+                total.imported += max(nets.get(hour, 0.0), 0.0)
+                total.exported += max(-nets.get(hour, 0.0), 0.0)
         return total
 
     def latest_power(self, device_id: str) -> float:

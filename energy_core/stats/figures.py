@@ -21,9 +21,10 @@ GLOSSARY: dict[str, str] = {
     "energy_wh": "Net energy (consumption minus generation) in Wh; an alias of net_wh kept for "
     "one release.",
     "import_wh": "Grid import: energy bought from the grid, hour by hour: the grid meter's "
-    "reading where there is one, else each hour's net of the selected devices when positive.",
+    "reading in the hours it covers, else each hour's net of the selected devices when "
+    "positive, in Wh.",
     "export_wh": "Grid export: energy sent to the grid, hour by hour: the grid meter's reading "
-    "where there is one, else each hour's net of the selected devices when negative.",
+    "in the hours it covers, else each hour's net of the selected devices when negative, in Wh.",
     "self_consumption_wh": "Self-consumption: generation used in the house, i.e. generation "
     "minus grid export, in Wh.",
     "self_sufficiency": "Self-sufficiency: the share of consumption not bought from the grid, "

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from energy_core.power import Gap, holding
 from energy_core.settings import Settings, get_settings
-from energy_core.stats import sql
+from energy_core.sql import reads as sql
 from energy_core.stats.figures import Figure
 from energy_core.stats.period import Period, add_days, local_midnight
 from energy_core.stats.selection import DeviceRef, Household, Selection

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session
 
 from energy_core.energy import summarize_step
-from energy_core.stats import sql
+from energy_core.sql import reads as sql
 from energy_core.stats.figures import Figure
 from energy_core.stats.money import price_flows
 from energy_core.stats.period import buckets
@@ -154,7 +154,7 @@ def read_series(session: Session, selection: Selection, *, flows: bool = True) -
     acc: dict[tuple[int, int], _Acc] = defaultdict(_Acc)
     # Household net per (span, UTC hour) of the counted devices, and the grid meters' flows.
     nets: dict[tuple[int, datetime], float] = defaultdict(float)
-    metered: dict[tuple[int, datetime], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    metered: dict[tuple[int, datetime], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
     counted = [d for d in taking if not d.is_grid_meter]
     meters = [d for d in taking if d.is_grid_meter]
     prices = selection.tariff.flat_prices(start, end)
@@ -253,7 +253,7 @@ def read_series(session: Session, selection: Selection, *, flows: bool = True) -
         household.append(together)
 
     if flows and hourly:
-        _household_flows(selection, spans, household, nets, metered, bool(meters))
+        _household_flows(selection, spans, household, nets, metered)
     elif flows:
         # Nothing generated and no grid meter: every hour's net is what the devices drew, so the
         # household's grid flows and cost are the sums of the devices' own.
@@ -327,25 +327,26 @@ def _household_flows(
     household: list[Figure],
     nets: dict[tuple[int, datetime], float],
     metered: dict[tuple[int, datetime], list[float]],
-    has_meter: bool,
 ) -> None:
-    """Grid import, export and cost of each period, hour by hour: from the grid meter where the
-    selection has one, else from the net of the counted devices."""
+    """Grid import, export and cost of each period, hour by hour: in the hours the grid meter's
+    readings cover, its readings; in the others, the net of the counted devices."""
     tariff = selection.tariff
     for figure in household:
-        if has_meter:
-            figure.grid_metered = True
-        else:
-            figure.grid_s = figure.counted_s
-    for (s, hour), values in (metered if has_meter else nets).items():
+        figure.grid_s = figure.counted_s
+    for key in nets.keys() | metered.keys():
+        s, hour = key
         period = spans[s].period
         if period < 0:
             continue
-        if has_meter:
-            imported, exported = values
-        else:
-            imported, exported = max(values, 0.0), max(-values, 0.0)
         figure = household[period]
+        meter = metered.get(key)
+        if meter is not None and meter[2] > 0:
+            imported, exported = meter[0], meter[1]
+            figure.grid_metered = True
+            figure.grid_s += meter[2]
+        else:
+            net = nets.get(key, 0.0)
+            imported, exported = max(net, 0.0), max(-net, 0.0)
         figure.imported_wh += imported
         figure.exported_wh += exported
         figure.cost_value += tariff.cost(imported, exported, hour_start=hour)
@@ -407,7 +408,7 @@ def _add_stored_hours(
         return False
     counted_pks = None if everyone and not meters else sorted(d.pk for d in counted)
     starts = [s.lo for s in spans]
-    for hour, net, meter_import, meter_export in sql.hourly_nets(
+    for hour, net, meter_import, meter_export, meter_covered in sql.hourly_nets(
         conn,
         user_id=selection.user_id,
         counted_pks=counted_pks,
@@ -417,9 +418,11 @@ def _add_stored_hours(
     ):
         s = bisect_right(starts, hour) - 1
         nets[(s, hour)] += net
-        pair = metered[(s, hour)]
-        pair[0] += meter_import
-        pair[1] += meter_export
+        if meter_covered:
+            meter = metered[(s, hour)]
+            meter[0] += meter_import
+            meter[1] += meter_export
+            meter[2] += meter_covered
     return True
 
 
@@ -525,9 +528,10 @@ def _add_raw_hours(
                 ):
                     entry.max_w, entry.max_at = summary.max_w, summary.max_at
                 if pk in meters:
-                    pair = metered[(s, hour)]
-                    pair[0] += summary.consumed_wh
-                    pair[1] += summary.generated_wh
+                    meter = metered[(s, hour)]
+                    meter[0] += summary.consumed_wh
+                    meter[1] += summary.generated_wh
+                    meter[2] += summary.covered_s
                 else:
                     nets[(s, hour)] += net
             cursor = piece_end

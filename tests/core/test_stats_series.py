@@ -51,9 +51,10 @@ def reference(devices: dict[str, dict], lo: float, hi: float, *, meter: str | No
     totals = {name: [sum(v[k] for v in hours[name].values()) for k in range(3)] for name in devices}
     imported = exported = 0.0
     for hour in {h for per_hour in hours.values() for h in per_hour}:
-        if meter is not None:
-            imported += hours[meter].get(hour, [0, 0, 0])[0]
-            exported += hours[meter].get(hour, [0, 0, 0])[1]
+        if meter is not None and hours[meter].get(hour, [0, 0, 0])[2] > 0:
+            # The meter's readings cover some of this hour: they are its import and export.
+            imported += hours[meter][hour][0]
+            exported += hours[meter][hour][1]
             continue
         net = sum(
             hours[n].get(hour, [0, 0, 0])[0] - hours[n].get(hour, [0, 0, 0])[1] for n in counted

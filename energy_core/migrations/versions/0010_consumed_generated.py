@@ -34,8 +34,8 @@ depends_on: str | Sequence[str] | None = None
 # before it, so hours closer than this to a device's oldest kept reading are not recomputed.
 _LONGEST_GAP_S = 86_400
 
-_MIXED_DEVICES = """
-    SELECT dev.id, dev.user_id, coalesce(dev.max_gap_s, {gap}) AS gap_s,
+_MIXED_DEVICES = f"""
+    SELECT dev.id, dev.user_id, coalesce(dev.max_gap_s, {_LONGEST_GAP_S}) AS gap_s,
            (SELECT min(r.ts) FROM readings r
             WHERE r.user_id = dev.user_id AND r.device_pk = dev.id) AS oldest,
            (SELECT min(x.hour_start) FROM hourly_aggregates x
@@ -46,7 +46,7 @@ _MIXED_DEVICES = """
         WHERE y.user_id = dev.user_id AND y.device_pk = dev.id
           AND (y.min_watts < 0 OR y.energy_wh < 0)
     )
-""".format(gap=_LONGEST_GAP_S)
+"""
 
 _MARK_SQLITE = f"""
 INSERT INTO dirty_hours (user_id, device_pk, hour_start, version)
