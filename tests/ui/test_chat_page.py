@@ -73,7 +73,7 @@ def test_asking_shows_the_answer_with_the_engine_and_the_evidence_and_stores_it(
     (made,) = stored_answer.tool_calls
     assert made["tool"] == "energy_usage"
     assert made["evidence"]["devices"][0]["device_id"] == "heater"
-    figure = kwh(made["result"]["energy_wh"])
+    figure = kwh(made["result"]["consumption_wh"])
     assert figure in stored_answer.content
     text = shown_text(at)
     assert figure in text
