@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from energy_core.errors import CoreError, ErrorKind
 from energy_core.types import HOUR
 
 Granularity = Literal["hour", "day", "week", "month", "total"]
@@ -46,8 +47,11 @@ TIMES_OF_DAY: dict[str, tuple[int, int]] = {
 }
 
 
-class PeriodError(ValueError):
+class PeriodError(CoreError, ValueError):
     """A period that cannot be answered (in the future, reversed, unreadable)."""
+
+    kind = ErrorKind.invalid
+    code = "invalid_period"
 
 
 def hours_of(time_of_day: str | None) -> frozenset[int] | None:

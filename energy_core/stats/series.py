@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session
 
 from energy_core.energy import summarize_step
+from energy_core.errors import CoreError, ErrorKind
 from energy_core.sql import reads as sql
 from energy_core.stats.figures import Figure
 from energy_core.stats.money import price_flows
@@ -30,8 +31,11 @@ from energy_core.types import HOUR, ceil_hour, floor_hour
 MAX_PERIODS = 10_000
 
 
-class TooManyPeriods(ValueError):
+class TooManyPeriods(CoreError, ValueError):
     """A series with more periods than one read allows; the message says what to change."""
+
+    kind = ErrorKind.too_large
+    code = "too_many_periods"
 
 
 @dataclass(frozen=True)
