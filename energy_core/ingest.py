@@ -535,7 +535,9 @@ def timestamp_us(value: object) -> int | str:
         return value * US_PER_S if kind is int else round(value * US_PER_S)
     if kind is not str:
         return NOT_A_TIMESTAMP
-    if len(value) > 64:
+    # datetime.fromisoformat skips some control characters (a NUL before the offset); a
+    # timestamp with one is not what the device meant to send.
+    if len(value) > 64 or not value.isprintable():
         return f"is not an ISO 8601 timestamp ({TIMESTAMP_EXAMPLE})"
     try:
         ts = datetime.fromisoformat(value.strip())

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 from energy_core import telemetry
-from energy_core.ingest import timestamp_us
+from energy_core.ingest import device_id_problem, timestamp_us
 from energy_core.types import from_epoch_us
 from ingest_api.errors import invalid_parameter
 
@@ -43,6 +43,14 @@ def query_time(value: str | None, name: str) -> datetime | None:
     if isinstance(us, str):
         raise invalid_parameter(name, f"The {name} parameter is invalid.", us)
     return from_epoch_us(us)
+
+
+def query_device(value: str | None, name: str = "device_id") -> str | None:
+    """``value`` if it could name a device: the rule ingest applies (printable, 1 to 128
+    characters), so that a control character is the caller's mistake, never a database error."""
+    if value is not None and (why := device_id_problem(value)):
+        raise invalid_parameter(name, f"The {name} parameter is invalid.", why)
+    return value
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,7 @@ async def listing(
     cursor: CursorParam = None,
     limit: LimitParam = 1000,
 ) -> Listing:
-    return Listing(device_id, await window(start, end), cursor, limit)
+    return Listing(query_device(device_id), await window(start, end), cursor, limit)
 
 
 ListingDep = Annotated[Listing, Depends(listing)]

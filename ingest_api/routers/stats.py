@@ -10,7 +10,7 @@ from energy_core import telemetry
 from ingest_api import schemas
 from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
 from ingest_api.errors import documented
-from ingest_api.query import WindowDep
+from ingest_api.query import WindowDep, query_device
 
 router = APIRouter(tags=["read"])
 
@@ -35,7 +35,7 @@ def get_stats(
         session,
         settings=settings,
         user_id=principal.user_id,
-        device_id=device_id,
+        device_id=query_device(device_id),
         start=window.start,
         end=window.end,
     )
