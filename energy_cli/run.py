@@ -228,7 +228,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 
         print()
         print(f"  Dashboard:  {app_url}")
-        print(f"  Ingest API: {api_url}  (docs: {api_url}/docs)")
+        docs = f"  (docs: {api_url}/docs)" if settings.api_docs else ""
+        print(f"  Ingest API: {api_url}{docs}")
         if not args.no_demo:
             print(f"  Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
         print("  Press Ctrl-C to stop.")

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     rate_limit_window_s: float = Field(
         60.0, gt=0, description="Length of the rate-limit window (seconds)."
     )
+    api_docs: bool = Field(
+        True,
+        description="Serve the API's documentation (/docs, /redoc, /openapi.json); "
+        "false hides them on a public server.",
+    )
 
     # Scheduler.
     rollup_interval_s: int = Field(60, ge=1, description="Seconds between aggregation runs.")

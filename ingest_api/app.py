@@ -68,8 +68,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await api.singles.close()
         engine.dispose()
 
+    docs = settings.api_docs
     app = FastAPI(
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         title="Home energy monitor — device API",
         version=__version__,
         description="Devices post power readings; analysts and integrations read them back. "

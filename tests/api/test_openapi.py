@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
 
+from energy_core.settings import get_settings
 from ingest_api.app import create_app
+from tests.api.support import assert_error
 
 try:
     from fastapi.routing import iter_route_contexts
@@ -91,3 +94,18 @@ def test_openapi_json_is_served(client):
     r = client.get("/openapi.json")
     assert r.status_code == 200
     assert r.json()["info"]["title"].startswith("Home energy monitor")
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/openapi.json"])
+def test_the_documentation_is_served_by_default(client, path):
+    assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"])
+def test_api_docs_false_hides_the_documentation(configured, monkeypatch, path):
+    monkeypatch.setenv("ENERGY_API_DOCS", "false")
+    get_settings.cache_clear()
+    with TestClient(create_app()) as client:
+        assert_error(client.get(path), 404, "not_found")
+        # The API itself still answers.
+        assert client.get("/health").status_code == 200
