@@ -3,6 +3,7 @@ run. Not a test: it prints figures and never fails on timing.
 
     python bench/ingest.py [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
                            [--duration 15] [--workers 1 2] [--redis-url redis://...]
+                           [--baseline-batches 300]
 
 It creates a scratch database (dropped at the end), a user with 1,000 devices and a household
 ingest key, then for each uvicorn worker count:
@@ -12,14 +13,17 @@ ingest key, then for each uvicorn worker count:
            batch (no two clients write the same device, as in a real installation);
   shared   the same, but every batch holds one instant of all 1,000 devices, so all clients
            write the same device rows and dirty-hour marks at once (the worst case);
-  singles  16 concurrent clients post one reading per request for --duration seconds.
+  singles  16 concurrent clients post one reading per request for --duration seconds;
+  singles+redis  the same against a second API process configured with --redis-url (the
+           production setup: key cache and rate counts in Redis), when that flag is given.
 
 Every phase starts from empty readings and dirty-hour tables, with validation, auth (cached),
-rate limiting, dedupe, dirty-hour marking and last-seen updates all on. Then, in the same run and
-on the same table with its unique index, the baseline: raw binary COPY from Python of the rows
-of the batch phase, in batches of 1,000, one commit per batch, and the two bulk paths the API
-could use for its insert (an unnest-array INSERT ... ON CONFLICT DO NOTHING and COPY into a
-staging table merged with ON CONFLICT DO NOTHING), each timed on one connection.
+rate limiting, dedupe, dirty-hour marking and last-seen updates all on. Then, in the same run,
+the two baselines: raw binary COPY from Python of the rows of the batch phase, in batches of
+1,000, one commit per batch, into the product's own ``readings`` table and into a bare table with
+nothing but the same (user_id, device_pk, ts) primary key; and the two bulk paths the API could
+use for its insert (an unnest-array INSERT ... ON CONFLICT DO NOTHING and COPY into a staging
+table merged with ON CONFLICT DO NOTHING), each timed on one connection.
 
 Each row of the table also says where the machine's CPU went per request: the API's processes,
 PostgreSQL's, this load generator's and everything else's (the machine may be shared). The load
@@ -27,8 +31,9 @@ generator is a minimal keep-alive HTTP/1.1 client on uvloop (--client raw, the d
 every CPU millisecond it spends is taken from the API and PostgreSQL on the same small machine;
 --client aiohttp or httpx measure with a general-purpose client instead.
 
-The baseline is timed before the HTTP phases (on the rows the batch phase will send) and after
-them (on the rows it stored); the ratio uses their mean.
+Both baselines are timed before the HTTP phases (on the rows the batch phase will send) and
+after them (on the rows it stored); the ratios use their means. Every phase is printed with its
+readings per second as a ratio of each baseline ("vs COPY": the product's table, "vs bare").
 
 --profile runs the request path in this process under cProfile for a few hundred batches and
 prints where the time goes.
@@ -146,9 +151,22 @@ def seed(url: str) -> tuple[int, str, list[str]]:
     return user_id, key, names
 
 
+# The second baseline's table: the readings' columns and primary key, nothing else.
+BARE_TABLE = "bench_bare_readings"
+
+
+def create_bare_table(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            f"CREATE TABLE {BARE_TABLE} (user_id int4 NOT NULL, device_pk int4 NOT NULL, "
+            "ts timestamptz NOT NULL, power_w float8 NOT NULL, "
+            "PRIMARY KEY (user_id, device_pk, ts))"
+        )
+
+
 def empty_tables(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE readings, dirty_hours")
+        conn.execute(f"TRUNCATE readings, dirty_hours, {BARE_TABLE}")
         conn.execute("UPDATE devices SET last_seen_at = NULL")
         conn.execute("VACUUM ANALYZE readings, dirty_hours, devices")
 
@@ -456,13 +474,22 @@ def time_batches(url: str, rows: list, insert) -> float:  # noqa: ANN001
         return len(rows) / (time.perf_counter() - started)
 
 
-def raw_copy(conn: psycopg.Connection, chunk: list) -> None:
-    with conn.cursor().copy(
-        "COPY readings (user_id, device_pk, ts, power_w) FROM STDIN (FORMAT BINARY)"
-    ) as copy:
-        copy.set_types(["int4", "int4", "timestamptz", "float8"])
-        for row in chunk:
-            copy.write_row(row)
+def copy_into(table: str):  # noqa: ANN201
+    """Raw binary COPY of a chunk into ``table``."""
+
+    def raw_copy(conn: psycopg.Connection, chunk: list) -> None:
+        with conn.cursor().copy(
+            f"COPY {table} (user_id, device_pk, ts, power_w) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["int4", "int4", "timestamptz", "float8"])
+            for row in chunk:
+                copy.write_row(row)
+
+    return raw_copy
+
+
+raw_copy = copy_into("readings")
+bare_copy = copy_into(BARE_TABLE)
 
 
 def staged_copy_merge(conn: psycopg.Connection, chunk: list) -> None:
@@ -548,8 +575,18 @@ def main() -> int:
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per HTTP phase")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--redis-url", default=None, help="run the API with Redis (cache, limits)")
+    parser.add_argument(
+        "--redis-url",
+        default=None,
+        help="also run the single-reading phase against an API configured with this Redis",
+    )
     parser.add_argument("--skip-shared", action="store_true", help="leave out the shared phase")
+    parser.add_argument(
+        "--baseline-batches",
+        type=int,
+        default=300,
+        help="1,000-row batches the baselines copy before the HTTP phases",
+    )
     parser.add_argument(
         "--client",
         choices=["raw", "aiohttp", "httpx"],
@@ -563,80 +600,98 @@ def main() -> int:
     url = create_database(args.admin_url)
     try:
         user_id, key, names = seed(url)
+        create_bare_table(url)
         print(
             f"scratch database {make_url(url).database}: 1 user, {DEVICES} devices; "
-            f"{os.cpu_count()} CPUs; cache: {'Redis' if args.redis_url else 'in-process'}; "
-            f"client: {args.client}"
+            f"{os.cpu_count()} CPUs; Redis: {args.redis_url or 'none'}; client: {args.client}; "
+            f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
         if args.profile:
             profile(url, user_id, names)
             return 0
-        # The baseline is measured before and after the HTTP phases (the machine may be shared):
-        # first on the rows the batch phase will send, then on the rows it stored.
-        planned = planned_rows(url, user_id, names, batches=300)
-        baseline_before = time_batches(url, planned, raw_copy)
+        # The baselines are measured before and after the HTTP phases (the machine may be
+        # shared): first on the rows the batch phase will send, then on the rows it stored.
+        planned = planned_rows(url, user_id, names, batches=args.baseline_batches)
+        before = {"copy": time_batches(url, planned, raw_copy)}
+        before["bare"] = time_batches(url, planned, bare_copy)
         phases: list[Phase] = []
         batch_rows: list = []
-        for workers in args.workers:
-            with ApiServer(url, workers, args.redis_url) as server:
-                timeline = Timeline()
-                empty_tables(url)
+        timeline = Timeline()
+
+        def run(server: ApiServer, name: str, shared: bool | None, label: str = "") -> None:
+            empty_tables(url)
+            if shared is None:
+                sources = [single_readings(names, c, timeline) for c in range(SINGLE_CLIENTS)]
+                path = "/api/v1/telemetry"
+            else:
                 sources = [
-                    hub_batches(names, c, timeline, shared=False) for c in range(BATCH_CLIENTS)
+                    hub_batches(names, c, timeline, shared=shared) for c in range(BATCH_CLIENTS)
                 ]
-                phases.append(
-                    run_phase(server, key, "batches", sources, "/api/v1/telemetry/batch", args)
-                )
+                path = "/api/v1/telemetry/batch"
+            phases.append(run_phase(server, key, label or name, sources, path, args))
+
+        for workers in args.workers:
+            with ApiServer(url, workers, None) as server:
+                run(server, "batches", False)
                 if not batch_rows:
                     batch_rows = stored_rows(url)
                 if not args.skip_shared:
-                    empty_tables(url)
-                    sources = [
-                        hub_batches(names, c, timeline, shared=True) for c in range(BATCH_CLIENTS)
-                    ]
-                    phases.append(
-                        run_phase(server, key, "shared", sources, "/api/v1/telemetry/batch", args)
-                    )
-                empty_tables(url)
-                sources = [single_readings(names, c, timeline) for c in range(SINGLE_CLIENTS)]
-                phases.append(run_phase(server, key, "singles", sources, "/api/v1/telemetry", args))
-        # The same rows the first batch phase stored, on the same table and unique index.
-        baseline_after = time_batches(url, batch_rows, raw_copy)
-        baseline = (baseline_before + baseline_after) / 2
+                    run(server, "shared", True)
+                run(server, "singles", None)
+            if args.redis_url:
+                with ApiServer(url, workers, args.redis_url) as server:
+                    run(server, "singles", None, "singles+redis")
+        # The same rows the first batch phase stored, on the same tables and primary key.
+        after = {"copy": time_batches(url, batch_rows, raw_copy)}
+        after["bare"] = time_batches(url, batch_rows, bare_copy)
+        baseline = {k: (before[k] + after[k]) / 2 for k in before}
         staged = time_batches(url, batch_rows, staged_copy_merge)
         unnest = unnest_merge(url, batch_rows)
 
         print()
         print(
-            f"{'phase':8s} {'workers':>7s} {'readings/s':>11s} {'requests/s':>10s} "
-            f"{'p50 ms':>7s} {'p99 ms':>7s} {'errors':>6s} {'peak RSS MB':>11s} {'vs COPY':>7s}"
-            f" | CPU ms/request: {'api':>6s} {'pg':>6s} {'client':>6s} {'other':>6s}"
+            f"{'phase':13s} {'workers':>7s} {'readings/s':>11s} {'requests/s':>10s} "
+            f"{'p50 ms':>7s} {'p99 ms':>7s} {'errors':>6s} {'RSS MB':>6s} {'vs COPY':>7s} "
+            f"{'vs bare':>7s} | CPU ms/request: {'api':>6s} {'pg':>6s} {'client':>6s} "
+            f"{'other':>6s}"
         )
         for p in phases:
             print(
-                f"{p.name:8s} {p.workers:7d} {p.readings_per_s:11,.0f} {p.requests_per_s:10,.0f} "
+                f"{p.name:13s} {p.workers:7d} {p.readings_per_s:11,.0f} {p.requests_per_s:10,.0f} "
                 f"{p.percentile(50):7.1f} {p.percentile(99):7.1f} {p.errors:6d} "
-                f"{p.peak_rss_mb:11.0f} {p.readings_per_s / baseline:7.2f}"
+                f"{p.peak_rss_mb:6.0f} {p.readings_per_s / baseline['copy']:7.2f} "
+                f"{p.readings_per_s / baseline['bare']:7.2f}"
                 f" | {'':15s} {p.cpu_ms_per_request('api'):6.2f} "
                 f"{p.cpu_ms_per_request('postgres'):6.2f} {p.cpu_ms_per_request('client'):6.2f} "
                 f"{p.cpu_ms_per_request('other'):6.2f}"
             )
         print()
-        print(
-            f"baseline: raw binary COPY, 1,000 rows a commit, 1 connection: {baseline:,.0f} rows/s"
-            f" (before the HTTP phases {baseline_before:,.0f}, after {baseline_after:,.0f})"
-        )
+        print("baselines: raw binary COPY, 1,000 rows a commit, 1 connection:")
+        for name, what in (("copy", "into readings"), ("bare", f"into {BARE_TABLE} (PK only)")):
+            print(
+                f"  {what:34s} {baseline[name]:10,.0f} rows/s (before the HTTP phases "
+                f"{before[name]:,.0f}, after {after[name]:,.0f})"
+            )
         # Little's law: clients that each wait for their answer before sending again see a mean
         # latency of clients / throughput, whatever the server does with its time.
-        floor_ms = BATCH_CLIENTS * BATCH / baseline * 1000
+        floor_ms = BATCH_CLIENTS * BATCH / baseline["bare"] * 1000
         print(
             f"latency floor: {BATCH_CLIENTS} clients waiting on {BATCH:,}-reading batches at the "
-            f"baseline's rate would see {floor_ms:.0f} ms per batch on average (Little's law)"
+            f"bare baseline's rate would see {floor_ms:.0f} ms per batch on average (Little's law)"
         )
-        print("insert paths on 1 connection (same rows, with ON CONFLICT DO NOTHING):")
-        print(f"  unnest arrays (the API's)      {unnest:10,.0f} rows/s  {unnest / baseline:.2f}x")
-        print(f"  COPY to staging + merge        {staged:10,.0f} rows/s  {staged / baseline:.2f}x")
-        print(f"rows compared: {len(batch_rows):,}")
+        print("insert paths on 1 connection (same rows, with ON CONFLICT DO NOTHING), vs bare:")
+        print(
+            f"  unnest arrays (the API's)      {unnest:10,.0f} rows/s  "
+            f"{unnest / baseline['bare']:.2f}x"
+        )
+        print(
+            f"  COPY to staging + merge        {staged:10,.0f} rows/s  "
+            f"{staged / baseline['bare']:.2f}x"
+        )
+        print(
+            f"rows compared: {len(batch_rows):,}; load average at the end "
+            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        )
     finally:
         if not args.keep:
             drop_database(args.admin_url, url)

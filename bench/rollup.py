@@ -5,8 +5,8 @@
 Creates a scratch database next to the given one (default ENERGY_BENCH_DATABASE_URL or the local
 ``test`` database), loads devices x readings at irregular 10-60 s intervals with COPY, then times:
   (a) a full rebuild of every aggregate against one raw SQL GROUP BY over the same table, run in
-      the same session (target: at most 3x the baseline);
-  (b) an incremental run after one minute of new readings from every device (target < 1 s);
+      the same session (target: at most 1.5x the baseline);
+  (b) an incremental run after one minute of new readings from every device (target < 100 ms);
   (c) energy_series for 30 days x all devices at day granularity (target < 100 ms);
 and the peak RSS of the job processes (target: flat, independent of table size). The rebuild and
 the incremental run each run in a child process, as the scheduler's job would, so their peak RSS
@@ -213,7 +213,9 @@ def main() -> int:
         "url", nargs="?", default=os.environ.get("ENERGY_BENCH_DATABASE_URL", DEFAULT_URL)
     )
     parser.add_argument("--devices", type=int, default=500)
-    parser.add_argument("--readings", type=int, default=20_000, help="per device")
+    parser.add_argument(
+        "--readings", type=int, default=20_000, help="per device (4,000 runs in about a minute)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
     admin_url = normalize_database_url(args.url)
@@ -266,14 +268,14 @@ def main() -> int:
                 "(a) full rebuild total / baseline",
                 "",
                 f"{rebuild['total_s']:.2f} s",
-                f"{rebuild['total_s'] / baseline_s:.2f}x (target <= 3x)",
+                f"{rebuild['total_s'] / baseline_s:.2f}x (target <= 1.5x)",
             ),
             ("    ingest of that minute (API path)", "", f"{ingest_s:.3f} s", ""),
             (
                 "(b) incremental run after 1 minute",
                 f"{incremental['hours']:,} hours",
                 f"{incremental['rollup_s']:.3f} s",
-                "target < 1 s",
+                "target < 100 ms",
             ),
             (
                 "(c) energy_series 30 d x all, by day",
@@ -302,7 +304,10 @@ def main() -> int:
         for label, size, duration, note in rows:
             print(f"{label:<{width}}  {size:>26}  {duration:>9}  {note}")
         print()
-        print(f"PostgreSQL {server_version(url)}, {os.cpu_count()} CPUs")
+        print(
+            f"PostgreSQL {server_version(url)}, {os.cpu_count()} CPUs, load average "
+            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        )
     finally:
         if args.keep:
             print(f"kept {name}")
