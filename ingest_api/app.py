@@ -21,6 +21,7 @@ from energy_core.ratelimit import RateLimiter
 from energy_core.settings import Settings, get_settings
 from ingest_api.deps import Api
 from ingest_api.errors import install_error_handlers
+from ingest_api.headers import SecurityHeaders
 from ingest_api.routers import (
     aggregates,
     devices,
@@ -86,4 +87,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for resource in (readings, aggregates, stats, summary, realtime, devices, service):
         app.include_router(resource.router)
     app.add_middleware(telemetry_ingest.SingleReadingRoute)
+    # Outside the single-reading route, so that its answers carry the headers too.
+    app.add_middleware(SecurityHeaders)
     return app
