@@ -17,8 +17,6 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
-
 from energy_cli.console import CliError, progress_printer, upgrade
 from energy_core.settings import get_settings
 
@@ -142,6 +140,8 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def wait_http(url: str, *, timeout_s: float, proc: subprocess.Popen) -> None:
+    import httpx  # here, not at the top: every command (``ask`` too) would pay for it
+
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -5,6 +5,9 @@ The model never sees the database: only tool results for the signed-in user (``T
 Rounds of tool calls are bounded, as are calls per round; the SDK brings timeouts and retries.
 Any failure (server down, error status, a broken stream, a model that keeps calling tools or
 answers nothing) ends in the offline analyst's answer with a notice saying why.
+
+The SDK is imported when a model is first asked, not with this module: it takes about a second,
+which every offline answer (and every ``energy-monitor ask``) would otherwise pay.
 """
 
 from __future__ import annotations
@@ -13,16 +16,15 @@ import json
 import logging
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
-import openai
-from openai import OpenAI
+from typing import TYPE_CHECKING, Any
 
 from energy_core.chat.answers import LLM, ChatAnswer
 from energy_core.chat.offline import OfflineAnalyst
 from energy_core.chat.tools import ToolCall, ToolContext, run_tool, tool_schemas
 from energy_core.settings import Settings
+
+if TYPE_CHECKING:
+    from openai import OpenAI
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ class _Turn:
 def make_client(settings: Settings) -> OpenAI:
     if settings.openai_api_key is None:
         raise LLMFailure("no API key is configured")
+    from openai import OpenAI
+
     return OpenAI(
         api_key=settings.openai_api_key.get_secret_value(),
         base_url=settings.openai_base_url or None,
@@ -105,6 +109,9 @@ class LLMEngine:
         history: Sequence[dict[str, str]] = (),
     ) -> Generator[str, None, ChatAnswer]:
         """Yield the answer's text as it arrives; return the whole ChatAnswer."""
+        import httpx
+        import openai
+
         calls: list[ToolCall] = []
         shown: list[str] = []
         try:
@@ -224,6 +231,8 @@ class LLMEngine:
 
 def _reason(exc: BaseException) -> str:
     """A short, secret-free description of a failure for the notice and the log."""
+    import openai
+
     if isinstance(exc, LLMFailure):
         return str(exc)
     if isinstance(exc, openai.APITimeoutError):

@@ -71,3 +71,36 @@ def test_upgrade_splits_stored_hours_by_sign_and_recomputes_those_that_may_mix(e
         row = s.get(HourlyAggregate, (user.id, battery.id, T0))
     assert row.consumed_wh == pytest.approx(500.0)
     assert row.generated_wh == pytest.approx(1500.0)
+
+
+def test_a_database_at_head_is_recognised_without_alembic(engine):
+    from alembic.script import ScriptDirectory
+
+    from energy_core.migrate import MIGRATIONS_DIR, is_at_head, script_heads, upgrade_database
+
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert script_heads() == frozenset(ScriptDirectory.from_config(config).get_heads())
+    assert is_at_head(engine)
+    heads = sorted(script_heads())
+    down = ScriptDirectory.from_config(config).get_revision(heads[0]).down_revision
+    _migrate(engine, down, down=True)
+    try:
+        assert not is_at_head(engine)
+        upgrade_database(engine)  # not at head: Alembic runs and brings it there
+        assert is_at_head(engine)
+    finally:
+        _migrate(engine, "head")
+
+
+def test_a_database_without_a_schema_is_not_at_head(tmp_path):
+    from energy_core.db import make_engine
+    from energy_core.migrate import is_at_head, upgrade_database
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    try:
+        assert not is_at_head(engine)
+        upgrade_database(engine)
+        assert is_at_head(engine)
+    finally:
+        engine.dispose()
