@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from energy_cli.console import upgrade
+from energy_cli.console import instant, pinned_clock, upgrade
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Ask the chat analyst; the same engine selection as the Chat page, history included."""
+    with pinned_clock(args.now):
+        return _ask(args)
+
+
+def _ask(args: argparse.Namespace) -> int:
     import json
 
     from energy_core.accounts import require_user
@@ -46,6 +51,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ask.add_argument("question", help='e.g. "How much did the fridge use last week?"')
     ask.add_argument(
         "--json", action="store_true", help="print the answer, tool calls and results as JSON"
+    )
+    ask.add_argument(
+        "--now",
+        type=instant,
+        metavar="ISO",
+        help="answer as if it were this instant (ISO 8601 with an offset, e.g. "
+        "2026-11-30T18:00:00Z); default ENERGY_NOW, else the real time",
     )
     ask.add_argument(
         "--no-history", action="store_true", help="do not store the exchange in the chat history"

@@ -23,6 +23,27 @@ def upgrade() -> None:
     upgrade_database(engine())
 
 
+def instant(value: str):  # noqa: ANN201
+    """An argparse type: an ISO 8601 instant with an offset (``--now``)."""
+    import argparse
+
+    from energy_core.clock import parse_instant
+
+    try:
+        return parse_instant(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def pinned_clock(at):  # noqa: ANN001, ANN201
+    """The clock pinned at ``at`` for the command (``--now``), or left alone when it is None."""
+    from contextlib import nullcontext
+
+    from energy_core.clock import pinned_now
+
+    return nullcontext() if at is None else pinned_now(at)
+
+
 def progress_printer(label: str):  # noqa: ANN202
     state = {"last": 0.0}
 

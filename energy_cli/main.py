@@ -52,7 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure(args)
+    try:
+        configure(args)
+    except ValueError as exc:  # pydantic's ValidationError: an ENERGY_* variable is wrong
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=get_settings().log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

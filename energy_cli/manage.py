@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from energy_cli.console import CliError, engine, progress_printer, upgrade
+from energy_cli.console import CliError, engine, instant, pinned_clock, progress_printer, upgrade
 from energy_core.settings import get_settings
 
 
@@ -115,7 +115,7 @@ def cmd_demo_seed(args: argparse.Namespace) -> int:
     from energy_core.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo_household
 
     upgrade()
-    with session_scope() as session:
+    with pinned_clock(args.now), session_scope() as session:
         result = seed_demo_household(
             session, days=args.days, progress=progress_printer("Demo history")
         )
@@ -221,6 +221,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     demo_sub = demo.add_subparsers(dest="demo_command", required=True, metavar="COMMAND")
     seed = demo_sub.add_parser("seed", help="create the demo household if it does not exist")
     seed.add_argument("--days", type=int, default=30, help="days of history (default 30)")
+    seed.add_argument(
+        "--now",
+        type=instant,
+        metavar="ISO",
+        help="end the history at this instant (ISO 8601 with an offset, e.g. "
+        "2026-11-30T18:00:00Z); default ENERGY_NOW, else the real time",
+    )
     seed.set_defaults(func=cmd_demo_seed)
 
     users = sub.add_parser("users", help="manage users")

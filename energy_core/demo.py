@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from energy_core import clock
 from energy_core.accounts import (
     IssuedKey,
     create_device,
@@ -35,7 +36,7 @@ from energy_core.accounts import (
 )
 from energy_core.ingest import ReadingIn, record_readings
 from energy_core.models import DeviceCreate, KeyScope, Role
-from energy_core.types import EPOCH, utcnow
+from energy_core.types import EPOCH
 
 log = logging.getLogger(__name__)
 
@@ -493,9 +494,10 @@ def seed_demo_household(
     progress: Callable[[int, int], None] | None = None,
 ) -> DemoSeedResult:
     """Create the demo user, its devices, a household ingest key and ``days`` of history up to
-    ``now``, in the caller's transaction. Does nothing when the demo user already exists."""
+    ``now`` (default: the clock, ``energy_core.clock``), in the caller's transaction. Does nothing
+    when the demo user already exists."""
     started = time.perf_counter()
-    now = now or utcnow()
+    now = now or clock.now()
     existing = get_user_by_email(session, email=DEMO_EMAIL)
     if existing is not None:
         return DemoSeedResult(

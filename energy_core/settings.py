@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from energy_core.clock import parse_instant
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/energy.db"
 # A key that makes the demo work out of the box; the app refuses it outside demo mode.
@@ -119,12 +122,27 @@ class Settings(BaseSettings):
         6, ge=1, le=20, description="Rounds of tool calls one chat answer may take."
     )
 
+    now: datetime | None = Field(
+        None,
+        description="Pins 'now' for the chat and the demo seeding (ISO 8601 with an offset, e.g. "
+        "2026-11-30T18:00:00Z), for reproducible answers; unset = the real time.",
+    )
+
     log_level: str = Field("INFO", description="Logging level for all processes.")
 
     @field_validator("database_url")
     @classmethod
     def _normalize_url(cls, value: str) -> str:
         return normalize_database_url(value)
+
+    @field_validator("now", mode="before")
+    @classmethod
+    def _aware_now(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_instant(value) if value.strip() else None
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise ValueError("naive datetime: 'now' needs a UTC offset")
+        return value
 
     @property
     def is_sqlite(self) -> bool:

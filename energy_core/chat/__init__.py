@@ -7,6 +7,7 @@ from energy_core.chat.history import (
     DEFAULT_CONVERSATION,
     HistoryMessage,
     clear_history,
+    load_all_history,
     load_history,
     record_exchange,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "answer_question",
     "clear_history",
     "escape_markdown",
+    "load_all_history",
     "load_history",
     "record_exchange",
     "run_tool",

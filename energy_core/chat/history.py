@@ -13,12 +13,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, func, select
 
+from energy_core import clock
 from energy_core.cache import Cache, get_cache
 from energy_core.chat.answers import ChatAnswer
 from energy_core.models import ChatMessage
-from energy_core.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +108,8 @@ def record_exchange(
     cache: Cache | None = None,
 ) -> None:
     """Store a question and its answer (with the tool calls and their data) in the caller's
-    transaction."""
-    now = utcnow()
+    transaction, stamped with the clock's now (``energy_core.clock``)."""
+    now = clock.now()
     extra = {
         "calls": [c.to_dict() for c in answer.tool_calls],
         "notice": answer.notice,
@@ -139,15 +139,52 @@ def record_exchange(
     (cache or get_cache()).delete(_cache_key(user_id, conversation_id))
 
 
-def clear_history(session: Session, *, user_id: int, cache: Cache | None = None) -> int:
-    """Delete every chat message of the user; returns how many there were."""
-    cache = cache or get_cache()
+def load_all_history(
+    session: Session, *, user_id: int, limit: int = HISTORY_LIMIT
+) -> dict[str, list[HistoryMessage]]:
+    """The last ``limit`` messages of each conversation of the user, oldest first, by
+    conversation id (in order of each conversation's latest message, most recent first)."""
     conversations = session.exec(
-        select(ChatMessage.conversation_id).where(ChatMessage.user_id == user_id).distinct()
+        select(ChatMessage.conversation_id, func.max(ChatMessage.id))
+        .where(ChatMessage.user_id == user_id)
+        .group_by(ChatMessage.conversation_id)
+        .order_by(func.max(ChatMessage.id).desc())
     ).all()
-    result = session.exec(delete(ChatMessage).where(ChatMessage.user_id == user_id))
-    for conversation_id in set(conversations) | {DEFAULT_CONVERSATION}:
-        cache.delete(_cache_key(user_id, conversation_id))
+    found: dict[str, list[HistoryMessage]] = {}
+    for conversation_id, _latest in conversations:
+        rows = session.exec(
+            select(ChatMessage)
+            .where(ChatMessage.user_id == user_id, ChatMessage.conversation_id == conversation_id)
+            .order_by(col(ChatMessage.id).desc())
+            .limit(limit)
+        ).all()
+        found[conversation_id] = [HistoryMessage.from_row(row) for row in reversed(rows)]
+    return found
+
+
+def clear_history(
+    session: Session,
+    *,
+    user_id: int,
+    conversation_id: str | None = None,
+    cache: Cache | None = None,
+) -> int:
+    """Delete the user's chat messages, of one conversation or (None) of all; returns how many
+    there were."""
+    cache = cache or get_cache()
+    mine = ChatMessage.user_id == user_id
+    if conversation_id is None:
+        conversations = set(
+            session.exec(select(ChatMessage.conversation_id).where(mine).distinct()).all()
+        ) | {DEFAULT_CONVERSATION}
+        result = session.exec(delete(ChatMessage).where(mine))
+    else:
+        conversations = {conversation_id}
+        result = session.exec(
+            delete(ChatMessage).where(mine, ChatMessage.conversation_id == conversation_id)
+        )
+    for each in conversations:
+        cache.delete(_cache_key(user_id, each))
     log.info("cleared %d chat messages of user %s", result.rowcount, user_id)
     return result.rowcount
 
@@ -156,6 +193,7 @@ __all__ = [
     "DEFAULT_CONVERSATION",
     "HistoryMessage",
     "clear_history",
+    "load_all_history",
     "load_history",
     "record_exchange",
 ]

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from openai import OpenAI
 from sqlmodel import Session
 
+from energy_core import clock
 from energy_core.chat.answers import LLM, OFFLINE, ChatAnswer
-from energy_core.chat.llm import LLMEngine
 from energy_core.chat.offline import OfflineAnalyst
 from energy_core.chat.tools import ToolContext
 from energy_core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    # The SDK takes about a second to import: only a configured model loads it (chat/llm.py).
+    from openai import OpenAI
 
 MAX_QUESTION_CHARS = 2_000
 
@@ -66,15 +70,18 @@ def stream_answer(
 ) -> AnswerStream:
     """Answer ``question`` for ``user_id`` from that user's data only. ``history`` (earlier
     ``{"role", "content"}`` messages) gives the model context; ``client`` overrides the SDK
-    client built from settings."""
+    client built from settings. ``now`` defaults to the clock (``energy_core.clock``)."""
     settings = settings or get_settings()
     question = question.strip()
     if not question:
         raise ValueError("Ask a question, e.g. 'How much energy did I use yesterday?'")
     if len(question) > MAX_QUESTION_CHARS:
         raise ValueError(f"Questions are limited to {MAX_QUESTION_CHARS:,} characters.")
+    now = now or clock.now(settings)
     ctx = ToolContext.load(session, user_id=user_id, now=now, settings=settings)
     if selected_engine(settings) == LLM:
+        from energy_core.chat.llm import LLMEngine
+
         engine = LLMEngine(settings, client=client)
         return AnswerStream(engine.stream(ctx, question, history=history))
     return AnswerStream(_offline(ctx, question))

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from energy_core import clock
 from energy_core.chat.render import plain_name
 from energy_core.settings import Settings
 from energy_core.stats import DeviceRef, load_household, read_series, rolling_period
-from energy_core.types import utcnow
 
 GENERIC_QUESTIONS = (
     "How much energy did I use yesterday?",
@@ -40,7 +40,7 @@ def suggested_questions(
     settings: Settings | None = None,
 ) -> list[str]:
     """Questions worth asking about this household, best first."""
-    now = now or utcnow()
+    now = now or clock.now(settings)
     household = load_household(session, user_id=user_id, settings=settings)
     devices = list(household.devices)
     if not devices:
