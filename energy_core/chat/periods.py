@@ -20,6 +20,7 @@ from energy_core.stats.period import (
     add_months,
     describe_range,
     hours_of,
+    last_days_period,
     local_midnight,
     rolling_period,
 )
@@ -137,6 +138,11 @@ class _Builder:
             label or str(year),
             "year",
         )
+
+    def last_days(self, days: int, label: str) -> Period:
+        """Today so far and the whole days before it: what "the last 7 days" means on every
+        page, not 168 hours back from now."""
+        return last_days_period(days, now=self.now, timezone=self.tz.key, label=label)
 
     def rolling(self, length: timedelta, label: str) -> Period:
         return rolling_period(self.now, length, label=label)
@@ -299,9 +305,9 @@ def _build(kind: str, match: re.Match[str], b: _Builder) -> Period | None:
         if unit == "hour":
             return b.rolling(timedelta(hours=count), label)
         if unit == "day":
-            return b.rolling(timedelta(days=count), label)
+            return b.last_days(count, label)
         if unit == "week":
-            return b.rolling(timedelta(weeks=count), label)
+            return b.last_days(7 * count, label)
         if unit == "month":
             return b.rolling_months(count, label)
         return b.rolling_months(12 * count, label)
@@ -312,9 +318,9 @@ def _build(kind: str, match: re.Match[str], b: _Builder) -> Period | None:
     if kind == "relative":
         which, unit = g
         if which == "past":
-            # "the past week" is the seven days up to now, not the calendar week.
+            # "the past week" is the last seven days, not the calendar week.
             if unit == "week":
-                return b.rolling(timedelta(days=7), "the past week")
+                return b.last_days(7, "the past week")
             if unit == "month":
                 return b.rolling_months(1, "the past month")
             return b.rolling_months(12, "the past year")
@@ -428,7 +434,7 @@ def parse_period(text: str, *, now: datetime, timezone: str) -> Period:
 
 def default_period(*, now: datetime, timezone: str) -> Period:
     """The range used when a question names none: the last 7 days."""
-    return _Builder(now=now, tz=ZoneInfo(timezone)).rolling(timedelta(days=7), "the last 7 days")
+    return last_days_period(7, now=now, timezone=timezone)
 
 
 def with_time_of_day(period: Period, time_of_day: str | None) -> Period:

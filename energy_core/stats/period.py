@@ -325,15 +325,7 @@ def preset_period(preset: str, *, now: datetime, timezone: str) -> Period:
         day = today if preset == "today" else today - timedelta(days=1)
         return day_period(day, now=local_now, label=preset)
     if preset == "last_7_days":
-        first = today - timedelta(days=6)
-        return _calendar_period(
-            local_midnight(first, tz),
-            local_midnight(today + timedelta(days=1), tz),
-            local_now,
-            label="the last 7 days",
-            kind="day",
-            length=7,
-        )
+        return last_days_period(7, now=now, timezone=timezone)
     if preset in ("this_week", "last_week"):
         return week_period(today, offset=0 if preset == "this_week" else -1, now=local_now)
     if preset in ("this_month", "last_month"):
@@ -422,6 +414,25 @@ def days_period(
     )
 
 
+def last_days_period(
+    days: int, *, now: datetime, timezone: str, label: str | None = None
+) -> Period:
+    """ "The last ``days`` days": today so far and the ``days`` - 1 whole local days before it,
+    ending at now; compared with the ``days`` days before. Pages, the chat and the API's callers
+    all mean this by it (docs/metrics.md, "Periods")."""
+    tz = ZoneInfo(timezone)
+    local_now = now.astimezone(tz)
+    today = local_now.date()
+    return _calendar_period(
+        local_midnight(today - timedelta(days=days - 1), tz),
+        local_midnight(today + timedelta(days=1), tz),
+        local_now,
+        label=label or f"the last {days} day{'s' if days != 1 else ''}",
+        kind="day",
+        length=days,
+    )
+
+
 def rolling_period(end: datetime, length: timedelta, *, label: str | None = None) -> Period:
     """The ``length`` of absolute time up to ``end`` (e.g. the last 24 hours)."""
     start = (end.astimezone(UTC) - length).astimezone(end.tzinfo)
@@ -454,6 +465,7 @@ __all__ = [
     "format_duration",
     "hours_of",
     "instant_period",
+    "last_days_period",
     "local_midnight",
     "month_period",
     "next_period",

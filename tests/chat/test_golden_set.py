@@ -200,7 +200,7 @@ def baseload_case(question) -> Case:  # noqa: ANN001
 def profile_case(question, devices=None) -> Case:  # noqa: ANN001
     def expect(o: Oracle) -> dict[str, Any]:
         by_hour: dict[int, list[float]] = {}
-        for at, avg, coverage in o.hourly(NOW - timedelta(days=30), NOW, devices):
+        for at, avg, coverage in o.hourly(days(TODAY, -29), NOW, devices):
             if coverage >= 0.5:
                 by_hour.setdefault(at.hour, []).append(avg)
         means = {h: sum(v) / len(v) for h, v in by_hour.items()}
@@ -214,8 +214,10 @@ def JANUARY(o: Oracle) -> float | None:  # noqa: N802 - reads like the other per
     return o.energy(day(1, 1), day(2, 1))
 
 
-ROLLING_3D = (NOW - timedelta(days=3), NOW)
-ROLLING_7D = (NOW - timedelta(days=7), NOW)
+# "The last N days" (and "the past week"): today so far and the N - 1 whole days before, as on
+# every page.
+LAST_3_DAYS = (days(TODAY, -2), NOW)
+LAST_7_DAYS = (days(TODAY, -6), NOW)
 
 GOLDEN: list[Case] = [
     # --- energy, household, devices and rooms ---
@@ -239,7 +241,7 @@ GOLDEN: list[Case] = [
         YESTERDAY,
         ["fridge-kitchen"],
     ),
-    energy_case("Living room consumption over the last 3 days", *ROLLING_3D, ["lights-living"]),
+    energy_case("Living room consumption over the last 3 days", *LAST_3_DAYS, ["lights-living"]),
     energy_case("How much did the lights use on Monday?", day(4, 6), day(4, 7), ["lights-living"]),
     energy_case(
         "How much did the router use on 2026-03-15?", day(3, 15), day(3, 16), ["router-hall"]
@@ -262,7 +264,7 @@ GOLDEN: list[Case] = [
         THIS_MONTH,
         ["washer-utility"],
     ),
-    energy_case("Energy use in the past week", *ROLLING_7D),
+    energy_case("Energy use in the past week", *LAST_7_DAYS),
     energy_case("How much did the fridge use on Sunday?", day(4, 5), day(4, 6), ["fridge-kitchen"]),
     energy_case("How much did the heat pump use last Friday?", day(4, 3), day(4, 4), ["heat-pump"]),
     energy_case(
@@ -311,7 +313,7 @@ GOLDEN: list[Case] = [
     cost_case(
         "How much money did the fridge cost last week?", LAST_WEEK, THIS_WEEK, ["fridge-kitchen"]
     ),
-    cost_case("What was my bill for the last 7 days?", *ROLLING_7D),
+    cost_case("What was my bill for the last 7 days?", *LAST_7_DAYS),
     # --- the highest or lowest period ---
     extreme_case(
         "What was my most expensive day last month?", "cost", LAST_MONTH, THIS_MONTH, "day"
@@ -331,12 +333,12 @@ GOLDEN: list[Case] = [
         "Which week used the most in March?", "energy_usage", LAST_MONTH, THIS_MONTH, "week"
     ),
     # --- rankings ---
-    rank_case("Which device uses the most power at night?", *ROLLING_7D, NIGHT, top=5),
+    rank_case("Which device uses the most power at night?", *LAST_7_DAYS, NIGHT, top=5),
     rank_case("Which device used the most energy last week?", LAST_WEEK, THIS_WEEK, top=5),
     rank_case("What are my top 3 devices this month?", THIS_MONTH, NOW, top=3),
     rank_case("Which appliance used the least yesterday?", YESTERDAY, TODAY, order="least", top=5),
-    rank_case("What uses the most electricity in the evening?", *ROLLING_7D, EVENING, top=5),
-    rank_case("biggest consumers over the last 3 days", *ROLLING_3D, top=5),
+    rank_case("What uses the most electricity in the evening?", *LAST_7_DAYS, EVENING, top=5),
+    rank_case("biggest consumers over the last 3 days", *LAST_3_DAYS, top=5),
     Case(
         "Which room used the most energy last month?",
         "top_devices",

@@ -26,7 +26,8 @@ def span(text: str) -> tuple[datetime, datetime]:
         ("last week", datetime(2026, 3, 30, tzinfo=LONDON), datetime(2026, 4, 6, tzinfo=LONDON)),
         ("last month", datetime(2026, 3, 1, tzinfo=LONDON), datetime(2026, 4, 1, tzinfo=LONDON)),
         ("in October", datetime(2025, 10, 1, tzinfo=LONDON), datetime(2025, 11, 1, tzinfo=LONDON)),
-        ("last 3 days", datetime(2026, 4, 5, 10, 15, tzinfo=UTC), NOW),
+        # Today so far and the two whole days before, as "the last 3 days" means on a page.
+        ("last 3 days", datetime(2026, 4, 6, tzinfo=LONDON), NOW),
         ("on Monday", datetime(2026, 4, 6, tzinfo=LONDON), datetime(2026, 4, 7, tzinfo=LONDON)),
         (
             "last Wednesday",
