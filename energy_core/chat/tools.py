@@ -41,6 +41,7 @@ from energy_core.stats import (
     hour_of_day_profile,
     household_now,
     load_household,
+    peak_hour,
     read_series,
 )
 from energy_core.types import utcnow
@@ -762,8 +763,7 @@ def tool_power_stats(ctx: ToolContext, args: PowerArgs) -> tuple[dict, dict]:
     devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
     selection = ctx.select(period, devices, household, granularity="hour")
     series = read_series(ctx.session, selection, flows=False)
-    covered = [f for f in series.household if f.avg_w is not None and (f.coverage or 0) >= 0.5]
-    peak = max(covered, key=lambda f: f.avg_w, default=None)
+    peak = peak_hour(series.household)
     total = series.total
     result = {
         "per_device": [

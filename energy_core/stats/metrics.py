@@ -6,6 +6,7 @@ when they were read, and the duty cycle. docs/metrics.md defines each in words.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -215,6 +216,21 @@ def _profile(
     ]
 
 
+# --- peak hour ---------------------------------------------------------------------------------
+
+PEAK_HOUR_MIN_COVERAGE = 0.5
+
+
+def peak_hour(
+    hourly: Sequence[Figure], *, min_coverage: float = PEAK_HOUR_MIN_COVERAGE
+) -> Figure | None:
+    """The hour (of an hourly series' figures for the devices together) with the highest average
+    consumption power, among the hours the readings cover at least ``min_coverage``: an hour
+    seen for two minutes says little about the whole hour. The earliest such hour on a tie."""
+    covered = [f for f in hourly if f.avg_w is not None and (f.coverage or 0.0) >= min_coverage]
+    return max(covered, key=lambda f: f.avg_w, default=None)
+
+
 # --- baseload ----------------------------------------------------------------------------------
 
 
@@ -368,6 +384,7 @@ def duty_cycle(
 
 __all__ = [
     "DEFAULT_STANDBY_W",
+    "PEAK_HOUR_MIN_COVERAGE",
     "Baseload",
     "Change",
     "Comparison",
@@ -380,6 +397,7 @@ __all__ = [
     "duty_cycle",
     "hour_of_day_profile",
     "locate_extremes",
+    "peak_hour",
     "period_coverage",
     "shares",
     "weekday_hour_profile",
