@@ -76,6 +76,7 @@ class Oracle:
 
     def pieces(self, device_id: str, start: datetime, end: datetime):  # noqa: ANN201
         """(UTC hour, consumed Wh, generated Wh, covered s) of each hour piece of [start, end)."""
+        start, end = utc(start), utc(end)
         out: dict[datetime, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
         readings = self.readings.get(device_id, [])
         gap = timedelta(seconds=self.gap[device_id])
@@ -108,6 +109,9 @@ class Oracle:
         hours: set[int] | None = None,
         pieces: dict | None = None,
     ) -> Sums:
+        # In UTC: Python subtracts and adds datetimes of one zone by the wall clock (wrong
+        # across a clock change).
+        start, end = utc(start), utc(end)
         sums = Sums()
         pieces = self.pieces(device_id, start, end) if pieces is None else pieces
         for hour, (consumed, generated, covered) in pieces.items():
@@ -147,6 +151,7 @@ class Oracle:
     ) -> Sums:
         """The devices together: consumption and generation of every device but the grid meter,
         import and export hour by hour (the meter's where it is chosen), coverage over all."""
+        start, end = utc(start), utc(end)
         chosen = list(self.devices) if device_ids is None else device_ids
         meters = [d for d in chosen if self.is_meter(d)]
         counted = [d for d in chosen if not self.is_meter(d)]
