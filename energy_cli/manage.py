@@ -103,6 +103,8 @@ def cmd_keys_add(args: argparse.Namespace) -> int:
             scope=KeyScope(args.scope),
             device_id=args.device_id,
             name=args.name or f"{args.scope} key",
+            emoncms=args.emoncms,
+            register_inputs=args.register_inputs,
         )
     target = f"device {args.device_id!r}" if args.device_id else "all devices"
     print(f"Issued a {args.scope} key for {user.email} ({target}); shown once, store it now:")
@@ -262,4 +264,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     keys_add.add_argument("--scope", required=True, choices=["ingest", "read"])
     keys_add.add_argument("--device-id", help="limit an ingest key to one device")
     keys_add.add_argument("--name", help="a label for the key")
+    keys_add.add_argument(
+        "--emoncms",
+        action="store_true",
+        help="issue it as 32 lowercase hex characters, the only keys emonhub and IoTaWatt accept",
+    )
+    keys_add.add_argument(
+        "--no-register-inputs",
+        dest="register_inputs",
+        action="store_false",
+        help="unknown power inputs sent with this key (Emoncms, InfluxDB) do not become devices",
+    )
     keys_add.set_defaults(func=cmd_keys_add)

@@ -206,14 +206,15 @@ def _device_columns():  # noqa: ANN202
     )
 
 
-def _register_devices(session: Session, *, user_id: int, names: list[str]) -> None:
+def _register_devices(
+    session: Session, *, user_id: int, names: list[str], bidirectional: bool = False
+) -> None:
     """Create the user's devices ``names``; one created meanwhile by another request is kept."""
     for name in names:
+        data = DeviceCreate(device_id=name, name=name, bidirectional=bidirectional)
         try:
             with session.begin_nested():
-                session.add(
-                    Device(**DeviceCreate(device_id=name, name=name).model_dump(), user_id=user_id)
-                )
+                session.add(Device(**data.model_dump(), user_id=user_id))
         except IntegrityError:
             # A concurrent batch registered it first (unique per user): use that one.
             log.debug("device %r was registered concurrently", name)
@@ -226,6 +227,8 @@ def _resolve_devices(
     user_id: int,
     device_pk_scope: int | None,
     columns: ReadingColumns,
+    register: bool | None,
+    register_bidirectional: bool,
 ) -> dict[str | None, _DeviceInfo]:
     """Map each device string of the batch to the user's device, or reject the batch."""
     wanted = set(columns.device_ids)
@@ -267,15 +270,19 @@ def _resolve_devices(
     found = {d.device_id: d for d in lookup(names)}
     unknown = [n for n in names if n not in found]
     if unknown:
-        user = session.get(User, user_id)
-        if user is None or not user.auto_register_devices:
+        if register is None:
+            user = session.get(User, user_id)
+            register = user is not None and user.auto_register_devices
+        if not register:
             raise UnknownDevice(
                 f"Unknown device {unknown[0]!r}: register it first"
                 + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
                 + ".",
                 [Problem(None, "device_id", f"unknown device {n!r}") for n in unknown[:100]],
             )
-        _register_devices(session, user_id=user_id, names=unknown)
+        _register_devices(
+            session, user_id=user_id, names=unknown, bidirectional=register_bidirectional
+        )
         found.update((d.device_id, d) for d in lookup(unknown))
     return found
 
@@ -346,10 +353,14 @@ def record_reading_columns(
     now: datetime | None = None,
     settings: Settings | None = None,
     enforce_window: bool = True,
+    register: bool | None = None,
+    register_bidirectional: bool = False,
 ) -> IngestResult:
     """Validate and store ``columns`` for one user; raise IngestRejected and store nothing if any
     reading breaks a rule. ``device_pk_scope`` limits the batch to one device (a device key).
     ``enforce_window=False`` is for trusted bulk loads (demo history, imports) of older data.
+    Unknown devices are registered when ``register`` says so (None: the user's setting), as
+    bidirectional devices with ``register_bidirectional``.
 
     The same (device, instant) twice, in the database or within the batch, is stored once with its
     first value and counted as a duplicate.
@@ -360,7 +371,12 @@ def record_reading_columns(
     if not n:
         raise IngestRejected("The batch holds no readings.", [Problem(None, "readings", "empty")])
     by_name = _resolve_devices(
-        session, user_id=user_id, device_pk_scope=device_pk_scope, columns=columns
+        session,
+        user_id=user_id,
+        device_pk_scope=device_pk_scope,
+        columns=columns,
+        register=register,
+        register_bidirectional=register_bidirectional,
     )
     devices = [by_name[d] for d in columns.device_ids]
     problems = _validate(

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlmodel import Field, SQLModel
 
@@ -125,6 +127,8 @@ class DevicePublic(DeviceBase):
 
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_keys"
+    # Emoncms keys (32 hex characters) carry no lookup prefix: they are found by their hash.
+    __table_args__ = (Index("ix_api_keys_key_hash", "key_hash"),)
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(
@@ -143,6 +147,26 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
     last_used_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    # Whether unknown power inputs sent with this key (Emoncms, InfluxDB) become devices.
+    register_inputs: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
+    )
+
+
+class Input(SQLModel, table=True):
+    """A value a hub sends under a name (Emoncms ``node:input``, an InfluxDB series): whether it is
+    watts (only those become readings of the device ``input_id``) and its latest value."""
+
+    __tablename__ = "inputs"
+
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    )
+    input_id: str = Field(sa_column=Column(String(128), primary_key=True))
+    is_watts: bool = Field(sa_column=Column(Boolean, nullable=False))
+    last_value: float | None = Field(default=None, sa_column=Column(Float(precision=53)))
+    last_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
 
 
 # --- readings and aggregates -------------------------------------------------------------------

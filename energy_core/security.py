@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 
 import bcrypt
@@ -48,6 +49,23 @@ def new_api_key() -> tuple[str, str, str]:
     prefix = f"{KEY_MARK}_{secrets.token_hex(_PREFIX_BYTES)}"
     key = f"{prefix}_{secrets.token_urlsafe(_SECRET_BYTES)}"
     return key, prefix, hash_api_key(key)
+
+
+# Emoncms clients (emonhub, IoTaWatt) accept nothing but 32 lowercase hex characters as a key.
+_EMONCMS_KEY = re.compile(r"[0-9a-f]{32}")
+EMONCMS_PREFIX = "hex_"
+
+
+def new_emoncms_key() -> tuple[str, str, str]:
+    """``new_api_key`` shaped for Emoncms clients: 128 random bits as 32 lowercase hex characters.
+    The stored prefix shows the key's first four characters and a random tag of its own (the key
+    itself has no room for a lookup prefix: such keys are found by their hash)."""
+    key = secrets.token_hex(16)
+    return key, f"{EMONCMS_PREFIX}{key[:4]}_{secrets.token_hex(4)}", hash_api_key(key)
+
+
+def is_emoncms_key(key: str) -> bool:
+    return _EMONCMS_KEY.fullmatch(key) is not None
 
 
 def hash_api_key(key: str) -> str:

@@ -25,6 +25,7 @@ from ingest_api.headers import SecurityHeaders
 from ingest_api.routers import (
     aggregates,
     devices,
+    emoncms,
     readings,
     realtime,
     service,
@@ -84,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.api = api
     install_error_handlers(app)
     app.include_router(telemetry_ingest.router(settings))
-    for resource in (readings, aggregates, stats, summary, realtime, devices, service):
+    for resource in (readings, aggregates, stats, summary, realtime, devices, service, emoncms):
         app.include_router(resource.router)
     app.add_middleware(telemetry_ingest.SingleReadingRoute)
     # Outside the single-reading route, so that its answers carry the headers too.

@@ -14,7 +14,15 @@ from sqlmodel import Session, col, select
 from energy_core.cache import Cache, MemoryCache, get_cache
 from energy_core.errors import NotFoundError
 from energy_core.models import ApiKey, Device, KeyScope, User
-from energy_core.security import api_key_matches, hash_api_key, key_prefix, new_api_key
+from energy_core.security import (
+    EMONCMS_PREFIX,
+    api_key_matches,
+    hash_api_key,
+    is_emoncms_key,
+    key_prefix,
+    new_api_key,
+    new_emoncms_key,
+)
 from energy_core.types import utcnow
 
 
@@ -37,6 +45,8 @@ class KeyPrincipal:
     user_id: int
     scope: KeyScope
     device_pk: int | None
+    # Whether unknown power inputs sent with this key (Emoncms, InfluxDB) become devices.
+    register_inputs: bool = True
 
 
 def issue_api_key(
@@ -46,8 +56,13 @@ def issue_api_key(
     scope: KeyScope,
     device_id: str | None = None,
     name: str = "",
+    emoncms: bool = False,
+    register_inputs: bool = True,
 ) -> IssuedKey:
-    """Issue a key for one device (``device_id``) or for all of the user's devices (None)."""
+    """Issue a key for one device (``device_id``) or for all of the user's devices (None).
+
+    ``emoncms=True`` issues it as 32 lowercase hex characters, the only shape Emoncms clients
+    accept; ``register_inputs=False`` keeps unknown inputs sent with it from becoming devices."""
     scope = KeyScope(scope)
     device_pk = None
     if device_id is not None:
@@ -58,8 +73,9 @@ def issue_api_key(
         ).first()
         if device_pk is None:
             raise NotFoundError(f"No device {device_id!r}.")
-    key, prefix, key_hash = new_api_key()
+    key, prefix, key_hash = new_emoncms_key() if emoncms else new_api_key()
     row = ApiKey(
+        register_inputs=register_inputs,
         user_id=user_id,
         device_pk=device_pk,
         scope=scope,
@@ -86,12 +102,14 @@ def issue_replacement_key(
 def verify_api_key(session: Session, *, key: str) -> KeyPrincipal | None:
     """The principal of a valid, unrevoked key of an active user; None for anything else."""
     prefix = key_prefix(key)
-    if prefix is None:
+    if prefix is not None:
+        which = ApiKey.prefix == prefix
+    elif is_emoncms_key(key):
+        which = ApiKey.key_hash == hash_api_key(key)
+    else:
         return None
     row = session.exec(
-        select(ApiKey, User.is_active)
-        .join(User, User.id == ApiKey.user_id)
-        .where(ApiKey.prefix == prefix)
+        select(ApiKey, User.is_active).join(User, User.id == ApiKey.user_id).where(which)
     ).first()
     if row is None:
         return None
@@ -105,6 +123,7 @@ def verify_api_key(session: Session, *, key: str) -> KeyPrincipal | None:
         user_id=api_key.user_id,
         scope=KeyScope(api_key.scope),
         device_pk=api_key.device_pk,
+        register_inputs=api_key.register_inputs,
     )
 
 
@@ -180,7 +199,13 @@ def rotate_api_key(session: Session, *, user_id: int, key_id: int) -> IssuedKey:
         device_id = device.device_id if device is not None else None
     revoke_api_key(session, user_id=user_id, key_id=key_id)
     return issue_api_key(
-        session, user_id=user_id, scope=KeyScope(old.scope), device_id=device_id, name=old.name
+        session,
+        user_id=user_id,
+        scope=KeyScope(old.scope),
+        device_id=device_id,
+        name=old.name,
+        emoncms=old.prefix.startswith(EMONCMS_PREFIX),
+        register_inputs=old.register_inputs,
     )
 
 

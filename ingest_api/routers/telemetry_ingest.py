@@ -87,7 +87,6 @@ def _too_large(settings: Settings) -> ApiError:
 
 async def read_body(api: Api, request: Request) -> bytes:
     """The raw body, refused before it is parsed when it is no JSON or too large."""
-    limit = api.settings.max_body_bytes
     media_type, _, params = request.headers.get("content-type", "").partition(";")
     charset = params.strip().lower().removeprefix("charset=").strip('"')
     if media_type.strip().lower() != JSON or charset not in ("", "utf-8"):
@@ -96,6 +95,15 @@ async def read_body(api: Api, request: Request) -> bytes:
             "unsupported_media_type",
             "Send the body as application/json (UTF-8).",
         )
+    body = await read_raw_body(api, request)
+    if not body.strip():
+        raise ApiError(ErrorKind.malformed, "empty_body", "The request body is empty; send JSON.")
+    return body
+
+
+async def read_raw_body(api: Api, request: Request) -> bytes:
+    """The body as sent (possibly empty), refused once it is larger than the limit."""
+    limit = api.settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(api.settings)
@@ -104,8 +112,6 @@ async def read_body(api: Api, request: Request) -> bytes:
         body += chunk
         if len(body) > limit:
             raise _too_large(api.settings)  # chunked or lying about its length
-    if not body.strip():
-        raise ApiError(ErrorKind.malformed, "empty_body", "The request body is empty; send JSON.")
     return bytes(body)
 
 

@@ -3,6 +3,8 @@ examples."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
@@ -43,8 +45,9 @@ def resolve(spec, schema: dict) -> dict:
 
 def test_every_route_is_documented(app, spec):
     # Every route the app serves, those of its routers included.
+    # A path converter ("{base:path}") is the router's business; the document names "{base}".
     routes = {
-        (route.path, method.lower())
+        (re.sub(r":\w+}", "}", route.path), method.lower())
         for route in iter_route_contexts(app.routes)
         if isinstance(getattr(route, "original_route", route), APIRoute)
         for method in route.methods
