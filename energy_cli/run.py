@@ -67,6 +67,9 @@ def api_argv(host: str, port: int, workers: int = 1) -> list[str]:
         "--workers",
         str(workers),
         "--no-access-log",
+        # The app believes X-Forwarded-* only from ENERGY_TRUSTED_PROXIES (uvicorn's default
+        # would trust 127.0.0.1, where every local process could then claim any address).
+        "--no-proxy-headers",
     )
 
 

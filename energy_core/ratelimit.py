@@ -1,4 +1,5 @@
-"""Request rate limits per API key: a fixed window counted in the shared cache.
+"""Request rate limits per API key, and failed authentications per client address: fixed windows
+counted in the shared cache.
 
 With Redis configured every replica of the API counts into the same window; without it (or while
 Redis is down) each process counts on its own, which lets a key through a little more often but
@@ -133,6 +134,51 @@ class RateLimiter:
                 )
         return RateDecision(
             allowed=granted > 0,
+            limit=self.limit,
+            remaining=max(0, self.limit - counted),
+            retry_after_s=max(1, math.ceil(resets_in_s)),
+        )
+
+
+class FailedAuthThrottle:
+    """At most ``limit`` failed authentications per client address in each window of
+    ``window_s`` seconds; past that, the address is refused without a key lookup until the window
+    ends. 0 = no limit. Counted in the shared cache, so with Redis every replica sees the same
+    count (without it, each process counts its own).
+
+    Only failures are counted: a device that knows its key is never slowed by a neighbour behind
+    the same address who does not.
+    """
+
+    def __init__(self, *, limit: int, window_s: float, cache: Cache):
+        self.limit = limit
+        self.window_s = window_s
+        self.cache = cache
+
+    @property
+    def enabled(self) -> bool:
+        return self.limit > 0
+
+    def _name(self, address: str) -> str:
+        return f"authfail:{address}"
+
+    def check(self, address: str) -> RateDecision:
+        """Whether ``address`` may try a key now (counts nothing)."""
+        if not self.enabled:
+            return UNLIMITED
+        counted, resets_in_s = self.cache.count(self._name(address), window_s=self.window_s, hits=0)
+        return self._decision(counted, resets_in_s)
+
+    def failed(self, address: str) -> RateDecision:
+        """Count one failed authentication of ``address``; the decision for its next try."""
+        if not self.enabled:
+            return UNLIMITED
+        counted, resets_in_s = self.cache.count(self._name(address), window_s=self.window_s)
+        return self._decision(counted, resets_in_s)
+
+    def _decision(self, counted: int, resets_in_s: float) -> RateDecision:
+        return RateDecision(
+            allowed=counted < self.limit,
             limit=self.limit,
             remaining=max(0, self.limit - counted),
             retry_after_s=max(1, math.ceil(resets_in_s)),

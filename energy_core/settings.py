@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime
 from functools import lru_cache
 
@@ -68,6 +69,20 @@ class Settings(BaseSettings):
     rate_limit_window_s: float = Field(
         60.0, gt=0, description="Length of the rate-limit window (seconds)."
     )
+    auth_failure_limit: int = Field(
+        10,
+        ge=0,
+        description="Failed API-key authentications one client address may make per window "
+        "before it gets 429; 0 = no limit.",
+    )
+    auth_failure_window_s: float = Field(
+        300.0, gt=0, description="Length of the failed-authentication window (seconds)."
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto the API believes; empty = none.",
+    )
     api_docs: bool = Field(
         True,
         description="Serve the API's documentation (/docs, /redoc, /openapi.json); "
@@ -130,6 +145,19 @@ class Settings(BaseSettings):
 
     log_level: str = Field("INFO", description="Logging level for all processes.")
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for host in (h.strip() for h in value.split(",")):
+            if host and host != "*":
+                try:
+                    ipaddress.ip_network(host, strict=False)
+                except ValueError as exc:
+                    raise ValueError(
+                        f"{host!r} is not an IP address or network (like 10.0.0.0/8)"
+                    ) from exc
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _normalize_url(cls, value: str) -> str:
@@ -143,6 +171,10 @@ class Settings(BaseSettings):
         if isinstance(value, datetime) and value.tzinfo is None:
             raise ValueError("naive datetime: 'now' needs a UTC offset")
         return value
+
+    @property
+    def trusted_proxy_hosts(self) -> list[str]:
+        return [host.strip() for host in self.trusted_proxies.split(",") if host.strip()]
 
     @property
     def is_sqlite(self) -> bool:

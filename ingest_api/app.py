@@ -12,12 +12,13 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from energy_core import __version__
 from energy_core.accounts import CachedKeyVerifier
 from energy_core.cache import get_cache
 from energy_core.db import make_engine
-from energy_core.ratelimit import RateLimiter
+from energy_core.ratelimit import FailedAuthThrottle, RateLimiter
 from energy_core.settings import Settings, get_settings
 from ingest_api.deps import Api
 from ingest_api.errors import install_error_handlers
@@ -55,6 +56,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limiter=RateLimiter(
             limit=settings.rate_limit_requests, window_s=settings.rate_limit_window_s, cache=cache
         ),
+        auth_failures=FailedAuthThrottle(
+            limit=settings.auth_failure_limit,
+            window_s=settings.auth_failure_window_s,
+            cache=cache,
+        ),
         singles=(
             SingleReadingWriter(settings.database_url, default_gap_s=settings.max_gap_s)
             if engine.dialect.name == "postgresql"
@@ -90,4 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(telemetry_ingest.SingleReadingRoute)
     # Outside the single-reading route, so that its answers carry the headers too.
     app.add_middleware(SecurityHeaders)
+    # Outermost: everything inside sees the client and scheme a trusted proxy forwarded. Only
+    # here, not in uvicorn (started with --no-proxy-headers), so that one setting decides.
+    if settings.trusted_proxy_hosts:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_hosts)
     return app

@@ -4,6 +4,7 @@ bearer key."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -18,10 +19,13 @@ from energy_core.accounts import CachedKeyVerifier, KeyPrincipal
 from energy_core.db import session_scope
 from energy_core.errors import ErrorKind
 from energy_core.models import KeyScope
-from energy_core.ratelimit import RateDecision, RateLimiter
+from energy_core.ratelimit import FailedAuthThrottle, RateDecision, RateLimiter
+from energy_core.security import hash_api_key
 from energy_core.settings import Settings
 from ingest_api.errors import ApiError, unauthorized
 from ingest_api.singles import SingleReadingWriter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class Api:
     engine: Engine
     verifier: CachedKeyVerifier
     limiter: RateLimiter
+    # Failed key authentications per client address.
+    auth_failures: FailedAuthThrottle
     # The writer of single readings on PostgreSQL (None on SQLite).
     singles: SingleReadingWriter | None
     # Blocking database work runs in worker threads, at most this many at once.
@@ -96,17 +102,59 @@ def check_key(
     return principal
 
 
+def client_address(request: Request) -> str:
+    """The address of whoever sent ``request``: the peer, or what a trusted proxy says the peer
+    was (``ENERGY_TRUSTED_PROXIES``; the app's proxy-headers middleware rewrites the peer)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+def key_fingerprint(key: str) -> str:
+    """Eight hex digits of the key's stored hash: enough to find a revoked key's row
+    (``key_hash LIKE 'abcd1234%'``) or to see one wrong key tried again, nothing to sign in with."""
+    return hash_api_key(key)[:8]
+
+
+def throttled(api: Api, decision: RateDecision) -> ApiError:
+    return ApiError(
+        ErrorKind.rate_limited,
+        "too_many_failed_authentications",
+        f"More than {decision.limit} requests from this address had an invalid API key in "
+        f"{api.settings.auth_failure_window_s:g} s; retry in {decision.retry_after_s} s.",
+        headers={"Retry-After": str(decision.retry_after_s)},
+    )
+
+
 def authorize(
-    api: Api, credentials: HTTPAuthorizationCredentials | None, scope: KeyScope
+    api: Api, credentials: HTTPAuthorizationCredentials | None, scope: KeyScope, client: str
 ) -> KeyPrincipal:
-    """The caller of the request's key, counted against its rate limit. Blocking."""
+    """The caller of the request's key, counted against its rate limit. Blocking.
+
+    A key the cache holds was valid moments ago and goes straight through; any other is looked
+    up only while ``client`` has not failed too often, and a failure is counted and logged."""
     key = bearer_key(credentials)
-    principal = api.verifier.verify(lambda: session_scope(api.engine), key) if key else None
+    if not key:
+        raise unauthorized()
+    principal = api.verifier.cached(key)
+    if principal is None:
+        allowed = api.auth_failures.check(client)
+        if not allowed.allowed:
+            raise throttled(api, allowed)
+        principal = api.verifier.verify(lambda: session_scope(api.engine), key)
+        if principal is None:
+            after = api.auth_failures.failed(client)
+            log.warning(
+                "refused an unknown, revoked or malformed API key (fingerprint %s) from %s; "
+                "%d more failures allowed from there in this window",
+                key_fingerprint(key),
+                client,
+                after.remaining,
+            )
+            raise unauthorized()
     return check_key(api, principal, scope)
 
 
-def reader(api: ApiDep, credentials: Credentials) -> KeyPrincipal:
-    return authorize(api, credentials, KeyScope.read)
+def reader(api: ApiDep, credentials: Credentials, request: Request) -> KeyPrincipal:
+    return authorize(api, credentials, KeyScope.read, client_address(request))
 
 
 # The caller of a read route: a valid `read` key within its rate limit.

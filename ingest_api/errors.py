@@ -47,7 +47,8 @@ _MEANING = {
     413: "The body is larger than the configured limit.",
     415: "The body is not sent as application/json.",
     422: "The request breaks a rule; details name each problem (index, field, reason).",
-    429: "Too many requests for this key; see Retry-After.",
+    429: "Too many requests for this key, or too many invalid keys from this address; see "
+    "Retry-After.",
     503: "The database is unavailable; nothing was stored. See Retry-After.",
 }
 

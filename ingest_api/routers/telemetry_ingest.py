@@ -30,7 +30,16 @@ from energy_core.ingest import (
 from energy_core.models import KeyScope
 from energy_core.settings import Settings
 from ingest_api import schemas
-from ingest_api.deps import Api, ApiDep, Credentials, authorize, bearer, bearer_key, check_key
+from ingest_api.deps import (
+    Api,
+    ApiDep,
+    Credentials,
+    authorize,
+    bearer,
+    bearer_key,
+    check_key,
+    client_address,
+)
 from ingest_api.errors import JSON, ApiError, documented, json_response, unauthorized
 
 SINGLE_PATH = "/api/v1/telemetry"
@@ -122,14 +131,20 @@ def _readings_of(api: Api, body: bytes, *, batch: bool) -> ReadingColumns:
 
 
 def _admit(
-    api: Api, credentials: HTTPAuthorizationCredentials | None, body: bytes, *, batch: bool
+    api: Api,
+    credentials: HTTPAuthorizationCredentials | None,
+    body: bytes,
+    *,
+    batch: bool,
+    client: str,
 ) -> tuple[KeyPrincipal, ReadingColumns]:
     """The request's ingest key and readings, or the error that refuses them. Blocking."""
-    return authorize(api, credentials, KeyScope.ingest), _readings_of(api, body, batch=batch)
+    principal = authorize(api, credentials, KeyScope.ingest, client)
+    return principal, _readings_of(api, body, batch=batch)
 
 
 async def _admit_one(
-    api: Api, credentials: HTTPAuthorizationCredentials | None, body: bytes
+    api: Api, credentials: HTTPAuthorizationCredentials | None, body: bytes, client: str
 ) -> tuple[KeyPrincipal, ReadingColumns]:
     """``_admit`` for one reading, on the event loop while the key is in the cache (memory,
     or Redis asked without blocking); a worker thread asks the database otherwise."""
@@ -139,7 +154,8 @@ async def _admit_one(
     principal = await api.verifier.acached(key)
     if principal is None:
         return await anyio.to_thread.run_sync(
-            partial(_admit, api, credentials, body, batch=False), limiter=api.writers
+            partial(_admit, api, credentials, body, batch=False, client=client),
+            limiter=api.writers,
         )
     decision = await api.limiter.ahit(key_id=principal.key_id)
     return (
@@ -168,22 +184,28 @@ def _store(api: Api, principal: KeyPrincipal, columns: ReadingColumns, *, batch:
 
 
 def _ingest(
-    api: Api, credentials: HTTPAuthorizationCredentials | None, body: bytes, *, batch: bool
+    api: Api,
+    credentials: HTTPAuthorizationCredentials | None,
+    body: bytes,
+    *,
+    batch: bool,
+    client: str,
 ) -> Response:
-    principal, columns = _admit(api, credentials, body, batch=batch)
+    principal, columns = _admit(api, credentials, body, batch=batch, client=client)
     return _store(api, principal, columns, batch=batch)
 
 
 async def ingest_one(
-    api: Api, credentials: HTTPAuthorizationCredentials | None, body: bytes
+    api: Api, credentials: HTTPAuthorizationCredentials | None, body: bytes, client: str
 ) -> Response:
     """One reading: through the shared writer when the database is PostgreSQL and the reading
     needs no explaining, through ``_ingest`` otherwise."""
     if api.singles is None:
         return await anyio.to_thread.run_sync(
-            partial(_ingest, api, credentials, body, batch=False), limiter=api.writers
+            partial(_ingest, api, credentials, body, batch=False, client=client),
+            limiter=api.writers,
         )
-    principal, columns = await _admit_one(api, credentials, body)
+    principal, columns = await _admit_one(api, credentials, body, client)
     reading = single_reading(
         columns,
         user_id=principal.user_id,
@@ -202,7 +224,10 @@ async def ingest_one(
 async def serve_single_reading(request: Request) -> Response:
     """``POST /api/v1/telemetry`` as ``SingleReadingRoute`` serves it, without FastAPI."""
     api: Api = request.app.state.api
-    return await ingest_one(api, await bearer(request), await read_body(api, request))
+    credentials = await bearer(request)
+    return await ingest_one(
+        api, credentials, await read_body(api, request), client_address(request)
+    )
 
 
 def router(settings: Settings) -> APIRouter:
@@ -235,7 +260,8 @@ def router(settings: Settings) -> APIRouter:
         ),
     )
     async def post_reading(request: Request, api: ApiDep, credentials: Credentials) -> Response:
-        return await ingest_one(api, credentials, await read_body(api, request))
+        body = await read_body(api, request)
+        return await ingest_one(api, credentials, body, client_address(request))
 
     @routes.post(
         "/batch",
@@ -265,7 +291,8 @@ def router(settings: Settings) -> APIRouter:
     async def post_batch(request: Request, api: ApiDep, credentials: Credentials) -> Response:
         body = await read_body(api, request)
         return await anyio.to_thread.run_sync(
-            partial(_ingest, api, credentials, body, batch=True), limiter=api.writers
+            partial(_ingest, api, credentials, body, batch=True, client=client_address(request)),
+            limiter=api.writers,
         )
 
     return routes
