@@ -293,7 +293,8 @@ class SummaryOut(EnergyFields):
     device_count: int = Field(description="Devices that took part in the range.")
     devices: list[DeviceEnergyOut] = Field(
         description="Each device that took part in the range, largest consumer first; its import, "
-        "export and cost are those of its own hourly net."
+        "export and cost are those of its own hourly net (a grid meter's: what it read, and it "
+        "has no consumption or generation)."
     )
 
     @classmethod

@@ -203,18 +203,21 @@ def read_series(session: Session, selection: Selection, *, flows: bool = True) -
                     members=member,
                 )
             else:
+                meter = pk in meter_pks
                 figure = Figure(
                     local_lo,
                     local_hi,
                     device.device_id,
                     a.consumed,
                     a.generated,
-                    a.covered,
+                    # The grid meter is neither a consumer nor a generator: what it reads is
+                    # grid import and export (docs/metrics.md, "Which devices count").
+                    0.0 if meter else a.covered,
                     a.imported,
                     a.exported,
                     a.cost,
                     a.covered,
-                    False,
+                    meter,
                     a.covered,
                     took_s,
                     duration,
@@ -227,7 +230,7 @@ def read_series(session: Session, selection: Selection, *, flows: bool = True) -
                 )
                 covered_s += a.covered
                 samples += a.samples
-                if pk in meter_pks:
+                if meter:
                     grid_s += a.covered
                 else:
                     consumed += a.consumed
@@ -388,10 +391,11 @@ def _add_stored_hours(
         full_start=full_start,
         full_end=full_end,
     )
+    meter_pks = {d.pk for d in meters}
     for idx, pk, consumed, generated, covered, min_w, max_w, samples, cancelled in rows:
         if pk not in wanted or spans[idx].period < 0:
             continue
-        imported, exported = consumed - cancelled, generated - cancelled
+        imported, exported = _own_flows(consumed, generated, cancelled, meter=pk in meter_pks)
         a = acc[(idx, pk)]
         a.consumed += consumed
         a.generated += generated
@@ -406,7 +410,9 @@ def _add_stored_hours(
         if max_w is not None and (a.max_w is None or max_w > a.max_w):
             a.max_w = max_w
     if prices is None:
-        _price_stored_hours_by_hour(session, selection, taking, acc, spans, full_start, full_end)
+        _price_stored_hours_by_hour(
+            session, selection, taking, meter_pks, acc, spans, full_start, full_end
+        )
     generating = generating or any(a.generated > 0 for a in acc.values())
     if not flows or not (meters or generating):
         return False
@@ -434,6 +440,7 @@ def _price_stored_hours_by_hour(
     session: Session,
     selection: Selection,
     taking: Sequence[DeviceRef],
+    meter_pks: set[int],
     acc: dict[tuple[int, int], _Acc],
     spans: Sequence[_Span],
     full_start: datetime,
@@ -458,9 +465,19 @@ def _price_stored_hours_by_hour(
         hour = hours[idx]
         s = bisect_right(starts, hour) - 1
         if spans[s].period >= 0 and (s, pk) in acc:
-            acc[(s, pk)].cost += selection.tariff.cost(
-                consumed - cancelled, generated - cancelled, hour_start=hour
-            )
+            imported, exported = _own_flows(consumed, generated, cancelled, meter=pk in meter_pks)
+            acc[(s, pk)].cost += selection.tariff.cost(imported, exported, hour_start=hour)
+
+
+def _own_flows(
+    consumed_wh: float, generated_wh: float, cancelled_wh: float, *, meter: bool
+) -> tuple[float, float]:
+    """A device's own grid import and export in one hour: its hourly net (``cancelled_wh`` is
+    what it drew and produced within the hour); a grid meter's readings as they are, since they
+    are the measured import and export (as in the household's figures)."""
+    if meter:
+        return consumed_wh, generated_wh
+    return consumed_wh - cancelled_wh, generated_wh - cancelled_wh
 
 
 def _add_raw_hours(
@@ -514,7 +531,12 @@ def _add_raw_hours(
                 entry.covered += summary.covered_s
                 entry.samples += summary.sample_count
                 net = summary.consumed_wh - summary.generated_wh
-                imported, exported = max(net, 0.0), max(-net, 0.0)
+                imported, exported = _own_flows(
+                    summary.consumed_wh,
+                    summary.generated_wh,
+                    min(summary.consumed_wh, summary.generated_wh),
+                    meter=pk in meters,
+                )
                 entry.imported += imported
                 entry.exported += exported
                 hour = floor_hour(cursor)

@@ -215,6 +215,33 @@ def test_a_device_registered_later_does_not_change_the_past(home):
     assert (after.consumption_wh, after.members) == (before.consumption_wh, before.members)
 
 
+@pytest.mark.parametrize("rolled", [False, True])
+def test_the_grid_meter_alone_reads_import_and_export_not_consumption(engine, rolled):
+    """Within one hour the meter reads 2 kW import for 30 min and 1 kW export for 30 min: its
+    row says 1000 Wh imported and 500 Wh exported (what it measured, as in the household's
+    figures), not a netted 500 Wh import, and no consumption: it is not a consumer."""
+    with session_scope(engine) as s:
+        user = make_user(s, price_per_kwh=PRICE)
+        meter = make_device(s, user=user, device_id="grid", type="grid_meter", bidirectional=True)
+        add_readings(
+            s,
+            user=user,
+            device=meter,
+            points=[(T0 + timedelta(minutes=m), 2000.0 if m < 30 else -1000.0) for m in range(60)],
+        )
+    if rolled:
+        rollup_dirty_hours(engine)
+    with session_scope(engine, read_only=True) as s:
+        household = load_household(s, user_id=user.id)
+        period = instant_period(T0, T0 + timedelta(hours=1), timezone="UTC")
+        series = read_series(s, household.select(period))
+    for figure in (series.device_total("grid"), series.total):
+        assert (figure.import_wh, figure.export_wh) == pytest.approx((1000.0, 500.0))
+        assert figure.cost == pytest.approx(1000.0 * PRICE / 1000)
+        assert figure.consumption_wh is None and figure.generation_wh is None
+        assert figure.coverage == pytest.approx(1.0)
+
+
 def test_no_data_is_none_not_zero(home):
     with session_scope(read_only=True) as s:
         household = load_household(s, user_id=home)
