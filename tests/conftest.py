@@ -14,14 +14,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
-from energy_core import cache as cache_module
 from energy_core import db as db_module
 from energy_core.db import make_engine
 from energy_core.migrate import upgrade_database
 from energy_core.settings import get_settings
-from tests.databases import scratch_postgres_database, unavailable
+from tests.databases import (
+    code_under_test_on,
+    empty_postgres_database,
+    scratch_postgres_database,
+    unavailable,
+)
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -49,37 +52,14 @@ def database_url(request, tmp_path) -> str:
         path = tmp_path / "energy.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
-    url = request.getfixturevalue("postgres_url")
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        # Every table the migrations made, whatever later migrations add; the schema version stays.
-        tables = conn.execute(
-            text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                "AND tablename <> 'alembic_version'"
-            )
-        ).scalars()
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-    return url
+    return empty_postgres_database(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture
-def configured(database_url, monkeypatch) -> str:
+def configured(database_url) -> Iterator[str]:
     """Point ``get_settings()`` / ``get_engine()`` of the code under test at the test database."""
-    monkeypatch.setenv("ENERGY_DATABASE_URL", database_url)
-    for name in list(os.environ):
-        if name.startswith("ENERGY_") and name not in {"ENERGY_DATABASE_URL"}:
-            if not name.startswith("ENERGY_TEST_"):
-                monkeypatch.delenv(name)
-    get_settings.cache_clear()
-    db_module.get_engine.cache_clear()
-    cache_module.get_cache.cache_clear()
-    yield database_url
-    db_module.get_engine().dispose()
-    get_settings.cache_clear()
-    db_module.get_engine.cache_clear()
-    cache_module.get_cache.cache_clear()
+    with code_under_test_on(database_url):
+        yield database_url
 
 
 @pytest.fixture

@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from energy_core import cache as cache_module
+from energy_core import db as db_module
 from energy_core.db import make_engine
 from energy_core.migrate import upgrade_database
-from energy_core.settings import normalize_database_url
+from energy_core.settings import get_settings, normalize_database_url
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -59,3 +61,43 @@ def scratch_postgres_database(prefix: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def empty_postgres_database(url: str) -> str:
+    """Empty every table the migrations made in ``url`` (whatever later migrations add); the
+    schema version stays. Returns ``url``."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        tables = conn.execute(
+            text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                "AND tablename <> 'alembic_version'"
+            )
+        ).scalars()
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@contextmanager
+def code_under_test_on(url: str) -> Iterator[None]:
+    """Point ``get_settings()`` / ``get_engine()`` of the code under test at ``url``, with every
+    other ``ENERGY_`` setting at its default (``ENERGY_TEST_*`` stay), and fresh caches."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ENERGY_DATABASE_URL", url)
+        for name in list(os.environ):
+            if name.startswith("ENERGY_") and name != "ENERGY_DATABASE_URL":
+                if not name.startswith("ENERGY_TEST_"):
+                    patch.delenv(name)
+        _clear_caches()
+        try:
+            yield
+        finally:
+            db_module.get_engine().dispose()
+            _clear_caches()
+
+
+def _clear_caches() -> None:
+    get_settings.cache_clear()
+    db_module.get_engine.cache_clear()
+    cache_module.get_cache.cache_clear()

@@ -1,0 +1,173 @@
+"""The consistency suite's household: seeded once per module and backend, read by every test of
+the module (the tests only read; the property test makes households of its own).
+
+A London household, "now" pinned at Thursday 2 April 2026 09:40 BST, eight days of irregular
+readings (about every 15 minutes, with jitter) from Wednesday 25 March: a fridge with a three-hour
+outage, a kettle on the default max gap, a heat pump, a solar inverter (standby at night,
+generating by day), a freezer registered on 31 March, an old heater deactivated on 29 March, a
+grid meter from 1 April 06:00 UTC, and a plug that never sent a reading. The clocks go forward on
+29 March. Everything is rolled up, then a few late readings leave hours dirty, as in life.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from energy_core import db as db_module
+from energy_core.accounts import require_device, update_device
+from energy_core.db import session_scope
+from energy_core.models import DeviceUpdate, KeyScope, User
+from energy_core.rollup import rollup_dirty_hours
+from tests.databases import code_under_test_on, empty_postgres_database
+from tests.factories import add_readings, make_device, make_key, make_user
+
+LONDON = "Europe/London"
+TZ = ZoneInfo(LONDON)
+SEED_START = datetime(2026, 3, 25, tzinfo=UTC)
+NOW = datetime(2026, 4, 2, 9, 40, 17, tzinfo=TZ)
+PRICE = 0.28
+STEP_S = 15 * 60
+
+# device id: (name, type, room, bidirectional, max gap, first reading, last reading)
+DEVICES: dict[str, tuple] = {
+    "fridge": ("Fridge", "fridge", "Kitchen", False, 1200, SEED_START, NOW),
+    "kettle": ("Kettle", "kettle", "Kitchen", False, None, SEED_START, NOW),
+    "heat-pump": ("Heat pump", "heat_pump", "Utility", False, 1200, SEED_START, NOW),
+    "solar": ("Solar inverter", "solar", "Roof", True, 1200, SEED_START, NOW),
+    "freezer": (
+        "Garage freezer",
+        "freezer",
+        "Garage",
+        False,
+        1200,
+        datetime(2026, 3, 31, 12, 7, tzinfo=UTC),
+        NOW,
+    ),
+    "old-heater": (
+        "Old heater",
+        "heater",
+        "Utility",
+        False,
+        1200,
+        SEED_START,
+        datetime(2026, 3, 29, 12, 0, tzinfo=UTC),
+    ),
+    "grid": (
+        "Grid meter",
+        "grid_meter",
+        "",
+        True,
+        1200,
+        datetime(2026, 4, 1, 6, 0, tzinfo=UTC),
+        NOW,
+    ),
+    "spare-plug": ("Spare plug", "plug", "Kitchen", False, None, None, None),
+}
+FRIDGE_OUTAGE = (datetime(2026, 3, 30, 10, tzinfo=UTC), datetime(2026, 3, 30, 13, tzinfo=UTC))
+
+
+def power_of(device_id: str, at: datetime, rng: random.Random) -> float:
+    hour = at.astimezone(UTC).hour + at.minute / 60
+    if device_id == "fridge":
+        return round(rng.choice([0.0, 1.5, 85.0, 120.0]) + rng.random(), 2)
+    if device_id == "kettle":
+        return 2950.0 if rng.random() < 0.05 else round(rng.random() * 2, 2)
+    if device_id in ("heat-pump", "old-heater"):
+        return round(rng.uniform(300, 2500), 1)
+    if device_id == "solar":
+        if 6 <= hour < 18:
+            return -round(3000 * (1 - abs(hour - 12) / 6) * rng.uniform(0.5, 1.0), 1)
+        return round(rng.uniform(12, 18), 1)
+    if device_id == "freezer":
+        return round(rng.uniform(40, 110), 1)
+    if device_id == "grid":
+        return round(rng.uniform(-1500, 4000), 1)
+    raise AssertionError(device_id)
+
+
+def readings_of(device_id: str, rng: random.Random) -> list[tuple[datetime, float]]:
+    first, last = DEVICES[device_id][5], DEVICES[device_id][6]
+    points = []
+    at = first
+    while at < last:
+        if not (device_id == "fridge" and FRIDGE_OUTAGE[0] <= at < FRIDGE_OUTAGE[1]):
+            points.append((at, power_of(device_id, at, rng)))
+        at += timedelta(seconds=STEP_S + rng.randint(-240, 240), microseconds=rng.randint(0, 999))
+    return points
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """The seeded household: who it is, its read key, and the pinned now."""
+
+    user_id: int
+    read_key: str
+    now: datetime
+
+
+def seed_household(engine) -> Seeded:  # noqa: ANN001 - an Engine
+    rng = random.Random(14)
+    with session_scope(engine) as s:
+        user = make_user(s, timezone=LONDON, price_per_kwh=PRICE)
+        devices = {}
+        for device_id, (name, kind, room, bidirectional, gap, *_) in DEVICES.items():
+            devices[device_id] = make_device(
+                s,
+                user=user,
+                device_id=device_id,
+                name=name,
+                type=kind,
+                location=room,
+                bidirectional=bidirectional,
+                max_gap_s=gap,
+            )
+        for device_id, device in devices.items():
+            if DEVICES[device_id][5] is not None:
+                add_readings(s, user=user, device=device, points=readings_of(device_id, rng))
+        key = make_key(s, user=user, scope=KeyScope.read).key
+        user_id = user.id
+    rollup_dirty_hours(engine)
+    with session_scope(engine) as s:
+        user = s.get(User, user_id)
+        update_device(
+            s, user_id=user_id, device_id="old-heater", changes=DeviceUpdate(is_active=False)
+        )
+        # Late readings after the rollup: their hours wait, dirty, for the next run.
+        late = [
+            ("heat-pump", datetime(2026, 4, 1, 10, 7, 31, tzinfo=UTC), 4100.0),
+            ("solar", datetime(2026, 4, 1, 12, 3, 2, tzinfo=UTC), -3300.0),
+            ("fridge", datetime(2026, 3, 28, 23, 58, tzinfo=UTC), 150.0),
+        ]
+        for device_id, at, power_w in late:
+            device = require_device(s, user_id=user_id, device_id=device_id)
+            add_readings(s, user=user, device=device, points=[(at, power_w)])
+    return Seeded(user_id=user_id, read_key=key, now=NOW)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_database_url(request, tmp_path_factory) -> str:
+    """An empty, migrated database for one module's tests, once per backend."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("consistency") / "energy.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    return empty_postgres_database(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(scope="module")
+def module_engine(module_database_url) -> Iterator:
+    """The engine the code under test uses, on the module's database."""
+    with code_under_test_on(module_database_url):
+        yield db_module.get_engine()
+
+
+@pytest.fixture(scope="module")
+def seeded(module_engine) -> Seeded:
+    return seed_household(module_engine)

@@ -1,0 +1,196 @@
+"""One figure, one value: for a matrix of selections (yesterday, the last 7 days, this month on
+its 2nd day, two days across the clock change; the whole household, one device, one room, a
+generator alone), the read API, the chat tools and the read layer give the same consumption,
+generation, net, import, export, cost, coverage and peak, and each equals the oracle's figure
+from the raw readings. Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+
+from energy_core.chat.tools import ToolContext, run_tool
+from energy_core.db import session_scope
+from energy_core.stats import days_period, preset_period
+from ingest_api.app import create_app
+from tests.consistency.conftest import LONDON, NOW, Seeded
+from tests.consistency.sources import (
+    Target,
+    api_hourly,
+    api_row,
+    api_stats,
+    api_summary,
+    chat,
+    hourly_window,
+    oracle_figures,
+    read_layer,
+)
+from tests.consistency.sources import z as sources_z
+from tests.oracle import Oracle
+
+PERIODS = {
+    "yesterday": (
+        lambda: preset_period("yesterday", now=NOW, timezone=LONDON),
+        {"period": "yesterday"},
+    ),
+    "last 7 days": (
+        lambda: preset_period("last_7_days", now=NOW, timezone=LONDON),
+        {"period": "last 7 days"},
+    ),
+    "this month, 2nd day": (
+        lambda: preset_period("this_month", now=NOW, timezone=LONDON),
+        {"period": "this month"},
+    ),
+    "across the clock change": (
+        lambda: days_period(date(2026, 3, 28), date(2026, 3, 29), timezone=LONDON),
+        {"start": "2026-03-28", "end": "2026-03-30"},
+    ),
+}
+TARGETS = [
+    Target("household"),
+    Target("device", "heat-pump"),
+    Target("room", "Kitchen"),
+    Target("device", "solar"),
+    Target("device", "grid"),
+]
+CASES = [
+    pytest.param(period, target, id=f"{period}-{target}".replace(" ", "_"))
+    for period in PERIODS
+    for target in TARGETS
+]
+
+# The chat rounds what it tells a model: Wh and W to 3 decimals, cost and coverage to 4.
+EXACT = {"rel": 1e-9, "abs": 1e-6}
+ROUNDED_TO_4 = {"cost", "coverage"}
+
+
+@pytest.fixture(scope="module")
+def client(module_engine):
+    with TestClient(create_app()) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def oracle(seeded: Seeded) -> Oracle:
+    with session_scope(read_only=True) as s:
+        return Oracle(s, seeded.user_id)
+
+
+def _devices_of(oracle: Oracle, target: Target) -> list[str]:
+    if target.kind == "household":
+        return list(oracle.devices)
+    if target.kind == "device":
+        return [target.name]
+    return [d for d, device in oracle.devices.items() if device.location == target.name]
+
+
+def _tolerance(source: str, figure: str) -> dict:
+    if source.startswith("chat"):
+        return {"rel": 0, "abs": 6e-5 if figure in ROUNDED_TO_4 else 6e-4}
+    return EXACT
+
+
+def _differences(expected: dict, sources: dict[str, dict]) -> list[str]:
+    wrong = []
+    for source, figures in sources.items():
+        for name, value in figures.items():
+            figure = name.split()[-1]
+            if figure not in expected:
+                continue
+            want = expected[figure]
+            if want is None or value is None:
+                same = want is None and value is None
+            else:
+                same = value == pytest.approx(want, **_tolerance(source, figure))
+            if not same:
+                wrong.append(f"{source}: {name} = {value!r}, the readings say {want!r}")
+    return wrong
+
+
+@pytest.mark.parametrize(("period_name", "target"), CASES)
+def test_every_source_gives_the_figure_of_the_readings(
+    seeded: Seeded, client: TestClient, oracle: Oracle, period_name: str, target: Target
+):
+    make_period, chat_when = PERIODS[period_name]
+    period = make_period()
+    devices = _devices_of(oracle, target)
+    expected = oracle_figures(
+        oracle, period.start, period.end, devices, peak_hours=target.kind != "device"
+    )
+    if target.name != "solar":
+        expected.pop("peak_generation", None)
+    rooms = {target.name: devices} if target.kind == "room" else {}
+    sources = {
+        "read layer": read_layer(seeded.user_id, period, target),
+        "chat": chat(seeded.user_id, seeded.now, chat_when, target),
+        "API summary": api_summary(client, seeded.read_key, period, target, rooms),
+    }
+    if target.kind == "device":
+        sources["API stats"] = api_stats(client, seeded.read_key, period, target.name)
+    wrong = _differences(expected, sources)
+
+    # The hourly aggregates answer whole UTC hours, a row per device: the rows of the counted
+    # devices (not the grid meter's own), summed, are the hours' figures.
+    lo, hi = hourly_window(period)
+    counted = [d for d in devices if not oracle.is_meter(d)]
+    in_hours = oracle_figures(oracle, lo, hi, counted, peak_hours=False)
+    hourly = api_hourly(client, seeded.read_key, period, counted)
+    wrong += _differences(in_hours, {"API hourly summed": hourly})
+    assert not wrong, f"{period_name}, {target}:\n" + "\n".join(wrong)
+
+
+def test_the_matrix_has_data_behind_every_figure(seeded: Seeded, oracle: Oracle):
+    """The selections are not vacuous: each has consumption, the generator generates, the grid
+    meter and the device that joined later take part, and coverage is not trivially 1."""
+    for make_period, _ in PERIODS.values():
+        period = make_period()
+        sums = oracle.household(period.start, period.end, list(oracle.devices))
+        assert sums.consumed > 0 and sums.generated > 0
+        assert 0.5 < sums.coverage < 1.0
+    month = PERIODS["this month, 2nd day"][0]()
+    assert oracle.household(month.start, month.end, ["grid"]).covered > 0
+    assert oracle.household(month.start, month.end, ["freezer"]).covered > 0
+
+
+@pytest.mark.parametrize("period_name", list(PERIODS))
+def test_each_device_row_is_that_device_alone(
+    seeded: Seeded, client: TestClient, oracle: Oracle, period_name: str
+):
+    """The summary's rows and the chat's coverage table: one per device that took part (a device
+    that never sent a reading, or had not started yet, has none), each equal to the device alone."""
+    period = PERIODS[period_name][0]()
+    summary = client.get(
+        "/api/v1/telemetry/summary",
+        params={"start": sources_z(period.start), "end": sources_z(period.end)},
+        headers={"Authorization": f"Bearer {seeded.read_key}"},
+    ).json()
+    with session_scope(read_only=True) as s:
+        ctx = ToolContext.load(s, user_id=seeded.user_id, now=seeded.now)
+        table = run_tool(ctx, "data_coverage", PERIODS[period_name][1]).result["per_device"]
+    taking_part = {
+        d for d in oracle.devices if oracle.household(period.start, period.end, [d]).span > 0
+    }
+    assert {row["device_id"] for row in summary["devices"]} == taking_part
+    assert summary["device_count"] == len(taking_part)
+    wrong = []
+    for row in summary["devices"]:
+        expected = oracle_figures(
+            oracle, period.start, period.end, [row["device_id"]], peak_hours=False
+        )
+        expected.pop("peak"), expected.pop("peak_generation")
+        wrong += _differences(expected, {f"API summary row {row['device_id']}": api_row(row)})
+    for row in table:
+        sums = oracle.household(period.start, period.end, [row["device_id"]])
+        want = sums.coverage
+        same = (
+            row["coverage"] is None
+            if want is None
+            else row["coverage"] == pytest.approx(want, abs=6e-5)
+        )
+        if not same:
+            wrong.append(f"chat data_coverage {row['device_id']}: {row['coverage']} vs {want}")
+        if row["readings"] != sums.samples:
+            wrong.append(f"chat data_coverage {row['device_id']}: {row['readings']} readings")
+    assert not wrong, "\n".join(wrong)
