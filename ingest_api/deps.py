@@ -124,32 +124,40 @@ def throttled(api: Api, decision: RateDecision) -> ApiError:
     )
 
 
+def verify_key(api: Api, key: str, client: str) -> KeyPrincipal | None:
+    """The caller of ``key``, or None after counting and logging the failure against ``client``.
+    Blocking.
+
+    A key the cache holds was valid moments ago and goes straight through; any other is looked
+    up only while ``client`` has not failed too often (else ``throttled``)."""
+    principal = api.verifier.cached(key)
+    if principal is not None:
+        return principal
+    allowed = api.auth_failures.check(client)
+    if not allowed.allowed:
+        raise throttled(api, allowed)
+    principal = api.verifier.verify(lambda: session_scope(api.engine), key)
+    if principal is None:
+        after = api.auth_failures.failed(client)
+        log.warning(
+            "refused an unknown, revoked or malformed API key (fingerprint %s) from %s; "
+            "%d more failures allowed from there in this window",
+            key_fingerprint(key),
+            client,
+            after.remaining,
+        )
+    return principal
+
+
 def authorize(
     api: Api, credentials: HTTPAuthorizationCredentials | None, scope: KeyScope, client: str
 ) -> KeyPrincipal:
-    """The caller of the request's key, counted against its rate limit. Blocking.
-
-    A key the cache holds was valid moments ago and goes straight through; any other is looked
-    up only while ``client`` has not failed too often, and a failure is counted and logged."""
+    """The caller of the request's key (sent from ``client``), counted against its rate limit.
+    Blocking."""
     key = bearer_key(credentials)
-    if not key:
-        raise unauthorized()
-    principal = api.verifier.cached(key)
+    principal = verify_key(api, key, client) if key else None
     if principal is None:
-        allowed = api.auth_failures.check(client)
-        if not allowed.allowed:
-            raise throttled(api, allowed)
-        principal = api.verifier.verify(lambda: session_scope(api.engine), key)
-        if principal is None:
-            after = api.auth_failures.failed(client)
-            log.warning(
-                "refused an unknown, revoked or malformed API key (fingerprint %s) from %s; "
-                "%d more failures allowed from there in this window",
-                key_fingerprint(key),
-                client,
-                after.remaining,
-            )
-            raise unauthorized()
+        raise unauthorized()
     return check_key(api, principal, scope)
 
 

@@ -24,7 +24,7 @@ from energy_core.errors import ErrorKind
 from energy_core.inputs import InputValue, list_inputs, record_inputs
 from energy_core.models import KeyScope
 from energy_core.protocols.emoncms import decompress, parse_bulk, parse_post, unhex
-from ingest_api.deps import Api, check_key
+from ingest_api.deps import Api, check_key, client_address, verify_key
 from ingest_api.errors import ApiError, json_response
 from ingest_api.routers.telemetry_ingest import read_raw_body
 
@@ -64,7 +64,7 @@ def _principal(api: Api, request: Request, params: dict[str, str]) -> KeyPrincip
     if not key:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         key = credentials.strip() if scheme.lower() == "bearer" else ""
-    principal = api.verifier.verify(lambda: session_scope(api.engine), key) if key else None
+    principal = verify_key(api, key, client_address(request)) if key else None
     if principal is None:
         raise _InvalidKey
     return check_key(api, principal, principal.scope)

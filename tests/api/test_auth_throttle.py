@@ -125,3 +125,13 @@ def test_trusted_proxies_must_be_addresses_or_networks(monkeypatch):
     with pytest.raises(ValueError, match="proxy.internal"):
         get_settings()
     get_settings.cache_clear()
+
+
+def test_emoncms_keys_in_the_query_are_throttled_too(engine, household):
+    with TestClient(app_with()) as client:
+        for i in range(LIMIT):
+            r = client.get(f'/input/post?node=1&fulljson={{"p":1}}&apikey={i:032x}')
+            assert (r.status_code, r.text) == (401, "Invalid API key")
+        r = client.get(f'/input/post?node=1&fulljson={{"p":1}}&apikey={LIMIT:032x}')
+        assert_error(r, 429, "too_many_failed_authentications")
+        assert r.headers["retry-after"]
