@@ -25,6 +25,7 @@ from ingest_api.errors import install_error_handlers
 from ingest_api.headers import SecurityHeaders
 from ingest_api.routers import (
     aggregates,
+    chat,
     devices,
     emoncms,
     readings,
@@ -84,14 +85,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
         title="Home energy monitor — device API",
         version=__version__,
-        description="Devices post power readings; analysts and integrations read them back. "
+        description="Devices post power readings; analysts and integrations read them back and "
+        "ask the household's chat analyst. "
         'Errors always have the shape {"error": {"code", "message", "details"}}. '
         "Authenticate with `Authorization: Bearer <api key>`.",
     )
     app.state.api = api
     install_error_handlers(app)
     app.include_router(telemetry_ingest.router(settings))
-    for resource in (readings, aggregates, stats, summary, realtime, devices, service, emoncms):
+    for resource in (
+        readings,
+        aggregates,
+        stats,
+        summary,
+        realtime,
+        devices,
+        chat,
+        service,
+        emoncms,
+    ):
         app.include_router(resource.router)
     app.add_middleware(telemetry_ingest.SingleReadingRoute)
     # Outside the single-reading route, so that its answers carry the headers too.

@@ -105,11 +105,12 @@ def record_exchange(
     question: str,
     answer: ChatAnswer,
     conversation_id: str = DEFAULT_CONVERSATION,
+    at: datetime | None = None,
     cache: Cache | None = None,
 ) -> None:
     """Store a question and its answer (with the tool calls and their data) in the caller's
-    transaction, stamped with the clock's now (``energy_core.clock``)."""
-    now = clock.now()
+    transaction, stamped ``at`` (default: the clock's now, ``energy_core.clock``)."""
+    now = at or clock.now()
     extra = {
         "calls": [c.to_dict() for c in answer.tool_calls],
         "notice": answer.notice,

@@ -62,6 +62,9 @@ def test_every_route_is_documented(app, spec):
         "/api/v1/telemetry/summary",
         "/api/v1/telemetry/realtime",
         "/api/v1/telemetry/devices",
+        "/api/v1/chat/query",
+        "/api/v1/chat/history",
+        "/api/v1/chat/suggestions",
     } <= set(spec["paths"])
 
 
@@ -82,7 +85,10 @@ def test_every_api_operation_has_a_summary_auth_errors_and_an_example(spec):
             content = operation["requestBody"]["content"]["application/json"]
             assert content["examples"], where
             assert content["schema"]["type"] == "object", where
-            assert {"201", "200", "400", "404", "413", "415"} <= set(responses), where
+            assert {"200", "400", "413", "415"} <= set(responses), where
+            if path.startswith("/api/v1/telemetry"):
+                # Readings: 201 when any was new, 404 for a device the key does not reach.
+                assert {"201", "404"} <= set(responses), where
         else:
             schema = resolve(spec, responses["200"]["content"]["application/json"]["schema"])
             assert schema.get("examples"), where
@@ -112,3 +118,14 @@ def test_api_docs_false_hides_the_documentation(configured, monkeypatch, path):
         assert_error(client.get(path), 404, "not_found")
         # The API itself still answers.
         assert client.get("/health").status_code == 200
+
+
+def test_the_chat_api_is_documented_with_its_methods_and_question_limits(spec):
+    assert set(spec["paths"]["/api/v1/chat/history"]) == {"get", "delete"}
+    query = spec["paths"]["/api/v1/chat/query"]["post"]
+    schema = query["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["required"] == ["question"] and schema["additionalProperties"] is False
+    assert schema["properties"]["question"]["maxLength"] == 2000
+    assert schema["properties"]["question"]["minLength"] == 1
+    answer = resolve(spec, query["responses"]["200"]["content"]["application/json"]["schema"])
+    assert {"answer", "evidence", "tool_calls", "suggestions"} <= set(answer["properties"])
