@@ -89,6 +89,18 @@ class Settings(BaseSettings):
         "false hides them on a public server.",
     )
 
+    # InfluxDB line protocol (energy_core.protocols.line_protocol.PointMapping).
+    influx_device_tags: str = Field(
+        "device,device_id,sensor,name",
+        description="Tags naming the device of a line-protocol point, comma-separated; the first "
+        "a point has wins.",
+    )
+    influx_power_fields: str = Field(
+        "watts,power_w,power,W,w,power_kw,kW",
+        description="Fields holding a point's power, comma-separated, in watts (power_kw and kW "
+        "in kilowatts); the first a point has wins.",
+    )
+
     # Scheduler.
     rollup_interval_s: int = Field(60, ge=1, description="Seconds between aggregation runs.")
     rollup_batch_hours: int = Field(

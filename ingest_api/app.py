@@ -28,6 +28,7 @@ from ingest_api.routers import (
     chat,
     devices,
     emoncms,
+    influx,
     readings,
     realtime,
     service,
@@ -102,9 +103,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         devices,
         chat,
         service,
-        emoncms,
+        influx,
     ):
         app.include_router(resource.router)
+    # Last: its routes under any base path must not shadow the others.
+    app.include_router(emoncms.router)
     app.add_middleware(telemetry_ingest.SingleReadingRoute)
     # Outside the single-reading route, so that its answers carry the headers too.
     app.add_middleware(SecurityHeaders)

@@ -183,13 +183,14 @@ def _legacy(text: str, field: str) -> list[tuple[str, float]]:
 # --- input/bulk ---------------------------------------------------------------------------------
 
 
-def decompress(body: bytes, *, limit: int) -> bytes:
-    """A zlib stream (``cb=1``; ``c=1`` after hex decoding), refused beyond ``limit`` bytes."""
-    inflater = zlib.decompressobj()
+def decompress(body: bytes, *, limit: int, wbits: int = zlib.MAX_WBITS) -> bytes:
+    """A zlib stream (``cb=1``; ``c=1`` after hex decoding; gzip with ``wbits=31``), refused
+    beyond ``limit`` bytes."""
+    inflater = zlib.decompressobj(wbits)
     try:
         data = inflater.decompress(body, limit)
     except zlib.error as exc:
-        raise InvalidBody(f"The body is not zlib-compressed data: {exc}.") from exc
+        raise InvalidBody(f"The body is not compressed as it says: {exc}.") from exc
     if inflater.unconsumed_tail:
         raise InvalidBody(f"The data is larger than {limit} bytes once decompressed.")
     return data
@@ -205,9 +206,9 @@ def unhex(text: str) -> bytes:
 def parse_bulk(data: bytes | str, params: Mapping[str, str], *, now_s: float) -> list[InputValue]:
     """``input/bulk`` rows ``[t, node, v1, v2, ...]`` or ``[t, node, {"name": v}, ...]``, their
     times read by the mode the parameters choose (Emoncms's order): ``sentat`` (rows carry the
-    hub's clock, corrected by its difference from ours, see ``CLOCK_TOLERANCE_S``), ``offset`` and ``time`` (rows carry
-    seconds relative to now minus offset, or to time) or, without any, legacy (relative to the
-    last row, which is now)."""
+    hub's clock, corrected by its difference from ours, see ``CLOCK_TOLERANCE_S``), ``offset``
+    and ``time`` (rows carry seconds relative to now minus offset, or to time) or, without any,
+    legacy (relative to the last row, which is now)."""
     try:
         rows = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
