@@ -32,7 +32,7 @@ from energy_core.protocols.line_protocol import (
     parse_lines,
     power_values,
 )
-from ingest_api.deps import Api, check_key
+from ingest_api.deps import Api, check_key, client_address, verify_key
 from ingest_api.errors import STATUS, ApiError, json_response
 from ingest_api.routers.telemetry_ingest import read_raw_body
 
@@ -98,7 +98,7 @@ def _precision(request: Request, version: str) -> int:
 
 def _writer(api: Api, request: Request, version: str) -> KeyPrincipal | None:
     key = _key(request, version)
-    principal = api.verifier.verify(lambda: session_scope(api.engine), key) if key else None
+    principal = verify_key(api, key, client_address(request)) if key else None
     if principal is None:
         return None
     check_key(api, principal, KeyScope.ingest)
