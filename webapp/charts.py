@@ -1,11 +1,12 @@
-"""What every Altair chart of the app shares: one colour per device (the same on every page), the
-colours of use and generation, and the axis formats."""
+"""What every Altair chart of the app shares: one colour per device (derived from the device, the
+same on every page), the colours of consumption and generation, and the axis formats."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import zlib
 
 import altair as alt
+import pandas as pd
 
 USED_COLOR = "#0f766e"
 GENERATED_COLOR = "#d97706"
@@ -19,13 +20,33 @@ DEVICE_COLORS = (
 TIME_FORMAT = "%H:%M"
 
 
-def device_scale(device_names: Sequence[str]) -> alt.Scale:
-    """Colours by the position of each device in the user's device list (ordered by name), so a
-    device keeps its colour whatever a chart filters."""
-    return alt.Scale(
-        domain=list(device_names),
-        range=[DEVICE_COLORS[i % len(DEVICE_COLORS)] for i in range(len(device_names))],
-    )
+def device_colors(devices: pd.DataFrame) -> dict[str, str]:
+    """Each device's colour (by ``device_id``), derived from its id: the same on every page,
+    whatever a chart filters, and never changed by registering or removing another device. Two
+    ids that land on one colour: the device registered first keeps it, the later one takes the
+    next free colour (cycling once every colour is taken)."""
+    taken: dict[str, str] = {}
+    used: set[str] = set()
+    ordered = devices.sort_values(["created_at", "device_id"], na_position="last", kind="stable")
+    for device_id in ordered["device_id"]:
+        first = zlib.crc32(device_id.encode()) % len(DEVICE_COLORS)
+        for step in range(len(DEVICE_COLORS)):
+            colour = DEVICE_COLORS[(first + step) % len(DEVICE_COLORS)]
+            if colour not in used:
+                break
+        else:
+            colour = DEVICE_COLORS[first]
+            used.clear()
+        used.add(colour)
+        taken[device_id] = colour
+    return taken
+
+
+def device_scale(devices: pd.DataFrame) -> alt.Scale:
+    """The colour scale of charts that colour by device name (``devices``: the user's devices,
+    with ``device_id``, ``name`` and ``created_at``)."""
+    colours = device_colors(devices)
+    return alt.Scale(domain=list(devices["name"]), range=[colours[d] for d in devices["device_id"]])
 
 
 def legend(title: str | None = None, *, columns: int = 4) -> alt.Legend:

@@ -55,6 +55,12 @@ def pages_for(user: auth.SignedInUser) -> dict[str, list[st.Page]]:
                 "pages/device.py", title="Device", icon=":material/monitoring:", url_path="device"
             ),
             st.Page("pages/chat.py", title="Chat", icon=":material/chat:", url_path="chat"),
+            st.Page(
+                "pages/glossary.py",
+                title="What the figures mean",
+                icon=":material/menu_book:",
+                url_path="metrics",
+            ),
         ],
         "Setup": [
             st.Page(

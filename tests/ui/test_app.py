@@ -15,9 +15,9 @@ from streamlit_authenticator.utilities import Hasher
 from energy_core import db as db_module
 from energy_core.db import session_scope
 from energy_core.models import Role, User
-from energy_core.overview import device_overview
 from energy_core.security import hash_password
 from energy_core.settings import get_settings
+from energy_core.stats import household_now, load_household
 from tests.apptest import APP, COOKIE_KEY, REPO, open_app, shown_text, sign_in
 from tests.factories import PASSWORD, add_readings, make_device, make_user
 from tests.ui.conftest import pinned_now
@@ -53,7 +53,7 @@ def test_anonymous_visitor_sees_only_the_sign_in_form(app_env):
     assert not at.sidebar.children
 
 
-def test_member_signs_in_and_sees_their_devices_as_device_overview_computes_them(
+def test_member_signs_in_and_sees_their_devices_as_the_read_layer_computes_them(
     app_env, monkeypatch
 ):
     # The page and the check below read "today" at one instant, mid-day: a run that crosses
@@ -75,15 +75,16 @@ def test_member_signs_in_and_sees_their_devices_as_device_overview_computes_them
     assert not at.exception
     assert [title.value for title in at.title][-1] == "Live"
     with session_scope(read_only=True) as session:
-        (status,) = device_overview(session, user_id=user.id, now=now)
+        household = load_household(session, user_id=user.id)
+        (status,) = household_now(session, household, now=now).devices
     row = devices_table(at).loc["Garage freezer"]
     assert status.online and status.power_w == 750.0
     assert row["Power now"] == "750 W"
     assert row["Room"] == "Garage"
     assert row["Status"] == "Online"
     # Six readings a minute apart, the last one held until now: six minutes at 750 W.
-    assert status.today_energy_wh == pytest.approx(750.0 * 6 / 60)
-    assert row["Today (kWh)"] == pytest.approx(status.today_energy_wh / 1000)
+    assert status.today.consumption_wh == pytest.approx(750.0 * 6 / 60)
+    assert row["Consumption today (kWh)"] == pytest.approx(status.today.consumption_wh / 1000)
     metrics = {metric.label: metric.value for metric in at.metric}
     assert metrics["Household now"] == "750 W"
     sidebar = shown_text(at)

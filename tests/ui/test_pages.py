@@ -4,25 +4,22 @@ PostgreSQL): no exception, the numbers energy_core computes, and nothing of anot
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from energy_core.aggregates import energy_series
 from energy_core.db import session_scope
-from energy_core.devicestats import DEFAULT_STANDBY_W, device_stats
-from energy_core.history import Range as HistoryRange
-from energy_core.history import (
-    compare_ranges,
-    cost,
-    flows,
-    preset_range,
-    previous_range,
-    same_range_last_year,
-)
-from energy_core.overview import device_overview
 from energy_core.rollup import dirty_backlog
+from energy_core.stats import (
+    DEFAULT_STANDBY_W,
+    compare,
+    duty_cycle,
+    household_now,
+    instant_period,
+    load_household,
+    preset_period,
+    read_series,
+)
 from tests.apptest import open_app, shown_text, sign_in
 from tests.ui.conftest import MEMBER_DEVICES, Households
 from webapp import loaders
@@ -100,24 +97,24 @@ def test_member_cannot_reach_admin_pages(households, path):
 # --- the numbers are energy_core's -------------------------------------------------------------
 
 
-def test_live_page_shows_today_as_device_overview_computes_it(households):
+def test_live_page_shows_today_as_the_read_layer_computes_it(households):
     at = show(as_admin(households), "pages/live.py")
 
     with session_scope(read_only=True) as session:
-        statuses = device_overview(session, user_id=households.admin_id, now=households.now)
-    used = sum(s.today_energy_wh for s in statuses if s.today_energy_wh > 0)
-    generated = -sum(s.today_energy_wh for s in statuses if s.today_energy_wh < 0)
+        household = load_household(session, user_id=households.admin_id)
+        status = household_now(session, household, now=households.now)
     shown = metrics(at)
-    assert shown["Used today"] == format_energy(used)
-    assert shown["Cost today"] == format_money(sum(s.today_cost for s in statuses), "GBP")
-    if generated:
-        assert shown["Generated today"] == format_energy(generated)
+    assert shown["Consumption today"] == format_energy(status.today.consumption_wh)
+    assert shown["Generation today"] == format_energy(status.today.generation_wh)
+    assert shown["Cost today"] == format_money(status.today.cost, "GBP")
     # Readings ended two hours ago: every device is offline and the household draws nothing known.
     assert "0 of 7 online" in shown_text(at)
     table = at.dataframe[0].value.set_index("Device")
-    for status in statuses:
-        assert table.loc[status.name, "Status"] == "Offline"
-        assert table.loc[status.name, "Today (kWh)"] == pytest.approx(status.today_energy_wh / 1000)
+    for device in status.devices:
+        row = table.loc[device.device.name]
+        assert row["Status"] == "Offline"
+        assert row["Consumption today (kWh)"] == pytest.approx(device.today.consumption_wh / 1000)
+        assert row["Generation today (kWh)"] == pytest.approx(device.today.generation_wh / 1000)
 
 
 def test_history_today_in_its_first_minute_says_when_the_devices_were_last_seen(
@@ -135,66 +132,52 @@ def test_history_today_in_its_first_minute_says_when_the_devices_were_last_seen(
     assert "never sent a reading" not in notes
 
 
-def test_history_page_shows_the_week_and_its_comparison_as_energy_core_computes_them(households):
+def test_history_page_shows_the_week_and_its_comparison_as_the_read_layer_computes_them(
+    households,
+):
     at = show(as_member(households), "pages/history.py")
 
-    tz = "Europe/Berlin"
-    period = preset_range("last_7_days", now=households.now, timezone=tz)
-    end = min(period.end, minute(households.now).astimezone(ZoneInfo(tz)))
-    current = HistoryRange(period.start, end, period.shift_days, period.shift_months)
+    period = preset_period("last_7_days", now=minute(households.now), timezone="Europe/Berlin")
     with session_scope(read_only=True) as session:
-        rows = compare_ranges(
-            session,
-            user_id=households.member_id,
-            current=current,
-            previous=previous_range(current),
-            last_year=same_range_last_year(current),
-            timezone=tz,
-        )
-        series = energy_series(
-            session,
-            user_id=households.member_id,
-            start=current.start,
-            end=current.end,
-            granularity="day",
-        )
-    used = flows(r.current.energy_wh for r in rows[1:])
+        selection = load_household(session, user_id=households.member_id).select(period)
+        together, *_ = compare(session, selection, period.previous())
     shown = metrics(at)
-    assert shown["Energy used"] == format_energy(used.used_wh)
-    assert shown["Cost"] == format_money(cost(used.net_wh, 0.40), "EUR")
-    coverage = sum(p.covered_s for p in series) / sum(p.span_s for p in series)
-    assert shown["Coverage"] == format_share(coverage, digits=1)
-    assert coverage < 1  # the heat pump's two-hour hole
+    assert shown["Consumption"] == format_energy(together.current.consumption_wh)
+    assert shown["Cost"] == format_money(together.current.cost, "EUR")
+    assert shown["Coverage"] == format_share(together.current.coverage, digits=1)
+    assert together.current.coverage < 1  # the heat pump's two-hour hole
     (table,) = [frame.value for frame in at.dataframe]
-    household = table.set_index("Device").loc["Household (selected devices)"]
-    assert household["This period (kWh)"] == f"{rows[0].current.energy_wh / 1000:,.2f}"
-    assert household["Previous (kWh)"] == f"{rows[0].previous.energy_wh / 1000:,.2f}"
+    household = table.set_index(["Device", "Figure"]).loc[("Household", "Consumption")]
+    assert household["This period"] == f"{together.current.consumption_wh / 1000:,.2f} kWh"
+    assert household["Previous"] == f"{together.baseline.consumption_wh / 1000:,.2f} kWh"
     assert "Data coverage" in shown_text(at)
 
 
-def test_device_page_shows_the_statistics_device_stats_computes(households):
+def test_device_page_shows_the_figures_the_read_layer_computes(households):
     at = show(as_member(households), "pages/device.py", device="mia-heatpump")
 
     end = minute(households.now)
+    period = instant_period(
+        hour_floor(end - timedelta(days=7)), end, timezone="Europe/Berlin", label="last 7 days"
+    )
     with session_scope(read_only=True) as session:
-        stats = device_stats(
-            session,
-            user_id=households.member_id,
-            device_id="mia-heatpump",
-            start=hour_floor(end - timedelta(days=7)),
-            end=end,
-            standby_w=DEFAULT_STANDBY_W,
+        household = load_household(session, user_id=households.member_id)
+        selection = household.select(period, device_ids=["mia-heatpump"])
+        figure = read_series(session, selection).device_total("mia-heatpump")
+        duty = duty_cycle(
+            session, selection, household.device("mia-heatpump"), standby_w=DEFAULT_STANDBY_W
         )
     shown = metrics(at)
-    assert shown["Energy"] == format_energy(stats.energy_wh)
-    assert shown["Average power"] == format_power(stats.avg_w)
-    assert shown["Minimum"] == format_power(stats.min_w)
-    assert shown["Maximum"] == format_power(stats.max_w)
-    assert shown["Duty cycle"] == format_share(stats.duty_cycle)
-    assert shown["Coverage"] == format_share(stats.coverage, digits=1)
+    assert shown["Consumption"] == format_energy(figure.consumption_wh)
+    assert shown["Average power"] == format_power(figure.avg_w)
+    assert shown["Minimum"] == format_power(figure.min_w)
+    assert shown["Peak power"] == format_power(figure.max_w)
+    assert shown["Duty cycle"] == format_share(duty.duty_cycle)
+    assert shown["Coverage"] == format_share(figure.coverage, digits=1)
+    assert shown["Cost"] == format_money(figure.cost, "EUR")
     # The hole, and the time since the last reading stopped holding, are the two gaps.
     assert shown["Gaps"].startswith("2 · ")
-    assert [g.duration_s for g in stats.gaps][0] == pytest.approx(2 * 3600 - 300, abs=5)
+    assert [g.duration_s for g in duty.gaps][0] == pytest.approx(2 * 3600 - 300, abs=5)
     assert "Mia heat pump" in shown_text(at)
 
 
@@ -236,9 +219,8 @@ def test_member_never_sees_the_admins_devices_or_figures(households, path):
     for name in MEMBER_DEVICE_NAMES:
         assert name not in admin_text
     if path in ("pages/live.py", "pages/history.py"):
-        assert metrics(admin)["Used today" if path == "pages/live.py" else "Energy used"] not in (
-            metrics(member).values()
-        )
+        label = "Consumption today" if path == "pages/live.py" else "Consumption"
+        assert metrics(admin)[label] not in (metrics(member).values())
 
 
 def test_a_device_id_of_another_household_shows_the_members_own_device(households):
@@ -248,4 +230,5 @@ def test_a_device_id_of_another_household_shows_the_members_own_device(household
     assert not at.exception
     text = shown_text(at)
     assert "Heat pump (heat-pump)" not in text
-    assert "Mia cellar fridge" in text  # her first device instead
+    # Her own device with the most energy today instead.
+    assert "Mia heat pump (mia-heatpump)" in text

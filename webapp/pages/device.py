@@ -10,33 +10,25 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from energy_core.devicestats import DEFAULT_STANDBY_W
-from energy_core.history import cost
+from energy_core.stats import DEFAULT_STANDBY_W, GLOSSARY, Period, instant_period
 from webapp import auth
 from webapp.charts import GENERATED_COLOR, USED_COLOR, axis_format, energy_unit, power_unit
 from webapp.downloads import csv_download, section
-from webapp.loaders import (
-    database_guard,
-    hour_floor,
-    load_device_hours,
-    load_device_stats,
-    load_devices,
-    load_raw_power,
-    minute,
-    now_utc,
-)
+from webapp.loaders import database_guard, hour_floor, load_devices, minute, now_utc
+from webapp.reads import DeviceView, load_device, load_energy_today, load_raw_power
 from webapp.units import (
+    DASH,
     format_duration,
     format_energy,
     format_last_seen,
     format_money,
     format_power,
-    format_price,
     format_range,
     format_share,
     format_type,
     format_when,
     markdown_literal,
+    missing,
 )
 
 WINDOWS = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days", "custom": "Custom"}
@@ -44,21 +36,30 @@ WINDOW_DAYS = {"24h": 1, "7d": 7, "30d": 30}
 MAX_CUSTOM_DAYS = 92
 
 
-def choose_device(devices: pd.DataFrame) -> pd.Series:
+def choose_device(devices: pd.DataFrame, *, user_id: int, now: datetime) -> pd.Series:
+    """The device of the page address; else the one last viewed in this session; else the one
+    with the most energy (consumption plus generation) today."""
     ids = list(devices["device_id"])
     names = dict(zip(devices["device_id"], devices["name"], strict=True))
     wanted = st.query_params.get("device")
+    if wanted not in ids:
+        wanted = st.session_state.get("device_last_viewed")
+    if wanted not in ids:
+        with database_guard():
+            today = load_energy_today(user_id, now)
+        wanted = next((d for d in today if d in ids), ids[0])
     device_id = st.selectbox(
         "Device",
         options=ids,
-        index=ids.index(wanted) if wanted in ids else 0,
+        index=ids.index(wanted),
         format_func=lambda d: f"{names[d]} ({d})",
     )
     st.query_params["device"] = device_id
+    st.session_state["device_last_viewed"] = device_id
     return devices.set_index("device_id").loc[device_id]
 
 
-def choose_window(tz: tzinfo, now: datetime) -> tuple[datetime, datetime]:
+def choose_window(tz: tzinfo, now: datetime) -> Period:
     window = st.selectbox(
         "Window",
         options=list(WINDOWS),
@@ -66,8 +67,10 @@ def choose_window(tz: tzinfo, now: datetime) -> tuple[datetime, datetime]:
         format_func=WINDOWS.get,
         key="device_window",
     )
+    timezone = str(tz)
     if window != "custom":
-        return hour_floor(now - timedelta(days=WINDOW_DAYS[window])), now
+        start = hour_floor(now - timedelta(days=WINDOW_DAYS[window]))
+        return instant_period(start, now, timezone=timezone, label=WINDOWS[window].lower())
     today = now.astimezone(tz).date()
     picked = st.date_input(
         "Days",
@@ -83,7 +86,7 @@ def choose_window(tz: tzinfo, now: datetime) -> tuple[datetime, datetime]:
         first = last - timedelta(days=MAX_CUSTOM_DAYS - 1)
     start = datetime.combine(first, time(), tzinfo=tz)
     end = datetime.combine(last + timedelta(days=1), time(), tzinfo=tz)
-    return start, min(end, now)
+    return instant_period(start, min(end, now), timezone=timezone)
 
 
 # --- sections ----------------------------------------------------------------------------------
@@ -99,71 +102,138 @@ def header(device: pd.Series, *, now: datetime, tz: tzinfo) -> None:
         f"last seen {format_last_seen(device['last_seen_at'], now=now, tz=tz)}",
     ]
     if device["bidirectional"]:
-        facts.append("bidirectional (negative = generation)")
+        facts.append("bidirectional (may generate)")
     if not device["is_active"]:
         facts.append("**deactivated**")
     st.caption(" · ".join(markdown_literal(f) if "`" not in f else f for f in facts))
 
 
-def metrics(stats: pd.Series, user: auth.SignedInUser) -> None:
-    duty = stats["duty_cycle"]
-    coverage = stats["coverage"]
-    rows = [
-        [
+def _at(at: datetime | None, *, tz: tzinfo, now: datetime) -> str | None:
+    return None if missing(at) else f"at {format_when(at, tz=tz, now=now)}"
+
+
+def metrics(view: DeviceView, *, currency: str, tz: tzinfo, now: datetime) -> None:
+    """A generator shows what it generated, its peak generation and when, and its producing
+    time; any other device its consumption, peak power and when, minimum and duty cycle."""
+    figure, duty = view.figure, view.duty
+    coverage = figure["coverage"]
+    running = f"above {duty['standby_w']:g} W (absolute value): {format_duration(duty['active_s'])}"
+    if view.generator:
+        peak = None if missing(figure["min_w"]) else max(-figure["min_w"], 0.0)
+        first = [
+            ("Generation", format_energy(figure["generation_wh"]), None, GLOSSARY["generation_wh"]),
             (
-                "Energy",
-                format_energy(stats["energy_wh"]),
-                "Over the window, as the hourly figures count it.",
-            ),
-            ("Average power", format_power(stats["avg_w"]), "Energy over the time readings cover."),
-            ("Minimum", format_power(stats["min_w"]), "Lowest reading in the window."),
-            ("Maximum", format_power(stats["max_w"]), "Highest reading in the window."),
-        ],
-        [
-            (
-                "Duty cycle",
-                format_share(duty),
-                f"Share of the covered time above {stats['standby_w']:g} W (absolute value, so "
-                f"generating counts): {format_duration(stats['active_s'])}.",
-            ),
-            (
-                "Coverage",
-                format_share(coverage, digits=1 if coverage < 0.999 else 0),
-                "Share of the window that readings hold (each for at most the max gap).",
+                "Average generation",
+                format_power(figure["avg_generation_w"]),
+                None,
+                GLOSSARY["avg_generation_w"],
             ),
             (
-                "Gaps",
-                f"{int(stats['gaps'])}"
-                + (f" · {format_duration(stats['gap_s'])}" if stats["gaps"] else ""),
-                "Stretches with no reading holding power: unknown, not zero.",
+                "Peak generation",
+                format_power(peak),
+                _at(figure["min_at"], tz=tz, now=now) if peak else None,
+                "The most negative reading, shown as a positive peak.",
             ),
             (
-                "Cost",
-                format_money(cost(stats["energy_wh"], user.price_per_kwh), user.currency),
-                f"Energy at {format_price(user.price_per_kwh, user.currency)}.",
+                "Producing time",
+                format_duration(duty["active_s"]) if duty["covered_s"] else DASH,
+                None
+                if missing(duty["duty_cycle"])
+                else f"{format_share(duty['duty_cycle'])} of the covered time",
+                GLOSSARY["duty_cycle"] + f" Here: {running}.",
             ),
-        ],
+        ]
+        own = (
+            "Own consumption",
+            format_energy(figure["consumption_wh"]),
+            None,
+            "What the device drew itself (standby at night). " + GLOSSARY["consumption_wh"],
+        )
+    else:
+        first = [
+            (
+                "Consumption",
+                format_energy(figure["consumption_wh"]),
+                None,
+                GLOSSARY["consumption_wh"],
+            ),
+            ("Average power", format_power(figure["avg_w"]), None, GLOSSARY["avg_w"]),
+            (
+                "Peak power",
+                format_power(figure["max_w"]),
+                _at(figure["max_at"], tz=tz, now=now),
+                GLOSSARY["max_w"],
+            ),
+            (
+                "Minimum",
+                format_power(figure["min_w"]),
+                _at(figure["min_at"], tz=tz, now=now),
+                GLOSSARY["min_w"],
+            ),
+        ]
+        own = (
+            "Duty cycle",
+            format_share(duty["duty_cycle"]),
+            None,
+            GLOSSARY["duty_cycle"] + f" Here: {running}.",
+        )
+    second = [
+        own,
+        (
+            "Coverage",
+            format_share(coverage, digits=1 if (coverage or 0) < 0.999 else 0),
+            None,
+            GLOSSARY["coverage"],
+        ),
+        (
+            "Gaps",
+            f"{int(duty['gaps'])}"
+            + (f" · {format_duration(duty['gap_s'])}" if duty["gaps"] else ""),
+            None,
+            "Stretches with no reading holding power: unknown, not zero.",
+        ),
+        ("Cost", format_money(figure["cost"], currency), None, GLOSSARY["cost"]),
     ]
-    for cells in rows:
-        for column, (label, value, help_text) in zip(st.columns(len(cells)), cells, strict=True):
-            column.metric(label, value, help=help_text, border=True)
+    for cells in (first, second):
+        for column, (label, value, when, help_text) in zip(
+            st.columns(len(cells)), cells, strict=True
+        ):
+            with column:
+                st.metric(label, value, help=help_text, border=True)
+                if when:
+                    st.caption(when)
+    st.caption(view.cost_rule)
 
 
-def power_chart(raw: pd.DataFrame, *, start: datetime, end: datetime, tz: tzinfo) -> None:
-    unit, divisor = power_unit(raw["power_w"] if "power_w" in raw.columns else raw["max_w"])
+def power_chart(raw: pd.DataFrame, *, period: Period, tz: tzinfo, generator: bool) -> None:
+    """The readings (or min/mean/max buckets), held until the next one; a generator's output is
+    drawn upwards (generation as a positive number, as the glossary counts it)."""
+    sign = -1.0 if generator else 1.0
+    columns = ("power_w",) if "power_w" in raw.columns else ("min_w", "mean_w", "max_w")
+    shown = raw.assign(**{c: raw[c] * sign for c in columns})
+    if generator and "min_w" in shown:
+        shown = shown.assign(min_w=shown["max_w"], max_w=shown["min_w"])
+    unit, divisor = power_unit(shown[columns[-1]])
+    title = f"{'Generation' if generator else 'Power'} ({unit})"
     axis = alt.Axis(format=axis_format(divisor))
-    domain = [start.astimezone(tz).replace(tzinfo=None), end.astimezone(tz).replace(tzinfo=None)]
+    domain = [
+        period.start.astimezone(tz).replace(tzinfo=None),
+        period.end.astimezone(tz).replace(tzinfo=None),
+    ]
     x_axis = alt.Axis(format="%d %b %H:%M", labelOverlap=True, grid=False, tickCount=8)
-    if "power_w" in raw.columns:
-        data = raw.assign(
-            local=raw["time"].dt.tz_convert(tz).dt.tz_localize(None), power=raw["power_w"] / divisor
+    color = GENERATED_COLOR if generator else USED_COLOR
+    x = alt.X("local:T", title=None, scale=alt.Scale(domain=domain), axis=x_axis)
+    if "power_w" in shown.columns:
+        data = shown.assign(
+            local=shown["time"].dt.tz_convert(tz).dt.tz_localize(None),
+            power=shown["power_w"] / divisor,
         )
         chart = (
             alt.Chart(data)
-            .mark_line(interpolate="step-after", color=USED_COLOR, strokeWidth=1.2)
+            .mark_line(interpolate="step-after", color=color, strokeWidth=1.2)
             .encode(
-                x=alt.X("local:T", title=None, scale=alt.Scale(domain=domain), axis=x_axis),
-                y=alt.Y("power:Q", title=f"Power ({unit})", axis=axis),
+                x=x,
+                y=alt.Y("power:Q", title=title, axis=axis),
                 tooltip=[
                     alt.Tooltip("local:T", title="Time", format="%d %b %H:%M:%S"),
                     alt.Tooltip("power_w:Q", title="W", format=",.1f"),
@@ -171,29 +241,28 @@ def power_chart(raw: pd.DataFrame, *, start: datetime, end: datetime, tz: tzinfo
             )
         )
     else:
-        data = raw.assign(
-            local=raw["bucket_start"].dt.tz_convert(tz).dt.tz_localize(None),
-            low=raw["min_w"] / divisor,
-            mean=raw["mean_w"] / divisor,
-            high=raw["max_w"] / divisor,
+        data = shown.assign(
+            local=shown["bucket_start"].dt.tz_convert(tz).dt.tz_localize(None),
+            low=shown["min_w"] / divisor,
+            mean=shown["mean_w"] / divisor,
+            high=shown["max_w"] / divisor,
         )
-        x = alt.X("local:T", title=None, scale=alt.Scale(domain=domain), axis=x_axis)
         band = (
             alt.Chart(data)
-            .mark_area(interpolate="step-after", color=USED_COLOR, opacity=0.25)
-            .encode(x=x, y=alt.Y("low:Q", title=f"Power ({unit})", axis=axis), y2="high:Q")
+            .mark_area(interpolate="step-after", color=color, opacity=0.25)
+            .encode(x=x, y=alt.Y("low:Q", title=title, axis=axis), y2="high:Q")
         )
         line = (
             alt.Chart(data)
-            .mark_line(interpolate="step-after", color=USED_COLOR, strokeWidth=1.2)
+            .mark_line(interpolate="step-after", color=color, strokeWidth=1.2)
             .encode(
                 x=x,
                 y="mean:Q",
                 tooltip=[
                     alt.Tooltip("local:T", title="From", format="%d %b %H:%M"),
-                    alt.Tooltip("min_w:Q", title="Min W", format=",.1f"),
+                    alt.Tooltip("min_w:Q", title="Lowest W", format=",.1f"),
                     alt.Tooltip("mean_w:Q", title="Mean W", format=",.1f"),
-                    alt.Tooltip("max_w:Q", title="Max W", format=",.1f"),
+                    alt.Tooltip("max_w:Q", title="Highest W", format=",.1f"),
                     alt.Tooltip("samples:Q", title="Readings"),
                 ],
             )
@@ -202,38 +271,115 @@ def power_chart(raw: pd.DataFrame, *, start: datetime, end: datetime, tz: tzinfo
     st.altair_chart(chart.properties(height=300), width="stretch")
 
 
-def hours_chart(hours: pd.DataFrame, *, tz: tzinfo) -> None:
-    unit, divisor = energy_unit(hours["energy_wh"])
+def hours_chart(hours: pd.DataFrame, *, generator: bool) -> None:
+    metric = "generation_wh" if generator else "consumption_wh"
+    unit, divisor = energy_unit(hours[metric])
     data = hours.assign(
         local=hours["period_start"].dt.tz_localize(None),
-        energy=hours["energy_wh"] / divisor,
+        energy=hours[metric] / divisor,
         coverage_pct=hours["coverage"] * 100,
     )
-    color = alt.condition("datum.kwh < 0", alt.value(GENERATED_COLOR), alt.value(USED_COLOR))
     chart = (
         alt.Chart(data)
-        .mark_bar()
+        .mark_bar(color=GENERATED_COLOR if generator else USED_COLOR)
         .encode(
             x=alt.X(
                 "local:T",
                 title=None,
                 axis=alt.Axis(format="%d %b %H:%M", labelOverlap=True, grid=False),
             ),
-            y=alt.Y("energy:Q", title=f"Energy ({unit})", axis=alt.Axis(format=",.1f")),
-            color=color,
+            y=alt.Y(
+                "energy:Q",
+                title=f"{'Generation' if generator else 'Consumption'} ({unit})",
+                axis=alt.Axis(format=",.1f"),
+            ),
             opacity=alt.condition("datum.coverage_pct < 99.9", alt.value(0.45), alt.value(1.0)),
             tooltip=[
                 alt.Tooltip("local:T", title="Hour", format="%a %d %b %H:%M"),
                 alt.Tooltip("energy:Q", title=unit, format=",.3f"),
-                alt.Tooltip("avg_w:Q", title="Average W", format=",.0f"),
-                alt.Tooltip("min_w:Q", title="Min W", format=",.0f"),
-                alt.Tooltip("max_w:Q", title="Max W", format=",.0f"),
+                alt.Tooltip(
+                    f"{'avg_generation_w' if generator else 'avg_w'}:Q",
+                    title="Average W",
+                    format=",.0f",
+                ),
                 alt.Tooltip("coverage_pct:Q", title="Coverage %", format=".0f"),
             ],
         )
         .properties(height=220)
     )
     st.altair_chart(chart, width="stretch")
+
+
+HOUR_COLUMNS = [
+    "period_start",
+    "period_end",
+    "consumption_wh",
+    "generation_wh",
+    "cost",
+    "avg_w",
+    "avg_generation_w",
+    "min_w",
+    "max_w",
+    "coverage",
+    "sample_count",
+]
+
+
+def hours_table(hours: pd.DataFrame, *, generator: bool) -> None:
+    energy = "generation_wh" if generator else "consumption_wh"
+    average = "avg_generation_w" if generator else "avg_w"
+    label = "Generation" if generator else "Consumption"
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Hour": hours["period_start"].dt.strftime("%a %d %b %H:%M"),
+                f"{label} (Wh)": hours[energy],
+                "Average (W)": hours[average],
+                "Lowest reading (W)": hours["min_w"],
+                "Highest reading (W)": hours["max_w"],
+                "Coverage": hours["coverage"] * 100,
+                "Readings": hours["sample_count"],
+            }
+        ),
+        hide_index=True,
+        column_config={
+            f"{label} (Wh)": st.column_config.NumberColumn(format="%.1f"),
+            "Average (W)": st.column_config.NumberColumn(format="%.1f"),
+            "Lowest reading (W)": st.column_config.NumberColumn(format="%.1f"),
+            "Highest reading (W)": st.column_config.NumberColumn(format="%.1f"),
+            "Coverage": st.column_config.ProgressColumn(
+                format="%.0f%%", min_value=0.0, max_value=100.0
+            ),
+        },
+    )
+
+
+def gaps_section(view: DeviceView, device: pd.Series, *, tz: tzinfo, now: datetime) -> None:
+    gaps = view.gaps
+    row = section("Gaps")
+    if gaps.empty:
+        st.success("No gaps: readings cover the whole window.", icon=":material/check_circle:")
+        return
+    with row:
+        csv_download(
+            gaps, name=f"{view.device_id}-gaps-{gaps['gap_start'].iloc[0]:%Y%m%d}", key="d_gaps"
+        )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "From": gaps["gap_start"].map(lambda at: format_when(at, tz=tz, now=now)),
+                "To": gaps["gap_end"].map(lambda at: format_when(at, tz=tz, now=now)),
+                "Length": gaps["duration_s"].map(format_duration),
+            }
+        ),
+        hide_index=True,
+        height=min(36 * (len(gaps) + 1) + 4, 320),
+    )
+    st.caption(
+        f"Readings hold their power for at most {format_duration(device['effective_gap_s'])}"
+        "; longer silences are gaps."
+        + (" Only the first gaps are listed." if view.duty["gaps_truncated"] else "")
+    )
 
 
 # --- page --------------------------------------------------------------------------------------
@@ -253,115 +399,65 @@ def main() -> None:
 
     pick, window_column, threshold_column = st.columns([2.4, 1.4, 1])
     with pick:
-        device = choose_device(devices)
+        device = choose_device(devices, user_id=user.id, now=now)
     with window_column:
-        start, end = choose_window(tz, now)
+        period = choose_window(tz, now)
     standby_w = threshold_column.number_input(
         "Standby threshold (W)",
         min_value=0.0,
         max_value=100_000.0,
         value=DEFAULT_STANDBY_W,
         step=1.0,
-        help="Above this (in absolute value) the device counts as running, for the duty cycle.",
+        help="Above this (in absolute value) the device counts as running (a generator: as "
+        "producing), for the duty cycle.",
         key="device_standby",
     )
     device_id = device.name
 
     with database_guard():
-        summary, gaps = load_device_stats(user.id, device_id, start, end, float(standby_w))
-        hours = load_device_hours(user.id, device_id, start, end, user.timezone)
-        raw = load_raw_power(user.id, device_id, start, end)
-    stats = summary.iloc[0]
+        view = load_device(user.id, device_id, period, float(standby_w))
+        raw = load_raw_power(user.id, device_id, period.start, period.end)
 
     header(device, now=now, tz=tz)
-    st.caption(f"{format_range(start, end, tz=tz)} ({user.timezone})")
-    if not stats["sample_count"] and not stats["covered_s"]:
+    st.caption(f"{format_range(period.start, period.end, tz=tz)} ({user.timezone})")
+    if not view.figure["has_data"]:
         st.info(
             "No data in this window — this device was last seen "
             f"{format_last_seen(device['last_seen_at'], now=now, tz=tz)}.",
             icon=":material/search_off:",
         )
         return
-    metrics(stats, user)
+    metrics(view, currency=user.currency, tz=tz, now=now)
+    st.page_link("pages/glossary.py", label="What these figures mean", icon=":material/menu_book:")
 
-    row = section("Power")
-    power_chart(raw, start=start, end=end, tz=tz)
+    row = section("Output" if view.generator else "Power")
+    power_chart(raw, period=period, tz=tz, generator=view.generator)
     with row:
-        csv_download(raw, name=f"{device_id}-readings-{start:%Y%m%d}", key="d_raw")
+        csv_download(raw, name=f"{device_id}-readings-{period.start:%Y%m%d}", key="d_raw")
     if "power_w" in raw.columns:
-        st.caption(f"All {len(raw):,} readings of the window, each held until the next one.")
+        note = f"All {len(raw):,} readings of the window, each held until the next one."
     else:
         width = raw["bucket_end"].iloc[0] - raw["bucket_start"].iloc[0]
-        st.caption(
+        note = (
             f"{int(raw['samples'].sum()):,} readings shown as {len(raw):,} buckets of "
             f"{format_duration(width.total_seconds())}: the band spans each bucket's lowest to "
             "highest reading, so short peaks stay visible; the line is the mean."
         )
+    if view.generator:
+        note += " Generation is drawn upwards; the CSV holds the readings as sent (negative)."
+    st.caption(note)
 
-    row = section("Energy per hour")
-    hours_table = hours[
-        [
-            "period_start",
-            "period_end",
-            "energy_wh",
-            "avg_w",
-            "min_w",
-            "max_w",
-            "coverage",
-            "sample_count",
-        ]
-    ]
+    row = section("Generation per hour" if view.generator else "Consumption per hour")
     with row:
-        csv_download(hours_table, name=f"{device_id}-hours-{start:%Y%m%d}", key="d_hours")
-    hours_chart(hours, tz=tz)
-    st.caption("Paler bars are hours that readings do not fully cover.")
-    with st.expander("Hourly aggregates as a table", icon=":material/table:"):
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    "Hour": hours["period_start"].dt.strftime("%a %d %b %H:%M"),
-                    "Energy (Wh)": hours["energy_wh"],
-                    "Average (W)": hours["avg_w"],
-                    "Min (W)": hours["min_w"],
-                    "Max (W)": hours["max_w"],
-                    "Coverage": hours["coverage"] * 100,
-                    "Readings": hours["sample_count"],
-                }
-            ),
-            hide_index=True,
-            column_config={
-                "Energy (Wh)": st.column_config.NumberColumn(format="%.1f"),
-                "Average (W)": st.column_config.NumberColumn(format="%.1f"),
-                "Min (W)": st.column_config.NumberColumn(format="%.1f"),
-                "Max (W)": st.column_config.NumberColumn(format="%.1f"),
-                "Coverage": st.column_config.ProgressColumn(
-                    format="%.0f%%", min_value=0.0, max_value=100.0
-                ),
-            },
+        csv_download(
+            view.hours[HOUR_COLUMNS], name=f"{device_id}-hours-{period.start:%Y%m%d}", key="d_hours"
         )
+    hours_chart(view.hours, generator=view.generator)
+    st.caption("Paler bars are hours that readings do not fully cover.")
+    with st.expander("Hours as a table", icon=":material/table:"):
+        hours_table(view.hours, generator=view.generator)
 
-    row = section("Gaps")
-    if gaps.empty:
-        st.success("No gaps: readings cover the whole window.", icon=":material/check_circle:")
-        return
-    with row:
-        csv_download(gaps, name=f"{device_id}-gaps-{start:%Y%m%d}", key="d_gaps")
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "From": gaps["gap_start"].map(lambda at: format_when(at, tz=tz, now=now)),
-                "To": gaps["gap_end"].map(lambda at: format_when(at, tz=tz, now=now)),
-                "Length": gaps["duration_s"].map(format_duration),
-            }
-        ),
-        hide_index=True,
-        height=min(36 * (len(gaps) + 1) + 4, 320),
-    )
-    truncated = bool(stats["gaps_truncated"])
-    st.caption(
-        f"Readings hold their power for at most {format_duration(device['effective_gap_s'])}"
-        "; longer silences are gaps." + (" Only the first gaps are listed." if truncated else "")
-    )
+    gaps_section(view, device, tz=tz, now=now)
 
 
 main()

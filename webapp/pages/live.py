@@ -9,6 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from energy_core.stats import GLOSSARY
 from webapp import auth
 from webapp.charts import (
     GENERATED_COLOR,
@@ -19,19 +20,13 @@ from webapp.charts import (
     power_unit,
 )
 from webapp.downloads import csv_download, section
-from webapp.loaders import (
-    OVERVIEW_TTL_S,
-    DatabaseUnavailable,
-    load_overview,
-    load_recent_power,
-    now_utc,
-)
+from webapp.loaders import OVERVIEW_TTL_S, DatabaseUnavailable, load_devices, now_utc
+from webapp.reads import LiveView, load_overview, load_recent_power
 from webapp.units import (
     format_energy,
     format_last_seen,
     format_money,
     format_power,
-    format_price,
     format_type,
     markdown_literal,
 )
@@ -49,48 +44,46 @@ def status_label(row: pd.Series) -> str:
 # --- sections ----------------------------------------------------------------------------------
 
 
-def household_metrics(devices: pd.DataFrame, user: auth.SignedInUser) -> None:
-    power = devices.loc[devices["online"], "power_w"]
-    energy = devices["today_energy_wh"]
-    net_w = power.sum()
-    using_w, generating_w = power.clip(lower=0).sum(), abs(power.clip(upper=0).sum())
-    used_wh, generated_wh = energy.clip(lower=0).sum(), abs(energy.clip(upper=0).sum())
-    has_generation = bool(devices["bidirectional"].any() or generating_w or generated_wh)
-    price = format_price(user.price_per_kwh, user.currency)
-
+def household_metrics(view: LiveView, *, currency: str) -> None:
+    """Power now and today's figures of the household, in the glossary's words."""
+    today = view.today
+    generates = view.generates
     cells = [
         (
             "Household now"
-            if not has_generation
-            else ("Net import now" if net_w >= 0 else "Net export now"),
-            format_power(abs(net_w) if has_generation else net_w),
-            "The sum of the latest reading of every online device (online: its latest reading "
-            "still holds, within its max gap)."
-            + (f" Devices draw {format_power(using_w)} in all." if has_generation else ""),
+            if not generates
+            else ("Importing now" if view.net_w >= 0 else "Exporting now"),
+            format_power(abs(view.net_w) if generates else view.consumption_w),
+            "What the online devices draw now: the latest reading of every device that is online "
+            "(its latest reading still holds, within its max gap)."
+            + (
+                f" They draw {format_power(view.consumption_w)} and produce "
+                f"{format_power(view.generation_w)}; the grid meter's reading wins where there "
+                "is one."
+                if generates
+                else ""
+            ),
         )
     ]
-    if has_generation:
-        cells.append(
-            ("Generating now", format_power(generating_w), "Latest output of online generators.")
-        )
-    cells.append(("Used today", format_energy(used_wh), "Since local midnight, all devices."))
-    if has_generation:
-        cells.append(("Generated today", format_energy(generated_wh), "Since local midnight."))
+    if generates:
+        cells.append(("Generating now", format_power(view.generation_w), GLOSSARY["generation_wh"]))
     cells.append(
-        (
-            "Cost today",
-            format_money(devices["today_cost"].sum(), user.currency),
-            f"Energy since local midnight at {price}; generation counts as a saving at the "
-            "same price. Change the price on the Account page.",
-        )
+        ("Consumption today", format_energy(today["consumption_wh"]), GLOSSARY["consumption_wh"])
     )
+    if generates:
+        cells.append(
+            ("Generation today", format_energy(today["generation_wh"]), GLOSSARY["generation_wh"])
+        )
+    cells.append(("Cost today", format_money(today["cost"], currency), GLOSSARY["cost"]))
     for column, (label, value, help_text) in zip(st.columns(len(cells)), cells, strict=True):
         column.metric(label, value, help=help_text, border=True)
+    st.caption(f"Today starts at local midnight. {view.cost_rule}")
 
 
 def recent_chart(
     recent: pd.DataFrame, devices: pd.DataFrame, *, now: datetime, tz: tzinfo
 ) -> pd.DataFrame:
+    # ``devices``: the registered devices (with ``created_at``), for the colours.
     """The last hour per device (stacked; generation below zero) and the household's net power.
     Returns the frame behind it, for the CSV."""
     names = dict(zip(devices["device_id"], devices["name"], strict=True))
@@ -123,9 +116,7 @@ def recent_chart(
                 title=f"Power ({unit})",
                 axis=alt.Axis(format=axis_format(divisor), tickCount=5),
             ),
-            color=alt.Color(
-                "device:N", scale=device_scale(list(devices["name"])), legend=legend(columns=5)
-            ),
+            color=alt.Color("device:N", scale=device_scale(devices), legend=legend(columns=5)),
             order=alt.Order("device:N"),
             tooltip=[
                 alt.Tooltip("minute:T", title="Minute", format="%H:%M"),
@@ -189,15 +180,11 @@ def device_tiles(
                         }[status],
                         color={"Online": "green", "Offline": "gray", "Disabled": "orange"}[status],
                     )
-                energy = device["today_energy_wh"]
-                if energy < 0:
-                    today = (
-                        f"Generated today {format_energy(-energy)} · "
-                        f"saved {format_money(-device['today_cost'], user.currency)}"
-                    )
+                if device["generator"]:
+                    today = f"Generated today {format_energy(device['today_generation_wh'])}"
                 else:
                     today = (
-                        f"Today {format_energy(energy)} · "
+                        f"Today {format_energy(device['today_consumption_wh'])} · "
                         f"{format_money(device['today_cost'], user.currency)}"
                     )
                 st.caption(
@@ -224,7 +211,8 @@ def table_frame(devices: pd.DataFrame, *, tz: tzinfo) -> pd.DataFrame:
             "power_w": devices["power_w"],
             "last_seen_at": last_seen,
             "last_seen_local": last_seen.dt.tz_convert(tz),
-            "today_energy_kwh": (devices["today_energy_wh"] / 1000).round(4),
+            "today_consumption_wh": devices["today_consumption_wh"].round(1),
+            "today_generation_wh": devices["today_generation_wh"].round(1),
             "today_cost": devices["today_cost"].round(4),
             "today_coverage": devices["today_coverage"].round(4),
         }
@@ -241,7 +229,8 @@ def device_table(devices: pd.DataFrame, *, now: datetime, tz: tzinfo, currency: 
             "Power now": devices["power_w"].map(format_power),
             "Status": devices.apply(status_label, axis=1),
             "Last seen": last_seen.map(lambda at: format_last_seen(at, now=now, tz=tz)),
-            "Today (kWh)": devices["today_energy_wh"] / 1000,
+            "Consumption today (kWh)": devices["today_consumption_wh"] / 1000,
+            "Generation today (kWh)": devices["today_generation_wh"] / 1000,
             f"Cost today ({currency})": devices["today_cost"],
             "Coverage": devices["today_coverage"] * 100,
         }
@@ -251,7 +240,8 @@ def device_table(devices: pd.DataFrame, *, now: datetime, tz: tzinfo, currency: 
         hide_index=True,
         column_config={
             "Power now": st.column_config.TextColumn(alignment="right"),
-            "Today (kWh)": st.column_config.NumberColumn(format="%.2f"),
+            "Consumption today (kWh)": st.column_config.NumberColumn(format="%.2f"),
+            "Generation today (kWh)": st.column_config.NumberColumn(format="%.2f"),
             f"Cost today ({currency})": st.column_config.NumberColumn(format="%.2f"),
             "Coverage": st.column_config.ProgressColumn(
                 format="%.0f%%",
@@ -272,12 +262,14 @@ def live(user: auth.SignedInUser) -> None:
     auth.recheck(user)
     tz = ZoneInfo(user.timezone)
     try:
-        devices = load_overview(user.id)
+        view = load_overview(user.id)
         recent = load_recent_power(user.id, RECENT_MINUTES)
+        registered = load_devices(user.id)
     except DatabaseUnavailable as exc:
         st.error(str(exc), icon=":material/cloud_off:")
         return
     now = now_utc()
+    devices = view.devices
     if devices.empty:
         st.info(
             "No devices yet. Register your first one on the Devices page: it gives you an API "
@@ -287,7 +279,7 @@ def live(user: auth.SignedInUser) -> None:
         st.page_link("pages/devices.py", label="Register a device", icon=":material/add:")
         return
 
-    household_metrics(devices, user)
+    household_metrics(view, currency=user.currency)
 
     row = section("Last 60 minutes")
     if recent.empty:
@@ -297,7 +289,7 @@ def live(user: auth.SignedInUser) -> None:
             icon=":material/hourglass_empty:",
         )
     else:
-        behind = recent_chart(recent, devices, now=now, tz=tz)
+        behind = recent_chart(recent, registered, now=now, tz=tz)
         with row:
             csv_download(behind, name=f"power-last-hour-{now:%Y%m%d-%H%M}", key="live_recent_csv")
 
