@@ -27,6 +27,7 @@ from energy_core.errors import CoreError, ErrorKind
 from energy_core.models import Device, DeviceCreate, User
 from energy_core.settings import Settings, get_settings
 from energy_core.sql.ingest import SingleReading, find_devices, insert_readings
+from energy_core.sql.locks import lock_for_writing
 from energy_core.types import EPOCH, from_epoch_us, to_epoch_us, utcnow
 
 log = logging.getLogger(__name__)
@@ -235,9 +236,7 @@ def _resolve_devices(
     if device_pk_scope is not None:
         found = _device_infos(
             session,
-            _device_columns()
-            .where(Device.id == device_pk_scope, Device.user_id == user_id)
-            .with_for_update(read=True, key_share=True),  # sql.ingest.DEVICE_ROW_LOCK
+            _device_columns().where(Device.id == device_pk_scope, Device.user_id == user_id),
         )
         if not found:
             raise DeviceNotAllowed("This key's device no longer exists.")
@@ -370,6 +369,8 @@ def record_reading_columns(
     n = len(columns)
     if not n:
         raise IngestRejected("The batch holds no readings.", [Problem(None, "readings", "empty")])
+    # Before the devices are looked up: deleting one waits for this transaction from here on.
+    lock_for_writing(session.connection(), user_id=user_id)
     by_name = _resolve_devices(
         session,
         user_id=user_id,

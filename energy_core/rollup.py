@@ -17,7 +17,7 @@ from energy_core.db import session_scope
 from energy_core.models import Device, DirtyHour, JobRun
 from energy_core.retention import retention_horizon
 from energy_core.settings import Settings, get_settings
-from energy_core.sql.locks import job_lock
+from energy_core.sql.locks import WritersBusy, job_lock
 from energy_core.sql.rollup import mark_range_dirty, recompute_dirty_hours
 from energy_core.types import utcnow
 
@@ -116,10 +116,18 @@ def rollup_dirty_hours(
                 with tally:
                     if max_batches is not None and run.batches >= max_batches:
                         return
-                with session_scope(engine) as session:
-                    batch = rollup_batch(
-                        session, limit=settings.rollup_batch_hours, settings=settings, shard=shard
-                    )
+                try:
+                    with session_scope(engine) as session:
+                        batch = rollup_batch(
+                            session,
+                            limit=settings.rollup_batch_hours,
+                            settings=settings,
+                            shard=shard,
+                        )
+                except WritersBusy:
+                    # Nothing was claimed; the marks wait for the next run.
+                    log.warning("rollup: ingest transactions are still running; next run then")
+                    return
                 if batch.hours == 0:
                     return
                 with tally:

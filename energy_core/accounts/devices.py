@@ -20,6 +20,7 @@ from energy_core.models import (
 )
 from energy_core.rollup import mark_for_rebuild
 from energy_core.settings import Settings
+from energy_core.sql.locks import lock_out_writers
 from energy_core.types import utcnow
 
 
@@ -100,10 +101,12 @@ def delete_device(session: Session, *, user_id: int, device_id: str) -> DeletedD
     Nothing in the database cascades to the readings (no foreign key, see migration 0020): this
     function is what deletes them, in the caller's transaction.
     """
+    # First wait for the writers of the user's readings in flight (and keep new ones out), so
+    # that what they stored is there to be deleted; the device row before its data, which also
+    # waits for the single-reading writer's lock on it (sql.ingest.DEVICE_ROW_LOCK).
+    lock_out_writers(session.connection(), user_id=user_id)
     device = require_device(session, user_id=user_id, device_id=device_id)
     keys = delete_keys(session, ApiKey.user_id == user_id, ApiKey.device_pk == device.id)
-    # The device row first: that waits for the writers that hold it (sql.ingest.DEVICE_ROW_LOCK),
-    # so the readings they stored are there to be deleted next.
     session.delete(device)
     session.flush()
     counts = delete_device_rows(session, user_id=user_id, device_pks=[device.id])

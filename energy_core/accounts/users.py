@@ -24,6 +24,7 @@ from energy_core.security import (
     hash_password,
     verify_password,
 )
+from energy_core.sql.locks import lock_out_writers
 from energy_core.types import utcnow
 
 
@@ -322,6 +323,7 @@ def delete_user(
         raise LastAdminError("You cannot delete your own account.")
     if user.role == Role.admin and user.is_active and _active_admins(session) <= 1:
         raise LastAdminError("This is the only active admin; make someone else admin first.")
+    lock_out_writers(session.connection(), user_id=user_id)
     delete_keys(session, ApiKey.user_id == user_id)
     # The device rows before their data, as in delete_device.
     devices = session.execute(

@@ -14,3 +14,8 @@ PG_ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
 
 def is_sqlite(conn: Connection) -> bool:
     return conn.dialect.name == "sqlite"
+
+
+# An instant in epoch microseconds as PostgreSQL timestamptz, exactly (no float seconds); for
+# statements run through the driver, whose placeholders make the modulo ``%%``.
+PG_INSTANT = "(to_timestamp({0} / 1000000) + ({0} %% 1000000) * interval '1 microsecond')"

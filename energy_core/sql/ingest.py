@@ -10,24 +10,25 @@ from datetime import datetime
 import psycopg
 from sqlalchemy import Connection
 
-from energy_core.sql import HOUR_US, is_sqlite
+from energy_core.sql import HOUR_US, PG_INSTANT, is_sqlite
 from energy_core.sql.arrays import Float8Array, Int4Array, Int8Array, binary_array
 from energy_core.types import to_epoch_us
 
-# Readings have no foreign key to their device (migration 0020): instead the writer locks each
-# device row it writes for, once per transaction, as the foreign key's check did once per row
-# (FOR KEY SHARE: other writers share it, updates of other columns do not wait). Deleting a device
-# deletes its row before its readings, so it waits for the writers that hold the lock and then
-# deletes what they wrote; a writer that comes after the deletion finds no device. SQLite
-# needs none of this: one transaction writes at a time.
+# Readings have no foreign key to their device (migration 0020). A batch's writer holds the
+# advisory locks of ``sql.locks.lock_for_writing`` (one per transaction, shared with the other
+# writers) from before it looks its devices up; deleting a device or a user takes the user's lock
+# exclusively, so it waits for the writers in flight and then deletes what they wrote, and a
+# writer that comes after finds no device. The single-reading statement below, which cannot take
+# a lock before its own snapshot, locks the device rows it writes for instead (FOR KEY SHARE:
+# deletion waits for it too). SQLite needs none of this: one transaction writes at a time.
 DEVICE_ROW_LOCK = "FOR KEY SHARE"
 
 
 def find_devices(conn: Connection, *, user_id: int, device_ids: Sequence[str]) -> list[tuple]:
     """``(id, device_id, is_active, bidirectional, max_gap_s)`` of the user's devices among
-    ``device_ids``, locked for writing their readings (``DEVICE_ROW_LOCK``); one statement
-    whatever their number (an expanding IN of hundreds of parameters is re-parsed by the driver
-    on every call)."""
+    ``device_ids``, in one statement whatever their number (an expanding IN of hundreds of
+    parameters is re-parsed by the driver on every call). The caller holds
+    ``sql.locks.lock_for_writing``."""
     if not device_ids:
         return []
     columns = "id, device_id, is_active, bidirectional, max_gap_s"
@@ -44,21 +45,27 @@ def find_devices(conn: Connection, *, user_id: int, device_ids: Sequence[str]) -
             rows += [(r[0], r[1], bool(r[2]), bool(r[3]), r[4]) for r in cur.fetchall()]
         return rows
     cur = conn.connection.driver_connection.cursor()
+    # A join, not ``device_id = ANY(...)``: under a prepared statement's generic plan the latter
+    # may filter the user's devices against the whole array, a thousand by a thousand.
     cur.execute(
-        f"SELECT {columns} FROM devices WHERE user_id = %s AND device_id = ANY(%s::text[]) "
-        f"ORDER BY id {DEVICE_ROW_LOCK}",
-        (user_id, list(device_ids)),
+        "SELECT d.id, d.device_id, d.is_active, d.bidirectional, d.max_gap_s "
+        "FROM unnest(%s::text[]) AS n(name) "
+        "JOIN devices AS d ON d.user_id = %s AND d.device_id = n.name",
+        (list(device_ids), user_id),
     )
     return cur.fetchall()
 
 
-# An instant in epoch microseconds as PostgreSQL timestamptz, exactly (no float seconds).
-_PG_INSTANT = "(to_timestamp({0} / 1000000) + ({0} %% 1000000) * interval '1 microsecond')"
-
+# The marks are inserted without a lock on a mark already there (DO NOTHING; see
+# ``sql.locks.DIRTY_MARKS`` for why that is safe against the rollup), and last-seen times are
+# moved on the device rows no other writer is moving at the same moment (SKIP LOCKED): writers of
+# the same devices never wait for each other. A time skipped that way is the other writer's to
+# set, or, if that one's is older, the rollup's, which moves each device it recomputes to its
+# newest reading (``sql.rollup``): every new reading has a dirty hour.
 _PG_STORE_READINGS = f"""
 WITH new AS (
     INSERT INTO readings (user_id, device_pk, ts, power_w)
-    SELECT %(user_id)b, d, {_PG_INSTANT.format("t")}, p
+    SELECT %(user_id)b, d, {PG_INSTANT.format("t")}, p
     FROM unnest(%(devices)b::int4[], %(stamps)b::int8[], %(powers)b::float8[]) AS x(d, t, p)
     ORDER BY d, t
     ON CONFLICT DO NOTHING
@@ -70,17 +77,23 @@ marked AS (
     FROM unnest(%(dirty_devices)b::int4[], %(dirty_hours)b::int8[]) AS y(d, h)
     WHERE EXISTS (SELECT 1 FROM new)
     ORDER BY d, h
-    ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SET version = dirty_hours.version + 1
+    ON CONFLICT DO NOTHING
+),
+moves AS (
+    SELECT d, {PG_INSTANT.format("t")} AS at
+    FROM unnest(%(seen_devices)b::int4[], %(seen_at)b::int8[]) AS z(d, t)
 ),
 seen AS (
-    UPDATE devices AS dev SET last_seen_at = z.at
-    FROM (
-        SELECT d, {_PG_INSTANT.format("t")} AS at
-        FROM unnest(%(seen_devices)b::int4[], %(seen_at)b::int8[]) AS z(d, t)
-    ) AS z
-    WHERE dev.id = z.d AND dev.user_id = %(user_id)b
-      AND (dev.last_seen_at IS NULL OR dev.last_seen_at < z.at)
-      AND EXISTS (SELECT 1 FROM new)
+    UPDATE devices AS dev SET last_seen_at = moves.at
+    FROM moves
+    WHERE dev.id = moves.d AND (dev.last_seen_at IS NULL OR dev.last_seen_at < moves.at)
+      AND dev.id IN (
+          SELECT free.id FROM devices AS free JOIN moves ON free.id = moves.d
+          WHERE free.user_id = %(user_id)b AND EXISTS (SELECT 1 FROM new)
+            AND (free.last_seen_at IS NULL OR free.last_seen_at < moves.at)
+          ORDER BY free.id
+          FOR NO KEY UPDATE OF free SKIP LOCKED
+      )
 )
 SELECT count(*) FROM new
 """
@@ -117,7 +130,7 @@ locked AS (
     SELECT id FROM devices WHERE id IN (SELECT id FROM dev) ORDER BY id {DEVICE_ROW_LOCK}
 ),
 ok AS (
-    SELECT dev.*, {_PG_INSTANT.format("t")} AS at, min(i) OVER (PARTITION BY id, t) AS first_i
+    SELECT dev.*, {PG_INSTANT.format("t")} AS at, min(i) OVER (PARTITION BY id, t) AS first_i
     FROM dev
     WHERE is_active AND (p >= 0 OR bidirectional) AND id IN (SELECT id FROM locked)
 ),

@@ -9,12 +9,14 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, text
 
-from energy_core.sql import PG_ORIGIN, is_sqlite
+from energy_core.sql import PG_INSTANT, PG_ORIGIN, is_sqlite
+from energy_core.sql.arrays import Int4Array, Int8Array, binary_array
+from energy_core.sql.locks import writers_held_back
 from energy_core.types import UTCDateTime
 
 # Both dialects compute the same thing in the same shape (DESIGN.md section 3):
 #   batch   the dirty marks up to the cutoff hour, read once so the marks cleared are exactly
-#           the marks computed;
+#           the marks computed (PostgreSQL: claimed first, then passed in as arrays);
 #   runs    consecutive dirty hours of a device, each read with one index range scan over
 #           [first hour - max_gap, last hour + 1 h): readings before the run can carry into it;
 #   held    each reading with the instant its power stops counting: the next reading, t + max_gap
@@ -42,8 +44,8 @@ _UPSERT_AGGREGATE = """ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SE
 # same as on SQLite.
 _PG_ROLLUP = f"""
 WITH batch AS MATERIALIZED (
-    SELECT user_id, device_pk, hour_start, version FROM dirty_hours
-    WHERE hour_start <= :cutoff AND device_pk % :shards = :shard
+    SELECT u AS user_id, d AS device_pk, to_timestamp(h / 1000000) AS hour_start
+    FROM unnest(%(users)b::int4[], %(devices)b::int4[], %(hours)b::int8[]) AS c(u, d, h)
 ),
 runs AS MATERIALIZED (
     SELECT user_id, device_pk, lo - make_interval(secs => gap_us / 1000000) AS scan_from, hi,
@@ -52,7 +54,7 @@ runs AS MATERIALIZED (
     FROM (
         SELECT i.user_id, i.device_pk, min(i.hour_start) AS lo,
                max(i.hour_start) + interval '1 hour' AS hi,
-               CAST(coalesce(min(dev.max_gap_s), :default_gap_s) AS int8) * 1000000 AS gap_us
+               CAST(coalesce(min(dev.max_gap_s), %(default_gap_s)s) AS int8) * 1000000 AS gap_us
         FROM (
             SELECT user_id, device_pk, hour_start,
                    hour_start - row_number() OVER (PARTITION BY user_id, device_pk
@@ -66,7 +68,7 @@ runs AS MATERIALIZED (
 ),
 held AS (
     SELECT ru.user_id, ru.device_pk, ru.lo_us, s.power_w, s.t_us,
-           s.t_us - s.t_us % 3600000000 AS h0,
+           s.t_us - s.t_us %% 3600000000 AS h0,
            least(s.next_us, s.t_us + ru.gap_us, ru.hi_us) AS until
     FROM runs ru
     CROSS JOIN LATERAL (
@@ -91,7 +93,8 @@ own AS (
            sum(least(until, h0 + 3600000000) - t_us) AS covered,
            min(power_w) AS min_w, max(power_w) AS max_w, count(*) AS samples,
            max(until) AS carry_until,
-           max(CASE WHEN until > h0 + 3600000000 THEN power_w END) AS carry_w
+           max(CASE WHEN until > h0 + 3600000000 THEN power_w END) AS carry_w,
+           max(t_us) AS last_us
     FROM held
     GROUP BY user_id, device_pk, lo_us, h0
 ),
@@ -128,21 +131,24 @@ upserted AS (
     SELECT user_id, device_pk, to_timestamp(h / 1000000), energy_uws / 3600000000.0,
            consumed_uws / 3600000000.0, generated_uws / 3600000000.0, covered_us / 1000000.0,
            CASE WHEN covered_us > 0 THEN energy_uws / covered_us END, min_w, max_w, samples,
-           :computed_at
+           %(computed_at)s
     FROM hours
     WHERE covered_us > 0 OR samples > 0
     {_UPSERT_AGGREGATE}
     RETURNING 1
 ),
-cleared AS (
-    -- Same snapshot as the readings above; a mark re-versioned since then stays for the next run.
-    DELETE FROM dirty_hours d
-    USING batch b
-    WHERE d.user_id = b.user_id AND d.device_pk = b.device_pk AND d.hour_start = b.hour_start
-      AND d.version = b.version
-    RETURNING 1
+seen AS (
+    -- The newest reading of each device recomputed, for a last-seen time a writer skipped
+    -- (sql.ingest: writers never wait for each other's device rows).
+    UPDATE devices AS dev SET last_seen_at = newest.at
+    FROM (
+        SELECT device_pk, {PG_INSTANT.format("max(last_us)")} AS at
+        FROM own GROUP BY device_pk ORDER BY device_pk
+    ) AS newest
+    WHERE dev.id = newest.device_pk
+      AND (dev.last_seen_at IS NULL OR dev.last_seen_at < newest.at)
 )
-SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM upserted), (SELECT count(*) FROM cleared)
+SELECT count(*) FROM upserted
 """
 
 # SQLite: instants are integer microseconds, so hours are plain integer arithmetic.
@@ -252,6 +258,32 @@ AND EXISTS (
 """
 
 
+# The same on PostgreSQL, for the devices of the marks the batch claimed (no longer in the table).
+_PG_FIRST_READINGS = """
+UPDATE devices SET first_reading_at = (
+    SELECT min(r.ts) FROM readings r WHERE r.user_id = devices.user_id AND r.device_pk = devices.id
+)
+FROM (
+    SELECT d, to_timestamp(min(h) / 1000000) AS first_hour
+    FROM unnest(%(devices)b::int4[], %(hours)b::int8[]) AS c(d, h)
+    GROUP BY d ORDER BY d
+) AS claimed
+WHERE devices.id = claimed.d
+AND (devices.first_reading_at IS NULL OR devices.first_reading_at >= claimed.first_hour)
+AND EXISTS (
+    SELECT 1 FROM readings r WHERE r.user_id = devices.user_id AND r.device_pk = devices.id
+      AND (devices.first_reading_at IS NULL OR r.ts < devices.first_reading_at)
+)
+"""
+
+# The marks a PostgreSQL batch recomputes, taken out of the table first (see recompute_dirty_hours).
+_PG_CLAIM = """
+DELETE FROM dirty_hours
+WHERE hour_start <= %(cutoff)s AND device_pk %% %(shards)s = %(shard)s
+RETURNING user_id, device_pk, CAST(date_part('epoch', hour_start) AS int8) * 1000000
+"""
+
+
 @dataclass
 class BatchResult:
     hours: int
@@ -269,20 +301,27 @@ def recompute_dirty_hours(
     """Recompute every dirty hour up to ``cutoff`` and clear exactly the marks read, in the
     caller's transaction. The caller holds the rollup lock. ``shard=(k, n)`` takes only the
     devices with ``device_pk % n == k`` (PostgreSQL), so that n connections can share a backlog
-    without touching the same rows."""
-    params = {
-        "cutoff": cutoff,
-        "default_gap_s": default_gap_s,
-        "computed_at": computed_at,
-        "shard": shard[0],
-        "shards": shard[1],
-    }
-    binds = (
-        bindparam("cutoff", type_=UTCDateTime()),
-        bindparam("computed_at", type_=UTCDateTime()),
-    )
-    conn.execute(text(_FIRST_READINGS).bindparams(binds[0]), params)
+    without touching the same rows.
+
+    PostgreSQL: the marks are claimed (deleted) first, while the writers that mark hours without
+    waiting for each other are held back (``sql.locks.writers_held_back``): every writer that
+    found one of them already there has committed by then, so its readings are in what the
+    statements after the claim read. A writer that comes later and finds a claimed mark waits
+    for this transaction and marks the hour again. Readers still see the marks until the commit.
+    """
     if is_sqlite(conn):
+        params = {
+            "cutoff": cutoff,
+            "default_gap_s": default_gap_s,
+            "computed_at": computed_at,
+            "shard": shard[0],
+            "shards": shard[1],
+        }
+        binds = (
+            bindparam("cutoff", type_=UTCDateTime()),
+            bindparam("computed_at", type_=UTCDateTime()),
+        )
+        conn.execute(text(_FIRST_READINGS).bindparams(binds[0]), params)
         # BEGIN IMMEDIATE holds the write lock: nothing can mark an hour between these statements.
         conn.execute(text(_SQLITE_ROLLUP).bindparams(*binds), params)
         # pysqlite reports no rowcount for a statement that starts with WITH.
@@ -294,8 +333,23 @@ def recompute_dirty_hours(
         return BatchResult(hours=cleared, rows_written=written)
     # JIT compilation costs more than it saves on a statement that runs every minute.
     conn.exec_driver_sql("SET LOCAL jit = off")
-    batch, written, _cleared = conn.execute(text(_PG_ROLLUP).bindparams(*binds), params).one()
-    return BatchResult(hours=batch, rows_written=written)
+    with writers_held_back(conn):
+        claimed = conn.exec_driver_sql(
+            _PG_CLAIM, {"cutoff": cutoff, "shard": shard[0], "shards": shard[1]}
+        ).all()
+    if not claimed:
+        return BatchResult(hours=0, rows_written=0)
+    users, devices, hours = zip(*claimed, strict=True)
+    arrays = {
+        "users": binary_array(Int4Array, users),
+        "devices": binary_array(Int4Array, devices),
+        "hours": binary_array(Int8Array, hours),
+    }
+    conn.exec_driver_sql(_PG_FIRST_READINGS, arrays)
+    written = conn.exec_driver_sql(
+        _PG_ROLLUP, {**arrays, "default_gap_s": default_gap_s, "computed_at": computed_at}
+    ).scalar()
+    return BatchResult(hours=len(claimed), rows_written=written)
 
 
 def mark_range_dirty(

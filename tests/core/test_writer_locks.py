@@ -1,0 +1,145 @@
+"""Writers of readings never wait for each other on PostgreSQL, and nothing is lost for it: the
+rollup claims its marks only after the writers that found them have committed, a last-seen time a
+writer skipped is set by the rollup, and deleting a device waits for the writers in flight.
+
+PostgreSQL only: SQLite lets one transaction write at a time, so none of this can race there."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from sqlmodel import select
+
+from energy_core.accounts import delete_device
+from energy_core.db import libpq_url, session_scope
+from energy_core.integrity import find_orphans
+from energy_core.models import Device, HourlyAggregate, Reading
+from energy_core.rollup import dirty_backlog, rollup_batch, rollup_dirty_hours
+from tests.factories import add_readings, make_device, make_user
+
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+T0 = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
+NOW = T0 + timedelta(hours=2)
+
+
+class Background(threading.Thread):
+    """``target()`` in a thread, with its exception re-raised by ``result``."""
+
+    def __init__(self, target):  # noqa: ANN001
+        super().__init__(daemon=True)
+        self.target_fn, self.error, self.value = target, None, None
+
+    def run(self) -> None:
+        try:
+            self.value = self.target_fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            self.error = exc
+
+    def result(self, timeout: float = 30):  # noqa: ANN201
+        self.join(timeout)
+        assert not self.is_alive(), "still waiting"
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def open_writer(engine, *, user, device, points):  # noqa: ANN001, ANN201
+    """A writer's transaction that has stored ``points`` and not committed yet."""
+    scope = session_scope(engine)
+    session = scope.__enter__()
+    add_readings(session, user=user, device=device, points=points, now=NOW)
+    return scope
+
+
+def test_a_reading_committed_while_the_rollup_starts_is_aggregated(engine):
+    with session_scope(engine) as s:
+        user = make_user(s)
+        device = make_device(s, user=user)
+        add_readings(s, user=user, device=device, points=[(T0, 100.0)], now=NOW)
+    # A second reading of the same hour: its writer finds the hour's mark already there and
+    # leaves it as it is; it is still in flight when the rollup starts.
+    writer = open_writer(
+        engine, user=user, device=device, points=[(T0 + timedelta(minutes=5), 300.0)]
+    )
+    rollup = Background(lambda: rollup_dirty_hours(engine))
+    rollup.start()
+    rollup.join(0.5)
+    assert rollup.is_alive(), "the rollup must wait for the writer before it claims the marks"
+    writer.__exit__(None, None, None)  # commit
+    assert rollup.result().hours == 1
+
+    with session_scope(engine, read_only=True) as s:
+        row = s.exec(select(HourlyAggregate).where(HourlyAggregate.device_pk == device.id)).one()
+        assert row.sample_count == 2
+        assert row.energy_wh == pytest.approx(100.0 * 5 / 60 + 300.0 * 10 / 60)
+        assert dirty_backlog(s) == 0
+
+
+def test_a_writer_that_comes_during_the_rollup_leaves_its_hour_marked(engine):
+    with session_scope(engine) as s:
+        user = make_user(s)
+        device = make_device(s, user=user)
+        add_readings(s, user=user, device=device, points=[(T0, 100.0)], now=NOW)
+    # The rollup has claimed the mark and not committed; a writer of the same hour comes now.
+    with session_scope(engine) as rollup_session:
+        assert rollup_batch(rollup_session, limit=100).hours == 1
+        late = Background(
+            lambda: add_readings_committed(engine, user, device, [(T0 + timedelta(minutes=1), 5.0)])
+        )
+        late.start()
+        late.join(0.3)
+    late.result()
+    with session_scope(engine, read_only=True) as s:
+        assert dirty_backlog(s) >= 1  # marked again: the next run recomputes it
+    rollup_dirty_hours(engine)
+    with session_scope(engine, read_only=True) as s:
+        row = s.exec(select(HourlyAggregate).where(HourlyAggregate.device_pk == device.id)).one()
+        assert row.sample_count == 2
+
+
+def add_readings_committed(engine, user, device, points) -> None:  # noqa: ANN001
+    with session_scope(engine) as s:
+        add_readings(s, user=user, device=device, points=points, now=NOW)
+
+
+def test_a_last_seen_time_skipped_by_a_writer_is_set_by_the_rollup(engine, database_url):
+    with session_scope(engine) as s:
+        user = make_user(s)
+        device = make_device(s, user=user)
+    with psycopg.connect(libpq_url(database_url)) as other:
+        # Another writer moving the device's last-seen time holds its row.
+        other.execute("SELECT 1 FROM devices WHERE id = %s FOR NO KEY UPDATE", (device.id,))
+        write = Background(lambda: add_readings_committed(engine, user, device, [(T0, 50.0)]))
+        write.start()
+        write.result(timeout=10)  # did not wait for the other writer
+        other.rollback()
+    with session_scope(engine, read_only=True) as s:
+        assert s.get(Device, device.id).last_seen_at is None
+        assert len(s.exec(select(Reading)).all()) == 1
+    rollup_dirty_hours(engine)
+    with session_scope(engine, read_only=True) as s:
+        assert s.get(Device, device.id).last_seen_at == T0
+
+
+def test_deleting_a_device_waits_for_its_writers_in_flight(engine):
+    with session_scope(engine) as s:
+        user = make_user(s)
+        device = make_device(s, user=user)
+    writer = open_writer(engine, user=user, device=device, points=[(T0, 10.0)])
+
+    def delete() -> int:
+        with session_scope(engine) as s:
+            return delete_device(s, user_id=user.id, device_id=device.device_id).readings
+
+    deletion = Background(delete)
+    deletion.start()
+    deletion.join(0.5)
+    assert deletion.is_alive(), "the deletion must wait for the writer"
+    writer.__exit__(None, None, None)
+    assert deletion.result() == 1  # it deleted what the writer stored
+    with session_scope(engine, read_only=True) as s:
+        assert find_orphans(s).ok
