@@ -89,6 +89,7 @@ def record_inputs(
     register: bool,
     settings: Settings | None = None,
     now: datetime | None = None,
+    enforce_window: bool = True,
 ) -> InputsResult:
     """Store ``values`` in the caller's transaction: readings of the watts inputs through
     ``record_reading_columns`` (all or nothing, same rules), the latest value of every input.
@@ -96,7 +97,7 @@ def record_inputs(
     ``register`` creates a (bidirectional: a hub's sign is the meter's) device for each watts
     input that has none; without it such values are kept only as their input's latest value, as
     are values of deactivated devices: a hub sends everything it measures, and refusing the whole
-    request would make it resend forever."""
+    request would make it resend forever. ``enforce_window=False`` is for imports of history."""
     check_values(values)
     names = list(dict.fromkeys(v.input_id for v in values))
     kinds = _input_kinds(session, user_id=user_id, values=values, names=names)
@@ -121,6 +122,7 @@ def record_inputs(
             now=now,
             register=register,
             register_bidirectional=True,
+            enforce_window=enforce_window,
         )
         result.accepted, result.duplicates = done.accepted, done.duplicates
     latest: dict[str, tuple[int, float]] = {}
