@@ -65,7 +65,18 @@ class Match:
     devices: tuple[DeviceRef, ...]
     room: str | None  # set when the words named a room rather than one device
     span: tuple[int, int]  # where in the folded text
-    score: float
+    score: float  # 1.0 for the exact words of a name; less for a near miss (a typo)
+    phrase: str = ""  # the words as the user wrote them (folded)
+    plural: bool = False  # "lights", "all the fridges": every device the words name
+
+    @property
+    def exact(self) -> bool:
+        return self.score >= 1.0
+
+    @property
+    def ambiguous(self) -> bool:
+        """One thing asked for ("the fridge") that several devices answer to."""
+        return self.room is None and len(self.devices) > 1 and not self.plural
 
 
 def _aliases(device: DeviceRef) -> list[str]:
@@ -82,7 +93,9 @@ def _word_positions(text: str) -> list[tuple[str, int, int]]:
     return [(m.group(0), m.start(), m.end()) for m in re.finditer(r"\w+", text)]
 
 
-def find_devices_in_text(text: str, devices: Sequence[DeviceRef]) -> list[Match]:
+def find_devices_in_text(
+    text: str, devices: Sequence[DeviceRef], *, ignore: frozenset[str] = frozenset()
+) -> list[Match]:
     """Devices and rooms named in a sentence, in order of appearance.
 
     Exact phrases win; then single words within a small edit distance of a name's words.
@@ -117,9 +130,15 @@ def find_devices_in_text(text: str, devices: Sequence[DeviceRef]) -> list[Match]
         bucket = by_phrase.setdefault((phrase, room), [])
         bucket.extend(d for d in members if d not in bucket)
     for (phrase, room), members in sorted(by_phrase.items(), key=lambda kv: -len(kv[0][0])):
-        for m in re.finditer(rf"(?<!\w){re.escape(phrase)}s?(?!\w)", folded):
+        if room is None and len(members) > 1:
+            # A device whose own name holds the words beats one that is only of their type:
+            # "the freezer" is the Garage freezer, not also the Kitchen fridge.
+            named = [d for d in members if _holds(fold(d.name), phrase)]
+            members = named or members
+        for m in re.finditer(rf"(?<!\w){re.escape(phrase)}(e?s)?(?!\w)", folded):
             if claim(*m.span()):
-                found.append(Match(tuple(members), room, m.span(), 1.0))
+                plural = bool(m.group(1)) or phrase.endswith("s") or _all_before(folded, m.start())
+                found.append(Match(tuple(members), room, m.span(), 1.0, m.group(0), plural))
 
     # 2. Single-word typos ("frdge", "washng"): compare each unclaimed word with name words.
     vocabulary: dict[str, set[DeviceRef]] = {}
@@ -129,7 +148,7 @@ def find_devices_in_text(text: str, devices: Sequence[DeviceRef]) -> list[Match]
                 if len(word) >= 4 and word not in STOPWORDS:
                     vocabulary.setdefault(word, set()).add(device)
     for word, lo, hi in _word_positions(folded):
-        if len(word) < 4 or word in STOPWORDS or any(taken[lo:hi]):
+        if len(word) < 4 or word in STOPWORDS or word in ignore or any(taken[lo:hi]):
             continue
         best, best_score = None, 0.0
         for candidate in vocabulary:
@@ -138,9 +157,22 @@ def find_devices_in_text(text: str, devices: Sequence[DeviceRef]) -> list[Match]
                 best, best_score = candidate, score
         if best is not None and best_score >= FUZZY_THRESHOLD and claim(lo, hi):
             members = tuple(sorted(vocabulary[best], key=lambda d: d.name))
-            found.append(Match(members, None, (lo, hi), best_score))
+            # One word of a longer name ("pump" of "heat pump") is a near miss too, unless it is
+            # the last word of the name, alone after "the/my/our" ("the pump").
+            alone = re.search(r"\b(the|my|our)\s+$", folded[:lo]) is not None
+            heads = {fold(d.name).split()[-1] for d in members}
+            score = 1.0 if best_score >= 1.0 and alone and word in heads else min(best_score, 0.99)
+            found.append(Match(members, None, (lo, hi), score, word))
     found.sort(key=lambda m: m.span[0])
     return found
+
+
+def _holds(name: str, phrase: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", name) is not None
+
+
+def _all_before(text: str, at: int) -> bool:
+    return re.search(r"\b(all|both|every|each)( of)?( the| my| our)?\s*$", text[:at]) is not None
 
 
 class UnknownDeviceError(LookupError):
@@ -166,14 +198,17 @@ def resolve_reference(reference: str, devices: Sequence[DeviceRef]) -> list[Devi
     if room:
         return room
     matches = find_devices_in_text(reference, devices)
-    if matches:
+    if matches and all(m.exact for m in matches):
         out: list[DeviceRef] = []
         for match in matches:
             out.extend(d for d in match.devices if d not in out)
         return out
+    # A near miss is offered, never assumed.
+    near = [d.name for m in matches for d in m.devices]
+    hint = f" Did you mean {' or '.join(dict.fromkeys(near))}?" if near else ""
     names = ", ".join(f"{d.name} ({d.device_id})" for d in devices) or "none yet"
     raise UnknownDeviceError(
-        f"No device or room of yours matches {reference!r}. Your devices: {names}."
+        f"No device or room of yours matches {reference!r}.{hint} Your devices: {names}."
     )
 
 

@@ -9,7 +9,7 @@ an error the user can act on, not an empty answer.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -40,6 +40,7 @@ MONTHS = {
     "december": 12,
 }
 MONTH_ABBREVIATIONS = {name[:3]: number for name, number in MONTHS.items()} | {"sept": 9}
+SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 NUMBER_WORDS = {
     "a": 1,
@@ -69,6 +70,8 @@ class PeriodMention:
 
     period: Period
     span: tuple[int, int]
+    kind: str = ""
+    note: str | None = None  # e.g. a weekday that does not fit the date it came with
 
 
 class _Builder:
@@ -195,6 +198,49 @@ class _Builder:
             back = self.today.weekday() - weekday
         return self.day(self.today - timedelta(days=back))
 
+    def nth(self, dom: int) -> Period:
+        """ "The 12th": that day of this month, or of last month while it is still ahead."""
+        first = date(self.today.year, self.today.month, 1)
+        for month_start in (first, (first - timedelta(days=1)).replace(day=1)):
+            try:
+                candidate = month_start.replace(day=dom)
+            except ValueError:
+                continue
+            if candidate <= self.today:
+                return self.day(candidate)
+        raise PeriodError(f"There is no {dom}th in this month or the last.")
+
+    def season(self, name: str, qualifier: str | None, year: int | None) -> Period:
+        """A season of three months (winter: December to February): the one running now or
+        the latest begun; "last" the one before that when this one is still running."""
+        first_month = SEASONS[name]
+        starts = []
+        for y in (self.today.year + 1, self.today.year, self.today.year - 1, self.today.year - 2):
+            start = date(y, first_month, 1)
+            if start <= self.today:
+                starts.append(start)
+        if year is not None:
+            # "winter 2025" is the one that starts in December 2025.
+            starts = [date(year, first_month, 1)]
+        start = starts[0]
+        end = date(start.year + (start.month + 3 > 12), (start.month + 2) % 12 + 1, 1)
+        running = start <= self.today < end
+        if qualifier in {"last", "past", "previous"} and running and year is None:
+            start = date(start.year - 1, start.month, 1)
+            end = date(end.year - 1, end.month, 1)
+        label = (
+            f"{qualifier} {name}"
+            if qualifier in {"this", "last"} and year is None
+            else (
+                f"{name} {start.year}"
+                + (f"/{end.year % 100:02d}" if end.year != start.year else "")
+            )
+        )
+        period = self._make(
+            local_midnight(start, self.tz), local_midnight(end, self.tz), label, "month"
+        )
+        return replace(period, length=3)
+
     def weekend(self, qualifier: str) -> Period:
         # The most recent Saturday that starts a weekend already begun (this weekend includes
         # today when today is a Saturday or Sunday).
@@ -231,6 +277,14 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "month_day",
         re.compile(rf"\b({_MONTH_ANY})\.?\s+(\d{{1,2}}){_ORDINAL}\b(?:,?\s+(\d{{4}})\b)?"),
+    ),
+    ("nth", re.compile(r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:hour|day|week|month)s?\b)")),
+    (
+        "season",
+        re.compile(
+            r"\b(?:(this|last|past|previous|in|during|over)\s+(?:the\s+)?)?"
+            r"(winter|spring|summer|autumn|fall)\b(?:\s+(\d{4})\b)?"
+        ),
     ),
     ("day_before_yesterday", re.compile(r"\bthe day before yesterday\b")),
     ("today", re.compile(r"\b(today|so far today|this day)\b")),
@@ -291,6 +345,13 @@ def _build(kind: str, match: re.Match[str], b: _Builder) -> Period | None:
         return b.latest_date(_month_number(g[1]), int(g[0]), int(g[2]) if g[2] else None)
     if kind == "month_day":
         return b.latest_date(_month_number(g[0]), int(g[1]), int(g[2]) if g[2] else None)
+    if kind == "nth":
+        return b.nth(int(g[0]))
+    if kind == "season":
+        qualifier = g[0] if g[0] in {"this", "last", "past", "previous"} else None
+        return b.season(
+            "autumn" if g[1] == "fall" else g[1], qualifier, int(g[2]) if g[2] else None
+        )
     if kind == "day_before_yesterday":
         return b.day(b.today - timedelta(days=2), "the day before yesterday")
     if kind == "today":
@@ -377,10 +438,51 @@ def find_periods(text: str, *, now: datetime, timezone: str) -> list[PeriodMenti
                 continue
             for i in range(lo, hi):
                 claimed[i] = True
-            found.append(PeriodMention(period, (lo, hi)))
+            found.append(PeriodMention(period, (lo, hi), kind))
     found.sort(key=lambda m: m.span[0])
+    found = _date_beats_weekday(text, found)
     found = _combine_ranges(text, found, b)
     return found
+
+
+_DATE_KINDS = {"iso_date", "day_month", "month_day", "nth"}
+
+
+def _date_beats_weekday(text: str, found: list[PeriodMention]) -> list[PeriodMention]:
+    """ "Sunday 22 November", "Monday the 12th": the date is the day; the weekday only says
+    which day of the week it is (and a wrong one is pointed out, not obeyed)."""
+    out: list[PeriodMention] = []
+    skip = set()
+    for i, mention in enumerate(found):
+        if i in skip:
+            continue
+        for j in (i - 1, i + 1):
+            if j < 0 or j >= len(found) or j in skip:
+                continue
+            other = found[j]
+            if mention.kind != "weekday" or other.kind not in _DATE_KINDS:
+                continue
+            lo, hi = sorted((mention.span, other.span))
+            if not re.fullmatch(r"[\s,]*(?:the\s*|of\s*)?", text[lo[1] : hi[0]]):
+                continue
+            said = re.search(rf"({_WEEKDAY_NAMES})", text[mention.span[0] : mention.span[1]])
+            actual = other.period.start.strftime("%A").lower()
+            note = None
+            if said and said.group(1) != actual:
+                note = (
+                    f"You said {said.group(1).capitalize()}, but {other.period.label} is a "
+                    f"{actual.capitalize()}; I went by the date."
+                )
+            merged = PeriodMention(other.period, (lo[0], hi[1]), other.kind, note)
+            if j < i:
+                out[-1] = merged
+            else:
+                out.append(merged)
+                skip.add(j)
+            break
+        else:
+            out.append(mention)
+    return out
 
 
 def _combine_ranges(text: str, found: list[PeriodMention], b: _Builder) -> list[PeriodMention]:

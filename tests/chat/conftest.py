@@ -8,21 +8,23 @@ migrated SQLite file, and a scratch database of our own on the test PostgreSQL s
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
 
+from energy_core.accounts import get_user_by_email
 from energy_core.db import make_engine, session_scope
 from energy_core.demo import DEMO_EMAIL, seed_demo_household
 from energy_core.migrate import upgrade_database
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.settings import Settings
 from tests.databases import scratch_postgres_database
+from tests.factories import add_readings, make_device, make_user
 
-# Wednesday 8 April 2026, 11:15 in London (BST): the seeded history spans the DST change of
-# 29 March, a whole previous month (March) and a partly covered one (February).
-NOW = datetime(2026, 4, 8, 10, 15, tzinfo=UTC)
+# Wednesday 2 December 2026, 10:15 in London (GMT): the seeded history spans the DST change of
+# 25 October, a whole previous month (November) and a partly covered one (October).
+NOW = datetime(2026, 12, 2, 10, 15, tzinfo=UTC)
 SEED_DAYS = 40
 SEED_STEP_S = 300
 
@@ -59,6 +61,38 @@ def seeded(request, tmp_path_factory):
             yield engine, _seed(engine)
         finally:
             engine.dispose()
+
+
+NEIGHBOUR_EMAIL = "neighbour@example.com"
+# A second household in the same database: two fridges (so "the fridge" is ambiguous there), and
+# devices the demo household does not have. Steady power, so its figures are easy to check.
+NEIGHBOUR_DEVICES = (
+    ("nb-fridge-kitchen", "Kitchen fridge", "fridge", "Kitchen", 90.0),
+    ("nb-fridge-garage", "Garage fridge", "fridge", "Garage", 60.0),
+    ("nb-pool-pump", "Pool pump", "pump", "Garden", 750.0),
+    ("nb-hot-tub", "Hot tub", "hot_tub", "Garden", 1500.0),
+)
+
+
+@pytest.fixture(scope="session")
+def neighbour(seeded) -> int:
+    """The id of a second household's user in the seeded database, with 3 days of readings."""
+    engine, _ = seeded
+    start = NOW - timedelta(days=3)
+    with session_scope(engine) as session:
+        existing = get_user_by_email(session, email=NEIGHBOUR_EMAIL)
+        if existing is not None:
+            return existing.id
+        user = make_user(session, email=NEIGHBOUR_EMAIL, timezone="Europe/London")
+        for device_id, name, kind, room, power_w in NEIGHBOUR_DEVICES:
+            device = make_device(
+                session, user=user, device_id=device_id, name=name, type=kind, location=room
+            )
+            points = [(start + timedelta(minutes=5 * i), power_w) for i in range(3 * 24 * 12)]
+            add_readings(session, user=user, device=device, points=points, now=NOW)
+        user_id = user.id
+    rollup_dirty_hours(engine, settings=chat_settings())
+    return user_id
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,409 @@
+"""The offline analyst's answers with figures of energy, money and power: totals (with a
+breakdown), rankings, the highest or lowest period, comparisons and peaks. Each takes the question
+model and a ``call`` that runs (and records) one tool call; every number comes from a result."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from energy_core.chat.question import Question, Target
+from energy_core.chat.render import escape_markdown
+from energy_core.chat.toolbase import ToolCall, ToolContext
+from energy_core.chat.wording import (
+    LOW_COVERAGE,
+    cap,
+    clock,
+    coverage_note,
+    kwh,
+    kwh_or_none,
+    money,
+    no_data,
+    percent,
+    percent_or_none,
+    period_name,
+    scope,
+    used,
+    watts,
+    when,
+)
+from energy_core.stats import COST_RULE
+from energy_core.stats.period import add_days
+
+Call = Callable[..., ToolCall]
+
+
+def range_args(q: Question, index: int = 0, *, time_of_day: bool = True) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    if len(q.periods) > index:
+        period = q.periods[index]
+        args["start"] = period.start.isoformat()
+        args["end"] = period.full_end.isoformat()
+        args["label"] = period.label
+    if q.time_of_day and time_of_day:
+        args["time_of_day"] = q.time_of_day
+    return args
+
+
+def target_args(target: Target) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    if target.devices:
+        args["devices"] = target.device_ids()
+    if target.rooms:
+        args["rooms"] = list(target.rooms)
+    return args
+
+
+def cost_line(ctx: ToolContext) -> str:
+    return f"\n\n_{COST_RULE} Here: {ctx.household.tariff.describe()}._"
+
+
+# --- totals ------------------------------------------------------------------------------------
+
+
+def answer_total(ctx: ToolContext, q: Question, call: Call) -> str:
+    if "cost" in q.metrics:
+        return _cost(ctx, q, call)
+    if "power" in q.metrics:
+        return _power(ctx, q, call)
+    if q.grouping in {"device", "room"}:
+        return answer_ranking(ctx, replace(q, limit=20), call)
+    granularity = q.grouping if q.grouping in {"hour", "day", "week", "month"} else "total"
+    made = call("energy_usage", granularity=granularity, **range_args(q), **target_args(q.target))
+    if not made.ok:
+        return made.error
+    r = made.result
+    who = scope(q.target)
+    if not r["coverage"]:
+        return no_data(who, made)
+    generators = bool(q.target.devices) and all(d.is_generator for d in q.target.devices)
+    if generators or "generation" in q.metrics:
+        out = f"{cap(who)} generated **{kwh_or_none(r['generation_wh'])}** {when(made.evidence)}."
+    else:
+        subject = "You" if who == "your household" else cap(who)
+        out = f"{subject} used **{kwh(r['consumption_wh'])}** {when(made.evidence)}."
+        if r["generation_wh"] and abs(r["generation_wh"]) >= 1:
+            out += (
+                f" Solar and other generation produced {kwh(r['generation_wh'])}, so the net "
+                f"was {kwh(r['net_wh'])}."
+            )
+    if q.per_day and r["per_day_wh"] is not None:
+        out += f" That is {kwh(r['per_day_wh'])} a day on average."
+    if granularity != "total":
+        rows = "\n".join(
+            f"| {period_name(row, granularity)} | {kwh_or_none(row['consumption_wh'])} | "
+            f"{percent_or_none(row['coverage'])} |"
+            for row in r["series"]
+        )
+        out += f"\n\n| {cap(granularity)} | Energy | Coverage |\n|---|---|---|\n{rows}"
+    return out + coverage_note(r["coverage"])
+
+
+def _cost(ctx: ToolContext, q: Question, call: Call) -> str:
+    granularity = q.grouping if q.grouping in {"hour", "day", "week", "month"} else "total"
+    made = call("cost", granularity=granularity, **range_args(q), **target_args(q.target))
+    if not made.ok:
+        return made.error
+    r = made.result
+    who = scope(q.target)
+    if not r["coverage"] or r["cost"] is None:
+        return no_data(who, made)
+    subject = "You spent" if who == "your household" else f"{cap(who)} cost"
+    out = (
+        f"{subject} **{money(r['cost'], r['currency'])}** {when(made.evidence)}: "
+        f"{kwh(r['import_wh'])} bought from the grid at "
+        f"{money(r['price_per_kwh'], r['currency'])}/kWh."
+    )
+    if r["generation_wh"] and r["generation_wh"] >= 1:
+        out += (
+            f" Your generation ({kwh(r['generation_wh'])}) covered the rest of the "
+            f"{kwh(r['consumption_wh'])} used."
+        )
+    if q.per_day and r["per_day_wh"] is not None and r["days"]:
+        out += f" That is {money(r['cost'] / r['days'], r['currency'])} a day on average."
+    if granularity != "total":
+        rows = "\n".join(
+            f"| {period_name(row, granularity)} | "
+            f"{'no data' if row['cost'] is None else money(row['cost'], r['currency'])} | "
+            f"{kwh_or_none(row['consumption_wh'])} |"
+            for row in r["series"]
+        )
+        out += f"\n\n| {cap(granularity)} | Cost | Energy |\n|---|---|---|\n{rows}"
+    return out + coverage_note(r["coverage"]) + cost_line(ctx)
+
+
+def _power(ctx: ToolContext, q: Question, call: Call) -> str:
+    made = call("power_stats", **range_args(q), **target_args(q.target))
+    if not made.ok:
+        return made.error
+    r = made.result
+    if not r["coverage"]:
+        return no_data(scope(q.target), made)
+    span = when(made.evidence)
+    if q.target.devices and len(r["per_device"]) <= 3:
+        lines = []
+        for row in r["per_device"]:
+            name = escape_markdown(row["name"])
+            if row["avg_w"] is None:
+                lines.append(f"The {name} has no readings {span}.")
+                continue
+            lines.append(
+                f"The {name} averaged **{watts(row['avg_w'])}** {span}; its highest reading "
+                f"was {watts(row['max_w'])}"
+                + (f" ({clock(row['max_at'])})" if row["max_at"] else "")
+                + f" and its lowest {watts(row['min_w'])}."
+            )
+        return " ".join(lines) + coverage_note(r["coverage"])
+    out = f"{cap(span)}, {scope(q.target)} averaged **{watts(r['household_avg_w'])}**."
+    if r["peak_hour_avg_w"] is not None:
+        out += (
+            f" The busiest hour was {clock(r['peak_hour_start'])[:-3]}:00 at "
+            f"{watts(r['peak_hour_avg_w'])} on average."
+        )
+    return out + coverage_note(r["coverage"])
+
+
+def answer_peak(ctx: ToolContext, q: Question, call: Call) -> str:
+    made = call("power_stats", **range_args(q), **target_args(q.target))
+    if not made.ok:
+        return made.error
+    r = made.result
+    if not r["coverage"]:
+        return no_data(scope(q.target), made)
+    span = when(made.evidence)
+    rows = [row for row in r["per_device"] if row["max_w"] is not None]
+    if q.target.devices:
+        lines = [
+            f"The {escape_markdown(row['name'])} peaked at **{watts(row['max_w'])}** "
+            + (f"on {clock(row['max_at'])}" if row["max_at"] else "(time not known)")
+            + f" {span} (it averaged {watts(row['avg_w'])})."
+            for row in rows
+            if row["avg_w"] is not None
+        ]
+        return (" ".join(lines) or no_data(scope(q.target), made)) + coverage_note(r["coverage"])
+    out = ""
+    if r["peak_hour_avg_w"] is not None:
+        out = (
+            f"{cap(span)}, your household's busiest hour was "
+            f"**{clock(r['peak_hour_start'])[:-3]}:00**, at **{watts(r['peak_hour_avg_w'])}** on "
+            "average."
+        )
+    top = sorted(rows, key=lambda row: -row["max_w"])[:3]
+    if top:
+        out += (
+            " The highest single readings: "
+            + "; ".join(
+                f"{escape_markdown(row['name'])} {watts(row['max_w'])}"
+                + (f" ({clock(row['max_at'])})" if row["max_at"] else "")
+                for row in top
+            )
+            + "."
+        )
+    return out.strip() + coverage_note(r["coverage"])
+
+
+# --- rankings and extremes ---------------------------------------------------------------------
+
+
+def answer_ranking(ctx: ToolContext, q: Question, call: Call) -> str:
+    by_room = q.grouping == "room"
+    args = range_args(q)
+    if q.target.rooms and not by_room:
+        args["rooms"] = list(q.target.rooms)
+    made = call(
+        "top_devices",
+        limit=max(1, min(q.limit, 20)),
+        order=q.order,
+        group_by="room" if by_room else "device",
+        **args,
+    )
+    if not made.ok:
+        return made.error
+    r = made.result
+    ranking = [row for row in r["ranking"] if row["coverage"] and row["coverage"] > 0]
+    if not ranking:
+        return no_data(scope(q.target), made)
+    first = ranking[0]
+    label = escape_markdown(first["room"] if by_room else first["name"])
+    verb = "used the most" if q.order == "most" else "used the least"
+    share = f", {percent(first['share'])} of the total" if first["share"] else ""
+    out = f"{cap(when(made.evidence))}, **{label}** {verb}: {kwh(first['consumption_wh'])}{share}."
+    if len(ranking) > 1:
+        lines = "\n".join(
+            f"{row['rank']}. {escape_markdown(row['room'] if by_room else row['name'])}: "
+            f"{kwh_or_none(row['consumption_wh'])}"
+            + (f" ({percent(row['share'])})" if row["share"] else "")
+            for row in ranking
+        )
+        out += "\n\n" + lines
+    return out + coverage_note(r["coverage"])
+
+
+def _granularity(q: Question) -> str:
+    if q.grouping in {"hour", "day", "week", "month"}:
+        return q.grouping
+    words = re.sub(r"\b(last|this|past|previous) (week|month|year)\b", "", q.text.lower())
+    match = re.search(r"\b(hour|day|week|month)s?\b", words)
+    return match.group(1) if match else "day"
+
+
+def answer_extreme_period(ctx: ToolContext, q: Question, call: Call) -> str:
+    granularity = _granularity(q)
+    tool = "cost" if "cost" in q.metrics else "energy_usage"
+    made = call(tool, granularity=granularity, **range_args(q), **target_args(q.target))
+    if not made.ok:
+        return made.error
+    r = made.result
+    least = q.order == "least"
+    pick = r["lowest"] if least else r["highest"]
+    if pick is None:
+        return no_data(scope(q.target), made)
+    words = ("cheapest", "most expensive") if tool == "cost" else ("lowest", "highest")
+    figure = kwh(pick["consumption_wh"])
+    if tool == "cost":
+        figure = f"{money(pick['cost'], r['currency'])} ({kwh(pick['consumption_wh'])} used)"
+    out = (
+        f"The {words[0] if least else words[1]} {granularity} for {scope(q.target)} "
+        f"{when(made.evidence)} was **{period_name(pick, granularity)}**: {figure}."
+    )
+    if pick["coverage"] < LOW_COVERAGE:
+        out += f" (Readings cover {percent(pick['coverage'])} of it.)"
+    return out + (cost_line(ctx) if tool == "cost" else "")
+
+
+# --- comparisons -------------------------------------------------------------------------------
+
+
+def _figure(r: dict[str, Any], cost: bool) -> str:
+    if cost:
+        return "no data" if r["cost"] is None else f"**{money(r['cost'], r['currency'])}**"
+    return "no data" if r["consumption_wh"] is None else f"**{kwh(r['consumption_wh'])}**"
+
+
+def _compare_selections(ctx: ToolContext, q: Question, call: Call) -> str:
+    cost = "cost" in q.metrics
+    made = [
+        call("cost" if cost else "energy_usage", **range_args(q), **target_args(side))
+        for side in q.sides
+    ]
+    failed = [m for m in made if not m.ok]
+    if failed:
+        return failed[0].error
+    key = "cost" if cost else "consumption_wh"
+    parts = [
+        f"{cap(scope(side))}: {_figure(m.result, cost)}"
+        for side, m in zip(q.sides, made, strict=True)
+    ]
+    out = f"{cap(when(made[0].evidence))}:\n\n" + "\n".join(f"- {p}" for p in parts)
+    known = [(side, m.result[key]) for side, m in zip(q.sides, made, strict=True)]
+    known = [(side, v) for side, v in known if v is not None]
+    if len(known) >= 2:
+        ordered = sorted(known, key=lambda sv: -sv[1])
+        (top, a), (_, b) = ordered[0], ordered[1]
+        unit = (lambda v: money(v, made[0].result["currency"])) if cost else kwh
+        more = "cost more" if cost else "used more"
+        out += f"\n\n{cap(scope(top))} {more}, by {unit(a - b)}"
+        out += f" ({(a - b) / b * 100:.0f}% more)." if b > 0 else "."
+    missing = [side for side, m in zip(q.sides, made, strict=True) if m.result[key] is None]
+    if missing:
+        out += (
+            f"\n\nThere are no readings for {scope(missing[0])} in that period, so I give no "
+            "figure for it (no data is not zero)."
+        )
+    coverages = [m.result["coverage"] for m in made if m.result["coverage"] is not None]
+    return (
+        out
+        + coverage_note(min(coverages) if coverages else None)
+        + (cost_line(ctx) if cost else "")
+    )
+
+
+def answer_comparison(ctx: ToolContext, q: Question, call: Call) -> str:
+    if q.comparison == "selections":
+        return _compare_selections(ctx, q, call)
+    periods = list(q.periods)
+    if not periods:
+        from energy_core.chat.periods import parse_period
+
+        periods = [
+            parse_period(
+                "today" if q.comparison == "same_day_last_week" else "last 7 days",
+                now=ctx.now,
+                timezone=ctx.timezone,
+            )
+        ]
+    first = periods[0]
+    if len(periods) > 1:
+        second = periods[1]
+    elif q.comparison == "same_day_last_week":
+        second = replace(
+            first,
+            start=add_days(first.start, -7),
+            end=add_days(first.end, -7),
+            full_end=add_days(first.full_end, -7),
+            label="the same day a week earlier",
+        )
+    else:
+        second = first.previous()
+    args: dict[str, Any] = target_args(q.target)
+    for prefix, period in (("first", first), ("second", second)):
+        args[f"{prefix}_start"] = period.start.isoformat()
+        args[f"{prefix}_end"] = period.full_end.isoformat()
+        args[f"{prefix}_label"] = period.label
+    if q.time_of_day:
+        args["time_of_day"] = q.time_of_day
+    made = call("compare_periods", **args)
+    if not made.ok:
+        return made.error
+    r = made.result
+    a, b = r["first"], r["second"]
+    who = scope(q.target)
+    if not a["coverage"] and not b["coverage"]:
+        return no_data(who, made)
+    a_when, b_when = when(made.evidence), when(made.evidence, "second_range")
+    cost = "cost" in q.metrics
+    if cost:
+        currency = ctx.currency
+        a_fig = "no data" if a["cost"] is None else f"**{money(a['cost'], currency)}**"
+        b_fig = "no data" if b["cost"] is None else f"**{money(b['cost'], currency)}**"
+        out = f"{cap(who)} cost {a_fig} {a_when} and {b_fig} {b_when}."
+    else:
+        out = f"{cap(who)} used {used(a)} {a_when} and {used(b)} {b_when}."
+    if a["consumption_wh"] is None or b["consumption_wh"] is None:
+        out += (
+            " One of the two periods has no readings, so there is nothing to compare it with "
+            "(no data is not zero)."
+        )
+        return out + (cost_line(ctx) if cost else "")
+    partial = a["partial"] or b["partial"]
+    change = r["per_day_change_pct"] if partial else r["change_pct"]
+    if not r["comparable"]:
+        out += (
+            f" I do not give a change in percent: {r['not_comparable_because']}, so the "
+            "two are not comparable."
+        )
+    elif change is not None:
+        direction = "more" if change > 0 else "less"
+        basis = "a day " if partial else ""
+        out += f" That is {abs(change):.0f}% {direction} {basis}{a['label']} than {b['label']}."
+        if partial:
+            out += " (I compare daily averages because one period is not over yet.)"
+    coverages = [c for c in (a["coverage"], b["coverage"]) if c is not None]
+    return (
+        out
+        + coverage_note(min(coverages) if coverages else None)
+        + (cost_line(ctx) if cost else "")
+    )
+
+
+__all__ = [
+    "answer_comparison",
+    "answer_extreme_period",
+    "answer_peak",
+    "answer_ranking",
+    "answer_total",
+    "range_args",
+    "target_args",
+]

@@ -1,0 +1,286 @@
+"""The offline analyst's answers about patterns and state: typical profiles (when a device usually
+runs, weekdays against weekends), why a period was high, the month's bill projected, solar split
+into self-consumed and exported, the always-on load, data coverage, device status and the list
+of devices. Every number comes from a tool result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from energy_core.chat.offline_figures import cost_line, range_args, target_args
+from energy_core.chat.question import Question
+from energy_core.chat.render import escape_markdown
+from energy_core.chat.toolbase import ToolCall, ToolContext
+from energy_core.chat.wording import (
+    cap,
+    clock,
+    coverage_note,
+    hour_ranges,
+    kwh,
+    listing,
+    local_time,
+    money,
+    no_data,
+    percent,
+    scope,
+    watts,
+    when,
+)
+
+Call = Callable[..., ToolCall]
+
+
+def _profile_args(q: Question) -> dict[str, Any]:
+    args = range_args(q, time_of_day=False)
+    return {**args, **target_args(q.target)}
+
+
+def answer_profile(ctx: ToolContext, q: Question, call: Call) -> str:
+    split = q.grouping == "weekday"
+    made = call("hourly_profile", split="weekday_weekend" if split else "none", **_profile_args(q))
+    if not made.ok:
+        return made.error
+    r = made.result
+    who = scope(q.target)
+    span = when(made.evidence)
+    if split:
+        wd, we = r["weekday"], r["weekend"]
+        if not wd["profile"] and not we["profile"]:
+            return no_data(who, made)
+        lines = []
+        for name, part in (("weekday", wd), ("weekend day", we)):
+            if not part["profile"]:
+                lines.append(f"- On a typical {name}: no data.")
+                continue
+            peak = part["peak_hours"][0]
+            day = f"{kwh(part['typical_day_wh'])} a day, " if part["typical_day_wh"] else ""
+            lines.append(
+                f"- On a typical {name}: {day}busiest at {peak['hour']:02d}:00 "
+                f"({watts(peak['avg_w'])} on average)."
+            )
+        out = f"{cap(span)}, {who} on weekdays and at weekends:\n\n" + "\n".join(lines)
+        if wd["typical_day_wh"] and we["typical_day_wh"]:
+            diff = (we["typical_day_wh"] - wd["typical_day_wh"]) / wd["typical_day_wh"] * 100
+            out += (
+                f"\n\nA weekend day uses {abs(diff):.0f}% {'more' if diff > 0 else 'less'} than "
+                "a weekday."
+            )
+        return out + coverage_note(r["coverage"])
+    if not r["profile"]:
+        return no_data(who, made)
+    peaks = ", ".join(f"{p['hour']:02d}:00 ({watts(p['avg_w'])})" for p in r["peak_hours"])
+    quiet = r["quietest_hours"][0]
+    if q.target.devices and r["usual_hours"]:
+        out = (
+            f"{cap(span)}, {who} usually runs {hour_ranges(r['usual_hours'])}; it uses the "
+            f"most power at {peaks} on average"
+        )
+    else:
+        out = f"{cap(span)}, {who} uses the most power at {peaks} on average"
+    out += f", and the least at {quiet['hour']:02d}:00 ({watts(quiet['avg_w'])})."
+    return out + coverage_note(r["coverage"])
+
+
+def answer_explain(ctx: ToolContext, q: Question, call: Call) -> str:
+    made = call("explain_period", **_profile_args(q))
+    if not made.ok:
+        return made.error
+    r = made.result
+    who = scope(q.target)
+    if r["actual_wh"] is None:
+        return no_data(who, made)
+    span = when(made.evidence)
+    diff = r["difference_wh"]
+    subject = "you" if who == "your household" else who
+    head = (
+        f"{cap(span)} {subject} used **{kwh(r['actual_wh'])}**, against "
+        f"{kwh(r['typical_wh'])} on a typical day like it ({r['baseline_days']} days before): "
+        f"{kwh(abs(diff))} {'more' if diff >= 0 else 'less'}."
+    )
+    up = [d for d in r["devices"] if d["difference_wh"] > 0]
+    lines = [
+        f"- {escape_markdown(d['name'])}: {kwh(d['actual_wh'])} against a typical "
+        f"{kwh(d['typical_wh'])} ({'+' if d['difference_wh'] >= 0 else '-'}"
+        f"{kwh(abs(d['difference_wh']))})"
+        for d in r["devices"][:3]
+    ]
+    out = head
+    if up:
+        out += f" Most of the difference is the {escape_markdown(up[0]['name'])}."
+    out += "\n\nThe devices that differ most from their typical day:\n" + "\n".join(lines)
+    hours = [h for h in r["hours"] if h["difference_wh"] > 0]
+    if hours:
+        out += (
+            "\n\nThe hours furthest above typical: "
+            + "; ".join(
+                f"{local_time(h['start']):%H:00} ({kwh(h['actual_wh'])} against "
+                f"{kwh(h['typical_wh'])})"
+                for h in hours
+            )
+            + "."
+        )
+    return out + coverage_note(r["coverage"])
+
+
+def answer_forecast(ctx: ToolContext, q: Question, call: Call) -> str:
+    made = call("project_month")
+    if not made.ok:
+        return made.error
+    r = made.result
+    currency = r["currency"]
+    if r["projected_cost"] is None:
+        return (
+            "I cannot project this month's bill: there are not enough readings of this month "
+            f"or of the last {r['basis_days']} days to go on."
+        )
+    return (
+        f"**Projection** (not a reading): your bill for {r['month']} would come to about "
+        f"**{money(r['projected_cost'], currency)}** ({kwh(r['projected_import_wh'])} from the "
+        f"grid). So far this month: {money(r['so_far_cost'], currency)} "
+        f"({kwh(r['so_far_import_wh'])}). For the remaining {r['remaining_days']:.1f} days: "
+        f"about {money(r['rest_cost'], currency)}.\n\n"
+        f"Assumptions: each remaining hour uses what the same weekday and hour used on average "
+        f"over the last {r['basis_days']} whole days, at today's price of "
+        f"{money(r['price_per_kwh'], currency)}/kWh; standing charges are not included."
+        + cost_line(ctx)
+    )
+
+
+def answer_solar(ctx: ToolContext, q: Question, call: Call) -> str:
+    generators = [d for d in ctx.devices if d.is_generator]
+    if not generators:
+        return (
+            "You have no solar panels or other generating device among your devices, so there "
+            "is nothing self-consumed or exported to report."
+        )
+    # The split is a household figure: export is what the whole house did not use.
+    made = call("energy_usage", **range_args(q))
+    if not made.ok:
+        return made.error
+    r = made.result
+    span = when(made.evidence)
+    if not r["generation_wh"] or r["export_wh"] is None:
+        return no_data("your solar", made)
+    gen = r["generation_wh"]
+    own = r["self_consumption_wh"]
+    out = (
+        f"{cap(span)} your {listing([d.name for d in generators])} generated "
+        f"**{kwh(gen)}**: **{kwh(own)}** ({percent(own / gen)}) was used in the house and "
+        f"**{kwh(r['export_wh'])}** ({percent(r['export_wh'] / gen)}) was exported to the grid."
+    )
+    if r["import_wh"] is not None:
+        out += f" You bought {kwh(r['import_wh'])} from the grid in the same time."
+    return out + coverage_note(r["coverage"])
+
+
+def answer_baseload(ctx: ToolContext, q: Question, call: Call) -> str:
+    made = call("baseload")
+    r = made.result
+    if r["baseload_w"] is None:
+        return no_data("your household", made)
+    return (
+        f"Your always-on load is about **{watts(r['baseload_w'])}**: the "
+        f"{r['percentile']}th percentile of hourly household consumption "
+        f"{when(made.evidence)} ({r['hours_used']} well-covered hours). Left running all "
+        f"year that is {kwh(r['annual_kwh'] * 1000)}, about "
+        f"{money(r['annual_cost'], r['currency'])}." + coverage_note(r["coverage"])
+    )
+
+
+def answer_coverage(ctx: ToolContext, q: Question, call: Call) -> str:
+    args = range_args(q)
+    if q.target.devices:
+        args["devices"] = q.target.device_ids()
+    made = call("data_coverage", **args)
+    if not made.ok:
+        return made.error
+    rows = [r for r in made.result["per_device"] if r["coverage"] is not None]
+    if made.result["coverage"] is None:
+        return no_data("the devices asked about", made)
+    worst = min(rows, key=lambda r: r["coverage"], default=None)
+    out = (
+        f"Readings cover {percent(made.result['coverage'])} of the time {when(made.evidence)} "
+        "across the devices asked about (each from its first reading on)."
+    )
+    starts = [r["first_reading_at"] for r in rows if r["first_reading_at"]]
+    if starts and min(starts) > made.evidence["range"]["start"]:
+        out += (
+            f" The first readings are from {local_time(min(starts)):%a %-d %b %Y %H:%M}; "
+            "there is no data before that."
+        )
+    if worst is not None and worst["coverage"] < 0.999:
+        out += (
+            f" The least complete is {escape_markdown(worst['name'])} at "
+            f"{percent(worst['coverage'])} ({worst['missing_hours']:.1f} hours missing)."
+        )
+    return out
+
+
+def answer_status(ctx: ToolContext, q: Question, call: Call) -> str:
+    args = {"devices": q.target.device_ids()} if q.target.devices else {}
+    made = call("device_status", **args)
+    if not made.ok:
+        return made.error
+    rows = made.result["devices"]
+    if not rows:
+        return "You have no devices yet."
+    lines = []
+    for r in rows:
+        name = escape_markdown(r["name"])
+        seen = (
+            f"last reading {clock(r['last_reading_at'])}"
+            if r["last_reading_at"]
+            else ("no readings yet")
+        )
+        if r["online"]:
+            lines.append(f"- {name}: reporting, {watts(r['power_w'])} now ({seen})")
+        else:
+            lines.append(f"- {name}: **not reporting** ({seen})")
+    online = made.result["online"]
+    if len(rows) == 1:
+        r = rows[0]
+        state = "online and reporting" if r["online"] else "offline (not reporting)"
+        head = f"The {escape_markdown(r['name'])} is {state}."
+    elif online == len(rows):
+        head = f"Yes: all {len(rows)} devices are reporting (online)."
+    else:
+        missing = [r["name"] for r in rows if not r["online"]]
+        head = f"{online} of {len(rows)} devices are reporting; not reporting: {listing(missing)}."
+    consumers = [
+        r
+        for r in rows
+        if r["online"]
+        and r["power_w"] is not None
+        and not any(d.is_generator for d in ctx.devices if d.device_id == r["device_id"])
+    ]
+    if len(rows) > 1 and consumers:
+        head += f" Consuming devices draw {watts(sum(r['power_w'] for r in consumers))} now."
+    return head + "\n\n" + "\n".join(lines)
+
+
+def answer_inventory(ctx: ToolContext, q: Question, call: Call) -> str:
+    made = call("list_devices")
+    r = made.result
+    if not r["devices"]:
+        return "You have no devices yet. Add one on the Devices page, then ask again."
+    lines = []
+    for d in r["devices"]:
+        extra = ", generates power" if d["generator"] else ""
+        extra += ", grid meter" if d["grid_meter"] else ""
+        room = f" in the {escape_markdown(d['location'])}" if d["location"] else ""
+        lines.append(f"- **{escape_markdown(d['name'])}** ({d['type']}){room}{extra}")
+    rooms = f" in {len(r['rooms'])} rooms" if r["rooms"] else ""
+    return f"You have {r['count']} devices{rooms}:\n\n" + "\n".join(lines)
+
+
+__all__ = [
+    "answer_baseload",
+    "answer_coverage",
+    "answer_explain",
+    "answer_forecast",
+    "answer_inventory",
+    "answer_profile",
+    "answer_solar",
+    "answer_status",
+]

@@ -1,0 +1,138 @@
+"""The chat tools' argument models: their JSON schemas are what a model sees, and the offline
+analyst fills in the same fields."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TimeOfDay = Literal["night", "morning", "afternoon", "evening"]
+GranularityArg = Literal["total", "hour", "day", "week", "month"]
+_PERIOD_HELP = (
+    "The range in words, resolved in the user's timezone: 'today', 'yesterday', 'this week', "
+    "'last week', 'this month', 'last month', 'October 2025', 'last 7 days', 'on Monday', "
+    "'2026-03-05'. Use this or start/end; neither means the last 7 days."
+)
+_START_HELP = "Start of the range: ISO 8601 date or date-time; no offset = the user's local time."
+_END_HELP = "End of the range (exclusive), same format as start. Defaults to now."
+_DEVICES_HELP = (
+    "Devices by id, name or type as the user says them ('fridge', 'heat pump'). Empty = the "
+    "whole household."
+)
+_ROOMS_HELP = "Rooms / locations ('Kitchen'). Empty = all rooms."
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+_LABEL_HELP = "How the user named an explicit start/end range ('last week'); shown with it."
+
+
+class _RangeArgs(_Args):
+    period: str | None = Field(None, max_length=100, description=_PERIOD_HELP)
+    start: str | None = Field(None, max_length=40, description=_START_HELP)
+    end: str | None = Field(None, max_length=40, description=_END_HELP)
+    label: str | None = Field(None, max_length=80, description=_LABEL_HELP)
+    time_of_day: TimeOfDay | None = Field(
+        None,
+        description="Only these local hours: night 22-06, morning 06-12, afternoon 12-18, "
+        "evening 18-22.",
+    )
+
+
+class _TargetArgs(_Args):
+    devices: list[str] = Field(default_factory=list, max_length=20, description=_DEVICES_HELP)
+    rooms: list[str] = Field(default_factory=list, max_length=20, description=_ROOMS_HELP)
+
+
+class ListDevicesArgs(_Args):
+    pass
+
+
+class EnergyArgs(_RangeArgs, _TargetArgs):
+    granularity: GranularityArg = Field(
+        "total", description="'total' for one figure, or a series per hour/day/week/month."
+    )
+
+
+class TopDevicesArgs(_RangeArgs):
+    rooms: list[str] = Field(default_factory=list, max_length=20, description=_ROOMS_HELP)
+    limit: int = Field(5, ge=1, le=20, description="How many devices to list.")
+    order: Literal["most", "least"] = Field("most", description="Biggest or smallest users first.")
+    group_by: Literal["device", "room"] = Field("device", description="Rank devices or rooms.")
+
+
+class CompareArgs(_TargetArgs):
+    first_period: str | None = Field(None, max_length=100, description=_PERIOD_HELP)
+    first_start: str | None = Field(None, max_length=40, description=_START_HELP)
+    first_end: str | None = Field(None, max_length=40, description=_END_HELP)
+    first_label: str | None = Field(None, max_length=80, description=_LABEL_HELP)
+    second_period: str | None = Field(
+        None,
+        max_length=100,
+        description="The period to compare with. Empty = the period of the same kind just "
+        "before the first ('this week' -> 'last week').",
+    )
+    second_start: str | None = Field(None, max_length=40, description=_START_HELP)
+    second_end: str | None = Field(None, max_length=40, description=_END_HELP)
+    second_label: str | None = Field(None, max_length=80, description=_LABEL_HELP)
+    time_of_day: TimeOfDay | None = Field(None, description="Only these local hours in both.")
+
+
+class ProfileArgs(_TargetArgs):
+    period: str | None = Field(
+        None, max_length=100, description=_PERIOD_HELP.replace("last 7 days", "last 30 days")
+    )
+    start: str | None = Field(None, max_length=40, description=_START_HELP)
+    end: str | None = Field(None, max_length=40, description=_END_HELP)
+    label: str | None = Field(None, max_length=80, description=_LABEL_HELP)
+    split: Literal["none", "weekday_weekend"] = Field(
+        "none", description="'weekday_weekend' for a profile of weekdays and one of weekends."
+    )
+
+
+class PowerArgs(_RangeArgs, _TargetArgs):
+    pass
+
+
+class BaseloadArgs(_Args):
+    days: int = Field(7, ge=1, le=60, description="Whole days before today to look at.")
+    percentile: int = Field(
+        10, ge=1, le=50, description="Low percentile of hourly household power that counts."
+    )
+
+
+class CostArgs(_RangeArgs, _TargetArgs):
+    granularity: GranularityArg = Field(
+        "total", description="'total', or a cost per hour/day/week/month ('most expensive day')."
+    )
+
+
+class StatusArgs(_Args):
+    devices: list[str] = Field(
+        default_factory=list, max_length=20, description="Devices to report; empty = all."
+    )
+
+
+class CoverageArgs(_RangeArgs):
+    devices: list[str] = Field(default_factory=list, max_length=20, description=_DEVICES_HELP)
+
+
+class ExplainArgs(_TargetArgs):
+    period: str | None = Field(
+        None, max_length=100, description=_PERIOD_HELP.replace("last 7 days", "yesterday")
+    )
+    start: str | None = Field(None, max_length=40, description=_START_HELP)
+    end: str | None = Field(None, max_length=40, description=_END_HELP)
+    label: str | None = Field(None, max_length=80, description=_LABEL_HELP)
+    baseline_days: int = Field(
+        28, ge=7, le=60, description="Days before the period that make the typical day."
+    )
+
+
+class ProjectArgs(_Args):
+    basis_days: int = Field(
+        28, ge=7, le=60, description="Days before now whose typical hours make the projection."
+    )

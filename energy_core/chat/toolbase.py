@@ -1,0 +1,296 @@
+"""What every chat tool shares: who is asking (``ToolContext``), one call as made (``ToolCall``),
+and turning words or instants into the user's periods and devices, with the evidence of each."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from energy_core.chat.devices import UnknownDeviceError, resolve_reference
+from energy_core.chat.periods import (
+    Period,
+    PeriodError,
+    default_period,
+    explicit_period,
+    parse_period,
+    with_time_of_day,
+)
+from energy_core.settings import Settings, get_settings
+from energy_core.stats import DeviceRef, Figure, Household, Selection, load_household
+from energy_core.types import utcnow
+
+log = logging.getLogger(__name__)
+
+# Series longer than this are cut in what is sent to a model (the full series stays in evidence
+# for the page); a model does not need 8,760 hourly numbers to answer.
+MAX_SERIES_FOR_MODEL = 120
+MAX_RESULT_CHARS = 12_000
+
+
+class ToolError(ValueError):
+    """A call that cannot be answered as asked; the message says what to change."""
+
+
+@dataclass
+class ToolContext:
+    """Who is asking and when. Built by the server from the signed-in user, never by a model."""
+
+    session: Session
+    user_id: int
+    now: datetime
+    household: Household
+    settings: Settings
+
+    @classmethod
+    def load(
+        cls,
+        session: Session,
+        *,
+        user_id: int,
+        now: datetime | None = None,
+        settings: Settings | None = None,
+    ) -> ToolContext:
+        settings = settings or get_settings()
+        try:
+            household = load_household(session, user_id=user_id, settings=settings)
+        except LookupError as exc:
+            raise LookupError(f"No user with id {user_id}.") from exc
+        return cls(
+            session=session,
+            user_id=user_id,
+            now=(now or utcnow()).astimezone(household.tz),
+            household=household,
+            settings=settings,
+        )
+
+    @property
+    def timezone(self) -> str:
+        return self.household.timezone
+
+    @property
+    def devices(self) -> list[DeviceRef]:
+        return list(self.household.devices)
+
+    @property
+    def price_per_kwh(self) -> float:
+        return self.household.tariff.import_price_per_kwh
+
+    @property
+    def currency(self) -> str:
+        return self.household.currency
+
+    def select(
+        self,
+        period: Period,
+        devices: list[DeviceRef],
+        whole: bool,
+        *,
+        granularity: str = "total",
+    ) -> Selection:
+        """The selection a call is about: the whole household, or exactly ``devices``."""
+        if whole:
+            return self.household.select(period, granularity=granularity)
+        return self.household.select(period, devices=devices, granularity=granularity)
+
+
+@dataclass
+class ToolCall:
+    """One call as made, with what it returned (or why it was refused)."""
+
+    name: str
+    arguments: dict[str, Any]
+    result: dict[str, Any] | None = None
+    evidence: dict[str, Any] | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tool": self.name,
+            "arguments": self.arguments,
+            "result": self.result,
+            "evidence": self.evidence,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ToolCall:
+        return cls(
+            name=data.get("tool", ""),
+            arguments=data.get("arguments") or {},
+            result=data.get("result"),
+            evidence=data.get("evidence"),
+            error=data.get("error"),
+        )
+
+    def for_model(self) -> str:
+        """What a model is sent back: the result (series cut short) and the evidence, as JSON."""
+        if self.error:
+            return json.dumps({"error": self.error})
+        result = dict(self.result or {})
+        for key, value in list(result.items()):
+            if isinstance(value, list) and len(value) > MAX_SERIES_FOR_MODEL:
+                result[key] = value[:MAX_SERIES_FOR_MODEL]
+                result[f"{key}_note"] = (
+                    f"{len(value)} entries, first {MAX_SERIES_FOR_MODEL} shown; ask for a "
+                    "coarser granularity"
+                )
+        text = json.dumps({"result": result, "evidence": self.evidence}, default=str)
+        if len(text) > MAX_RESULT_CHARS:
+            text = json.dumps(
+                {
+                    "result": {k: v for k, v in result.items() if not isinstance(v, list)},
+                    "evidence": self.evidence,
+                    "note": "lists left out for size; ask for a shorter range",
+                },
+                default=str,
+            )
+        return text
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _parse_instant(text: str, *, tz: ZoneInfo, what: str) -> datetime:
+    text = text.strip()
+    try:
+        day = date.fromisoformat(text)
+        return datetime(day.year, day.month, day.day, tzinfo=tz)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ToolError(
+            f"{what}={text!r} is not an ISO 8601 date or date-time (e.g. 2026-03-05 or "
+            "2026-03-05T18:00)."
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def resolve_period(
+    ctx: ToolContext,
+    *,
+    period: str | None,
+    start: str | None,
+    end: str | None,
+    time_of_day: str | None = None,
+    label: str | None = None,
+    default: Callable[[], Period] | None = None,
+) -> Period:
+    """The range a call asks for, in the user's timezone, cut at now."""
+    tz = ZoneInfo(ctx.timezone)
+    try:
+        if start or end:
+            if not start:
+                raise ToolError("Give a start with the end of the range.")
+            lo = _parse_instant(start, tz=tz, what="start")
+            hi = _parse_instant(end, tz=tz, what="end") if end else ctx.now
+            result = explicit_period(lo, hi, now=ctx.now, timezone=ctx.timezone, label=label)
+        elif period:
+            result = parse_period(period, now=ctx.now, timezone=ctx.timezone)
+        else:
+            result = (default or (lambda: default_period(now=ctx.now, timezone=ctx.timezone)))()
+    except PeriodError as exc:
+        raise ToolError(str(exc)) from exc
+    if time_of_day:
+        result = with_time_of_day(result, time_of_day)
+    return result
+
+
+def resolve_targets(
+    ctx: ToolContext, *, devices: list[str], rooms: list[str]
+) -> tuple[list[DeviceRef], bool]:
+    """The user's devices named by ``devices`` and ``rooms`` (all of them when both are empty),
+    and whether that is the whole household."""
+    if not devices and not rooms:
+        return list(ctx.devices), True
+    chosen: list[DeviceRef] = []
+    try:
+        for reference in devices:
+            chosen.extend(d for d in resolve_reference(reference, ctx.devices) if d not in chosen)
+        for room in rooms:
+            in_room = [d for d in resolve_reference(room, ctx.devices) if d.location]
+            chosen.extend(d for d in in_room if d not in chosen)
+    except UnknownDeviceError as exc:
+        raise ToolError(str(exc)) from exc
+    return chosen, False
+
+
+def _seconds(start: datetime, end: datetime) -> float:
+    # In UTC: Python subtracts two datetimes of the same zone by wall clock (wrong across DST).
+    return (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def _period_evidence(period: Period) -> dict[str, Any]:
+    return {
+        "label": period.label,
+        "start": _iso(period.start),
+        "end": _iso(period.end),
+        "timezone": period.timezone,
+        "time_of_day": period.time_of_day,
+        "partial": period.is_partial,
+        "description": period.describe(),
+    }
+
+
+def _device_evidence(devices: list[DeviceRef]) -> list[dict[str, Any]]:
+    return [
+        {"device_id": d.device_id, "name": d.name, "location": d.location, "type": d.type}
+        for d in devices
+    ]
+
+
+def _evidence(
+    tool: str,
+    *,
+    devices: list[DeviceRef],
+    period: Period | None,
+    coverage: float | None,
+    whole_household: bool = False,
+    note: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "tool": tool,
+        "devices": _device_evidence(devices),
+        "whole_household": whole_household,
+        "range": _period_evidence(period) if period else None,
+        "coverage": None if coverage is None else round(coverage, 4),
+        "note": note,
+    }
+
+
+def _r(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _energy(figure: Figure) -> dict[str, Any]:
+    """The glossary's figures of one ``Figure`` (docs/metrics.md), None where there is no data."""
+    return {
+        "consumption_wh": _r(figure.consumption_wh),
+        "generation_wh": _r(figure.generation_wh),
+        "net_wh": _r(figure.net_wh),
+        "import_wh": _r(figure.import_wh),
+        "export_wh": _r(figure.export_wh),
+        "self_consumption_wh": _r(figure.self_consumption_wh),
+        "cost": _r(figure.cost, 4),
+        "coverage": _r(figure.coverage, 4),
+    }
+
+
+def _consumers(devices: list[DeviceRef]) -> list[DeviceRef]:
+    return [d for d in devices if not d.is_generator and not d.is_grid_meter]

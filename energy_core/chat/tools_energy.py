@@ -1,0 +1,315 @@
+"""The chat tools about energy and money: the devices, energy, cost, rankings and comparisons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from energy_core.chat.periods import Period
+from energy_core.chat.toolargs import (
+    CompareArgs,
+    CostArgs,
+    EnergyArgs,
+    ListDevicesArgs,
+    TopDevicesArgs,
+)
+from energy_core.chat.toolbase import (
+    ToolContext,
+    _energy,
+    _evidence,
+    _iso,
+    _period_evidence,
+    _r,
+    _seconds,
+    resolve_period,
+    resolve_targets,
+)
+from energy_core.stats import COST_RULE, DeviceRef, Figure, compare, read_series
+
+
+def tool_list_devices(ctx: ToolContext, args: ListDevicesArgs) -> tuple[dict, dict]:
+    devices = [
+        {
+            "device_id": d.device_id,
+            "name": d.name,
+            "type": d.type,
+            "location": d.location,
+            "generator": d.is_generator,
+            "grid_meter": d.is_grid_meter,
+            "first_reading_at": _iso(d.first_at.astimezone(ctx.household.tz))
+            if d.first_at
+            else None,
+        }
+        for d in ctx.devices
+    ]
+    rooms = ctx.household.rooms
+    result = {"devices": devices, "rooms": rooms, "count": len(devices)}
+    return result, _evidence("list_devices", devices=ctx.devices, period=None, coverage=None)
+
+
+def _series_rows(figures: list[Figure], *, priced: bool) -> list[dict[str, Any]]:
+    rows = []
+    for figure in figures:
+        row = {"start": _iso(figure.start), "end": _iso(figure.end), **_energy(figure)}
+        if not priced:
+            row.pop("cost")
+        rows.append(row)
+    return rows
+
+
+def _extremes(rows: list[dict[str, Any]], key: str) -> tuple[dict | None, dict | None]:
+    with_data = [r for r in rows if r["coverage"] and r[key] is not None]
+    if not with_data:
+        return None, None
+    return max(with_data, key=lambda r: r[key]), min(with_data, key=lambda r: r[key])
+
+
+def _energy_figures(
+    ctx: ToolContext,
+    *,
+    devices: list[DeviceRef],
+    whole: bool,
+    period: Period,
+    granularity: str,
+    priced: bool = False,
+) -> dict[str, Any]:
+    selection = ctx.select(period, devices, whole, granularity=granularity)
+    series = read_series(ctx.session, selection)
+    total = series.total
+    days = _seconds(period.start, period.end) / 86_400
+    consumption = total.consumption_wh
+    result: dict[str, Any] = {
+        **_energy(total),
+        "consumption_kwh": _r(consumption / 1000.0, 4) if consumption is not None else None,
+        "days": _r(days, 4),
+        "per_day_wh": _r(consumption / days) if days and consumption is not None else None,
+        "per_device": [
+            {
+                "device_id": f.device_id,
+                "name": ctx.household.require_device(f.device_id).name,
+                "location": ctx.household.require_device(f.device_id).location,
+                "generator": ctx.household.require_device(f.device_id).is_generator,
+                "consumption_wh": _r(f.consumption_wh),
+                "generation_wh": _r(f.generation_wh),
+                "coverage": _r(f.coverage, 4),
+            }
+            for f in sorted(series.device_totals(), key=lambda f: (-f.consumed_wh, -f.generated_wh))
+        ],
+    }
+    if granularity != "total":
+        rows = _series_rows(series.household, priced=priced)
+        result["granularity"] = granularity
+        result["series"] = rows
+        highest, lowest = _extremes(rows, "consumption_wh")
+        result["highest"], result["lowest"] = highest, lowest
+    return result
+
+
+def tool_energy_usage(ctx: ToolContext, args: EnergyArgs) -> tuple[dict, dict]:
+    period = resolve_period(
+        ctx,
+        period=args.period,
+        start=args.start,
+        end=args.end,
+        time_of_day=args.time_of_day,
+        label=args.label,
+    )
+    devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
+    result = _energy_figures(
+        ctx, devices=devices, whole=household, period=period, granularity=args.granularity
+    )
+    return result, _evidence(
+        "energy_usage",
+        devices=devices,
+        period=period,
+        coverage=result["coverage"],
+        whole_household=household,
+        note="consumption_wh: energy drawn (readings of 0 W or more); generation_wh: energy "
+        "produced (solar, batteries), positive; import_wh/export_wh: hour by hour",
+    )
+
+
+def tool_cost(ctx: ToolContext, args: CostArgs) -> tuple[dict, dict]:
+    period = resolve_period(
+        ctx,
+        period=args.period,
+        start=args.start,
+        end=args.end,
+        time_of_day=args.time_of_day,
+        label=args.label,
+    )
+    devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
+    figures = _energy_figures(
+        ctx,
+        devices=devices,
+        whole=household,
+        period=period,
+        granularity=args.granularity,
+        priced=True,
+    )
+    tariff = ctx.household.tariff
+    result = {
+        **figures,
+        "currency": ctx.currency,
+        "price_per_kwh": tariff.import_price_per_kwh,
+        "export_price_per_kwh": tariff.export_price_per_kwh,
+    }
+    if args.granularity != "total":
+        highest, lowest = _extremes(result["series"], "cost")
+        result["highest"], result["lowest"] = highest, lowest
+    return result, _evidence(
+        "cost",
+        devices=devices,
+        period=period,
+        coverage=result["coverage"],
+        whole_household=household,
+        note=f"{COST_RULE} Here: {tariff.describe()}.",
+    )
+
+
+def tool_top_devices(ctx: ToolContext, args: TopDevicesArgs) -> tuple[dict, dict]:
+    period = resolve_period(
+        ctx,
+        period=args.period,
+        start=args.start,
+        end=args.end,
+        time_of_day=args.time_of_day,
+        label=args.label,
+    )
+    devices, household = resolve_targets(ctx, devices=[], rooms=args.rooms)
+    series = read_series(ctx.session, ctx.select(period, devices, household), flows=False)
+    totals = {f.device_id: f for f in series.device_totals()}
+    by_id = {d.device_id: d for d in devices}
+    consumers = [
+        (by_id[i], f)
+        for i, f in totals.items()
+        if i in by_id and not by_id[i].is_generator and not by_id[i].is_grid_meter
+    ]
+    generators = [(by_id[i], f) for i, f in totals.items() if i in by_id and by_id[i].is_generator]
+    total_wh = sum(f.consumed_wh for _, f in consumers)
+    ordered = sorted(consumers, key=lambda df: df[1].consumed_wh, reverse=args.order == "most")
+    ranking = [
+        {
+            "rank": i + 1,
+            "device_id": d.device_id,
+            "name": d.name,
+            "location": d.location,
+            "type": d.type,
+            "consumption_wh": _r(f.consumption_wh),
+            "share": _r(f.consumed_wh / total_wh, 4) if total_wh > 0 else None,
+            "avg_w": _r(f.avg_w),
+            "coverage": _r(f.coverage, 4),
+        }
+        for i, (d, f) in enumerate(ordered[: args.limit])
+    ]
+    if args.group_by == "room":
+        rooms: dict[str, list[tuple[DeviceRef, Figure]]] = {}
+        for d, f in consumers:
+            rooms.setdefault(d.location or "(no room)", []).append((d, f))
+        room_rows = sorted(
+            (
+                (room, sum(f.consumed_wh for _, f in members), members)
+                for room, members in rooms.items()
+            ),
+            key=lambda row: row[1],
+            reverse=args.order == "most",
+        )
+        ranking = []
+        for i, (room, energy_wh, members) in enumerate(room_rows[: args.limit]):
+            covered = sum(f.covered_s for _, f in members)
+            spans = sum(f.span_s for _, f in members)
+            ranking.append(
+                {
+                    "rank": i + 1,
+                    "room": room,
+                    "devices": [d.device_id for d, _ in members],
+                    "consumption_wh": _r(energy_wh),
+                    "share": _r(energy_wh / total_wh, 4) if total_wh > 0 else None,
+                    "coverage": _r(min(covered / spans, 1.0), 4) if spans else None,
+                }
+            )
+    result = {
+        "order": args.order,
+        "group_by": args.group_by,
+        "ranking": ranking,
+        "total_wh": _r(total_wh),
+        "generation": [
+            {"device_id": d.device_id, "name": d.name, "generation_wh": _r(f.generation_wh)}
+            for d, f in generators
+        ],
+        "coverage": _r(series.total.coverage, 4),
+    }
+    return result, _evidence(
+        "top_devices",
+        devices=devices,
+        period=period,
+        coverage=result["coverage"],
+        whole_household=household,
+        note="generating devices are listed apart, not ranked",
+    )
+
+
+def _comparison_side(period: Period, figure: Figure) -> dict:
+    days = _seconds(period.start, period.end) / 86_400
+    consumption = figure.consumption_wh
+    return {
+        "label": period.label,
+        "start": _iso(period.start),
+        "end": _iso(period.end),
+        "partial": period.is_partial,
+        **_energy(figure),
+        "days": _r(days, 4),
+        "per_day_wh": _r(consumption / days) if days and consumption is not None else None,
+    }
+
+
+def tool_compare_periods(ctx: ToolContext, args: CompareArgs) -> tuple[dict, dict]:
+    first = resolve_period(
+        ctx,
+        period=args.first_period,
+        start=args.first_start,
+        end=args.first_end,
+        time_of_day=args.time_of_day,
+        label=args.first_label,
+    )
+    if args.second_period or args.second_start:
+        second = resolve_period(
+            ctx,
+            period=args.second_period,
+            start=args.second_start,
+            end=args.second_end,
+            time_of_day=args.time_of_day,
+            label=args.second_label,
+        )
+    else:
+        second = first.previous()
+    devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
+    together, *_ = compare(
+        ctx.session, ctx.select(first, devices, household), second, settings=ctx.settings
+    )
+    a = _comparison_side(first, together.current)
+    b = _comparison_side(second, together.baseline)
+    change = together.change("consumption_wh")
+    per_day_change = None
+    if change.comparable and a["per_day_wh"] and b["per_day_wh"]:
+        per_day_change = _r((a["per_day_wh"] - b["per_day_wh"]) / b["per_day_wh"] * 100, 2)
+    result = {
+        "first": a,
+        "second": b,
+        "difference_wh": _r(change.delta),
+        "change_pct": _r(change.ratio * 100, 2) if change.ratio is not None else None,
+        "per_day_change_pct": per_day_change,
+        "comparable": change.comparable,
+        "not_comparable_because": None if change.comparable else change.reason,
+    }
+    coverages = [c for c in (a["coverage"], b["coverage"]) if c is not None]
+    evidence = _evidence(
+        "compare_periods",
+        devices=devices,
+        period=first,
+        coverage=min(coverages) if coverages else None,
+        whole_household=household,
+        note=f"a change in percent needs both periods covered at least "
+        f"{ctx.settings.comparable_coverage:.0%}",
+    )
+    evidence["second_range"] = _period_evidence(second)
+    return result, evidence

@@ -1,0 +1,263 @@
+"""The chat tools about power and time: profiles, power and peaks, the always-on load, device
+status and data coverage."""
+
+from __future__ import annotations
+
+from energy_core.chat.periods import parse_period
+from energy_core.chat.toolargs import (
+    BaseloadArgs,
+    CoverageArgs,
+    PowerArgs,
+    ProfileArgs,
+    StatusArgs,
+)
+from energy_core.chat.toolbase import (
+    ToolContext,
+    _consumers,
+    _evidence,
+    _iso,
+    _r,
+    _seconds,
+    resolve_period,
+    resolve_targets,
+)
+from energy_core.stats import (
+    baseload,
+    hour_of_day_profile,
+    household_now,
+    locate_extremes,
+    peak_hour,
+    read_series,
+    weekday_hour_profile,
+)
+
+
+def _usual_hours(rows: list[dict]) -> list[int]:
+    """The hours of the day whose average power is at least half the busiest hour's: when the
+    selection usually runs."""
+    top = max((r["avg_w"] for r in rows if r["avg_w"] is not None), default=None)
+    if not top or top <= 0:
+        return []
+    return [r["hour"] for r in rows if r["avg_w"] is not None and r["avg_w"] >= top / 2]
+
+
+def _profile_summary(rows: list[dict]) -> dict:
+    rows = [r for r in rows if r["avg_w"] is not None]
+    by_power = sorted(rows, key=lambda r: r["avg_w"], reverse=True)
+    days = sum(r["days"] for r in rows) / 24 if rows else 0
+    return {
+        "profile": rows,
+        "peak_hours": by_power[:3],
+        "quietest_hours": by_power[-3:][::-1],
+        "usual_hours": _usual_hours(rows),
+        # The typical day: the hour-of-day averages added up (W over one hour = Wh).
+        "typical_day_wh": _r(sum(r["avg_w"] for r in rows)) if len(rows) == 24 else None,
+        "days": _r(days, 2),
+    }
+
+
+def _split_rows(cells: list, weekdays: set[int]) -> list[dict]:
+    rows = []
+    for hour in range(24):
+        chosen = [c for c in cells if c.hour == hour and c.weekday in weekdays and c.hours]
+        hours = sum(c.hours for c in chosen)
+        if not hours:
+            continue
+        mean = sum(c.avg_w * c.hours for c in chosen) / hours
+        rows.append({"hour": hour, "avg_w": _r(mean), "days": hours})
+    return rows
+
+
+def tool_hourly_profile(ctx: ToolContext, args: ProfileArgs) -> tuple[dict, dict]:
+    period = resolve_period(
+        ctx,
+        period=args.period,
+        start=args.start,
+        end=args.end,
+        label=args.label,
+        default=lambda: parse_period("last 30 days", now=ctx.now, timezone=ctx.timezone),
+    )
+    devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
+    selection = ctx.select(period, devices, household)
+    hours = _seconds(period.start, period.end) / 3600
+    if args.split == "weekday_weekend":
+        cells = weekday_hour_profile(ctx.session, selection)
+        weekday = _profile_summary(_split_rows(cells, {0, 1, 2, 3, 4}))
+        weekend = _profile_summary(_split_rows(cells, {5, 6}))
+        counted = sum(r["days"] for r in weekday["profile"] + weekend["profile"])
+        result = {
+            "split": "weekday_weekend",
+            "weekday": weekday,
+            "weekend": weekend,
+            "coverage": _r(min(counted / max(1.0, hours), 1.0), 4),
+        }
+        note = (
+            "average consumption power in each local hour, over weekdays (Mon-Fri) and over "
+            "weekends (Sat-Sun) apart; the typical day is the 24 hourly averages added up"
+        )
+    else:
+        profile = hour_of_day_profile(ctx.session, selection)
+        rows = [{"hour": c.hour, "avg_w": _r(c.avg_w), "days": c.hours} for c in profile]
+        result = {"split": "none", **_profile_summary(rows)}
+        result["coverage"] = _r(min(sum(r["days"] for r in rows) / max(1.0, hours), 1.0), 4)
+        note = (
+            "average consumption power in each local hour of the day (hours covered at least "
+            "half); usual hours: at least half the busiest hour's average"
+        )
+    return result, _evidence(
+        "hourly_profile",
+        devices=devices,
+        period=period,
+        coverage=result["coverage"],
+        whole_household=household,
+        note=note,
+    )
+
+
+def tool_power_stats(ctx: ToolContext, args: PowerArgs) -> tuple[dict, dict]:
+    period = resolve_period(
+        ctx,
+        period=args.period,
+        start=args.start,
+        end=args.end,
+        time_of_day=args.time_of_day,
+        label=args.label,
+    )
+    devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
+    selection = ctx.select(period, devices, household, granularity="hour")
+    series = read_series(ctx.session, selection, flows=False)
+    peak = peak_hour(series.household)
+    total = series.total
+    tz = ctx.household.tz
+    figures = [locate_extremes(ctx.session, selection, f) for f in series.device_totals()]
+    result = {
+        "per_device": [
+            {
+                "device_id": f.device_id,
+                "name": ctx.household.require_device(f.device_id).name,
+                "avg_w": _r(f.avg_w),
+                "avg_generation_w": _r(f.avg_generation_w),
+                "max_w": _r(f.max_w),
+                "max_at": _iso(f.max_at.astimezone(tz)) if f.max_at else None,
+                "min_w": _r(f.min_w),
+                "coverage": _r(f.coverage, 4),
+            }
+            for f in figures
+        ],
+        "household_avg_w": _r(total.avg_w),
+        "peak_hour_avg_w": _r(peak.avg_w) if peak else None,
+        "peak_hour_start": _iso(peak.start.astimezone(tz)) if peak else None,
+        "coverage": _r(total.coverage, 4),
+    }
+    return result, _evidence(
+        "power_stats",
+        devices=devices,
+        period=period,
+        coverage=result["coverage"],
+        whole_household=household,
+        note="avg_w: consumption over the covered time; max_w/min_w are single readings; "
+        "peak_hour_avg_w is the highest hourly average consumption of the devices together",
+    )
+
+
+def tool_baseload(ctx: ToolContext, args: BaseloadArgs) -> tuple[dict, dict]:
+    figures = baseload(
+        ctx.session, ctx.household, now=ctx.now, days=args.days, percentile=args.percentile
+    )
+    annual_kwh = figures.baseload_w * 8.76 if figures.baseload_w is not None else None
+    result = {
+        "baseload_w": _r(figures.baseload_w),
+        "percentile": figures.percentile,
+        "days": args.days,
+        "hours_used": figures.hours_used,
+        "hours_total": figures.hours_total,
+        "annual_kwh": _r(annual_kwh),
+        "annual_cost": _r(annual_kwh * ctx.price_per_kwh, 2) if annual_kwh is not None else None,
+        "currency": ctx.currency,
+        "coverage": _r(figures.coverage, 4),
+    }
+    return result, _evidence(
+        "baseload",
+        devices=_consumers(ctx.devices),
+        period=figures.period,
+        coverage=figures.coverage,
+        whole_household=True,
+        note=f"{figures.percentile}th percentile of hourly household consumption, hours with "
+        ">= 90% coverage only",
+    )
+
+
+def tool_device_status(ctx: ToolContext, args: StatusArgs) -> tuple[dict, dict]:
+    devices, household = resolve_targets(ctx, devices=args.devices, rooms=[])
+    wanted = {d.device_id for d in devices}
+    now = household_now(ctx.session, ctx.household, now=ctx.now)
+    tz = ctx.household.tz
+    rows = [
+        {
+            "device_id": s.device_id,
+            "name": s.device.name,
+            "location": s.device.location,
+            "online": s.online,
+            "power_w": _r(s.power_w),
+            "last_reading_at": _iso(s.reading_at.astimezone(tz)) if s.reading_at else None,
+            "today_consumption_wh": _r(s.today.consumption_wh),
+            "today_generation_wh": _r(s.today.generation_wh),
+        }
+        for s in now.devices
+        if s.device_id in wanted
+    ]
+    result = {
+        "devices": rows,
+        "online": sum(r["online"] for r in rows),
+        "offline": sum(not r["online"] for r in rows),
+        "as_of": _iso(ctx.now),
+    }
+    return result, _evidence(
+        "device_status",
+        devices=devices,
+        period=None,
+        coverage=None,
+        whole_household=household,
+        note="online = the latest reading still holds power (within the device's max gap)",
+    )
+
+
+def tool_data_coverage(ctx: ToolContext, args: CoverageArgs) -> tuple[dict, dict]:
+    period = resolve_period(
+        ctx,
+        period=args.period,
+        start=args.start,
+        end=args.end,
+        time_of_day=args.time_of_day,
+        label=args.label,
+    )
+    devices, household = resolve_targets(ctx, devices=args.devices, rooms=[])
+    series = read_series(ctx.session, ctx.select(period, devices, household), flows=False)
+    totals = {f.device_id: f for f in series.device_totals()}
+    tz = ctx.household.tz
+    rows = []
+    for device in devices:
+        figure = totals.get(device.device_id)
+        rows.append(
+            {
+                "device_id": device.device_id,
+                "name": device.name,
+                "coverage": _r(figure.coverage, 4) if figure else None,
+                "missing_hours": _r((figure.span_s - figure.covered_s) / 3600, 2)
+                if figure
+                else None,
+                "readings": figure.sample_count if figure else 0,
+                "first_reading_at": _iso(device.first_at.astimezone(tz))
+                if device.first_at
+                else None,
+            }
+        )
+    result = {"per_device": rows, "coverage": _r(series.total.coverage, 4)}
+    return result, _evidence(
+        "data_coverage",
+        devices=devices,
+        period=period,
+        coverage=result["coverage"],
+        whole_household=household,
+        note="coverage counts each device from its first reading on",
+    )

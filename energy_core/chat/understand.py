@@ -1,0 +1,461 @@
+"""Reading a question into the question model (``question.Question``).
+
+In order: the words are tidied and their typos corrected against the analyst's own vocabulary
+(``difflib``; a near miss of a device name is never corrected, it is offered back); then the
+periods (``periods.find_periods``: an explicit date beats a weekday word), the part of the day,
+the devices and rooms (``devices.find_devices_in_text``) and the names that match nothing of the
+household's (``names.unknown_names``); last, what is asked, from word families rather than fixed
+phrases, so that word order and synonyms do not matter.
+"""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher, get_close_matches
+
+from energy_core.chat.devices import STOPWORDS, Match, find_devices_in_text, fold
+from energy_core.chat.names import APPLIANCES, close_devices, unknown_names
+from energy_core.chat.periods import (
+    MONTHS,
+    SEASONS,
+    WEEKDAYS,
+    PeriodError,
+    find_periods,
+    find_time_of_day,
+)
+from energy_core.chat.question import Option, Question, Target
+from energy_core.chat.render import plain_name
+from energy_core.chat.tools import ToolContext
+from energy_core.stats import DeviceRef
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+# --- word families -----------------------------------------------------------------------------
+
+INJECTION = _rx(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules|prompts?|previous|above|"
+    r"guidelines)\b|\bsystem prompt\b|\b(admin|developer|debug|god|root|sudo)\s+mode\b|"
+    r"\bjailbreak|\byou are now\b|\bpretend (to be|you)\b|\bact as\b|\breveal\b|"
+    r"\b(other|all|every|another|any)\s+(users?|households?|customers?|accounts?|people)\b|"
+    r"\beveryone'?s\b|\bsomeone else'?s\b|\bneighbou?rs?'?s?\b|\b(sql|select \*|drop table)\b|"
+    r"\bdatabase\b|\bpasswords?\b|\bapi[ _-]?keys?\b|\bcredentials?\b|\bsecrets?\b|"
+    r"\bexecute\b|\bshell command\b"
+)
+OFF_TOPIC = _rx(
+    r"\b(weather|joke|capital of|recipe|news|stock|football|movie|film|song|poem|translate|"
+    r"president|prime minister|meaning of life|who (are|made) you|your name|horoscope|lottery|"
+    r"sports?|score)\b"
+)
+HELP = _rx(
+    r"\bwhat (else )?can (i|you) (ask|do|answer)|^\s*(help|hi|hello|hey)\b|\bhelp me\b|"
+    r"\bwhat (kind of |sort of )?questions\b|\bexamples?\b|\bhow do(es)? (this|it|you) work"
+)
+NEXT = _rx(r"\b(tomorrow|next (week|month|year|\w+day|winter|summer|spring|autumn))\b")
+FORECAST = _rx(
+    r"\b(will|going to|projected?|projection|forecast|predict(ed|ion)?|expect(ed)?|estimated?|"
+    r"on track|end of (the )?month|by the end)\b"
+)
+MONEY_OR_USE = _rx(r"\b(bill|cost|spend|pay|use|usage|consum\w*|total)\b|[£€$]")
+INVENTORY = _rx(
+    r"\b(what|which) (devices|appliances|rooms|meters|things) (do|have) (i|we)\b|"
+    r"\blist (all |of )?(my |the |our )?(devices|appliances|rooms)\b|"
+    r"\bhow many (devices|appliances|rooms|meters)\b|"
+    r"\bshow (me )?(all |my |the )*(devices|appliances|rooms)\b\s*\??$|"
+    r"\bwhat rooms\b|\bwhich rooms (do|are there|have)\b|"
+    r"\bwhat (do i|can you) (have|see|monitor)\b|"
+    r"\b(what|which) devices (are there|exist)\b|^\s*(my )?devices\s*\??$"
+)
+STATUS = _rx(
+    r"\b(online|offline|status|last seen|last (report|reading|heard)|reporting|connected|"
+    r"disconnected|right now|at the moment|currently|at present|live)\b|"
+    r"\bis (the |my )?.{0,40}\b(on|working|running|switched on|alive)\s*\??$|"
+    r"\bwhat is .{0,40} doing\b|\bsending (data|readings)\b|\bstopped (sending|reporting)\b"
+)
+BASELOAD = _rx(
+    r"always[- ]?on|\bbase[- ]?load|\bstandby\b|\bidle (load|power|consumption|usage)|"
+    r"\bphantom\b|\bvampire\b|\bbackground (load|power|consumption|usage)|"
+    r"\bminimum (load|consumption)|\bnever (switch|turn)s? off"
+)
+COVERAGE = _rx(
+    r"\bcoverage\b|\bmissing (data|readings)|\bgaps?\b|\bdata quality\b|\bcomplete(ness)?\b|"
+    r"\bhow (reliable|complete)\b|\bdata (is )?missing\b"
+)
+EXPLAIN = _rx(
+    r"\bwhy\b|\bwhat (caused|made|happened|drove|explains)\b|\bexplain\b|\breason\b|"
+    r"\bwhat was (different|unusual)\b|\bunusual\b|\bspiked?\b"
+)
+SOLAR_SPLIT = _rx(
+    r"\bself[- ]?(consum\w*|used|use|sufficien\w*)\b|\b(use|used|using|consume[d]?) (it )?"
+    r"(myself|ourselves|in the house|at home|directly)\b|\bexport(ed|ing|s)?\b|"
+    r"\bsent (back )?to the grid\b|\bfeed[- ]?in\b|\bown (solar|generation)\b"
+)
+SOLAR_WORDS = _rx(r"\b(solar|pv|panels?|generat\w*|produc\w*|inverter)\b")
+PEAK = _rx(
+    r"\bpeak (power|draw|demand|load|reading|wattage)\b|"
+    r"\bmax(imum)? (power|draw|load|demand|wattage|reading)\b|\bmax(imum)?\b.{0,20}\bwatts?\b|"
+    r"\b(highest|biggest|largest|top) (power|draw|demand|load|reading|wattage|spike)\b|"
+    r"\bmost power at once\b|\bmaximum\b|\bpeaked\b|\bpeak\b(?! (usage )?(hour|time|period))"
+)
+AVG_POWER = _rx(
+    r"\baverage (power|draw|load|watts|wattage)\b|\bmean power\b|\bhow many watts\b|"
+    r"\bpower draw\b|\bdraws?\b|\bdrawing\b|\bin watts\b|\bwattage\b"
+)
+PROFILE = _rx(
+    r"\busually\b|\btypical(ly)?\b|\bnormally\b|\bgenerally\b|\btend to\b|\bon a normal\b|"
+    r"\bpeak (usage )?(hours?|times?)\b|\bbusiest (time|hours)\b|\bwhat times?\b|"
+    r"\bwhich hours\b|\bwhat hours\b|\bwhen (do|does|is|are)\b|\btime of (the )?day\b|"
+    r"\bhour of (the )?day\b|\b(daily|usage) (profile|pattern)\b|\bpattern\b|\bprofile\b"
+)
+WEEKDAY_WEEKEND = _rx(r"\bweekdays?\b.*\bweekends?\b|\bweekends?\b.*\bweekdays?\b|\bweekends\b")
+EXTREME_PERIOD = _rx(
+    r"\b(which|what) (day|week|month|hour)\b|"
+    r"\b(most|least) expensive (day|week|month|hour)\b|"
+    r"\b(highest|lowest|biggest|smallest|busiest|quietest|worst|best|heaviest|lightest|"
+    r"cheapest|costliest|most expensive|top) (usage |consumption |energy |cost )?"
+    r"(day|week|month|hour)\b"
+)
+RANK = _rx(
+    r"\b(which|what) (devices?|appliances?|ones?|things?|rooms?|circuits?|loads?)\b|"
+    r"\btop( \d+| (three|five|ten))?\b|\bbiggest\b|\blargest\b|\bhungriest\b|\branking\b|"
+    r"\brank(ed)?\b|\border(ed)?\b|\bsort(ed)?\b|\bwhat (uses|used|consumes|consumed|draws) "
+    r"the (most|least)\b|\bwhere does (my|the|all|our) (energy|electricity|power) go\b|"
+    r"\bbreak ?down by (device|room)|\b(by|per|each) (device|appliance|room)\b|"
+    r"\b(most|least) (energy|power|electricity)[- ]hungry\b|\bconsumers\b|\bguzzl"
+)
+RANK_STRONG = _rx(
+    r"\b(rank\w*|top|most|least|biggest|largest|order\w*|sort\w*|consum\w*|use|used|uses|"
+    r"usage|cost\w*|energy|power)\b"
+)
+COMPARE = _rx(
+    r"\bcompar|\bvs\.?\b|\bversus\b|\bthan\b|\bdifference between\b|\bagainst\b|"
+    r"\b(more|less) or (more|less)\b|\bchanged?\b|\bup or down\b|\bbetter or worse\b"
+)
+WHICH_MORE = _rx(
+    r"\b(which|who|what)\b.{0,30}\b(more|less|most|least|bigger|smaller|hungrier|higher|"
+    r"greater|larger|costlier|cheaper)\b"
+)
+SAME_DAY_LAST_WEEK = _rx(r"\b(the )?same day (last|a|the previous|of last) week\b")
+PREVIOUS_REF = _rx(
+    r"\bthe (previous|prior|preceding) (one|day|week|month|year)\b|"
+    r"\bthe (day|week|month|year) before\b(?! yesterday)|\bthe one before\b"
+)
+COST = _rx(
+    r"\bcost|\bspen[dt]\b|\bspending\b|\bexpensive\b|\bcheap|\bbill\b|\bprice\b|\bmoney\b|"
+    r"\bpa(y|id)\b|[£€$]|\bpounds\b|\beuros?\b|\bdollars?\b|\bpence\b|\bcharged\b"
+)
+GENERATION = _rx(r"\b(generat\w*|produc\w*|yield)\b")
+IMPORT = _rx(r"\b(import(ed)?|bought|from the grid)\b")
+ENERGY = _rx(
+    r"\bhow much\b|\b(use|used|uses|using|usage)\b|\bconsum|\bkwh\b|\benergy\b|\belectric|"
+    r"\bpower\b|\bgenerat|\bproduc|\bexport|\bwatts?\b|\bcharg(e|ed|ing)\b|\bran\b|\brun\b"
+)
+LEAST = _rx(r"\b(least|lowest|smallest|cheapest|quietest|lightest|fewest|less)\b")
+BY_ROOM = _rx(r"\b(which|what) rooms?\b|\b(by|per|each|every) room\b|\brooms?\b.{0,20}\brank")
+GROUPINGS = [
+    ("hour", _rx(r"\b(per|each|every|by( the)?) hour\b|\bhourly\b|\bhour by hour\b")),
+    (
+        "day",
+        _rx(
+            r"\b(per|each|every|by) day\b|\bdaily (breakdown|usage|consumption|figures|"
+            r"totals|values)\b|\bday by day\b|\bdaily\b(?! average)"
+        ),
+    ),
+    ("week", _rx(r"\b(per|each|every|by) week\b|\bweekly\b|\bweek by week\b")),
+    ("month", _rx(r"\b(per|each|every|by) month\b|\bmonthly\b|\bmonth by month\b")),
+]
+PER_DAY = _rx(
+    r"\b(per|a|each) day\b|\bdaily average\b|\baverage daily\b|\bon average\b|"
+    r"\baverage (day|per day)\b"
+)
+TOP_N = _rx(r"\btop (\d+|three|five|ten|two|four)\b|\b(\d+) (biggest|largest|top)\b")
+ALL_OF_THEM = _rx(r"\brank(ing|ed)?\b|\ball\b|\beach\b|\bevery\b|\border(ed)?\b|\bsort(ed)?\b")
+WORD_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "ten": 10}
+
+# The words the analyst itself knows: what typos are corrected towards.
+VOCABULARY = frozenset(
+    """
+    today yesterday tomorrow week weeks weekend weekends weekday weekdays month months year
+    morning evening afternoon night overnight since last this past previous hour hours day days
+    energy electricity power usage used use using uses consumption consumed consume costs cost
+    spend spent bill price money compare comparison versus against difference more less most
+    least highest lowest biggest largest peak maximum minimum average typical typically usually
+    normally when time which what devices device appliance appliances rooms room ranking rank
+    online offline reporting status baseload standby always coverage missing gaps complete
+    generate generated generation produced produce export exported import imported self
+    projection forecast predict will why high higher explain spike charge charging charged
+    running kwh watts draw daily hourly weekly monthly breakdown total household house home
+    expensive cheapest cheaper much many how show list tell give between from until during
+    about over each every compared usual pattern profile busiest quietest solar panels myself
+    grid sent exactly order sorted ran run runs pay paid bill bills kwh top per all put set
+    any can did does get got had has was were are not now new old one two via yes
+    """.split()
+    + list(MONTHS)
+    + list(WEEKDAYS)
+    + list(SEASONS)
+)
+
+
+def correct_typos(text: str, devices: list[DeviceRef]) -> str:
+    """``text`` with each unknown word replaced by the closest word of the analyst's vocabulary
+    ("yesterdy" -> "yesterday"), unless it is closer to one of the user's device words (those
+    are offered back, not corrected)."""
+    device_words = {w for d in devices for w in fold(f"{d.name} {d.location} {d.type}").split()}
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group(0)
+        if (
+            len(word) < 3
+            or word in VOCABULARY
+            or word in STOPWORDS
+            or word in device_words
+            or word in APPLIANCES
+            or not word.isalpha()
+        ):
+            return word
+        close = get_close_matches(word, VOCABULARY, n=1, cutoff=0.8)
+        if not close:
+            return word
+        score = SequenceMatcher(None, word, close[0]).ratio()
+        if any(SequenceMatcher(None, word, w).ratio() >= score for w in device_words):
+            return word
+        return close[0]
+
+    return re.sub(r"[a-z]+", fix, text)
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for lo, hi in spans:
+        for i in range(lo, min(hi, len(chars))):
+            chars[i] = " "
+    return "".join(chars)
+
+
+def _tidy(question: str) -> str:
+    text = question.lower().replace("\u2019", "'").replace("\u2018", "'")
+    text = re.sub(r"\bvs\.", "vs", text)
+    return " ".join(text.split())
+
+
+def _target(matches: list[Match]) -> Target:
+    devices: list[DeviceRef] = []
+    rooms: list[str] = []
+    for match in matches:
+        if match.room:
+            rooms.append(match.room)
+        else:
+            devices.extend(d for d in match.devices if d not in devices)
+    return Target(devices=tuple(devices), rooms=tuple(dict.fromkeys(rooms)))
+
+
+def _option_question(original: str, phrase: str, replacement: str) -> str:
+    """The question again with ``phrase`` (folded words) replaced by a device's name."""
+    pattern = r"[\s\-_]+".join(re.escape(w) for w in phrase.split())
+    out, n = re.subn(rf"(?i)\b{pattern}\b", replacement, original, count=1)
+    return out if n else f"{original.rstrip('?. ')} ({replacement})?"
+
+
+def understand(ctx: ToolContext, question: str) -> Question:
+    """The question model of ``question`` for the user of ``ctx``."""
+    raw = _tidy(question)
+    q = Question(text=question)
+    if not raw:
+        q.kind = "help"
+        return q
+    if INJECTION.search(raw):
+        q.kind, q.problem = "out_of_scope", "instruction"
+        return q
+    text = correct_typos(raw, ctx.devices)
+    same_day = SAME_DAY_LAST_WEEK.search(text)
+    previous = PREVIOUS_REF.search(text)
+    masked = _blank(text, [m.span() for m in (same_day, previous) if m])
+    try:
+        mentions = find_periods(masked, now=ctx.now, timezone=ctx.timezone)
+    except PeriodError as exc:
+        q.kind, q.problem = "period_error", str(exc)
+        return q
+    time_of_day, tod_span = find_time_of_day(masked)
+    spans = [m.span for m in mentions] + ([tod_span] if tod_span else [])
+    rest = _blank(masked, spans)
+    q.periods = [m.period for m in mentions]
+    q.notes = [m.note for m in mentions if m.note]
+    q.time_of_day = time_of_day
+    matches = find_devices_in_text(rest, ctx.devices, ignore=VOCABULARY)
+    exact = [m for m in matches if m.exact]
+    modified = _unknown_modifier(rest, matches)
+
+    if OFF_TOPIC.search(text) and not (matches and ENERGY.search(text)):
+        q.kind = "out_of_scope"
+        return q
+    if HELP.search(text) and not (matches or mentions):
+        q.kind = "help"
+        return q
+
+    # Names: several devices for one word, a near miss, or nothing at all of the user's.
+    for match in matches:
+        if match.ambiguous:
+            q.kind = "clarify"
+            q.unknown_names = [match.phrase]
+            q.options = [
+                Option(d.name, _option_question(question, match.phrase, plain_name(d.name)))
+                for d in match.devices
+            ]
+            return q
+    if modified is not None:
+        phrase, match = modified
+        q.kind = "unknown_name"
+        q.unknown_names = [phrase]
+        q.options = [
+            Option(d.name, _option_question(question, phrase, plain_name(d.name)))
+            for d in match.devices
+        ]
+        return q
+    near = [m for m in matches if not m.exact]
+    if near:
+        match = near[0]
+        q.kind = "clarify"
+        q.unknown_names = [match.phrase]
+        q.options = [
+            Option(d.name, _option_question(question, match.phrase, plain_name(d.name)))
+            for d in match.devices
+        ]
+        return q
+    missing = unknown_names(rest, exact, ctx.devices, vocabulary=VOCABULARY)
+    if missing:
+        q.kind = "unknown_name"
+        q.unknown_names = missing
+        q.options = [
+            Option(d.name, _option_question(question, missing[0], plain_name(d.name)))
+            for d in close_devices(missing[0], ctx.devices)
+        ]
+        return q
+
+    q.target = _target(exact)
+    q.sides = [_target([m]) for m in exact]
+    q.kind = _kind(text, rest, q, same_day is not None, previous is not None)
+    if q.kind == "comparison":
+        q.comparison = (
+            "selections"
+            if len(q.sides) >= 2 and len(q.periods) <= 1
+            else "same_day_last_week"
+            if same_day
+            else "periods"
+            if len(q.periods) >= 2
+            else "previous"
+        )
+    _details(text, rest, q)
+    return q
+
+
+QUANTIFIERS = frozenset("both either neither two three four several".split())
+
+
+def _unknown_modifier(rest: str, matches: list[Match]) -> tuple[str, Match] | None:
+    """ "the pool pump", "the garage fridge": a word before a device's name that makes it the
+    name of something else. Returns the whole phrase and the match it would have been."""
+    folded = fold(rest)
+    for match in matches:
+        if match.room is not None:
+            continue
+        before = re.search(r"([a-z]+)\s+$", folded[: match.span[0]])
+        if before is None:
+            continue
+        word = before.group(1)
+        if len(word) < 3 or word in STOPWORDS or word in VOCABULARY or word in QUANTIFIERS:
+            continue
+        if any(m.span[0] <= before.start(1) < m.span[1] for m in matches):
+            continue
+        return f"{word} {match.phrase}", match
+    return None
+
+
+def _kind(text: str, rest: str, q: Question, same_day: bool, previous: bool) -> str:
+    named = bool(q.sides or q.periods or q.time_of_day)
+    generators = bool(q.target.devices) and all(d.is_generator for d in q.target.devices)
+    if NEXT.search(text):
+        return "forecast" if COST.search(text) and re.search(r"\bbill\b", text) else "future"
+    if (
+        FORECAST.search(text)
+        and MONEY_OR_USE.search(text)
+        and re.search(
+            r"\b(will|going to|project|forecast|predict|expect|estimat|on track|end of|by the end)",
+            text,
+        )
+    ):
+        return "forecast"
+    if INVENTORY.search(text) and not RANK_STRONG.search(rest) and not STATUS.search(text):
+        return "inventory"
+    if STATUS.search(text) and not q.periods:
+        return "status"
+    if BASELOAD.search(text):
+        return "baseload"
+    if COVERAGE.search(text) or (STATUS.search(text) and q.periods):
+        return "coverage"
+    if EXPLAIN.search(text):
+        return "explain"
+    if SOLAR_SPLIT.search(text) and (SOLAR_WORDS.search(text) or generators or "export" in text):
+        return "solar"
+    if len(q.sides) >= 2 and (COMPARE.search(rest) or WHICH_MORE.search(rest)):
+        return "comparison"
+    if PEAK.search(rest):
+        return "peak"
+    if (PROFILE.search(rest) or WEEKDAY_WEEKEND.search(rest)) and not EXTREME_PERIOD.search(rest):
+        return "profile"
+    if EXTREME_PERIOD.search(rest):
+        return "extreme_period"
+    if same_day or previous or (COMPARE.search(rest) and (q.periods or len(q.sides) >= 2)):
+        return "comparison"
+    if (
+        RANK.search(rest)
+        and len(q.sides) <= 1
+        and not (q.target.devices and not BY_ROOM.search(rest))
+    ):
+        return "ranking"
+    if AVG_POWER.search(rest):
+        return "total"
+    if ENERGY.search(text) or COST.search(text) or named:
+        return "total"
+    return "out_of_scope"
+
+
+def _details(text: str, rest: str, q: Question) -> None:
+    generators = bool(q.target.devices) and all(d.is_generator for d in q.target.devices)
+    metrics: list[str] = []
+    if COST.search(text):
+        metrics.append("cost")
+    if q.kind == "total" and AVG_POWER.search(rest):
+        metrics.append("power")
+    if generators or (
+        GENERATION.search(text) and not q.target.devices and SOLAR_WORDS.search(text)
+    ):
+        metrics.append("generation")
+    if IMPORT.search(text):
+        metrics.append("import")
+    q.metrics = metrics or ["energy"]
+    q.order = "least" if LEAST.search(rest) else "most"
+    for name, pattern in GROUPINGS:
+        if pattern.search(rest):
+            q.grouping = name
+            break
+    if BY_ROOM.search(rest) or (
+        q.kind == "ranking"
+        and q.target.rooms
+        and not q.target.devices
+        and re.search(r"\brooms\b", rest)
+    ):
+        q.grouping = "room"
+    if q.kind == "profile" and WEEKDAY_WEEKEND.search(rest):
+        q.grouping = "weekday"
+    top = TOP_N.search(rest)
+    if top:
+        word = top.group(1) or top.group(2)
+        q.limit = int(word) if word.isdigit() else WORD_NUMBERS[word]
+    elif q.kind == "ranking" and ALL_OF_THEM.search(rest):
+        q.limit = 20
+    q.per_day = bool(PER_DAY.search(text))
+
+
+__all__ = ["VOCABULARY", "correct_typos", "understand"]

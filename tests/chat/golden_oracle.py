@@ -1,0 +1,149 @@
+"""Expected figures of the golden set, computed apart from the chat and the read layer: straight
+from the raw readings (tests/oracle.py), over ranges written out by hand, with the definitions
+of docs/metrics.md (and, for the typical day and the projection, the definitions the tools
+document) in plain Python. Cached: many questions ask about the same figures."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from energy_core.demo import DEMO_DEVICES
+from energy_core.stats.period import buckets
+from tests.oracle import Oracle as RawOracle
+
+LONDON = ZoneInfo("Europe/London")
+CONSUMERS = tuple(d.device_id for d in DEMO_DEVICES if not d.bidirectional)
+
+
+def _key(devices) -> tuple[str, ...] | None:  # noqa: ANN001
+    return None if devices is None else tuple(devices)
+
+
+class Oracle:
+    def __init__(self, raw: RawOracle):
+        self.raw = raw
+        self.tz = raw.tz
+
+    @cache  # noqa: B019 - one oracle per test session
+    def sums(self, start, end, devices=None, hours=None):  # noqa: ANN001, ANN201
+        return self.raw.household(
+            start, end, None if devices is None else list(devices), hours=hours and set(hours)
+        )
+
+    def energy(self, start, end, devices=None, hours=None) -> float | None:  # noqa: ANN001
+        return self.sums(start, end, _key(devices), hours and tuple(sorted(hours))).consumption
+
+    def cost(self, start, end, devices=None) -> float:  # noqa: ANN001
+        return self.raw.cost(self.sums(start, end, _key(devices)))
+
+    def generation(self, start, end) -> float:  # noqa: ANN001
+        return self.sums(start, end).generated
+
+    def export(self, start, end) -> float:  # noqa: ANN001
+        return self.sums(start, end).exported
+
+    def self_consumption(self, start, end) -> float:  # noqa: ANN001
+        s = self.sums(start, end)
+        return min(max(s.generated - s.exported, 0.0), s.generated)
+
+    def coverage(self, start, end, devices=None) -> float | None:  # noqa: ANN001
+        return self.sums(start, end, _key(devices)).coverage
+
+    def per_device(self, start, end, hours=None) -> dict[str, float]:  # noqa: ANN001
+        return {d: self.energy(start, end, (d,), hours) for d in CONSUMERS}
+
+    @cache  # noqa: B019
+    def series(self, start, end, granularity, cost=False):  # noqa: ANN001, ANN201
+        return [
+            (at, self.raw.cost(sums) if cost else sums.consumed)
+            for at, sums in self.raw.series(start, end, granularity)
+            if sums.covered
+        ]
+
+    def peak(self, start, end, device) -> tuple[float, str]:  # noqa: ANN001
+        """The highest reading in [start, end) and when it was first read (local ISO)."""
+        rows = [(ts, w) for ts, w in self.raw.readings[device] if start <= ts < end]
+        top = max(w for _, w in rows)
+        at = min(ts for ts, w in rows if w == top)
+        return top, at.astimezone(self.tz).isoformat(timespec="seconds")
+
+    def average_power(self, start, end, device) -> float:  # noqa: ANN001
+        sums = self.raw.device(device, start, end)
+        return sums.consumed * 3600 / sums.covered
+
+    def latest_power(self, device_id: str) -> float:
+        return self.raw.latest_power(device_id)
+
+    @cache  # noqa: B019
+    def hourly(self, start, end, devices=None):  # noqa: ANN001, ANN201
+        return self.raw.hourly_averages(start, end, None if devices is None else list(devices))
+
+    def hour_means(self, start, end, devices=None, *, min_coverage=0.5, days=None):  # noqa: ANN001, ANN201
+        by_hour: dict[int, list[float]] = defaultdict(list)
+        for at, avg, coverage in self.hourly(start, end, _key(devices)):
+            if coverage is None or coverage < min_coverage:
+                continue
+            if days is not None and at.weekday() not in days:
+                continue
+            by_hour[at.hour].append(avg)
+        return {h: statistics.fmean(v) for h, v in by_hour.items()}
+
+    def typical_by_hour(self, start, end, device) -> dict[int, float]:  # noqa: ANN001
+        """Mean average power per local hour of one device, hours covered at least half."""
+        out: dict[int, list[float]] = defaultdict(list)
+        for lo, sums in self.raw.series(start, end, "hour", [device]):
+            if sums.coverage is None or sums.coverage < 0.5 or not sums.covered:
+                continue
+            out[lo.astimezone(self.tz).hour].append(sums.consumed * 3600 / sums.covered)
+        return {h: statistics.fmean(v) for h, v in out.items()}
+
+    @cache  # noqa: B019
+    def explain(self, start, end) -> list[tuple[str, float, float]]:  # noqa: ANN001
+        """(device, actual Wh, typical Wh) of each consumer over [start, end), the typical from
+        the 28 days before, most above typical first."""
+        base = (start.replace(tzinfo=None) - timedelta(days=28)).replace(tzinfo=start.tzinfo)
+        rows = []
+        for device in CONSUMERS:
+            typical = self.typical_by_hour(base, start, device)
+            actual = expected = 0.0
+            for lo, sums in self.raw.series(start, end, "hour", [device]):
+                hour = lo.astimezone(self.tz).hour
+                if not sums.covered or hour not in typical:
+                    continue
+                actual += sums.consumed
+                lo_utc = lo.astimezone(UTC)
+                hi_utc = min(lo_utc + timedelta(hours=1), end.astimezone(UTC))
+                expected += typical[hour] * (hi_utc - lo_utc).total_seconds() / 3600
+            rows.append((device, actual, expected))
+        return sorted(rows, key=lambda r: r[1] - r[2], reverse=True)
+
+    @cache  # noqa: B019
+    def projection(self, now: datetime) -> tuple[float, float]:
+        """(cost so far this month, projected cost of the month): each remaining hour at the
+        mean import of the same weekday and hour over the 28 whole days before today, hours
+        covered at least half, scaled to the whole hour."""
+        local = now.astimezone(self.tz)
+        month = datetime(local.year, local.month, 1, tzinfo=self.tz)
+        following = datetime(
+            local.year + (local.month == 12), local.month % 12 + 1, 1, tzinfo=self.tz
+        )
+        today = datetime(local.year, local.month, local.day, tzinfo=self.tz)
+        basis = (today.replace(tzinfo=None) - timedelta(days=28)).replace(tzinfo=self.tz)
+        so_far = self.raw.cost(self.raw.household(month, now))
+        by_slot: dict[tuple[int, int], list[float]] = defaultdict(list)
+        for lo, hi in buckets(basis, today, "hour", self.tz):
+            sums = self.raw.household(lo, hi)
+            if sums.coverage is None or sums.coverage < 0.5:
+                continue
+            at = lo.astimezone(self.tz)
+            by_slot[(at.weekday(), at.hour)].append(sums.imported / sums.coverage)
+        rest = 0.0
+        for lo, hi in buckets(now, following, "hour", self.tz):
+            at = lo.astimezone(self.tz)
+            share = (hi - lo).total_seconds() / 3600
+            rest += statistics.fmean(by_slot[(at.weekday(), at.hour)]) * share
+        return so_far, so_far + rest * self.raw.price / 1000
