@@ -117,6 +117,11 @@ def ask(user: auth.SignedInUser, question: str, history: list[dict[str, str]]) -
             st.warning(answer.notice, icon=":material/cloud_off:")
         st.caption(engine_label(answer.engine, answer.model))
         evidence_expander([c.to_dict() for c in answer.tool_calls])
+        if answer.suggestions and not answer.understood:
+            # A question back (which device? did you mean?): its options as buttons.
+            with st.container(horizontal=True):
+                for i, option in enumerate(answer.suggestions):
+                    st.button(option, key=f"chat_option_{i}", on_click=queue, args=(option,))
     with session_scope() as session:
         record_exchange(session, user_id=user.id, question=question, answer=answer)
 
