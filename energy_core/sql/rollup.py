@@ -67,30 +67,35 @@ runs AS MATERIALIZED (
     ) g
 ),
 held AS (
-    SELECT ru.user_id, ru.device_pk, ru.lo_us, s.power_w, s.t_us,
-           s.t_us - s.t_us %% 3600000000 AS h0,
-           least(s.next_us, s.t_us + ru.gap_us, ru.hi_us) AS until
+    -- Every quantity of a reading is computed once, inside the lateral (OFFSET 0 keeps the
+    -- planner from copying the expressions into each aggregate below); the index scan is in ts
+    -- order, so the window needs no sort.
+    SELECT ru.user_id, ru.device_pk, ru.lo_us, s.power_w, s.t_us, s.h0, s.until, s.dur
     FROM runs ru
     CROSS JOIN LATERAL (
-        -- Inside the lateral the index scan is already in ts order: the window needs no sort.
-        SELECT q.power_w, q.t_us, lead(q.t_us) OVER (ORDER BY q.ts) AS next_us
+        SELECT w.power_w, w.t_us, w.h0, w.until,
+               least(w.until, w.h0 + 3600000000) - w.t_us AS dur
         FROM (
-            SELECT r.ts, r.power_w, CAST(date_part('epoch', r.ts) * 1000000 AS int8) AS t_us
-            FROM readings r
-            WHERE r.user_id = ru.user_id AND r.device_pk = ru.device_pk
-              AND r.ts >= ru.scan_from AND r.ts < ru.hi
-            OFFSET 0
-        ) q
+            SELECT q.power_w, q.t_us, q.t_us - q.t_us %% 3600000000 AS h0,
+                   least(lead(q.t_us) OVER (ORDER BY q.ts), q.t_us + ru.gap_us, ru.hi_us)
+                   AS until
+            FROM (
+                SELECT r.ts, r.power_w, CAST(date_part('epoch', r.ts) * 1000000 AS int8) AS t_us
+                FROM readings r
+                WHERE r.user_id = ru.user_id AND r.device_pk = ru.device_pk
+                  AND r.ts >= ru.scan_from AND r.ts < ru.hi
+                ORDER BY r.ts
+            ) q
+        ) w
+        OFFSET 0
     ) s
 ),
 own AS (
     SELECT user_id, device_pk, lo_us, h0,
-           sum(power_w * (least(until, h0 + 3600000000) - t_us)) AS energy,
-           sum(CASE WHEN power_w >= 0 THEN power_w * (least(until, h0 + 3600000000) - t_us)
-                    ELSE 0 END) AS consumed,
-           sum(CASE WHEN power_w < 0 THEN -power_w * (least(until, h0 + 3600000000) - t_us)
-                    ELSE 0 END) AS generated,
-           sum(least(until, h0 + 3600000000) - t_us) AS covered,
+           sum(power_w * dur) AS energy,
+           sum(CASE WHEN power_w >= 0 THEN power_w * dur ELSE 0 END) AS consumed,
+           sum(CASE WHEN power_w < 0 THEN -power_w * dur ELSE 0 END) AS generated,
+           sum(dur) AS covered,
            min(power_w) AS min_w, max(power_w) AS max_w, count(*) AS samples,
            max(until) AS carry_until,
            max(CASE WHEN until > h0 + 3600000000 THEN power_w END) AS carry_w,
