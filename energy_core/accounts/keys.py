@@ -235,11 +235,23 @@ def _forget(key_hashes: Iterable[str]) -> None:
         cache.delete(_key_cache_name(key_hash))
 
 
+# Principals decoded from cached values, by the value: a busy key is decoded once, not once per
+# request (the value is the whole principal, so equal bytes decode to an equal principal).
+_DECODED: dict[bytes, KeyPrincipal] = {}
+_DECODED_MAX = 4_096
+
+
 def _principal(cached: bytes | None) -> KeyPrincipal | None:
     if cached is None:
         return None
-    fields = orjson.loads(cached)
-    return KeyPrincipal(**{**fields, "scope": KeyScope(fields["scope"])})
+    principal = _DECODED.get(cached)
+    if principal is None:
+        fields = orjson.loads(cached)
+        principal = KeyPrincipal(**{**fields, "scope": KeyScope(fields["scope"])})
+        if len(_DECODED) >= _DECODED_MAX:
+            _DECODED.clear()
+        _DECODED[bytes(cached)] = principal
+    return principal
 
 
 class CachedKeyVerifier:

@@ -35,7 +35,6 @@ from ingest_api.deps import (
     ApiDep,
     Credentials,
     authorize,
-    bearer,
     bearer_key,
     check_key,
     client_address,
@@ -221,10 +220,23 @@ async def ingest_one(
     )
 
 
+def bearer_credentials(request: Request) -> HTTPAuthorizationCredentials | None:
+    """What ``bearer`` answers for ``request``, without validating a model on every request
+    (a third of what the single-reading route spent on itself)."""
+    authorization = request.headers.get("authorization")
+    if not authorization:
+        return None
+    scheme, _, credentials = authorization.partition(" ")
+    credentials = credentials.strip()
+    if not (scheme and credentials) or scheme.lower() != "bearer":
+        return None
+    return HTTPAuthorizationCredentials.model_construct(scheme=scheme, credentials=credentials)
+
+
 async def serve_single_reading(request: Request) -> Response:
     """``POST /api/v1/telemetry`` as ``SingleReadingRoute`` serves it, without FastAPI."""
     api: Api = request.app.state.api
-    credentials = await bearer(request)
+    credentials = bearer_credentials(request)
     return await ingest_one(
         api, credentials, await read_body(api, request), client_address(request)
     )

@@ -13,6 +13,7 @@ import httpx
 import psycopg
 import pytest
 from sqlmodel import select
+from starlette.requests import Request
 
 from energy_core.db import libpq_url, session_scope
 from energy_core.ingest import HOUR_US, US_PER_S
@@ -20,6 +21,8 @@ from energy_core.models import Device, DirtyHour, Reading
 from energy_core.sql.ingest import SingleReading, store_single_readings
 from energy_core.types import from_epoch_us, to_epoch_us, utcnow
 from ingest_api.app import create_app
+from ingest_api.deps import bearer
+from ingest_api.routers.telemetry_ingest import bearer_credentials
 from ingest_api.singles import SingleReadingWriter
 from tests.api.support import LiveServer, assert_error, auth, reading_count
 
@@ -273,3 +276,30 @@ def test_a_single_reading_refused_by_its_device_gets_the_usual_answer(
     assert_error(answers[4], 404, "unknown_device")  # user B's key knows no fridge of A's
     assert (answers[5].status_code, answers[5].json()) == (201, {"accepted": 1, "duplicates": 0})
     assert reading_count(engine) == 1
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Bearer  ",
+        "Bearer abc",
+        "bearer  abc ",
+        "BEARER x y",
+        "Basic abc",
+        " Bearer abc",
+        "Bearerabc",
+        "Bearer\tabc",
+    ],
+)
+def test_the_single_reading_route_reads_the_key_as_the_bearer_dependency_does(authorization):
+    headers = [] if authorization is None else [(b"authorization", authorization.encode())]
+    request = Request({"type": "http", "method": "POST", "path": "/", "headers": headers})
+    expected = asyncio.run(bearer(request))
+    got = bearer_credentials(request)
+    assert (got is None) == (expected is None)
+    if expected is not None:
+        assert (got.scheme, got.credentials) == (expected.scheme, expected.credentials)
