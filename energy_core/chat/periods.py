@@ -546,7 +546,8 @@ def with_time_of_day(period: Period, time_of_day: str | None) -> Period:
 def explicit_period(
     start: datetime, end: datetime, *, now: datetime, timezone: str, label: str | None = None
 ) -> Period:
-    """A period from two instants (clipped to ``now``)."""
+    """A period from two instants (clipped to ``now``); from a midnight to a midnight, whole local
+    days."""
     tz = ZoneInfo(timezone)
     start, end = start.astimezone(tz), end.astimezone(tz)
     if end <= start:
@@ -554,11 +555,17 @@ def explicit_period(
     if start >= now:
         raise PeriodError("That range has not started yet, so there is no data for it.")
     label = label or describe_range(start, end)
+    kind, length = "rolling", 1
+    if start == local_midnight(start.date(), tz) and end == local_midnight(end.date(), tz):
+        # Whole local days: the period before is as many days before, as for a page's range
+        # of dates (two days across a clock change have 47 hours; the two before have 48).
+        kind, length = "day", (end.date() - start.date()).days
     return Period(
         start=start,
         end=min(end, now.astimezone(tz)),
         label=label,
-        kind="rolling",
+        kind=kind,
+        length=length,
         full_end=end,
     )
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from energy_core.chat.tools import ToolContext, run_tool
 from energy_core.db import session_scope
-from energy_core.stats import days_period, preset_period
+from energy_core.stats import compare, days_period, hours_of, preset_period
 from ingest_api.app import create_app
 from tests.consistency.conftest import LONDON, NOW, Seeded
 from tests.consistency.sources import (
@@ -26,6 +26,7 @@ from tests.consistency.sources import (
     hourly_window,
     oracle_figures,
     read_layer,
+    select,
 )
 from tests.consistency.sources import z as sources_z
 from tests.oracle import Oracle
@@ -141,6 +142,45 @@ def test_every_source_gives_the_figure_of_the_readings(
     assert not wrong, f"{period_name}, {target}:\n" + "\n".join(wrong)
 
 
+PARTS_OF_THE_DAY = [
+    pytest.param("yesterday", "night", Target("household"), id="yesterday-night-household"),
+    pytest.param("last 7 days", "evening", Target("room", "Kitchen"), id="week-evenings-kitchen"),
+    pytest.param(
+        "across the clock change", "night", Target("device", "solar"), id="change-nights-solar"
+    ),
+    pytest.param(
+        "this month, 2nd day", "morning", Target("device", "grid"), id="month-mornings-grid"
+    ),
+]
+
+
+@pytest.mark.parametrize(("period_name", "time_of_day", "target"), PARTS_OF_THE_DAY)
+def test_parts_of_the_day_agree_with_the_readings_of_those_hours(
+    seeded: Seeded, oracle: Oracle, period_name: str, time_of_day: str, target: Target
+):
+    """ "At night" and the like: the chat and the read layer count the same local hours (the
+    night of the clock change has no 01:00), and the readings of those hours say the same."""
+    make_period, chat_when = PERIODS[period_name]
+    period = make_period().with_time_of_day(time_of_day)
+    devices = _devices_of(oracle, target)
+    expected = oracle_figures(
+        oracle,
+        period.start,
+        period.end,
+        devices,
+        peak_hours=target.kind != "device",
+        hours=hours_of(time_of_day),
+    )
+    if target.name != "solar":
+        expected.pop("peak_generation", None)
+    sources = {
+        "read layer": read_layer(seeded.user_id, period, target),
+        "chat": chat(seeded.user_id, seeded.now, {**chat_when, "time_of_day": time_of_day}, target),
+    }
+    wrong = _differences(expected, sources)
+    assert not wrong, f"{period_name} {time_of_day}, {target}:\n" + "\n".join(wrong)
+
+
 def test_the_matrix_has_data_behind_every_figure(seeded: Seeded, oracle: Oracle):
     """The selections are not vacuous: each has consumption, the generator generates, the grid
     meter and the device that joined later take part, and coverage is not trivially 1."""
@@ -194,3 +234,58 @@ def test_each_device_row_is_that_device_alone(
         if row["readings"] != sums.samples:
             wrong.append(f"chat data_coverage {row['device_id']}: {row['readings']} readings")
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("period_name", list(PERIODS))
+@pytest.mark.parametrize("target", [Target("household"), Target("device", "freezer")], ids=str)
+def test_comparisons_with_the_period_before_agree(
+    seeded: Seeded, oracle: Oracle, period_name: str, target: Target
+):
+    """Against the period before: both sides' consumption, and whether a change in percent may
+    be shown (both periods covered at least 90 % by the devices taking part in either), the
+    same in the chat and the read layer as the readings say."""
+    make_period, chat_when = PERIODS[period_name]
+    current = make_period()
+    baseline = current.previous()
+    devices = _devices_of(oracle, target)
+    members = [
+        d
+        for d in devices
+        if oracle.household(current.start, current.end, [d]).span > 0
+        or oracle.household(baseline.start, baseline.end, [d]).span > 0
+    ]
+    sides = [oracle.household(p.start, p.end, devices) for p in (current, baseline)]
+    shares = [
+        s.covered / (len(members) * (p.end - p.start).total_seconds()) if members else 0.0
+        for s, p in zip(sides, (current, baseline), strict=True)
+    ]
+    comparable = all(s.covered > 0 for s in sides) and min(shares) >= 0.9
+    want = [s.consumed if s.covered else None for s in sides]
+
+    with session_scope(read_only=True) as s:
+        ctx = ToolContext.load(s, user_id=seeded.user_id, now=seeded.now)
+        words = {f"first_{k}": v for k, v in chat_when.items()}
+        if target.kind == "device":
+            words["devices"] = [target.name]
+        told = run_tool(ctx, "compare_periods", words)
+        assert told.error is None, told.error
+        together = compare(s, select(s, seeded.user_id, current, target), baseline)[0]
+    change = together.change("consumption_wh")
+    assert (change.comparable, told.result["comparable"]) == (comparable, comparable), shares
+    for got in (
+        (change.value, change.baseline),
+        (
+            told.result["first"]["consumption_wh"],
+            told.result["second"]["consumption_wh"],
+        ),
+    ):
+        for value, expected in zip(got, want, strict=True):
+            assert (value is None) == (expected is None)
+            if expected is not None:
+                assert value == pytest.approx(expected, abs=6e-4)
+    if comparable and want[1]:
+        ratio = (want[0] - want[1]) / want[1]
+        assert change.ratio == pytest.approx(ratio, rel=1e-9)
+        assert told.result["change_pct"] == pytest.approx(ratio * 100, abs=6e-3)
+    else:
+        assert told.result["change_pct"] is None and told.result["not_comparable_because"]
