@@ -17,7 +17,6 @@ from energy_core.chat.toolbase import (
     _evidence,
     _iso,
     _r,
-    _seconds,
     resolve_period,
     resolve_targets,
 )
@@ -79,17 +78,17 @@ def tool_hourly_profile(ctx: ToolContext, args: ProfileArgs) -> tuple[dict, dict
     )
     devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
     selection = ctx.select(period, devices, household)
-    hours = _seconds(period.start, period.end) / 3600
+    # The glossary's coverage, as every other answer states it (not the share of hours used).
+    coverage = _r(read_series(ctx.session, selection, flows=False).total.coverage, 4)
     if args.split == "weekday_weekend":
         cells = weekday_hour_profile(ctx.session, selection)
         weekday = _profile_summary(_split_rows(cells, {0, 1, 2, 3, 4}))
         weekend = _profile_summary(_split_rows(cells, {5, 6}))
-        counted = sum(r["days"] for r in weekday["profile"] + weekend["profile"])
         result = {
             "split": "weekday_weekend",
             "weekday": weekday,
             "weekend": weekend,
-            "coverage": _r(min(counted / max(1.0, hours), 1.0), 4),
+            "coverage": coverage,
         }
         note = (
             "average consumption power in each local hour, over weekdays (Mon-Fri) and over "
@@ -99,7 +98,7 @@ def tool_hourly_profile(ctx: ToolContext, args: ProfileArgs) -> tuple[dict, dict
         profile = hour_of_day_profile(ctx.session, selection)
         rows = [{"hour": c.hour, "avg_w": _r(c.avg_w), "days": c.hours} for c in profile]
         result = {"split": "none", **_profile_summary(rows)}
-        result["coverage"] = _r(min(sum(r["days"] for r in rows) / max(1.0, hours), 1.0), 4)
+        result["coverage"] = coverage
         note = (
             "average consumption power in each local hour of the day (hours covered at least "
             "half); usual hours: at least half the busiest hour's average"

@@ -289,3 +289,25 @@ def test_comparisons_with_the_period_before_agree(
         assert told.result["change_pct"] == pytest.approx(ratio * 100, abs=6e-3)
     else:
         assert told.result["change_pct"] is None and told.result["not_comparable_because"]
+
+
+@pytest.mark.parametrize("period_name", ["yesterday", "last 7 days"])
+def test_every_chat_answer_states_the_same_coverage(seeded: Seeded, oracle: Oracle, period_name):
+    """The coverage a chat answer's evidence states is the glossary's, whichever tool answered."""
+    make_period, chat_when = PERIODS[period_name]
+    period = make_period()
+    want = oracle.household(period.start, period.end).coverage
+    with session_scope(read_only=True) as s:
+        ctx = ToolContext.load(s, user_id=seeded.user_id, now=seeded.now)
+        stated = {
+            name: run_tool(ctx, name, chat_when).evidence["coverage"]
+            for name in (
+                "energy_usage",
+                "cost",
+                "power_stats",
+                "data_coverage",
+                "hourly_profile",
+                "top_devices",
+            )
+        }
+    assert stated == pytest.approx(dict.fromkeys(stated, want), abs=6e-5)
