@@ -23,7 +23,7 @@ from energy_core.chat.toolbase import (
     resolve_period,
     resolve_targets,
 )
-from energy_core.stats import COST_RULE, DeviceRef, Figure, compare, read_series
+from energy_core.stats import COST_RULE, DeviceRef, Figure, compare, read_series, shares
 
 
 def tool_list_devices(ctx: ToolContext, args: ListDevicesArgs) -> tuple[dict, dict]:
@@ -177,16 +177,16 @@ def tool_top_devices(ctx: ToolContext, args: TopDevicesArgs) -> tuple[dict, dict
     )
     devices, household = resolve_targets(ctx, devices=[], rooms=args.rooms)
     series = read_series(ctx.session, ctx.select(period, devices, household), flows=False)
-    totals = {f.device_id: f for f in series.device_totals()}
     by_id = {d.device_id: d for d in devices}
-    consumers = [
-        (by_id[i], f)
-        for i, f in totals.items()
-        if i in by_id and not by_id[i].is_generator and not by_id[i].is_grid_meter
-    ]
-    generators = [(by_id[i], f) for i, f in totals.items() if i in by_id and by_id[i].is_generator]
-    total_wh = sum(f.consumed_wh for _, f in consumers)
-    ordered = sorted(consumers, key=lambda df: df[1].consumed_wh, reverse=args.order == "most")
+    # Shares of the selection's consumption, which includes a generator's standby draw: the
+    # total is the one energy_usage states, though generators are listed apart, not ranked.
+    found = [(by_id[s.figure.device_id], s) for s in shares(series) if s.figure.device_id in by_id]
+    consumers = [(d, s) for d, s in found if not d.is_generator and not d.is_grid_meter]
+    generators = [(d, s.figure) for d, s in found if d.is_generator]
+    total_wh = series.total.consumed_wh
+    ordered = sorted(
+        consumers, key=lambda ds: ds[1].figure.consumed_wh, reverse=args.order == "most"
+    )
     ranking = [
         {
             "rank": i + 1,
@@ -194,17 +194,17 @@ def tool_top_devices(ctx: ToolContext, args: TopDevicesArgs) -> tuple[dict, dict
             "name": d.name,
             "location": d.location,
             "type": d.type,
-            "consumption_wh": _r(f.consumption_wh),
-            "share": _r(f.consumed_wh / total_wh, 4) if total_wh > 0 else None,
-            "avg_w": _r(f.avg_w),
-            "coverage": _r(f.coverage, 4),
+            "consumption_wh": _r(share.figure.consumption_wh),
+            "share": _r(share.consumption_share, 4),
+            "avg_w": _r(share.figure.avg_w),
+            "coverage": _r(share.figure.coverage, 4),
         }
-        for i, (d, f) in enumerate(ordered[: args.limit])
+        for i, (d, share) in enumerate(ordered[: args.limit])
     ]
     if args.group_by == "room":
         rooms: dict[str, list[tuple[DeviceRef, Figure]]] = {}
-        for d, f in consumers:
-            rooms.setdefault(d.location or "(no room)", []).append((d, f))
+        for d, share in consumers:
+            rooms.setdefault(d.location or "(no room)", []).append((d, share.figure))
         room_rows = sorted(
             (
                 (room, sum(f.consumed_wh for _, f in members), members)
@@ -231,7 +231,7 @@ def tool_top_devices(ctx: ToolContext, args: TopDevicesArgs) -> tuple[dict, dict
         "order": args.order,
         "group_by": args.group_by,
         "ranking": ranking,
-        "total_wh": _r(total_wh),
+        "total_wh": _r(series.total.consumption_wh),
         "generation": [
             {"device_id": d.device_id, "name": d.name, "generation_wh": _r(f.generation_wh)}
             for d, f in generators

@@ -311,3 +311,26 @@ def test_every_chat_answer_states_the_same_coverage(seeded: Seeded, oracle: Orac
             )
         }
     assert stated == pytest.approx(dict.fromkeys(stated, want), abs=6e-5)
+
+
+@pytest.mark.parametrize("period_name", ["yesterday", "this month, 2nd day"])
+@pytest.mark.parametrize("group_by", ["device", "room"])
+def test_the_ranking_adds_up_to_the_consumption_of_the_household(
+    seeded: Seeded, oracle: Oracle, period_name: str, group_by: str
+):
+    """ "Which device used the most": each row's consumption and share of the household's
+    consumption, and the total the shares are of, are the readings' (the solar inverter's
+    standby draw is consumption too, though a generator is not ranked)."""
+    make_period, chat_when = PERIODS[period_name]
+    period = make_period()
+    total = oracle.household(period.start, period.end).consumed
+    with session_scope(read_only=True) as s:
+        ctx = ToolContext.load(s, user_id=seeded.user_id, now=seeded.now)
+        ranked = run_tool(ctx, "top_devices", {**chat_when, "group_by": group_by, "limit": 20})
+    assert ranked.error is None, ranked.error
+    assert ranked.result["total_wh"] == pytest.approx(total, abs=6e-4)
+    for row in ranked.result["ranking"]:
+        members = row["devices"] if group_by == "room" else [row["device_id"]]
+        consumed = oracle.household(period.start, period.end, members).consumed
+        assert row["consumption_wh"] == pytest.approx(consumed, abs=6e-4), row
+        assert row["share"] == pytest.approx(consumed / total, abs=6e-5), row
