@@ -212,14 +212,23 @@ def read_layer(user_id: int, period: Period, target: Target) -> dict:
 
 
 def oracle_figures(
-    oracle: Oracle, start: datetime, end: datetime, device_ids: list[str], *, peak_hours: bool
+    oracle: Oracle,
+    start: datetime,
+    end: datetime,
+    device_ids: list[str],
+    *,
+    peak_hours: bool,
+    hours: frozenset[int] | None = None,
 ) -> dict:
-    """The figures from the raw readings (docs/metrics.md worked out in plain Python)."""
-    sums = oracle.household(start, end, device_ids)
+    """The figures from the raw readings (docs/metrics.md worked out in plain Python), of the
+    local ``hours`` of the day only if given."""
+    sums = oracle.household(start, end, device_ids, hours=hours)
     data = sums.covered > 0
     # The grid meter is not a consumer: a selection of nothing else has no consumption.
     counted = any(
-        oracle.device(d, start, end).covered > 0 for d in device_ids if not oracle.is_meter(d)
+        oracle.device(d, start, end, hours=hours).covered > 0
+        for d in device_ids
+        if not oracle.is_meter(d)
     )
     out = {
         "consumption": sums.consumed if counted else None,
@@ -231,14 +240,14 @@ def oracle_figures(
         "coverage": sums.coverage,
     }
     if len(device_ids) == 1:
-        values = oracle.device(device_ids[0], start, end).values
+        values = oracle.device(device_ids[0], start, end, hours=hours).values
         out["peak"] = max(values) if values else None
         out["peak_generation"] = -min(values) if values else None
     elif peak_hours:
-        hours = [
+        averages = [
             avg
-            for _, avg, coverage in oracle.hourly_averages(start, end, device_ids)
-            if coverage is not None and coverage >= 0.5
+            for at, avg, coverage in oracle.hourly_averages(start, end, device_ids)
+            if coverage is not None and coverage >= 0.5 and (hours is None or at.hour in hours)
         ]
-        out["peak"] = max(hours) if hours else None
+        out["peak"] = max(averages) if averages else None
     return out

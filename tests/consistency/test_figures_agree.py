@@ -55,6 +55,8 @@ TARGETS = [
     Target("room", "Kitchen"),
     Target("device", "solar"),
     Target("device", "grid"),
+    Target("device", "old-heater"),
+    Target("device", "spare-plug"),
 ]
 CASES = [
     pytest.param(period, target, id=f"{period}-{target}".replace(" ", "_"))
