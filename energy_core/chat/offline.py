@@ -33,6 +33,7 @@ HANDLERS: dict[str, Callable[[ToolContext, Question, Call], str]] = {
     "extreme_period": offline_figures.answer_extreme_period,
     "comparison": offline_figures.answer_comparison,
     "peak": offline_figures.answer_peak,
+    "tariff": offline_figures.answer_tariff,
     "profile": offline_insights.answer_profile,
     "explain": offline_insights.answer_explain,
     "forecast": offline_insights.answer_forecast,
@@ -133,6 +134,11 @@ class OfflineAnalyst:
         return text
 
     def _answer_out_of_scope(self, ctx: ToolContext, q: Question) -> str:
+        if q.problem == "utility":
+            return (
+                "I only measure electricity: your meters send power readings, so I have no "
+                "figures for gas, water or other fuels. About your electricity, you could ask:"
+            )
         if q.problem == "instruction":
             return (
                 "I can't do that. I only read your own household's meters, through read-only "

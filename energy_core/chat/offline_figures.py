@@ -29,10 +29,11 @@ from energy_core.chat.wording import (
     watts,
     when,
 )
-from energy_core.stats import COST_RULE
+from energy_core.stats import COST_RULE, TIMES_OF_DAY
 from energy_core.stats.period import add_days
 
 Call = Callable[..., ToolCall]
+LONG_DEFAULTS = {"month": "last 12 months", "week": "last 8 weeks"}
 
 
 def range_args(q: Question, index: int = 0, *, time_of_day: bool = True) -> dict[str, Any]:
@@ -252,7 +253,11 @@ def _granularity(q: Question) -> str:
 def answer_extreme_period(ctx: ToolContext, q: Question, call: Call) -> str:
     granularity = _granularity(q)
     tool = "cost" if "cost" in q.metrics else "energy_usage"
-    made = call(tool, granularity=granularity, **range_args(q), **target_args(q.target))
+    args = range_args(q)
+    if not q.periods and granularity in LONG_DEFAULTS:
+        # "Which month was the most expensive?": more than the last 7 days to choose from.
+        args["period"] = LONG_DEFAULTS[granularity]
+    made = call(tool, granularity=granularity, **args, **target_args(q.target))
     if not made.ok:
         return made.error
     r = made.result
@@ -320,9 +325,55 @@ def _compare_selections(ctx: ToolContext, q: Question, call: Call) -> str:
     )
 
 
+def _compare_times_of_day(ctx: ToolContext, q: Question, call: Call) -> str:
+    cost = "cost" in q.metrics
+    key = "cost" if cost else "consumption_wh"
+    made = [
+        call(
+            "cost" if cost else "energy_usage",
+            **{**range_args(q, time_of_day=False), "time_of_day": part},
+            **target_args(q.target),
+        )
+        for part in q.times_of_day[:2]
+    ]
+    failed = [m for m in made if not m.ok]
+    if failed:
+        return failed[0].error
+    plain = {**made[0].evidence["range"], "time_of_day": None}
+    plain["description"] = plain["description"].split(", ")[0]
+    span = when({"range": plain})
+    lines = []
+    for part, m in zip(q.times_of_day, made, strict=False):
+        first, last = TIMES_OF_DAY[part]
+        lines.append(f"- {cap(part)} ({first:02d}:00-{last:02d}:00): {_figure(m.result, cost)}")
+    out = f"{cap(scope(q.target))} {span}:\n\n" + "\n".join(lines)
+    values = [m.result[key] for m in made]
+    if None not in values:
+        (a, b), parts = values, q.times_of_day
+        bigger = parts[0] if a >= b else parts[1]
+        unit = (lambda v: money(v, ctx.currency)) if cost else kwh
+        out += f"\n\nThe {bigger} used more, by {unit(abs(a - b))}."
+    return out + (cost_line(ctx) if cost else "")
+
+
+def answer_tariff(ctx: ToolContext, q: Question, call: Call) -> str:
+    made = call("cost", period="today")
+    if not made.ok:
+        return made.error
+    r = made.result
+    out = f"You pay **{money(r['price_per_kwh'], r['currency'])}/kWh** for energy from the grid"
+    if r["export_price_per_kwh"]:
+        out += f" and earn {money(r['export_price_per_kwh'], r['currency'])}/kWh for export."
+    else:
+        out += "; export is not credited (no export price is set)."
+    return out + cost_line(ctx)
+
+
 def answer_comparison(ctx: ToolContext, q: Question, call: Call) -> str:
     if q.comparison == "selections":
         return _compare_selections(ctx, q, call)
+    if q.comparison == "times_of_day":
+        return _compare_times_of_day(ctx, q, call)
     periods = list(q.periods)
     if not periods:
         from energy_core.chat.periods import parse_period
@@ -364,18 +415,19 @@ def answer_comparison(ctx: ToolContext, q: Question, call: Call) -> str:
         return no_data(who, made)
     a_when, b_when = when(made.evidence), when(made.evidence, "second_range")
     cost = "cost" in q.metrics
-    if cost:
-        currency = ctx.currency
-        a_fig = "no data" if a["cost"] is None else f"**{money(a['cost'], currency)}**"
-        b_fig = "no data" if b["cost"] is None else f"**{money(b['cost'], currency)}**"
-        out = f"{cap(who)} cost {a_fig} {a_when} and {b_fig} {b_when}."
-    else:
-        out = f"{cap(who)} used {used(a)} {a_when} and {used(b)} {b_when}."
+    key, verb = ("cost", "cost") if cost else ("consumption_wh", "used")
+
+    def figure(side: dict[str, Any]) -> str:
+        return f"**{money(side['cost'], ctx.currency)}**" if cost else used(side)
+
+    pairs = ((a, a_when), (b, b_when))
+    known = [f"{figure(side)} {span}" for side, span in pairs if side[key] is not None]
+    out = f"{cap(who)} {verb} {' and '.join(known)}." if known else ""
+    for side, span in pairs:
+        if side[key] is None:
+            out += f" There are no readings {span}, so I give no figure for it."
     if a["consumption_wh"] is None or b["consumption_wh"] is None:
-        out += (
-            " One of the two periods has no readings, so there is nothing to compare it with "
-            "(no data is not zero)."
-        )
+        out += " Without both figures there is no change to give (no data is not zero)."
         return out + (cost_line(ctx) if cost else "")
     partial = a["partial"] or b["partial"]
     change = r["per_day_change_pct"] if partial else r["change_pct"]
@@ -387,7 +439,10 @@ def answer_comparison(ctx: ToolContext, q: Question, call: Call) -> str:
     elif change is not None:
         direction = "more" if change > 0 else "less"
         basis = "a day " if partial else ""
-        out += f" That is {abs(change):.0f}% {direction} {basis}{a['label']} than {b['label']}."
+        what = "energy " if cost else ""
+        out += (
+            f" That is {abs(change):.0f}% {direction} {what}{basis}{a['label']} than {b['label']}."
+        )
         if partial:
             out += " (I compare daily averages because one period is not over yet.)"
     coverages = [c for c in (a["coverage"], b["coverage"]) if c is not None]
@@ -399,6 +454,7 @@ def answer_comparison(ctx: ToolContext, q: Question, call: Call) -> str:
 
 
 __all__ = [
+    "answer_tariff",
     "answer_comparison",
     "answer_extreme_period",
     "answer_peak",

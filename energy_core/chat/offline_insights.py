@@ -170,7 +170,13 @@ def answer_solar(ctx: ToolContext, q: Question, call: Call) -> str:
         f"**{kwh(r['export_wh'])}** ({percent(r['export_wh'] / gen)}) was exported to the grid."
     )
     if r["import_wh"] is not None:
-        out += f" You bought {kwh(r['import_wh'])} from the grid in the same time."
+        out += f" You bought {kwh(r['import_wh'])} from the grid in the same time"
+        if r["self_sufficiency"] is not None:
+            out += (
+                f": {percent(r['self_sufficiency'])} of the {kwh(r['consumption_wh'])} you used "
+                "did not come from the grid (self-sufficiency)"
+            )
+        out += "."
     return out + coverage_note(r["coverage"])
 
 
@@ -243,7 +249,7 @@ def answer_status(ctx: ToolContext, q: Question, call: Call) -> str:
         state = "online and reporting" if r["online"] else "offline (not reporting)"
         head = f"The {escape_markdown(r['name'])} is {state}."
     elif online == len(rows):
-        head = f"Yes: all {len(rows)} devices are reporting (online)."
+        head = f"All {len(rows)} devices are reporting (online)."
     else:
         missing = [r["name"] for r in rows if not r["online"]]
         head = f"{online} of {len(rows)} devices are reporting; not reporting: {listing(missing)}."

@@ -519,6 +519,17 @@ def find_time_of_day(text: str) -> tuple[str | None, tuple[int, int] | None]:
     return None, None
 
 
+def find_times_of_day(text: str) -> list[tuple[str, tuple[int, int]]]:
+    """Every part of the day named in ``text``, in order ("mornings versus evenings")."""
+    text = text.lower()
+    found = [
+        (name, match.span())
+        for name, pattern in _TIME_OF_DAY_PATTERNS
+        for match in pattern.finditer(text)
+    ]
+    return sorted(found, key=lambda f: f[1][0])
+
+
 def parse_period(text: str, *, now: datetime, timezone: str) -> Period:
     """Exactly one period from a short phrase such as a tool's ``period`` argument."""
     mentions = find_periods(text, now=now, timezone=timezone)
@@ -580,6 +591,7 @@ __all__ = [
     "explicit_period",
     "find_periods",
     "find_time_of_day",
+    "find_times_of_day",
     "hours_of",
     "parse_period",
     "with_time_of_day",

@@ -38,6 +38,7 @@ Kind = Literal[
     "explain",  # why a period was high: what differed from the typical day
     "forecast",  # the month projected (the bill)
     "solar",  # generation split into self-consumed and exported
+    "tariff",  # the prices
     "baseload",
     "coverage",
     "status",
@@ -49,7 +50,7 @@ Kind = Literal[
     "future",  # a future period other than the bill projection
     "period_error",
 ]
-Comparison = Literal["previous", "periods", "selections", "same_day_last_week"]
+Comparison = Literal["previous", "periods", "selections", "same_day_last_week", "times_of_day"]
 Grouping = Literal["device", "room", "hour", "day", "week", "month", "hour_of_day", "weekday"]
 
 
@@ -86,6 +87,7 @@ class Question:
     sides: list[Target] = field(default_factory=list)
     periods: list[Period] = field(default_factory=list)
     time_of_day: str | None = None
+    times_of_day: list[str] = field(default_factory=list)  # "mornings versus evenings"
     comparison: Comparison | None = None
     grouping: Grouping | None = None
     order: Literal["most", "least"] = "most"

@@ -287,6 +287,7 @@ def _energy(figure: Figure) -> dict[str, Any]:
         "import_wh": _r(figure.import_wh),
         "export_wh": _r(figure.export_wh),
         "self_consumption_wh": _r(figure.self_consumption_wh),
+        "self_sufficiency": _r(figure.self_sufficiency, 4),
         "cost": _r(figure.cost, 4),
         "coverage": _r(figure.coverage, 4),
     }

@@ -21,7 +21,7 @@ from energy_core.chat.periods import (
     WEEKDAYS,
     PeriodError,
     find_periods,
-    find_time_of_day,
+    find_times_of_day,
 )
 from energy_core.chat.question import Option, Question, Target
 from energy_core.chat.render import plain_name
@@ -48,6 +48,11 @@ OFF_TOPIC = _rx(
     r"\b(weather|joke|capital of|recipe|news|stock|football|movie|film|song|poem|translate|"
     r"president|prime minister|meaning of life|who (are|made) you|your name|horoscope|lottery|"
     r"sports?|score)\b"
+)
+OTHER_UTILITY = _rx(r"\b(gas|water|oil|petrol|diesel|lpg|propane|wood|pellets?)\b")
+TARIFF = _rx(
+    r"\b(tariff|price per kwh|unit (price|rate)|what (do|does) (i|we) pay per|kwh price|"
+    r"price of (electricity|a kwh|energy)|rate per kwh|how much (is|does) a kwh)\b"
 )
 HELP = _rx(
     r"\bwhat (else )?can (i|you) (ask|do|answer)|^\s*(help|hi|hello|hey)\b|\bhelp me\b|"
@@ -109,6 +114,10 @@ PROFILE = _rx(
     r"\bwhich hours\b|\bwhat hours\b|\bwhen (do|does|is|are)\b|\btime of (the )?day\b|"
     r"\bhour of (the )?day\b|\b(daily|usage) (profile|pattern)\b|\bpattern\b|\bprofile\b"
 )
+WHEN_TYPICALLY = _rx(
+    r"\b(what times? (do|does|is|are)|when (do|does|is|are)|which hours?|what hours?|"
+    r"time of (the )?day|usually|typically|normally|on weekends|at weekends|on weekdays)\b"
+)
 WEEKDAY_WEEKEND = _rx(r"\bweekdays?\b.*\bweekends?\b|\bweekends?\b.*\bweekdays?\b|\bweekends\b")
 EXTREME_PERIOD = _rx(
     r"\b(which|what) (day|week|month|hour)\b|"
@@ -159,8 +168,8 @@ GROUPINGS = [
     (
         "day",
         _rx(
-            r"\b(per|each|every|by) day\b|\bdaily (breakdown|usage|consumption|figures|"
-            r"totals|values)\b|\bday by day\b|\bdaily\b(?! average)"
+            r"\b(each|every|by) day\b|\bdaily (breakdown|usage|consumption|figures|"
+            r"totals|values|table)\b|\bday by day\b|\bper day (breakdown|table)\b"
         ),
     ),
     ("week", _rx(r"\b(per|each|every|by) week\b|\bweekly\b|\bweek by week\b")),
@@ -190,7 +199,8 @@ VOCABULARY = frozenset(
     expensive cheapest cheaper much many how show list tell give between from until during
     about over each every compared usual pattern profile busiest quietest solar panels myself
     grid sent exactly order sorted ran run runs pay paid bill bills kwh top per all put set
-    any can did does get got had has was were are not now new old one two via yes
+    any can did does get got had has was were are not now new old one two via yes gas water
+    oil tariff rate
     """.split()
     + list(MONTHS)
     + list(WEEKDAYS)
@@ -277,16 +287,24 @@ def understand(ctx: ToolContext, question: str) -> Question:
     except PeriodError as exc:
         q.kind, q.problem = "period_error", str(exc)
         return q
-    time_of_day, tod_span = find_time_of_day(masked)
-    spans = [m.span for m in mentions] + ([tod_span] if tod_span else [])
+    times = find_times_of_day(masked)
+    time_of_day = times[0][0] if times else None
+    spans = [m.span for m in mentions] + [span for _, span in times]
     rest = _blank(masked, spans)
     q.periods = [m.period for m in mentions]
+    q.times_of_day = list(dict.fromkeys(name for name, _ in times))
     q.notes = [m.note for m in mentions if m.note]
     q.time_of_day = time_of_day
     matches = find_devices_in_text(rest, ctx.devices, ignore=VOCABULARY)
     exact = [m for m in matches if m.exact]
     modified = _unknown_modifier(rest, matches)
 
+    if OTHER_UTILITY.search(raw):
+        q.kind, q.problem = "out_of_scope", "utility"
+        return q
+    if TARIFF.search(text) and not (mentions or matches):
+        q.kind, q.metrics = "tariff", ["cost"]
+        return q
     if OFF_TOPIC.search(text) and not (matches and ENERGY.search(text)):
         q.kind = "out_of_scope"
         return q
@@ -338,7 +356,9 @@ def understand(ctx: ToolContext, question: str) -> Question:
     q.kind = _kind(text, rest, q, same_day is not None, previous is not None)
     if q.kind == "comparison":
         q.comparison = (
-            "selections"
+            "times_of_day"
+            if len(q.times_of_day) >= 2
+            else "selections"
             if len(q.sides) >= 2 and len(q.periods) <= 1
             else "same_day_last_week"
             if same_day
@@ -396,16 +416,22 @@ def _kind(text: str, rest: str, q: Question, same_day: bool, previous: bool) -> 
         return "coverage"
     if EXPLAIN.search(text):
         return "explain"
-    if SOLAR_SPLIT.search(text) and (SOLAR_WORDS.search(text) or generators or "export" in text):
+    if SOLAR_SPLIT.search(text) and (
+        SOLAR_WORDS.search(text) or generators or re.search(r"export|self[- ]?suffic", text)
+    ):
         return "solar"
     if len(q.sides) >= 2 and (COMPARE.search(rest) or WHICH_MORE.search(rest)):
         return "comparison"
-    if PEAK.search(rest):
+    if PEAK.search(rest) and not WHEN_TYPICALLY.search(rest):
         return "peak"
     if (PROFILE.search(rest) or WEEKDAY_WEEKEND.search(rest)) and not EXTREME_PERIOD.search(rest):
         return "profile"
     if EXTREME_PERIOD.search(rest):
         return "extreme_period"
+    if len(q.times_of_day) >= 2:
+        return "comparison"
+    if len(q.periods) >= 2 and not RANK.search(rest):
+        return "comparison"  # two periods named apart are two sides ("this week or last")
     if same_day or previous or (COMPARE.search(rest) and (q.periods or len(q.sides) >= 2)):
         return "comparison"
     if (
