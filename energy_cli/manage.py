@@ -236,7 +236,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     users_sub = users.add_subparsers(dest="users_command", required=True, metavar="COMMAND")
     users_add = users_sub.add_parser("add", help="create a user")
     users_add.add_argument("--email", required=True)
-    users_add.add_argument("--password", required=True, help="at least 8 characters")
+    users_add.add_argument("--password", required=True, help="at least 12 characters")
     users_add.add_argument("--name", help="full name")
     users_add.add_argument("--timezone", help="IANA timezone, e.g. Europe/Berlin")
     users_add.add_argument("--admin", action="store_true", help="make the user an admin")

@@ -38,9 +38,11 @@ from energy_core.accounts import (
     record_successful_login,
     register_user,
     sign_in_is_current,
+    upgrade_password_hash,
 )
 from energy_core.app_settings import RegistrationPolicy, get_registration_policy
 from energy_core.models import Role, User
+from energy_core.security import bcrypt_pair, bcrypt_part
 from energy_core.settings import DEMO_COOKIE_KEY, Settings, get_settings
 from energy_core.types import utcnow
 from webapp.loaders import read_session, write_session
@@ -127,7 +129,8 @@ def make_authenticator(settings: Settings) -> stauth.Authenticate:
         cookie_name=settings.cookie_name,
         cookie_key=settings.cookie_key.get_secret_value(),
         cookie_expiry_days=settings.cookie_expiry_days,
-        # The table holds bcrypt hashes ($2b$...), which the library checks as they are.
+        # The library checks plain bcrypt hashes ($2b$...) as they are; the password it is given
+        # is turned into what bcrypt compares for the account (the pre-hash) by the guard below.
         auto_hash=False,
         # The library pauses every signed-out run for this long, a leftover from reading cookies
         # through its component; it reads st.context.cookies now, and lockout limits guessing.
@@ -144,7 +147,7 @@ def _credentials() -> dict[str, Any]:
             user.email: {
                 "email": user.email,
                 "name": user.full_name or user.email,
-                "password": user.password_hash,
+                "password": bcrypt_part(user.password_hash),
                 "roles": [str(user.role)],
             }
             for user in users
@@ -288,7 +291,9 @@ def _cookie_issued_at(authenticator: stauth.Authenticate) -> datetime | None:
 
 def _guard_password_sign_ins(authenticator: stauth.Authenticate, *, locked: list) -> None:
     """Put the lockout rules around the library's password check: a locked account is refused
-    before its password is looked at, and every result is counted in the users table."""
+    before its password is looked at, and every result is counted in the users table. The
+    library compares with plain bcrypt, so it is handed what bcrypt must see for the stored
+    hash (the password's pre-hash); a hash of an older scheme is upgraded after a sign-in."""
     controller = authenticator.authentication_controller
     check_password = controller.login
 
@@ -298,17 +303,21 @@ def _guard_password_sign_ins(authenticator: stauth.Authenticate, *, locked: list
         email = username.strip().lower()
         with write_session() as session:
             until = login_locked_until(session, email=email)
+            account = get_user_by_email(session, email=email)
+            stored = account.password_hash if account is not None else None
         if until is not None:
             locked.append(until)
             st.session_state[_STATUS] = False
             log.warning("refused a password sign-in to a locked account")
             return False
-        signed_in = check_password(username, password, *args, **kwargs)
+        secret = bcrypt_pair(password, stored)[0] if stored and password else password
+        signed_in = check_password(username, secret, *args, **kwargs)
         with write_session() as session:
             if signed_in:
                 account = get_user_by_email(session, email=email)
                 if account is not None:
                     record_successful_login(session, user_id=account.id)
+                    upgrade_password_hash(session, user_id=account.id, password=password)
             elif signed_in is False:
                 until = record_failed_login(session, email=email)
                 if until is not None:

@@ -64,6 +64,7 @@ from energy_core.accounts.users import (
     set_user_active,
     set_user_role,
     update_profile,
+    upgrade_password_hash,
     validate_timezone,
 )
 from energy_core.errors import ConflictError, NotFoundError
@@ -85,6 +86,7 @@ __all__ = [
     "UserSummary",
     "WrongPasswordError",
     "authenticate_user",
+    "upgrade_password_hash",
     "change_password",
     "count_users",
     "create_device",

@@ -22,6 +22,7 @@ from energy_core.security import (
     WeakPasswordError,
     check_password_strength,
     hash_password,
+    needs_rehash,
     verify_password,
 )
 from energy_core.sql.locks import lock_out_writers
@@ -58,7 +59,7 @@ def create_user(
     currency: str = "EUR",
 ) -> User:
     email = normalize_email(email)
-    check_password_strength(password)
+    check_password_strength(password, email=email)
     validate_timezone(timezone)
     if get_user_by_email(session, email=email) is not None:
         raise ConflictError(f"A user with email {email} already exists.")
@@ -94,6 +95,19 @@ def authenticate_user(session: Session, *, email: str, password: str) -> User | 
     if user is None or not user.is_active or not verify_password(password, user.password_hash):
         return None
     return user
+
+
+def upgrade_password_hash(session: Session, *, user_id: int, password: str) -> bool:
+    """After a successful sign-in with ``password``: store its hash in the current scheme if the
+    stored one is older (bcrypt over the password itself, or a lower cost). True if it did."""
+    user = session.get(User, user_id)
+    if user is None or not needs_rehash(user.password_hash):
+        return False
+    if not verify_password(password, user.password_hash):
+        return False
+    user.password_hash = hash_password(password)
+    session.add(user)
+    return True
 
 
 def list_users(session: Session) -> list[User]:
@@ -168,8 +182,8 @@ class WrongPasswordError(CoreError, ValueError):
     code = "wrong_password"
 
 
-def _check_new_password(password: str) -> None:
-    check_password_strength(password)
+def _check_new_password(password: str, *, email: str | None = None) -> None:
+    check_password_strength(password, email=email)
     if password != password.strip():
         # The sign-in form strips what is typed: such a password could never be used.
         raise WeakPasswordError("Passwords cannot start or end with a space.")
@@ -193,7 +207,7 @@ def change_password(
     user = require_user_id(session, user_id=user_id)
     if not verify_password(current_password, user.password_hash):
         raise WrongPasswordError("The current password is not right.")
-    _check_new_password(new_password)
+    _check_new_password(new_password, email=user.email)
     if verify_password(new_password, user.password_hash):
         raise WeakPasswordError("The new password is the same as the current one.")
     now = now or utcnow()
@@ -208,7 +222,7 @@ def reset_password(
 ) -> datetime:
     """An admin sets a user's password: earlier sign-ins of that user end and a lock is lifted."""
     user = require_user_id(session, user_id=user_id)
-    _check_new_password(new_password)
+    _check_new_password(new_password, email=user.email)
     now = now or utcnow()
     user.password_hash = hash_password(new_password)
     user.failed_logins = 0
@@ -364,7 +378,7 @@ def register_user(
             + ", ".join(policy.domains)
             + "."
         )
-    _check_new_password(password)
+    _check_new_password(password, email=email)
     return create_user(
         session,
         email=email,

@@ -11,16 +11,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import bcrypt
 import jwt
 import pytest
 from sqlmodel import select
 from streamlit.runtime.context import ContextProxy
 from streamlit.testing.v1 import AppTest
 
-from energy_core.accounts import MAX_FAILED_LOGINS, end_sessions, get_user_by_email
+from energy_core.accounts import (
+    MAX_FAILED_LOGINS,
+    end_sessions,
+    get_user_by_email,
+    reset_password,
+)
 from energy_core.app_settings import set_registration_policy
 from energy_core.db import session_scope
 from energy_core.models import Role, User
+from energy_core.security import HASH_MARK
 from energy_core.settings import get_settings
 from energy_core.types import utcnow
 from tests.apptest import COOKIE_KEY, open_app, shown_text, sign_in
@@ -271,3 +278,26 @@ def test_self_registration_limited_to_a_domain_creates_members_of_that_domain_on
     assert any("Account created" in s.value for s in welcomed.success)
     assert stored("someone@example.org").role == Role.member
     assert is_signed_in(try_password(open_app(), NEW_PASSWORD, email="someone@example.org"))
+
+
+# --- password hashes ---------------------------------------------------------------------------
+
+
+def test_an_account_with_a_hash_of_the_older_scheme_signs_in_and_is_upgraded(lena):
+    with session_scope() as session:
+        user = session.get(User, lena)
+        user.password_hash = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+        session.add(user)
+    at = try_password(open_app(), PASSWORD)
+    assert is_signed_in(at)
+    assert stored().password_hash.startswith(HASH_MARK)
+    assert is_signed_in(try_password(open_app(), PASSWORD))
+
+
+def test_a_long_unicode_password_signs_in_whole(lena):
+    password = "Ünïcödé wörds, ελληνικά λόγια και 日本語の言葉 — " * 2
+    with session_scope() as session:
+        reset_password(session, user_id=lena, new_password=password.strip())
+    assert is_signed_in(try_password(open_app(), password.strip()))
+    # bcrypt alone would have compared only the first 72 bytes.
+    assert not is_signed_in(try_password(open_app(), password.strip()[:-1] + "?"))

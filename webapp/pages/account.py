@@ -86,7 +86,12 @@ def password_form(user: auth.SignedInUser) -> None:
     with st.form("password", border=True, clear_on_submit=True):
         current = st.text_input("Current password", type="password")
         left, right = st.columns(2)
-        new = left.text_input("New password", type="password", help="At least 8 characters.")
+        new = left.text_input(
+            "New password",
+            type="password",
+            help="At least 12 characters, any you like; not a common password. "
+            "A few unrelated words make a good one.",
+        )
         repeat = right.text_input("New password again", type="password")
         sent = st.form_submit_button("Change password", icon=":material/password:")
     if not sent:
