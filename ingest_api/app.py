@@ -42,9 +42,10 @@ from ingest_api.singles import SingleReadingWriter
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # The API's own engine, without a ping before every checkout: that ping was one of five
-    # round trips of a single-reading request. A connection that died (database restarted,
-    # connection killed) now costs the request that meets it a 503, which devices retry, and
-    # SQLAlchemy then replaces every connection of the pool that is older than the failure.
+    # round trips of a single-reading request. A pooled connection the server closed while it
+    # was idle (a failover, a restart) is still replaced before use (make_engine checks for that
+    # without a round trip); one that dies during a request costs that request a 503, which
+    # devices retry, and SQLAlchemy then replaces every connection of the pool older than that.
     engine = make_engine(settings.database_url, pool_pre_ping=False)
     cache = get_cache()
     # Writers run in worker threads, but never more at once than the engine keeps connections:
