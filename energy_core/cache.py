@@ -11,46 +11,18 @@ once per use, and a deletion still reaches every process by the time the entry w
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import threading
 import time
-from dataclasses import dataclass
 from functools import lru_cache
-
-import redis
-import redis.asyncio
-from redis.commands.core import AsyncScript
+from typing import TYPE_CHECKING, TypeAlias
 
 from energy_core.settings import get_settings
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from energy_core.redis_cache import RedisCache
+
 
 NAMESPACE = "energy:"
-# Seconds Redis is not asked again after it failed.
-REDIS_RETRY_S = 5.0
-# Connections of the asyncio client of one process.
-ASYNC_CONNECTIONS = 16
-
-# One round trip, atomic across every replica: count the hits (ARGV[2] of them) and start the
-# window with the first.
-_COUNT_SCRIPT = """
-local hits = redis.call('INCRBY', KEYS[1], ARGV[2])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-    redis.call('PEXPIRE', KEYS[1], ARGV[1])
-    ttl = tonumber(ARGV[1])
-end
-return {hits, ttl}
-"""
-# A value and how long Redis keeps it, in one round trip.
-_GET_SCRIPT = """
-local value = redis.call('GET', KEYS[1])
-if not value then
-    return {false, 0}
-end
-return {value, redis.call('PTTL', KEYS[1])}
-"""
 
 
 class MemoryCache:
@@ -122,174 +94,27 @@ class MemoryCache:
             del self._data[key]
 
 
-@dataclass(frozen=True)
-class _AsyncRedis:
-    """The asyncio client of one event loop, its scripts, and the slots calls wait for."""
-
-    loop: asyncio.AbstractEventLoop
-    client: redis.asyncio.Redis
-    count_script: AsyncScript
-    get_script: AsyncScript
-    slots: asyncio.Semaphore
-
-
-class RedisCache:
-    """Redis with a memory fallback: every call that fails on Redis is served from memory."""
-
-    backend = "redis"
-
-    def __init__(self, url: str):
-        self.url = url
-        self.client = redis.Redis.from_url(
-            url, socket_connect_timeout=0.5, socket_timeout=0.5, health_check_interval=30
-        )
-        self.fallback = MemoryCache()
-        # Copies of values read with get_near, each kept until its Redis expiry.
-        self.near = MemoryCache()
-        self._last_warning = 0.0
-        self._down_until = 0.0
-        self._count_script = self.client.register_script(_COUNT_SCRIPT)
-        self._get_script = self.client.register_script(_GET_SCRIPT)
-        # The asyncio client of the event loop that last used one (a server has one loop).
-        self._async: _AsyncRedis | None = None
-
-    def _up(self) -> bool:
-        return time.monotonic() >= self._down_until
-
-    def _warn(self, exc: Exception) -> None:
-        now = time.monotonic()
-        self._down_until = now + REDIS_RETRY_S
-        if now - self._last_warning > 60:
-            self._last_warning = now
-            log.warning(
-                "Redis unavailable (%s); serving from process memory", exc.__class__.__name__
-            )
-
-    def get(self, key: str) -> bytes | None:
-        if self._up():
-            try:
-                return self.client.get(NAMESPACE + key)
-            except redis.RedisError as exc:
-                self._warn(exc)
-        return self.fallback.get(key)
-
-    def set(self, key: str, value: bytes, *, ttl_s: float) -> None:
-        if self._up():
-            try:
-                self.client.set(NAMESPACE + key, value, px=max(1, int(ttl_s * 1000)))
-                return
-            except redis.RedisError as exc:
-                self._warn(exc)
-        self.fallback.set(key, value, ttl_s=ttl_s)
-
-    def get_near(self, key: str) -> bytes | None:
-        """``get``, served from process memory while the value is there and Redis still keeps it."""
-        value = self.near.get(key)
-        if value is None and self._up():
-            try:
-                value, ttl_ms = self._get_script(keys=[NAMESPACE + key])
-            except redis.RedisError as exc:
-                self._warn(exc)
-            else:
-                return self._keep_near(key, value, ttl_ms)
-        return value if value is not None else self.fallback.get(key)
-
-    async def aget_near(self, key: str) -> bytes | None:
-        """``get_near`` for a caller on an event loop."""
-        value = self.near.get(key)
-        if value is None and self._up():
-            try:
-                client = self._async_client()
-                async with client.slots:
-                    value, ttl_ms = await client.get_script(keys=[NAMESPACE + key])
-            except redis.RedisError as exc:
-                self._warn(exc)
-            else:
-                return self._keep_near(key, value, ttl_ms)
-        return value if value is not None else self.fallback.get(key)
-
-    def _keep_near(self, key: str, value: bytes | None, ttl_ms: int) -> bytes | None:
-        if value is not None and ttl_ms > 0:
-            self.near.set(key, value, ttl_s=ttl_ms / 1000.0)
-        return value
-
-    def delete(self, key: str) -> None:
-        self.fallback.delete(key)
-        self.near.delete(key)
-        try:
-            # Even while Redis counts as down: a revoked key must leave the shared cache.
-            self.client.delete(NAMESPACE + key)
-        except redis.RedisError as exc:
-            self._warn(exc)
-
-    def count(self, key: str, *, window_s: float, hits: int = 1) -> tuple[int, float]:
-        """``MemoryCache.count`` shared by every process that uses this Redis."""
-        if self._up():
-            try:
-                counted, ttl_ms = self._count_script(
-                    keys=[NAMESPACE + key], args=[max(1, int(window_s * 1000)), hits]
-                )
-                return int(counted), int(ttl_ms) / 1000.0
-            except redis.RedisError as exc:
-                self._warn(exc)
-        return self.fallback.count(key, window_s=window_s, hits=hits)
-
-    def _async_client(self) -> _AsyncRedis:
-        loop = asyncio.get_running_loop()
-        if self._async is None or self._async.loop is not loop:
-            client = redis.asyncio.Redis.from_url(
-                self.url, socket_connect_timeout=0.5, socket_timeout=0.5, health_check_interval=30
-            )
-            self._async = _AsyncRedis(
-                loop,
-                client,
-                client.register_script(_COUNT_SCRIPT),
-                client.register_script(_GET_SCRIPT),
-                # The pool opens a connection per call in flight (and fails past its limit, which
-                # would count as Redis being down): calls wait for one of a few slots instead.
-                asyncio.Semaphore(ASYNC_CONNECTIONS),
-            )
-        return self._async
-
-    async def aget(self, key: str) -> bytes | None:
-        """``get`` for a caller on an event loop: it waits for Redis without blocking the loop."""
-        if self._up():
-            try:
-                client = self._async_client()
-                async with client.slots:
-                    return await client.client.get(NAMESPACE + key)
-            except redis.RedisError as exc:
-                self._warn(exc)
-        return self.fallback.get(key)
-
-    async def acount(self, key: str, *, window_s: float, hits: int = 1) -> tuple[int, float]:
-        """``count`` for a caller on an event loop."""
-        if self._up():
-            try:
-                client = self._async_client()
-                async with client.slots:
-                    counted, ttl_ms = await client.count_script(
-                        keys=[NAMESPACE + key], args=[max(1, int(window_s * 1000)), hits]
-                    )
-                return int(counted), int(ttl_ms) / 1000.0
-            except redis.RedisError as exc:
-                self._warn(exc)
-        return self.fallback.count(key, window_s=window_s, hits=hits)
-
-    def healthy(self) -> bool:
-        try:
-            return bool(self.client.ping())
-        except redis.RedisError:
-            return False
-
-
-Cache = MemoryCache | RedisCache
+# Either store. The Redis one lives in energy_core.redis_cache, imported only when Redis is
+# configured: the client library costs every command (`energy-monitor ask` too) a tenth of a second.
+Cache: TypeAlias = "MemoryCache | RedisCache"
 
 
 def make_cache(redis_url: str | None) -> Cache:
-    return RedisCache(redis_url) if redis_url else MemoryCache()
+    if not redis_url:
+        return MemoryCache()
+    from energy_core.redis_cache import RedisCache
+
+    return RedisCache(redis_url)
 
 
 @lru_cache
 def get_cache() -> Cache:
     return make_cache(get_settings().redis_url)
+
+
+def __getattr__(name: str) -> object:
+    if name == "RedisCache":
+        from energy_core.redis_cache import RedisCache
+
+        return RedisCache
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -97,6 +97,9 @@ def make_engine(url: str, **kwargs) -> Engine:
         )
         _prepare_sqlite(engine)
         return engine
+    from energy_core.sql.arrays import register_array_dumpers
+
+    register_array_dumpers()
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)

@@ -1,17 +1,17 @@
 """PostgreSQL arrays in binary wire format for bulk statements.
 
 psycopg encodes a list element by element in Python (about 1 ms per 1,000 numbers, a third of the
-API's CPU per batch); these build PostgreSQL's binary array format with one struct call."""
+API's CPU per batch); these build PostgreSQL's binary array format with one struct call.
+
+psycopg learns them in ``register_array_dumpers``, which ``make_engine`` calls for PostgreSQL
+before any connection is opened (connections copy the adapters known when they open): a process
+on SQLite never imports psycopg for them."""
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
 from itertools import chain, repeat
-
-import psycopg
-from psycopg.adapt import Dumper
-from psycopg.pq import Format
 
 
 class _BinaryArray(bytes):
@@ -50,7 +50,15 @@ def binary_array(kind: type[_BinaryArray], values: Sequence) -> _BinaryArray:
     return kind(_ARRAY_HEADER.pack(1, 0, element_oid, n, 1) + items)
 
 
-def _register_array_dumpers() -> None:
+def register_array_dumpers() -> None:
+    """Teach psycopg (globally) to send these arrays as they are; idempotent."""
+    global _registered
+    if _registered:
+        return
+    import psycopg
+    from psycopg.adapt import Dumper
+    from psycopg.pq import Format
+
     for kind, (array_oid, _, _, _) in _ARRAY_KINDS.items():
         dumper = type(
             f"{kind.__name__}Dumper",
@@ -58,6 +66,7 @@ def _register_array_dumpers() -> None:
             {"format": Format.BINARY, "oid": array_oid, "dump": lambda self, obj: bytes(obj)},
         )
         psycopg.adapters.register_dumper(kind, dumper)
+    _registered = True
 
 
-_register_array_dumpers()
+_registered = False

@@ -11,8 +11,17 @@ import psycopg
 from sqlalchemy import Connection
 
 from energy_core.sql import HOUR_US, PG_INSTANT, is_sqlite
-from energy_core.sql.arrays import Float8Array, Int4Array, Int8Array, binary_array
+from energy_core.sql.arrays import (
+    Float8Array,
+    Int4Array,
+    Int8Array,
+    binary_array,
+    register_array_dumpers,
+)
 from energy_core.types import to_epoch_us
+
+# The single-reading writer opens its own psycopg connections: they need the arrays too.
+register_array_dumpers()
 
 # Readings have no foreign key to their device (migration 0020). A batch's writer holds the
 # advisory locks of ``sql.locks.lock_for_writing`` (one per transaction, shared with the other

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -127,6 +126,10 @@ def writers_held_back(conn: Connection) -> Iterator[None]:
     try:
         conn.exec_driver_sql(f"SELECT pg_advisory_lock({DIRTY_MARKS}, 0)")
     except OperationalError as exc:
+        # Imported here: on PostgreSQL the driver has loaded it already, and every process that
+        # never reaches this (SQLite, `energy-monitor ask`) is spared its import.
+        import psycopg
+
         if isinstance(exc.orig, psycopg.errors.LockNotAvailable):
             raise WritersBusy(str(exc.orig)) from exc
         raise
