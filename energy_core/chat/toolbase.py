@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from energy_core import clock
 from energy_core.chat.devices import UnknownDeviceError, resolve_reference
 from energy_core.chat.periods import (
     Period,
@@ -24,7 +25,6 @@ from energy_core.chat.periods import (
 )
 from energy_core.settings import Settings, get_settings
 from energy_core.stats import DeviceRef, Figure, Household, Selection, load_household
-from energy_core.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class ToolContext:
         return cls(
             session=session,
             user_id=user_id,
-            now=(now or utcnow()).astimezone(household.tz),
+            now=(now or clock.now(settings)).astimezone(household.tz),
             household=household,
             settings=settings,
         )

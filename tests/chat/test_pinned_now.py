@@ -125,3 +125,17 @@ def test_demo_seed_reads_energy_now(engine, capsys, monkeypatch):
     with session_scope(engine, read_only=True) as session:
         last = session.exec(select(func.max(Reading.ts))).one()
     assert clock.parse_instant(PINNED) - timedelta(minutes=2) < last <= clock.parse_instant(PINNED)
+
+
+def test_a_tool_context_without_a_time_reads_the_clock(engine):
+    from energy_core.chat import ToolContext
+
+    user = seed_heater(engine)
+    pinned = clock.parse_instant(PINNED)
+    with session_scope(engine, read_only=True) as session:
+        with clock.pinned_now(pinned):
+            ctx = ToolContext.load(session, user_id=user.id)
+        settings = get_settings().model_copy(update={"now": pinned})
+        from_settings = ToolContext.load(session, user_id=user.id, settings=settings)
+    assert ctx.now == pinned == from_settings.now
+    assert str(ctx.now.tzinfo) == "UTC"
