@@ -19,9 +19,10 @@ from energy_core.types import UTCDateTime
 #           the marks computed (PostgreSQL: claimed first, then passed in as arrays);
 #   runs    consecutive dirty hours of a device, each read with one index range scan over
 #           [first hour - max_gap, last hour + 1 h): readings before the run can carry into it;
-#   held    each reading with the instant its power stops counting: the next reading, t + max_gap
-#           or the end of the run, whichever is first (a next reading beyond the run would be
-#           clipped at its end anyway, so looking only inside the run is exact);
+#   held    (PostgreSQL: inside own) each reading with the instant its power stops counting:
+#           the next reading, t + max_gap or the end of the run, whichever is first (a next
+#           reading beyond the run would be clipped at its end anyway, so looking only inside
+#           the run is exact);
 #   own     per hour, the part of each hold inside the reading's own hour, and the one reading
 #           whose hold runs past the end of the hour (only the last one of the hour can);
 #   carry   that overhang spread over the following hours, which may have no readings at all.
@@ -66,42 +67,42 @@ runs AS MATERIALIZED (
         GROUP BY i.user_id, i.device_pk, i.island
     ) g
 ),
-held AS (
-    -- Every quantity of a reading is computed once, inside the lateral (OFFSET 0 keeps the
-    -- planner from copying the expressions into each aggregate below); the index scan is in ts
-    -- order, so the window needs no sort.
-    SELECT ru.user_id, ru.device_pk, ru.lo_us, s.power_w, s.t_us, s.h0, s.until, s.dur
+own AS (
+    -- Per run, its readings' hours: the index scan is in ts order, so the window needs no sort
+    -- and each hour's sums add the readings in time order; every quantity of a reading is
+    -- computed once (OFFSET 0 keeps the planner from copying the expressions into each sum).
+    SELECT ru.user_id, ru.device_pk, ru.lo_us, o.*
     FROM runs ru
     CROSS JOIN LATERAL (
-        SELECT w.power_w, w.t_us, w.h0, w.until,
-               least(w.until, w.h0 + 3600000000) - w.t_us AS dur
+        SELECT h0,
+               sum(power_w * dur) AS energy,
+               sum(CASE WHEN power_w >= 0 THEN power_w * dur ELSE 0 END) AS consumed,
+               sum(CASE WHEN power_w < 0 THEN -power_w * dur ELSE 0 END) AS generated,
+               sum(dur) AS covered,
+               min(power_w) AS min_w, max(power_w) AS max_w, count(*) AS samples,
+               max(until) AS carry_until,
+               max(CASE WHEN until > h0 + 3600000000 THEN power_w END) AS carry_w,
+               max(t_us) AS last_us
         FROM (
-            SELECT q.power_w, q.t_us, q.t_us - q.t_us %% 3600000000 AS h0,
-                   least(lead(q.t_us) OVER (ORDER BY q.ts), q.t_us + ru.gap_us, ru.hi_us)
-                   AS until
+            SELECT w.power_w, w.t_us, w.h0, w.until,
+                   least(w.until, w.h0 + 3600000000) - w.t_us AS dur
             FROM (
-                SELECT r.ts, r.power_w, CAST(date_part('epoch', r.ts) * 1000000 AS int8) AS t_us
-                FROM readings r
-                WHERE r.user_id = ru.user_id AND r.device_pk = ru.device_pk
-                  AND r.ts >= ru.scan_from AND r.ts < ru.hi
-                ORDER BY r.ts
-            ) q
-        ) w
-        OFFSET 0
-    ) s
-),
-own AS (
-    SELECT user_id, device_pk, lo_us, h0,
-           sum(power_w * dur) AS energy,
-           sum(CASE WHEN power_w >= 0 THEN power_w * dur ELSE 0 END) AS consumed,
-           sum(CASE WHEN power_w < 0 THEN -power_w * dur ELSE 0 END) AS generated,
-           sum(dur) AS covered,
-           min(power_w) AS min_w, max(power_w) AS max_w, count(*) AS samples,
-           max(until) AS carry_until,
-           max(CASE WHEN until > h0 + 3600000000 THEN power_w END) AS carry_w,
-           max(t_us) AS last_us
-    FROM held
-    GROUP BY user_id, device_pk, lo_us, h0
+                SELECT q.power_w, q.t_us, q.t_us - q.t_us %% 3600000000 AS h0,
+                       least(lead(q.t_us) OVER (ORDER BY q.ts), q.t_us + ru.gap_us, ru.hi_us)
+                       AS until
+                FROM (
+                    SELECT r.ts, r.power_w,
+                           CAST(date_part('epoch', r.ts) * 1000000 AS int8) AS t_us
+                    FROM readings r
+                    WHERE r.user_id = ru.user_id AND r.device_pk = ru.device_pk
+                      AND r.ts >= ru.scan_from AND r.ts < ru.hi
+                    ORDER BY r.ts
+                ) q
+            ) w
+            OFFSET 0
+        ) s
+        GROUP BY h0
+    ) o
 ),
 pieces AS (
     SELECT user_id, device_pk, lo_us, h0 AS h, energy, consumed, generated, covered, min_w,
