@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlmodel import func, select
 
 from energy_core.db import session_scope
@@ -16,6 +17,7 @@ from energy_core.settings import get_settings
 from energy_core.types import utcnow
 from ingest_api.app import create_app
 from tests.api.support import assert_error, auth, json_headers
+from tests.chat.fake_openai import FakeOpenAI, call, text
 from tests.factories import add_readings
 from tests.oracle import Oracle
 
@@ -321,3 +323,36 @@ def test_a_pinned_clock_pins_the_apis_answers(engine, household):
     assert made["result"]["consumption_wh"] == pytest.approx(run_wh(200.0, 120))
     stamps = {m["created_at"] for m in history["conversations"][0]["messages"]}
     assert {datetime.fromisoformat(s) for s in stamps} == {pinned}
+
+
+def test_with_a_model_configured_the_model_answers_through_the_households_tools(
+    engine, household, with_data
+):
+    script = [call("list_devices", {}), text("You have a fridge, solar and a heater."), text("Ok.")]
+    with FakeOpenAI(script) as server:
+        settings = get_settings().model_copy(
+            update={
+                "openai_api_key": SecretStr("sk-test-secret-key"),
+                "openai_base_url": server.base_url,
+                "openai_max_retries": 0,
+                "openai_timeout_s": 5.0,
+            }
+        )
+        with TestClient(create_app(settings)) as client:
+            first = ask(client, household.read_key, "What devices do I have?", "llm")
+            ask(client, household.read_key, "And which is the biggest?", "llm")
+
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body["engine"] == "llm" and body["model"] == settings.openai_model
+    assert body["answer"] == "You have a fridge, solar and a heater."
+    (listed,) = body["tool_calls"]
+    assert listed["tool"] == "list_devices" and listed["error"] is None
+    assert "Zebra" not in str(listed) and "theirs" not in str(listed)
+    # The conversation's earlier exchange reaches the model with the next question.
+    later = [(m["role"], m["content"]) for m in server.requests[-1]["messages"][1:]]
+    assert later == [
+        ("user", "What devices do I have?"),
+        ("assistant", "You have a fridge, solar and a heater."),
+        ("user", "And which is the biggest?"),
+    ]
