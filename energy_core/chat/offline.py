@@ -134,6 +134,13 @@ class OfflineAnalyst:
         return text
 
     def _answer_out_of_scope(self, ctx: ToolContext, q: Question) -> str:
+        if q.problem == "clock":
+            return (
+                "I can't narrow a figure to clock times yet, only to parts of the day (night, "
+                "morning, afternoon and evening; 'in the evening' is six to ten pm), or show "
+                "hours in a breakdown ('hourly usage yesterday'). "
+                "You could ask, for example:"
+            )
         if q.problem == "utility":
             return (
                 "I only measure electricity: your meters send power readings, so I have no "

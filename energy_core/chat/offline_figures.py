@@ -231,15 +231,26 @@ def answer_ranking(ctx: ToolContext, q: Question, call: Call) -> str:
     verb = "used the most" if q.order == "most" else "used the least"
     share = f", {percent(first['share'])} of the total" if first["share"] else ""
     out = f"{cap(when(made.evidence))}, **{label}** {verb}: {kwh(first['consumption_wh'])}{share}."
+    costs: dict[int, str] = {}
+    if "cost" in q.metrics:
+        # What each ranked device or room cost, from the cost tool (money is never derived here).
+        for row in ranking:
+            side = {"rooms": [row["room"]]} if by_room else {"devices": [row["device_id"]]}
+            priced = call("cost", **range_args(q), **side)
+            if priced.ok and priced.result["cost"] is not None:
+                costs[row["rank"]] = money(priced.result["cost"], priced.result["currency"])
+        if costs:
+            out += f" It cost {costs[first['rank']]}." if first["rank"] in costs else ""
     if len(ranking) > 1:
         lines = "\n".join(
             f"{row['rank']}. {escape_markdown(row['room'] if by_room else row['name'])}: "
             f"{kwh_or_none(row['consumption_wh'])}"
+            + (f", {costs[row['rank']]}" if row["rank"] in costs else "")
             + (f" ({percent(row['share'])})" if row["share"] else "")
             for row in ranking
         )
         out += "\n\n" + lines
-    return out + coverage_note(r["coverage"])
+    return out + coverage_note(r["coverage"]) + (cost_line(ctx) if costs else "")
 
 
 def _granularity(q: Question) -> str:

@@ -106,7 +106,7 @@ def answer_explain(ctx: ToolContext, q: Question, call: Call) -> str:
         for d in r["devices"][:3]
     ]
     out = head
-    if up:
+    if up and len(r["devices"]) > 1:
         out += f" Most of the difference is the {escape_markdown(up[0]['name'])}."
     out += "\n\nThe devices that differ most from their typical day:\n" + "\n".join(lines)
     hours = [h for h in r["hours"] if h["difference_wh"] > 0]

@@ -40,6 +40,16 @@ MONTHS = {
     "december": 12,
 }
 MONTH_ABBREVIATIONS = {name[:3]: number for name, number in MONTHS.items()} | {"sept": 9}
+HOLIDAYS = {
+    "christmas day": (12, 25),
+    "christmas": (12, 25),
+    "xmas": (12, 25),
+    "christmas eve": (12, 24),
+    "boxing day": (12, 26),
+    "new years day": (1, 1),
+    "new years eve": (12, 31),
+    "hogmanay": (12, 31),
+}
 SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 NUMBER_WORDS = {
@@ -286,6 +296,13 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"(winter|spring|summer|autumn|fall)\b(?:\s+(\d{4})\b)?"
         ),
     ),
+    (
+        "holiday",
+        re.compile(
+            r"\b(christmas day|christmas eve|christmas|xmas|boxing day|new year'?s day|"
+            r"new year'?s eve|hogmanay)\b(?:\s+(\d{4})\b)?"
+        ),
+    ),
     ("day_before_yesterday", re.compile(r"\bthe day before yesterday\b")),
     ("today", re.compile(r"\b(today|so far today|this day)\b")),
     ("yesterday", re.compile(r"\byesterday\b")),
@@ -352,6 +369,9 @@ def _build(kind: str, match: re.Match[str], b: _Builder) -> Period | None:
         return b.season(
             "autumn" if g[1] == "fall" else g[1], qualifier, int(g[2]) if g[2] else None
         )
+    if kind == "holiday":
+        month, dom = HOLIDAYS[g[0].replace("'", "")]
+        return b.latest_date(month, dom, int(g[1]) if g[1] else None)
     if kind == "day_before_yesterday":
         return b.day(b.today - timedelta(days=2), "the day before yesterday")
     if kind == "today":

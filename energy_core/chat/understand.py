@@ -26,7 +26,7 @@ from energy_core.chat.periods import (
 from energy_core.chat.question import Option, Question, Target
 from energy_core.chat.render import plain_name
 from energy_core.chat.tools import ToolContext
-from energy_core.stats import DeviceRef
+from energy_core.stats import TIMES_OF_DAY, DeviceRef
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
@@ -90,7 +90,13 @@ COVERAGE = _rx(
 )
 EXPLAIN = _rx(
     r"\bwhy\b|\bwhat (caused|made|happened|drove|explains)\b|\bexplain\b|\breason\b|"
-    r"\bwhat was (different|unusual)\b|\bunusual\b|\bspiked?\b"
+    r"\bwhat was (different|unusual)\b|\bunusual\b|\bspiked?\b|"
+    r"\b(more|less|higher|lower) than (usual|normal|typical|average|a typical day)\b|"
+    r"\b(above|below) (normal|average|usual)\b"
+)
+CLOCK = _rx(
+    r"\b(\d{1,2})(?::(\d{2}))?\s*(am|pm)?\s*(?:to|-|and|until|till)\s*"
+    r"(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b|\b\d{1,2}(:\d{2})?\s*(am|pm)\b|\b\d{1,2}:\d{2}\b"
 )
 SOLAR_SPLIT = _rx(
     r"\bself[- ]?(consum\w*|used|use|sufficien\w*)\b|\b(use|used|using|consume[d]?) (it )?"
@@ -287,6 +293,13 @@ def understand(ctx: ToolContext, question: str) -> Question:
     except PeriodError as exc:
         q.kind, q.problem = "period_error", str(exc)
         return q
+    clock = CLOCK.search(masked)
+    if clock:
+        part = _clock_range(clock)
+        if part is None:
+            q.kind, q.problem = "out_of_scope", "clock"
+            return q
+        masked = _blank(masked, [clock.span()]) + f" {part}"
     times = find_times_of_day(masked)
     time_of_day = times[0][0] if times else None
     spans = [m.span for m in mentions] + [span for _, span in times]
@@ -368,6 +381,31 @@ def understand(ctx: ToolContext, question: str) -> Question:
         )
     _details(text, rest, q)
     return q
+
+
+def _hour(number: str, minutes: str | None, meridiem: str | None) -> int | None:
+    hour = int(number)
+    if minutes not in (None, "00") or hour > 24:
+        return None
+    if meridiem == "pm" and hour < 12:
+        hour += 12
+    if meridiem == "am" and hour == 12:
+        hour = 0
+    return hour % 24
+
+
+def _clock_range(match: re.Match[str]) -> str | None:
+    """The part of the day that clock times name exactly ("6pm to 10pm" is the evening), or
+    None: figures are kept per hour of the day only for those parts."""
+    g = match.groups()
+    if g[0] is None or g[3] is None:
+        return None
+    first = _hour(g[0], g[1], g[2] or g[5])
+    last = _hour(g[3], g[4], g[5])
+    for name, (lo, hi) in TIMES_OF_DAY.items():
+        if (first, last) == (lo, hi):
+            return {"night": "at night"}.get(name, f"in the {name}")
+    return None
 
 
 QUANTIFIERS = frozenset("both either neither two three four several".split())
