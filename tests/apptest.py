@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from tests.factories import PASSWORD
@@ -14,6 +16,19 @@ from tests.factories import PASSWORD
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "webapp" / "streamlit_app.py"
 COOKIE_KEY = "a-test-cookie-key-that-is-long-enough-for-hs256"
+
+
+def serve_like_a_server(patch: pytest.MonkeyPatch) -> None:
+    """Run AppTest like a running server, which leaves Streamlit's legacy ``pages/`` mode on its
+    first run and stays out of it. AppTest re-enters that mode on every run because a ``pages/``
+    directory exists (the frame's way out is a rerun, which AppTest does not follow)."""
+    original_init = PagesManager.__init__
+
+    def init(self, *args, **kwargs) -> None:  # noqa: ANN001
+        original_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    patch.setattr(PagesManager, "__init__", init)
 
 
 def open_app() -> AppTest:

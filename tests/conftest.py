@@ -89,18 +89,10 @@ def redis_url() -> str:
 
 @pytest.fixture
 def server_mode(monkeypatch) -> None:
-    """Run AppTest like a running server, which leaves Streamlit's legacy ``pages/`` mode on its
-    first run and stays out of it. AppTest re-enters that mode on every run because a ``pages/``
-    directory exists (the frame's way out is a rerun, which AppTest does not follow)."""
-    from streamlit.runtime.pages_manager import PagesManager
+    """Run AppTest like a running server (see ``tests.apptest.serve_like_a_server``)."""
+    from tests.apptest import serve_like_a_server
 
-    original_init = PagesManager.__init__
-
-    def init(self, *args, **kwargs) -> None:  # noqa: ANN001
-        original_init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
+    serve_like_a_server(monkeypatch)
 
 
 @pytest.fixture

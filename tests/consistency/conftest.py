@@ -31,7 +31,8 @@ from tests.factories import add_readings, make_device, make_key, make_user, quic
 LONDON = "Europe/London"
 TZ = ZoneInfo(LONDON)
 SEED_START = datetime(2026, 3, 25, tzinfo=UTC)
-NOW = datetime(2026, 4, 2, 9, 40, 17, tzinfo=TZ)
+# On the minute: the pages round their clock down to the minute.
+NOW = datetime(2026, 4, 2, 9, 40, tzinfo=TZ)
 PRICE = 0.28
 STEP_S = 15 * 60
 
@@ -105,9 +106,11 @@ def readings_of(device_id: str, rng: random.Random) -> list[tuple[datetime, floa
 
 @dataclass(frozen=True)
 class Seeded:
-    """The seeded household: who it is, its read key, and the pinned now."""
+    """The seeded household: who it is (its password is the factories' PASSWORD), its read key,
+    and the pinned now."""
 
     user_id: int
+    email: str
     read_key: str
     now: datetime
 
@@ -132,7 +135,7 @@ def seed_household(engine) -> Seeded:  # noqa: ANN001 - an Engine
             if DEVICES[device_id][5] is not None:
                 add_readings(s, user=user, device=device, points=readings_of(device_id, rng))
         key = make_key(s, user=user, scope=KeyScope.read).key
-        user_id = user.id
+        user_id, email = user.id, user.email
     rollup_dirty_hours(engine)
     with session_scope(engine) as s:
         user = s.get(User, user_id)
@@ -148,7 +151,7 @@ def seed_household(engine) -> Seeded:  # noqa: ANN001 - an Engine
         for device_id, at, power_w in late:
             device = require_device(s, user_id=user_id, device_id=device_id)
             add_readings(s, user=user, device=device, points=[(at, power_w)])
-    return Seeded(user_id=user_id, read_key=key, now=NOW)
+    return Seeded(user_id=user_id, email=email, read_key=key, now=NOW)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
