@@ -236,7 +236,8 @@ def insert_readings(
 
     If any row was new, also marks ``dirty_hours`` ((device_pk, hour start µs), see
     ``mark_hours_dirty``) for recomputation and moves each device of ``last_seen``
-    ({device_pk: µs}) forward to that instant, never back.
+    ({device_pk: µs}) forward to that instant, never back. On PostgreSQL the caller holds
+    ``sql.locks.lock_for_writing`` (the marks rely on it).
     """
     if not ts_us:
         return 0

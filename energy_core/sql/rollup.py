@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, text
 
-from energy_core.sql import PG_INSTANT, PG_ORIGIN, is_sqlite
+from energy_core.sql import PG_ORIGIN, is_sqlite
 from energy_core.sql.arrays import Int4Array, Int8Array, binary_array
 from energy_core.sql.locks import writers_held_back
 from energy_core.types import UTCDateTime
@@ -81,8 +81,7 @@ own AS (
                sum(dur) AS covered,
                min(power_w) AS min_w, max(power_w) AS max_w, count(*) AS samples,
                max(until) AS carry_until,
-               max(CASE WHEN until > h0 + 3600000000 THEN power_w END) AS carry_w,
-               max(t_us) AS last_us
+               max(CASE WHEN until > h0 + 3600000000 THEN power_w END) AS carry_w
         FROM (
             SELECT w.power_w, w.t_us, w.h0, w.until,
                    least(w.until, w.h0 + 3600000000) - w.t_us AS dur
@@ -145,11 +144,15 @@ upserted AS (
 ),
 seen AS (
     -- The newest reading of each device recomputed, for a last-seen time a writer skipped
-    -- (sql.ingest: writers never wait for each other's device rows).
+    -- (sql.ingest: writers never wait for each other's device rows): one index probe each.
     UPDATE devices AS dev SET last_seen_at = newest.at
     FROM (
-        SELECT device_pk, {PG_INSTANT.format("max(last_us)")} AS at
-        FROM own GROUP BY device_pk ORDER BY device_pk
+        SELECT d.device_pk, (
+            SELECT max(r.ts) FROM readings r
+            WHERE r.user_id = d.user_id AND r.device_pk = d.device_pk
+        ) AS at
+        FROM (SELECT DISTINCT user_id, device_pk FROM runs) AS d
+        ORDER BY d.device_pk
     ) AS newest
     WHERE dev.id = newest.device_pk
       AND (dev.last_seen_at IS NULL OR dev.last_seen_at < newest.at)
