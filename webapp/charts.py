@@ -11,32 +11,36 @@ import pandas as pd
 USED_COLOR = "#0f766e"
 GENERATED_COLOR = "#d97706"
 NEUTRAL_COLOR = "#64748b"
-# Distinct, colour-blind-friendlier hues; cycled beyond 20 devices.
+# Ten clearly distinct hues (Tableau 10) that a device's id picks from, then ten darker ones that
+# only devices beyond the tenth get.
 DEVICE_COLORS = (
-    "#0f766e", "#2563eb", "#d97706", "#7c3aed", "#db2777", "#65a30d", "#0891b2", "#dc2626",
-    "#4f46e5", "#ca8a04", "#059669", "#9333ea", "#ea580c", "#0284c7", "#be123c", "#4d7c0f",
-    "#6d28d9", "#b45309", "#0e7490", "#64748b",
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+    "#9c755f", "#bab0ac",
+    "#2f4b7c", "#b35806", "#9e1b32", "#2a7f7a", "#2e6b30", "#a68a00", "#6a3d7c", "#c2185b",
+    "#5d4037", "#616161",
 )  # fmt: skip
+FIRST_CHOICES = 10
 TIME_FORMAT = "%H:%M"
 
 
 def device_colors(devices: pd.DataFrame) -> dict[str, str]:
     """Each device's colour (by ``device_id``), derived from its id: the same on every page,
-    whatever a chart filters, and never changed by registering or removing another device. Two
+    whatever a chart filters, and never changed by registering another device. Two
     ids that land on one colour: the device registered first keeps it, the later one takes the
-    next free colour (cycling once every colour is taken)."""
+    next free colour (a new round once every colour is taken)."""
     taken: dict[str, str] = {}
     used: set[str] = set()
     ordered = devices.sort_values(["created_at", "device_id"], na_position="last", kind="stable")
     for device_id in ordered["device_id"]:
-        first = zlib.crc32(device_id.encode()) % len(DEVICE_COLORS)
-        for step in range(len(DEVICE_COLORS)):
-            colour = DEVICE_COLORS[(first + step) % len(DEVICE_COLORS)]
-            if colour not in used:
-                break
-        else:
-            colour = DEVICE_COLORS[first]
+        first = zlib.crc32(device_id.encode()) % FIRST_CHOICES
+        # The next free of the first ten, then the next free of all twenty.
+        order = [(first + step) % FIRST_CHOICES for step in range(FIRST_CHOICES)]
+        order += range(FIRST_CHOICES, len(DEVICE_COLORS))
+        free = [DEVICE_COLORS[i] for i in order if DEVICE_COLORS[i] not in used]
+        if not free:  # every colour is taken: start another round
             used.clear()
+            free = [DEVICE_COLORS[first]]
+        colour = free[0]
         used.add(colour)
         taken[device_id] = colour
     return taken

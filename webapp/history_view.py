@@ -333,17 +333,19 @@ def _delta(metric: str, value: float, currency: str) -> str:
     if missing(value):
         return DASH
     if metric == "cost":
-        return ("+" if value >= 0 else "") + format_money(value, currency)
-    return f"{value / 1000:+,.2f} kWh"
+        value = round(value, 2) + 0.0  # no "-£0.00"
+        return ("+" if value > 0 else "") + format_money(value, currency)
+    kwh = round(value / 1000, 2) + 0.0
+    return f"{kwh:+,.2f} kWh" if kwh else "0.00 kWh"
 
 
 def comparison_table(
     view: HistoryView, names: dict[str, str], *, currency: str, with_last_year: bool
 ) -> pd.DataFrame:
     comparison = view.comparison
-    together = "Household" if not view.device_ids or len(names) == len(view.device_ids) else None
+    together = "Household" if view.whole_household else "Selected devices"
     data = comparison.assign(
-        name=comparison["device_id"].map(names).fillna(together or "Selected devices"),
+        name=comparison["device_id"].map(names).fillna(together),
         figure=comparison["metric"].map(METRIC_NAMES),
     )
     rows = list(data.itertuples(index=False))

@@ -124,6 +124,7 @@ class HistoryView:
         default_factory=lambda: pd.DataFrame(columns=COMPARISON_COLUMNS)
     )
     device_ids: list[str] = field(default_factory=list)
+    whole_household: bool = True
 
 
 def _tuple(values: Iterable[str] | None) -> list[str] | None:
@@ -230,6 +231,7 @@ def load_history(
         _comparison_rows(previous, last_year), columns=COMPARISON_COLUMNS
     )
     view.device_ids = [d.device_id for d in series.devices]
+    view.whole_household = selection.whole_household
     return view
 
 

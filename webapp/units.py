@@ -85,7 +85,8 @@ def format_share(share: float | None, *, digits: int = 0) -> str:
 def format_change(ratio: float | None) -> str:
     if missing(ratio):
         return DASH
-    return f"{ratio * 100:+.0f}%"
+    percent = round(ratio * 100)
+    return "0%" if percent == 0 else f"{percent:+d}%"
 
 
 def format_duration(seconds: float | None) -> str:

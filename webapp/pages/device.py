@@ -109,7 +109,10 @@ def header(device: pd.Series, *, now: datetime, tz: tzinfo) -> None:
 
 
 def _at(at: datetime | None, *, tz: tzinfo, now: datetime) -> str | None:
-    return None if missing(at) else f"at {format_when(at, tz=tz, now=now)}"
+    if missing(at):
+        return None
+    today = at.astimezone(tz).date() == now.astimezone(tz).date()
+    return f"at {'today ' if today else ''}{format_when(at, tz=tz, now=now)}"
 
 
 def metrics(view: DeviceView, *, currency: str, tz: tzinfo, now: datetime) -> None:

@@ -80,7 +80,8 @@ def choose_period(tz: ZoneInfo, now: datetime) -> tuple[Period, dict[str, str | 
         key="history_range",
     )
     if preset != "custom":
-        return preset_period(preset, now=now, timezone=str(tz)), {"range": preset}
+        address = {"range": preset, "from": None, "to": None}
+        return preset_period(preset, now=now, timezone=str(tz)), address
     today = now.astimezone(tz).date()
     if "history_days" not in st.session_state:
         first = _day(st.query_params.get("from", "")) or today - timedelta(days=13)
@@ -197,9 +198,10 @@ def main() -> None:
 
     with database_guard():
         view = load_history(user.id, period, granularity, device_ids, room_ids)
+    described = period.describe()
     st.caption(
-        f"{period.describe()} · {user.timezone} · one bar per {granularity} ({why}) · compared "
-        f"with {previous.describe()}"
+        f"{described[:1].upper()}{described[1:]} · {user.timezone} · one bar per {granularity} "
+        f"({why}) · compared with {previous.describe()}"
         + ("" if previous == last_year else f" and {last_year.describe()}")
     )
     if view.empty is not None or not view.total.get("has_data"):
