@@ -200,11 +200,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
     simulator_thread = None
+    api_url = f"http://{host}:{api_port}"
+    if not settings.public_api_url:
+        # The app's "Send data" samples name the API this command actually started.
+        reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        os.environ["ENERGY_PUBLIC_API_URL"] = f"http://{reachable}:{api_port}"
     try:
         children["ingest API"] = subprocess.Popen(api_argv(host, api_port))
         children["scheduler"] = subprocess.Popen(module_argv("scheduler"))
         children["app"] = subprocess.Popen(streamlit_argv(host, app_port))
-        api_url = f"http://{host}:{api_port}"
         app_url = f"http://{host}:{app_port}"
         wait_http(f"{api_url}/health", timeout_s=60, proc=children["ingest API"])
         wait_http(f"{app_url}/_stcore/health", timeout_s=120, proc=children["app"])
