@@ -198,7 +198,18 @@ def resolve_reference(reference: str, devices: Sequence[DeviceRef]) -> list[Devi
     if room:
         return room
     matches = find_devices_in_text(reference, devices)
-    if matches and all(m.exact for m in matches):
+    folded = fold(reference)
+    covered = [False] * len(folded)
+    for match in matches:
+        for i in range(*match.span):
+            covered[i] = True
+    # Every word must belong to a name: "Bob's secret freezer" is not the Kitchen fridge.
+    leftover = [
+        m.group(0)
+        for m in re.finditer(r"\w+", folded)
+        if not any(covered[m.start() : m.end()]) and m.group(0) not in STOPWORDS
+    ]
+    if matches and all(m.exact for m in matches) and not leftover:
         out: list[DeviceRef] = []
         for match in matches:
             out.extend(d for d in match.devices if d not in out)

@@ -55,6 +55,7 @@ from energy_core.chat.tools_power import (
     tool_hourly_profile,
     tool_power_stats,
 )
+from energy_core.chat.tools_question import QuestionArgs, tool_answer_question
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +150,14 @@ TOOLS: dict[str, Tool] = {
             "each hour's energy against its typical day over the days before.",
             ExplainArgs,
             tool_explain_period,
+        ),
+        Tool(
+            "answer_question",
+            "The whole question at once, in the question model the offline analyst uses (kind, "
+            "metrics, devices/rooms, periods, comparison, grouping): returns its answer and "
+            "every figure behind it. Names must be the user's own devices or rooms.",
+            QuestionArgs,
+            tool_answer_question,
         ),
         Tool(
             "project_month",

@@ -228,6 +228,7 @@ def test_a_device_named_like_an_instruction_changes_nothing_about_what_can_be_re
         "device_status",
         "data_coverage",
         "explain_period",
+        "answer_question",
         "project_month",
     }
     assert bob_leaked(server, chunks, answer) == []
