@@ -19,14 +19,17 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi.testclient import TestClient
 
 from energy_core import db as db_module
 from energy_core.accounts import require_device, update_device, users
 from energy_core.db import session_scope
 from energy_core.models import DeviceUpdate, KeyScope, User
 from energy_core.rollup import rollup_dirty_hours
+from ingest_api.app import create_app
 from tests.databases import code_under_test_on, empty_postgres_database
 from tests.factories import add_readings, make_device, make_key, make_user, quick_hash
+from tests.oracle import Oracle
 
 LONDON = "Europe/London"
 TZ = ZoneInfo(LONDON)
@@ -176,3 +179,17 @@ def module_engine(module_database_url) -> Iterator:
 @pytest.fixture(scope="module")
 def seeded(module_engine) -> Seeded:
     return seed_household(module_engine)
+
+
+@pytest.fixture(scope="module")
+def client(module_engine) -> Iterator[TestClient]:
+    """The read API on the module's database."""
+    with TestClient(create_app()) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def oracle(seeded: Seeded) -> Oracle:
+    """The figures of the seeded household's raw readings, worked out apart from the product."""
+    with session_scope(read_only=True) as s:
+        return Oracle(s, seeded.user_id)

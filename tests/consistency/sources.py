@@ -33,6 +33,15 @@ class Target:
         return self.kind if self.kind == "household" else f"{self.kind} {self.name}"
 
 
+def members_of(oracle: Oracle, target: Target) -> list[str]:
+    """The devices a target is about."""
+    if target.kind == "household":
+        return list(oracle.devices)
+    if target.kind == "device":
+        return [target.name]
+    return [d for d, device in oracle.devices.items() if device.location == target.name]
+
+
 def z(at: datetime) -> str:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 

@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from energy_core.chat.tools import ToolContext, run_tool
 from energy_core.db import session_scope
 from energy_core.stats import compare, days_period, hours_of, preset_period
-from ingest_api.app import create_app
 from tests.consistency.conftest import LONDON, NOW, Seeded
 from tests.consistency.sources import (
     Target,
@@ -24,6 +23,7 @@ from tests.consistency.sources import (
     api_summary,
     chat,
     hourly_window,
+    members_of,
     oracle_figures,
     read_layer,
     select,
@@ -69,26 +69,6 @@ EXACT = {"rel": 1e-9, "abs": 1e-6}
 ROUNDED_TO_4 = {"cost", "coverage"}
 
 
-@pytest.fixture(scope="module")
-def client(module_engine):
-    with TestClient(create_app()) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def oracle(seeded: Seeded) -> Oracle:
-    with session_scope(read_only=True) as s:
-        return Oracle(s, seeded.user_id)
-
-
-def _devices_of(oracle: Oracle, target: Target) -> list[str]:
-    if target.kind == "household":
-        return list(oracle.devices)
-    if target.kind == "device":
-        return [target.name]
-    return [d for d, device in oracle.devices.items() if device.location == target.name]
-
-
 def _tolerance(source: str, figure: str) -> dict:
     if source.startswith("chat"):
         return {"rel": 0, "abs": 6e-5 if figure in ROUNDED_TO_4 else 6e-4}
@@ -118,7 +98,7 @@ def test_every_source_gives_the_figure_of_the_readings(
 ):
     make_period, chat_when = PERIODS[period_name]
     period = make_period()
-    devices = _devices_of(oracle, target)
+    devices = members_of(oracle, target)
     expected = oracle_figures(
         oracle, period.start, period.end, devices, peak_hours=target.kind != "device"
     )
@@ -164,7 +144,7 @@ def test_parts_of_the_day_agree_with_the_readings_of_those_hours(
     night of the clock change has no 01:00), and the readings of those hours say the same."""
     make_period, chat_when = PERIODS[period_name]
     period = make_period().with_time_of_day(time_of_day)
-    devices = _devices_of(oracle, target)
+    devices = members_of(oracle, target)
     expected = oracle_figures(
         oracle,
         period.start,
@@ -249,7 +229,7 @@ def test_comparisons_with_the_period_before_agree(
     make_period, chat_when = PERIODS[period_name]
     current = make_period()
     baseline = current.previous()
-    devices = _devices_of(oracle, target)
+    devices = members_of(oracle, target)
     members = [
         d
         for d in devices

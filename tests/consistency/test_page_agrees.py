@@ -15,13 +15,11 @@ import pytest
 import streamlit as st
 from fastapi.testclient import TestClient
 
-from energy_core.db import session_scope
 from energy_core.settings import get_settings
 from energy_core.stats import days_period, instant_period, preset_period
-from ingest_api.app import create_app
 from tests.apptest import COOKIE_KEY, REPO, open_app, serve_like_a_server, sign_in
 from tests.consistency.conftest import LONDON, NOW, Seeded
-from tests.consistency.sources import Target, api_row, api_stats, api_summary
+from tests.consistency.sources import Target, api_row, api_stats, api_summary, members_of
 from tests.oracle import Oracle
 from webapp import loaders
 from webapp.units import format_energy, format_money, format_power, format_share
@@ -75,33 +73,13 @@ def app(seeded: Seeded):
         get_settings.cache_clear()
 
 
-@pytest.fixture(scope="module")
-def client(module_engine):
-    with TestClient(create_app()) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def oracle(seeded: Seeded) -> Oracle:
-    with session_scope(read_only=True) as s:
-        return Oracle(s, seeded.user_id)
-
-
-def _members(oracle: Oracle, target: Target) -> list[str]:
-    if target.kind == "household":
-        return list(oracle.devices)
-    if target.kind == "device":
-        return [target.name]
-    return [d for d, device in oracle.devices.items() if device.location == target.name]
-
-
 @pytest.mark.parametrize("name", list(SELECTIONS))
 def test_the_history_page_and_its_csv_say_what_the_api_says(
     app: dict, seeded: Seeded, client: TestClient, oracle: Oracle, name: str
 ):
     make_period, address, target = SELECTIONS[name]
     period = make_period()
-    members = _members(oracle, target)
+    members = members_of(oracle, target)
     rooms = {target.name: members} if target.kind == "room" else {}
     api = api_summary(client, seeded.read_key, period, target, rooms)
     if target.kind == "device":
