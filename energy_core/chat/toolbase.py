@@ -208,6 +208,22 @@ def resolve_period(
     return result
 
 
+def period_of(
+    ctx: ToolContext, args: Any, *, default: Callable[[], Period] | None = None
+) -> Period:
+    """The range of a call whose arguments name one (``period``, ``start``, ``end``, ``label``
+    and, where the tool has it, ``time_of_day``)."""
+    return resolve_period(
+        ctx,
+        period=args.period,
+        start=args.start,
+        end=args.end,
+        time_of_day=getattr(args, "time_of_day", None),
+        label=args.label,
+        default=default,
+    )
+
+
 def resolve_targets(
     ctx: ToolContext, *, devices: list[str], rooms: list[str]
 ) -> tuple[list[DeviceRef], bool]:

@@ -20,6 +20,7 @@ from energy_core.chat.toolbase import (
     _period_evidence,
     _r,
     _seconds,
+    period_of,
     resolve_period,
     resolve_targets,
 )
@@ -105,14 +106,7 @@ def _energy_figures(
 
 
 def tool_energy_usage(ctx: ToolContext, args: EnergyArgs) -> tuple[dict, dict]:
-    period = resolve_period(
-        ctx,
-        period=args.period,
-        start=args.start,
-        end=args.end,
-        time_of_day=args.time_of_day,
-        label=args.label,
-    )
+    period = period_of(ctx, args)
     devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
     result = _energy_figures(
         ctx, devices=devices, whole=household, period=period, granularity=args.granularity
@@ -129,14 +123,7 @@ def tool_energy_usage(ctx: ToolContext, args: EnergyArgs) -> tuple[dict, dict]:
 
 
 def tool_cost(ctx: ToolContext, args: CostArgs) -> tuple[dict, dict]:
-    period = resolve_period(
-        ctx,
-        period=args.period,
-        start=args.start,
-        end=args.end,
-        time_of_day=args.time_of_day,
-        label=args.label,
-    )
+    period = period_of(ctx, args)
     devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
     figures = _energy_figures(
         ctx,
@@ -167,14 +154,7 @@ def tool_cost(ctx: ToolContext, args: CostArgs) -> tuple[dict, dict]:
 
 
 def tool_top_devices(ctx: ToolContext, args: TopDevicesArgs) -> tuple[dict, dict]:
-    period = resolve_period(
-        ctx,
-        period=args.period,
-        start=args.start,
-        end=args.end,
-        time_of_day=args.time_of_day,
-        label=args.label,
-    )
+    period = period_of(ctx, args)
     devices, household = resolve_targets(ctx, devices=[], rooms=args.rooms)
     series = read_series(ctx.session, ctx.select(period, devices, household), flows=False)
     by_id = {d.device_id: d for d in devices}

@@ -21,7 +21,7 @@ from energy_core.chat.toolbase import (
     _iso,
     _period_evidence,
     _r,
-    resolve_period,
+    period_of,
     resolve_targets,
 )
 from energy_core.stats import COST_RULE, buckets, read_series
@@ -44,12 +44,9 @@ def _hour_means(figures, periods, tz, *, by_weekday: bool = False) -> dict:  # n
 
 
 def tool_explain_period(ctx: ToolContext, args: ExplainArgs) -> tuple[dict, dict]:
-    period = resolve_period(
+    period = period_of(
         ctx,
-        period=args.period,
-        start=args.start,
-        end=args.end,
-        label=args.label,
+        args,
         default=lambda: parse_period("yesterday", now=ctx.now, timezone=ctx.timezone),
     )
     devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)

@@ -17,7 +17,7 @@ from energy_core.chat.toolbase import (
     _evidence,
     _iso,
     _r,
-    resolve_period,
+    period_of,
     resolve_targets,
 )
 from energy_core.stats import (
@@ -68,12 +68,9 @@ def _split_rows(cells: list, weekdays: set[int]) -> list[dict]:
 
 
 def tool_hourly_profile(ctx: ToolContext, args: ProfileArgs) -> tuple[dict, dict]:
-    period = resolve_period(
+    period = period_of(
         ctx,
-        period=args.period,
-        start=args.start,
-        end=args.end,
-        label=args.label,
+        args,
         default=lambda: parse_period("last 30 days", now=ctx.now, timezone=ctx.timezone),
     )
     devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
@@ -114,14 +111,7 @@ def tool_hourly_profile(ctx: ToolContext, args: ProfileArgs) -> tuple[dict, dict
 
 
 def tool_power_stats(ctx: ToolContext, args: PowerArgs) -> tuple[dict, dict]:
-    period = resolve_period(
-        ctx,
-        period=args.period,
-        start=args.start,
-        end=args.end,
-        time_of_day=args.time_of_day,
-        label=args.label,
-    )
+    period = period_of(ctx, args)
     devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
     selection = ctx.select(period, devices, household, granularity="hour")
     series = read_series(ctx.session, selection, flows=False)
@@ -222,14 +212,7 @@ def tool_device_status(ctx: ToolContext, args: StatusArgs) -> tuple[dict, dict]:
 
 
 def tool_data_coverage(ctx: ToolContext, args: CoverageArgs) -> tuple[dict, dict]:
-    period = resolve_period(
-        ctx,
-        period=args.period,
-        start=args.start,
-        end=args.end,
-        time_of_day=args.time_of_day,
-        label=args.label,
-    )
+    period = period_of(ctx, args)
     devices, household = resolve_targets(ctx, devices=args.devices, rooms=[])
     series = read_series(ctx.session, ctx.select(period, devices, household), flows=False)
     totals = {f.device_id: f for f in series.device_totals()}
