@@ -46,6 +46,7 @@ from energy_core.security import bcrypt_pair, bcrypt_part
 from energy_core.settings import DEMO_COOKIE_KEY, Settings, get_settings
 from energy_core.types import utcnow
 from webapp.loaders import read_session, write_session
+from webapp.login_cookie import use_cookie_writer
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +123,9 @@ def cookie_key_problem(settings: Settings) -> str | None:
 
 
 def make_authenticator(settings: Settings) -> stauth.Authenticate:
-    """The library's authenticator over the active accounts. Build one per run: it renders the
-    cookie component, and the accounts must be read fresh."""
+    """The library's authenticator over the active accounts. Build one per run: the accounts must
+    be read fresh. Its cookie component only writes (``webapp.login_cookie``)."""
+    use_cookie_writer()
     return stauth.Authenticate(
         _credentials(),
         cookie_name=settings.cookie_name,

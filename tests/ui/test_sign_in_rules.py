@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import bcrypt
+import extra_streamlit_components as stx
 import jwt
 import pytest
 from sqlmodel import select
@@ -301,3 +302,48 @@ def test_a_long_unicode_password_signs_in_whole(lena):
     assert is_signed_in(try_password(open_app(), password.strip()))
     # bcrypt alone would have compared only the first 72 bytes.
     assert not is_signed_in(try_password(open_app(), password.strip()[:-1] + "?"))
+
+
+# --- the login cookie in the browser -----------------------------------------------------------
+
+
+@pytest.fixture
+def cookie_calls(monkeypatch):
+    """What the app asks the cookie component to do: ("read", None) for a cookie-reading
+    component, ("set", options) for each cookie written."""
+    calls: list[tuple[str, dict | None]] = []
+    original_init, original_set = stx.CookieManager.__init__, stx.CookieManager.set
+
+    def reading(self, *args, **kwargs):  # noqa: ANN001
+        calls.append(("read", None))
+        original_init(self, *args, **kwargs)
+
+    def writing(self, cookie, val, *args, **kwargs):  # noqa: ANN001
+        calls.append(("set", kwargs))
+        return original_set(self, cookie, val, *args, **kwargs)
+
+    monkeypatch.setattr(stx.CookieManager, "__init__", reading)
+    monkeypatch.setattr(stx.CookieManager, "set", writing)
+    return calls
+
+
+def test_no_cookie_reading_component_can_rerun_the_app_during_a_sign_in(lena, cookie_calls):
+    # Its report, when it lands while the run of a pressed "Sign in" is under way, interrupts
+    # that run and the press is lost (the first sign-in after a start came back as the form).
+    at = open_app()
+    at = try_password(at, PASSWORD)
+    assert is_signed_in(at)
+    assert [kind for kind, _ in cookie_calls] == ["set"]
+
+
+@pytest.mark.parametrize(
+    ("url", "secure"), [("https://energy.example.org/", True), ("http://127.0.0.1:8501/", None)]
+)
+def test_the_login_cookie_is_secure_when_the_app_is_served_over_https(
+    lena, cookie_calls, monkeypatch, url, secure
+):
+    monkeypatch.setattr(ContextProxy, "url", property(lambda self: url))
+    assert is_signed_in(try_password(open_app(), PASSWORD))
+    ((kind, options),) = cookie_calls
+    assert kind == "set"
+    assert options.get("secure") is secure
