@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from energy_cli import ask, importing, manage, run
+from energy_cli import accounts, ask, importing, manage, run
 from energy_cli.console import CliError
 from energy_core.settings import get_settings
 
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run.add_commands(sub)
     manage.add_commands(sub)
+    accounts.add_commands(sub)
     ask.add_commands(sub)
     importing.add_commands(sub)
     return parser

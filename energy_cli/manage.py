@@ -1,5 +1,5 @@
-"""The commands that manage the database and its households: ``db upgrade``, ``db check``,
-``users``, ``devices``, ``keys``, ``demo seed`` and ``aggregate``."""
+"""The commands that manage the database: ``db upgrade``, ``db check``, ``demo seed`` and
+``aggregate`` (the households' users, devices and keys are in ``accounts.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import argparse
 from datetime import UTC, datetime
 
 from energy_cli.console import CliError, engine, instant, pinned_clock, progress_printer, upgrade
-from energy_core.settings import get_settings
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -35,80 +34,6 @@ def cmd_db_check(args: argparse.Namespace) -> int:
             print("Run again with --delete-orphans to delete these rows.")
             return 1
         print(f"Deleted {delete_orphans(session, report):,} row(s).")
-    return 0
-
-
-def cmd_users_add(args: argparse.Namespace) -> int:
-    from energy_core.accounts import create_user
-    from energy_core.db import session_scope
-    from energy_core.models import Role
-
-    upgrade()
-    with session_scope() as session:
-        user = create_user(
-            session,
-            email=args.email,
-            password=args.password,
-            full_name=args.name or "",
-            role=Role.admin if args.admin else Role.member,
-            timezone=args.timezone or get_settings().default_timezone,
-        )
-    print(f"Created {user.role} {user.email} (id {user.id}).")
-    return 0
-
-
-def cmd_devices_add(args: argparse.Namespace) -> int:
-    from energy_core.accounts import create_device, issue_api_key, require_user
-    from energy_core.db import session_scope
-    from energy_core.models import DeviceCreate, KeyScope
-
-    upgrade()
-    with session_scope() as session:
-        user = require_user(session, email=args.user)
-        device = create_device(
-            session,
-            user_id=user.id,
-            data=DeviceCreate(
-                device_id=args.device_id,
-                name=args.name,
-                type=args.type,
-                location=args.location,
-                bidirectional=args.bidirectional,
-            ),
-        )
-        issued = issue_api_key(
-            session,
-            user_id=user.id,
-            scope=KeyScope.ingest,
-            device_id=device.device_id,
-            name=f"{device.device_id} ingest",
-        )
-    print(f"Created device {device.device_id!r} ({device.name}) for {user.email}.")
-    print("Its ingest key (shown once, store it now):")
-    print(issued.key)
-    return 0
-
-
-def cmd_keys_add(args: argparse.Namespace) -> int:
-    from energy_core.accounts import issue_api_key, require_user
-    from energy_core.db import session_scope
-    from energy_core.models import KeyScope
-
-    upgrade()
-    with session_scope() as session:
-        user = require_user(session, email=args.user)
-        issued = issue_api_key(
-            session,
-            user_id=user.id,
-            scope=KeyScope(args.scope),
-            device_id=args.device_id,
-            name=args.name or f"{args.scope} key",
-            emoncms=args.emoncms,
-            register_inputs=args.register_inputs,
-        )
-    target = f"device {args.device_id!r}" if args.device_id else "all devices"
-    print(f"Issued a {args.scope} key for {user.email} ({target}); shown once, store it now:")
-    print(issued.key)
     return 0
 
 
@@ -231,48 +156,3 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "2026-11-30T18:00:00Z); default ENERGY_NOW, else the real time",
     )
     seed.set_defaults(func=cmd_demo_seed)
-
-    users = sub.add_parser("users", help="manage users")
-    users_sub = users.add_subparsers(dest="users_command", required=True, metavar="COMMAND")
-    users_add = users_sub.add_parser("add", help="create a user")
-    users_add.add_argument("--email", required=True)
-    users_add.add_argument("--password", required=True, help="at least 12 characters")
-    users_add.add_argument("--name", help="full name")
-    users_add.add_argument("--timezone", help="IANA timezone, e.g. Europe/Berlin")
-    users_add.add_argument("--admin", action="store_true", help="make the user an admin")
-    users_add.set_defaults(func=cmd_users_add)
-
-    devices = sub.add_parser("devices", help="manage devices")
-    devices_sub = devices.add_subparsers(dest="devices_command", required=True, metavar="COMMAND")
-    devices_add = devices_sub.add_parser(
-        "add", help="register a device and print its ingest key once"
-    )
-    devices_add.add_argument("--user", required=True, help="owner's email")
-    devices_add.add_argument("--device-id", required=True, help="the id the device sends")
-    devices_add.add_argument("--name", required=True)
-    devices_add.add_argument("--type", default="other")
-    devices_add.add_argument("--location", default="", help="room or place")
-    devices_add.add_argument(
-        "--bidirectional", action="store_true", help="may report negative watts (solar, battery)"
-    )
-    devices_add.set_defaults(func=cmd_devices_add)
-
-    keys = sub.add_parser("keys", help="manage API keys")
-    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
-    keys_add = keys_sub.add_parser("add", help="issue a household-wide key and print it once")
-    keys_add.add_argument("--user", required=True, help="owner's email")
-    keys_add.add_argument("--scope", required=True, choices=["ingest", "read"])
-    keys_add.add_argument("--device-id", help="limit an ingest key to one device")
-    keys_add.add_argument("--name", help="a label for the key")
-    keys_add.add_argument(
-        "--emoncms",
-        action="store_true",
-        help="issue it as 32 lowercase hex characters, the only keys emonhub and IoTaWatt accept",
-    )
-    keys_add.add_argument(
-        "--no-register-inputs",
-        dest="register_inputs",
-        action="store_false",
-        help="unknown power inputs sent with this key (Emoncms, InfluxDB) do not become devices",
-    )
-    keys_add.set_defaults(func=cmd_keys_add)

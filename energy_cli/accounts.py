@@ -1,0 +1,373 @@
+"""The commands that manage households: ``users add``, ``devices add|list|deactivate`` and
+``keys add|list|revoke``. Every command that changes something says what it changed; the list
+commands print a table, or JSON with ``--json`` for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+
+from energy_cli.console import CliError, upgrade
+from energy_core.settings import get_settings
+
+
+def read_new_password() -> str:
+    """The new user's password: asked twice without echo at a terminal, else one line of
+    standard input (``printf '%s\\n' "$PASSWORD" | energy-monitor users add ...``), so that it
+    never has to appear in the shell history or the process list."""
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CliError("No password: give --password, or one line on standard input.")
+        return password
+    password = getpass.getpass("Password (at least 12 characters): ")
+    if getpass.getpass("Password again: ") != password:
+        raise CliError("The two passwords differ; nothing was created.")
+    return password
+
+
+def print_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]], empty: str) -> None:
+    """``rows`` as aligned columns (``columns``: key, heading); ``empty`` when there are none."""
+    if not rows:
+        print(empty)
+        return
+    cells = [[_cell(row[key]) for key, _ in columns] for row in rows]
+    headings = [heading for _, heading in columns]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headings)]
+    for line in [headings, *cells]:
+        print(
+            "  ".join(
+                value.ljust(width) for value, width in zip(line, widths, strict=True)
+            ).rstrip()
+        )
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return str(value)
+
+
+def print_json(rows: Sequence[dict]) -> None:
+    print(json.dumps(list(rows), default=_json_value, ensure_ascii=False, indent=2))
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    from energy_core.accounts import create_user
+    from energy_core.db import session_scope
+    from energy_core.models import Role
+
+    password = args.password if args.password is not None else read_new_password()
+    upgrade()
+    with session_scope() as session:
+        user = create_user(
+            session,
+            email=args.email,
+            password=password,
+            full_name=args.name or "",
+            role=Role.admin if args.admin else Role.member,
+            timezone=args.timezone or get_settings().default_timezone,
+        )
+    print(f"Created {user.role} {user.email} (id {user.id}).")
+    return 0
+
+
+# --- devices -----------------------------------------------------------------------------------
+
+
+def cmd_devices_add(args: argparse.Namespace) -> int:
+    from energy_core.accounts import create_device, issue_api_key, require_user
+    from energy_core.db import session_scope
+    from energy_core.models import DeviceCreate, KeyScope
+
+    upgrade()
+    with session_scope() as session:
+        user = require_user(session, email=args.user)
+        device = create_device(
+            session,
+            user_id=user.id,
+            data=DeviceCreate(
+                device_id=args.device_id,
+                name=args.name,
+                type=args.type,
+                location=args.location,
+                bidirectional=args.bidirectional,
+            ),
+        )
+        issued = issue_api_key(
+            session,
+            user_id=user.id,
+            scope=KeyScope.ingest,
+            device_id=device.device_id,
+            name=f"{device.device_id} ingest",
+        )
+    print(f"Created device {device.device_id!r} ({device.name}) for {user.email}.")
+    print("Its ingest key (shown once, store it now):")
+    print(issued.key)
+    return 0
+
+
+def cmd_devices_list(args: argparse.Namespace) -> int:
+    from energy_core.accounts import list_devices, require_user
+    from energy_core.db import session_scope
+
+    upgrade()
+    with session_scope(read_only=True) as session:
+        user = require_user(session, email=args.user)
+        devices = list_devices(session, user_id=user.id, active_only=not args.all)
+        rows = [
+            {
+                "device_id": d.device_id,
+                "name": d.name,
+                "type": d.type,
+                "location": d.location,
+                "active": d.is_active,
+                "bidirectional": d.bidirectional,
+                "max_gap_s": d.max_gap_s,
+                "last_seen_at": d.last_seen_at,
+                "created_at": d.created_at,
+            }
+            for d in devices
+        ]
+    if args.json:
+        print_json(rows)
+        return 0
+    print_table(
+        rows,
+        [
+            ("device_id", "DEVICE"),
+            ("name", "NAME"),
+            ("type", "TYPE"),
+            ("location", "LOCATION"),
+            ("active", "ACTIVE"),
+            ("last_seen_at", "LAST READING"),
+        ],
+        empty=f"{user.email} has no {'' if args.all else 'active '}devices.",
+    )
+    return 0
+
+
+def cmd_devices_deactivate(args: argparse.Namespace) -> int:
+    from energy_core.accounts import require_device, require_user, update_device
+    from energy_core.db import session_scope
+    from energy_core.models import DeviceUpdate
+
+    upgrade()
+    with session_scope() as session:
+        user = require_user(session, email=args.user)
+        device = require_device(session, user_id=user.id, device_id=args.device_id)
+        if not device.is_active:
+            print(f"Device {device.device_id!r} of {user.email} was inactive already; no change.")
+            return 0
+        update_device(
+            session,
+            user_id=user.id,
+            device_id=device.device_id,
+            changes=DeviceUpdate(is_active=False),
+        )
+    print(
+        f"Deactivated device {args.device_id!r} of {user.email}: new readings from it are "
+        "refused; its history and keys are kept (reactivate it on the app's Devices page)."
+    )
+    return 0
+
+
+# --- keys --------------------------------------------------------------------------------------
+
+
+def cmd_keys_add(args: argparse.Namespace) -> int:
+    from energy_core.accounts import issue_api_key, require_user
+    from energy_core.db import session_scope
+    from energy_core.models import KeyScope
+
+    upgrade()
+    with session_scope() as session:
+        user = require_user(session, email=args.user)
+        issued = issue_api_key(
+            session,
+            user_id=user.id,
+            scope=KeyScope(args.scope),
+            device_id=args.device_id,
+            name=args.name or f"{args.scope} key",
+            emoncms=args.emoncms,
+            register_inputs=args.register_inputs,
+        )
+    target = f"device {args.device_id!r}" if args.device_id else "all devices"
+    print(
+        f"Issued {args.scope} key {issued.id} for {user.email} ({target}); shown once, store "
+        "it now:"
+    )
+    print(issued.key)
+    return 0
+
+
+def _key_rows(session, user_id: int) -> list[dict]:  # noqa: ANN001 - a Session
+    from energy_core.accounts import describe_api_keys
+
+    return [
+        {
+            "id": k.id,
+            "prefix": k.prefix,
+            "name": k.name,
+            "scope": k.scope,
+            "device_id": k.device_id,
+            "created_at": k.created_at,
+            "last_used_at": k.last_used_at,
+            "revoked_at": k.revoked_at,
+        }
+        for k in describe_api_keys(session, user_id=user_id)
+    ]
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    from energy_core.accounts import require_user
+    from energy_core.db import session_scope
+
+    upgrade()
+    with session_scope(read_only=True) as session:
+        user = require_user(session, email=args.user)
+        rows = [row for row in _key_rows(session, user.id) if args.all or row["revoked_at"] is None]
+    if args.json:
+        print_json(rows)
+        return 0
+    print_table(
+        rows,
+        [
+            ("id", "ID"),
+            ("prefix", "PREFIX"),
+            ("scope", "SCOPE"),
+            ("device_id", "DEVICE"),
+            ("name", "NAME"),
+            ("last_used_at", "LAST USED"),
+            ("revoked_at", "REVOKED"),
+        ],
+        empty=f"{user.email} has no {'' if args.all else 'live '}API keys.",
+    )
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    from energy_core.accounts import require_user, revoke_api_key
+    from energy_core.db import session_scope
+
+    upgrade()
+    with session_scope() as session:
+        user = require_user(session, email=args.user)
+        wanted = args.key.strip()
+        matches = [
+            row
+            for row in _key_rows(session, user.id)
+            if str(row["id"]) == wanted or row["prefix"] == wanted
+        ]
+        if not matches:
+            raise CliError(
+                f"{user.email} has no API key {wanted!r}; `energy-monitor keys list --user "
+                f"{user.email} --all` shows the ids and prefixes."
+            )
+        key = matches[0]
+        if key["revoked_at"] is not None:
+            print(f"Key {key['id']} ({key['prefix']}) of {user.email} was revoked already.")
+            return 0
+        revoke_api_key(session, user_id=user.id, key_id=key["id"])
+    device = f"device {key['device_id']!r}" if key["device_id"] else "all devices"
+    print(
+        f"Revoked {key['scope']} key {key['id']} ({key['prefix']}, {key['name'] or 'no name'}, "
+        f"{device}) of {user.email}. Every API process refuses it within "
+        f"{get_settings().key_cache_ttl_s:g} s."
+    )
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    users = sub.add_parser("users", help="manage users")
+    users_sub = users.add_subparsers(dest="users_command", required=True, metavar="COMMAND")
+    users_add = users_sub.add_parser(
+        "add",
+        help="create a user",
+        description="Create a user. Without --password the password is asked for twice "
+        "without echo (or read as one line from standard input when that is not a terminal).",
+    )
+    users_add.add_argument("--email", required=True)
+    users_add.add_argument(
+        "--password",
+        help="at least 12 characters, not a common password; leave it out to be asked",
+    )
+    users_add.add_argument("--name", help="full name")
+    users_add.add_argument("--timezone", help="IANA timezone, e.g. Europe/Berlin")
+    users_add.add_argument("--admin", action="store_true", help="make the user an admin")
+    users_add.set_defaults(func=cmd_users_add)
+
+    devices = sub.add_parser("devices", help="manage devices")
+    devices_sub = devices.add_subparsers(dest="devices_command", required=True, metavar="COMMAND")
+    devices_add = devices_sub.add_parser(
+        "add", help="register a device and print its ingest key once"
+    )
+    devices_add.add_argument("--user", required=True, help="owner's email")
+    devices_add.add_argument("--device-id", required=True, help="the id the device sends")
+    devices_add.add_argument("--name", required=True)
+    devices_add.add_argument("--type", default="other")
+    devices_add.add_argument("--location", default="", help="room or place")
+    devices_add.add_argument(
+        "--bidirectional", action="store_true", help="may report negative watts (solar, battery)"
+    )
+    devices_add.set_defaults(func=cmd_devices_add)
+    devices_list = devices_sub.add_parser("list", help="list a user's devices")
+    devices_list.add_argument("--user", required=True, help="owner's email")
+    devices_list.add_argument("--all", action="store_true", help="include inactive devices")
+    devices_list.add_argument("--json", action="store_true", help="print JSON for scripts")
+    devices_list.set_defaults(func=cmd_devices_list)
+    deactivate = devices_sub.add_parser(
+        "deactivate",
+        help="refuse a device's new readings, keeping its history",
+        description="Mark a device inactive: its new readings are refused (422); its readings, "
+        "aggregates and keys are kept (revoke its keys with `keys revoke`).",
+    )
+    deactivate.add_argument("--user", required=True, help="owner's email")
+    deactivate.add_argument("--device-id", required=True)
+    deactivate.set_defaults(func=cmd_devices_deactivate)
+
+    keys = sub.add_parser("keys", help="manage API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
+    keys_add = keys_sub.add_parser("add", help="issue a household-wide key and print it once")
+    keys_add.add_argument("--user", required=True, help="owner's email")
+    keys_add.add_argument("--scope", required=True, choices=["ingest", "read"])
+    keys_add.add_argument("--device-id", help="limit an ingest key to one device")
+    keys_add.add_argument("--name", help="a label for the key")
+    keys_add.add_argument(
+        "--emoncms",
+        action="store_true",
+        help="issue it as 32 lowercase hex characters, the only keys emonhub and IoTaWatt accept",
+    )
+    keys_add.add_argument(
+        "--no-register-inputs",
+        dest="register_inputs",
+        action="store_false",
+        help="unknown power inputs sent with this key (Emoncms, InfluxDB) do not become devices",
+    )
+    keys_add.set_defaults(func=cmd_keys_add)
+    keys_list = keys_sub.add_parser("list", help="list a user's API keys (never the secrets)")
+    keys_list.add_argument("--user", required=True, help="owner's email")
+    keys_list.add_argument("--all", action="store_true", help="include revoked keys")
+    keys_list.add_argument("--json", action="store_true", help="print JSON for scripts")
+    keys_list.set_defaults(func=cmd_keys_list)
+    revoke = keys_sub.add_parser("revoke", help="revoke an API key at once")
+    revoke.add_argument("--user", required=True, help="owner's email")
+    revoke.add_argument("key", metavar="KEY", help="the key's id or prefix, from `keys list`")
+    revoke.set_defaults(func=cmd_keys_revoke)
