@@ -6,14 +6,14 @@ from the raw readings. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from energy_core.chat.tools import ToolContext, run_tool
 from energy_core.db import session_scope
-from energy_core.stats import compare, days_period, hours_of, preset_period
+from energy_core.stats import compare, days_period, hours_of, preset_period, rolling_period
 from tests.consistency.conftest import LONDON, NOW, Seeded
 from tests.consistency.sources import (
     Target,
@@ -58,11 +58,32 @@ TARGETS = [
     Target("device", "old-heater"),
     Target("device", "spare-plug"),
 ]
+# More periods, for the household and the generator: today so far, a rolling 24 hours that
+# starts mid-hour, and last week (Monday to Sunday, across the clock change).
+MORE_PERIODS = {
+    "today": (
+        lambda: preset_period("today", now=NOW, timezone=LONDON),
+        {"period": "today"},
+    ),
+    "the last 24 hours": (
+        lambda: rolling_period(NOW, timedelta(hours=24)),
+        {"period": "the last 24 hours"},
+    ),
+    "last week": (
+        lambda: preset_period("last_week", now=NOW, timezone=LONDON),
+        {"period": "last week"},
+    ),
+}
 CASES = [
     pytest.param(period, target, id=f"{period}-{target}".replace(" ", "_"))
     for period in PERIODS
     for target in TARGETS
+] + [
+    pytest.param(period, target, id=f"{period}-{target}".replace(" ", "_"))
+    for period in MORE_PERIODS
+    for target in TARGETS[:1] + TARGETS[3:4]
 ]
+PERIODS_TOO = PERIODS | MORE_PERIODS
 
 # The chat rounds what it tells a model: Wh and W to 3 decimals, cost and coverage to 4.
 EXACT = {"rel": 1e-9, "abs": 1e-6}
@@ -96,7 +117,7 @@ def _differences(expected: dict, sources: dict[str, dict]) -> list[str]:
 def test_every_source_gives_the_figure_of_the_readings(
     seeded: Seeded, client: TestClient, oracle: Oracle, period_name: str, target: Target
 ):
-    make_period, chat_when = PERIODS[period_name]
+    make_period, chat_when = PERIODS_TOO[period_name]
     period = make_period()
     devices = members_of(oracle, target)
     expected = oracle_figures(
