@@ -134,6 +134,11 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def cmd_mqtt(args: argparse.Namespace) -> int:
+    os.execv(sys.executable, module_argv("mqtt_bridge", *args.bridge_args))
+    return 0  # not reached
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     upgrade()  # the app applies migrations on start, like `up`
     settings = get_settings()
@@ -291,6 +296,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     sched = sub.add_parser("scheduler", help="run the aggregation scheduler")
     sched.set_defaults(func=cmd_scheduler)
+
+    mqtt = sub.add_parser(
+        "mqtt",
+        help="run the MQTT bridge (Shelly, Tasmota, Home Assistant statestream)",
+        description="Subscribe to Shelly, Tasmota and Home Assistant topics and store their "
+        "power. Arguments: --user E [--host H] [--port P] [--username U] [--password P] "
+        "[--mapping FILE.toml] [--timezone TZ] [--client-id ID].",
+        prefix_chars="+",  # every option belongs to the bridge's own parser
+    )
+    mqtt.add_argument("bridge_args", nargs=argparse.REMAINDER, help="the bridge's arguments")
+    mqtt.set_defaults(func=cmd_mqtt)
 
     app = sub.add_parser("app", help="run the Streamlit app")
     app.add_argument("--host")

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -254,6 +255,25 @@ class JobRun(SQLModel, table=True):
     hours_computed: int = 0
     duration_s: float = 0.0
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class BridgeStatus(SQLModel, table=True):
+    """What the MQTT bridge last said about itself: counts since it started, its lag."""
+
+    __tablename__ = "bridge_status"
+
+    bridge: str = Field(sa_column=Column(String(64), primary_key=True))
+    started_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+    connected: bool = Field(sa_column=Column(Boolean, nullable=False))
+    received: int = Field(sa_column=Column(BigInteger, nullable=False))
+    stored: int = Field(sa_column=Column(BigInteger, nullable=False))
+    ignored: int = Field(sa_column=Column(BigInteger, nullable=False))
+    rejected: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reconnects: int = 0
+    backlog: int = 0
+    last_lag_s: float | None = Field(default=None, sa_column=Column(Float(precision=53)))
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 # --- chat --------------------------------------------------------------------------------------

@@ -101,6 +101,12 @@ class Settings(BaseSettings):
         "in kilowatts); the first a point has wins.",
     )
 
+    # MQTT bridge (energy-monitor mqtt).
+    mqtt_host: str = Field("127.0.0.1", description="MQTT broker the bridge subscribes to.")
+    mqtt_port: int = Field(1883, ge=1, le=65535, description="Port of the MQTT broker.")
+    mqtt_username: str | None = Field(None, description="MQTT user name, if the broker needs one.")
+    mqtt_password: str | None = Field(None, description="MQTT password, if the broker needs one.")
+
     # Scheduler.
     rollup_interval_s: int = Field(60, ge=1, description="Seconds between aggregation runs.")
     rollup_batch_hours: int = Field(

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, func, select
 
 from energy_core.cache import Cache, get_cache
 from energy_core.models import DirtyHour, JobRun
+from energy_core.mqtt_status import bridge_status
 from energy_core.rollup import dirty_backlog
 from energy_core.settings import Settings, get_settings
 from energy_core.types import utcnow
@@ -42,6 +43,25 @@ class JobState:
 
 
 @dataclass(frozen=True)
+class MqttBridgeState:
+    """The MQTT bridge's last report: counts since it started, its lag (arrival to commit)."""
+
+    connected: bool
+    started_at: datetime
+    reported_at: datetime
+    received: int
+    stored: int
+    ignored: int
+    rejected: int
+    reconnects: int
+    backlog: int
+    lag_s: float | None
+    error: str | None
+    # Seconds since the report: a bridge that stopped reporting is not running.
+    age_s: float
+
+
+@dataclass(frozen=True)
 class SystemStatus:
     checked_at: datetime
     backend: str
@@ -55,6 +75,7 @@ class SystemStatus:
     dirty_hours: int
     oldest_dirty_hour: datetime | None
     tables: list[TableSize]
+    mqtt: MqttBridgeState | None = None
 
     @property
     def rollup(self) -> JobState | None:
@@ -105,6 +126,25 @@ def system_status(
         for run in session.exec(select(JobRun).order_by(JobRun.job))
     ]
     oldest = session.exec(select(func.min(col(DirtyHour.hour_start)))).one()
+    bridge = bridge_status(session)
+    mqtt = (
+        MqttBridgeState(
+            connected=bridge.connected,
+            started_at=bridge.started_at,
+            reported_at=bridge.updated_at,
+            received=bridge.received,
+            stored=bridge.stored,
+            ignored=bridge.ignored,
+            rejected=bridge.rejected,
+            reconnects=bridge.reconnects,
+            backlog=bridge.backlog,
+            lag_s=bridge.last_lag_s,
+            error=bridge.last_error,
+            age_s=(now - bridge.updated_at).total_seconds(),
+        )
+        if bridge is not None
+        else None
+    )
     return SystemStatus(
         checked_at=now,
         backend={"postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(dialect.name, dialect.name),
@@ -118,4 +158,5 @@ def system_status(
         dirty_hours=dirty_backlog(session),
         oldest_dirty_hour=oldest,
         tables=[_table_size(session, table) for table in COUNTED_TABLES],
+        mqtt=mqtt,
     )

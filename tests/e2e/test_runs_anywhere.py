@@ -120,7 +120,7 @@ def wheel_install(tmp_path) -> Path:
     )
     run(sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index",
         "--quiet", wheel)  # fmt: skip
-    packages = ("energy_cli", "energy_core", "ingest_api", "scheduler", "webapp")
+    packages = ("energy_cli", "energy_core", "ingest_api", "mqtt_bridge", "scheduler", "webapp")
     imported = run(
         python, "-c", f"import {', '.join(packages)}; print({', '.join(packages)})", cwd=tmp_path,
         env=bare_environment(),

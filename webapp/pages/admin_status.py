@@ -33,6 +33,29 @@ def cache_state(status: dict) -> tuple[str, str]:
     return "In memory", "No ENERGY_REDIS_URL: each process keeps its own cache."
 
 
+def mqtt_bridge(bridge: dict | None, *, tz: ZoneInfo, now) -> None:  # noqa: ANN001
+    """The MQTT bridge's last report (``energy-monitor mqtt``), if one ever ran."""
+    if bridge is None:
+        return
+    st.subheader("MQTT bridge", anchor=False)
+    stale = bridge["age_s"] > 60
+    state = "Not reporting" if stale else ("Connected" if bridge["connected"] else "Reconnecting")
+    lag = bridge["lag_s"]
+    cols = st.columns(5)
+    cols[0].metric("Bridge", state)
+    cols[1].metric("Messages stored", f"{bridge['stored']:,}", help="since the bridge started")
+    cols[2].metric("Received", f"{bridge['received']:,}")
+    cols[3].metric("Lag", "—" if lag is None else f"{lag:,.2f} s", help="arrival to commit")
+    cols[4].metric("Waiting", f"{bridge['backlog']:,}", help="received, not yet stored")
+    st.caption(
+        f"Reported {format_when(bridge['reported_at'], tz=tz, now=now)}; started "
+        f"{format_when(bridge['started_at'], tz=tz, now=now)}; {bridge['ignored']:,} messages "
+        f"without power, {bridge['rejected']:,} refused, {bridge['reconnects']:,} reconnects."
+    )
+    if bridge["error"]:
+        st.warning(bridge["error"], icon=":material/cloud_off:")
+
+
 def main() -> None:
     admin = require_admin()
     tz = ZoneInfo(admin.timezone)
@@ -119,6 +142,8 @@ def main() -> None:
             ),
             hide_index=True,
         )
+
+    mqtt_bridge(status.get("mqtt"), tz=tz, now=now)
 
     tables = status["tables"]
     with section("Tables"):
