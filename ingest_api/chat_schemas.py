@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from energy_core.chat import DEFAULT_CONVERSATION, ChatAnswer, HistoryMessage
-from energy_core.chat.service import MAX_QUESTION_CHARS
+from energy_core.chat.service import MAX_QUESTION_CHARS, question_problem
 
 CONVERSATION_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 CONVERSATION_DESCRIPTION = (
@@ -17,8 +17,18 @@ CONVERSATION_DESCRIPTION = (
     f"'{DEFAULT_CONVERSATION}' is the one the app's Chat page and `energy-monitor ask` use."
 )
 
+
+def _askable(question: str) -> str:
+    problem = question_problem(question)
+    if problem is not None:
+        raise ValueError(problem)
+    return question
+
+
 Question = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS),
+    AfterValidator(_askable),
 ]
 ConversationId = Annotated[str, StringConstraints(pattern=CONVERSATION_PATTERN)]
 

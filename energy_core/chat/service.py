@@ -24,6 +24,20 @@ if TYPE_CHECKING:
     from openai import OpenAI
 
 MAX_QUESTION_CHARS = 2_000
+# Control characters other than tab and line breaks: PostgreSQL cannot store NUL in text, and
+# none of them belongs in a question.
+_CONTROL = frozenset(chr(c) for c in range(32)) - {"\t", "\n", "\r"} | {"\x7f"}
+
+
+def question_problem(question: str) -> str | None:
+    """Why ``question`` (stripped) cannot be asked, or None: the one rule of every shell."""
+    if not question:
+        return "Ask a question, e.g. 'How much energy did I use yesterday?'"
+    if len(question) > MAX_QUESTION_CHARS:
+        return f"Questions are limited to {MAX_QUESTION_CHARS:,} characters."
+    if not _CONTROL.isdisjoint(question):
+        return "Questions cannot contain control characters."
+    return None
 
 
 def selected_engine(settings: Settings | None = None) -> str:
@@ -73,10 +87,9 @@ def stream_answer(
     client built from settings. ``now`` defaults to the clock (``energy_core.clock``)."""
     settings = settings or get_settings()
     question = question.strip()
-    if not question:
-        raise ValueError("Ask a question, e.g. 'How much energy did I use yesterday?'")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise ValueError(f"Questions are limited to {MAX_QUESTION_CHARS:,} characters.")
+    problem = question_problem(question)
+    if problem is not None:
+        raise ValueError(problem)
     now = now or clock.now(settings)
     ctx = ToolContext.load(session, user_id=user_id, now=now, settings=settings)
     if selected_engine(settings) == LLM:
@@ -109,4 +122,11 @@ def answer_question(
     ).result()
 
 
-__all__ = ["AnswerStream", "answer_question", "selected_engine", "stream_answer"]
+__all__ = [
+    "MAX_QUESTION_CHARS",
+    "AnswerStream",
+    "answer_question",
+    "question_problem",
+    "selected_engine",
+    "stream_answer",
+]

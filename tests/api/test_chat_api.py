@@ -232,6 +232,8 @@ def test_ingest_keys_are_refused_and_a_missing_key_is_unauthorized(
         ({"question": "   \n\t"}, "question"),
         ({"question": "x" * 2001}, "question"),
         ({"question": 42}, "question"),
+        ({"question": "How much did I use\x00 yesterday?"}, "question"),
+        ({"question": "How much did I use \x1b[2J yesterday?"}, "question"),
         ({}, "question"),
         ({"question": "What can I ask?", "conversation_id": "no spaces"}, "conversation_id"),
         ({"question": "What can I ask?", "conversation_id": "x" * 65}, "conversation_id"),
