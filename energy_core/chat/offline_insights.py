@@ -246,8 +246,18 @@ def answer_status(ctx: ToolContext, q: Question, call: Call) -> str:
     online = made.result["online"]
     if len(rows) == 1:
         r = rows[0]
-        state = "online and reporting" if r["online"] else "offline (not reporting)"
-        head = f"The {escape_markdown(r['name'])} is {state}."
+        name = escape_markdown(r["name"])
+        if r["online"] and r["power_w"] is not None:
+            verb = "generating" if r["power_w"] < 0 else "drawing"
+            head = f"The {name} is online, {verb} **{watts(abs(r['power_w']))}** now."
+        else:
+            head = f"The {name} is {'online' if r['online'] else 'offline (not reporting)'}."
+        seen = (
+            f"last reading {clock(r['last_reading_at'])}"
+            if r["last_reading_at"]
+            else ("no readings yet")
+        )
+        return f"{head} ({cap(seen)}.)"
     elif online == len(rows):
         head = f"All {len(rows)} devices are reporting (online)."
     else:

@@ -273,6 +273,16 @@ _MONTH_ANY = "|".join(sorted(list(MONTHS) + list(MONTH_ABBREVIATIONS), key=len, 
 _WEEKDAY_NAMES = "|".join(WEEKDAYS)
 _NUMBER = r"\d+|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
 _ORDINAL = r"(?:st|nd|rd|th)?"
+ORDINAL_WORDS = {
+    word: i + 1
+    for i, word in enumerate(
+        "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+        "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth "
+        "twenty-first twenty-second twenty-third twenty-fourth twenty-fifth twenty-sixth "
+        "twenty-seventh twenty-eighth twenty-ninth thirtieth thirty-first".split()
+    )
+}
+_ORDINAL_WORDS = "|".join(sorted(ORDINAL_WORDS, key=len, reverse=True))
 
 # Order matters: longer and more specific patterns first; a later pattern never matches text an
 # earlier one has claimed.
@@ -281,7 +291,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "day_month",
         re.compile(
-            rf"\b(\d{{1,2}}){_ORDINAL}(?:\s+of)?\s+({_MONTH_ANY})\b\.?(?:,?\s+(\d{{4}})\b)?"
+            rf"\b(\d{{1,2}}|{_ORDINAL_WORDS}){_ORDINAL}(?:\s+of)?\s+({_MONTH_ANY})\b\.?"
+            r"(?:,?\s+(\d{4})\b)?"
         ),
     ),
     (
@@ -313,6 +324,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"\s+(hour|day|week|month|year)s?\b"
         ),
     ),
+    ("fortnight", re.compile(r"\b(?:in\s+|over\s+|for\s+)?(?:the\s+)?(?:last|past)\s+fortnight\b")),
     ("rolling_24h", re.compile(r"\b(?:the\s+)?(?:last|past)\s+(24|twenty[- ]four)\s+hours\b")),
     ("weekend", re.compile(r"\b(this|last|past|the)\s+weekend\b")),
     (
@@ -359,7 +371,10 @@ def _build(kind: str, match: re.Match[str], b: _Builder) -> Period | None:
         except ValueError as exc:
             raise PeriodError(f"{match.group(0)!r} is not a date: {exc}.") from exc
     if kind == "day_month":
-        return b.latest_date(_month_number(g[1]), int(g[0]), int(g[2]) if g[2] else None)
+        dom = ORDINAL_WORDS.get(g[0]) or int(g[0])
+        return b.latest_date(_month_number(g[1]), dom, int(g[2]) if g[2] else None)
+    if kind == "fortnight":
+        return b.last_days(14, "the last 14 days")
     if kind == "month_day":
         return b.latest_date(_month_number(g[0]), int(g[1]), int(g[2]) if g[2] else None)
     if kind == "nth":

@@ -75,10 +75,11 @@ INVENTORY = _rx(
 )
 STATUS = _rx(
     r"\b(online|offline|status|last seen|last (report|reading|heard)|reporting|connected|"
-    r"disconnected|right now|at the moment|currently|at present|live)\b|"
+    r"disconnected|live)\b|"
     r"\bis (the |my )?.{0,40}\b(on|working|running|switched on|alive)\s*\??$|"
-    r"\bwhat is .{0,40} doing\b|\bsending (data|readings)\b|\bstopped (sending|reporting)\b"
+    r"\bsending (data|readings)\b|\bstopped (sending|reporting)\b"
 )
+NOW_WORDS = _rx(r"\b(right now|at the moment|currently|at present|now)\b|\bwhat is .{0,40} doing\b")
 BASELOAD = _rx(
     r"always[- ]?on|\bbase[- ]?load|\bstandby\b|\bidle (load|power|consumption|usage)|"
     r"\bphantom\b|\bvampire\b|\bbackground (load|power|consumption|usage)|"
@@ -123,6 +124,9 @@ PROFILE = _rx(
 WHEN_TYPICALLY = _rx(
     r"\b(what times? (do|does|is|are)|when (do|does|is|are)|which hours?|what hours?|"
     r"time of (the )?day|usually|typically|normally|on weekends|at weekends|on weekdays)\b"
+)
+HABITUAL = _rx(
+    r"\b(of the day|typical(ly)?|usually|normally|generally|on average|tend to|on a normal)\b"
 )
 WEEKDAY_WEEKEND = _rx(r"\bweekdays?\b.*\bweekends?\b|\bweekends?\b.*\bweekdays?\b|\bweekends\b")
 EXTREME_PERIOD = _rx(
@@ -186,7 +190,10 @@ PER_DAY = _rx(
     r"\baverage (day|per day)\b"
 )
 TOP_N = _rx(r"\btop (\d+|three|five|ten|two|four)\b|\b(\d+) (biggest|largest|top)\b")
-ALL_OF_THEM = _rx(r"\brank(ing|ed)?\b|\ball\b|\beach\b|\bevery\b|\border(ed)?\b|\bsort(ed)?\b")
+ALL_OF_THEM = _rx(
+    r"\brank(ing|ed)?\b|\ball\b|\beach\b|\bevery\b|\border(ed)?\b|\bsort(ed)?\b|"
+    r"\bbreak ?down\b|\bper (device|appliance|room)\b"
+)
 WORD_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "ten": 10}
 
 # The words the analyst itself knows: what typos are corrected towards.
@@ -446,7 +453,7 @@ def _kind(text: str, rest: str, q: Question, same_day: bool, previous: bool) -> 
         return "forecast"
     if INVENTORY.search(text) and not RANK_STRONG.search(rest) and not STATUS.search(text):
         return "inventory"
-    if STATUS.search(text) and not q.periods:
+    if (STATUS.search(text) or NOW_WORDS.search(text)) and not q.periods:
         return "status"
     if BASELOAD.search(text):
         return "baseload"
@@ -462,7 +469,9 @@ def _kind(text: str, rest: str, q: Question, same_day: bool, previous: bool) -> 
         return "comparison"
     if PEAK.search(rest) and not WHEN_TYPICALLY.search(rest):
         return "peak"
-    if (PROFILE.search(rest) or WEEKDAY_WEEKEND.search(rest)) and not EXTREME_PERIOD.search(rest):
+    if (PROFILE.search(rest) or WEEKDAY_WEEKEND.search(rest)) and (
+        not EXTREME_PERIOD.search(rest) or HABITUAL.search(rest)
+    ):
         return "profile"
     if EXTREME_PERIOD.search(rest):
         return "extreme_period"
@@ -520,6 +529,11 @@ def _details(text: str, rest: str, q: Question) -> None:
     elif q.kind == "ranking" and ALL_OF_THEM.search(rest):
         q.limit = 20
     q.per_day = bool(PER_DAY.search(text))
+    if q.kind == "total" and re.search(r"\b(on )?week(day|end)s\b", rest):
+        q.notes.append(
+            "I cannot leave out weekdays or weekends from a total yet, so this counts every day; "
+            "ask 'weekdays versus weekends' for the typical day of each."
+        )
 
 
 __all__ = ["VOCABULARY", "correct_typos", "understand"]

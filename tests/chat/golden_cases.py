@@ -335,6 +335,8 @@ GOLDEN: list[Case] = [
         lambda o: ["no readings", "25 December 2025"],
         never_says=["0.00 kWh"],
     ),
+    energy("dates", "What was my usage on the first of November?", day(11, 1), day(11, 2)),
+    energy("dates", "kWh for the fridge over the past fortnight", day(11, 19), NOW, FRIDGE),
     # --- devices and rooms ---
     energy("device", "How much did the fridge use last week?", LAST_WEEK, THIS_WEEK, FRIDGE),
     energy("device", "fridge last week", LAST_WEEK, THIS_WEEK, FRIDGE),
@@ -536,6 +538,16 @@ GOLDEN: list[Case] = [
     profile("When does the EV usually charge?", EV),
     profile("what time does the car normally charge", EV),
     profile("When do the lights usually run?", LIGHTS),
+    Case(
+        "profile",
+        "What's the quietest hour of the day for me?",
+        "hourly_profile",
+        lambda o: {
+            "quietest_hours.0.hour": min(
+                o.hour_means(*ROLLING_30D), key=o.hour_means(*ROLLING_30D).get
+            )
+        },
+    ),
     weekday_weekend("Weekdays vs weekends: how does my usage differ?"),
     weekday_weekend("Do I use more on weekends than on weekdays?"),
     weekday_weekend("weekday versus weekend profile"),
@@ -591,6 +603,13 @@ GOLDEN: list[Case] = [
         "What is the heat pump doing right now?",
         "device_status",
         lambda o: {"devices.0.power_w": o.latest_power("heat-pump")},
+    ),
+    Case(
+        "status",
+        "how much power is the heat pump drawing now",
+        "device_status",
+        lambda o: {"devices.0.power_w": o.latest_power("heat-pump")},
+        lambda o: [f"{o.latest_power('heat-pump'):,.0f} W"],
     ),
     Case(
         "status",
