@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from energy_cli import accounts, ask, importing, manage, run
+from energy_cli import accounts, ask, importing, inputs, manage, run
 from energy_cli.console import CliError
 from energy_core.settings import get_settings
 
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.add_commands(sub)
     ask.add_commands(sub)
     importing.add_commands(sub)
+    inputs.add_commands(sub)
     return parser
 
 

@@ -1,0 +1,72 @@
+"""``energy-monitor inputs``: the values hubs send by name (Emoncms, InfluxDB, MQTT) and which of
+them are watts, the only ones stored as readings."""
+
+from __future__ import annotations
+
+import argparse
+
+from energy_cli.accounts import print_json, print_table
+from energy_cli.console import upgrade
+
+
+def cmd_inputs_list(args: argparse.Namespace) -> int:
+    from energy_core.accounts import require_user
+    from energy_core.db import session_scope
+    from energy_core.inputs import list_inputs
+
+    upgrade()
+    with session_scope(read_only=True) as session:
+        user = require_user(session, email=args.user)
+        rows = [
+            {
+                "input": i.input_id,
+                "watts": i.is_watts,
+                "last_value": i.last_value,
+                "last_at": i.last_at,
+            }
+            for i in list_inputs(session, user_id=user.id, prefix=args.prefix or "")
+        ]
+    if args.json:
+        print_json(rows)
+        return 0
+    print_table(
+        rows,
+        [("input", "INPUT"), ("watts", "WATTS"), ("last_value", "LAST VALUE"), ("last_at", "AT")],
+        "No inputs yet: no Emoncms, InfluxDB or MQTT client has sent a value.",
+    )
+    return 0
+
+
+def cmd_inputs_set(args: argparse.Namespace) -> int:
+    from energy_core.accounts import require_user
+    from energy_core.db import session_scope
+    from energy_core.inputs import set_input_kind
+
+    upgrade()
+    with session_scope() as session:
+        user = require_user(session, email=args.user)
+        set_input_kind(session, user_id=user.id, input_id=args.input, is_watts=args.watts)
+    what = (
+        "watts: stored as readings of the device of that name"
+        if args.watts
+        else ("not watts: kept only as its latest value, out of every energy figure")
+    )
+    print(f"Input {args.input!r} is {what} from now on.")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    inputs = sub.add_parser("inputs", help="hub inputs (Emoncms, InfluxDB, MQTT) and their kind")
+    inputs_sub = inputs.add_subparsers(dest="inputs_command", required=True, metavar="COMMAND")
+    listing = inputs_sub.add_parser("list", help="list a household's inputs and latest values")
+    listing.add_argument("--user", required=True, help="owner's email")
+    listing.add_argument("--prefix", help="only inputs whose names start so (e.g. emontx1:)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(func=cmd_inputs_list)
+    kind = inputs_sub.add_parser("set", help="say whether an input is watts")
+    kind.add_argument("input", help="the input, e.g. emontx1:vrms")
+    kind.add_argument("--user", required=True, help="owner's email")
+    group = kind.add_mutually_exclusive_group(required=True)
+    group.add_argument("--watts", dest="watts", action="store_true", help="it holds watts")
+    group.add_argument("--not-watts", dest="watts", action="store_false", help="it does not")
+    kind.set_defaults(func=cmd_inputs_set)
