@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import anyio
 from fastapi import Depends, Request, Security
@@ -73,7 +73,19 @@ bearer = HTTPBearer(
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
 
 
-def bearer_key(credentials: HTTPAuthorizationCredentials | None) -> str:
+class BearerCredentials(NamedTuple):
+    """What ``bearer`` finds in a request, as a plain tuple: the single-reading route reads it
+    for every request and needs no model of it."""
+
+    scheme: str
+    credentials: str
+
+
+# A bearer key as the dependency gives it, or as the single-reading route reads it.
+AnyCredentials = HTTPAuthorizationCredentials | BearerCredentials | None
+
+
+def bearer_key(credentials: AnyCredentials) -> str:
     return credentials.credentials.strip() if credentials is not None else ""
 
 
@@ -149,9 +161,7 @@ def verify_key(api: Api, key: str, client: str) -> KeyPrincipal | None:
     return principal
 
 
-def authorize(
-    api: Api, credentials: HTTPAuthorizationCredentials | None, scope: KeyScope, client: str
-) -> KeyPrincipal:
+def authorize(api: Api, credentials: AnyCredentials, scope: KeyScope, client: str) -> KeyPrincipal:
     """The caller of the request's key (sent from ``client``), counted against its rate limit.
     Blocking."""
     key = bearer_key(credentials)
