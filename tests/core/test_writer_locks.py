@@ -18,6 +18,7 @@ from energy_core.db import libpq_url, session_scope
 from energy_core.integrity import find_orphans
 from energy_core.models import Device, HourlyAggregate, Reading
 from energy_core.rollup import dirty_backlog, rollup_batch, rollup_dirty_hours
+from energy_core.sql import locks
 from tests.factories import add_readings, make_device, make_user
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -143,3 +144,34 @@ def test_deleting_a_device_waits_for_its_writers_in_flight(engine):
     assert deletion.result() == 1  # it deleted what the writer stored
     with session_scope(engine, read_only=True) as s:
         assert find_orphans(s).ok
+
+
+def test_a_rollup_that_waits_too_long_for_the_writers_claims_nothing_and_lets_them_go(
+    engine, monkeypatch
+):
+    monkeypatch.setattr(locks, "HOLD_BACK_WAIT", "300ms")
+    with session_scope(engine) as s:
+        user = make_user(s)
+        device = make_device(s, user=user)
+        add_readings(s, user=user, device=device, points=[(T0, 100.0)], now=NOW)
+    # A long import holds its writer's lock for as long as it runs.
+    writer = open_writer(
+        engine, user=user, device=device, points=[(T0 + timedelta(minutes=1), 1.0)]
+    )
+    try:
+        run = rollup_dirty_hours(engine)
+        assert run.hours == 0
+        with session_scope(engine, read_only=True) as s:
+            assert dirty_backlog(s) == 1  # still marked, for the next run
+        # Other writers are not held back once the rollup gave up.
+        later = Background(
+            lambda: add_readings_committed(engine, user, device, [(T0 + timedelta(minutes=2), 2.0)])
+        )
+        later.start()
+        later.result(timeout=10)
+    finally:
+        writer.__exit__(None, None, None)
+    assert rollup_dirty_hours(engine).hours == 1
+    with session_scope(engine, read_only=True) as s:
+        row = s.exec(select(HourlyAggregate).where(HourlyAggregate.device_pk == device.id)).one()
+        assert row.sample_count == 3
