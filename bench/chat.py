@@ -5,8 +5,8 @@ The demo household (7 devices) is seeded with a year of history up to the golden
 up with the product's own rollup. Then every golden question is answered as the Chat page answers
 it (a read-only session, the user's context, the offline analyst): one warm-up pass, then
 ``--passes`` timed passes; a question's latency is the median of its passes. The golden set is
-graded on this database too (its expected figures are computed from energy_series, so they hold
-for any data).
+graded on this database too (its expected figures are computed from the raw readings, so they
+hold for any data).
 
 Baseline, measured in the same run: one raw SQL GROUP BY over a month of hourly aggregates.
 

@@ -8,7 +8,7 @@ Creates a scratch database next to the given one (default ENERGY_BENCH_DATABASE_
       the same session (target: at most 1.5x the baseline);
   (b) an incremental run after one minute of new readings from every device (target < 100 ms),
       in a job process that has already run once, as a scheduler's has;
-  (c) energy_series for 30 days x all devices at day granularity (target < 100 ms);
+  (c) read_series for 30 days x all devices at day granularity (target < 100 ms);
 and the peak RSS of the job processes (target: flat, independent of table size). The rebuild and
 the incremental run each run in a child process, as the scheduler's job would, so their peak RSS
 is their own. The scratch database is dropped at the end.
@@ -208,7 +208,7 @@ def one_minute_of_readings(url: str, *, user_id: int, device_pks: list[int]) -> 
 
 
 def time_series(url: str, *, user_id: int, repeats: int = 5) -> tuple[float, float, int]:
-    from energy_core.aggregates import energy_series
+    from energy_core.stats import instant_period, load_household, read_series
 
     engine = make_engine(url)
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -217,9 +217,10 @@ def time_series(url: str, *, user_id: int, repeats: int = 5) -> tuple[float, flo
     for _ in range(repeats):
         started = time.perf_counter()
         with session_scope(engine, read_only=True) as session:
-            points = energy_series(
-                session, user_id=user_id, start=start, end=end, granularity="day"
-            )
+            household = load_household(session, user_id=user_id)
+            period = instant_period(start, end, timezone=household.timezone)
+            series = read_series(session, household.select(period, granularity="day"))
+            points = list(series.rows())
         times.append(time.perf_counter() - started)
     engine.dispose()
     return times[0], sorted(times)[len(times) // 2], len(points)
@@ -301,7 +302,7 @@ def main() -> int:
                 "target < 100 ms",
             ),
             (
-                "(c) energy_series 30 d x all, by day",
+                "(c) read_series 30 d x all, by day",
                 f"{points:,} points",
                 f"{median_s * 1000:.0f} ms",
                 f"first call {first_s * 1000:.0f} ms; target < 100 ms",

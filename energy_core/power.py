@@ -13,13 +13,17 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Float, bindparam, column, text
 from sqlmodel import Session
 
-from energy_core.aggregates import DeviceRef
 from energy_core.sql.reads import reading_ts_us_sql
 from energy_core.types import UTCDateTime, from_epoch_us, to_epoch_us
+
+if TYPE_CHECKING:
+    # Only a type here: the read layer's metrics import this module.
+    from energy_core.stats.selection import DeviceRef
 
 # Bucket widths a reader can take in at a glance; the smallest that fits the point budget is used.
 NICE_BUCKETS_S: tuple[int, ...] = (

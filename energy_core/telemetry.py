@@ -38,7 +38,7 @@ from energy_core.types import ceil_hour, floor_hour, from_epoch_us, to_epoch_us,
 DEFAULT_RANGE = timedelta(hours=24)
 MAX_PAGE = 10_000
 # Hourly statistics are computed a window at a time: at most this many (hour, device) points per
-# energy_series call and per request. A request that scans its budget without filling the page
+# read_series call and per request. A request that scans its budget without filling the page
 # returns what it has and a cursor to continue from.
 POINTS_PER_WINDOW = 20_000
 POINTS_PER_REQUEST = 200_000

@@ -210,7 +210,7 @@ def run_tool(ctx: ToolContext, name: str, arguments: str | dict[str, Any] | None
     except ToolError as exc:
         return ToolCall(name, args.model_dump(exclude_defaults=True), error=str(exc))
     except ValueError as exc:
-        # energy_series refuses ranges it cannot answer in one query (too many periods).
+        # read_series refuses ranges it cannot answer in one read (too many periods).
         return ToolCall(name, args.model_dump(exclude_defaults=True), error=str(exc))
     log.debug("tool %s ran for user %s", name, ctx.user_id)
     return ToolCall(name, args.model_dump(exclude_defaults=True), result, evidence)

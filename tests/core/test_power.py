@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from energy_core.aggregates import resolve_devices
 from energy_core.db import session_scope
 from energy_core.energy import summarize_step
 from energy_core.power import (
@@ -18,6 +17,7 @@ from energy_core.power import (
     power_buckets,
     raw_power,
 )
+from energy_core.stats import load_household
 from tests.factories import add_readings, make_device, make_user
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
@@ -52,7 +52,7 @@ def fridge(engine):  # noqa: ANN201
         user = make_user(session)
         device = make_device(session, user=user, device_id="fridge", max_gap_s=GAP_S)
         add_readings(session, user=user, device=device, points=points)
-        (ref,) = resolve_devices(session, user_id=user.id)
+        (ref,) = load_household(session, user_id=user.id).devices
     return user.id, ref, points
 
 
@@ -157,7 +157,7 @@ def test_power_buckets_are_per_device_and_scoped_to_the_user(engine):
                 device=device,
                 points=[(T0 + timedelta(seconds=10 * i), power) for i in range(30)],
             )
-        refs = resolve_devices(session, user_id=alice.id)
+        refs = list(load_household(session, user_id=alice.id).devices)
         buckets = power_buckets(
             session,
             user_id=alice.id,

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import bindparam, text
 from sqlmodel import col, func, select
 
-from energy_core.aggregates import energy_series
 from energy_core.db import session_scope
 from energy_core.models import HourlyAggregate, Reading
 from energy_core.retention import last_prune, prune_readings, retention_horizon
@@ -16,6 +15,7 @@ from energy_core.rollup import dirty_backlog, mark_for_rebuild, rollup_dirty_hou
 from energy_core.settings import Settings
 from energy_core.sql.ingest import mark_hours_dirty
 from energy_core.sql.locks import job_lock
+from energy_core.stats import instant_period, load_household, read_series
 from energy_core.types import UTCDateTime
 from tests.factories import add_readings, make_device, make_user
 
@@ -66,11 +66,12 @@ def test_old_readings_of_aggregated_hours_are_deleted_and_aggregates_kept(engine
     assert readings_per_hour(engine, device.id) == {}
     assert aggregates(engine, device.id) == before
     with session_scope(engine, read_only=True) as s:
-        (day,) = energy_series(
-            s, user_id=user.id, start=T0, end=T0 + timedelta(days=1), granularity="day"
+        selection = load_household(s, user_id=user.id).select(
+            instant_period(T0, T0 + timedelta(days=1), timezone="UTC")
         )
+        day = read_series(s, selection).total
         assert last_prune(s).hours_computed == 24
-    assert day.energy_wh == pytest.approx(24_000.0)
+    assert day.consumption_wh == pytest.approx(24_000.0)
     assert day.coverage == pytest.approx(1.0)
 
 

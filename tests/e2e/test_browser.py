@@ -28,12 +28,12 @@ import pytest
 from sqlmodel import func, select
 
 from energy_core.accounts import get_user_by_email, issue_api_key
-from energy_core.aggregates import energy_series
 from energy_core.db import session_scope
 from energy_core.demo import DEMO_EMAIL, DEMO_PASSWORD, DEMO_TIMEZONE, seed_demo_household
 from energy_core.models import KeyScope, Reading
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.settings import get_settings
+from energy_core.stats import instant_period, load_household, read_series
 from tests.apptest import COOKIE_KEY
 from tests.apptest import open_app as apptest_open
 from tests.apptest import sign_in as apptest_sign_in
@@ -204,19 +204,19 @@ def test_analyst_signs_in_opens_every_page_downloads_csv_and_signs_out(
     assert len(rows) == 7 * len(days) and len(past_days) >= 5
     first = datetime.fromisoformat(rows[0]["period_start"]).replace(hour=0, minute=0)
     with session_scope(read_only=True) as session:
-        expected = energy_series(
-            session,
-            user_id=get_user_by_email(session, email=DEMO_EMAIL).id,
-            start=first,
-            end=datetime.now(UTC),
-            granularity="day",
-        )
-    by_key = {(r["device_id"], r["period_start"][:10]): float(r["energy_wh"]) for r in rows}
+        household = load_household(session, user_id=get_user_by_email(session, email=DEMO_EMAIL).id)
+        period = instant_period(first, datetime.now(UTC), timezone=household.timezone)
+        expected = list(read_series(session, household.select(period, granularity="day")).rows())
+    by_key = {
+        (r["device_id"], r["period_start"][:10]): float(r["consumption_wh"] or 0) for r in rows
+    }
     compared = 0
-    for point in expected:
-        day = f"{point.period_start:%Y-%m-%d}"
+    for figure in expected:
+        day = f"{figure.start:%Y-%m-%d}"
         if day in past_days:
-            assert by_key[(point.device_id, day)] == pytest.approx(point.energy_wh, rel=1e-6)
+            assert by_key[(figure.device_id, day)] == pytest.approx(
+                figure.consumption_wh or 0.0, rel=1e-6
+            )
             compared += 1
     assert compared == 7 * len(past_days)
 
