@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from energy_cli import accounts, ask, importing, inputs, manage, run
+from energy_cli import accounts, ask, data, importing, inputs, manage, run
 from energy_cli.console import CliError
 from energy_core.settings import get_settings
 
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_commands(sub)
     manage.add_commands(sub)
     accounts.add_commands(sub)
+    data.add_commands(sub)
     ask.add_commands(sub)
     importing.add_commands(sub)
     inputs.add_commands(sub)

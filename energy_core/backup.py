@@ -1,0 +1,232 @@
+"""A copy of the whole database while everything runs, and bringing one back.
+
+SQLite: the online backup API copies every page in one read transaction, so the copy is the
+database as it was at one instant, whatever the writers do meanwhile (WAL lets them go on).
+PostgreSQL: ``pg_dump`` (custom format) does the same from a snapshot; it must be at least as new
+as the server, which is checked before it runs. Restoring refuses to overwrite a database that
+holds users unless forced.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from energy_core.errors import ConflictError, CoreError, ErrorKind
+from energy_core.settings import normalize_database_url
+
+COUNTED_TABLES = ("users", "devices", "readings", "hourly_aggregates", "chat_messages")
+
+
+class BackupError(CoreError):
+    """A backup or restore that cannot be done as asked; the message says what to do."""
+
+    kind = ErrorKind.invalid
+    code = "backup_failed"
+
+
+@dataclass(frozen=True)
+class Copied:
+    """What a backup or a restore copied: the file and its rows per table."""
+
+    path: Path
+    rows: dict[str, int]
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of an SQLite database URL; None for PostgreSQL (and in-memory SQLite)."""
+    url = make_url(normalize_database_url(database_url))
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).expanduser()
+
+
+def _rows(conn: sqlite3.Connection) -> dict[str, int]:
+    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    return {
+        table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        for table in COUNTED_TABLES
+        if table in present
+    }
+
+
+def _refuse_existing(path: Path, force: bool) -> None:
+    if path.exists() and not force:
+        raise ConflictError(f"{path} exists already; choose another name or add --force.")
+
+
+def backup_sqlite(database: Path, dest: Path, *, force: bool = False) -> Copied:
+    """Copy the SQLite ``database`` to ``dest`` while it is in use; ``dest`` appears only when the
+    copy is complete and checked."""
+    if not database.exists():
+        raise BackupError(f"There is no database at {database} to back up.")
+    _refuse_existing(dest, force)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(dest.name + ".partial")
+    partial.unlink(missing_ok=True)
+    source = sqlite3.connect(database, timeout=30)
+    copy = sqlite3.connect(partial)
+    try:
+        # pages=-1 (the default): all pages in one step, i.e. one snapshot. In steps, every
+        # write by another connection would restart the copy.
+        source.backup(copy)
+        # One self-contained file, not a WAL database with side files.
+        copy.execute("PRAGMA journal_mode=DELETE")
+        if copy.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            raise BackupError(f"The copy of {database} failed its integrity check; try again.")
+        rows = _rows(copy)
+    finally:
+        copy.close()
+        source.close()
+    os.replace(partial, dest)
+    return Copied(dest, rows)
+
+
+def _check_backup_file(source: Path) -> sqlite3.Connection:
+    if not source.is_file():
+        raise BackupError(f"There is no backup file {source}.")
+    conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        ok = conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise BackupError(f"{source} is not an SQLite database ({exc}).") from exc
+    if not ok or not {"alembic_version", "users", "readings"} <= tables:
+        conn.close()
+        raise BackupError(f"{source} is not an intact backup of the energy monitor.")
+    return conn
+
+
+def restore_sqlite(source: Path, database: Path, *, force: bool = False) -> Copied:
+    """Bring the backup ``source`` back as the SQLite ``database``. A database that holds users is
+    overwritten only with ``force``; stop the API, the scheduler and the app first."""
+    backup = _check_backup_file(source)
+    try:
+        if database.exists() and not force:
+            current = sqlite3.connect(database, timeout=30)
+            try:
+                users = _rows(current).get("users", 0)
+            finally:
+                current.close()
+            if users:
+                raise ConflictError(
+                    f"{database} holds {users} user(s); restoring replaces everything in it. "
+                    "Stop the API, the scheduler and the app, then add --force."
+                )
+        database.parent.mkdir(parents=True, exist_ok=True)
+        target = sqlite3.connect(database, timeout=30)
+        try:
+            # Through SQLite rather than a file copy: its own -wal and -shm files stay in step.
+            backup.backup(target)
+            rows = _rows(target)
+        finally:
+            target.close()
+    finally:
+        backup.close()
+    return Copied(database, rows)
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+
+def _major(version_text: str) -> int:
+    match = re.search(r"(\d+)(?:\.\d+)?", version_text)
+    if match is None:
+        raise BackupError(f"Cannot read a version in {version_text!r}.")
+    return int(match.group(1))
+
+
+def pg_tool(engine: Engine, name: str) -> str:
+    """The path of ``pg_dump`` or ``pg_restore``, checked to be at least as new as the server
+    (an older one refuses to read a newer server's catalog)."""
+    found = shutil.which(name)
+    with engine.connect() as conn:
+        server = int(conn.execute(text("SHOW server_version_num")).scalar_one()) // 10_000
+    if found is None:
+        raise BackupError(
+            f"{name} is not installed. Install the PostgreSQL {server} client tools (Debian: "
+            f"apt-get install postgresql-client-{server}; or run it in the postgres:{server} "
+            "image) and run the command again."
+        )
+    client = _major(subprocess.run([found, "--version"], capture_output=True, text=True).stdout)
+    if client < server:
+        raise BackupError(
+            f"{name} {client} cannot work with PostgreSQL {server}: install the "
+            f"postgresql-client-{server} tools (a newer {name} works with older servers)."
+        )
+    return found
+
+
+def _libpq(engine: Engine) -> tuple[str, dict[str, str]]:
+    """The database's URL for libpq without its password, and the environment that carries the
+    password (so it never shows in the process list)."""
+    url = engine.url.set(drivername="postgresql")
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    return url.set(password=None).render_as_string(hide_password=False), env
+
+
+def _pg_rows(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in COUNTED_TABLES
+        }
+
+
+def backup_postgresql(engine: Engine, dest: Path, *, force: bool = False) -> Copied:
+    """``pg_dump --format=custom`` of the database to ``dest``: one consistent snapshot, taken
+    while everything runs."""
+    _refuse_existing(dest, force)
+    tool = pg_tool(engine, "pg_dump")
+    url, env = _libpq(engine)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(dest.name + ".partial")
+    done = subprocess.run(
+        [tool, "--format=custom", "--no-owner", "--file", str(partial), "--dbname", url],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"pg_dump failed: {done.stderr.strip()}")
+    os.replace(partial, dest)
+    return Copied(dest, _pg_rows(engine))
+
+
+def restore_postgresql(engine: Engine, source: Path, *, force: bool = False) -> Copied:
+    """``pg_restore`` of a ``backup`` file into the database. One that holds users is replaced
+    (``--clean``) only with ``force``; stop the API, the scheduler and the app first."""
+    if not source.is_file():
+        raise BackupError(f"There is no backup file {source}.")
+    tool = pg_tool(engine, "pg_restore")
+    with engine.connect() as conn:
+        has_tables = conn.execute(text("SELECT to_regclass('users') IS NOT NULL")).scalar_one()
+        users = conn.execute(text("SELECT count(*) FROM users")).scalar_one() if has_tables else 0
+    if users and not force:
+        raise ConflictError(
+            f"The database holds {users} user(s); restoring replaces everything in it. Stop the "
+            "API, the scheduler and the app, then add --force."
+        )
+    url, env = _libpq(engine)
+    engine.dispose()  # none of our connections may hold a lock pg_restore needs
+    clean = ["--clean", "--if-exists"] if has_tables else []
+    done = subprocess.run(
+        [tool, *clean, "--no-owner", "--single-transaction", "--dbname", url, str(source)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise BackupError(f"pg_restore failed: {done.stderr.strip()}")
+    return Copied(source, _pg_rows(engine))

@@ -1,0 +1,204 @@
+"""Everything one household stored, as CSV files in one zip with a README of the columns: its
+devices, every raw reading, the hourly aggregates and the chat messages. Nothing of another
+household, no password hash and no key.
+
+The zip is written as it is read (rows are streamed, never all in memory), so years of
+minute-by-minute readings fit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO
+
+from sqlmodel import Session, col, select
+
+from energy_core.models import ChatMessage, Device, HourlyAggregate, Reading, User
+
+STREAM_ROWS = 10_000
+
+# Each file, its columns and what they mean: the README is written from this table, and the
+# header of each CSV is its first column.
+FILES: dict[str, list[tuple[str, str]]] = {
+    "devices.csv": [
+        ("device_id", "the id the device sends with its readings"),
+        ("name", "its name in the app"),
+        ("type", "its kind (fridge, heat_pump, solar, meter, other, ...)"),
+        ("location", "room or place"),
+        ("is_active", "true while its readings are accepted"),
+        ("bidirectional", "true if it may report negative watts (solar, battery export)"),
+        ("max_gap_s", "longest time one reading holds its power, in seconds (empty: default)"),
+        ("created_at", "when it was registered (UTC, ISO 8601)"),
+        ("last_seen_at", "its latest reading (UTC)"),
+    ],
+    "readings.csv": [
+        ("device_id", "the device (devices.csv)"),
+        ("timestamp", "the instant of the reading (UTC, ISO 8601)"),
+        ("power_w", "power in watts; negative for export or generation"),
+    ],
+    "hourly_aggregates.csv": [
+        ("device_id", "the device (devices.csv)"),
+        ("hour_start", "the hour [hour_start, hour_start + 1 h) (UTC, ISO 8601)"),
+        ("energy_wh", "net energy in the hour, Wh (consumed minus generated)"),
+        ("consumed_wh", "energy of readings of 0 W or more, Wh"),
+        ("generated_wh", "energy of negative readings, as a positive number, Wh"),
+        ("covered_s", "seconds of the hour that readings cover"),
+        ("coverage", "covered_s / 3600"),
+        ("avg_w", "average power over the covered time, W"),
+        ("min_w", "lowest reading in the hour, W"),
+        ("max_w", "highest reading in the hour, W"),
+        ("sample_count", "readings taken in the hour"),
+    ],
+    "chat_messages.csv": [
+        ("conversation_id", "the conversation"),
+        ("created_at", "when the message was written (UTC, ISO 8601)"),
+        ("role", "user (the question) or assistant (the answer)"),
+        ("content", "the text"),
+        ("engine", "what answered (offline analyst or the model)"),
+        ("tool_calls", "JSON: the figures the answer was read from"),
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Exported:
+    """Rows written per file."""
+
+    rows: dict[str, int]
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else repr(float(value))
+
+
+def _devices(session: Session, user_id: int) -> list[Device]:
+    return list(
+        session.exec(select(Device).where(Device.user_id == user_id).order_by(Device.device_id))
+    )
+
+
+def _readings(session: Session, user_id: int, names: dict[int, str]) -> Iterator[list[str]]:
+    query = (
+        select(Reading.device_pk, Reading.ts, Reading.power_w)
+        .where(Reading.user_id == user_id)
+        .order_by(Reading.device_pk, Reading.ts)
+        .execution_options(yield_per=STREAM_ROWS)
+    )
+    for device_pk, ts, power_w in session.exec(query):
+        yield [names.get(device_pk, str(device_pk)), _iso(ts), _number(power_w)]
+
+
+def _aggregates(session: Session, user_id: int, names: dict[int, str]) -> Iterator[list[str]]:
+    query = (
+        select(HourlyAggregate)
+        .where(HourlyAggregate.user_id == user_id)
+        .order_by(HourlyAggregate.device_pk, HourlyAggregate.hour_start)
+        .execution_options(yield_per=STREAM_ROWS)
+    )
+    for a in session.exec(query):
+        yield [
+            names.get(a.device_pk, str(a.device_pk)),
+            _iso(a.hour_start),
+            _number(a.energy_wh),
+            _number(a.consumed_wh),
+            _number(a.generated_wh),
+            _number(a.covered_s),
+            _number(a.coverage),
+            _number(a.avg_watts),
+            _number(a.min_watts),
+            _number(a.max_watts),
+            str(a.sample_count),
+        ]
+
+
+def _chat(session: Session, user_id: int) -> Iterator[list[str]]:
+    query = (
+        select(ChatMessage)
+        .where(ChatMessage.user_id == user_id)
+        .order_by(ChatMessage.conversation_id, col(ChatMessage.id))
+        .execution_options(yield_per=STREAM_ROWS)
+    )
+    for m in session.exec(query):
+        yield [
+            m.conversation_id,
+            _iso(m.created_at),
+            m.role,
+            m.content,
+            m.engine or "",
+            m.tool_calls or "",
+        ]
+
+
+def _write_csv(archive: zipfile.ZipFile, name: str, rows: Iterable[list[str]]) -> int:
+    count = 0
+    with archive.open(name, "w") as raw, io.TextIOWrapper(raw, "utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow([column for column, _ in FILES[name]])
+        for row in rows:
+            writer.writerow(row)
+            count += 1
+    return count
+
+
+def readme(user: User, rows: dict[str, int], at: datetime) -> str:
+    lines = [
+        f"Energy monitor export of {user.email}, made {at.isoformat()}.",
+        "",
+        "CSV files, UTF-8, comma-separated, one header row. Times are UTC in ISO 8601; numbers",
+        "use a dot for decimals; an empty cell means no value.",
+        "",
+    ]
+    for name, columns in FILES.items():
+        lines += [f"{name} ({rows.get(name, 0):,} rows)"]
+        lines += [f"  {column:<16} {meaning}" for column, meaning in columns]
+        lines += [""]
+    return "\n".join(lines)
+
+
+def export_household(session: Session, *, user_id: int, out: BinaryIO, at: datetime) -> Exported:
+    """Write the zip of household ``user_id`` to ``out`` (a file or a buffer opened for bytes)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise LookupError(f"No user {user_id}.")
+    devices = _devices(session, user_id)
+    names = {d.id: d.device_id for d in devices}
+    rows: dict[str, int] = {}
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        rows["devices.csv"] = _write_csv(
+            archive,
+            "devices.csv",
+            (
+                [
+                    d.device_id,
+                    d.name,
+                    d.type,
+                    d.location,
+                    str(d.is_active).lower(),
+                    str(d.bidirectional).lower(),
+                    "" if d.max_gap_s is None else str(d.max_gap_s),
+                    _iso(d.created_at),
+                    _iso(d.last_seen_at),
+                ]
+                for d in devices
+            ),
+        )
+        rows["readings.csv"] = _write_csv(
+            archive, "readings.csv", _readings(session, user_id, names)
+        )
+        rows["hourly_aggregates.csv"] = _write_csv(
+            archive, "hourly_aggregates.csv", _aggregates(session, user_id, names)
+        )
+        rows["chat_messages.csv"] = _write_csv(
+            archive, "chat_messages.csv", _chat(session, user_id)
+        )
+        archive.writestr("README.txt", readme(user, rows, at))
+    return Exported(rows)

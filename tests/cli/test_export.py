@@ -1,0 +1,115 @@
+"""``export --user E``: every device, reading, hourly aggregate and chat message of the household
+as CSV files in one zip with a README of the columns, and nothing of another household."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from datetime import timedelta
+
+import pytest
+
+from energy_cli.main import main
+from energy_core import security
+from energy_core.chat.answers import ChatAnswer
+from energy_core.chat.history import record_exchange
+from energy_core.db import session_scope
+from energy_core.export import FILES
+from energy_core.rollup import rollup_dirty_hours
+from energy_core.types import utcnow
+from tests.factories import add_readings, make_device, make_user
+
+
+@pytest.fixture(autouse=True)
+def quick_bcrypt(monkeypatch):
+    monkeypatch.setattr(security, "BCRYPT_ROUNDS", 4)
+
+
+@pytest.fixture
+def households(engine):
+    start = (utcnow() - timedelta(hours=5)).replace(minute=0, second=0, microsecond=0)
+    with session_scope(engine) as s:
+        ada = make_user(s, email="ada@example.com")
+        fridge = make_device(s, user=ada, device_id="fridge", name="Fridge, the old one")
+        solar = make_device(s, user=ada, device_id="solar", bidirectional=True)
+        add_readings(
+            s,
+            user=ada,
+            device=fridge,
+            points=[(start + timedelta(minutes=m), 80.5) for m in range(0, 120, 5)],
+        )
+        add_readings(
+            s,
+            user=ada,
+            device=solar,
+            points=[(start, -1500.0), (start + timedelta(minutes=5), -1400.0)],
+        )
+        bo = make_user(s, email="bo@example.com")
+        theirs = make_device(s, user=bo, device_id="theirs")
+        add_readings(s, user=bo, device=theirs, points=[(start, 999.0)])
+        answer = ChatAnswer(text='The fridge used 0.16 kWh, "about" as usual.', engine="offline")
+        record_exchange(s, user_id=ada.id, question="How much did the fridge use?", answer=answer)
+        record_exchange(s, user_id=bo.id, question="Bo's secret question", answer=answer)
+    rollup_dirty_hours(engine)
+
+
+def read_zip(path) -> dict[str, list[dict]]:
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        assert names == {*FILES, "README.txt"}
+        tables = {}
+        for name in FILES:
+            text = archive.read(name).decode("utf-8")
+            reader = csv.DictReader(io.StringIO(text, newline=""))
+            assert reader.fieldnames == [column for column, _ in FILES[name]]
+            tables[name] = list(reader)
+        tables["README.txt"] = archive.read("README.txt").decode("utf-8")
+    return tables
+
+
+def test_export_writes_everything_of_the_household_and_nothing_else(households, tmp_path, capsys):
+    dest = tmp_path / "ada.zip"
+    assert main(["export", "--user", "ada@example.com", "--output", str(dest)]) == 0
+    assert capsys.readouterr().out.startswith(f"Wrote {dest} for ada@example.com: ")
+    tables = read_zip(dest)
+
+    assert [d["device_id"] for d in tables["devices.csv"]] == ["fridge", "solar"]
+    assert tables["devices.csv"][0]["name"] == "Fridge, the old one"
+    readings = tables["readings.csv"]
+    assert len(readings) == 24 + 2
+    assert {r["device_id"] for r in readings} == {"fridge", "solar"}
+    assert float(next(r for r in readings if r["device_id"] == "solar")["power_w"]) == -1500.0
+    hours = tables["hourly_aggregates.csv"]
+    assert {h["device_id"] for h in hours} == {"fridge", "solar"}
+    assert sum(float(h["generated_wh"]) for h in hours) > 0
+    chat = tables["chat_messages.csv"]
+    assert [m["role"] for m in chat] == ["user", "assistant"]
+    assert chat[1]["content"] == 'The fridge used 0.16 kWh, "about" as usual.'
+
+    everything = dest.read_bytes()
+    assert b"theirs" not in everything and b"Bo's secret" not in everything
+    assert b"$2b$" not in everything  # no password hash
+
+    readme = tables["README.txt"]
+    for name, columns in FILES.items():
+        assert name in readme
+        assert all(column in readme for column, _ in columns)
+
+
+def test_export_never_overwrites_without_force(households, tmp_path, capsys):
+    dest = tmp_path / "ada.zip"
+    dest.write_text("keep me")
+    assert main(["export", "--user", "ada@example.com", "-o", str(dest)]) == 2
+    assert "exists already" in capsys.readouterr().err
+    assert dest.read_text() == "keep me"
+    assert main(["export", "--user", "ada@example.com", "-o", str(dest), "--force"]) == 0
+    assert zipfile.is_zipfile(dest)
+
+
+def test_export_of_an_unknown_user_writes_nothing(households, tmp_path, capsys):
+    out = tmp_path / "exports"
+    out.mkdir()
+    assert main(["export", "--user", "nobody@example.com", "-o", str(out / "nobody.zip")]) == 2
+    assert "No user with email nobody@example.com" in capsys.readouterr().err
+    assert not list(out.iterdir())
