@@ -36,11 +36,13 @@ def main() -> None:
         t0 = time.perf_counter()
         plan = read_history(csv_text, format="csv", options=CsvOptions())
         t1 = time.perf_counter()
-        result = store_history(engine, user_id=user_id, plan=plan)
+        with session_scope(engine) as session:
+            result = store_history(session, user_id=user_id, plan=plan)
         t2 = time.perf_counter()
         run = rollup_dirty_hours(engine)
         t3 = time.perf_counter()
-        again = store_history(engine, user_id=user_id, plan=plan)
+        with session_scope(engine) as session:
+            again = store_history(session, user_id=user_id, plan=plan)
         t4 = time.perf_counter()
         # Baseline: COPY of the same rows into a bare table with the same primary key.
         raw = engine.raw_connection()

@@ -67,9 +67,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("Dry run: nothing was stored.")
         return 0
-    with explained("reading"):
+    with explained("reading"), session_scope() as session:
         result = store_history(
-            engine(), user_id=user_id, plan=plan, progress=progress_printer("Importing")
+            session, user_id=user_id, plan=plan, progress=progress_printer("Importing")
         )
     print(
         f"Stored {result.accepted:,} new readings ({result.duplicates:,} already stored) "

@@ -2,10 +2,10 @@
 device), Emoncms feed exports (``time,value`` lines without a header) and line-protocol files.
 
 ``read_history`` reads a whole file into readings, or refuses it naming the rows it cannot read;
-``store_history`` stores them in one transaction through the one ingest function (same rules,
-without the lateness window: history is old by nature), so an import is stored whole or not at
-all and importing the same file again stores nothing twice. The hours it touches are marked dirty
-like any others; the caller rolls them up.
+``store_history`` stores them in the caller's transaction through the one ingest function (same
+rules, without the lateness window: history is old by nature), so an import is stored whole or
+not at all and importing the same file again stores nothing twice. The hours it touches are
+marked dirty like any others; the caller rolls them up.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Engine
+from sqlmodel import Session
 
-from energy_core.db import session_scope
 from energy_core.ingest import (
     MAX_EPOCH_S,
     MIN_EPOCH_S,
@@ -280,47 +279,46 @@ def _column(header: Sequence[str], name: str | None, *, default: int, what: str)
 
 
 def store_history(
-    engine: Engine,
+    session: Session,
     *,
     user_id: int,
     plan: HistoryPlan,
     settings: Settings | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> HistoryResult:
-    """Store ``plan`` for one user in one transaction (all or nothing), registering devices it
-    names that do not exist yet; the lateness window does not apply."""
+    """Store ``plan`` for one user in the caller's transaction (commit it whole, or nothing),
+    registering devices it names that do not exist yet; the lateness window does not apply."""
     settings = settings or get_settings()
     started = time.perf_counter()
     result = HistoryResult()
     total = plan.count
-    with session_scope(engine) as session:
-        for start in range(0, total, CHUNK):
-            end = min(start + CHUNK, total)
-            if plan.columns is not None:
-                cols = plan.columns
-                done = record_reading_columns(
-                    session,
-                    user_id=user_id,
-                    columns=ReadingColumns(
-                        cols.device_ids[start:end], cols.ts_us[start:end], cols.power_w[start:end]
-                    ),
-                    settings=settings,
-                    enforce_window=False,
-                    register=True,
-                )
-            else:
-                done = record_inputs(
-                    session,
-                    user_id=user_id,
-                    values=plan.values[start:end],
-                    register=True,
-                    settings=settings,
-                    enforce_window=False,
-                )
-            result.accepted += done.accepted
-            result.duplicates += done.duplicates
-            if progress is not None:
-                progress(end, total)
+    for start in range(0, total, CHUNK):
+        end = min(start + CHUNK, total)
+        if plan.columns is not None:
+            cols = plan.columns
+            done = record_reading_columns(
+                session,
+                user_id=user_id,
+                columns=ReadingColumns(
+                    cols.device_ids[start:end], cols.ts_us[start:end], cols.power_w[start:end]
+                ),
+                settings=settings,
+                enforce_window=False,
+                register=True,
+            )
+        else:
+            done = record_inputs(
+                session,
+                user_id=user_id,
+                values=plan.values[start:end],
+                register=True,
+                settings=settings,
+                enforce_window=False,
+            )
+        result.accepted += done.accepted
+        result.duplicates += done.duplicates
+        if progress is not None:
+            progress(end, total)
     result.duration_s = time.perf_counter() - started
     return result
 

@@ -67,6 +67,12 @@ def pages_for(user: auth.SignedInUser) -> dict[str, list[st.Page]]:
                 "pages/devices.py", title="Devices", icon=":material/sensors:", url_path="devices"
             ),
             st.Page(
+                "pages/import_history.py",
+                title="Import",
+                icon=":material/upload_file:",
+                url_path="import",
+            ),
+            st.Page(
                 "pages/account.py",
                 title="Account",
                 icon=":material/account_circle:",
