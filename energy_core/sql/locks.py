@@ -108,9 +108,8 @@ def lock_out_writers(conn: Connection, *, user_id: int) -> None:
 
 # The longest the rollup waits for the writers in flight. New writers queue behind the waiting
 # rollup meanwhile, so this bounds how long ingest can stall: a batch lasts a fraction of a
-# second, but a
-# long import holds its lock for as long as it runs, and then the rollup gives up until its next
-# run instead.
+# second, but a long import holds its lock for as long as it runs, and then the rollup gives up
+# until its next run instead.
 HOLD_BACK_WAIT = "2s"
 
 
