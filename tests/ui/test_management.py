@@ -15,9 +15,9 @@ from energy_core.accounts import (
 )
 from energy_core.app_settings import get_registration_policy
 from energy_core.db import session_scope
-from energy_core.models import DirtyHour, KeyScope, Reading, Role
+from energy_core.models import DirtyHour, HourlyAggregate, KeyScope, Reading, Role
 from tests.apptest import open_app, sign_in
-from tests.ui.conftest import Households
+from tests.ui.conftest import MEMBER_DEVICES, Households
 from tests.ui.test_pages import as_admin, as_member, show
 
 
@@ -167,6 +167,27 @@ def test_saving_the_profile_changes_timezone_price_and_currency(households):
         user = get_user_by_email(session, email=households.member_email)
     assert (user.timezone, user.price_per_kwh, user.currency) == ("America/New_York", 0.1234, "USD")
     assert at.session_state["energy_signed_in_user"].timezone == "America/New_York"
+
+
+def test_export_all_my_data_offers_the_households_zip(households):
+    at = show(as_member(households), "pages/account.py")
+    at = click(at, "Export all my data")
+
+    assert not at.exception and not at.error
+    (download,) = at.get("download_button")
+    assert download.proto.label == "Download the zip"
+    with session_scope(read_only=True) as session:
+        readings, hours = (
+            session.exec(
+                select(func.count()).select_from(table).where(table.user_id == households.member_id)
+            ).one()
+            for table in (Reading, HourlyAggregate)
+        )
+    assert readings > 0 and hours > 0
+    assert at.caption[-1].value == (
+        f"{len(MEMBER_DEVICES)} devices, {readings:,} readings, {hours:,} hourly figures, "
+        "0 chat messages."
+    )
 
 
 def test_issuing_a_read_key_shows_it_once(households):

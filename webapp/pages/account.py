@@ -1,8 +1,9 @@
 """Account: profile (name, timezone, price per kWh, currency), password, API keys for reading the
-household's data, and signing out everywhere."""
+household's data, signing out everywhere, and an export of all the household's data."""
 
 from __future__ import annotations
 
+import io
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -10,11 +11,12 @@ import pandas as pd
 import streamlit as st
 
 from energy_core.accounts import change_password, issue_api_key, revoke_api_key, update_profile
+from energy_core.export import export_household
 from energy_core.models import KeyScope
 from webapp import auth
 from webapp.actions import FAILED, flash, show_flash, submit
-from webapp.downloads import csv_download
-from webapp.loaders import database_guard, load_api_keys, load_profile, now_utc
+from webapp.downloads import csv_download, file_stem
+from webapp.loaders import database_guard, load_api_keys, load_profile, now_utc, read_session
 from webapp.units import CURRENCIES, format_last_seen, format_price, format_when
 
 PAGE = "account"
@@ -205,6 +207,34 @@ def sessions_section(user: auth.SignedInUser, profile: dict, tz: ZoneInfo) -> No
         st.stop()
 
 
+def export_section(user: auth.SignedInUser) -> None:
+    st.subheader("Your data", anchor=False)
+    st.caption(
+        "Everything stored for your household — devices, every reading, the hourly figures and "
+        "your chat — as CSV files in one zip, with a README of the columns."
+    )
+    if not st.button("Export all my data", icon=":material/download:", key="export_data"):
+        return
+    buffer = io.BytesIO()
+    with st.spinner("Writing the export…"), database_guard(), read_session() as session:
+        exported = export_household(session, user_id=user.id, out=buffer, at=now_utc())
+    rows = exported.rows
+    st.download_button(
+        "Download the zip",
+        data=buffer.getvalue(),
+        file_name=f"energy-export-{file_stem(user.email.split('@')[0])}-{now_utc():%Y%m%d}.zip",
+        mime="application/zip",
+        icon=":material/folder_zip:",
+        on_click="ignore",
+        key="export_download",
+    )
+    st.caption(
+        f"{rows['devices.csv']:,} devices, {rows['readings.csv']:,} readings, "
+        f"{rows['hourly_aggregates.csv']:,} hourly figures, {rows['chat_messages.csv']:,} chat "
+        "messages."
+    )
+
+
 def main() -> None:
     user = auth.current_user()
     tz = ZoneInfo(user.timezone)
@@ -221,6 +251,7 @@ def main() -> None:
     with right:
         sessions_section(user, profile, tz)
     keys_section(user, keys, tz)
+    export_section(user)
 
 
 main()
