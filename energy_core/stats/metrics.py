@@ -294,20 +294,23 @@ def baseload(
 
 def locate_extremes(session: Session, selection: Selection, figure: Figure) -> Figure:
     """Fill in when ``figure``'s (one device's) peak and minimum were read: the first reading at
-    that power; the start of its hour once retention has pruned the readings."""
+    that power, in the stored hours or at the raw ends of the range, whichever is earlier (the
+    start of its hour once retention has pruned the readings)."""
     device = selection.household.device(figure.device_id) if figure.device_id else None
     if device is None:
         return figure
     for largest in (True, False):
         value = figure.max_w if largest else figure.min_w
-        at = figure.max_at if largest else figure.min_at
-        if value is None or at is not None:
+        if value is None:
             continue
+        at = figure.max_at if largest else figure.min_at
         found = _extreme_at(session, selection, device, value, largest=largest)
+        if found is not None and (at is None or found < at):
+            at = found
         if largest:
-            figure.max_at = found
+            figure.max_at = at
         else:
-            figure.min_at = found
+            figure.min_at = at
     return figure
 
 
@@ -326,7 +329,8 @@ def _extreme_at(
         full_end=full_end,
         largest=largest,
     )
-    if hour is None:
+    if hour is None or hour[1] != value:
+        # No stored hour holds that reading: it was read in a raw hour at an end of the range.
         return None
     exact = sql.first_reading_at_power(
         conn,

@@ -405,10 +405,12 @@ def _add_stored_hours(
         a.exported += exported
         if prices is not None:
             a.cost += price_flows(imported, exported, *prices)
+        # A stored hour beats the raw readings' extreme: when it was read is not known here
+        # (None: locate_extremes finds it), and a raw reading's instant must not stay with it.
         if min_w is not None and (a.min_w is None or min_w < a.min_w):
-            a.min_w = min_w
+            a.min_w, a.min_at = min_w, None
         if max_w is not None and (a.max_w is None or max_w > a.max_w):
-            a.max_w = max_w
+            a.max_w, a.max_at = max_w, None
     if prices is None:
         _price_stored_hours_by_hour(
             session, selection, taking, meter_pks, acc, spans, full_start, full_end

@@ -14,7 +14,14 @@ from fastapi.testclient import TestClient
 
 from energy_core.chat.tools import ToolContext, run_tool
 from energy_core.db import session_scope
-from energy_core.stats import Period, Selection, load_household, peak_hour, read_series
+from energy_core.stats import (
+    Period,
+    Selection,
+    load_household,
+    locate_extremes,
+    peak_hour,
+    read_series,
+)
 from energy_core.types import ceil_hour, floor_hour
 from tests.api.support import auth
 from tests.oracle import Oracle
@@ -106,6 +113,7 @@ def api_stats(client: TestClient, key: str, period: Period, device_id: str) -> d
     return {
         **_of_fields(body),
         "peak": body["max_watts"],
+        "peak_at": datetime.fromisoformat(body["max_at"]) if body["max_at"] else None,
         "peak_generation": -body["min_watts"] if body["min_watts"] is not None else None,
     }
 
@@ -197,7 +205,10 @@ def select(session, user_id: int, period: Period, target: Target) -> Selection: 
 def read_layer(user_id: int, period: Period, target: Target) -> dict:
     with session_scope(read_only=True) as s:
         selection = select(s, user_id, period, target)
-        total = read_series(s, selection).total
+        series = read_series(s, selection)
+        total = series.total
+        if target.kind == "device" and target.name in series.by_device:
+            total = locate_extremes(s, selection, series.device_total(target.name))
         hourly = read_series(s, selection.with_granularity("hour"), flows=False).household
     out = {
         "consumption": total.consumption_wh,
@@ -210,6 +221,7 @@ def read_layer(user_id: int, period: Period, target: Target) -> dict:
     }
     if target.kind == "device":
         out["peak"] = total.max_w
+        out["peak_at"] = total.max_at
         out["peak_generation"] = -total.min_w if total.min_w is not None else None
     else:
         peak = peak_hour(hourly)
@@ -252,6 +264,15 @@ def oracle_figures(
         values = oracle.device(device_ids[0], start, end, hours=hours).values
         out["peak"] = max(values) if values else None
         out["peak_generation"] = -min(values) if values else None
+        # When the peak was read: the first reading at that power.
+        out["peak_at"] = next(
+            (
+                ts
+                for ts, power_w in oracle.readings.get(device_ids[0], [])
+                if start <= ts < end and power_w == out["peak"]
+            ),
+            None,
+        )
     elif peak_hours:
         averages = [
             avg

@@ -6,7 +6,7 @@ from the raw readings. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -106,6 +106,8 @@ def _differences(expected: dict, sources: dict[str, dict]) -> list[str]:
             want = expected[figure]
             if want is None or value is None:
                 same = want is None and value is None
+            elif isinstance(want, datetime):
+                same = value == want
             else:
                 same = value == pytest.approx(want, **_tolerance(source, figure))
             if not same:
