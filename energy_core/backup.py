@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 import subprocess
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, text
@@ -230,3 +231,27 @@ def restore_postgresql(engine: Engine, source: Path, *, force: bool = False) -> 
     if done.returncode != 0:
         raise BackupError(f"pg_restore failed: {done.stderr.strip()}")
     return Copied(source, _pg_rows(engine))
+
+
+# --- scheduled backups -------------------------------------------------------------------------
+
+BACKUP_PREFIX = "energy-"
+
+
+def backup_with_rotation(
+    engine: Engine, database_url: str, directory: Path, *, keep: int, now: datetime
+) -> Copied:
+    """A backup named by its UTC time in ``directory``, then only the newest ``keep`` of the
+    backups there are kept (``ENERGY_BACKUP_DIR``, ``ENERGY_BACKUP_KEEP``)."""
+    database = sqlite_file(database_url)
+    suffix = ".db" if database is not None else ".dump"
+    dest = directory / f"{BACKUP_PREFIX}{now:%Y%m%dT%H%M%SZ}{suffix}"
+    if database is not None:
+        copied = backup_sqlite(database, dest)
+    else:
+        copied = backup_postgresql(engine, dest)
+    # The names sort by time; only files this rotation made are ever deleted.
+    ours = sorted(directory.glob(f"{BACKUP_PREFIX}[0-9]*T[0-9]*Z{suffix}"))
+    for old in ours[: max(0, len(ours) - keep)]:
+        old.unlink()
+    return copied

@@ -123,6 +123,14 @@ class Settings(BaseSettings):
         "rebuild), each taking its own devices. SQLite always uses one.",
     )
 
+    backup_dir: str | None = Field(
+        None,
+        description="Folder for the scheduler's backups (SQLite copies or pg_dump files); "
+        "unset = no scheduled backups.",
+    )
+    backup_keep: int = Field(7, ge=1, description="Scheduled backups kept; older ones are deleted.")
+    backup_interval_s: int = Field(86_400, ge=60, description="Seconds between scheduled backups.")
+
     # Streamlit app.
     app_host: str = Field("127.0.0.1", description="Interface the Streamlit app listens on.")
     app_port: int = Field(8501, ge=1, le=65535, description="Port of the Streamlit app.")

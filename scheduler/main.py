@@ -1,5 +1,6 @@
-"""The scheduler process: the rollup job every minute, the retention job every hour and the
-integrity check every day, each a few lines around an ``energy_core`` function.
+"""The scheduler process: the rollup job every minute, the retention job every hour, the
+integrity check every day and, with ``ENERGY_BACKUP_DIR``, a backup with rotation, each a few
+lines around an ``energy_core`` function.
 
 Retention runs hourly rather than daily: each run then deletes about one hour of readings per
 device (a short transaction that never competes with the rollup for long), and a scheduler that
@@ -10,15 +11,18 @@ from __future__ import annotations
 
 import logging
 import signal
+from pathlib import Path
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from energy_core.backup import backup_with_rotation
 from energy_core.db import get_engine, session_scope
 from energy_core.integrity import find_orphans, log_orphans
 from energy_core.retention import prune_readings
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.settings import Settings, get_settings
+from energy_core.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,22 @@ def integrity_job() -> None:
             log_orphans(find_orphans(session))
     except Exception:
         log.exception("integrity check failed; it will be retried on the next run")
+
+
+def backup_job() -> None:
+    settings = get_settings()
+    try:
+        copied = backup_with_rotation(
+            get_engine(),
+            settings.database_url,
+            Path(settings.backup_dir).expanduser(),
+            keep=settings.backup_keep,
+            now=utcnow(),
+        )
+        log.info("backed up the database to %s", copied.path)
+    except Exception:
+        # The previous backups are kept; the next run tries again.
+        log.exception("scheduled backup failed; it will be retried on the next run")
 
 
 def build_scheduler(
@@ -83,6 +103,14 @@ def build_scheduler(
         id="integrity",
         name="rows whose device is gone",
     )
+    if settings.backup_dir:
+        scheduler.add_job(
+            backup_job,
+            "interval",
+            seconds=settings.backup_interval_s,
+            id="backup",
+            name="database backup with rotation",
+        )
     return scheduler
 
 
