@@ -10,8 +10,18 @@ from energy_cli.console import CliError, engine, instant, pinned_clock, progress
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from energy_core.migrate import database_revisions
+
+    before = database_revisions(engine())
     upgrade()
-    print("Database schema is up to date.")
+    after = database_revisions(engine())
+    now = ", ".join(sorted(after))
+    if before == after:
+        print(f"The database schema was up to date already (revision {now}); nothing changed.")
+    elif not before:
+        print(f"Created the database schema (revision {now}).")
+    else:
+        print(f"Upgraded the database schema from revision {', '.join(sorted(before))} to {now}.")
     return 0
 
 
