@@ -4,6 +4,7 @@ same on every page), the colours of consumption and generation, and the axis for
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable
 
 import altair as alt
 import pandas as pd
@@ -46,11 +47,14 @@ def device_colors(devices: pd.DataFrame) -> dict[str, str]:
     return taken
 
 
-def device_scale(devices: pd.DataFrame) -> alt.Scale:
+def device_scale(devices: pd.DataFrame, shown: Iterable[str] | None = None) -> alt.Scale:
     """The colour scale of charts that colour by device name (``devices``: the user's devices,
-    with ``device_id``, ``name`` and ``created_at``)."""
+    with ``device_id``, ``name`` and ``created_at``); ``shown``: the ids the chart draws, so
+    that its legend lists only those, each in its own colour."""
     colours = device_colors(devices)
-    return alt.Scale(domain=list(devices["name"]), range=[colours[d] for d in devices["device_id"]])
+    wanted = set(devices["device_id"] if shown is None else shown)
+    chosen = devices[devices["device_id"].isin(wanted)]
+    return alt.Scale(domain=list(chosen["name"]), range=[colours[d] for d in chosen["device_id"]])
 
 
 def legend(title: str | None = None, *, columns: int = 4) -> alt.Legend:

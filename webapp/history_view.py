@@ -8,9 +8,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from energy_core.settings import get_settings
 from energy_core.stats import GLOSSARY, Period
 from webapp.charts import (
-    GENERATED_COLOR,
     USED_COLOR,
     axis_format,
     device_scale,
@@ -41,9 +41,11 @@ def period_labels(frame: pd.DataFrame, granularity: str) -> pd.Series:
 
 
 def _x(order: list[str]) -> alt.X:
+    # Every period of the range on the axis, those without readings too (left blank: no data).
     return alt.X(
         "period:O",
         sort=order,
+        scale=alt.Scale(domain=order),
         title=None,
         axis=alt.Axis(labelAngle=-45 if len(order) > 12 else 0, labelOverlap=True),
     )
@@ -121,10 +123,10 @@ def headline(view: HistoryView, *, currency: str, previous: Period) -> None:
         note = f"Changes are against {previous.describe()}."
     else:
         reason = consumption["previous_reason"] or "the baseline has no readings"
-        note = (
-            f"Not comparable with {previous.describe()} in percent: {reason} (both periods "
-            "must be covered at least the share ENERGY_COMPARABLE_COVERAGE sets)."
-        )
+        note = f"Not comparable in percent with {previous.describe()}: {reason}."
+        if "cover only" in reason:
+            threshold = get_settings().comparable_coverage
+            note += f" Both periods must be covered at least {threshold:.0%}."
     st.caption(f"{note} {view.cost_rule}")
 
 
@@ -152,18 +154,16 @@ def energy_chart(view: HistoryView, devices: pd.DataFrame) -> pd.DataFrame:
         coverage_pct=data["coverage"] * 100,
     )
     order = list(dict.fromkeys(period_labels(view.household, view.granularity)))
-    title = (
-        f"Consumption (+) and generation (−), {unit}"
-        if not generated.empty
-        else f"Consumption ({unit})"
-    )
+    title = f"Energy ({unit})" if not generated.empty else f"Consumption ({unit})"
     chart = (
         alt.Chart(data)
         .mark_bar()
         .encode(
             x=_x(order),
             y=alt.Y("sum(energy):Q", title=title, axis=alt.Axis(format=axis_format(divisor))),
-            color=alt.Color("device:N", scale=device_scale(devices), legend=legend()),
+            color=alt.Color(
+                "device:N", scale=device_scale(devices, data["device_id"]), legend=legend()
+            ),
             order=alt.Order("device:N"),
             tooltip=[
                 alt.Tooltip("period:O", title="Period"),
@@ -176,6 +176,11 @@ def energy_chart(view: HistoryView, devices: pd.DataFrame) -> pd.DataFrame:
         .properties(height=340)
     )
     st.altair_chart(chart, width="stretch")
+    if not generated.empty:
+        st.caption(
+            "Consumption of each device stacked above zero, generation below it. "
+            + GLOSSARY["generation_wh"]
+        )
     return series.assign(name=series["device_id"].map(names))[
         [
             "period_start",
@@ -290,7 +295,7 @@ def shares_chart(view: HistoryView, devices: pd.DataFrame, *, currency: str) -> 
         ],
     )
     bars = base.mark_bar(cornerRadiusEnd=3, height={"band": 0.7}).encode(
-        color=alt.Color("name:N", scale=device_scale(devices), legend=None)
+        color=alt.Color("name:N", scale=device_scale(devices, shown["device_id"]), legend=None)
     )
     labels = base.mark_text(align="left", dx=4, color="#52606d").encode(text="label:N")
     st.altair_chart((bars + labels).properties(height=34 * len(shown) + 50), width="stretch")
@@ -410,16 +415,3 @@ def heatmap(cells: pd.DataFrame) -> pd.DataFrame:
     )
     st.altair_chart(chart, width="stretch")
     return cells.assign(weekday_name=cells["weekday"].map(lambda d: WEEKDAYS[d]))
-
-
-__all__ = [
-    "GENERATED_COLOR",
-    "GRANULARITY_WORDS",
-    "comparison_table",
-    "coverage_chart",
-    "energy_chart",
-    "headline",
-    "heatmap",
-    "power_chart",
-    "shares_chart",
-]

@@ -116,7 +116,11 @@ def recent_chart(
                 title=f"Power ({unit})",
                 axis=alt.Axis(format=axis_format(divisor), tickCount=5),
             ),
-            color=alt.Color("device:N", scale=device_scale(devices), legend=legend(columns=5)),
+            color=alt.Color(
+                "device:N",
+                scale=device_scale(devices, recent["device_id"].unique()),
+                legend=legend(columns=5),
+            ),
             order=alt.Order("device:N"),
             tooltip=[
                 alt.Tooltip("minute:T", title="Minute", format="%H:%M"),
