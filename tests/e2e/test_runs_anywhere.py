@@ -82,6 +82,12 @@ def up_and_sign_in(energy_monitor: Path, *, folder: Path, browser, log: Path) ->
         assert not page.locator('[data-testid="stException"]').count()
         sidebar = page.locator('[data-testid="stSidebar"]')
         assert sidebar.evaluate("e => getComputedStyle(e).backgroundColor") == PACKAGED_SIDEBAR
+        # The Devices page's "Send data" samples post to the API this `up` started.
+        sidebar.get_by_role("link", name="Devices", exact=True).click()
+        page.get_by_role("tab", name="Send data").first.click()
+        page.get_by_text(f"http://127.0.0.1:{api_port}/api/v1/telemetry").first.wait_for(
+            timeout=30_000
+        )
         context.close()
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C
