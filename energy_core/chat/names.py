@@ -108,6 +108,10 @@ def unknown_names(
         add(lo, hi)
     for pattern in (_DETERMINED, _POSSESSIVE, _OF_THE):
         for m in pattern.finditer(folded):
+            first = m.group(1).split()[0]
+            # A name starts right after "the/my/our": "my energy came from" names nothing.
+            if first in STOPWORDS or first in vocabulary or first.isdigit():
+                continue
             add(*m.span(1))
     names.sort()
     return list(dict.fromkeys(name for _, name in names))

@@ -349,6 +349,10 @@ _TIME_OF_DAY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("evening", re.compile(r"\b(?:in\s+the\s+evenings?|evenings?)\b")),
     ("morning", re.compile(r"\b(?:in\s+the\s+mornings?|mornings?)\b")),
     ("afternoon", re.compile(r"\b(?:in\s+the\s+afternoons?|afternoons?)\b")),
+    (
+        "daytime",
+        re.compile(r"\b(?:during\s+the\s+day|in\s+the\s+day(?:time)?|daytime|by\s+day)\b"),
+    ),
 ]
 
 

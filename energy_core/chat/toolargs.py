@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-TimeOfDay = Literal["night", "morning", "afternoon", "evening"]
+TimeOfDay = Literal["night", "morning", "afternoon", "evening", "daytime"]
 GranularityArg = Literal["total", "hour", "day", "week", "month"]
 _PERIOD_HELP = (
     "The range in words, resolved in the user's timezone: 'today', 'yesterday', 'this week', "
@@ -38,7 +38,7 @@ class _RangeArgs(_Args):
     time_of_day: TimeOfDay | None = Field(
         None,
         description="Only these local hours: night 22-06, morning 06-12, afternoon 12-18, "
-        "evening 18-22.",
+        "evening 18-22, daytime 06-22.",
     )
 
 

@@ -102,7 +102,8 @@ CLOCK = _rx(
 SOLAR_SPLIT = _rx(
     r"\bself[- ]?(consum\w*|used|use|sufficien\w*)\b|\b(use|used|using|consume[d]?) (it )?"
     r"(myself|ourselves|in the house|at home|directly)\b|\bexport(ed|ing|s)?\b|"
-    r"\bsent (back )?to the grid\b|\bfeed[- ]?in\b|\bown (solar|generation)\b"
+    r"\bsent (back )?to the grid\b|\bfeed[- ]?in\b|\bown (solar|generation)\b|"
+    r"\b(came|comes|come|coming) from (my |the )?(solar|panels|pv)\b"
 )
 SOLAR_WORDS = _rx(r"\b(solar|pv|panels?|generat\w*|produc\w*|inverter)\b")
 PEAK = _rx(
@@ -142,12 +143,14 @@ RANK = _rx(
     r"\brank(ed)?\b|\border(ed)?\b|\bsort(ed)?\b|\bwhat (uses|used|consumes|consumed|draws) "
     r"the (most|least)\b|\bwhere does (my|the|all|our) (energy|electricity|power) go\b|"
     r"\bbreak ?down by (device|room)|\b(by|per|each) (device|appliance|room)\b|"
-    r"\b(most|least) (energy|power|electricity)[- ]hungry\b|\bconsumers\b|\bguzzl"
+    r"\b(most|least) (energy|power|electricity)[- ]hungry\b|\bconsumers\b|\bguzzl|"
+    r"\b(share|percentage|proportion|fraction|percent) of\b"
 )
 RANK_STRONG = _rx(
     r"\b(rank\w*|top|most|least|biggest|largest|order\w*|sort\w*|consum\w*|use|used|uses|"
     r"usage|cost\w*|energy|power)\b"
 )
+SHARE = _rx(r"\b(share|percentage|proportion|fraction|percent) of\b")
 COMPARE = _rx(
     r"\bcompar|\bvs\.?\b|\bversus\b|\bthan\b|\bdifference between\b|\bagainst\b|"
     r"\b(more|less) or (more|less)\b|\bchanged?\b|\bup or down\b|\bbetter or worse\b"
@@ -484,7 +487,7 @@ def _kind(text: str, rest: str, q: Question, same_day: bool, previous: bool) -> 
     if (
         RANK.search(rest)
         and len(q.sides) <= 1
-        and not (q.target.devices and not BY_ROOM.search(rest))
+        and not (q.target.devices and not BY_ROOM.search(rest) and not SHARE.search(rest))
     ):
         return "ranking"
     if AVG_POWER.search(rest):

@@ -44,6 +44,7 @@ TIMES_OF_DAY: dict[str, tuple[int, int]] = {
     "morning": (6, 12),
     "afternoon": (12, 18),
     "evening": (18, 22),
+    "daytime": (6, 22),
 }
 
 

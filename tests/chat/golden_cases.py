@@ -24,6 +24,7 @@ MISSING = object()
 NIGHT = frozenset(set(range(22, 24)) | set(range(0, 6)))
 EVENING = frozenset(range(18, 22))
 MORNING = frozenset(range(6, 12))
+DAYTIME = frozenset(range(6, 22))
 DEMO_NAMES = ["Heat pump", "Kitchen fridge", "EV charger"]
 DEMO_ONLY = ["Heat pump", "EV charger", "Broadband router"]  # the neighbour has a Kitchen fridge
 NEIGHBOUR_NAMES = ["Pool pump", "Hot tub", "Garage fridge"]
@@ -426,6 +427,7 @@ GOLDEN: list[Case] = [
     rank("Which appliance used the least yesterday?", YESTERDAY, TODAY, order="least", top=5),
     rank("What uses the most electricity in the evening?", *ROLLING_7D, EVENING, top=5),
     rank("biggest consumers over the last 3 days", *ROLLING_3D, top=5),
+    rank("percentage of usage by the heat pump this month", THIS_MONTH, NOW, top=5),
     rank("Which devices used the most on Sunday 22 November?", *SUNDAY_22, top=5),
     Case(
         "ranking",
@@ -490,6 +492,16 @@ GOLDEN: list[Case] = [
             "1:consumption_wh": o.energy(*ROLLING_7D, None, EVENING),
         },
         lambda o: [kwh(o.energy(*ROLLING_7D, None, EVENING))],
+    ),
+    Case(
+        "comparison",
+        "Did the fridge use more at night or during the day?",
+        "energy_usage",
+        lambda o: {
+            "0:consumption_wh": o.energy(*ROLLING_7D, FRIDGE, NIGHT),
+            "1:consumption_wh": o.energy(*ROLLING_7D, FRIDGE, DAYTIME),
+        },
+        lambda o: [kwh(o.energy(*ROLLING_7D, FRIDGE, NIGHT))],
     ),
     # --- X versus Y, both figures ---
     versus("Which used more, the fridge or the router?", FRIDGE, ROUTER, *ROLLING_7D),
@@ -573,6 +585,7 @@ GOLDEN: list[Case] = [
     solar("How much of my solar did I use myself yesterday?", YESTERDAY, TODAY),
     solar("How much did I export to the grid this month?", THIS_MONTH, NOW),
     solar("How much solar was exported on Sunday 22 November?", *SUNDAY_22),
+    solar("What share of my energy came from solar last month?", LAST_MONTH, THIS_MONTH),
     generation("How much solar did I generate yesterday?", YESTERDAY, TODAY),
     generation("How much did the solar panels produce last week?", LAST_WEEK, THIS_WEEK),
     generation("solar generation in November", LAST_MONTH, THIS_MONTH),
