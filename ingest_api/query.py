@@ -9,9 +9,9 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
-from energy_core import telemetry
 from energy_core.ingest import device_id_problem, timestamp_us
 from energy_core.types import from_epoch_us
+from ingest_api import reads
 from ingest_api.errors import invalid_parameter
 
 TimeParam = Annotated[
@@ -27,7 +27,7 @@ DeviceParam = Annotated[
 CursorParam = Annotated[
     str | None, Query(description="next_cursor of the previous page.", max_length=512)
 ]
-LimitParam = Annotated[int, Query(ge=1, le=telemetry.MAX_PAGE, description="Items per page.")]
+LimitParam = Annotated[int, Query(ge=1, le=reads.MAX_PAGE, description="Items per page.")]
 
 
 def query_time(value: str | None, name: str) -> datetime | None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from energy_core.stats import GLOSSARY
-from energy_core.telemetry import DeviceStats, Energy, HourlyStat, Realtime, Summary
+from ingest_api.reads import DeviceStats, Energy, HourlyStat, Realtime, Summary
 
 READING_EXAMPLE = {
     "device_id": "fridge",

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from energy_core import telemetry
-from ingest_api import schemas
+from ingest_api import reads, schemas
 from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
 from ingest_api.errors import documented
 from ingest_api.query import ListingDep
@@ -26,7 +25,7 @@ router = APIRouter(tags=["read"])
 def get_hourly(
     principal: ReaderDep, page: ListingDep, session: SessionDep, settings: SettingsDep
 ) -> schemas.HourlyPage:
-    found = telemetry.hourly_stats(
+    found = reads.hourly_stats(
         session, settings=settings, user_id=principal.user_id, **page.arguments()
     )
     return schemas.HourlyPage(

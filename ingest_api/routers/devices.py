@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from energy_core import telemetry
-from ingest_api import schemas
+from ingest_api import reads, schemas
 from ingest_api.deps import ReaderDep, SessionDep
 from ingest_api.errors import documented
 
@@ -19,6 +18,6 @@ router = APIRouter(tags=["read"])
     responses=documented(401, 403, 404, 422, 429, 503),
 )
 def get_devices(principal: ReaderDep, session: SessionDep) -> schemas.DevicesOut:
-    devices = telemetry.user_devices(session, user_id=principal.user_id)
+    devices = reads.user_devices(session, user_id=principal.user_id)
     items = [schemas.DeviceOut.model_validate(d, from_attributes=True) for d in devices]
     return schemas.DevicesOut(items=items)

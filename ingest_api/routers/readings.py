@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from energy_core import telemetry
-from ingest_api import schemas
+from ingest_api import reads, schemas
 from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
 from ingest_api.errors import documented
 from ingest_api.query import ListingDep
@@ -24,7 +23,7 @@ router = APIRouter(tags=["read"])
 def get_readings(
     principal: ReaderDep, page: ListingDep, session: SessionDep, settings: SettingsDep
 ) -> schemas.ReadingsPage:
-    found = telemetry.list_readings(
+    found = reads.list_readings(
         session, settings=settings, user_id=principal.user_id, **page.arguments()
     )
     return schemas.ReadingsPage(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from energy_core import telemetry
-from ingest_api import schemas
+from ingest_api import reads, schemas
 from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
 from ingest_api.errors import documented
 
@@ -21,5 +20,5 @@ router = APIRouter(tags=["read"])
 def get_realtime(
     principal: ReaderDep, session: SessionDep, settings: SettingsDep
 ) -> schemas.RealtimeOut:
-    now = telemetry.realtime(session, settings=settings, user_id=principal.user_id)
+    now = reads.realtime(session, settings=settings, user_id=principal.user_id)
     return schemas.RealtimeOut.of_realtime(now)

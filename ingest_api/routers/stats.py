@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from energy_core import telemetry
-from ingest_api import schemas
+from ingest_api import reads, schemas
 from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
 from ingest_api.errors import documented
 from ingest_api.query import WindowDep, query_device
@@ -31,7 +30,7 @@ def get_stats(
     session: SessionDep,
     settings: SettingsDep,
 ) -> schemas.DeviceStatsOut:
-    stats = telemetry.device_stats(
+    stats = reads.device_stats(
         session,
         settings=settings,
         user_id=principal.user_id,

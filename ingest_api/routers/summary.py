@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from energy_core import telemetry
-from ingest_api import schemas
+from ingest_api import reads, schemas
 from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
 from ingest_api.errors import documented
 from ingest_api.query import WindowDep
@@ -25,7 +24,7 @@ router = APIRouter(tags=["read"])
 def get_summary(
     principal: ReaderDep, window: WindowDep, session: SessionDep, settings: SettingsDep
 ) -> schemas.SummaryOut:
-    summary = telemetry.household_summary(
+    summary = reads.household_summary(
         session, settings=settings, user_id=principal.user_id, start=window.start, end=window.end
     )
     return schemas.SummaryOut.of_summary(summary)
