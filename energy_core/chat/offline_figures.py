@@ -43,8 +43,10 @@ def range_args(q: Question, index: int = 0, *, time_of_day: bool = True) -> dict
         args["start"] = period.start.isoformat()
         args["end"] = period.full_end.isoformat()
         args["label"] = period.label
-    if q.time_of_day and time_of_day:
-        args["time_of_day"] = q.time_of_day
+    if time_of_day:
+        part = q.time_of_day or (q.periods[index].time_of_day if len(q.periods) > index else None)
+        if part:
+            args["time_of_day"] = part
     return args
 
 

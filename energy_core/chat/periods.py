@@ -251,6 +251,13 @@ class _Builder:
         )
         return replace(period, length=3)
 
+    def last_night(self) -> Period:
+        """From 22:00 yesterday to 06:00 today (cut at now)."""
+        first, last = TIMES_OF_DAY["night"]
+        start = local_midnight(self.today - timedelta(days=1), self.tz).replace(hour=first)
+        end = local_midnight(self.today, self.tz).replace(hour=last)
+        return self._make(start, end, "last night", "day")
+
     def weekend(self, qualifier: str) -> Period:
         # The most recent Saturday that starts a weekend already begun (this weekend includes
         # today when today is a Saturday or Sunday).
@@ -315,6 +322,12 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("day_before_yesterday", re.compile(r"\bthe day before yesterday\b")),
+    ("this_part", re.compile(r"\b(?:this\s+(morning|afternoon|evening)|(tonight))\b")),
+    ("last_night", re.compile(r"\blast night\b|\bovernight last night\b")),
+    (
+        "last_unit",
+        re.compile(r"\b(?:in\s+|over\s+|for\s+)?(?:the\s+)?(?:last|past)\s+(hour|day)\b"),
+    ),
     ("today", re.compile(r"\b(today|so far today|this day)\b")),
     ("yesterday", re.compile(r"\byesterday\b")),
     (
@@ -393,6 +406,15 @@ def _build(kind: str, match: re.Match[str], b: _Builder) -> Period | None:
         return b.latest_date(month, dom, int(g[1]) if g[1] else None)
     if kind == "day_before_yesterday":
         return b.day(b.today - timedelta(days=2), "the day before yesterday")
+    if kind == "this_part":
+        part = g[0] or "evening"
+        return b.day(b.today, f"this {part}").with_time_of_day(part)
+    if kind == "last_night":
+        return b.last_night()
+    if kind == "last_unit":
+        if g[0] == "hour":
+            return b.rolling(timedelta(hours=1), "the last hour")
+        return b.rolling(timedelta(hours=24), "the last 24 hours")
     if kind == "today":
         return b.day(b.today)
     if kind == "yesterday":

@@ -338,6 +338,15 @@ GOLDEN: list[Case] = [
     ),
     energy("dates", "What was my usage on the first of November?", day(11, 1), day(11, 2)),
     energy("dates", "kWh for the fridge over the past fortnight", day(11, 19), NOW, FRIDGE),
+    energy("dates", "How much did I use this morning?", TODAY, NOW, None, MORNING),
+    energy(
+        "dates",
+        "What did the heat pump use last night?",
+        datetime(2026, 12, 1, 22, tzinfo=LONDON),
+        datetime(2026, 12, 2, 6, tzinfo=LONDON),
+        HEAT,
+    ),
+    energy("dates", "usage in the last hour", NOW - timedelta(hours=1), NOW),
     # --- devices and rooms ---
     energy("device", "How much did the fridge use last week?", LAST_WEEK, THIS_WEEK, FRIDGE),
     energy("device", "fridge last week", LAST_WEEK, THIS_WEEK, FRIDGE),
