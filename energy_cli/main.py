@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from energy_cli import accounts, ask, data, importing, inputs, manage, run
+from energy_cli import accounts, ask, data, importing, inputs, manage, run, tariffs
 from energy_cli.console import CliError
 from energy_core.settings import get_settings
 
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_commands(sub)
     importing.add_commands(sub)
     inputs.add_commands(sub)
+    tariffs.add_commands(sub)
     return parser
 
 

@@ -7,13 +7,14 @@ and is the distribution key should readings and aggregates ever be sharded by us
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -296,6 +297,41 @@ class ChatMessage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
 
 
+# --- tariffs -----------------------------------------------------------------------------------
+
+
+class TariffPlanRow(SQLModel, table=True):
+    """One effective-dated tariff of a household (docs/tariffs.md): valid from the local midnight
+    of ``valid_from`` until the next row's; ``spec`` is the validated JSON document."""
+
+    __tablename__ = "tariff_plans"
+    __table_args__ = (UniqueConstraint("user_id", "valid_from", name="uq_tariff_plans_user_from"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    valid_from: date = Field(sa_column=Column(Date, nullable=False))
+    spec: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
+
+
+class TariffPrice(SQLModel, table=True):
+    """One imported price of a dynamic tariff: ``[starts_at, ends_at)`` at ``price`` per kWh."""
+
+    __tablename__ = "tariff_prices"
+
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    direction: str = Field(sa_column=Column(String(8), primary_key=True, nullable=False))
+    starts_at: datetime = Field(sa_column=_utc(primary_key=True))
+    ends_at: datetime = Field(sa_column=_utc())
+    price: float = Field(sa_column=Column(Float(precision=53), nullable=False))
+
+
 __all__ = [
     "ApiKey",
     "ChatMessage",
@@ -309,6 +345,8 @@ __all__ = [
     "KeyScope",
     "Reading",
     "Role",
+    "TariffPlanRow",
+    "TariffPrice",
     "User",
     "UserPublic",
 ]

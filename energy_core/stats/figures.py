@@ -30,7 +30,9 @@ GLOSSARY: dict[str, str] = {
     "self_sufficiency": "Self-sufficiency: the share of consumption not bought from the grid, "
     "1 - grid import / consumption (0..1).",
     "cost": "Cost: grid import at the import price minus grid export at the export price, hour "
-    "by hour (export is not credited while no export price is set).",
+    "by hour at the prices of that hour in local time under the tariff valid then (export is "
+    "not credited while no export price is set); the standing charge per day and tax are not "
+    "in it: they are added where a period's bill is shown.",
     "coverage": "Coverage: the share of the time the selected devices took part (from their "
     "first reading on) that their readings hold (0..1); gaps are unknown, not zero.",
     "avg_w": "Average power: consumption divided by the time the readings cover, in W.",

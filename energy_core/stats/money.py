@@ -1,38 +1,223 @@
-"""Money: the one place a cost is computed (docs/metrics.md, "Cost").
+"""Money: the one place a cost is computed (docs/metrics.md, "Cost"; docs/tariffs.md).
 
 Cost of an interval = grid import x import price - grid export x export price, with the prices
-valid in that interval. Prices are a function of the hour, so that time-of-use and
-effective-dated tariffs plug in here without any caller changing; today a user has one import
-price (``users.price_per_kwh``) and export is not credited (export price 0).
+valid in that interval. Prices are a function of the hour: a household's tariff is a list of
+effective-dated plans (each valid from a local date until the next one), each with a default
+price, time-of-use periods by weekday and local time, and optionally an imported price series
+(dynamic tariffs). Before its first plan, and without any plan, a household pays its legacy flat
+price (``users.price_per_kwh``) and export earns nothing.
+
+An hour's price is the time-weighted mean of the prices within it, where a period boundary, a
+plan's start or a half-hourly price cuts the hour: the stored aggregates are hourly, so this is
+exact whenever the use is even within the hour (docs/metrics.md, "Money"). The standing charge and
+tax are not part of the hourly cost; they are added where a period's bill is shown
+(``energy_core.stats.bills``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 COST_RULE = (
     "Cost is what the grid import costs minus what the grid export earns, each hour at the "
-    "prices of that hour."
+    "prices of that hour in the household's local time (time of use, tariff valid then); the "
+    "standing charge per day and tax are added only where a period's bill is shown."
 )
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class TimeOfUse:
+    """A price on some weekdays between two local times. ``end_min`` <= ``start_min`` means the
+    period crosses midnight: it starts on one of ``days`` and ends the next morning."""
+
+    days: frozenset[int]  # 0 = Monday
+    start_min: int  # minutes after local midnight
+    end_min: int
+    price: float
+
+    def applies(self, local: datetime) -> bool:
+        minute = local.hour * 60 + local.minute
+        if self.start_min < self.end_min:
+            return local.weekday() in self.days and self.start_min <= minute < self.end_min
+        if minute >= self.start_min:
+            return local.weekday() in self.days
+        return minute < self.end_min and (local.weekday() - 1) % 7 in self.days
+
+    def words(self) -> str:
+        return f"{_days_words(self.days)} {_hhmm(self.start_min)}-{_hhmm(self.end_min)}"
+
+
+@dataclass(frozen=True)
+class Rates:
+    """One direction's prices (import or export) in one plan."""
+
+    default: float
+    periods: tuple[TimeOfUse, ...] = ()
+    series: bool = False  # the imported price series wins where it has a price
+
+    def at(self, local: datetime, series_price: float | None) -> float:
+        if self.series and series_price is not None:
+            return series_price
+        for period in self.periods:
+            if period.applies(local):
+                return period.price
+        return self.default
+
+    @property
+    def is_flat(self) -> bool:
+        return not self.periods and not self.series
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A tariff valid from the local midnight starting ``valid_from`` until the next plan."""
+
+    valid_from: date
+    starts_at: datetime  # that local midnight, in UTC
+    currency: str
+    import_rates: Rates
+    export_rates: Rates = Rates(0.0)
+    standing_charge_per_day: float = 0.0
+    tax_percent: float = 0.0
+    billing_day: int = 1
+
+
+@dataclass(frozen=True)
+class PriceSeries:
+    """Imported prices of a dynamic tariff: ``[starts[i], ends[i])`` costs ``prices[i]``."""
+
+    starts: tuple[datetime, ...] = ()
+    ends: tuple[datetime, ...] = ()
+    prices: tuple[float, ...] = ()
+
+    def at(self, instant: datetime) -> float | None:
+        i = bisect_right(self.starts, instant) - 1
+        if i >= 0 and instant < self.ends[i]:
+            return self.prices[i]
+        return None
+
+    def cuts(self, lo: datetime, hi: datetime) -> list[datetime]:
+        """The instants strictly inside ``(lo, hi)`` where a price starts or ends."""
+        i = max(bisect_right(self.starts, lo) - 1, 0)
+        out = []
+        while i < len(self.starts) and self.starts[i] < hi:
+            for t in (self.starts[i], self.ends[i]):
+                if lo < t < hi:
+                    out.append(t)
+            i += 1
+        return out
 
 
 @dataclass(frozen=True)
 class Tariff:
-    """The prices of a household's electricity, per kWh, as a function of the hour."""
+    """The prices of a household's electricity, per kWh, as a function of the hour.
+
+    ``import_price_per_kwh`` and ``export_price_per_kwh`` are today's default prices (what a
+    caller shows as "the price"); ``plans`` (oldest first) hold the whole effective-dated history.
+    Without plans the two prices hold in every hour.
+    """
 
     currency: str
     import_price_per_kwh: float
     export_price_per_kwh: float = 0.0
+    timezone: str = "UTC"
+    plans: tuple[Plan, ...] = ()
+    import_series: PriceSeries = PriceSeries()
+    export_series: PriceSeries = PriceSeries()
+    current: Plan | None = None
+    legacy_import_price: float | None = None  # users.price_per_kwh, before the first plan
+    _hours: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def plan_at(self, instant: datetime) -> Plan | None:
+        """The plan valid at ``instant`` (None: the legacy flat price holds)."""
+        found = None
+        for plan in self.plans:
+            if plan.starts_at <= instant:
+                found = plan
+            else:
+                break
+        return found
+
+    def _prices_at_instant(self, instant: datetime) -> tuple[float, float]:
+        plan = self.plan_at(instant)
+        if plan is None:
+            return self._legacy
+        local = instant.astimezone(self.tz)
+        imp = plan.import_rates.at(local, self.import_series.at(instant))
+        exp = plan.export_rates.at(local, self.export_series.at(instant))
+        return imp, exp
+
+    @property
+    def _legacy(self) -> tuple[float, float]:
+        if self.legacy_import_price is not None:
+            return self.legacy_import_price, 0.0
+        return self.import_price_per_kwh, self.export_price_per_kwh
 
     def prices_at(self, hour_start: datetime) -> tuple[float, float]:
-        """(import price, export price) per kWh valid in the hour starting at ``hour_start``."""
-        return self.import_price_per_kwh, self.export_price_per_kwh
+        """(import price, export price) per kWh valid in the hour starting at ``hour_start``: the
+        time-weighted mean where a period, a plan or a series price starts within the hour."""
+        if not self.plans:
+            return self.import_price_per_kwh, self.export_price_per_kwh
+        hour_start = hour_start.astimezone(UTC)
+        cached = self._hours.get(hour_start)
+        if cached is not None:
+            return cached
+        end = hour_start + HOUR
+        cuts = {hour_start, end}
+        local_minute = hour_start.astimezone(self.tz).minute
+        for plan in self.plans:
+            if hour_start < plan.starts_at < end:
+                cuts.add(plan.starts_at)
+            for rates in (plan.import_rates, plan.export_rates):
+                for period in rates.periods:
+                    for boundary in (period.start_min, period.end_min):
+                        offset = (boundary % 60 - local_minute) % 60
+                        if offset:
+                            cuts.add(hour_start + offset * MINUTE)
+        cuts.update(self.import_series.cuts(hour_start, end))
+        cuts.update(self.export_series.cuts(hour_start, end))
+        edges = sorted(cuts)
+        if len(edges) == 2:
+            prices = self._prices_at_instant(hour_start)
+        else:
+            imp = exp = 0.0
+            for lo, hi in zip(edges, edges[1:], strict=False):
+                share = (hi - lo) / HOUR
+                a, b = self._prices_at_instant(lo)
+                imp += a * share
+                exp += b * share
+            prices = (imp, exp)
+        self._hours[hour_start] = prices
+        return prices
 
     def flat_prices(self, start: datetime, end: datetime) -> tuple[float, float] | None:
         """The prices if they are the same in every hour of ``[start, end)``, else None (the
         cost must then be added up hour by hour)."""
-        return self.import_price_per_kwh, self.export_price_per_kwh
+        if not self.plans:
+            return self.import_price_per_kwh, self.export_price_per_kwh
+        seen: set[tuple[float, float]] = set()
+        first = self.plans[0].starts_at
+        if start < first:
+            seen.add(self._legacy)
+        for i, plan in enumerate(self.plans):
+            until = self.plans[i + 1].starts_at if i + 1 < len(self.plans) else None
+            if plan.starts_at >= end or (until is not None and until <= start):
+                continue
+            if not (plan.import_rates.is_flat and plan.export_rates.is_flat):
+                return None
+            seen.add((plan.import_rates.default, plan.export_rates.default))
+        return seen.pop() if len(seen) == 1 else None
 
     def cost(self, import_wh: float, export_wh: float, *, hour_start: datetime) -> float:
         """The cost of one hour's (or part of an hour's) grid flows."""
@@ -41,10 +226,49 @@ class Tariff:
 
     def describe(self) -> str:
         """The rule in words, with this tariff's prices, for captions under cost figures."""
-        text = f"grid import at {self.import_price_per_kwh:g} {self.currency}/kWh"
-        if self.export_price_per_kwh:
-            return f"{text} minus grid export at {self.export_price_per_kwh:g} {self.currency}/kWh"
-        return f"{text}; export is not credited (no export price is set)"
+        plan = self.current
+        cur = self.currency
+        if plan is None:
+            text = f"grid import at {self.import_price_per_kwh:g} {cur}/kWh"
+            if self.export_price_per_kwh:
+                return f"{text} minus grid export at {self.export_price_per_kwh:g} {cur}/kWh"
+            return f"{text}; export is not credited (no export price is set)"
+        text = f"grid import at {_rates_words(plan.import_rates, cur)}"
+        if plan.export_rates.default or plan.export_rates.periods or plan.export_rates.series:
+            text += f" minus grid export at {_rates_words(plan.export_rates, cur)}"
+        else:
+            text += "; export is not credited"
+        extras = []
+        if plan.standing_charge_per_day:
+            extras.append(f"standing charge {plan.standing_charge_per_day:g} {cur}/day")
+        if plan.tax_percent:
+            extras.append(f"tax {plan.tax_percent:g} %")
+        text += f" (tariff valid from {plan.valid_from.isoformat()}"
+        if extras:
+            text += "; " + " and ".join(extras) + " added on bills only"
+        return text + ")"
+
+
+def _rates_words(rates: Rates, currency: str) -> str:
+    text = f"{rates.default:g} {currency}/kWh"
+    if rates.periods:
+        text += " (" + ", ".join(f"{p.price:g} {p.words()}" for p in rates.periods) + ")"
+    if rates.series:
+        text += ", or the imported price of the half hour where there is one"
+    return text
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _days_words(days: frozenset[int]) -> str:
+    ordered = sorted(days)
+    if len(ordered) == 7:
+        return "every day"
+    if ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 2:
+        return f"{WEEKDAYS[ordered[0]]}-{WEEKDAYS[ordered[-1]]}"
+    return ",".join(WEEKDAYS[d] for d in ordered)
 
 
 def price_flows(
@@ -54,4 +278,13 @@ def price_flows(
     return (import_wh * import_price - export_wh * export_price) / 1000.0
 
 
-__all__ = ["COST_RULE", "Tariff", "price_flows"]
+__all__ = [
+    "COST_RULE",
+    "WEEKDAYS",
+    "Plan",
+    "PriceSeries",
+    "Rates",
+    "Tariff",
+    "TimeOfUse",
+    "price_flows",
+]

@@ -22,6 +22,7 @@ from energy_core.models import Device, Reading, User
 from energy_core.settings import Settings, get_settings
 from energy_core.stats.money import Tariff
 from energy_core.stats.period import Granularity, Period
+from energy_core.tariffs import tariff_for
 
 # Device types that mean "the meter between the house and the grid": its readings are the
 # measured import (power >= 0) and export (power < 0), not one more consumer.
@@ -305,7 +306,7 @@ def load_household(
     return Household(
         user_id=user_id,
         timezone=user.timezone,
-        tariff=Tariff(currency=user.currency, import_price_per_kwh=user.price_per_kwh),
+        tariff=tariff_for(session, user),
         devices=devices,
     )
 

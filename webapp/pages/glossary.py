@@ -19,7 +19,8 @@ st.caption(
 threshold = get_settings().comparable_coverage
 st.markdown(
     f"""
-**Cost.** {COST_RULE} Export is not credited while no export price is set.
+**Cost.** {COST_RULE} Export is not credited while no export price is set. A household's
+tariff (Tariffs page) sets the prices: see docs/tariffs.md.
 
 **Comparisons.** A change in percent is shown only where both periods are covered at least
 {threshold:.0%} (`ENERGY_COMPARABLE_COVERAGE`); otherwise the page says the periods are not

@@ -1,0 +1,127 @@
+"""Bills: a run of whole local days priced as the bill shows it (docs/metrics.md, "Bill").
+
+Bill = the days' energy cost (the ``cost`` metric, hour by hour) + the standing charge of every
+day, + tax on both; each day takes the standing charge and tax percent of the tariff valid at its
+local midnight (none before the household's first tariff). The current billing period runs from
+the tariff's billing day; its projection to the period's end is stated with the bill.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session
+
+from energy_core.stats.period import days_period, local_midnight
+from energy_core.stats.selection import Household
+from energy_core.stats.series import read_series
+
+PROJECTION_METHOD = (
+    "the average energy cost per day of the whole days so far, times the days of the period, "
+    "plus the standing charge of every day of it, plus tax"
+)
+
+
+@dataclass(frozen=True)
+class Bill:
+    first_day: date
+    last_day: date  # inclusive
+    currency: str
+    energy: float  # the cost metric over the days
+    standing: float
+    tax: float
+    days: int
+    days_so_far: int  # days that have begun (a bill still running has fewer than ``days``)
+
+    @property
+    def total(self) -> float:
+        return self.energy + self.standing + self.tax
+
+
+def bill_for(
+    session: Session, household: Household, first_day: date, last_day: date, *, now: datetime
+) -> Bill:
+    """The bill of ``first_day`` .. ``last_day`` (local days, inclusive) as far as ``now``."""
+    tz = household.tz
+    tariff = household.tariff
+    today = now.astimezone(tz).date()
+    period = days_period(first_day, last_day, timezone=household.timezone, now=now)
+    energy = standing = tax = 0.0
+    begun = 0
+    if first_day <= today:
+        series = read_series(session, household.select(period, granularity="day"))
+        for figure in series.household:
+            day = figure.start.astimezone(tz).date()
+            plan = tariff.plan_at(local_midnight(day, tz))
+            charge = plan.standing_charge_per_day if plan else 0.0
+            percent = plan.tax_percent if plan else 0.0
+            energy += figure.cost_value
+            standing += charge
+            tax += (figure.cost_value + charge) * percent / 100.0
+            begun += 1
+    return Bill(
+        first_day=first_day,
+        last_day=last_day,
+        currency=household.currency,
+        energy=energy,
+        standing=standing,
+        tax=tax,
+        days=(last_day - first_day).days + 1,
+        days_so_far=begun,
+    )
+
+
+def billing_period(day: date, billing_day: int) -> tuple[date, date]:
+    """The billing period containing ``day``: from the last ``billing_day`` on or before it to the
+    day before the next one."""
+    start = day.replace(day=billing_day)
+    if start > day:
+        start = _add_month(start, -1)
+    return start, _add_month(start, 1) - timedelta(days=1)
+
+
+def _add_month(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    return day.replace(year=day.year + month // 12, month=month % 12 + 1)
+
+
+@dataclass(frozen=True)
+class BillingSummary:
+    current: Bill
+    projected_total: float | None  # None until a whole day has passed
+    last: Bill
+    method: str = PROJECTION_METHOD
+
+
+def billing_summary(session: Session, household: Household, *, now: datetime) -> BillingSummary:
+    """This billing period so far, its projection to its end, and the last period."""
+    tz = household.tz
+    today = now.astimezone(tz).date()
+    plan = household.tariff.current
+    start, end = billing_period(today, plan.billing_day if plan else 1)
+    current = bill_for(session, household, start, end, now=now)
+    last_start, last_end = billing_period(
+        start - timedelta(days=1), plan.billing_day if plan else 1
+    )
+    last = bill_for(session, household, last_start, last_end, now=now)
+    whole = (today - start).days
+    projected = None
+    if whole > 0:
+        done = bill_for(session, household, start, today - timedelta(days=1), now=now)
+        per_day = done.energy / whole
+        charge = plan.standing_charge_per_day if plan else 0.0
+        percent = plan.tax_percent if plan else 0.0
+        days = current.days
+        projected = (per_day * days + charge * days) * (1 + percent / 100.0)
+    return BillingSummary(current=current, projected_total=projected, last=last)
+
+
+__all__ = [
+    "PROJECTION_METHOD",
+    "Bill",
+    "BillingSummary",
+    "bill_for",
+    "billing_period",
+    "billing_summary",
+]

@@ -1,0 +1,151 @@
+"""Costs under a stored tariff, on SQLite and PostgreSQL: a known London day (the clocks go
+forward) under a time-of-use period crossing midnight, with export and a standing charge, by hand;
+a tariff change re-prices only the days it covers; the CLI; price series from CSV."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from energy_cli.main import main
+from energy_core.db import session_scope
+from energy_core.rollup import rollup_dirty_hours
+from energy_core.stats import day_period, load_household, read_series
+from energy_core.stats.bills import bill_for
+from energy_core.tariffs import TariffError, import_prices, list_plans, set_tariff
+from tests.factories import add_readings, make_device, make_user
+
+LONDON = ZoneInfo("Europe/London")
+DST_DAY = date(2026, 3, 29)  # 23 hours long in London
+NOW = datetime(2026, 4, 2, 12, tzinfo=LONDON)
+TOU = {
+    "currency": "GBP",
+    "valid_from": "2026-03-29",
+    "standing_charge_per_day": 0.60,
+    "tax_percent": 5,
+    "import": {
+        "default": 0.30,
+        "periods": [{"days": "sat", "from": "23:30", "to": "05:30", "price": 0.10}],
+    },
+    "export": {"default": 0.15},
+}
+
+
+def seed(engine) -> tuple[int, str]:
+    """A heater at 1 kW from 27 March 23:00 UTC to 29 March 23:00 UTC, and solar at -2 kW from
+    12:00 to 14:00 UTC on the 29th (1 kW exported in each of those two hours)."""
+    with session_scope(engine) as s:
+        user = make_user(s, timezone="Europe/London", price_per_kwh=0.25, currency="GBP")
+        heater = make_device(s, user=user, device_id="heater", max_gap_s=1200)
+        solar = make_device(s, user=user, device_id="solar", bidirectional=True, max_gap_s=1200)
+        start = datetime(2026, 3, 27, 23, tzinfo=UTC)
+        steps = [start + timedelta(minutes=10 * i) for i in range(6 * 48 + 1)]
+        add_readings(s, user=user, device=heater, points=[(t, 1000.0) for t in steps])
+        sunny = (datetime(2026, 3, 29, 12, tzinfo=UTC), datetime(2026, 3, 29, 14, tzinfo=UTC))
+        add_readings(
+            s,
+            user=user,
+            device=solar,
+            points=[(t, -2000.0 if sunny[0] <= t < sunny[1] else 0.0) for t in steps],
+        )
+        return user.id, user.email
+
+
+def day_cost(engine, user_id: int, day: date) -> tuple[float, dict]:
+    with session_scope(engine, read_only=True) as s:
+        household = load_household(s, user_id=user_id)
+        period = day_period(day, now=NOW)
+        total = read_series(s, household.select(period)).total
+        devices = read_series(s, household.select(period, granularity="total"))
+        per_device = {d: figs[0].cost_value for d, figs in devices.by_device.items()}
+    return total.cost_value, per_device
+
+
+@pytest.mark.parametrize("rolled", [False, True])
+def test_a_known_day_under_time_of_use_with_export_by_hand(engine, rolled):
+    user_id, _ = seed(engine)
+    if rolled:
+        rollup_dirty_hours(engine)
+    before_28, _ = day_cost(engine, user_id, date(2026, 3, 28))
+    assert before_28 == pytest.approx(24 * 0.25)  # the legacy flat price
+    with session_scope(engine) as s:
+        set_tariff(s, user_id=user_id, document=TOU)
+    cost, per_device = day_cost(engine, user_id, DST_DAY)
+    # 23 kWh of heating; 2 of its hours are covered by solar, which exports 2 kWh. Saturday's
+    # cheap period runs to 05:30 BST on Sunday = 04:30 UTC: 4.5 kWh at 0.10, 16.5 kWh at 0.30.
+    assert cost == pytest.approx(4.5 * 0.10 + 16.5 * 0.30 - 2 * 0.15)
+    # Each device on its own hourly net: the heater buys all 23 kWh, solar exports 4 kWh.
+    assert per_device["heater"] == pytest.approx(4.5 * 0.10 + 18.5 * 0.30)
+    assert per_device["solar"] == pytest.approx(-4 * 0.15)
+    # The day before the tariff is valid keeps its price.
+    assert day_cost(engine, user_id, date(2026, 3, 28))[0] == pytest.approx(before_28)
+    with session_scope(engine, read_only=True) as s:
+        bill = bill_for(s, load_household(s, user_id=user_id), DST_DAY, DST_DAY, now=NOW)
+    assert bill.energy == pytest.approx(5.10)
+    assert bill.standing == pytest.approx(0.60)
+    assert bill.tax == pytest.approx(0.05 * 5.70)
+    assert bill.total == pytest.approx(5.70 * 1.05)
+
+
+def test_a_tariff_change_reprices_only_the_days_it_covers(engine):
+    user_id, _ = seed(engine)
+    rollup_dirty_hours(engine)
+    with session_scope(engine) as s:
+        set_tariff(s, user_id=user_id, document=dict(TOU, valid_from="2026-03-28"))
+    first = {d: day_cost(engine, user_id, d)[0] for d in (date(2026, 3, 28), DST_DAY)}
+    with session_scope(engine) as s:
+        set_tariff(s, user_id=user_id, document={**TOU, "import": {"default": 0.5}})
+    after = {d: day_cost(engine, user_id, d)[0] for d in (date(2026, 3, 28), DST_DAY)}
+    assert after[date(2026, 3, 28)] == pytest.approx(first[date(2026, 3, 28)])
+    assert after[DST_DAY] == pytest.approx(21 * 0.5 - 2 * 0.15)
+    with session_scope(engine, read_only=True) as s:
+        assert [p["valid_from"] for p in list_plans(s, user_id=user_id)] == [
+            "2026-03-28",
+            "2026-03-29",
+        ]
+
+
+def test_a_bad_tariff_changes_nothing(engine):
+    user_id, _ = seed(engine)
+    with session_scope(engine) as s:
+        with pytest.raises(TariffError):
+            set_tariff(s, user_id=user_id, document={**TOU, "import": {"default": "cheap"}})
+    with session_scope(engine, read_only=True) as s:
+        assert list_plans(s, user_id=user_id) == []
+
+
+def test_an_imported_half_hourly_series_prices_the_hours(engine):
+    user_id, _ = seed(engine)
+    rollup_dirty_hours(engine)
+    rows = ["valid_from,valid_to,value_inc_vat"]
+    start = datetime(2026, 3, 29, 0, tzinfo=UTC)
+    for i in range(46):  # 23 hours of half-hourly prices: 0.10, 0.20, 0.10, 0.20, ...
+        a = start + timedelta(minutes=30 * i)
+        b = a + timedelta(minutes=30)
+        rows.append(f"{a.isoformat()},{b.isoformat()},{0.10 if i % 2 == 0 else 0.20}")
+    dynamic = {**TOU, "import": {"default": 0.30, "series": True}}
+    with session_scope(engine) as s:
+        set_tariff(s, user_id=user_id, document=dynamic)
+        assert import_prices(s, user_id=user_id, text="\n".join(rows)) == 46
+    cost, _ = day_cost(engine, user_id, DST_DAY)
+    assert cost == pytest.approx(21 * 0.15 - 2 * 0.15)
+    with session_scope(engine) as s, pytest.raises(TariffError, match="no UTC offset"):
+        import_prices(s, user_id=user_id, text="start,price\n2026-03-29T00:00:00,0.1\n")
+
+
+def test_the_cli_sets_shows_and_explains(engine, tmp_path, capsys):
+    _, email = seed(engine)
+    path = tmp_path / "tariff.json"
+    path.write_text(json.dumps(TOU))
+    assert main(["tariffs", "set", "--user", email, "--file", str(path)]) == 0
+    assert "valid from 2026-03-29" in capsys.readouterr().out
+    assert main(["tariffs", "show", "--user", email, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["tariffs"][0]["import"]["periods"][0]["from"] == "23:30"
+    assert shown["legacy"] == {"currency": "GBP", "price_per_kwh": 0.25}
+    path.write_text(json.dumps(dict(TOU, currency="pounds")))
+    assert main(["tariffs", "set", "--user", email, "--file", str(path)]) == 2
+    assert "currency: must be a three-letter currency code" in capsys.readouterr().err
