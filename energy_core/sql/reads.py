@@ -1,6 +1,6 @@
 """The reads' SQL, for SQLite and PostgreSQL: sums of clean stored hours per span and device, the
-household's net per hour, the raw readings of a few windows, a device's extreme readings, and a
-reading's instant as integer microseconds."""
+household's net per hour, the raw readings of a few windows, the hours that hold a device's
+extreme reading, and a reading's instant as integer microseconds."""
 
 from __future__ import annotations
 
@@ -225,7 +225,7 @@ ORDER BY w.i, r.ts
     return found
 
 
-def extreme_hour(
+def hours_reaching(
     conn: Connection,
     *,
     user_id: int,
@@ -233,32 +233,35 @@ def extreme_hour(
     full_start: datetime,
     full_end: datetime,
     largest: bool,
-) -> tuple[datetime, float] | None:
-    """The stored hour of ``[full_start, full_end)`` holding the device's largest (or smallest)
-    reading, and that reading's power; the earliest such hour on a tie."""
-    column, order = ("max_watts", "DESC") if largest else ("min_watts", "ASC")
+    power_w: float,
+) -> list[datetime]:
+    """The stored hours of ``[full_start, full_end)`` whose largest (or smallest) reading is
+    exactly ``power_w`` (a known extreme), earliest first: a handful at most."""
+    column = "max_watts" if largest else "min_watts"
     statement = (
         text(
-            f"SELECT hour_start, {column} FROM hourly_aggregates WHERE user_id = :user_id "
+            f"SELECT hour_start FROM hourly_aggregates WHERE user_id = :user_id "
             f"AND device_pk = :device_pk AND hour_start >= :full_start AND hour_start < :full_end "
-            f"AND {column} IS NOT NULL ORDER BY {column} {order}, hour_start LIMIT 1"
+            f"AND {column} = :power_w ORDER BY hour_start"
         )
         .bindparams(
             bindparam("full_start", type_=UTCDateTime()),
             bindparam("full_end", type_=UTCDateTime()),
         )
-        .columns(hour_start=UTCDateTime(), power=Float())
+        .columns(hour_start=UTCDateTime())
     )
-    row = conn.execute(
-        statement,
-        {
-            "user_id": user_id,
-            "device_pk": device_pk,
-            "full_start": full_start,
-            "full_end": full_end,
-        },
-    ).first()
-    return (row[0], float(row[1])) if row else None
+    return list(
+        conn.execute(
+            statement,
+            {
+                "user_id": user_id,
+                "device_pk": device_pk,
+                "full_start": full_start,
+                "full_end": full_end,
+                "power_w": power_w,
+            },
+        ).scalars()
+    )
 
 
 def first_reading_at_power(

@@ -321,26 +321,31 @@ def _extreme_at(
     if full_start >= full_end:
         return None
     conn = session.connection()
-    hour = sql.extreme_hour(
+    hours = sql.hours_reaching(
         conn,
         user_id=selection.user_id,
         device_pk=device.pk,
         full_start=full_start,
         full_end=full_end,
         largest=largest,
+        power_w=value,
     )
-    if hour is None or hour[1] != value:
+    # Only the hours of the day the selection counts (e.g. "at night").
+    wanted = selection.hours
+    tz = selection.tz
+    hour = next((h for h in hours if wanted is None or h.astimezone(tz).hour in wanted), None)
+    if hour is None:
         # No stored hour holds that reading: it was read in a raw hour at an end of the range.
         return None
     exact = sql.first_reading_at_power(
         conn,
         user_id=selection.user_id,
         device_pk=device.pk,
-        start=hour[0],
-        end=hour[0] + HOUR,
+        start=hour,
+        end=hour + HOUR,
         power_w=value,
     )
-    return exact or hour[0]
+    return exact or hour
 
 
 # --- duty cycle --------------------------------------------------------------------------------

@@ -115,6 +115,7 @@ def api_stats(client: TestClient, key: str, period: Period, device_id: str) -> d
         "peak": body["max_watts"],
         "peak_at": datetime.fromisoformat(body["max_at"]) if body["max_at"] else None,
         "peak_generation": -body["min_watts"] if body["min_watts"] is not None else None,
+        "peak_generation_at": datetime.fromisoformat(body["min_at"]) if body["min_at"] else None,
     }
 
 
@@ -223,6 +224,7 @@ def read_layer(user_id: int, period: Period, target: Target) -> dict:
         out["peak"] = total.max_w
         out["peak_at"] = total.max_at
         out["peak_generation"] = -total.min_w if total.min_w is not None else None
+        out["peak_generation_at"] = total.min_at
     else:
         peak = peak_hour(hourly)
         out["peak"] = peak.avg_w if peak else None
@@ -264,15 +266,13 @@ def oracle_figures(
         values = oracle.device(device_ids[0], start, end, hours=hours).values
         out["peak"] = max(values) if values else None
         out["peak_generation"] = -min(values) if values else None
-        # When the peak was read: the first reading at that power.
-        out["peak_at"] = next(
-            (
-                ts
-                for ts, power_w in oracle.readings.get(device_ids[0], [])
-                if start <= ts < end and power_w == out["peak"]
-            ),
-            None,
-        )
+        # When the peak (and the peak generation) was read: the first reading at that power.
+        readings = [r for r in oracle.readings.get(device_ids[0], []) if start <= r[0] < end]
+        for name, power in (
+            ("peak_at", out["peak"]),
+            ("peak_generation_at", min(values, default=None)),
+        ):
+            out[name] = next((ts for ts, power_w in readings if power_w == power), None)
     elif peak_hours:
         averages = [
             avg
