@@ -277,11 +277,19 @@ def build_tariff(
     )
 
 
-def tariff_for(session: Session, user: User, *, now: datetime | None = None) -> Tariff:
-    """The household's tariff as every read of one request prices with."""
+def tariff_for(
+    session: Session,
+    user: User,
+    *,
+    now: datetime | None = None,
+    specs: list[dict] | None = None,
+) -> Tariff:
+    """The household's tariff as every read of one request prices with (``specs``: these plans
+    instead of the stored ones, for a preview)."""
     from energy_core.clock import now as clock_now
 
-    specs = list_plans(session, user_id=user.id)
+    if specs is None:
+        specs = list_plans(session, user_id=user.id)
     series: dict[str, PriceSeries] = {}
     if any(s[d]["series"] for s in specs for d in DIRECTIONS):
         series = {d: _series(session, user.id, d) for d in DIRECTIONS}

@@ -8,7 +8,7 @@ the tariff's billing day; its projection to the period's end is stated with the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
@@ -124,4 +124,51 @@ __all__ = [
     "bill_for",
     "billing_period",
     "billing_summary",
+]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """One day billed under the tariff as stored and as it would be with a new plan."""
+
+    day: date
+    current: Bill
+    proposed: Bill
+
+    @property
+    def change(self) -> float:
+        return self.proposed.total - self.current.total
+
+
+def preview_plan(
+    session: Session, household: Household, document: object, *, day: date, now: datetime
+) -> Preview:
+    """``day`` billed under the household's tariff and under it with ``document`` stored (a
+    plan with the same ``valid_from`` replaced); nothing is stored. ``TariffError`` if invalid."""
+    from energy_core.models import User
+    from energy_core.tariffs import list_plans, tariff_for, validate_tariff
+
+    spec = validate_tariff(document)
+    user = session.get(User, household.user_id)
+    specs = [
+        s for s in list_plans(session, user_id=user.id) if s["valid_from"] != spec["valid_from"]
+    ]
+    proposed_tariff = tariff_for(session, user, now=now, specs=[*specs, spec])
+    proposed = replace(household, tariff=proposed_tariff)
+    return Preview(
+        day=day,
+        current=bill_for(session, household, day, day, now=now),
+        proposed=bill_for(session, proposed, day, day, now=now),
+    )
+
+
+__all__ = [
+    "PROJECTION_METHOD",
+    "Bill",
+    "BillingSummary",
+    "Preview",
+    "bill_for",
+    "billing_period",
+    "billing_summary",
+    "preview_plan",
 ]

@@ -22,7 +22,6 @@ from energy_core.models import Device, Reading, User
 from energy_core.settings import Settings, get_settings
 from energy_core.stats.money import Tariff
 from energy_core.stats.period import Granularity, Period
-from energy_core.tariffs import tariff_for
 
 # Device types that mean "the meter between the house and the grid": its readings are the
 # measured import (power >= 0) and export (power < 0), not one more consumer.
@@ -303,6 +302,8 @@ def load_household(
             last_seen_at,
         ) in rows
     )
+    from energy_core.tariffs import tariff_for  # it builds on the read layer's money module
+
     return Household(
         user_id=user_id,
         timezone=user.timezone,

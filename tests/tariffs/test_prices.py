@@ -160,3 +160,14 @@ def test_the_described_rule_names_the_periods_the_standing_charge_and_tax():
     text = tariff(full).describe()
     assert "0.1 sat 23:00-05:00" in text and "minus grid export at 0.15 GBP/kWh" in text
     assert "standing charge 0.6 GBP/day and tax 5 % added on bills only" in text
+
+
+def test_the_tariff_module_imports_first_in_a_fresh_process():
+    """The CLI imports it before the read layer: no import cycle between them."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import energy_core.tariffs"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
