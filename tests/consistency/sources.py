@@ -7,7 +7,7 @@ figure a source cannot give is left out, a figure without data is None."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from fastapi.testclient import TestClient
@@ -112,6 +112,7 @@ def api_stats(client: TestClient, key: str, period: Period, device_id: str) -> d
     )
     return {
         **_of_fields(body),
+        "average": body["avg_watts"],
         "peak": body["max_watts"],
         "peak_at": datetime.fromisoformat(body["max_at"]) if body["max_at"] else None,
         "peak_generation": -body["min_watts"] if body["min_watts"] is not None else None,
@@ -182,8 +183,10 @@ def chat(user_id: int, now: datetime, when: dict, target: Target) -> dict:
     out["power_stats coverage"] = power["coverage"]
     if "data_coverage" in calls:
         out["data_coverage coverage"] = calls["data_coverage"].result["coverage"]
+    out["average"] = power["household_avg_w"]
     if target.kind == "device":
         row = next((r for r in power["per_device"] if r["device_id"] == target.name), None)
+        out["power_stats device average"] = row["avg_w"] if row else None
         out["peak"] = row["max_w"] if row else None
         out["peak_generation"] = -row["min_w"] if row and row["min_w"] is not None else None
     else:
@@ -219,6 +222,7 @@ def read_layer(user_id: int, period: Period, target: Target) -> dict:
         "export": total.export_wh,
         "cost": total.cost,
         "coverage": total.coverage,
+        "average": total.avg_w,
     }
     if target.kind == "device":
         out["peak"] = total.max_w
@@ -261,6 +265,13 @@ def oracle_figures(
         "export": sums.exported if data else None,
         "cost": oracle.cost(sums) if data else None,
         "coverage": sums.coverage,
+        # Average power: consumption over the covered time (for several devices, the
+        # period's length x coverage), counting the devices that took part.
+        "average": oracle.avg_w(
+            sums, _taking_part(oracle, start, end, device_ids), _seconds(start, end, oracle, hours)
+        )
+        if counted
+        else None,
     }
     if len(device_ids) == 1:
         values = oracle.device(device_ids[0], start, end, hours=hours).values
@@ -281,3 +292,21 @@ def oracle_figures(
         ]
         out["peak"] = max(averages) if averages else None
     return out
+
+
+def _taking_part(oracle: Oracle, start: datetime, end: datetime, device_ids: list[str]) -> int:
+    return sum(1 for d in device_ids if oracle.household(start, end, [d]).span > 0)
+
+
+def _seconds(start: datetime, end: datetime, oracle: Oracle, hours: frozenset[int] | None) -> float:
+    """The length of ``[start, end)``, of its chosen local hours of the day only if given."""
+    lo, hi = start.astimezone(UTC), end.astimezone(UTC)
+    if hours is None:
+        return (hi - lo).total_seconds()
+    total, cursor = 0.0, lo
+    while cursor < hi:
+        following = min(floor_hour(cursor) + timedelta(hours=1), hi)
+        if cursor.astimezone(oracle.tz).hour in hours:
+            total += (following - cursor).total_seconds()
+        cursor = following
+    return total
