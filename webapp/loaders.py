@@ -27,6 +27,7 @@ from sqlmodel import Session
 from energy_core.accounts import describe_api_keys, list_devices, list_user_summaries
 from energy_core.app_settings import get_registration_policy
 from energy_core.db import session_scope
+from energy_core.inputs import list_inputs
 from energy_core.models import User
 from energy_core.settings import get_settings
 from energy_core.status import system_status
@@ -229,12 +230,24 @@ def load_profile(user_id: int) -> dict:
         }
 
 
+@st.cache_data(ttl=SETUP_TTL_S, show_spinner=False)
+def load_inputs(user_id: int) -> pd.DataFrame:
+    """The values the user's hubs send by name (Emoncms, InfluxDB, MQTT), by name."""
+    with read_session() as session:
+        rows = [
+            (i.input_id, i.is_watts, i.last_value, i.last_at)
+            for i in list_inputs(session, user_id=user_id)
+        ]
+    frame = pd.DataFrame(rows, columns=["input_id", "is_watts", "last_value", "last_at"])
+    return utc_frame(frame, "last_at")
+
+
 def clear_setup_caches() -> None:
     """After a change to devices or keys: the pages show it at once. Clears every user's entries
     of these loaders (Streamlit clears by function), which only costs a reload."""
     from webapp.reads import load_overview, load_recent_power
 
-    for loader in (load_devices, load_api_keys, load_overview, load_recent_power):
+    for loader in (load_devices, load_api_keys, load_inputs, load_overview, load_recent_power):
         loader.clear()
 
 

@@ -23,6 +23,7 @@ from energy_core.settings import get_settings
 from webapp import auth
 from webapp.actions import FAILED, flash, show_flash, submit
 from webapp.downloads import csv_download, section
+from webapp.inputs_view import inputs_section
 from webapp.loaders import database_guard, load_api_keys, load_devices, now_utc
 from webapp.units import format_duration, format_last_seen, format_type, format_when
 
@@ -414,6 +415,7 @@ def main() -> None:
     else:
         device_list(devices, keys, now=now, tz=tz)
     register_form(user, expanded=devices.empty)
+    inputs_section(user, now=now, tz=tz)
     if devices.empty:
         return
 
