@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
-from sqlmodel import select
+from sqlmodel import func, select
 
 from energy_core.db import session_scope
 from energy_core.migrate import alembic_config
-from energy_core.models import Device, DirtyHour, HourlyAggregate
+from energy_core.models import Device, DirtyHour, HourlyAggregate, Reading
 from energy_core.rollup import rollup_dirty_hours
 from tests.factories import add_readings, make_device, make_user
 
@@ -104,3 +104,48 @@ def test_a_database_without_a_schema_is_not_at_head(tmp_path):
         assert is_at_head(engine)
     finally:
         engine.dispose()
+
+
+def _fillfactor(engine) -> str | None:
+    with engine.connect() as conn:
+        options = conn.exec_driver_sql(
+            "SELECT reloptions FROM pg_class WHERE relname = 'devices'"
+        ).scalar()
+    return next((o.split("=")[1] for o in options or [] if o.startswith("fillfactor=")), None)
+
+
+def test_devices_fillfactor_upgrade_keeps_every_row_and_figure(engine):
+    with session_scope(engine) as s:
+        user = make_user(s)
+        fridge = make_device(s, user=user)
+        add_readings(
+            s,
+            user=user,
+            device=fridge,
+            points=[(T0 + timedelta(minutes=m), 90.0) for m in range(90)],
+        )
+    rollup_dirty_hours(engine)
+
+    def snapshot() -> tuple:
+        with session_scope(engine, read_only=True) as s:
+            hours = sorted(
+                (a.hour_start, a.energy_wh, a.covered_s, a.sample_count)
+                for a in s.exec(select(HourlyAggregate)).all()
+            )
+            devices = sorted(
+                (d.id, d.device_id, d.last_seen_at, d.first_reading_at)
+                for d in s.exec(select(Device)).all()
+            )
+            readings = s.exec(select(func.count()).select_from(Reading)).one()
+        return hours, devices, readings
+
+    before = snapshot()
+    _migrate(engine, "0050_tariffs", down=True)
+    postgres = engine.dialect.name == "postgresql"
+    if postgres:
+        assert _fillfactor(engine) is None
+    _migrate(engine, "head")
+    assert snapshot() == before
+    assert before[2] == 90 and len(before[0]) == 2
+    if postgres:
+        assert _fillfactor(engine) == "50"
