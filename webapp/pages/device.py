@@ -294,7 +294,7 @@ def hours_chart(hours: pd.DataFrame, *, generator: bool) -> None:
             y=alt.Y(
                 "energy:Q",
                 title=f"{'Generation' if generator else 'Consumption'} ({unit})",
-                axis=alt.Axis(format=",.1f"),
+                axis=alt.Axis(format=axis_format(divisor)),
             ),
             opacity=alt.condition("datum.coverage_pct < 99.9", alt.value(0.45), alt.value(1.0)),
             tooltip=[

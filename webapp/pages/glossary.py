@@ -30,11 +30,8 @@ comparable, and why.
 first reading on**: registering a device never changes a figure of an earlier period.
 """
 )
-st.dataframe(
-    {
-        "Name": list(GLOSSARY),
-        "Meaning": list(GLOSSARY.values()),
-    },
-    hide_index=True,
-    column_config={"Meaning": st.column_config.TextColumn(width="large")},
+st.subheader("Every metric", anchor=False)
+st.markdown(
+    "\n".join(f"- `{name}` — {meaning}" for name, meaning in GLOSSARY.items()),
+    help="The names are the CSV columns and the read API's fields.",
 )
