@@ -275,3 +275,17 @@ def test_influx_writes_reach_only_the_keys_household(client, engine, keys):
 
 def test_ping_answers_204(client):
     assert client.get("/ping").status_code == 204
+
+
+def test_a_body_over_the_limit_is_413_and_a_gzip_bomb_400(engine, keys):
+    settings = get_settings().model_copy(update={"max_body_bytes": 4_096})
+    with TestClient(create_app(settings)) as c:
+        big = c.post("/api/v2/write", content=b"x" * 5_000, headers=v2(keys["key"]))
+        bomb = c.post(
+            "/api/v2/write",
+            content=gzip.compress(b"power,device=x watts=1\n" * 10_000),
+            headers={**v2(keys["key"]), "Content-Encoding": "gzip"},
+        )
+    assert big.status_code == 413 and big.json()["code"] == "request too large"
+    assert bomb.status_code == 400 and bomb.json()["code"] == "invalid"
+    assert reading_count(engine) == 0
