@@ -7,9 +7,10 @@ import json
 from sqlmodel import select
 
 from energy_cli.main import main
+from energy_core.accounts import delete_user
 from energy_core.db import session_scope
 from energy_core.inputs import InputValue, record_inputs
-from energy_core.models import Reading
+from energy_core.models import Input, Reading
 from energy_core.types import to_epoch_us, utcnow
 from tests.factories import make_user
 
@@ -44,3 +45,18 @@ def test_listing_a_household_without_inputs_says_so(engine, capsys):
         email = make_user(s).email
     assert main(["inputs", "list", "--user", email]) == 0
     assert "No inputs yet" in capsys.readouterr().out
+
+
+def test_deleting_a_household_deletes_its_inputs(engine):
+    with session_scope(engine) as s:
+        user_id = make_user(s).id
+        record_inputs(
+            s,
+            user_id=user_id,
+            values=[InputValue("emontx1:vrms", to_epoch_us(utcnow()), 240.0)],
+            register=True,
+        )
+    with session_scope(engine) as s:
+        delete_user(s, user_id=user_id)
+    with session_scope(engine, read_only=True) as s:
+        assert s.exec(select(Input).where(Input.user_id == user_id)).all() == []
