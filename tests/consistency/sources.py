@@ -125,10 +125,8 @@ def hourly_window(period: Period) -> tuple[datetime, datetime]:
     return floor_hour(period.start.astimezone(UTC)), ceil_hour(period.end.astimezone(UTC))
 
 
-def api_hourly(client: TestClient, key: str, period: Period, device_ids: list[str]) -> dict:
-    """``/aggregates/hourly`` over the hours the period touches, every page, the items of the
-    chosen devices summed. Import, export and cost of an item are its device's own hourly net,
-    so their sums are the selection's only for one device."""
+def api_hourly_items(client: TestClient, key: str, period: Period) -> list[dict]:
+    """Every item of ``/aggregates/hourly`` over the hours the period touches, page by page."""
     lo, hi = hourly_window(period)
     items: list[dict] = []
     cursor = None
@@ -140,8 +138,14 @@ def api_hourly(client: TestClient, key: str, period: Period, device_ids: list[st
         items.extend(page["items"])
         cursor = page["next_cursor"]
         if cursor is None:
-            break
-    chosen = [i for i in items if i["device_id"] in device_ids]
+            return items
+
+
+def api_hourly(client: TestClient, key: str, period: Period, device_ids: list[str]) -> dict:
+    """``/aggregates/hourly`` over the hours the period touches, every page, the items of the
+    chosen devices summed. Import, export and cost of an item are its device's own hourly net,
+    so their sums are the selection's only for one device."""
+    chosen = [i for i in api_hourly_items(client, key, period) if i["device_id"] in device_ids]
     names = ENERGY[:-1] if len(device_ids) == 1 else ENERGY[:3]
     out = _add([_of_fields(i) for i in chosen], names)
     if len(device_ids) == 1:

@@ -18,6 +18,7 @@ from tests.consistency.conftest import LONDON, NOW, Seeded
 from tests.consistency.sources import (
     Target,
     api_hourly,
+    api_hourly_items,
     api_row,
     api_stats,
     api_summary,
@@ -340,3 +341,32 @@ def test_the_ranking_adds_up_to_the_consumption_of_the_household(
         consumed = oracle.household(period.start, period.end, members).consumed
         assert row["consumption_wh"] == pytest.approx(consumed, abs=6e-4), row
         assert row["share"] == pytest.approx(consumed / total, abs=6e-5), row
+
+
+@pytest.mark.parametrize("period_name", ["yesterday", "across the clock change"])
+def test_each_hour_of_the_hourly_listing_is_that_device_hour(
+    seeded: Seeded, client: TestClient, oracle: Oracle, period_name: str
+):
+    """Every item of /aggregates/hourly is its device alone over its UTC hour (coverage over the
+    part of the hour the device took part in: the freezer joins, the old heater leaves, the grid
+    meter starts mid-range), and every device-hour with readings is listed."""
+    period = PERIODS[period_name][0]()
+    items = api_hourly_items(client, seeded.read_key, period)
+    lo, hi = hourly_window(period)
+    listed = {(i["device_id"], datetime.fromisoformat(i["hour_start"])) for i in items}
+    wrong = []
+    hour = lo
+    while hour < hi:
+        for device_id in oracle.devices:
+            sums = oracle.household(hour, hour + timedelta(hours=1), [device_id])
+            if (sums.covered > 0 or sums.samples > 0) != ((device_id, hour) in listed):
+                wrong.append(f"{device_id} {hour:%d %H:%M}: listed {(device_id, hour) in listed}")
+        hour += timedelta(hours=1)
+    for item in items:
+        start = datetime.fromisoformat(item["hour_start"])
+        expected = oracle_figures(
+            oracle, start, start + timedelta(hours=1), [item["device_id"]], peak_hours=False
+        )
+        found = {**api_row(item), "average": item["avg_watts"], "peak": item["max_watts"]}
+        wrong += _differences(expected, {f"{item['device_id']} {start:%d %H:%M}": found})
+    assert not wrong, "\n".join(wrong[:20])
