@@ -224,6 +224,14 @@ VOCABULARY = frozenset(
 )
 
 
+TIME_WORDS = frozenset(
+    "today yesterday week weeks weekend month months year last this past previous since day "
+    "days hour hours night morning evening afternoon".split()
+    + list(MONTHS)
+    + list(WEEKDAYS)
+)
+
+
 def correct_typos(text: str, devices: list[DeviceRef]) -> str:
     """``text`` with each unknown word replaced by the closest word of the analyst's vocabulary
     ("yesterdy" -> "yesterday"), unless it is closer to one of the user's device words (those
@@ -241,13 +249,14 @@ def correct_typos(text: str, devices: list[DeviceRef]) -> str:
             or not word.isalpha()
         ):
             return word
-        close = get_close_matches(word, VOCABULARY, n=1, cutoff=0.8)
+        close = get_close_matches(word, VOCABULARY, n=4, cutoff=0.8)
         if not close:
             return word
-        score = SequenceMatcher(None, word, close[0]).ratio()
+        scored = [(SequenceMatcher(None, word, c).ratio(), c in TIME_WORDS, c) for c in close]
+        score, _, best = max(scored)  # on a tie, a word of time ("lst" is "last", not "list")
         if any(SequenceMatcher(None, word, w).ratio() >= score for w in device_words):
             return word
-        return close[0]
+        return best
 
     return re.sub(r"[a-z]+", fix, text)
 
@@ -260,9 +269,27 @@ def _blank(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(chars)
 
 
+ABBREVIATIONS = {
+    "yr": "year",
+    "yrs": "years",
+    "wk": "week",
+    "wks": "weeks",
+    "hr": "hour",
+    "hrs": "hours",
+    "mins": "minutes",
+    "avg": "average",
+    "approx": "about",
+    "tmrw": "tomorrow",
+    "yday": "yesterday",
+    "w/e": "weekend",
+}
+
+
 def _tidy(question: str) -> str:
     text = question.lower().replace("\u2019", "'").replace("\u2018", "'")
     text = re.sub(r"\bvs\.", "vs", text)
+    for short, word in ABBREVIATIONS.items():
+        text = re.sub(rf"\b{short}\b", word, text)
     return " ".join(text.split())
 
 

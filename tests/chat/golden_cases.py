@@ -277,6 +277,7 @@ GOLDEN: list[Case] = [
     # --- household energy: plain, terse, typo, relative, absolute ---
     energy("energy", "How much energy did I use yesterday?", YESTERDAY, TODAY),
     energy("energy", "usage yesterday", YESTERDAY, TODAY),
+    energy("energy", "hw much did I use yestday", YESTERDAY, TODAY),
     energy("energy", "How much electricty did we consume yesterdy?", YESTERDAY, TODAY),
     energy("energy", "What was my consumption on 1 December?", YESTERDAY, TODAY),
     energy("energy", "kWh used on 2026-12-01", YESTERDAY, TODAY),
@@ -358,6 +359,9 @@ GOLDEN: list[Case] = [
     energy("device", "How much did the heat pump use on 1 December?", YESTERDAY, TODAY, HEAT),
     energy("device", "Energy used by the washing machine this month", THIS_MONTH, NOW, WASHER),
     energy("device", "washer usage in November", LAST_MONTH, THIS_MONTH, WASHER),
+    energy(
+        "device", "How much electrcity did the washer use lst week?", LAST_WEEK, THIS_WEEK, WASHER
+    ),
     energy("device", "How much did the EV charger use in November?", LAST_MONTH, THIS_MONTH, EV),
     energy("device", "How much did the electric car use last wek?", LAST_WEEK, THIS_WEEK, EV),
     energy(
