@@ -13,7 +13,15 @@ from fastapi.testclient import TestClient
 
 from energy_core.chat.tools import ToolContext, run_tool
 from energy_core.db import session_scope
-from energy_core.stats import compare, days_period, hours_of, preset_period, rolling_period
+from energy_core.stats import (
+    compare,
+    days_period,
+    hours_of,
+    load_household,
+    preset_period,
+    read_series,
+    rolling_period,
+)
 from tests.consistency.conftest import LONDON, NOW, Seeded
 from tests.consistency.sources import (
     Target,
@@ -370,3 +378,45 @@ def test_each_hour_of_the_hourly_listing_is_that_device_hour(
         found = {**api_row(item), "average": item["avg_watts"], "peak": item["max_watts"]}
         wrong += _differences(expected, {f"{item['device_id']} {start:%d %H:%M}": found})
     assert not wrong, "\n".join(wrong[:20])
+
+
+@pytest.mark.parametrize("target", [Target("household"), Target("device", "solar")], ids=str)
+def test_a_half_hour_timezone_gives_the_readings_of_the_range_and_bars_that_add_up(
+    seeded: Seeded, target: Target
+):
+    """Days in Asia/Kolkata (UTC+5:30) start in the middle of UTC hours: the range as a whole
+    is exact, and its daily and hourly bars add up to it (each stored hour counts in the period
+    its start falls in, docs/metrics.md "Periods")."""
+    kolkata = "Asia/Kolkata"
+    period = days_period(date(2026, 3, 29), date(2026, 3, 31), timezone=kolkata)
+    ids = None if target.kind == "household" else [target.name]
+    with session_scope(read_only=True) as s:
+        oracle = Oracle(s, seeded.user_id)
+        household = load_household(s, user_id=seeded.user_id)
+        series = {
+            granularity: read_series(
+                s,
+                household.select(period, device_ids=ids, granularity=granularity, timezone=kolkata),
+            )
+            for granularity in ("total", "day", "hour")
+        }
+    devices = members_of(oracle, target)
+    want = oracle_figures(oracle, period.start, period.end, devices, peak_hours=False)
+    total = series["total"].total
+    found = {
+        "consumption": total.consumption_wh,
+        "generation": total.generation_wh,
+        "import": total.import_wh,
+        "export": total.export_wh,
+        "cost": total.cost,
+        "coverage": total.coverage,
+    }
+    wrong = _differences(want, {"the range": found})
+    for granularity in ("day", "hour"):
+        bars = series[granularity].household
+        assert bars[0].start == period.start and bars[-1].end == period.end
+        for name in ("consumed_wh", "generated_wh", "imported_wh", "exported_wh", "covered_s"):
+            added = sum(getattr(f, name) for f in bars)
+            if added != pytest.approx(getattr(total, name), rel=1e-9, abs=1e-6):
+                wrong.append(f"{granularity} bars: {name} adds up to {added}")
+    assert not wrong, "\n".join(wrong)
