@@ -73,6 +73,12 @@ def pages_for(user: auth.SignedInUser) -> dict[str, list[st.Page]]:
                 url_path="import",
             ),
             st.Page(
+                "pages/tariffs.py",
+                title="Tariffs",
+                icon=":material/payments:",
+                url_path="tariffs",
+            ),
+            st.Page(
                 "pages/account.py",
                 title="Account",
                 icon=":material/account_circle:",
