@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from energy_cli.console import CliError, upgrade
+from energy_cli.console import CliError, instant, upgrade
 
 
 def _read(path: str) -> str:
@@ -83,6 +83,130 @@ def cmd_prices(args: argparse.Namespace) -> int:
     return 0
 
 
+def _now(args: argparse.Namespace):  # noqa: ANN202
+    from energy_core.clock import now
+
+    return args.now or now()
+
+
+def _money(amount: float | None, currency: str) -> str:
+    return "-" if amount is None else f"{amount:,.2f} {currency}"
+
+
+def cmd_bill(args: argparse.Namespace) -> int:
+    from energy_core.accounts import require_user
+    from energy_core.db import session_scope
+    from energy_core.stats import load_household
+    from energy_core.stats.bills import billing_summary
+
+    upgrade()
+    with session_scope(read_only=True) as session:
+        user = require_user(session, email=args.user)
+        household = load_household(session, user_id=user.id)
+        summary = billing_summary(session, household, now=_now(args))
+    cur = household.currency
+
+    def bill(b) -> dict:  # noqa: ANN001
+        return {
+            "first_day": b.first_day.isoformat(),
+            "last_day": b.last_day.isoformat(),
+            "days": b.days,
+            "days_so_far": b.days_so_far,
+            "energy": round(b.energy, 6),
+            "standing_charge": round(b.standing, 6),
+            "tax": round(b.tax, 6),
+            "total": round(b.total, 6),
+        }
+
+    if args.json:
+        out = {
+            "currency": cur,
+            "current": bill(summary.current),
+            "projected_total": summary.projected_total,
+            "projection_method": summary.method,
+            "last": bill(summary.last),
+            "budget": summary.budget,
+            "budget_used": summary.budget_used,
+            "budget_verdict": summary.budget_verdict,
+        }
+        print(json.dumps(out, indent=2))
+        return 0
+    c, last = summary.current, summary.last
+    print(
+        f"This period ({c.first_day} to {c.last_day}, {c.days_so_far} of {c.days} days begun): "
+        f"{_money(c.total, cur)} = energy {_money(c.energy, cur)} + standing charge "
+        f"{_money(c.standing, cur)} + tax {_money(c.tax, cur)}"
+    )
+    print(f"Projected for the period: {_money(summary.projected_total, cur)} ({summary.method})")
+    print(f"Last period ({last.first_day} to {last.last_day}): {_money(last.total, cur)}")
+    if summary.budget:
+        print(
+            f"Budget {_money(summary.budget, cur)}: {summary.budget_used:.0%} used, "
+            f"{summary.budget_verdict}"
+        )
+    return 0
+
+
+def cmd_budget(args: argparse.Namespace) -> int:
+    from energy_core.accounts import require_user
+    from energy_core.db import session_scope
+    from energy_core.tariffs import set_budget
+
+    upgrade()
+    with session_scope() as session:
+        user = require_user(session, email=args.user)
+        amount = set_budget(session, user_id=user.id, amount=None if args.clear else args.amount)
+    print("No budget." if amount is None else f"Budget per billing period: {amount:g}.")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from energy_core.accounts import require_user
+    from energy_core.db import session_scope
+    from energy_core.stats import load_household
+    from energy_core.stats.bills import what_if
+    from energy_core.stats.period import add_months, local_midnight
+    from energy_core.tariffs import parse_tariff_text
+
+    proposed = parse_tariff_text(_read(args.file))
+    against = parse_tariff_text(_read(args.against)) if args.against else None
+    now = _now(args)
+    upgrade()
+    with session_scope(read_only=True) as session:
+        user = require_user(session, email=args.user)
+        household = load_household(session, user_id=user.id)
+        today = now.astimezone(household.tz).date()
+        first = add_months(local_midnight(today, household.tz), -args.months).date()
+        last = today - timedelta(days=1)
+        base, other = what_if(session, household, [against, proposed], first, last, now=now)
+    cur = household.currency
+    base_name = args.against or "the stored tariff"
+    saving = base.total - other.total
+    verdict = (
+        f"{args.file} would have saved {_money(saving, cur)}"
+        if saving >= 0
+        else f"{args.file} would have cost {_money(-saving, cur)} more"
+    )
+    if args.json:
+        out = {
+            "first_day": first.isoformat(),
+            "last_day": last.isoformat(),
+            "currency": cur,
+            "base": {"tariff": base_name, "total": base.total, "energy": base.energy},
+            "other": {"tariff": args.file, "total": other.total, "energy": other.energy},
+            "saving": saving,
+        }
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"{first} to {last}, bills with standing charge and tax:")
+    print(f"  {base_name}: {_money(base.total, cur)}")
+    print(f"  {args.file}: {_money(other.total, cur)}")
+    print(f"{verdict}.")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     tariffs = sub.add_parser("tariffs", help="a household's tariffs, prices and bills")
     tsub = tariffs.add_subparsers(dest="tariffs_command", required=True, metavar="COMMAND")
@@ -101,3 +225,29 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--direction", choices=("import", "export"), default="import", help="default: import"
     )
     prices.set_defaults(func=cmd_prices)
+    bill = tsub.add_parser("bill", help="this billing period so far, projected, and the last")
+    bill.add_argument("--user", required=True, help="owner's email")
+    bill.add_argument("--json", action="store_true", help="print JSON")
+    bill.add_argument("--now", type=instant, help="pin now (ISO 8601 with offset)")
+    bill.set_defaults(func=cmd_bill)
+    budget = tsub.add_parser("budget", help="set the household's budget per billing period")
+    budget.add_argument("--user", required=True, help="owner's email")
+    group = budget.add_mutually_exclusive_group(required=True)
+    group.add_argument("--amount", type=float, help="in the household's currency")
+    group.add_argument("--clear", action="store_true", help="no budget")
+    budget.set_defaults(func=cmd_budget)
+    compare = tsub.add_parser("compare", help="what the last months would have cost on a tariff")
+    compare.add_argument("--user", required=True, help="owner's email")
+    compare.add_argument("--file", required=True, help="the tariff to try (JSON)")
+    compare.add_argument("--against", help="another tariff JSON (default: the stored tariff)")
+    compare.add_argument(
+        "--months",
+        type=int,
+        default=3,
+        choices=range(1, 25),
+        metavar="N",
+        help="how many months back (default 3)",
+    )
+    compare.add_argument("--json", action="store_true", help="print JSON")
+    compare.add_argument("--now", type=instant, help="pin now (ISO 8601 with offset)")
+    compare.set_defaults(func=cmd_compare)

@@ -64,6 +64,10 @@ class User(UserBase, table=True):
     email: str = Field(max_length=254, sa_column=Column(String(254), nullable=False, unique=True))
     password_hash: str = Field(max_length=100)
     auto_register_devices: bool = False
+    # What the household means to spend per billing period (migration 0051); None: no budget.
+    monthly_budget: float | None = Field(
+        default=None, sa_column=Column(Float(precision=53), nullable=True)
+    )
     failed_logins: int = 0
     locked_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     # Login cookies issued before this instant are rejected (password change, sign out everywhere).

@@ -330,6 +330,21 @@ def delete_tariff(session: Session, *, user_id: int, valid_from: date) -> bool:
     return bool(result.rowcount)
 
 
+def set_budget(session: Session, *, user_id: int, amount: float | None) -> float | None:
+    """The household's budget per billing period, in its currency; None removes it."""
+    if amount is not None and (
+        isinstance(amount, bool) or not math.isfinite(amount) or not 0 <= amount <= 1_000_000
+    ):
+        raise TariffError("A monthly budget is an amount from 0 to 1000000.")
+    user = session.get(User, user_id)
+    if user is None:
+        raise TariffError(f"No user {user_id}.")
+    user.monthly_budget = amount
+    session.add(user)
+    session.flush()
+    return amount
+
+
 _START = ("start", "valid_from", "from", "timestamp", "time", "starts_at")
 _END = ("end", "valid_to", "to", "ends_at")
 _PRICE = ("price", "value_inc_vat", "value", "price_per_kwh")
@@ -426,6 +441,7 @@ __all__ = [
     "parse_days",
     "parse_price_csv",
     "parse_tariff_text",
+    "set_budget",
     "set_tariff",
     "tariff_for",
     "validate_tariff",

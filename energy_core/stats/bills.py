@@ -91,7 +91,25 @@ class BillingSummary:
     current: Bill
     projected_total: float | None  # None until a whole day has passed
     last: Bill
+    budget: float | None = None  # per billing period
     method: str = PROJECTION_METHOD
+
+    @property
+    def budget_used(self) -> float | None:
+        """The share of the budget the period so far has used (above 1: over budget)."""
+        if not self.budget:
+            return None
+        return self.current.total / self.budget
+
+    @property
+    def budget_verdict(self) -> str | None:
+        if not self.budget:
+            return None
+        if self.current.total > self.budget:
+            return "over budget"
+        if self.projected_total is not None and self.projected_total > self.budget:
+            return "on course to exceed the budget"
+        return "within budget"
 
 
 def billing_summary(session: Session, household: Household, *, now: datetime) -> BillingSummary:
@@ -114,7 +132,37 @@ def billing_summary(session: Session, household: Household, *, now: datetime) ->
         percent = plan.tax_percent if plan else 0.0
         days = current.days
         projected = (per_day * days + charge * days) * (1 + percent / 100.0)
-    return BillingSummary(current=current, projected_total=projected, last=last)
+    from energy_core.models import User
+
+    owner = session.get(User, household.user_id)
+    budget = owner.monthly_budget if owner is not None else None
+    return BillingSummary(current=current, projected_total=projected, last=last, budget=budget)
+
+
+def what_if(
+    session: Session,
+    household: Household,
+    documents: list[object | None],
+    first_day: date,
+    last_day: date,
+    *,
+    now: datetime,
+) -> list[Bill]:
+    """``first_day`` .. ``last_day`` billed under each tariff document as if it had held all
+    along (its ``valid_from`` moved to ``first_day``); None: the household's stored tariff."""
+    from energy_core.models import User
+    from energy_core.tariffs import tariff_for, validate_tariff
+
+    user = session.get(User, household.user_id)
+    bills = []
+    for document in documents:
+        if document is None:
+            bills.append(bill_for(session, household, first_day, last_day, now=now))
+            continue
+        spec = {**validate_tariff(document), "valid_from": first_day.isoformat()}
+        other = replace(household, tariff=tariff_for(session, user, now=now, specs=[spec]))
+        bills.append(bill_for(session, other, first_day, last_day, now=now))
+    return bills
 
 
 __all__ = [
@@ -171,4 +219,5 @@ __all__ = [
     "billing_period",
     "billing_summary",
     "preview_plan",
+    "what_if",
 ]

@@ -113,3 +113,44 @@ def test_the_cli_sets_shows_and_explains(engine, tmp_path, capsys):
     path.write_text(json.dumps(dict(TOU, currency="pounds")))
     assert main(["tariffs", "set", "--user", email, "--file", str(path)]) == 2
     assert "currency: must be a three-letter currency code" in capsys.readouterr().err
+
+
+def test_the_bill_its_projection_the_budget_and_a_what_if(engine, tmp_path, capsys):
+    _, email = seed(engine)
+    path = tmp_path / "tariff.json"
+    path.write_text(json.dumps(TOU))
+    assert main(["tariffs", "set", "--user", email, "--file", str(path)]) == 0
+    assert main(["tariffs", "budget", "--user", email, "--amount", "10"]) == 0
+    capsys.readouterr()
+    now = "2026-04-02T12:00:00+01:00"
+    assert main(["tariffs", "bill", "--user", email, "--json", "--now", now]) == 0
+    bill = json.loads(capsys.readouterr().out)
+    # April so far: no readings, two standing charges, 5 % tax on them.
+    assert bill["current"]["first_day"] == "2026-04-01" and bill["current"]["days_so_far"] == 2
+    assert bill["current"]["total"] == pytest.approx(2 * 0.6 * 1.05)
+    # One whole day so far cost nothing but its standing charge: 30 of them, plus tax.
+    assert bill["projected_total"] == pytest.approx(30 * 0.6 * 1.05)
+    # March: 25 kWh before the tariff at the flat 0.25 (no standing charge, no tax); 29 March
+    # as by hand; the heater's last reading holds 20 minutes into 30 March (0.30); three
+    # standing charges; tax on all of it from 29 March on.
+    from_29 = 5.10 + 0.1 + 3 * 0.6
+    assert bill["last"]["total"] == pytest.approx(25 * 0.25 + from_29 * 1.05)
+    assert bill["budget"] == 10 and bill["budget_verdict"] == "on course to exceed the budget"
+
+    flat = tmp_path / "flat.json"
+    flat.write_text(
+        json.dumps({"currency": "GBP", "valid_from": "2020-01-01", "import": {"default": 0.2}})
+    )
+    argv = ["tariffs", "compare", "--user", email, "--file", str(flat), "--months", "1"]
+    assert main([*argv, "--json", "--now", now]) == 0
+    compared = json.loads(capsys.readouterr().out)
+    assert compared["first_day"] == "2026-03-02" and compared["last_day"] == "2026-04-01"
+    # All 46 1/3 kWh bought at 0.20, export not credited; the stored tariff as billed above.
+    assert compared["other"]["total"] == pytest.approx((46 + 1 / 3) * 0.2)
+    assert compared["base"]["total"] == pytest.approx(25 * 0.25 + (5.10 + 0.1 + 4 * 0.6) * 1.05)
+    assert compared["saving"] == pytest.approx(
+        compared["base"]["total"] - compared["other"]["total"]
+    )
+    assert main([*argv, "--now", now]) == 0
+    assert "would have saved" in capsys.readouterr().out
+    assert main(["tariffs", "budget", "--user", email, "--amount", "-5"]) == 2

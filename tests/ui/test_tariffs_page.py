@@ -131,3 +131,15 @@ def test_an_admin_may_edit_another_household(home):
     assert not at.exception and not at.error
     with session_scope(read_only=True) as s:
         assert len(list_plans(s, user_id=user_id)) == 1
+
+
+def test_a_budget_is_set_and_its_progress_shown(home):
+    user_id, email = home
+    at = tariffs_page(email)
+    at.number_input[0].set_value(20.0)
+    at = next(b for b in at.button if b.label == "Save budget").click().run()
+    assert not at.exception and not at.error
+    text = shown_text(at)
+    assert "Budget saved." in text
+    # June so far at the flat 0.25: yesterday's 24 kWh, 6.00 of 20.00.
+    assert "Budget £20.00 per billing period: 30% used" in text

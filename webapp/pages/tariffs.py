@@ -15,7 +15,13 @@ from energy_core.accounts import require_user_id
 from energy_core.errors import CoreError
 from energy_core.stats import load_household
 from energy_core.stats.bills import PROJECTION_METHOD, billing_summary, preview_plan
-from energy_core.tariffs import import_prices, list_plans, parse_tariff_text, set_tariff
+from energy_core.tariffs import (
+    import_prices,
+    list_plans,
+    parse_tariff_text,
+    set_budget,
+    set_tariff,
+)
 from webapp import auth
 from webapp.actions import FAILED, flash, show_flash, submit
 from webapp.loaders import database_guard, load_users, now_utc, read_session
@@ -93,6 +99,31 @@ def bill_section(user_id: int) -> None:
         f"Last period {last.first_day:%-d %b} to {last.last_day:%-d %b %Y}. "
         f"Projection: {PROJECTION_METHOD}."
     )
+    budget_section(user_id, summary, cur)
+
+
+def budget_section(user_id: int, summary, currency: str) -> None:  # noqa: ANN001
+    if summary.budget:
+        used = summary.budget_used
+        st.progress(
+            min(used, 1.0),
+            text=f"Budget {format_money(summary.budget, currency)} per billing period: "
+            f"{used:.0%} used, {summary.budget_verdict}.",
+        )
+    with st.form("budget", border=False):
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        amount = left.number_input(
+            f"Budget per billing period ({currency}; 0: none)",
+            min_value=0.0,
+            max_value=1_000_000.0,
+            value=float(summary.budget or 0.0),
+            step=5.0,
+        )
+        if right.form_submit_button("Save budget"):
+            saved = submit(lambda s: set_budget(s, user_id=user_id, amount=amount or None))
+            if saved is not FAILED:
+                flash(PAGE, "Budget saved." if saved else "Budget removed.")
+                st.rerun()
 
 
 def editor(user_id: int, plans: list[dict], timezone: str) -> None:
