@@ -18,7 +18,15 @@ from typing import BinaryIO
 
 from sqlmodel import Session, col, select
 
-from energy_core.models import ChatMessage, Device, HourlyAggregate, Reading, User
+from energy_core.models import (
+    ChatMessage,
+    Device,
+    HourlyAggregate,
+    Reading,
+    TariffPlanRow,
+    TariffPrice,
+    User,
+)
 
 STREAM_ROWS = 10_000
 
@@ -61,6 +69,16 @@ FILES: dict[str, list[tuple[str, str]]] = {
         ("content", "the text"),
         ("engine", "what answered (offline analyst or the model)"),
         ("tool_calls", "JSON: the figures the answer was read from"),
+    ],
+    "tariffs.csv": [
+        ("valid_from", "the local date from which the tariff holds (until the next one)"),
+        ("tariff", "JSON: the tariff as docs/tariffs.md describes it"),
+    ],
+    "tariff_prices.csv": [
+        ("direction", "import or export"),
+        ("starts_at", "start of the price (UTC, ISO 8601)"),
+        ("ends_at", "end of the price (UTC, ISO 8601)"),
+        ("price", "price per kWh in the tariff's currency"),
     ],
 }
 
@@ -199,6 +217,31 @@ def export_household(session: Session, *, user_id: int, out: BinaryIO, at: datet
         )
         rows["chat_messages.csv"] = _write_csv(
             archive, "chat_messages.csv", _chat(session, user_id)
+        )
+        rows["tariffs.csv"] = _write_csv(
+            archive,
+            "tariffs.csv",
+            (
+                [r.valid_from.isoformat(), r.spec]
+                for r in session.exec(
+                    select(TariffPlanRow)
+                    .where(TariffPlanRow.user_id == user_id)
+                    .order_by(col(TariffPlanRow.valid_from))
+                )
+            ),
+        )
+        rows["tariff_prices.csv"] = _write_csv(
+            archive,
+            "tariff_prices.csv",
+            (
+                [p.direction, _iso(p.starts_at), _iso(p.ends_at), repr(p.price)]
+                for p in session.exec(
+                    select(TariffPrice)
+                    .where(TariffPrice.user_id == user_id)
+                    .order_by(col(TariffPrice.direction), col(TariffPrice.starts_at))
+                    .execution_options(yield_per=STREAM_ROWS)
+                )
+            ),
         )
         archive.writestr("README.txt", readme(user, rows, at))
     return Exported(rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import zipfile
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from energy_core.chat.history import record_exchange
 from energy_core.db import session_scope
 from energy_core.export import FILES
 from energy_core.rollup import rollup_dirty_hours
+from energy_core.tariffs import import_prices, set_tariff
 from energy_core.types import utcnow
 from tests.factories import add_readings, make_device, make_user
 
@@ -51,6 +53,11 @@ def households(engine):
         answer = ChatAnswer(text='The fridge used 0.16 kWh, "about" as usual.', engine="offline")
         record_exchange(s, user_id=ada.id, question="How much did the fridge use?", answer=answer)
         record_exchange(s, user_id=bo.id, question="Bo's secret question", answer=answer)
+        plan = {"currency": "EUR", "valid_from": "2026-01-01", "import": {"default": 0.3}}
+        set_tariff(s, user_id=ada.id, document=plan)
+        set_tariff(s, user_id=bo.id, document={**plan, "import": {"default": 0.777}})
+        prices = "start,price\n2026-01-05T00:00:00Z,0.12\n2026-01-05T00:30:00Z,0.14\n"
+        import_prices(s, user_id=ada.id, text=prices)
     rollup_dirty_hours(engine)
 
 
@@ -87,7 +94,13 @@ def test_export_writes_everything_of_the_household_and_nothing_else(households, 
     assert [m["role"] for m in chat] == ["user", "assistant"]
     assert chat[1]["content"] == 'The fridge used 0.16 kWh, "about" as usual.'
 
+    tariffs = tables["tariffs.csv"]
+    assert [t["valid_from"] for t in tariffs] == ["2026-01-01"]
+    assert json.loads(tariffs[0]["tariff"])["import"]["default"] == 0.3
+    assert [float(p["price"]) for p in tables["tariff_prices.csv"]] == [0.12, 0.14]
+
     everything = dest.read_bytes()
+    assert b"0.777" not in everything
     assert b"theirs" not in everything and b"Bo's secret" not in everything
     assert b"$2b$" not in everything  # no password hash
 
