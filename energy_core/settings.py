@@ -88,6 +88,16 @@ class Settings(BaseSettings):
         description="Serve the API's documentation (/docs, /redoc, /openapi.json); "
         "false hides them on a public server.",
     )
+    metrics: bool = Field(
+        False,
+        description="Serve Prometheus metrics at /metrics (requests, readings accepted and "
+        "refused, latency, the aggregation backlog).",
+    )
+    metrics_token: str = Field(
+        "",
+        description="With metrics on: the bearer token /metrics wants; empty = none (then keep "
+        "/metrics off the public proxy).",
+    )
 
     # InfluxDB line protocol (energy_core.protocols.line_protocol.PointMapping).
     influx_device_tags: str = Field(

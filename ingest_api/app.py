@@ -23,12 +23,14 @@ from energy_core.settings import Settings, get_settings
 from ingest_api.deps import Api
 from ingest_api.errors import install_error_handlers
 from ingest_api.headers import SecurityHeaders
+from ingest_api.metrics import Metrics, MetricsMiddleware
 from ingest_api.routers import (
     aggregates,
     chat,
     devices,
     emoncms,
     influx,
+    metrics,
     readings,
     realtime,
     service,
@@ -107,11 +109,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         influx,
     ):
         app.include_router(resource.router)
+    if settings.metrics:
+        app.include_router(metrics.router)
     # Last: its routes under any base path must not shadow the others.
     app.include_router(emoncms.router)
     app.add_middleware(telemetry_ingest.SingleReadingRoute)
     # Outside the single-reading route, so that its answers carry the headers too.
     app.add_middleware(SecurityHeaders)
+    if settings.metrics:
+        # Outside both: it times the whole answer and sees the single-reading route too.
+        app.state.metrics = Metrics()
+        app.add_middleware(
+            MetricsMiddleware, metrics=app.state.metrics, single_path=telemetry_ingest.SINGLE_PATH
+        )
     # Outermost: everything inside sees the client and scheme a trusted proxy forwarded. Only
     # here, not in uvicorn (started with --no-proxy-headers), so that one setting decides.
     if settings.trusted_proxy_hosts:

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from energy_core.db import DatabaseUnavailable
 from energy_core.errors import CoreError, ErrorKind
 from ingest_api import schemas
+from ingest_api.metrics import note_error
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def error_response(
     details: list[dict] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
+    note_error(code)
     body = {"error": {"code": code, "message": message, "details": details or []}}
     return json_response(body, status, headers)
 

@@ -41,6 +41,7 @@ from ingest_api.deps import (
     client_address,
 )
 from ingest_api.errors import JSON, ApiError, documented, json_response, unauthorized
+from ingest_api.metrics import note_accepted
 
 SINGLE_PATH = "/api/v1/telemetry"
 
@@ -83,6 +84,7 @@ def _request_body(schema: dict, examples: dict[str, dict]) -> dict:
 
 def accepted(new: int, duplicates: int) -> Response:
     """The answer to stored readings: 201 if any was new, 200 if all were already stored."""
+    note_accepted(new, duplicates)
     return json_response({"accepted": new, "duplicates": duplicates}, 201 if new else 200)
 
 

@@ -1,0 +1,56 @@
+"""``GET /metrics``: the API's Prometheus metrics (``ingest_api/metrics.py``), when switched on."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+
+from energy_core.db import session_scope
+from energy_core.models import DirtyHour
+from energy_core.types import utcnow
+from ingest_api.deps import ApiDep
+from ingest_api.errors import unauthorized
+
+router = APIRouter(tags=["service"], include_in_schema=False)
+
+EXPOSITION = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@router.get("/metrics")
+def metrics(request: Request, api: ApiDep) -> Response:
+    token = api.settings.metrics_token
+    if token:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            raise unauthorized()
+    gauges: dict[str, tuple[str, float]] = {}
+    try:
+        with session_scope(api.engine, read_only=True) as session:
+            count, oldest = session.execute(
+                select(func.count(), func.min(DirtyHour.hour_start)).select_from(DirtyHour)
+            ).one()
+        gauges["energy_rollup_dirty_hours"] = (
+            "(device, hour) pairs waiting for the rollup.",
+            float(count),
+        )
+        gauges["energy_rollup_oldest_dirty_age_seconds"] = (
+            "Age of the oldest hour waiting for the rollup; 0 when none waits.",
+            _age(oldest),
+        )
+        gauges["energy_database_up"] = ("1 if the database answered this scrape.", 1.0)
+    except DBAPIError:
+        gauges["energy_database_up"] = ("1 if the database answered this scrape.", 0.0)
+    return Response(request.app.state.metrics.render(gauges), media_type=EXPOSITION)
+
+
+def _age(oldest: datetime | None) -> float:
+    if oldest is None:
+        return 0.0
+    if oldest.tzinfo is None:  # naive means UTC here
+        oldest = oldest.replace(tzinfo=UTC)
+    return max(0.0, (utcnow() - oldest).total_seconds())

@@ -1,0 +1,114 @@
+"""``GET /metrics``: off by default, behind a token when one is set, and the counts are right."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from energy_core.settings import get_settings
+from ingest_api.app import create_app
+from tests.api.support import assert_error, auth, iso
+
+
+def metrics_client(monkeypatch, **env: str) -> TestClient:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    return TestClient(create_app())
+
+
+def samples(text: str) -> dict[str, float]:
+    """``name{labels}`` -> value, from the exposition format; checks every line parses."""
+    found = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            assert re.fullmatch(r"# (HELP|TYPE) \w+ .+", line), line
+            continue
+        match = re.fullmatch(r"(\w+(?:\{[^}]*\})?) (-?[0-9.e+]+|\+Inf)", line)
+        assert match, line
+        found[match.group(1)] = float(match.group(2))
+    return found
+
+
+def test_metrics_are_off_by_default(client):
+    assert_error(client.get("/metrics"), 404, "not_found")
+
+
+def test_metrics_count_requests_readings_and_refusals(monkeypatch, engine, household):
+    with metrics_client(monkeypatch, ENERGY_METRICS="true") as client:
+        key, again = auth(household.household_key), iso(5)
+        ok = client.post(
+            "/api/v1/telemetry",
+            json={"device_id": "fridge", "timestamp": again, "energy_watts": 90},
+            headers=key,
+        )
+        assert ok.status_code == 201
+        batch = {
+            "readings": [
+                {"device_id": "fridge", "timestamp": iso(60), "energy_watts": 80},
+                {"device_id": "heater", "timestamp": iso(60), "energy_watts": 2000},
+                {"device_id": "fridge", "timestamp": again, "energy_watts": 90},
+            ]
+        }
+        assert client.post("/api/v1/telemetry/batch", json=batch, headers=key).status_code == 201
+        bad = client.post(
+            "/api/v1/telemetry/batch",
+            json={"readings": [{"device_id": "fridge", "timestamp": "yesterday"}]},
+            headers=key,
+        )
+        assert_error(bad, 422, "validation_error")
+        assert_error(
+            client.post("/api/v1/telemetry", json={}, headers=auth("nope")), 401, "unauthorized"
+        )
+        read = client.get(
+            "/api/v1/telemetry/aggregates/hourly",
+            params={"device_id": "fridge"},
+            headers=auth(household.read_key),
+        )
+        assert read.status_code == 200, read.text
+
+        scraped = client.get("/metrics")
+        assert scraped.status_code == 200
+        assert scraped.headers["content-type"].startswith("text/plain; version=0.0.4")
+        got = samples(scraped.text)
+
+    def answers(route: str, status: int) -> float:
+        return got[f'energy_api_requests_total{{route="{route}",method="POST",status="{status}"}}']
+
+    assert answers("/api/v1/telemetry", 201) == 1
+    assert answers("/api/v1/telemetry", 401) == 1
+    assert answers("/api/v1/telemetry/batch", 201) == 1
+    assert answers("/api/v1/telemetry/batch", 422) == 1
+    # The route template, never the raw path with its query.
+    assert any(
+        k.startswith('energy_api_requests_total{route="/api/v1/telemetry/aggregates/hourly"')
+        for k in got
+    )
+    # One single reading and two new of the batch's three; its third was the single one again.
+    assert got["energy_readings_accepted_total"] == 3
+    assert got["energy_readings_duplicate_total"] == 1
+    assert got['energy_ingest_rejected_total{reason="validation_error"}'] == 1
+    assert got['energy_ingest_rejected_total{reason="unauthorized"}'] == 1
+    assert got['energy_api_errors_total{code="unauthorized"}'] == 1
+    # The latency histogram: cumulative buckets ending in +Inf, which equals the count.
+    route = 'route="/api/v1/telemetry/batch"'
+    assert got[f'energy_api_request_duration_seconds_bucket{{{route},le="+Inf"}}'] == 2
+    assert got[f"energy_api_request_duration_seconds_count{{{route}}}"] == 2
+    assert got[f"energy_api_request_duration_seconds_sum{{{route}}}"] > 0
+    # The rollup backlog: the hours the new readings made dirty, not yet aggregated.
+    assert got["energy_rollup_dirty_hours"] >= 2
+    assert got["energy_rollup_oldest_dirty_age_seconds"] >= 0
+    assert got["energy_database_up"] == 1
+
+
+@pytest.mark.parametrize("given", [None, "Bearer wrong-token", "Bearer s3cret-metrics-token "])
+def test_a_metrics_token_keeps_others_out(monkeypatch, engine, given):
+    env = {"ENERGY_METRICS": "true", "ENERGY_METRICS_TOKEN": "s3cret-metrics-token"}
+    with metrics_client(monkeypatch, **env) as client:
+        headers = {"Authorization": given} if given else {}
+        assert_error(client.get("/metrics", headers=headers), 401, "unauthorized")
+        allowed = client.get("/metrics", headers={"Authorization": "Bearer s3cret-metrics-token"})
+        assert allowed.status_code == 200
+        assert "energy_api_requests_total" in allowed.text
