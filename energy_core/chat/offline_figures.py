@@ -373,13 +373,16 @@ def answer_tariff(ctx: ToolContext, q: Question, call: Call) -> str:
     made = call("cost", period="today")
     if not made.ok:
         return made.error
+    # The cost tool's evidence states the tariff in force, time-of-use periods included.
+    note = made.evidence.get("note") or ""
+    words = note.split("Here: ", 1)[1].rstrip(".") if "Here: " in note else ""
     r = made.result
-    out = f"You pay **{money(r['price_per_kwh'], r['currency'])}/kWh** for energy from the grid"
-    if r["export_price_per_kwh"]:
-        out += f" and earn {money(r['export_price_per_kwh'], r['currency'])}/kWh for export."
-    else:
-        out += "; export is not credited (no export price is set)."
-    return out + cost_line(ctx)
+    out = (
+        f"Your tariff today: {words}."
+        if words
+        else (f"You pay {money(r['price_per_kwh'], r['currency'])}/kWh for energy from the grid.")
+    )
+    return out + f"\n\n_{COST_RULE}_"
 
 
 def answer_comparison(ctx: ToolContext, q: Question, call: Call) -> str:

@@ -141,9 +141,8 @@ def answer_forecast(ctx: ToolContext, q: Question, call: Call) -> str:
         f"({kwh(r['so_far_import_wh'])}). For the remaining {r['remaining_days']:.1f} days: "
         f"about {money(r['rest_cost'], currency)}.\n\n"
         f"Assumptions: each remaining hour uses what the same weekday and hour used on average "
-        f"over the last {r['basis_days']} whole days, at today's price of "
-        f"{money(r['price_per_kwh'], currency)}/kWh; standing charges are not included."
-        + cost_line(ctx)
+        f"over the last {r['basis_days']} whole days, priced at your tariff for each hour; "
+        "standing charges are not included." + cost_line(ctx)
     )
 
 

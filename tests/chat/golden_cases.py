@@ -410,7 +410,7 @@ GOLDEN: list[Case] = [
         "What is my tariff?",
         "cost",
         lambda o: {"price_per_kwh": o.raw.price},
-        lambda o: [f"{money(o.raw.price, 'GBP')}/kWh"],
+        lambda o: [f"{o.raw.price:g} GBP/kWh", "Cost is what the grid import"],
     ),
     # --- the highest or lowest period ---
     extreme("What was my most expensive day last month?", "cost", LAST_MONTH, THIS_MONTH, "day"),
