@@ -3,27 +3,81 @@ field, reason), nothing stored, never a 5xx. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from datetime import timedelta
 
 import orjson
 import pytest
+from fastapi.testclient import TestClient
 
+from energy_core import db as db_module
+from energy_core.accounts import users
 from energy_core.types import utcnow
-from tests.api.support import assert_error, iso, json_headers, reading_count
+from ingest_api.app import create_app
+from tests.api.support import (
+    Household,
+    assert_error,
+    iso,
+    json_headers,
+    make_household,
+    reading_count,
+)
+from tests.databases import code_under_test_on, scratch_postgres_database
+from tests.factories import quick_hash
 
 GOOD = '{"device_id": "fridge", "timestamp": "%s", "energy_watts": 10}'
 
 
+# Building a database, an app and a household takes far longer than checking a body, so this
+# module shares one of each per backend. Each test still checks that nothing was written: against
+# the count taken when it starts, in a table that is never empty.
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_database_url(request, tmp_path_factory) -> Iterator[str]:
+    """A migrated database of this module alone (on SQLite, then on PostgreSQL)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("validation") / "energy.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+    else:
+        with scratch_postgres_database("energy_validation") as url:
+            yield url
+
+
+@pytest.fixture(scope="module")
+def engine(module_database_url):
+    with code_under_test_on(module_database_url):
+        yield db_module.get_engine()
+
+
+@pytest.fixture(scope="module")
+def household(engine) -> Household:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "hash_password", quick_hash)
+        return make_household(engine)
+
+
+@pytest.fixture(scope="module")
+def client(engine, household) -> Iterator[TestClient]:
+    with TestClient(create_app()) as c:
+        r = c.post(
+            "/api/v1/telemetry",
+            content=GOOD % iso(600),
+            headers=json_headers(household.household_key),
+        )
+        assert r.status_code == 201, r.text
+        yield c
+
+
 @pytest.fixture
 def seeded(client, engine, household) -> int:
-    """One reading already stored, so that "nothing stored" is checked against a non-empty table."""
-    r = client.post(
-        "/api/v1/telemetry",
-        content=GOOD % iso(600),
-        headers=json_headers(household.household_key),
-    )
-    assert r.status_code == 201
-    return reading_count(engine)
+    """The readings stored when the test starts (at least one, so that "nothing stored" is
+    checked against a non-empty table)."""
+    count = reading_count(engine)
+    assert count >= 1
+    return count
 
 
 def batch_of(*readings: str) -> str:
