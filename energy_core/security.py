@@ -16,6 +16,7 @@ from importlib import resources
 import bcrypt
 
 from energy_core.errors import CoreError, ErrorKind
+from energy_core.settings import get_settings
 
 KEY_MARK = "emk"
 # 8 hex characters after the mark: enough to find the row, and no "_" to confuse the split below.
@@ -28,7 +29,6 @@ _SECRET_BYTES = 32
 # passwords known to be common. A limit far above any passphrase keeps forms sane.
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
-BCRYPT_ROUNDS = 12
 # Hashes made since passwords are pre-hashed start with this mark; older ones are bcrypt over the
 # password itself (and keep working: verify_password tells them apart).
 HASH_MARK = "$em-hs256$"
@@ -111,8 +111,13 @@ def _prehash(password: str) -> bytes:
     return base64.b64encode(digest.digest())
 
 
+def bcrypt_rounds() -> int:
+    """The bcrypt cost of new hashes: ``ENERGY_BCRYPT_ROUNDS`` (12 unless set; at least 4)."""
+    return get_settings().bcrypt_rounds
+
+
 def hash_password(password: str) -> str:
-    return HASH_MARK + bcrypt.hashpw(_prehash(password), bcrypt.gensalt(BCRYPT_ROUNDS)).decode()
+    return HASH_MARK + bcrypt.hashpw(_prehash(password), bcrypt.gensalt(bcrypt_rounds())).decode()
 
 
 def bcrypt_part(password_hash: str) -> str:
@@ -141,7 +146,7 @@ def needs_rehash(password_hash: str) -> bool:
     if not password_hash.startswith(HASH_MARK):
         return True
     cost = password_hash[len(HASH_MARK) :].split("$")[2:3]
-    return not cost or not cost[0].isdigit() or int(cost[0]) < BCRYPT_ROUNDS
+    return not cost or not cost[0].isdigit() or int(cost[0]) < bcrypt_rounds()
 
 
 def new_api_key() -> tuple[str, str, str]:

@@ -179,6 +179,14 @@ class Settings(BaseSettings):
         "2026-11-30T18:00:00Z), for reproducible answers; unset = the real time.",
     )
 
+    bcrypt_rounds: int = Field(
+        12,
+        ge=4,
+        le=31,
+        description="bcrypt cost of new password hashes (2^N rounds). Keep 12 or more in "
+        "production; the test suite lowers it so that making users is quick.",
+    )
+
     log_level: str = Field("INFO", description="Logging level for all processes.")
 
     @field_validator("trusted_proxies")

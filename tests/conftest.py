@@ -28,6 +28,11 @@ from tests.databases import (
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 
+# bcrypt's lowest cost: still real bcrypt, so sign-ins behave as in production, but a user costs
+# milliseconds instead of a few tenths of a second. The servers the suite starts inherit it.
+# tests/core/test_passwords.py checks the cost setting itself.
+os.environ.setdefault("ENERGY_BCRYPT_ROUNDS", "4")
+
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:

@@ -19,6 +19,8 @@ from energy_core.migrate import upgrade_database
 from energy_core.settings import get_settings, normalize_database_url
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# Settings of the test run that the code under test keeps (see ``code_under_test_on``).
+SUITE_SETTINGS = frozenset({"ENERGY_DATABASE_URL", "ENERGY_BCRYPT_ROUNDS"})
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
@@ -82,11 +84,12 @@ def empty_postgres_database(url: str) -> str:
 @contextmanager
 def code_under_test_on(url: str) -> Iterator[None]:
     """Point ``get_settings()`` / ``get_engine()`` of the code under test at ``url``, with every
-    other ``ENERGY_`` setting at its default (``ENERGY_TEST_*`` stay), and fresh caches."""
+    other ``ENERGY_`` setting at its default (``ENERGY_TEST_*`` and the suite's bcrypt cost stay),
+    and fresh caches."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ENERGY_DATABASE_URL", url)
         for name in list(os.environ):
-            if name.startswith("ENERGY_") and name != "ENERGY_DATABASE_URL":
+            if name.startswith("ENERGY_") and name not in SUITE_SETTINGS:
                 if not name.startswith("ENERGY_TEST_"):
                     patch.delenv(name)
         _clear_caches()

@@ -11,19 +11,12 @@ from sqlmodel import select
 
 from energy_cli import accounts as accounts_cli
 from energy_cli.main import main
-from energy_core import security
 from energy_core.accounts import authenticate_user, get_user_by_email, verify_api_key
 from energy_core.db import session_scope
 from energy_core.models import Device, KeyScope
 from tests.factories import make_device, make_key, make_user
 
 PASSPHRASE = "kettle-lamp-garden-orbit"
-
-
-@pytest.fixture(autouse=True)
-def quick_bcrypt(monkeypatch):
-    # Still real bcrypt, at its lowest cost: these tests create several users each.
-    monkeypatch.setattr(security, "BCRYPT_ROUNDS", 4)
 
 
 class Terminal(io.StringIO):

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import text
 
 from energy_cli.main import main
-from energy_core import security
 from energy_core.db import session_scope
 from energy_core.ingest import ReadingIn, record_readings
 from energy_core.rollup import rollup_dirty_hours
@@ -20,11 +19,6 @@ from energy_core.types import utcnow
 from tests.factories import make_device, make_user
 
 BATCH = 60
-
-
-@pytest.fixture(autouse=True)
-def quick_bcrypt(monkeypatch):
-    monkeypatch.setattr(security, "BCRYPT_ROUNDS", 4)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from datetime import timedelta
 import pytest
 
 from energy_cli.main import main
-from energy_core import security
 from energy_core.chat.answers import ChatAnswer
 from energy_core.chat.history import record_exchange
 from energy_core.db import session_scope
@@ -21,11 +20,6 @@ from energy_core.rollup import rollup_dirty_hours
 from energy_core.tariffs import import_prices, set_tariff
 from energy_core.types import utcnow
 from tests.factories import add_readings, make_device, make_user
-
-
-@pytest.fixture(autouse=True)
-def quick_bcrypt(monkeypatch):
-    monkeypatch.setattr(security, "BCRYPT_ROUNDS", 4)
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import bcrypt
 import pytest
+from pydantic import ValidationError
 from sqlmodel import select
 
-from energy_core import security
 from energy_core.accounts import (
     authenticate_user,
     change_password,
@@ -32,16 +32,45 @@ from energy_core.security import (
     needs_rehash,
     verify_password,
 )
+from energy_core.settings import Settings, get_settings
 from tests.factories import PASSWORD
 
-
-@pytest.fixture(autouse=True)
-def quick_bcrypt(monkeypatch):
-    # The lowest cost is still real bcrypt; these tests are about what it is given.
-    monkeypatch.setattr(security, "BCRYPT_ROUNDS", 4)
-
-
 README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+@pytest.fixture
+def bcrypt_cost(monkeypatch):
+    """Set ``ENERGY_BCRYPT_ROUNDS`` for one test (the suite runs at the lowest cost, 4)."""
+
+    def set_cost(rounds: int) -> None:
+        monkeypatch.setenv("ENERGY_BCRYPT_ROUNDS", str(rounds))
+        get_settings.cache_clear()
+
+    yield set_cost
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_the_bcrypt_cost_is_12_unless_set_and_never_below_4(monkeypatch):
+    monkeypatch.delenv("ENERGY_BCRYPT_ROUNDS", raising=False)
+    assert Settings().bcrypt_rounds == 12
+    monkeypatch.setenv("ENERGY_BCRYPT_ROUNDS", "3")
+    with pytest.raises(ValidationError, match="bcrypt_rounds"):
+        Settings()
+    assert "`ENERGY_BCRYPT_ROUNDS` | `12`" in README.read_text()
+
+
+def test_new_hashes_take_the_set_cost_and_a_higher_cost_upgrades_them(bcrypt_cost):
+    bcrypt_cost(5)
+    password_hash = hash_password(PASSWORD)
+    assert password_hash.startswith(HASH_MARK + "$2b$05$")
+    assert verify_password(PASSWORD, password_hash)
+    assert not needs_rehash(password_hash)
+    bcrypt_cost(6)
+    assert needs_rehash(password_hash)
+    assert verify_password(PASSWORD, password_hash)
+
+
 # More than bcrypt's 72 bytes, in three scripts.
 LONG_UNICODE = "Ünïcödé wörds, ελληνικά λόγια και 日本語の言葉 — " * 2
 
