@@ -13,6 +13,7 @@ import streamlit as st
 from fastapi.testclient import TestClient
 
 from energy_core.accounts import require_device
+from energy_core.chat.offline import OfflineAnalyst
 from energy_core.chat.tools import ToolContext, run_tool
 from energy_core.db import session_scope
 from energy_core.models import KeyScope, User
@@ -75,6 +76,10 @@ def test_the_page_its_csv_the_api_and_the_chat_cost_the_day_alike(household):
             assert call.result["cost"] == pytest.approx(HOUSEHOLD, abs=1e-9), arguments
         devices = run_tool(ctx, "cost", {**sunday, "devices": ["heater"]})
         assert devices.result["cost"] == pytest.approx(HEATER)
+        said = OfflineAnalyst().answer(ctx, "How much did Sunday 29 March 2026 cost?").text
+        assert format_money(HOUSEHOLD, "GBP") in said, said
+        said = OfflineAnalyst().answer(ctx, "What is my tariff?").text
+        assert "0.1 sat 23:30-05:30" in said and "standing charge 0.6 GBP/day" in said, said
 
     downloads: dict[str, bytes] = {}
     offer = st.download_button
