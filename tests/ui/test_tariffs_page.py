@@ -143,3 +143,19 @@ def test_a_budget_is_set_and_its_progress_shown(home):
     assert "Budget saved." in text
     # June so far at the flat 0.25: yesterday's 24 kWh, 6.00 of 20.00.
     assert "Budget £20.00 per billing period: 30% used" in text
+
+
+def test_the_edited_tariff_is_compared_over_the_last_3_months(home):
+    _, email = home
+    at = tariffs_page(email)
+    at.text_area[0].input(json.dumps(PLAN))
+    at = button(at, "Compare the last 3 months").click().run()
+    assert not at.exception and not at.error
+    shown = metrics(at)
+    # 10 March to 9 June (92 days): only 9 June has readings. As stored: the flat 0.25. The
+    # edited plan as if it had held all along: that day's energy, 92 standing charges, tax.
+    assert shown["10 Mar to 9 Jun, as stored"] == format_money(AS_STORED, "GBP")
+    edited = (5 * 0.10 + 19 * 0.30 + 92 * 0.5) * 1.1
+    assert shown["Under the edited tariff"] == format_money(edited, "GBP")
+    saving = format_money(edited - AS_STORED, "GBP")
+    assert f"The edited tariff would have cost {saving} more" in shown_text(at)

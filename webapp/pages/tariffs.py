@@ -14,7 +14,8 @@ import streamlit as st
 from energy_core.accounts import require_user_id
 from energy_core.errors import CoreError
 from energy_core.stats import load_household
-from energy_core.stats.bills import PROJECTION_METHOD, billing_summary, preview_plan
+from energy_core.stats.bills import PROJECTION_METHOD, billing_summary, preview_plan, what_if
+from energy_core.stats.period import add_months, local_midnight
 from energy_core.tariffs import (
     import_prices,
     list_plans,
@@ -138,8 +139,9 @@ def editor(user_id: int, plans: list[dict], timezone: str) -> None:
         help="The shape is in docs/tariffs.md. A plan with the valid-from date of a stored one "
         "replaces it; only the hours from that local midnight to the next plan are re-priced.",
     )
-    left, right = st.columns(2)
+    left, middle, right = st.columns(3)
     previewed = left.button("Preview yesterday", icon=":material/preview:")
+    compared = middle.button("Compare the last 3 months", icon=":material/compare_arrows:")
     saved = right.button("Save tariff", type="primary", icon=":material/save:")
     try:
         document = parse_tariff_text(text)
@@ -168,11 +170,41 @@ def editor(user_id: int, plans: list[dict], timezone: str) -> None:
                 f"{document['valid_from']}: it would not change yesterday once saved; the "
                 "preview prices yesterday as if it already held."
             )
+    if compared:
+        compare_months(user_id, document, today)
     if saved:
         stored = submit(lambda s: set_tariff(s, user_id=user_id, document=document))
         if stored is not FAILED:
             flash(PAGE, f"Saved the tariff valid from {stored['valid_from']}.")
             st.rerun()
+
+
+def compare_months(user_id: int, document: dict, today) -> None:  # noqa: ANN001
+    """The last 3 months billed under the stored tariff and under the edited one as if it had
+    held all along."""
+    first = add_months(local_midnight(today, ZoneInfo("UTC")), -3).date()
+    last = today - timedelta(days=1)
+    with database_guard(), read_session() as session:
+        household = load_household(session, user_id=user_id)
+        stored, edited = what_if(session, household, [None, document], first, last, now=now_utc())
+    cur = household.currency
+    saving = stored.total - edited.total
+    cols = st.columns(2)
+    cols[0].metric(f"{first:%-d %b} to {last:%-d %b}, as stored", format_money(stored.total, cur))
+    cols[1].metric(
+        "Under the edited tariff",
+        format_money(edited.total, document["currency"]),
+        delta=format_money(-saving, document["currency"]),
+        delta_color="inverse",
+    )
+    st.caption(
+        (
+            f"The edited tariff would have saved {format_money(saving, cur)}"
+            if saving >= 0
+            else f"The edited tariff would have cost {format_money(-saving, cur)} more"
+        )
+        + " (bills with standing charge and tax; the edited tariff as if it had held all along)."
+    )
 
 
 def prices_section(user_id: int) -> None:
