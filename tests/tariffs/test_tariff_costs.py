@@ -110,6 +110,14 @@ def test_the_cli_sets_shows_and_explains(engine, tmp_path, capsys):
     shown = json.loads(capsys.readouterr().out)
     assert shown["tariffs"][0]["import"]["periods"][0]["from"] == "23:30"
     assert shown["legacy"] == {"currency": "GBP", "price_per_kwh": 0.25}
+    prices = tmp_path / "prices.csv"
+    prices.write_text("start,price\n2026-03-29T00:00:00Z,0.12\n2026-03-29T00:30:00Z,0.14\n")
+    argv = ["tariffs", "prices", "--user", email, "--file", str(prices), "--direction", "export"]
+    assert main(argv) == 0
+    assert "2 export prices stored" in capsys.readouterr().out
+    prices.write_text("start,price\n2026-03-29T00:00:00Z,cheap\n")
+    assert main(argv) == 2
+    assert "line 2" in capsys.readouterr().err
     path.write_text(json.dumps(dict(TOU, currency="pounds")))
     assert main(["tariffs", "set", "--user", email, "--file", str(path)]) == 2
     assert "currency: must be a three-letter currency code" in capsys.readouterr().err

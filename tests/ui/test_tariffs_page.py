@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlmodel import select
 
 from energy_core.db import session_scope
-from energy_core.models import Role
+from energy_core.models import Role, TariffPrice
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.tariffs import list_plans
 from tests.apptest import open_app, shown_text, sign_in
@@ -159,3 +160,16 @@ def test_the_edited_tariff_is_compared_over_the_last_3_months(home):
     assert shown["Under the edited tariff"] == format_money(edited, "GBP")
     saving = format_money(edited - AS_STORED, "GBP")
     assert f"The edited tariff would have cost {saving} more" in shown_text(at)
+
+
+def test_dynamic_prices_are_uploaded(home):
+    user_id, email = home
+    at = tariffs_page(email)
+    csv = b"valid_from,valid_to,value_inc_vat\n2026-06-09T00:00:00Z,2026-06-09T00:30:00Z,0.11\n"
+    at.file_uploader[0].set_value(("agile.csv", csv, "text/csv")).run()
+    at = button(at, "Store prices").click().run()
+    assert not at.exception and not at.error
+    assert "Stored 1 import prices." in shown_text(at)
+    with session_scope(read_only=True) as s:
+        stored = s.exec(select(TariffPrice.price).where(TariffPrice.user_id == user_id)).all()
+    assert stored == [0.11]
