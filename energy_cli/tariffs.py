@@ -125,6 +125,7 @@ def cmd_bill(args: argparse.Namespace) -> int:
             "projected_total": summary.projected_total,
             "projection_method": summary.method,
             "last": bill(summary.last),
+            "same_days_last_year": bill(summary.last_year),
             "budget": summary.budget,
             "budget_used": summary.budget_used,
             "budget_verdict": summary.budget_verdict,
@@ -139,6 +140,8 @@ def cmd_bill(args: argparse.Namespace) -> int:
     )
     print(f"Projected for the period: {_money(summary.projected_total, cur)} ({summary.method})")
     print(f"Last period ({last.first_day} to {last.last_day}): {_money(last.total, cur)}")
+    ly = summary.last_year
+    print(f"Same days last year ({ly.first_day} to {ly.last_day}): {_money(ly.total, cur)}")
     if summary.budget:
         print(
             f"Budget {_money(summary.budget, cur)}: {summary.budget_used:.0%} used, "

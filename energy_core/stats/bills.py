@@ -92,6 +92,7 @@ class BillingSummary:
     projected_total: float | None  # None until a whole day has passed
     last: Bill
     budget: float | None = None  # per billing period
+    last_year: Bill | None = None  # this period's days a year earlier, as far as today's
     method: str = PROJECTION_METHOD
 
     @property
@@ -136,7 +137,12 @@ def billing_summary(session: Session, household: Household, *, now: datetime) ->
 
     owner = session.get(User, household.user_id)
     budget = owner.monthly_budget if owner is not None else None
-    return BillingSummary(current=current, projected_total=projected, last=last, budget=budget)
+    year_ago = _add_month(start, -12)
+    so_far = min(today, end) - start
+    last_year = bill_for(session, household, year_ago, year_ago + so_far, now=now)
+    return BillingSummary(
+        current=current, projected_total=projected, last=last, budget=budget, last_year=last_year
+    )
 
 
 def what_if(

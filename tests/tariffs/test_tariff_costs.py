@@ -143,6 +143,10 @@ def test_the_bill_its_projection_the_budget_and_a_what_if(engine, tmp_path, caps
     # standing charges; tax on all of it from 29 March on.
     from_29 = 5.10 + 0.1 + 3 * 0.6
     assert bill["last"]["total"] == pytest.approx(25 * 0.25 + from_29 * 1.05)
+    # 1-2 April 2025: no readings, no tariff then (the flat price, no standing charge).
+    assert bill["same_days_last_year"]["first_day"] == "2025-04-01"
+    assert bill["same_days_last_year"]["last_day"] == "2025-04-02"
+    assert bill["same_days_last_year"]["total"] == 0
     assert bill["budget"] == 10 and bill["budget_verdict"] == "on course to exceed the budget"
 
     flat = tmp_path / "flat.json"

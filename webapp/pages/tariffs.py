@@ -84,7 +84,7 @@ def bill_section(user_id: int) -> None:
     cur = household.currency
     current, last = summary.current, summary.last
     st.subheader("Bill", anchor=False)
-    cols = st.columns(3)
+    cols = st.columns(4)
     cols[0].metric("This period so far", format_money(current.total, cur))
     cols[1].metric(
         "Projected for the period",
@@ -92,6 +92,12 @@ def bill_section(user_id: int) -> None:
         help=f"Projection: {PROJECTION_METHOD}.",
     )
     cols[2].metric("Last period", format_money(last.total, cur))
+    year = summary.last_year
+    cols[3].metric(
+        "Same days last year",
+        format_money(year.total, cur),
+        help=f"{year.first_day:%-d %b %Y} to {year.last_day:%-d %b %Y}, at the tariff valid then.",
+    )
     st.caption(
         f"This period: {current.first_day:%-d %b} to {current.last_day:%-d %b %Y} "
         f"({current.days_so_far} of {current.days} days begun): energy "
