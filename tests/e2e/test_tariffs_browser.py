@@ -1,0 +1,124 @@
+"""The Tariffs page in a real browser, on a desktop and a phone: the demo household under a
+time-of-use tariff with export and a standing charge, its bill and budget, and yesterday
+previewed under another plan. Screenshots go to ``test-artifacts/screenshots/``; with
+``UPDATE_README_SCREENSHOTS=1`` the SQLite run also writes ``docs/screenshots/tariffs*.png``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from energy_core.accounts import get_user_by_email
+from energy_core.db import session_scope
+from energy_core.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo_household
+from energy_core.rollup import rollup_dirty_hours
+from energy_core.tariffs import set_budget, set_tariff
+from tests.apptest import COOKIE_KEY
+from tests.e2e.support import VIEWPORT, free_port, settle, sign_in
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+README_SHOTS = ROOT / "docs" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+PLAN = {
+    "currency": "GBP",
+    "valid_from": "2020-01-01",
+    "standing_charge_per_day": 0.6,
+    "tax_percent": 5,
+    "import": {
+        "default": 0.28,
+        "periods": [{"days": "all", "from": "00:30", "to": "05:30", "price": 0.09}],
+    },
+    "export": {"default": 0.15},
+}
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def tariff_app(engine, app_settings, tmp_path) -> Iterator[str]:
+    """Ten days of the demo household under a time-of-use tariff, served by Streamlit."""
+    with session_scope() as session:
+        seed_demo_household(session, now=datetime.now(UTC), days=10, step_s=300)
+        user = get_user_by_email(session, email=DEMO_EMAIL)
+        set_tariff(session, user_id=user.id, document=PLAN)
+        set_budget(session, user_id=user.id, amount=60.0)
+    rollup_dirty_hours(engine)
+    port = free_port()
+    env = {
+        **os.environ,
+        "ENERGY_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "ENERGY_COOKIE_KEY": COOKIE_KEY,
+    }
+    log_path = tmp_path / "app.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "energy_cli", "app", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the app did not come up:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def screenshot(page, name: str, backend: str, viewport: dict) -> None:  # noqa: ANN001
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{backend}-{name}.png"
+    page.mouse.move(5, 5)
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": viewport["width"], "height": max(height, viewport["height"])})
+    settle(page)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(viewport)
+    if backend == "sqlite" and os.environ.get("UPDATE_README_SCREENSHOTS") == "1":
+        README_SHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, README_SHOTS / f"{name}.png")
+
+
+@pytest.mark.parametrize("name,viewport", [("tariffs", VIEWPORT), ("tariffs-phone", PHONE)])
+def test_the_tariffs_page_bills_and_previews_in_a_browser(
+    tariff_app, browser, database_url, name, viewport
+):
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    context = browser.new_context(viewport=viewport, timezone_id="UTC")
+    page = context.new_page()
+    sign_in(page, tariff_app, DEMO_EMAIL, DEMO_PASSWORD)
+    page.goto(f"{tariff_app}/tariffs")
+    page.get_by_role("heading", name="Tariffs", exact=True).first.wait_for(timeout=60_000)
+    page.get_by_text("This period so far").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Preview yesterday").click()
+    page.get_by_text("Yesterday under the new tariff").first.wait_for(timeout=60_000)
+    settle(page)
+    assert not page.locator('[data-testid="stException"]').count()
+    assert page.get_by_text("0.09 every day 00:30-05:30").count()
+    screenshot(page, name, backend, viewport)
+    context.close()
