@@ -145,11 +145,13 @@ def find_devices_in_text(
     for device in devices:
         for alias in _aliases(device):
             for word in alias.split():
-                if len(word) >= 4 and word not in STOPWORDS:
+                if len(word) >= 3 and word not in STOPWORDS:
                     vocabulary.setdefault(word, set()).add(device)
     for word, lo, hi in _word_positions(folded):
-        if len(word) < 4 or word in STOPWORDS or word in ignore or any(taken[lo:hi]):
+        if len(word) < 3 or word in STOPWORDS or word in ignore or any(taken[lo:hi]):
             continue
+        if len(word) == 3 and word not in vocabulary:
+            continue  # three letters are too few to guess from: "tub" only as it is
         best, best_score = None, 0.0
         for candidate in vocabulary:
             score = SequenceMatcher(None, word, candidate).ratio()

@@ -83,7 +83,7 @@ def unknown_names(
         words = [
             w
             for w in folded[lo:hi].split()
-            if w not in STOPWORDS and w not in vocabulary and not w.isdigit()
+            if (w in APPLIANCES or (w not in STOPWORDS and w not in vocabulary)) and not w.isdigit()
         ]
         if not words or all(w in known for w in words):
             return

@@ -76,10 +76,13 @@ INVENTORY = _rx(
 STATUS = _rx(
     r"\b(online|offline|status|last seen|last (report|reading|heard)|reporting|connected|"
     r"disconnected|live)\b|"
-    r"\bis (the |my )?.{0,40}\b(on|working|running|switched on|alive)\s*\??$|"
+    r"\b(is|are) (the |my |our )?.{0,40}\b(on|working|running|switched on|alive|charging|"
+    r"generating|producing)\s*(right now|now|at the moment)?\s*\??$|"
     r"\bsending (data|readings)\b|\bstopped (sending|reporting)\b"
 )
-NOW_WORDS = _rx(r"\b(right now|at the moment|currently|at present|now)\b|\bwhat is .{0,40} doing\b")
+NOW_WORDS = _rx(
+    r"\b(right now|at the moment|currently|at present|now)\b|\bwhat(?: is|'s) .{0,40} doing\b"
+)
 BASELOAD = _rx(
     r"always[- ]?on|\bbase[- ]?load|\bstandby\b|\bidle (load|power|consumption|usage)|"
     r"\bphantom\b|\bvampire\b|\bbackground (load|power|consumption|usage)|"
@@ -216,7 +219,10 @@ VOCABULARY = frozenset(
     about over each every compared usual pattern profile busiest quietest solar panels myself
     grid sent exactly order sorted ran run runs pay paid bill bills kwh top per all put set
     any can did does get got had has was were are not now new old one two via yes gas water
-    oil tariff rate
+    oil tariff rate generating producing consuming exporting importing drawing spending
+    costing reporting working heating cooling washing charges charged charger costing saving
+    save saved savings use uses usage used highest lowest higher lower biggest smallest usual
+    normal average averages daily weekly monthly hourly cheaper dearer earned earn paid
     """.split()
     + list(MONTHS)
     + list(WEEKDAYS)

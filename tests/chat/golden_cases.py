@@ -639,6 +639,22 @@ GOLDEN: list[Case] = [
     ),
     Case(
         "status",
+        "is the solar generating?",
+        "device_status",
+        lambda o: {
+            "devices.0.device_id": "solar-roof",
+            "devices.0.power_w": o.latest_power("solar-roof"),
+        },
+    ),
+    Case(
+        "status",
+        "is the tub on",
+        "device_status",
+        lambda o: {"devices.0.device_id": "nb-hot-tub", "devices.0.power_w": 1500.0},
+        household="neighbour",
+    ),
+    Case(
+        "status",
         "Is the EV charger connected?",
         "device_status",
         lambda o: {"devices.0.device_id": "ev-charger"},
@@ -728,6 +744,7 @@ GOLDEN: list[Case] = [
         "other household",
     ),
     unknown("Is the broadband router online?", "broadband router", "neighbour", "other household"),
+    unknown("what's my solar doing", "solar", "neighbour", "other household"),
     Case(
         "other household",
         "How much did the hot tub use yesterday?",
