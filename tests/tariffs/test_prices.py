@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from energy_core.models import User
 from energy_core.stats.money import PriceSeries, Tariff
@@ -171,3 +173,40 @@ def test_the_tariff_module_imports_first_in_a_fresh_process():
         [sys.executable, "-c", "import energy_core.tariffs"], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
+
+
+times = st.integers(min_value=0, max_value=24 * 4).map(lambda q: f"{q // 4:02d}:{q % 4 * 15:02d}")
+periods = st.lists(
+    st.fixed_dictionaries(
+        {
+            "days": st.sampled_from(["mon-fri", "sat,sun", "fri-mon", "all", "wed"]),
+            "from": times,
+            "to": times,
+            "price": st.sampled_from([0.05, 0.09, 0.4]),
+        }
+    ).filter(lambda p: p["from"] != p["to"] and "24:00" not in (p["from"],)),
+    max_size=3,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    periods=periods,
+    zone=st.sampled_from(["Europe/London", "Asia/Kolkata", "America/New_York", "UTC"]),
+    hours=st.integers(min_value=0, max_value=24 * 9),
+)
+def test_an_hours_price_is_the_mean_of_its_minutes(periods, zone, hours):
+    """Against brute force: the price of every minute of the hour, averaged. The hours run over
+    the week the clocks go forward in Europe and the next days; Kolkata's hours are cut at :30."""
+    spec = validate_tariff(
+        {
+            "currency": "EUR",
+            "valid_from": "2026-03-27",
+            "import": {"default": 0.3, "periods": periods},
+        }
+    )
+    user = User(email="a@example.com", password_hash="x", timezone=zone, price_per_kwh=0.2)
+    t = build_tariff(user, [spec], now=NOW)
+    hour = datetime(2026, 3, 26, tzinfo=UTC) + timedelta(hours=hours)
+    by_minute = [t._prices_at_instant(hour + timedelta(minutes=m))[0] for m in range(60)]
+    assert t.prices_at(hour)[0] == pytest.approx(sum(by_minute) / 60, abs=1e-12)
