@@ -74,6 +74,12 @@ def tool_explain_period(ctx: ToolContext, args: ExplainArgs) -> tuple[dict, dict
     rows = []
     by_hour: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for device in consumers:
+        # A device that did not exist yet in the baseline (or the period) has no figures there:
+        # no typical hours to compare with, so nothing to explain for it.
+        if device.device_id not in base_series.by_device:
+            continue
+        if device.device_id not in now_series.by_device:
+            continue
         typical = _hour_means(base_series.by_device[device.device_id], base_series.periods, tz)
         actual_wh = typical_wh = 0.0
         seen = False
