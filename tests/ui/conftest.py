@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import delete
+from streamlit.testing.v1 import AppTest
 
 from energy_core.app_settings import AppSetting
 from energy_core.db import session_scope
@@ -26,6 +27,7 @@ from energy_core.demo import (
 )
 from energy_core.ingest import record_readings
 from energy_core.rollup import rollup_dirty_hours
+from tests.apptest import open_app, sign_in
 from tests.factories import PASSWORD, make_device, make_user
 from webapp import loaders
 
@@ -116,3 +118,25 @@ def households(app_env, engine, monkeypatch) -> Households:
         now=now,
         hole=hole,
     )
+
+
+# --- driving the pages -------------------------------------------------------------------------
+
+
+def as_admin(h: Households) -> AppTest:
+    return sign_in(open_app(), h.admin_email, h.admin_password)
+
+
+def as_member(h: Households) -> AppTest:
+    return sign_in(open_app(), h.member_email, h.member_password)
+
+
+def show(at: AppTest, path: str, **query: str) -> AppTest:
+    """Open ``path`` with ``query`` in the page address."""
+    for name, value in query.items():
+        at.query_params[name] = value
+    return at.switch_page(path).run()
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in at.metric}

@@ -20,8 +20,8 @@ from energy_core.stats import (
     preset_period,
     read_series,
 )
-from tests.apptest import open_app, shown_text, sign_in
-from tests.ui.conftest import MEMBER_DEVICES, Households
+from tests.apptest import shown_text
+from tests.ui.conftest import MEMBER_DEVICES, as_admin, as_member, metrics, show
 from webapp import loaders
 from webapp.loaders import hour_floor, minute
 from webapp.units import format_energy, format_money, format_power, format_share
@@ -37,24 +37,6 @@ ADMIN_PAGES = {"pages/admin_users.py": "Users", "pages/admin_status.py": "System
 # Names only the admin's devices carry (not type names, which both households may show).
 ADMIN_DEVICE_NAMES = ("Kitchen fridge", "Broadband router", "Living room lights", "Solar inverter")
 MEMBER_DEVICE_NAMES = tuple(d.name for d in MEMBER_DEVICES)
-
-
-def as_admin(h: Households) -> AppTest:
-    return sign_in(open_app(), h.admin_email, h.admin_password)
-
-
-def as_member(h: Households) -> AppTest:
-    return sign_in(open_app(), h.member_email, h.member_password)
-
-
-def show(at: AppTest, path: str, **query: str) -> AppTest:
-    for name, value in query.items():
-        at.query_params[name] = value
-    return at.switch_page(path).run()
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {metric.label: metric.value for metric in at.metric}
 
 
 def titles(at: AppTest) -> list[str]:
