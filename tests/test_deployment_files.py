@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import ipaddress
 import json
 import re
 import shlex
@@ -247,3 +248,43 @@ def test_env_example_values_are_valid_settings():
         if variable in SETTING_VARIABLES
     }
     Settings(_env_file=None, **values)
+
+
+# --- the "replicas" profile: two API replicas behind nginx -----------------------------------
+
+NGINX_CONF = ROOT / "deploy" / "nginx.conf"
+
+
+def test_replicas_profile_puts_nginx_in_front_of_two_api_replicas():
+    replicas = [
+        n
+        for n, s in SERVICES.items()
+        if energy_monitor_calls(command_argv(s.get("command") or [])) == [["energy-monitor", "api"]]
+    ]
+    assert sorted(replicas) == ["ingest", "ingest-2"]
+    proxy = SERVICES["proxy"]
+    assert proxy["profiles"] == ["replicas"] and SERVICES["ingest-2"]["profiles"] == ["replicas"]
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    conf = NGINX_CONF.read_text(encoding="utf-8")
+    upstream = re.search(r"upstream energy_api \{(.*?)\}", conf, re.DOTALL)
+    assert upstream is not None
+    servers = re.findall(r"^\s*server (\S+?):(\d+)", upstream.group(1), re.MULTILINE)
+    assert sorted(servers) == [(name, "8000") for name in replicas]
+    for name in replicas:
+        assert SERVICES[name]["environment"]["ENERGY_API_PORT"] == 8000
+        assert set(dependency_conditions(proxy)) >= {name}
+
+
+def test_replicas_believe_forwarded_addresses_from_the_proxy_alone():
+    proxy_address = SERVICES["proxy"]["networks"]["edge"]["ipv4_address"]
+    subnet = COMPOSE["networks"]["edge"]["ipam"]["config"][0]["subnet"]
+    assert ipaddress.ip_address(proxy_address) in ipaddress.ip_network(subnet)
+    for name in ("ingest", "ingest-2"):
+        assert SERVICES[name]["environment"]["ENERGY_TRUSTED_PROXIES"] == proxy_address
+        assert "edge" in SERVICES[name]["networks"]
+    conf = NGINX_CONF.read_text(encoding="utf-8")
+    # nginx is the edge: it replaces the header instead of appending to what the client sent.
+    assert re.search(r"proxy_set_header X-Forwarded-For \$remote_addr;", conf)
+    assert "$proxy_add_x_forwarded_for" not in conf
+    # A POST that reached a replica is never sent to the other one as well.
+    assert re.search(r"proxy_next_upstream error timeout;", conf)
