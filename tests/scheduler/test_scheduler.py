@@ -176,13 +176,15 @@ from energy_core.rollup import rollup_dirty_hours
 engine = get_engine()
 with engine.connect() as conn:
     conn.exec_driver_sql("SELECT 1")  # connected and warm before the start signal
-time.sleep(max(0.0, float(sys.argv[1]) - time.time()))
+print("ready", flush=True)
+while not os.path.exists(sys.argv[1]):  # both children wait here for one start signal
+    time.sleep(0.005)
 run = rollup_dirty_hours(engine)
 print(json.dumps({"skipped": run.skipped, "hours": run.hours}))
 """
 
 
-def test_two_scheduler_processes_started_together_one_works_one_skips(engine):
+def test_two_scheduler_processes_started_together_one_works_one_skips(engine, tmp_path):
     # PostgreSQL: the advisory lock; SQLite: the file lock beside the database.
     from tests.core.test_rollup import T0, assert_matches_reference
 
@@ -200,10 +202,12 @@ def test_two_scheduler_processes_started_together_one_works_one_skips(engine):
         # Many small batches: the first scheduler is still working when the second one starts.
         "ENERGY_ROLLUP_BATCH_HOURS": "8",
     }
-    start_at = time.time() + 3.0
+    # A start signal given only once both children are warm: a fixed start time would let a child
+    # that imports slowly (a busy machine) begin after the other has already finished.
+    go = tmp_path / "go"
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(start_at)],
+            [sys.executable, "-c", CHILD, str(go)],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -212,6 +216,9 @@ def test_two_scheduler_processes_started_together_one_works_one_skips(engine):
         )
         for _ in range(2)
     ]
+    for child in children:
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
+    go.touch()
     outcomes = []
     for child in children:
         out, err = child.communicate(timeout=120)
