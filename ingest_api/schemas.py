@@ -247,10 +247,10 @@ class SummaryOut(EnergyFields):
             "grid_metered": False,
             "currency": "EUR",
             "cost_rule": "Cost is what the grid import costs minus what the grid export earns, "
-            "each hour at the prices of that hour in the household's local time (time of use, "
-            "tariff valid then); the standing charge per day and tax are added only where a "
-            "period's bill is shown. Here: grid import at 0.3 EUR/kWh; export is not credited "
-            "(no export price is set).",
+            "each hour at the prices of that hour in the local time of the household (time of "
+            "use, tariff valid then); the standing charge per day and tax are added only where "
+            "the bill of a period is shown. Here: grid import at 0.3 EUR/kWh; export is not "
+            "credited (no export price is set).",
             "device_count": 2,
             "devices": [
                 {

@@ -32,7 +32,7 @@ GLOSSARY: dict[str, str] = {
     "cost": "Cost: grid import at the import price minus grid export at the export price, hour "
     "by hour at the prices of that hour in local time under the tariff valid then (export is "
     "not credited while no export price is set); the standing charge per day and tax are not "
-    "in it: they are added where a period's bill is shown.",
+    "in it: they are added where the bill of a period is shown.",
     "coverage": "Coverage: the share of the time the selected devices took part (from their "
     "first reading on) that their readings hold (0..1); gaps are unknown, not zero.",
     "avg_w": "Average power: consumption divided by the time the readings cover, in W.",

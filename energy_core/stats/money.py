@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 
 COST_RULE = (
     "Cost is what the grid import costs minus what the grid export earns, each hour at the "
-    "prices of that hour in the household's local time (time of use, tariff valid then); the "
-    "standing charge per day and tax are added only where a period's bill is shown."
+    "prices of that hour in the local time of the household (time of use, tariff valid then); "
+    "the standing charge per day and tax are added only where the bill of a period is shown."
 )
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
