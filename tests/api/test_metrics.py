@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,6 +12,8 @@ from fastapi.testclient import TestClient
 from energy_core.settings import get_settings
 from ingest_api.app import create_app
 from tests.api.support import assert_error, auth, iso
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json"
 
 
 def metrics_client(monkeypatch, **env: str) -> TestClient:
@@ -112,3 +116,23 @@ def test_a_metrics_token_keeps_others_out(monkeypatch, engine, given):
         allowed = client.get("/metrics", headers={"Authorization": "Bearer s3cret-metrics-token"})
         assert allowed.status_code == 200
         assert "energy_api_requests_total" in allowed.text
+
+
+def test_the_grafana_dashboard_asks_only_for_metrics_the_api_serves(monkeypatch, engine):
+    with metrics_client(monkeypatch, ENERGY_METRICS="true") as client:
+        client.get("/health")
+        client.get("/nowhere")
+        text = client.get("/metrics").text
+    # Every family is declared, with or without samples yet; a histogram's series add suffixes.
+    families = dict(re.findall(r"^# TYPE (\w+) (\w+)$", text, re.MULTILINE))
+    served = set(families) | {
+        f"{name}_{part}"
+        for name, kind in families.items()
+        if kind == "histogram"
+        for part in ("bucket", "sum", "count")
+    }
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    asked = {name for e in exprs for name in re.findall(r"\benergy_\w+", e)}
+    assert asked and asked <= served, asked - served
+    assert all(p["datasource"]["uid"] == "${datasource}" for p in dashboard["panels"])
