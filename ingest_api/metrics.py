@@ -13,7 +13,8 @@ replica and sums. What is counted:
   (``validation_error``, ``unauthorized``, ``rate_limited``, ``payload_too_large`` ...);
 - ``energy_api_errors_total{code}``: every error answer by code, ``database_unavailable`` included;
 - ``energy_rollup_dirty_hours`` and ``energy_rollup_oldest_dirty_age_seconds``: the aggregation
-  backlog, read from the database at scrape time (the rollup lag).
+  backlog, read from the database at scrape time (the rollup lag); once a rollup has run,
+  ``energy_rollup_last_run_age_seconds``, ``_duration_seconds`` and ``_hours`` from ``job_runs``.
 """
 
 from __future__ import annotations

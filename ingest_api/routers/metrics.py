@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from energy_core.db import session_scope
 from energy_core.models import DirtyHour
+from energy_core.rollup import last_rollup
 from energy_core.types import utcnow
 from ingest_api.deps import ApiDep
 from ingest_api.errors import unauthorized
@@ -34,6 +35,21 @@ def metrics(request: Request, api: ApiDep) -> Response:
             count, oldest = session.execute(
                 select(func.count(), func.min(DirtyHour.hour_start)).select_from(DirtyHour)
             ).one()
+            run = last_rollup(session)
+        if run is not None and run.finished_at is not None:
+            # What the scheduler recorded of its last rollup (job_runs): whichever scheduler ran.
+            gauges["energy_rollup_last_run_age_seconds"] = (
+                "Seconds since the last rollup run finished.",
+                _age(run.finished_at),
+            )
+            gauges["energy_rollup_last_run_duration_seconds"] = (
+                "How long the last rollup run took.",
+                float(run.duration_s),
+            )
+            gauges["energy_rollup_last_run_hours"] = (
+                "(device, hour) pairs the last rollup run recomputed.",
+                float(run.hours_computed),
+            )
         gauges["energy_rollup_dirty_hours"] = (
             "(device, hour) pairs waiting for the rollup.",
             float(count),

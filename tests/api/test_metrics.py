@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from energy_core.rollup import rollup_dirty_hours
 from energy_core.settings import get_settings
 from ingest_api.app import create_app
 from tests.api.support import assert_error, auth, iso
@@ -105,6 +106,29 @@ def test_metrics_count_requests_readings_and_refusals(monkeypatch, engine, house
     assert got["energy_rollup_dirty_hours"] >= 2
     assert got["energy_rollup_oldest_dirty_age_seconds"] >= 0
     assert got["energy_database_up"] == 1
+    # No rollup has run yet: no last-run figures rather than made-up ones.
+    assert not any(k.startswith("energy_rollup_last_run") for k in got)
+
+
+def test_metrics_show_the_last_rollup_run(monkeypatch, engine, household):
+    with metrics_client(monkeypatch, ENERGY_METRICS="true") as client:
+        batch = {
+            "readings": [
+                {"device_id": "fridge", "timestamp": iso(7200), "energy_watts": 80},
+                {"device_id": "fridge", "timestamp": iso(60), "energy_watts": 90},
+            ]
+        }
+        key = auth(household.household_key)
+        assert client.post("/api/v1/telemetry/batch", json=batch, headers=key).status_code == 201
+        before = samples(client.get("/metrics").text)
+        run = rollup_dirty_hours(engine)
+        after = samples(client.get("/metrics").text)
+    assert before["energy_rollup_dirty_hours"] == run.hours >= 2
+    assert after["energy_rollup_dirty_hours"] == 0
+    assert after["energy_rollup_oldest_dirty_age_seconds"] == 0
+    assert after["energy_rollup_last_run_hours"] == run.hours
+    assert after["energy_rollup_last_run_duration_seconds"] == pytest.approx(run.duration_s)
+    assert 0 <= after["energy_rollup_last_run_age_seconds"] < 60
 
 
 @pytest.mark.parametrize("given", [None, "Bearer wrong-token", "Bearer s3cret-metrics-token "])
@@ -119,6 +143,7 @@ def test_a_metrics_token_keeps_others_out(monkeypatch, engine, given):
 
 
 def test_the_grafana_dashboard_asks_only_for_metrics_the_api_serves(monkeypatch, engine):
+    rollup_dirty_hours(engine)  # the last run's figures appear once a rollup has run
     with metrics_client(monkeypatch, ENERGY_METRICS="true") as client:
         client.get("/health")
         client.get("/nowhere")
