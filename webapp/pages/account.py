@@ -50,6 +50,9 @@ def profile_form(user: auth.SignedInUser, profile: dict) -> None:
             value=float(profile["price_per_kwh"]),
             step=0.01,
             format="%.4f",
+            help="A flat price: every hour before the household's first tariff (Tariffs page), "
+            "and every hour while it has none. Time of use, export prices, standing charge and "
+            "tax are set on the Tariffs page.",
         )
         currencies = list(CURRENCIES)
         if profile["currency"] not in currencies:
