@@ -66,6 +66,29 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_delete(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from energy_core.accounts import require_user
+    from energy_core.db import session_scope
+    from energy_core.tariffs import delete_tariff
+
+    try:
+        day = date.fromisoformat(args.valid_from)
+    except ValueError as exc:
+        raise CliError(f"--valid-from {args.valid_from!r} is not a date YYYY-MM-DD") from exc
+    upgrade()
+    with session_scope() as session:
+        user = require_user(session, email=args.user)
+        if not delete_tariff(session, user_id=user.id, valid_from=day):
+            raise CliError(f"{args.user} has no tariff valid from {day}.")
+    print(
+        f"Deleted the tariff valid from {day}: its hours are priced by the plan before it "
+        "(or the flat price of the Account page)."
+    )
+    return 0
+
+
 def cmd_prices(args: argparse.Namespace) -> int:
     from energy_core.accounts import require_user
     from energy_core.db import session_scope
@@ -221,6 +244,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     show.add_argument("--user", required=True, help="owner's email")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(func=cmd_show)
+    remove = tsub.add_parser("delete", help="delete the tariff valid from a date")
+    remove.add_argument("--user", required=True, help="owner's email")
+    remove.add_argument("--valid-from", required=True, help="its valid_from, YYYY-MM-DD")
+    remove.set_defaults(func=cmd_delete)
     prices = tsub.add_parser("prices", help="import a dynamic tariff's prices from CSV")
     prices.add_argument("--user", required=True, help="owner's email")
     prices.add_argument("--file", required=True, help="CSV: start[,end],price")

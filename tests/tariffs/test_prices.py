@@ -210,3 +210,21 @@ def test_an_hours_price_is_the_mean_of_its_minutes(periods, zone, hours):
     hour = datetime(2026, 3, 26, tzinfo=UTC) + timedelta(hours=hours)
     by_minute = [t._prices_at_instant(hour + timedelta(minutes=m))[0] for m in range(60)]
     assert t.prices_at(hour)[0] == pytest.approx(sum(by_minute) / 60, abs=1e-12)
+
+
+def test_export_has_its_own_time_of_use_and_series():
+    peak = {
+        **NIGHT,
+        "export": {
+            "default": 0.05,
+            "periods": [{"days": "all", "from": "16:00", "to": "19:00", "price": 0.25}],
+            "series": True,
+        },
+    }
+    t0 = at("2026-06-02T10:00:00+00:00")
+    series = PriceSeries((t0,), (t0 + timedelta(hours=1),), (-0.02,))
+    t = tariff(peak, series={"export": series})
+    assert t.prices_at(at("2026-06-02T16:00:00+01:00")) == (0.30, 0.25)
+    assert t.prices_at(at("2026-06-02T19:00:00+01:00")) == (0.30, 0.05)
+    assert t.prices_at(t0) == (0.30, -0.02)  # an imported price wins, negative ones too
+    assert t.cost(1000, 2000, hour_start=t0) == pytest.approx(0.30 + 0.04)
