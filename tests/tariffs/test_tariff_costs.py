@@ -172,3 +172,20 @@ def test_the_bill_its_projection_the_budget_and_a_what_if(engine, tmp_path, caps
     assert main([*argv, "--now", now]) == 0
     assert "would have saved" in capsys.readouterr().out
     assert main(["tariffs", "budget", "--user", email, "--amount", "-5"]) == 2
+
+
+def test_deleting_a_user_deletes_their_tariffs_and_prices(engine):
+    from sqlmodel import func, select
+
+    from energy_core.accounts import delete_user
+    from energy_core.models import TariffPlanRow, TariffPrice
+
+    user_id, _ = seed(engine)
+    with session_scope(engine) as s:
+        set_tariff(s, user_id=user_id, document=TOU)
+        import_prices(s, user_id=user_id, text="start,price\n2026-03-29T00:00:00Z,0.1\n")
+    with session_scope(engine) as s:
+        delete_user(s, user_id=user_id)
+    with session_scope(engine, read_only=True) as s:
+        for table in (TariffPlanRow, TariffPrice):
+            assert s.exec(select(func.count()).select_from(table)).one() == 0
