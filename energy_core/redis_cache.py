@@ -68,6 +68,8 @@ class RedisCache:
         self.near = MemoryCache()
         self._last_warning = 0.0
         self._down_until = 0.0
+        # Calls that failed on Redis (and were served from memory), for the API's metrics.
+        self.errors = 0
         self._count_script = self.client.register_script(_COUNT_SCRIPT)
         self._get_script = self.client.register_script(_GET_SCRIPT)
         # The asyncio client of the event loop that last used one (a server has one loop).
@@ -76,7 +78,13 @@ class RedisCache:
     def _up(self) -> bool:
         return time.monotonic() >= self._down_until
 
+    @property
+    def up(self) -> bool:
+        """False while calls go to memory after a failure (for REDIS_RETRY_S)."""
+        return self._up()
+
     def _warn(self, exc: Exception) -> None:
+        self.errors += 1
         now = time.monotonic()
         self._down_until = now + REDIS_RETRY_S
         if now - self._last_warning > 60:

@@ -15,6 +15,8 @@ replica and sums. What is counted:
 - ``energy_rollup_dirty_hours`` and ``energy_rollup_oldest_dirty_age_seconds``: the aggregation
   backlog, read from the database at scrape time (the rollup lag); once a rollup has run,
   ``energy_rollup_last_run_age_seconds``, ``_duration_seconds`` and ``_hours`` from ``job_runs``.
+- with Redis configured, ``energy_redis_up`` and ``energy_redis_errors_total`` (calls that failed
+  and were served from process memory instead).
 """
 
 from __future__ import annotations
@@ -133,7 +135,7 @@ class Metrics:
             for code, n in sorted(self.errors.items()):
                 out.append(_sample("energy_api_errors_total", n, code=code))
         for gauge, (help_text, value) in sorted((gauges or {}).items()):
-            _family(out, gauge, "gauge", help_text)
+            _family(out, gauge, "counter" if gauge.endswith("_total") else "gauge", help_text)
             out.append(_sample(gauge, value))
         return "\n".join(out) + "\n"
 

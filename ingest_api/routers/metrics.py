@@ -61,6 +61,10 @@ def metrics(request: Request, api: ApiDep) -> Response:
         gauges["energy_database_up"] = ("1 if the database answered this scrape.", 1.0)
     except DBAPIError:
         gauges["energy_database_up"] = ("1 if the database answered this scrape.", 0.0)
+    cache = api.limiter.cache
+    if getattr(cache, "backend", None) == "redis":
+        gauges["energy_redis_up"] = ("0 while Redis failed and memory stands in.", float(cache.up))
+        gauges["energy_redis_errors_total"] = ("Redis calls that failed.", float(cache.errors))
     return Response(request.app.state.metrics.render(gauges), media_type=EXPOSITION)
 
 

@@ -161,3 +161,24 @@ def test_the_grafana_dashboard_asks_only_for_metrics_the_api_serves(monkeypatch,
     asked = {name for e in exprs for name in re.findall(r"\benergy_\w+", e)}
     assert asked and asked <= served, asked - served
     assert all(p["datasource"]["uid"] == "${datasource}" for p in dashboard["panels"])
+
+
+def test_metrics_report_redis_and_its_failures(monkeypatch, engine, household, redis_url):
+    from energy_core import cache as cache_module
+
+    def scrape(url: str) -> dict[str, float]:
+        cache_module.get_cache.cache_clear()
+        with metrics_client(monkeypatch, ENERGY_METRICS="true", ENERGY_REDIS_URL=url) as client:
+            reading = {"device_id": "fridge", "timestamp": iso(30), "energy_watts": 70}
+            r = client.post("/api/v1/telemetry", json=reading, headers=auth(household.fridge_key))
+            assert r.status_code in (200, 201), r.text  # memory stands in for a Redis that is down
+            return samples(client.get("/metrics").text)
+
+    try:
+        healthy = scrape(redis_url)
+        # Nothing listens on port 1: every Redis call fails at once.
+        broken = scrape("redis://127.0.0.1:1/0")
+    finally:
+        cache_module.get_cache.cache_clear()
+    assert healthy["energy_redis_up"] == 1 and healthy["energy_redis_errors_total"] == 0
+    assert broken["energy_redis_up"] == 0 and broken["energy_redis_errors_total"] >= 1
