@@ -36,7 +36,7 @@ def scratch_postgres_database(prefix: str) -> Iterator[str]:
 
     Fails (in CI) or skips (elsewhere) when the server does not answer.
     """
-    admin_url = normalize_database_url(os.environ.get("ENERGY_TEST_DATABASE_URL", DEFAULT_PG_URL))
+    admin_url = _admin_url()
     try:
         admin = create_engine(
             admin_url,
@@ -63,6 +63,29 @@ def scratch_postgres_database(prefix: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def postgres_copy(template_url: str, prefix: str) -> Iterator[str]:
+    """A new database made from the database at ``template_url`` (``CREATE DATABASE ... TEMPLATE``,
+    so nothing may be connected to it), dropped afterwards: its URL."""
+    template = make_url(template_url)
+    admin = create_engine(
+        template.set(database=make_url(_admin_url()).database), isolation_level="AUTOCOMMIT"
+    )
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template.database}"'))
+        yield template.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _admin_url() -> str:
+    return normalize_database_url(os.environ.get("ENERGY_TEST_DATABASE_URL", DEFAULT_PG_URL))
 
 
 def empty_postgres_database(url: str) -> str:

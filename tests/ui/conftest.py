@@ -4,18 +4,23 @@ The admin is the demo household (seven devices, 15 days of five-minute readings,
 member, Mia, has two devices of her own, one with the same device id as one of the admin's and
 one with a two-hour hole in its readings. Readings end two hours before the pinned "now", so
 every figure is fixed while a test runs. The pinned "now" is the latest 12:05 UTC, so "today" holds
-ten hours of readings in both households' timezones whatever the hour the suite runs at.
+ten hours of readings in both households' timezones whatever the hour the suite runs at. They are
+seeded once per run and backend; each test gets a copy of that database to change as it likes.
 """
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.engine import make_url
 from sqlmodel import delete
 from streamlit.testing.v1 import AppTest
 
+from energy_core import db as db_module
 from energy_core.app_settings import AppSetting
 from energy_core.db import session_scope
 from energy_core.demo import (
@@ -28,6 +33,7 @@ from energy_core.demo import (
 from energy_core.ingest import record_readings
 from energy_core.rollup import rollup_dirty_hours
 from tests.apptest import open_app, sign_in
+from tests.databases import code_under_test_on, postgres_copy, scratch_postgres_database
 from tests.factories import PASSWORD, make_device, make_user
 from webapp import loaders
 
@@ -70,12 +76,11 @@ def app_env(app_env, engine):
     return app_env
 
 
-@pytest.fixture
-def households(app_env, engine, monkeypatch) -> Households:
+def seed_households(engine) -> Households:
     now = pinned_now(datetime.now(UTC))
     seed_end = now - timedelta(hours=2)
     hole = (seed_end - timedelta(hours=HOLE_HOURS[0]), seed_end - timedelta(hours=HOLE_HOURS[1]))
-    with session_scope() as session:
+    with session_scope(engine) as session:
         demo = seed_demo_household(session, now=seed_end, days=SEED_DAYS, step_s=300)
         mia = make_user(
             session,
@@ -106,7 +111,6 @@ def households(app_env, engine, monkeypatch) -> Households:
         )
         member_id = mia.id
     rollup_dirty_hours(engine)
-    monkeypatch.setattr(loaders, "now_utc", lambda: now)
     return Households(
         admin_id=demo.user_id,
         member_id=member_id,
@@ -118,6 +122,50 @@ def households(app_env, engine, monkeypatch) -> Households:
         now=now,
         hole=hole,
     )
+
+
+# Seeding and rolling up 15 days of two households takes far longer than copying a database, so
+# they are seeded once per run and backend, and each test gets a copy of its own to change.
+
+
+@pytest.fixture(scope="session")
+def seeded_sqlite(sqlite_template, tmp_path_factory) -> tuple[str, Households]:
+    path = tmp_path_factory.mktemp("seeded") / "households.db"
+    shutil.copy(sqlite_template, path)
+    url = f"sqlite:///{path}"
+    with code_under_test_on(url):
+        seeded = seed_households(db_module.get_engine())
+    return url, seeded
+
+
+@pytest.fixture(scope="session")
+def seeded_postgresql() -> Iterator[tuple[str, Households]]:
+    with scratch_postgres_database("energy_ui_seeded") as url:
+        with code_under_test_on(url):
+            seeded = seed_households(db_module.get_engine())
+        yield url, seeded
+
+
+@pytest.fixture
+def database_url(database_url, request) -> Iterator[str]:
+    """As the shared fixture; for a test of the seeded households, a copy of the seeded database."""
+    if "households" not in request.fixturenames:
+        yield database_url
+    elif database_url.startswith("sqlite"):
+        seeded_url, _ = request.getfixturevalue("seeded_sqlite")
+        shutil.copy(make_url(seeded_url).database, make_url(database_url).database)
+        yield database_url
+    else:
+        seeded_url, _ = request.getfixturevalue("seeded_postgresql")
+        with postgres_copy(seeded_url, "energy_ui") as url:
+            yield url
+
+
+@pytest.fixture
+def households(app_env, engine, monkeypatch, request) -> Households:
+    _, seeded = request.getfixturevalue(f"seeded_{engine.dialect.name}")
+    monkeypatch.setattr(loaders, "now_utc", lambda: seeded.now)
+    return seeded
 
 
 # --- driving the pages -------------------------------------------------------------------------
