@@ -508,6 +508,33 @@ def record_readings(
 READING_FIELDS = frozenset({"device_id", "timestamp", "energy_watts", "power_w"})
 
 
+# The short names a hand-written template tends to use (Home Assistant's rest_command, Node-RED),
+# accepted on POST /api/v1/readings as the telemetry fields they stand for.
+SHORT_FIELD_NAMES = {"device": "device_id", "watts": "energy_watts", "ts": "timestamp"}
+
+
+def from_short_names(payload: object) -> object:
+    """The telemetry form of a reading, or a list of them, written with ``SHORT_FIELD_NAMES``.
+
+    A short name is renamed only when its telemetry name is absent, so a reading that gives both
+    keeps the short one and is refused for it, as any unknown field is. A list becomes a batch.
+    """
+
+    def rename(item: object) -> object:
+        if not isinstance(item, dict):
+            return item
+        return {
+            SHORT_FIELD_NAMES[k]
+            if k in SHORT_FIELD_NAMES and SHORT_FIELD_NAMES[k] not in item
+            else k: v
+            for k, v in item.items()
+        }
+
+    if isinstance(payload, list):
+        return {"readings": [rename(item) for item in payload]}
+    return rename(payload)
+
+
 def field_name(name: object) -> str:
     """A client-chosen key, safe to echo in an error: bounded, valid UTF-8."""
     text = str(name)[:64]
@@ -746,6 +773,7 @@ __all__ = [
     "check_timestamp",
     "columns_from_readings",
     "decode_json_body",
+    "from_short_names",
     "parse_reading",
     "parse_readings_columns",
     "parse_readings_payload",

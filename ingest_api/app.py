@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.api = api
     install_error_handlers(app)
     app.include_router(telemetry_ingest.router(settings))
+    app.include_router(telemetry_ingest.short_names_router())
     for resource in (
         readings,
         aggregates,

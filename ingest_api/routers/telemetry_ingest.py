@@ -11,6 +11,7 @@ from dataclasses import replace
 from functools import partial
 
 import anyio
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -22,6 +23,7 @@ from energy_core.ingest import (
     IngestRejected,
     ReadingColumns,
     decode_json_body,
+    from_short_names,
     parse_readings_columns,
     record_reading_columns,
     single_reading,
@@ -64,6 +66,17 @@ _READING_SCHEMA = {
         },
         "energy_watts": {"type": "number", "description": "Power in watts (required)."},
         "power_w": {"type": "number", "description": "Alias of energy_watts."},
+    },
+}
+
+
+_SHORT_READING_SCHEMA = {
+    "type": "object",
+    "description": "A reading with the short names templates use; the telemetry names work too.",
+    "properties": {
+        "device": {"type": "string", "description": "Alias of device_id."},
+        "watts": {"type": "number", "description": "Alias of energy_watts."},
+        "ts": {"description": "Alias of timestamp: ISO 8601 with an offset or Z, or epoch s."},
     },
 }
 
@@ -307,6 +320,46 @@ def router(settings: Settings) -> APIRouter:
             partial(_ingest, api, credentials, body, batch=True, client=client_address(request)),
             limiter=api.writers,
         )
+
+    return routes
+
+
+def short_names_router() -> APIRouter:
+    """``POST /api/v1/readings``: the telemetry routes for hand-written templates."""
+    routes = APIRouter(prefix="/api/v1/readings", tags=["ingest"])
+
+    @routes.post(
+        "",
+        summary="Record readings written with short names (templates)",
+        description="For hand-written templates such as Home Assistant's rest_command: one "
+        'reading `{"device": "plug", "watts": 96.5, "ts": "2026-05-01T12:00:00Z"}` (the '
+        "telemetry names device_id, energy_watts and timestamp work too), or a JSON list of "
+        "them, stored all or nothing as a batch. Same keys, validation and answers as "
+        "/api/v1/telemetry.",
+        status_code=201,
+        response_model=None,
+        responses={
+            201: {"model": schemas.IngestAccepted, "description": "Stored."},
+            200: {"model": schemas.IngestAccepted, "description": "Already stored."},
+            **documented(400, 401, 403, 404, 413, 415, 422, 429, 503),
+        },
+        openapi_extra=_request_body(
+            _SHORT_READING_SCHEMA,
+            {"one": {"device": "plug", "watts": 96.5, "ts": "2026-05-01T12:00:00Z"}},
+        ),
+    )
+    async def post_short_readings(
+        request: Request, api: ApiDep, credentials: Credentials
+    ) -> Response:
+        payload = from_short_names(decode_json_body(await read_body(api, request)))
+        body = orjson.dumps(payload)
+        client = client_address(request)
+        if isinstance(payload, dict) and isinstance(payload.get("readings"), list):
+            return await anyio.to_thread.run_sync(
+                partial(_ingest, api, credentials, body, batch=True, client=client),
+                limiter=api.writers,
+            )
+        return await ingest_one(api, credentials, body, client)
 
     return routes
 

@@ -15,6 +15,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "real_clients"
 
 EMONCMS_PLACEHOLDER = "0123456789abcdef0123456789abcdef"
 INFLUX_PLACEHOLDERS = ("ha-influx-token", "my-token", "tok3")
+BEARER_PLACEHOLDER = "test-token-123"  # Home Assistant's rest_command
 # Headers the replay's HTTP client sets itself.
 _SET_BY_CLIENT = {"host", "content-length", "connection"}
 
@@ -30,7 +31,9 @@ class Captured:
         return client.request(self.method, self.path, headers=self.headers, content=self.body)
 
 
-def captured(name: str, *, emoncms_key: str = "", influx_key: str = "") -> list[Captured]:
+def captured(
+    name: str, *, emoncms_key: str = "", influx_key: str = "", bearer_key: str = ""
+) -> list[Captured]:
     """The requests of ``name``.jsonl with our keys in place of the placeholders."""
     requests = []
     for line in (FIXTURES / f"{name}.jsonl").read_text().splitlines():
@@ -48,5 +51,7 @@ def captured(name: str, *, emoncms_key: str = "", influx_key: str = "") -> list[
                 headers = {k: v.replace(token, influx_key) for k, v in headers.items()}
             basic = base64.b64encode(f"u:{influx_key}".encode()).decode()
             headers = {k: v.replace("Basic dTpw", f"Basic {basic}") for k, v in headers.items()}
+        if bearer_key:
+            headers = {k: v.replace(BEARER_PLACEHOLDER, bearer_key) for k, v in headers.items()}
         requests.append(Captured(raw["method"], path, headers, body))
     return requests
