@@ -45,7 +45,7 @@ def pages_for(user: auth.SignedInUser) -> dict[str, list[st.Page]]:
                 "pages/live.py",
                 title="Live",
                 icon=":material/bolt:",
-                url_path="live",
+                url_path="home",
                 default=True,
             ),
             st.Page(
@@ -86,6 +86,11 @@ def pages_for(user: auth.SignedInUser) -> dict[str, list[st.Page]]:
             ),
         ],
     }
+    # Streamlit serves the default page at "/" only; /live, typed or bookmarked, is Live too.
+    # (A page that switched to another right after a sign-in would drop the login cookie.)
+    pages["Energy"].append(
+        st.Page("pages/live.py", title="Live", url_path="live", visibility="hidden")
+    )
     if user.is_admin:
         pages["Admin"] = [
             st.Page(
@@ -104,9 +109,35 @@ def pages_for(user: auth.SignedInUser) -> dict[str, list[st.Page]]:
     return pages
 
 
+# The address of every page a signed-in user may have; see signed_out_pages.
+PAGE_PATHS = (
+    "live",
+    "history",
+    "device",
+    "chat",
+    "metrics",
+    "devices",
+    "import",
+    "tariffs",
+    "account",
+    "admin-users",
+    "admin-status",
+)
+
+
 def signed_out_page() -> None:
-    """The only page of a visitor who is not signed in; the frame has already drawn the form or
+    """The page of a visitor who is not signed in; the frame has already drawn the form or
     the reason. Registering it keeps Streamlit from offering the files in pages/ instead."""
+
+
+def signed_out_pages() -> list:
+    """The sign-in page at the root and, hidden, at the address of every page of the app: a
+    bookmarked link (History's filters live in its address) shows the form instead of "Page not
+    found", keeps its address and query, and opens that page once the visitor has signed in."""
+    return [st.Page(signed_out_page, title="Sign in", url_path="sign-in", default=True)] + [
+        st.Page(signed_out_page, title="Sign in", url_path=path, visibility="hidden")
+        for path in PAGE_PATHS
+    ]
 
 
 def account_sidebar(user: auth.SignedInUser) -> bool:
@@ -144,9 +175,7 @@ def main() -> None:
     if user is None:
         # No sidebar for visitors: close the one a signed-out session still has open.
         st.set_page_config(initial_sidebar_state="collapsed")
-        st.navigation(
-            [st.Page(signed_out_page, title="Sign in", url_path="sign-in")], position="hidden"
-        ).run()
+        st.navigation(signed_out_pages(), position="hidden").run()
         return
 
     st.logo(":material/bolt:", size="large")
