@@ -43,7 +43,7 @@ def test_an_address_that_keeps_guessing_gets_429_with_retry_after(engine, househ
             assert_error(route(client, wrong_key(i)), 401, "unauthorized")
         r = route(client, wrong_key(LIMIT))
         assert_error(r, 429, "too_many_failed_authentications")
-        assert 1 <= int(r.headers["retry-after"]) <= 300
+        assert int(r.headers["retry-after"]) in range(1, 301)  # whole seconds, within the window
         # Even a right key is not looked up from there until the window ends...
         assert_error(route(client, household.household_key), 429)
     assert reading_count(engine) == 0
