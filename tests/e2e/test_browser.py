@@ -25,8 +25,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 from sqlmodel import func, select
 
+from energy_core import db as db_module
 from energy_core.accounts import get_user_by_email, issue_api_key
 from energy_core.db import session_scope
 from energy_core.demo import DEMO_EMAIL, DEMO_PASSWORD, DEMO_TIMEZONE, seed_demo_household
@@ -37,6 +39,7 @@ from energy_core.stats import instant_period, load_household, read_series
 from tests.apptest import COOKIE_KEY
 from tests.apptest import open_app as apptest_open
 from tests.apptest import sign_in as apptest_sign_in
+from tests.databases import code_under_test_on, postgres_copy, scratch_postgres_database
 from tests.e2e.support import VIEWPORT, free_port, settle, sign_in
 from tests.factories import PASSWORD, make_device, make_user
 
@@ -59,15 +62,53 @@ MEMBER_EMAIL = "mia@example.com"
 pytestmark = pytest.mark.e2e
 
 
+def seed_demo(url: str) -> None:
+    """The demo household (30 days of minute readings up to now, rolled up) and a member."""
+    with code_under_test_on(url):
+        engine = db_module.get_engine()
+        with session_scope(engine) as session:
+            seed_demo_household(session, now=datetime.now(UTC), days=DEMO_DAYS, step_s=60)
+            member = make_user(session, email=MEMBER_EMAIL, full_name="Mia Member")
+            make_device(session, user=member, device_id="mia-lamp", name="Mia desk lamp")
+        rollup_dirty_hours(engine)
+
+
+# Seeding 30 days of minute readings takes far longer than copying a database: they are seeded
+# once per module and backend, and each test that serves them gets a copy of its own.
+
+
+@pytest.fixture(scope="module")
+def seeded_sqlite(sqlite_template, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("seeded") / "demo.db"
+    shutil.copy(sqlite_template, path)
+    seed_demo(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="module")
+def seeded_postgresql() -> Iterator[str]:
+    with scratch_postgres_database("energy_e2e_seeded") as url:
+        seed_demo(url)
+        yield url
+
+
+@pytest.fixture
+def database_url(database_url, request) -> Iterator[str]:
+    """As the shared fixture; for a test of the served demo household, a copy of it."""
+    if "seeded_app" not in request.fixturenames:
+        yield database_url
+    elif database_url.startswith("sqlite"):
+        shutil.copy(request.getfixturevalue("seeded_sqlite"), make_url(database_url).database)
+        yield database_url
+    else:
+        with postgres_copy(request.getfixturevalue("seeded_postgresql"), "energy_e2e") as url:
+            yield url
+
+
 @pytest.fixture
 def seeded_app(engine, app_settings, tmp_path) -> Iterator[str]:
-    """The demo household (30 days of minute readings up to now, rolled up) served by the real
-    Streamlit server; yields its address."""
-    with session_scope() as session:
-        seed_demo_household(session, now=datetime.now(UTC), days=DEMO_DAYS, step_s=60)
-        member = make_user(session, email=MEMBER_EMAIL, full_name="Mia Member")
-        make_device(session, user=member, device_id="mia-lamp", name="Mia desk lamp")
-    rollup_dirty_hours(engine)
+    """The demo household (see ``seed_demo``) served by the real Streamlit server; yields its
+    address."""
     port = free_port()
     env = {
         **os.environ,
