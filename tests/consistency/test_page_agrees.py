@@ -8,7 +8,7 @@ through Streamlit's AppTest with the app's clock pinned."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, timedelta
+from datetime import UTC, date
 
 import pandas as pd
 import pytest
@@ -16,7 +16,7 @@ import streamlit as st
 from fastapi.testclient import TestClient
 
 from energy_core.settings import get_settings
-from energy_core.stats import days_period, instant_period, preset_period
+from energy_core.stats import days_period, preset_period
 from tests.apptest import COOKIE_KEY, REPO, open_app, serve_like_a_server, sign_in
 from tests.consistency.conftest import LONDON, NOW, Seeded
 from tests.consistency.sources import Target, api_row, api_stats, api_summary, members_of
@@ -137,9 +137,9 @@ def test_the_device_page_says_what_the_api_says(
     app: dict, seeded: Seeded, client: TestClient, device_id: str
 ):
     """A consumer's, a generator's and the grid meter's page over its default window (the last
-    7 days from the hour a week ago): the figures of /stats/{device_id} over the same window."""
-    start = NOW.astimezone(UTC).replace(minute=0) - timedelta(days=7)
-    period = instant_period(start, NOW, timezone=LONDON)
+    7 days: today so far and the 6 whole days before, as History means it): the figures of
+    /stats/{device_id} over the same window."""
+    period = preset_period("last_7_days", now=NOW, timezone=LONDON)
     api = api_stats(client, seeded.read_key, period, device_id)
     at = sign_in(open_app(), seeded.email)
     at.query_params["device"] = device_id

@@ -16,7 +16,7 @@ from energy_core.rollup import rollup_dirty_hours
 from energy_core.stats import (
     COST_RULE,
     GLOSSARY,
-    instant_period,
+    last_days_period,
     load_household,
     preset_period,
     read_series,
@@ -25,7 +25,7 @@ from tests.apptest import open_app, shown_text, sign_in
 from tests.factories import add_readings, make_device, make_user
 from tests.ui.conftest import as_admin, as_member, metrics, show
 from webapp import loaders
-from webapp.loaders import hour_floor, minute
+from webapp.loaders import minute
 from webapp.units import format_energy, format_power
 
 
@@ -151,8 +151,8 @@ def test_this_month_on_its_second_day_is_not_comparable_and_no_data_is_no_data(
 def test_a_generators_device_page_shows_what_it_generated(households):
     at = show(as_admin(households), "pages/device.py", device="solar-roof")
 
-    end = minute(households.now)
-    period = instant_period(hour_floor(end - timedelta(days=7)), end, timezone="Europe/London")
+    # The default window, "Last 7 days": today so far and the 6 whole days before, as on History.
+    period = last_days_period(7, now=minute(households.now), timezone="Europe/London")
     with session_scope(read_only=True) as session:
         household = load_household(session, user_id=households.admin_id)
         selection = household.select(period, device_ids=["solar-roof"])

@@ -15,7 +15,7 @@ from energy_core.stats import (
     compare,
     duty_cycle,
     household_now,
-    instant_period,
+    last_days_period,
     load_household,
     preset_period,
     read_series,
@@ -23,7 +23,7 @@ from energy_core.stats import (
 from tests.apptest import shown_text
 from tests.ui.conftest import MEMBER_DEVICES, as_admin, as_member, metrics, show
 from webapp import loaders
-from webapp.loaders import hour_floor, minute
+from webapp.loaders import minute
 from webapp.units import format_energy, format_money, format_power, format_share
 
 HOUSEHOLD_PAGES = {
@@ -138,9 +138,9 @@ def test_history_page_shows_the_week_and_its_comparison_as_the_read_layer_comput
 def test_device_page_shows_the_figures_the_read_layer_computes(households):
     at = show(as_member(households), "pages/device.py", device="mia-heatpump")
 
-    end = minute(households.now)
-    period = instant_period(
-        hour_floor(end - timedelta(days=7)), end, timezone="Europe/Berlin", label="last 7 days"
+    # The default window, "Last 7 days": today so far and the 6 whole days before, as on History.
+    period = last_days_period(
+        7, now=minute(households.now), timezone="Europe/Berlin", label="last 7 days"
     )
     with session_scope(read_only=True) as session:
         household = load_household(session, user_id=households.member_id)

@@ -10,7 +10,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from energy_core.stats import DEFAULT_STANDBY_W, GLOSSARY, Period, instant_period
+from energy_core.stats import (
+    DEFAULT_STANDBY_W,
+    GLOSSARY,
+    Period,
+    instant_period,
+    last_days_period,
+)
 from webapp import auth
 from webapp.charts import GENERATED_COLOR, USED_COLOR, axis_format, energy_unit, power_unit
 from webapp.downloads import csv_download, section
@@ -68,9 +74,13 @@ def choose_window(tz: tzinfo, now: datetime) -> Period:
         key="device_window",
     )
     timezone = str(tz)
-    if window != "custom":
+    if window == "24h":
         start = hour_floor(now - timedelta(days=WINDOW_DAYS[window]))
         return instant_period(start, now, timezone=timezone, label=WINDOWS[window].lower())
+    if window != "custom":  # today and the whole days before it, as History and the chat mean it
+        return last_days_period(
+            WINDOW_DAYS[window], now=now, timezone=timezone, label=WINDOWS[window].lower()
+        )
     today = now.astimezone(tz).date()
     picked = st.date_input(
         "Days",
