@@ -119,6 +119,101 @@ ORDER BY device_pk, bucket
 
 
 @dataclass(frozen=True)
+class HeldBucket:
+    """What the readings of one device hold in ``[start, start + bucket)``: the time-weighted mean
+    power over the held part, the min and max power held in it and the readings that fall in it.
+    ``held_s == 0`` (no reading holds any of it) is a gap: its powers are None, not zero."""
+
+    device_id: str
+    start: datetime
+    held_s: float
+    mean_w: float | None
+    min_w: float | None
+    max_w: float | None
+    samples: int
+
+
+def held_buckets(
+    session: Session,
+    *,
+    user_id: int,
+    devices: Sequence[DeviceRef],
+    start: datetime,
+    end: datetime,
+    bucket_s: int,
+) -> list[HeldBucket]:
+    """Every epoch-aligned bucket of ``[start, end)`` of each device that holds power in it:
+    reading i holds from t_i until the next reading or t_i + max_gap, whichever is first, so a
+    device reporting within its max gap is continuous and a longer silence is a gap. Devices that
+    hold nothing in the range are left out. One query reads the readings; holds are cut into
+    buckets in Python."""
+    _check_range(start, end)
+    if not devices:
+        return []
+    by_pk = {d.pk: d for d in devices}
+    scan_from = start - timedelta(seconds=max(d.max_gap_s for d in devices))
+    rows = session.execute(
+        text(
+            f"""
+SELECT device_pk, {_ts_us(session)} AS t_us, power_w
+FROM readings
+WHERE user_id = :user_id AND device_pk IN ({", ".join(str(int(pk)) for pk in by_pk)})
+  AND ts >= :scan_from AND ts < :end
+ORDER BY device_pk, ts
+"""
+        ).bindparams(
+            bindparam("scan_from", type_=UTCDateTime()),
+            bindparam("end", type_=UTCDateTime()),
+        ),
+        {"user_id": user_id, "scan_from": scan_from, "end": end},
+    ).all()
+    readings: dict[int, list[tuple[int, float]]] = {}
+    for device_pk, t_us, power_w in rows:
+        readings.setdefault(device_pk, []).append((int(t_us), float(power_w)))
+    start_us, end_us = to_epoch_us(start), to_epoch_us(end)
+    bucket_us = int(bucket_s) * 1_000_000
+    first, last = start_us // bucket_us, (end_us - 1) // bucket_us
+    out: list[HeldBucket] = []
+    for device_pk, points in readings.items():
+        gap_us = by_pk[device_pk].max_gap_s * 1_000_000
+        n = last - first + 1
+        held, energy, samples = [0] * n, [0.0] * n, [0] * n
+        low: list[float | None] = [None] * n
+        high: list[float | None] = [None] * n
+        for i, (t_us, power_w) in enumerate(points):
+            if start_us <= t_us:
+                samples[t_us // bucket_us - first] += 1
+            held_end = t_us + gap_us
+            if i + 1 < len(points):
+                held_end = min(held_end, points[i + 1][0])
+            lo, hi = max(t_us, start_us), min(held_end, end_us)
+            while lo < hi:
+                k = lo // bucket_us - first
+                cut = min(hi, (lo // bucket_us + 1) * bucket_us)
+                held[k] += cut - lo
+                energy[k] += power_w * (cut - lo)
+                low[k] = power_w if low[k] is None else min(low[k], power_w)
+                high[k] = power_w if high[k] is None else max(high[k], power_w)
+                lo = cut
+        if not any(held):
+            continue
+        device_id = by_pk[device_pk].device_id
+        out.extend(
+            HeldBucket(
+                device_id=device_id,
+                start=from_epoch_us((first + k) * bucket_us),
+                held_s=held[k] / 1e6,
+                mean_w=energy[k] / held[k] if held[k] else None,
+                min_w=low[k],
+                max_w=high[k],
+                samples=samples[k],
+            )
+            for k in range(n)
+        )
+    return out
+
+
+@dataclass(frozen=True)
 class RawPower:
     """The readings of one device in a window: as they are when there are at most ``max_points``
     of them, otherwise as min/mean/max buckets (two points each: the peaks survive)."""

@@ -439,7 +439,8 @@ RECENT_COLUMNS = ["device_id", "bucket_start", "mean_w", "min_w", "max_w", "samp
 
 @st.cache_data(ttl=OVERVIEW_TTL_S, show_spinner=False)
 def load_recent_power(user_id: int, minutes: int = 60) -> pd.DataFrame:
-    """Per device and minute of the last ``minutes``: min, mean and max power (UTC minutes)."""
+    """Per device and minute of the last ``minutes``: min, mean and max power (UTC minutes),
+    NaN where no reading holds (a gap longer than the device's max gap)."""
     with read_session() as session:
         household = load_household(session, user_id=user_id)
         buckets = recent_power(session, household, now=loaders.now_utc(), minutes=minutes)
@@ -447,6 +448,7 @@ def load_recent_power(user_id: int, minutes: int = 60) -> pd.DataFrame:
         [(b.device_id, b.start, b.mean_w, b.min_w, b.max_w, b.samples) for b in buckets],
         columns=RECENT_COLUMNS,
     )
+    frame[["mean_w", "min_w", "max_w"]] = frame[["mean_w", "min_w", "max_w"]].astype(float)
     return utc_frame(frame, "bucket_start")
 
 

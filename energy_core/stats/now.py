@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from energy_core.models import Device, Reading
-from energy_core.power import PowerBucket, power_buckets
+from energy_core.power import HeldBucket, held_buckets
 from energy_core.stats.figures import Figure
 from energy_core.stats.period import preset_period
 from energy_core.stats.selection import DeviceRef, Household
@@ -130,9 +130,11 @@ def household_now(session: Session, household: Household, *, now: datetime) -> H
 
 def recent_power(
     session: Session, household: Household, *, now: datetime, minutes: int = 60, bucket_s: int = 60
-) -> list[PowerBucket]:
-    """Min, mean and max power of each device per ``bucket_s`` over the last ``minutes``."""
-    return power_buckets(
+) -> list[HeldBucket]:
+    """Each device's power per ``bucket_s`` over the last ``minutes``, every bucket from the first
+    to the one of ``now``: a reading holds until the next or its max gap, whichever is first, and
+    a bucket no reading holds is a gap (powers None). Devices holding nothing are left out."""
+    return held_buckets(
         session,
         user_id=household.user_id,
         devices=list(household.devices),

@@ -91,7 +91,8 @@ def recent_chart(
         device=recent["device_id"].map(names),
         minute=recent["bucket_start"].dt.tz_convert(tz).dt.tz_localize(None),
     )
-    net = data.groupby("minute", as_index=False)["mean_w"].sum()
+    # A minute that no device's readings hold stays blank, not zero.
+    net = data.groupby("minute", as_index=False)["mean_w"].sum(min_count=1)
     stacked = data.groupby("minute")["mean_w"].agg(
         used=lambda w: w.clip(lower=0).sum(), generated=lambda w: w.clip(upper=0).sum()
     )
