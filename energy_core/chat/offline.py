@@ -77,11 +77,10 @@ class OfflineAnalyst:
             if q.options:
                 answer.suggestions = [o.question for o in q.options]
             else:
+                # Shown with the answer as questions to pick, not repeated in its text.
                 answer.suggestions = suggested_questions(
                     ctx.session, user_id=ctx.user_id, now=ctx.now, settings=ctx.settings
                 )
-                if q.kind != "period_error":
-                    answer.text += "\n\n" + "\n".join(f"- {s}" for s in answer.suggestions)
         failed = [c for c in calls if not c.ok]
         if failed and not any(c.ok for c in calls):
             answer.text = "I could not answer that: " + failed[0].error
@@ -138,30 +137,34 @@ class OfflineAnalyst:
             return (
                 "I can't narrow a figure to clock times yet, only to parts of the day (night, "
                 "morning, afternoon and evening; 'in the evening' is six to ten pm), or show "
-                "hours in a breakdown ('hourly usage yesterday'). "
-                "You could ask, for example:"
+                "hours in a breakdown ('hourly usage yesterday'), or answer one of the "
+                "questions below."
             )
         if q.problem == "utility":
             return (
                 "I only measure electricity: your meters send power readings, so I have no "
-                "figures for gas, water or other fuels. About your electricity, you could ask:"
+                "figures for gas, water or other fuels. About your electricity, you could ask one "
+                "of the questions below."
             )
         if q.problem == "instruction":
             return (
                 "I can't do that. I only read your own household's meters, through read-only "
                 "tools, and my instructions do not change; nobody else's data is within reach. "
-                "I can tell you about your energy use, costs, devices and rooms, for example:"
+                "I can tell you about your energy use, costs, devices and rooms, as in the "
+                "questions below."
             )
         return (
             "That is not something I can answer: I only know your household's meters "
-            "(energy, power, costs, devices, rooms and their data). You could ask, for example:"
+            "(energy, power, costs, devices, rooms and their data). You could ask one of the "
+            "questions below."
         )
 
     def _answer_future(self, ctx: ToolContext, q: Question) -> str:
         return (
             "I can't tell how much you will use in a period that has not happened; I only read "
             "what your meters recorded. I can project this month's bill from your typical "
-            "hours ('What will my bill be this month?'), or answer about a past period, e.g.:"
+            "hours ('What will my bill be this month?'), or answer about a past period, as in "
+            "the questions below."
         )
 
     def _answer_period_error(self, ctx: ToolContext, q: Question) -> str:

@@ -120,3 +120,24 @@ def test_hostile_device_names_are_shown_as_text_not_links_or_images(household):
     for block in at.markdown:
         assert "](https://evil.example" not in block.value
     assert "evil.example/p.png" not in "".join(m.value for m in at.markdown)
+
+
+def test_a_refusal_shows_its_suggested_questions_once_as_buttons_and_keeps_its_text_clean(
+    household,
+):
+    at = open_chat()
+    at.chat_input[0].set_value("What is my always-on load?").run()
+    suggestions = [b.label for b in at.button if (b.key or "").startswith("chat_suggestion_")]
+    assert "Which device uses the most power at night?" in suggestions
+
+    at.chat_input[0].set_value("How much did the dishwasher use yesterday?").run()
+
+    assert not at.exception
+    answer = history_of(household.id)[-1]
+    assert "dishwasher" in answer.content and "\n- " not in answer.content
+    for shown in (at, at.run()):  # as answered, and after the next rerun
+        labels = [button.label for button in shown.button]
+        for question in suggestions:
+            assert labels.count(question) == 1, (question, labels)
+        text = "\n".join(m.value for m in shown.markdown)
+        assert not any(question in text for question in suggestions)

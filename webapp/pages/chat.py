@@ -10,6 +10,7 @@ import streamlit as st
 
 from energy_core.chat import (
     LLM,
+    ChatAnswer,
     TOOLS,
     clear_history,
     escape_markdown,
@@ -100,8 +101,10 @@ def show_message(
         evidence_expander(tool_calls)
 
 
-def ask(user: auth.SignedInUser, question: str, history: list[dict[str, str]]) -> None:
-    """Stream the answer to ``question``, then store the exchange."""
+def ask(
+    user: auth.SignedInUser, question: str, history: list[dict[str, str]]
+) -> ChatAnswer | None:
+    """Stream the answer to ``question``, then store the exchange; None if it was refused."""
     with st.chat_message("user"):
         st.markdown(escape_markdown(question))
     with st.chat_message("assistant"):
@@ -112,7 +115,7 @@ def ask(user: auth.SignedInUser, question: str, history: list[dict[str, str]]) -
                 answer = stream.result()
         except ValueError as exc:
             st.error(str(exc))
-            return
+            return None
         if answer.notice:
             st.warning(answer.notice, icon=":material/cloud_off:")
         st.caption(engine_label(answer.engine, answer.model))
@@ -124,6 +127,27 @@ def ask(user: auth.SignedInUser, question: str, history: list[dict[str, str]]) -
                     st.button(option, key=f"chat_option_{i}", on_click=queue, args=(option,))
     with session_scope() as session:
         record_exchange(session, user_id=user.id, question=question, answer=answer)
+    return answer
+
+
+def asks_back(answer: ChatAnswer | None) -> bool:
+    """Whether the answer offers its own questions to pick (shown as its buttons)."""
+    return answer is not None and bool(answer.suggestions) and not answer.understood
+
+
+def suggestion_row(user: auth.SignedInUser, *, first: bool) -> None:
+    """The household's suggested questions as buttons, once, below the conversation."""
+    if first:
+        st.markdown("Ask about your energy use, costs, devices and rooms. For example:")
+    with st.container(horizontal=True):
+        for i, question in enumerate(load_suggestions(user.id)):
+            st.button(
+                question,
+                key=f"chat_suggestion_{i}",
+                on_click=queue,
+                args=(question,),
+                type="secondary" if first else "tertiary",
+            )
 
 
 def queue(question: str) -> None:
@@ -163,24 +187,17 @@ def chat_page(user: auth.SignedInUser) -> None:
             tool_calls=message.tool_calls,
         )
 
-    suggestions = load_suggestions(user.id)
-    if not messages:
-        st.markdown("Ask about your energy use, costs, devices and rooms. For example:")
-    with st.container(horizontal=True):
-        for i, question in enumerate(suggestions):
-            st.button(
-                question,
-                key=f"chat_suggestion_{i}",
-                on_click=queue,
-                args=(question,),
-                type="tertiary" if messages else "secondary",
-            )
-
+    # The input is pinned to the bottom of the page wherever it is called; reading it first
+    # lets the suggestions follow the newest answer instead of sitting above the question.
     typed = st.chat_input("Ask about your energy use…", max_chars=2000)
     question = typed or st.session_state.pop(PENDING, None)
-    if question:
-        history = [{"role": m.role, "content": m.content} for m in messages[-20:]]
-        ask(user, question, history)
+    if not question:
+        suggestion_row(user, first=not messages)
+        return
+    history = [{"role": m.role, "content": m.content} for m in messages[-20:]]
+    answer = ask(user, question, history)
+    if not asks_back(answer):
+        suggestion_row(user, first=False)
 
 
 user = auth.current_user()
