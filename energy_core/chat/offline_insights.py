@@ -29,11 +29,28 @@ from energy_core.chat.wording import (
 )
 
 Call = Callable[..., ToolCall]
+CLEAR_PEAK = 1.25  # a busiest hour this many times the day's average stands out
 
 
 def _profile_args(q: Question) -> dict[str, Any]:
     args = range_args(q, time_of_day=False)
     return {**args, **target_args(q.target)}
+
+
+def _all_day(profile: list[dict[str, Any]], top: dict[str, Any]) -> str:
+    """A device that draws at least half its busiest hour's power in every hour of the day (a
+    fridge, a router): it runs all day, and its busiest hour is named only when it stands out,
+    at least ``CLEAR_PEAK`` times the day's average."""
+    mean = sum(p["avg_w"] for p in profile) / len(profile)
+    if top["avg_w"] >= CLEAR_PEAK * mean:
+        return (
+            f"runs all day ({watts(mean)} on average); it uses the most power at "
+            f"{top['hour']:02d}:00 ({watts(top['avg_w'])} on average)"
+        )
+    return (
+        f"runs all day at a steady {watts(mean)} on average, with no hour clearly "
+        f"busier than the others (the most is {watts(top['avg_w'])} at {top['hour']:02d}:00)"
+    )
 
 
 def answer_profile(ctx: ToolContext, q: Question, call: Call) -> str:
@@ -71,7 +88,9 @@ def answer_profile(ctx: ToolContext, q: Question, call: Call) -> str:
         return no_data(who, made)
     peaks = ", ".join(f"{p['hour']:02d}:00 ({watts(p['avg_w'])})" for p in r["peak_hours"])
     quiet = r["quietest_hours"][0]
-    if q.target.devices and r["usual_hours"]:
+    if q.target.devices and len(r["usual_hours"]) == 24:
+        out = f"{cap(span)}, {who} {_all_day(r['profile'], r['peak_hours'][0])}"
+    elif q.target.devices and r["usual_hours"]:
         out = (
             f"{cap(span)}, {who} usually runs {hour_ranges(r['usual_hours'])}; it uses the "
             f"most power at {peaks} on average"

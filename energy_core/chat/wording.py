@@ -53,7 +53,10 @@ def clock(iso: str) -> str:
 
 
 def hour_ranges(hours: list[int]) -> str:
-    """Hours of the day as ranges: [1, 2, 3, 18] -> "01:00-04:00 and 18:00-19:00"."""
+    """Hours of the day as ranges: [1, 2, 3, 18] -> "01:00-04:00 and 18:00-19:00"; every hour
+    is "all day" (never the empty-looking "00:00-00:00")."""
+    if set(hours) >= set(range(24)):
+        return "all day"
     spans: list[list[int]] = []
     for hour in sorted(hours):
         if spans and hour == spans[-1][1]:
