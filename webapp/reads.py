@@ -273,6 +273,7 @@ class DeviceView:
     device_id: str
     generator: bool
     cost_rule: str
+    grid_meter: bool
     figure: dict
     duty: dict
     gaps: pd.DataFrame
@@ -304,8 +305,9 @@ def load_device(user_id: int, device_id: str, period: Period, standby_w: float) 
     gaps = pd.DataFrame([(g.start, g.end, g.duration_s) for g in duty.gaps], columns=GAP_COLUMNS)
     return DeviceView(
         device_id=device_id,
-        generator=device.is_generator or figure.is_generating,
+        generator=not device.is_grid_meter and (device.is_generator or figure.is_generating),
         cost_rule=cost_rule(household),
+        grid_meter=device.is_grid_meter,
         figure=figure_row(figure) | {"has_data": figure.has_data},
         duty={
             "standby_w": duty.standby_w,

@@ -158,6 +158,16 @@ def test_the_device_page_says_what_the_api_says(
             "Peak generation": format_power(api["peak_generation"]),
             "Own consumption": format_energy(api["consumption"]),
         }
+    elif device_id == "grid":
+        # The meter draws nothing itself: its figures are the import and export it read.
+        assert api["consumption"] is None and api["import"] > 0 and api["export"] > 0
+        expected |= {
+            "Grid import": format_energy(api["import"]),
+            "Grid export": format_energy(api["export"]),
+            "Net import": format_energy(api["import"] - api["export"]),
+            "Peak power": format_power(api["peak"]),
+        }
+        assert "Consumption" not in shown
     else:
         expected |= {
             "Consumption": format_energy(api["consumption"]),

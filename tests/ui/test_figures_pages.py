@@ -168,6 +168,42 @@ def test_a_generators_device_page_shows_what_it_generated(households):
     assert any(caption.value.startswith("at ") for caption in at.caption)  # when the peak was
 
 
+def test_the_grid_meters_device_page_shows_its_grid_import_and_export(households):
+    """The meter draws nothing itself: its page shows the import and export it read, and their
+    net, in the glossary's words, where a consumer's shows its consumption."""
+    now = minute(households.now)
+    with session_scope() as session:
+        user = make_user(session)
+        meter = make_device(
+            session, user=user, device_id="mains", type="grid_meter", bidirectional=True
+        )
+        start = now.replace(minute=0) - timedelta(hours=3)
+        points = [
+            (start + timedelta(minutes=5 * i), 1200.0 if i < 18 else -600.0) for i in range(30)
+        ]
+        add_readings(session, user=user, device=meter, points=points)
+        email, user_id = user.email, user.id
+    at = show(sign_in(open_app(), email), "pages/device.py", device="mains")
+
+    period = last_days_period(7, now=now, timezone="UTC")
+    with session_scope(read_only=True) as session:
+        household = load_household(session, user_id=user_id)
+        figure = read_series(session, household.select(period, device_ids=["mains"])).device_total(
+            "mains"
+        )
+    shown = metrics(at)
+    assert not at.exception
+    assert figure.consumption_wh is None and figure.import_wh > 0 and figure.export_wh > 0
+    assert shown["Grid import"] == format_energy(figure.import_wh) == "1.80 kWh"
+    assert shown["Grid export"] == format_energy(figure.export_wh) == "650 Wh"
+    assert shown["Net import"] == format_energy(figure.import_wh - figure.export_wh)
+    assert "Consumption" not in shown and "Generation" not in shown
+    helps = {metric.label: metric.proto.help for metric in at.metric}
+    assert helps["Grid import"] == GLOSSARY["import_wh"]
+    assert helps["Grid export"] == GLOSSARY["export_wh"]
+    assert "Grid import per hour" in [header.value for header in at.subheader]
+
+
 # --- labels, filters, colours, words -----------------------------------------------------------
 
 

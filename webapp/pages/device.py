@@ -127,7 +127,8 @@ def _at(at: datetime | None, *, tz: tzinfo, now: datetime) -> str | None:
 
 def metrics(view: DeviceView, *, currency: str, tz: tzinfo, now: datetime) -> None:
     """A generator shows what it generated, its peak generation and when, and its producing
-    time; any other device its consumption, peak power and when, minimum and duty cycle."""
+    time; the grid meter its grid import, export and net import; any other device its
+    consumption, peak power and when, minimum and duty cycle."""
     figure, duty = view.figure, view.duty
     coverage = figure["coverage"]
     running = f"above {duty['standby_w']:g} W (absolute value): {format_duration(duty['active_s'])}"
@@ -161,6 +162,31 @@ def metrics(view: DeviceView, *, currency: str, tz: tzinfo, now: datetime) -> No
             format_energy(figure["consumption_wh"]),
             None,
             "What the device drew itself (standby at night). " + GLOSSARY["consumption_wh"],
+        )
+    elif view.grid_meter:
+        imported, exported = figure["import_wh"], figure["export_wh"]
+        net = None if missing(imported) or missing(exported) else imported - exported
+        first = [
+            ("Grid import", format_energy(imported), None, GLOSSARY["import_wh"]),
+            ("Grid export", format_energy(exported), None, GLOSSARY["export_wh"]),
+            (
+                "Net import",
+                format_energy(net),
+                None,
+                "Grid import minus grid export, in Wh (negative: more sent than bought).",
+            ),
+            (
+                "Peak power",
+                format_power(figure["max_w"]),
+                _at(figure["max_at"], tz=tz, now=now),
+                GLOSSARY["max_w"],
+            ),
+        ]
+        own = (
+            "Duty cycle",
+            format_share(duty["duty_cycle"]),
+            None,
+            GLOSSARY["duty_cycle"] + f" Here: {running}.",
         )
     else:
         first = [
@@ -284,8 +310,18 @@ def power_chart(raw: pd.DataFrame, *, period: Period, tz: tzinfo, generator: boo
     st.altair_chart(chart.properties(height=300), width="stretch")
 
 
-def hours_chart(hours: pd.DataFrame, *, generator: bool) -> None:
-    metric = "generation_wh" if generator else "consumption_wh"
+def hour_metric(view: DeviceView) -> tuple[str, str, str]:
+    """What the hours show: (energy column, average power column, label)."""
+    if view.grid_meter:
+        return "import_wh", "avg_w", "Grid import"
+    if view.generator:
+        return "generation_wh", "avg_generation_w", "Generation"
+    return "consumption_wh", "avg_w", "Consumption"
+
+
+def hours_chart(hours: pd.DataFrame, *, view: DeviceView) -> None:
+    metric, average, label = hour_metric(view)
+    generator = view.generator
     unit, divisor = energy_unit(hours[metric])
     data = hours.assign(
         local=hours["period_start"].dt.tz_localize(None),
@@ -303,17 +339,17 @@ def hours_chart(hours: pd.DataFrame, *, generator: bool) -> None:
             ),
             y=alt.Y(
                 "energy:Q",
-                title=f"{'Generation' if generator else 'Consumption'} ({unit})",
+                title=f"{label} ({unit})",
                 axis=alt.Axis(format=axis_format(divisor)),
             ),
             opacity=alt.condition("datum.coverage_pct < 99.9", alt.value(0.45), alt.value(1.0)),
             tooltip=[
                 alt.Tooltip("local:T", title="Hour", format="%a %d %b %H:%M"),
                 alt.Tooltip("energy:Q", title=unit, format=",.3f"),
-                alt.Tooltip(
-                    f"{'avg_generation_w' if generator else 'avg_w'}:Q",
-                    title="Average W",
-                    format=",.0f",
+                *(
+                    []
+                    if view.grid_meter
+                    else [alt.Tooltip(f"{average}:Q", title="Average W", format=",.0f")]
                 ),
                 alt.Tooltip("coverage_pct:Q", title="Coverage %", format=".0f"),
             ],
@@ -328,6 +364,8 @@ HOUR_COLUMNS = [
     "period_end",
     "consumption_wh",
     "generation_wh",
+    "import_wh",
+    "export_wh",
     "cost",
     "avg_w",
     "avg_generation_w",
@@ -338,16 +376,16 @@ HOUR_COLUMNS = [
 ]
 
 
-def hours_table(hours: pd.DataFrame, *, generator: bool) -> None:
-    energy = "generation_wh" if generator else "consumption_wh"
-    average = "avg_generation_w" if generator else "avg_w"
-    label = "Generation" if generator else "Consumption"
+def hours_table(hours: pd.DataFrame, *, view: DeviceView) -> None:
+    energy, average, label = hour_metric(view)
+    second = ("Grid export (Wh)", hours["export_wh"]) if view.grid_meter else None
+    second = second or ("Average (W)", hours[average])
     st.dataframe(
         pd.DataFrame(
             {
                 "Hour": hours["period_start"].dt.strftime("%a %d %b %H:%M"),
                 f"{label} (Wh)": hours[energy],
-                "Average (W)": hours[average],
+                second[0]: second[1],
                 "Lowest reading (W)": hours["min_w"],
                 "Highest reading (W)": hours["max_w"],
                 "Coverage": hours["coverage"] * 100,
@@ -357,7 +395,7 @@ def hours_table(hours: pd.DataFrame, *, generator: bool) -> None:
         hide_index=True,
         column_config={
             f"{label} (Wh)": st.column_config.NumberColumn(format="%.1f"),
-            "Average (W)": st.column_config.NumberColumn(format="%.1f"),
+            second[0]: st.column_config.NumberColumn(format="%.1f"),
             "Lowest reading (W)": st.column_config.NumberColumn(format="%.1f"),
             "Highest reading (W)": st.column_config.NumberColumn(format="%.1f"),
             "Coverage": st.column_config.ProgressColumn(
@@ -460,15 +498,15 @@ def main() -> None:
         note += " Generation is drawn upwards; the CSV holds the readings as sent (negative)."
     st.caption(note)
 
-    row = section("Generation per hour" if view.generator else "Consumption per hour")
+    row = section(f"{hour_metric(view)[2]} per hour")
     with row:
         csv_download(
             view.hours[HOUR_COLUMNS], name=f"{device_id}-hours-{period.start:%Y%m%d}", key="d_hours"
         )
-    hours_chart(view.hours, generator=view.generator)
+    hours_chart(view.hours, view=view)
     st.caption("Paler bars are hours that readings do not fully cover.")
     with st.expander("Hours as a table", icon=":material/table:"):
-        hours_table(view.hours, generator=view.generator)
+        hours_table(view.hours, view=view)
 
     gaps_section(view, device, tz=tz, now=now)
 
