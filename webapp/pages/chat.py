@@ -10,8 +10,8 @@ import streamlit as st
 
 from energy_core.chat import (
     LLM,
-    ChatAnswer,
     TOOLS,
+    ChatAnswer,
     clear_history,
     escape_markdown,
     load_history,
