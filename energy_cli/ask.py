@@ -19,6 +19,7 @@ def _ask(args: argparse.Namespace) -> int:
 
     from energy_core.accounts import require_user
     from energy_core.chat import load_history, record_exchange, stream_answer
+    from energy_core.chat.render import plain_stream, sanitized_stream
     from energy_core.db import session_scope
 
     upgrade()
@@ -29,7 +30,8 @@ def _ask(args: argparse.Namespace) -> int:
             for m in load_history(session, user_id=user.id, limit=20)
         ]
         stream = stream_answer(session, user_id=user.id, question=args.question, history=history)
-        for chunk in stream:
+        # The answer is Markdown for the Chat page; the terminal gets it as plain text.
+        for chunk in plain_stream(sanitized_stream(stream)):
             if not args.json:
                 sys.stdout.write(chunk)
                 sys.stdout.flush()
@@ -41,6 +43,10 @@ def _ask(args: argparse.Namespace) -> int:
         print(json.dumps({**answer.to_dict(), "figures": answer.figures()}, indent=2, default=str))
     else:
         print()
+        if answer.suggestions and not answer.understood:
+            # The questions the Chat page offers as buttons with this answer.
+            print()
+            print("\n".join(f"- {question}" for question in answer.suggestions))
         print(f"({answer.engine} engine, {len(answer.tool_calls)} tool calls)", file=sys.stderr)
     return 0
 

@@ -42,6 +42,29 @@ def sanitize_markdown(text: str) -> str:
     return re.sub(r"(?<!\\)\$", r"\\$", text)
 
 
+_MARKDOWN_TO_PLAIN = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|~<>$:])|\*\*")
+
+
+def plain_text(markdown: str) -> str:
+    """Chat Markdown as plain text for a terminal: escaped characters as themselves ("Router
+    \\(Hallway\\)" -> "Router (Hallway)") and no bold markers."""
+    return _MARKDOWN_TO_PLAIN.sub(lambda m: m.group(1) or "", markdown)
+
+
+def plain_stream(chunks: Iterable[str]) -> Iterator[str]:
+    """``plain_text`` of a streamed answer: a trailing backslash or asterisk waits for the next
+    chunk, as it may begin an escape or a bold marker."""
+    pending = ""
+    for chunk in chunks:
+        pending += chunk
+        cut = len(pending.rstrip("\\*"))
+        if cut:
+            yield plain_text(pending[:cut])
+            pending = pending[cut:]
+    if pending:
+        yield plain_text(pending)
+
+
 def _stable_prefix(raw: str) -> int:
     """How much of a growing text can be sanitized for good: up to its last whitespace, and before
     any link, image or tag that has begun but not ended (its URL may still be arriving)."""
@@ -80,4 +103,11 @@ def sanitized_stream(chunks: Iterable[str]) -> Iterator[str]:
         yield clean[len(shown) :]
 
 
-__all__ = ["escape_markdown", "plain_name", "sanitize_markdown", "sanitized_stream"]
+__all__ = [
+    "escape_markdown",
+    "plain_name",
+    "plain_stream",
+    "plain_text",
+    "sanitize_markdown",
+    "sanitized_stream",
+]

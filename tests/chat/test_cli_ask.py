@@ -75,3 +75,40 @@ def test_ask_prints_plain_text_and_can_leave_history_alone(engine, capsys):
 def test_ask_for_an_unknown_user_is_an_error_message(engine, capsys):
     assert cli.main(["ask", "--user", "nobody@example.com", "hello"]) == 2
     assert "nobody@example.com" in capsys.readouterr().err
+
+
+def test_ask_prints_names_and_figures_as_plain_text_not_escaped_markdown(engine, capsys):
+    start = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=6)
+    with session_scope(engine) as session:
+        user = make_user(session, email="cli@example.com")
+        router = make_device(
+            session, user=user, device_id="router", name="Broadband router", location="Hallway"
+        )
+        add_readings(
+            session,
+            user=user,
+            device=router,
+            points=[(start + timedelta(minutes=m), 12.0) for m in range(0, 300)],
+        )
+
+    code = cli.main(
+        [
+            "ask",
+            "--user",
+            "cli@example.com",
+            "--no-history",
+            "How much did the dishwasher use yesterday?",
+        ]
+    )
+
+    out = capsys.readouterr().out
+    assert code == 0 and "Broadband router (Hallway)" in out
+    assert "\\" not in out and "**" not in out
+    # The questions the Chat page shows as buttons are listed once, after the answer.
+    suggestions = [line for line in out.splitlines() if line.startswith("- ")]
+    assert "- Which device uses the most power at night?" in suggestions
+    assert len(suggestions) == len(set(suggestions))
+
+    cli.main(["ask", "--user", "cli@example.com", "--no-history", "What devices do I have?"])
+    out = capsys.readouterr().out
+    assert "- Broadband router (other) in the Hallway" in out and "\\" not in out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from energy_core.chat import escape_markdown, sanitize_markdown
-from energy_core.chat.render import plain_name, sanitized_stream
+from energy_core.chat.render import plain_name, plain_stream, plain_text, sanitized_stream
 
 
 def test_model_output_loses_html_images_and_links_but_keeps_tables_and_emphasis():
@@ -43,3 +43,19 @@ def test_a_streamed_link_or_image_never_shows_even_while_it_arrives():
         assert "t.example" not in shown and "e.example" not in shown and "](" not in shown
     assert shown == sanitize_markdown(text)
     assert shown == "Your usage: **2.00 kWh**. See x and bill ok"
+
+
+def test_plain_text_shows_escaped_names_as_typed_and_drops_bold():
+    name = "Broadband router (Hallway) #2 [v1.5] 50$ C:\\box"
+    markdown = f"The **{escape_markdown(name)}** used **1.20 kWh**."
+
+    assert plain_text(markdown) == f"The {name} used 1.20 kWh."
+    assert plain_text(sanitize_markdown("costs $5")) == "costs $5"
+    assert plain_text("a path C:\\Users stays") == "a path C:\\Users stays"
+
+
+def test_plain_stream_waits_for_an_escape_or_a_bold_marker_split_between_chunks():
+    markdown = f"The **{escape_markdown('Router (Hall)')}** is on."
+    chunks = [markdown[i : i + 3] for i in range(0, len(markdown), 3)]
+
+    assert "".join(plain_stream(chunks)) == plain_text(markdown) == "The Router (Hall) is on."
