@@ -101,9 +101,7 @@ def show_message(
         evidence_expander(tool_calls)
 
 
-def ask(
-    user: auth.SignedInUser, question: str, history: list[dict[str, str]]
-) -> ChatAnswer | None:
+def ask(user: auth.SignedInUser, question: str, history: list[dict[str, str]]) -> ChatAnswer | None:
     """Stream the answer to ``question``, then store the exchange; None if it was refused."""
     with st.chat_message("user"):
         st.markdown(escape_markdown(question))
