@@ -304,8 +304,13 @@ def answer_inventory(ctx: ToolContext, q: Question, call: Call) -> str:
         extra += ", grid meter" if d["grid_meter"] else ""
         room = f" in the {escape_markdown(d['location'])}" if d["location"] else ""
         lines.append(f"- **{escape_markdown(d['name'])}** ({d['type']}){room}{extra}")
-    rooms = f" in {len(r['rooms'])} rooms" if r["rooms"] else ""
-    return f"You have {r['count']} devices{rooms}:\n\n" + "\n".join(lines)
+    rooms = f" in {counted(len(r['rooms']), 'room')}" if r["rooms"] else ""
+    return f"You have {counted(r['count'], 'device')}{rooms}:\n\n" + "\n".join(lines)
+
+
+def counted(n: int, noun: str) -> str:
+    """'1 device', '3 devices'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 __all__ = [

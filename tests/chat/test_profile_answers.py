@@ -64,3 +64,15 @@ def test_a_device_on_all_day_with_a_clear_busiest_hour_names_it(engine):
     assert "runs all day (104 W on average)" in answer.text
     assert "the most power at 18:00 (190 W on average)" in answer.text
     assert "no hour clearly busier" not in answer.text
+
+
+def test_a_household_of_one_device_in_one_room_is_counted_in_the_singular(engine):
+    with session_scope(engine) as session:
+        user = make_user(session, email="one@example.com", timezone="Europe/London")
+        make_device(session, user=user, device_id="kettle", name="Kettle", location="Kitchen")
+        user_id = user.id
+
+    answer = ask(engine, user_id, "What devices do I have?")
+
+    assert "You have 1 device in 1 room:" in answer.text
+    assert "Kettle" in answer.text
