@@ -24,10 +24,20 @@ ROOT = Path(__file__).resolve().parents[2]
 # the browser, it proves they applied although Streamlit ran far from the checkout.
 PACKAGED_SIDEBAR = "rgb(247, 249, 251)"
 # What a copy of the checkout to build from leaves out: local state and build output.
-NOT_SOURCE = shutil.ignore_patterns(
-    ".git", ".venv*", "build", "dist", "*.egg-info", "data", "test-artifacts", "__pycache__",
+_NOT_SOURCE_ANYWHERE = shutil.ignore_patterns(
+    ".git", ".venv*", "build", "dist", "*.egg-info", "test-artifacts", "__pycache__",
     ".hypothesis", ".pytest_cache", ".ruff_cache",
 )  # fmt: skip
+
+
+def not_source(folder: str, names: list[str]) -> set[str]:
+    """``_NOT_SOURCE_ANYWHERE``, and the checkout's own ``./data`` (the SQLite file of a local
+    run); a package's ``data`` folder (energy_core/data, the common-password list) is source."""
+    ignored = set(_NOT_SOURCE_ANYWHERE(folder, names))
+    if Path(folder).resolve() == ROOT.resolve() and "data" in names:
+        ignored.add("data")
+    return ignored
+
 
 pytestmark = pytest.mark.e2e
 
@@ -113,7 +123,7 @@ def wheel_install(tmp_path) -> Path:
     checks that every package of the project is imported from the wheel.
     """
     source = tmp_path / "source"
-    shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
+    shutil.copytree(ROOT, source, ignore=not_source)
     run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", tmp_path / "dist", ".",
         cwd=source)  # fmt: skip
     (wheel,) = (tmp_path / "dist").glob("energy_monitor-*.whl")
