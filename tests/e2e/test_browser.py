@@ -40,7 +40,7 @@ from tests.apptest import COOKIE_KEY
 from tests.apptest import open_app as apptest_open
 from tests.apptest import sign_in as apptest_sign_in
 from tests.databases import code_under_test_on, postgres_copy, scratch_postgres_database
-from tests.e2e.support import VIEWPORT, free_port, settle, sign_in
+from tests.e2e.support import VIEWPORT, free_port, login_cookie, settle, sign_in
 from tests.factories import PASSWORD, make_device, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,16 +166,6 @@ def screenshot(page, name: str, backend: str) -> None:  # noqa: ANN001
     if backend == "sqlite" and os.environ.get("UPDATE_README_SCREENSHOTS") == "1":
         README_SHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, README_SHOTS / f"{name}.png")
-
-
-def login_cookie(context) -> dict:  # noqa: ANN001 - a BrowserContext
-    name = get_settings().cookie_name
-    for _ in range(40):  # the cookie component stores it a moment after the sign-in
-        found = [c for c in context.cookies() if c["name"] == name]
-        if found:
-            return found[0]
-        time.sleep(0.25)
-    pytest.fail(f"no {name} cookie after signing in")
 
 
 def opens_signed_in(browser, url: str, cookie: dict) -> bool:  # noqa: ANN001
