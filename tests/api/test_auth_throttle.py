@@ -70,7 +70,7 @@ def test_each_failure_is_logged_with_a_fingerprint_never_the_key(engine, househo
     text = "\n".join(r.getMessage() for r in caplog.records)
     for key in keys:
         assert key not in text
-        assert key.split("_")[2] not in text
+        assert key.split("_", 2)[2] not in text  # the secret, which may hold an underscore
     assert "testclient" in refused[0].getMessage()
 
 
