@@ -9,9 +9,9 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
+from energy_core import reads
 from energy_core.ingest import device_id_problem, timestamp_us
 from energy_core.types import from_epoch_us
-from ingest_api import reads
 from ingest_api.errors import invalid_parameter
 
 TimeParam = Annotated[

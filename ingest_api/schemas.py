@@ -6,8 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from energy_core.reads import DeviceStats, Energy, HourlyStat, Realtime, Summary
 from energy_core.stats import GLOSSARY
-from ingest_api.reads import DeviceStats, Energy, HourlyStat, Realtime, Summary
 
 READING_EXAMPLE = {
     "device_id": "fridge",

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from ingest_api import reads, schemas
+from energy_core import reads
+from ingest_api import schemas
 from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
 from ingest_api.errors import documented
 from ingest_api.query import WindowDep, query_device

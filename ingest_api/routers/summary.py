@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ingest_api import reads, schemas
+from energy_core import reads
+from ingest_api import schemas
 from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
 from ingest_api.errors import documented
 from ingest_api.query import WindowDep

@@ -1,6 +1,6 @@
-"""What the read routes answer (the shell's "shape" step over the read layer): readings, hourly
-statistics, per-device stats, the household summary, the realtime view and the device list,
-always within one user's data.
+"""What the read API answers, as library calls over the read layer: readings, hourly statistics,
+per-device stats, the household summary, the realtime view and the device list, always within one
+user's data. The queries live here, in the library; the routes only parse, call and serialize.
 
 Every function takes the user id and filters by it; a device of someone else is simply not found
 (``NotFoundError``, the same answer as for a device that does not exist). Every figure is a metric
