@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
@@ -25,9 +25,11 @@ from energy_core.models import Device, Reading
 from energy_core.settings import Settings, get_settings
 from energy_core.stats import (
     COST_RULE,
+    DeviceRef,
     Figure,
     Household,
-    Period,
+    Selection,
+    Series,
     instant_period,
     load_household,
     locate_extremes,
@@ -104,15 +106,8 @@ class Energy:
 
     @classmethod
     def of(cls, figure: Figure) -> Energy:
-        return cls(
-            consumption_wh=figure.consumption_wh,
-            generation_wh=figure.generation_wh,
-            net_wh=figure.net_wh,
-            import_wh=figure.import_wh,
-            export_wh=figure.export_wh,
-            cost=figure.cost,
-            coverage=figure.coverage,
-        )
+        # Each field is the figure's metric of the same name.
+        return cls(**{f.name: getattr(figure, f.name) for f in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -218,21 +213,49 @@ def _decode_cursor(cursor: str, kind: str, fields: dict[str, type]) -> dict:
 # --- reads -------------------------------------------------------------------------------------
 
 
+def _require_aware(**instants: datetime | None) -> None:
+    for name, value in instants.items():
+        if value is not None and value.tzinfo is None:
+            raise InvalidRange(f"{name} must be timezone-aware")
+
+
 def _default_range(
     start: datetime | None, end: datetime | None, now: datetime | None
 ) -> tuple[datetime, datetime]:
     end = end or now or utcnow()
     start = start or end - DEFAULT_RANGE
-    for name, value in (("start", start), ("end", end)):
-        if value.tzinfo is None:
-            raise InvalidRange(f"{name} must be timezone-aware")
+    _require_aware(start=start, end=end)
     if end <= start:
         raise InvalidRange("end must be after start (the default end is now)")
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def _period(household: Household, start: datetime, end: datetime) -> Period:
-    return instant_period(start, end, timezone=household.timezone)
+def _household(
+    session: Session, *, user_id: int, device_id: str | None, settings: Settings | None
+) -> tuple[Household, list[DeviceRef]]:
+    """The user's household and the devices a read is about: ``device_id`` alone, or all."""
+    household = load_household(session, user_id=user_id, settings=settings or get_settings())
+    if device_id is not None:
+        return household, [household.require_device(device_id)]
+    return household, list(household.devices)
+
+
+def _read_range(
+    session: Session,
+    household: Household,
+    devices: list[DeviceRef] | None,
+    start: datetime,
+    end: datetime,
+) -> tuple[Selection, Series]:
+    """The figures of ``devices`` (default: the household) over the instants ``[start, end)``
+    in the household's timezone, with the selection they answer."""
+    period = instant_period(start, end, timezone=household.timezone)
+    selection = household.select(period, devices=devices)
+    return selection, read_series(session, selection)
+
+
+def _page_size(limit: int) -> int:
+    return max(1, min(limit, MAX_PAGE))
 
 
 def list_readings(
@@ -248,13 +271,9 @@ def list_readings(
 ) -> Page[ReadingOut]:
     """The user's readings in ``[start, end)`` (either open), device by device and in time order
     within a device, ``limit`` at a time; ``next_cursor`` continues where the page ended."""
-    settings = settings or get_settings()
-    limit = max(1, min(limit, MAX_PAGE))
-    for name, value in (("start", start), ("end", end)):
-        if value is not None and value.tzinfo is None:
-            raise InvalidRange(f"{name} must be timezone-aware")
-    household = load_household(session, user_id=user_id, settings=settings)
-    devices = [household.require_device(device_id)] if device_id is not None else household.devices
+    limit = _page_size(limit)
+    _require_aware(start=start, end=end)
+    _, devices = _household(session, user_id=user_id, device_id=device_id, settings=settings)
     names = {d.pk: d.device_id for d in devices}
     query = select(Reading.device_pk, Reading.ts, Reading.power_w).where(Reading.user_id == user_id)
     if device_id is not None:
@@ -303,11 +322,11 @@ def hourly_stats(
     Hours without data are left out. A page may hold fewer than ``limit`` items when a long empty
     stretch was scanned; follow ``next_cursor`` until it is null.
     """
-    settings = settings or get_settings()
-    limit = max(1, min(limit, MAX_PAGE))
+    limit = _page_size(limit)
     start, end = _default_range(start, end, now)
-    household = load_household(session, user_id=user_id, settings=settings)
-    devices = [household.require_device(device_id)] if device_id is not None else household.devices
+    household, devices = _household(
+        session, user_id=user_id, device_id=device_id, settings=settings
+    )
     first_hour = floor_hour(start)
     end_hour = ceil_hour(end)
     after_device = ""
@@ -375,12 +394,11 @@ def device_stats(
     """Figures of one device over ``[start, end)`` (default: the last 24 hours), with its peak
     and minimum and when they were read, its first and last reading in the range and its latest
     reading overall."""
-    settings = settings or get_settings()
     start, end = _default_range(start, end, now)
-    household = load_household(session, user_id=user_id, settings=settings)
-    device = household.require_device(device_id)
-    selection = household.select(_period(household, start, end), devices=[device])
-    series = read_series(session, selection)
+    household, (device,) = _household(
+        session, user_id=user_id, device_id=device_id, settings=settings
+    )
+    selection, series = _read_range(session, household, [device], start, end)
     total = (
         series.device_total(device.device_id)
         if device.device_id in series.by_device
@@ -433,10 +451,9 @@ def household_summary(
     """The household over ``[start, end)`` (default: the last 24 hours): consumption,
     generation, grid import and export hour by hour, their cost, and each device's figures,
     largest consumer first (the devices that took part in the range)."""
-    settings = settings or get_settings()
     start, end = _default_range(start, end, now)
-    household = load_household(session, user_id=user_id, settings=settings)
-    series = read_series(session, household.select(_period(household, start, end)))
+    household, _ = _household(session, user_id=user_id, device_id=None, settings=settings)
+    _, series = _read_range(session, household, None, start, end)
     total = series.total
     per_device = sorted(
         (
