@@ -119,41 +119,15 @@ def _money(amount: float | None, currency: str) -> str:
 def cmd_bill(args: argparse.Namespace) -> int:
     from energy_core.accounts import require_user
     from energy_core.db import session_scope
-    from energy_core.stats import load_household
-    from energy_core.stats.bills import billing_summary
+    from energy_core.stats.bills import household_bill
 
     upgrade()
     with session_scope(read_only=True) as session:
         user = require_user(session, email=args.user)
-        household = load_household(session, user_id=user.id)
-        summary = billing_summary(session, household, now=_now(args))
-    cur = household.currency
-
-    def bill(b) -> dict:  # noqa: ANN001
-        return {
-            "first_day": b.first_day.isoformat(),
-            "last_day": b.last_day.isoformat(),
-            "days": b.days,
-            "days_so_far": b.days_so_far,
-            "energy": round(b.energy, 6),
-            "standing_charge": round(b.standing, 6),
-            "tax": round(b.tax, 6),
-            "total": round(b.total, 6),
-        }
-
+        summary = household_bill(session, user_id=user.id, now=_now(args))
+    cur = summary.current.currency
     if args.json:
-        out = {
-            "currency": cur,
-            "current": bill(summary.current),
-            "projected_total": summary.projected_total,
-            "projection_method": summary.method,
-            "last": bill(summary.last),
-            "same_days_last_year": bill(summary.last_year),
-            "budget": summary.budget,
-            "budget_used": summary.budget_used,
-            "budget_verdict": summary.budget_verdict,
-        }
-        print(json.dumps(out, indent=2))
+        print(json.dumps(summary.as_dict(), indent=2))
         return 0
     c, last = summary.current, summary.last
     print(

@@ -26,6 +26,7 @@ from ingest_api.headers import SecurityHeaders
 from ingest_api.metrics import Metrics, MetricsMiddleware
 from ingest_api.routers import (
     aggregates,
+    bill,
     chat,
     devices,
     emoncms,
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         aggregates,
         stats,
         summary,
+        bill,
         realtime,
         devices,
         chat,

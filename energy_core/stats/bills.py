@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
+from energy_core.settings import Settings
 from energy_core.stats.period import days_period, local_midnight
 from energy_core.stats.selection import Household
 from energy_core.stats.series import read_series
@@ -37,6 +38,19 @@ class Bill:
     @property
     def total(self) -> float:
         return self.energy + self.standing + self.tax
+
+    def as_dict(self) -> dict:
+        """The bill as the CLI's JSON and the read API show it."""
+        return {
+            "first_day": self.first_day.isoformat(),
+            "last_day": self.last_day.isoformat(),
+            "days": self.days,
+            "days_so_far": self.days_so_far,
+            "energy": round(self.energy, 6),
+            "standing_charge": round(self.standing, 6),
+            "tax": round(self.tax, 6),
+            "total": round(self.total, 6),
+        }
 
 
 def bill_for(
@@ -112,6 +126,20 @@ class BillingSummary:
             return "on course to exceed the budget"
         return "within budget"
 
+    def as_dict(self) -> dict:
+        """The summary as the CLI's JSON and the read API show it."""
+        return {
+            "currency": self.current.currency,
+            "current": self.current.as_dict(),
+            "projected_total": self.projected_total,
+            "projection_method": self.method,
+            "last": self.last.as_dict(),
+            "same_days_last_year": self.last_year.as_dict() if self.last_year else None,
+            "budget": self.budget,
+            "budget_used": self.budget_used,
+            "budget_verdict": self.budget_verdict,
+        }
+
 
 def billing_summary(session: Session, household: Household, *, now: datetime) -> BillingSummary:
     """This billing period so far, its projection to its end, and the last period."""
@@ -145,6 +173,21 @@ def billing_summary(session: Session, household: Household, *, now: datetime) ->
     )
 
 
+def household_bill(
+    session: Session,
+    *,
+    user_id: int,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> BillingSummary:
+    """The household's billing summary as of ``now`` (default: the clock)."""
+    from energy_core.clock import now as clock_now
+    from energy_core.stats.selection import load_household
+
+    household = load_household(session, user_id=user_id, settings=settings)
+    return billing_summary(session, household, now=now or clock_now(settings))
+
+
 def what_if(
     session: Session,
     household: Household,
@@ -169,16 +212,6 @@ def what_if(
         other = replace(household, tariff=tariff_for(session, user, now=now, specs=[spec]))
         bills.append(bill_for(session, other, first_day, last_day, now=now))
     return bills
-
-
-__all__ = [
-    "PROJECTION_METHOD",
-    "Bill",
-    "BillingSummary",
-    "bill_for",
-    "billing_period",
-    "billing_summary",
-]
 
 
 @dataclass(frozen=True)
@@ -224,6 +257,7 @@ __all__ = [
     "bill_for",
     "billing_period",
     "billing_summary",
+    "household_bill",
     "preview_plan",
     "what_if",
 ]

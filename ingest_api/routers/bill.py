@@ -1,0 +1,29 @@
+"""``GET /api/v1/bill``: the household's bill so far, its projection and the budget."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from energy_core import clock
+from energy_core.stats.bills import household_bill
+from ingest_api.bill_schemas import BillingOut
+from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
+from ingest_api.errors import documented
+
+router = APIRouter(tags=["read"])
+
+
+@router.get(
+    "/api/v1/bill",
+    summary="The bill so far",
+    description="The current billing period's bill so far (energy cost, standing charge, tax), "
+    "its projection to the period's end with the method in words, the last period, the same "
+    "days a year earlier, and the budget's progress; docs/tariffs.md defines each figure.",
+    response_model=BillingOut,
+    responses=documented(401, 403, 422, 429, 503),
+)
+def get_bill(principal: ReaderDep, session: SessionDep, settings: SettingsDep) -> BillingOut:
+    summary = household_bill(
+        session, user_id=principal.user_id, now=clock.now(settings), settings=settings
+    )
+    return BillingOut.of_summary(summary)
