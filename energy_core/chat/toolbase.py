@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -86,19 +85,6 @@ class ToolContext:
     def currency(self) -> str:
         return self.household.currency
 
-    def select(
-        self,
-        period: Period,
-        devices: list[DeviceRef],
-        whole: bool,
-        *,
-        granularity: str = "total",
-    ) -> Selection:
-        """The selection a call is about: the whole household, or exactly ``devices``."""
-        if whole:
-            return self.household.select(period, granularity=granularity)
-        return self.household.select(period, devices=devices, granularity=granularity)
-
 
 @dataclass
 class ToolCall:
@@ -178,6 +164,12 @@ def _parse_instant(text: str, *, tz: ZoneInfo, what: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
+def _default_range(ctx: ToolContext, phrase: str | None) -> Period:
+    if phrase is None:
+        return default_period(now=ctx.now, timezone=ctx.timezone)
+    return parse_period(phrase, now=ctx.now, timezone=ctx.timezone)
+
+
 def resolve_period(
     ctx: ToolContext,
     *,
@@ -186,9 +178,10 @@ def resolve_period(
     end: str | None,
     time_of_day: str | None = None,
     label: str | None = None,
-    default: Callable[[], Period] | None = None,
+    default: str | None = None,
 ) -> Period:
-    """The range a call asks for, in the user's timezone, cut at now."""
+    """The range a call asks for, in the user's timezone, cut at now; when it names none, the
+    period the phrase ``default`` says (or the usual default)."""
     tz = ZoneInfo(ctx.timezone)
     try:
         if start or end:
@@ -200,7 +193,7 @@ def resolve_period(
         elif period:
             result = parse_period(period, now=ctx.now, timezone=ctx.timezone)
         else:
-            result = (default or (lambda: default_period(now=ctx.now, timezone=ctx.timezone)))()
+            result = _default_range(ctx, default)
     except PeriodError as exc:
         raise ToolError(str(exc)) from exc
     if time_of_day:
@@ -208,9 +201,7 @@ def resolve_period(
     return result
 
 
-def period_of(
-    ctx: ToolContext, args: Any, *, default: Callable[[], Period] | None = None
-) -> Period:
+def period_of(ctx: ToolContext, args: Any, *, default: str | None = None) -> Period:
     """The range of a call whose arguments name one (``period``, ``start``, ``end``, ``label``
     and, where the tool has it, ``time_of_day``)."""
     return resolve_period(
@@ -241,6 +232,51 @@ def resolve_targets(
     except UnknownDeviceError as exc:
         raise ToolError(str(exc)) from exc
     return chosen, False
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one call is about: its period (None for a call about now), the devices it names and
+    whether that is the whole household. Every tool states its evidence from it."""
+
+    ctx: ToolContext
+    period: Period | None
+    devices: list[DeviceRef]
+    whole: bool
+
+    def select(self, *, granularity: str = "total") -> Selection:
+        """The selection of the call: the whole household, or exactly its devices."""
+        household = self.ctx.household
+        if self.whole:
+            return household.select(self.period, granularity=granularity)
+        return household.select(self.period, devices=self.devices, granularity=granularity)
+
+    def evidence(
+        self,
+        tool: str,
+        *,
+        coverage: float | None,
+        note: str | None = None,
+        devices: list[DeviceRef] | None = None,
+    ) -> dict[str, Any]:
+        return _evidence(
+            tool,
+            devices=self.devices if devices is None else devices,
+            period=self.period,
+            coverage=coverage,
+            whole_household=self.whole,
+            note=note,
+        )
+
+
+def scope_of(ctx: ToolContext, args: Any, *, default: str | None = None) -> Scope:
+    """The scope a call's arguments name: its period where the tool takes one (``default`` as
+    for ``period_of``), and the devices and rooms of the fields the tool has."""
+    period = period_of(ctx, args, default=default) if hasattr(args, "period") else None
+    devices, whole = resolve_targets(
+        ctx, devices=getattr(args, "devices", []), rooms=getattr(args, "rooms", [])
+    )
+    return Scope(ctx, period, devices, whole)
 
 
 def _seconds(start: datetime, end: datetime) -> float:

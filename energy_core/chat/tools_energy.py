@@ -13,6 +13,7 @@ from energy_core.chat.toolargs import (
     TopDevicesArgs,
 )
 from energy_core.chat.toolbase import (
+    Scope,
     ToolContext,
     _energy,
     _evidence,
@@ -20,9 +21,9 @@ from energy_core.chat.toolbase import (
     _period_evidence,
     _r,
     _seconds,
-    period_of,
     resolve_period,
     resolve_targets,
+    scope_of,
 )
 from energy_core.stats import COST_RULE, DeviceRef, Figure, compare, read_series, shares
 
@@ -64,17 +65,9 @@ def _extremes(rows: list[dict[str, Any]], key: str) -> tuple[dict | None, dict |
     return max(with_data, key=lambda r: r[key]), min(with_data, key=lambda r: r[key])
 
 
-def _energy_figures(
-    ctx: ToolContext,
-    *,
-    devices: list[DeviceRef],
-    whole: bool,
-    period: Period,
-    granularity: str,
-    priced: bool = False,
-) -> dict[str, Any]:
-    selection = ctx.select(period, devices, whole, granularity=granularity)
-    series = read_series(ctx.session, selection)
+def _energy_figures(scope: Scope, *, granularity: str, priced: bool = False) -> dict[str, Any]:
+    ctx, period = scope.ctx, scope.period
+    series = read_series(ctx.session, scope.select(granularity=granularity))
     total = series.total
     days = _seconds(period.start, period.end) / 86_400
     consumption = total.consumption_wh
@@ -106,33 +99,19 @@ def _energy_figures(
 
 
 def tool_energy_usage(ctx: ToolContext, args: EnergyArgs) -> tuple[dict, dict]:
-    period = period_of(ctx, args)
-    devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
-    result = _energy_figures(
-        ctx, devices=devices, whole=household, period=period, granularity=args.granularity
-    )
-    return result, _evidence(
+    scope = scope_of(ctx, args)
+    result = _energy_figures(scope, granularity=args.granularity)
+    return result, scope.evidence(
         "energy_usage",
-        devices=devices,
-        period=period,
         coverage=result["coverage"],
-        whole_household=household,
         note="consumption_wh: energy drawn (readings of 0 W or more); generation_wh: energy "
         "produced (solar, batteries), positive; import_wh/export_wh: hour by hour",
     )
 
 
 def tool_cost(ctx: ToolContext, args: CostArgs) -> tuple[dict, dict]:
-    period = period_of(ctx, args)
-    devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
-    figures = _energy_figures(
-        ctx,
-        devices=devices,
-        whole=household,
-        period=period,
-        granularity=args.granularity,
-        priced=True,
-    )
+    scope = scope_of(ctx, args)
+    figures = _energy_figures(scope, granularity=args.granularity, priced=True)
     tariff = ctx.household.tariff
     result = {
         **figures,
@@ -143,21 +122,17 @@ def tool_cost(ctx: ToolContext, args: CostArgs) -> tuple[dict, dict]:
     if args.granularity != "total":
         highest, lowest = _extremes(result["series"], "cost")
         result["highest"], result["lowest"] = highest, lowest
-    return result, _evidence(
+    return result, scope.evidence(
         "cost",
-        devices=devices,
-        period=period,
         coverage=result["coverage"],
-        whole_household=household,
         note=f"{COST_RULE} Here: {tariff.describe()}.",
     )
 
 
 def tool_top_devices(ctx: ToolContext, args: TopDevicesArgs) -> tuple[dict, dict]:
-    period = period_of(ctx, args)
-    devices, household = resolve_targets(ctx, devices=[], rooms=args.rooms)
-    series = read_series(ctx.session, ctx.select(period, devices, household), flows=False)
-    by_id = {d.device_id: d for d in devices}
+    scope = scope_of(ctx, args)
+    series = read_series(ctx.session, scope.select(), flows=False)
+    by_id = {d.device_id: d for d in scope.devices}
     # Shares of the selection's consumption, which includes a generator's standby draw: the
     # total is the one energy_usage states, though generators are listed apart, not ranked.
     found = [(by_id[s.figure.device_id], s) for s in shares(series) if s.figure.device_id in by_id]
@@ -218,12 +193,9 @@ def tool_top_devices(ctx: ToolContext, args: TopDevicesArgs) -> tuple[dict, dict
         ],
         "coverage": _r(series.total.coverage, 4),
     }
-    return result, _evidence(
+    return result, scope.evidence(
         "top_devices",
-        devices=devices,
-        period=period,
         coverage=result["coverage"],
-        whole_household=household,
         note="generating devices are listed apart, not ranked",
     )
 
@@ -242,30 +214,27 @@ def _comparison_side(period: Period, figure: Figure) -> dict:
     }
 
 
-def tool_compare_periods(ctx: ToolContext, args: CompareArgs) -> tuple[dict, dict]:
-    first = resolve_period(
+def _compare_side(ctx: ToolContext, args: CompareArgs, side: str) -> Period:
+    return resolve_period(
         ctx,
-        period=args.first_period,
-        start=args.first_start,
-        end=args.first_end,
+        period=getattr(args, f"{side}_period"),
+        start=getattr(args, f"{side}_start"),
+        end=getattr(args, f"{side}_end"),
         time_of_day=args.time_of_day,
-        label=args.first_label,
+        label=getattr(args, f"{side}_label"),
     )
-    if args.second_period or args.second_start:
-        second = resolve_period(
-            ctx,
-            period=args.second_period,
-            start=args.second_start,
-            end=args.second_end,
-            time_of_day=args.time_of_day,
-            label=args.second_label,
-        )
-    else:
-        second = first.previous()
+
+
+def tool_compare_periods(ctx: ToolContext, args: CompareArgs) -> tuple[dict, dict]:
+    first = _compare_side(ctx, args, "first")
+    second = (
+        _compare_side(ctx, args, "second")
+        if args.second_period or args.second_start
+        else first.previous()
+    )
     devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
-    together, *_ = compare(
-        ctx.session, ctx.select(first, devices, household), second, settings=ctx.settings
-    )
+    scope = Scope(ctx, first, devices, household)
+    together, *_ = compare(ctx.session, scope.select(), second, settings=ctx.settings)
     a = _comparison_side(first, together.current)
     b = _comparison_side(second, together.baseline)
     change = together.change("consumption_wh")
@@ -282,12 +251,9 @@ def tool_compare_periods(ctx: ToolContext, args: CompareArgs) -> tuple[dict, dic
         "not_comparable_because": None if change.comparable else change.reason,
     }
     coverages = [c for c in (a["coverage"], b["coverage"]) if c is not None]
-    evidence = _evidence(
+    evidence = scope.evidence(
         "compare_periods",
-        devices=devices,
-        period=first,
         coverage=min(coverages) if coverages else None,
-        whole_household=household,
         note=f"a change in percent needs both periods covered at least "
         f"{ctx.settings.comparable_coverage:.0%}",
     )

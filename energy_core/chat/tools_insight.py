@@ -11,7 +11,7 @@ import statistics
 from collections import defaultdict
 from datetime import UTC, date
 
-from energy_core.chat.periods import Period, parse_period
+from energy_core.chat.periods import Period
 from energy_core.chat.toolargs import ExplainArgs, ProjectArgs
 from energy_core.chat.toolbase import (
     ToolContext,
@@ -21,8 +21,7 @@ from energy_core.chat.toolbase import (
     _iso,
     _period_evidence,
     _r,
-    period_of,
-    resolve_targets,
+    scope_of,
 )
 from energy_core.stats import COST_RULE, buckets, read_series
 from energy_core.stats.period import add_days, local_midnight
@@ -44,13 +43,9 @@ def _hour_means(figures, periods, tz, *, by_weekday: bool = False) -> dict:  # n
 
 
 def tool_explain_period(ctx: ToolContext, args: ExplainArgs) -> tuple[dict, dict]:
-    period = period_of(
-        ctx,
-        args,
-        default=lambda: parse_period("yesterday", now=ctx.now, timezone=ctx.timezone),
-    )
-    devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
-    consumers = _consumers(devices)
+    scope = scope_of(ctx, args, default="yesterday")
+    period = scope.period
+    consumers = _consumers(scope.devices)
     if not consumers:
         raise ToolError("None of those devices consume energy, so there is nothing to explain.")
     tz = ctx.household.tz
@@ -131,12 +126,10 @@ def tool_explain_period(ctx: ToolContext, args: ExplainArgs) -> tuple[dict, dict
         "baseline_days": args.baseline_days,
         "coverage": _r(now_series.total.coverage, 4),
     }
-    evidence = _evidence(
+    evidence = scope.evidence(
         "explain_period",
-        devices=consumers,
-        period=period,
         coverage=result["coverage"],
-        whole_household=household,
+        devices=consumers,
         note="typical: for each local hour of the day, the mean average power of that hour over "
         f"the {args.baseline_days} days before (hours covered at least half); generators left out",
     )

@@ -3,7 +3,6 @@ status and data coverage."""
 
 from __future__ import annotations
 
-from energy_core.chat.periods import parse_period
 from energy_core.chat.toolargs import (
     BaseloadArgs,
     CoverageArgs,
@@ -17,8 +16,7 @@ from energy_core.chat.toolbase import (
     _evidence,
     _iso,
     _r,
-    period_of,
-    resolve_targets,
+    scope_of,
 )
 from energy_core.stats import (
     baseload,
@@ -68,13 +66,8 @@ def _split_rows(cells: list, weekdays: set[int]) -> list[dict]:
 
 
 def tool_hourly_profile(ctx: ToolContext, args: ProfileArgs) -> tuple[dict, dict]:
-    period = period_of(
-        ctx,
-        args,
-        default=lambda: parse_period("last 30 days", now=ctx.now, timezone=ctx.timezone),
-    )
-    devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
-    selection = ctx.select(period, devices, household)
+    scope = scope_of(ctx, args, default="last 30 days")
+    selection = scope.select()
     # The glossary's coverage, as every other answer states it (not the share of hours used).
     coverage = _r(read_series(ctx.session, selection, flows=False).total.coverage, 4)
     if args.split == "weekday_weekend":
@@ -100,20 +93,12 @@ def tool_hourly_profile(ctx: ToolContext, args: ProfileArgs) -> tuple[dict, dict
             "average consumption power in each local hour of the day (hours covered at least "
             "half); usual hours: at least half the busiest hour's average"
         )
-    return result, _evidence(
-        "hourly_profile",
-        devices=devices,
-        period=period,
-        coverage=result["coverage"],
-        whole_household=household,
-        note=note,
-    )
+    return result, scope.evidence("hourly_profile", coverage=result["coverage"], note=note)
 
 
 def tool_power_stats(ctx: ToolContext, args: PowerArgs) -> tuple[dict, dict]:
-    period = period_of(ctx, args)
-    devices, household = resolve_targets(ctx, devices=args.devices, rooms=args.rooms)
-    selection = ctx.select(period, devices, household, granularity="hour")
+    scope = scope_of(ctx, args)
+    selection = scope.select(granularity="hour")
     series = read_series(ctx.session, selection, flows=False)
     peak = peak_hour(series.household)
     total = series.total
@@ -138,12 +123,9 @@ def tool_power_stats(ctx: ToolContext, args: PowerArgs) -> tuple[dict, dict]:
         "peak_hour_start": _iso(peak.start.astimezone(tz)) if peak else None,
         "coverage": _r(total.coverage, 4),
     }
-    return result, _evidence(
+    return result, scope.evidence(
         "power_stats",
-        devices=devices,
-        period=period,
         coverage=result["coverage"],
-        whole_household=household,
         note="avg_w: consumption over the covered time; max_w/min_w are single readings; "
         "peak_hour_avg_w is the highest hourly average consumption of the devices together",
     )
@@ -177,8 +159,8 @@ def tool_baseload(ctx: ToolContext, args: BaseloadArgs) -> tuple[dict, dict]:
 
 
 def tool_device_status(ctx: ToolContext, args: StatusArgs) -> tuple[dict, dict]:
-    devices, household = resolve_targets(ctx, devices=args.devices, rooms=[])
-    wanted = {d.device_id for d in devices}
+    scope = scope_of(ctx, args)
+    wanted = {d.device_id for d in scope.devices}
     now = household_now(ctx.session, ctx.household, now=ctx.now)
     tz = ctx.household.tz
     rows = [
@@ -201,24 +183,20 @@ def tool_device_status(ctx: ToolContext, args: StatusArgs) -> tuple[dict, dict]:
         "offline": sum(not r["online"] for r in rows),
         "as_of": _iso(ctx.now),
     }
-    return result, _evidence(
+    return result, scope.evidence(
         "device_status",
-        devices=devices,
-        period=None,
         coverage=None,
-        whole_household=household,
         note="online = the latest reading still holds power (within the device's max gap)",
     )
 
 
 def tool_data_coverage(ctx: ToolContext, args: CoverageArgs) -> tuple[dict, dict]:
-    period = period_of(ctx, args)
-    devices, household = resolve_targets(ctx, devices=args.devices, rooms=[])
-    series = read_series(ctx.session, ctx.select(period, devices, household), flows=False)
+    scope = scope_of(ctx, args)
+    series = read_series(ctx.session, scope.select(), flows=False)
     totals = {f.device_id: f for f in series.device_totals()}
     tz = ctx.household.tz
     rows = []
-    for device in devices:
+    for device in scope.devices:
         figure = totals.get(device.device_id)
         rows.append(
             {
@@ -235,11 +213,8 @@ def tool_data_coverage(ctx: ToolContext, args: CoverageArgs) -> tuple[dict, dict
             }
         )
     result = {"per_device": rows, "coverage": _r(series.total.coverage, 4)}
-    return result, _evidence(
+    return result, scope.evidence(
         "data_coverage",
-        devices=devices,
-        period=period,
         coverage=result["coverage"],
-        whole_household=household,
         note="coverage counts each device from its first reading on",
     )
