@@ -3,6 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
+import energy_core.alerts.models  # noqa: F401  (registers the alert tables)
 import energy_core.app_settings  # noqa: F401  (registers its table on SQLModel.metadata)
 import energy_core.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from energy_core.db import make_engine

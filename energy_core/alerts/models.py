@@ -1,0 +1,111 @@
+"""The alert tables (migration 0060_alerts): alerts raised per household, the household's and
+each device's alert settings, and mutes. Every table carries ``user_id``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlmodel import Field, SQLModel
+
+from energy_core.types import UTCDateTime
+
+
+def _user() -> Column:
+    return Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+
+
+def _utc(nullable: bool = False, **kwargs) -> Column:
+    return Column(UTCDateTime(), nullable=nullable, **kwargs)
+
+
+class Alert(SQLModel, table=True):
+    """One alert: a condition (``key``) of a household, open from ``opened_at`` until
+    ``resolved_at``. At most one open alert per (household, key)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index(
+            "uq_alerts_open_key",
+            "user_id",
+            "key",
+            unique=True,
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+        Index("ix_alerts_user_opened", "user_id", "opened_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_user())
+    device_pk: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("devices.id", ondelete="CASCADE"), nullable=True),
+    )
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    key: str = Field(sa_column=Column(String(160), nullable=False))
+    title: str = Field(sa_column=Column(String(200), nullable=False))
+    explanation: str = Field(sa_column=Column(Text, nullable=False))
+    evidence: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    opened_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+    resolved_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    acknowledged_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    # Webhook delivery: none (no webhook), pending, sent or failed (retries exhausted).
+    delivery: str = Field(default="none", sa_column=Column(String(16), nullable=False))
+    delivery_attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    next_delivery_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class AlertSettings(SQLModel, table=True):
+    """A household's alert settings, and how far its hourly and daily checks have got."""
+
+    __tablename__ = "alert_settings"
+
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    cheap_period: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    webhook_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    webhook_secret: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    hour_checked: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    day_checked: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+
+
+class DeviceAlertSettings(SQLModel, table=True):
+    """One device's alert settings; a device without a row has the defaults."""
+
+    __tablename__ = "alert_device_settings"
+
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    device_pk: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    sensitivity: str = Field(default="normal", sa_column=Column(String(8), nullable=False))
+    unusual_use: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    offline_minutes: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+
+
+class AlertMute(SQLModel, table=True):
+    """No alert opens for ``key`` until ``muted_until`` (None: until unmuted)."""
+
+    __tablename__ = "alert_mutes"
+
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    key: str = Field(sa_column=Column(String(160), primary_key=True, nullable=False))
+    muted_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+__all__ = ["Alert", "AlertMute", "AlertSettings", "DeviceAlertSettings"]
