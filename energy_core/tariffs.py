@@ -27,6 +27,7 @@ from energy_core.stats.money import (
     Plan,
     PriceSeries,
     Rates,
+    StoredPrices,
     Tariff,
     TimeOfUse,
 )
@@ -243,20 +244,34 @@ def list_plans(session: Session, *, user_id: int) -> list[dict]:
     return [json.loads(row.spec) for row in rows]
 
 
-def _series(session: Session, user_id: int, direction: str) -> PriceSeries:
-    rows = session.exec(
-        select(TariffPrice.starts_at, TariffPrice.ends_at, TariffPrice.price)
-        .where(TariffPrice.user_id == user_id, TariffPrice.direction == direction)
-        .order_by(col(TariffPrice.starts_at))
-    ).all()
-    if not rows:
-        return PriceSeries()
-    starts, ends, prices = zip(*rows, strict=True)
-    return PriceSeries(tuple(starts), tuple(ends), tuple(prices))
+def _stored_prices(session: Session, user_id: int, direction: str) -> StoredPrices:
+    """The household's imported prices of one direction, read a window at a time."""
+
+    def fetch(lo: datetime, hi: datetime) -> list[tuple[datetime, datetime, float]]:
+        # Two range reads on the primary key (user, direction, start): the prices starting in
+        # the window, and the one running into it from before.
+        mine = select(TariffPrice.starts_at, TariffPrice.ends_at, TariffPrice.price).where(
+            TariffPrice.user_id == user_id, TariffPrice.direction == direction
+        )
+        before = session.exec(
+            mine.where(col(TariffPrice.starts_at) < lo)
+            .order_by(col(TariffPrice.starts_at).desc())
+            .limit(1)
+        ).all()
+        inside = session.exec(
+            mine.where(col(TariffPrice.starts_at) >= lo, col(TariffPrice.starts_at) < hi)
+        ).all()
+        return [(a, b, p) for a, b, p in [*before, *inside] if b > lo]
+
+    return StoredPrices(fetch)
 
 
 def build_tariff(
-    user: User, specs: list[dict], *, now: datetime, series: Mapping[str, PriceSeries] = {}
+    user: User,
+    specs: list[dict],
+    *,
+    now: datetime,
+    series: Mapping[str, PriceSeries | StoredPrices] = {},
 ) -> Tariff:
     """A household's ``Tariff`` from its legacy flat price and its tariff documents."""
     if not specs:
@@ -290,9 +305,9 @@ def tariff_for(
 
     if specs is None:
         specs = list_plans(session, user_id=user.id)
-    series: dict[str, PriceSeries] = {}
+    series: dict[str, StoredPrices] = {}
     if any(s[d]["series"] for s in specs for d in DIRECTIONS):
-        series = {d: _series(session, user.id, d) for d in DIRECTIONS}
+        series = {d: _stored_prices(session, user.id, d) for d in DIRECTIONS}
     return build_tariff(user, specs, now=now or clock_now(), series=series)
 
 

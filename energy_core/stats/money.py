@@ -17,6 +17,7 @@ tax are not part of the hourly cost; they are added where a period's bill is sho
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -115,6 +116,63 @@ class PriceSeries:
         return out
 
 
+Fetch = Callable[[datetime, datetime], Sequence[tuple[datetime, datetime, float]]]
+# A read outside the windows already loaded fetches at least this much around the instant.
+FALLBACK_WINDOW = timedelta(days=7)
+
+
+class StoredPrices:
+    """A dynamic tariff's prices as stored, read a window at a time (``fetch(lo, hi)`` returns
+    the prices overlapping ``[lo, hi)``) and kept for the rest of the request: a read loads the
+    window it costs (``load``), and an instant outside every loaded window loads a week from it.
+    A year of half-hourly prices is never read to cost one day."""
+
+    def __init__(self, fetch: Fetch):
+        self._fetch = fetch
+        self._rows: dict[datetime, tuple[datetime, float]] = {}
+        self._loaded: list[tuple[datetime, datetime]] = []
+        self._series = PriceSeries()
+        self.fetches = 0  # how many windows were read (for the bench and the tests)
+
+    def load(self, lo: datetime, hi: datetime) -> None:
+        """Make sure the prices overlapping ``[lo, hi)`` are at hand."""
+        if any(a <= lo and hi <= b for a, b in self._loaded):
+            return
+        self.fetches += 1
+        for start, end, price in self._fetch(lo, hi):
+            self._rows[start] = (end, price)
+        windows = sorted([*self._loaded, (lo, hi)])
+        merged = [windows[0]]
+        for a, b in windows[1:]:
+            if a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+            else:
+                merged.append((a, b))
+        self._loaded = merged
+        starts = sorted(self._rows)
+        self._series = PriceSeries(
+            tuple(starts),
+            tuple(self._rows[t][0] for t in starts),
+            tuple(self._rows[t][1] for t in starts),
+        )
+
+    @property
+    def held(self) -> int:
+        """How many prices have been read so far."""
+        return len(self._rows)
+
+    def _around(self, lo: datetime, hi: datetime) -> PriceSeries:
+        if not any(a <= lo and hi <= b for a, b in self._loaded):
+            self.load(lo, max(hi, lo + FALLBACK_WINDOW))
+        return self._series
+
+    def at(self, instant: datetime) -> float | None:
+        return self._around(instant, instant + MINUTE).at(instant)
+
+    def cuts(self, lo: datetime, hi: datetime) -> list[datetime]:
+        return self._around(lo, hi).cuts(lo, hi)
+
+
 @dataclass(frozen=True)
 class Tariff:
     """The prices of a household's electricity, per kWh, as a function of the hour.
@@ -129,8 +187,8 @@ class Tariff:
     export_price_per_kwh: float = 0.0
     timezone: str = "UTC"
     plans: tuple[Plan, ...] = ()
-    import_series: PriceSeries = PriceSeries()
-    export_series: PriceSeries = PriceSeries()
+    import_series: PriceSeries | StoredPrices = PriceSeries()
+    export_series: PriceSeries | StoredPrices = PriceSeries()
     current: Plan | None = None
     legacy_import_price: float | None = None  # users.price_per_kwh, before the first plan
     _hours: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
@@ -138,6 +196,14 @@ class Tariff:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def load_prices(self, start: datetime, end: datetime) -> None:
+        """Read the stored prices a dynamic tariff needs to price ``[start, end)``, in one go
+        (the hours that start before ``start`` and end after it included)."""
+        lo, hi = start.astimezone(UTC) - HOUR, end.astimezone(UTC) + HOUR
+        for series in (self.import_series, self.export_series):
+            if isinstance(series, StoredPrices):
+                series.load(lo, hi)
 
     def plan_at(self, instant: datetime) -> Plan | None:
         """The plan valid at ``instant`` (None: the legacy flat price holds)."""
@@ -284,6 +350,7 @@ __all__ = [
     "Plan",
     "PriceSeries",
     "Rates",
+    "StoredPrices",
     "Tariff",
     "TimeOfUse",
     "price_flows",

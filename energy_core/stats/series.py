@@ -162,6 +162,8 @@ def read_series(session: Session, selection: Selection, *, flows: bool = True) -
     counted = [d for d in taking if not d.is_grid_meter]
     meters = [d for d in taking if d.is_grid_meter]
     prices = selection.tariff.flat_prices(start, end)
+    if prices is None:
+        selection.tariff.load_prices(start, end)
     hourly = False
     if taking and spans:
         _add_raw_hours(session, selection, spans, taking, acc, nets, metered, prices)

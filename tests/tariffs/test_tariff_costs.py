@@ -100,6 +100,37 @@ def test_an_imported_half_hourly_series_prices_the_hours(engine):
         import_prices(s, user_id=user_id, text="start,price\n2026-03-29T00:00:00,0.1\n")
 
 
+def test_a_day_of_a_year_of_prices_reads_only_the_prices_around_that_day(engine):
+    """A dynamic tariff's year of half-hourly prices: costing the clocks-forward day reads the
+    prices of that day and the hour on either side, once, and costs it as by hand."""
+    user_id, _ = seed(engine)
+    rollup_dirty_hours(engine)
+    first = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = ["start,price"]
+    for i in range(365 * 48):  # 0.10 on the hour's first half, 0.20 on its second
+        at = first + timedelta(minutes=30 * i)
+        rows.append(f"{at.isoformat()},{0.10 if i % 2 == 0 else 0.20}")
+    dynamic = {**TOU, "import": {"default": 0.30, "series": True}}
+    with session_scope(engine) as s:
+        set_tariff(s, user_id=user_id, document=dynamic)
+        assert import_prices(s, user_id=user_id, text="\n".join(rows)) == 365 * 48
+    with session_scope(engine, read_only=True) as s:
+        household = load_household(s, user_id=user_id)
+        total = read_series(s, household.select(day_period(DST_DAY, now=NOW))).total
+        prices = household.tariff.import_series
+        # The 23-hour day from 29 March 00:00 UTC and an hour either side: 25 hours.
+        assert (prices.fetches, prices.held) == (1, 50)
+        # Every hour at the mean of its two half-hours: 21 kWh bought at 0.15, 2 sold at 0.15.
+        assert total.cost_value == pytest.approx(21 * 0.15 - 2 * 0.15)
+        # A later read of a day inside what is loaded reads nothing more.
+        read_series(s, household.select(day_period(DST_DAY, now=NOW), granularity="hour"))
+        assert prices.fetches == 1
+        # An instant far from the loaded window reads a week from it: the price it falls in
+        # and the 7 x 48 starting in the week after.
+        assert prices.at(datetime(2026, 7, 1, 0, 10, tzinfo=UTC)) == pytest.approx(0.10)
+        assert (prices.fetches, prices.held) == (2, 50 + 1 + 7 * 48)
+
+
 def test_the_cli_sets_shows_and_explains(engine, tmp_path, capsys):
     _, email = seed(engine)
     path = tmp_path / "tariff.json"
