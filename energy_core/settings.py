@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     rollup_batch_hours: int = Field(
         5_000, ge=1, description="Dirty (device, hour) pairs per aggregation transaction."
     )
+    alert_interval_s: int = Field(
+        300, ge=10, description="Seconds between evaluations of the households' alerts."
+    )
     retention_interval_s: int = Field(
         3_600, ge=60, description="Seconds between retention runs that prune old raw readings."
     )

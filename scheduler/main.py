@@ -1,6 +1,7 @@
-"""The scheduler process: the rollup job every minute, the retention job every hour, the
-integrity check every day and, with ``ENERGY_BACKUP_DIR``, a backup with rotation, each a few
-lines around an ``energy_core`` function.
+"""The scheduler process: the rollup job every minute, household alerts every 5 minutes (their
+webhooks every minute), the retention job every hour, the integrity check every day and, with
+``ENERGY_BACKUP_DIR``, a backup with rotation, each a few lines around an ``energy_core``
+function.
 
 Retention runs hourly rather than daily: each run then deletes about one hour of readings per
 device (a short transaction that never competes with the rollup for long), and a scheduler that
@@ -16,6 +17,9 @@ from pathlib import Path
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from energy_core import clock
+from energy_core.alerts import evaluate_alerts
+from energy_core.alerts.webhook import deliver_pending
 from energy_core.backup import backup_with_rotation
 from energy_core.db import get_engine, session_scope
 from energy_core.integrity import find_orphans, log_orphans
@@ -43,6 +47,22 @@ def retention_job() -> None:
     except Exception:
         # Nothing is lost: a failed batch rolls back and the next run prunes it.
         log.exception("retention run failed; it will be retried on the next run")
+
+
+def alerts_job() -> None:
+    try:
+        evaluate_alerts(get_engine(), now=clock.now())
+    except Exception:
+        # Conditions are read afresh on every run: the next one sees what this one missed.
+        log.exception("alert evaluation failed; it will be retried on the next run")
+
+
+def alert_delivery_job() -> None:
+    try:
+        deliver_pending(get_engine(), now=clock.now())
+    except Exception:
+        # Undelivered alerts stay pending in the database and are sent by the next run.
+        log.exception("alert delivery failed; it will be retried on the next run")
 
 
 def integrity_job() -> None:
@@ -95,6 +115,21 @@ def build_scheduler(
         seconds=settings.retention_interval_s,
         id="retention",
         name="raw reading retention",
+    )
+    scheduler.add_job(
+        alerts_job,
+        "interval",
+        seconds=settings.alert_interval_s,
+        id="alerts",
+        name="household alerts",
+    )
+    # Its own job, so that a slow webhook never holds up the evaluation of alerts.
+    scheduler.add_job(
+        alert_delivery_job,
+        "interval",
+        seconds=60,
+        id="alert_delivery",
+        name="alert webhooks",
     )
     scheduler.add_job(
         integrity_job,

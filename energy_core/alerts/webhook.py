@@ -1,0 +1,151 @@
+"""Alerts delivered to a household's webhook (docs/alerts.md, "Webhook"): one POST of JSON per
+household with the alerts due, grouped, signed with HMAC-SHA256 of the body under the household's
+secret. A failed POST is retried later with exponential backoff, from the database: nothing waits
+in the scheduler, and a restart loses no delivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from energy_core.alerts.models import Alert, AlertSettings
+from energy_core.alerts.store import alert_public, grouped
+from energy_core.db import session_scope
+from energy_core.models import Device
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Energy-Signature"
+MAX_ATTEMPTS = 6
+FIRST_RETRY = timedelta(minutes=1)
+TIMEOUT_S = 5.0
+BATCH = 200
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def retry_after(attempts: int) -> timedelta:
+    """1, 2, 4, 8, 16 minutes after the 1st..5th failure."""
+    return FIRST_RETRY * (2 ** (attempts - 1))
+
+
+@dataclass
+class DeliveryRun:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def _due(engine: Engine, now: datetime) -> dict[int, tuple[AlertSettings | None, list]]:
+    with session_scope(engine, read_only=True) as session:
+        rows = session.exec(
+            select(Alert, Device.device_id, Device.name)
+            .join(Device, col(Device.id) == col(Alert.device_pk), isouter=True)
+            .where(Alert.delivery == "pending", col(Alert.next_delivery_at) <= now)
+            .order_by(col(Alert.user_id), col(Alert.id))
+            .limit(BATCH)
+        ).all()
+        due: dict[int, tuple[AlertSettings | None, list]] = {}
+        by_user = defaultdict(list)
+        for alert, device_id, name in rows:
+            by_user[alert.user_id].append(
+                (
+                    alert.id,
+                    alert.delivery_attempts,
+                    alert_public(alert, device_id, name, muted=False),
+                )
+            )
+        for user_id, alerts in by_user.items():
+            settings = session.get(AlertSettings, user_id)
+            if settings is not None:
+                session.expunge(settings)
+            due[user_id] = (settings, alerts)
+    return due
+
+
+def deliver_pending(
+    engine: Engine, *, now: datetime, client: httpx.Client | None = None
+) -> DeliveryRun:
+    """POST each household's due alerts to its webhook; record sent, retry later or failed."""
+    run = DeliveryRun()
+    owned = client is None
+    client = client or httpx.Client(timeout=TIMEOUT_S, follow_redirects=False)
+    try:
+        for user_id, (settings, alerts) in _due(engine, now).items():
+            ok = False
+            if settings is not None and settings.webhook_url and settings.webhook_secret:
+                ok = _post(client, settings, [a for _, _, a in alerts], now)
+            with session_scope(engine) as session:
+                for alert_id, attempts, _ in alerts:
+                    row = session.get(Alert, alert_id)
+                    if row is None or row.delivery != "pending":
+                        continue
+                    if settings is None or not settings.webhook_url:
+                        row.delivery, row.next_delivery_at = "none", None
+                    elif ok:
+                        row.delivery, row.next_delivery_at = "sent", None
+                        run.sent += 1
+                    else:
+                        row.delivery_attempts = attempts + 1
+                        if row.delivery_attempts >= MAX_ATTEMPTS:
+                            row.delivery, row.next_delivery_at = "failed", None
+                            run.failed += 1
+                        else:
+                            row.next_delivery_at = now + retry_after(row.delivery_attempts)
+                            run.retried += 1
+                    session.add(row)
+                log.debug("webhook of household %d: %s", user_id, "sent" if ok else "not sent")
+    finally:
+        if owned:
+            client.close()
+    return run
+
+
+def _post(client: httpx.Client, settings: AlertSettings, alerts: list[dict], now: datetime) -> bool:
+    groups = grouped(alerts)
+    body = json.dumps(
+        {
+            "sent_at": now.isoformat(),
+            "summary": ", ".join(f"{title}: {len(items)}" for title, items in groups.items()),
+            "alerts": alerts,
+        },
+        default=str,
+    ).encode()
+    try:
+        response = client.post(
+            settings.webhook_url,
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: signature(settings.webhook_secret, body),
+            },
+        )
+    except httpx.HTTPError as exc:
+        log.warning("alert webhook of household %d failed: %s", settings.user_id, exc)
+        return False
+    if response.is_success:
+        return True
+    log.warning("alert webhook of household %d answered %d", settings.user_id, response.status_code)
+    return False
+
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "SIGNATURE_HEADER",
+    "DeliveryRun",
+    "deliver_pending",
+    "retry_after",
+    "signature",
+]
