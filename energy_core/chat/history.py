@@ -68,6 +68,19 @@ def _cache_key(user_id: int, conversation_id: str) -> str:
     return f"chat:history:{user_id}:{conversation_id}"
 
 
+def _latest_messages(
+    session: Session, *, user_id: int, conversation_id: str, limit: int
+) -> list[HistoryMessage]:
+    """The last ``limit`` stored messages of one conversation, oldest first."""
+    rows = session.exec(
+        select(ChatMessage)
+        .where(ChatMessage.user_id == user_id, ChatMessage.conversation_id == conversation_id)
+        .order_by(col(ChatMessage.id).desc())
+        .limit(limit)
+    ).all()
+    return [HistoryMessage.from_row(row) for row in reversed(rows)]
+
+
 def load_history(
     session: Session,
     *,
@@ -83,13 +96,9 @@ def load_history(
     if cached is not None:
         messages = [HistoryMessage.from_json(m) for m in json.loads(cached)]
         return messages[-limit:]
-    rows = session.exec(
-        select(ChatMessage)
-        .where(ChatMessage.user_id == user_id, ChatMessage.conversation_id == conversation_id)
-        .order_by(col(ChatMessage.id).desc())
-        .limit(HISTORY_LIMIT)
-    ).all()
-    messages = [HistoryMessage.from_row(row) for row in reversed(rows)]
+    messages = _latest_messages(
+        session, user_id=user_id, conversation_id=conversation_id, limit=HISTORY_LIMIT
+    )
     cache.set(
         key,
         json.dumps([m.to_json() for m in messages]).encode(),
@@ -153,13 +162,9 @@ def load_all_history(
     ).all()
     found: dict[str, list[HistoryMessage]] = {}
     for conversation_id, _latest in conversations:
-        rows = session.exec(
-            select(ChatMessage)
-            .where(ChatMessage.user_id == user_id, ChatMessage.conversation_id == conversation_id)
-            .order_by(col(ChatMessage.id).desc())
-            .limit(limit)
-        ).all()
-        found[conversation_id] = [HistoryMessage.from_row(row) for row in reversed(rows)]
+        found[conversation_id] = _latest_messages(
+            session, user_id=user_id, conversation_id=conversation_id, limit=limit
+        )
     return found
 
 

@@ -63,6 +63,16 @@ def cost_line(ctx: ToolContext) -> str:
     return f"\n\n_{COST_RULE} Here: {ctx.household.tariff.describe()}._"
 
 
+def _instead_of_figures(made: ToolCall, who: str) -> str | None:
+    """What to say when a call has no figures to give: why it was refused, or that ``who`` has
+    no readings in its range; None when it has."""
+    if not made.ok:
+        return made.error
+    if not made.result["coverage"]:
+        return no_data(who, made)
+    return None
+
+
 # --- totals ------------------------------------------------------------------------------------
 
 
@@ -75,12 +85,10 @@ def answer_total(ctx: ToolContext, q: Question, call: Call) -> str:
         return answer_ranking(ctx, replace(q, limit=20), call)
     granularity = q.grouping if q.grouping in {"hour", "day", "week", "month"} else "total"
     made = call("energy_usage", granularity=granularity, **range_args(q), **target_args(q.target))
-    if not made.ok:
-        return made.error
-    r = made.result
     who = scope(q.target)
-    if not r["coverage"]:
-        return no_data(who, made)
+    if (instead := _instead_of_figures(made, who)) is not None:
+        return instead
+    r = made.result
     generators = bool(q.target.devices) and all(d.is_generator for d in q.target.devices)
     if generators or "generation" in q.metrics:
         out = f"{cap(who)} generated **{kwh_or_none(r['generation_wh'])}** {when(made.evidence)}."
@@ -139,11 +147,9 @@ def _cost(ctx: ToolContext, q: Question, call: Call) -> str:
 
 def _power(ctx: ToolContext, q: Question, call: Call) -> str:
     made = call("power_stats", **range_args(q), **target_args(q.target))
-    if not made.ok:
-        return made.error
+    if (instead := _instead_of_figures(made, scope(q.target))) is not None:
+        return instead
     r = made.result
-    if not r["coverage"]:
-        return no_data(scope(q.target), made)
     span = when(made.evidence)
     if q.target.devices and len(r["per_device"]) <= 3:
         lines = []
@@ -170,11 +176,9 @@ def _power(ctx: ToolContext, q: Question, call: Call) -> str:
 
 def answer_peak(ctx: ToolContext, q: Question, call: Call) -> str:
     made = call("power_stats", **range_args(q), **target_args(q.target))
-    if not made.ok:
-        return made.error
+    if (instead := _instead_of_figures(made, scope(q.target))) is not None:
+        return instead
     r = made.result
-    if not r["coverage"]:
-        return no_data(scope(q.target), made)
     span = when(made.evidence)
     rows = [row for row in r["per_device"] if row["max_w"] is not None]
     if q.target.devices:

@@ -7,9 +7,9 @@ Answering only reads; storing the exchange is ``history.record_exchange`` in the
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec
 
 from sqlmodel import Session
 
@@ -22,6 +22,8 @@ from energy_core.settings import Settings, get_settings
 if TYPE_CHECKING:
     # The SDK takes about a second to import: only a configured model loads it (chat/llm.py).
     from openai import OpenAI
+
+P = ParamSpec("P")
 
 MAX_QUESTION_CHARS = 2_000
 # Control characters other than tab and line breaks: PostgreSQL cannot store NUL in text, and
@@ -100,26 +102,16 @@ def stream_answer(
     return AnswerStream(_offline(ctx, question))
 
 
-def answer_question(
-    session: Session,
-    *,
-    user_id: int,
-    question: str,
-    history: Sequence[dict[str, str]] = (),
-    now: datetime | None = None,
-    settings: Settings | None = None,
-    client: OpenAI | None = None,
-) -> ChatAnswer:
-    """``stream_answer`` run to the end."""
-    return stream_answer(
-        session,
-        user_id=user_id,
-        question=question,
-        history=history,
-        now=now,
-        settings=settings,
-        client=client,
-    ).result()
+def _run_to_end(stream: Callable[P, AnswerStream]) -> Callable[P, ChatAnswer]:
+    def run(*args: P.args, **kwargs: P.kwargs) -> ChatAnswer:
+        return stream(*args, **kwargs).result()
+
+    run.__doc__ = f"``{stream.__name__}`` run to the end: the whole ``ChatAnswer``."
+    return run
+
+
+# The same call as ``stream_answer`` (same arguments, same checks), waited for.
+answer_question = _run_to_end(stream_answer)
 
 
 __all__ = [

@@ -3,7 +3,7 @@ analyst fills in the same fields."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,18 +23,32 @@ _DEVICES_HELP = (
 _ROOMS_HELP = "Rooms / locations ('Kitchen'). Empty = all rooms."
 
 
+_LABEL_HELP = "How the user named an explicit start/end range ('last week'); shown with it."
+
+# The fields that name a range, each defined once (a tool with two ranges prefixes them).
+Phrase = Annotated[str | None, Field(max_length=100, description=_PERIOD_HELP)]
+Start = Annotated[str | None, Field(max_length=40, description=_START_HELP)]
+End = Annotated[str | None, Field(max_length=40, description=_END_HELP)]
+Label = Annotated[str | None, Field(max_length=80, description=_LABEL_HELP)]
+
+
+def _phrase_defaulting_to(default: str) -> Any:
+    """The ``period`` field of a tool whose default range is not the last 7 days."""
+    return Field(None, max_length=100, description=_PERIOD_HELP.replace("last 7 days", default))
+
+
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-_LABEL_HELP = "How the user named an explicit start/end range ('last week'); shown with it."
+class _SpanArgs(_Args):
+    period: Phrase = None
+    start: Start = None
+    end: End = None
+    label: Label = None
 
 
-class _RangeArgs(_Args):
-    period: str | None = Field(None, max_length=100, description=_PERIOD_HELP)
-    start: str | None = Field(None, max_length=40, description=_START_HELP)
-    end: str | None = Field(None, max_length=40, description=_END_HELP)
-    label: str | None = Field(None, max_length=80, description=_LABEL_HELP)
+class _RangeArgs(_SpanArgs):
     time_of_day: TimeOfDay | None = Field(
         None,
         description="Only these local hours: night 22-06, morning 06-12, afternoon 12-18, "
@@ -65,29 +79,24 @@ class TopDevicesArgs(_RangeArgs):
 
 
 class CompareArgs(_TargetArgs):
-    first_period: str | None = Field(None, max_length=100, description=_PERIOD_HELP)
-    first_start: str | None = Field(None, max_length=40, description=_START_HELP)
-    first_end: str | None = Field(None, max_length=40, description=_END_HELP)
-    first_label: str | None = Field(None, max_length=80, description=_LABEL_HELP)
+    first_period: Phrase = None
+    first_start: Start = None
+    first_end: End = None
+    first_label: Label = None
     second_period: str | None = Field(
         None,
         max_length=100,
         description="The period to compare with. Empty = the period of the same kind just "
         "before the first ('this week' -> 'last week').",
     )
-    second_start: str | None = Field(None, max_length=40, description=_START_HELP)
-    second_end: str | None = Field(None, max_length=40, description=_END_HELP)
-    second_label: str | None = Field(None, max_length=80, description=_LABEL_HELP)
+    second_start: Start = None
+    second_end: End = None
+    second_label: Label = None
     time_of_day: TimeOfDay | None = Field(None, description="Only these local hours in both.")
 
 
-class ProfileArgs(_TargetArgs):
-    period: str | None = Field(
-        None, max_length=100, description=_PERIOD_HELP.replace("last 7 days", "last 30 days")
-    )
-    start: str | None = Field(None, max_length=40, description=_START_HELP)
-    end: str | None = Field(None, max_length=40, description=_END_HELP)
-    label: str | None = Field(None, max_length=80, description=_LABEL_HELP)
+class ProfileArgs(_SpanArgs, _TargetArgs):
+    period: str | None = _phrase_defaulting_to("last 30 days")
     split: Literal["none", "weekday_weekend"] = Field(
         "none", description="'weekday_weekend' for a profile of weekdays and one of weekends."
     )
@@ -120,13 +129,8 @@ class CoverageArgs(_RangeArgs):
     devices: list[str] = Field(default_factory=list, max_length=20, description=_DEVICES_HELP)
 
 
-class ExplainArgs(_TargetArgs):
-    period: str | None = Field(
-        None, max_length=100, description=_PERIOD_HELP.replace("last 7 days", "yesterday")
-    )
-    start: str | None = Field(None, max_length=40, description=_START_HELP)
-    end: str | None = Field(None, max_length=40, description=_END_HELP)
-    label: str | None = Field(None, max_length=80, description=_LABEL_HELP)
+class ExplainArgs(_SpanArgs, _TargetArgs):
+    period: str | None = _phrase_defaulting_to("yesterday")
     baseline_days: int = Field(
         28, ge=7, le=60, description="Days before the period that make the typical day."
     )

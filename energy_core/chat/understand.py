@@ -11,6 +11,7 @@ phrases, so that word order and synonyms do not matter.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from difflib import SequenceMatcher, get_close_matches
 
 from energy_core.chat.devices import STOPWORDS, Match, find_devices_in_text, fold
@@ -23,7 +24,7 @@ from energy_core.chat.periods import (
     find_periods,
     find_times_of_day,
 )
-from energy_core.chat.question import Option, Question, Target
+from energy_core.chat.question import Kind, Option, Question, Target
 from energy_core.chat.render import plain_name
 from energy_core.chat.tools import ToolContext
 from energy_core.stats import TIMES_OF_DAY, DeviceRef
@@ -317,6 +318,16 @@ def _option_question(original: str, phrase: str, replacement: str) -> str:
     return out if n else f"{original.rstrip('?. ')} ({replacement})?"
 
 
+def _ask_back(q: Question, kind: Kind, names: list[str], devices: Iterable[DeviceRef]) -> Question:
+    """``q`` as a question back about ``names[0]``: each of ``devices`` offered in its place."""
+    q.kind = kind
+    q.unknown_names = names
+    q.options = [
+        Option(d.name, _option_question(q.text, names[0], plain_name(d.name))) for d in devices
+    ]
+    return q
+
+
 def understand(ctx: ToolContext, question: str) -> Question:
     """The question model of ``question`` for the user of ``ctx``."""
     raw = _tidy(question)
@@ -371,41 +382,16 @@ def understand(ctx: ToolContext, question: str) -> Question:
     # Names: several devices for one word, a near miss, or nothing at all of the user's.
     for match in matches:
         if match.ambiguous:
-            q.kind = "clarify"
-            q.unknown_names = [match.phrase]
-            q.options = [
-                Option(d.name, _option_question(question, match.phrase, plain_name(d.name)))
-                for d in match.devices
-            ]
-            return q
+            return _ask_back(q, "clarify", [match.phrase], match.devices)
     if modified is not None:
         phrase, match = modified
-        q.kind = "unknown_name"
-        q.unknown_names = [phrase]
-        q.options = [
-            Option(d.name, _option_question(question, phrase, plain_name(d.name)))
-            for d in match.devices
-        ]
-        return q
+        return _ask_back(q, "unknown_name", [phrase], match.devices)
     near = [m for m in matches if not m.exact]
     if near:
-        match = near[0]
-        q.kind = "clarify"
-        q.unknown_names = [match.phrase]
-        q.options = [
-            Option(d.name, _option_question(question, match.phrase, plain_name(d.name)))
-            for d in match.devices
-        ]
-        return q
+        return _ask_back(q, "clarify", [near[0].phrase], near[0].devices)
     missing = unknown_names(rest, exact, ctx.devices, vocabulary=VOCABULARY)
     if missing:
-        q.kind = "unknown_name"
-        q.unknown_names = missing
-        q.options = [
-            Option(d.name, _option_question(question, missing[0], plain_name(d.name)))
-            for d in close_devices(missing[0], ctx.devices)
-        ]
-        return q
+        return _ask_back(q, "unknown_name", missing, close_devices(missing[0], ctx.devices))
 
     q.target = _target(exact)
     q.sides = [_target([m]) for m in exact]
