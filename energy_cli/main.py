@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from energy_cli import accounts, ask, data, importing, inputs, manage, run, tariffs
+from energy_cli import accounts, alerts, ask, data, importing, inputs, manage, run, tariffs
 from energy_cli.console import CliError
 from energy_core.settings import get_settings
 
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_commands(sub)
     inputs.add_commands(sub)
     tariffs.add_commands(sub)
+    alerts.add_commands(sub)
     return parser
 
 

@@ -26,6 +26,7 @@ from ingest_api.headers import SecurityHeaders
 from ingest_api.metrics import Metrics, MetricsMiddleware
 from ingest_api.routers import (
     aggregates,
+    alerts,
     bill,
     chat,
     devices,
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stats,
         summary,
         bill,
+        alerts,
         realtime,
         devices,
         chat,

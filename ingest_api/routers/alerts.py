@@ -1,0 +1,34 @@
+"""``GET /api/v1/alerts``: the read key's household's alerts, newest first."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from energy_core import clock
+from energy_core.alerts import list_alerts
+from ingest_api.alert_schemas import AlertsOut
+from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
+from ingest_api.errors import documented
+
+router = APIRouter(tags=["read"])
+
+
+@router.get(
+    "/api/v1/alerts",
+    summary="The household's alerts",
+    description="Open alerts and those of the last 7 days (state=recent, the default), only the "
+    "open ones (state=open) or all; each with its explanation and evidence (figures and a "
+    "chart). docs/alerts.md describes each kind, its rule and defaults.",
+    response_model=AlertsOut,
+    responses=documented(401, 403, 422, 429, 503),
+)
+def get_alerts(
+    principal: ReaderDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    state: Annotated[Literal["open", "recent", "all"], Query()] = "recent",
+) -> AlertsOut:
+    items = list_alerts(session, user_id=principal.user_id, state=state, now=clock.now(settings))
+    return AlertsOut.model_validate({"items": items})
