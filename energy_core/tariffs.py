@@ -29,6 +29,7 @@ from energy_core.stats.money import (
     Rates,
     StoredPrices,
     Tariff,
+    Tiers,
     TimeOfUse,
 )
 
@@ -41,8 +42,13 @@ TOP_KEYS = {
     "import",
     "export",
 }
-RATE_KEYS = {"default", "periods", "series"}
+RATE_KEYS = {"default", "periods", "series", "tiers"}
 PERIOD_KEYS = {"days", "from", "to", "price"}
+TIER_KEYS = {"per", "bands"}
+BAND_KEYS = {"up_to_kwh", "price"}
+TIER_COUNTS = ("day", "billing_period")
+MAX_BANDS = 10
+MAX_TIER_KWH = 100_000.0
 DIRECTIONS = ("import", "export")
 MAX_PRICE = 1000.0
 MAX_SERIES_ROWS = 200_000
@@ -101,12 +107,21 @@ def _rates(problems: list[dict], where: str, value: Any, *, required: bool) -> d
         _problem(problems, where, 'must be an object such as {"default": 0.28}')
         return {"default": 0.0, "periods": [], "series": False}
     for key in sorted(set(value) - RATE_KEYS):
-        _problem(problems, f"{where}.{key}", "is not a field of a price (default, periods, series)")
+        _problem(
+            problems,
+            f"{where}.{key}",
+            "is not a field of a price (default, periods, series, tiers)",
+        )
     out = {
         "default": _number(problems, f"{where}.default", value.get("default")),
         "periods": [],
         "series": value.get("series", False),
     }
+    if "tiers" in value:
+        if where == "import":
+            out["tiers"] = _tiers(problems, f"{where}.tiers", value["tiers"])
+        else:
+            _problem(problems, f"{where}.tiers", "tiers are for import prices only")
     if not isinstance(out["series"], bool):
         _problem(problems, f"{where}.series", "must be true or false")
     periods = value.get("periods", [])
@@ -142,6 +157,48 @@ def _rates(problems: list[dict], where: str, value: Any, *, required: bool) -> d
             }
         )
     return out
+
+
+def _tiers(problems: list[dict], where: str, value: Any) -> dict:
+    """``{"per": "day", "bands": [{"up_to_kwh": 8, "price": 0.2}, ...]}``: limits rising."""
+    if not isinstance(value, Mapping):
+        _problem(
+            problems,
+            where,
+            'must be an object such as {"per": "day", "bands": [{"up_to_kwh": 8, "price": 0.2}]}',
+        )
+        return {"per": "day", "bands": []}
+    for key in sorted(set(value) - TIER_KEYS):
+        _problem(problems, f"{where}.{key}", "is not a field of tiers (per, bands)")
+    per = value.get("per")
+    if per not in TIER_COUNTS:
+        _problem(
+            problems, f"{where}.per", "must be day or billing_period (what the count restarts)"
+        )
+    bands = value.get("bands")
+    if not isinstance(bands, list) or not 1 <= len(bands) <= MAX_BANDS:
+        _problem(problems, f"{where}.bands", f"must be a list of 1 to {MAX_BANDS} bands")
+        bands = []
+    out, below = [], 0.0
+    for i, band in enumerate(bands):
+        here = f"{where}.bands[{i}]"
+        if not isinstance(band, Mapping):
+            _problem(problems, here, 'must be an object {"up_to_kwh", "price"}')
+            continue
+        for key in sorted(set(band) - BAND_KEYS):
+            _problem(problems, f"{here}.{key}", "is not a field of a band (up_to_kwh, price)")
+        limit = _number(problems, f"{here}.up_to_kwh", band.get("up_to_kwh"), high=MAX_TIER_KWH)
+        if limit <= below:
+            _problem(
+                problems,
+                f"{here}.up_to_kwh",
+                f"must be more than {below:g} (the limit of the band before, or 0)",
+            )
+        below = max(below, limit)
+        out.append(
+            {"up_to_kwh": limit, "price": _number(problems, f"{here}.price", band.get("price"))}
+        )
+    return {"per": per, "bands": out}
 
 
 def validate_tariff(document: Any) -> dict:
@@ -207,7 +264,15 @@ def _clock_minutes(text: str) -> int:
 
 def _plan(spec: dict, tz: ZoneInfo) -> Plan:
     def rates(value: dict) -> Rates:
+        tiers = value.get("tiers")
         return Rates(
+            tiers=Tiers(
+                per=tiers["per"],
+                limits_kwh=tuple(b["up_to_kwh"] for b in tiers["bands"]),
+                prices=tuple(b["price"] for b in tiers["bands"]),
+            )
+            if tiers
+            else None,
             default=value["default"],
             periods=tuple(
                 TimeOfUse(

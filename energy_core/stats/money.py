@@ -56,24 +56,65 @@ class TimeOfUse:
 
 
 @dataclass(frozen=True)
+class Tiers:
+    """Import prices by the kWh already imported in the local day (``per`` "day") or billing
+    period ("billing_period"): the kWh up to ``limits_kwh[0]`` at ``prices[0]``, from there up
+    to ``limits_kwh[1]`` at ``prices[1]``..., past the last limit at the plan's default price.
+    They price the kWh no time-of-use period or series price covers; every imported kWh counts
+    towards the limits (docs/tariffs.md, "Tiers")."""
+
+    per: str
+    limits_kwh: tuple[float, ...]
+    prices: tuple[float, ...]
+
+    def mean_price(self, before_kwh: float, kwh: float, default: float) -> float:
+        """The mean price of the kWh ``[before_kwh, before_kwh + kwh)`` of the count; for no
+        kWh, the price of the next one."""
+        if kwh <= 0:
+            for limit, price in zip(self.limits_kwh, self.prices, strict=True):
+                if before_kwh < limit:
+                    return price
+            return default
+        cursor, end, paid = before_kwh, before_kwh + kwh, 0.0
+        for limit, price in zip(self.limits_kwh, self.prices, strict=True):
+            if cursor < min(limit, end):
+                paid += (min(limit, end) - cursor) * price
+                cursor = min(limit, end)
+        paid += max(end - cursor, 0.0) * default
+        return paid / kwh
+
+    def words(self, default: float, currency: str) -> str:
+        steps, low = [], 0.0
+        for limit, price in zip(self.limits_kwh, self.prices, strict=True):
+            steps.append(f"{price:g} {currency}/kWh from {low:g} to {limit:g} kWh")
+            low = limit
+        per = "day" if self.per == "day" else "billing period"
+        return f"{', '.join(steps)}, then {default:g} {currency}/kWh, counted per {per}"
+
+
+@dataclass(frozen=True)
 class Rates:
     """One direction's prices (import or export) in one plan."""
 
     default: float
     periods: tuple[TimeOfUse, ...] = ()
     series: bool = False  # the imported price series wins where it has a price
+    tiers: Tiers | None = None  # import only: the default price by the kWh imported so far
 
-    def at(self, local: datetime, series_price: float | None) -> float:
+    def at(
+        self, local: datetime, series_price: float | None, default: float | None = None
+    ) -> float:
+        """The price at ``local``; ``default`` replaces the plan's default (a tier's price)."""
         if self.series and series_price is not None:
             return series_price
         for period in self.periods:
             if period.applies(local):
                 return period.price
-        return self.default
+        return self.default if default is None else default
 
     @property
     def is_flat(self) -> bool:
-        return not self.periods and not self.series
+        return not self.periods and not self.series and self.tiers is None
 
 
 @dataclass(frozen=True)
@@ -192,6 +233,14 @@ class Tariff:
     current: Plan | None = None
     legacy_import_price: float | None = None  # users.price_per_kwh, before the first plan
     _hours: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    # Tiered plans: each UTC hour's mean tier price, and the range they were worked out for
+    # (energy_core.stats.tiers); an hour not worked out (one to come) pays the default price.
+    tier_prices: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    tier_range: list = field(default_factory=list, compare=False, hash=False, repr=False)
+
+    @property
+    def has_tiers(self) -> bool:
+        return any(p.import_rates.tiers is not None for p in self.plans)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -215,12 +264,15 @@ class Tariff:
                 break
         return found
 
-    def _prices_at_instant(self, instant: datetime) -> tuple[float, float]:
+    def _prices_at_instant(
+        self, instant: datetime, tier_price: float | None = None
+    ) -> tuple[float, float]:
         plan = self.plan_at(instant)
         if plan is None:
             return self._legacy
         local = instant.astimezone(self.tz)
-        imp = plan.import_rates.at(local, self.import_series.at(instant))
+        default = tier_price if plan.import_rates.tiers is not None else None
+        imp = plan.import_rates.at(local, self.import_series.at(instant), default)
         exp = plan.export_rates.at(local, self.export_series.at(instant))
         return imp, exp
 
@@ -239,6 +291,7 @@ class Tariff:
         cached = self._hours.get(hour_start)
         if cached is not None:
             return cached
+        tier_price = self.tier_prices.get(hour_start)
         end = hour_start + HOUR
         cuts = {hour_start, end}
         local_minute = hour_start.astimezone(self.tz).minute
@@ -255,16 +308,18 @@ class Tariff:
         cuts.update(self.export_series.cuts(hour_start, end))
         edges = sorted(cuts)
         if len(edges) == 2:
-            prices = self._prices_at_instant(hour_start)
+            prices = self._prices_at_instant(hour_start, tier_price)
         else:
             imp = exp = 0.0
             for lo, hi in zip(edges, edges[1:], strict=False):
                 share = (hi - lo) / HOUR
-                a, b = self._prices_at_instant(lo)
+                a, b = self._prices_at_instant(lo, tier_price)
                 imp += a * share
                 exp += b * share
             prices = (imp, exp)
-        self._hours[hour_start] = prices
+        if tier_price is None and not self.has_tiers:
+            # A tier price depends on the import so far, which a later read may extend.
+            self._hours[hour_start] = prices
         return prices
 
     def flat_prices(self, start: datetime, end: datetime) -> tuple[float, float] | None:
@@ -316,7 +371,10 @@ class Tariff:
 
 
 def _rates_words(rates: Rates, currency: str) -> str:
-    text = f"{rates.default:g} {currency}/kWh"
+    if rates.tiers is not None:
+        text = rates.tiers.words(rates.default, currency)
+    else:
+        text = f"{rates.default:g} {currency}/kWh"
     if rates.periods:
         text += " (" + ", ".join(f"{p.price:g} {p.words()}" for p in rates.periods) + ")"
     if rates.series:
@@ -352,6 +410,7 @@ __all__ = [
     "Rates",
     "StoredPrices",
     "Tariff",
+    "Tiers",
     "TimeOfUse",
     "price_flows",
 ]

@@ -164,6 +164,10 @@ def read_series(session: Session, selection: Selection, *, flows: bool = True) -
     prices = selection.tariff.flat_prices(start, end)
     if prices is None:
         selection.tariff.load_prices(start, end)
+        if selection.tariff.has_tiers:
+            from energy_core.stats.tiers import price_tiers  # it reads hourly series itself
+
+            price_tiers(session, selection.household, start, end)
     hourly = False
     if taking and spans:
         _add_raw_hours(session, selection, spans, taking, acc, nets, metered, prices)

@@ -109,6 +109,30 @@ def test_yesterday_is_previewed_then_the_plan_saved_and_billed(home):
     assert "0.1 mon-fri 00:30-05:30" in shown_text(at)
 
 
+def test_a_tiered_plan_is_previewed_by_hand_and_listed_with_its_tiers(home):
+    user_id, email = home
+    tiered = {
+        **PLAN,
+        "import": {
+            "default": 0.30,
+            "tiers": {"per": "day", "bands": [{"up_to_kwh": 10, "price": 0.10}]},
+        },
+    }
+    at = tariffs_page(email)
+    at.text_area[0].input(json.dumps(tiered))
+    at = button(at, "Preview yesterday").click().run()
+    assert not at.exception and not at.error
+    # Yesterday's 24 kWh: the day's first 10 at 0.10, the other 14 at 0.30, standing charge, tax.
+    assert metrics(at)["Yesterday under the new tariff"] == format_money(
+        (10 * 0.10 + 14 * 0.30 + 0.5) * 1.10, "GBP"
+    )
+    at = button(at, "Save tariff").click().run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert list(table["Import tiers"]) == ["0.1 up to 10 kWh, then 0.3, per day"]
+    assert "0.1 GBP/kWh from 0 to 10 kWh, then 0.3 GBP/kWh, counted per day" in shown_text(at)
+
+
 def test_a_bad_plan_is_explained_and_nothing_is_stored(home):
     user_id, email = home
     at = tariffs_page(email)

@@ -57,6 +57,15 @@ def household_of(user: auth.SignedInUser) -> tuple[int, str]:
     return int(ids[chosen]), chosen
 
 
+def tiers_words(rates: dict) -> str:
+    tiers = rates.get("tiers")
+    if not tiers:
+        return ""
+    bands = ", ".join(f"{b['price']:g} up to {b['up_to_kwh']:g} kWh" for b in tiers["bands"])
+    per = "day" if tiers["per"] == "day" else "billing period"
+    return f"{bands}, then {rates['default']:g}, per {per}"
+
+
 def plans_table(plans: list[dict]) -> None:
     rows = [
         {
@@ -66,6 +75,7 @@ def plans_table(plans: list[dict]) -> None:
             "Import periods": "; ".join(
                 f"{x['days']} {x['from']}-{x['to']} {x['price']:g}" for x in p["import"]["periods"]
             ),
+            "Import tiers": tiers_words(p["import"]),
             "Export default": p["export"]["default"],
             "Standing charge/day": p["standing_charge_per_day"],
             "Tax %": p["tax_percent"],
