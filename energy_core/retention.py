@@ -6,17 +6,18 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from energy_core.db import session_scope
+from energy_core.jobs import BatchedRun, last_run, record_run
 from energy_core.models import JobRun
 from energy_core.settings import Settings, get_settings
 from energy_core.sql.locks import job_lock
 from energy_core.sql.maintenance import delete_readings_of_hours, prunable_hours
-from energy_core.types import utcnow
+from energy_core.types import floor_hour, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +33,8 @@ class PruneBatch:
 
 
 @dataclass
-class PruneRun:
-    skipped: bool = False
-    hours: int = 0
+class PruneRun(BatchedRun):
     readings: int = 0
-    batches: int = 0
-    duration_s: float = 0.0
     horizon: datetime | None = None
 
 
@@ -50,7 +47,7 @@ def retention_horizon(now: datetime, *, settings: Settings) -> datetime | None:
     if settings.retention_days == 0:
         return None
     keep = timedelta(days=max(settings.retention_days, settings.lateness_days))
-    return (now - keep).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return floor_hour(now - keep)
 
 
 def prune_batch(
@@ -106,15 +103,7 @@ def prune_readings(
                 )
         run.duration_s = time.perf_counter() - started
         with session_scope(engine) as session:
-            row = session.get(JobRun, RETENTION_JOB) or JobRun(
-                job=RETENTION_JOB, started_at=started_at
-            )
-            row.started_at = started_at
-            row.finished_at = utcnow()
-            row.hours_computed = run.hours
-            row.duration_s = run.duration_s
-            row.error = None
-            session.add(row)
+            record_run(session, RETENTION_JOB, started_at=started_at, run=run)
     log.log(
         logging.INFO if run.readings else logging.DEBUG,
         "retention: %d readings of %d hours before %s deleted in %d batches, %.3f s",
@@ -128,4 +117,4 @@ def prune_readings(
 
 
 def last_prune(session: Session) -> JobRun | None:
-    return session.get(JobRun, RETENTION_JOB)
+    return last_run(session, RETENTION_JOB)

@@ -14,12 +14,13 @@ from sqlalchemy import Engine, true
 from sqlmodel import Session, col, func, select
 
 from energy_core.db import session_scope
+from energy_core.jobs import BatchedRun, last_run, record_run
 from energy_core.models import Device, DirtyHour, JobRun
 from energy_core.retention import retention_horizon
 from energy_core.settings import Settings, get_settings
 from energy_core.sql.locks import WritersBusy, job_lock
 from energy_core.sql.rollup import mark_range_dirty, recompute_dirty_hours
-from energy_core.types import utcnow
+from energy_core.types import ceil_hour, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +34,7 @@ class RollupBatch:
 
 
 @dataclass
-class RollupRun:
-    skipped: bool = False
-    hours: int = 0
-    batches: int = 0
-    duration_s: float = 0.0
+class RollupRun(BatchedRun):
     remaining: int = 0
 
 
@@ -149,7 +146,7 @@ def rollup_dirty_hours(
         with session_scope(engine) as session:
             run.remaining = dirty_backlog(session)
             run.duration_s = time.perf_counter() - started
-            _record_run(session, started_at=started_at, run=run)
+            record_run(session, ROLLUP_JOB, started_at=started_at, run=run)
     log.log(
         logging.INFO if run.hours else logging.DEBUG,
         "rollup: %d hours recomputed in %d batches, %.3f s, %d still dirty",
@@ -189,7 +186,7 @@ def mark_for_rebuild(
                 col(Device.id).in_(device_pks) if device_pks is not None else true()
             )
         ).one()
-        safe = _ceil_hour(horizon + timedelta(seconds=gaps or settings.max_gap_s))
+        safe = ceil_hour(horizon + timedelta(seconds=gaps or settings.max_gap_s))
         if since is None or since < safe:
             since = safe
     return mark_range_dirty(
@@ -201,20 +198,5 @@ def mark_for_rebuild(
     )
 
 
-def _ceil_hour(ts: datetime) -> datetime:
-    floor = ts.replace(minute=0, second=0, microsecond=0)
-    return floor if floor == ts else floor + timedelta(hours=1)
-
-
-def _record_run(session: Session, *, started_at: datetime, run: RollupRun) -> None:
-    row = session.get(JobRun, ROLLUP_JOB) or JobRun(job=ROLLUP_JOB, started_at=started_at)
-    row.started_at = started_at
-    row.finished_at = utcnow()
-    row.hours_computed = run.hours
-    row.duration_s = run.duration_s
-    row.error = None
-    session.add(row)
-
-
 def last_rollup(session: Session) -> JobRun | None:
-    return session.get(JobRun, ROLLUP_JOB)
+    return last_run(session, ROLLUP_JOB)

@@ -145,12 +145,17 @@ def _cost(ctx: ToolContext, q: Question, call: Call) -> str:
     return out + coverage_note(r["coverage"]) + cost_line(ctx)
 
 
-def _power(ctx: ToolContext, q: Question, call: Call) -> str:
+def _power_stats(q: Question, call: Call) -> ToolCall | str:
+    """The power figures of the question's range and target, or what to say instead."""
     made = call("power_stats", **range_args(q), **target_args(q.target))
-    if (instead := _instead_of_figures(made, scope(q.target))) is not None:
-        return instead
-    r = made.result
-    span = when(made.evidence)
+    return _instead_of_figures(made, scope(q.target)) or made
+
+
+def _power(ctx: ToolContext, q: Question, call: Call) -> str:
+    made = _power_stats(q, call)
+    if isinstance(made, str):
+        return made
+    r, span = made.result, when(made.evidence)
     if q.target.devices and len(r["per_device"]) <= 3:
         lines = []
         for row in r["per_device"]:
@@ -175,11 +180,10 @@ def _power(ctx: ToolContext, q: Question, call: Call) -> str:
 
 
 def answer_peak(ctx: ToolContext, q: Question, call: Call) -> str:
-    made = call("power_stats", **range_args(q), **target_args(q.target))
-    if (instead := _instead_of_figures(made, scope(q.target))) is not None:
-        return instead
-    r = made.result
-    span = when(made.evidence)
+    made = _power_stats(q, call)
+    if isinstance(made, str):
+        return made
+    r, span = made.result, when(made.evidence)
     rows = [row for row in r["per_device"] if row["max_w"] is not None]
     if q.target.devices:
         lines = [
