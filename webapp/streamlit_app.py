@@ -14,6 +14,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from energy_core.settings import get_settings
 from webapp import auth
+from webapp.alerts_view import alerts_title
 from webapp.loaders import DatabaseUnavailable
 
 if PagesManager.uses_pages_directory:
@@ -55,6 +56,12 @@ def pages_for(user: auth.SignedInUser) -> dict[str, list[st.Page]]:
                 "pages/device.py", title="Device", icon=":material/monitoring:", url_path="device"
             ),
             st.Page("pages/chat.py", title="Chat", icon=":material/chat:", url_path="chat"),
+            st.Page(
+                "pages/alerts.py",
+                title=alerts_title(user.id),
+                icon=":material/notifications:",
+                url_path="alerts",
+            ),
             st.Page(
                 "pages/glossary.py",
                 title="What the figures mean",
@@ -115,6 +122,7 @@ PAGE_PATHS = (
     "history",
     "device",
     "chat",
+    "alerts",
     "metrics",
     "devices",
     "import",

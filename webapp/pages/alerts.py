@@ -1,0 +1,226 @@
+"""Alerts: the household's open and recent alerts, grouped by kind, each with its explanation,
+its figures and its evidence chart, to acknowledge or mute; and the alert settings of the
+household and of each device (docs/alerts.md)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from energy_core.alerts import (
+    MUTE_CHOICES,
+    acknowledge,
+    grouped,
+    mute,
+    set_device_alert_settings,
+    set_household_alert_settings,
+    unmute,
+)
+from webapp import auth
+from webapp.actions import FAILED, flash, show_flash, submit
+from webapp.alerts_view import clear_alert_caches, evidence_chart, load_alert_settings, load_alerts
+from webapp.downloads import csv_download
+from webapp.loaders import database_guard, load_devices, now_utc
+
+PAGE = "alerts"
+STATES = {"Open": "open", "Last 7 days": "recent", "All": "all"}
+MUTE_LABELS = {"1d": "for a day", "7d": "for a week", "forever": "until unmuted"}
+STATE_BADGES = {
+    "open": ("New", "red"),
+    "acknowledged": ("Seen", "orange"),
+    "resolved": ("Resolved", "green"),
+}
+
+
+def act(change, message: str) -> None:  # noqa: ANN001 - a function of a session
+    if submit(change) is not FAILED:
+        clear_alert_caches()
+        flash(PAGE, message)
+        st.rerun()
+
+
+def figure_text(figure: dict) -> str:
+    value, unit = figure["value"], figure["unit"]
+    if value is None:
+        return "no data"
+    if isinstance(value, float):
+        value = f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{value} {unit}".strip()
+
+
+def alert_card(user_id: int, alert: dict, devices: pd.DataFrame) -> None:
+    with st.container(border=True):
+        label, colour = STATE_BADGES[alert["state"]]
+        head = st.container(horizontal=True, vertical_alignment="center")
+        head.markdown(f"**{alert['title']}**")
+        head.badge(label, color=colour)
+        if alert["muted"]:
+            head.badge("Muted", icon=":material/notifications_off:", color="gray")
+        st.write(alert["explanation"])
+        shown = [f for f in alert["evidence"]["figures"] if f["label"] != "Last seen"]
+        cols = st.columns(max(len(shown), 1))
+        for col, figure in zip(cols, shown, strict=False):
+            col.metric(figure["label"], figure_text(figure))
+        chart = evidence_chart(alert, devices)
+        if chart is not None:
+            st.altair_chart(chart, use_container_width=True)
+        times = f"Opened {alert['opened_at'][:16].replace('T', ' ')} UTC"
+        if alert["resolved_at"]:
+            times += f", resolved {alert['resolved_at'][:16].replace('T', ' ')} UTC"
+        st.caption(times)
+        if alert["state"] == "resolved":
+            return
+        row = st.container(horizontal=True, vertical_alignment="bottom")
+        key = f"alert-{alert['id']}"
+        if alert["state"] == "open" and row.button(
+            "Acknowledge", key=f"{key}-ack", icon=":material/done:"
+        ):
+            act(
+                lambda s: acknowledge(s, user_id=user_id, alert_id=alert["id"], now=now_utc()),
+                f"Acknowledged: {alert['title']}.",
+            )
+        if alert["muted"]:
+            if row.button("Unmute", key=f"{key}-unmute", icon=":material/notifications:"):
+                act(lambda s: unmute(s, user_id=user_id, key=alert["key"]), "Unmuted.")
+            return
+        length = row.selectbox(
+            "Mute", list(MUTE_CHOICES), format_func=MUTE_LABELS.get, index=1, key=f"{key}-for"
+        )
+        if row.button("Mute", key=f"{key}-mute", icon=":material/notifications_off:"):
+            act(
+                lambda s: mute(
+                    s, user_id=user_id, alert_id=alert["id"], now=now_utc(), duration=length
+                ),
+                f"Muted {MUTE_LABELS[length]}: no new alert for {alert['title']}.",
+            )
+
+
+def alerts_section(user_id: int, devices: pd.DataFrame) -> None:
+    choice = st.segmented_control("Show", list(STATES), default="Last 7 days")
+    state = STATES[choice or "Last 7 days"]
+    with database_guard():
+        alerts = load_alerts(user_id, state)
+    if not alerts:
+        st.info(
+            "No open alerts: nothing is offline or unusual."
+            if state == "open"
+            else "No alerts in this period.",
+            icon=":material/notifications_none:",
+        )
+        return
+    for kind_title, items in grouped(alerts).items():
+        st.subheader(f"{kind_title} ({len(items)})", anchor=False)
+        for alert in items:
+            alert_card(user_id, alert, devices)
+    table = pd.DataFrame(
+        [
+            {
+                "opened_at": a["opened_at"],
+                "kind": a["kind"],
+                "device_id": a["device_id"],
+                "state": a["state"],
+                "title": a["title"],
+                "explanation": a["explanation"],
+                "resolved_at": a["resolved_at"],
+            }
+            for a in alerts
+        ]
+    )
+    csv_download(table, name=f"alerts-{state}", key="alerts-csv", label="Alerts as CSV")
+
+
+def settings_section(user_id: int) -> None:
+    with database_guard():
+        household, devices = load_alert_settings(user_id)
+    with st.expander("Alert settings", icon=":material/tune:"):
+        st.caption(
+            "Sensitivity of unusual use: high alerts on smaller changes (3 typical spreads), low "
+            "only on large ones (8); normal is 5. Offline after: minutes without a reading "
+            "(empty: the device's max gap or three of its usual reporting intervals, whichever "
+            "is longer). docs/alerts.md has every rule."
+        )
+        edited = st.data_editor(
+            devices,
+            hide_index=True,
+            disabled=["device_id", "name"],
+            column_config={
+                "device_id": "Device id",
+                "name": "Device",
+                "sensitivity": st.column_config.SelectboxColumn(
+                    "Sensitivity", options=["low", "normal", "high"], required=True
+                ),
+                "unusual_use": st.column_config.CheckboxColumn("Unusual-use alerts"),
+                "offline_minutes": st.column_config.NumberColumn(
+                    "Offline after (min)", min_value=1, max_value=10_080, step=1
+                ),
+            },
+            key="alert-devices",
+        )
+        if st.button("Save device settings", icon=":material/save:"):
+            act(lambda s: save_devices(s, user_id, devices, edited), "Device alert settings saved.")
+        st.divider()
+        cheap = st.toggle(
+            "Tell me when my tariff's cheap period starts",
+            value=household["cheap_period"],
+            help="From the time-of-use periods of the current tariff that are cheaper than its "
+            "default import price (Tariffs page).",
+        )
+        url = st.text_input(
+            "Webhook URL (optional)",
+            value=household["webhook_url"] or "",
+            placeholder="https://example.com/energy-alerts",
+            help="New alerts are POSTed there as JSON, signed: the header X-Energy-Signature is "
+            "sha256=HMAC-SHA256 of the body under the secret below.",
+        )
+        if household["webhook_secret"]:
+            st.caption("Signing secret:")
+            st.code(household["webhook_secret"], language=None)
+        if st.button("Save household settings", icon=":material/save:"):
+            act(
+                lambda s: set_household_alert_settings(
+                    s,
+                    user_id=user_id,
+                    cheap_period=cheap,
+                    webhook_url=url or None,
+                    clear_webhook=not url,
+                ),
+                "Alert settings saved.",
+            )
+
+
+def save_devices(session, user_id: int, before: pd.DataFrame, after: pd.DataFrame) -> int:  # noqa: ANN001
+    changed = 0
+    for (_, old), (_, new) in zip(before.iterrows(), after.iterrows(), strict=True):
+        if old.equals(new):
+            continue
+        minutes = new["offline_minutes"]
+        set_device_alert_settings(
+            session,
+            user_id=user_id,
+            device_id=new["device_id"],
+            sensitivity=new["sensitivity"],
+            unusual_use=bool(new["unusual_use"]),
+            offline_minutes=None if pd.isna(minutes) else int(minutes),
+            clear_offline_minutes=bool(pd.isna(minutes)),
+        )
+        changed += 1
+    return changed
+
+
+def main() -> None:
+    user = auth.current_user()
+    st.title("Alerts", anchor=False)
+    st.caption(
+        "Checked every few minutes: a device offline, a device's unusual hour, a device left "
+        "on, the always-on load rising, the bill on course to exceed the budget, and (if you "
+        "ask) the cheap period of your tariff. Each says what it saw, in the words of "
+        "[What the figures mean](/metrics)."
+    )
+    show_flash(PAGE)
+    with database_guard():
+        devices = load_devices(user.id)
+    alerts_section(user.id, devices)
+    settings_section(user.id)
+
+
+main()
