@@ -1,11 +1,15 @@
 """Retention: raw readings older than ``retention_days`` are deleted once their hours are safely
-aggregated; the hourly aggregates themselves are kept forever."""
+aggregated; the hourly aggregates themselves are kept forever.
+
+On PostgreSQL, whole months before the horizon go by dropping their partition (no row is
+deleted, no space left for vacuum); what remains before the horizon, the part of the month it
+falls in and any month that may not go whole yet, is deleted row by row in bounded batches."""
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
@@ -14,6 +18,7 @@ from sqlmodel import Session
 from energy_core.db import session_scope
 from energy_core.jobs import BatchedRun, last_run, record_run
 from energy_core.models import JobRun
+from energy_core.partitions import drop_expired_partitions
 from energy_core.settings import Settings, get_settings
 from energy_core.sql.locks import job_lock
 from energy_core.sql.maintenance import delete_readings_of_hours, prunable_hours
@@ -36,6 +41,7 @@ class PruneBatch:
 class PruneRun(BatchedRun):
     readings: int = 0
     horizon: datetime | None = None
+    partitions: list[str] = field(default_factory=list)
 
 
 def retention_horizon(now: datetime, *, settings: Settings) -> datetime | None:
@@ -89,6 +95,9 @@ def prune_readings(
         if not got_lock:
             log.info("retention skipped: another scheduler holds the lock")
             return PruneRun(skipped=True, horizon=horizon)
+        run.partitions = drop_expired_partitions(
+            engine, horizon=horizon, default_gap_s=settings.max_gap_s
+        )
         while max_batches is None or run.batches < max_batches:
             with session_scope(engine) as session:
                 batch = prune_batch(session, horizon=horizon, limit=batch_hours, settings=settings)

@@ -1,7 +1,7 @@
 """The scheduler process: the rollup job every minute, household alerts every 5 minutes (their
-webhooks every minute), the retention job every hour, the integrity check every day and, with
-``ENERGY_BACKUP_DIR``, a backup with rotation, each a few lines around an ``energy_core``
-function.
+webhooks every minute), the retention job and (PostgreSQL) the upkeep of the monthly partitions
+of readings every hour, the integrity check every day and, with ``ENERGY_BACKUP_DIR``, a backup
+with rotation, each a few lines around an ``energy_core`` function.
 
 Retention runs hourly rather than daily: each run then deletes about one hour of readings per
 device (a short transaction that never competes with the rollup for long), and a scheduler that
@@ -23,6 +23,7 @@ from energy_core.alerts.webhook import deliver_pending
 from energy_core.backup import backup_with_rotation
 from energy_core.db import get_engine, session_scope
 from energy_core.integrity import find_orphans, log_orphans
+from energy_core.partitions import keep_partitions
 from energy_core.retention import prune_readings
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.settings import Settings, get_settings
@@ -31,6 +32,7 @@ from energy_core.types import utcnow
 log = logging.getLogger(__name__)
 
 INTEGRITY_INTERVAL_S = 86_400
+PARTITIONS_INTERVAL_S = 3_600
 
 
 def rollup_job() -> None:
@@ -63,6 +65,14 @@ def alert_delivery_job() -> None:
     except Exception:
         # Undelivered alerts stay pending in the database and are sent by the next run.
         log.exception("alert delivery failed; it will be retried on the next run")
+
+
+def partitions_job() -> None:
+    try:
+        keep_partitions(get_engine())
+    except Exception:
+        # Readings of a month without its partition go to the default one: nothing is refused.
+        log.exception("partition upkeep failed; it will be retried on the next run")
 
 
 def integrity_job() -> None:
@@ -132,6 +142,13 @@ def build_scheduler(
         name="alert webhooks",
     )
     scheduler.add_job(
+        partitions_job,
+        "interval",
+        seconds=PARTITIONS_INTERVAL_S,
+        id="partitions",
+        name="monthly partitions of readings",
+    )
+    scheduler.add_job(
         integrity_job,
         "interval",
         seconds=INTEGRITY_INTERVAL_S,
@@ -168,5 +185,6 @@ def run(settings: Settings | None = None) -> None:
         else "raw readings kept forever"
     )
     log.info("scheduler started: rollup every %d s, %s", settings.rollup_interval_s, retention)
+    partitions_job()  # months ahead exist before the first reading of one arrives
     rollup_job()  # catch-up on start: a scheduler that was down works off its backlog first
     scheduler.start()

@@ -14,7 +14,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 # PostgreSQL advisory lock keys, one per scheduler job.
-JOB_LOCK_KEYS = {"rollup": 7424001, "retention": 7424002, "alerts": 7424003}
+JOB_LOCK_KEYS = {
+    "rollup": 7424001,
+    "retention": 7424002,
+    "alerts": 7424003,
+    "partitions": 7424004,
+}
 
 
 @contextmanager

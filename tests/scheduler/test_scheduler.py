@@ -230,3 +230,27 @@ def test_two_scheduler_processes_started_together_one_works_one_skips(engine, tm
     for device in devices:
         canonical = [((t - T0).total_seconds(), p) for t, p in points]
         assert_matches_reference(engine, device.id, canonical, 600)
+
+
+def test_partitions_job_runs_hourly_and_keeps_this_month_and_the_next_two(engine):
+    from energy_core.partitions import wanted_months
+    from energy_core.sql.partitions import MonthPartition, month_partitions, readings_partitioned
+    from scheduler.main import partitions_job
+
+    job = build_scheduler(scheduler_class=BackgroundScheduler).get_job("partitions")
+    assert job.func is partitions_job
+    assert job.trigger.interval == timedelta(hours=1)
+    with engine.begin() as conn:  # as if they had never been made
+        for partition in map(MonthPartition, wanted_months(utcnow())):
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {partition.name}")
+
+    partitions_job()
+
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            assert not readings_partitioned(conn)
+            kind = conn.exec_driver_sql("SELECT type FROM sqlite_master WHERE name = 'readings'")
+            assert kind.scalar_one() == "table"
+            return
+        have = {p.start for p in month_partitions(conn)}
+    assert set(wanted_months(utcnow())) <= have

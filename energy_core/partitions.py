@@ -1,0 +1,120 @@
+"""Upkeep of the monthly partitions of readings on PostgreSQL: months created ahead of the
+readings that will fill them, readings that landed in the default partition moved into a month of
+their own, and whole months dropped by retention. Nothing to do on SQLite (one table).
+
+A reading whose month has no partition is stored in the default partition, so a late reading, a
+clock far in the future or a history import from 2019 is accepted like any other; the next upkeep
+gives its month a partition. Readings are correct to read wherever they sit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from energy_core.sql.locks import job_lock
+from energy_core.sql.partitions import (
+    MonthPartition,
+    add_months,
+    create_month_partition,
+    drop_month_partition,
+    month_partitions,
+    month_start,
+    months_in_default,
+    partition_may_go,
+    readings_partitioned,
+)
+from energy_core.types import utcnow
+
+log = logging.getLogger(__name__)
+
+PARTITIONS_JOB = "partitions"
+# Partitions kept ready beyond the current month: a reading at the turn of the month never waits
+# for the upkeep, and a scheduler that was down for weeks still finds its month there.
+MONTHS_AHEAD = 2
+
+
+@dataclass
+class Upkeep:
+    skipped: bool = False
+    created: list[str] = field(default_factory=list)
+    moved: int = 0
+
+
+def wanted_months(now: datetime, *, months_ahead: int = MONTHS_AHEAD) -> list[datetime]:
+    """The current UTC month of ``now`` and the ``months_ahead`` after it."""
+    first = month_start(now)
+    return [add_months(first, k) for k in range(months_ahead + 1)]
+
+
+def keep_partitions(
+    engine: Engine, *, now: datetime | None = None, months_ahead: int = MONTHS_AHEAD
+) -> Upkeep:
+    """Create the partitions of the current month and the ``months_ahead`` after it, and one for
+    every month the default partition holds readings of (moving them in). Idempotent; one
+    scheduler at a time; each partition in a transaction of its own, so a lock that cannot be had
+    now leaves that month for the next run."""
+    if engine.dialect.name != "postgresql":
+        return Upkeep()
+    with engine.connect() as conn:
+        if not readings_partitioned(conn):
+            return Upkeep()
+    run = Upkeep()
+    with job_lock(engine, PARTITIONS_JOB) as got_lock:
+        if not got_lock:
+            log.info("partition upkeep skipped: another scheduler holds the lock")
+            return Upkeep(skipped=True)
+        with engine.connect() as conn:
+            have = {p.start for p in month_partitions(conn)}
+            months = set(wanted_months(now or utcnow(), months_ahead=months_ahead))
+            months |= set(months_in_default(conn))
+            conn.rollback()
+        for start in sorted(months - have):
+            partition = MonthPartition(start)
+            try:
+                with engine.begin() as conn:
+                    run.moved += create_month_partition(conn, partition)
+            except OperationalError as exc:
+                log.warning(
+                    "partition %s not created now, next run retries: %s", partition.name, exc
+                )
+                continue
+            run.created.append(partition.name)
+    if run.created:
+        log.info(
+            "partitions created: %s (%d readings moved out of the default partition)",
+            ", ".join(run.created),
+            run.moved,
+        )
+    return run
+
+
+def drop_expired_partitions(engine: Engine, *, horizon: datetime, default_gap_s: int) -> list[str]:
+    """Detach and drop every monthly partition that ends by ``horizon`` and whose readings may all
+    go (``sql.partitions.partition_may_go``), oldest first; the names dropped. The caller holds the
+    retention lock. A month that may not go yet keeps its rows for the row-by-row pruning."""
+    dropped: list[str] = []
+    if engine.dialect.name != "postgresql":
+        return dropped
+    with engine.connect() as conn:
+        if not readings_partitioned(conn):
+            return dropped
+        expired = [p for p in month_partitions(conn) if p.end <= horizon]
+        conn.rollback()
+    for partition in expired:
+        try:
+            with engine.begin() as conn:
+                if not partition_may_go(conn, partition, default_gap_s=default_gap_s):
+                    continue
+                drop_month_partition(conn, partition)
+        except OperationalError as exc:
+            log.warning("partition %s not dropped now, next run retries: %s", partition.name, exc)
+            continue
+        dropped.append(partition.name)
+    if dropped:
+        log.info("retention: partitions of whole months dropped: %s", ", ".join(dropped))
+    return dropped
