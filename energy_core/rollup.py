@@ -31,6 +31,8 @@ ROLLUP_JOB = "rollup"
 class RollupBatch:
     hours: int = 0
     rows_written: int = 0
+    # Whether dirty hours beyond this batch's cutoff were there when it started.
+    more: bool = False
 
 
 @dataclass
@@ -55,15 +57,20 @@ def rollup_batch(
     ``shard=(k, n)`` limits the batch to devices with ``device_pk % n == k``."""
     settings = settings or get_settings()
     mine = (col(DirtyHour.device_pk) % shard[1]) == shard[0]
-    oldest = session.exec(
+    # The cutoff in one round trip: the hour of the limit-th oldest mark, or the newest mark when
+    # there are fewer (then this batch takes every mark there is).
+    oldest = (
         select(DirtyHour.hour_start)
         .where(mine)
         .order_by(col(DirtyHour.hour_start))
         .offset(limit - 1)
         .limit(1)
-    ).first()
+        .scalar_subquery()
+    )
+    newest = select(func.max(DirtyHour.hour_start)).where(mine).scalar_subquery()
+    at_limit, last = session.exec(select(oldest, newest)).one()
     # Everything up to the cutoff hour is taken, ties included: all devices of an hour together.
-    cutoff = oldest or session.exec(select(func.max(DirtyHour.hour_start)).where(mine)).one()
+    cutoff = at_limit or last
     if cutoff is None:
         return RollupBatch()
     result = recompute_dirty_hours(
@@ -73,7 +80,9 @@ def rollup_batch(
         computed_at=utcnow(),
         shard=shard,
     )
-    return RollupBatch(hours=result.hours, rows_written=result.rows_written)
+    return RollupBatch(
+        hours=result.hours, rows_written=result.rows_written, more=at_limit is not None
+    )
 
 
 def rollup_dirty_hours(
@@ -136,6 +145,9 @@ def rollup_dirty_hours(
                         log.info(
                             "rollup catch-up: %d of about %d dirty hours done", run.hours, total
                         )
+                if not batch.more:
+                    # It took every mark there was: marks made since wait for the next run.
+                    return
 
         if workers == 1:
             work((0, 1))

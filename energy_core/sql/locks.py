@@ -124,14 +124,26 @@ class WritersBusy(Exception):
 
 
 @contextmanager
-def writers_held_back(conn: Connection) -> Iterator[None]:
+def writers_held_back(
+    conn: Connection, *, settings: dict[str, str] | None = None
+) -> Iterator[None]:
     """PostgreSQL: wait for the writers that hold the dirty marks' lock shared, and hold new ones
     back for the duration of the block only, on a session lock (a transaction lock would hold
-    them back until the end of the transaction). Raises WritersBusy after ``HOLD_BACK_WAIT``."""
-    previous = conn.exec_driver_sql("SELECT current_setting('lock_timeout')").scalar()
-    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{HOLD_BACK_WAIT}'")
+    them back until the end of the transaction). Raises WritersBusy after ``HOLD_BACK_WAIT``.
+    ``settings`` are set for the rest of the transaction in the same round trip.
+
+    Three round trips in all (the rollup runs every minute, and each one costs a busy machine
+    milliseconds): the settings with the current lock timeout, the lock with the timeout put
+    back, and the unlock."""
+    pairs = [("lock_timeout", HOLD_BACK_WAIT), *(settings or {}).items()]
+    setting = ", ".join(f"set_config('{name}', '{value}', true)" for name, value in pairs)
+    previous = conn.exec_driver_sql(f"SELECT current_setting('lock_timeout'), {setting}").scalar()
     try:
-        conn.exec_driver_sql(f"SELECT pg_advisory_lock({DIRTY_MARKS}, 0)")
+        # Evaluated in order: the lock waits under the short timeout, then the timeout is restored.
+        conn.exec_driver_sql(
+            f"SELECT pg_advisory_lock({DIRTY_MARKS}, 0), set_config('lock_timeout', %(t)s, true)",
+            {"t": previous},
+        )
     except OperationalError as exc:
         # Imported here: on PostgreSQL the driver has loaded it already, and every process that
         # never reaches this (SQLite, `energy-monitor ask`) is spared its import.
@@ -141,7 +153,6 @@ def writers_held_back(conn: Connection) -> Iterator[None]:
             raise WritersBusy(str(exc.orig)) from exc
         raise
     try:
-        conn.exec_driver_sql("SELECT set_config('lock_timeout', %(t)s, true)", {"t": previous})
         yield
     except BaseException:
         # The transaction failed and cannot run the unlock; a session lock outlives a rollback,

@@ -49,7 +49,7 @@ WITH batch AS MATERIALIZED (
     FROM unnest(%(users)b::int4[], %(devices)b::int4[], %(hours)b::int8[]) AS c(u, d, h)
 ),
 runs AS MATERIALIZED (
-    SELECT user_id, device_pk, lo - make_interval(secs => gap_us / 1000000) AS scan_from, hi,
+    SELECT user_id, device_pk, lo, lo - make_interval(secs => gap_us / 1000000) AS scan_from, hi,
            gap_us, CAST(date_part('epoch', lo) AS int8) * 1000000 AS lo_us,
            CAST(date_part('epoch', hi) AS int8) * 1000000 AS hi_us
     FROM (
@@ -74,7 +74,7 @@ own AS (
     SELECT ru.user_id, ru.device_pk, ru.lo_us, o.*
     FROM runs ru
     CROSS JOIN LATERAL (
-        SELECT h0,
+        SELECT h0, max(ts) AS newest,
                sum(power_w * dur) AS energy,
                sum(CASE WHEN power_w >= 0 THEN power_w * dur ELSE 0 END) AS consumed,
                sum(CASE WHEN power_w < 0 THEN -power_w * dur ELSE 0 END) AS generated,
@@ -83,10 +83,10 @@ own AS (
                max(until) AS carry_until,
                max(CASE WHEN until > h0 + 3600000000 THEN power_w END) AS carry_w
         FROM (
-            SELECT w.power_w, w.t_us, w.h0, w.until,
+            SELECT w.ts, w.power_w, w.t_us, w.h0, w.until,
                    least(w.until, w.h0 + 3600000000) - w.t_us AS dur
             FROM (
-                SELECT q.power_w, q.t_us, q.t_us - q.t_us %% 3600000000 AS h0,
+                SELECT q.ts, q.power_w, q.t_us, q.t_us - q.t_us %% 3600000000 AS h0,
                        least(lead(q.t_us) OVER (ORDER BY q.ts), q.t_us + ru.gap_us, ru.hi_us)
                        AS until
                 FROM (
@@ -142,20 +142,34 @@ upserted AS (
     {_UPSERT_AGGREGATE}
     RETURNING 1
 ),
-seen AS (
-    -- The newest reading of each device recomputed, for a last-seen time a writer skipped
-    -- (sql.ingest: writers never wait for each other's device rows): one index probe each.
-    UPDATE devices AS dev SET last_seen_at = newest.at
+touched AS (
+    -- The devices recomputed, in one update of their rows (in id order, as writers lock them):
+    --   last_seen_at  moved forward to the newest reading the scans saw. A writer that skipped
+    --       it (sql.ingest: writers never wait for each other's device rows) marked the hour of
+    --       that reading dirty, and that mark is in this batch, so the scans saw the reading;
+    --   first_reading_at  kept on the device row so that reads know from when it takes part in a
+    --       figure without looking for it (docs/metrics.md, "Which devices count"); looked up
+    --       only for a device with a dirty hour before its known first reading (a first reading,
+    --       or a late one older than it), and never moved later: retention prunes readings
+    --       without marking hours, so no dirty hour precedes it then.
+    UPDATE devices AS dev
+    SET last_seen_at = greatest(dev.last_seen_at, d.at),
+        first_reading_at = CASE
+            WHEN dev.first_reading_at IS NULL OR dev.first_reading_at >= d.first_hour
+            THEN least(dev.first_reading_at, (
+                SELECT min(r.ts) FROM readings r
+                WHERE r.user_id = dev.user_id AND r.device_pk = dev.id))
+            ELSE dev.first_reading_at END
     FROM (
-        SELECT d.device_pk, (
-            SELECT max(r.ts) FROM readings r
-            WHERE r.user_id = d.user_id AND r.device_pk = d.device_pk
-        ) AS at
-        FROM (SELECT DISTINCT user_id, device_pk FROM runs) AS d
-        ORDER BY d.device_pk
-    ) AS newest
-    WHERE dev.id = newest.device_pk
-      AND (dev.last_seen_at IS NULL OR dev.last_seen_at < newest.at)
+        SELECT ru.device_pk, min(ru.lo) AS first_hour, max(o.newest) AS at
+        FROM runs ru
+        LEFT JOIN own o ON o.device_pk = ru.device_pk AND o.lo_us = ru.lo_us
+        GROUP BY ru.device_pk
+        ORDER BY ru.device_pk
+    ) AS d
+    WHERE dev.id = d.device_pk
+      AND (d.at > coalesce(dev.last_seen_at, '-infinity')
+           OR dev.first_reading_at IS NULL OR dev.first_reading_at >= d.first_hour)
 )
 SELECT count(*) FROM upserted
 """
@@ -267,24 +281,6 @@ AND EXISTS (
 """
 
 
-# The same on PostgreSQL, for the devices of the marks the batch claimed (no longer in the table).
-_PG_FIRST_READINGS = """
-UPDATE devices SET first_reading_at = (
-    SELECT min(r.ts) FROM readings r WHERE r.user_id = devices.user_id AND r.device_pk = devices.id
-)
-FROM (
-    SELECT d, to_timestamp(min(h) / 1000000) AS first_hour
-    FROM unnest(%(devices)b::int4[], %(hours)b::int8[]) AS c(d, h)
-    GROUP BY d ORDER BY d
-) AS claimed
-WHERE devices.id = claimed.d
-AND (devices.first_reading_at IS NULL OR devices.first_reading_at >= claimed.first_hour)
-AND EXISTS (
-    SELECT 1 FROM readings r WHERE r.user_id = devices.user_id AND r.device_pk = devices.id
-      AND (devices.first_reading_at IS NULL OR r.ts < devices.first_reading_at)
-)
-"""
-
 # The marks a PostgreSQL batch recomputes, taken out of the table first (see recompute_dirty_hours).
 _PG_CLAIM = """
 DELETE FROM dirty_hours
@@ -340,9 +336,9 @@ def recompute_dirty_hours(
             {"cutoff": cutoff},
         ).rowcount
         return BatchResult(hours=cleared, rows_written=written)
-    # JIT compilation costs more than it saves on a statement that runs every minute.
-    conn.exec_driver_sql("SET LOCAL jit = off")
-    with writers_held_back(conn):
+    # JIT compilation costs more than it saves on a statement that runs every minute (set in
+    # the same round trip as the hold-back's own settings).
+    with writers_held_back(conn, settings={"jit": "off"}):
         claimed = conn.exec_driver_sql(
             _PG_CLAIM, {"cutoff": cutoff, "shard": shard[0], "shards": shard[1]}
         ).all()
@@ -354,7 +350,6 @@ def recompute_dirty_hours(
         "devices": binary_array(Int4Array, devices),
         "hours": binary_array(Int8Array, hours),
     }
-    conn.exec_driver_sql(_PG_FIRST_READINGS, arrays)
     written = conn.exec_driver_sql(
         _PG_ROLLUP, {**arrays, "default_gap_s": default_gap_s, "computed_at": computed_at}
     ).scalar()
