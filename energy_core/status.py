@@ -3,8 +3,9 @@ backlog of hours waiting for the rollup, and how big the tables are."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -21,6 +22,8 @@ from energy_core.types import utcnow
 # exactly; above it PostgreSQL's planner estimate is used, since count(*) would scan it all.
 COUNTED_TABLES = ("users", "devices", "api_keys", "chat_messages", "hourly_aggregates", "readings")
 EXACT_BELOW_ROWS = 200_000
+
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,14 @@ def _table_size(session: Session, table: str) -> TableSize:
     return TableSize(table, int(rows), estimated=False)
 
 
+def _state(cls: type[S], row: object, *, since: datetime, now: datetime, **renamed: str) -> S:
+    """A ``cls`` whose fields are ``row``'s attributes of the same names (or of the names that
+    ``renamed`` gives), aged from ``since`` to ``now``."""
+    wanted = (f.name for f in fields(cls) if f.name != "age_s")
+    values = {name: getattr(row, renamed.get(name, name)) for name in wanted}
+    return cls(**values, age_s=(now - since).total_seconds())
+
+
 def system_status(
     session: Session,
     *,
@@ -114,33 +125,20 @@ def system_status(
     dialect = connection.dialect
     version = ".".join(str(part) for part in (dialect.server_version_info or ()))
     jobs = [
-        JobState(
-            job=run.job,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-            duration_s=run.duration_s,
-            hours_computed=run.hours_computed,
-            error=run.error,
-            age_s=(now - (run.finished_at or run.started_at)).total_seconds(),
-        )
+        _state(JobState, run, since=run.finished_at or run.started_at, now=now)
         for run in session.exec(select(JobRun).order_by(JobRun.job))
     ]
     oldest = session.exec(select(func.min(col(DirtyHour.hour_start)))).one()
     bridge = bridge_status(session)
     mqtt = (
-        MqttBridgeState(
-            connected=bridge.connected,
-            started_at=bridge.started_at,
-            reported_at=bridge.updated_at,
-            received=bridge.received,
-            stored=bridge.stored,
-            ignored=bridge.ignored,
-            rejected=bridge.rejected,
-            reconnects=bridge.reconnects,
-            backlog=bridge.backlog,
-            lag_s=bridge.last_lag_s,
-            error=bridge.last_error,
-            age_s=(now - bridge.updated_at).total_seconds(),
+        _state(
+            MqttBridgeState,
+            bridge,
+            since=bridge.updated_at,
+            now=now,
+            reported_at="updated_at",
+            lag_s="last_lag_s",
+            error="last_error",
         )
         if bridge is not None
         else None

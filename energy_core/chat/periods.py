@@ -18,11 +18,15 @@ from energy_core.stats.period import (
     Period,
     PeriodError,
     add_months,
+    day_period,
     describe_range,
     hours_of,
     last_days_period,
     local_midnight,
+    month_period,
     rolling_period,
+    week_period,
+    year_period,
 )
 
 MONTHS = {
@@ -92,14 +96,17 @@ class _Builder:
         self.now = now.astimezone(tz)
         self.today = self.now.date()
 
-    def _make(
-        self, start: datetime, full_end: datetime, label: str, kind: str, length: int = 1
-    ) -> Period:
+    def _check_started(self, start: datetime, full_end: datetime, label: str) -> None:
         if start >= self.now:
             raise PeriodError(
                 f"{label.capitalize()} ({describe_range(start, full_end)}) has not started yet, "
                 "so there is no data for it. Ask about a past period, e.g. 'last week'."
             )
+
+    def _make(
+        self, start: datetime, full_end: datetime, label: str, kind: str, length: int = 1
+    ) -> Period:
+        self._check_started(start, full_end, label)
         return Period(
             start=start,
             end=min(full_end, self.now),
@@ -109,48 +116,22 @@ class _Builder:
             full_end=full_end,
         )
 
+    def _started(self, period: Period) -> Period:
+        """A calendar period of the read layer, as long as it has begun."""
+        self._check_started(period.start, period.full_end, period.label)
+        return period
+
     def day(self, day: date, label: str | None = None) -> Period:
-        if label is None:
-            if day == self.today:
-                label = "today"
-            elif day == self.today - timedelta(days=1):
-                label = "yesterday"
-            else:
-                label = day.strftime("%A %-d %B %Y")
-        return self._make(
-            local_midnight(day, self.tz),
-            local_midnight(day + timedelta(days=1), self.tz),
-            label,
-            "day",
-        )
+        return self._started(day_period(day, now=self.now, label=label))
 
     def week(self, offset: int) -> Period:
-        monday = self.today - timedelta(days=self.today.weekday()) + timedelta(weeks=offset)
-        label = {0: "this week", -1: "last week"}.get(offset, f"the week of {monday:%-d %B}")
-        return self._make(
-            local_midnight(monday, self.tz),
-            local_midnight(monday + timedelta(days=7), self.tz),
-            label,
-            "week",
-        )
+        return self._started(week_period(self.today, offset=offset, now=self.now))
 
     def month(self, year: int, month: int, label: str | None = None) -> Period:
-        first = date(year, month, 1)
-        following = date(year + (month == 12), month % 12 + 1, 1)
-        return self._make(
-            local_midnight(first, self.tz),
-            local_midnight(following, self.tz),
-            label or first.strftime("%B %Y"),
-            "month",
-        )
+        return self._started(month_period(year, month, now=self.now, label=label))
 
     def year(self, year: int, label: str | None = None) -> Period:
-        return self._make(
-            local_midnight(date(year, 1, 1), self.tz),
-            local_midnight(date(year + 1, 1, 1), self.tz),
-            label or str(year),
-            "year",
-        )
+        return self._started(year_period(year, now=self.now, label=label))
 
     def last_days(self, days: int, label: str) -> Period:
         """Today so far and the whole days before it: what "the last 7 days" means on every

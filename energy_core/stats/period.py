@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -305,8 +305,18 @@ class Period:
 
 
 def _calendar_period(
-    start: datetime, full_end: datetime, now: datetime, *, label: str, kind: PeriodKind, length=1
+    first: date,
+    following: date,
+    now: datetime,
+    *,
+    label: str,
+    kind: PeriodKind,
+    length: int = 1,
+    tz: tzinfo | None = None,
 ) -> Period:
+    """The local days ``[first, following)`` in ``tz`` (default: ``now``'s), cut at ``now``."""
+    tz = tz or now.tzinfo
+    start, full_end = local_midnight(first, tz), local_midnight(following, tz)
     return Period(
         start=start,
         end=min(full_end, now) if start < now else start,
@@ -350,49 +360,26 @@ def day_period(day: date, *, now: datetime, label: str | None = None) -> Period:
             label = "yesterday"
         else:
             label = day.strftime("%A %-d %B %Y")
-    return _calendar_period(
-        local_midnight(day, tz),
-        local_midnight(day + timedelta(days=1), tz),
-        now,
-        label=label,
-        kind="day",
-    )
+    return _calendar_period(day, day + timedelta(days=1), now, label=label, kind="day", tz=tz)
 
 
 def week_period(today: date, *, offset: int, now: datetime) -> Period:
-    tz = now.tzinfo
     monday = today - timedelta(days=today.weekday()) + timedelta(weeks=offset)
     label = {0: "this week", -1: "last week"}.get(offset, f"the week of {monday:%-d %B}")
-    return _calendar_period(
-        local_midnight(monday, tz),
-        local_midnight(monday + timedelta(days=7), tz),
-        now,
-        label=label,
-        kind="week",
-    )
+    return _calendar_period(monday, monday + timedelta(days=7), now, label=label, kind="week")
 
 
 def month_period(year: int, month: int, *, now: datetime, label: str | None = None) -> Period:
-    tz = now.tzinfo
     first = date(year, month, 1)
     following = date(year + (month == 12), month % 12 + 1, 1)
     return _calendar_period(
-        local_midnight(first, tz),
-        local_midnight(following, tz),
-        now,
-        label=label or first.strftime("%B %Y"),
-        kind="month",
+        first, following, now, label=label or first.strftime("%B %Y"), kind="month"
     )
 
 
 def year_period(year: int, *, now: datetime, label: str | None = None) -> Period:
-    tz = now.tzinfo
     return _calendar_period(
-        local_midnight(date(year, 1, 1), tz),
-        local_midnight(date(year + 1, 1, 1), tz),
-        now,
-        label=label or str(year),
-        kind="year",
+        date(year, 1, 1), date(year + 1, 1, 1), now, label=label or str(year), kind="year"
     )
 
 
@@ -411,7 +398,12 @@ def days_period(
     if now is None:
         return Period(start=start, end=full_end, label=label, kind="day", length=days)
     return _calendar_period(
-        start, full_end, now.astimezone(tz), label=label, kind="day", length=days
+        first_day,
+        last_day + timedelta(days=1),
+        now.astimezone(tz),
+        label=label,
+        kind="day",
+        length=days,
     )
 
 
@@ -425,8 +417,8 @@ def last_days_period(
     local_now = now.astimezone(tz)
     today = local_now.date()
     return _calendar_period(
-        local_midnight(today - timedelta(days=days - 1), tz),
-        local_midnight(today + timedelta(days=1), tz),
+        today - timedelta(days=days - 1),
+        today + timedelta(days=1),
         local_now,
         label=label or f"the last {days} day{'s' if days != 1 else ''}",
         kind="day",
