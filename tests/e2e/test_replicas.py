@@ -9,7 +9,11 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -43,6 +47,47 @@ def nginx_config(tmp: Path, port: int, replicas: list[int]) -> str:
     )
     conf = conf.replace("events {}", head + "events {}")
     return conf.replace("http {\n", "http {\n    access_log off;\n" + temp, 1)
+
+
+@dataclass
+class Replicas:
+    proxy: str  # nginx's address
+    ports: list[int]  # the replicas' own ports
+    first: subprocess.Popen  # the first replica's process
+
+
+@contextmanager
+def replicas_behind_nginx(env: dict[str, str], tmp: Path) -> Iterator[Replicas]:
+    """Two ``energy-monitor api`` replicas on loopback behind Debian's nginx configured by
+    deploy/nginx.conf, each answering /ready through the proxy; logs and nginx's files in
+    ``tmp``. Stopped on leaving."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    ports = [free_port(), free_port()]
+    proxy_port = free_port()
+    (tmp / "nginx.conf").write_text(nginx_config(tmp, proxy_port, ports))
+    logs = [tmp / "api-1.log", tmp / "api-2.log", tmp / "nginx.log"]
+    api = [sys.executable, "-m", "energy_cli", "api", "--port"]
+    nginx_argv = [nginx, "-p", str(tmp), "-c", str(tmp / "nginx.conf")]
+    with (
+        running([*api, str(ports[0])], env, logs[0]) as first,
+        running([*api, str(ports[1])], env, logs[1]),
+        running([*nginx_argv, "-g", "daemon off;"], env, logs[2]),
+    ):
+        proxy = f"http://127.0.0.1:{proxy_port}"
+        for port in ports:
+            wait_until(
+                lambda p=port: httpx.get(f"http://127.0.0.1:{p}/ready", timeout=2).is_success,
+                timeout_s=60,
+                what=f"the replica on {port} answering /ready",
+                logs=logs,
+            )
+        wait_until(
+            lambda: httpx.get(f"{proxy}/ready", timeout=2).is_success,
+            timeout_s=20,
+            what="nginx answering /ready",
+            logs=[*logs, tmp / "error.log"],
+        )
+        yield Replicas(proxy=proxy, ports=ports, first=first)
 
 
 def client_from(address: str) -> httpx.Client:
@@ -80,31 +125,8 @@ def test_two_replicas_behind_nginx(engine, redis_url, tmp_path):
     )
     key = out.strip().splitlines()[-1]
 
-    ports = [free_port(), free_port()]
-    proxy_port = free_port()
-    (tmp_path / "nginx.conf").write_text(nginx_config(tmp_path, proxy_port, ports))
-    logs = [tmp_path / "api-1.log", tmp_path / "api-2.log", tmp_path / "nginx.log"]
-    api = [sys.executable, "-m", "energy_cli", "api", "--port"]
-    nginx_argv = [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")]
-    with (
-        running([*api, str(ports[0])], env, logs[0]) as first,
-        running([*api, str(ports[1])], env, logs[1]),
-        running([*nginx_argv, "-g", "daemon off;"], env, logs[2]),
-    ):
-        proxy = f"http://127.0.0.1:{proxy_port}"
-        for port in ports:
-            wait_until(
-                lambda p=port: httpx.get(f"http://127.0.0.1:{p}/ready", timeout=2).is_success,
-                timeout_s=60,
-                what=f"the replica on {port} answering /ready",
-                logs=logs,
-            )
-        wait_until(
-            lambda: httpx.get(f"{proxy}/ready", timeout=2).is_success,
-            timeout_s=20,
-            what="nginx answering /ready",
-            logs=[*logs, tmp_path / "error.log"],
-        )
+    with replicas_behind_nginx(env, tmp_path) as replicas:
+        proxy, ports, first = replicas.proxy, replicas.ports, replicas.first
         start = utcnow() - timedelta(minutes=30)
         stamps = [(start + timedelta(seconds=10 * i)).isoformat() for i in range(40)]
 
