@@ -17,7 +17,7 @@ import math
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from itertools import islice
@@ -66,13 +66,7 @@ class DemoDevice:
     bidirectional: bool = False
 
     def to_create(self) -> DeviceCreate:
-        return DeviceCreate(
-            device_id=self.device_id,
-            name=self.name,
-            type=self.type,
-            location=self.location,
-            bidirectional=self.bidirectional,
-        )
+        return DeviceCreate(**asdict(self))
 
 
 DEMO_DEVICES: tuple[DemoDevice, ...] = (

@@ -64,31 +64,29 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.limit > 0
 
-    def hit(self, *, key_id: int) -> RateDecision:
-        """Count one request of API key ``key_id`` and say whether it may go ahead."""
+    def _before_counting(self, key_id: int) -> RateDecision | int:
+        """The decision when no shared count is needed (no limit, or a lease still has room),
+        else how many hits to count at once (the lease to take)."""
         if not self.enabled:
             return UNLIMITED
         decision = self._from_lease(key_id)
-        if decision is not None:
-            return decision
-        size = self._lease_size(key_id)
-        counted, resets_in_s = self.cache.count(
-            f"rate:key:{key_id}", window_s=self.window_s, hits=size
-        )
-        return self._decide(key_id, size, counted, resets_in_s)
+        return decision if decision is not None else self._lease_size(key_id)
+
+    def hit(self, *, key_id: int) -> RateDecision:
+        """Count one request of API key ``key_id`` and say whether it may go ahead."""
+        size = self._before_counting(key_id)
+        if isinstance(size, RateDecision):
+            return size
+        counted = self.cache.count(f"rate:key:{key_id}", window_s=self.window_s, hits=size)
+        return self._decide(key_id, size, *counted)
 
     async def ahit(self, *, key_id: int) -> RateDecision:
         """``hit`` for a caller on an event loop: it never blocks the loop."""
-        if not self.enabled:
-            return UNLIMITED
-        decision = self._from_lease(key_id)
-        if decision is not None:
-            return decision
-        size = self._lease_size(key_id)
-        counted, resets_in_s = await self.cache.acount(
-            f"rate:key:{key_id}", window_s=self.window_s, hits=size
-        )
-        return self._decide(key_id, size, counted, resets_in_s)
+        size = self._before_counting(key_id)
+        if isinstance(size, RateDecision):
+            return size
+        counted = await self.cache.acount(f"rate:key:{key_id}", window_s=self.window_s, hits=size)
+        return self._decide(key_id, size, *counted)
 
     def _from_lease(self, key_id: int) -> RateDecision | None:
         """An allowed request taken from this process's lease of the window, if it has one."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from energy_core.accounts import list_devices
 from energy_core.errors import CoreError, ErrorKind
 from energy_core.models import Device, Reading
+from energy_core.records import record_of
 from energy_core.settings import Settings, get_settings
 from energy_core.stats import (
     COST_RULE,
@@ -107,7 +108,7 @@ class Energy:
     @classmethod
     def of(cls, figure: Figure) -> Energy:
         # Each field is the figure's metric of the same name.
-        return cls(**{f.name: getattr(figure, f.name) for f in fields(cls)})
+        return record_of(cls, figure)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,20 @@ if ttl < 0 then
 end
 return {hits, ttl}
 """
+
+
+def _count_call(key: str, window_s: float, hits: int) -> dict[str, list]:
+    """The count script's keys and arguments, for the sync and the asyncio client alike."""
+    return {"keys": [NAMESPACE + key], "args": [max(1, int(window_s * 1000)), hits]}
+
+
+def _counted(reply: list) -> tuple[int, float]:
+    """The count script's reply: the hits counted so far and the seconds until the window
+    resets."""
+    counted, ttl_ms = reply
+    return int(counted), int(ttl_ms) / 1000.0
+
+
 # A value and how long Redis keeps it, in one round trip.
 _GET_SCRIPT = """
 local value = redis.call('GET', KEYS[1])
@@ -154,10 +168,7 @@ class RedisCache:
         """``MemoryCache.count`` shared by every process that uses this Redis."""
         if self._up():
             try:
-                counted, ttl_ms = self._count_script(
-                    keys=[NAMESPACE + key], args=[max(1, int(window_s * 1000)), hits]
-                )
-                return int(counted), int(ttl_ms) / 1000.0
+                return _counted(self._count_script(**_count_call(key, window_s, hits)))
             except redis.RedisError as exc:
                 self._warn(exc)
         return self.fallback.count(key, window_s=window_s, hits=hits)
@@ -196,10 +207,8 @@ class RedisCache:
             try:
                 client = self._async_client()
                 async with client.slots:
-                    counted, ttl_ms = await client.count_script(
-                        keys=[NAMESPACE + key], args=[max(1, int(window_s * 1000)), hits]
-                    )
-                return int(counted), int(ttl_ms) / 1000.0
+                    reply = await client.count_script(**_count_call(key, window_s, hits))
+                return _counted(reply)
             except redis.RedisError as exc:
                 self._warn(exc)
         return self.fallback.count(key, window_s=window_s, hits=hits)

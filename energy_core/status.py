@@ -3,9 +3,8 @@ backlog of hours waiting for the rollup, and how big the tables are."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -14,6 +13,7 @@ from sqlmodel import Session, col, func, select
 from energy_core.cache import Cache, get_cache
 from energy_core.models import DirtyHour, JobRun
 from energy_core.mqtt_status import bridge_status
+from energy_core.records import record_of
 from energy_core.rollup import dirty_backlog
 from energy_core.settings import Settings, get_settings
 from energy_core.types import utcnow
@@ -22,8 +22,6 @@ from energy_core.types import utcnow
 # exactly; above it PostgreSQL's planner estimate is used, since count(*) would scan it all.
 COUNTED_TABLES = ("users", "devices", "api_keys", "chat_messages", "hourly_aggregates", "readings")
 EXACT_BELOW_ROWS = 200_000
-
-S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -103,12 +101,8 @@ def _table_size(session: Session, table: str) -> TableSize:
     return TableSize(table, int(rows), estimated=False)
 
 
-def _state(cls: type[S], row: object, *, since: datetime, now: datetime, **renamed: str) -> S:
-    """A ``cls`` whose fields are ``row``'s attributes of the same names (or of the names that
-    ``renamed`` gives), aged from ``since`` to ``now``."""
-    wanted = (f.name for f in fields(cls) if f.name != "age_s")
-    values = {name: getattr(row, renamed.get(name, name)) for name in wanted}
-    return cls(**values, age_s=(now - since).total_seconds())
+def _age_s(since: datetime, now: datetime) -> float:
+    return (now - since).total_seconds()
 
 
 def system_status(
@@ -125,20 +119,19 @@ def system_status(
     dialect = connection.dialect
     version = ".".join(str(part) for part in (dialect.server_version_info or ()))
     jobs = [
-        _state(JobState, run, since=run.finished_at or run.started_at, now=now)
+        record_of(JobState, run, age_s=_age_s(run.finished_at or run.started_at, now))
         for run in session.exec(select(JobRun).order_by(JobRun.job))
     ]
     oldest = session.exec(select(func.min(col(DirtyHour.hour_start)))).one()
     bridge = bridge_status(session)
     mqtt = (
-        _state(
+        record_of(
             MqttBridgeState,
             bridge,
-            since=bridge.updated_at,
-            now=now,
-            reported_at="updated_at",
-            lag_s="last_lag_s",
-            error="last_error",
+            reported_at=bridge.updated_at,
+            lag_s=bridge.last_lag_s,
+            error=bridge.last_error,
+            age_s=_age_s(bridge.updated_at, now),
         )
         if bridge is not None
         else None

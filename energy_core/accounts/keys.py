@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from energy_core.cache import Cache, MemoryCache, get_cache
 from energy_core.errors import NotFoundError
 from energy_core.models import ApiKey, Device, KeyScope, User
+from energy_core.records import record_of
 from energy_core.security import (
     EMONCMS_PREFIX,
     api_key_matches,
@@ -171,16 +172,8 @@ def describe_api_keys(session: Session, *, user_id: int) -> list[ApiKeyInfo]:
         .order_by(col(ApiKey.revoked_at).is_not(None), col(ApiKey.id).desc())
     ).all()
     return [
-        ApiKeyInfo(
-            id=key.id,
-            prefix=key.prefix,
-            name=key.name,
-            scope=str(key.scope),
-            device_id=device_id,
-            device_name=device_name,
-            created_at=key.created_at,
-            last_used_at=key.last_used_at,
-            revoked_at=key.revoked_at,
+        record_of(
+            ApiKeyInfo, key, scope=str(key.scope), device_id=device_id, device_name=device_name
         )
         for key, device_id, device_name in rows
     ]

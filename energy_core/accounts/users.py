@@ -18,6 +18,7 @@ from energy_core.accounts.keys import delete_keys
 from energy_core.app_settings import get_registration_policy
 from energy_core.errors import ConflictError, CoreError, ErrorKind, NotFoundError
 from energy_core.models import ApiKey, Device, Role, User
+from energy_core.records import record_of
 from energy_core.security import (
     WeakPasswordError,
     check_password_strength,
@@ -156,18 +157,7 @@ class UserSummary:
 def list_user_summaries(session: Session) -> list[UserSummary]:
     counts = dict(session.exec(select(Device.user_id, func.count()).group_by(Device.user_id)).all())
     return [
-        UserSummary(
-            id=user.id,
-            email=user.email,
-            full_name=user.full_name,
-            role=str(user.role),
-            is_active=user.is_active,
-            timezone=user.timezone,
-            devices=counts.get(user.id, 0),
-            failed_logins=user.failed_logins,
-            locked_until=user.locked_until,
-            created_at=user.created_at,
-        )
+        record_of(UserSummary, user, role=str(user.role), devices=counts.get(user.id, 0))
         for user in list_users(session)
     ]
 

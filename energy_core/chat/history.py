@@ -19,6 +19,7 @@ from energy_core import clock
 from energy_core.cache import Cache, get_cache
 from energy_core.chat.answers import ChatAnswer
 from energy_core.models import ChatMessage
+from energy_core.records import record_of
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +53,9 @@ class HistoryMessage:
     @classmethod
     def from_row(cls, row: ChatMessage) -> HistoryMessage:
         extra: dict[str, Any] = json.loads(row.tool_calls) if row.tool_calls else {}
-        return cls(
-            id=row.id,
-            role=row.role,
-            content=row.content,
-            created_at=row.created_at,
-            engine=row.engine,
+        return record_of(
+            cls,
+            row,
             notice=extra.get("notice"),
             model=extra.get("model"),
             tool_calls=extra.get("calls", []),

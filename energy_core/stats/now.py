@@ -71,22 +71,20 @@ class HouseholdNow:
 
 def latest_readings(session: Session, *, user_id: int) -> dict[int, tuple[datetime, float]]:
     """Each device's latest reading (instant, power), by device pk, in one query."""
-    latest_ts = (
-        select(Reading.ts)
-        .where(Reading.user_id == Device.user_id, Reading.device_pk == Device.id)
-        .order_by(col(Reading.ts).desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    latest_power = (
-        select(Reading.power_w)
-        .where(Reading.user_id == Device.user_id, Reading.device_pk == Device.id)
-        .order_by(col(Reading.ts).desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+
+    def of_latest(column):  # noqa: ANN001, ANN202 - a column of Reading
+        return (
+            select(column)
+            .where(Reading.user_id == Device.user_id, Reading.device_pk == Device.id)
+            .order_by(col(Reading.ts).desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
     rows = session.exec(
-        select(Device.id, latest_ts, latest_power).where(Device.user_id == user_id)
+        select(Device.id, of_latest(Reading.ts), of_latest(Reading.power_w)).where(
+            Device.user_id == user_id
+        )
     ).all()
     return {pk: (ts, power_w) for pk, ts, power_w in rows if ts is not None}
 
