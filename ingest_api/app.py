@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from energy_core import __version__
@@ -41,6 +42,20 @@ from ingest_api.routers import (
     telemetry_ingest,
 )
 from ingest_api.singles import SingleReadingWriter
+
+
+class IngestApp(FastAPI):
+    """FastAPI, with ``POST /api/v1/telemetry`` handed to ``single_reading`` first, ahead of
+    the middleware stack (see ``telemetry_ingest.SingleReadingRoute``)."""
+
+    single_reading: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.single_reading is not None and telemetry_ingest.SingleReadingRoute.matches(scope):
+            scope["app"] = self
+            await self.single_reading(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -84,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
 
     docs = settings.api_docs
-    app = FastAPI(
+    app = IngestApp(
         lifespan=lifespan,
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
@@ -118,17 +133,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(metrics.router)
     # Last: its routes under any base path must not shadow the others.
     app.include_router(emoncms.router)
-    app.add_middleware(telemetry_ingest.SingleReadingRoute)
-    # Outside the single-reading route, so that its answers carry the headers too.
     app.add_middleware(SecurityHeaders)
+    # The single-reading route answers with the security headers itself; the metrics and the
+    # trusted proxy's headers, when configured, wrap it as they wrap the app.
+    single: ASGIApp = telemetry_ingest.SingleReadingRoute(app)
     if settings.metrics:
-        # Outside both: it times the whole answer and sees the single-reading route too.
+        # Outside the others: it times the whole answer.
         app.state.metrics = Metrics()
         app.add_middleware(
             MetricsMiddleware, metrics=app.state.metrics, single_path=telemetry_ingest.SINGLE_PATH
+        )
+        single = MetricsMiddleware(
+            single, metrics=app.state.metrics, single_path=telemetry_ingest.SINGLE_PATH
         )
     # Outermost: everything inside sees the client and scheme a trusted proxy forwarded. Only
     # here, not in uvicorn (started with --no-proxy-headers), so that one setting decides.
     if settings.trusted_proxy_hosts:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_hosts)
+        single = ProxyHeadersMiddleware(single, trusted_hosts=settings.trusted_proxy_hosts)
+    app.single_reading = single
     return app

@@ -6,15 +6,15 @@ FastAPI's routing; the route declared here documents it (and serves it if it is 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import partial
 
 import anyio
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
 
 from energy_core.accounts import KeyPrincipal
 from energy_core.db import session_scope
@@ -43,6 +43,7 @@ from ingest_api.deps import (
     client_address,
 )
 from ingest_api.errors import JSON, ApiError, documented, json_response, unauthorized
+from ingest_api.headers import SecurityHeaders, raw_security_headers, request_path
 from ingest_api.metrics import note_accepted
 
 SINGLE_PATH = "/api/v1/telemetry"
@@ -109,9 +110,9 @@ def _too_large(settings: Settings) -> ApiError:
     )
 
 
-async def read_body(api: Api, request: Request) -> bytes:
-    """The raw body, refused before it is parsed when it is no JSON or too large."""
-    media_type, _, params = request.headers.get("content-type", "").partition(";")
+def check_media_type(content_type: str) -> None:
+    """Refuse a body that is not JSON in UTF-8, from its Content-Type (``""`` when none)."""
+    media_type, _, params = content_type.partition(";")
     charset = params.strip().lower().removeprefix("charset=").strip('"')
     if media_type.strip().lower() != JSON or charset not in ("", "utf-8"):
         raise ApiError(
@@ -119,24 +120,41 @@ async def read_body(api: Api, request: Request) -> bytes:
             "unsupported_media_type",
             "Send the body as application/json (UTF-8).",
         )
-    body = await read_raw_body(api, request)
+
+
+def check_not_empty(body: bytes) -> bytes:
     if not body.strip():
         raise ApiError(ErrorKind.malformed, "empty_body", "The request body is empty; send JSON.")
     return body
 
 
+async def read_body(api: Api, request: Request) -> bytes:
+    """The raw body, refused before it is parsed when it is no JSON or too large."""
+    check_media_type(request.headers.get("content-type", ""))
+    return check_not_empty(await read_raw_body(api, request))
+
+
 async def read_raw_body(api: Api, request: Request) -> bytes:
     """The body as sent (possibly empty), refused once it is larger than the limit."""
+    return await receive_body(api, request.receive, request.headers.get("content-length"))
+
+
+async def receive_body(api: Api, receive: Receive, declared: str | None) -> bytes:
+    """The body of a request from its ASGI ``receive``, refused once it is larger than the limit
+    (at once when its declared Content-Length says so)."""
     limit = api.settings.max_body_bytes
-    declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(api.settings)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        body += message.get("body", b"")
         if len(body) > limit:
             raise _too_large(api.settings)  # chunked or lying about its length
-    return bytes(body)
+        if not message.get("more_body", False):
+            return body
 
 
 def _readings_of(api: Api, body: bytes, *, batch: bool) -> ReadingColumns:
@@ -179,8 +197,11 @@ async def _admit_one(
     )
 
 
-def _store(api: Api, principal: KeyPrincipal, columns: ReadingColumns, *, batch: bool) -> Response:
-    """Store admitted readings in one transaction and say so; or refuse them all. Blocking."""
+def _store(
+    api: Api, principal: KeyPrincipal, columns: ReadingColumns, *, batch: bool
+) -> tuple[int, int]:
+    """Store admitted readings in one transaction: (new, duplicates); or refuse them all.
+    Blocking."""
     try:
         with session_scope(api.engine) as session:
             result = record_reading_columns(
@@ -194,8 +215,8 @@ def _store(api: Api, principal: KeyPrincipal, columns: ReadingColumns, *, batch:
         if not batch:  # one reading has no position to report
             exc.problems = [replace(p, index=None) for p in exc.problems]
         raise
-    # Only here, after the commit, does the device hear that its readings are safe.
-    return accepted(result.accepted, result.duplicates)
+    # Only after the commit does the device hear that its readings are safe.
+    return result.accepted, result.duplicates
 
 
 def _ingest(
@@ -205,14 +226,20 @@ def _ingest(
     *,
     batch: bool,
     client: str,
-) -> Response:
+) -> tuple[int, int]:
     principal, columns = _admit(api, credentials, body, batch=batch, client=client)
     return _store(api, principal, columns, batch=batch)
 
 
 async def ingest_one(api: Api, credentials: AnyCredentials, body: bytes, client: str) -> Response:
-    """One reading: through the shared writer when the database is PostgreSQL and the reading
-    needs no explaining, through ``_ingest`` otherwise."""
+    return accepted(*await store_one(api, credentials, body, client))
+
+
+async def store_one(
+    api: Api, credentials: AnyCredentials, body: bytes, client: str
+) -> tuple[int, int]:
+    """One reading, (new, duplicates) once committed: through the shared writer when the
+    database is PostgreSQL and the reading needs no explaining, through ``_ingest`` otherwise."""
     if api.singles is None:
         return await anyio.to_thread.run_sync(
             partial(_ingest, api, credentials, body, batch=False, client=client),
@@ -228,7 +255,7 @@ async def ingest_one(api: Api, credentials: AnyCredentials, body: bytes, client:
     if reading is not None:
         outcome = await api.singles.write(reading)
         if outcome.stored:
-            return accepted(int(outcome.inserted), int(not outcome.inserted))
+            return int(outcome.inserted), int(not outcome.inserted)
     return await anyio.to_thread.run_sync(
         partial(_store, api, principal, columns, batch=False), limiter=api.writers
     )
@@ -237,7 +264,11 @@ async def ingest_one(api: Api, credentials: AnyCredentials, body: bytes, client:
 def bearer_credentials(request: Request) -> BearerCredentials | None:
     """What ``bearer`` answers for ``request``, without a model (validating one took a third of
     what the single-reading route spent on itself)."""
-    authorization = request.headers.get("authorization")
+    return parse_bearer(request.headers.get("authorization"))
+
+
+def parse_bearer(authorization: str | None) -> BearerCredentials | None:
+    """The scheme and key of an Authorization header, as ``bearer`` reads it."""
     if not authorization:
         return None
     scheme, _, credentials = authorization.partition(" ")
@@ -245,15 +276,6 @@ def bearer_credentials(request: Request) -> BearerCredentials | None:
     if not (scheme and credentials) or scheme.lower() != "bearer":
         return None
     return BearerCredentials(scheme, credentials)
-
-
-async def serve_single_reading(request: Request) -> Response:
-    """``POST /api/v1/telemetry`` as ``SingleReadingRoute`` serves it, without FastAPI."""
-    api: Api = request.app.state.api
-    credentials = bearer_credentials(request)
-    return await ingest_one(
-        api, credentials, await read_body(api, request), client_address(request)
-    )
 
 
 def router(settings: Settings) -> APIRouter:
@@ -316,9 +338,12 @@ def router(settings: Settings) -> APIRouter:
     )
     async def post_batch(request: Request, api: ApiDep, credentials: Credentials) -> Response:
         body = await read_body(api, request)
-        return await anyio.to_thread.run_sync(
-            partial(_ingest, api, credentials, body, batch=True, client=client_address(request)),
-            limiter=api.writers,
+        client = client_address(request)
+        return accepted(
+            *await anyio.to_thread.run_sync(
+                partial(_ingest, api, credentials, body, batch=True, client=client),
+                limiter=api.writers,
+            )
         )
 
     return routes
@@ -355,9 +380,11 @@ def short_names_router() -> APIRouter:
         body = orjson.dumps(payload)
         client = client_address(request)
         if isinstance(payload, dict) and isinstance(payload.get("readings"), list):
-            return await anyio.to_thread.run_sync(
-                partial(_ingest, api, credentials, body, batch=True, client=client),
-                limiter=api.writers,
+            return accepted(
+                *await anyio.to_thread.run_sync(
+                    partial(_ingest, api, credentials, body, batch=True, client=client),
+                    limiter=api.writers,
+                )
             )
         return await ingest_one(api, credentials, body, client)
 
@@ -365,34 +392,62 @@ def short_names_router() -> APIRouter:
 
 
 class SingleReadingRoute:
-    """``POST /api/v1/telemetry`` straight to its handler, past FastAPI's routing and dependency
-    resolution: the busiest endpoint, where they cost about as much CPU as the rest of the request.
-    Errors get the app's own exception handlers, so answers are the same as through FastAPI."""
+    """``POST /api/v1/telemetry``, the busiest endpoint, served as a bare ASGI app: the app
+    (``app.IngestApp``) hands it these requests ahead of FastAPI's middleware, routing and
+    dependency resolution, which cost about as much CPU as the rest of the request. It reads the
+    headers it needs from the ASGI scope, the body from ``receive``, and sends its answer with the
+    security headers every answer carries. Errors get the app's own exception handlers, so
+    answers are the same as through FastAPI."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        handler: Callable[[Request], Awaitable[Response]] = serve_single_reading,
-    ):
+    def __init__(self, app: FastAPI):
         self.app = app
-        self.handler = handler
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path, root = scope.get("path", ""), scope.get("root_path", "")
-        if root and path.startswith(root):  # behind a prefix (uvicorn --root-path, a mount)
-            path = path[len(root) :]
-        if not (scope["type"] == "http" and scope["method"] == "POST" and path == SINGLE_PATH):
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope, receive)
-        try:
-            response = await self.handler(request)
-        except Exception as exc:
-            response = await self._handled(request, exc)
-        await response(scope, receive, send)
 
     @staticmethod
-    async def _handled(request: Request, exc: Exception) -> Response:
-        handlers = request.app.exception_handlers
+    def matches(scope: Scope) -> bool:
+        return (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and request_path(scope) == SINGLE_PATH
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        api: Api = self.app.state.api
+        authorization = content_type = length = None
+        for name, value in scope["headers"]:  # the first of each, as Starlette's Headers.get
+            if name == b"authorization" and authorization is None:
+                authorization = value.decode("latin-1")
+            elif name == b"content-type" and content_type is None:
+                content_type = value.decode("latin-1")
+            elif name == b"content-length" and length is None:
+                length = value.decode("latin-1")
+        client = scope.get("client")
+        try:
+            check_media_type(content_type or "")
+            body = check_not_empty(await receive_body(api, receive, length))
+            counts = await store_one(
+                api, parse_bearer(authorization), body, client[0] if client else "unknown"
+            )
+        except Exception as exc:
+            request = Request(scope, receive)
+            response = await self._handled(request, exc)
+            await SecurityHeaders(response)(scope, receive, send)
+            return
+        note_accepted(*counts)
+        answer = orjson.dumps({"accepted": counts[0], "duplicates": counts[1]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 201 if counts[0] else 200,
+                "headers": [
+                    (b"content-length", b"%d" % len(answer)),
+                    (b"content-type", b"application/json"),
+                    *raw_security_headers(SINGLE_PATH, https=scope.get("scheme") == "https"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer})
+
+    async def _handled(self, request: Request, exc: Exception) -> Response:
+        handlers = self.app.exception_handlers
         handler = next(handlers[kind] for kind in type(exc).__mro__ if kind in handlers)
         return await handler(request, exc)
