@@ -15,7 +15,10 @@ ingest key, then for each uvicorn worker count:
            write the same device rows and dirty-hour marks at once (the worst case);
   singles  16 concurrent clients post one reading per request for --duration seconds;
   singles+redis  the same against a second API process configured with --redis-url (the
-           production setup: key cache and rate counts in Redis), when that flag is given.
+           production setup: key cache and rate counts in Redis), when that flag is given;
+  http floor  the same 16 clients against the same uvicorn serving bench/http_floor.py, an app
+           that only reads the body and answers: the most one worker answers on this machine
+           now. Single readings are printed as a ratio of it (--singles-only: just these).
 
 Every phase starts from empty readings and dirty-hour tables, with validation, auth (cached),
 rate limiting, dedupe, dirty-hour marking and last-seen updates all on. Then, in the same run,
@@ -357,7 +360,12 @@ def peak_rss_mb(pids: list[int]) -> float:
 
 
 class ApiServer:
-    def __init__(self, database_url: str, workers: int, redis_url: str | None):
+    """The API in uvicorn as ``energy-monitor`` starts it; with ``floor``, the same server
+    serving bench/http_floor.py instead."""
+
+    def __init__(
+        self, database_url: str, workers: int, redis_url: str | None, *, floor: bool = False
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -371,6 +379,9 @@ class ApiServer:
         if redis_url:
             env["ENERGY_REDIS_URL"] = redis_url
         argv = [*api_argv("127.0.0.1", self.port, workers), "--log-level", "warning"]
+        if floor:
+            app = argv.index("ingest_api.app:create_app")
+            argv[app : app + 2] = ["--app-dir", str(ROOT / "bench"), "http_floor:app"]
         self.process = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
         self.workers = workers
 
@@ -582,6 +593,11 @@ def main() -> int:
     )
     parser.add_argument("--skip-shared", action="store_true", help="leave out the shared phase")
     parser.add_argument(
+        "--singles-only",
+        action="store_true",
+        help="only the single-reading phases and their HTTP floor (baselines on planned rows)",
+    )
+    parser.add_argument(
         "--baseline-batches",
         type=int,
         default=300,
@@ -632,16 +648,21 @@ def main() -> int:
 
         for workers in args.workers:
             with ApiServer(url, workers, None) as server:
-                run(server, "batches", False)
-                if not batch_rows:
-                    batch_rows = stored_rows(url)
-                if not args.skip_shared:
-                    run(server, "shared", True)
+                if not args.singles_only:
+                    run(server, "batches", False)
+                    if not batch_rows:
+                        batch_rows = stored_rows(url)
+                    if not args.skip_shared:
+                        run(server, "shared", True)
                 run(server, "singles", None)
             if args.redis_url:
                 with ApiServer(url, workers, args.redis_url) as server:
                     run(server, "singles", None, "singles+redis")
+            # The same server with an app that does no work: the most it could answer here now.
+            with ApiServer(url, workers, None, floor=True) as server:
+                run(server, "singles", None, "http floor")
         # The same rows the first batch phase stored, on the same tables and primary key.
+        batch_rows = batch_rows or planned
         after = {"copy": time_batches(url, batch_rows, raw_copy)}
         after["bare"] = time_batches(url, batch_rows, bare_copy)
         baseline = {k: (before[k] + after[k]) / 2 for k in before}
@@ -665,6 +686,22 @@ def main() -> int:
                 f"{p.cpu_ms_per_request('postgres'):6.2f} {p.cpu_ms_per_request('client'):6.2f} "
                 f"{p.cpu_ms_per_request('other'):6.2f}"
             )
+        floors = {p.workers: p for p in phases if p.name == "http floor"}
+        print()
+        print(
+            "single readings vs the HTTP floor (the same uvicorn serving an app that only reads "
+            "the body and answers, same clients, same run):"
+        )
+        for p in phases:
+            if p.name.startswith("singles") and floors.get(p.workers):
+                floor = floors[p.workers]
+                ratio = p.requests_per_s / floor.requests_per_s
+                print(
+                    f"  {p.name:13s} {p.workers} worker(s): {p.requests_per_s:7,.0f} vs "
+                    f"{floor.requests_per_s:7,.0f} req/s = {ratio:.2f}x"
+                    f"; API CPU {p.cpu_ms_per_request('api'):.3f} vs "
+                    f"{floor.cpu_ms_per_request('api'):.3f} ms/request"
+                )
         print()
         print("baselines: raw binary COPY, 1,000 rows a commit, 1 connection:")
         for name, what in (("copy", "into readings"), ("bare", f"into {BARE_TABLE} (PK only)")):
