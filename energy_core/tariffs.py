@@ -12,7 +12,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,9 +43,9 @@ TOP_KEYS = {
     "export",
 }
 RATE_KEYS = {"default", "periods", "series", "tiers"}
-PERIOD_KEYS = {"days", "from", "to", "price"}
+PERIOD_FIELDS = ("days", "from", "to", "price")
 TIER_KEYS = {"per", "bands"}
-BAND_KEYS = {"up_to_kwh", "price"}
+BAND_FIELDS = ("up_to_kwh", "price")
 TIER_COUNTS = ("day", "billing_period")
 MAX_BANDS = 10
 MAX_TIER_KWH = 100_000.0
@@ -63,6 +63,28 @@ class TariffError(CoreError, ValueError):
 
 def _problem(problems: list[dict], where: str, message: str) -> None:
     problems.append({"field": where, "message": message})
+
+
+def _unknown_fields(
+    problems: list[dict], where: str, value: Mapping, known: frozenset[str] | set[str], what: str
+) -> None:
+    for key in sorted(set(value) - known):
+        _problem(problems, f"{where}.{key}" if where else key, f"is not a field of {what}")
+
+
+def _objects(
+    problems: list[dict], where: str, items: list, *, name: str, fields: tuple[str, ...]
+) -> Iterator[tuple[str, Mapping]]:
+    """Each item of ``items`` that is an object, with where it stands (``where[i]``); an item
+    that is not an object of ``fields``, or a field not among them, is a problem."""
+    shape = "{" + ", ".join(f'"{field}"' for field in fields) + "}"
+    for i, item in enumerate(items):
+        here = f"{where}[{i}]"
+        if not isinstance(item, Mapping):
+            _problem(problems, here, f"must be an object {shape}")
+            continue
+        _unknown_fields(problems, here, item, set(fields), f"a {name} ({', '.join(fields)})")
+        yield here, item
 
 
 def _number(problems, where, value, *, low=0.0, high=MAX_PRICE, required=True) -> float:
@@ -106,12 +128,7 @@ def _rates(problems: list[dict], where: str, value: Any, *, required: bool) -> d
     if not isinstance(value, Mapping):
         _problem(problems, where, 'must be an object such as {"default": 0.28}')
         return {"default": 0.0, "periods": [], "series": False}
-    for key in sorted(set(value) - RATE_KEYS):
-        _problem(
-            problems,
-            f"{where}.{key}",
-            "is not a field of a price (default, periods, series, tiers)",
-        )
+    _unknown_fields(problems, where, value, RATE_KEYS, "a price (default, periods, series, tiers)")
     out = {
         "default": _number(problems, f"{where}.default", value.get("default")),
         "periods": [],
@@ -128,16 +145,10 @@ def _rates(problems: list[dict], where: str, value: Any, *, required: bool) -> d
     if not isinstance(periods, list):
         _problem(problems, f"{where}.periods", "must be a list")
         periods = []
-    for i, period in enumerate(periods):
-        here = f"{where}.periods[{i}]"
-        if not isinstance(period, Mapping):
-            _problem(problems, here, 'must be an object {"days", "from", "to", "price"}')
-            continue
-        for key in sorted(set(period) - PERIOD_KEYS):
-            _problem(
-                problems, f"{here}.{key}", "is not a field of a period (days, from, to, price)"
-            )
-        for key in sorted(PERIOD_KEYS - set(period)):
+    for here, period in _objects(
+        problems, f"{where}.periods", periods, name="period", fields=PERIOD_FIELDS
+    ):
+        for key in sorted(set(PERIOD_FIELDS) - set(period)):
             _problem(problems, f"{here}.{key}", "is required")
         days = period.get("days", "all")
         try:
@@ -168,8 +179,7 @@ def _tiers(problems: list[dict], where: str, value: Any) -> dict:
             'must be an object such as {"per": "day", "bands": [{"up_to_kwh": 8, "price": 0.2}]}',
         )
         return {"per": "day", "bands": []}
-    for key in sorted(set(value) - TIER_KEYS):
-        _problem(problems, f"{where}.{key}", "is not a field of tiers (per, bands)")
+    _unknown_fields(problems, where, value, TIER_KEYS, "tiers (per, bands)")
     per = value.get("per")
     if per not in TIER_COUNTS:
         _problem(
@@ -180,13 +190,7 @@ def _tiers(problems: list[dict], where: str, value: Any) -> dict:
         _problem(problems, f"{where}.bands", f"must be a list of 1 to {MAX_BANDS} bands")
         bands = []
     out, below = [], 0.0
-    for i, band in enumerate(bands):
-        here = f"{where}.bands[{i}]"
-        if not isinstance(band, Mapping):
-            _problem(problems, here, 'must be an object {"up_to_kwh", "price"}')
-            continue
-        for key in sorted(set(band) - BAND_KEYS):
-            _problem(problems, f"{here}.{key}", "is not a field of a band (up_to_kwh, price)")
+    for here, band in _objects(problems, f"{where}.bands", bands, name="band", fields=BAND_FIELDS):
         limit = _number(problems, f"{here}.up_to_kwh", band.get("up_to_kwh"), high=MAX_TIER_KWH)
         if limit <= below:
             _problem(
@@ -206,8 +210,7 @@ def validate_tariff(document: Any) -> dict:
     problems: list[dict] = []
     if not isinstance(document, Mapping):
         raise TariffError("A tariff is a JSON object (docs/tariffs.md).")
-    for key in sorted(set(document) - TOP_KEYS):
-        _problem(problems, key, "is not a field of a tariff")
+    _unknown_fields(problems, "", document, TOP_KEYS, "a tariff")
     currency = document.get("currency")
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Za-z]{3}", currency):
         _problem(problems, "currency", "must be a three-letter currency code such as GBP")
