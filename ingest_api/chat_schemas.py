@@ -140,16 +140,7 @@ class ChatMessageOut(BaseModel):
 
     @classmethod
     def of_message(cls, message: HistoryMessage) -> ChatMessageOut:
-        return cls(
-            id=message.id,
-            role=message.role,
-            content=message.content,
-            created_at=message.created_at,
-            engine=message.engine,
-            model=message.model,
-            notice=message.notice,
-            tool_calls=message.tool_calls,
-        )
+        return cls.model_validate(message, from_attributes=True)
 
 
 class ConversationOut(BaseModel):

@@ -5,12 +5,12 @@ bearer key."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, NamedTuple
+from typing import Annotated, NamedTuple, TypeVar
 
 import anyio
-from fastapi import Depends, Request, Security
+from fastapi import APIRouter, Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -18,11 +18,12 @@ from sqlmodel import Session
 from energy_core.accounts import CachedKeyVerifier, KeyPrincipal
 from energy_core.db import session_scope
 from energy_core.errors import ErrorKind
+from energy_core.inputs import InputValue, record_inputs
 from energy_core.models import KeyScope
 from energy_core.ratelimit import FailedAuthThrottle, RateDecision, RateLimiter
 from energy_core.security import hash_api_key
 from energy_core.settings import Settings
-from ingest_api.errors import ApiError, unauthorized
+from ingest_api.errors import ApiError, documented, unauthorized
 from ingest_api.singles import SingleReadingWriter
 
 log = logging.getLogger(__name__)
@@ -98,12 +99,11 @@ def check_key(
         raise unauthorized()
     decision = decision or api.limiter.hit(key_id=principal.key_id)
     if not decision.allowed:
-        raise ApiError(
-            ErrorKind.rate_limited,
+        raise rate_limited(
             "rate_limited",
             f"This key made more than {decision.limit} requests in "
-            f"{api.settings.rate_limit_window_s:g} s; retry in {decision.retry_after_s} s.",
-            headers={"Retry-After": str(decision.retry_after_s)},
+            f"{api.settings.rate_limit_window_s:g} s",
+            decision,
         )
     if principal.scope is not scope:
         raise ApiError(
@@ -126,13 +126,22 @@ def key_fingerprint(key: str) -> str:
     return hash_api_key(key)[:8]
 
 
-def throttled(api: Api, decision: RateDecision) -> ApiError:
+def rate_limited(code: str, what: str, decision: RateDecision) -> ApiError:
+    """The 429 of a refused ``decision``: ``what`` went over the limit, and when to retry."""
     return ApiError(
         ErrorKind.rate_limited,
+        code,
+        f"{what}; retry in {decision.retry_after_s} s.",
+        headers={"Retry-After": str(decision.retry_after_s)},
+    )
+
+
+def throttled(api: Api, decision: RateDecision) -> ApiError:
+    return rate_limited(
         "too_many_failed_authentications",
         f"More than {decision.limit} requests from this address had an invalid API key in "
-        f"{api.settings.auth_failure_window_s:g} s; retry in {decision.retry_after_s} s.",
-        headers={"Retry-After": str(decision.retry_after_s)},
+        f"{api.settings.auth_failure_window_s:g} s",
+        decision,
     )
 
 
@@ -161,6 +170,19 @@ def verify_key(api: Api, key: str, client: str) -> KeyPrincipal | None:
     return principal
 
 
+def store_inputs(api: Api, principal: KeyPrincipal, values: list[InputValue]) -> None:
+    """Store what a hub (Emoncms, InfluxDB) sent with ``principal``'s key, in one transaction.
+    Blocking."""
+    with session_scope(api.engine) as session:
+        record_inputs(
+            session,
+            user_id=principal.user_id,
+            values=values,
+            register=principal.register_inputs,
+            settings=api.settings,
+        )
+
+
 def authorize(api: Api, credentials: AnyCredentials, scope: KeyScope, client: str) -> KeyPrincipal:
     """The caller of the request's key (sent from ``client``), counted against its rate limit.
     Blocking."""
@@ -177,3 +199,34 @@ def reader(api: ApiDep, credentials: Credentials, request: Request) -> KeyPrinci
 
 # The caller of a read route: a valid `read` key within its rate limit.
 ReaderDep = Annotated[KeyPrincipal, Depends(reader)]
+
+
+Found = TypeVar("Found")
+
+
+@dataclass(frozen=True)
+class Household:
+    """What a read route asks the library with: the read key's household, a read-only session
+    and the settings."""
+
+    session: Session
+    settings: Settings
+    user_id: int
+
+    def read(self, query: Callable[..., Found], **arguments: object) -> Found:
+        """``query`` (a read of ``energy_core.reads`` or the chat) over this household."""
+        return query(self.session, settings=self.settings, user_id=self.user_id, **arguments)
+
+
+def household(principal: ReaderDep, session: SessionDep, settings: SettingsDep) -> Household:
+    return Household(session, settings, principal.user_id)
+
+
+# The caller of a read route, with what it reads through.
+HouseholdDep = Annotated[Household, Depends(household)]
+
+
+def read_router() -> APIRouter:
+    """The router of a read resource: tagged ``read``, each route documenting the errors any
+    read can answer."""
+    return APIRouter(tags=["read"], responses=documented(401, 403, 404, 422, 429, 503))

@@ -60,6 +60,10 @@ class Window:
     start: datetime | None
     end: datetime | None
 
+    def arguments(self) -> dict:
+        """The keyword arguments of the library's reads over a range."""
+        return {"start": self.start, "end": self.end}
+
 
 async def window(start: TimeParam = None, end: TimeParam = None) -> Window:
     start_at, end_at = query_time(start, "start"), query_time(end, "end")
@@ -84,8 +88,7 @@ class Listing:
         """The keyword arguments of the library's paged listings."""
         return {
             "device_id": self.device_id,
-            "start": self.window.start,
-            "end": self.window.end,
+            **self.window.arguments(),
             "cursor": self.cursor,
             "limit": self.limit,
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -84,6 +85,11 @@ class ReadingsPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: end.")
 
 
+def _attributes(source: object, model: type[BaseModel]) -> dict:
+    """``source``'s attributes that ``model`` has a field of, by name."""
+    return {k: v for k, v in vars(source).items() if k in model.model_fields}
+
+
 def _glossary(name: str) -> str:
     return GLOSSARY[name] + " See docs/metrics.md."
 
@@ -105,16 +111,13 @@ class EnergyFields(BaseModel):
 
     @staticmethod
     def of(energy: Energy) -> dict:
-        return {
-            "consumption_wh": energy.consumption_wh,
-            "generation_wh": energy.generation_wh,
-            "net_wh": energy.net_wh,
-            "energy_wh": energy.energy_wh,
-            "import_wh": energy.import_wh,
-            "export_wh": energy.export_wh,
-            "cost": energy.cost,
-            "coverage": energy.coverage,
-        }
+        return {name: getattr(energy, name) for name in EnergyFields.model_fields}
+
+    @classmethod
+    def with_energy(cls, source: object, **fields: object) -> Self:
+        """The answer of a library result: its attributes named as this model's fields (unless
+        given in ``fields``) and the figures of its ``energy``."""
+        return cls(**{**_attributes(source, cls), **fields}, **EnergyFields.of(source.energy))
 
 
 _ENERGY_EXAMPLE = {
@@ -139,15 +142,7 @@ class HourlyItem(EnergyFields):
 
     @classmethod
     def of_stat(cls, item: HourlyStat) -> HourlyItem:
-        return cls(
-            device_id=item.device_id,
-            hour_start=item.hour_start,
-            avg_watts=item.avg_watts,
-            min_watts=item.min_watts,
-            max_watts=item.max_watts,
-            sample_count=item.sample_count,
-            **EnergyFields.of(item.energy),
-        )
+        return cls.with_energy(item)
 
 
 class HourlyPage(BaseModel):
@@ -219,8 +214,7 @@ class DeviceStatsOut(EnergyFields):
 
     @classmethod
     def of_stats(cls, stats: DeviceStats) -> DeviceStatsOut:
-        fields = {k: v for k, v in vars(stats).items() if k != "energy"}
-        return cls(**fields, **EnergyFields.of(stats.energy))
+        return cls.with_energy(stats)
 
 
 class DeviceEnergyOut(EnergyFields):
@@ -301,17 +295,8 @@ class SummaryOut(EnergyFields):
 
     @classmethod
     def of_summary(cls, summary: Summary) -> SummaryOut:
-        fields = {k: v for k, v in vars(summary).items() if k not in ("energy", "devices")}
-        devices = [
-            DeviceEnergyOut(
-                device_id=d.device_id,
-                name=d.name,
-                location=d.location,
-                **EnergyFields.of(d.energy),
-            )
-            for d in summary.devices
-        ]
-        return cls(**fields, devices=devices, **EnergyFields.of(summary.energy))
+        devices = [DeviceEnergyOut.with_energy(d) for d in summary.devices]
+        return cls.with_energy(summary, devices=devices)
 
 
 class RealtimeDeviceOut(BaseModel):
@@ -374,13 +359,7 @@ class RealtimeOut(BaseModel):
         fields = {k: v for k, v in vars(now).items() if k != "devices"}
         devices = [
             RealtimeDeviceOut(
-                device_id=d.device_id,
-                name=d.name,
-                location=d.location,
-                power_w=d.power_w,
-                reading_at=d.reading_at,
-                last_seen_at=d.last_seen_at,
-                online=d.online,
+                **_attributes(d, RealtimeDeviceOut),
                 today_consumption_wh=d.today.consumption_wh,
                 today_generation_wh=d.today.generation_wh,
                 today_energy_wh=d.today.net_wh,

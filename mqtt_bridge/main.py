@@ -16,7 +16,7 @@ import threading
 import time
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -265,12 +265,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> BridgeConfig:
-    return BridgeConfig(
-        user=args.user,
-        host=args.host,
-        port=args.port,
-        username=args.username,
-        password=args.password,
-        client_id=args.client_id,
-        mapping=load_mapping(args.mapping, timezone=args.timezone),
-    )
+    # Each option of ``add_arguments`` is the field of the same name; the mapping is read from
+    # its file.
+    options = {f.name: getattr(args, f.name) for f in fields(BridgeConfig) if f.name != "mapping"}
+    return BridgeConfig(**options, mapping=load_mapping(args.mapping, timezone=args.timezone))

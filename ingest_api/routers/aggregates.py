@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from energy_core import reads
 from ingest_api import schemas
-from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
-from ingest_api.errors import documented
+from ingest_api.deps import HouseholdDep, read_router
 from ingest_api.query import ListingDep
 
-router = APIRouter(tags=["read"])
+router = read_router()
 
 
 @router.get(
@@ -21,14 +18,9 @@ router = APIRouter(tags=["read"])
     "(docs/metrics.md) over the hours [start, end) touches; default the last 24 hours. Hours "
     "without data are left out.",
     response_model=schemas.HourlyPage,
-    responses=documented(401, 403, 404, 422, 429, 503),
 )
-def get_hourly(
-    principal: ReaderDep, page: ListingDep, session: SessionDep, settings: SettingsDep
-) -> schemas.HourlyPage:
-    found = reads.hourly_stats(
-        session, settings=settings, user_id=principal.user_id, **page.arguments()
-    )
+def get_hourly(household: HouseholdDep, page: ListingDep) -> schemas.HourlyPage:
+    found = household.read(reads.hourly_stats, **page.arguments())
     return schemas.HourlyPage(
         items=[schemas.HourlyItem.of_stat(item) for item in found.items],
         next_cursor=found.next_cursor,

@@ -36,7 +36,7 @@ from ingest_api.chat_schemas import (
     ChatSuggestionsOut,
     ConversationOut,
 )
-from ingest_api.deps import Api, ApiDep, ReaderDep, SessionDep, SettingsDep
+from ingest_api.deps import Api, ApiDep, HouseholdDep, ReaderDep
 from ingest_api.errors import JSON, ApiError, documented
 from ingest_api.routers.telemetry_ingest import read_body
 
@@ -140,8 +140,7 @@ async def post_query(request: Request, principal: ReaderDep, api: ApiDep) -> Cha
     responses=documented(401, 403, 422, 429, 503),
 )
 def get_history(
-    principal: ReaderDep,
-    session: SessionDep,
+    household: HouseholdDep,
     conversation_id: ConversationQuery = None,
     limit: Annotated[
         int, Query(ge=1, le=HISTORY_LIMIT, description="The last messages of each conversation.")
@@ -149,11 +148,14 @@ def get_history(
 ) -> ChatHistoryOut:
     if conversation_id is not None:
         messages = load_history(
-            session, user_id=principal.user_id, conversation_id=conversation_id, limit=limit
+            household.session,
+            user_id=household.user_id,
+            conversation_id=conversation_id,
+            limit=limit,
         )
         found = {conversation_id: messages} if messages else {}
     else:
-        found = load_all_history(session, user_id=principal.user_id, limit=limit)
+        found = load_all_history(household.session, user_id=household.user_id, limit=limit)
     return ChatHistoryOut(
         conversations=[
             ConversationOut(
@@ -189,13 +191,7 @@ def delete_history(
     responses=documented(401, 403, 422, 429, 503),
 )
 def get_suggestions(
-    principal: ReaderDep,
-    session: SessionDep,
-    settings: SettingsDep,
+    household: HouseholdDep,
     limit: Annotated[int, Query(ge=1, le=20, description="How many at most.")] = 6,
 ) -> ChatSuggestionsOut:
-    return ChatSuggestionsOut(
-        suggestions=suggested_questions(
-            session, user_id=principal.user_id, limit=limit, settings=settings
-        )
-    )
+    return ChatSuggestionsOut(suggestions=household.read(suggested_questions, limit=limit))

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from energy_core import reads
 from ingest_api import schemas
-from ingest_api.deps import ReaderDep, SessionDep
-from ingest_api.errors import documented
+from ingest_api.deps import HouseholdDep, read_router
 
-router = APIRouter(tags=["read"])
+router = read_router()
 
 
 @router.get(
     "/api/v1/telemetry/devices",
     summary="The key's user's devices",
     response_model=schemas.DevicesOut,
-    responses=documented(401, 403, 404, 422, 429, 503),
 )
-def get_devices(principal: ReaderDep, session: SessionDep) -> schemas.DevicesOut:
-    devices = reads.user_devices(session, user_id=principal.user_id)
+def get_devices(household: HouseholdDep) -> schemas.DevicesOut:
+    devices = reads.user_devices(household.session, user_id=household.user_id)
     items = [schemas.DeviceOut.model_validate(d, from_attributes=True) for d in devices]
     return schemas.DevicesOut(items=items)

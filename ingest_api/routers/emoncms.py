@@ -21,10 +21,10 @@ from fastapi.responses import PlainTextResponse, Response
 from energy_core.accounts import KeyPrincipal
 from energy_core.db import session_scope
 from energy_core.errors import ErrorKind
-from energy_core.inputs import InputValue, list_inputs, record_inputs
+from energy_core.inputs import list_inputs
 from energy_core.models import KeyScope
 from energy_core.protocols.emoncms import decompress, parse_bulk, parse_post, unhex
-from ingest_api.deps import Api, check_key, client_address, verify_key
+from ingest_api.deps import Api, check_key, client_address, store_inputs, verify_key
 from ingest_api.errors import ApiError, json_response
 from ingest_api.routers.telemetry_ingest import read_raw_body
 
@@ -84,22 +84,11 @@ def _writer(api: Api, request: Request, params: dict[str, str]) -> KeyPrincipal:
     return principal
 
 
-def _store(api: Api, principal: KeyPrincipal, values: list[InputValue]) -> None:
-    with session_scope(api.engine) as session:
-        record_inputs(
-            session,
-            user_id=principal.user_id,
-            values=values,
-            register=principal.register_inputs,
-            settings=api.settings,
-        )
-
-
 def _post(api: Api, request: Request, body: bytes, node: str | None) -> Response:
     params = _params(request, body)
     principal = _writer(api, request, params)
     parsed = parse_post(params, node_segment=node, now_s=time.time())
-    _store(api, principal, parsed.values)
+    store_inputs(api, principal, parsed.values)
     return json_response({"success": True}) if parsed.full_json else PlainTextResponse(OK)
 
 
@@ -120,7 +109,7 @@ def _bulk(api: Api, request: Request, body: bytes) -> Response:
             "Send the rows in data= (a form field or the query), or a zlib body with cb=1.",
             [{"index": None, "field": "data", "message": "is required"}],
         )
-    _store(api, principal, parse_bulk(data, params, now_s=time.time()))
+    store_inputs(api, principal, parse_bulk(data, params, now_s=time.time()))
     return PlainTextResponse(OK)
 
 

@@ -20,9 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from energy_core.accounts import KeyPrincipal
-from energy_core.db import session_scope
 from energy_core.errors import CoreError, ErrorKind
-from energy_core.inputs import record_inputs
 from energy_core.models import KeyScope
 from energy_core.protocols.emoncms import decompress
 from energy_core.protocols.line_protocol import (
@@ -32,7 +30,7 @@ from energy_core.protocols.line_protocol import (
     parse_lines,
     power_values,
 )
-from ingest_api.deps import Api, check_key, client_address, verify_key
+from ingest_api.deps import Api, check_key, client_address, store_inputs, verify_key
 from ingest_api.errors import STATUS, ApiError, json_response
 from ingest_api.routers.telemetry_ingest import read_raw_body
 
@@ -134,14 +132,7 @@ def _write(api: Api, request: Request, body: bytes, version: str) -> Response:
             parse_lines(text), now_ns=time.time_ns(), precision_ns=precision_ns, mapping=mapping
         )
         if values:
-            with session_scope(api.engine) as session:
-                record_inputs(
-                    session,
-                    user_id=principal.user_id,
-                    values=values,
-                    register=principal.register_inputs,
-                    settings=settings,
-                )
+            store_inputs(api, principal, values)
     return Response(status_code=204, headers=_VERSION_HEADERS)
 
 

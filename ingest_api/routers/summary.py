@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from energy_core import reads
 from ingest_api import schemas
-from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
-from ingest_api.errors import documented
+from ingest_api.deps import HouseholdDep, read_router
 from ingest_api.query import WindowDep
 
-router = APIRouter(tags=["read"])
+router = read_router()
 
 
 @router.get(
@@ -20,12 +17,7 @@ router = APIRouter(tags=["read"])
     "coverage of the household over [start, end) (default the last 24 hours), and of each device "
     "that took part; docs/metrics.md defines each figure.",
     response_model=schemas.SummaryOut,
-    responses=documented(401, 403, 404, 422, 429, 503),
 )
-def get_summary(
-    principal: ReaderDep, window: WindowDep, session: SessionDep, settings: SettingsDep
-) -> schemas.SummaryOut:
-    summary = reads.household_summary(
-        session, settings=settings, user_id=principal.user_id, start=window.start, end=window.end
-    )
+def get_summary(household: HouseholdDep, window: WindowDep) -> schemas.SummaryOut:
+    summary = household.read(reads.household_summary, **window.arguments())
     return schemas.SummaryOut.of_summary(summary)
