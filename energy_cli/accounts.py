@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import sys
-from collections.abc import Sequence
-from datetime import datetime
 
-from energy_cli.console import CliError, upgrade
+from energy_cli.console import CliError, household_command, json_option, print_listing, upgrade
 from energy_core.settings import get_settings
 
 
@@ -28,42 +25,6 @@ def read_new_password() -> str:
     if getpass.getpass("Password again: ") != password:
         raise CliError("The two passwords differ; nothing was created.")
     return password
-
-
-def print_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]], empty: str) -> None:
-    """``rows`` as aligned columns (``columns``: key, heading); ``empty`` when there are none."""
-    if not rows:
-        print(empty)
-        return
-    cells = [[_cell(row[key]) for key, _ in columns] for row in rows]
-    headings = [heading for _, heading in columns]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headings)]
-    for line in [headings, *cells]:
-        print(
-            "  ".join(
-                value.ljust(width) for value, width in zip(line, widths, strict=True)
-            ).rstrip()
-        )
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
-    return str(value)
-
-
-def print_json(rows: Sequence[dict]) -> None:
-    print(json.dumps(list(rows), default=_json_value, ensure_ascii=False, indent=2))
-
-
-def _json_value(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 # --- users -------------------------------------------------------------------------------------
@@ -146,10 +107,7 @@ def cmd_devices_list(args: argparse.Namespace) -> int:
             }
             for d in devices
         ]
-    if args.json:
-        print_json(rows)
-        return 0
-    print_table(
+    return print_listing(
         rows,
         [
             ("device_id", "DEVICE"),
@@ -160,8 +118,8 @@ def cmd_devices_list(args: argparse.Namespace) -> int:
             ("last_seen_at", "LAST READING"),
         ],
         empty=f"{user.email} has no {'' if args.all else 'active '}devices.",
+        as_json=args.json,
     )
-    return 0
 
 
 def cmd_devices_deactivate(args: argparse.Namespace) -> int:
@@ -244,10 +202,7 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
     with session_scope(read_only=True) as session:
         user = require_user(session, email=args.user)
         rows = [row for row in _key_rows(session, user.id) if args.all or row["revoked_at"] is None]
-    if args.json:
-        print_json(rows)
-        return 0
-    print_table(
+    return print_listing(
         rows,
         [
             ("id", "ID"),
@@ -259,8 +214,8 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
             ("revoked_at", "REVOKED"),
         ],
         empty=f"{user.email} has no {'' if args.all else 'live '}API keys.",
+        as_json=args.json,
     )
-    return 0
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
@@ -316,10 +271,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     devices = sub.add_parser("devices", help="manage devices")
     devices_sub = devices.add_subparsers(dest="devices_command", required=True, metavar="COMMAND")
-    devices_add = devices_sub.add_parser(
-        "add", help="register a device and print its ingest key once"
+    devices_add = household_command(
+        devices_sub, "add", cmd_devices_add, help="register a device and print its ingest key once"
     )
-    devices_add.add_argument("--user", required=True, help="owner's email")
     devices_add.add_argument("--device-id", required=True, help="the id the device sends")
     devices_add.add_argument("--name", required=True)
     devices_add.add_argument("--type", default="other")
@@ -327,26 +281,26 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     devices_add.add_argument(
         "--bidirectional", action="store_true", help="may report negative watts (solar, battery)"
     )
-    devices_add.set_defaults(func=cmd_devices_add)
-    devices_list = devices_sub.add_parser("list", help="list a user's devices")
-    devices_list.add_argument("--user", required=True, help="owner's email")
+    devices_list = household_command(
+        devices_sub, "list", cmd_devices_list, help="list a user's devices"
+    )
     devices_list.add_argument("--all", action="store_true", help="include inactive devices")
-    devices_list.add_argument("--json", action="store_true", help="print JSON for scripts")
-    devices_list.set_defaults(func=cmd_devices_list)
-    deactivate = devices_sub.add_parser(
+    json_option(devices_list, help="print JSON for scripts")
+    deactivate = household_command(
+        devices_sub,
         "deactivate",
+        cmd_devices_deactivate,
         help="refuse a device's new readings, keeping its history",
         description="Mark a device inactive: its new readings are refused (422); its readings, "
         "aggregates and keys are kept (revoke its keys with `keys revoke`).",
     )
-    deactivate.add_argument("--user", required=True, help="owner's email")
     deactivate.add_argument("--device-id", required=True)
-    deactivate.set_defaults(func=cmd_devices_deactivate)
 
     keys = sub.add_parser("keys", help="manage API keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
-    keys_add = keys_sub.add_parser("add", help="issue a household-wide key and print it once")
-    keys_add.add_argument("--user", required=True, help="owner's email")
+    keys_add = household_command(
+        keys_sub, "add", cmd_keys_add, help="issue a household-wide key and print it once"
+    )
     keys_add.add_argument("--scope", required=True, choices=["ingest", "read"])
     keys_add.add_argument("--device-id", help="limit an ingest key to one device")
     keys_add.add_argument("--name", help="a label for the key")
@@ -361,13 +315,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         action="store_false",
         help="unknown power inputs sent with this key (Emoncms, InfluxDB) do not become devices",
     )
-    keys_add.set_defaults(func=cmd_keys_add)
-    keys_list = keys_sub.add_parser("list", help="list a user's API keys (never the secrets)")
-    keys_list.add_argument("--user", required=True, help="owner's email")
+    keys_list = household_command(
+        keys_sub, "list", cmd_keys_list, help="list a user's API keys (never the secrets)"
+    )
     keys_list.add_argument("--all", action="store_true", help="include revoked keys")
-    keys_list.add_argument("--json", action="store_true", help="print JSON for scripts")
-    keys_list.set_defaults(func=cmd_keys_list)
-    revoke = keys_sub.add_parser("revoke", help="revoke an API key at once")
-    revoke.add_argument("--user", required=True, help="owner's email")
+    json_option(keys_list, help="print JSON for scripts")
+    revoke = household_command(
+        keys_sub, "revoke", cmd_keys_revoke, help="revoke an API key at once"
+    )
     revoke.add_argument("key", metavar="KEY", help="the key's id or prefix, from `keys list`")
-    revoke.set_defaults(func=cmd_keys_revoke)

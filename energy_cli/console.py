@@ -1,10 +1,15 @@
-"""What every command shares: the error a user can fix, a progress bar, and the database
-migrated before a command works on it."""
+"""What every command shares: the error a user can fix, a progress bar, the database
+migrated before a command works on it, the options of a household's commands and the table or
+JSON a list command prints."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
 import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 
 class CliError(Exception):
@@ -60,3 +65,66 @@ def progress_printer(label: str):  # noqa: ANN202
         sys.stdout.flush()
 
     return progress
+
+
+def household_command(
+    commands: argparse._SubParsersAction, name: str, func: Callable, **options: object
+) -> argparse.ArgumentParser:
+    """The parser of command ``name`` (running ``func``) about one household, named first by
+    ``--user``; ``options`` are the parser's (help, description)."""
+    parser = commands.add_parser(name, **options)
+    parser.add_argument("--user", required=True, help="owner's email")
+    parser.set_defaults(func=func)
+    return parser
+
+
+def json_option(parser: argparse.ArgumentParser, help: str = "print JSON") -> None:  # noqa: A002
+    parser.add_argument("--json", action="store_true", help=help)
+
+
+def print_listing(
+    rows: Sequence[dict], columns: Sequence[tuple[str, str]], *, empty: str, as_json: bool
+) -> int:
+    """What a list command prints: ``rows`` as JSON, or as the table of ``columns``; 0, its exit
+    status."""
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, columns, empty)
+    return 0
+
+
+def print_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]], empty: str) -> None:
+    """``rows`` as aligned columns (``columns``: key, heading); ``empty`` when there are none."""
+    if not rows:
+        print(empty)
+        return
+    cells = [[_cell(row[key]) for key, _ in columns] for row in rows]
+    headings = [heading for _, heading in columns]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headings)]
+    for line in [headings, *cells]:
+        print(
+            "  ".join(
+                value.ljust(width) for value, width in zip(line, widths, strict=True)
+            ).rstrip()
+        )
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return str(value)
+
+
+def print_json(rows: Sequence[dict]) -> None:
+    print(json.dumps(list(rows), default=_json_value, ensure_ascii=False, indent=2))
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from energy_cli.accounts import print_json, print_table
-from energy_cli.console import upgrade
+from energy_cli.console import household_command, json_option, print_listing, upgrade
 
 
 def cmd_inputs_list(args: argparse.Namespace) -> int:
@@ -26,15 +25,12 @@ def cmd_inputs_list(args: argparse.Namespace) -> int:
             }
             for i in list_inputs(session, user_id=user.id, prefix=args.prefix or "")
         ]
-    if args.json:
-        print_json(rows)
-        return 0
-    print_table(
+    return print_listing(
         rows,
         [("input", "INPUT"), ("watts", "WATTS"), ("last_value", "LAST VALUE"), ("last_at", "AT")],
-        "No inputs yet: no Emoncms, InfluxDB or MQTT client has sent a value.",
+        empty="No inputs yet: no Emoncms, InfluxDB or MQTT client has sent a value.",
+        as_json=args.json,
     )
-    return 0
 
 
 def cmd_inputs_set(args: argparse.Namespace) -> int:
@@ -58,11 +54,11 @@ def cmd_inputs_set(args: argparse.Namespace) -> int:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     inputs = sub.add_parser("inputs", help="hub inputs (Emoncms, InfluxDB, MQTT) and their kind")
     inputs_sub = inputs.add_subparsers(dest="inputs_command", required=True, metavar="COMMAND")
-    listing = inputs_sub.add_parser("list", help="list a household's inputs and latest values")
-    listing.add_argument("--user", required=True, help="owner's email")
+    listing = household_command(
+        inputs_sub, "list", cmd_inputs_list, help="list a household's inputs and latest values"
+    )
     listing.add_argument("--prefix", help="only inputs whose names start so (e.g. emontx1:)")
-    listing.add_argument("--json", action="store_true", help="print JSON")
-    listing.set_defaults(func=cmd_inputs_list)
+    json_option(listing)
     kind = inputs_sub.add_parser("set", help="say whether an input is watts")
     kind.add_argument("input", help="the input, e.g. emontx1:vrms")
     kind.add_argument("--user", required=True, help="owner's email")

@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from energy_cli.console import CliError, instant, upgrade
+from energy_cli.console import CliError, household_command, instant, json_option, upgrade
 
 
 def _read(path: str) -> str:
@@ -210,38 +210,36 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     tariffs = sub.add_parser("tariffs", help="a household's tariffs, prices and bills")
     tsub = tariffs.add_subparsers(dest="tariffs_command", required=True, metavar="COMMAND")
-    setting = tsub.add_parser("set", help="store a tariff from a JSON file (docs/tariffs.md)")
-    setting.add_argument("--user", required=True, help="owner's email")
+    setting = household_command(
+        tsub, "set", cmd_set, help="store a tariff from a JSON file (docs/tariffs.md)"
+    )
     setting.add_argument("--file", required=True, help="the tariff JSON")
-    setting.set_defaults(func=cmd_set)
-    show = tsub.add_parser("show", help="show a household's tariffs")
-    show.add_argument("--user", required=True, help="owner's email")
-    show.add_argument("--json", action="store_true", help="print JSON")
-    show.set_defaults(func=cmd_show)
-    remove = tsub.add_parser("delete", help="delete the tariff valid from a date")
-    remove.add_argument("--user", required=True, help="owner's email")
+    json_option(household_command(tsub, "show", cmd_show, help="show a household's tariffs"))
+    remove = household_command(
+        tsub, "delete", cmd_delete, help="delete the tariff valid from a date"
+    )
     remove.add_argument("--valid-from", required=True, help="its valid_from, YYYY-MM-DD")
-    remove.set_defaults(func=cmd_delete)
-    prices = tsub.add_parser("prices", help="import a dynamic tariff's prices from CSV")
-    prices.add_argument("--user", required=True, help="owner's email")
+    prices = household_command(
+        tsub, "prices", cmd_prices, help="import a dynamic tariff's prices from CSV"
+    )
     prices.add_argument("--file", required=True, help="CSV: start[,end],price")
     prices.add_argument(
         "--direction", choices=("import", "export"), default="import", help="default: import"
     )
-    prices.set_defaults(func=cmd_prices)
-    bill = tsub.add_parser("bill", help="this billing period so far, projected, and the last")
-    bill.add_argument("--user", required=True, help="owner's email")
-    bill.add_argument("--json", action="store_true", help="print JSON")
+    bill = household_command(
+        tsub, "bill", cmd_bill, help="this billing period so far, projected, and the last"
+    )
+    json_option(bill)
     bill.add_argument("--now", type=instant, help="pin now (ISO 8601 with offset)")
-    bill.set_defaults(func=cmd_bill)
-    budget = tsub.add_parser("budget", help="set the household's budget per billing period")
-    budget.add_argument("--user", required=True, help="owner's email")
+    budget = household_command(
+        tsub, "budget", cmd_budget, help="set the household's budget per billing period"
+    )
     group = budget.add_mutually_exclusive_group(required=True)
     group.add_argument("--amount", type=float, help="in the household's currency")
     group.add_argument("--clear", action="store_true", help="no budget")
-    budget.set_defaults(func=cmd_budget)
-    compare = tsub.add_parser("compare", help="what the last months would have cost on a tariff")
-    compare.add_argument("--user", required=True, help="owner's email")
+    compare = household_command(
+        tsub, "compare", cmd_compare, help="what the last months would have cost on a tariff"
+    )
     compare.add_argument("--file", required=True, help="the tariff to try (JSON)")
     compare.add_argument("--against", help="another tariff JSON (default: the stored tariff)")
     compare.add_argument(
@@ -252,6 +250,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="how many months back (default 3)",
     )
-    compare.add_argument("--json", action="store_true", help="print JSON")
+    json_option(compare)
     compare.add_argument("--now", type=instant, help="pin now (ISO 8601 with offset)")
-    compare.set_defaults(func=cmd_compare)
