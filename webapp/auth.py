@@ -435,6 +435,15 @@ def current_user() -> SignedInUser:
     return user
 
 
+def require_admin() -> SignedInUser:
+    """The signed-in admin, for the top of an admin page."""
+    user = current_user()
+    if not user.is_admin:  # not registered for members; this guards a role changed meanwhile
+        st.error("This page is for administrators.", icon=":material/block:")
+        st.stop()
+    return user
+
+
 def recheck(user: SignedInUser) -> None:
     """For fragments, which rerun without the frame: if the account changed or may no longer use
     the app, rerun the whole app so that the frame decides again."""

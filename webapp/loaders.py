@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
@@ -148,6 +148,12 @@ def utc_frame(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     return frame
 
 
+def records_frame(records: Iterable, columns: list[str], *instants: str) -> pd.DataFrame:
+    """Dataclass ``records`` of the library as a DataFrame of ``columns``, with the UTC instants
+    of the columns ``instants`` as datetimes."""
+    return utc_frame(pd.DataFrame([asdict(r) for r in records], columns=columns), *instants)
+
+
 # --- devices and keys ----------------------------------------------------------------------------
 
 DEVICE_COLUMNS = [
@@ -209,8 +215,7 @@ def load_api_keys(user_id: int) -> pd.DataFrame:
     """The user's API keys (prefix only, never a secret), live ones first, newest first."""
     with read_session() as session:
         keys = describe_api_keys(session, user_id=user_id)
-    frame = pd.DataFrame([asdict(k) for k in keys], columns=KEY_COLUMNS)
-    return utc_frame(frame, "created_at", "last_used_at", "revoked_at")
+    return records_frame(keys, KEY_COLUMNS, "created_at", "last_used_at", "revoked_at")
 
 
 def load_profile(user_id: int) -> dict:
@@ -281,8 +286,7 @@ def load_users(admin_id: int) -> pd.DataFrame:
     """Every account, for the admin ``admin_id`` (part of the key: nothing cached is shared)."""
     with read_session() as session:
         users = list_user_summaries(session)
-    frame = pd.DataFrame([asdict(u) for u in users], columns=USER_COLUMNS)
-    return utc_frame(frame, "locked_until", "created_at")
+    return records_frame(users, USER_COLUMNS, "locked_until", "created_at")
 
 
 def load_registration_policy() -> dict:

@@ -165,3 +165,14 @@ def format_range(start: datetime, end: datetime, *, tz: tzinfo) -> str:
 def markdown_literal(text: str) -> str:
     """``text`` shown as typed: stored names and emails are not Markdown."""
     return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|~<>$:" else c for c in text)
+
+
+def format_key_dates(keys: pd.DataFrame, *, tz: tzinfo, now: datetime) -> dict[str, pd.Series]:
+    """The columns of an API key table that say when a key was made, last used and revoked."""
+    return {
+        "Created": keys["created_at"].map(lambda at: format_when(at, tz=tz, now=now)),
+        "Last used": keys["last_used_at"].map(lambda at: format_last_seen(at, now=now, tz=tz)),
+        "Status": keys["revoked_at"].map(
+            lambda at: "Live" if pd.isna(at) else f"Revoked {format_when(at, tz=tz, now=now)}"
+        ),
+    }

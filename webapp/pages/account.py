@@ -17,7 +17,7 @@ from webapp import auth
 from webapp.actions import FAILED, flash, show_flash, submit
 from webapp.downloads import csv_download, file_stem
 from webapp.loaders import database_guard, load_api_keys, load_profile, now_utc, read_session
-from webapp.units import CURRENCIES, format_last_seen, format_price, format_when
+from webapp.units import CURRENCIES, format_key_dates, format_price, format_when
 
 PAGE = "account"
 
@@ -146,17 +146,7 @@ def keys_section(user: auth.SignedInUser, keys: pd.DataFrame, tz: ZoneInfo) -> N
                     "Scope": household["scope"].map(
                         {"read": "Read", "ingest": "Ingest (all devices)"}
                     ),
-                    "Created": household["created_at"].map(
-                        lambda at: format_when(at, tz=tz, now=now)
-                    ),
-                    "Last used": household["last_used_at"].map(
-                        lambda at: format_last_seen(at, now=now, tz=tz)
-                    ),
-                    "Status": household["revoked_at"].map(
-                        lambda at: (
-                            "Live" if pd.isna(at) else f"Revoked {format_when(at, tz=tz, now=now)}"
-                        )
-                    ),
+                    **format_key_dates(household, tz=tz, now=now),
                 }
             ),
             hide_index=True,

@@ -17,14 +17,6 @@ from webapp.units import format_duration, format_when
 LATE_INTERVALS = 3
 
 
-def require_admin() -> auth.SignedInUser:
-    user = auth.current_user()
-    if not user.is_admin:  # not registered for members; this guards a role changed meanwhile
-        st.error("This page is for administrators.", icon=":material/block:")
-        st.stop()
-    return user
-
-
 def cache_state(status: dict) -> tuple[str, str]:
     if status["cache_backend"] == "redis":
         if status["cache_healthy"]:
@@ -57,7 +49,7 @@ def mqtt_bridge(bridge: dict | None, *, tz: ZoneInfo, now) -> None:  # noqa: ANN
 
 
 def main() -> None:
-    admin = require_admin()
+    admin = auth.require_admin()
     tz = ZoneInfo(admin.timezone)
     now = now_utc()
     st.title("System status", anchor=False)

@@ -28,14 +28,6 @@ from webapp.units import format_when
 PAGE = "admin_users"
 
 
-def require_admin() -> auth.SignedInUser:
-    user = auth.current_user()
-    if not user.is_admin:  # not registered for members; this guards a role changed meanwhile
-        st.error("This page is for administrators.", icon=":material/block:")
-        st.stop()
-    return user
-
-
 def users_table(users: pd.DataFrame, tz: ZoneInfo) -> None:
     now = now_utc()
     active = int(users["is_active"].sum())
@@ -208,7 +200,7 @@ def registration(admin: auth.SignedInUser) -> None:
 
 
 def main() -> None:
-    admin = require_admin()
+    admin = auth.require_admin()
     tz = ZoneInfo(admin.timezone)
     st.title("Users", anchor=False)
     st.caption("Accounts of this monitor. Only administrators see this page.")

@@ -21,6 +21,7 @@ from webapp import auth
 from webapp.charts import GENERATED_COLOR, USED_COLOR, axis_format, energy_unit, power_unit
 from webapp.downloads import csv_download, section
 from webapp.loaders import database_guard, hour_floor, load_devices, minute, now_utc
+from webapp.notices import no_devices
 from webapp.reads import DeviceView, load_device, load_energy_today, load_raw_power
 from webapp.units import (
     DASH,
@@ -132,6 +133,19 @@ def metrics(view: DeviceView, *, currency: str, tz: tzinfo, now: datetime) -> No
     figure, duty = view.figure, view.duty
     coverage = figure["coverage"]
     running = f"above {duty['standby_w']:g} W (absolute value): {format_duration(duty['active_s'])}"
+    # The grid meter and a consumer show these two alike.
+    peak_power = (
+        "Peak power",
+        format_power(figure["max_w"]),
+        _at(figure["max_at"], tz=tz, now=now),
+        GLOSSARY["max_w"],
+    )
+    duty_cycle = (
+        "Duty cycle",
+        format_share(duty["duty_cycle"]),
+        None,
+        GLOSSARY["duty_cycle"] + f" Here: {running}.",
+    )
     if view.generator:
         peak = None if missing(figure["min_w"]) else max(-figure["min_w"], 0.0)
         first = [
@@ -175,19 +189,9 @@ def metrics(view: DeviceView, *, currency: str, tz: tzinfo, now: datetime) -> No
                 None,
                 "Grid import minus grid export, in Wh (negative: more sent than bought).",
             ),
-            (
-                "Peak power",
-                format_power(figure["max_w"]),
-                _at(figure["max_at"], tz=tz, now=now),
-                GLOSSARY["max_w"],
-            ),
+            peak_power,
         ]
-        own = (
-            "Duty cycle",
-            format_share(duty["duty_cycle"]),
-            None,
-            GLOSSARY["duty_cycle"] + f" Here: {running}.",
-        )
+        own = duty_cycle
     else:
         first = [
             (
@@ -197,12 +201,7 @@ def metrics(view: DeviceView, *, currency: str, tz: tzinfo, now: datetime) -> No
                 GLOSSARY["consumption_wh"],
             ),
             ("Average power", format_power(figure["avg_w"]), None, GLOSSARY["avg_w"]),
-            (
-                "Peak power",
-                format_power(figure["max_w"]),
-                _at(figure["max_at"], tz=tz, now=now),
-                GLOSSARY["max_w"],
-            ),
+            peak_power,
             (
                 "Minimum",
                 format_power(figure["min_w"]),
@@ -210,12 +209,7 @@ def metrics(view: DeviceView, *, currency: str, tz: tzinfo, now: datetime) -> No
                 GLOSSARY["min_w"],
             ),
         ]
-        own = (
-            "Duty cycle",
-            format_share(duty["duty_cycle"]),
-            None,
-            GLOSSARY["duty_cycle"] + f" Here: {running}.",
-        )
+        own = duty_cycle
     second = [
         own,
         (
@@ -444,8 +438,7 @@ def main() -> None:
     with database_guard():
         devices = load_devices(user.id)
     if devices.empty:
-        st.info("No devices yet. Register one on the Devices page.", icon=":material/sensors_off:")
-        st.page_link("pages/devices.py", label="Register a device", icon=":material/add:")
+        no_devices("No devices yet. Register one on the Devices page.")
         return
 
     pick, window_column, threshold_column = st.columns([2.4, 1.4, 1])

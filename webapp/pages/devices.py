@@ -25,7 +25,13 @@ from webapp.actions import FAILED, flash, show_flash, submit
 from webapp.downloads import csv_download, section
 from webapp.inputs_view import inputs_section
 from webapp.loaders import database_guard, load_api_keys, load_devices, now_utc
-from webapp.units import format_duration, format_last_seen, format_type, format_when
+from webapp.notices import no_devices
+from webapp.units import (
+    format_duration,
+    format_key_dates,
+    format_last_seen,
+    format_type,
+)
 
 PAGE = "devices"
 DEVICE_TYPES = (
@@ -275,15 +281,7 @@ def keys_tab(user: auth.SignedInUser, device: pd.Series, keys: pd.DataFrame, tz:
                 {
                     "Key": mine["prefix"] + "_…",
                     "Name": mine["name"],
-                    "Created": mine["created_at"].map(lambda at: format_when(at, tz=tz, now=now)),
-                    "Last used": mine["last_used_at"].map(
-                        lambda at: format_last_seen(at, now=now, tz=tz)
-                    ),
-                    "Status": mine["revoked_at"].map(
-                        lambda at: (
-                            "Live" if pd.isna(at) else f"Revoked {format_when(at, tz=tz, now=now)}"
-                        )
-                    ),
+                    **format_key_dates(mine, tz=tz, now=now),
                 }
             ),
             hide_index=True,
@@ -407,10 +405,10 @@ def main() -> None:
         keys = load_api_keys(user.id)
 
     if devices.empty:
-        st.info(
+        no_devices(
             "No devices yet. Register one below: you get an ingest key and the commands to "
             "send its first reading.",
-            icon=":material/sensors_off:",
+            link=False,
         )
     else:
         device_list(devices, keys, now=now, tz=tz)

@@ -25,6 +25,7 @@ from webapp.history_view import (
     shares_chart,
 )
 from webapp.loaders import database_guard, hour_ceil, load_devices, minute, now_utc
+from webapp.notices import no_devices
 from webapp.reads import load_heatmap, load_history
 from webapp.units import format_last_seen
 
@@ -168,12 +169,10 @@ def main() -> None:
     with database_guard():
         devices = load_devices(user.id)
     if devices.empty:
-        st.info(
+        no_devices(
             "No devices yet, so no history. Register one on the Devices page and send it "
-            "some readings.",
-            icon=":material/sensors_off:",
+            "some readings."
         )
-        st.page_link("pages/devices.py", label="Register a device", icon=":material/add:")
         return
     names = dict(zip(devices["device_id"], devices["name"], strict=True))
 

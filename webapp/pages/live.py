@@ -21,6 +21,7 @@ from webapp.charts import (
 )
 from webapp.downloads import csv_download, section
 from webapp.loaders import OVERVIEW_TTL_S, DatabaseUnavailable, load_devices, now_utc
+from webapp.notices import no_devices
 from webapp.reads import LiveView, load_overview, load_recent_power
 from webapp.units import (
     format_energy,
@@ -276,12 +277,10 @@ def live(user: auth.SignedInUser) -> None:
     now = now_utc()
     devices = view.devices
     if devices.empty:
-        st.info(
+        no_devices(
             "No devices yet. Register your first one on the Devices page: it gives you an API "
-            "key and a ready-made command to send readings.",
-            icon=":material/sensors_off:",
+            "key and a ready-made command to send readings."
         )
-        st.page_link("pages/devices.py", label="Register a device", icon=":material/add:")
         return
 
     household_metrics(view, currency=user.currency)
