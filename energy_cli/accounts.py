@@ -8,7 +8,14 @@ import argparse
 import getpass
 import sys
 
-from energy_cli.console import CliError, household_command, json_option, print_listing, upgrade
+from energy_cli.console import (
+    CliError,
+    household_command,
+    household_scope,
+    json_option,
+    print_listing,
+    upgrade,
+)
 from energy_core.settings import get_settings
 
 
@@ -54,13 +61,10 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 
 
 def cmd_devices_add(args: argparse.Namespace) -> int:
-    from energy_core.accounts import create_device, issue_api_key, require_user
-    from energy_core.db import session_scope
+    from energy_core.accounts import create_device, issue_api_key
     from energy_core.models import DeviceCreate, KeyScope
 
-    upgrade()
-    with session_scope() as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user) as (session, user):
         device = create_device(
             session,
             user_id=user.id,
@@ -86,12 +90,9 @@ def cmd_devices_add(args: argparse.Namespace) -> int:
 
 
 def cmd_devices_list(args: argparse.Namespace) -> int:
-    from energy_core.accounts import list_devices, require_user
-    from energy_core.db import session_scope
+    from energy_core.accounts import list_devices
 
-    upgrade()
-    with session_scope(read_only=True) as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user, read_only=True) as (session, user):
         devices = list_devices(session, user_id=user.id, active_only=not args.all)
         rows = [
             {
@@ -123,13 +124,10 @@ def cmd_devices_list(args: argparse.Namespace) -> int:
 
 
 def cmd_devices_deactivate(args: argparse.Namespace) -> int:
-    from energy_core.accounts import require_device, require_user, update_device
-    from energy_core.db import session_scope
+    from energy_core.accounts import require_device, update_device
     from energy_core.models import DeviceUpdate
 
-    upgrade()
-    with session_scope() as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user) as (session, user):
         device = require_device(session, user_id=user.id, device_id=args.device_id)
         if not device.is_active:
             print(f"Device {device.device_id!r} of {user.email} was inactive already; no change.")
@@ -151,13 +149,10 @@ def cmd_devices_deactivate(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_add(args: argparse.Namespace) -> int:
-    from energy_core.accounts import issue_api_key, require_user
-    from energy_core.db import session_scope
+    from energy_core.accounts import issue_api_key
     from energy_core.models import KeyScope
 
-    upgrade()
-    with session_scope() as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user) as (session, user):
         issued = issue_api_key(
             session,
             user_id=user.id,
@@ -195,12 +190,7 @@ def _key_rows(session, user_id: int) -> list[dict]:  # noqa: ANN001 - a Session
 
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
-    from energy_core.accounts import require_user
-    from energy_core.db import session_scope
-
-    upgrade()
-    with session_scope(read_only=True) as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user, read_only=True) as (session, user):
         rows = [row for row in _key_rows(session, user.id) if args.all or row["revoked_at"] is None]
     return print_listing(
         rows,
@@ -219,12 +209,9 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
-    from energy_core.accounts import require_user, revoke_api_key
-    from energy_core.db import session_scope
+    from energy_core.accounts import revoke_api_key
 
-    upgrade()
-    with session_scope() as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user) as (session, user):
         wanted = args.key.strip()
         matches = [
             row

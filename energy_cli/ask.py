@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from energy_cli.console import instant, pinned_clock, upgrade
+from energy_cli.console import household_scope, instant, pinned_clock
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -17,14 +17,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def _ask(args: argparse.Namespace) -> int:
     import json
 
-    from energy_core.accounts import require_user
     from energy_core.chat import load_history, record_exchange, stream_answer
     from energy_core.chat.render import plain_stream, sanitized_stream
     from energy_core.db import session_scope
 
-    upgrade()
-    with session_scope(read_only=True) as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user, read_only=True) as (session, user):
         history = [
             {"role": m.role, "content": m.content}
             for m in load_history(session, user_id=user.id, limit=20)

@@ -9,6 +9,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 
@@ -26,6 +27,18 @@ def upgrade() -> None:
     from energy_core.migrate import upgrade_database
 
     upgrade_database(engine())
+
+
+@contextmanager
+def household_scope(email: str, *, read_only: bool = False):  # noqa: ANN201
+    """The database migrated, then a transaction (``read_only``) and the user of ``email``:
+    ``with household_scope(args.user) as (session, user):``."""
+    from energy_core.accounts import require_user
+    from energy_core.db import session_scope
+
+    upgrade()
+    with session_scope(read_only=read_only) as session:
+        yield session, require_user(session, email=email)
 
 
 def instant(value: str):  # noqa: ANN201

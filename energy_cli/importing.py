@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from energy_cli.console import CliError, engine, progress_printer, upgrade
+from energy_cli.console import CliError, engine, household_scope, progress_printer
 
 
 @contextmanager
@@ -28,7 +28,6 @@ def explained(position: str) -> Iterator[None]:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from energy_core.accounts import require_user
     from energy_core.db import session_scope
     from energy_core.history_import import CsvOptions, detect_format, read_history, store_history
     from energy_core.rollup import rollup_dirty_hours
@@ -38,9 +37,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"Cannot read {path}: {exc}") from exc
-    upgrade()
-    with session_scope(read_only=True) as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user, read_only=True) as (session, user):
         user_id, timezone = user.id, user.timezone
     fmt = args.format or detect_format(path.name, text)
     with explained("line"):

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import argparse
 
-from energy_cli.console import household_command, json_option, print_listing, upgrade
+from energy_cli.console import household_command, household_scope, json_option, print_listing
 
 
 def cmd_inputs_list(args: argparse.Namespace) -> int:
-    from energy_core.accounts import require_user
-    from energy_core.db import session_scope
     from energy_core.inputs import list_inputs
 
-    upgrade()
-    with session_scope(read_only=True) as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user, read_only=True) as (session, user):
         rows = [
             {
                 "input": i.input_id,
@@ -34,13 +30,9 @@ def cmd_inputs_list(args: argparse.Namespace) -> int:
 
 
 def cmd_inputs_set(args: argparse.Namespace) -> int:
-    from energy_core.accounts import require_user
-    from energy_core.db import session_scope
     from energy_core.inputs import set_input_kind
 
-    upgrade()
-    with session_scope() as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user) as (session, user):
         set_input_kind(session, user_id=user.id, input_id=args.input, is_watts=args.watts)
     what = (
         "watts: stored as readings of the device of that name"

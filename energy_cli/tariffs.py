@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from energy_cli.console import CliError, household_command, instant, json_option, upgrade
+from energy_cli.console import CliError, household_command, household_scope, instant, json_option
 
 
 def _read(path: str) -> str:
@@ -20,14 +20,10 @@ def _read(path: str) -> str:
 
 
 def cmd_set(args: argparse.Namespace) -> int:
-    from energy_core.accounts import require_user
-    from energy_core.db import session_scope
     from energy_core.tariffs import parse_tariff_text, set_tariff
 
     document = parse_tariff_text(_read(args.file))
-    upgrade()
-    with session_scope() as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user) as (session, user):
         spec = set_tariff(session, user_id=user.id, document=document)
     print(
         f"Tariff valid from {spec['valid_from']} stored for {args.user}: hours from that local "
@@ -37,13 +33,9 @@ def cmd_set(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from energy_core.accounts import require_user
-    from energy_core.db import session_scope
     from energy_core.tariffs import list_plans, tariff_for
 
-    upgrade()
-    with session_scope(read_only=True) as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user, read_only=True) as (session, user):
         plans = list_plans(session, user_id=user.id)
         tariff = tariff_for(session, user)
         legacy = {"currency": user.currency, "price_per_kwh": user.price_per_kwh}
@@ -69,17 +61,13 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_delete(args: argparse.Namespace) -> int:
     from datetime import date
 
-    from energy_core.accounts import require_user
-    from energy_core.db import session_scope
     from energy_core.tariffs import delete_tariff
 
     try:
         day = date.fromisoformat(args.valid_from)
     except ValueError as exc:
         raise CliError(f"--valid-from {args.valid_from!r} is not a date YYYY-MM-DD") from exc
-    upgrade()
-    with session_scope() as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user) as (session, user):
         if not delete_tariff(session, user_id=user.id, valid_from=day):
             raise CliError(f"{args.user} has no tariff valid from {day}.")
     print(
@@ -90,14 +78,10 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_prices(args: argparse.Namespace) -> int:
-    from energy_core.accounts import require_user
-    from energy_core.db import session_scope
     from energy_core.tariffs import import_prices
 
     text = _read(args.file)
-    upgrade()
-    with session_scope() as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user) as (session, user):
         count = import_prices(session, user_id=user.id, text=text, direction=args.direction)
     print(
         f"{count} {args.direction} prices stored; tariffs whose {args.direction} says "
@@ -117,13 +101,9 @@ def _money(amount: float | None, currency: str) -> str:
 
 
 def cmd_bill(args: argparse.Namespace) -> int:
-    from energy_core.accounts import require_user
-    from energy_core.db import session_scope
     from energy_core.stats.bills import household_bill
 
-    upgrade()
-    with session_scope(read_only=True) as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user, read_only=True) as (session, user):
         summary = household_bill(session, user_id=user.id, now=_now(args))
     cur = summary.current.currency
     if args.json:
@@ -148,13 +128,9 @@ def cmd_bill(args: argparse.Namespace) -> int:
 
 
 def cmd_budget(args: argparse.Namespace) -> int:
-    from energy_core.accounts import require_user
-    from energy_core.db import session_scope
     from energy_core.tariffs import set_budget
 
-    upgrade()
-    with session_scope() as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user) as (session, user):
         amount = set_budget(session, user_id=user.id, amount=None if args.clear else args.amount)
     print("No budget." if amount is None else f"Budget per billing period: {amount:g}.")
     return 0
@@ -163,8 +139,6 @@ def cmd_budget(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from energy_core.accounts import require_user
-    from energy_core.db import session_scope
     from energy_core.stats import load_household
     from energy_core.stats.bills import what_if
     from energy_core.stats.period import add_months, local_midnight
@@ -173,9 +147,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     proposed = parse_tariff_text(_read(args.file))
     against = parse_tariff_text(_read(args.against)) if args.against else None
     now = _now(args)
-    upgrade()
-    with session_scope(read_only=True) as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user, read_only=True) as (session, user):
         household = load_household(session, user_id=user.id)
         today = now.astimezone(household.tz).date()
         first = add_months(local_midnight(today, household.tz), -args.months).date()
