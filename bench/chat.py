@@ -28,29 +28,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from bench.databases import ensure_database  # noqa: E402
 
 log = logging.getLogger("bench.chat")
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/energy_bench_chat"
-
-
-def ensure_database(url: str, *, reload: bool) -> None:
-    parsed = make_url(url)
-    admin = create_engine(
-        parsed.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as conn:
-        if reload:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        exists = conn.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
-        ).first()
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
 
 
 def seed(engine, *, days: int, step_s: int) -> int:  # noqa: ANN001

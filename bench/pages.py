@@ -26,8 +26,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from bench.databases import ensure_database  # noqa: E402
 
 log = logging.getLogger("bench.pages")
 
@@ -40,32 +41,6 @@ TARGET_WARM_S = 0.3
 
 
 # --- the data ----------------------------------------------------------------------------------
-
-
-def ensure_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = create_engine(
-        parsed.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as conn:
-        exists = conn.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
-        ).first()
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-
-
-def drop_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = create_engine(
-        parsed.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def bench_devices(count: int):  # noqa: ANN201 - list of DemoDevice
@@ -181,9 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     from energy_core.db import get_engine
     from energy_core.migrate import upgrade_database
 
-    if args.reload:
-        drop_database(url)
-    ensure_database(url)
+    ensure_database(url, reload=args.reload)
     engine = get_engine()
     upgrade_database(engine)
     if not loaded(engine):
