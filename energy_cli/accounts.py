@@ -10,6 +10,7 @@ import sys
 
 from energy_cli.console import (
     CliError,
+    command_group,
     household_command,
     household_scope,
     json_option,
@@ -17,6 +18,25 @@ from energy_cli.console import (
     upgrade,
 )
 from energy_core.settings import get_settings
+
+# The columns (key, heading) of the tables that devices list and keys list print.
+DEVICE_TABLE = [
+    ("device_id", "DEVICE"),
+    ("name", "NAME"),
+    ("type", "TYPE"),
+    ("location", "LOCATION"),
+    ("active", "ACTIVE"),
+    ("last_seen_at", "LAST READING"),
+]
+KEY_TABLE = [
+    ("id", "ID"),
+    ("prefix", "PREFIX"),
+    ("scope", "SCOPE"),
+    ("device_id", "DEVICE"),
+    ("name", "NAME"),
+    ("last_used_at", "LAST USED"),
+    ("revoked_at", "REVOKED"),
+]
 
 
 def read_new_password() -> str:
@@ -110,14 +130,7 @@ def cmd_devices_list(args: argparse.Namespace) -> int:
         ]
     return print_listing(
         rows,
-        [
-            ("device_id", "DEVICE"),
-            ("name", "NAME"),
-            ("type", "TYPE"),
-            ("location", "LOCATION"),
-            ("active", "ACTIVE"),
-            ("last_seen_at", "LAST READING"),
-        ],
+        DEVICE_TABLE,
         empty=f"{user.email} has no {'' if args.all else 'active '}devices.",
         as_json=args.json,
     )
@@ -194,15 +207,7 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
         rows = [row for row in _key_rows(session, user.id) if args.all or row["revoked_at"] is None]
     return print_listing(
         rows,
-        [
-            ("id", "ID"),
-            ("prefix", "PREFIX"),
-            ("scope", "SCOPE"),
-            ("device_id", "DEVICE"),
-            ("name", "NAME"),
-            ("last_used_at", "LAST USED"),
-            ("revoked_at", "REVOKED"),
-        ],
+        KEY_TABLE,
         empty=f"{user.email} has no {'' if args.all else 'live '}API keys.",
         as_json=args.json,
     )
@@ -238,8 +243,7 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    users = sub.add_parser("users", help="manage users")
-    users_sub = users.add_subparsers(dest="users_command", required=True, metavar="COMMAND")
+    users_sub = command_group(sub, "users", help="manage users")
     users_add = users_sub.add_parser(
         "add",
         help="create a user",
@@ -256,8 +260,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     users_add.add_argument("--admin", action="store_true", help="make the user an admin")
     users_add.set_defaults(func=cmd_users_add)
 
-    devices = sub.add_parser("devices", help="manage devices")
-    devices_sub = devices.add_subparsers(dest="devices_command", required=True, metavar="COMMAND")
+    devices_sub = command_group(sub, "devices", help="manage devices")
     devices_add = household_command(
         devices_sub, "add", cmd_devices_add, help="register a device and print its ingest key once"
     )
@@ -283,8 +286,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     deactivate.add_argument("--device-id", required=True)
 
-    keys = sub.add_parser("keys", help="manage API keys")
-    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
+    keys_sub = command_group(sub, "keys", help="manage API keys")
     keys_add = household_command(
         keys_sub, "add", cmd_keys_add, help="issue a household-wide key and print it once"
     )

@@ -80,6 +80,17 @@ def progress_printer(label: str):  # noqa: ANN202
     return progress
 
 
+def command_group(
+    commands: argparse._SubParsersAction,
+    name: str,
+    *,
+    help: str,  # noqa: A002
+) -> argparse._SubParsersAction:
+    """The commands of group ``name`` (``energy-monitor NAME COMMAND``); one must be given."""
+    group = commands.add_parser(name, help=help)
+    return group.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
+
+
 def household_command(
     commands: argparse._SubParsersAction, name: str, func: Callable, **options: object
 ) -> argparse.ArgumentParser:

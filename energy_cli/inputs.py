@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import argparse
 
-from energy_cli.console import household_command, household_scope, json_option, print_listing
+from energy_cli.console import (
+    command_group,
+    household_command,
+    household_scope,
+    json_option,
+    print_listing,
+)
 
 
 def cmd_inputs_list(args: argparse.Namespace) -> int:
@@ -44,8 +50,9 @@ def cmd_inputs_set(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    inputs = sub.add_parser("inputs", help="hub inputs (Emoncms, InfluxDB, MQTT) and their kind")
-    inputs_sub = inputs.add_subparsers(dest="inputs_command", required=True, metavar="COMMAND")
+    inputs_sub = command_group(
+        sub, "inputs", help="hub inputs (Emoncms, InfluxDB, MQTT) and their kind"
+    )
     listing = household_command(
         inputs_sub, "list", cmd_inputs_list, help="list a household's inputs and latest values"
     )

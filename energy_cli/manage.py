@@ -6,7 +6,15 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from energy_cli.console import CliError, engine, instant, pinned_clock, progress_printer, upgrade
+from energy_cli.console import (
+    CliError,
+    command_group,
+    engine,
+    instant,
+    pinned_clock,
+    progress_printer,
+    upgrade,
+)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -142,8 +150,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     aggregate.set_defaults(func=cmd_aggregate)
 
-    db = sub.add_parser("db", help="database schema")
-    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    db_sub = command_group(sub, "db", help="database schema")
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
     check = db_sub.add_parser(
         "check",
@@ -154,8 +161,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     check.add_argument("--delete-orphans", action="store_true", help="delete the rows found")
     check.set_defaults(func=cmd_db_check)
 
-    demo = sub.add_parser("demo", help="the demo household")
-    demo_sub = demo.add_subparsers(dest="demo_command", required=True, metavar="COMMAND")
+    demo_sub = command_group(sub, "demo", help="the demo household")
     seed = demo_sub.add_parser("seed", help="create the demo household if it does not exist")
     seed.add_argument("--days", type=int, default=30, help="days of history (default 30)")
     seed.add_argument(

@@ -7,7 +7,14 @@ import argparse
 import json
 from pathlib import Path
 
-from energy_cli.console import CliError, household_command, household_scope, instant, json_option
+from energy_cli.console import (
+    CliError,
+    command_group,
+    household_command,
+    household_scope,
+    instant,
+    json_option,
+)
 
 
 def _read(path: str) -> str:
@@ -180,8 +187,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    tariffs = sub.add_parser("tariffs", help="a household's tariffs, prices and bills")
-    tsub = tariffs.add_subparsers(dest="tariffs_command", required=True, metavar="COMMAND")
+    tsub = command_group(sub, "tariffs", help="a household's tariffs, prices and bills")
     setting = household_command(
         tsub, "set", cmd_set, help="store a tariff from a JSON file (docs/tariffs.md)"
     )
