@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from energy_core import clock
 from energy_core.stats.bills import household_bill
 from ingest_api.bill_schemas import BillingOut
-from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
+from ingest_api.deps import HouseholdDep
 from ingest_api.errors import documented
 
 router = APIRouter(tags=["read"])
@@ -22,8 +22,6 @@ router = APIRouter(tags=["read"])
     response_model=BillingOut,
     responses=documented(401, 403, 422, 429, 503),
 )
-def get_bill(principal: ReaderDep, session: SessionDep, settings: SettingsDep) -> BillingOut:
-    summary = household_bill(
-        session, user_id=principal.user_id, now=clock.now(settings), settings=settings
-    )
+def get_bill(household: HouseholdDep) -> BillingOut:
+    summary = household.read(household_bill, now=clock.now(household.settings))
     return BillingOut.of_summary(summary)
