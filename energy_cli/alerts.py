@@ -6,7 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from energy_cli.console import instant, upgrade
+from energy_cli.console import (
+    command_group,
+    household_command,
+    household_scope,
+    instant,
+    json_option,
+)
 
 
 def _now(args: argparse.Namespace):  # noqa: ANN202
@@ -16,13 +22,9 @@ def _now(args: argparse.Namespace):  # noqa: ANN202
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from energy_core.accounts import require_user
     from energy_core.alerts import list_alerts
-    from energy_core.db import session_scope
 
-    upgrade()
-    with session_scope(read_only=True) as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user, read_only=True) as (session, user):
         shown = list_alerts(session, user_id=user.id, state=args.state, now=_now(args))
     if args.json:
         print(json.dumps({"items": shown}, indent=2, ensure_ascii=False))
@@ -38,13 +40,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_ack(args: argparse.Namespace) -> int:
-    from energy_core.accounts import require_user
     from energy_core.alerts import acknowledge
-    from energy_core.db import session_scope
 
-    upgrade()
-    with session_scope() as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user) as (session, user):
         alert = acknowledge(session, user_id=user.id, alert_id=args.id, now=_now(args))
         title = alert.title
     print(f"Acknowledged #{args.id}: {title}")
@@ -52,13 +50,9 @@ def cmd_ack(args: argparse.Namespace) -> int:
 
 
 def cmd_mute(args: argparse.Namespace) -> int:
-    from energy_core.accounts import require_user
     from energy_core.alerts import mute
-    from energy_core.db import session_scope
 
-    upgrade()
-    with session_scope() as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user) as (session, user):
         row = mute(session, user_id=user.id, alert_id=args.id, now=_now(args), duration=args.for_)
         until = (
             "until unmuted"
@@ -71,26 +65,18 @@ def cmd_mute(args: argparse.Namespace) -> int:
 
 
 def cmd_unmute(args: argparse.Namespace) -> int:
-    from energy_core.accounts import require_user
     from energy_core.alerts import unmute
-    from energy_core.db import session_scope
 
-    upgrade()
-    with session_scope() as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user) as (session, user):
         found = unmute(session, user_id=user.id, key=args.key)
     print(f"Unmuted {args.key}." if found else f"{args.key} was not muted.")
     return 0 if found else 1
 
 
 def cmd_device(args: argparse.Namespace) -> int:
-    from energy_core.accounts import require_user
     from energy_core.alerts import device_alert_settings, set_device_alert_settings
-    from energy_core.db import session_scope
 
-    upgrade()
-    with session_scope() as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user) as (session, user):
         set_device_alert_settings(
             session,
             user_id=user.id,
@@ -111,54 +97,41 @@ def cmd_device(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from energy_core.accounts import require_user
     from energy_core.alerts import evaluate_household
-    from energy_core.db import session_scope
 
-    upgrade()
-    with session_scope() as session:
-        user = require_user(session, email=args.user)
+    with household_scope(args.user) as (session, user):
         done = evaluate_household(session, user_id=user.id, now=_now(args))
     print(f"{len(done.opened)} alerts opened, {len(done.resolved)} resolved.")
     return 0
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    alerts = sub.add_parser("alerts", help="a household's alerts and alert settings")
-    asub = alerts.add_subparsers(dest="alerts_command", required=True, metavar="COMMAND")
-    listing = asub.add_parser("list", help="open and recent alerts, newest first")
-    listing.add_argument("--user", required=True, help="owner's email")
+    asub = command_group(sub, "alerts", help="a household's alerts and alert settings")
+    listing = household_command(asub, "list", cmd_list, help="open and recent alerts, newest first")
     listing.add_argument(
         "--state", choices=("open", "recent", "all"), default="recent", help="default: recent"
     )
-    listing.add_argument("--json", action="store_true", help="print JSON")
+    json_option(listing)
     listing.add_argument("--now", type=instant, help="pin now (ISO 8601 with offset)")
-    listing.set_defaults(func=cmd_list)
-    ack = asub.add_parser("ack", help="acknowledge an alert")
-    ack.add_argument("--user", required=True, help="owner's email")
+    ack = household_command(asub, "ack", cmd_ack, help="acknowledge an alert")
     ack.add_argument("id", type=int, help="the alert's number")
-    ack.set_defaults(func=cmd_ack)
-    muting = asub.add_parser("mute", help="no new alert for an alert's condition for a while")
-    muting.add_argument("--user", required=True, help="owner's email")
+    muting = household_command(
+        asub, "mute", cmd_mute, help="no new alert for an alert's condition for a while"
+    )
     muting.add_argument("id", type=int, help="the alert's number")
     muting.add_argument(
         "--for", dest="for_", choices=("1d", "7d", "forever"), default="7d", help="default: 7d"
     )
-    muting.set_defaults(func=cmd_mute)
-    unmuting = asub.add_parser("unmute", help="alerts for a muted condition again")
-    unmuting.add_argument("--user", required=True, help="owner's email")
+    unmuting = household_command(
+        asub, "unmute", cmd_unmute, help="alerts for a muted condition again"
+    )
     unmuting.add_argument("key", help="the condition, e.g. offline:fridge (see list --json)")
-    unmuting.set_defaults(func=cmd_unmute)
-    device = asub.add_parser("device", help="a device's alert settings")
-    device.add_argument("--user", required=True, help="owner's email")
+    device = household_command(asub, "device", cmd_device, help="a device's alert settings")
     device.add_argument("--device", required=True, help="the device id")
     device.add_argument("--sensitivity", choices=("low", "normal", "high"))
     device.add_argument("--unusual-use", choices=("on", "off"), help="unusual-use alerts")
     device.add_argument(
         "--offline-minutes", type=int, help="offline after this many minutes (0: the default)"
     )
-    device.set_defaults(func=cmd_device)
-    check = asub.add_parser("check", help="evaluate the household's alerts now")
-    check.add_argument("--user", required=True, help="owner's email")
+    check = household_command(asub, "check", cmd_check, help="evaluate the household's alerts now")
     check.add_argument("--now", type=instant, help="pin now (ISO 8601 with offset)")
-    check.set_defaults(func=cmd_check)

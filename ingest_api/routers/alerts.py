@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from energy_core import clock
 from energy_core.alerts import list_alerts
 from ingest_api.alert_schemas import AlertsOut
-from ingest_api.deps import ReaderDep, SessionDep, SettingsDep
+from ingest_api.deps import HouseholdDep
 from ingest_api.errors import documented
 
 router = APIRouter(tags=["read"])
@@ -25,10 +25,13 @@ router = APIRouter(tags=["read"])
     responses=documented(401, 403, 422, 429, 503),
 )
 def get_alerts(
-    principal: ReaderDep,
-    session: SessionDep,
-    settings: SettingsDep,
+    household: HouseholdDep,
     state: Annotated[Literal["open", "recent", "all"], Query()] = "recent",
 ) -> AlertsOut:
-    items = list_alerts(session, user_id=principal.user_id, state=state, now=clock.now(settings))
+    items = list_alerts(
+        household.session,
+        user_id=household.user_id,
+        state=state,
+        now=clock.now(household.settings),
+    )
     return AlertsOut.model_validate({"items": items})
