@@ -1,0 +1,320 @@
+"""Where a series' sums come from: the stored hourly aggregates of whole, clean hours (summed in
+SQL per span and device), the raw readings of the partial hours at the ends of the range and of
+the hours still waiting for the scheduler (integrated with the step-function rule), and the
+household's grid import, export and cost hour by hour."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from energy_core.energy import summarize_step
+from energy_core.sql import reads as sql
+from energy_core.stats.figures import Figure
+from energy_core.stats.money import price_flows
+from energy_core.stats.selection import DeviceRef, Selection
+from energy_core.types import HOUR, ceil_hour, floor_hour
+
+
+@dataclass(frozen=True)
+class Span:
+    """A piece of the range: [lo, hi) in UTC and the period it counts for (-1: an hour of the
+    day the selection leaves out)."""
+
+    lo: datetime
+    hi: datetime
+    period: int
+
+
+class Sums:
+    """Running sums of one device in one span."""
+
+    __slots__ = (
+        "consumed",
+        "generated",
+        "covered",
+        "min_w",
+        "min_at",
+        "max_w",
+        "max_at",
+        "samples",
+        "imported",
+        "exported",
+        "cost",
+    )
+
+    def __init__(self) -> None:
+        self.consumed = self.generated = self.covered = 0.0
+        self.imported = self.exported = self.cost = 0.0
+        self.min_w = self.max_w = None
+        self.min_at = self.max_at = None
+        self.samples = 0
+
+    def add(
+        self,
+        consumed: float,
+        generated: float,
+        covered: float,
+        samples: int,
+        imported: float,
+        exported: float,
+    ) -> None:
+        self.consumed += consumed
+        self.generated += generated
+        self.covered += covered
+        self.samples += samples
+        self.imported += imported
+        self.exported += exported
+
+    def take_extremes(
+        self,
+        min_w: float | None,
+        min_at: datetime | None,
+        max_w: float | None,
+        max_at: datetime | None,
+    ) -> None:
+        if min_w is not None and (self.min_w is None or min_w < self.min_w):
+            self.min_w, self.min_at = min_w, min_at
+        if max_w is not None and (self.max_w is None or max_w > self.max_w):
+            self.max_w, self.max_at = max_w, max_at
+
+
+def merged(acc: dict[tuple[int, int], Sums], spans: Sequence[int], pk: int) -> Sums | None:
+    """One device's sums over several spans of a period (hours of the day chosen)."""
+    found = [acc[(s, pk)] for s in spans if (s, pk) in acc]
+    if not found:
+        return None
+    total = Sums()
+    for a in found:
+        total.add(a.consumed, a.generated, a.covered, a.samples, a.imported, a.exported)
+        total.cost += a.cost
+        total.take_extremes(a.min_w, a.min_at, a.max_w, a.max_at)
+    return total
+
+
+def household_flows(
+    selection: Selection,
+    spans: Sequence[Span],
+    household: list[Figure],
+    nets: dict[tuple[int, datetime], float],
+    metered: dict[tuple[int, datetime], list[float]],
+) -> None:
+    """Grid import, export and cost of each period, hour by hour: in the hours the grid meter's
+    readings cover, its readings; in the others, the net of the counted devices."""
+    tariff = selection.tariff
+    for figure in household:
+        figure.grid_s = figure.counted_s
+    for key in nets.keys() | metered.keys():
+        s, hour = key
+        period = spans[s].period
+        if period < 0:
+            continue
+        figure = household[period]
+        meter = metered.get(key)
+        if meter is not None and meter[2] > 0:
+            imported, exported = meter[0], meter[1]
+            figure.grid_metered = True
+            figure.grid_s += meter[2]
+        else:
+            net = nets.get(key, 0.0)
+            imported, exported = max(net, 0.0), max(-net, 0.0)
+        figure.imported_wh += imported
+        figure.exported_wh += exported
+        figure.cost_value += tariff.cost(imported, exported, hour_start=hour)
+
+
+def add_stored_hours(
+    session: Session,
+    selection: Selection,
+    spans: Sequence[Span],
+    taking: Sequence[DeviceRef],
+    counted: Sequence[DeviceRef],
+    meters: Sequence[DeviceRef],
+    acc: dict[tuple[int, int], Sums],
+    nets: dict[tuple[int, datetime], float],
+    metered: dict[tuple[int, datetime], list[float]],
+    flows: bool,
+    prices: tuple[float, float] | None,
+) -> bool:
+    """Sum the stored aggregates of the whole, clean hours of each span, in SQL; with ``flows``,
+    also the household's net per hour where something was generated or a grid meter measures
+    the flows. True when those hourly nets (``nets``, ``metered``) are complete."""
+    full_start = ceil_hour(spans[0].lo)
+    full_end = floor_hour(spans[-1].hi)
+    generating = any(a.generated > 0 for a in acc.values())
+    if full_start >= full_end:
+        return flows and bool(meters or generating)
+    conn = session.connection()
+    wanted = {d.pk for d in taking}
+    everyone = selection.whole_household and len(taking) == len(selection.household.devices)
+    rows = sql.span_sums(
+        conn,
+        user_id=selection.user_id,
+        device_pks=None if everyone else sorted(wanted),
+        bounds=[spans[0].lo, *(s.hi for s in spans)],
+        full_start=full_start,
+        full_end=full_end,
+    )
+    meter_pks = {d.pk for d in meters}
+    for idx, pk, consumed, generated, covered, min_w, max_w, samples, cancelled in rows:
+        if pk not in wanted or spans[idx].period < 0:
+            continue
+        imported, exported = _own_flows(consumed, generated, cancelled, meter=pk in meter_pks)
+        a = acc[(idx, pk)]
+        a.add(consumed, generated, covered, int(samples), imported, exported)
+        if prices is not None:
+            a.cost += price_flows(imported, exported, *prices)
+        # A stored hour beats the raw readings' extreme: when it was read is not known here
+        # (None: locate_extremes finds it), and a raw reading's instant must not stay with it.
+        a.take_extremes(min_w, None, max_w, None)
+    if prices is None:
+        _price_stored_hours_by_hour(
+            session, selection, taking, meter_pks, acc, spans, full_start, full_end
+        )
+    generating = generating or any(a.generated > 0 for a in acc.values())
+    if not flows or not (meters or generating):
+        return False
+    counted_pks = None if everyone and not meters else sorted(d.pk for d in counted)
+    starts = [s.lo for s in spans]
+    for hour, net, meter_import, meter_export, meter_covered in sql.hourly_nets(
+        conn,
+        user_id=selection.user_id,
+        counted_pks=counted_pks,
+        meter_pks=sorted(d.pk for d in meters),
+        full_start=full_start,
+        full_end=full_end,
+    ):
+        s = bisect_right(starts, hour) - 1
+        nets[(s, hour)] += net
+        if meter_covered:
+            meter = metered[(s, hour)]
+            meter[0] += meter_import
+            meter[1] += meter_export
+            meter[2] += meter_covered
+    return True
+
+
+def _price_stored_hours_by_hour(
+    session: Session,
+    selection: Selection,
+    taking: Sequence[DeviceRef],
+    meter_pks: set[int],
+    acc: dict[tuple[int, int], Sums],
+    spans: Sequence[Span],
+    full_start: datetime,
+    full_end: datetime,
+) -> None:
+    """Each device's cost of the stored hours, hour by hour, for prices that change within the
+    range (time of use): the flows of every hour priced at that hour's prices."""
+    hours = []
+    cursor = full_start
+    while cursor <= full_end:
+        hours.append(cursor)
+        cursor += HOUR
+    starts = [s.lo for s in spans]
+    for idx, pk, consumed, generated, *_, cancelled in sql.span_sums(
+        session.connection(),
+        user_id=selection.user_id,
+        device_pks=sorted(d.pk for d in taking),
+        bounds=hours,
+        full_start=full_start,
+        full_end=full_end,
+    ):
+        hour = hours[idx]
+        s = bisect_right(starts, hour) - 1
+        if spans[s].period >= 0 and (s, pk) in acc:
+            imported, exported = _own_flows(consumed, generated, cancelled, meter=pk in meter_pks)
+            acc[(s, pk)].cost += selection.tariff.cost(imported, exported, hour_start=hour)
+
+
+def _own_flows(
+    consumed_wh: float, generated_wh: float, cancelled_wh: float, *, meter: bool
+) -> tuple[float, float]:
+    """A device's own grid import and export in one hour: its hourly net (``cancelled_wh`` is
+    what it drew and produced within the hour); a grid meter's readings as they are, since they
+    are the measured import and export (as in the household's figures)."""
+    if meter:
+        return consumed_wh, generated_wh
+    return consumed_wh - cancelled_wh, generated_wh - cancelled_wh
+
+
+def add_raw_hours(
+    session: Session,
+    selection: Selection,
+    spans: Sequence[Span],
+    taking: Sequence[DeviceRef],
+    acc: dict[tuple[int, int], Sums],
+    nets: dict[tuple[int, datetime], float],
+    metered: dict[tuple[int, datetime], list[float]],
+    prices: tuple[float, float] | None,
+) -> None:
+    """Integrate from raw readings what the aggregates cannot give: the partial hours at both ends
+    of the range and the hours still marked dirty."""
+    start, end = spans[0].lo, spans[-1].hi
+    full_start, full_end = ceil_hour(start), floor_hour(end)
+    edges: list[tuple[datetime, datetime]] = []
+    if full_start >= full_end:
+        edges.append((start, end))
+    else:
+        if start < full_start:
+            edges.append((start, full_start))
+        if full_end < end:
+            edges.append((full_end, end))
+    ranges: dict[int, list[tuple[datetime, datetime]]] = {d.pk: list(edges) for d in taking}
+    conn = session.connection()
+    if full_start < full_end:
+        for pk, hour in sql.dirty_hours_between(
+            conn, user_id=selection.user_id, start=full_start, end=full_end
+        ):
+            if pk in ranges:
+                ranges[pk].append((hour, hour + HOUR))
+    gaps = {d.pk: d.max_gap_s for d in taking}
+    meters = {d.pk for d in taking if d.is_grid_meter}
+    windows = [(pk, a, b) for pk, device_ranges in ranges.items() for a, b in device_ranges]
+    found = sql.readings_of_windows(conn, user_id=selection.user_id, windows=windows, gaps=gaps)
+    starts = [s.lo for s in spans]
+    tariff = selection.tariff
+    for i, readings in found.items():
+        pk, a, b = windows[i]
+        # A raw range lies inside one hour; split it where a span boundary cuts that hour.
+        cursor = a
+        while cursor < b:
+            s = bisect_right(starts, cursor) - 1
+            piece_end = min(b, spans[s].hi)
+            if spans[s].period >= 0:
+                summary = summarize_step(readings, start=cursor, end=piece_end, max_gap_s=gaps[pk])
+                entry = acc[(s, pk)]
+                net = summary.consumed_wh - summary.generated_wh
+                imported, exported = _own_flows(
+                    summary.consumed_wh,
+                    summary.generated_wh,
+                    min(summary.consumed_wh, summary.generated_wh),
+                    meter=pk in meters,
+                )
+                entry.add(
+                    summary.consumed_wh,
+                    summary.generated_wh,
+                    summary.covered_s,
+                    summary.sample_count,
+                    imported,
+                    exported,
+                )
+                hour = floor_hour(cursor)
+                entry.cost += (
+                    price_flows(imported, exported, *prices)
+                    if prices is not None
+                    else tariff.cost(imported, exported, hour_start=hour)
+                )
+                entry.take_extremes(summary.min_w, summary.min_at, summary.max_w, summary.max_at)
+                if pk in meters:
+                    meter = metered[(s, hour)]
+                    meter[0] += summary.consumed_wh
+                    meter[1] += summary.generated_wh
+                    meter[2] += summary.covered_s
+                else:
+                    nets[(s, hour)] += net
+            cursor = piece_end
