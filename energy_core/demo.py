@@ -48,6 +48,9 @@ DEMO_PRICE_PER_KWH = 0.28
 DEMO_CURRENCY = "GBP"
 DEMO_KEY_NAME = "Demo simulator"
 SEED_CHUNK_READINGS = 5_000
+# The demo's budget per billing period is this share of what its model draws a month: the demo
+# household is on course to exceed it, so a newcomer sees a budget alert explained.
+DEMO_BUDGET_SHARE = 0.85
 
 _TZ = ZoneInfo(DEMO_TIMEZONE)
 # The demo house stands in London: sunrise, sunset and solar elevation follow from this.
@@ -460,6 +463,22 @@ def iter_demo_readings(
             yield ReadingIn(device.device_id, ts, _power_w(device, _instant_at(epoch_ms / 1000)))
 
 
+def demo_budget(*, now: datetime, days: float) -> float:
+    """A budget per billing period below the demo's usual bill: ``DEMO_BUDGET_SHARE`` of a
+    month of the household's import (net power when positive, sampled every 30 minutes over the
+    ``days`` before ``now``) at the demo's flat price, in steps of 5."""
+    samples = max(int(days * 48), 1)
+    mean_w = (
+        sum(
+            max(sum(household_power_w(at=now - timedelta(minutes=30 * i + 7)).values()), 0.0)
+            for i in range(samples)
+        )
+        / samples
+    )
+    month = mean_w / 1000 * 24 * 30.4 * DEMO_PRICE_PER_KWH
+    return max(5.0, math.floor(DEMO_BUDGET_SHARE * month / 5) * 5.0)
+
+
 # --- seeding -----------------------------------------------------------------------------------
 
 
@@ -513,6 +532,8 @@ def seed_demo_household(
         price_per_kwh=DEMO_PRICE_PER_KWH,
         currency=DEMO_CURRENCY,
     )
+    user.monthly_budget = demo_budget(now=now, days=days)
+    session.add(user)
     for device in DEMO_DEVICES:
         create_device(session, user_id=user.id, data=device.to_create())
     key = issue_api_key(session, user_id=user.id, scope=KeyScope.ingest, name=DEMO_KEY_NAME)

@@ -14,13 +14,21 @@ class AlertFigureOut(BaseModel):
 
 class AlertPointOut(BaseModel):
     at: str = Field(description="UTC start of the point's hour or day (ISO 8601).")
+    label: str | None = Field(description="The point's name on a bar chart (a local day...).")
     value: float | None = Field(description="The charted figure; null: no reading holds.")
-    usual: float | None = Field(None, description="The usual value to compare with, if any.")
+    usual: float | None = Field(description="The usual value to compare with, if any.")
+
+
+class AlertReferenceOut(BaseModel):
+    label: str
+    value: float | None
 
 
 class AlertChartOut(BaseModel):
     title: str
     unit: str
+    mark: str = Field(description="line (hours) or bar (days, weeks).")
+    reference: AlertReferenceOut | None = Field(description="A level to compare with (budget).")
     points: list[AlertPointOut]
 
 
@@ -73,7 +81,11 @@ EXAMPLE = {
         "chart": {
             "title": "Kitchen fridge: average power per hour",
             "unit": "W",
-            "points": [{"at": "2026-11-30T07:00:00+00:00", "value": 80.0, "usual": None}],
+            "mark": "line",
+            "reference": None,
+            "points": [
+                {"at": "2026-11-30T07:00:00+00:00", "label": None, "value": 80.0, "usual": None}
+            ],
         },
     },
     "opened_at": "2026-11-30T10:05:00+00:00",

@@ -187,4 +187,5 @@ def run(settings: Settings | None = None) -> None:
     log.info("scheduler started: rollup every %d s, %s", settings.rollup_interval_s, retention)
     partitions_job()  # months ahead exist before the first reading of one arrives
     rollup_job()  # catch-up on start: a scheduler that was down works off its backlog first
+    alerts_job()  # and says what needs attention now, not a whole interval later
     scheduler.start()

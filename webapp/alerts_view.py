@@ -54,7 +54,7 @@ def evidence_chart(alert: dict, devices: pd.DataFrame) -> alt.Chart | None:
     """The alert's chart: its figure over time in the device's own colour (the household's
     teal for household alerts), and the usual value, where there is one, dashed in grey."""
     chart = alert["evidence"]["chart"]
-    frame = pd.DataFrame(chart["points"], columns=["at", "value", "usual"])
+    frame = pd.DataFrame(chart["points"], columns=["at", "label", "value", "usual"])
     if frame.empty or frame["value"].isna().all():
         return None
     frame["at"] = pd.to_datetime(frame["at"], utc=True)
@@ -66,18 +66,23 @@ def evidence_chart(alert: dict, devices: pd.DataFrame) -> alt.Chart | None:
     colour = USED_COLOR
     if alert["device_id"] and alert["device_id"] in set(devices["device_id"]):
         colour = device_colors(devices)[alert["device_id"]]
-    x = alt.X("at:T", title=None, axis=alt.Axis(format="%a %H:%M", labelAngle=0))
-    measured = (
-        alt.Chart(frame)
-        .mark_line(point=True, color=colour, interpolate="step-after")
-        .encode(
-            x=x,
-            y=alt.Y("value:Q", title=unit),
-            tooltip=[
-                alt.Tooltip("at:T", title="From", format="%a %d %b %H:%M"),
-                alt.Tooltip("value:Q", title=unit, format=",.2f"),
-            ],
-        )
+    daily = len(frame) > 1 and (frame["at"].diff().min() >= pd.Timedelta(days=1))
+    when = "%a %d %b" if daily else "%a %H:%M"
+    x = alt.X("at:T", title=None, axis=alt.Axis(format=when, labelAngle=0))
+    base = alt.Chart(frame)
+    if chart.get("mark") == "bar":
+        # Bars of days or weeks, named as the household's calendar names them.
+        x = alt.X("label:N", title=None, sort=None, axis=alt.Axis(labelAngle=0))
+        drawn = base.mark_bar(color=colour, opacity=0.85)
+    else:
+        drawn = base.mark_line(point=True, color=colour, interpolate="step-after")
+    measured = drawn.encode(
+        x=x,
+        y=alt.Y("value:Q", title=unit),
+        tooltip=[
+            alt.Tooltip("at:T", title="From", format="%a %d %b %H:%M"),
+            alt.Tooltip("value:Q", title=unit, format=",.2f"),
+        ],
     )
     layers = [measured]
     if frame["usual"].notna().any():
@@ -87,4 +92,12 @@ def evidence_chart(alert: dict, devices: pd.DataFrame) -> alt.Chart | None:
             .encode(x=x, y="usual:Q", tooltip=[alt.Tooltip("usual:Q", title=f"usual, {unit}")])
         )
         layers.append(usual)
+    reference = chart.get("reference")
+    if reference and reference.get("value") is not None:
+        line = pd.DataFrame([{"value": reference["value"] / divisor, "label": reference["label"]}])
+        layers.append(
+            alt.Chart(line)
+            .mark_rule(color=NEUTRAL_COLOR, strokeDash=[6, 4])
+            .encode(y="value:Q", tooltip=["label:N", alt.Tooltip("value:Q", format=",.2f")])
+        )
     return alt.layer(*layers).properties(title=chart["title"], height=220)

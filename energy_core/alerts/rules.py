@@ -93,9 +93,12 @@ def hourly_chart(
     return {
         "title": title,
         "unit": "W",
+        "mark": "line",
+        "reference": None,
         "points": [
             {
                 "at": f.start.astimezone(UTC).isoformat(),
+                "label": None,
                 "value": None if f.avg_w is None else round(f.avg_w, 3),
                 "usual": None if f.start not in usual else round(usual[f.start], 3),
             }
@@ -328,9 +331,21 @@ def baseload_rising(this_week: Baseload, last_week: Baseload) -> Finding | None:
         chart={
             "title": "Baseload (always-on), week by week",
             "unit": "W",
+            "mark": "bar",
+            "reference": None,
             "points": [
-                {"at": last_week.period.start.astimezone(UTC).isoformat(), "value": before_w},
-                {"at": this_week.period.start.astimezone(UTC).isoformat(), "value": now_w},
+                {
+                    "at": last_week.period.start.astimezone(UTC).isoformat(),
+                    "label": "the 7 days before",
+                    "value": before_w,
+                    "usual": None,
+                },
+                {
+                    "at": this_week.period.start.astimezone(UTC).isoformat(),
+                    "label": "the last 7 days",
+                    "value": now_w,
+                    "usual": None,
+                },
             ],
         },
     )
@@ -360,7 +375,12 @@ def budget(summary: BillingSummary, currency: str, days: Sequence[Figure]) -> Fi
     for f in days:
         running += f.cost_value
         points.append(
-            {"at": f.start.astimezone(UTC).isoformat(), "value": round(running, 4), "usual": None}
+            {
+                "at": f.start.astimezone(UTC).isoformat(),
+                "label": f"{f.start:%a %-d %b}",
+                "value": round(running, 4),
+                "usual": None,
+            }
         )
     return Finding(
         kind="budget",
@@ -372,7 +392,13 @@ def budget(summary: BillingSummary, currency: str, days: Sequence[Figure]) -> Fi
             _figure("Projected bill", None if projected is None else round(projected, 4), currency),
             _figure("Budget", budget_value, currency),
         ],
-        chart={"title": "Energy cost so far this period", "unit": currency, "points": points},
+        chart={
+            "title": "Energy cost so far this period, day by day, and the budget",
+            "unit": currency,
+            "mark": "bar",
+            "reference": {"label": "Budget", "value": budget_value},
+            "points": points,
+        },
     )
 
 
@@ -404,7 +430,8 @@ def cheap_period(household: Household, *, now: datetime) -> Finding | None:
     points = []
     for h in range(24):
         at = (day_start + timedelta(hours=h)).astimezone(UTC)
-        points.append({"at": at.isoformat(), "value": tariff.prices_at(at)[0], "usual": None})
+        price = tariff.prices_at(at)[0]
+        points.append({"at": at.isoformat(), "label": None, "value": price, "usual": None})
     return Finding(
         kind="cheap_period",
         key=f"cheap_period:{on.words()}",
@@ -414,5 +441,11 @@ def cheap_period(household: Household, *, now: datetime) -> Finding | None:
             _figure("Import price now", on.price, f"{cur}/kWh"),
             _figure("Default import price", rates.default, f"{cur}/kWh"),
         ],
-        chart={"title": "Import price per hour today", "unit": f"{cur}/kWh", "points": points},
+        chart={
+            "title": "Import price per hour today",
+            "unit": f"{cur}/kWh",
+            "mark": "line",
+            "reference": None,
+            "points": points,
+        },
     )

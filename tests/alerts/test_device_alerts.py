@@ -39,7 +39,12 @@ def test_an_unusual_hour_fires_with_its_median_and_mad(engine):
     }
     points = alert["evidence"]["chart"]["points"]
     assert len(points) == 24
-    assert points[-1] == {"at": "2026-11-30T09:00:00+00:00", "value": 1000.0, "usual": 100.0}
+    assert points[-1] == {
+        "at": "2026-11-30T09:00:00+00:00",
+        "label": None,
+        "value": 1000.0,
+        "usual": 100.0,
+    }
 
 
 def test_a_normal_hour_and_a_small_change_do_not_fire(engine):

@@ -73,7 +73,12 @@ def test_a_bill_on_course_to_exceed_the_budget(engine):
     assert figures["Bill so far"] == pytest.approx(211.825)
     assert figures["Projected bill"] == pytest.approx(216.0)
     assert figures["Budget"] == 215.0
-    assert len(alert["evidence"]["chart"]["points"]) == 30
+    chart = alert["evidence"]["chart"]
+    assert (chart["mark"], chart["reference"]) == ("bar", {"label": "Budget", "value": 215.0})
+    assert [p["label"] for p in chart["points"]][:2] == ["Sun 1 Nov", "Mon 2 Nov"]
+    # The running energy cost of the period, day by day: 7.20 a day, today's 10 h 05 min last.
+    assert [p["value"] for p in chart["points"]][:2] == pytest.approx([7.2, 14.4])
+    assert chart["points"][-1]["value"] == pytest.approx(211.825)
 
 
 def test_a_bill_within_budget_gives_no_alert_and_a_new_period_resolves_it(engine):

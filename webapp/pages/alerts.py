@@ -44,7 +44,8 @@ def figure_text(figure: dict) -> str:
     if value is None:
         return "no data"
     if isinstance(value, float):
-        value = f"{value:,.2f}".rstrip("0").rstrip(".")
+        money = len(unit) == 3 and unit.isupper()
+        value = f"{value:,.2f}" if money else f"{value:,.2f}".rstrip("0").rstrip(".")
     return f"{value} {unit}".strip()
 
 
@@ -70,9 +71,9 @@ def alert_card(user_id: int, alert: dict, devices: pd.DataFrame) -> None:
         st.caption(times)
         if alert["state"] == "resolved":
             return
-        row = st.container(horizontal=True, vertical_alignment="bottom")
+        row = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
         key = f"alert-{alert['id']}"
-        if alert["state"] == "open" and row.button(
+        if alert["state"] == "open" and row[0].button(
             "Acknowledge", key=f"{key}-ack", icon=":material/done:"
         ):
             act(
@@ -80,13 +81,13 @@ def alert_card(user_id: int, alert: dict, devices: pd.DataFrame) -> None:
                 f"Acknowledged: {alert['title']}.",
             )
         if alert["muted"]:
-            if row.button("Unmute", key=f"{key}-unmute", icon=":material/notifications:"):
+            if row[0].button("Unmute", key=f"{key}-unmute", icon=":material/notifications:"):
                 act(lambda s: unmute(s, user_id=user_id, key=alert["key"]), "Unmuted.")
             return
-        length = row.selectbox(
+        length = row[1].selectbox(
             "Mute", list(MUTE_CHOICES), format_func=MUTE_LABELS.get, index=1, key=f"{key}-for"
         )
-        if row.button("Mute", key=f"{key}-mute", icon=":material/notifications_off:"):
+        if row[2].button("Mute", key=f"{key}-mute", icon=":material/notifications_off:"):
             act(
                 lambda s: mute(
                     s, user_id=user_id, alert_id=alert["id"], now=now_utc(), duration=length
