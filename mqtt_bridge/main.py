@@ -16,7 +16,7 @@ import threading
 import time
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -30,6 +30,7 @@ from energy_core.ingest import IngestRejected
 from energy_core.inputs import InputValue, record_inputs
 from energy_core.mqtt_status import BridgeCounts, save_bridge_status
 from energy_core.protocols.mqtt import MqttMapping, values_from_message
+from energy_core.records import record_of
 from energy_core.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -267,5 +268,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> BridgeConfig:
     # Each option of ``add_arguments`` is the field of the same name; the mapping is read from
     # its file.
-    options = {f.name: getattr(args, f.name) for f in fields(BridgeConfig) if f.name != "mapping"}
-    return BridgeConfig(**options, mapping=load_mapping(args.mapping, timezone=args.timezone))
+    return record_of(BridgeConfig, args, mapping=load_mapping(args.mapping, timezone=args.timezone))

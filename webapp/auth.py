@@ -42,6 +42,7 @@ from energy_core.accounts import (
 )
 from energy_core.app_settings import RegistrationPolicy, get_registration_policy
 from energy_core.models import Role, User
+from energy_core.records import record_of
 from energy_core.security import bcrypt_pair, bcrypt_part
 from energy_core.settings import DEMO_COOKIE_KEY, Settings, get_settings
 from energy_core.types import utcnow
@@ -158,15 +159,7 @@ def _credentials() -> dict[str, Any]:
 
 
 def _signed_in_user(user: User) -> SignedInUser:
-    return SignedInUser(
-        id=user.id,
-        email=user.email,
-        full_name=user.full_name,
-        role=str(user.role),
-        timezone=user.timezone,
-        price_per_kwh=user.price_per_kwh,
-        currency=user.currency,
-    )
+    return record_of(SignedInUser, user, role=str(user.role))
 
 
 def check_account(
