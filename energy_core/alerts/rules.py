@@ -23,7 +23,7 @@ SENSITIVITY = {"high": 3.0, "normal": 5.0, "low": 8.0}
 MAD_SCALE = 1.4826
 # An hour must also differ from its usual by this many watts and this share of the usual: a
 # device that always draws 2 W is not unusual at 4 W.
-UNUSUAL_MIN_W = 50.0
+UNUSUAL_MIN_W = 20.0
 UNUSUAL_MIN_SHARE = 0.5
 UNUSUAL_MIN_WEEKS = 4
 UNUSUAL_MAX_WEEKS = 8

@@ -8,7 +8,16 @@ from datetime import timedelta
 
 from energy_core.alerts import set_device_alert_settings
 from energy_core.db import session_scope
-from tests.alerts.household import NOW, alerts, evaluate, heater, seed, tv, weeks_before
+from tests.alerts.household import (
+    NOW,
+    Power,
+    alerts,
+    evaluate,
+    heater,
+    seed,
+    tv,
+    weeks_before,
+)
 
 UNUSUAL_TEXT = (
     "Living Tv's average power on Monday 30 Nov, 09:00-10:00, was 1,000 W; on Mondays at that "
@@ -124,3 +133,21 @@ def test_a_heater_on_its_usual_two_hours_and_an_always_on_device_are_not_left_on
     )
     evaluate(engine, user_id, at)
     assert alerts(engine, user_id, now=at) == []
+
+
+def fridge(stopped_since) -> Power:  # noqa: ANN001 - a datetime
+    """40 W on average, until its compressor stops: 0 W while it still reports."""
+    return lambda t: 0.0 if t >= stopped_since else 40.0
+
+
+def test_a_fridge_that_stops_but_still_reports_is_unusual_below_usual(engine):
+    stopped = NOW.replace(hour=9, minute=0)
+    user_id = seed(engine, {"kitchen-fridge": (fridge(stopped), weeks_before(9), NOW)})
+    evaluate(engine, user_id)
+    [alert] = alerts(engine, user_id)
+    assert (alert["kind"], alert["device_id"]) == ("unusual_use", "kitchen-fridge")
+    assert alert["explanation"] == (
+        "Kitchen Fridge's average power on Monday 30 Nov, 09:00-10:00, was 0 W; on Mondays at "
+        "that hour it usually averages 40 W (the median of the last 8 weeks; median absolute "
+        "deviation 0 W). That is 40 W below usual (sensitivity: normal)."
+    )

@@ -30,6 +30,7 @@ HOUSEHOLD_PAGES = {
     "pages/live.py": "Live",
     "pages/history.py": "History",
     "pages/device.py": "Device",
+    "pages/alerts.py": "Alerts",
     "pages/devices.py": "Devices",
     "pages/account.py": "Account",
 }
