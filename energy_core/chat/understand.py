@@ -16,14 +16,8 @@ from difflib import SequenceMatcher, get_close_matches
 
 from energy_core.chat.devices import STOPWORDS, Match, find_devices_in_text, fold
 from energy_core.chat.names import APPLIANCES, close_devices, unknown_names
-from energy_core.chat.periods import (
-    MONTHS,
-    SEASONS,
-    WEEKDAYS,
-    PeriodError,
-    find_periods,
-    find_times_of_day,
-)
+from energy_core.chat.period_words import MONTHS, SEASONS, WEEKDAYS
+from energy_core.chat.periods import PeriodError, find_periods, find_times_of_day
 from energy_core.chat.question import Kind, Option, Question, Target
 from energy_core.chat.render import plain_name
 from energy_core.chat.tools import ToolContext

@@ -1,0 +1,160 @@
+"""The words of periods: the names of months, weekdays, seasons, holidays and numbers, and the
+patterns that find a period (or a time of day) in a sentence, each with the kind of period it
+names (see ``periods``, which turns a match into a range)."""
+
+from __future__ import annotations
+
+import re
+
+MONTHS = {
+    "january": 1,
+    "february": 2,
+    "march": 3,
+    "april": 4,
+    "may": 5,
+    "june": 6,
+    "july": 7,
+    "august": 8,
+    "september": 9,
+    "october": 10,
+    "november": 11,
+    "december": 12,
+}
+MONTH_ABBREVIATIONS = {name[:3]: number for name, number in MONTHS.items()} | {"sept": 9}
+HOLIDAYS = {
+    "christmas day": (12, 25),
+    "christmas": (12, 25),
+    "xmas": (12, 25),
+    "christmas eve": (12, 24),
+    "boxing day": (12, 26),
+    "new years day": (1, 1),
+    "new years eve": (12, 31),
+    "hogmanay": (12, 31),
+}
+SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+NUMBER_WORDS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fourteen": 14,
+    "thirty": 30,
+    "few": 3,
+    "couple of": 2,
+}
+
+
+_MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
+_MONTH_ANY = "|".join(sorted(list(MONTHS) + list(MONTH_ABBREVIATIONS), key=len, reverse=True))
+WEEKDAY_NAMES = "|".join(WEEKDAYS)
+_NUMBER = r"\d+|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+_ORDINAL = r"(?:st|nd|rd|th)?"
+ORDINAL_WORDS = {
+    word: i + 1
+    for i, word in enumerate(
+        "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+        "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth "
+        "twenty-first twenty-second twenty-third twenty-fourth twenty-fifth twenty-sixth "
+        "twenty-seventh twenty-eighth twenty-ninth thirtieth thirty-first".split()
+    )
+}
+_ORDINAL_WORDS = "|".join(sorted(ORDINAL_WORDS, key=len, reverse=True))
+
+# Order matters: longer and more specific patterns first; a later pattern never matches text an
+# earlier one has claimed.
+PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("iso_date", re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")),
+    (
+        "day_month",
+        re.compile(
+            rf"\b(\d{{1,2}}|{_ORDINAL_WORDS}){_ORDINAL}(?:\s+of)?\s+({_MONTH_ANY})\b\.?"
+            r"(?:,?\s+(\d{4})\b)?"
+        ),
+    ),
+    (
+        "month_day",
+        re.compile(rf"\b({_MONTH_ANY})\.?\s+(\d{{1,2}}){_ORDINAL}\b(?:,?\s+(\d{{4}})\b)?"),
+    ),
+    ("nth", re.compile(r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:hour|day|week|month)s?\b)")),
+    (
+        "season",
+        re.compile(
+            r"\b(?:(this|last|past|previous|in|during|over)\s+(?:the\s+)?)?"
+            r"(winter|spring|summer|autumn|fall)\b(?:\s+(\d{4})\b)?"
+        ),
+    ),
+    (
+        "holiday",
+        re.compile(
+            r"\b(christmas day|christmas eve|christmas|xmas|boxing day|new year'?s day|"
+            r"new year'?s eve|hogmanay)\b(?:\s+(\d{4})\b)?"
+        ),
+    ),
+    ("day_before_yesterday", re.compile(r"\bthe day before yesterday\b")),
+    ("this_part", re.compile(r"\b(?:this\s+(morning|afternoon|evening)|(tonight))\b")),
+    ("last_night", re.compile(r"\blast night\b|\bovernight last night\b")),
+    (
+        "last_unit",
+        re.compile(r"\b(?:in\s+|over\s+|for\s+)?(?:the\s+)?(?:last|past)\s+(hour|day)\b"),
+    ),
+    ("today", re.compile(r"\b(today|so far today|this day)\b")),
+    ("yesterday", re.compile(r"\byesterday\b")),
+    (
+        "last_n",
+        re.compile(
+            rf"\b(?:in\s+|over\s+|for\s+|during\s+)?(?:the\s+)?(?:last|past|previous)\s+({_NUMBER})"
+            r"\s+(hour|day|week|month|year)s?\b"
+        ),
+    ),
+    ("fortnight", re.compile(r"\b(?:in\s+|over\s+|for\s+)?(?:the\s+)?(?:last|past)\s+fortnight\b")),
+    ("rolling_24h", re.compile(r"\b(?:the\s+)?(?:last|past)\s+(24|twenty[- ]four)\s+hours\b")),
+    ("weekend", re.compile(r"\b(this|last|past|the)\s+weekend\b")),
+    (
+        "relative",
+        re.compile(r"\b(this|current|last|previous|past)\s+(week|month|year)(?:'s)?\b"),
+    ),
+    (
+        "weekday",
+        re.compile(rf"\b(?:(last|this|past|previous|on)\s+)?({WEEKDAY_NAMES})\b"),
+    ),
+    (
+        "month_name",
+        re.compile(
+            rf"\b(?:(in|during|for|of|since|last|this)\s+)?({_MONTH_NAMES})\b(?:\s+(\d{{4}})\b)?"
+        ),
+    ),
+    ("year", re.compile(r"\b(?:in|during|for|of)\s+(\d{4})\b")),
+    ("ytd", re.compile(r"\byear to date\b")),
+]
+TIME_OF_DAY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("night", re.compile(r"\b(?:at\s+night|overnight|during\s+the\s+night|nights?|nighttime)\b")),
+    ("evening", re.compile(r"\b(?:in\s+the\s+evenings?|evenings?)\b")),
+    ("morning", re.compile(r"\b(?:in\s+the\s+mornings?|mornings?)\b")),
+    ("afternoon", re.compile(r"\b(?:in\s+the\s+afternoons?|afternoons?)\b")),
+    (
+        "daytime",
+        re.compile(r"\b(?:during\s+the\s+day|in\s+the\s+day(?:time)?|daytime|by\s+day)\b"),
+    ),
+]
+
+
+def number_of(text: str) -> int:
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    return NUMBER_WORDS[text]
+
+
+def month_number(name: str) -> int:
+    return MONTHS.get(name) or MONTH_ABBREVIATIONS[name[:4] if name == "sept" else name[:3]]
