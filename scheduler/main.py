@@ -10,8 +10,10 @@ restarts is never more than an hour late with it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -35,52 +37,57 @@ INTEGRITY_INTERVAL_S = 86_400
 PARTITIONS_INTERVAL_S = 3_600
 
 
+def _retried(what: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """A job that never stops the scheduler: when it fails, ``what`` failed is logged and the
+    next run tries again."""
+
+    def job_of(work: Callable[[], None]) -> Callable[[], None]:
+        @functools.wraps(work)
+        def job() -> None:
+            try:
+                work()
+            except Exception:
+                log.exception("%s failed; it will be retried on the next run", what)
+
+        return job
+
+    return job_of
+
+
+# The dirty hours stay marked and the next run retries them.
+@_retried("rollup run")
 def rollup_job() -> None:
-    try:
-        rollup_dirty_hours(get_engine())
-    except Exception:
-        # Keep the scheduler alive: the dirty hours stay marked and the next run retries them.
-        log.exception("rollup run failed; it will be retried on the next run")
+    rollup_dirty_hours(get_engine())
 
 
+# Nothing is lost: a failed batch rolls back and the next run prunes it.
+@_retried("retention run")
 def retention_job() -> None:
-    try:
-        prune_readings(get_engine())
-    except Exception:
-        # Nothing is lost: a failed batch rolls back and the next run prunes it.
-        log.exception("retention run failed; it will be retried on the next run")
+    prune_readings(get_engine())
 
 
+# Conditions are read afresh on every run: the next one sees what this one missed.
+@_retried("alert evaluation")
 def alerts_job() -> None:
-    try:
-        evaluate_alerts(get_engine(), now=clock.now())
-    except Exception:
-        # Conditions are read afresh on every run: the next one sees what this one missed.
-        log.exception("alert evaluation failed; it will be retried on the next run")
+    evaluate_alerts(get_engine(), now=clock.now())
 
 
+# Undelivered alerts stay pending in the database and are sent by the next run.
+@_retried("alert delivery")
 def alert_delivery_job() -> None:
-    try:
-        deliver_pending(get_engine(), now=clock.now())
-    except Exception:
-        # Undelivered alerts stay pending in the database and are sent by the next run.
-        log.exception("alert delivery failed; it will be retried on the next run")
+    deliver_pending(get_engine(), now=clock.now())
 
 
+# Readings of a month without its partition go to the default one: nothing is refused.
+@_retried("partition upkeep")
 def partitions_job() -> None:
-    try:
-        keep_partitions(get_engine())
-    except Exception:
-        # Readings of a month without its partition go to the default one: nothing is refused.
-        log.exception("partition upkeep failed; it will be retried on the next run")
+    keep_partitions(get_engine())
 
 
+@_retried("integrity check")
 def integrity_job() -> None:
-    try:
-        with session_scope(get_engine(), read_only=True) as session:
-            log_orphans(find_orphans(session))
-    except Exception:
-        log.exception("integrity check failed; it will be retried on the next run")
+    with session_scope(get_engine(), read_only=True) as session:
+        log_orphans(find_orphans(session))
 
 
 def backup_job() -> None:
