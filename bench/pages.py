@@ -8,7 +8,8 @@ an AppTest run of a one-line script in the same process, i.e. what AppTest itsel
     python bench/pages.py                   # load once (kept for later runs), then time
     python bench/pages.py --reload          # drop and load the data again
 
-Targets (issue 5): every page under 1.5 s cold and 300 ms warm. Not a test; never fails on time.
+Targets: every page under 1.5 s cold and 300 ms warm, and a History filter change under 300 ms.
+Not a test; never fails on time.
 """
 
 from __future__ import annotations
@@ -232,6 +233,17 @@ def time_pages(*, runs: int) -> int:
             cold.append(_timed(at.run))
             warm.append(_timed(at.run))
         rows.append((label, statistics.median(cold), statistics.median(warm)))
+    # A filter change on History: the page open and warm, then a room chosen that no earlier run
+    # chose (its figures are not in Streamlit's cache; everything else the page read is).
+    at.query_params.clear()
+    at.switch_page("pages/history.py").run()
+    at.run()
+    rooms = next(w for w in at.multiselect if w.key == "history_rooms").options
+    changes = []
+    for room in rooms[: max(runs, 1)]:
+        next(w for w in at.multiselect if w.key == "history_rooms").set_value([room])
+        changes.append(_timed(at.run))
+    rows.append(("History filter change", None, statistics.median(changes)))
 
     print()
     print(f"Pages of the analyst app, AppTest server-side render, median of {runs} runs")
@@ -242,18 +254,23 @@ def time_pages(*, runs: int) -> int:
     print("-" * len(header))
     failed = 0
     for label, cold_s, warm_s in rows:
-        ok = cold_s < TARGET_COLD_S and warm_s < TARGET_WARM_S
+        ok = (cold_s is None or cold_s < TARGET_COLD_S) and warm_s < TARGET_WARM_S
         failed += not ok
+        cold = (
+            ("", "") if cold_s is None else (f"{cold_s * 1000:.0f}", f"{cold_s / baseline_s:.1f}x")
+        )
         print(
-            f"{label:<26}{cold_s * 1000:>9.0f}{warm_s * 1000:>9.0f}"
-            f"{cold_s / baseline_s:>10.1f}x{warm_s / baseline_s:>10.1f}x  "
+            f"{label:<26}{cold[0]:>9}{warm_s * 1000:>9.0f}"
+            f"{cold[1]:>11}{warm_s / baseline_s:>10.1f}x  "
             f"{'met' if ok else 'MISSED'}"
         )
     print()
     print(
         f"targets: cold < {TARGET_COLD_S * 1000:.0f} ms, warm < {TARGET_WARM_S * 1000:.0f} ms. "
         "Cold = Streamlit's data caches cleared before the run (PostgreSQL's own buffers stay "
-        "warm); warm = the same run again."
+        "warm); warm = the same run again. The filter change is a warm History page answering "
+        f"a room not chosen before (target < {TARGET_WARM_S * 1000:.0f} ms). Load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}."
     )
     return 0
 

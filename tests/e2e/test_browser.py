@@ -57,6 +57,8 @@ PAGES = {
     "System status": "admin-status",
 }
 DEMO_DAYS = 30
+# A chart drawn: Vega's marks (a canvas or an SVG) inside a Streamlit chart.
+FIRST_CHART = '[data-testid="stVegaLiteChart"] .marks'
 MEMBER_EMAIL = "mia@example.com"
 
 pytestmark = pytest.mark.e2e
@@ -190,7 +192,7 @@ def opens_signed_in(browser, url: str, cookie: dict) -> bool:  # noqa: ANN001
 
 
 def test_analyst_signs_in_opens_every_page_downloads_csv_and_signs_out(
-    seeded_app, browser, database_url, tmp_path
+    seeded_app, browser, database_url, tmp_path, capsys
 ):
     backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
     context = browser.new_context(viewport=VIEWPORT, accept_downloads=True, timezone_id="UTC")
@@ -199,7 +201,22 @@ def test_analyst_signs_in_opens_every_page_downloads_csv_and_signs_out(
     page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
     settle(page)
     screenshot(page, "sign-in", backend)
-    sign_in(page, seeded_app, DEMO_EMAIL, DEMO_PASSWORD)
+    # A fresh tab signs in; how long the Live page's first chart takes from the press of
+    # "Sign in" is printed, not asserted (speed is a bench figure, not a test's).
+    page.get_by_role("textbox", name="Email").fill(DEMO_EMAIL)
+    page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORD)
+    pressed = time.perf_counter()
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Live").wait_for(timeout=60_000)
+    page.locator(FIRST_CHART).first.wait_for(timeout=60_000)
+    first_chart_s = time.perf_counter() - pressed
+    with capsys.disabled():
+        print(
+            f"\n[{backend}] Live page's first chart drawn {first_chart_s:.2f} s after pressing "
+            f"Sign in in a fresh tab (goal: within 2 s); load average "
+            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        )
+    login_cookie(context)
     settle(page)
     page.locator('a[href*="device=fridge-kitchen"]').wait_for(timeout=30_000)  # its tile
     screenshot(page, PAGES["Live"], backend)
