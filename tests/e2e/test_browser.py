@@ -218,7 +218,8 @@ def test_analyst_signs_in_opens_every_page_downloads_csv_and_signs_out(
         )
     login_cookie(context)
     settle(page)
-    page.locator('a[href*="device=fridge-kitchen"]').wait_for(timeout=30_000)  # its tile
+    # Its tile (a rerun may show a second copy for a moment).
+    page.locator('a[href*="device=fridge-kitchen"]').first.wait_for(timeout=60_000)
     screenshot(page, PAGES["Live"], backend)
 
     # A tile's "Details" opens the Device page on that device.
