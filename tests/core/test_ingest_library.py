@@ -19,9 +19,7 @@ from energy_core.ingest import (
     InvalidBody,
     ReadingColumns,
     ReadingIn,
-    _fast_columns,
     _register_devices,
-    _slow_columns,
     decode_json_body,
     parse_readings_columns,
     record_reading_columns,
@@ -29,6 +27,7 @@ from energy_core.ingest import (
     timestamp_us,
 )
 from energy_core.models import Device, DirtyHour, Reading
+from energy_core.reading_json import _fast_columns, _slow_columns
 from energy_core.types import to_epoch_us, utcnow
 from tests.factories import make_device, make_user
 
