@@ -14,9 +14,11 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import IO, cast
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
@@ -147,8 +149,8 @@ def _major(version_text: str) -> int:
 
 
 def pg_tool(engine: Engine, name: str) -> str:
-    """The path of ``pg_dump`` or ``pg_restore``, checked to be at least as new as the server
-    (an older one refuses to read a newer server's catalog)."""
+    """The path of ``pg_dump``, ``pg_restore`` or ``psql``, checked to be at least as new as the
+    server (an older one refuses to read a newer server's catalog)."""
     found = shutil.which(name)
     with engine.connect() as conn:
         server = int(conn.execute(text("SHOW server_version_num")).scalar_one()) // 10_000
@@ -207,7 +209,8 @@ def backup_postgresql(engine: Engine, dest: Path, *, force: bool = False) -> Cop
 
 def restore_postgresql(engine: Engine, source: Path, *, force: bool = False) -> Copied:
     """``pg_restore`` of a ``backup`` file into the database. One that holds users is replaced
-    (``--clean``) only with ``force``; stop the API, the scheduler and the app first."""
+    (``--clean``, through psql: ``_replace_postgresql``) only with ``force``; stop the API, the
+    scheduler and the app first."""
     if not source.is_file():
         raise BackupError(f"There is no backup file {source}.")
     tool = pg_tool(engine, "pg_restore")
@@ -219,18 +222,92 @@ def restore_postgresql(engine: Engine, source: Path, *, force: bool = False) -> 
             f"The database holds {users} user(s); restoring replaces everything in it. Stop the "
             "API, the scheduler and the app, then add --force."
         )
+    psql = pg_tool(engine, "psql") if has_tables else None
     url, env = _libpq(engine)
     engine.dispose()  # none of our connections may hold a lock pg_restore needs
-    clean = ["--clean", "--if-exists"] if has_tables else []
-    done = subprocess.run(
-        [tool, *clean, "--no-owner", "--single-transaction", "--dbname", url, str(source)],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise BackupError(f"pg_restore failed: {done.stderr.strip()}")
+    if psql is None:
+        done = subprocess.run(
+            [tool, "--no-owner", "--single-transaction", "--dbname", url, str(source)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise BackupError(f"pg_restore failed: {done.stderr.strip()}")
+    else:
+        _replace_postgresql(tool, psql, url, env, source)
     return Copied(source, _pg_rows(engine))
+
+
+# Dropped first when a restore replaces a database: ``pg_restore --clean`` would drop each
+# partition's primary key on its own, which PostgreSQL refuses (the key belongs to the parent's).
+# Dropping a partitioned table drops its partitions; the restore then creates them all again.
+_DROP_PARTITIONED = """
+DO $$
+DECLARE partitioned regclass;
+BEGIN
+  FOR partitioned IN
+    SELECT oid::regclass FROM pg_class
+    WHERE relkind = 'p' AND NOT relispartition
+      AND relnamespace = to_regnamespace(current_schema())
+  LOOP
+    EXECUTE format('DROP TABLE %s', partitioned);
+  END LOOP;
+END $$;
+"""
+
+
+def _replace_postgresql(
+    pg_restore: str, psql: str, url: str, env: dict[str, str], source: Path
+) -> None:
+    """Replace the database's contents with the backup ``source`` in one transaction: psql runs
+    the partitioned tables' drop and then ``pg_restore --clean``'s script, streamed. If pg_restore
+    fails before the end of its script, psql is stopped before it could commit: the server rolls
+    everything back and the database stays as it was."""
+    env = {**env, "PGOPTIONS": "-c client_min_messages=warning"}
+    with tempfile.TemporaryFile() as restore_err, tempfile.TemporaryFile() as psql_err:
+        script = subprocess.Popen(
+            [pg_restore, "--clean", "--if-exists", "--no-owner", "--file=-", str(source)],
+            stdout=subprocess.PIPE,
+            stderr=restore_err,
+        )
+        runner = subprocess.Popen(
+            [
+                psql,
+                "--no-psqlrc",
+                "--quiet",
+                "--single-transaction",
+                "--set=ON_ERROR_STOP=1",
+                "--dbname",
+                url,
+                "--command",
+                _DROP_PARTITIONED,
+                "--file=-",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=psql_err,
+            env=env,
+        )
+        source_pipe, sink = cast(IO[bytes], script.stdout), cast(IO[bytes], runner.stdin)
+        stopped = False  # psql ended early, at an error of its own
+        try:
+            while chunk := source_pipe.read(1 << 20):
+                sink.write(chunk)
+            sink.flush()
+        except BrokenPipeError:
+            stopped = True
+        source_pipe.close()
+        if script.wait() != 0 and not stopped:
+            runner.kill()  # before it reads the end of its input and commits half a database
+            runner.wait()
+            restore_err.seek(0)
+            raise BackupError(f"pg_restore failed: {restore_err.read().decode().strip()}")
+        if not stopped:
+            sink.close()
+        if runner.wait() != 0:
+            psql_err.seek(0)
+            raise BackupError(f"restore failed: {psql_err.read().decode().strip()}")
 
 
 # --- scheduled backups -------------------------------------------------------------------------

@@ -140,3 +140,27 @@ def test_a_pg_dump_older_than_the_server_is_refused_with_what_to_install(
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
     assert main(["backup", str(dest)]) == 2
     assert "pg_dump is not installed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_restore_that_breaks_off_leaves_the_database_as_it_was(
+    engine, household, tmp_path, capsys
+):
+    # A backup cut short (a full disk, a copy interrupted) lets pg_restore write the drops and
+    # the first tables before it fails: none of that may be committed.
+    ingest = Ingest(engine, household)
+    for _ in range(40):
+        ingest.write_batch()
+    rollup_dirty_hours(engine)
+    whole = tmp_path / "whole.backup"
+    assert main(["backup", str(whole)]) == 0
+    ingest.write_batch()
+    expected = snapshot(engine)
+    cut = tmp_path / "cut.backup"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) * 3 // 4])
+    capsys.readouterr()
+    engine.dispose()
+    assert main(["restore", str(cut), "--force"]) == 2
+    assert "pg_restore failed" in capsys.readouterr().err
+    assert snapshot(engine) == expected
