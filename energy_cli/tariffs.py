@@ -40,15 +40,20 @@ def cmd_set(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from energy_core.tariff_alternatives import list_alternatives
     from energy_core.tariffs import list_plans, tariff_for
 
     with household_scope(args.user, read_only=True) as (session, user):
         plans = list_plans(session, user_id=user.id)
         tariff = tariff_for(session, user)
         legacy = {"currency": user.currency, "price_per_kwh": user.price_per_kwh}
+        others = {a.name: a.spec for a in list_alternatives(session, user_id=user.id)}
     if args.json:
-        print(json.dumps({"tariffs": plans, "legacy": legacy}, indent=2, ensure_ascii=False))
+        shown = {"tariffs": plans, "legacy": legacy, "alternatives": others}
+        print(json.dumps(shown, indent=2, ensure_ascii=False))
         return 0
+    for name, spec in others.items():
+        print(f"Alternative {name!r} (compared only): {json.dumps(spec, sort_keys=True)}")
     if not plans:
         print(
             f"No tariff: a flat {legacy['price_per_kwh']:g} {legacy['currency']}/kWh "
@@ -62,6 +67,26 @@ def cmd_show(args: argparse.Namespace) -> int:
     )
     for plan in plans:
         print(json.dumps(plan, sort_keys=True))
+    return 0
+
+
+def cmd_alternative(args: argparse.Namespace) -> int:
+    from energy_core.tariff_alternatives import delete_alternative, save_alternative
+    from energy_core.tariffs import parse_tariff_text
+
+    document = None if args.delete else parse_tariff_text(_read(args.file))
+    with household_scope(args.user) as (session, user):
+        if document is None:
+            if not delete_alternative(session, user_id=user.id, name=args.name):
+                raise CliError(f"{args.user} has no alternative tariff called {args.name!r}.")
+            print(f"Deleted the alternative tariff {args.name!r}.")
+            return 0
+        saved = save_alternative(session, user_id=user.id, name=args.name, document=document)
+    print(
+        f"Alternative tariff {saved.name!r} kept for {args.user}: compared with the household's "
+        "own in the chat ('what would it have saved me?') and by `tariffs compare`; it prices "
+        "nothing of the household's."
+    )
     return 0
 
 
@@ -193,6 +218,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     setting.add_argument("--file", required=True, help="the tariff JSON")
     json_option(household_command(tsub, "show", cmd_show, help="show a household's tariffs"))
+    other = household_command(
+        tsub,
+        "alternative",
+        cmd_alternative,
+        help="keep (or delete) a named tariff to compare the household's with",
+    )
+    other.add_argument("--name", required=True, help="e.g. 'Night saver'")
+    what = other.add_mutually_exclusive_group(required=True)
+    what.add_argument("--file", help="the tariff JSON (docs/tariffs.md)")
+    what.add_argument("--delete", action="store_true", help="delete it")
     remove = household_command(
         tsub, "delete", cmd_delete, help="delete the tariff valid from a date"
     )

@@ -23,6 +23,7 @@ from energy_core.models import (
     Device,
     HourlyAggregate,
     Reading,
+    TariffAlternative,
     TariffPlanRow,
     TariffPrice,
     User,
@@ -73,6 +74,10 @@ FILES: dict[str, list[tuple[str, str]]] = {
     "tariffs.csv": [
         ("valid_from", "the local date from which the tariff holds (until the next one)"),
         ("tariff", "JSON: the tariff as docs/tariffs.md describes it"),
+    ],
+    "tariff_alternatives.csv": [
+        ("name", "the name the household gave the alternative tariff"),
+        ("tariff", "JSON: the tariff as docs/tariffs.md describes it (compared only)"),
     ],
     "tariff_prices.csv": [
         ("direction", "import or export"),
@@ -227,6 +232,18 @@ def export_household(session: Session, *, user_id: int, out: BinaryIO, at: datet
                     select(TariffPlanRow)
                     .where(TariffPlanRow.user_id == user_id)
                     .order_by(col(TariffPlanRow.valid_from))
+                )
+            ),
+        )
+        rows["tariff_alternatives.csv"] = _write_csv(
+            archive,
+            "tariff_alternatives.csv",
+            (
+                [r.name, r.spec]
+                for r in session.exec(
+                    select(TariffAlternative)
+                    .where(TariffAlternative.user_id == user_id)
+                    .order_by(col(TariffAlternative.name))
                 )
             ),
         )

@@ -320,6 +320,22 @@ class TariffPlanRow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
 
 
+class TariffAlternative(SQLModel, table=True):
+    """A named tariff a household may switch to, kept to compare with its own ("what if");
+    ``spec`` is the validated JSON document (its ``valid_from`` is ignored when compared)."""
+
+    __tablename__ = "tariff_alternatives"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_tariff_alternatives_user_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    name: str = Field(sa_column=Column(String(80), nullable=False))
+    spec: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
+
+
 class TariffPrice(SQLModel, table=True):
     """One imported price of a dynamic tariff: ``[starts_at, ends_at)`` at ``price`` per kWh."""
 
@@ -350,6 +366,7 @@ __all__ = [
     "Reading",
     "Role",
     "TariffPlanRow",
+    "TariffAlternative",
     "TariffPrice",
     "User",
     "UserPublic",

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from energy_core.chat import offline_figures, offline_insights
+from energy_core.chat import offline_figures, offline_insights, offline_money
 from energy_core.chat.answers import OFFLINE, ChatAnswer
 from energy_core.chat.question import Question
 from energy_core.chat.render import escape_markdown
@@ -36,12 +36,13 @@ HANDLERS: dict[str, Callable[[ToolContext, Question, Call], str]] = {
     "tariff": offline_figures.answer_tariff,
     "profile": offline_insights.answer_profile,
     "explain": offline_insights.answer_explain,
-    "forecast": offline_insights.answer_forecast,
+    "forecast": offline_money.answer_forecast,
     "solar": offline_insights.answer_solar,
     "baseload": offline_insights.answer_baseload,
     "coverage": offline_insights.answer_coverage,
     "status": offline_insights.answer_status,
     "inventory": offline_insights.answer_inventory,
+    **offline_money.HANDLERS,
 }
 NOT_ANSWERED = {"clarify", "unknown_name", "out_of_scope", "future", "period_error"}
 
@@ -72,7 +73,7 @@ class OfflineAnalyst:
         if q.notes:
             text = " ".join(q.notes) + "\n\n" + text
         answer = ChatAnswer(text=text, engine=OFFLINE, tool_calls=calls)
-        if q.kind in NOT_ANSWERED:
+        if q.kind in NOT_ANSWERED or (q.kind == "what_if" and q.problem):
             answer.understood = q.kind == "period_error"
             if q.options:
                 answer.suggestions = [o.question for o in q.options]
@@ -103,7 +104,9 @@ class OfflineAnalyst:
             "- **rankings** of devices or rooms, the highest or lowest day or hour;\n"
             "- **power**: averages, peaks with when they happened, typical hours of the day, "
             "weekdays against weekends, when a device usually runs;\n"
-            "- **why** a day was high, **what the bill will be** this month (a projection), "
+            "- **why** a day was high, **the bill** so far and projected, the **budget**, what "
+            "a saved alternative tariff **would have saved**, the standing charge and the "
+            "cheapest hours, "
             "**solar** used in the house and exported, the **always-on** load;\n"
             "- which devices are **online** and how **complete** the data is.\n\n"
             f"For example:\n{lines}"

@@ -39,6 +39,11 @@ Kind = Literal[
     "forecast",  # the month projected (the bill)
     "solar",  # generation split into self-consumed and exported
     "tariff",  # the prices
+    "bill",  # the billing period's bill so far and projected
+    "budget",  # the bill against the budget
+    "what_if",  # the last months under a saved alternative tariff
+    "standing_charge",
+    "cheapest_time",  # the cheapest hours of the day to run something
     "baseload",
     "coverage",
     "status",
@@ -93,6 +98,8 @@ class Question:
     order: Literal["most", "least"] = "most"
     limit: int = 5
     per_day: bool = False  # "a day", "on average": a daily average with the total
+    tariff_name: str | None = None  # what_if: the saved alternative named
+    months: int = 3  # what_if: how many months back
     notes: list[str] = field(default_factory=list)  # said about the reading of the question
     # What could not be resolved, for the answer to say so.
     problem: str | None = None

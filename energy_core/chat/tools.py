@@ -48,6 +48,14 @@ from energy_core.chat.tools_energy import (
     tool_top_devices,
 )
 from energy_core.chat.tools_insight import tool_explain_period, tool_project_month
+from energy_core.chat.tools_money import (
+    BillArgs,
+    CompareTariffsArgs,
+    TariffDayArgs,
+    tool_bill,
+    tool_compare_tariffs,
+    tool_tariff_day,
+)
 from energy_core.chat.tools_power import (
     tool_baseload,
     tool_data_coverage,
@@ -165,6 +173,29 @@ TOOLS: dict[str, Tool] = {
             "typical hours of recent weeks (a projection, with its assumptions).",
             ProjectArgs,
             tool_project_month,
+        ),
+        Tool(
+            "bill",
+            "The bill of the current billing period so far (energy cost + standing charge + "
+            "tax), projected to the period's end (with the method), the last period's bill, and "
+            "the monthly budget with its progress and verdict.",
+            BillArgs,
+            tool_bill,
+        ),
+        Tool(
+            "compare_tariffs",
+            "What if: the last months (default 3) billed under the user's own tariff and under "
+            "one of their saved alternative tariffs, with the saving. Refused, with how to add "
+            "one, when the user has saved no alternative.",
+            CompareTariffsArgs,
+            tool_compare_tariffs,
+        ),
+        Tool(
+            "tariff_day",
+            "The tariff's prices of each hour of today (or tomorrow), the standing charge, tax "
+            "and the cheapest hours to run an appliance.",
+            TariffDayArgs,
+            tool_tariff_day,
         ),
     )
 }

@@ -31,6 +31,11 @@ KindArg = Literal[
     "status",
     "inventory",
     "tariff",
+    "bill",
+    "budget",
+    "what_if",
+    "standing_charge",
+    "cheapest_time",
 ]
 MetricArg = Literal["energy", "cost", "power", "generation"]
 GroupingArg = Literal["device", "room", "hour", "day", "week", "month", "weekday"]
@@ -43,7 +48,9 @@ class QuestionArgs(_Args):
         "highest/lowest period, a comparison, the typical profile of the day, the peak power "
         "with when, why a period was high (explain), this month's bill projected (forecast), "
         "solar self-consumed vs exported, the always-on load, coverage, status, the device "
-        "list, the tariff.",
+        "list, the tariff; the billing period's bill so far and projected (bill), the budget, "
+        "what a saved alternative tariff would have cost over the last months (what_if), the "
+        "standing charge, the cheapest hours to run something (cheapest_time).",
     )
     metrics: list[MetricArg] = Field(
         default_factory=lambda: ["energy"], max_length=4, description="What is measured."

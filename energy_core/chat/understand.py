@@ -21,6 +21,7 @@ from energy_core.chat.periods import PeriodError, find_periods, find_times_of_da
 from energy_core.chat.question import Kind, Option, Question, Target
 from energy_core.chat.render import plain_name
 from energy_core.chat.tools import ToolContext
+from energy_core.chat.understand_money import money_question
 from energy_core.stats import TIMES_OF_DAY, DeviceRef
 
 
@@ -45,10 +46,6 @@ OFF_TOPIC = _rx(
     r"sports?|score)\b"
 )
 OTHER_UTILITY = _rx(r"\b(gas|water|oil|petrol|diesel|lpg|propane|wood|pellets?)\b")
-TARIFF = _rx(
-    r"\b(tariff|price per kwh|unit (price|rate)|what (do|does) (i|we) pay per|kwh price|"
-    r"price of (electricity|a kwh|energy)|rate per kwh|how much (is|does) a kwh)\b"
-)
 HELP = _rx(
     r"\bwhat (else )?can (i|you) (ask|do|answer)|^\s*(help|hi|hello|hey)\b|\bhelp me\b|"
     r"\bwhat (kind of |sort of )?questions\b|\bexamples?\b|\bhow do(es)? (this|it|you) work"
@@ -363,8 +360,8 @@ def understand(ctx: ToolContext, question: str) -> Question:
     if OTHER_UTILITY.search(raw):
         q.kind, q.problem = "out_of_scope", "utility"
         return q
-    if TARIFF.search(text) and not (mentions or matches):
-        q.kind, q.metrics = "tariff", ["cost"]
+    named = bool(mentions or matches)
+    if money_question(ctx, q, text, named=named, devices=bool(matches), vocabulary=VOCABULARY):
         return q
     if OFF_TOPIC.search(text) and not (matches and ENERGY.search(text)):
         q.kind = "out_of_scope"

@@ -212,12 +212,17 @@ def explain(question, start, end) -> Case:  # noqa: ANN001
 
 
 def forecast(question) -> Case:  # noqa: ANN001
+    """The bill projected: the billing period's bill (docs/tariffs.md), which for the demo's
+    flat price is the cost so far, projected as 1 December's cost times December's 31 days."""
     return Case(
         "forecast",
         question,
-        "project_month",
-        lambda o: {"so_far_cost": o.projection(NOW)[0], "projected_cost": o.projection(NOW)[1]},
-        lambda o: [money(o.projection(NOW)[1], "GBP"), "Projection", "Assumptions"],
+        "bill",
+        lambda o: {
+            "current.total": o.cost(THIS_MONTH, NOW),
+            "projected_total": o.cost(YESTERDAY, TODAY) * 31,
+        },
+        lambda o: [money(o.cost(YESTERDAY, TODAY) * 31, "GBP"), "Projection", "Method"],
     )
 
 

@@ -21,11 +21,14 @@ from energy_core.chat.offline import OfflineAnalyst
 from energy_core.chat.tools import ToolContext
 from energy_core.db import session_scope
 from tests.chat.conftest import NOW, chat_settings
-from tests.chat.golden_cases import GOLDEN, MISSING, Case
+from tests.chat.golden_cases import GOLDEN as WORDS
+from tests.chat.golden_cases import MISSING, Case
+from tests.chat.golden_money import MONEY_CASES, seed_saver
 from tests.chat.golden_oracle import Oracle
 from tests.oracle import Oracle as RawOracle
 
 PASS_MARK = 0.95
+GOLDEN = WORDS + MONEY_CASES
 
 
 def _lookup(data: Any, path: str) -> Any:
@@ -105,10 +108,12 @@ def test_the_golden_set_has_200_questions_in_families():
 @pytest.fixture(scope="module")
 def oracles(seeded, neighbour) -> dict[str, tuple[int, Oracle]]:
     engine, user_id = seeded
+    saver = seed_saver(engine)
     with session_scope(engine, read_only=True) as session:
         return {
             "demo": (user_id, Oracle(RawOracle(session, user_id))),
             "neighbour": (neighbour, Oracle(RawOracle(session, neighbour))),
+            "saver": (saver, Oracle(RawOracle(session, saver))),
         }
 
 

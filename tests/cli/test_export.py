@@ -17,6 +17,7 @@ from energy_core.chat.history import record_exchange
 from energy_core.db import session_scope
 from energy_core.export import FILES
 from energy_core.rollup import rollup_dirty_hours
+from energy_core.tariff_alternatives import save_alternative
 from energy_core.tariffs import import_prices, set_tariff
 from energy_core.types import utcnow
 from tests.factories import add_readings, make_device, make_user
@@ -52,6 +53,8 @@ def households(engine):
         set_tariff(s, user_id=bo.id, document={**plan, "import": {"default": 0.777}})
         prices = "start,price\n2026-01-05T00:00:00Z,0.12\n2026-01-05T00:30:00Z,0.14\n"
         import_prices(s, user_id=ada.id, text=prices)
+        save_alternative(s, user_id=ada.id, name="Cheaper", document=plan)
+        save_alternative(s, user_id=bo.id, name="Bo's secret tariff", document=plan)
     rollup_dirty_hours(engine)
 
 
@@ -92,6 +95,7 @@ def test_export_writes_everything_of_the_household_and_nothing_else(households, 
     assert [t["valid_from"] for t in tariffs] == ["2026-01-01"]
     assert json.loads(tariffs[0]["tariff"])["import"]["default"] == 0.3
     assert [float(p["price"]) for p in tables["tariff_prices.csv"]] == [0.12, 0.14]
+    assert [a["name"] for a in tables["tariff_alternatives.csv"]] == ["Cheaper"]
 
     everything = dest.read_bytes()
     assert b"0.777" not in everything

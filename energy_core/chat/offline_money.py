@@ -1,0 +1,207 @@
+"""The offline analyst's answers about bills and tariffs: this billing period's bill so far and
+projected (with the method), the budget, what a saved alternative tariff would have cost over the
+last months, the standing charge and the cheapest hours. Every number comes from a tool result;
+a bill is said as its energy cost plus the standing charge plus tax (docs/metrics.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from energy_core.chat.offline_insights import answer_forecast as answer_projected_use
+from energy_core.chat.question import Question
+from energy_core.chat.render import escape_markdown
+from energy_core.chat.toolbase import ToolCall, ToolContext
+from energy_core.chat.tools_money import BILL_RULE, HOW_TO_ADD
+from energy_core.chat.wording import hour_ranges, local_time, money, percent
+
+Call = Callable[..., ToolCall]
+SET_BUDGET = (
+    "Set one on the Tariffs page, or with `energy-monitor tariffs budget --user <your email> "
+    "--amount 80`."
+)
+
+
+def _days(first: str, last: str) -> str:
+    a, b = date.fromisoformat(first), date.fromisoformat(last)
+    return f"{a:%-d %B} to {b:%-d %B %Y}"
+
+
+def _bill_words(bill: dict, currency: str) -> str:
+    return (
+        f"**{money(bill['total'], currency)}** = energy {money(bill['energy'], currency)} + "
+        f"standing charge {money(bill['standing_charge'], currency)} + tax "
+        f"{money(bill['tax'], currency)}"
+    )
+
+
+def _rule_line(ctx: ToolContext) -> str:
+    return f"\n\n_{BILL_RULE} Here: {ctx.household.tariff.describe()}._"
+
+
+def answer_bill(ctx: ToolContext, q: Question, call: Call) -> str:
+    made = call("bill")
+    if not made.ok:
+        return made.error
+    r = made.result
+    cur, now = r["currency"], r["current"]
+    out = (
+        f"Your bill for {_days(now['first_day'], now['last_day'])} so far "
+        f"({now['days_so_far']} of {now['days']} days begun): {_bill_words(now, cur)}."
+    )
+    if r["projected_total"] is None:
+        out += (
+            "\n\nI cannot project it yet: the projection needs at least one whole day of this "
+            "billing period."
+        )
+    else:
+        out += (
+            f"\n\n**Projection** (not a reading): about **{money(r['projected_total'], cur)}** "
+            f"by {date.fromisoformat(now['last_day']):%-d %B}. Method: "
+            f"{r['projection_method']}."
+        )
+    last = r["last"]
+    out += f"\n\nLast period ({_days(last['first_day'], last['last_day'])}): " + money(
+        last["total"], cur
+    )
+    out += "." + _budget_words(r)
+    return out + _rule_line(ctx)
+
+
+def answer_forecast(ctx: ToolContext, q: Question, call: Call) -> str:
+    """A bill (money) projected is the billing period's bill; use projected is the month's."""
+    if "cost" in q.metrics:
+        return answer_bill(ctx, q, call)
+    return answer_projected_use(ctx, q, call)
+
+
+def _budget_words(r: dict) -> str:
+    if not r["budget"]:
+        return ""
+    cur = r["currency"]
+    return (
+        f"\n\nBudget {money(r['budget'], cur)} per billing period: "
+        f"{percent(r['budget_used'])} used so far, **{r['budget_verdict']}**."
+    )
+
+
+def answer_budget(ctx: ToolContext, q: Question, call: Call) -> str:
+    made = call("bill")
+    if not made.ok:
+        return made.error
+    r = made.result
+    cur, now = r["currency"], r["current"]
+    if not r["budget"]:
+        return "You have not set a budget, so there is nothing to be on track for. " + SET_BUDGET
+    projected = (
+        f"projected to about {money(r['projected_total'], cur)} by the period's end "
+        f"({r['projection_method']})"
+        if r["projected_total"] is not None
+        else "not projected yet (no whole day of the period has passed)"
+    )
+    verdict = {
+        "within budget": "Yes, you are on track",
+        "on course to exceed the budget": "No: at this rate you will go over it",
+        "over budget": "No: you are already over it",
+    }[r["budget_verdict"]]
+    return (
+        f"{verdict}. Budget {money(r['budget'], cur)} per billing period; the bill for "
+        f"{_days(now['first_day'], now['last_day'])} so far is {_bill_words(now, cur)} "
+        f"({percent(r['budget_used'])} of the budget), {projected}: "
+        f"**{r['budget_verdict']}**." + _rule_line(ctx)
+    )
+
+
+def answer_what_if(ctx: ToolContext, q: Question, call: Call) -> str:
+    if q.problem == "unknown_tariff":
+        return (
+            f"You have no saved tariff called '{escape_markdown(q.unknown_names[0])}', so I "
+            f"cannot say what it would have cost. {HOW_TO_ADD}"
+        )
+    if q.problem == "what_if_period":
+        return (
+            "I compare tariffs over whole months back from yesterday (the last one to "
+            "twenty-four months), not over other periods; ask e.g. 'what would the other tariff "
+            "have saved me over the last three months?'"
+        )
+    arguments = {"months": q.months}
+    if q.tariff_name:
+        arguments["tariff"] = q.tariff_name
+    made = call("compare_tariffs", **arguments)
+    if not made.ok:
+        return made.error
+    r = made.result
+    cur, mine, theirs = r["currency"], r["yours"], r["alternative"]
+    name = escape_markdown(theirs["name"])
+    saving = r["saving"]
+    verdict = (
+        f"'{name}' would have **saved you {money(saving, cur)}**"
+        if saving > 0
+        else f"'{name}' would have **cost you {money(-saving, cur)} more**"
+        if saving < 0
+        else f"'{name}' would have cost the same"
+    )
+    return (
+        f"Over {_days(r['first_day'], r['last_day'])} (the last {r['months']} months), your "
+        f"tariff comes to {_bill_words(mine, cur)}; '{name}' would have come to "
+        f"{_bill_words(theirs, cur)}. {verdict}. (As if '{name}' had held all along, on the "
+        "same readings.)" + _rule_line(ctx)
+    )
+
+
+def _tariff_day(ctx: ToolContext, q: Question, call: Call) -> ToolCall:
+    return call("tariff_day", day="tomorrow" if "tomorrow" in q.text.lower() else "today")
+
+
+def answer_standing_charge(ctx: ToolContext, q: Question, call: Call) -> str:
+    made = _tariff_day(ctx, q, call)
+    if not made.ok:
+        return made.error
+    r = made.result
+    cur = r["currency"]
+    if not r["standing_charge_per_day"]:
+        return (
+            "Your tariff has no standing charge: your bills are the energy cost"
+            + (f" plus {r['tax_percent']:g}% tax." if r["tax_percent"] else ".")
+            + _rule_line(ctx)
+        )
+    tax = f", plus {r['tax_percent']:g}% tax on bills" if r["tax_percent"] else ""
+    return (
+        f"Your standing charge is **{money(r['standing_charge_per_day'], cur)} a day**{tax}, "
+        "whatever you use." + _rule_line(ctx)
+    )
+
+
+def answer_cheapest_time(ctx: ToolContext, q: Question, call: Call) -> str:
+    made = _tariff_day(ctx, q, call)
+    if not made.ok:
+        return made.error
+    r = made.result
+    cur = r["currency"]
+    when = f"{date.fromisoformat(r['day']):%A %-d %B}"
+    price = f"{money(r['cheapest_price'], cur)}/kWh"
+    if r["same_price_all_day"]:
+        out = (
+            f"Your import price is the same in every hour on {when} ({price}), so no time is "
+            "cheaper to run it; a time-of-use tariff would make some hours cheaper."
+        )
+    else:
+        hours = [local_time(h).hour for h in r["cheapest_hours"]]
+        out = (
+            f"The cheapest hours on {when} are **{hour_ranges(hours)}**, at {price} "
+            "(the import price of those hours under your tariff)."
+        )
+    if r["tiers"]:
+        out += " Your tariff has tiers: a kWh also costs less while the count of the day is low."
+    return out + _rule_line(ctx)
+
+
+HANDLERS = {
+    "bill": answer_bill,
+    "budget": answer_budget,
+    "what_if": answer_what_if,
+    "standing_charge": answer_standing_charge,
+    "cheapest_time": answer_cheapest_time,
+}
+
+__all__ = ["HANDLERS", "answer_forecast"]

@@ -1,0 +1,143 @@
+"""Reading the money questions beyond the cost of a range: the bill of the billing period and
+the budget, the standing charge, the cheapest hours, and "what would that tariff have saved me".
+
+``money_question`` runs in ``understand.understand`` before names are checked (a tariff's name
+or an appliance run at the cheapest hour is not a device the question is about). A tariff the
+household has not saved, or a range other than whole months back, is said back, never replaced
+by another (``Question.problem``)."""
+
+from __future__ import annotations
+
+import re
+
+from energy_core.chat.devices import STOPWORDS, fold
+from energy_core.chat.question import Question
+from energy_core.chat.tools import ToolContext
+from energy_core.tariff_alternatives import list_alternatives
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+TARIFF = _rx(
+    r"\b(tariff|price per kwh|unit (price|rate)|what (do|does) (i|we) pay per|kwh price|"
+    r"price of (electricity|a kwh|energy)|rate per kwh|how much (is|does) a kwh)\b"
+)
+WHAT_IF = _rx(
+    r"\b(would|could|might)\b.{0,80}\b(saved?|saving|savings|cost|cheaper|dearer|paid|pay|"
+    r"spent|better off)\b|\bwhich tariff\b.{0,40}\b(cheaper|cheapest|better|best)\b|"
+    r"\bwhat if\b.{0,60}\b(tariff|plan)\b|\b(switch(ed|ing)?|moved?|changed?) (to|tariffs?)\b|"
+    r"\bbetter off (on|with)\b|\bcompare (my )?tariffs?\b"
+)
+BILL = _rx(
+    r"\bbills?\b.{0,20}\bso far\b|\bcurrent bill\b|\bbilling period\b|"
+    r"\bthis month'?s bill\b|\bbill (for|of) this month\b"
+)
+# "Would have saved me", without the word tariff: what a tariff of another name would have done.
+SAVED = _rx(r"\b(would|could|might)\b.{0,60}\bhave saved\b")
+TARIFF_WORD = _rx(r"\b(tariffs?|plans?|rates?)\b")
+BUDGET = _rx(r"\bbudget")
+STANDING = _rx(r"\bstanding[- ](charges?|fees?|rates?)\b|\bdaily (standing )?charge\b")
+CHEAPEST_TIME = _rx(
+    r"\b(cheapest|cheaper|best|cheap) (time|times|hours|moment)\b|"
+    r"\bwhen (is|are|'s) (electricity|power|energy|it|the price|my price) (cheap|cheapest|lowest)|"
+    r"\bwhen should (i|we) (run|use|charge|start|put on|switch on|turn on)\b"
+)
+MONTHS_BACK = _rx(
+    r"\b(?:last|past|previous)\s+(\d{1,2}|two|three|four|five|six|nine|twelve)\s+months?\b"
+)
+MONTH_BACK = _rx(r"\b(?:last|past|previous) month\b")
+YEAR_BACK = _rx(r"\b(?:last|past|previous) (?:year|12 months)\b")
+NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "nine": 9, "twelve": 12}
+# Words a what-if question is made of; a word outside these (and the analyst's vocabulary) is
+# taken for the name of a tariff.
+WHAT_IF_WORDS = frozenset(
+    """
+    tariff tariffs plan plans rate rates would could might have has had saved save saving
+    savings cost costs costed cheaper dearer pay paid spent spend better off switch switched
+    switching move moved moving change changed changing instead what which if time use tou
+    dynamic fixed flat variable other another alternative different new cheapest best been
+    since over months month year years back the my our us we me kept stayed stay on with been
+    compare compared comparison versus against current present existing saved one of
+    """.split()
+)
+
+
+def _months(text: str) -> int | None:
+    found = MONTHS_BACK.search(text)
+    if found:
+        word = found.group(1)
+        months = int(word) if word.isdigit() else NUMBER_WORDS[word]
+        return months if 1 <= months <= 24 else None
+    if YEAR_BACK.search(text):
+        return 12
+    if MONTH_BACK.search(text):
+        return 1
+    return None
+
+
+def _saved_names(ctx: ToolContext, q: Question) -> list[str]:
+    """The household's saved alternatives named in the question (as typed: a name is never
+    corrected towards the analyst's words)."""
+    folded = fold(q.text)
+    return [
+        a.name
+        for a in list_alternatives(ctx.session, user_id=ctx.user_id)
+        if re.search(rf"\b{re.escape(fold(a.name))}\b", folded)
+    ]
+
+
+def _what_if(q: Question, text: str, named: list[str], *, vocabulary: frozenset[str]) -> None:
+    q.kind, q.metrics = "what_if", ["cost"]
+    folded = fold(q.text)
+    if named:
+        q.tariff_name = named[0]
+    else:
+        leftovers = [
+            w
+            for w in re.findall(r"[a-z]+", folded)
+            if len(w) > 2 and w not in WHAT_IF_WORDS and w not in STOPWORDS and w not in vocabulary
+        ]
+        if leftovers:
+            q.problem = "unknown_tariff"
+            q.unknown_names = [" ".join(leftovers)]
+            return
+    months = _months(text)
+    if months is None and q.periods:
+        q.problem = "what_if_period"
+        return
+    q.months = months or 3
+
+
+def money_question(
+    ctx: ToolContext,
+    q: Question,
+    text: str,
+    *,
+    named: bool,
+    devices: bool,
+    vocabulary: frozenset[str],
+) -> bool:
+    """Fill in ``q`` when ``text`` asks one of this module's questions (True), else leave it.
+    ``named``: the question names a period or a device; ``devices``: a device."""
+    if STANDING.search(text):
+        q.kind, q.metrics = "standing_charge", ["cost"]
+    elif CHEAPEST_TIME.search(text):
+        q.kind, q.metrics = "cheapest_time", ["cost"]
+    elif BUDGET.search(text):
+        q.kind, q.metrics = "budget", ["cost"]
+    elif BILL.search(text):
+        q.kind, q.metrics = "bill", ["cost"]
+    elif WHAT_IF.search(text) and (
+        TARIFF_WORD.search(text) or _saved_names(ctx, q) or (SAVED.search(text) and not devices)
+    ):
+        _what_if(q, text, _saved_names(ctx, q), vocabulary=vocabulary)
+    elif TARIFF.search(text) and not named:
+        q.kind, q.metrics = "tariff", ["cost"]
+    else:
+        return False
+    return True
+
+
+__all__ = ["money_question"]
