@@ -14,6 +14,7 @@ from sqlmodel import select
 from energy_core.db import session_scope
 from energy_core.models import Role, TariffPrice
 from energy_core.rollup import rollup_dirty_hours
+from energy_core.tariff_alternatives import list_alternatives
 from energy_core.tariffs import list_plans
 from tests.apptest import open_app, shown_text, sign_in
 from tests.factories import PASSWORD, add_readings, make_device, make_user
@@ -131,6 +132,23 @@ def test_a_tiered_plan_is_previewed_by_hand_and_listed_with_its_tiers(home):
     table = at.dataframe[0].value
     assert list(table["Import tiers"]) == ["0.1 up to 10 kWh, then 0.3, per day"]
     assert "0.1 GBP/kWh from 0 to 10 kWh, then 0.3 GBP/kWh, counted per day" in shown_text(at)
+
+
+def test_the_edited_tariff_is_kept_as_an_alternative_without_pricing_anything(home):
+    user_id, email = home
+    at = tariffs_page(email)
+    at.text_area[0].input(json.dumps(PLAN))
+    at.text_input[0].input("Night saver")
+    at = button(at, "Keep as alternative").click().run()
+    assert not at.exception and not at.error
+    assert "Kept the alternative tariff Night saver." in shown_text(at)
+    assert "Alternatives kept to compare with: Night saver." in shown_text(at)
+    with session_scope(read_only=True) as s:
+        assert [a.name for a in list_alternatives(s, user_id=user_id)] == ["Night saver"]
+        assert list_plans(s, user_id=user_id) == []
+    at.text_input[0].input("")
+    at = button(at, "Keep as alternative").click().run()
+    assert "needs a name" in " ".join(e.value for e in at.error)
 
 
 def test_a_bad_plan_is_explained_and_nothing_is_stored(home):

@@ -16,6 +16,7 @@ from energy_core.errors import CoreError
 from energy_core.stats import load_household
 from energy_core.stats.bills import PROJECTION_METHOD, billing_summary, preview_plan, what_if
 from energy_core.stats.period import add_months, local_midnight
+from energy_core.tariff_alternatives import list_alternatives, save_alternative
 from energy_core.tariffs import (
     import_prices,
     list_plans,
@@ -186,6 +187,19 @@ def editor(user_id: int, plans: list[dict], timezone: str) -> None:
                 f"{document['valid_from']}: it would not change yesterday once saved; the "
                 "preview prices yesterday as if it already held."
             )
+    with st.expander("Keep it as an alternative to compare with", icon=":material/bookmark:"):
+        st.caption(
+            "An alternative prices nothing of this household's: the chat compares it with the "
+            "tariff as stored ('what would it have saved me over the last 3 months?')."
+        )
+        name = st.text_input("Name of the alternative", placeholder="Night saver")
+        if st.button("Keep as alternative"):
+            kept = submit(
+                lambda s: save_alternative(s, user_id=user_id, name=name, document=document)
+            )
+            if kept is not FAILED:
+                flash(PAGE, f"Kept the alternative tariff {kept.name}.")
+                st.rerun()
     if compared:
         compare_months(user_id, document, today)
     if saved:
@@ -251,7 +265,10 @@ def main() -> None:
         timezone, legacy = owner.timezone, (owner.price_per_kwh, owner.currency)
         plans = list_plans(session, user_id=user_id)
         describe = load_household(session, user_id=user_id).tariff.describe()
+        others = [a.name for a in list_alternatives(session, user_id=user_id)]
     st.caption(f"Costs of {email}: {describe}.")
+    if others:
+        st.caption("Alternatives kept to compare with: " + ", ".join(others) + ".")
     if plans:
         plans_table(plans)
         st.caption(
