@@ -39,11 +39,32 @@ def _rule_line(ctx: ToolContext) -> str:
     return f"\n\n_{BILL_RULE} Here: {ctx.household.tariff.describe()}._"
 
 
-def answer_bill(ctx: ToolContext, q: Question, call: Call) -> str:
-    made = call("bill")
-    if not made.ok:
-        return made.error
-    r = made.result
+Handler = Callable[[ToolContext, Question, Call], str]
+
+
+def _from(make_call: Callable[[Question, Call], ToolCall]) -> Callable[..., Handler]:
+    """A handler that makes one call and says its result (or why it was refused)."""
+
+    def wrap(say: Callable[[ToolContext, dict], str]) -> Handler:
+        def handler(ctx: ToolContext, q: Question, call: Call) -> str:
+            made = make_call(q, call)
+            return say(ctx, made.result) if made.ok else made.error
+
+        return handler
+
+    return wrap
+
+
+def _tariff_day_call(q: Question, call: Call) -> ToolCall:
+    return call("tariff_day", day="tomorrow" if "tomorrow" in q.text.lower() else "today")
+
+
+from_bill = _from(lambda q, call: call("bill"))
+from_tariff_day = _from(_tariff_day_call)
+
+
+@from_bill
+def answer_bill(ctx: ToolContext, r: dict) -> str:
     cur, now = r["currency"], r["current"]
     out = (
         f"Your bill for {_days(now['first_day'], now['last_day'])} so far "
@@ -85,11 +106,8 @@ def _budget_words(r: dict) -> str:
     )
 
 
-def answer_budget(ctx: ToolContext, q: Question, call: Call) -> str:
-    made = call("bill")
-    if not made.ok:
-        return made.error
-    r = made.result
+@from_bill
+def answer_budget(ctx: ToolContext, r: dict) -> str:
     cur, now = r["currency"], r["current"]
     if not r["budget"]:
         return "You have not set a budget, so there is nothing to be on track for. " + SET_BUDGET
@@ -149,15 +167,8 @@ def answer_what_if(ctx: ToolContext, q: Question, call: Call) -> str:
     )
 
 
-def _tariff_day(ctx: ToolContext, q: Question, call: Call) -> ToolCall:
-    return call("tariff_day", day="tomorrow" if "tomorrow" in q.text.lower() else "today")
-
-
-def answer_standing_charge(ctx: ToolContext, q: Question, call: Call) -> str:
-    made = _tariff_day(ctx, q, call)
-    if not made.ok:
-        return made.error
-    r = made.result
+@from_tariff_day
+def answer_standing_charge(ctx: ToolContext, r: dict) -> str:
     cur = r["currency"]
     if not r["standing_charge_per_day"]:
         return (
@@ -172,11 +183,8 @@ def answer_standing_charge(ctx: ToolContext, q: Question, call: Call) -> str:
     )
 
 
-def answer_cheapest_time(ctx: ToolContext, q: Question, call: Call) -> str:
-    made = _tariff_day(ctx, q, call)
-    if not made.ok:
-        return made.error
-    r = made.result
+@from_tariff_day
+def answer_cheapest_time(ctx: ToolContext, r: dict) -> str:
     cur = r["currency"]
     when = f"{date.fromisoformat(r['day']):%A %-d %B}"
     price = f"{money(r['cheapest_price'], cur)}/kWh"

@@ -23,7 +23,7 @@ from energy_core.db import session_scope
 from energy_core.tariff_alternatives import save_alternative
 from energy_core.tariffs import set_budget, set_tariff
 from tests.chat.conftest import NOW, chat_settings
-from tests.chat.golden_cases import THIS_MONTH, TODAY, YESTERDAY, Case
+from tests.chat.golden_cases import Case
 from tests.factories import add_readings, make_device, make_user
 
 LONDON = ZoneInfo("Europe/London")
@@ -175,21 +175,6 @@ def saver_bill(question: str) -> Case:
             "Method: the average energy cost per day",
         ],
         household="saver",
-    )
-
-
-def demo_bill(question: str) -> Case:
-    """The demo household pays a flat price: its bill is the cost metric, projected from
-    1 December's cost for each of December's 31 days."""
-    return Case(
-        "forecast",
-        question,
-        "bill",
-        lambda o: {
-            "current.total": o.cost(THIS_MONTH, NOW),
-            "projected_total": o.cost(YESTERDAY, TODAY) * 31,
-        },
-        lambda o: [money(o.cost(YESTERDAY, TODAY) * 31, "GBP"), "Projection", "Method"],
     )
 
 
