@@ -20,10 +20,11 @@ from sqlalchemy.engine import Engine
 from energy_core.accounts import get_user_by_email
 from energy_core.chat.wording import money
 from energy_core.db import session_scope
+from energy_core.demo import demo_budget
 from energy_core.tariff_alternatives import save_alternative
 from energy_core.tariffs import set_budget, set_tariff
-from tests.chat.conftest import NOW, chat_settings
-from tests.chat.golden_cases import Case
+from tests.chat.conftest import NOW, SEED_DAYS, chat_settings
+from tests.chat.golden_cases import THIS_MONTH, TODAY, YESTERDAY, Case
 from tests.factories import add_readings, make_device, make_user
 
 LONDON = ZoneInfo("Europe/London")
@@ -197,6 +198,32 @@ def budget(question: str) -> Case:
     )
 
 
+def demo_budget_case(question: str) -> Case:
+    """The demo's budget (set by its seed, below its usual bill) against its bill: the cost so
+    far, and 1 December's cost for each of December's 31 days."""
+    budget = demo_budget(now=NOW, days=SEED_DAYS)
+
+    def verdict(o) -> str:  # noqa: ANN001
+        if o.cost(THIS_MONTH, NOW) > budget:
+            return "over budget"
+        if o.cost(YESTERDAY, TODAY) * 31 > budget:
+            return "on course to exceed the budget"
+        return "within budget"
+
+    return Case(
+        "budget",
+        question,
+        "bill",
+        lambda o: {
+            "budget": budget,
+            "budget_used": o.cost(THIS_MONTH, NOW) / budget,
+            "projected_total": o.cost(YESTERDAY, TODAY) * 31,
+            "budget_verdict": verdict(o),
+        },
+        lambda o: [f"**{verdict(o)}**", money(budget, "GBP")],
+    )
+
+
 def what_if(question: str, months: int = 3) -> Case:
     def expect(o) -> dict:  # noqa: ANN001
         mine, theirs = saving(months)
@@ -233,19 +260,15 @@ MONEY_CASES: list[Case] = [
     budget("Will I stay within budget this month?"),
     budget("how am i doing against my budget"),
     budget("Is my spending on course for the monthly budget?"),
+    demo_budget_case("Am I on track for my budget?"),
+    demo_budget_case("will I go over budget?"),
     Case(
         "budget",
         "Am I on track for my budget?",
         "bill",
         lambda o: {"budget": None, "budget_verdict": None},
         lambda o: ["You have not set a budget", "tariffs budget"],
-    ),
-    Case(
-        "budget",
-        "will I go over budget?",
-        "bill",
-        lambda o: {"budget": None},
-        lambda o: ["You have not set a budget"],
+        household="neighbour",
     ),
     # --- what if: a saved alternative tariff over the last months ---
     what_if("What would the Night saver tariff have saved me over the last 3 months?"),
