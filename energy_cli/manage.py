@@ -1,5 +1,6 @@
-"""The commands that manage the database: ``db upgrade``, ``db check``, ``demo seed`` and
-``aggregate`` (the households' users, devices and keys are in ``accounts.py``)."""
+"""The commands that manage the database: ``db upgrade``, ``db check``, ``db grant-app-role``,
+``demo seed`` and ``aggregate`` (the households' users, devices and keys are in
+``accounts.py``)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,30 @@ def cmd_db_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_grant_app_role(args: argparse.Namespace) -> int:
+    from energy_core.household_scope import UnsafeAppRole, grant_app_role, unprotected_tables
+
+    upgrade()
+    if engine().dialect.name != "postgresql":
+        raise CliError("SQLite has no roles and no row-level security: there is nothing to grant.")
+    try:
+        with engine().begin() as conn:
+            statements = grant_app_role(conn, args.role)
+            unprotected = unprotected_tables(conn)
+    except UnsafeAppRole as exc:
+        raise CliError(str(exc)) from None
+    for statement in statements:
+        print(f"{statement};")
+    print(
+        f"Role {args.role} may now read and write rows (each household's under row-level "
+        "security) but change no table: point the API, scheduler and app at it."
+    )
+    if unprotected:
+        print(f"Warning: these tables hold user_id without row-level security: {unprotected}")
+        return 1
+    return 0
+
+
 def cmd_demo_seed(args: argparse.Namespace) -> int:
     from energy_core.db import session_scope
     from energy_core.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo_household
@@ -95,7 +120,7 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
         raise CliError("--since and --device choose what --rebuild recomputes; add --rebuild.")
     upgrade()
     if args.rebuild:
-        with session_scope() as session:
+        with session_scope(system=True) as session:
             device_pks = None
             if args.device:
                 # Device ids are unique per user: an id rebuilds that device of every user.
@@ -160,6 +185,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     check.add_argument("--delete-orphans", action="store_true", help="delete the rows found")
     check.set_defaults(func=cmd_db_check)
+    grant = db_sub.add_parser(
+        "grant-app-role",
+        help="let a PostgreSQL role read and write rows under row-level security, nothing more",
+        description="Run as the owner of the tables (the role that runs `db upgrade`). The role "
+        "must exist and must not be a superuser, have BYPASSRLS or own a table; see "
+        "docs/row-level-security.md.",
+    )
+    grant.add_argument("role", help="the role the API, scheduler and app connect as")
+    grant.set_defaults(func=cmd_db_grant_app_role)
 
     demo_sub = command_group(sub, "demo", help="the demo household")
     seed = demo_sub.add_parser("seed", help="create the demo household if it does not exist")

@@ -15,6 +15,11 @@ from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session
 
 from energy_core.errors import CoreError, ErrorKind
+from energy_core.household_scope import (
+    act_for_household,
+    act_for_system,
+    works_across_households_by_default,
+)
 from energy_core.settings import get_settings, normalize_database_url
 
 log = logging.getLogger(__name__)
@@ -134,15 +139,29 @@ def get_engine() -> Engine:
 
 
 @contextmanager
-def session_scope(engine: Engine | None = None, *, read_only: bool = False) -> Iterator[Session]:
+def session_scope(
+    engine: Engine | None = None,
+    *,
+    read_only: bool = False,
+    household: int | None = None,
+    system: bool = False,
+) -> Iterator[Session]:
     """One transaction: commits when the block ends, rolls back if it raises.
 
     ``read_only`` lets SQLite readers run beside a writer instead of queueing for the write lock.
+    On PostgreSQL, row-level security shows the session only the rows of ``household`` (pinned:
+    a library call for another household raises), or every household's with ``system``
+    (``household_scope``); with neither, none until a library function says which household it
+    works for.
     """
     bind = engine or get_engine()
     if read_only:
         bind = bind.execution_options(energy_read_only=True)
     with Session(bind, expire_on_commit=False) as session:
+        if household is not None:
+            act_for_household(session, household, pin=True)
+        if system or (household is None and works_across_households_by_default(bind)):
+            act_for_system(session)
         try:
             yield session
             session.commit()

@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 from sqlmodel import Session, col, select
 
+from energy_core.household_scope import for_household
 from energy_core.models import (
     ChatMessage,
     Device,
@@ -187,6 +188,7 @@ def readme(user: User, rows: dict[str, int], at: datetime) -> str:
     return "\n".join(lines)
 
 
+@for_household
 def export_household(session: Session, *, user_id: int, out: BinaryIO, at: datetime) -> Exported:
     """Write the zip of household ``user_id`` to ``out`` (a file or a buffer opened for bytes)."""
     user = session.get(User, user_id)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session
 
+from energy_core.household_scope import for_household
 from energy_core.ingest import (
     MAX_EPOCH_S,
     MIN_EPOCH_S,
@@ -278,6 +279,7 @@ def _column(header: Sequence[str], name: str | None, *, default: int, what: str)
     )
 
 
+@for_household
 def store_history(
     session: Session,
     *,

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from energy_core.household_scope import for_household
 from energy_core.models import Device, DeviceCreate, User
 from energy_core.reading_json import (
     decode_json_body,
@@ -269,6 +270,7 @@ def _dirty_hours(
     return hours
 
 
+@for_household
 def record_reading_columns(
     session: Session,
     *,
@@ -405,6 +407,7 @@ def columns_from_readings(readings: Sequence[ReadingIn]) -> ReadingColumns:
     return ReadingColumns(device_ids, stamps, powers)
 
 
+@for_household
 def record_readings(
     session: Session,
     *,

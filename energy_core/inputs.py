@@ -18,6 +18,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from energy_core.household_scope import for_household
 from energy_core.ingest import (
     IngestRejected,
     Problem,
@@ -81,6 +82,7 @@ def check_values(values: Sequence[InputValue]) -> None:
         )
 
 
+@for_household
 def record_inputs(
     session: Session,
     *,
@@ -168,6 +170,7 @@ class InputInfo:
     last_at: datetime | None
 
 
+@for_household
 def list_inputs(session: Session, *, user_id: int, prefix: str = "") -> list[InputInfo]:
     """The user's inputs whose names start with ``prefix``, by name."""
     query = select(Input).where(Input.user_id == user_id)
@@ -179,6 +182,7 @@ def list_inputs(session: Session, *, user_id: int, prefix: str = "") -> list[Inp
     ]
 
 
+@for_household
 def set_input_kind(session: Session, *, user_id: int, input_id: str, is_watts: bool) -> None:
     """Say whether an input is watts from now on (values already stored stay as they are)."""
     row = session.get(Input, (user_id, input_id))

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlmodel import Session
 
+from energy_core.household_scope import act_for_system
+
 log = logging.getLogger(__name__)
 
 DEVICE_TABLES = ("readings", "hourly_aggregates", "dirty_hours")
@@ -71,6 +73,7 @@ class IntegrityReport:
 
 def find_orphans(session: Session) -> IntegrityReport:
     """Every (table, user, device) whose rows outlived their device; empty when all is well."""
+    act_for_system(session)  # across households by nature (row-level security)
     report = IntegrityReport()
     for table in DEVICE_TABLES:
         rows = session.execute(text(_ORPHAN_DEVICES.format(table=table)))
@@ -80,6 +83,7 @@ def find_orphans(session: Session) -> IntegrityReport:
 
 def delete_orphans(session: Session, report: IntegrityReport) -> int:
     """Delete the rows ``report`` found (in the caller's transaction); returns how many."""
+    act_for_system(session)  # across households by nature (row-level security)
     deleted = 0
     for orphan in report.orphans:
         deleted += session.execute(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Float, bindparam, column, text
 from sqlmodel import Session
 
+from energy_core.household_scope import for_household
 from energy_core.sql.reads import reading_ts_us_sql
 from energy_core.types import UTCDateTime, from_epoch_us, to_epoch_us
 
@@ -70,6 +71,7 @@ def bucket_width_s(start: datetime, end: datetime, *, max_buckets: int) -> int:
     return 86_400 * max(days, 1)
 
 
+@for_household
 def power_buckets(
     session: Session,
     *,
@@ -133,6 +135,7 @@ class HeldBucket:
     samples: int
 
 
+@for_household
 def held_buckets(
     session: Session,
     *,
@@ -234,6 +237,7 @@ class RawPower:
         return sum(b.samples for b in self.buckets) if self.downsampled else len(self.points)
 
 
+@for_household
 def raw_power(
     session: Session,
     *,
@@ -320,6 +324,7 @@ class Holding:
         return self.span_s - self.covered_s
 
 
+@for_household
 def holding(
     session: Session,
     *,

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from energy_core.accounts import list_devices
 from energy_core.errors import CoreError, ErrorKind
+from energy_core.household_scope import for_household
 from energy_core.models import Device, Reading
 from energy_core.read_results import (
     DeviceEnergy,
@@ -150,6 +151,7 @@ def _page_size(limit: int) -> int:
     return max(1, min(limit, MAX_PAGE))
 
 
+@for_household
 def list_readings(
     session: Session,
     *,
@@ -195,6 +197,7 @@ def list_readings(
     return Page(items, next_cursor)
 
 
+@for_household
 def hourly_stats(
     session: Session,
     *,
@@ -273,6 +276,7 @@ def hourly_stats(
     return Page(items, None)
 
 
+@for_household
 def device_stats(
     session: Session,
     *,
@@ -331,6 +335,7 @@ def device_stats(
     )
 
 
+@for_household
 def household_summary(
     session: Session,
     *,
@@ -373,6 +378,7 @@ def household_summary(
     )
 
 
+@for_household
 def realtime(
     session: Session,
     *,
@@ -408,6 +414,7 @@ def realtime(
     )
 
 
+@for_household
 def user_devices(session: Session, *, user_id: int) -> list[Device]:
     """The user's devices, by name."""
     return list_devices(session, user_id=user_id)

@@ -99,7 +99,8 @@ def prune_readings(
             engine, horizon=horizon, default_gap_s=settings.max_gap_s
         )
         while max_batches is None or run.batches < max_batches:
-            with session_scope(engine) as session:
+            # Pruning is by hour across households (row-level security: system scope).
+            with session_scope(engine, system=True) as session:
                 batch = prune_batch(session, horizon=horizon, limit=batch_hours, settings=settings)
             if batch.hours == 0:
                 break

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, true
 from sqlmodel import Session, col, func, select
 
 from energy_core.db import session_scope
+from energy_core.household_scope import act_for_system
 from energy_core.jobs import BatchedRun, last_run, record_run
 from energy_core.models import Device, DirtyHour, JobRun
 from energy_core.retention import retention_horizon
@@ -107,7 +108,9 @@ def rollup_dirty_hours(
         if not got_lock:
             log.info("rollup skipped: another scheduler holds the lock")
             return RollupRun(skipped=True)
-        with session_scope(engine, read_only=True) as session:
+        # The rollup works on every household's dirty hours at once (row-level security:
+        # system scope); each row it writes is computed from the same household's readings.
+        with session_scope(engine, read_only=True, system=True) as session:
             total = dirty_backlog(session)
         catching_up = total > settings.rollup_batch_hours
         if catching_up:
@@ -123,7 +126,7 @@ def rollup_dirty_hours(
                     if max_batches is not None and run.batches >= max_batches:
                         return
                 try:
-                    with session_scope(engine) as session:
+                    with session_scope(engine, system=True) as session:
                         batch = rollup_batch(
                             session,
                             limit=settings.rollup_batch_hours,
@@ -155,7 +158,7 @@ def rollup_dirty_hours(
             with ThreadPoolExecutor(workers, thread_name_prefix="rollup") as pool:
                 for future in [pool.submit(work, (k, workers)) for k in range(workers)]:
                     future.result()
-        with session_scope(engine) as session:
+        with session_scope(engine, system=True) as session:
             run.remaining = dirty_backlog(session)
             run.duration_s = time.perf_counter() - started
             record_run(session, ROLLUP_JOB, started_at=started_at, run=run)
@@ -187,6 +190,7 @@ def mark_for_rebuild(
     be pruned are left alone: recomputing them from what is left would lose energy that their
     stored aggregate still has. ``since`` is raised to the first hour that is safe.
     """
+    act_for_system(session)  # across households by nature (row-level security)
     settings = settings or get_settings()
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:

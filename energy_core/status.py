@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, func, select
 
 from energy_core.cache import Cache, get_cache
+from energy_core.household_scope import act_for_system
 from energy_core.models import DirtyHour, JobRun
 from energy_core.mqtt_status import bridge_status
 from energy_core.records import record_of
@@ -112,6 +113,7 @@ def system_status(
     cache: Cache | None = None,
     now: datetime | None = None,
 ) -> SystemStatus:
+    act_for_system(session)  # across households by nature (row-level security)
     settings = settings or get_settings()
     cache = cache if cache is not None else get_cache()
     now = now or utcnow()

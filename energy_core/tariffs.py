@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from energy_core.household_scope import for_household
 from energy_core.models import TariffPlanRow, TariffPrice, User
 from energy_core.stats.money import (
     Plan,
@@ -88,6 +89,7 @@ def _plan(spec: dict, tz: ZoneInfo) -> Plan:
     )
 
 
+@for_household
 def list_plans(session: Session, *, user_id: int) -> list[dict]:
     """The household's tariff documents, oldest first."""
     rows = session.exec(
@@ -165,6 +167,7 @@ def tariff_for(
     return build_tariff(user, specs, now=now or clock_now(), series=series)
 
 
+@for_household
 def set_tariff(session: Session, *, user_id: int, document: Any) -> dict:
     """Store a tariff valid from its ``valid_from``; one with the same date is replaced. Only the
     hours from that date until the next tariff's are priced differently."""
@@ -190,6 +193,7 @@ def set_tariff(session: Session, *, user_id: int, document: Any) -> dict:
     return spec
 
 
+@for_household
 def delete_tariff(session: Session, *, user_id: int, valid_from: date) -> bool:
     result = session.exec(
         delete(TariffPlanRow).where(
@@ -199,6 +203,7 @@ def delete_tariff(session: Session, *, user_id: int, valid_from: date) -> bool:
     return bool(result.rowcount)
 
 
+@for_household
 def set_budget(session: Session, *, user_id: int, amount: float | None) -> float | None:
     """The household's budget per billing period, in its currency; None removes it."""
     if amount is not None and (
@@ -279,6 +284,7 @@ def _instant(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
+@for_household
 def import_prices(session: Session, *, user_id: int, text: str, direction: str = "import") -> int:
     """Store a price file's prices, replacing the stored ones of the span it covers. They are
     used by tariffs whose import (or export) says ``"series": true``."""

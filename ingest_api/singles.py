@@ -18,6 +18,7 @@ import logging
 import psycopg
 
 from energy_core.db import DatabaseUnavailable, libpq_url
+from energy_core.household_scope import SCOPE_SETTING, SYSTEM
 from energy_core.sql.ingest import (
     NOT_STORED,
     SingleOutcome,
@@ -35,8 +36,11 @@ MAX_WAITING_GROUPS = 20
 CONNECT_TIMEOUT_S = 5
 # A group takes milliseconds. One stuck behind a lock, or on a connection whose peer vanished
 # without a word, must end in a 503 that devices retry, not hold every request of the process.
+# The connection is this writer's alone and one statement stores the readings of several
+# households (each reading under its key's household, checked in the statement): it works in
+# system scope for row-level security (energy_core/household_scope.py) for its whole life.
 CONNECTION_OPTIONS = {
-    "options": "-c statement_timeout=15000 -c lock_timeout=10000",
+    "options": f"-c statement_timeout=15000 -c lock_timeout=10000 -c {SCOPE_SETTING}={SYSTEM}",
     "keepalives": 1,
     "keepalives_idle": 10,
     "keepalives_interval": 5,

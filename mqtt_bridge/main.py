@@ -156,7 +156,7 @@ class Bridge:
         return batch
 
     def _store(self, messages: Sequence[Message]) -> None:
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, household=self.user_id) as session:
             record_inputs(
                 session,
                 user_id=self.user_id,

@@ -86,7 +86,7 @@ def partitions_job() -> None:
 
 @_retried("integrity check")
 def integrity_job() -> None:
-    with session_scope(get_engine(), read_only=True) as session:
+    with session_scope(get_engine(), read_only=True, system=True) as session:
         log_orphans(find_orphans(session))
 
 

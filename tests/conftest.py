@@ -17,9 +17,11 @@ import pytest
 
 from energy_core import db as db_module
 from energy_core.db import make_engine
+from energy_core.household_scope import system_engine
 from energy_core.migrate import upgrade_database
 from energy_core.settings import get_settings
 from tests.databases import (
+    as_app_role,
     code_under_test_on,
     empty_postgres_database,
     scratch_postgres_database,
@@ -50,6 +52,24 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def postgres_app_url(postgres_url) -> str:
+    """``postgres_url`` for the role the application connects as in production: row-level
+    security holds it (the suite's superuser passes through every policy)."""
+    return as_app_role(postgres_url)
+
+
+# Tests under these paths run their PostgreSQL half as the application's role, so that the real
+# code paths of ingest, reads, chat, export and the rollup are checked under row-level security.
+APP_ROLE_PATHS = (
+    "tests/api/",
+    "tests/chat/",
+    "tests/consistency/",
+    "tests/scheduler/",
+    "tests/cli/test_export.py",
+)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path) -> str:
     """The URL of an empty, migrated database; the same test runs once per backend."""
@@ -57,7 +77,11 @@ def database_url(request, tmp_path) -> str:
         path = tmp_path / "energy.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
-    return empty_postgres_database(request.getfixturevalue("postgres_url"))
+    empty_postgres_database(request.getfixturevalue("postgres_url"))
+    where = Path(request.node.path).relative_to(Path(__file__).parent.parent).as_posix()
+    if where.startswith(APP_ROLE_PATHS):
+        return request.getfixturevalue("postgres_app_url")
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture
@@ -69,8 +93,10 @@ def configured(database_url) -> Iterator[str]:
 
 @pytest.fixture
 def engine(configured):
-    """The engine the code under test uses, on a fresh database (SQLite and PostgreSQL)."""
-    return db_module.get_engine()
+    """The engine the code under test uses, on a fresh database (SQLite and PostgreSQL). Its
+    sessions without a household see every household's rows, as the test's own checks must;
+    the code under test opens its own (``get_engine()``), under row-level security."""
+    return system_engine(db_module.get_engine())
 
 
 @pytest.fixture

@@ -84,6 +84,44 @@ def postgres_copy(template_url: str, prefix: str) -> Iterator[str]:
         admin.dispose()
 
 
+# The role the application connects as in production (README, "Row-level security"): no superuser,
+# no BYPASSRLS, owner of nothing. Roles belong to the whole server, so every run shares this one;
+# its grants belong to each scratch database and go with it.
+APP_ROLE = "energy_app_test"
+
+
+def as_app_role(url: str) -> str:
+    """The URL of the PostgreSQL database at ``url`` (made by the suite's superuser) for
+    ``APP_ROLE``, granted what ``energy-monitor db grant-app-role`` grants. Row-level security
+    holds that role, where the superuser passes through it."""
+    from energy_core.household_scope import grant_app_role
+
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": APP_ROLE}
+            ).first()
+            if exists is None:
+                try:
+                    conn.exec_driver_sql(
+                        f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB"
+                    )
+                except Exception as exc:  # noqa: BLE001 - another run created it meanwhile
+                    if "already exists" not in str(exc):
+                        raise
+            grant_app_role(conn, APP_ROLE)
+    finally:
+        admin.dispose()
+    return make_url(url).set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
+
+
+def superuser_url(database: str) -> str:
+    """The suite's superuser on ``database`` of the test server: for what the application's role
+    may not do (refuse connections, end other roles' sessions)."""
+    return make_url(_admin_url()).set(database=database).render_as_string(hide_password=False)
+
+
 def _admin_url() -> str:
     return normalize_database_url(os.environ.get("ENERGY_TEST_DATABASE_URL", DEFAULT_PG_URL))
 

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from energy_core.accounts.keys import delete_keys
 from energy_core.errors import ConflictError, NotFoundError
+from energy_core.household_scope import for_household
 from energy_core.models import (
     ApiKey,
     Device,
@@ -24,6 +25,7 @@ from energy_core.sql.locks import lock_out_writers
 from energy_core.types import utcnow
 
 
+@for_household
 def create_device(session: Session, *, user_id: int, data: DeviceCreate) -> Device:
     existing = get_device(session, user_id=user_id, device_id=data.device_id)
     if existing is not None:
@@ -34,12 +36,14 @@ def create_device(session: Session, *, user_id: int, data: DeviceCreate) -> Devi
     return device
 
 
+@for_household
 def get_device(session: Session, *, user_id: int, device_id: str) -> Device | None:
     return session.exec(
         select(Device).where(Device.user_id == user_id, Device.device_id == device_id)
     ).first()
 
 
+@for_household
 def list_devices(session: Session, *, user_id: int, active_only: bool = False) -> list[Device]:
     query = select(Device).where(Device.user_id == user_id)
     if active_only:
@@ -47,6 +51,7 @@ def list_devices(session: Session, *, user_id: int, active_only: bool = False) -
     return list(session.exec(query.order_by(Device.name, Device.device_id)))
 
 
+@for_household
 def require_device(session: Session, *, user_id: int, device_id: str) -> Device:
     device = get_device(session, user_id=user_id, device_id=device_id)
     if device is None:
@@ -54,6 +59,7 @@ def require_device(session: Session, *, user_id: int, device_id: str) -> Device:
     return device
 
 
+@for_household
 def update_device(
     session: Session,
     *,
@@ -95,6 +101,7 @@ class DeletedDevice:
     keys: int
 
 
+@for_household
 def delete_device(session: Session, *, user_id: int, device_id: str) -> DeletedDevice:
     """Delete a device with all of its data: readings, hourly aggregates, pending marks and keys.
 
@@ -118,6 +125,7 @@ def delete_device(session: Session, *, user_id: int, device_id: str) -> DeletedD
     )
 
 
+@for_household
 def delete_device_rows(
     session: Session, *, user_id: int, device_pks: list[int] | None
 ) -> dict[str, int]:

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from energy_core.cache import Cache, MemoryCache, get_cache
 from energy_core.errors import NotFoundError
+from energy_core.household_scope import across_households, for_household
 from energy_core.models import ApiKey, Device, KeyScope, User
 from energy_core.records import record_of
 from energy_core.security import (
@@ -50,6 +51,7 @@ class KeyPrincipal:
     register_inputs: bool = True
 
 
+@for_household
 def issue_api_key(
     session: Session,
     *,
@@ -89,6 +91,7 @@ def issue_api_key(
     return IssuedKey(key=key, prefix=prefix, id=row.id, scope=scope, device_id=device_id)
 
 
+@for_household
 def issue_replacement_key(
     session: Session, *, user_id: int, name: str, scope: KeyScope = KeyScope.ingest
 ) -> IssuedKey:
@@ -109,9 +112,11 @@ def verify_api_key(session: Session, *, key: str) -> KeyPrincipal | None:
         which = ApiKey.key_hash == hash_api_key(key)
     else:
         return None
-    row = session.exec(
-        select(ApiKey, User.is_active).join(User, User.id == ApiKey.user_id).where(which)
-    ).first()
+    # The household is what the key says: the lookup is across households by nature.
+    with across_households(session):
+        row = session.exec(
+            select(ApiKey, User.is_active).join(User, User.id == ApiKey.user_id).where(which)
+        ).first()
     if row is None:
         return None
     api_key, user_active = row
@@ -129,12 +134,15 @@ def verify_api_key(session: Session, *, key: str) -> KeyPrincipal | None:
 
 
 def touch_api_key(session: Session, *, key_id: int, at: datetime | None = None) -> None:
-    key = session.get(ApiKey, key_id)
-    if key is not None:
-        key.last_used_at = at or utcnow()
-        session.add(key)
+    with across_households(session):
+        key = session.get(ApiKey, key_id)
+        if key is not None:
+            key.last_used_at = at or utcnow()
+            session.add(key)
+            session.flush()
 
 
+@for_household
 def revoke_api_key(session: Session, *, user_id: int, key_id: int) -> None:
     key = session.get(ApiKey, key_id)
     if key is None or key.user_id != user_id:
@@ -145,6 +153,7 @@ def revoke_api_key(session: Session, *, user_id: int, key_id: int) -> None:
     _forget([key.key_hash])
 
 
+@for_household
 def list_api_keys(session: Session, *, user_id: int) -> list[ApiKey]:
     return list(session.exec(select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.id)))
 
@@ -164,6 +173,7 @@ class ApiKeyInfo:
     revoked_at: datetime | None
 
 
+@for_household
 def describe_api_keys(session: Session, *, user_id: int) -> list[ApiKeyInfo]:
     rows = session.exec(
         select(ApiKey, Device.device_id, Device.name)
@@ -179,6 +189,7 @@ def describe_api_keys(session: Session, *, user_id: int) -> list[ApiKeyInfo]:
     ]
 
 
+@for_household
 def rotate_api_key(session: Session, *, user_id: int, key_id: int) -> IssuedKey:
     """Revoke a key and issue its replacement: same name, scope and device."""
     old = session.get(ApiKey, key_id)

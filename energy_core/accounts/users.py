@@ -17,6 +17,7 @@ from energy_core.accounts.devices import delete_device_rows
 from energy_core.accounts.keys import delete_keys
 from energy_core.app_settings import get_registration_policy
 from energy_core.errors import ConflictError, CoreError, ErrorKind, NotFoundError
+from energy_core.household_scope import act_for_system, for_household
 from energy_core.models import ApiKey, Device, Role, User
 from energy_core.records import record_of
 from energy_core.security import (
@@ -155,6 +156,7 @@ class UserSummary:
 
 
 def list_user_summaries(session: Session) -> list[UserSummary]:
+    act_for_system(session)  # across households by nature (row-level security)
     counts = dict(session.exec(select(Device.user_id, func.count()).group_by(Device.user_id)).all())
     return [
         record_of(UserSummary, user, role=str(user.role), devices=counts.get(user.id, 0))
@@ -315,6 +317,7 @@ class DeletedUser:
     hours: int
 
 
+@for_household
 def delete_user(
     session: Session, *, user_id: int, acting_user_id: int | None = None
 ) -> DeletedUser:

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, delete, func, select
 from energy_core import clock
 from energy_core.cache import Cache, get_cache
 from energy_core.chat.answers import ChatAnswer
+from energy_core.household_scope import for_household
 from energy_core.models import ChatMessage
 from energy_core.records import record_of
 
@@ -79,6 +80,7 @@ def _latest_messages(
     return [HistoryMessage.from_row(row) for row in reversed(rows)]
 
 
+@for_household
 def load_history(
     session: Session,
     *,
@@ -105,6 +107,7 @@ def load_history(
     return messages[-limit:]
 
 
+@for_household
 def record_exchange(
     session: Session,
     *,
@@ -147,6 +150,7 @@ def record_exchange(
     (cache or get_cache()).delete(_cache_key(user_id, conversation_id))
 
 
+@for_household
 def load_all_history(
     session: Session, *, user_id: int, limit: int = HISTORY_LIMIT
 ) -> dict[str, list[HistoryMessage]]:
@@ -166,6 +170,7 @@ def load_all_history(
     return found
 
 
+@for_household
 def clear_history(
     session: Session,
     *,

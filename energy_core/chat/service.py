@@ -17,6 +17,7 @@ from energy_core import clock
 from energy_core.chat.answers import LLM, OFFLINE, ChatAnswer
 from energy_core.chat.offline import OfflineAnalyst
 from energy_core.chat.tools import ToolContext
+from energy_core.household_scope import for_household
 from energy_core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ def _offline(ctx: ToolContext, question: str) -> Generator[str, None, ChatAnswer
     return answer
 
 
+@for_household
 def stream_answer(
     session: Session,
     *,

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from energy_core import clock
 from energy_core.chat.render import plain_name
+from energy_core.household_scope import for_household
 from energy_core.settings import Settings
 from energy_core.stats import DeviceRef, load_household, read_series, rolling_period
 
@@ -31,6 +32,7 @@ def _spoken(device: DeviceRef) -> str:
     return name if len(name) <= NAME_LIMIT else device.device_id
 
 
+@for_household
 def suggested_questions(
     session: Session,
     *,

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from energy_core.household_scope import for_household
 from energy_core.models import Device, Reading
 from energy_core.power import HeldBucket, held_buckets
 from energy_core.stats.figures import Figure
@@ -69,6 +70,7 @@ class HouseholdNow:
         return self.consumption_w - self.generation_w
 
 
+@for_household
 def latest_readings(session: Session, *, user_id: int) -> dict[int, tuple[datetime, float]]:
     """Each device's latest reading (instant, power), by device pk, in one query."""
 

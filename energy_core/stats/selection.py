@@ -18,6 +18,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from energy_core.errors import NotFoundError
+from energy_core.household_scope import for_household
 from energy_core.models import Device, Reading, User
 from energy_core.settings import Settings, get_settings
 from energy_core.stats.money import Tariff
@@ -240,6 +241,7 @@ class Selection:
 # --- loading -----------------------------------------------------------------------------------
 
 
+@for_household
 def load_household(
     session: Session, *, user_id: int, settings: Settings | None = None
 ) -> Household:

@@ -76,7 +76,7 @@ def _query_of(body: bytes) -> ChatQueryIn:
 def _ask(api: Api, user_id: int, query: ChatQueryIn) -> ChatAnswerOut:
     """Answer in a read-only transaction, then store the exchange in a short write. Blocking."""
     now = clock.now(api.settings)
-    with session_scope(api.engine, read_only=True) as session:
+    with session_scope(api.engine, read_only=True, household=user_id) as session:
         earlier = load_history(
             session, user_id=user_id, conversation_id=query.conversation_id, limit=CONTEXT_MESSAGES
         )
@@ -88,7 +88,7 @@ def _ask(api: Api, user_id: int, query: ChatQueryIn) -> ChatAnswerOut:
             now=now,
             settings=api.settings,
         )
-    with session_scope(api.engine) as session:
+    with session_scope(api.engine, household=user_id) as session:
         record_exchange(
             session,
             user_id=user_id,
@@ -177,7 +177,7 @@ def get_history(
 def delete_history(
     principal: ReaderDep, api: ApiDep, conversation_id: ConversationQuery = None
 ) -> ChatHistoryDeleted:
-    with session_scope(api.engine) as session:
+    with session_scope(api.engine, household=principal.user_id) as session:
         deleted = clear_history(session, user_id=principal.user_id, conversation_id=conversation_id)
     return ChatHistoryDeleted(deleted=deleted)
 

@@ -117,7 +117,7 @@ def _get(api: Api, request: Request, body: bytes) -> Response:
     params = _params(request, body)
     principal = _principal(api, request, params)
     node = params.get("node", "").strip()
-    with session_scope(api.engine, read_only=True) as session:
+    with session_scope(api.engine, read_only=True, household=principal.user_id) as session:
         inputs = list_inputs(session, user_id=principal.user_id, prefix=f"{node}:" if node else "")
     latest: dict[str, dict] = {}
     for info in inputs:

@@ -203,7 +203,7 @@ def _store(
     """Store admitted readings in one transaction: (new, duplicates); or refuse them all.
     Blocking."""
     try:
-        with session_scope(api.engine) as session:
+        with session_scope(api.engine, household=principal.user_id) as session:
             result = record_reading_columns(
                 session,
                 user_id=principal.user_id,

@@ -27,6 +27,7 @@ from energy_core.models import Device, Reading
 from energy_core.types import utcnow
 from ingest_api.app import create_app
 from tests.api.support import LiveServer, assert_error, auth, iso
+from tests.databases import superuser_url
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
@@ -35,7 +36,7 @@ BATCH = 50
 
 def admin_connection(database_url: str) -> psycopg.Connection:
     """A connection to the server's maintenance database (not the one under test)."""
-    url = make_url(database_url).set(drivername="postgresql", database="postgres")
+    url = make_url(superuser_url("postgres")).set(drivername="postgresql")
     return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
 
 

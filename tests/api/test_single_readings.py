@@ -23,7 +23,7 @@ from energy_core.types import from_epoch_us, to_epoch_us, utcnow
 from ingest_api.app import create_app
 from ingest_api.deps import bearer
 from ingest_api.routers.telemetry_ingest import bearer_credentials
-from ingest_api.singles import SingleReadingWriter
+from ingest_api.singles import CONNECTION_OPTIONS, SingleReadingWriter
 from tests.api.support import LiveServer, assert_error, auth, reading_count
 
 GAP_S = 600
@@ -62,7 +62,7 @@ def stored(engine) -> dict[tuple[int, int], float]:
 def write_group(database_url: str, readings: list[SingleReading]):
     async def run():
         async with await psycopg.AsyncConnection.connect(
-            libpq_url(database_url), autocommit=True
+            libpq_url(database_url), autocommit=True, **CONNECTION_OPTIONS
         ) as conn:
             return await store_single_readings(conn, readings, default_gap_s=GAP_S)
 
@@ -79,7 +79,7 @@ def test_a_group_answers_each_reading_as_if_it_came_alone(engine, database_url, 
     t = now - now % HOUR_US + 3_000 * US_PER_S  # 50 minutes into an hour: marks reach the next
     old = t - 7_200 * US_PER_S
     user, other = household.user_id, household.other_user_id
-    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(database_url), autocommit=True, **CONNECTION_OPTIONS) as conn:
         conn.execute(
             "INSERT INTO readings (user_id, device_pk, ts, power_w) VALUES (%s, %s, %s, 5)",
             (user, fridge, from_epoch_us(old)),
