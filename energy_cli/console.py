@@ -35,10 +35,14 @@ def household_scope(email: str, *, read_only: bool = False):  # noqa: ANN201
     ``with household_scope(args.user) as (session, user):``."""
     from energy_core.accounts import require_user
     from energy_core.db import session_scope
+    from energy_core.household_scope import act_for_household
 
     upgrade()
     with session_scope(read_only=read_only) as session:
-        yield session, require_user(session, email=email)
+        user = require_user(session, email=email)
+        # The command works for this household only (row-level security on PostgreSQL).
+        act_for_household(session, user.id, pin=True)
+        yield session, user
 
 
 def instant(value: str):  # noqa: ANN201

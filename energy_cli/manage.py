@@ -72,7 +72,7 @@ def cmd_db_grant_app_role(args: argparse.Namespace) -> int:
         print(f"{statement};")
     print(
         f"Role {args.role} may now read and write rows (each household's under row-level "
-        "security) but change no table: point the API, scheduler and app at it."
+        "security) but change no table: point the API and the app at it."
     )
     if unprotected:
         print(f"Warning: these tables hold user_id without row-level security: {unprotected}")

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from energy_core.errors import ConflictError, CoreError, ErrorKind
+from energy_core.household_scope import SYSTEM_SCOPE_OPTION, enter_system_scope
 from energy_core.settings import normalize_database_url
 
 COUNTED_TABLES = ("users", "devices", "readings", "hourly_aggregates", "chat_messages")
@@ -181,6 +182,7 @@ def _libpq(engine: Engine) -> tuple[str, dict[str, str]]:
 
 def _pg_rows(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
+        enter_system_scope(conn)  # every household's rows, under row-level security too
         return {
             t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in COUNTED_TABLES
         }
@@ -194,8 +196,20 @@ def backup_postgresql(engine: Engine, dest: Path, *, force: bool = False) -> Cop
     url, env = _libpq(engine)
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".partial")
+    # A role that row-level security holds dumps every household's rows in system scope; without
+    # --enable-row-security pg_dump refuses such a role outright.
+    env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} {SYSTEM_SCOPE_OPTION}".strip()
     done = subprocess.run(
-        [tool, "--format=custom", "--no-owner", "--file", str(partial), "--dbname", url],
+        [
+            tool,
+            "--format=custom",
+            "--no-owner",
+            "--enable-row-security",
+            "--file",
+            str(partial),
+            "--dbname",
+            url,
+        ],
         env=env,
         capture_output=True,
         text=True,

@@ -176,6 +176,16 @@ def across_households(session: Session) -> Iterator[None]:
     _apply_now(session)
 
 
+# For a program of its own (pg_dump, the single-reading writer's connection): libpq's ``options``.
+SYSTEM_SCOPE_OPTION = f"-c {SCOPE_SETTING}={SYSTEM}"
+
+
+def enter_system_scope(conn: Connection) -> None:
+    """System scope for the transaction of a plain connection (PostgreSQL; nothing on SQLite)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT set_config('{SCOPE_SETTING}', '{SYSTEM}', true)")
+
+
 def system_engine(engine: Engine) -> Engine:
     """``engine`` (the same pool) whose plain connections, and whose ``session_scope`` sessions
     without a household, work in system scope: for tools that look at the whole database as its
@@ -221,11 +231,8 @@ def _send(session: Session, connection: Connection) -> None:
 @event.listens_for(Engine, "begin")
 def _on_engine_begin(connection: Connection) -> None:
     # A plain connection of a ``system_engine`` (not a session's: sessions say their own scope).
-    if (
-        connection.dialect.name == "postgresql"
-        and connection.get_execution_options().get(_DEFAULT_SCOPE) == SYSTEM
-    ):
-        connection.exec_driver_sql(f"SELECT set_config('{SCOPE_SETTING}', '{SYSTEM}', true)")
+    if connection.get_execution_options().get(_DEFAULT_SCOPE) == SYSTEM:
+        enter_system_scope(connection)
 
 
 @event.listens_for(Session, "after_begin")

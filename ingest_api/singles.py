@@ -18,7 +18,7 @@ import logging
 import psycopg
 
 from energy_core.db import DatabaseUnavailable, libpq_url
-from energy_core.household_scope import SCOPE_SETTING, SYSTEM
+from energy_core.household_scope import SYSTEM_SCOPE_OPTION
 from energy_core.sql.ingest import (
     NOT_STORED,
     SingleOutcome,
@@ -40,7 +40,7 @@ CONNECT_TIMEOUT_S = 5
 # households (each reading under its key's household, checked in the statement): it works in
 # system scope for row-level security (energy_core/household_scope.py) for its whole life.
 CONNECTION_OPTIONS = {
-    "options": f"-c statement_timeout=15000 -c lock_timeout=10000 -c {SCOPE_SETTING}={SYSTEM}",
+    "options": f"-c statement_timeout=15000 -c lock_timeout=10000 {SYSTEM_SCOPE_OPTION}",
     "keepalives": 1,
     "keepalives_idle": 10,
     "keepalives_interval": 5,

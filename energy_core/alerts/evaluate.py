@@ -18,6 +18,7 @@ from energy_core.alerts import rules
 from energy_core.alerts.models import AlertSettings, DeviceAlertSettings
 from energy_core.alerts.store import apply_findings, household_settings
 from energy_core.db import session_scope
+from energy_core.household_scope import for_household
 from energy_core.models import Device
 from energy_core.sql.locks import job_lock
 from energy_core.stats import Household, baseload, load_household, read_series
@@ -140,6 +141,7 @@ def _daily(session: Session, household: Household, *, now: datetime) -> list[rul
     return found
 
 
+@for_household
 def evaluate_household(session: Session, *, user_id: int, now: datetime) -> Evaluation:
     """Evaluate one household's alerts at ``now`` in the caller's transaction."""
     household = load_household(session, user_id=user_id)
@@ -189,13 +191,14 @@ def evaluate_alerts(engine: Engine, *, now: datetime) -> AlertsRun:
         if not got_lock:
             log.info("alerts skipped: another scheduler holds the lock")
             return AlertsRun(skipped=True)
-        with session_scope(engine, read_only=True) as session:
+        # Which households have devices: across households (row-level security: system scope).
+        with session_scope(engine, read_only=True, system=True) as session:
             users = session.exec(
                 select(Device.user_id).distinct().order_by(col(Device.user_id))
             ).all()
         for user_id in users:
             try:
-                with session_scope(engine) as session:
+                with session_scope(engine, household=user_id) as session:
                     done = evaluate_household(session, user_id=user_id, now=now)
             except Exception:
                 run.failed += 1

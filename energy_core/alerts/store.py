@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from energy_core.alerts.models import Alert, AlertMute, AlertSettings, DeviceAlertSettings
 from energy_core.alerts.rules import COOLDOWN, KIND_TITLES, SENSITIVITY, Finding
 from energy_core.errors import CoreError, NotFoundError
+from energy_core.household_scope import for_household
 from energy_core.models import Device
 
 STATES = ("open", "recent", "all")
@@ -26,6 +27,7 @@ class AlertSettingsError(CoreError, ValueError):
     code = "invalid_alert_settings"
 
 
+@for_household
 def household_settings(session: Session, *, user_id: int) -> AlertSettings:
     """The household's alert settings (the defaults until first saved)."""
     return session.get(AlertSettings, user_id) or AlertSettings(user_id=user_id)
@@ -41,6 +43,7 @@ def _muted(session: Session, user_id: int, now: datetime) -> set[str]:
     return set(rows)
 
 
+@for_household
 def apply_findings(
     session: Session,
     *,
@@ -119,6 +122,7 @@ def _cooling_down(session: Session, user_id: int, finding: Finding, now: datetim
 # --- reading -----------------------------------------------------------------------------------
 
 
+@for_household
 def list_alerts(
     session: Session, *, user_id: int, state: str = "recent", now: datetime, limit: int = 200
 ) -> list[dict]:
@@ -180,6 +184,7 @@ def grouped(alerts: Sequence[dict]) -> dict[str, list[dict]]:
     return groups
 
 
+@for_household
 def open_count(session: Session, *, user_id: int, now: datetime) -> int:
     """Open alerts neither acknowledged nor muted (the sidebar's badge)."""
     return sum(
@@ -199,6 +204,7 @@ def _own_alert(session: Session, user_id: int, alert_id: int) -> Alert:
     return alert
 
 
+@for_household
 def acknowledge(session: Session, *, user_id: int, alert_id: int, now: datetime) -> Alert:
     """Seen: the alert stays until its condition clears, but is no longer new."""
     alert = _own_alert(session, user_id, alert_id)
@@ -208,6 +214,7 @@ def acknowledge(session: Session, *, user_id: int, alert_id: int, now: datetime)
     return alert
 
 
+@for_household
 def mute(
     session: Session, *, user_id: int, alert_id: int, now: datetime, duration: str = "7d"
 ) -> AlertMute:
@@ -223,6 +230,7 @@ def mute(
     return row
 
 
+@for_household
 def unmute(session: Session, *, user_id: int, key: str) -> bool:
     row = session.get(AlertMute, (user_id, key))
     if row is None:
@@ -234,6 +242,7 @@ def unmute(session: Session, *, user_id: int, key: str) -> bool:
 # --- settings ----------------------------------------------------------------------------------
 
 
+@for_household
 def device_alert_settings(session: Session, *, user_id: int) -> list[dict]:
     """Every device of the household with its alert settings (defaults where none are saved)."""
     rows = session.exec(
@@ -259,6 +268,7 @@ def device_alert_settings(session: Session, *, user_id: int) -> list[dict]:
     ]
 
 
+@for_household
 def set_device_alert_settings(
     session: Session,
     *,
@@ -296,6 +306,7 @@ def set_device_alert_settings(
     return row
 
 
+@for_household
 def set_household_alert_settings(
     session: Session,
     *,

@@ -49,7 +49,8 @@ class DeliveryRun:
 
 
 def _due(engine: Engine, now: datetime) -> dict[int, tuple[AlertSettings | None, list]]:
-    with session_scope(engine, read_only=True) as session:
+    # Due deliveries of every household at once (row-level security: system scope).
+    with session_scope(engine, read_only=True, system=True) as session:
         rows = session.exec(
             select(Alert, Device.device_id, Device.name)
             .join(Device, col(Device.id) == col(Alert.device_pk), isouter=True)
@@ -87,7 +88,7 @@ def deliver_pending(
             ok = False
             if settings is not None and settings.webhook_url and settings.webhook_secret:
                 ok = _post(client, settings, [a for _, _, a in alerts], now)
-            with session_scope(engine) as session:
+            with session_scope(engine, household=user_id) as session:
                 for alert_id, attempts, _ in alerts:
                     row = session.get(Alert, alert_id)
                     if row is None or row.delivery != "pending":

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
+from energy_core.household_scope import for_household
 from energy_core.settings import Settings
 from energy_core.stats.period import days_period, local_midnight
 from energy_core.stats.selection import Household
@@ -173,6 +174,7 @@ def billing_summary(session: Session, household: Household, *, now: datetime) ->
     )
 
 
+@for_household
 def household_bill(
     session: Session,
     *,

@@ -24,6 +24,7 @@ down_revision: str | None = "0080_readings_by_month"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+
 # Every table with a ``user_id`` column at this point of the chain, found in the catalog (a
 # partitioned table's partitions are filtered through it). A table added later protects itself in
 # its own migration; tests/core/test_row_level_security.py finds any that does not.
