@@ -48,6 +48,7 @@ HOUSEHOLD_TABLES = {
     "hourly_aggregates",
     "inputs",
     "readings",
+    "tariff_alternatives",
     "tariff_plans",
     "tariff_prices",
 }
@@ -87,6 +88,8 @@ def _seed_household(session, *, email: str) -> tuple[int, str, str]:
         "INSERT INTO alert_settings (user_id) VALUES (:u)",
         "INSERT INTO alert_device_settings (user_id, device_pk) VALUES (:u, :d)",
         "INSERT INTO alert_mutes (user_id, key) VALUES (:u, 'offline:fridge')",
+        "INSERT INTO tariff_alternatives (user_id, name, spec, created_at) "
+        "VALUES (:u, 'flat', '{}', now())",
     ):
         session.execute(text(statement), {"u": user.id, "d": fridge.id})
     plan = {"currency": "EUR", "valid_from": "2026-01-01", "import": {"default": 0.3}}
