@@ -305,6 +305,23 @@ MONEY_CASES: list[Case] = [
         None,
         says=lambda o: ["no other tariff saved", "Tariffs page"],
     ),
+    # --- the cost metric under a time-of-use tariff (no standing charge: not a bill) ---
+    Case(
+        "cost",
+        "How much did I spend last month?",
+        "cost",
+        lambda o: {"cost": hand_energy_cost(NOV_1, NOV_30)},
+        lambda o: [money(hand_energy_cost(NOV_1, NOV_30), "GBP"), "Cost is what the grid import"],
+        household="saver",
+    ),
+    Case(
+        "cost",
+        "what did the boiler cost me yesterday",
+        "cost",
+        lambda o: {"cost": hand_energy_cost(DEC_1, DEC_1)},
+        lambda o: [money(hand_energy_cost(DEC_1, DEC_1), "GBP")],
+        household="saver",
+    ),
     # --- the standing charge and the cheapest hours ---
     Case(
         "tariff",
