@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, func, select
 
+from energy_core.household_scope import for_household
 from energy_core.models import TariffAlternative
 from energy_core.tariffs import TariffError, validate_tariff
 
@@ -44,6 +45,7 @@ def _find(session: Session, user_id: int, name: str) -> TariffAlternative | None
     ).first()
 
 
+@for_household
 def save_alternative(session: Session, *, user_id: int, name: str, document: Any) -> Alternative:
     """Keep ``document`` under ``name`` (one with the same name, in any case, is replaced)."""
     cleaned = _clean_name(name)
@@ -63,6 +65,7 @@ def save_alternative(session: Session, *, user_id: int, name: str, document: Any
     return Alternative(cleaned, spec)
 
 
+@for_household
 def list_alternatives(session: Session, *, user_id: int) -> list[Alternative]:
     rows = session.exec(
         select(TariffAlternative)
@@ -72,6 +75,7 @@ def list_alternatives(session: Session, *, user_id: int) -> list[Alternative]:
     return [Alternative(row.name, json.loads(row.spec)) for row in rows]
 
 
+@for_household
 def delete_alternative(session: Session, *, user_id: int, name: str) -> bool:
     result = session.exec(
         delete(TariffAlternative).where(

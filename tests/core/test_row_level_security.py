@@ -318,3 +318,47 @@ def test_the_application_role_cannot_turn_the_policies_off(seeded, app_engine):
     with pytest.raises(ProgrammingError, match="must be owner"):
         with app_engine.begin() as conn:
             conn.exec_driver_sql("ALTER TABLE readings DISABLE ROW LEVEL SECURITY")
+
+
+# Library functions of one household that touch only the users table (no row-level security).
+USERS_ONLY = {
+    "change_password",
+    "end_sessions",
+    "record_successful_login",
+    "require_user_id",
+    "reset_password",
+    "set_user_active",
+    "set_user_role",
+    "unlock_user",
+    "update_profile",
+    "upgrade_password_hash",
+}
+
+
+def test_every_library_function_of_one_household_works_for_it():
+    """A public function that takes a session and a ``user_id`` carries ``@for_household``, so
+    that an unpinned session (a page, the CLI) is filtered to that household on PostgreSQL."""
+    import ast
+    from pathlib import Path
+
+    import energy_core
+
+    root = Path(energy_core.__file__).parent
+    missing = []
+    for path in sorted(root.rglob("*.py")):
+        if {"migrations", "sql"} & set(path.relative_to(root).parts):
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                continue
+            positional = [a.arg for a in node.args.posonlyargs + node.args.args]
+            keywords = [a.arg for a in node.args.kwonlyargs]
+            decorators = {ast.unparse(d) for d in node.decorator_list}
+            if (
+                positional[:1] == ["session"]
+                and "user_id" in keywords
+                and "for_household" not in decorators
+                and node.name not in USERS_ONLY
+            ):
+                missing.append(f"{path.relative_to(root)}:{node.name}")
+    assert missing == []
