@@ -162,6 +162,27 @@ class Settings(BaseSettings):
         "default http://<api_host>:<api_port>.",
     )
 
+    public_app_url: str | None = Field(
+        None,
+        description="The app's address as users reach it (e.g. https://energy.example.com); "
+        "alert e-mails link to its Alerts page. Unset = no link.",
+    )
+
+    # Alert e-mail (any SMTP server; unset host = no e-mail).
+    smtp_host: str | None = Field(None, description="SMTP server that sends alert e-mails.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_user: str | None = Field(None, description="SMTP user name, if the server needs one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password, if needed.")
+    smtp_from: str = Field(
+        "energy-monitor@localhost", description="Sender address of alert e-mails."
+    )
+    smtp_starttls: bool = Field(
+        True, description="Upgrade the SMTP connection with STARTTLS before signing in."
+    )
+    smtp_timeout_s: float = Field(
+        10.0, gt=0, le=120, description="Seconds one SMTP conversation may take."
+    )
+
     # Chat.
     openai_api_key: SecretStr | None = Field(None, description="Enables the LLM chat engine.")
     openai_base_url: str | None = Field(None, description="Any OpenAI-compatible server.")

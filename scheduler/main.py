@@ -1,7 +1,7 @@
 """The scheduler process: the rollup job every minute, household alerts every 5 minutes (their
-webhooks every minute), the retention job and (PostgreSQL) the upkeep of the monthly partitions
-of readings every hour, the integrity check every day and, with ``ENERGY_BACKUP_DIR``, a backup
-with rotation, each a few lines around an ``energy_core`` function.
+webhooks and e-mails every minute), the retention job and (PostgreSQL) the upkeep of the monthly
+partitions of readings every hour, the integrity check every day and, with ``ENERGY_BACKUP_DIR``, a
+backup with rotation, each a few lines around an ``energy_core`` function.
 
 Retention runs hourly rather than daily: each run then deletes about one hour of readings per
 device (a short transaction that never competes with the rollup for long), and a scheduler that
@@ -21,6 +21,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from energy_core import clock
 from energy_core.alerts import evaluate_alerts
+from energy_core.alerts.email import deliver_email
 from energy_core.alerts.webhook import deliver_pending
 from energy_core.backup import backup_with_rotation
 from energy_core.db import get_engine, session_scope
@@ -76,6 +77,12 @@ def alerts_job() -> None:
 @_retried("alert delivery")
 def alert_delivery_job() -> None:
     deliver_pending(get_engine(), now=clock.now())
+
+
+# Unsent e-mails stay pending in the database; a server that is down is tried again later.
+@_retried("alert e-mail")
+def alert_email_job() -> None:
+    deliver_email(get_engine(), now=clock.now())
 
 
 # Readings of a month without its partition go to the default one: nothing is refused.
@@ -147,6 +154,14 @@ def build_scheduler(
         seconds=60,
         id="alert_delivery",
         name="alert webhooks",
+    )
+    # And e-mail apart from both: an SMTP server that hangs delays neither alerts nor webhooks.
+    scheduler.add_job(
+        alert_email_job,
+        "interval",
+        seconds=60,
+        id="alert_email",
+        name="alert e-mails",
     )
     scheduler.add_job(
         partitions_job,

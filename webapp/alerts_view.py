@@ -22,13 +22,15 @@ def load_alerts(user_id: int, state: str) -> list[dict]:
 
 
 def load_alert_settings(user_id: int) -> tuple[dict, pd.DataFrame]:
-    """The household's settings (cheap period, webhook) and each device's."""
+    """The household's settings (cheap period, webhook, e-mail) and each device's."""
     with read_session() as session:
         own = household_settings(session, user_id=user_id)
         household = {
             "cheap_period": own.cheap_period,
             "webhook_url": own.webhook_url,
             "webhook_secret": own.webhook_secret,
+            "email_alerts": own.email_alerts,
+            "email_to": own.email_to,
         }
         devices = device_alert_settings(session, user_id=user_id)
     columns = ["device_id", "name", "sensitivity", "unusual_use", "offline_minutes"]

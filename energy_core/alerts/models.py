@@ -55,6 +55,10 @@ class Alert(SQLModel, table=True):
     delivery: str = Field(default="none", sa_column=Column(String(16), nullable=False))
     delivery_attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     next_delivery_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    # E-mail delivery (migration 0061), the same states, kept apart from the webhook's.
+    email_delivery: str = Field(default="none", sa_column=Column(String(16), nullable=False))
+    email_attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    next_email_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
 class AlertSettings(SQLModel, table=True):
@@ -70,6 +74,10 @@ class AlertSettings(SQLModel, table=True):
     cheap_period: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
     webhook_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     webhook_secret: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    # E-mail (migration 0061): on by default when the server has SMTP; to ``email_to``, else to
+    # the household's own address.
+    email_alerts: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    email_to: str | None = Field(default=None, sa_column=Column(String(254), nullable=True))
     hour_checked: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     day_checked: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
 

@@ -5,6 +5,7 @@ public shape the page, the CLI and the read API show."""
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -17,9 +18,11 @@ from energy_core.alerts.rules import COOLDOWN, KIND_TITLES, SENSITIVITY, Finding
 from energy_core.errors import CoreError, NotFoundError
 from energy_core.household_scope import for_household
 from energy_core.models import Device
+from energy_core.settings import get_settings
 
 STATES = ("open", "recent", "all")
 RECENT = timedelta(days=7)
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MUTE_CHOICES = {"1d": timedelta(days=1), "7d": timedelta(days=7), "forever": None}
 
 
@@ -65,6 +68,7 @@ def apply_findings(
         ).all()
     }
     muted = _muted(session, user_id, now)
+    by_email = bool(get_settings().smtp_host) and settings.email_alerts
     opened: list[Alert] = []
     seen = set()
     for finding in findings:
@@ -90,6 +94,8 @@ def apply_findings(
             updated_at=now,
             delivery="pending" if settings.webhook_url else "none",
             next_delivery_at=now if settings.webhook_url else None,
+            email_delivery="pending" if by_email else "none",
+            next_email_at=now if by_email else None,
         )
         session.add(alert)
         opened.append(alert)
@@ -314,10 +320,20 @@ def set_household_alert_settings(
     cheap_period: bool | None = None,
     webhook_url: str | None = None,
     clear_webhook: bool = False,
+    email_alerts: bool | None = None,
+    email_to: str | None = None,
 ) -> AlertSettings:
     """Opt in or out of the cheap-period alert; set or remove the webhook (a new URL gets a new
-    signing secret)."""
+    signing secret); turn alert e-mail on or off and choose its address (``email_to=""``: the
+    household's own address)."""
     row = household_settings(session, user_id=user_id)
+    if email_alerts is not None:
+        row.email_alerts = email_alerts
+    if email_to is not None:
+        address = email_to.strip()
+        if address and (len(address) > 254 or not EMAIL.fullmatch(address)):
+            raise AlertSettingsError("The alert e-mail address must look like name@example.com.")
+        row.email_to = address or None
     if cheap_period is not None:
         row.cheap_period = cheap_period
     if webhook_url is not None:

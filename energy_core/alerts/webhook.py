@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from energy_core.alerts.models import Alert, AlertSettings
 from energy_core.alerts.store import alert_public, grouped
@@ -30,6 +30,11 @@ MAX_ATTEMPTS = 6
 FIRST_RETRY = timedelta(minutes=1)
 TIMEOUT_S = 5.0
 BATCH = 200
+# Each channel's columns on an alert: delivery state, attempts, next try.
+CHANNELS = {
+    "webhook": ("delivery", "delivery_attempts", "next_delivery_at"),
+    "email": ("email_delivery", "email_attempts", "next_email_at"),
+}
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -48,27 +53,46 @@ class DeliveryRun:
     failed: int = 0
 
 
+def settle(
+    ok: bool, attempts: int, now: datetime, run: DeliveryRun
+) -> tuple[str, int, datetime | None]:
+    """An alert's delivery after one try, counted in ``run``: (state, attempts, next try)."""
+    if ok:
+        run.sent += 1
+        return "sent", attempts, None
+    attempts += 1
+    if attempts >= MAX_ATTEMPTS:
+        run.failed += 1
+        return "failed", attempts, None
+    run.retried += 1
+    return "pending", attempts, now + retry_after(attempts)
+
+
+def due_by_household(
+    session: Session, *, channel: str, now: datetime
+) -> dict[int, list[tuple[int, int, dict]]]:
+    """The alerts due on ``channel`` (``webhook`` or ``email``) at ``now``, at most BATCH, per
+    household: (alert id, attempts so far, public shape)."""
+    state, attempts, next_at = CHANNELS[channel]
+    rows = session.exec(
+        select(Alert, Device.device_id, Device.name)
+        .join(Device, col(Device.id) == col(Alert.device_pk), isouter=True)
+        .where(getattr(Alert, state) == "pending", col(getattr(Alert, next_at)) <= now)
+        .order_by(col(Alert.user_id), col(Alert.id))
+        .limit(BATCH)
+    ).all()
+    by_user: dict[int, list[tuple[int, int, dict]]] = defaultdict(list)
+    for alert, device_id, name in rows:
+        public = alert_public(alert, device_id, name, muted=False)
+        by_user[alert.user_id].append((alert.id, getattr(alert, attempts), public))
+    return by_user
+
+
 def _due(engine: Engine, now: datetime) -> dict[int, tuple[AlertSettings | None, list]]:
     # Due deliveries of every household at once (row-level security: system scope).
     with session_scope(engine, read_only=True, system=True) as session:
-        rows = session.exec(
-            select(Alert, Device.device_id, Device.name)
-            .join(Device, col(Device.id) == col(Alert.device_pk), isouter=True)
-            .where(Alert.delivery == "pending", col(Alert.next_delivery_at) <= now)
-            .order_by(col(Alert.user_id), col(Alert.id))
-            .limit(BATCH)
-        ).all()
         due: dict[int, tuple[AlertSettings | None, list]] = {}
-        by_user = defaultdict(list)
-        for alert, device_id, name in rows:
-            by_user[alert.user_id].append(
-                (
-                    alert.id,
-                    alert.delivery_attempts,
-                    alert_public(alert, device_id, name, muted=False),
-                )
-            )
-        for user_id, alerts in by_user.items():
+        for user_id, alerts in due_by_household(session, channel="webhook", now=now).items():
             settings = session.get(AlertSettings, user_id)
             if settings is not None:
                 session.expunge(settings)
@@ -95,17 +119,10 @@ def deliver_pending(
                         continue
                     if settings is None or not settings.webhook_url:
                         row.delivery, row.next_delivery_at = "none", None
-                    elif ok:
-                        row.delivery, row.next_delivery_at = "sent", None
-                        run.sent += 1
                     else:
-                        row.delivery_attempts = attempts + 1
-                        if row.delivery_attempts >= MAX_ATTEMPTS:
-                            row.delivery, row.next_delivery_at = "failed", None
-                            run.failed += 1
-                        else:
-                            row.next_delivery_at = now + retry_after(row.delivery_attempts)
-                            run.retried += 1
+                        row.delivery, row.delivery_attempts, row.next_delivery_at = settle(
+                            ok, attempts, now, run
+                        )
                     session.add(row)
                 log.debug("webhook of household %d: %s", user_id, "sent" if ok else "not sent")
     finally:
@@ -147,6 +164,8 @@ __all__ = [
     "SIGNATURE_HEADER",
     "DeliveryRun",
     "deliver_pending",
+    "due_by_household",
     "retry_after",
+    "settle",
     "signature",
 ]

@@ -176,6 +176,17 @@ def settings_section(user_id: int) -> None:
         if household["webhook_secret"]:
             st.caption("Signing secret:")
             st.code(household["webhook_secret"], language=None)
+        by_email = st.toggle(
+            "E-mail me new alerts",
+            value=household["email_alerts"],
+            help="Sent through the server's SMTP settings (ENERGY_SMTP_HOST); without them no "
+            "e-mail goes out.",
+        )
+        email_to = st.text_input(
+            "Alert e-mail address (optional)",
+            value=household["email_to"] or "",
+            placeholder="empty: your sign-in address",
+        )
         if st.button("Save household settings", icon=":material/save:"):
             act(
                 lambda s: set_household_alert_settings(
@@ -184,6 +195,8 @@ def settings_section(user_id: int) -> None:
                     cheap_period=cheap,
                     webhook_url=url or None,
                     clear_webhook=not url,
+                    email_alerts=by_email,
+                    email_to=email_to,
                 ),
                 "Alert settings saved.",
             )
