@@ -32,6 +32,7 @@ from energy_core.read_results import (
     RealtimeDevice,
     Summary,
 )
+from energy_core.records import record_of
 from energy_core.settings import Settings, get_settings
 from energy_core.stats import (
     COST_RULE,
@@ -392,26 +393,16 @@ def realtime(
     household = load_household(session, user_id=user_id, settings=settings)
     state = household_now(session, household, now=now)
     devices = [
-        RealtimeDevice(
-            device_id=s.device_id,
+        record_of(
+            RealtimeDevice,
+            s,
             name=s.device.name,
             location=s.device.location,
-            power_w=s.power_w,
-            reading_at=s.reading_at,
-            last_seen_at=s.last_seen_at,
-            online=s.online,
             today=Energy.of(s.today),
         )
         for s in state.devices
     ]
-    return Realtime(
-        at=now,
-        total_power_w=state.net_w,
-        consumption_w=state.consumption_w,
-        generation_w=state.generation_w,
-        online=state.online,
-        devices=devices,
-    )
+    return record_of(Realtime, state, at=now, total_power_w=state.net_w, devices=devices)
 
 
 @for_household

@@ -251,6 +251,10 @@ class Scope:
             return household.select(self.period, granularity=granularity)
         return household.select(self.period, devices=self.devices, granularity=granularity)
 
+    def answer(self, tool: str, result: dict[str, Any], *, note: str) -> tuple[dict, dict]:
+        """A call's result with its evidence, whose coverage is the result's."""
+        return result, self.evidence(tool, coverage=result.get("coverage"), note=note)
+
     def evidence(
         self,
         tool: str,

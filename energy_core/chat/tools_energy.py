@@ -101,9 +101,9 @@ def _energy_figures(scope: Scope, *, granularity: str, priced: bool = False) -> 
 def tool_energy_usage(ctx: ToolContext, args: EnergyArgs) -> tuple[dict, dict]:
     scope = scope_of(ctx, args)
     result = _energy_figures(scope, granularity=args.granularity)
-    return result, scope.evidence(
+    return scope.answer(
         "energy_usage",
-        coverage=result["coverage"],
+        result,
         note="consumption_wh: energy drawn (readings of 0 W or more); generation_wh: energy "
         "produced (solar, batteries), positive; import_wh/export_wh: hour by hour",
     )
@@ -122,9 +122,9 @@ def tool_cost(ctx: ToolContext, args: CostArgs) -> tuple[dict, dict]:
     if args.granularity != "total":
         highest, lowest = _extremes(result["series"], "cost")
         result["highest"], result["lowest"] = highest, lowest
-    return result, scope.evidence(
+    return scope.answer(
         "cost",
-        coverage=result["coverage"],
+        result,
         note=f"{COST_RULE} Here: {tariff.describe()}.",
     )
 
@@ -193,9 +193,9 @@ def tool_top_devices(ctx: ToolContext, args: TopDevicesArgs) -> tuple[dict, dict
         ],
         "coverage": _r(series.total.coverage, 4),
     }
-    return result, scope.evidence(
+    return scope.answer(
         "top_devices",
-        coverage=result["coverage"],
+        result,
         note="generating devices are listed apart, not ranked",
     )
 

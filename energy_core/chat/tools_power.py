@@ -93,7 +93,7 @@ def tool_hourly_profile(ctx: ToolContext, args: ProfileArgs) -> tuple[dict, dict
             "average consumption power in each local hour of the day (hours covered at least "
             "half); usual hours: at least half the busiest hour's average"
         )
-    return result, scope.evidence("hourly_profile", coverage=result["coverage"], note=note)
+    return scope.answer("hourly_profile", result, note=note)
 
 
 def tool_power_stats(ctx: ToolContext, args: PowerArgs) -> tuple[dict, dict]:
@@ -123,9 +123,9 @@ def tool_power_stats(ctx: ToolContext, args: PowerArgs) -> tuple[dict, dict]:
         "peak_hour_start": _iso(peak.start.astimezone(tz)) if peak else None,
         "coverage": _r(total.coverage, 4),
     }
-    return result, scope.evidence(
+    return scope.answer(
         "power_stats",
-        coverage=result["coverage"],
+        result,
         note="avg_w: consumption over the covered time; max_w/min_w are single readings; "
         "peak_hour_avg_w is the highest hourly average consumption of the devices together",
     )
@@ -183,9 +183,9 @@ def tool_device_status(ctx: ToolContext, args: StatusArgs) -> tuple[dict, dict]:
         "offline": sum(not r["online"] for r in rows),
         "as_of": _iso(ctx.now),
     }
-    return result, scope.evidence(
+    return scope.answer(
         "device_status",
-        coverage=None,
+        result,
         note="online = the latest reading still holds power (within the device's max gap)",
     )
 
@@ -213,8 +213,8 @@ def tool_data_coverage(ctx: ToolContext, args: CoverageArgs) -> tuple[dict, dict
             }
         )
     result = {"per_device": rows, "coverage": _r(series.total.coverage, 4)}
-    return result, scope.evidence(
+    return scope.answer(
         "data_coverage",
-        coverage=result["coverage"],
+        result,
         note="coverage counts each device from its first reading on",
     )
