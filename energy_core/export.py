@@ -11,10 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlmodel import Session, col, select
 
@@ -105,9 +105,7 @@ def _number(value: float | None) -> str:
 
 
 def _devices(session: Session, user_id: int) -> list[Device]:
-    return list(
-        session.exec(select(Device).where(Device.user_id == user_id).order_by(Device.device_id))
-    )
+    return list(_of_household(session, Device, user_id, Device.device_id))
 
 
 def _readings(session: Session, user_id: int, names: dict[int, str]) -> Iterator[list[str]]:
@@ -188,6 +186,30 @@ def readme(user: User, rows: dict[str, int], at: datetime) -> str:
     return "\n".join(lines)
 
 
+def _device_row(d: Device) -> list[str]:
+    return [
+        d.device_id,
+        d.name,
+        d.type,
+        d.location,
+        str(d.is_active).lower(),
+        str(d.bidirectional).lower(),
+        "" if d.max_gap_s is None else str(d.max_gap_s),
+        _iso(d.created_at),
+        _iso(d.last_seen_at),
+    ]
+
+
+def _of_household(session: Session, model: type, user_id: int, *order: Any) -> Iterator:
+    """The rows of ``model`` of one household in ``order``, streamed."""
+    return session.exec(
+        select(model)
+        .where(model.user_id == user_id)
+        .order_by(*(col(column) for column in order))
+        .execution_options(yield_per=STREAM_ROWS)
+    )
+
+
 @for_household
 def export_household(session: Session, *, user_id: int, out: BinaryIO, at: datetime) -> Exported:
     """Write the zip of household ``user_id`` to ``out`` (a file or a buffer opened for bytes)."""
@@ -196,71 +218,30 @@ def export_household(session: Session, *, user_id: int, out: BinaryIO, at: datet
         raise LookupError(f"No user {user_id}.")
     devices = _devices(session, user_id)
     names = {d.id: d.device_id for d in devices}
+    # Each file's rows, read only while that file is written (a query at a time).
+    tables: dict[str, Callable[[], Iterable[list[str]]]] = {
+        "devices.csv": lambda: (_device_row(d) for d in devices),
+        "readings.csv": lambda: _readings(session, user_id, names),
+        "hourly_aggregates.csv": lambda: _aggregates(session, user_id, names),
+        "chat_messages.csv": lambda: _chat(session, user_id),
+        "tariffs.csv": lambda: (
+            [r.valid_from.isoformat(), r.spec]
+            for r in _of_household(session, TariffPlanRow, user_id, TariffPlanRow.valid_from)
+        ),
+        "tariff_alternatives.csv": lambda: (
+            [r.name, r.spec]
+            for r in _of_household(session, TariffAlternative, user_id, TariffAlternative.name)
+        ),
+        "tariff_prices.csv": lambda: (
+            [p.direction, _iso(p.starts_at), _iso(p.ends_at), repr(p.price)]
+            for p in _of_household(
+                session, TariffPrice, user_id, TariffPrice.direction, TariffPrice.starts_at
+            )
+        ),
+    }
     rows: dict[str, int] = {}
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        rows["devices.csv"] = _write_csv(
-            archive,
-            "devices.csv",
-            (
-                [
-                    d.device_id,
-                    d.name,
-                    d.type,
-                    d.location,
-                    str(d.is_active).lower(),
-                    str(d.bidirectional).lower(),
-                    "" if d.max_gap_s is None else str(d.max_gap_s),
-                    _iso(d.created_at),
-                    _iso(d.last_seen_at),
-                ]
-                for d in devices
-            ),
-        )
-        rows["readings.csv"] = _write_csv(
-            archive, "readings.csv", _readings(session, user_id, names)
-        )
-        rows["hourly_aggregates.csv"] = _write_csv(
-            archive, "hourly_aggregates.csv", _aggregates(session, user_id, names)
-        )
-        rows["chat_messages.csv"] = _write_csv(
-            archive, "chat_messages.csv", _chat(session, user_id)
-        )
-        rows["tariffs.csv"] = _write_csv(
-            archive,
-            "tariffs.csv",
-            (
-                [r.valid_from.isoformat(), r.spec]
-                for r in session.exec(
-                    select(TariffPlanRow)
-                    .where(TariffPlanRow.user_id == user_id)
-                    .order_by(col(TariffPlanRow.valid_from))
-                )
-            ),
-        )
-        rows["tariff_alternatives.csv"] = _write_csv(
-            archive,
-            "tariff_alternatives.csv",
-            (
-                [r.name, r.spec]
-                for r in session.exec(
-                    select(TariffAlternative)
-                    .where(TariffAlternative.user_id == user_id)
-                    .order_by(col(TariffAlternative.name))
-                )
-            ),
-        )
-        rows["tariff_prices.csv"] = _write_csv(
-            archive,
-            "tariff_prices.csv",
-            (
-                [p.direction, _iso(p.starts_at), _iso(p.ends_at), repr(p.price)]
-                for p in session.exec(
-                    select(TariffPrice)
-                    .where(TariffPrice.user_id == user_id)
-                    .order_by(col(TariffPrice.direction), col(TariffPrice.starts_at))
-                    .execution_options(yield_per=STREAM_ROWS)
-                )
-            ),
-        )
+        for name, table in tables.items():
+            rows[name] = _write_csv(archive, name, table())
         archive.writestr("README.txt", readme(user, rows, at))
     return Exported(rows)
