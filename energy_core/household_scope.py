@@ -204,10 +204,10 @@ def _wanted(session: Session) -> tuple[int | None, bool]:
 def _apply_now(session: Session) -> None:
     """Send the session's scope at once when a transaction is already open on PostgreSQL; else the
     listener sends it when the next transaction begins."""
-    if not session.in_transaction():
-        return
+    if not session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return  # (on SQLite, asking for the connection would begin its transaction early)
     connection = session.connection()  # a new connection is sent the scope as it begins
-    if connection.dialect.name == "postgresql" and session.info.get(_APPLIED) != _wanted(session):
+    if session.info.get(_APPLIED) != _wanted(session):
         _send(session, connection)
 
 
