@@ -34,7 +34,6 @@ from energy_core.reading_json import (
     timestamp_us,
 )
 from energy_core.readings_in import (
-    HOUR,
     HOUR_US,
     MAX_EPOCH_S,
     MAX_EPOCH_US,
@@ -73,20 +72,6 @@ class _DeviceInfo:
     is_active: bool
     bidirectional: bool
     max_gap_s: int | None
-
-
-def floor_hour(ts: datetime) -> datetime:
-    return ts.replace(minute=0, second=0, microsecond=0)
-
-
-def hours_touched(ts: datetime, max_gap_s: int) -> list[datetime]:
-    """The hours whose statistics a reading at ``ts`` can change: those [ts, ts + max_gap] meets."""
-    first = floor_hour(ts)
-    last = floor_hour(ts + timedelta(seconds=max_gap_s))
-    hours = [first]
-    while hours[-1] < last:
-        hours.append(hours[-1] + HOUR)
-    return hours
 
 
 def check_power(value: float, *, bidirectional: bool, settings: Settings) -> str | None:
