@@ -9,7 +9,18 @@ import os
 import sys
 from collections.abc import Sequence
 
-from energy_cli import accounts, alerts, ask, data, importing, inputs, manage, run, tariffs
+from energy_cli import (
+    accounts,
+    alerts,
+    ask,
+    data,
+    importing,
+    inputs,
+    manage,
+    run,
+    summary,
+    tariffs,
+)
 from energy_cli.console import CliError
 from energy_core.settings import get_settings
 
@@ -52,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     inputs.add_commands(sub)
     tariffs.add_commands(sub)
     alerts.add_commands(sub)
+    summary.add_commands(sub)
     return parser
 
 

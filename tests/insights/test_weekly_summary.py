@@ -205,3 +205,19 @@ baseline)
 
 - 2026-11-25 07:00 UTC: Always-on load rising
 """
+
+
+def test_the_command_prints_the_same_summary(engine, capsys):
+    from energy_cli.main import main
+
+    user_id = seed_week_household(engine, email="week@example.com")
+    args = ["summary", "--user", "week@example.com", "--now", NOW.isoformat()]
+    assert main([*args, "--week", "2026-W48", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads(json.dumps(summary_json(summary_of(engine, user_id)), default=str))
+    assert main(args) == 0
+    assert capsys.readouterr().out == EXPECTED_MARKDOWN.replace(
+        "- 2026-11-25 07:00 UTC: Always-on load rising", "No alert opened this week."
+    )
+    assert main([*args, "--week", "2026-48"]) == 2
+    assert "A week is written like 2026-W48" in capsys.readouterr().err
