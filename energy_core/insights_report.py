@@ -65,12 +65,15 @@ def summary_markdown(summary: WeeklySummary) -> str:
         lines += ["", f"## {title}", ""]
         lines += [_mover_line(m, c) for m in found] or ["No device has figures in both weeks."]
     lines += ["", "## Always-on load", "", baseload_text(summary), "", "## Alerts", ""]
-    lines += [
-        f"- {a['opened_at'][:16].replace('T', ' ')} UTC: {a['title']}" for a in summary.alerts
-    ]
-    if not summary.alerts:
-        lines.append("No alert opened this week.")
+    lines += alert_lines(summary)
     return "\n".join(lines) + "\n"
+
+
+def alert_lines(summary: WeeklySummary) -> list[str]:
+    """The week's alerts as Markdown list items, oldest first."""
+    if not summary.alerts:
+        return ["No alert opened this week."]
+    return [f"- {a['opened_at'][:16].replace('T', ' ')} UTC: {a['title']}" for a in summary.alerts]
 
 
 def _mover_line(m: Mover, currency: str) -> str:
@@ -162,4 +165,13 @@ def summary_json(summary: WeeklySummary) -> dict:
     }
 
 
-__all__ = ["CSV_COLUMNS", "change_text", "summary_json", "summary_markdown", "summary_rows"]
+__all__ = [
+    "CSV_COLUMNS",
+    "alert_lines",
+    "baseload_text",
+    "change_text",
+    "figure",
+    "summary_json",
+    "summary_markdown",
+    "summary_rows",
+]

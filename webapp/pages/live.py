@@ -23,6 +23,7 @@ from webapp.downloads import csv_download, section
 from webapp.loaders import OVERVIEW_TTL_S, DatabaseUnavailable, load_devices, now_utc
 from webapp.notices import no_devices
 from webapp.reads import LiveView, load_overview, load_recent_power
+from webapp.summary_view import weekly_summary_section
 from webapp.units import (
     format_energy,
     format_last_seen,
@@ -319,3 +320,4 @@ user = auth.current_user()
 st.title("Live", anchor=False)
 st.caption("What your household is using right now.")
 live(user)
+weekly_summary_section(user.id)

@@ -1,0 +1,87 @@
+"""The weekly summary on the Live page through AppTest, on SQLite and PostgreSQL: a closed
+section below the live figures with the constructed household's exact totals and changes, its
+movers in two tabs, the always-on change, another week on choice, and nothing of another
+household."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+import pytest
+
+from tests.apptest import open_app, shown_text, sign_in
+from tests.factories import PASSWORD
+from tests.insights.household import NOW, seed_week_household
+from webapp import loaders
+
+
+@pytest.fixture
+def home(app_env, engine, monkeypatch) -> None:
+    monkeypatch.setattr(loaders, "now_utc", lambda: NOW.astimezone(UTC))
+    seed_week_household(engine, email="wendy@example.com")
+    seed_week_household(engine, email="other@example.com")
+
+
+def live_page(email: str = "wendy@example.com"):
+    return sign_in(open_app(), email, PASSWORD).switch_page("pages/live.py").run()
+
+
+def summary_of(at):  # noqa: ANN001, ANN201
+    [section] = [e for e in at.expander if e.label == "Weekly summary"]
+    return section
+
+
+def test_the_live_page_has_last_weeks_summary_in_a_closed_section(home):
+    at = live_page()
+    assert not at.exception
+    section = summary_of(at)
+    assert section.proto.expanded is False
+    shown = {m.label: (m.value, m.delta) for m in section.metric}
+    assert shown == {
+        "Consumption": ("188.2 kWh", "+81%"),
+        "Generation": ("14.00 kWh", "+0%"),
+        "Grid import": ("180.3 kWh", "+81%"),
+        "Grid export": ("6.16 kWh", "-36%"),
+        "Cost": ("€54.10", "+81%"),
+    }
+    [previous, last_year] = section.dataframe
+    assert previous.value.to_dict("records") == [
+        {"Device": "Heater", "This week": "168.0 kWh", "Change": "+100% (+84.00 kWh)"},
+        {
+            "Device": "Kettle",
+            "This week": "3.36 kWh",
+            "Change": "+0.48 kWh (not comparable: readings cover only 86% of the baseline)",
+        },
+        {"Device": "Fridge", "This week": "16.80 kWh", "Change": "+0% (+0.00 kWh)"},
+        {"Device": "Solar", "This week": "14.00 kWh", "Change": "+0% (+0.00 kWh)"},
+    ]
+    assert last_year.value.iloc[0].to_dict() == {
+        "Device": "Fridge",
+        "This week": "16.80 kWh",
+        "Change": "+25% (+3.36 kWh)",
+    }
+    assert [t.label for t in section.tabs] == ["Movers vs the week before", "vs a year earlier"]
+    markdown = [m.value for m in section.markdown]
+    assert "**Always-on load:** 1,120 W, +520 W on the week before" in markdown
+    assert "**Alerts opened this week:**\n\nNo alert opened this week." in markdown
+
+
+def test_another_week_is_one_choice_away(home):
+    at = live_page()
+    week = next(s for s in summary_of(at).selectbox if s.label == "Week")
+    assert week.options[:2] == ["2026-W48 (from Mon 23 Nov)", "2026-W47 (from Mon 16 Nov)"]
+    at = week.select(week.value - timedelta(weeks=1)).run()
+    shown = {m.label: m.value for m in summary_of(at).metric}
+    assert (shown["Consumption"], shown["Cost"]) == ("103.7 kWh", "€29.81")
+
+
+def test_a_household_without_devices_sees_no_figures_of_another(home, engine):
+    from energy_core.db import session_scope
+    from tests.factories import make_user
+
+    with session_scope(engine) as s:
+        make_user(s, email="empty@example.com")
+    at = live_page("empty@example.com")
+    assert not at.exception
+    assert {m.label: m.value for m in summary_of(at).metric}["Consumption"] == "no data"
+    assert "Heater" not in shown_text(at)
