@@ -63,7 +63,7 @@ def summary_markdown(summary: WeeklySummary) -> str:
         ("Biggest movers vs a year earlier", summary.movers_last_year),
     ):
         lines += ["", f"## {title}", ""]
-        lines += [_mover_line(m, c) for m in found] or ["No device has figures in both weeks."]
+        lines += [mover_line(m, c) for m in found] or ["No device has figures in both weeks."]
     lines += ["", "## Always-on load", "", baseload_text(summary), "", "## Alerts", ""]
     lines += alert_lines(summary)
     return "\n".join(lines) + "\n"
@@ -76,7 +76,7 @@ def alert_lines(summary: WeeklySummary) -> list[str]:
     return [f"- {a['opened_at'][:16].replace('T', ' ')} UTC: {a['title']}" for a in summary.alerts]
 
 
-def _mover_line(m: Mover, currency: str) -> str:
+def mover_line(m: Mover, currency: str) -> str:
     what = "generation" if m.metric == "generation_wh" else "consumption"
     return (
         f"- {m.name} ({what}): {figure(m.metric, m.change.value, currency)}, "
@@ -171,6 +171,7 @@ __all__ = [
     "baseload_text",
     "change_text",
     "figure",
+    "mover_line",
     "summary_json",
     "summary_markdown",
     "summary_rows",

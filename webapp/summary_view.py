@@ -10,13 +10,14 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from energy_core.insights import Mover, WeeklySummary, default_week, weekly_summary
+from energy_core.insights import WeeklySummary, default_week, weekly_summary
 from energy_core.insights_report import (
     CSV_COLUMNS,
     alert_lines,
     baseload_text,
     change_text,
     figure,
+    mover_line,
     summary_markdown,
     summary_rows,
 )
@@ -45,20 +46,6 @@ def load_summary(user_id: int, monday: date) -> WeeklySummary:
         return weekly_summary(session, user_id=user_id, now=loaders.now_utc(), monday=monday)
 
 
-def movers_frame(movers: list[Mover], currency: str) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "Device": m.name,
-                "This week": figure(m.metric, m.change.value, currency),
-                "Change": change_text(m.change, m.metric, currency),
-            }
-            for m in movers
-        ],
-        columns=["Device", "This week", "Change"],
-    )
-
-
 def weekly_summary_section(user_id: int) -> None:
     try:
         weeks = load_weeks(user_id)
@@ -84,17 +71,19 @@ def weekly_summary_section(user_id: int) -> None:
 
 def show_summary(summary: WeeklySummary) -> None:
     c = summary.currency
-    columns = st.columns(len(summary.totals))
-    for column, total in zip(columns, summary.totals, strict=True):
-        ratio = total.previous.ratio
-        column.metric(
-            total.title,
-            figure(total.metric, total.value, c),
-            delta=None if ratio is None else f"{ratio * 100:+.0f}%",
-            delta_color="inverse" if total.metric in RISING_IS_BAD else "normal",
-            help=f"Against the week before: {change_text(total.previous, total.metric, c)}. "
-            f"Against a year earlier: {change_text(total.last_year, total.metric, c)}.",
-        )
+    # A wrapping row: five figures side by side on a desktop, two or three a line on a phone.
+    with st.container(horizontal=True, gap="medium"):
+        for total in summary.totals:
+            ratio = total.previous.ratio
+            st.metric(
+                total.title,
+                figure(total.metric, total.value, c),
+                delta=None if ratio is None else f"{ratio * 100:+.0f}%",
+                delta_color="inverse" if total.metric in RISING_IS_BAD else "normal",
+                help=f"Against the week before: {change_text(total.previous, total.metric, c)}. "
+                f"Against a year earlier: {change_text(total.last_year, total.metric, c)}.",
+                width="content",
+            )
     st.caption(
         "Changes in percent only where readings cover at least 90 % of both weeks (see What the "
         "figures mean); otherwise the difference and why."
@@ -102,10 +91,9 @@ def show_summary(summary: WeeklySummary) -> None:
     previous, last_year = st.tabs(["Movers vs the week before", "vs a year earlier"])
     for tab, found in ((previous, summary.movers_previous), (last_year, summary.movers_last_year)):
         with tab:
-            if found:
-                st.dataframe(movers_frame(found, c), hide_index=True, width="stretch")
-            else:
-                st.caption("No device has figures in this week.")
+            # A list, not a table: the explanations wrap on a phone instead of being cut off.
+            lines = [mover_line(m, c) for m in found] or ["No device has figures in this week."]
+            st.markdown("\n".join(lines))
     st.markdown(f"**Always-on load:** {baseload_text(summary)}")
     st.markdown("**Alerts opened this week:**\n\n" + "\n".join(alert_lines(summary)))
     stem = file_stem(f"weekly-summary-{summary.week}")
