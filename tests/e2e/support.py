@@ -1,14 +1,24 @@
-"""What the end-to-end tests share: free ports, and driving the app in Debian's Chromium."""
+"""What the end-to-end tests share: the real processes on free ports, and driving the app in
+Debian's Chromium."""
 
 from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import pytest
 
 from energy_core.settings import get_settings
+from tests.apptest import COOKIE_KEY
+
+ROOT = Path(__file__).resolve().parents[2]
 
 CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -26,6 +36,88 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def cli(env: dict[str, str], *args: str) -> str:
+    """The output of ``energy-monitor ARGS`` run in ``env``; fails the test when it fails."""
+    result = subprocess.run(
+        [sys.executable, "-m", "energy_cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@contextmanager
+def running(args: list[str], env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
+    """A process started from the checkout with its output in ``log_path``, stopped afterwards."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def wait_until(
+    check: Callable[[], bool],
+    *,
+    timeout_s: float,
+    what: str,
+    logs: list[Path],
+    procs: tuple[subprocess.Popen, ...] = (),
+) -> None:
+    """Wait for ``check`` to hold (an HTTP error counts as not yet); fails with the logs' tails
+    after ``timeout_s``, or as soon as one of ``procs`` has ended."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and all(proc.poll() is None for proc in procs):
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    ended = [proc.args[:4] for proc in procs if proc.poll() is not None]
+    why = f"a process ended: {ended}" if ended else f"not within {timeout_s} s"
+    tails = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs)
+    pytest.fail(f"{what} did not happen ({why})\n{tails}")
+
+
+def answers(url: str) -> bool:
+    return httpx.get(url, timeout=2).status_code == 200
+
+
+@contextmanager
+def served_app(database_url: str, log_path: Path, **settings: str) -> Iterator[str]:
+    """The app's real Streamlit server (``energy-monitor app``) on ``database_url``, with the
+    tests' cookie key and ``settings`` (``ENERGY_...`` variables): its address, once it answers."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "ENERGY_DATABASE_URL": database_url,
+        "ENERGY_COOKIE_KEY": COOKIE_KEY,
+        **settings,
+    }
+    url = f"http://127.0.0.1:{port}"
+    argv = [sys.executable, "-m", "energy_cli", "app", "--port", str(port)]
+    with running(argv, env, log_path) as proc:
+        wait_until(
+            lambda: answers(f"{url}/_stcore/health"),
+            timeout_s=90,
+            what="the app answering /_stcore/health",
+            logs=[log_path],
+            procs=(proc,),
+        )
+        yield url
 
 
 def settle(page) -> None:  # noqa: ANN001 - a Playwright Page

@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from sqlalchemy.engine import make_url
 from sqlmodel import func, select
@@ -36,14 +35,23 @@ from energy_core.models import KeyScope, Reading
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.settings import get_settings
 from energy_core.stats import instant_period, load_household, read_series
-from tests.apptest import COOKIE_KEY
 from tests.apptest import open_app as apptest_open
 from tests.apptest import sign_in as apptest_sign_in
 from tests.databases import code_under_test_on, postgres_copy, scratch_postgres_database
-from tests.e2e.support import VIEWPORT, free_port, login_cookie, settle, sign_in
+from tests.e2e.support import (
+    ROOT,
+    VIEWPORT,
+    answers,
+    free_port,
+    login_cookie,
+    running,
+    served_app,
+    settle,
+    sign_in,
+    wait_until,
+)
 from tests.factories import PASSWORD, make_device, make_user
 
-ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 README_SHOTS = ROOT / "docs" / "screenshots"
 # Page title in the navigation -> screenshot name; "overview" is the one the README shows first.
@@ -111,42 +119,9 @@ def database_url(database_url, request) -> Iterator[str]:
 def seeded_app(engine, app_settings, tmp_path) -> Iterator[str]:
     """The demo household (see ``seed_demo``) served by the real Streamlit server; yields its
     address."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "ENERGY_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-        "ENERGY_COOKIE_KEY": COOKIE_KEY,
-        "ENERGY_LOG_LEVEL": "INFO",
-    }
-    log_path = tmp_path / "app.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "energy_cli", "app", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the app did not come up:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    url = engine.url.render_as_string(hide_password=False)
+    with served_app(url, tmp_path / "app.log", ENERGY_LOG_LEVEL="INFO") as address:
+        yield address
 
 
 def shown_page(page, title: str) -> None:  # noqa: ANN001
@@ -318,26 +293,15 @@ def test_the_send_data_snippets_post_readings_through_the_real_api(app_env, engi
         get_settings.cache_clear()
     env = {**os.environ, "ENERGY_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
     log_path = tmp_path / "api.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "energy_cli", "api", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    argv = [sys.executable, "-m", "energy_cli", "api", "--port", str(port)]
+    with running(argv, env, log_path) as proc:
+        wait_until(
+            lambda: answers(f"{api}/health"),
+            timeout_s=60,
+            what="the API answering /health",
+            logs=[log_path],
+            procs=(proc,),
         )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the API did not come up:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.3)
-
         if shutil.which("curl"):
             out = subprocess.run(
                 ["bash", "-c", curl.replace('"emk_..."', f'"{key}"')],
@@ -352,9 +316,6 @@ def test_the_send_data_snippets_post_readings_through_the_real_api(app_env, engi
         with contextlib.redirect_stdout(printed):
             exec(python.replace('"emk_..."', f'"{key}"'), namespace)  # noqa: S102 - our snippet
         assert "'accepted': 1" in printed.getvalue()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
     with session_scope(read_only=True) as session:
         stored = session.exec(select(func.count()).select_from(Reading)).one()
     assert stored == (2 if shutil.which("curl") else 1)

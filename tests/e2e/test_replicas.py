@@ -24,8 +24,7 @@ from sqlmodel import func, select
 from energy_core.db import session_scope
 from energy_core.models import Reading
 from energy_core.types import utcnow
-from tests.e2e.support import free_port
-from tests.e2e.test_processes import ROOT, cli, running, wait_until
+from tests.e2e.support import ROOT, cli, free_port, running, wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -7,14 +7,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import httpx
 import pytest
 
 from energy_core.accounts import get_user_by_email
@@ -22,10 +17,8 @@ from energy_core.db import session_scope
 from energy_core.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo_household
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.tariffs import set_budget, set_tariff
-from tests.apptest import COOKIE_KEY
-from tests.e2e.support import VIEWPORT, free_port, settle, sign_in
+from tests.e2e.support import ROOT, VIEWPORT, served_app, settle, sign_in
 
-ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 README_SHOTS = ROOT / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
@@ -53,41 +46,9 @@ def tariff_app(engine, app_settings, tmp_path) -> Iterator[str]:
         set_tariff(session, user_id=user.id, document=PLAN)
         set_budget(session, user_id=user.id, amount=60.0)
     rollup_dirty_hours(engine)
-    port = free_port()
-    env = {
-        **os.environ,
-        "ENERGY_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-        "ENERGY_COOKIE_KEY": COOKIE_KEY,
-    }
-    log_path = tmp_path / "app.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "energy_cli", "app", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the app did not come up:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    url = engine.url.render_as_string(hide_password=False)
+    with served_app(url, tmp_path / "app.log") as address:
+        yield address
 
 
 def screenshot(page, name: str, backend: str, viewport: dict) -> None:  # noqa: ANN001
