@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
-import bcrypt
 from sqlmodel import Session
 
 from energy_core.accounts import IssuedKey, create_device, create_user, issue_api_key
@@ -14,12 +13,6 @@ from energy_core.models import Device, DeviceCreate, KeyScope, Role, User
 
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
-
-
-def quick_hash(password: str) -> str:
-    """Real bcrypt at cost 4: users are made by the hundred in tests, and production's cost would
-    dominate the suite; logins still behave as in production."""
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
 
 
 def make_user(

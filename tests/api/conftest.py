@@ -5,15 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from energy_core.accounts import users
 from ingest_api.app import create_app
 from tests.api.support import Household, make_household
-from tests.factories import quick_hash
-
-
-@pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    monkeypatch.setattr(users, "hash_password", quick_hash)
 
 
 @pytest.fixture

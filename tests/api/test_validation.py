@@ -12,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from energy_core import db as db_module
-from energy_core.accounts import users
 from energy_core.types import utcnow
 from ingest_api.app import create_app
 from tests.api.support import (
@@ -24,7 +23,6 @@ from tests.api.support import (
     reading_count,
 )
 from tests.databases import code_under_test_on, scratch_postgres_database
-from tests.factories import quick_hash
 
 GOOD = '{"device_id": "fridge", "timestamp": "%s", "energy_watts": 10}'
 
@@ -54,9 +52,7 @@ def engine(module_database_url):
 
 @pytest.fixture(scope="module")
 def household(engine) -> Household:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(users, "hash_password", quick_hash)
-        return make_household(engine)
+    return make_household(engine)
 
 
 @pytest.fixture(scope="module")

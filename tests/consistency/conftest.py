@@ -22,13 +22,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from energy_core import db as db_module
-from energy_core.accounts import require_device, update_device, users
+from energy_core.accounts import require_device, update_device
 from energy_core.db import session_scope
 from energy_core.models import DeviceUpdate, KeyScope, User
 from energy_core.rollup import rollup_dirty_hours
 from ingest_api.app import create_app
 from tests.databases import code_under_test_on, empty_postgres_database
-from tests.factories import add_readings, make_device, make_key, make_user, quick_hash
+from tests.factories import add_readings, make_device, make_key, make_user
 from tests.oracle import Oracle
 
 LONDON = "Europe/London"
@@ -169,10 +169,8 @@ def module_database_url(request, tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def module_engine(module_database_url) -> Iterator:
-    """The engine the code under test uses, on the module's database (users' passwords hashed
-    at a test's cost)."""
-    with code_under_test_on(module_database_url), pytest.MonkeyPatch.context() as patch:
-        patch.setattr(users, "hash_password", quick_hash)
+    """The engine the code under test uses, on the module's database."""
+    with code_under_test_on(module_database_url):
         yield db_module.get_engine()
 
 
