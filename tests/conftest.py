@@ -27,6 +27,12 @@ from tests.databases import (
     scratch_postgres_database,
     unavailable,
 )
+from tests.parallel import (  # noqa: F401 - hooks that run the suite on several processes
+    one_worker_at_a_time,
+    pytest_cmdline_main,
+    pytest_collection_modifyitems,
+    pytest_runtest_protocol,
+)
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -102,7 +108,8 @@ def engine(configured):
 
 
 @pytest.fixture
-def redis_url() -> str:
+def redis_url(request) -> Iterator[str]:
+    """The Redis test database, empty; no test of another worker uses it meanwhile."""
     import redis
 
     url = os.environ.get("ENERGY_TEST_REDIS_URL", DEFAULT_REDIS_URL)
@@ -111,9 +118,10 @@ def redis_url() -> str:
         client.ping()
     except redis.RedisError as exc:
         unavailable(f"Redis at {url} does not answer: {exc}")
-    client.flushdb()
-    yield url
-    client.flushdb()
+    with one_worker_at_a_time(request.config, "redis"):
+        client.flushdb()
+        yield url
+        client.flushdb()
     client.close()
 
 

@@ -253,6 +253,7 @@ def test_a_stream_across_an_outage_stores_every_acknowledged_reading_once(
     assert_exactly_once(engine, stream)
 
 
+@pytest.mark.alone  # every connection to the server drops, other tests' too
 @pytest.mark.skipif(
     os.environ.get("ENERGY_TEST_PG_RESTART") != "1",
     reason="restarts the shared PostgreSQL server; set ENERGY_TEST_PG_RESTART=1 to run",

@@ -1,0 +1,98 @@
+"""The suite on several processes (pytest-xdist), and what those processes must not share.
+
+Plain ``pytest`` runs the tests on ``WORKERS`` processes; ``-n N`` asks for another number, and
+``-n 0`` or ``-p no:xdist`` runs them all in one process, as before. Every worker has scratch
+databases of its own (their names are random) and a temporary folder of its own. The rest is
+kept apart here:
+
+- A test file runs on one worker, so that its module-scoped fixtures (a seeded household, a
+  database per module) are built once. The files that start real processes or a browser go
+  first, as the longest jobs should.
+- What a test holds with ``one_worker_at_a_time`` (the Redis test database, which the tests
+  empty) no test of another worker holds at the same time.
+- A test marked ``alone`` (it restarts the shared PostgreSQL server) waits until no other test
+  runs, and no other test starts until it has finished.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+# Two cores: one worker each, and a third for the time the tests wait on servers, browsers and
+# the databases rather than compute.
+WORKERS = 3
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """``WORKERS`` processes unless the command line says how many, given whole files."""
+    option = config.option
+    if _on_a_worker(config) or not config.pluginmanager.hasplugin("xdist") or option.collectonly:
+        return  # a worker runs what it is given, and starts no workers of its own
+    if option.numprocesses is None and not option.tx:
+        option.numprocesses = WORKERS
+    if option.dist == "no" and option.numprocesses != 0:
+        option.dist = "loadfile"
+        option.loadscopereorder = False  # the order of pytest_collection_modifyitems
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a worker, the files that start processes or a browser first (the sort is stable)."""
+    if _on_a_worker(config):
+        items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    if not _on_a_worker(item.config):
+        return (yield)
+    with _turn(_run_folder(item.config), alone=item.get_closest_marker("alone") is not None):
+        return (yield)
+
+
+@contextmanager
+def one_worker_at_a_time(config: pytest.Config, name: str) -> Iterator[None]:
+    """Hold ``name`` (a shared service) so that no test of another worker holds it meanwhile."""
+    if not _on_a_worker(config):
+        yield
+        return
+    with (_run_folder(config) / f"{name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _on_a_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _run_folder(config: pytest.Config) -> Path:
+    """The folder of this run that all its workers share: the parent of their temporary folders."""
+    return Path(config.option.basetemp).parent
+
+
+@contextmanager
+def _turn(folder: Path, *, alone: bool) -> Iterator[None]:
+    """A reader-writer lock across the workers: any number of tests run at once, and a test that
+    must be alone runs by itself. The gate gives that test precedence: once it holds the gate, no
+    other test starts, and it waits for those that run to finish."""
+    with (folder / "tests.gate").open("a") as gate, (folder / "tests.running").open("a") as running:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(running, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        finally:
+            if not alone:
+                fcntl.flock(gate, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(running, fcntl.LOCK_UN)
+            fcntl.flock(gate, fcntl.LOCK_UN)
