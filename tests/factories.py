@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from energy_core.accounts import IssuedKey, create_device, create_user, issue_api_key
+from energy_core.db import session_scope
 from energy_core.ingest import ReadingIn, record_readings
 from energy_core.models import Device, DeviceCreate, KeyScope, Role, User
 
@@ -62,3 +64,20 @@ def add_readings(
         now=now,
         enforce_window=now is not None,
     )
+
+
+def seed_device(
+    engine: Engine,
+    points: list[tuple[datetime, float]] | None = None,
+    *,
+    now: datetime | None = None,
+    **device,
+) -> tuple[User, Device]:
+    """A new user with one device (``device`` holds its fields) and its readings at ``points``,
+    committed: ``(user, device)``."""
+    with session_scope(engine) as session:
+        user = make_user(session)
+        made = make_device(session, user=user, **device)
+        if points:
+            add_readings(session, user=user, device=made, points=points, now=now)
+    return user, made

@@ -12,7 +12,7 @@ from energy_core.db import session_scope
 from energy_core.migrate import alembic_config
 from energy_core.models import Device, DirtyHour, HourlyAggregate, Reading
 from energy_core.rollup import rollup_dirty_hours
-from tests.factories import add_readings, make_device, make_user
+from tests.factories import add_readings, make_device, make_user, seed_device
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -115,15 +115,7 @@ def _fillfactor(engine) -> str | None:
 
 
 def test_devices_fillfactor_upgrade_keeps_every_row_and_figure(engine):
-    with session_scope(engine) as s:
-        user = make_user(s)
-        fridge = make_device(s, user=user)
-        add_readings(
-            s,
-            user=user,
-            device=fridge,
-            points=[(T0 + timedelta(minutes=m), 90.0) for m in range(90)],
-        )
+    user, fridge = seed_device(engine, [(T0 + timedelta(minutes=m), 90.0) for m in range(90)])
     rollup_dirty_hours(engine)
 
     def snapshot() -> tuple:

@@ -17,7 +17,7 @@ from energy_core.sql.ingest import mark_hours_dirty
 from energy_core.sql.locks import job_lock
 from energy_core.stats import instant_period, load_household, read_series
 from energy_core.types import UTCDateTime
-from tests.factories import add_readings, make_device, make_user
+from tests.factories import seed_device
 
 T0 = datetime(2025, 1, 6, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -27,16 +27,7 @@ NOW = T0 + timedelta(days=401)
 
 def seed_day(engine, *, hours: int = 24, power_w: float = 1000.0):
     """One device with a reading every minute for ``hours`` hours from T0."""
-    with session_scope(engine) as s:
-        user = make_user(s)
-        device = make_device(s, user=user)
-        add_readings(
-            s,
-            user=user,
-            device=device,
-            points=[(T0 + timedelta(minutes=m), power_w) for m in range(hours * 60)],
-        )
-    return user, device
+    return seed_device(engine, [(T0 + timedelta(minutes=m), power_w) for m in range(hours * 60)])
 
 
 def readings_per_hour(engine, device_pk: int) -> dict[datetime, int]:

@@ -17,7 +17,7 @@ from energy_core.retention import prune_readings
 from energy_core.rollup import dirty_backlog, mark_for_rebuild, rollup_dirty_hours
 from energy_core.settings import get_settings
 from energy_core.stats import instant_period, load_household, read_series
-from tests.factories import add_readings, make_device, make_user
+from tests.factories import add_readings, make_device, make_user, seed_device
 
 T0 = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
 # The clock of rebuilds, which leave hours past the retention horizon alone: a day after T0, so
@@ -119,10 +119,7 @@ def test_gap_longer_than_max_gap_is_unknown_not_zero(engine):
 
 
 def test_reading_near_the_end_of_an_hour_carries_into_the_next(engine):
-    with session_scope(engine) as s:
-        user = make_user(s)
-        device = make_device(s, user=user)
-        add_readings(s, user=user, device=device, points=[(T0 + timedelta(minutes=55), 3600.0)])
+    user, device = seed_device(engine, [(T0 + timedelta(minutes=55), 3600.0)])
     rollup_dirty_hours(engine)
     rows = stored_hours(engine, device.id)
     assert rows[0].energy_wh == pytest.approx(300.0)
@@ -154,15 +151,9 @@ def first_reading(engine, device_pk: int) -> datetime | None:
 
 
 def test_the_rollup_keeps_each_devices_first_reading_and_retention_never_moves_it(engine):
-    with session_scope(engine) as s:
-        user = make_user(s)
-        device = make_device(s, user=user)
-        add_readings(
-            s,
-            user=user,
-            device=device,
-            points=[(T0 + timedelta(hours=2, minutes=m), 100.0) for m in range(7, 240)],
-        )
+    user, device = seed_device(
+        engine, [(T0 + timedelta(hours=2, minutes=m), 100.0) for m in range(7, 240)]
+    )
     assert first_reading(engine, device.id) is None  # not rolled up yet
     rollup_dirty_hours(engine)
     assert first_reading(engine, device.id) == T0 + timedelta(hours=2, minutes=7)
@@ -180,10 +171,7 @@ def test_the_rollup_keeps_each_devices_first_reading_and_retention_never_moves_i
 
 
 def test_late_reading_changes_the_previous_hour_too(engine):
-    with session_scope(engine) as s:
-        user = make_user(s)
-        device = make_device(s, user=user)
-        add_readings(s, user=user, device=device, points=[(T0 + timedelta(minutes=50), 600.0)])
+    user, device = seed_device(engine, [(T0 + timedelta(minutes=50), 600.0)])
     rollup_dirty_hours(engine)
     with session_scope(engine) as s:
         add_readings(s, user=user, device=device, points=[(T0 + timedelta(minutes=55), 0.0)])
@@ -194,15 +182,9 @@ def test_late_reading_changes_the_previous_hour_too(engine):
 
 
 def test_running_the_job_twice_changes_nothing(engine):
-    with session_scope(engine) as s:
-        user = make_user(s)
-        device = make_device(s, user=user)
-        add_readings(
-            s,
-            user=user,
-            device=device,
-            points=[(T0 + timedelta(seconds=17 * i), 10.0 + i) for i in range(500)],
-        )
+    user, device = seed_device(
+        engine, [(T0 + timedelta(seconds=17 * i), 10.0 + i) for i in range(500)]
+    )
     first = rollup_dirty_hours(engine)
     before = {
         h: (r.energy_wh, r.covered_s, r.sample_count)
@@ -220,10 +202,7 @@ def test_running_the_job_twice_changes_nothing(engine):
 
 
 def test_per_device_max_gap_override_is_used(engine):
-    with session_scope(engine) as s:
-        user = make_user(s)
-        device = make_device(s, user=user, max_gap_s=1800)
-        add_readings(s, user=user, device=device, points=[(T0, 1000.0)])
+    user, device = seed_device(engine, [(T0, 1000.0)], max_gap_s=1800)
     rollup_dirty_hours(engine)
     assert stored_hours(engine, device.id)[0].covered_s == pytest.approx(1800)
 
@@ -256,9 +235,7 @@ readings_strategy = st.lists(
 def test_incremental_rollup_equals_reference_for_random_readings(engine, points, chunks, gap):
     """Random irregular readings, boundaries, duplicates, out of order, in chunks with job runs in
     between: the stored aggregates equal the reference."""
-    with session_scope(engine) as s:
-        user = make_user(s)
-        device = make_device(s, user=user, bidirectional=True, max_gap_s=gap)
+    user, device = seed_device(engine, bidirectional=True, max_gap_s=gap)
     size = max(1, len(points) // chunks)
     for i in range(0, len(points), size):
         chunk = points[i : i + size]

@@ -14,7 +14,7 @@ from energy_core.db import session_scope
 from energy_core.models import HourlyAggregate
 from energy_core.rollup import rollup_dirty_hours
 from tests.core.test_rollup import NOW, T0
-from tests.factories import add_readings, make_device, make_user
+from tests.factories import add_readings, make_device, make_user, seed_device
 
 
 @pytest.fixture(autouse=True)
@@ -56,10 +56,7 @@ def energies(engine, device_pk: int) -> list[float]:
 
 
 def test_aggregate_recomputes_what_is_dirty(engine, capsys):
-    with session_scope(engine) as s:
-        user = make_user(s)
-        device = make_device(s, user=user)
-        add_readings(s, user=user, device=device, points=[(T0, 100.0)])
+    user, device = seed_device(engine, [(T0, 100.0)])
     assert main(["aggregate"]) == 0
     assert "Recomputed 1 device-hours" in capsys.readouterr().out
 

@@ -11,7 +11,7 @@ import pytest
 from energy_core.db import session_scope
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.stats import instant_period, load_household, read_series
-from tests.factories import add_readings, make_device, make_user
+from tests.factories import add_readings, make_device, make_user, seed_device
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -49,10 +49,7 @@ def test_daily_energy_in_the_users_timezone_before_and_after_rollup(engine):
 
 def test_ranges_with_partial_hours_use_raw_readings_for_the_edges(engine):
     t0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
-    with session_scope(engine) as s:
-        user = make_user(s)
-        device = make_device(s, user=user)
-        add_readings(s, user=user, device=device, points=minutes(t0, 180, 600.0))
+    user, device = seed_device(engine, minutes(t0, 180, 600.0))
     rollup_dirty_hours(engine)
     start, end = t0 + timedelta(minutes=30), t0 + timedelta(hours=2, minutes=15)
     total = series_of(engine, user.id, start, end).total

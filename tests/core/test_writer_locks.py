@@ -19,7 +19,7 @@ from energy_core.integrity import find_orphans
 from energy_core.models import Device, HourlyAggregate, Reading
 from energy_core.rollup import dirty_backlog, rollup_batch, rollup_dirty_hours
 from energy_core.sql import locks
-from tests.factories import add_readings, make_device, make_user
+from tests.factories import add_readings, seed_device
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
@@ -57,10 +57,7 @@ def open_writer(engine, *, user, device, points):  # noqa: ANN001, ANN201
 
 
 def test_a_reading_committed_while_the_rollup_starts_is_aggregated(engine):
-    with session_scope(engine) as s:
-        user = make_user(s)
-        device = make_device(s, user=user)
-        add_readings(s, user=user, device=device, points=[(T0, 100.0)], now=NOW)
+    user, device = seed_device(engine, [(T0, 100.0)], now=NOW)
     # A second reading of the same hour: its writer finds the hour's mark already there and
     # leaves it as it is; it is still in flight when the rollup starts.
     writer = open_writer(
@@ -81,10 +78,7 @@ def test_a_reading_committed_while_the_rollup_starts_is_aggregated(engine):
 
 
 def test_a_writer_that_comes_during_the_rollup_leaves_its_hour_marked(engine):
-    with session_scope(engine) as s:
-        user = make_user(s)
-        device = make_device(s, user=user)
-        add_readings(s, user=user, device=device, points=[(T0, 100.0)], now=NOW)
+    user, device = seed_device(engine, [(T0, 100.0)], now=NOW)
     # The rollup has claimed the mark and not committed; a writer of the same hour comes now.
     with session_scope(engine) as rollup_session:
         assert rollup_batch(rollup_session, limit=100).hours == 1
@@ -108,9 +102,7 @@ def add_readings_committed(engine, user, device, points) -> None:  # noqa: ANN00
 
 
 def test_a_last_seen_time_skipped_by_a_writer_is_set_by_the_rollup(engine, database_url):
-    with session_scope(engine) as s:
-        user = make_user(s)
-        device = make_device(s, user=user)
+    user, device = seed_device(engine)
     with psycopg.connect(libpq_url(database_url)) as other:
         # Another writer moving the device's last-seen time holds its row.
         other.execute("SELECT 1 FROM devices WHERE id = %s FOR NO KEY UPDATE", (device.id,))
@@ -127,9 +119,7 @@ def test_a_last_seen_time_skipped_by_a_writer_is_set_by_the_rollup(engine, datab
 
 
 def test_deleting_a_device_waits_for_its_writers_in_flight(engine):
-    with session_scope(engine) as s:
-        user = make_user(s)
-        device = make_device(s, user=user)
+    user, device = seed_device(engine)
     writer = open_writer(engine, user=user, device=device, points=[(T0, 10.0)])
 
     def delete() -> int:
@@ -150,10 +140,7 @@ def test_a_rollup_that_waits_too_long_for_the_writers_claims_nothing_and_lets_th
     engine, monkeypatch
 ):
     monkeypatch.setattr(locks, "HOLD_BACK_WAIT", "300ms")
-    with session_scope(engine) as s:
-        user = make_user(s)
-        device = make_device(s, user=user)
-        add_readings(s, user=user, device=device, points=[(T0, 100.0)], now=NOW)
+    user, device = seed_device(engine, [(T0, 100.0)], now=NOW)
     # A long import holds its writer's lock for as long as it runs.
     writer = open_writer(
         engine, user=user, device=device, points=[(T0 + timedelta(minutes=1), 1.0)]

@@ -20,21 +20,14 @@ from energy_core.rollup import dirty_backlog, last_rollup, rollup_dirty_hours
 from energy_core.sql.locks import scheduler_file_lock
 from energy_core.types import utcnow
 from scheduler.main import build_scheduler, retention_job, rollup_job
-from tests.factories import add_readings, make_device, make_user
+from tests.factories import add_readings, make_device, make_user, seed_device
 
 
 def seed_hours(engine, hours: int = 5):
     start = (utcnow() - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
-    with session_scope(engine) as s:
-        user = make_user(s)
-        device = make_device(s, user=user)
-        add_readings(
-            s,
-            user=user,
-            device=device,
-            points=[(start + timedelta(minutes=5 * i), 100.0) for i in range(hours * 12)],
-        )
-    return user, device
+    return seed_device(
+        engine, [(start + timedelta(minutes=5 * i), 100.0) for i in range(hours * 12)]
+    )
 
 
 def aggregate_count(engine) -> int:
@@ -132,15 +125,9 @@ def test_retention_job_prunes_only_aggregated_hours_and_logs_it(engine, monkeypa
 
     get_settings.cache_clear()
     start = (utcnow() - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-    with session_scope(engine) as s:
-        user = make_user(s)
-        device = make_device(s, user=user)
-        add_readings(
-            s,
-            user=user,
-            device=device,
-            points=[(start + timedelta(minutes=5 * i), 100.0) for i in range(24)],
-        )
+    user, device = seed_device(
+        engine, [(start + timedelta(minutes=5 * i), 100.0) for i in range(24)]
+    )
     caplog.set_level(logging.INFO, logger="energy_core")
     retention_job()  # nothing aggregated yet: nothing may go
     with session_scope(engine, read_only=True) as s:
