@@ -1,9 +1,8 @@
 """The suite on several processes (pytest-xdist), and what those processes must not share.
 
-Plain ``pytest`` runs the tests on ``WORKERS`` processes; ``-n N`` asks for another number, and
-``-n 0`` or ``-p no:xdist`` runs them all in one process, as before. Every worker has scratch
-databases of its own (their names are random) and a temporary folder of its own. The rest is
-kept apart here:
+``pytest -n 3`` runs the tests on three processes; plain ``pytest`` (or ``-n 0``, or
+``-p no:xdist``) runs them all in one process. Every worker has scratch databases of its own
+(their names are random) and a temporary folder of its own. The rest is kept apart here:
 
 - A test file runs on one worker, so that its module-scoped fixtures (a seeded household, a
   database per module) are built once. The files that start real processes or a browser go
@@ -23,20 +22,14 @@ from pathlib import Path
 
 import pytest
 
-# Two cores: one worker each, and a third for the time the tests wait on servers, browsers and
-# the databases rather than compute.
-WORKERS = 3
-
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
-    """``WORKERS`` processes unless the command line says how many, given whole files."""
+    """With ``-n N`` and no ``--dist``: whole files to each worker, in the order below."""
     option = config.option
     if _on_a_worker(config) or not config.pluginmanager.hasplugin("xdist") or option.collectonly:
         return  # a worker runs what it is given, and starts no workers of its own
-    if option.numprocesses is None and not option.tx:
-        option.numprocesses = WORKERS
-    if option.dist == "no" and option.numprocesses != 0:
+    if option.dist == "no" and option.numprocesses:
         option.dist = "loadfile"
         option.loadscopereorder = False  # the order of pytest_collection_modifyitems
 

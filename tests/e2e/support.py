@@ -92,31 +92,37 @@ def wait_until(
     pytest.fail(f"{what} did not happen ({why})\n{tails}")
 
 
-def answers(url: str) -> bool:
-    return httpx.get(url, timeout=2).status_code == 200
+@contextmanager
+def serving(
+    command: str, env: dict[str, str], log_path: Path, health: str, port: int | None = None
+) -> Iterator[str]:
+    """``energy-monitor COMMAND`` on ``port`` (a free one by default) in ``env``: its address,
+    once ``health`` (a path) answers 200."""
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [sys.executable, "-m", "energy_cli", command, "--port", str(port)]
+    with running(argv, env, log_path) as proc:
+        wait_until(
+            lambda: httpx.get(f"{url}{health}", timeout=2).status_code == 200,
+            timeout_s=90,
+            what=f"{command} answering {health}",
+            logs=[log_path],
+            procs=(proc,),
+        )
+        yield url
 
 
 @contextmanager
 def served_app(database_url: str, log_path: Path, **settings: str) -> Iterator[str]:
-    """The app's real Streamlit server (``energy-monitor app``) on ``database_url``, with the
-    tests' cookie key and ``settings`` (``ENERGY_...`` variables): its address, once it answers."""
-    port = free_port()
+    """The app's real Streamlit server on ``database_url``, with the tests' cookie key and
+    ``settings`` (``ENERGY_...`` variables): its address, once it answers."""
     env = {
         **os.environ,
         "ENERGY_DATABASE_URL": database_url,
         "ENERGY_COOKIE_KEY": COOKIE_KEY,
         **settings,
     }
-    url = f"http://127.0.0.1:{port}"
-    argv = [sys.executable, "-m", "energy_cli", "app", "--port", str(port)]
-    with running(argv, env, log_path) as proc:
-        wait_until(
-            lambda: answers(f"{url}/_stcore/health"),
-            timeout_s=90,
-            what="the app answering /_stcore/health",
-            logs=[log_path],
-            procs=(proc,),
-        )
+    with serving("app", env, log_path, "/_stcore/health") as url:
         yield url
 
 

@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -41,14 +40,12 @@ from tests.databases import code_under_test_on, postgres_copy, scratch_postgres_
 from tests.e2e.support import (
     ROOT,
     VIEWPORT,
-    answers,
     free_port,
     login_cookie,
-    running,
     served_app,
+    serving,
     settle,
     sign_in,
-    wait_until,
 )
 from tests.factories import PASSWORD, make_device, make_user
 
@@ -293,15 +290,7 @@ def test_the_send_data_snippets_post_readings_through_the_real_api(app_env, engi
         get_settings.cache_clear()
     env = {**os.environ, "ENERGY_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
     log_path = tmp_path / "api.log"
-    argv = [sys.executable, "-m", "energy_cli", "api", "--port", str(port)]
-    with running(argv, env, log_path) as proc:
-        wait_until(
-            lambda: answers(f"{api}/health"),
-            timeout_s=60,
-            what="the API answering /health",
-            logs=[log_path],
-            procs=(proc,),
-        )
+    with serving("api", env, log_path, "/health", port=port):
         if shutil.which("curl"):
             out = subprocess.run(
                 ["bash", "-c", curl.replace('"emk_..."', f'"{key}"')],
