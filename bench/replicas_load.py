@@ -252,7 +252,7 @@ def describe(name: str, phase: Phase) -> str:
 def main() -> None:
     from energy_core.db import make_engine
     from energy_core.migrate import upgrade_database
-    from tests.e2e.test_processes import running
+    from tests.e2e.support import running
     from tests.e2e.test_replicas import replicas_behind_nginx
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
