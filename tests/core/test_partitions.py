@@ -231,3 +231,53 @@ def test_a_month_whose_hours_are_not_all_safely_aggregated_is_not_dropped(engine
     left = {ts.replace(minute=0) for ts in _stamps(engine, device.id)}
     # The hour itself stays, and for a dirty hour the one before (its readings carry into it).
     assert left == ({spoiled - HOUR, spoiled} if spoil == "dirty" else {spoiled})
+
+
+def test_the_migration_carries_over_indexes_row_security_and_policies(engine):
+    with session_scope(engine) as s:
+        user = make_user(s)
+        device = make_device(s, user=user)
+        add_readings(s, user=user, device=device, points=[(datetime(2020, 1, 1, tzinfo=UTC), 5.0)])
+    _migrate(engine, "0060_alerts", down=True)
+    postgres = _postgres(engine)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE INDEX ix_readings_power ON readings (power_w)"))
+        if postgres:
+            conn.execute(text("ALTER TABLE readings ENABLE ROW LEVEL SECURITY"))
+            conn.execute(
+                text(
+                    "CREATE POLICY household ON readings USING "
+                    "(user_id = current_setting('energy.user_id', true)::int)"
+                )
+            )
+    _migrate(engine, "head")
+    with engine.connect() as conn:
+        if not postgres:
+            index = conn.execute(
+                text("SELECT tbl_name FROM sqlite_master WHERE name = 'ix_readings_power'")
+            ).scalar_one()
+            assert index == "readings"
+            assert not readings_partitioned(conn)
+            return
+        assert readings_partitioned(conn)
+        index = conn.execute(
+            text(
+                "SELECT indrelid::regclass::text FROM pg_index "
+                "WHERE indexrelid = 'ix_readings_power'::regclass"
+            )
+        ).scalar_one()
+        rls = conn.execute(
+            text("SELECT relrowsecurity FROM pg_class WHERE oid = 'readings'::regclass")
+        ).scalar_one()
+        policy = conn.execute(
+            text("SELECT qual FROM pg_policies WHERE tablename = 'readings'")
+        ).scalar_one()
+    with engine.begin() as conn:  # leave the schema as the migrations make it
+        conn.execute(text("DROP INDEX ix_readings_power"))
+        conn.execute(text("DROP POLICY household ON readings"))
+        conn.execute(text("ALTER TABLE readings DISABLE ROW LEVEL SECURITY"))
+    assert index == "readings"
+    assert rls is True
+    assert "current_setting('energy.user_id'" in policy
+    with session_scope(engine, read_only=True) as s:
+        assert s.exec(select(func.count()).select_from(Reading)).one() == 1
