@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO))
 import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
+from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from bench.pages import drop_database, ensure_database  # noqa: E402
 
@@ -190,21 +191,30 @@ def poll_aggregation(engine, pks: list[int], stop: threading.Event, seen: dict) 
     the first computed_at at which each count was reached, with the monotonic time of the poll."""
     probe = pks[:PROBES]
     while not stop.is_set():
-        with engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT device_pk, hour_start, sample_count, computed_at "
-                    "FROM hourly_aggregates WHERE device_pk = ANY(:pks) "
-                    "AND hour_start >= now() - interval '3 hours'"
-                ),
-                {"pks": probe},
-            ).all()
+        try:
+            rows = _probe_aggregates(engine, probe)
+        except OperationalError as exc:  # an overloaded server: poll again
+            print(f"aggregation poll failed, retrying: {exc}", file=sys.stderr)
+            stop.wait(2.0)
+            continue
         offset = time.monotonic() - time.time()
         for device_pk, hour, count, computed_at in rows:
             key = (device_pk, hour, count)
             if key not in seen:
                 seen[key] = computed_at.timestamp() + offset
         stop.wait(2.0)
+
+
+def _probe_aggregates(engine, probe: list[int]) -> list:  # noqa: ANN001
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT device_pk, hour_start, sample_count, computed_at "
+                "FROM hourly_aggregates WHERE device_pk = ANY(:pks) "
+                "AND hour_start >= now() - interval '3 hours'"
+            ),
+            {"pks": probe},
+        ).all()
 
 
 def aggregation_lags(load: Load, pks: list[int], seen: dict) -> tuple[list[float], int]:
