@@ -32,7 +32,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -112,6 +112,7 @@ async def device_loop(
     index: int,
     *,
     start: float,
+    start_wall: datetime,
     phase_s: float,
     interval_s: float,
     end: float,
@@ -124,7 +125,8 @@ async def device_loop(
     while due < end and time.monotonic() < end:
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         load.behind_s.append(time.monotonic() - due)
-        ts = datetime.now(UTC).replace(microsecond=0)
+        # Stamped when due, as a device stamps its sample: a late post keeps its own instant.
+        ts = (start_wall + timedelta(seconds=due - start)).replace(microsecond=0)
         body = {"timestamp": ts.isoformat(), "energy_watts": 100.0 + index % 900}
         load.generated += 1
         while True:
@@ -162,6 +164,7 @@ async def generate(
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         start = time.monotonic() + 1.0
+        start_wall = datetime.now(UTC) + timedelta(seconds=start - time.monotonic())
         end = start + duration_s
         url = f"{proxy}/api/v1/telemetry"
 
@@ -177,6 +180,7 @@ async def generate(
                 key,
                 i,
                 start=start,
+                start_wall=start_wall,
                 phase_s=interval_s * i / len(keys),
                 interval_s=interval_s,
                 end=end,
