@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from energy_core.household_scope import enter_system_scope
 from energy_core.sql.locks import job_lock
 from energy_core.sql.partitions import (
     MonthPartition,
@@ -69,6 +70,7 @@ def keep_partitions(
             log.info("partition upkeep skipped: another scheduler holds the lock")
             return Upkeep(skipped=True)
         with engine.connect() as conn:
+            enter_system_scope(conn)  # every household's readings (row-level security)
             have = {p.start for p in month_partitions(conn)}
             months = set(wanted_months(now or utcnow(), months_ahead=months_ahead))
             months |= set(months_in_default(conn))
@@ -77,6 +79,7 @@ def keep_partitions(
             partition = MonthPartition(start)
             try:
                 with engine.begin() as conn:
+                    enter_system_scope(conn)
                     run.moved += create_month_partition(conn, partition)
             except OperationalError as exc:
                 log.warning(
@@ -108,6 +111,8 @@ def drop_expired_partitions(engine: Engine, *, horizon: datetime, default_gap_s:
     for partition in expired:
         try:
             with engine.begin() as conn:
+                # The marks and aggregates of every household (row-level security).
+                enter_system_scope(conn)
                 if not partition_may_go(conn, partition, default_gap_s=default_gap_s):
                     continue
                 drop_month_partition(conn, partition)
