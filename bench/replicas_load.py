@@ -43,7 +43,7 @@ import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
-from bench.pages import drop_database, ensure_database  # noqa: E402
+from bench.databases import ensure_database  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/energy_bench_load"
 PROBES = 50
@@ -284,8 +284,7 @@ def main() -> None:
     args = parser.parse_args()
     kill_at = args.duration / 2 if args.kill_at is None else args.kill_at
 
-    drop_database(args.database_url)
-    ensure_database(args.database_url)
+    ensure_database(args.database_url, reload=True)
     engine = make_engine(args.database_url)
     upgrade_database(engine)
     started = time.perf_counter()

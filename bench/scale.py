@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from bench import pages  # noqa: E402
+from bench.databases import ensure_database  # noqa: E402
 
 log = logging.getLogger("bench.scale")
 
@@ -299,9 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     now = datetime.now(UTC)
-    if args.reload:
-        pages.drop_database(url)
-    pages.ensure_database(url)
+    ensure_database(url, reload=args.reload)
     engine = get_engine()
     upgrade_database(engine)
     figures: dict[str, str] = {"load": f"{os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)"}
