@@ -270,7 +270,10 @@ def test_the_migration_carries_over_indexes_row_security_and_policies(engine):
             text("SELECT relrowsecurity FROM pg_class WHERE oid = 'readings'::regclass")
         ).scalar_one()
         policy = conn.execute(
-            text("SELECT qual FROM pg_policies WHERE tablename = 'readings'")
+            text(
+                "SELECT qual FROM pg_policies "
+                "WHERE tablename = 'readings' AND policyname = 'household'"
+            )
         ).scalar_one()
     with engine.begin() as conn:  # leave the schema as the migrations make it
         conn.execute(text("DROP INDEX ix_readings_power"))
