@@ -74,23 +74,31 @@ def load(engine, *, readings: int, now: datetime) -> tuple[int, float]:  # noqa:
     iso = [datetime.fromtimestamp(int(t), UTC).isoformat() for t in stamps]
     hours = (stamps % 86_400) / 3600.0
     rng = np.random.default_rng(12)
+    powers = []
+    for k in range(len(owners)):
+        base = 50 + 40 * (k % 7)
+        power = base * (1.2 + np.sin((hours - 6 - k % 5) / 24 * 2 * np.pi))
+        powers.append(power + rng.gamma(2.0, 15.0, len(stamps)))
+    # Rows in time order, every device's reading of one instant together, as live ingest writes
+    # them (what BRIN relies on; a history import writes device by device instead).
+    matrix = np.stack(powers, axis=1).tolist()  # [instant][device]
+    prefixes = [f"{user_id}\t{device_pk}\t" for user_id, device_pk in owners]
     started = time.perf_counter()
     raw = engine.raw_connection()
     try:
         cursor = raw.driver_connection.cursor()
         with cursor.copy("COPY readings (user_id, device_pk, ts, power_w) FROM STDIN") as copy:
-            for k, (user_id, device_pk) in enumerate(owners):
-                base = 50 + 40 * (k % 7)
-                power = base * (1.2 + np.sin((hours - 6 - k % 5) / 24 * 2 * np.pi))
-                power += rng.gamma(2.0, 15.0, len(stamps))
-                prefix = f"{user_id}\t{device_pk}\t"
-                copy.write(
-                    "".join(
-                        f"{prefix}{s}\t{p:.1f}\n" for s, p in zip(iso, power.tolist(), strict=True)
+            for day in range(0, len(stamps), 288):
+                chunk = []
+                for i in range(day, min(day + 288, len(stamps))):
+                    stamp = iso[i]
+                    chunk.extend(
+                        f"{prefix}{stamp}\t{p:.1f}\n"
+                        for prefix, p in zip(prefixes, matrix[i], strict=True)
                     )
-                )
-                if (k + 1) % 10 == 0:
-                    log.info("copied %s readings", f"{(k + 1) * len(stamps):,}")
+                copy.write("".join(chunk))
+                if day % (288 * 30) == 0:
+                    log.info("copied %d days of readings", day // 288)
         raw.driver_connection.commit()
     finally:
         raw.close()
