@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -36,6 +35,7 @@ import numpy as np  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from bench import pages  # noqa: E402
+from bench.alerts import median_s  # noqa: E402
 from bench.databases import ensure_database  # noqa: E402
 
 log = logging.getLogger("bench.scale")
@@ -103,15 +103,6 @@ def load(engine, *, readings: int, now: datetime) -> tuple[int, float]:  # noqa:
     finally:
         raw.close()
     return len(owners) * len(stamps), time.perf_counter() - started
-
-
-def median_s(run, repeat: int = 5) -> float:  # noqa: ANN001
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def incremental_rollup(engine, *, now: datetime, steps: int = 3) -> list[tuple[float, float]]:  # noqa: ANN001
@@ -276,7 +267,9 @@ def ts_indexes(engine, *, now: datetime) -> list[tuple]:  # noqa: ANN001
             timings = {}
             for name, sql in reads.items():
                 conn.execute(text(sql), params).all()  # warm
-                timings[name] = median_s(lambda sql=sql: conn.execute(text(sql), params).all())
+                timings[name] = median_s(
+                    lambda sql=sql: conn.execute(text(sql), params).all(), repeat=5
+                )
         results.append((kind, build_s, int(size or 0), timings))
     with engine.begin() as conn:
         conn.execute(text("DROP INDEX IF EXISTS ix_readings_ts"))
