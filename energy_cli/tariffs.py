@@ -148,9 +148,10 @@ def cmd_bill(args: argparse.Namespace) -> int:
         f"{_money(c.standing, cur)} + tax {_money(c.tax, cur)}"
     )
     print(f"Projected for the period: {_money(summary.projected_total, cur)} ({summary.method})")
-    print(f"Last period ({last.first_day} to {last.last_day}): {_money(last.total, cur)}")
     ly = summary.last_year
-    print(f"Same days last year ({ly.first_day} to {ly.last_day}): {_money(ly.total, cur)}")
+    for label, bill in (("Last period", last), ("Same days last year", ly)):
+        total = _money(bill.total, cur) if bill.has_readings else "no data (no readings)"
+        print(f"{label} ({bill.first_day} to {bill.last_day}): {total}")
     if summary.budget:
         print(
             f"Budget {_money(summary.budget, cur)}: {summary.budget_used:.0%} used, "

@@ -21,6 +21,10 @@ class BillOut(BaseModel):
     standing_charge: float = Field(description="The standing charge of every day begun.")
     tax: float = Field(description="Tax on the energy cost and the standing charge.")
     total: float = Field(description="energy + standing_charge + tax.")
+    has_readings: bool = Field(
+        description="False when no reading covers any of its days: the bill is then no data, "
+        "and its total (standing charges at most) is not a measured bill."
+    )
 
 
 class BillingOut(BaseModel):
@@ -38,6 +42,7 @@ class BillingOut(BaseModel):
                         "standing_charge": 1.2,
                         "tax": 0.215,
                         "total": 4.515,
+                        "has_readings": True,
                     },
                     "projected_total": 65.1,
                     "projection_method": "the average energy cost per day of the whole days so "

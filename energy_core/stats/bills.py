@@ -35,10 +35,16 @@ class Bill:
     tax: float
     days: int
     days_so_far: int  # days that have begun (a bill still running has fewer than ``days``)
+    covered_s: float = 0.0  # the time the household's readings cover over the days
 
     @property
     def total(self) -> float:
         return self.energy + self.standing + self.tax
+
+    @property
+    def has_readings(self) -> bool:
+        """False when no reading covers any of the days: the bill is "no data", not a zero."""
+        return self.covered_s > 0
 
     def as_dict(self) -> dict:
         """The bill as the CLI's JSON and the read API show it."""
@@ -51,6 +57,7 @@ class Bill:
             "standing_charge": round(self.standing, 6),
             "tax": round(self.tax, 6),
             "total": round(self.total, 6),
+            "has_readings": self.has_readings,
         }
 
 
@@ -62,7 +69,7 @@ def bill_for(
     tariff = household.tariff
     today = now.astimezone(tz).date()
     period = days_period(first_day, last_day, timezone=household.timezone, now=now)
-    energy = standing = tax = 0.0
+    energy = standing = tax = covered = 0.0
     begun = 0
     if first_day <= today:
         series = read_series(session, household.select(period, granularity="day"))
@@ -72,6 +79,7 @@ def bill_for(
             charge = plan.standing_charge_per_day if plan else 0.0
             percent = plan.tax_percent if plan else 0.0
             energy += figure.cost_value
+            covered += figure.covered_s
             standing += charge
             tax += (figure.cost_value + charge) * percent / 100.0
             begun += 1
@@ -84,6 +92,7 @@ def bill_for(
         tax=tax,
         days=(last_day - first_day).days + 1,
         days_so_far=begun,
+        covered_s=covered,
     )
 
 

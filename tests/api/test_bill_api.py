@@ -52,6 +52,7 @@ def test_the_bill_so_far_its_projection_and_the_budget_by_hand(keys):
         "standing_charge": pytest.approx(1.2),
         "tax": pytest.approx(0.06),
         "total": pytest.approx(1.26),
+        "has_readings": False,
     }
     # One whole day so far cost only its standing charge: 30 of them, plus tax.
     assert bill["projected_total"] == pytest.approx(30 * 0.6 * 1.05)

@@ -184,7 +184,14 @@ def test_the_bill_its_projection_the_budget_and_a_what_if(engine, tmp_path, caps
     assert bill["same_days_last_year"]["first_day"] == "2025-04-01"
     assert bill["same_days_last_year"]["last_day"] == "2025-04-02"
     assert bill["same_days_last_year"]["total"] == 0
+    # ... which is "no data", never a zero bill, wherever it is shown.
+    assert bill["same_days_last_year"]["has_readings"] is False
+    assert bill["last"]["has_readings"] is True
     assert bill["budget"] == 10 and bill["budget_verdict"] == "on course to exceed the budget"
+    assert main(["tariffs", "bill", "--user", email, "--now", now]) == 0
+    said = capsys.readouterr().out
+    assert "Same days last year (2025-04-01 to 2025-04-02): no data (no readings)" in said
+    assert "Last period (2026-03-01 to 2026-03-31): 13.60 GBP" in said
 
     flat = tmp_path / "flat.json"
     flat.write_text(

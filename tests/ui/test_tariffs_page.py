@@ -107,6 +107,9 @@ def test_yesterday_is_previewed_then_the_plan_saved_and_billed(home):
     # Projection: 9 whole days so far cost `energy`; 30 days at that rate, 30 standing charges.
     projected = (energy / 9 * 30 + 30 * 0.5) * 1.1
     assert shown["Projected for the period"] == format_money(projected, "GBP")
+    # May and June 2025 have no readings: no data, never a zero bill.
+    assert shown["Last period"] == "No data"
+    assert shown["Same days last year"] == "No data"
     assert "0.1 mon-fri 00:30-05:30" in shown_text(at)
 
 

@@ -102,12 +102,13 @@ def bill_section(user_id: int) -> None:
         format_money(summary.projected_total, cur),
         help=f"Projection: {PROJECTION_METHOD}.",
     )
-    cols[2].metric("Last period", format_money(last.total, cur))
+    cols[2].metric("Last period", _bill_total(last, cur))
     year = summary.last_year
     cols[3].metric(
         "Same days last year",
-        format_money(year.total, cur),
-        help=f"{year.first_day:%-d %b %Y} to {year.last_day:%-d %b %Y}, at the tariff valid then.",
+        _bill_total(year, cur),
+        help=f"{year.first_day:%-d %b %Y} to {year.last_day:%-d %b %Y}, at the tariff valid then"
+        + ("." if year.has_readings else "; no reading covers those days."),
     )
     st.caption(
         f"This period: {current.first_day:%-d %b} to {current.last_day:%-d %b %Y} "
@@ -118,6 +119,11 @@ def bill_section(user_id: int) -> None:
         f"Projection: {PROJECTION_METHOD}."
     )
     budget_section(user_id, summary, cur)
+
+
+def _bill_total(bill, currency: str) -> str:  # noqa: ANN001
+    """A bill's total, or "No data" when no reading covers its days (never a zero)."""
+    return format_money(bill.total, currency) if bill.has_readings else "No data"
 
 
 def budget_section(user_id: int, summary, currency: str) -> None:  # noqa: ANN001
