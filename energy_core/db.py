@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import select
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -23,6 +24,7 @@ from energy_core.household_scope import (
 from energy_core.settings import get_settings, normalize_database_url
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -168,6 +170,33 @@ def session_scope(
         except BaseException:
             session.rollback()
             raise
+
+
+# PostgreSQL's "deadlock detected" and "could not serialize": the server rolled the whole
+# transaction back, so running it again from the start is safe and usually succeeds.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+TRANSACTION_ATTEMPTS = 3
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether ``exc`` is a transaction the server rolled back only to break a deadlock or a
+    serialization conflict (nothing of it was written)."""
+    cause = getattr(exc, "orig", exc)
+    return getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def run_transaction(work: Callable[[], T], *, attempts: int = TRANSACTION_ATTEMPTS) -> T:
+    """``work()`` (which opens and commits its own transaction), run again from the start when
+    the server rolled it back to break a deadlock; any other error, or the last attempt's, is
+    raised."""
+    for attempt in range(1, attempts):
+        try:
+            return work()
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+            log.info("transaction rolled back by the server (%s); attempt %d", exc, attempt + 1)
+    return work()
 
 
 class DatabaseUnavailable(CoreError, RuntimeError):

@@ -17,10 +17,11 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 from energy_core.accounts import KeyPrincipal
-from energy_core.db import session_scope
+from energy_core.db import run_transaction, session_scope
 from energy_core.errors import ErrorKind
 from energy_core.ingest import (
     IngestRejected,
+    IngestResult,
     ReadingColumns,
     decode_json_body,
     from_short_names,
@@ -202,15 +203,21 @@ def _store(
 ) -> tuple[int, int]:
     """Store admitted readings in one transaction: (new, duplicates); or refuse them all.
     Blocking."""
-    try:
+
+    def write() -> IngestResult:
         with session_scope(api.engine, household=principal.user_id) as session:
-            result = record_reading_columns(
+            return record_reading_columns(
                 session,
                 user_id=principal.user_id,
                 columns=columns,
                 device_pk_scope=principal.device_pk,
                 settings=api.settings,
             )
+
+    try:
+        # A batch that overlaps another writer's may be rolled back to break a deadlock: it wrote
+        # nothing, so it runs again rather than answering the device with an error.
+        result = run_transaction(write)
     except IngestRejected as exc:
         if not batch:  # one reading has no position to report
             exc.problems = [replace(p, index=None) for p in exc.problems]
