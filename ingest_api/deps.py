@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from energy_core.accounts import CachedKeyVerifier, KeyPrincipal
-from energy_core.db import session_scope
+from energy_core.db import run_transaction, session_scope
 from energy_core.errors import ErrorKind
 from energy_core.inputs import InputValue, record_inputs
 from energy_core.models import KeyScope
@@ -166,15 +166,19 @@ def verify_key(api: Api, key: str, client: str) -> KeyPrincipal | None:
 
 def store_inputs(api: Api, principal: KeyPrincipal, values: list[InputValue]) -> None:
     """Store what a hub (Emoncms, InfluxDB) sent with ``principal``'s key, in one transaction.
-    Blocking."""
-    with session_scope(api.engine, household=principal.user_id) as session:
-        record_inputs(
-            session,
-            user_id=principal.user_id,
-            values=values,
-            register=principal.register_inputs,
-            settings=api.settings,
-        )
+    Blocking. Run again if PostgreSQL rolled it back to break a deadlock, as batches are."""
+
+    def write() -> None:
+        with session_scope(api.engine, household=principal.user_id) as session:
+            record_inputs(
+                session,
+                user_id=principal.user_id,
+                values=values,
+                register=principal.register_inputs,
+                settings=api.settings,
+            )
+
+    run_transaction(write)
 
 
 def authorize(api: Api, credentials: AnyCredentials, scope: KeyScope, client: str) -> KeyPrincipal:
