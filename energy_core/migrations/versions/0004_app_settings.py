@@ -1,11 +1,4 @@
-"""app settings: a key/value table for settings admins change in the app (self-registration)
-
-Revision ID: 0004_app
-Revises: 0003_aggregates
-Create Date: 2026-11-26 22:00:00
-"""
-
-from collections.abc import Sequence
+"""app settings: a key/value table for settings admins change in the app (self-registration)"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -14,8 +7,6 @@ import energy_core.types
 
 revision: str = "0004_app"
 down_revision: str | None = "0003_aggregates"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,5 @@
 """aggregates keep consumption and generation apart; devices know their first reading
 
-Revision ID: 0010_consumed_generated
-Revises: 0020_readings_without_fk
-Create Date: 2026-12-02 10:00:00
-
 An hour's net energy_wh cannot say how much of it was drawn and how much produced when a device
 both draws and produces within the hour (a battery that charges and discharges, an inverter's
 night standby). The rollup now stores both parts, each exact per reading.
@@ -18,8 +14,6 @@ readings it may have pruned) keep the split by sign.
 reading, or from the first stored hour where retention pruned the readings before it.
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -27,8 +21,6 @@ import energy_core.types
 
 revision: str = "0010_consumed_generated"
 down_revision: str | None = "0020_readings_without_fk"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 # The longest max gap a device may have: a recomputed hour needs the readings of that long
 # before it, so hours closer than this to a device's oldest kept reading are not recomputed.

@@ -1,9 +1,5 @@
 """readings, hourly aggregates and dirty marks without a foreign key to devices
 
-Revision ID: 0020_readings_without_fk
-Revises: 0004_app
-Create Date: 2026-12-02 06:00:00
-
 The foreign key from ``readings.device_pk`` to ``devices`` looked the device up again for every
 row written (a trigger per row on PostgreSQL, a lookup per row on SQLite), which halved the rate at
 which readings can be stored. Ingest checks the devices of a batch once, and deleting a device or a
@@ -16,15 +12,12 @@ drop a constraint, so each table is copied into a new one without it, rows uncha
 """
 
 import re
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020_readings_without_fk"
 down_revision: str | None = "0004_app"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 TABLES = ("readings", "hourly_aggregates", "dirty_hours")
 _SQLITE_REFERENCE = "FOREIGN KEY(device_pk) REFERENCES devices (id) ON DELETE CASCADE"

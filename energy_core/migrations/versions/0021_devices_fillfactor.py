@@ -1,9 +1,5 @@
 """devices keep half of each page free (PostgreSQL), for last-seen times updated in place
 
-Revision ID: 0021_devices_fillfactor
-Revises: 0050_tariffs
-Create Date: 2026-12-02 12:45:00
-
 Every batch of readings moves the last-seen time of its devices: a device row is rewritten once
 per batch. With full pages the new version goes to another page (and into both of the table's
 indexes) instead of beside the old one; with half of each page free, PostgreSQL writes it on the
@@ -15,14 +11,10 @@ Only a storage parameter: no row is rewritten. Pages already full fill to half a
 move; SQLite has no such setting and is left as it is.
 """
 
-from collections.abc import Sequence
-
 from alembic import op
 
 revision: str = "0021_devices_fillfactor"
 down_revision: str | None = "0050_tariffs"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 FILLFACTOR = 50
 

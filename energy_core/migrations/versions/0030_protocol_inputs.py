@@ -1,9 +1,5 @@
 """inputs of the Emoncms and InfluxDB protocols; keys that register inputs; keys found by hash
 
-Revision ID: 0030_protocol_inputs
-Revises: 0010_consumed_generated
-Create Date: 2026-12-02 12:00:00
-
 Hubs send many values per node (power, voltage, temperature, meter totals). ``inputs`` holds each
 one a household's hubs have sent (``node:name``), whether it is watts (only those become readings
 of the device of that name) and its latest value and time (what ``input/get`` answers).
@@ -13,8 +9,6 @@ sight. Emoncms keys are 32 hex characters with no lookup prefix, so keys are als
 hash: ``ix_api_keys_key_hash``.
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -22,8 +16,6 @@ import energy_core.types
 
 revision: str = "0030_protocol_inputs"
 down_revision: str | None = "0010_consumed_generated"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

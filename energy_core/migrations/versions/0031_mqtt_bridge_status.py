@@ -1,11 +1,4 @@
-"""the MQTT bridge's counts and lag, for the System status page
-
-Revision ID: 0031_mqtt_bridge_status
-Revises: 0030_protocol_inputs
-Create Date: 2026-12-02 12:30:00
-"""
-
-from collections.abc import Sequence
+"""the MQTT bridge's counts and lag, for the System status page"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -14,8 +7,6 @@ import energy_core.types
 
 revision: str = "0031_mqtt_bridge_status"
 down_revision: str | None = "0030_protocol_inputs"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -1,11 +1,4 @@
-"""effective-dated tariffs per household and imported price series (docs/tariffs.md)
-
-Revision ID: 0050_tariffs
-Revises: 0031_mqtt_bridge_status
-Create Date: 2026-12-02 12:50:00
-"""
-
-from collections.abc import Sequence
+"""effective-dated tariffs per household and imported price series (docs/tariffs.md)"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -14,8 +7,6 @@ import energy_core.types
 
 revision: str = "0050_tariffs"
 down_revision: str | None = "0031_mqtt_bridge_status"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -1,12 +1,6 @@
 """alerts per household: the alerts raised, per-device and household alert settings, mutes
 (docs/alerts.md)
-
-Revision ID: 0060_alerts
-Revises: 0051_monthly_budget
-Create Date: 2026-12-02 15:20:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -15,8 +9,6 @@ import energy_core.types
 
 revision: str = "0060_alerts"
 down_revision: str | None = "0051_monthly_budget"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 UTC_TS = energy_core.types.UTCDateTime
 

@@ -1,12 +1,6 @@
 """alert e-mail: each alert's own e-mail delivery state beside the webhook's, and a household's
 e-mail settings (docs/alerts.md, "E-mail")
-
-Revision ID: 0061_alert_email
-Revises: 0090_row_level_security
-Create Date: 2026-12-02 16:10:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -15,8 +9,6 @@ import energy_core.types
 
 revision: str = "0061_alert_email"
 down_revision: str | None = "0090_row_level_security"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 UTC_TS = energy_core.types.UTCDateTime
 

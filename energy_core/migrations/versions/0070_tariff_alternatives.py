@@ -1,11 +1,4 @@
-"""named alternative tariffs a household compares its own with (docs/tariffs.md, "What if")
-
-Revision ID: 0070_tariff_alternatives
-Revises: 0080_readings_by_month
-Create Date: 2026-12-02 15:30:00
-"""
-
-from collections.abc import Sequence
+"""named alternative tariffs a household compares its own with (docs/tariffs.md, "What if")"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -14,8 +7,6 @@ import energy_core.types
 
 revision: str = "0070_tariff_alternatives"
 down_revision: str | None = "0080_readings_by_month"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

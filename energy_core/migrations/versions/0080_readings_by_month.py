@@ -1,9 +1,5 @@
 """readings range-partitioned by UTC month on PostgreSQL, with a default partition
 
-Revision ID: 0080_readings_by_month
-Revises: 0060_alerts
-Create Date: 2026-12-02 15:30:00
-
 Retention then drops whole months instead of deleting millions of rows, and vacuum and index
 upkeep work on one month at a time instead of the whole history. The primary key already holds
 ``ts``, the partition key, as PostgreSQL requires, so it stays (user_id, device_pk, ts) and
@@ -20,7 +16,6 @@ was. The downgrade copies the rows back into one table the same way.
 SQLite keeps one table: nothing changes there.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -36,8 +31,6 @@ from energy_core.types import utcnow
 
 revision: str = "0080_readings_by_month"
 down_revision: str | None = "0060_alerts"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 COLUMNS = "user_id, device_pk, ts, power_w"
 SHAPE = (

@@ -2,13 +2,7 @@
 
 A query that forgot its ``user_id`` filter returns the rows of the transaction's household, or
 nothing, instead of another household's (energy_core/household_scope.py).
-
-Revision ID: 0090_row_level_security
-Revises: 0070_tariff_alternatives
-Create Date: 2026-12-02 15:30:00
 """
-
-from collections.abc import Sequence
 
 from alembic import op
 
@@ -21,8 +15,6 @@ from energy_core.household_scope import (
 
 revision: str = "0090_row_level_security"
 down_revision: str | None = "0070_tariff_alternatives"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 # Every table with a ``user_id`` column at this point of the chain, found in the catalog (a
