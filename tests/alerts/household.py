@@ -83,5 +83,30 @@ def alerts(engine, user_id: int, state: str = "all", now: datetime = NOW) -> lis
         return list_alerts(s, user_id=user_id, state=state, now=now)
 
 
+def figures_of(alert: dict) -> dict:
+    """An alert's evidence figures, label -> value."""
+    return {f["label"]: f["value"] for f in alert["evidence"]["figures"]}
+
+
+def assert_retried_with_backoff(deliver: Callable, engine) -> None:
+    """``deliver`` fails twice then succeeds: tried again a minute after the first failure, two
+    after the second, never earlier."""
+    assert deliver(engine, now=NOW).retried == 1
+    assert deliver(engine, now=NOW + timedelta(seconds=59)).retried == 0
+    assert deliver(engine, now=NOW + timedelta(minutes=1)).retried == 1
+    assert deliver(engine, now=NOW + timedelta(minutes=2)).sent == 0
+    assert deliver(engine, now=NOW + timedelta(minutes=3)).sent == 1
+
+
+def assert_given_up_after(deliver: Callable, engine, attempts: int) -> None:
+    """``deliver`` always fails: retried an hour apart from NOW, failed at the last attempt."""
+    at, outcomes = NOW, []
+    for _ in range(attempts):
+        run = deliver(engine, now=at)
+        outcomes.append((run.retried, run.failed))
+        at += timedelta(hours=1)
+    assert outcomes == [(1, 0)] * (attempts - 1) + [(0, 1)]
+
+
 def weeks_before(weeks: int) -> datetime:
     return NOW.replace(minute=0) - timedelta(weeks=weeks)

@@ -11,7 +11,7 @@ from energy_core.alerts import evaluate_alerts
 from energy_core.db import session_scope
 from energy_core.demo import seed_demo_household
 from energy_core.rollup import rollup_dirty_hours
-from tests.alerts.household import alerts
+from tests.alerts.household import alerts, figures_of
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -28,6 +28,6 @@ def test_the_demo_household_is_on_course_to_exceed_its_budget(engine):
     assert alert["explanation"].startswith(
         "The bill of this billing period (1 Nov to 30 Nov) is projected at "
     )
-    figures = {f["label"]: f["value"] for f in alert["evidence"]["figures"]}
+    figures = figures_of(alert)
     assert figures["Projected bill"] > figures["Budget"]
     assert figures["Bill so far"] < figures["Budget"]

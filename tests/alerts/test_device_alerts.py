@@ -13,6 +13,7 @@ from tests.alerts.household import (
     Power,
     alerts,
     evaluate,
+    figures_of,
     heater,
     seed,
     tv,
@@ -39,8 +40,7 @@ def test_an_unusual_hour_fires_with_its_median_and_mad(engine):
     assert alert["device_id"] == "living-tv"
     assert alert["title"] == "Unusual use: Living Tv, Monday 09:00-10:00"
     assert alert["explanation"] == UNUSUAL_TEXT
-    figures = {f["label"]: f["value"] for f in alert["evidence"]["figures"]}
-    assert figures == {
+    assert figures_of(alert) == {
         "Average power": 1000.0,
         "Usual (median)": 100.0,
         "Median absolute deviation": 7.5,
@@ -112,8 +112,7 @@ def test_a_heater_on_far_beyond_its_usual_run_is_left_on(engine):
         "a row, since Mon 30 Nov 04:00; its usual run is 2 hours (the median of its last 21 "
         "runs). Was it left on?"
     )
-    figures = {f["label"]: f["value"] for f in alert["evidence"]["figures"]}
-    assert figures == {
+    assert figures_of(alert) == {
         "Hours on in a row": 6,
         "Usual run (median)": 2,
         "Runs compared": 21,

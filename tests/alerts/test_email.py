@@ -21,7 +21,7 @@ from energy_core.clock import pinned_now
 from energy_core.db import session_scope
 from energy_core.settings import get_settings
 from scheduler.main import alert_email_job, build_scheduler
-from tests.alerts.household import NOW
+from tests.alerts.household import NOW, assert_given_up_after, assert_retried_with_backoff
 from tests.alerts.test_lifecycle import OFFLINE_TEXT, fridge_household
 
 
@@ -115,23 +115,13 @@ def test_a_refusing_server_is_retried_with_backoff_then_given_up(engine, smtp):
     sink = smtp(refusals=2)
     user_id = fridge_household(engine)
     evaluate_alerts(engine, now=NOW)
-    assert deliver_email(engine, now=NOW).retried == 1
-    # The webhook's backoff: a minute after the first failure, two after the second.
-    assert deliver_email(engine, now=NOW + timedelta(seconds=59)).retried == 0
-    assert deliver_email(engine, now=NOW + timedelta(minutes=1)).retried == 1
-    assert deliver_email(engine, now=NOW + timedelta(minutes=2)).sent == 0
-    assert deliver_email(engine, now=NOW + timedelta(minutes=3)).sent == 1
+    assert_retried_with_backoff(deliver_email, engine)
     assert (sink.tries, len(sink.messages)) == (3, 1)
     assert email_states(engine, user_id) == [("sent", 2)]
     sink.refusals, sink.tries = 100, 0
     other = fridge_household(engine)
     evaluate_alerts(engine, now=NOW)
-    at, outcomes = NOW, []
-    for _ in range(MAX_ATTEMPTS):
-        run = deliver_email(engine, now=at)
-        outcomes.append((run.retried, run.failed))
-        at += timedelta(hours=1)
-    assert outcomes == [(1, 0)] * (MAX_ATTEMPTS - 1) + [(0, 1)]
+    assert_given_up_after(deliver_email, engine, MAX_ATTEMPTS)
     assert email_states(engine, other) == [("failed", MAX_ATTEMPTS)]
 
 

@@ -11,7 +11,7 @@ import pytest
 from energy_core.alerts import set_household_alert_settings
 from energy_core.db import session_scope
 from energy_core.tariffs import set_budget, set_tariff
-from tests.alerts.household import NOW, alerts, evaluate, seed, steady
+from tests.alerts.household import NOW, alerts, evaluate, figures_of, seed, steady
 
 SWITCH = datetime(2026, 11, 23, tzinfo=UTC)  # Monday, a week before NOW's day
 
@@ -32,8 +32,7 @@ def test_the_always_on_load_rising_week_over_week(engine):
         "Sun 29 Nov 2026) is 150 W, up 100 W (+200%) from 50 W the 7 days before. Something new "
         "may be running all the time (a heater, a pump, a device that no longer sleeps)."
     )
-    figures = {f["label"]: f["value"] for f in alert["evidence"]["figures"]}
-    assert figures == {
+    assert figures_of(alert) == {
         "Baseload, last 7 days": 150.0,
         "Baseload, 7 days before": 50.0,
         "Rise": 100.0,
@@ -69,7 +68,7 @@ def test_a_bill_on_course_to_exceed_the_budget(engine):
         "The bill of this billing period (1 Nov to 30 Nov) is projected at 216.00 EUR, above the "
         "budget of 215.00 EUR: 211.82 EUR so far (99% used after 30 of 30 days). Projection: "
     )
-    figures = {f["label"]: f["value"] for f in alert["evidence"]["figures"]}
+    figures = figures_of(alert)
     assert figures["Bill so far"] == pytest.approx(211.825)
     assert figures["Projected bill"] == pytest.approx(216.0)
     assert figures["Budget"] == 215.0

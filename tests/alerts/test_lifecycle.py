@@ -13,7 +13,7 @@ from energy_core.alerts import acknowledge, mute, set_device_alert_settings, unm
 from energy_core.db import session_scope
 from energy_core.errors import NotFoundError
 from energy_core.models import Device, User
-from tests.alerts.household import NOW, alerts, evaluate, seed, steady
+from tests.alerts.household import NOW, alerts, evaluate, figures_of, seed, steady
 from tests.factories import add_readings
 
 MINUTE = timedelta(minutes=1)
@@ -54,8 +54,7 @@ def test_a_silent_device_is_offline_after_three_of_its_usual_intervals(engine):
     )
     assert alert["title"] == "Kitchen Fridge is offline"
     assert alert["explanation"] == OFFLINE_TEXT
-    figures = {f["label"]: f["value"] for f in alert["evidence"]["figures"]}
-    assert figures == {
+    assert figures_of(alert) == {
         "Last seen": "2026-11-30T08:00:00+00:00",
         "Minutes without a reading": 125,
         "Offline after": 90,

@@ -21,7 +21,7 @@ from energy_core.db import session_scope
 from energy_core.settings import get_settings
 from energy_core.sql.locks import scheduler_file_lock
 from scheduler.main import alert_delivery_job, alerts_job, build_scheduler
-from tests.alerts.household import NOW, alerts
+from tests.alerts.household import NOW, alerts, assert_given_up_after, assert_retried_with_backoff
 from tests.alerts.test_lifecycle import fridge_household
 
 
@@ -138,23 +138,13 @@ def test_a_failing_receiver_is_retried_with_backoff_then_given_up(engine, receiv
     hook = receiver(failures=2)
     hooked_household(engine, hook.url)
     evaluate_alerts(engine, now=NOW)
-    assert deliver_pending(engine, now=NOW).retried == 1
-    # The retry waits a minute after the first failure, two after the second.
-    assert deliver_pending(engine, now=NOW + timedelta(seconds=59)).retried == 0
-    assert deliver_pending(engine, now=NOW + timedelta(minutes=1)).retried == 1
-    assert deliver_pending(engine, now=NOW + timedelta(minutes=2)).sent == 0
-    assert deliver_pending(engine, now=NOW + timedelta(minutes=3)).sent == 1
+    assert_retried_with_backoff(deliver_pending, engine)
     assert len(hook.received) == 3
     # A receiver that never answers: given up after MAX_ATTEMPTS tries.
     dead = receiver(failures=100)
     user_id, _ = hooked_household(engine, dead.url)
     evaluate_alerts(engine, now=NOW)
-    at, outcomes = NOW, []
-    for _ in range(MAX_ATTEMPTS):
-        run = deliver_pending(engine, now=at)
-        outcomes.append((run.retried, run.failed))
-        at += timedelta(hours=1)
-    assert outcomes == [(1, 0)] * (MAX_ATTEMPTS - 1) + [(0, 1)]
+    assert_given_up_after(deliver_pending, engine, MAX_ATTEMPTS)
     assert len(dead.received) == MAX_ATTEMPTS
     with session_scope(engine, read_only=True) as s:
         assert household_settings(s, user_id=user_id).webhook_url == dead.url
