@@ -20,9 +20,10 @@ from energy_core.alerts.webhook import MAX_ATTEMPTS
 from energy_core.clock import pinned_now
 from energy_core.db import session_scope
 from energy_core.settings import get_settings
-from scheduler.main import alert_email_job, build_scheduler
+from scheduler.main import alert_email_job
 from tests.alerts.household import NOW, assert_given_up_after, assert_retried_with_backoff
 from tests.alerts.test_lifecycle import OFFLINE_TEXT, fridge_household
+from tests.scheduler.paused import paused_scheduler
 
 
 class Sink:
@@ -155,15 +156,9 @@ def test_without_smtp_settings_no_e_mail_is_queued(engine, monkeypatch):
 
 
 def test_e_mail_is_a_scheduler_job_of_its_own(engine):
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    scheduler = build_scheduler(scheduler_class=BackgroundScheduler)
-    scheduler.start(paused=True)
-    try:
+    with paused_scheduler() as scheduler:
         job = scheduler.get_job("alert_email")
         assert (job.func, job.trigger.interval) == (alert_email_job, timedelta(minutes=1))
-    finally:
-        scheduler.shutdown(wait=False)
 
 
 EXPECTED_BODY = f"""Your energy monitor has 1 new alert.

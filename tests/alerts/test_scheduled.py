@@ -11,7 +11,6 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 
 from energy_core.alerts import evaluate_alerts, household_settings, set_household_alert_settings
@@ -20,29 +19,22 @@ from energy_core.clock import pinned_now
 from energy_core.db import session_scope
 from energy_core.settings import get_settings
 from energy_core.sql.locks import scheduler_file_lock
-from scheduler.main import alert_delivery_job, alerts_job, build_scheduler
+from scheduler.main import alert_delivery_job, alerts_job
 from tests.alerts.household import NOW, alerts, assert_given_up_after, assert_retried_with_backoff
 from tests.alerts.test_lifecycle import fridge_household
+from tests.scheduler.paused import paused_scheduler
 
 
 def test_the_alerts_job_runs_every_five_minutes_by_default_and_never_piles_up(engine, monkeypatch):
-    scheduler = build_scheduler(scheduler_class=BackgroundScheduler)
-    scheduler.start(paused=True)
-    try:
+    with paused_scheduler() as scheduler:
         job = scheduler.get_job("alerts")
         assert (job.func, job.coalesce, job.max_instances) == (alerts_job, True, 1)
         assert job.trigger.interval == timedelta(minutes=5)
         assert scheduler.get_job("alert_delivery").func is alert_delivery_job
-    finally:
-        scheduler.shutdown(wait=False)
     monkeypatch.setenv("ENERGY_ALERT_INTERVAL_S", "60")
     get_settings.cache_clear()
-    scheduler = build_scheduler(scheduler_class=BackgroundScheduler)
-    scheduler.start(paused=True)
-    try:
+    with paused_scheduler() as scheduler:
         assert scheduler.get_job("alerts").trigger.interval == timedelta(minutes=1)
-    finally:
-        scheduler.shutdown(wait=False)
 
 
 def test_the_job_evaluates_every_household_at_the_clocks_now(engine):

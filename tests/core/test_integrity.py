@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import bcrypt
 import pytest
 from alembic import command
-from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import MetaData, insert, inspect, text
 from sqlmodel import func, select
 
@@ -38,8 +37,9 @@ from energy_core.models import (
 )
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.types import to_epoch_us
-from scheduler.main import build_scheduler, integrity_job
+from scheduler.main import integrity_job
 from tests.factories import add_readings, make_device, make_user
+from tests.scheduler.paused import paused_scheduler
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 POINTS = [(T0 + timedelta(minutes=m), 100.0 + m) for m in range(0, 150, 5)]
@@ -191,12 +191,8 @@ def test_the_daily_integrity_job_logs_what_it_finds(engine, caplog):
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 4  # readings and dirty marks of two devices
     assert all("which does not exist" in r.getMessage() for r in errors)
-    job = build_scheduler(scheduler_class=BackgroundScheduler)
-    job.start(paused=True)
-    try:
+    with paused_scheduler() as job:
         assert job.get_job("integrity").trigger.interval == timedelta(days=1)
-    finally:
-        job.shutdown(wait=False)
 
 
 # --- the migration that dropped the foreign keys, on a populated database ------------------------

@@ -10,7 +10,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from apscheduler.schedulers.background import BackgroundScheduler
+import pytest
 from sqlalchemy import text
 from sqlmodel import func, select
 
@@ -19,8 +19,9 @@ from energy_core.models import HourlyAggregate, Reading
 from energy_core.rollup import dirty_backlog, last_rollup, rollup_dirty_hours
 from energy_core.sql.locks import scheduler_file_lock
 from energy_core.types import utcnow
-from scheduler.main import build_scheduler, retention_job, rollup_job
+from scheduler.main import retention_job, rollup_job
 from tests.factories import add_readings, make_device, make_user, seed_device
+from tests.scheduler.paused import paused_scheduler
 
 
 def seed_hours(engine, hours: int = 5):
@@ -35,17 +36,23 @@ def aggregate_count(engine) -> int:
         return s.exec(select(func.count()).select_from(HourlyAggregate)).one()
 
 
-def test_scheduler_job_is_configured_to_never_pile_up(engine):
-    scheduler = build_scheduler(scheduler_class=BackgroundScheduler)
-    scheduler.start(paused=True)
-    try:
-        job = scheduler.get_job("rollup")
+@pytest.mark.parametrize(
+    ("name", "job_func", "interval"),
+    [
+        ("rollup", rollup_job, timedelta(seconds=60)),
+        ("retention", retention_job, timedelta(hours=1)),
+    ],
+)
+def test_rollup_and_retention_jobs_run_at_their_interval_and_never_pile_up(
+    engine, name, job_func, interval
+):
+    with paused_scheduler() as scheduler:
+        job = scheduler.get_job(name)
+        assert job.func is job_func
         assert job.coalesce is True
         assert job.max_instances == 1
         assert job.misfire_grace_time >= 3600
-        assert job.trigger.interval == timedelta(seconds=60)
-    finally:
-        scheduler.shutdown(wait=False)
+        assert job.trigger.interval == interval
 
 
 def test_job_catches_up_on_everything_dirty_and_records_the_run(engine):
@@ -89,33 +96,15 @@ def test_second_scheduler_skips_while_the_first_holds_the_lock(engine):
     assert aggregate_count(engine) == 3
 
 
-def test_retention_job_runs_hourly_and_never_piles_up(engine):
-    scheduler = build_scheduler(scheduler_class=BackgroundScheduler)
-    scheduler.start(paused=True)
-    try:
-        job = scheduler.get_job("retention")
-        assert job.func is retention_job
-        assert job.coalesce is True
-        assert job.max_instances == 1
-        assert job.misfire_grace_time >= 3600
-        assert job.trigger.interval == timedelta(hours=1)
-    finally:
-        scheduler.shutdown(wait=False)
-
-
 def test_job_intervals_come_from_the_settings(engine, monkeypatch):
     monkeypatch.setenv("ENERGY_ROLLUP_INTERVAL_S", "15")
     monkeypatch.setenv("ENERGY_RETENTION_INTERVAL_S", "86400")
     from energy_core.settings import get_settings
 
     get_settings.cache_clear()
-    scheduler = build_scheduler(scheduler_class=BackgroundScheduler)
-    scheduler.start(paused=True)
-    try:
+    with paused_scheduler() as scheduler:
         assert scheduler.get_job("rollup").trigger.interval == timedelta(seconds=15)
         assert scheduler.get_job("retention").trigger.interval == timedelta(days=1)
-    finally:
-        scheduler.shutdown(wait=False)
 
 
 def test_retention_job_prunes_only_aggregated_hours_and_logs_it(engine, monkeypatch, caplog):
@@ -224,9 +213,10 @@ def test_partitions_job_runs_hourly_and_keeps_this_month_and_the_next_two(engine
     from energy_core.sql.partitions import MonthPartition, month_partitions, readings_partitioned
     from scheduler.main import partitions_job
 
-    job = build_scheduler(scheduler_class=BackgroundScheduler).get_job("partitions")
-    assert job.func is partitions_job
-    assert job.trigger.interval == timedelta(hours=1)
+    with paused_scheduler() as scheduler:
+        job = scheduler.get_job("partitions")
+        assert job.func is partitions_job
+        assert job.trigger.interval == timedelta(hours=1)
     with engine.begin() as conn:  # as if they had never been made
         for partition in map(MonthPartition, wanted_months(utcnow())):
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {partition.name}")
