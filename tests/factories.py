@@ -6,12 +6,12 @@ import itertools
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from energy_core.accounts import IssuedKey, create_device, create_user, issue_api_key
 from energy_core.db import session_scope
 from energy_core.ingest import ReadingIn, record_readings
-from energy_core.models import Device, DeviceCreate, KeyScope, Role, User
+from energy_core.models import Device, DeviceCreate, KeyScope, Reading, Role, User
 
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
@@ -81,3 +81,18 @@ def seed_device(
         if points:
             add_readings(session, user=user, device=made, points=points, now=now)
     return user, made
+
+
+def stored_readings(engine: Engine, user_id: int) -> dict[str, list[tuple[datetime, float]]]:
+    """Device id -> [(ts, watts)] of the user's stored readings, each device in time order."""
+    with session_scope(engine, read_only=True) as session:
+        rows = session.exec(
+            select(Device.device_id, Reading.ts, Reading.power_w)
+            .join(Device, Device.id == Reading.device_pk)
+            .where(Reading.user_id == user_id)
+            .order_by(Device.device_id, Reading.ts)
+        ).all()
+    out: dict[str, list[tuple[datetime, float]]] = {}
+    for device_id, ts, power_w in rows:
+        out.setdefault(device_id, []).append((ts, power_w))
+    return out

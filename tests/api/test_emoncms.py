@@ -16,12 +16,12 @@ from sqlmodel import select
 from energy_core.accounts import issue_api_key
 from energy_core.db import session_scope
 from energy_core.inputs import input_is_watts
-from energy_core.models import Device, Input, KeyScope, Reading, User
+from energy_core.models import Device, Input, KeyScope, User
 from energy_core.settings import get_settings
 from ingest_api.app import create_app
 from tests.api.real_clients import captured
 from tests.api.support import assert_error, reading_count
-from tests.factories import make_device, make_user
+from tests.factories import make_device, make_user, stored_readings
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -68,17 +68,10 @@ def steady_clock(monkeypatch) -> float:
 
 def stored(engine, user_id: int) -> dict[str, list[tuple[float, float]]]:
     """Device id -> [(epoch seconds, watts)] of the user's readings."""
-    with session_scope(engine, read_only=True) as s:
-        rows = s.exec(
-            select(Device.device_id, Reading.ts, Reading.power_w)
-            .join(Device, Device.id == Reading.device_pk)
-            .where(Reading.user_id == user_id)
-            .order_by(Device.device_id, Reading.ts)
-        ).all()
-    out: dict[str, list[tuple[float, float]]] = {}
-    for device_id, ts, power in rows:
-        out.setdefault(device_id, []).append((ts.timestamp(), power))
-    return out
+    return {
+        device_id: [(ts.timestamp(), power_w) for ts, power_w in points]
+        for device_id, points in stored_readings(engine, user_id).items()
+    }
 
 
 def inputs(engine, user_id: int) -> dict[str, tuple[bool, float | None]]:

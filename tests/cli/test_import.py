@@ -11,8 +11,8 @@ from sqlmodel import func, select
 from energy_cli.main import main
 from energy_core.db import session_scope
 from energy_core.history_import import CsvOptions, ImportRejected, read_history
-from energy_core.models import Device, HourlyAggregate, Reading
-from tests.factories import make_device, make_user
+from energy_core.models import HourlyAggregate
+from tests.factories import make_device, make_user, stored_readings
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)  # far outside the lateness window
 
@@ -25,20 +25,6 @@ def user(engine):
         return {"email": u.email, "id": u.id}
 
 
-def readings(engine, user_id: int) -> dict[str, list[tuple[datetime, float]]]:
-    with session_scope(engine, read_only=True) as s:
-        rows = s.exec(
-            select(Device.device_id, Reading.ts, Reading.power_w)
-            .join(Device, Device.id == Reading.device_pk)
-            .where(Reading.user_id == user_id)
-            .order_by(Device.device_id, Reading.ts)
-        ).all()
-    out: dict[str, list[tuple[datetime, float]]] = {}
-    for device, ts, power in rows:
-        out.setdefault(device, []).append((ts, power))
-    return out
-
-
 def test_a_wide_csv_in_local_time_is_imported_once_and_rolled_up(engine, user, tmp_path, capsys):
     lines = ["time,fridge,solar"]
     for m in range(0, 120, 10):
@@ -49,7 +35,7 @@ def test_a_wide_csv_in_local_time_is_imported_once_and_rolled_up(engine, user, t
     assert main(["import", str(path), "--user", user["email"]]) == 0
     out = capsys.readouterr().out
     assert "12 rows -> 24 readings" in out and "Stored 24 new readings" in out
-    got = readings(engine, user["id"])
+    got = stored_readings(engine, user["id"])
     assert got["fridge"][0] == (datetime(2025, 3, 1, 9, 0, tzinfo=UTC), 100.0)  # Berlin is +1
     assert got["solar"][-1][1] == -110.0
     with session_scope(engine, read_only=True) as s:
@@ -57,7 +43,7 @@ def test_a_wide_csv_in_local_time_is_imported_once_and_rolled_up(engine, user, t
     assert hours >= 4  # two hours (and the one carried into) of two devices
     assert main(["import", str(path), "--user", user["email"]]) == 0
     assert "Stored 0 new readings (24 already stored)" in capsys.readouterr().out
-    assert sum(len(v) for v in readings(engine, user["id"]).values()) == 24
+    assert sum(len(v) for v in stored_readings(engine, user["id"]).values()) == 24
 
 
 def test_an_emoncms_feed_export_of_meter_totals_becomes_power(engine, user, tmp_path, capsys):
@@ -68,7 +54,7 @@ def test_an_emoncms_feed_export_of_meter_totals_becomes_power(engine, user, tmp_
     path.write_text(body)
     argv = ["import", str(path), "--user", user["email"], "--device", "heat-pump", "--unit", "kWh"]
     assert main(argv) == 0
-    got = readings(engine, user["id"])["heat-pump"]
+    got = stored_readings(engine, user["id"])["heat-pump"]
     assert [t for t, _ in got] == [T0 + timedelta(minutes=10 * i) for i in range(3)]
     assert [p for _, p in got] == pytest.approx([600.0] * 3)
 
@@ -80,7 +66,7 @@ def test_a_line_protocol_file(engine, user, tmp_path):
         f"power,device=kettle watts=2000 {stamp}\nW,domain=sensor,entity_id=tv value=80 {stamp}\n"
     )
     assert main(["import", str(path), "--user", user["email"], "--precision", "s"]) == 0
-    got = readings(engine, user["id"])
+    got = stored_readings(engine, user["id"])
     assert got["kettle"] == [(T0, 2000.0)] and got["sensor.tv"] == [(T0, 80.0)]
 
 
@@ -90,7 +76,7 @@ def test_a_bad_row_stores_nothing_and_names_its_line(engine, user, tmp_path, cap
     assert main(["import", str(path), "--user", user["email"]]) == 2
     err = capsys.readouterr().err
     assert "line 3, fridge: 'lots' is no number" in err
-    assert readings(engine, user["id"]) == {}
+    assert stored_readings(engine, user["id"]) == {}
 
 
 def test_a_reading_that_breaks_a_rule_stores_nothing(engine, user, tmp_path, capsys):
@@ -98,7 +84,7 @@ def test_a_reading_that_breaks_a_rule_stores_nothing(engine, user, tmp_path, cap
     path.write_text("time,fridge\n2025-03-01T10:00:00Z,100\n2025-03-01T10:10:00Z,-5\n")
     assert main(["import", str(path), "--user", user["email"]]) == 2
     assert "bidirectional" in capsys.readouterr().err
-    assert readings(engine, user["id"]) == {}
+    assert stored_readings(engine, user["id"]) == {}
 
 
 def test_dry_run_previews_and_stores_nothing(engine, user, tmp_path, capsys):
@@ -108,7 +94,7 @@ def test_dry_run_previews_and_stores_nothing(engine, user, tmp_path, capsys):
     assert main([*argv, "--time-column", "when", "--value-column", "watts"]) == 0
     out = capsys.readouterr().out
     assert "2 rows -> 2 readings" in out and "lamp  50.0 W" in out and "Dry run" in out
-    assert readings(engine, user["id"]) == {}
+    assert stored_readings(engine, user["id"]) == {}
 
 
 @pytest.mark.parametrize(

@@ -18,15 +18,13 @@ from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
 import pytest
-from sqlmodel import select
 
 from energy_core.db import session_scope
-from energy_core.models import Device, Reading
 from energy_core.mqtt_status import bridge_status
 from energy_core.protocols.mqtt import MqttMapping
 from mqtt_bridge.main import Bridge, BridgeConfig
 from tests.databases import unavailable
-from tests.factories import make_user
+from tests.factories import make_user, stored_readings
 
 SHARED = ("127.0.0.1", 1883)
 
@@ -74,17 +72,10 @@ def wait_for(check: Callable[[], bool], timeout_s: float = 15) -> None:
 
 
 def stored(engine, user_id: int) -> dict[str, list[float]]:
-    with session_scope(engine, read_only=True) as s:
-        rows = s.exec(
-            select(Device.device_id, Reading.power_w)
-            .join(Device, Device.id == Reading.device_pk)
-            .where(Reading.user_id == user_id)
-            .order_by(Device.device_id, Reading.ts)
-        ).all()
-    out: dict[str, list[float]] = {}
-    for device, power in rows:
-        out.setdefault(device, []).append(power)
-    return out
+    return {
+        device_id: [power_w for _, power_w in points]
+        for device_id, points in stored_readings(engine, user_id).items()
+    }
 
 
 def running_bridge(engine, user_id: int, host: str, port: int, **mapping) -> Bridge:
