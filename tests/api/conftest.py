@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from energy_core.settings import get_settings
 from ingest_api.app import create_app
 from tests.api.support import Household, make_household
 
@@ -17,4 +18,12 @@ def household(engine) -> Household:
 @pytest.fixture
 def client(engine):
     with TestClient(create_app()) as c:
+        yield c
+
+
+@pytest.fixture
+def old_times_client(engine):
+    """The app with a lateness window wide enough for captured hubs' own timestamps (years old)."""
+    settings = get_settings().model_copy(update={"lateness_days": 4000})
+    with TestClient(create_app(settings)) as c:
         yield c

@@ -33,6 +33,17 @@ class Household:
     other_read_key: str
 
 
+# The read API's routes for one device or the household (the stats route reads the fridge).
+READ_PATHS = (
+    "/api/v1/telemetry",
+    "/api/v1/telemetry/aggregates/hourly",
+    "/api/v1/telemetry/stats/fridge",
+    "/api/v1/telemetry/summary",
+    "/api/v1/telemetry/realtime",
+    "/api/v1/telemetry/devices",
+)
+
+
 def make_household(engine) -> Household:
     with session_scope(engine) as s:
         user = make_user(s)

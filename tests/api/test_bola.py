@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from energy_core.db import session_scope
 from energy_core.models import Device, Reading
-from tests.api.support import assert_error, auth, enable_auto_registration, iso
+from tests.api.support import READ_PATHS, assert_error, auth, enable_auto_registration, iso
 
 
 @pytest.fixture
@@ -155,17 +155,7 @@ def test_a_forged_cursor_pointing_at_another_users_device_reveals_nothing(
     assert "theirs" not in r.text and "98765.4" not in r.text
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/api/v1/telemetry",
-        "/api/v1/telemetry/aggregates/hourly",
-        "/api/v1/telemetry/stats/fridge",
-        "/api/v1/telemetry/summary",
-        "/api/v1/telemetry/realtime",
-        "/api/v1/telemetry/devices",
-    ],
-)
+@pytest.mark.parametrize("path", READ_PATHS)
 def test_ingest_keys_of_either_user_cannot_read(client, household, path):
     for key in (household.household_key, household.fridge_key, household.other_key):
         assert_error(client.get(path, headers=auth(key)), 403, "wrong_scope")

@@ -44,14 +44,6 @@ def keys(engine):
         }
 
 
-@pytest.fixture
-def old_times_client(engine):
-    """The app with a lateness window wide enough for the capture's own timestamps (2023)."""
-    settings = get_settings().model_copy(update={"lateness_days": 4000})
-    with TestClient(create_app(settings)) as c:
-        yield c
-
-
 CAPTURE_SENTAT = 1_795_724_198  # the first sentat of the emonhub capture
 
 

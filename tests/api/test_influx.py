@@ -41,14 +41,6 @@ def keys(engine):
         }
 
 
-@pytest.fixture
-def old_times_client(engine):
-    """The app with a lateness window wide enough for the captures' own timestamps."""
-    settings = get_settings().model_copy(update={"lateness_days": 4000})
-    with TestClient(create_app(settings)) as c:
-        yield c
-
-
 def v2(key: str) -> dict[str, str]:
     return {"Authorization": f"Token {key}"}
 

@@ -13,7 +13,7 @@ from energy_core.db import session_scope
 from energy_core.models import User
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.types import utcnow
-from tests.api.support import assert_error, auth
+from tests.api.support import READ_PATHS, assert_error, auth
 from tests.factories import make_device
 
 HOUR = timedelta(hours=1)
@@ -299,14 +299,7 @@ def test_an_unknown_device_is_404_on_every_device_endpoint(client, household):
 
 
 def test_read_endpoints_need_a_key(client):
-    for path in (
-        "/api/v1/telemetry",
-        "/api/v1/telemetry/aggregates/hourly",
-        "/api/v1/telemetry/stats/fridge",
-        "/api/v1/telemetry/summary",
-        "/api/v1/telemetry/realtime",
-        "/api/v1/telemetry/devices",
-    ):
+    for path in READ_PATHS:
         r = client.get(path)
         assert_error(r, 401, "unauthorized")
         assert r.headers["WWW-Authenticate"] == "Bearer"

@@ -4,14 +4,11 @@ ts), as Home Assistant's rest_command sends them (captured in tests/fixtures/rea
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from energy_core.accounts import issue_api_key
 from energy_core.db import session_scope
 from energy_core.models import KeyScope
-from energy_core.settings import get_settings
-from ingest_api.app import create_app
 from tests.api.real_clients import captured
 from tests.api.support import assert_error, auth, iso, reading_count
 from tests.factories import make_device, make_user
@@ -24,14 +21,6 @@ def household_key(engine) -> str:
         make_device(s, user=user, device_id="sensor.plug_power")
         make_device(s, user=user, device_id="fridge")
         return issue_api_key(s, user_id=user.id, scope=KeyScope.ingest).key
-
-
-@pytest.fixture
-def old_times_client(engine):
-    """The app with a lateness window wide enough for the captures' own timestamps."""
-    settings = get_settings().model_copy(update={"lateness_days": 4000})
-    with TestClient(create_app(settings)) as c:
-        yield c
 
 
 def powers(engine, device_id: str) -> list[float]:
