@@ -83,6 +83,20 @@ def seed_device(
     return user, made
 
 
+def users_each_with_a_device(
+    session: Session, *, device_id: str, points: list[list[tuple[datetime, float]]]
+) -> list[User]:
+    """A new user per entry of ``points``, each with a device named ``device_id`` that holds
+    that entry's readings (same device id, different households)."""
+    users = []
+    for own_points in points:
+        user = make_user(session)
+        device = make_device(session, user=user, device_id=device_id)
+        add_readings(session, user=user, device=device, points=own_points)
+        users.append(user)
+    return users
+
+
 def stored_readings(engine: Engine, user_id: int) -> dict[str, list[tuple[datetime, float]]]:
     """Device id -> [(ts, watts)] of the user's stored readings, each device in time order."""
     with session_scope(engine, read_only=True) as session:

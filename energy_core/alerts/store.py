@@ -347,22 +347,3 @@ def set_household_alert_settings(
         row.webhook_url = row.webhook_secret = None
     session.add(row)
     return row
-
-
-__all__ = [
-    "MUTE_CHOICES",
-    "STATES",
-    "AlertSettingsError",
-    "acknowledge",
-    "alert_public",
-    "apply_findings",
-    "device_alert_settings",
-    "grouped",
-    "household_settings",
-    "list_alerts",
-    "mute",
-    "open_count",
-    "set_device_alert_settings",
-    "set_household_alert_settings",
-    "unmute",
-]

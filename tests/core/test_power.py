@@ -18,7 +18,7 @@ from energy_core.power import (
     raw_power,
 )
 from energy_core.stats import load_household
-from tests.factories import add_readings, make_device, make_user
+from tests.factories import add_readings, make_device, make_user, users_each_with_a_device
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 GAP_S = 600
@@ -99,34 +99,29 @@ def test_a_window_without_readings_is_one_gap(fridge):
     assert held.covered_s == 0 and held.duty_cycle is None
 
 
-def test_raw_power_returns_the_readings_themselves_when_they_fit(fridge):
-    user_id, device, points = fridge
+def six_hours_raw(fridge, *, max_points: int):
+    user_id, device, _ = fridge
     with session_scope(read_only=True) as session:
-        raw = raw_power(
+        return raw_power(
             session,
             user_id=user_id,
             device=device,
             start=T0,
             end=T0 + timedelta(hours=6),
-            max_points=len(points),
+            max_points=max_points,
         )
 
+
+def test_raw_power_returns_the_readings_themselves_when_they_fit(fridge):
+    _, _, points = fridge
+    raw = six_hours_raw(fridge, max_points=len(points))
     assert not raw.downsampled
     assert raw.points == points
 
 
 def test_raw_power_downsamples_to_the_budget_and_keeps_the_peaks(fridge):
-    user_id, device, points = fridge
-    with session_scope(read_only=True) as session:
-        raw = raw_power(
-            session,
-            user_id=user_id,
-            device=device,
-            start=T0,
-            end=T0 + timedelta(hours=6),
-            max_points=20,
-        )
-
+    _, _, points = fridge
+    raw = six_hours_raw(fridge, max_points=20)
     assert raw.downsampled
     assert 2 * len(raw.buckets) <= 20
     assert raw.readings == len(points)
@@ -148,15 +143,13 @@ def test_raw_power_downsamples_to_the_budget_and_keeps_the_peaks(fridge):
 
 def test_power_buckets_are_per_device_and_scoped_to_the_user(engine):
     with session_scope() as session:
-        alice, bob = make_user(session), make_user(session)
-        for user, power in ((alice, 100.0), (bob, 999.0)):
-            device = make_device(session, user=user, device_id="plug")
-            add_readings(
-                session,
-                user=user,
-                device=device,
-                points=[(T0 + timedelta(seconds=10 * i), power) for i in range(30)],
-            )
+        alice, _ = users_each_with_a_device(
+            session,
+            device_id="plug",
+            points=[
+                [(T0 + timedelta(seconds=10 * i), w) for i in range(30)] for w in (100.0, 999.0)
+            ],
+        )
         refs = list(load_household(session, user_id=alice.id).devices)
         buckets = power_buckets(
             session,

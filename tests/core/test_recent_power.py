@@ -9,7 +9,7 @@ import pytest
 
 from energy_core.db import session_scope
 from energy_core.stats import load_household, recent_power
-from tests.factories import add_readings, make_device, make_user
+from tests.factories import add_readings, make_device, make_user, users_each_with_a_device
 
 T0 = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
 NOW = T0 + timedelta(minutes=30)
@@ -73,12 +73,11 @@ def test_a_device_reporting_within_its_max_gap_is_continuous_and_time_weighted(e
 
 def test_recent_power_is_scoped_to_the_household(engine):
     with session_scope() as session:
-        alice, bob = make_user(session), make_user(session)
-        for user, power in ((alice, 100.0), (bob, 999.0)):
-            device = make_device(session, user=user, device_id="plug")
-            add_readings(
-                session, user=user, device=device, points=[(at(m), power) for m in range(30)]
-            )
+        alice, _ = users_each_with_a_device(
+            session,
+            device_id="plug",
+            points=[[(at(m), w) for m in range(30)] for w in (100.0, 999.0)],
+        )
         buckets = recent_power(
             session, load_household(session, user_id=alice.id), now=NOW, minutes=30
         )
