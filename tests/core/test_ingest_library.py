@@ -6,13 +6,11 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta, timezone
 
-import bcrypt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import delete, func, select
 
-from energy_core.accounts import users
 from energy_core.db import session_scope
 from energy_core.ingest import (
     IngestRejected,
@@ -30,17 +28,6 @@ from energy_core.models import Device, DirtyHour, Reading
 from energy_core.reading_json import _fast_columns, _slow_columns
 from energy_core.types import to_epoch_us, utcnow
 from tests.factories import make_device, make_user
-
-
-@pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    # Real bcrypt at its lowest cost: these tests create users, they do not test passwords.
-    monkeypatch.setattr(
-        users,
-        "hash_password",
-        lambda password: bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode(),
-    )
-
 
 # --- timestamps and bodies -----------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-import bcrypt
 import pytest
 from alembic import command
 from sqlalchemy import MetaData, insert, inspect, text
@@ -18,7 +17,6 @@ from energy_core.accounts import (
     delete_device,
     delete_user,
     issue_api_key,
-    users,
     verify_api_key,
 )
 from energy_core.db import session_scope
@@ -44,15 +42,6 @@ from tests.scheduler.paused import paused_scheduler
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 POINTS = [(T0 + timedelta(minutes=m), 100.0 + m) for m in range(0, 150, 5)]
 DEVICE_TABLES = (Reading, HourlyAggregate, DirtyHour)
-
-
-@pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    monkeypatch.setattr(
-        users,
-        "hash_password",
-        lambda password: bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode(),
-    )
 
 
 def rows_of(session, user_id: int) -> dict[str, int]:
