@@ -20,6 +20,7 @@ from energy_core.models import Device, Reading
 from energy_core.settings import get_settings
 from energy_core.types import utcnow
 from ingest_api.app import create_app
+from tests.strategies import database_examples
 
 ALLOWED = {200, 201, 400, 401, 403, 404, 413, 415, 422, 429}
 
@@ -181,9 +182,7 @@ def test_arbitrary_json_never_gets_a_5xx_and_what_is_stored_is_sane(
     assert_stored_readings_are_sane(engine)
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@database_examples(60)
 @given(body=st.binary(max_size=300))
 def test_arbitrary_bytes_never_get_a_5xx(raw_client, household, body):
     r = raw_client.post(
@@ -228,9 +227,7 @@ read_paths = st.sampled_from(
 )
 
 
-@settings(
-    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@database_examples(80)
 @given(
     path=read_paths,
     params=st.fixed_dictionaries(

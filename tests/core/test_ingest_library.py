@@ -7,7 +7,7 @@ import math
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import delete, func, select
 
@@ -28,6 +28,7 @@ from energy_core.models import Device, DirtyHour, Reading
 from energy_core.reading_json import _fast_columns, _slow_columns
 from energy_core.types import to_epoch_us, utcnow
 from tests.factories import make_device, make_user
+from tests.strategies import database_examples
 
 # --- timestamps and bodies -----------------------------------------------------------------------
 
@@ -306,9 +307,7 @@ def test_a_device_registered_concurrently_is_kept_not_an_error(engine, home):
     assert names == ["fridge", "new-one", "slow", "solar"]
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@database_examples(40)
 @given(
     st.lists(
         st.tuples(

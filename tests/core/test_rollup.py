@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import event
 from sqlmodel import col, select
@@ -18,6 +18,7 @@ from energy_core.rollup import dirty_backlog, mark_for_rebuild, rollup_dirty_hou
 from energy_core.settings import get_settings
 from energy_core.stats import instant_period, load_household, read_series
 from tests.factories import add_readings, make_device, make_user, seed_device
+from tests.strategies import database_examples, seconds_within, watts
 
 T0 = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
 # The clock of rebuilds, which leave hours past the retention horizon alone: a day after T0, so
@@ -209,24 +210,16 @@ def test_per_device_max_gap_override_is_used(engine):
 
 readings_strategy = st.lists(
     st.tuples(
-        # Seconds since T0 over about five hours, with whole-hour boundaries well represented.
-        st.one_of(
-            st.integers(min_value=0, max_value=5 * HOUR_S).map(float),
-            st.integers(min_value=0, max_value=5).map(lambda h: float(h * HOUR_S)),
-            st.floats(min_value=0, max_value=5 * HOUR_S, allow_nan=False).map(
-                lambda x: round(x, 6)
-            ),
-        ),
-        st.floats(min_value=-5000, max_value=5000, allow_nan=False).map(lambda x: round(x, 3)),
+        # Seconds since T0 over about five hours.
+        seconds_within(5),
+        watts(5000, digits=3),
     ),
     min_size=1,
     max_size=60,
 )
 
 
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@database_examples(25)
 @given(
     points=readings_strategy,
     chunks=st.integers(min_value=1, max_value=4),
@@ -304,23 +297,15 @@ def aggregate_rows(engine, device_pks=None) -> dict[tuple[int, datetime], tuple]
 device_readings = st.lists(
     st.tuples(
         st.integers(min_value=0, max_value=2),  # which device
-        st.one_of(
-            st.integers(min_value=0, max_value=4 * HOUR_S).map(float),
-            st.integers(min_value=0, max_value=4).map(lambda h: float(h * HOUR_S)),
-            st.floats(min_value=0, max_value=4 * HOUR_S, allow_nan=False).map(
-                lambda x: round(x, 6)
-            ),
-        ),
-        st.floats(min_value=-3000, max_value=3000, allow_nan=False).map(lambda x: round(x, 3)),
+        seconds_within(4),
+        watts(3000, digits=3),
     ),
     min_size=1,
     max_size=80,
 )
 
 
-@settings(
-    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@database_examples(20)
 @given(points=device_readings, cuts=st.lists(st.integers(0, 80), max_size=4), data=st.data())
 def test_several_devices_in_random_chunks_equal_reference_and_a_full_rebuild(
     engine, points, cuts, data

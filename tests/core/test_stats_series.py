@@ -9,13 +9,14 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from energy_core.db import session_scope
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.stats import days_period, instant_period, load_household, read_series
 from tests.factories import add_readings, make_device, make_user
+from tests.strategies import database_examples, watts
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 HOUR_S = 3600
@@ -80,16 +81,14 @@ def seconds(t: float) -> datetime:
 points_of = st.lists(
     st.tuples(
         st.integers(min_value=0, max_value=5 * HOUR_S).map(float),
-        st.floats(min_value=-3000, max_value=3000, allow_nan=False).map(lambda x: round(x, 2)),
+        watts(3000, digits=2),
     ),
     min_size=1,
     max_size=30,
 )
 
 
-@settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@database_examples(12)
 @given(
     heater=points_of.map(lambda ps: [(t, abs(p)) for t, p in ps]),
     battery=points_of,
