@@ -388,34 +388,57 @@ def test_100_clock_problems_are_listed_for_a_large_batch(client, household, seed
 
 # --- bodies ------------------------------------------------------------------------------------
 
+JSON = "application/json"
+
+
+def refused_as(status: int, code: str | None, bodies: dict[str, bytes], content_type=JSON) -> dict:
+    """Cases of ``bodies`` sent as ``content_type``, each refused with ``status`` and ``code``."""
+    return {name: (body, content_type, status, code) for name, body in bodies.items()}
+
+
 BODY_CASES = {
-    "not_json": (b"{not json", "application/json", 400, "invalid_json"),
-    "truncated_json": (b'{"readings": [{"device_id": "fr', "application/json", 400, "invalid_json"),
-    "trailing_garbage": (b'{"readings": []} x', "application/json", 400, "invalid_json"),
-    "empty": (b"", "application/json", 400, "empty_body"),
-    "whitespace": (b"  \n ", "application/json", 400, "empty_body"),
-    "invalid_utf8": (
-        b'{"readings": [{"device_id": "\xff\xfe", "timestamp": 1, "energy_watts": 1}]}',
-        "application/json",
+    **refused_as(
         400,
         "invalid_json",
+        {
+            "not_json": b"{not json",
+            "truncated_json": b'{"readings": [{"device_id": "fr',
+            "trailing_garbage": b'{"readings": []} x',
+            "invalid_utf8": (
+                b'{"readings": [{"device_id": "\xff\xfe", "timestamp": 1, "energy_watts": 1}]}'
+            ),
+            "utf16_bom": "\ufeff{}".encode("utf-16"),
+        },
     ),
-    "utf16_bom": ("\ufeff{}".encode("utf-16"), "application/json", 400, "invalid_json"),
-    "deeply_nested_list": (b"[" * 100_000 + b"]" * 100_000, "application/json", 400, None),
-    "deeply_nested_reading": (
-        b'{"readings": [' + b'{"a":' * 5_000 + b"1" + b"}" * 5_000 + b"]}",
-        "application/json",
+    **refused_as(400, "empty_body", {"empty": b"", "whitespace": b"  \n "}),
+    **refused_as(
         400,
         None,
+        {
+            "deeply_nested_list": b"[" * 100_000 + b"]" * 100_000,
+            "deeply_nested_reading": (
+                b'{"readings": [' + b'{"a":' * 5_000 + b"1" + b"}" * 5_000 + b"]}"
+            ),
+        },
     ),
-    "nested_but_shallow": (
-        b'{"readings": [{"device_id": "fridge", "timestamp": 1, "energy_watts": '
-        + b"[" * 200
-        + b"]" * 200
-        + b"}]}",
-        "application/json",
+    **refused_as(
         422,
         "validation_error",
+        {
+            "nested_but_shallow": (
+                b'{"readings": [{"device_id": "fridge", "timestamp": 1, "energy_watts": '
+                + b"[" * 200
+                + b"]" * 200
+                + b"}]}"
+            ),
+            "not_an_object": b"[1, 2]",
+            "a_number": b"5",
+            "null": b"null",
+            "readings_not_a_list": b'{"readings": 5}',
+            "readings_missing": b"{}",
+            "empty_batch": b'{"readings": []}',
+            "batch_mass_assignment": b'{"readings": [], "user_id": 2}',
+        },
     ),
     "form": (
         b"device_id=fridge",
@@ -423,26 +446,14 @@ BODY_CASES = {
         415,
         "unsupported_media_type",
     ),
-    "text": (b'{"readings": []}', "text/plain", 415, "unsupported_media_type"),
-    "no_content_type": (b'{"readings": []}', None, 415, "unsupported_media_type"),
-    "latin1_charset": (
-        b'{"readings": []}',
-        "application/json; charset=latin-1",
-        415,
-        "unsupported_media_type",
-    ),
-    "not_an_object": (b"[1, 2]", "application/json", 422, "validation_error"),
-    "a_number": (b"5", "application/json", 422, "validation_error"),
-    "null": (b"null", "application/json", 422, "validation_error"),
-    "readings_not_a_list": (b'{"readings": 5}', "application/json", 422, "validation_error"),
-    "readings_missing": (b"{}", "application/json", 422, "validation_error"),
-    "empty_batch": (b'{"readings": []}', "application/json", 422, "validation_error"),
-    "batch_mass_assignment": (
-        b'{"readings": [], "user_id": 2}',
-        "application/json",
-        422,
-        "validation_error",
-    ),
+    **{
+        name: (b'{"readings": []}', content_type, 415, "unsupported_media_type")
+        for name, content_type in {
+            "text": "text/plain",
+            "no_content_type": None,
+            "latin1_charset": "application/json; charset=latin-1",
+        }.items()
+    },
 }
 
 
