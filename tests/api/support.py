@@ -69,6 +69,13 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+def post_batch(client, key: str, *readings: dict) -> httpx.Response:
+    """``readings`` sent as one batch with ``key``."""
+    return client.post(
+        "/api/v1/telemetry/batch", json={"readings": list(readings)}, headers=auth(key)
+    )
+
+
 def json_headers(key: str) -> dict[str, str]:
     return {**auth(key), "Content-Type": "application/json"}
 

@@ -12,21 +12,24 @@ from sqlmodel import select
 
 from energy_core.db import session_scope
 from energy_core.models import Device, Reading
-from tests.api.support import READ_PATHS, assert_error, auth, enable_auto_registration, iso
+from tests.api.support import (
+    READ_PATHS,
+    assert_error,
+    auth,
+    enable_auto_registration,
+    iso,
+    post_batch,
+)
 
 
 @pytest.fixture
 def b_has_data(client, household):
     """User B's devices carry readings with a power no device of A ever shows."""
-    r = client.post(
-        "/api/v1/telemetry/batch",
-        json={
-            "readings": [
-                {"device_id": "theirs", "timestamp": iso(60), "energy_watts": 98_765.4},
-                {"device_id": "their-meter", "timestamp": iso(60), "energy_watts": 98_765.4},
-            ]
-        },
-        headers=auth(household.other_key),
+    r = post_batch(
+        client,
+        household.other_key,
+        {"device_id": "theirs", "timestamp": iso(60), "energy_watts": 98_765.4},
+        {"device_id": "their-meter", "timestamp": iso(60), "energy_watts": 98_765.4},
     )
     assert r.status_code == 201, r.text
     r = client.post(

@@ -19,6 +19,7 @@ from tests.api.support import (
     dirty_count,
     enable_auto_registration,
     iso,
+    post_batch,
     reading_count,
 )
 
@@ -79,16 +80,12 @@ def test_batch_with_iso_offsets_epoch_seconds_and_the_power_w_alias_is_stored_as
 def test_the_same_instant_with_another_offset_is_the_same_reading(client, engine, household):
     at = (utcnow() - timedelta(minutes=3)).replace(microsecond=0)
     in_plus_two = (at + timedelta(hours=2)).replace(tzinfo=None).isoformat() + "+02:00"
-    r = client.post(
-        "/api/v1/telemetry/batch",
-        json={
-            "readings": [
-                {"device_id": "fridge", "timestamp": at.isoformat(), "energy_watts": 1},
-                {"device_id": "fridge", "timestamp": in_plus_two, "energy_watts": 2},
-                {"device_id": "fridge", "timestamp": at.timestamp(), "energy_watts": 3},
-            ]
-        },
-        headers=auth(household.household_key),
+    r = post_batch(
+        client,
+        household.household_key,
+        {"device_id": "fridge", "timestamp": at.isoformat(), "energy_watts": 1},
+        {"device_id": "fridge", "timestamp": in_plus_two, "energy_watts": 2},
+        {"device_id": "fridge", "timestamp": at.timestamp(), "energy_watts": 3},
     )
     assert r.json() == {"accepted": 1, "duplicates": 2}
     assert stored(engine) == [("fridge", at, 1.0)]
@@ -154,15 +151,11 @@ def test_device_key_may_omit_device_id_but_not_write_another_device(client, engi
         headers=auth(household.fridge_key),
     )
     assert same.status_code == 201
-    denied = client.post(
-        "/api/v1/telemetry/batch",
-        json={
-            "readings": [
-                {"timestamp": iso(1), "energy_watts": 60},
-                {"device_id": "solar", "timestamp": iso(1), "energy_watts": 60},
-            ]
-        },
-        headers=auth(household.fridge_key),
+    denied = post_batch(
+        client,
+        household.fridge_key,
+        {"timestamp": iso(1), "energy_watts": 60},
+        {"device_id": "solar", "timestamp": iso(1), "energy_watts": 60},
     )
     error = assert_error(denied, 403, "device_not_allowed")
     assert "solar" in error["message"]
@@ -181,15 +174,11 @@ def test_household_key_must_name_the_device(client, engine, household):
 
 
 def test_unknown_device_is_a_404_that_names_it_and_stores_nothing(client, engine, household):
-    r = client.post(
-        "/api/v1/telemetry/batch",
-        json={
-            "readings": [
-                {"device_id": "fridge", "timestamp": iso(3), "energy_watts": 60},
-                {"device_id": "garage-freezer", "timestamp": iso(3), "energy_watts": 60},
-            ]
-        },
-        headers=auth(household.household_key),
+    r = post_batch(
+        client,
+        household.household_key,
+        {"device_id": "fridge", "timestamp": iso(3), "energy_watts": 60},
+        {"device_id": "garage-freezer", "timestamp": iso(3), "energy_watts": 60},
     )
     error = assert_error(r, 404, "unknown_device")
     assert "garage-freezer" in error["message"]
@@ -204,15 +193,11 @@ def test_with_auto_registration_an_unknown_device_is_created_for_this_user(
 ):
     enable_auto_registration(engine, household.user_id)
     before = device_count(engine)
-    r = client.post(
-        "/api/v1/telemetry/batch",
-        json={
-            "readings": [
-                {"device_id": "garage-freezer", "timestamp": iso(3), "energy_watts": 60},
-                {"device_id": "fridge", "timestamp": iso(3), "energy_watts": 60},
-            ]
-        },
-        headers=auth(household.household_key),
+    r = post_batch(
+        client,
+        household.household_key,
+        {"device_id": "garage-freezer", "timestamp": iso(3), "energy_watts": 60},
+        {"device_id": "fridge", "timestamp": iso(3), "energy_watts": 60},
     )
     assert r.status_code == 201, r.text
     assert device_count(engine) == before + 1
@@ -228,15 +213,11 @@ def test_auto_registration_still_validates_the_batch_and_creates_nothing_on_reje
 ):
     enable_auto_registration(engine, household.user_id)
     before = device_count(engine)
-    r = client.post(
-        "/api/v1/telemetry/batch",
-        json={
-            "readings": [
-                {"device_id": "new-one", "timestamp": iso(3), "energy_watts": 60},
-                {"device_id": "fridge", "timestamp": iso(3), "energy_watts": -60},
-            ]
-        },
-        headers=auth(household.household_key),
+    r = post_batch(
+        client,
+        household.household_key,
+        {"device_id": "new-one", "timestamp": iso(3), "energy_watts": 60},
+        {"device_id": "fridge", "timestamp": iso(3), "energy_watts": -60},
     )
     assert_error(r, 422, "validation_error")
     assert device_count(engine) == before
