@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import UTC, datetime
 
 from energy_cli.console import (
@@ -57,13 +58,25 @@ def cmd_db_check(args: argparse.Namespace) -> int:
 
 
 def cmd_db_grant_app_role(args: argparse.Namespace) -> int:
-    from energy_core.household_scope import UnsafeAppRole, grant_app_role, unprotected_tables
+    from energy_core.household_scope import (
+        UnsafeAppRole,
+        ensure_app_role,
+        grant_app_role,
+        unprotected_tables,
+    )
 
     upgrade()
     if engine().dialect.name != "postgresql":
         raise CliError("SQLite has no roles and no row-level security: there is nothing to grant.")
+    password = None
+    if args.password_env:
+        password = os.environ.get(args.password_env)
+        if not password:
+            raise CliError(f"--password-env names {args.password_env}, which is not set or empty.")
     try:
         with engine().begin() as conn:
+            if password is not None:
+                print(ensure_app_role(conn, args.role, password))
             statements = grant_app_role(conn, args.role)
             unprotected = unprotected_tables(conn)
     except UnsafeAppRole as exc:
@@ -192,7 +205,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "must exist and must not be a superuser, have BYPASSRLS or own a table; see "
         "docs/row-level-security.md.",
     )
-    grant.add_argument("role", help="the role the API, scheduler and app connect as")
+    grant.add_argument("role", help="the role the API and the app connect as")
+    grant.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help="create the role if it does not exist (or set its password if it does) with the "
+        "password in environment variable VAR; needs a role that may create roles",
+    )
     grant.set_defaults(func=cmd_db_grant_app_role)
 
     demo_sub = command_group(sub, "demo", help="the demo household")

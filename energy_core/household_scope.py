@@ -290,6 +290,27 @@ def check_app_role(conn: Connection, role: str) -> None:
         )
 
 
+def ensure_app_role(conn: Connection, role: str, password: str) -> str:
+    """Create ``role`` as a login role that row-level security holds (no superuser, no
+    BYPASSRLS, no CREATEDB/CREATEROLE) with ``password``, or set the password of the existing
+    role, so that a deployment can rotate it by changing one setting. Needs a role that may
+    create roles. Returns what it did, in words."""
+    if not password:
+        raise UnsafeAppRole(f"No password given for role {role!r}: a login role needs one.")
+    quote = conn.dialect.identifier_preparer.quote
+    # Role statements take no bind parameters: the password goes in as a quoted literal.
+    literal = "'" + password.replace("'", "''") + "'"
+    exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
+    if exists is None:
+        conn.exec_driver_sql(
+            f"CREATE ROLE {quote(role)} LOGIN PASSWORD {literal} "
+            "NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+        )
+        return f"Created role {role} (login, no superuser, no BYPASSRLS)."
+    conn.exec_driver_sql(f"ALTER ROLE {quote(role)} LOGIN PASSWORD {literal}")
+    return f"Role {role} exists; its password is set."
+
+
 def grant_app_role(conn: Connection, role: str) -> list[str]:
     """Let ``role`` (checked by ``check_app_role``) read and write rows under row-level security
     and change nothing else, in tables the owner makes later too. Run as the tables' owner;

@@ -288,3 +288,21 @@ def test_replicas_believe_forwarded_addresses_from_the_proxy_alone():
     assert "$proxy_add_x_forwarded_for" not in conf
     # A POST that reached a replica is never sent to the other one as well.
     assert re.search(r"proxy_next_upstream error timeout;", conf)
+
+
+@pytest.mark.parametrize("name", ["ingest", "ingest-2", "app"])
+def test_the_processes_the_public_reaches_connect_as_the_role_row_level_security_holds(name):
+    url = SERVICES[name]["environment"]["ENERGY_DATABASE_URL"]
+    assert url.startswith("postgresql://energy_app:"), f"service {name!r} connects with {url}"
+
+
+def test_the_migrate_step_creates_the_application_role_before_anything_connects_as_it():
+    calls = energy_monitor_calls(command_argv(SERVICES["migrate"]["command"]))
+    assert [call[:3] for call in calls][:2] == [
+        ["energy-monitor", "db", "upgrade"],
+        ["energy-monitor", "db", "grant-app-role"],
+    ]
+    grant = calls[1]
+    assert grant[3] == "energy_app"
+    variable = grant[grant.index("--password-env") + 1]
+    assert variable in SERVICES["migrate"]["environment"]

@@ -8,6 +8,7 @@ the last test shows that the same sessions work there and that nothing is filter
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -312,6 +313,42 @@ def test_grant_app_role_lets_a_plain_role_in_and_refuses_the_superuser(seeded, c
         )
         assert main(["db", "grant-app-role", "postgres"]) == 2
         assert "BYPASSRLS" in capsys.readouterr().err
+
+
+def test_grant_app_role_creates_the_role_a_deployment_names_and_rotates_its_password(
+    seeded, capsys, monkeypatch
+):
+    """What compose's migrate step runs: the role is created held by the policies, and a
+    second run (every `docker compose up`) only sets the password again."""
+    from energy_cli.main import main
+
+    role = f"energy_app_{uuid.uuid4().hex[:8]}"
+    grant = ["db", "grant-app-role", role, "--password-env", "TEST_APP_DB_PASSWORD"]
+    admin = make_engine(seeded.admin_url)
+    try:
+        with code_under_test_on(seeded.admin_url):
+            monkeypatch.setenv("TEST_APP_DB_PASSWORD", "it's a long passphrase")
+            assert main(grant) == 0
+            assert f"Created role {role}" in capsys.readouterr().out
+            assert main(grant) == 0
+            assert f"Role {role} exists; its password is set." in capsys.readouterr().out
+            monkeypatch.delenv("TEST_APP_DB_PASSWORD")
+            assert main(grant) == 2
+            assert "TEST_APP_DB_PASSWORD, which is not set" in capsys.readouterr().err
+        with admin.connect() as conn:
+            found = conn.execute(
+                text(
+                    "SELECT rolcanlogin, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, "
+                    "rolpassword IS NOT NULL FROM pg_authid WHERE rolname = :r"
+                ),
+                {"r": role},
+            ).one()
+        assert tuple(found) == (True, False, False, False, False, True)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")
+        admin.dispose()
 
 
 def test_the_application_role_cannot_turn_the_policies_off(seeded, app_engine):
