@@ -75,6 +75,7 @@ APP_ROLE_PATHS = (
     "tests/consistency/",
     "tests/scheduler/test_backups.py",
     "tests/cli/test_export.py",
+    "tests/ui/",
 )
 
 

@@ -36,7 +36,12 @@ from energy_core.settings import get_settings
 from energy_core.stats import instant_period, load_household, read_series
 from tests.apptest import open_app as apptest_open
 from tests.apptest import sign_in as apptest_sign_in
-from tests.databases import code_under_test_on, postgres_copy, scratch_postgres_database
+from tests.databases import (
+    as_app_role,
+    code_under_test_on,
+    postgres_copy,
+    scratch_postgres_database,
+)
 from tests.e2e.support import (
     ROOT,
     VIEWPORT,
@@ -115,8 +120,11 @@ def database_url(database_url, request) -> Iterator[str]:
 @pytest.fixture
 def seeded_app(engine, app_settings, tmp_path) -> Iterator[str]:
     """The demo household (see ``seed_demo``) served by the real Streamlit server; yields its
-    address."""
+    address. On PostgreSQL the server connects as the application's role, as in production, so
+    row-level security holds every page."""
     url = engine.url.render_as_string(hide_password=False)
+    if engine.dialect.name == "postgresql":
+        url = as_app_role(url)
     with served_app(url, tmp_path / "app.log", ENERGY_LOG_LEVEL="INFO") as address:
         yield address
 

@@ -28,7 +28,7 @@ def import_page(email: str):
 
 
 def counts(user_id: int) -> tuple[int, int]:
-    with session_scope(read_only=True) as s:
+    with session_scope(read_only=True, household=user_id) as s:
         readings = s.exec(
             select(func.count()).select_from(Reading).where(Reading.user_id == user_id)
         ).one()
@@ -59,7 +59,7 @@ def test_a_csv_is_previewed_then_imported_once(app_env, engine):
     readings, hours = counts(user_id)
     assert readings == 12 and hours >= 4
     assert counts(other_id) == (0, 0)
-    with session_scope(read_only=True) as s:
+    with session_scope(read_only=True, household=user_id) as s:
         names = s.exec(select(Device.device_id).where(Device.user_id == user_id)).all()
     assert sorted(names) == ["kettle", "lamp"]
 

@@ -215,6 +215,6 @@ def test_dynamic_prices_are_uploaded(home):
     at = button(at, "Store prices").click().run()
     assert not at.exception and not at.error
     assert "Stored 1 import prices." in shown_text(at)
-    with session_scope(read_only=True) as s:
+    with session_scope(read_only=True, household=user_id) as s:
         stored = s.exec(select(TariffPrice.price).where(TariffPrice.user_id == user_id)).all()
     assert stored == [0.11]
