@@ -19,9 +19,11 @@ from sqlalchemy.exc import OperationalError
 from energy_core.household_scope import enter_system_scope
 from energy_core.sql.locks import job_lock
 from energy_core.sql.partitions import (
+    LOCK_TIMEOUT,
     MonthPartition,
     add_months,
     create_month_partition,
+    dirty_hours_reached,
     drop_month_partition,
     month_partitions,
     month_start,
@@ -96,30 +98,55 @@ def keep_partitions(
     return run
 
 
-def drop_expired_partitions(engine: Engine, *, horizon: datetime, default_gap_s: int) -> list[str]:
+@dataclass
+class Expiry:
+    dropped: list[str] = field(default_factory=list)
+    # The start of the first month whose partition could not be detached now (its lock was not
+    # to be had in time): nothing from there on is pruned row by row in this run, so that the
+    # next run drops the month whole instead of deleting it reading by reading.
+    deferred: datetime | None = None
+
+
+def drop_expired_partitions(
+    engine: Engine, *, horizon: datetime, default_gap_s: int, lock_timeout: str = LOCK_TIMEOUT
+) -> Expiry:
     """Detach and drop every monthly partition that ends by ``horizon`` and whose readings may all
-    go (``sql.partitions.partition_may_go``), oldest first; the names dropped. The caller holds the
-    retention lock. A month that may not go yet keeps its rows for the row-by-row pruning."""
-    dropped: list[str] = []
+    go (``sql.partitions.partition_may_go``), oldest first. The caller holds the retention lock.
+    A month that may not go yet keeps its rows for the row-by-row pruning; one whose detach waits
+    longer than ``lock_timeout`` for its lock stops the drops for this run (``Expiry.deferred``).
+    """
+    run = Expiry()
     if engine.dialect.name != "postgresql":
-        return dropped
+        return run
     with engine.connect() as conn:
         if not readings_partitioned(conn):
-            return dropped
+            return run
         expired = [p for p in month_partitions(conn) if p.end <= horizon]
         conn.rollback()
     for partition in expired:
-        try:
-            with engine.begin() as conn:
+        with engine.connect() as conn:
+            try:
                 # The marks and aggregates of every household (row-level security).
                 enter_system_scope(conn)
+                conn.exec_driver_sql("SET LOCAL jit = off")  # short statements, see prunable_hours
                 if not partition_may_go(conn, partition, default_gap_s=default_gap_s):
+                    conn.rollback()
                     continue
-                drop_month_partition(conn, partition)
-        except OperationalError as exc:
-            log.warning("partition %s not dropped now, next run retries: %s", partition.name, exc)
-            continue
-        dropped.append(partition.name)
-    if dropped:
-        log.info("retention: partitions of whole months dropped: %s", ", ".join(dropped))
-    return dropped
+                drop_month_partition(conn, partition, lock_timeout=lock_timeout)
+                # The check ran without locking writers out. Now that the detach holds readings,
+                # no write into the month is under way, and a reading stored since the check
+                # marked its hour dirty in its own transaction: the marks alone tell.
+                if dirty_hours_reached(conn, partition, default_gap_s=default_gap_s):
+                    conn.rollback()
+                    continue
+                conn.commit()
+            except OperationalError as exc:
+                log.warning(
+                    "partition %s not dropped now, next run retries: %s", partition.name, exc
+                )
+                run.deferred = partition.start
+                break
+        run.dropped.append(partition.name)
+    if run.dropped:
+        log.info("retention: partitions of whole months dropped: %s", ", ".join(run.dropped))
+    return run

@@ -22,6 +22,7 @@ from energy_core.partitions import drop_expired_partitions
 from energy_core.settings import Settings, get_settings
 from energy_core.sql.locks import job_lock
 from energy_core.sql.maintenance import delete_readings_of_hours, prunable_hours
+from energy_core.sql.partitions import LOCK_TIMEOUT
 from energy_core.types import floor_hour, utcnow
 
 log = logging.getLogger(__name__)
@@ -79,10 +80,12 @@ def prune_readings(
     batch_hours: int = DEFAULT_BATCH_HOURS,
     max_batches: int | None = None,
     settings: Settings | None = None,
+    lock_timeout: str = LOCK_TIMEOUT,
 ) -> PruneRun:
     """Apply the retention setting: delete prunable raw readings in batches of ``batch_hours``
     (device, hour) pairs, each its own transaction, until none are left. One scheduler prunes at a
-    time; a second one skips. Recorded in ``job_runs`` like the rollup."""
+    time; a second one skips. Recorded in ``job_runs`` like the rollup. Whole months go first
+    (PostgreSQL), each detach waiting at most ``lock_timeout`` for its lock on readings."""
     settings = settings or get_settings()
     horizon = retention_horizon(now or utcnow(), settings=settings)
     if horizon is None:
@@ -95,13 +98,18 @@ def prune_readings(
         if not got_lock:
             log.info("retention skipped: another scheduler holds the lock")
             return PruneRun(skipped=True, horizon=horizon)
-        run.partitions = drop_expired_partitions(
-            engine, horizon=horizon, default_gap_s=settings.max_gap_s
+        expiry = drop_expired_partitions(
+            engine, horizon=horizon, default_gap_s=settings.max_gap_s, lock_timeout=lock_timeout
         )
+        run.partitions = expiry.dropped
+        # A month left attached for want of its lock is not deleted row by row meanwhile.
+        rows_before = min(horizon, expiry.deferred or horizon)
         while max_batches is None or run.batches < max_batches:
             # Pruning is by hour across households (row-level security: system scope).
             with session_scope(engine, system=True) as session:
-                batch = prune_batch(session, horizon=horizon, limit=batch_hours, settings=settings)
+                batch = prune_batch(
+                    session, horizon=rows_before, limit=batch_hours, settings=settings
+                )
             if batch.hours == 0:
                 break
             run.batches += 1

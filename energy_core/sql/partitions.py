@@ -123,31 +123,86 @@ def create_month_partition(conn: Connection, partition: MonthPartition) -> int:
     return moved
 
 
-def partition_may_go(conn: Connection, partition: MonthPartition, *, default_gap_s: int) -> bool:
-    """Whether every raw reading of ``partition`` may be deleted under retention's rule: each hour
-    it holds readings of has a stored aggregate, and no hour those readings count towards (up to
-    the longest max gap after the month's end) is dirty."""
-    dirty = conn.exec_driver_sql(
+def dirty_hours_reached(conn: Connection, partition: MonthPartition, *, default_gap_s: int) -> bool:
+    """Whether an hour that readings of ``partition`` count towards is dirty: any hour of the
+    month, or of the longest max gap after its end."""
+    return conn.exec_driver_sql(
         "SELECT EXISTS (SELECT 1 FROM dirty_hours WHERE hour_start >= %(lo)s AND hour_start < "
         "%(hi)s + make_interval(secs => (SELECT greatest(%(gap)s, max(max_gap_s)) FROM devices)))",
         {"lo": partition.start, "hi": partition.end, "gap": default_gap_s},
     ).scalar()
-    if dirty:
+
+
+# Per device the partition holds readings of (found by skipping through its primary key, one
+# descent per device), its first and last hour from the same index. If the device's aggregates
+# fill every hour between the two, every hour it has readings of is aggregated: a count over
+# the aggregates' primary key, about one entry per twelve readings, and no reading is read.
+# Only a device with hours missing in that span (offline for longer than its max gap) has those
+# hours looked up, each by one probe for a reading in it.
+_UNAGGREGATED_HOUR = """
+WITH RECURSIVE held AS (
+    (SELECT user_id, device_pk, ts FROM {p} ORDER BY user_id, device_pk, ts LIMIT 1)
+    UNION ALL
+    SELECT nxt.user_id, nxt.device_pk, nxt.ts
+    FROM held h CROSS JOIN LATERAL (
+        SELECT r.user_id, r.device_pk, r.ts FROM {p} r
+        WHERE (r.user_id, r.device_pk) > (h.user_id, h.device_pk)
+        ORDER BY r.user_id, r.device_pk, r.ts LIMIT 1
+    ) nxt
+),
+span AS (
+    SELECT h.user_id, h.device_pk, date_bin('1 hour', h.ts, {origin}) AS first_hour,
+           date_bin('1 hour', (SELECT max(r.ts) FROM {p} r
+                               WHERE r.user_id = h.user_id AND r.device_pk = h.device_pk),
+                    {origin}) AS last_hour
+    FROM held h
+),
+gapped AS (
+    SELECT s.* FROM span s
+    WHERE (SELECT count(*) FROM hourly_aggregates a
+           WHERE a.user_id = s.user_id AND a.device_pk = s.device_pk
+             AND a.hour_start >= s.first_hour AND a.hour_start <= s.last_hour
+             -- only whole hours count towards the span (the rollup writes no other)
+             AND a.hour_start = date_bin('1 hour', a.hour_start, {origin}))
+        < extract(epoch FROM s.last_hour - s.first_hour) / 3600 + 1
+)
+SELECT EXISTS (
+    SELECT 1 FROM gapped s
+    CROSS JOIN LATERAL
+        generate_series(s.first_hour, s.last_hour, interval '1 hour') AS g(hour_start)
+    WHERE NOT EXISTS (
+        SELECT 1 FROM hourly_aggregates a WHERE a.user_id = s.user_id
+        AND a.device_pk = s.device_pk AND a.hour_start = g.hour_start)
+      AND EXISTS (
+        SELECT 1 FROM {p} r WHERE r.user_id = s.user_id AND r.device_pk = s.device_pk
+        AND r.ts >= g.hour_start AND r.ts < g.hour_start + interval '1 hour')
+)
+"""
+
+
+def partition_may_go(conn: Connection, partition: MonthPartition, *, default_gap_s: int) -> bool:
+    """Whether every raw reading of ``partition`` may be deleted under retention's rule: each hour
+    it holds readings of has a stored aggregate, and no hour those readings count towards (up to
+    the longest max gap after the month's end) is dirty. Exact, yet it reads no reading beyond
+    the first and last of each device (see ``_UNAGGREGATED_HOUR``)."""
+    if dirty_hours_reached(conn, partition, default_gap_s=default_gap_s):
         return False
-    # Per (device, hour) rather than per reading: one aggregate lookup per hour held, twelve to
-    # sixty times fewer than one per reading (measured about twice as fast on a month of 850 k).
     unaggregated = conn.exec_driver_sql(
-        "SELECT EXISTS (SELECT 1 FROM ("
-        f"SELECT DISTINCT user_id, device_pk, date_bin('1 hour', ts, {PG_ORIGIN}) AS hour_start "
-        f"FROM {partition.name}) AS held WHERE NOT EXISTS ("
-        "SELECT 1 FROM hourly_aggregates a WHERE a.user_id = held.user_id "
-        "AND a.device_pk = held.device_pk AND a.hour_start = held.hour_start))"
+        _UNAGGREGATED_HOUR.format(p=partition.name, origin=PG_ORIGIN)
     ).scalar()
     return not unaggregated
 
 
-def drop_month_partition(conn: Connection, partition: MonthPartition) -> None:
-    """Detach ``partition`` and drop it, in the caller's transaction."""
-    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+def drop_month_partition(
+    conn: Connection, partition: MonthPartition, *, lock_timeout: str = LOCK_TIMEOUT
+) -> None:
+    """Detach ``partition`` and drop it, in the caller's transaction.
+
+    Not ``DETACH ... CONCURRENTLY``: PostgreSQL refuses it on a table with a default partition
+    (and inside a transaction block), and readings keeps one. The plain detach needs an ACCESS
+    EXCLUSIVE lock on readings; ``lock_timeout`` bounds how long it queues for it, and so how long
+    ingest, which queues behind it, can wait. Once granted, the detach and the drop are catalog
+    changes held until the caller commits."""
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{lock_timeout}'")
     conn.exec_driver_sql(f"ALTER TABLE {PARENT} DETACH PARTITION {partition.name}")
     conn.exec_driver_sql(f"DROP TABLE {partition.name}")

@@ -207,21 +207,37 @@ def test_retention_drops_whole_months_and_deletes_the_part_before_the_horizon_ro
         assert (run.hours, run.readings) == (21 * 24 + 6, (21 * 24 + 6) * 6)
 
 
-@pytest.mark.parametrize("spoil", ["dirty", "missing aggregate"])
-def test_a_month_whose_hours_are_not_all_safely_aggregated_is_not_dropped(engine, spoil):
-    start = datetime(2033 if spoil == "dirty" else 2034, 4, 1, tzinfo=UTC)
-    _, device = _seed_months(engine, start=start, days=30)
-    spoiled = start + timedelta(days=12, hours=5)
+def _drop_aggregate(engine, device_pk: int, hour: datetime) -> None:
+    delete = text("DELETE FROM hourly_aggregates WHERE device_pk = :d AND hour_start = :h")
     with engine.begin() as conn:
-        if spoil == "dirty":
+        deleted = conn.execute(
+            delete.bindparams(bindparam("h", type_=UTCDateTime())), {"d": device_pk, "h": hour}
+        ).rowcount
+    assert deleted == 1
+
+
+# The month of each case (one month per case: the partitions outlive a test's rows), and the
+# hour spoiled from its start. The first and last hours are the ends of the span of hours that
+# retention's check bounds each device's readings by.
+SPOILS = {
+    "dirty": (2033, timedelta(days=12, hours=5)),
+    "missing aggregate": (2034, timedelta(days=12, hours=5)),
+    "missing aggregate of the first hour": (2035, timedelta(0)),
+    "missing aggregate of the last hour": (2036, timedelta(days=30) - HOUR),
+}
+
+
+@pytest.mark.parametrize("spoil", list(SPOILS))
+def test_a_month_whose_hours_are_not_all_safely_aggregated_is_not_dropped(engine, spoil):
+    year, offset = SPOILS[spoil]
+    start = datetime(year, 4, 1, tzinfo=UTC)
+    _, device = _seed_months(engine, start=start, days=30)
+    spoiled = start + offset
+    if spoil == "dirty":
+        with engine.begin() as conn:
             mark_hours_dirty(conn, [(device.user_id, device.id, spoiled)])
-        else:
-            conn.execute(
-                text(
-                    "DELETE FROM hourly_aggregates WHERE device_pk = :d AND hour_start = :h"
-                ).bindparams(bindparam("h", type_=UTCDateTime())),
-                {"d": device.id, "h": spoiled},
-            )
+    else:
+        _drop_aggregate(engine, device.id, spoiled)
 
     run = prune_readings(engine, now=start + timedelta(days=431))
 
@@ -232,6 +248,73 @@ def test_a_month_whose_hours_are_not_all_safely_aggregated_is_not_dropped(engine
     left = {ts.replace(minute=0) for ts in _stamps(engine, device.id)}
     # The hour itself stays, and for a dirty hour the one before (its readings carry into it).
     assert left == ({spoiled - HOUR, spoiled} if spoil == "dirty" else {spoiled})
+
+
+@pytest.mark.parametrize("spoiled", [False, True], ids=["aggregated", "one hour unaggregated"])
+def test_an_outage_does_not_keep_a_month_but_an_unaggregated_hour_after_it_does(engine, spoiled):
+    start = datetime(2037 if spoiled else 2038, 4, 1, tzinfo=UTC)
+    keep_partitions(engine, now=start, months_ahead=2)
+    offline = (start + timedelta(days=10), start + timedelta(days=13))
+    with session_scope(engine) as s:
+        user = make_user(s)
+        steady, patchy = make_device(s, user=user), make_device(s, user=user)
+        every_10_min = [start + timedelta(minutes=10 * k) for k in range(30 * 144)]
+        add_readings(s, user=user, device=steady, points=[(ts, 600.0) for ts in every_10_min])
+        add_readings(
+            s,
+            user=user,
+            device=patchy,
+            points=[(ts, 300.0) for ts in every_10_min if not offline[0] <= ts < offline[1]],
+        )
+    rollup_dirty_hours(engine)
+    hours = _energy(engine, patchy.id)
+    # Hours in the middle of the outage hold no reading and have no aggregate: the span from the
+    # device's first to last hour is not full, so its hours are looked at one by one.
+    assert offline[0] + 24 * HOUR not in hours
+    back = offline[1] + 2 * HOUR
+    if spoiled:
+        _drop_aggregate(engine, patchy.id, back)
+
+    run = prune_readings(engine, now=start + timedelta(days=431))
+
+    mine = f"readings_p{start:%Y_%m}"
+    left = {ts.replace(minute=0) for ts in _stamps(engine, patchy.id)}
+    assert _stamps(engine, steady.id) == []
+    if spoiled:
+        assert mine not in run.partitions
+        assert left == {back}
+    else:
+        assert left == set()
+        assert (mine in run.partitions) is _postgres(engine)
+        assert run.readings == (0 if _postgres(engine) else 30 * 144 * 2 - 3 * 144)
+    if _postgres(engine):
+        assert (mine in _partition_names(engine)) is spoiled
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_month_whose_detach_cannot_have_its_lock_in_time_waits_whole_for_the_next_run(engine):
+    start = datetime(2039, 4, 1, tzinfo=UTC)
+    _, device = _seed_months(engine, start=start, days=45)  # April and half of May
+    april, may = f"readings_p{start:%Y_%m}", "readings_p2039_05"
+    now = datetime(2039, 6, 1, 12, tzinfo=UTC) + timedelta(days=400)
+    # A reader in the middle of a transaction on readings: the detach's lock must wait for it,
+    # and every write that comes after would queue behind the detach.
+    with engine.connect() as reader:
+        reader.execute(text("SELECT count(*) FROM readings")).scalar_one()
+        held = prune_readings(engine, now=now, lock_timeout="200ms")
+        reader.rollback()
+
+    assert april not in held.partitions and may not in held.partitions
+    assert {april, may} <= _partition_names(engine)
+    # Neither month was deleted row by row meanwhile: the next run drops them whole.
+    assert held.readings == 0
+    assert len(_stamps(engine, device.id)) == 45 * 144
+
+    run = prune_readings(engine, now=now)
+
+    assert [p for p in run.partitions if "2039" in p] == [april, may]
+    assert _stamps(engine, device.id) == []
+    assert run.readings == 0
 
 
 def test_the_migration_carries_over_indexes_row_security_and_policies(engine):
