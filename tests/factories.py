@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -64,6 +64,13 @@ def add_readings(
         now=now,
         enforce_window=now is not None,
     )
+
+
+def steady_points(
+    start: datetime, watts: float, *, count: int, step: timedelta = timedelta(minutes=5)
+) -> list[tuple[datetime, float]]:
+    """``count`` readings of ``watts``, one every ``step`` from ``start``."""
+    return [(start + i * step, watts) for i in range(count)]
 
 
 def seed_device(

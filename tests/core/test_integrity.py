@@ -69,12 +69,18 @@ def add_late_readings(session, user: User) -> None:
         add_readings(session, user=user, device=device, points=[(T0 + timedelta(hours=5), 1.0)])
 
 
-def test_deleting_a_device_leaves_no_row_that_names_it(engine):
+def two_households_with_rows_in_every_table(engine) -> tuple[User, User]:
+    """Alice and Bob, each with two devices, rolled up, then Alice's late readings."""
     with session_scope(engine) as s:
         alice, bob = household(s), household(s)
     rollup_dirty_hours(engine)
     with session_scope(engine) as s:
         add_late_readings(s, alice)
+    return alice, bob
+
+
+def test_deleting_a_device_leaves_no_row_that_names_it(engine):
+    alice, bob = two_households_with_rows_in_every_table(engine)
     with session_scope(engine) as s:
         before, bobs = rows_of(s, alice.id), rows_of(s, bob.id)
         deleted = delete_device(s, user_id=alice.id, device_id="fridge")
@@ -121,11 +127,8 @@ def test_the_last_admin_and_oneself_cannot_be_deleted(engine):
 
 
 def test_the_check_finds_rows_whose_device_was_deleted_behind_the_library(engine):
+    alice, bob = two_households_with_rows_in_every_table(engine)
     with session_scope(engine) as s:
-        alice, bob = household(s), household(s)
-    rollup_dirty_hours(engine)
-    with session_scope(engine) as s:
-        add_late_readings(s, alice)
         fridge = s.exec(
             select(Device).where(Device.user_id == alice.id, Device.device_id == "fridge")
         ).one()

@@ -17,7 +17,7 @@ from energy_core.retention import prune_readings
 from energy_core.rollup import dirty_backlog, mark_for_rebuild, rollup_dirty_hours
 from energy_core.settings import get_settings
 from energy_core.stats import instant_period, load_household, read_series
-from tests.factories import add_readings, make_device, make_user, seed_device
+from tests.factories import add_readings, make_device, make_user, seed_device, steady_points
 from tests.strategies import database_examples, seconds_within, watts
 
 T0 = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
@@ -351,12 +351,7 @@ def test_rebuild_of_one_device_since_a_date_leaves_the_rest_alone(engine):
         user = make_user(s)
         kettle, fridge = make_device(s, user=user), make_device(s, user=user)
         for device in (kettle, fridge):
-            add_readings(
-                s,
-                user=user,
-                device=device,
-                points=[(T0 + timedelta(minutes=m), 100.0) for m in range(0, 6 * 60, 5)],
-            )
+            add_readings(s, user=user, device=device, points=steady_points(T0, 100.0, count=6 * 12))
     rollup_dirty_hours(engine)
     with session_scope(engine) as s:
         marked = mark_for_rebuild(s, since=T0 + timedelta(hours=3), device_pks=[kettle.id], now=NOW)

@@ -14,7 +14,7 @@ from energy_core.db import session_scope
 from energy_core.models import HourlyAggregate
 from energy_core.rollup import rollup_dirty_hours
 from tests.core.test_rollup import NOW, T0
-from tests.factories import add_readings, make_device, make_user, seed_device
+from tests.factories import add_readings, make_device, make_user, seed_device, steady_points
 
 
 @pytest.fixture(autouse=True)
@@ -30,12 +30,7 @@ def seed(engine):
         kettle = make_device(s, user=user, device_id="kettle")
         fridge = make_device(s, user=user, device_id="fridge")
         for device in (kettle, fridge):
-            add_readings(
-                s,
-                user=user,
-                device=device,
-                points=[(T0 + timedelta(minutes=m), 600.0) for m in range(0, 4 * 60, 5)],
-            )
+            add_readings(s, user=user, device=device, points=steady_points(T0, 600.0, count=4 * 12))
     rollup_dirty_hours(engine)
     return kettle, fridge
 

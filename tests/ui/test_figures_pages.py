@@ -22,7 +22,7 @@ from energy_core.stats import (
     read_series,
 )
 from tests.apptest import open_app, shown_text, sign_in
-from tests.factories import add_readings, make_device, make_user
+from tests.factories import add_readings, make_device, make_user, steady_points
 from tests.ui.conftest import as_admin, as_member, metrics, show
 from webapp import loaders
 from webapp.loaders import minute
@@ -98,27 +98,12 @@ def second_of_the_month(app_env, engine, monkeypatch) -> datetime:
         )
         start = datetime(2026, 3, 1, tzinfo=UTC)
         steps = int((now - start).total_seconds() // 300)
-        add_readings(
-            session,
-            user=user,
-            device=heater,
-            points=[(start + timedelta(minutes=5 * i), 800.0) for i in range(steps)],
-            now=now,
-        )
-        add_readings(
-            session,
-            user=user,
-            device=kettle,
-            points=[(start + timedelta(minutes=5 * i), 60.0) for i in range(steps)],
-            now=now,
-        )
+        for device, watts in ((heater, 800.0), (kettle, 60.0)):
+            points = steady_points(start, watts, count=steps)
+            add_readings(session, user=user, device=device, points=points, now=now)
         late = datetime(2026, 2, 2, 10, 5, tzinfo=UTC)
         add_readings(
-            session,
-            user=user,
-            device=heater,
-            points=[(late + timedelta(minutes=5 * i), 800.0) for i in range(24)],
-            now=now,
+            session, user=user, device=heater, points=steady_points(late, 800.0, count=24), now=now
         )
     rollup_dirty_hours(engine)
     monkeypatch.setattr(loaders, "now_utc", lambda: now)
