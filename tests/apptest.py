@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
@@ -29,6 +30,19 @@ def serve_like_a_server(patch: pytest.MonkeyPatch) -> None:
         PagesManager.uses_pages_directory = False
 
     patch.setattr(PagesManager, "__init__", init)
+
+
+def keep_downloads(patch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """Every file a page offers for download, by its button's key, as the pages run."""
+    downloads: dict[str, bytes] = {}
+    offer = st.download_button
+
+    def keep(label, data=None, *args, key=None, **kwargs):  # noqa: ANN001, ANN202
+        downloads[key] = data
+        return offer(label, data, *args, key=key, **kwargs)
+
+    patch.setattr(st, "download_button", keep)
+    return downloads
 
 
 def open_app() -> AppTest:

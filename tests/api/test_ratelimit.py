@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +17,8 @@ from energy_core.ratelimit import RateLimiter
 from energy_core.settings import get_settings
 from ingest_api.app import create_app
 from tests.api.support import assert_error, auth, iso, reading_count
+
+T = TypeVar("T")
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 
@@ -102,27 +106,37 @@ def test_with_redis_down_ingest_works_and_limits_apply_per_process(engine, house
     assert reading_count(engine) == 2
 
 
+def from_threads(work: Callable[[], T], *, threads: int, each: int) -> list[T]:
+    """What ``work()`` returned when ``threads`` threads each called it ``each`` times at once."""
+    results: list[T] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        for _ in range(each):
+            result = work()
+            with lock:
+                results.append(result)
+
+    running = [threading.Thread(target=run) for _ in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
+    return results
+
+
 @pytest.mark.parametrize("backend", ["memory", "redis"])
 def test_the_counter_is_atomic_under_concurrency(backend, request):
     cache = (
         MemoryCache() if backend == "memory" else make_cache(request.getfixturevalue("redis_url"))
     )
-    seen: list[int] = []
-    lock = threading.Lock()
 
-    def hammer() -> None:
-        for _ in range(50):
-            hits, remaining_s = cache.count("rate:test", window_s=30)
-            assert 0 < remaining_s <= 30
-            with lock:
-                seen.append(hits)
+    def count() -> int:
+        hits, remaining_s = cache.count("rate:test", window_s=30)
+        assert 0 < remaining_s <= 30
+        return hits
 
-    threads = [threading.Thread(target=hammer) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(seen) == list(range(1, 1001))
+    assert sorted(from_threads(count, threads=20, each=50)) == list(range(1, 1001))
 
 
 def test_a_redis_that_failed_is_left_alone_for_a_while():
@@ -148,18 +162,5 @@ def test_replicas_lease_from_redis_and_never_let_more_than_the_limit_through(red
 
 def test_leases_are_counted_once_under_concurrency(redis_url):
     limiter = RateLimiter(limit=1_000, window_s=60, cache=make_cache(redis_url))
-    results: list[bool] = []
-    lock = threading.Lock()
-
-    def hammer() -> None:
-        for _ in range(100):
-            allowed = limiter.hit(key_id=9).allowed
-            with lock:
-                results.append(allowed)
-
-    threads = [threading.Thread(target=hammer) for _ in range(15)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sum(results) == 1_000
+    allowed = from_threads(lambda: limiter.hit(key_id=9).allowed, threads=15, each=100)
+    assert sum(allowed) == 1_000

@@ -17,7 +17,14 @@ from fastapi.testclient import TestClient
 
 from energy_core.settings import get_settings
 from energy_core.stats import days_period, preset_period
-from tests.apptest import COOKIE_KEY, REPO, open_app, serve_like_a_server, sign_in
+from tests.apptest import (
+    COOKIE_KEY,
+    REPO,
+    keep_downloads,
+    open_app,
+    serve_like_a_server,
+    sign_in,
+)
 from tests.consistency.conftest import LONDON, NOW, Seeded
 from tests.consistency.sources import Target, api_row, api_stats, api_summary, members_of
 from tests.oracle import Oracle
@@ -53,18 +60,11 @@ METRICS = {"Consumption": "consumption_wh", "Generation": "generation_wh", "Cost
 def app(seeded: Seeded):
     """The app as a server serves it, on the module's household, its clock at the suite's now;
     every CSV a page offers is kept by its button's key."""
-    downloads: dict[str, bytes] = {}
-    offer = st.download_button
-
-    def keep(label, data=None, *args, key=None, **kwargs):  # noqa: ANN001, ANN202
-        downloads[key] = data
-        return offer(label, data, *args, key=key, **kwargs)
-
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ENERGY_COOKIE_KEY", COOKIE_KEY)
         patch.chdir(REPO)
         patch.setattr(loaders, "now_utc", lambda: NOW.astimezone(UTC))
-        patch.setattr(st, "download_button", keep)
+        downloads = keep_downloads(patch)
         serve_like_a_server(patch)
         get_settings.cache_clear()
         st.cache_data.clear()

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
-import streamlit as st
 from fastapi.testclient import TestClient
 
 from energy_core.accounts import require_device
@@ -20,7 +19,7 @@ from energy_core.models import KeyScope, User
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.tariffs import set_tariff
 from ingest_api.app import create_app
-from tests.apptest import open_app, sign_in
+from tests.apptest import keep_downloads, open_app, sign_in
 from tests.factories import PASSWORD, add_readings, make_key
 from tests.tariffs.household import DST_DAY, NOW, TOU, seed
 from webapp import loaders
@@ -81,15 +80,8 @@ def test_the_page_its_csv_the_api_and_the_chat_cost_the_day_alike(household):
         said = OfflineAnalyst().answer(ctx, "What is my tariff?").text
         assert "0.1 sat 23:30-05:30" in said and "standing charge 0.6 GBP/day" in said, said
 
-    downloads: dict[str, bytes] = {}
-    offer = st.download_button
-
-    def keep(label, data=None, *args, key=None, **kwargs):  # noqa: ANN001, ANN202
-        downloads[key] = data
-        return offer(label, data, *args, key=key, **kwargs)
-
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(st, "download_button", keep)
+        downloads = keep_downloads(patch)
         at = sign_in(open_app(), email, PASSWORD)
         day = DST_DAY.isoformat()
         for name, value in {"range": "custom", "from": day, "to": day}.items():
