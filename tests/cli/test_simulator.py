@@ -147,6 +147,17 @@ class _Recorder(BaseHTTPRequestHandler):
         pass
 
 
+def simulator_thread(result: dict, **options) -> threading.Thread:
+    """The simulator sending every 50 ms with the test key, its stats put in ``result`` when
+    it stops; not yet started."""
+    return threading.Thread(
+        target=lambda: result.update(
+            stats=run_simulator(api_key=API_KEY, interval_s=0.05, **options)
+        ),
+        daemon=True,
+    )
+
+
 def test_simulator_against_a_real_http_server_stops_on_the_event():
     _Recorder.received = []
     _Recorder.fail_first = 1
@@ -154,17 +165,11 @@ def test_simulator_against_a_real_http_server_stops_on_the_event():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     stop = threading.Event()
     result = {}
-    worker = threading.Thread(
-        target=lambda: result.update(
-            stats=run_simulator(
-                api_url=f"http://127.0.0.1:{server.server_address[1]}",
-                api_key=API_KEY,
-                devices=DEMO_DEVICE_IDS,
-                interval_s=0.05,
-                stop_event=stop,
-            )
-        ),
-        daemon=True,
+    worker = simulator_thread(
+        result,
+        api_url=f"http://127.0.0.1:{server.server_address[1]}",
+        devices=DEMO_DEVICE_IDS,
+        stop_event=stop,
     )
     try:
         worker.start()
@@ -192,18 +197,12 @@ def test_simulator_keeps_running_while_the_api_is_down():
         port = probe.server_address[1]
     stop = threading.Event()
     result = {}
-    worker = threading.Thread(
-        target=lambda: result.update(
-            stats=run_simulator(
-                api_url=f"http://127.0.0.1:{port}",
-                api_key=API_KEY,
-                interval_s=0.05,
-                stop_event=stop,
-                backoff_initial_s=0.01,
-                backoff_max_s=0.05,
-            )
-        ),
-        daemon=True,
+    worker = simulator_thread(
+        result,
+        api_url=f"http://127.0.0.1:{port}",
+        stop_event=stop,
+        backoff_initial_s=0.01,
+        backoff_max_s=0.05,
     )
     worker.start()
     threading.Event().wait(0.5)
