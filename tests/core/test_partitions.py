@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import bindparam, text
 from sqlmodel import func, select
 
+from energy_core import partitions
 from energy_core.db import session_scope
 from energy_core.history_import import CsvOptions, read_history, store_history
 from energy_core.household_scope import protect_table_sql
@@ -315,6 +316,35 @@ def test_a_month_whose_detach_cannot_have_its_lock_in_time_waits_whole_for_the_n
     assert [p for p in run.partitions if "2039" in p] == [april, may]
     assert _stamps(engine, device.id) == []
     assert run.readings == 0
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_reading_stored_between_the_check_and_the_detach_keeps_its_month(engine, monkeypatch):
+    start = datetime(2040, 4, 1, tzinfo=UTC)
+    user, device = _seed_months(engine, start=start, days=30)
+    late = start + timedelta(days=5, minutes=7)
+    check = partitions.partition_may_go
+
+    def check_then_an_import(conn, partition, **kwargs) -> bool:
+        may_go = check(conn, partition, **kwargs)
+        if partition.start == start:
+            # A history import commits a reading of the month once the check has said yes.
+            with session_scope(engine) as s:
+                stored = add_readings(s, user=user, device=device, points=[(late, 50.0)])
+            assert (may_go, stored.accepted) == (True, 1)
+        return may_go
+
+    monkeypatch.setattr(partitions, "partition_may_go", check_then_an_import)
+
+    run = prune_readings(engine, now=start + timedelta(days=431))
+
+    mine = f"readings_p{start:%Y_%m}"
+    assert mine not in run.partitions
+    assert mine in _partition_names(engine)
+    # Its hour is dirty: it and the hour before stay for the rollup, the rest went row by row.
+    left = _stamps(engine, device.id)
+    hour = late.replace(minute=0)
+    assert late in left and {ts.replace(minute=0) for ts in left} == {hour - HOUR, hour}
 
 
 def test_the_migration_carries_over_indexes_row_security_and_policies(engine):
