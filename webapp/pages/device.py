@@ -4,7 +4,6 @@ gaps, its hours, and its raw readings (downsampled so that peaks survive)."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo
 
 import altair as alt
 import pandas as pd
@@ -17,11 +16,10 @@ from energy_core.stats import (
     instant_period,
     last_days_period,
 )
-from webapp import auth
 from webapp.charts import GENERATED_COLOR, USED_COLOR, axis_format, energy_unit, power_unit
+from webapp.device_pages import open_device_page
 from webapp.downloads import csv_download, section
-from webapp.loaders import database_guard, hour_floor, load_devices, minute, now_utc
-from webapp.notices import no_devices
+from webapp.loaders import database_guard, hour_floor
 from webapp.reads import DeviceView, load_device, load_energy_today, load_raw_power
 from webapp.units import (
     DASH,
@@ -431,15 +429,12 @@ def gaps_section(view: DeviceView, device: pd.Series, *, tz: tzinfo, now: dateti
 
 
 def main() -> None:
-    user = auth.current_user()
-    tz = ZoneInfo(user.timezone)
-    now = minute(now_utc())
-    st.title("Device", anchor=False)
-    with database_guard():
-        devices = load_devices(user.id)
-    if devices.empty:
-        no_devices("No devices yet. Register one on the Devices page.")
+    page = open_device_page(
+        "Device", no_devices_message="No devices yet. Register one on the Devices page."
+    )
+    if page is None:
         return
+    user, tz, now, devices = page.user, page.tz, page.now, page.devices
 
     pick, window_column, threshold_column = st.columns([2.4, 1.4, 1])
     with pick:

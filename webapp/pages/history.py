@@ -12,7 +12,7 @@ import streamlit as st
 
 from energy_core.settings import get_settings
 from energy_core.stats import PRESETS, Period, days_period, instant_period, preset_period
-from webapp import auth
+from webapp.device_pages import open_device_page
 from webapp.downloads import csv_download, section
 from webapp.history_view import (
     FULL,
@@ -24,8 +24,7 @@ from webapp.history_view import (
     power_chart,
     shares_chart,
 )
-from webapp.loaders import database_guard, hour_ceil, load_devices, minute, now_utc
-from webapp.notices import no_devices
+from webapp.loaders import database_guard, hour_ceil
 from webapp.reads import load_heatmap, load_history
 from webapp.units import format_last_seen
 
@@ -161,19 +160,14 @@ def nothing_to_show(message: str, devices: pd.DataFrame, chosen, rooms, *, now, 
 
 
 def main() -> None:
-    user = auth.current_user()
-    tz = ZoneInfo(user.timezone)
-    now = minute(now_utc())
-    st.title("History", anchor=False)
-
-    with database_guard():
-        devices = load_devices(user.id)
-    if devices.empty:
-        no_devices(
-            "No devices yet, so no history. Register one on the Devices page and send it "
-            "some readings."
-        )
+    page = open_device_page(
+        "History",
+        no_devices_message="No devices yet, so no history. Register one on the Devices page "
+        "and send it some readings.",
+    )
+    if page is None:
         return
+    user, tz, now, devices = page.user, page.tz, page.now, page.devices
     names = dict(zip(devices["device_id"], devices["name"], strict=True))
 
     range_column, granularity_column, filters_column = st.columns([1.3, 1, 3.5])
