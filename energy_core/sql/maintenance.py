@@ -19,7 +19,9 @@ def prunable_hours(
     the hour ends by ``horizon``, still has readings, has a stored aggregate, and neither it nor
     any hour its readings can carry into (up to max_gap after its end) is dirty: recomputing
     such an hour needs them. Each device is searched
-    from its oldest remaining reading, so pruned history is never scanned again."""
+    from its oldest remaining reading, so pruned history is never scanned again. On PostgreSQL
+    each device with readings before the horizon offers at most its share of ``limit``, its
+    oldest hours, so a batch may hold fewer; the caller runs batches until one is empty."""
     if is_sqlite(conn):
         hour_of_oldest = "h.oldest - h.oldest % 3600000000"
         reach = (
@@ -64,26 +66,28 @@ LIMIT :limit
 """
     else:
         # Per device, through LATERAL: its aggregates from its oldest reading on, in primary key
-        # order, each hour probed for a reading, and no more than the limit. Written as one join,
-        # the planner may hash every reading by device and compare each aggregate before the
-        # horizon with all of its device's readings: minutes on a year of 48 devices, where
-        # this takes milliseconds. JIT is off for the same reason as the rollup's (its plan
-        # spans every monthly partition, and compiling took 0.47 s of a 0.67 s run), for the
-        # rest of the caller's transaction, which deletes what this finds.
+        # order, each hour probed for a reading. Written as one join, the planner may hash every
+        # reading by device and compare each aggregate before the horizon with all of its
+        # device's readings: minutes on a year of 48 devices, where this takes milliseconds.
+        # Each device offers its share of the limit, not the whole of it: with a month to catch
+        # up on, every device offering the limit made each batch weigh devices x limit
+        # candidates (0.9 s a batch at 48 devices, growing with the square of the fleet). JIT is
+        # off as for the rollup (a plan over every monthly partition; compiling took 0.47 s of a
+        # 0.67 s run), for the rest of the caller's transaction, which deletes what this finds.
         conn.exec_driver_sql("SET LOCAL jit = off")
         sql = f"""
-WITH heads AS MATERIALIZED ({heads})
+WITH heads AS MATERIALIZED ({heads}),
+behind AS MATERIALIZED (SELECT * FROM heads WHERE oldest < :horizon)
 SELECT a.user_id, a.device_pk, a.hour_start
-FROM heads h
+FROM behind h
 CROSS JOIN LATERAL (
     SELECT a.user_id, a.device_pk, a.hour_start
     FROM hourly_aggregates a
     WHERE a.user_id = h.user_id AND a.device_pk = h.device_pk
       AND a.hour_start >= {hour_of_oldest} AND a.hour_start < :horizon{current}
     ORDER BY a.hour_start
-    LIMIT :limit
+    LIMIT (SELECT ceil(CAST(:limit AS numeric) / greatest(count(*), 1)) FROM behind)
 ) a
-WHERE h.oldest < :horizon
 ORDER BY a.hour_start, a.device_pk
 LIMIT :limit
 """

@@ -66,6 +66,23 @@ def test_old_readings_of_aggregated_hours_are_deleted_and_aggregates_kept(engine
     assert day.coverage == pytest.approx(1.0)
 
 
+def test_a_batch_keeps_to_its_size_across_devices_and_the_run_prunes_every_hour(engine):
+    every_10_min = [(T0 + timedelta(minutes=10 * k), 500.0) for k in range(24 * 6)]
+    devices = [seed_device(engine, every_10_min)[1] for _ in range(3)]
+    rollup_dirty_hours(engine)
+
+    first = prune_readings(engine, now=NOW, batch_hours=5, max_batches=1)
+
+    assert (first.batches, first.hours, first.readings) == (1, 5, 5 * 6)
+    # Oldest first: every device's first hour is in it.
+    assert all(T0 not in readings_per_hour(engine, d.id) for d in devices)
+
+    rest = prune_readings(engine, now=NOW, batch_hours=5)
+
+    assert first.hours + rest.hours == 3 * 24 and rest.hours <= 5 * rest.batches
+    assert all(readings_per_hour(engine, d.id) == {} for d in devices)
+
+
 def test_readings_inside_the_window_are_kept(engine):
     _, device = seed_day(engine)
     rollup_dirty_hours(engine)
