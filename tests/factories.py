@@ -78,12 +78,13 @@ def seed_device(
     points: list[tuple[datetime, float]] | None = None,
     *,
     now: datetime | None = None,
+    owner: dict | None = None,
     **device,
 ) -> tuple[User, Device]:
-    """A new user with one device (``device`` holds its fields) and its readings at ``points``,
-    committed: ``(user, device)``."""
+    """A new user (``owner`` holds its fields) with one device (``device`` holds its fields) and
+    its readings at ``points``, committed: ``(user, device)``."""
     with session_scope(engine) as session:
-        user = make_user(session)
+        user = make_user(session, **(owner or {}))
         made = make_device(session, user=user, **device)
         if points:
             add_readings(session, user=user, device=made, points=points, now=now)

@@ -9,21 +9,19 @@ from energy_cli import main as cli
 from energy_core.chat import load_history
 from energy_core.db import session_scope
 from energy_core.types import utcnow
-from tests.factories import add_readings, make_device, make_user
+from tests.factories import seed_device, steady_points
 from tests.oracle import Oracle
 
 
 def seed_heater(engine):  # noqa: ANN001, ANN201
     start = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=6)
-    with session_scope(engine) as session:
-        user = make_user(session, email="cli@example.com")
-        heater = make_device(session, user=user, device_id="heater", name="Garage heater")
-        add_readings(
-            session,
-            user=user,
-            device=heater,
-            points=[(start + timedelta(minutes=m), 2000.0) for m in range(0, 300)],
-        )
+    user, _ = seed_device(
+        engine,
+        steady_points(start, 2000.0, count=300, step=timedelta(minutes=1)),
+        owner={"email": "cli@example.com"},
+        device_id="heater",
+        name="Garage heater",
+    )
     return user
 
 
@@ -79,17 +77,14 @@ def test_ask_for_an_unknown_user_is_an_error_message(engine, capsys):
 
 def test_ask_prints_names_and_figures_as_plain_text_not_escaped_markdown(engine, capsys):
     start = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=6)
-    with session_scope(engine) as session:
-        user = make_user(session, email="cli@example.com")
-        router = make_device(
-            session, user=user, device_id="router", name="Broadband router", location="Hallway"
-        )
-        add_readings(
-            session,
-            user=user,
-            device=router,
-            points=[(start + timedelta(minutes=m), 12.0) for m in range(0, 300)],
-        )
+    seed_device(
+        engine,
+        steady_points(start, 12.0, count=300, step=timedelta(minutes=1)),
+        owner={"email": "cli@example.com"},
+        device_id="router",
+        name="Broadband router",
+        location="Hallway",
+    )
 
     code = cli.main(
         [

@@ -16,7 +16,7 @@ from energy_core.db import session_scope
 from energy_core.demo import DEMO_EMAIL
 from energy_core.models import Reading, User
 from energy_core.settings import get_settings
-from tests.factories import add_readings, make_device, make_user
+from tests.factories import seed_device, steady_points
 from tests.oracle import Oracle
 
 # Tuesday 10 March 2026 is "yesterday" at the pinned instant; the heater ran only that day.
@@ -25,15 +25,13 @@ YESTERDAY = datetime(2026, 3, 10, tzinfo=UTC)
 
 
 def seed_heater(engine) -> User:  # noqa: ANN001
-    with session_scope(engine) as session:
-        user = make_user(session, email="clock@example.com")
-        heater = make_device(session, user=user, device_id="heater", name="Garage heater")
-        add_readings(
-            session,
-            user=user,
-            device=heater,
-            points=[(YESTERDAY + timedelta(hours=8, minutes=m), 1500.0) for m in range(0, 241)],
-        )
+    user, _ = seed_device(
+        engine,
+        steady_points(YESTERDAY + timedelta(hours=8), 1500.0, count=241, step=timedelta(minutes=1)),
+        owner={"email": "clock@example.com"},
+        device_id="heater",
+        name="Garage heater",
+    )
     return user
 
 

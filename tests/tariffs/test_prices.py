@@ -37,6 +37,11 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
+def night_with_import(default: float, period: dict) -> dict:
+    """NIGHT with its import price replaced by ``default`` and the one ``period``."""
+    return {**NIGHT, "import": {"default": default, "periods": [period]}}
+
+
 def test_a_period_crossing_midnight_belongs_to_the_day_it_starts():
     t = tariff(NIGHT)
     assert t.prices_at(at("2026-03-07T22:00:00+00:00")) == (0.30, 0.15)  # Saturday 22:00
@@ -60,13 +65,7 @@ def test_local_time_on_the_day_the_clocks_go_forward():
 
 
 def test_on_the_day_the_clocks_go_back_local_time_repeats():
-    autumn = {
-        **NIGHT,
-        "import": {
-            "default": 0.3,
-            "periods": [{"days": "sun", "from": "01:00", "to": "02:00", "price": 0.05}],
-        },
-    }
+    autumn = night_with_import(0.3, {"days": "sun", "from": "01:00", "to": "02:00", "price": 0.05})
     t = tariff(autumn)
     # Sunday 25 October 2026: 01:00-02:00 local happens twice (BST at 00:00 UTC, GMT at 01:00 UTC).
     day = datetime(2026, 10, 25, tzinfo=UTC)
@@ -75,13 +74,9 @@ def test_on_the_day_the_clocks_go_back_local_time_repeats():
 
 
 def test_an_hour_cut_by_a_half_hour_boundary_pays_the_time_weighted_mean():
-    half = {
-        **NIGHT,
-        "import": {
-            "default": 0.28,
-            "periods": [{"days": "mon-fri", "from": "00:30", "to": "05:30", "price": 0.09}],
-        },
-    }
+    half = night_with_import(
+        0.28, {"days": "mon-fri", "from": "00:30", "to": "05:30", "price": 0.09}
+    )
     t = tariff(half)
     monday = at("2026-06-01T00:00:00+01:00")
     assert t.prices_at(monday)[0] == pytest.approx((0.28 + 0.09) / 2)
