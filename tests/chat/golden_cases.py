@@ -249,6 +249,19 @@ def unknown(question, name, household="demo", category="unknown device") -> Case
     )
 
 
+def neighbours(question: str, tool: str, consumption_wh: float) -> Case:
+    """The neighbour's household asks what one of its devices used: its own figure, and nothing
+    of the demo household's."""
+    return Case(
+        "other household",
+        question,
+        tool,
+        lambda o: {"consumption_wh": consumption_wh},
+        household="neighbour",
+        never_says=DEMO_ONLY,
+    )
+
+
 def ambiguous(question, options, household="neighbour") -> Case:  # noqa: ANN001
     return Case("ambiguity", question, None, understood=False, household=household, options=options)
 
@@ -750,22 +763,8 @@ GOLDEN: list[Case] = [
     ),
     unknown("Is the broadband router online?", "broadband router", "neighbour", "other household"),
     unknown("what's my solar doing", "solar", "neighbour", "other household"),
-    Case(
-        "other household",
-        "How much did the hot tub use yesterday?",
-        "energy_usage",
-        lambda o: {"consumption_wh": 1500.0 * 24},
-        household="neighbour",
-        never_says=DEMO_ONLY,
-    ),
-    Case(
-        "other household",
-        "How much did the pool pump use yesterday?",
-        "energy_usage",
-        lambda o: {"consumption_wh": 750.0 * 24},
-        household="neighbour",
-        never_says=DEMO_ONLY,
-    ),
+    neighbours("How much did the hot tub use yesterday?", "energy_usage", 1500.0 * 24),
+    neighbours("How much did the pool pump use yesterday?", "energy_usage", 750.0 * 24),
     Case(
         "other household",
         "Rank my devices for yesterday",
