@@ -26,11 +26,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from energy_core.columns import user_id_field, utc_column
 from energy_core.types import UTCDateTime, utcnow
-
-
-def _utc(nullable: bool = False, **kwargs) -> Column:
-    return Column(UTCDateTime(), nullable=nullable, **kwargs)
 
 
 class Role(StrEnum):
@@ -69,11 +66,11 @@ class User(UserBase, table=True):
         default=None, sa_column=Column(Float(precision=53), nullable=True)
     )
     failed_logins: int = 0
-    locked_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    locked_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     # Login cookies issued before this instant are rejected (password change, sign out everywhere).
-    sessions_valid_after: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
+    sessions_valid_after: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 
 class UserPublic(UserBase):
@@ -99,15 +96,13 @@ class Device(DeviceBase, table=True):
     __table_args__ = (UniqueConstraint("user_id", "device_id", name="uq_devices_user_device_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
-    last_seen_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    user_id: int = user_id_field()
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    last_seen_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     # The instant of the device's first reading, kept by the rollup (migration
     # 0010_consumed_generated): a device takes part in figures from then on.
-    first_reading_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    first_reading_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class DeviceCreate(DeviceBase):
@@ -137,9 +132,7 @@ class ApiKey(SQLModel, table=True):
     __table_args__ = (Index("ix_api_keys_key_hash", "key_hash"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: int = user_id_field()
     # Null: the key covers all of the user's devices.
     device_pk: int | None = Field(
         default=None,
@@ -150,9 +143,9 @@ class ApiKey(SQLModel, table=True):
     # The visible start of the key (also the lookup index); the rest is stored only as a hash.
     prefix: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
     key_hash: str = Field(max_length=128)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
-    last_used_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
-    revoked_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    last_used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     # Whether unknown power inputs sent with this key (Emoncms, InfluxDB) become devices.
     register_inputs: bool = Field(
         default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
@@ -165,14 +158,12 @@ class Input(SQLModel, table=True):
 
     __tablename__ = "inputs"
 
-    user_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    )
+    user_id: int = user_id_field(primary_key=True)
     input_id: str = Field(sa_column=Column(String(128), primary_key=True))
     is_watts: bool = Field(sa_column=Column(Boolean, nullable=False))
     last_value: float | None = Field(default=None, sa_column=Column(Float(precision=53)))
-    last_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
+    last_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 
 # --- readings and aggregates -------------------------------------------------------------------
@@ -226,7 +217,7 @@ class HourlyAggregate(SQLModel, table=True):
     min_watts: float | None = Field(default=None, sa_column=Column(Float(precision=53)))
     max_watts: float | None = Field(default=None, sa_column=Column(Float(precision=53)))
     sample_count: int = Field(sa_column=Column(Integer, nullable=False))
-    computed_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
+    computed_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
     @property
     def coverage(self) -> float:
@@ -255,8 +246,8 @@ class JobRun(SQLModel, table=True):
     __tablename__ = "job_runs"
 
     job: str = Field(sa_column=Column(String(64), primary_key=True))
-    started_at: datetime = Field(sa_column=_utc())
-    finished_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    started_at: datetime = Field(sa_column=utc_column())
+    finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     hours_computed: int = 0
     duration_s: float = 0.0
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -268,8 +259,8 @@ class BridgeStatus(SQLModel, table=True):
     __tablename__ = "bridge_status"
 
     bridge: str = Field(sa_column=Column(String(64), primary_key=True))
-    started_at: datetime = Field(sa_column=_utc())
-    updated_at: datetime = Field(sa_column=_utc())
+    started_at: datetime = Field(sa_column=utc_column())
+    updated_at: datetime = Field(sa_column=utc_column())
     connected: bool = Field(sa_column=Column(Boolean, nullable=False))
     received: int = Field(sa_column=Column(BigInteger, nullable=False))
     stored: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -289,16 +280,14 @@ class ChatMessage(SQLModel, table=True):
     __table_args__ = (Index("ix_chat_messages_user_conv", "user_id", "conversation_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: int = user_id_field()
     conversation_id: str = Field(max_length=64)
     role: str = Field(max_length=16)
     content: str = Field(sa_column=Column(Text, nullable=False))
     # JSON text: the tool calls made for this answer and the data they returned.
     tool_calls: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     engine: str | None = Field(default=None, max_length=32)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 
 # --- tariffs -----------------------------------------------------------------------------------
@@ -312,12 +301,10 @@ class TariffPlanRow(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("user_id", "valid_from", name="uq_tariff_plans_user_from"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: int = user_id_field()
     valid_from: date = Field(sa_column=Column(Date, nullable=False))
     spec: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 
 class TariffAlternative(SQLModel, table=True):
@@ -328,12 +315,10 @@ class TariffAlternative(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("user_id", "name", name="uq_tariff_alternatives_user_name"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: int = user_id_field()
     name: str = Field(sa_column=Column(String(80), nullable=False))
     spec: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 
 class TariffPrice(SQLModel, table=True):
@@ -341,14 +326,10 @@ class TariffPrice(SQLModel, table=True):
 
     __tablename__ = "tariff_prices"
 
-    user_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, nullable=False
-        )
-    )
+    user_id: int = user_id_field(primary_key=True)
     direction: str = Field(sa_column=Column(String(8), primary_key=True, nullable=False))
-    starts_at: datetime = Field(sa_column=_utc(primary_key=True))
-    ends_at: datetime = Field(sa_column=_utc())
+    starts_at: datetime = Field(sa_column=utc_column(primary_key=True))
+    ends_at: datetime = Field(sa_column=utc_column())
     price: float = Field(sa_column=Column(Float(precision=53), nullable=False))
 
 

@@ -8,15 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlmodel import Field, SQLModel
 
-from energy_core.types import UTCDateTime
-
-
-def _user() -> Column:
-    return Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-
-
-def _utc(nullable: bool = False, **kwargs) -> Column:
-    return Column(UTCDateTime(), nullable=nullable, **kwargs)
+from energy_core.columns import user_id_field, utc_column
 
 
 class Alert(SQLModel, table=True):
@@ -37,7 +29,7 @@ class Alert(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(sa_column=_user())
+    user_id: int = user_id_field()
     device_pk: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("devices.id", ondelete="CASCADE"), nullable=True),
@@ -47,18 +39,18 @@ class Alert(SQLModel, table=True):
     title: str = Field(sa_column=Column(String(200), nullable=False))
     explanation: str = Field(sa_column=Column(Text, nullable=False))
     evidence: str = Field(sa_column=Column(Text, nullable=False))  # JSON
-    opened_at: datetime = Field(sa_column=_utc())
-    updated_at: datetime = Field(sa_column=_utc())
-    resolved_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
-    acknowledged_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    opened_at: datetime = Field(sa_column=utc_column())
+    updated_at: datetime = Field(sa_column=utc_column())
+    resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    acknowledged_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     # Webhook delivery: none (no webhook), pending, sent or failed (retries exhausted).
     delivery: str = Field(default="none", sa_column=Column(String(16), nullable=False))
     delivery_attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
-    next_delivery_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    next_delivery_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     # E-mail delivery (migration 0061), the same states, kept apart from the webhook's.
     email_delivery: str = Field(default="none", sa_column=Column(String(16), nullable=False))
     email_attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
-    next_email_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    next_email_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class AlertSettings(SQLModel, table=True):
@@ -66,11 +58,7 @@ class AlertSettings(SQLModel, table=True):
 
     __tablename__ = "alert_settings"
 
-    user_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, nullable=False
-        )
-    )
+    user_id: int = user_id_field(primary_key=True)
     cheap_period: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
     webhook_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     webhook_secret: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
@@ -78,7 +66,7 @@ class AlertSettings(SQLModel, table=True):
     # the household's own address.
     email_alerts: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
     email_to: str | None = Field(default=None, sa_column=Column(String(254), nullable=True))
-    hour_checked: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    hour_checked: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     day_checked: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
 
 
@@ -87,11 +75,7 @@ class DeviceAlertSettings(SQLModel, table=True):
 
     __tablename__ = "alert_device_settings"
 
-    user_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, nullable=False
-        )
-    )
+    user_id: int = user_id_field(primary_key=True)
     device_pk: int = Field(
         sa_column=Column(
             Integer, ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True, nullable=False
@@ -107,13 +91,9 @@ class AlertMute(SQLModel, table=True):
 
     __tablename__ = "alert_mutes"
 
-    user_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, nullable=False
-        )
-    )
+    user_id: int = user_id_field(primary_key=True)
     key: str = Field(sa_column=Column(String(160), primary_key=True, nullable=False))
-    muted_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    muted_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 __all__ = ["Alert", "AlertMute", "AlertSettings", "DeviceAlertSettings"]

@@ -1,0 +1,27 @@
+"""Columns the tables share: the owning household's id and UTC instants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Integer
+from sqlmodel import Field
+
+from energy_core.types import UTCDateTime
+
+
+def utc_column(nullable: bool = False, **kwargs) -> Column:
+    """A UTC instant (stored aware on PostgreSQL, as UTC text on SQLite)."""
+    return Column(UTCDateTime(), nullable=nullable, **kwargs)
+
+
+def user_id_field(*, primary_key: bool = False) -> Any:
+    """The owning household's ``user_id``: never null, its rows deleted with the user."""
+    return Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("users.id", ondelete="CASCADE"),
+            primary_key=primary_key,
+            nullable=False,
+        )
+    )
