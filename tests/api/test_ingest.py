@@ -188,16 +188,20 @@ def test_unknown_device_is_a_404_that_names_it_and_stores_nothing(client, engine
     assert reading_count(engine) == 0
 
 
+def post_auto_registered(client, engine, household, *watts: tuple[str, float]):
+    """A batch of ``(device id, watts)`` posted with auto-registration on: the response and the
+    number of devices before it."""
+    enable_auto_registration(engine, household.user_id)
+    before = device_count(engine)
+    readings = [{"device_id": d, "timestamp": iso(3), "energy_watts": w} for d, w in watts]
+    return post_batch(client, household.household_key, *readings), before
+
+
 def test_with_auto_registration_an_unknown_device_is_created_for_this_user(
     client, engine, household
 ):
-    enable_auto_registration(engine, household.user_id)
-    before = device_count(engine)
-    r = post_batch(
-        client,
-        household.household_key,
-        {"device_id": "garage-freezer", "timestamp": iso(3), "energy_watts": 60},
-        {"device_id": "fridge", "timestamp": iso(3), "energy_watts": 60},
+    r, before = post_auto_registered(
+        client, engine, household, ("garage-freezer", 60), ("fridge", 60)
     )
     assert r.status_code == 201, r.text
     assert device_count(engine) == before + 1
@@ -211,14 +215,7 @@ def test_with_auto_registration_an_unknown_device_is_created_for_this_user(
 def test_auto_registration_still_validates_the_batch_and_creates_nothing_on_rejection(
     client, engine, household
 ):
-    enable_auto_registration(engine, household.user_id)
-    before = device_count(engine)
-    r = post_batch(
-        client,
-        household.household_key,
-        {"device_id": "new-one", "timestamp": iso(3), "energy_watts": 60},
-        {"device_id": "fridge", "timestamp": iso(3), "energy_watts": -60},
-    )
+    r, before = post_auto_registered(client, engine, household, ("new-one", 60), ("fridge", -60))
     assert_error(r, 422, "validation_error")
     assert device_count(engine) == before
     assert reading_count(engine) == 0

@@ -147,15 +147,17 @@ class _Recorder(BaseHTTPRequestHandler):
         pass
 
 
-def simulator_thread(result: dict, **options) -> threading.Thread:
-    """The simulator sending every 50 ms with the test key, its stats put in ``result`` when
-    it stops; not yet started."""
-    return threading.Thread(
+def simulator_thread(**options) -> tuple[threading.Thread, threading.Event, dict]:
+    """The simulator sending every 50 ms with the test key, not yet started; the event that
+    stops it, and the dict that holds its ``stats`` once it has stopped."""
+    stop, result = threading.Event(), {}
+    worker = threading.Thread(
         target=lambda: result.update(
-            stats=run_simulator(api_key=API_KEY, interval_s=0.05, **options)
+            stats=run_simulator(api_key=API_KEY, interval_s=0.05, stop_event=stop, **options)
         ),
         daemon=True,
     )
+    return worker, stop, result
 
 
 def test_simulator_against_a_real_http_server_stops_on_the_event():
@@ -163,13 +165,8 @@ def test_simulator_against_a_real_http_server_stops_on_the_event():
     _Recorder.fail_first = 1
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    stop = threading.Event()
-    result = {}
-    worker = simulator_thread(
-        result,
-        api_url=f"http://127.0.0.1:{server.server_address[1]}",
-        devices=DEMO_DEVICE_IDS,
-        stop_event=stop,
+    worker, stop, result = simulator_thread(
+        api_url=f"http://127.0.0.1:{server.server_address[1]}", devices=DEMO_DEVICE_IDS
     )
     try:
         worker.start()
@@ -195,14 +192,8 @@ def test_simulator_keeps_running_while_the_api_is_down():
     # A port nobody listens on: connections are refused until the event stops the simulator.
     with ThreadingHTTPServer(("127.0.0.1", 0), _Recorder) as probe:
         port = probe.server_address[1]
-    stop = threading.Event()
-    result = {}
-    worker = simulator_thread(
-        result,
-        api_url=f"http://127.0.0.1:{port}",
-        stop_event=stop,
-        backoff_initial_s=0.01,
-        backoff_max_s=0.05,
+    worker, stop, result = simulator_thread(
+        api_url=f"http://127.0.0.1:{port}", backoff_initial_s=0.01, backoff_max_s=0.05
     )
     worker.start()
     threading.Event().wait(0.5)

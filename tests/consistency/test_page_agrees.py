@@ -17,14 +17,7 @@ from fastapi.testclient import TestClient
 
 from energy_core.settings import get_settings
 from energy_core.stats import days_period, preset_period
-from tests.apptest import (
-    COOKIE_KEY,
-    REPO,
-    keep_downloads,
-    open_app,
-    serve_like_a_server,
-    sign_in,
-)
+from tests.apptest import COOKIE_KEY, REPO, keep_downloads, open_app, serve_like_a_server, sign_in
 from tests.consistency.conftest import LONDON, NOW, Seeded
 from tests.consistency.sources import Target, api_row, api_stats, api_summary, members_of
 from tests.oracle import Oracle
