@@ -234,7 +234,10 @@ def household(principal: ReaderDep, session: SessionDep, settings: SettingsDep) 
 HouseholdDep = Annotated[Household, Depends(household)]
 
 
-def read_router() -> APIRouter:
+READ_ERRORS = (401, 403, 404, 422, 429, 503)
+
+
+def read_router(*errors: int) -> APIRouter:
     """The router of a read resource: tagged ``read``, each route documenting the errors any
-    read can answer."""
-    return APIRouter(tags=["read"], responses=documented(401, 403, 404, 422, 429, 503))
+    read can answer (``errors``; by default those of a read that names a device)."""
+    return APIRouter(tags=["read"], responses=documented(*(errors or READ_ERRORS)))

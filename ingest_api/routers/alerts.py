@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from energy_core import clock
 from energy_core.alerts import list_alerts
 from ingest_api.alert_schemas import AlertsOut
-from ingest_api.deps import HouseholdDep
-from ingest_api.errors import documented
+from ingest_api.deps import HouseholdDep, read_router
 
-router = APIRouter(tags=["read"])
+router = read_router(401, 403, 422, 429, 503)
 
 
 @router.get(
@@ -22,7 +21,6 @@ router = APIRouter(tags=["read"])
     "open ones (state=open) or all; each with its explanation and evidence (figures and a "
     "chart). docs/alerts.md describes each kind, its rule and defaults.",
     response_model=AlertsOut,
-    responses=documented(401, 403, 422, 429, 503),
 )
 def get_alerts(
     household: HouseholdDep,

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from energy_core import clock
 from energy_core.stats.bills import household_bill
 from ingest_api.bill_schemas import BillingOut
-from ingest_api.deps import HouseholdDep
-from ingest_api.errors import documented
+from ingest_api.deps import HouseholdDep, read_router
 
-router = APIRouter(tags=["read"])
+router = read_router(401, 403, 422, 429, 503)
 
 
 @router.get(
@@ -20,7 +17,6 @@ router = APIRouter(tags=["read"])
     "its projection to the period's end with the method in words, the last period, the same "
     "days a year earlier, and the budget's progress; docs/tariffs.md defines each figure.",
     response_model=BillingOut,
-    responses=documented(401, 403, 422, 429, 503),
 )
 def get_bill(household: HouseholdDep) -> BillingOut:
     summary = household.read(household_bill, now=clock.now(household.settings))

@@ -40,7 +40,7 @@ from ingest_api.deps import Api, ApiDep, HouseholdDep, ReaderDep
 from ingest_api.errors import JSON, ApiError, documented
 from ingest_api.routers.telemetry_ingest import read_body
 
-router = APIRouter(tags=["chat"])
+router = APIRouter(tags=["chat"], responses=documented(401, 403, 422, 429, 503))
 
 # Earlier messages of the conversation that a model sees as context.
 CONTEXT_MESSAGES = 20
@@ -108,7 +108,7 @@ def _ask(api: Api, user_id: int, query: ChatQueryIn) -> ChatAnswerOut:
     "number, and stores the exchange in the conversation's history. A question it does not "
     "understand is answered with understood=false and suggestions.",
     response_model=ChatAnswerOut,
-    responses=documented(400, 401, 403, 413, 415, 422, 429, 503),
+    responses=documented(400, 413, 415),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -137,7 +137,6 @@ async def post_query(request: Request, principal: ReaderDep, api: ApiDep) -> Cha
     description="The household's stored questions and answers (with their tool calls), of one "
     "conversation or of all, the most recently used conversation first, each oldest first.",
     response_model=ChatHistoryOut,
-    responses=documented(401, 403, 422, 429, 503),
 )
 def get_history(
     household: HouseholdDep,
@@ -172,7 +171,6 @@ def get_history(
     description="Deletes the household's stored questions and answers of one conversation, or "
     "of all when conversation_id is omitted.",
     response_model=ChatHistoryDeleted,
-    responses=documented(401, 403, 422, 429, 503),
 )
 def delete_history(
     principal: ReaderDep, api: ApiDep, conversation_id: ConversationQuery = None
@@ -188,7 +186,6 @@ def delete_history(
     description="Questions worth asking about the key's household, made from its own devices, "
     "rooms and recent data, best first; the analyst understands each.",
     response_model=ChatSuggestionsOut,
-    responses=documented(401, 403, 422, 429, 503),
 )
 def get_suggestions(
     household: HouseholdDep,
