@@ -41,6 +41,7 @@ HANDLERS: dict[str, Callable[[ToolContext, Question, Call], str]] = {
     "baseload": offline_insights.answer_baseload,
     "coverage": offline_insights.answer_coverage,
     "status": offline_insights.answer_status,
+    "summary": offline_insights.answer_summary,
     "inventory": offline_insights.answer_inventory,
     **offline_money.HANDLERS,
 }
@@ -108,6 +109,8 @@ class OfflineAnalyst:
             "a saved alternative tariff **would have saved**, the standing charge and the "
             "cheapest hours, "
             "**solar** used in the house and exported, the **always-on** load;\n"
+            "- **a week at a glance** ('summarise last week', 'week 47'): the weekly summary "
+            "with its changes, the devices that moved most and the alerts;\n"
             "- which devices are **online** and how **complete** the data is.\n\n"
             f"For example:\n{lines}"
         )

@@ -5,13 +5,16 @@ of devices. Every number comes from a tool result."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from energy_core.chat.offline_figures import cost_line, range_args, target_args
 from energy_core.chat.question import Question
 from energy_core.chat.render import escape_markdown
 from energy_core.chat.toolbase import ToolCall, ToolContext
+from energy_core.chat.understand import WEEK_NUMBER
 from energy_core.chat.wording import (
     cap,
     clock,
@@ -27,6 +30,9 @@ from energy_core.chat.wording import (
     watts,
     when,
 )
+from energy_core.insights import TOTAL_TITLES, Mover
+from energy_core.insights_report import change_text, figure, mover_line
+from energy_core.stats import Change
 
 Call = Callable[..., ToolCall]
 CLEAR_PEAK = 1.25  # a busiest hour this many times the day's average stands out
@@ -323,3 +329,81 @@ __all__ = [
     "answer_solar",
     "answer_status",
 ]
+
+
+WEEK_BEFORE_LAST = re.compile(r"\bweek before last\b|\b(?:two|2) weeks ago\b", re.IGNORECASE)
+
+
+def _summary_week(ctx: ToolContext, q: Question) -> str:
+    """The ``week`` argument of a summary question: the ISO week named ("week 47"), the week
+    before last, the week of the period named, else the last whole week."""
+    tz = ctx.household.tz
+    today = ctx.now.astimezone(tz).date()
+    this_monday = today - timedelta(days=today.weekday())
+    if number := WEEK_NUMBER.search(q.text):
+        year = int(number[1]) if number[1] else today.isocalendar()[0]
+        week = int(number[2])
+        if not number[1] and (year, week) > today.isocalendar()[:2]:
+            year -= 1  # "week 50" in early December of a year not there yet: last year's
+        return f"{year}-W{week:02d}"
+    if WEEK_BEFORE_LAST.search(q.text):
+        monday = this_monday - timedelta(days=14)
+    elif q.periods:
+        start = q.periods[0].start.astimezone(tz).date()
+        monday = start - timedelta(days=start.weekday())
+    else:
+        return "last"
+    if monday == this_monday:
+        return "this"
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def answer_summary(ctx: ToolContext, q: Question, call: Call) -> str:
+    made = call("weekly_summary", week=_summary_week(ctx, q))
+    if not made.ok:
+        return made.error
+    r = made.result
+    c = r["currency"]
+    totals = r["totals"]
+    if all(t["value"] is None for t in totals.values()):
+        return f"There are no readings {when(made.evidence)}, so there is nothing to summarise."
+    year_before = any(t["last_year"]["baseline"] is not None for t in totals.values())
+    against = "the week before" + (" and the same dates a year earlier" if year_before else "")
+    lines = [
+        f"**Your week at a glance**: {made.evidence['range']['description']}, week {r['week']}, "
+        f"against {against}.",
+        "",
+    ]
+    for metric, t in totals.items():
+        if metric in ("generation_wh", "export_wh") and not t["value"]:
+            continue  # a household without generation: no line of zeros
+        line = (
+            f"- **{TOTAL_TITLES[metric]}: {figure(metric, t['value'], c)}**, "
+            f"{change_text(Change(**t['previous']), metric, c)} on the week before"
+        )
+        if year_before:
+            line += f", {change_text(Change(**t['last_year']), metric, c)} on a year earlier"
+        lines.append(line)
+    if not year_before:
+        lines += ["", "A year earlier has no readings to compare with."]
+    movers = [
+        Mover(m["device_id"], m["name"], m["metric"], Change(**_change_fields(m)))
+        for m in r["movers_previous"][:3]
+    ]
+    if movers:
+        lines += ["", "Changed most on the week before:"]
+        lines += [escape_markdown(mover_line(m, c)) for m in movers]
+    if r["baseload_w"] is not None:
+        always_on = f"Always-on load: about {watts(r['baseload_w'])}"
+        if r["baseload_change_w"] is not None:
+            delta = r["baseload_change_w"]
+            always_on += f", {'+' if delta >= 0 else '-'}{watts(abs(delta))} on the week before"
+        lines += ["", always_on + "."]
+    titles = [a["title"] for a in r["alerts"]]
+    lines += ["", f"Alerts opened that week: {listing(titles, 'none')}."]
+    return "\n".join(lines)
+
+
+def _change_fields(mover: dict[str, Any]) -> dict[str, Any]:
+    return {k: mover[k] for k in ("value", "baseline", "delta", "ratio", "comparable", "reason")}

@@ -47,6 +47,7 @@ Kind = Literal[
     "baseload",
     "coverage",
     "status",
+    "summary",  # a week at a glance: totals, changes, movers, always-on load, alerts
     "inventory",  # the devices and rooms
     "help",
     "clarify",  # several things match a name, or a near miss: ask back

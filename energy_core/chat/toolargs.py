@@ -136,6 +136,15 @@ class ExplainArgs(_SpanArgs, _TargetArgs):
     )
 
 
+class SummaryArgs(_Args):
+    week: str = Field(
+        "last",
+        pattern=r"^(last|this|\d{4}-W\d{2})$",
+        description="'last' (the last whole week, Monday to Sunday), 'this' (the week so far) or "
+        "an ISO week such as '2026-W48'.",
+    )
+
+
 class ProjectArgs(_Args):
     basis_days: int = Field(
         28, ge=7, le=60, description="Days before now whose typical hours make the projection."

@@ -30,6 +30,7 @@ from energy_core.chat.toolargs import (
     ProfileArgs,
     ProjectArgs,
     StatusArgs,
+    SummaryArgs,
     TopDevicesArgs,
     _Args,
 )
@@ -47,7 +48,11 @@ from energy_core.chat.tools_energy import (
     tool_list_devices,
     tool_top_devices,
 )
-from energy_core.chat.tools_insight import tool_explain_period, tool_project_month
+from energy_core.chat.tools_insight import (
+    tool_explain_period,
+    tool_project_month,
+    tool_weekly_summary,
+)
 from energy_core.chat.tools_money import (
     BillArgs,
     CompareTariffsArgs,
@@ -173,6 +178,14 @@ TOOLS: dict[str, Tool] = {
             "typical hours of recent weeks (a projection, with its assumptions).",
             ProjectArgs,
             tool_project_month,
+        ),
+        Tool(
+            "weekly_summary",
+            "A week at a glance (default the last whole week): consumption, generation, grid "
+            "import and export and cost against the week before and a year earlier, the devices "
+            "that changed most, the always-on load and the alerts opened.",
+            SummaryArgs,
+            tool_weekly_summary,
         ),
         Tool(
             "bill",

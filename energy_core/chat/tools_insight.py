@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 
 from energy_core.chat.periods import Period
-from energy_core.chat.toolargs import ExplainArgs, ProjectArgs
+from energy_core.chat.toolargs import ExplainArgs, ProjectArgs, SummaryArgs
 from energy_core.chat.toolbase import (
     ToolContext,
     ToolError,
@@ -23,6 +23,8 @@ from energy_core.chat.toolbase import (
     _r,
     scope_of,
 )
+from energy_core.insights import parse_week, weekly_summary
+from energy_core.insights_report import summary_json
 from energy_core.stats import COST_RULE, buckets, read_series
 from energy_core.stats.period import add_days, local_midnight
 
@@ -226,3 +228,31 @@ def tool_project_month(ctx: ToolContext, args: ProjectArgs) -> tuple[dict, dict]
 
 
 __all__ = ["tool_explain_period", "tool_project_month"]
+
+
+def tool_weekly_summary(ctx: ToolContext, args: SummaryArgs) -> tuple[dict, dict]:
+    """The weekly summary of the Live page and ``energy-monitor summary``, as data: the week's
+    totals against the week before and a year earlier, the devices that moved most, the
+    always-on load and the alerts opened."""
+    today = ctx.now.astimezone(ctx.household.tz).date()
+    this_monday = today - timedelta(days=today.weekday())
+    if args.week == "last":
+        monday = this_monday - timedelta(days=7)
+    elif args.week == "this":
+        monday = this_monday
+    else:
+        monday = parse_week(args.week)
+    if monday > today:
+        raise ToolError(f"The week of {monday:%a %d %b %Y} has not started yet.")
+    summary = weekly_summary(
+        ctx.session, user_id=ctx.user_id, now=ctx.now, monday=monday, settings=ctx.settings
+    )
+    return summary_json(summary), _evidence(
+        "weekly_summary",
+        devices=ctx.devices,
+        period=summary.period,
+        coverage=None,
+        whole_household=True,
+        note="compared with the week before and the same dates a year earlier; a change in "
+        "percent only where both weeks are well covered. " + COST_RULE,
+    )

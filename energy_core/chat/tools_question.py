@@ -29,6 +29,7 @@ KindArg = Literal[
     "baseload",
     "coverage",
     "status",
+    "summary",
     "inventory",
     "tariff",
     "bill",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import timedelta
 from difflib import SequenceMatcher, get_close_matches
 
 from energy_core.chat.devices import STOPWORDS, Match, find_devices_in_text, fold
@@ -75,6 +76,14 @@ STATUS = _rx(
 NOW_WORDS = _rx(
     r"\b(right now|at the moment|currently|at present|now)\b|\bwhat(?: is|'s) .{0,40} doing\b"
 )
+SUMMARY = _rx(
+    r"\bsumm?ar(y|ies|i[sz]e[ds]?|i[sz]ing)\b|\boverview\b|\brecap\b|\bround[- ]?up\b|"
+    r"\bweek in review\b|\bhighlights\b|\b(weekly|week'?s|week) (report|review|digest)\b|"
+    r"\bhow (was|were|did) (my|our|the|this|last) week\b|\bhow (am i|are we) doing\b|"
+    r"\bhow did (i|we) do\b|\bwhat happened (this|last) week\b"
+)
+# An ISO week named by its number: "week 47", "wk 47", "2026-W47".
+WEEK_NUMBER = _rx(r"\b(?:(\d{4})-?)?(?:week|wk|w)\s*(\d{1,2})\b")
 BASELOAD = _rx(
     r"always[- ]?on|\bbase[- ]?load|\bstandby\b|\bidle (load|power|consumption|usage)|"
     r"\bphantom\b|\bvampire\b|\bbackground (load|power|consumption|usage)|"
@@ -215,6 +224,7 @@ VOCABULARY = frozenset(
     costing reporting working heating cooling washing charges charged charger costing saving
     save saved savings use uses usage used highest lowest higher lower biggest smallest usual
     normal average averages daily weekly monthly hourly cheaper dearer earned earn paid
+    summary summarise summarize overview recap report review highlights
     """.split()
     + list(MONTHS)
     + list(WEEKDAYS)
@@ -468,6 +478,18 @@ def _kind(text: str, rest: str, q: Question, same_day: bool, previous: bool) -> 
         return "inventory"
     if (STATUS.search(text) or NOW_WORDS.search(text)) and not q.periods:
         return "status"
+    if (
+        SUMMARY.search(text)
+        and not q.target.devices
+        and not q.sides
+        and (
+            WEEK_NUMBER.search(text)
+            or (
+                len(q.periods) <= 1 and all(p.end - p.start <= timedelta(days=8) for p in q.periods)
+            )
+        )
+    ):
+        return "summary"
     if BASELOAD.search(text):
         return "baseload"
     if COVERAGE.search(text) or (STATUS.search(text) and q.periods):

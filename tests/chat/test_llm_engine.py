@@ -230,6 +230,7 @@ def test_a_device_named_like_an_instruction_changes_nothing_about_what_can_be_re
         "explain_period",
         "answer_question",
         "project_month",
+        "weekly_summary",
         "bill",
         "compare_tariffs",
         "tariff_day",
