@@ -10,12 +10,13 @@ period its start falls in.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import repeat
 
+import numpy as np
 from sqlmodel import Session
 
 from energy_core.errors import CoreError, ErrorKind
@@ -23,12 +24,12 @@ from energy_core.stats.figures import Figure
 from energy_core.stats.period import buckets
 from energy_core.stats.selection import DeviceRef, Selection
 from energy_core.stats.sums import (
+    Cells,
     Span,
     Sums,
     add_raw_hours,
     add_stored_hours,
     household_flows,
-    merged,
 )
 from energy_core.types import HOUR, floor_hour
 
@@ -124,8 +125,8 @@ def read_series(session: Session, selection: Selection, *, flows: bool = True) -
         )
     spans = _spans(periods, selection.hours, selection)
     taking = list(selection.taking_part)
-    parts = {d.pk: d.part_in(start, end) for d in taking}
     acc: dict[tuple[int, int], Sums] = defaultdict(Sums)
+    cells = Cells([d.pk for d in taking], len(spans))
     # Household net per (span, UTC hour) of the counted devices, and the grid meters' flows.
     nets: dict[tuple[int, datetime], float] = defaultdict(float)
     metered: dict[tuple[int, datetime], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
@@ -142,111 +143,108 @@ def read_series(session: Session, selection: Selection, *, flows: bool = True) -
     if taking and spans:
         add_raw_hours(session, selection, spans, taking, acc, nets, metered, prices)
         hourly = add_stored_hours(
-            session, selection, spans, taking, counted, meters, acc, nets, metered, flows, prices
+            session,
+            selection,
+            spans,
+            taking,
+            counted,
+            meters,
+            acc,
+            cells,
+            nets,
+            metered,
+            flows,
+            prices,
         )
+    elif taking:
+        cells.merge_raw(acc)
 
-    household = []
-    meter_pks = {d.pk for d in meters}
-    by_device: dict[str, list[Figure]] = {d.device_id: [] for d in taking}
-    spans_of: list[list[int]] = [[] for _ in periods]
-    for s, span in enumerate(spans):
-        if span.period >= 0:
-            spans_of[span.period].append(s)
-    lengths = [(span.hi - span.lo).total_seconds() for span in spans]
-    durations = [sum(lengths[s] for s in mine) for mine in spans_of]
-    part_s = {
-        pk: _part_seconds(part, spans, lengths, durations, (start, end))
-        for pk, part in parts.items()
-    }
-    for i, (lo, hi) in enumerate(periods):
-        local_lo, local_hi = lo.astimezone(tz), hi.astimezone(tz)
-        mine = spans_of[i]
-        duration = durations[i]
-        consumed = generated = counted_s = grid_s = covered_s = span_s = 0.0
-        members = samples = 0
-        for device in taking:
-            pk = device.pk
-            took_s = part_s[pk][i]
-            member = 1 if took_s > 0 else 0
-            a = acc.get((mine[0], pk)) if len(mine) == 1 else merged(acc, mine, pk)
-            if a is None:
-                figure = Figure(
-                    local_lo,
-                    local_hi,
-                    device.device_id,
-                    span_s=took_s,
-                    duration_s=duration,
-                    members=member,
-                )
-            else:
-                meter = pk in meter_pks
-                figure = Figure(
-                    local_lo,
-                    local_hi,
-                    device.device_id,
-                    a.consumed,
-                    a.generated,
-                    # The grid meter is neither a consumer nor a generator: what it reads is
-                    # grid import and export (docs/metrics.md, "Which devices count").
-                    0.0 if meter else a.covered,
-                    a.imported,
-                    a.exported,
-                    a.cost,
-                    a.covered,
-                    meter,
-                    a.covered,
-                    took_s,
-                    duration,
-                    member,
-                    a.min_w,
-                    a.min_at,
-                    a.max_w,
-                    a.max_at,
-                    a.samples,
-                )
-                covered_s += a.covered
-                samples += a.samples
-                if meter:
-                    grid_s += a.covered
-                else:
-                    consumed += a.consumed
-                    generated += a.generated
-                    counted_s += a.covered
-            by_device[device.device_id].append(figure)
-            span_s += took_s
-            members += member
-        together = Figure(
-            local_lo,
-            local_hi,
-            None,
-            consumed,
-            generated,
-            counted_s,
-            grid_s=grid_s,
-            covered_s=covered_s,
-            span_s=span_s,
-            duration_s=duration,
-            members=members,
-            sample_count=samples,
+    sums = cells.by_period(spans, len(periods))
+    durations, took = _durations(spans, len(periods), [d.part_in(start, end) for d in taking])
+    bounds = [(lo.astimezone(tz), hi.astimezone(tz)) for lo, hi in periods]
+    los = [lo for lo, _ in bounds]
+    his = [hi for _, hi in bounds]
+    duration_list = durations.tolist()
+    is_meter = np.array([d.is_grid_meter for d in taking], dtype=bool).reshape(-1, 1)
+    counted_s = np.where(is_meter, 0.0, sums.covered)
+    members = took > 0
+    no_instants = [None] * len(periods)
+    min_ats, max_ats = _instants(sums.min_at, len(periods)), _instants(sums.max_at, len(periods))
+    covered = sums.covered.tolist()
+    # Per device (row), Figure's fields after start, end and device_id, in their order.
+    columns = [
+        sums.consumed.tolist(),
+        sums.generated.tolist(),
+        counted_s.tolist() if is_meter.any() else covered,
+        sums.imported.tolist(),
+        sums.exported.tolist(),
+        sums.cost.tolist(),
+        covered,  # grid_s
+        (sums.present & is_meter).tolist(),  # grid_metered
+        covered,  # covered_s
+        took.tolist(),  # span_s
+        [duration_list] * len(taking),
+        members.astype(np.int64).tolist(),
+        _or_none(sums.min_w),
+        [min_ats.get(j, no_instants) for j in range(len(taking))],
+        _or_none(sums.max_w),
+        [max_ats.get(j, no_instants) for j in range(len(taking))],
+        sums.samples.tolist(),
+    ]
+    by_device = {
+        device.device_id: list(
+            map(Figure, los, his, repeat(device.device_id), *(column[j] for column in columns))
         )
-        if len(taking) == 1:
-            # One device: its own extremes are the selection's.
-            only = by_device[taking[0].device_id][-1]
-            together.take_extremes(only.min_w, only.min_at, only.max_w, only.max_at)
-        household.append(together)
+        for j, device in enumerate(taking)
+    }
+
+    # The devices together: each sum adds the devices one after the other (rows, in order).
+    counted_rows = ~is_meter
+    together = {
+        "consumed": _over_devices(np.where(counted_rows, sums.consumed, 0.0)),
+        "generated": _over_devices(np.where(counted_rows, sums.generated, 0.0)),
+        "counted_s": _over_devices(counted_s),
+        "grid_s": _over_devices(np.where(is_meter, sums.covered, 0.0)),
+        "covered_s": _over_devices(sums.covered),
+        "span_s": _over_devices(took),
+        "members": members.sum(axis=0).tolist() if taking else [0] * len(periods),
+        "samples": sums.samples.sum(axis=0).tolist() if taking else [0] * len(periods),
+    }
+    household = [
+        Figure(
+            los[i],
+            his[i],
+            None,
+            together["consumed"][i],
+            together["generated"][i],
+            together["counted_s"][i],
+            grid_s=together["grid_s"][i],
+            covered_s=together["covered_s"][i],
+            span_s=together["span_s"][i],
+            duration_s=duration_list[i],
+            members=together["members"][i],
+            sample_count=together["samples"][i],
+        )
+        for i in range(len(periods))
+    ]
+    if len(taking) == 1:
+        # One device: its own extremes are the selection's.
+        for together_i, only in zip(household, by_device[taking[0].device_id], strict=True):
+            together_i.take_extremes(only.min_w, only.min_at, only.max_w, only.max_at)
 
     if flows and hourly:
         household_flows(selection, spans, household, nets, metered)
     elif flows:
         # Nothing generated and no grid meter: every hour's net is what the devices drew, so the
         # household's grid flows and cost are the sums of the devices' own.
-        for i, together in enumerate(household):
-            together.grid_s = together.counted_s
-            for device in counted:
-                figure = by_device[device.device_id][i]
-                together.imported_wh += figure.imported_wh
-                together.exported_wh += figure.exported_wh
-                together.cost_value += figure.cost_value
+        imported = _over_devices(np.where(counted_rows, sums.imported, 0.0))
+        exported = _over_devices(np.where(counted_rows, sums.exported, 0.0))
+        cost = _over_devices(np.where(counted_rows, sums.cost, 0.0))
+        for i, figure in enumerate(household):
+            figure.grid_s = figure.counted_s
+            figure.imported_wh += imported[i]
+            figure.exported_wh += exported[i]
+            figure.cost_value += cost[i]
     return Series(
         selection=selection,
         periods=periods,
@@ -256,31 +254,60 @@ def read_series(session: Session, selection: Selection, *, flows: bool = True) -
     )
 
 
-def _part_seconds(
-    part: tuple[datetime, datetime],
-    spans: Sequence[Span],
-    lengths: Sequence[float],
-    durations: list[float],
-    whole: tuple[datetime, datetime],
-) -> list[float]:
-    """The seconds of each period during which a device took part (``part`` of the range)."""
-    if part == whole:
-        return durations
-    out = [0.0] * len(durations)
-    first = max(bisect_right([s.hi for s in spans], part[0]), 0)
-    for s in range(first, len(spans)):
-        span = spans[s]
-        if span.lo >= part[1]:
-            break
-        if span.period < 0:
-            continue
-        if span.lo >= part[0] and span.hi <= part[1]:
-            out[span.period] += lengths[s]
-        else:
-            overlap = (min(span.hi, part[1]) - max(span.lo, part[0])).total_seconds()
-            if overlap > 0:
-                out[span.period] += overlap
-    return out
+def _or_none(values: np.ndarray) -> list[list[float | None]]:
+    """Rows of ``values`` as lists, NaN (no reading) as None."""
+    out = values.astype(object)
+    out[np.isnan(values)] = None
+    return out.tolist()
+
+
+def _over_devices(values: np.ndarray) -> list[float]:
+    """The sum over devices (rows) per period, the devices added in order."""
+    if not len(values):
+        return [0.0] * values.shape[1]
+    return np.add.reduce(values, axis=0).tolist()
+
+
+def _instants(found: dict[tuple[int, int], datetime], periods: int) -> dict[int, list]:
+    """Per device row, the instant of each period's extreme where a raw reading gives it."""
+    rows: dict[int, list] = {}
+    for (j, i), at in found.items():
+        rows.setdefault(j, [None] * periods)[i] = at
+    return rows
+
+
+def _us(moment: datetime) -> int:
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _durations(
+    spans: Sequence[Span], periods: int, parts: Sequence[tuple[datetime, datetime] | None]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The seconds of each period (its chosen hours only), and of each period during which each
+    device took part (``parts``: its part of the range), one row per device. Seconds are
+    differences of whole microseconds divided once, as ``timedelta.total_seconds`` gives them."""
+    span_lo = np.array([_us(s.lo) for s in spans], dtype=np.int64)
+    span_hi = np.array([_us(s.hi) for s in spans], dtype=np.int64)
+    lengths = (span_hi - span_lo) / 1e6
+    index = np.array([s.period for s in spans], dtype=np.intp)
+    chosen = index >= 0
+    durations = np.zeros(periods)
+    np.add.at(durations, index[chosen], lengths[chosen])
+    part_lo = np.array([_us(p[0]) if p else 0 for p in parts], dtype=np.int64).reshape(-1, 1)
+    part_hi = np.array([_us(p[1]) if p else 0 for p in parts], dtype=np.int64).reshape(-1, 1)
+    inside = (span_lo >= part_lo) & (span_hi <= part_hi)
+    overlap = (np.minimum(span_hi, part_hi) - np.maximum(span_lo, part_lo)) / 1e6
+    seconds = np.where(inside, lengths, np.where(overlap > 0, overlap, 0.0))
+    if len(spans) == periods and chosen.all() and (index == np.arange(periods)).all():
+        return durations, seconds
+    took = np.zeros((len(parts), periods))
+    for s in np.flatnonzero(chosen):
+        took[:, index[s]] = took[:, index[s]] + seconds[:, s]
+    return durations, took
 
 
 __all__ = ["MAX_PERIODS", "Series", "TooManyPeriods", "read_series"]

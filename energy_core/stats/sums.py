@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from sqlmodel import Session
 
 from energy_core.energy import summarize_step
@@ -83,17 +84,123 @@ class Sums:
             self.max_w, self.max_at = max_w, max_at
 
 
-def merged(acc: dict[tuple[int, int], Sums], spans: Sequence[int], pk: int) -> Sums | None:
-    """One device's sums over several spans of a period (hours of the day chosen)."""
-    found = [acc[(s, pk)] for s in spans if (s, pk) in acc]
-    if not found:
-        return None
-    total = Sums()
-    for a in found:
-        total.add(a.consumed, a.generated, a.covered, a.samples, a.imported, a.exported)
-        total.cost += a.cost
-        total.take_extremes(a.min_w, a.min_at, a.max_w, a.max_at)
-    return total
+class Cells:
+    """The sums of every (device, span) of a series at once: one array per sum, devices by rows
+    (in the order of ``pks``) and spans by columns. Stored hours arrive here in bulk from SQL; the
+    raw pieces (``Sums`` per (span, device_pk), a handful) are merged in afterwards, in the order
+    the sums were always taken: the raw pieces first, then the stored hours.
+
+    Rows are C-contiguous, so a sum over devices (``np.add.reduce(..., axis=0)``) adds them one
+    after the other, as a loop over devices would: the same floating-point result."""
+
+    def __init__(self, pks: Sequence[int], spans: int) -> None:
+        self.pks = list(pks)
+        self.row = {pk: j for j, pk in enumerate(self.pks)}
+        shape = (len(self.pks), spans)
+        self.consumed = np.zeros(shape)
+        self.generated = np.zeros(shape)
+        self.covered = np.zeros(shape)
+        self.imported = np.zeros(shape)
+        self.exported = np.zeros(shape)
+        self.cost = np.zeros(shape)
+        self.samples = np.zeros(shape, dtype=np.int64)
+        self.min_w = np.full(shape, np.nan)
+        self.max_w = np.full(shape, np.nan)
+        # Whether anything was summed for the cell (a grid meter's figure says it is metered).
+        self.present = np.zeros(shape, dtype=bool)
+        # When the extremes were read, where a raw reading gives it: (row, column) -> instant.
+        self.min_at: dict[tuple[int, int], datetime] = {}
+        self.max_at: dict[tuple[int, int], datetime] = {}
+
+    def put_stored(
+        self,
+        rows: Sequence[tuple],
+        spans: Sequence[Span],
+        meter_pks: set[int],
+        prices: tuple[float, float] | None,
+    ) -> None:
+        """The rows of ``span_sums`` (at most one per cell), with each device's own flows and,
+        at flat ``prices``, their cost."""
+        row_of = self.row
+        kept = [
+            (row_of[r[1]], r[0], *r[2:]) for r in rows if r[1] in row_of and spans[r[0]].period >= 0
+        ]
+        if not kept:
+            return
+        values = np.array(kept, dtype=np.float64)
+        j = values[:, 0].astype(np.intp)
+        s = values[:, 1].astype(np.intp)
+        consumed, generated, covered = values[:, 2], values[:, 3], values[:, 4]
+        cancelled = values[:, 8]
+        meter = np.isin(j, [row_of[pk] for pk in meter_pks if pk in row_of])
+        imported = np.where(meter, consumed, consumed - cancelled)
+        exported = np.where(meter, generated, generated - cancelled)
+        self.consumed[j, s] = consumed
+        self.generated[j, s] = generated
+        self.covered[j, s] = covered
+        self.samples[j, s] = values[:, 7].astype(np.int64)
+        self.imported[j, s] = imported
+        self.exported[j, s] = exported
+        if prices is not None:
+            self.cost[j, s] = (imported * prices[0] - exported * prices[1]) / 1000.0
+        self.min_w[j, s] = values[:, 5]
+        self.max_w[j, s] = values[:, 6]
+        self.present[j, s] = True
+
+    def merge_raw(self, acc: dict[tuple[int, int], Sums]) -> None:
+        """Add the raw pieces in front of the stored hours of the same cell (a stored extreme
+        wins only when it is strictly beyond the raw one: when it was read is not known)."""
+        for (s, pk), a in acc.items():
+            j = self.row.get(pk)
+            if j is None:
+                continue
+            cell = (j, s)
+            self.consumed[cell] = a.consumed + self.consumed[cell]
+            self.generated[cell] = a.generated + self.generated[cell]
+            self.covered[cell] = a.covered + self.covered[cell]
+            self.imported[cell] = a.imported + self.imported[cell]
+            self.exported[cell] = a.exported + self.exported[cell]
+            self.cost[cell] = a.cost + self.cost[cell]
+            self.samples[cell] += a.samples
+            self.present[cell] = True
+            stored_min, stored_max = self.min_w[cell], self.max_w[cell]
+            if a.min_w is not None and not stored_min < a.min_w:
+                self.min_w[cell], self.min_at[cell] = a.min_w, a.min_at
+            if a.max_w is not None and not stored_max > a.max_w:
+                self.max_w[cell], self.max_at[cell] = a.max_w, a.max_at
+
+    def by_period(self, spans: Sequence[Span], periods: int) -> Cells:
+        """The same sums per period: spans are periods one to one unless hours of the day are
+        chosen, when a period's spans are summed in order (the first strict extreme wins)."""
+        if len(spans) == periods and all(span.period == i for i, span in enumerate(spans)):
+            return self
+        out = Cells(self.pks, periods)
+        source = np.full(out.min_w.shape, -1, dtype=np.intp)
+        source_max = np.full(out.max_w.shape, -1, dtype=np.intp)
+        for s, span in enumerate(spans):
+            p = span.period
+            if p < 0:
+                continue
+            for name in ("consumed", "generated", "covered", "imported", "exported", "cost"):
+                column = getattr(out, name)
+                column[:, p] = column[:, p] + getattr(self, name)[:, s]
+            out.samples[:, p] += self.samples[:, s]
+            out.present[:, p] |= self.present[:, s]
+            lower = ~(out.min_w[:, p] <= self.min_w[:, s]) & ~np.isnan(self.min_w[:, s])
+            out.min_w[lower, p] = self.min_w[lower, s]
+            source[lower, p] = s
+            higher = ~(out.max_w[:, p] >= self.max_w[:, s]) & ~np.isnan(self.max_w[:, s])
+            out.max_w[higher, p] = self.max_w[higher, s]
+            source_max[higher, p] = s
+        for (j, s), at in self.min_at.items():
+            p = spans[s].period
+            if p >= 0 and source[j, p] == s:
+                out.min_at[(j, p)] = at
+        for (j, s), at in self.max_at.items():
+            p = spans[s].period
+            if p >= 0 and source_max[j, p] == s:
+                out.max_at[(j, p)] = at
+        return out
 
 
 def household_flows(
@@ -135,18 +242,21 @@ def add_stored_hours(
     counted: Sequence[DeviceRef],
     meters: Sequence[DeviceRef],
     acc: dict[tuple[int, int], Sums],
+    cells: Cells,
     nets: dict[tuple[int, datetime], float],
     metered: dict[tuple[int, datetime], list[float]],
     flows: bool,
     prices: tuple[float, float] | None,
 ) -> bool:
-    """Sum the stored aggregates of the whole, clean hours of each span, in SQL; with ``flows``,
-    also the household's net per hour where something was generated or a grid meter measures
-    the flows. True when those hourly nets (``nets``, ``metered``) are complete."""
+    """Sum the stored aggregates of the whole, clean hours of each span, in SQL, into ``cells``
+    with the raw pieces ``acc`` in front of them; with ``flows``, also the household's net per
+    hour where something was generated or a grid meter measures the flows. True when those
+    hourly nets (``nets``, ``metered``) are complete."""
     full_start = ceil_hour(spans[0].lo)
     full_end = floor_hour(spans[-1].hi)
     generating = any(a.generated > 0 for a in acc.values())
     if full_start >= full_end:
+        cells.merge_raw(acc)
         return flows and bool(meters or generating)
     conn = session.connection()
     wanted = {d.pk for d in taking}
@@ -160,22 +270,13 @@ def add_stored_hours(
         full_end=full_end,
     )
     meter_pks = {d.pk for d in meters}
-    for idx, pk, consumed, generated, covered, min_w, max_w, samples, cancelled in rows:
-        if pk not in wanted or spans[idx].period < 0:
-            continue
-        imported, exported = _own_flows(consumed, generated, cancelled, meter=pk in meter_pks)
-        a = acc[(idx, pk)]
-        a.add(consumed, generated, covered, int(samples), imported, exported)
-        if prices is not None:
-            a.cost += price_flows(imported, exported, *prices)
-        # A stored hour beats the raw readings' extreme: when it was read is not known here
-        # (None: locate_extremes finds it), and a raw reading's instant must not stay with it.
-        a.take_extremes(min_w, None, max_w, None)
+    cells.put_stored(rows, spans, meter_pks, prices)
+    cells.merge_raw(acc)
     if prices is None:
         _price_stored_hours_by_hour(
-            session, selection, taking, meter_pks, acc, spans, full_start, full_end
+            session, selection, taking, meter_pks, cells, spans, full_start, full_end
         )
-    generating = generating or any(a.generated > 0 for a in acc.values())
+    generating = generating or bool((cells.generated > 0).any())
     if not flows or not (meters or generating):
         return False
     counted_pks = None if everyone and not meters else sorted(d.pk for d in counted)
@@ -203,7 +304,7 @@ def _price_stored_hours_by_hour(
     selection: Selection,
     taking: Sequence[DeviceRef],
     meter_pks: set[int],
-    acc: dict[tuple[int, int], Sums],
+    cells: Cells,
     spans: Sequence[Span],
     full_start: datetime,
     full_end: datetime,
@@ -226,9 +327,10 @@ def _price_stored_hours_by_hour(
     ):
         hour = hours[idx]
         s = bisect_right(starts, hour) - 1
-        if spans[s].period >= 0 and (s, pk) in acc:
+        j = cells.row.get(pk)
+        if spans[s].period >= 0 and j is not None and cells.present[j, s]:
             imported, exported = _own_flows(consumed, generated, cancelled, meter=pk in meter_pks)
-            acc[(s, pk)].cost += selection.tariff.cost(imported, exported, hour_start=hour)
+            cells.cost[j, s] += selection.tariff.cost(imported, exported, hour_start=hour)
 
 
 def _own_flows(
