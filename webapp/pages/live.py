@@ -95,8 +95,10 @@ def recent_chart(
     )
     # A minute that no device's readings hold stays blank, not zero.
     net = data.groupby("minute", as_index=False)["mean_w"].sum(min_count=1)
-    stacked = data.groupby("minute")["mean_w"].agg(
-        used=lambda w: w.clip(lower=0).sum(), generated=lambda w: w.clip(upper=0).sum()
+    stacked = (
+        data.assign(used=data["mean_w"].clip(lower=0), generated=data["mean_w"].clip(upper=0))
+        .groupby("minute")[["used", "generated"]]
+        .sum()
     )
     unit, divisor = power_unit([*stacked["used"], *stacked["generated"]])
     data["power"] = data["mean_w"] / divisor
