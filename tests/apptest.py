@@ -38,7 +38,8 @@ def keep_downloads(patch: pytest.MonkeyPatch) -> dict[str, bytes]:
     offer = st.download_button
 
     def keep(label, data=None, *args, key=None, **kwargs):  # noqa: ANN001, ANN202
-        downloads[key] = data
+        # What a click downloads: a deferred file is written by calling its data.
+        downloads[key] = data() if callable(data) else data
         return offer(label, data, *args, key=key, **kwargs)
 
     patch.setattr(st, "download_button", keep)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -21,10 +22,11 @@ def file_stem(*parts: str) -> str:
 def csv_download(
     frame: pd.DataFrame, *, name: str, key: str, label: str = "CSV", help: str | None = None
 ) -> None:
-    """A download button for ``frame`` as ``<name>.csv``."""
+    """A download button for ``frame`` as ``<name>.csv``. The CSV is written when the button is
+    clicked, not on every run of the page (a page offers several and reruns every few seconds)."""
     st.download_button(
         label,
-        data=csv_bytes(frame),
+        data=partial(csv_bytes, frame),
         file_name=f"{file_stem(name)}.csv",
         mime="text/csv",
         icon=":material/download:",
