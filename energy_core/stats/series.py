@@ -11,7 +11,7 @@ period its start falls in.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import repeat
@@ -53,7 +53,7 @@ class Series:
     periods: list[tuple[datetime, datetime]]
     household: list[Figure]
     devices: list[DeviceRef]
-    by_device: dict[str, list[Figure]]
+    by_device: Mapping[str, list[Figure]]
 
     @property
     def total(self) -> Figure:
@@ -64,13 +64,96 @@ class Series:
         return _sum(self.selection, self.by_device[device_id], device_id=device_id)
 
     def device_totals(self) -> list[Figure]:
+        if isinstance(self.by_device, DeviceFigures):
+            self.by_device.make_all()
         return [self.device_total(d.device_id) for d in self.devices]
 
     def rows(self) -> Iterator[Figure]:
         """Every (period, device) figure, period by period, devices in the selection's order."""
+        if isinstance(self.by_device, DeviceFigures):
+            self.by_device.make_all()
+        lists = [self.by_device[device.device_id] for device in self.devices]
         for i in range(len(self.periods)):
-            for device in self.devices:
-                yield self.by_device[device.device_id][i]
+            for figures in lists:
+                yield figures[i]
+
+
+class DeviceFigures(Mapping[str, list[Figure]]):
+    """Each device's figures per period, by device id, made when a device's are first asked for:
+    many reads want only the devices together (profiles, alerts, the Live page's totals).
+
+    ``columns`` are Figure's fields after start, end and device_id, in its order: arrays with a
+    row per device (NaN: no reading), the extremes' instants as {(row, period): instant}, and
+    None where ``durations`` (each period's, the same for every device) go."""
+
+    def __init__(
+        self,
+        devices: Sequence[DeviceRef],
+        los: list[datetime],
+        his: list[datetime],
+        columns: list,
+        durations: list[float],
+    ) -> None:
+        self._row = {d.device_id: j for j, d in enumerate(devices)}
+        self._los, self._his, self._durations = los, his, durations
+        self._columns = [_by_row(c) if isinstance(c, dict) else c for c in columns]
+        self._made: dict[str, list[Figure]] = {}
+
+    def __getitem__(self, device_id: str) -> list[Figure]:
+        figures = self._made.get(device_id)
+        if figures is None:
+            j = self._row[device_id]
+            self._make({device_id: 0}, [self._rows(c, slice(j, j + 1)) for c in self._columns])
+            figures = self._made[device_id]
+        return figures
+
+    def make_all(self) -> None:
+        """Every device's figures at once (each field converted in one go)."""
+        if len(self._made) < len(self._row):
+            self._make(self._row, [self._rows(c, slice(None)) for c in self._columns])
+
+    def _make(self, rows: dict[str, int], fields: list[list]) -> None:
+        for device_id, j in rows.items():
+            if device_id not in self._made:
+                self._made[device_id] = list(
+                    map(Figure, self._los, self._his, repeat(device_id), *(f[j] for f in fields))
+                )
+
+    def _rows(self, column: np.ndarray | dict | None, rows: slice) -> list[list]:
+        """The rows ``rows`` of a field as lists (NaN as None)."""
+        if column is None:
+            return [self._durations] * len(range(*rows.indices(len(self._row))))
+        if isinstance(column, dict):
+            out = []
+            for j in range(*rows.indices(len(self._row))):
+                found = [None] * len(self._los)
+                for i, at in column.get(j, {}).items():
+                    found[i] = at
+                out.append(found)
+            return out
+        values = column[rows]
+        if values.dtype.kind == "f" and np.isnan(values).any():
+            shown = values.astype(object)
+            shown[np.isnan(values)] = None
+            return shown.tolist()
+        return values.tolist()
+
+    def __contains__(self, device_id: object) -> bool:
+        return device_id in self._row
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+
+def _by_row(found: dict[tuple[int, int], datetime]) -> dict[int, dict[int, datetime]]:
+    """{(row, period): instant} as {row: {period: instant}}."""
+    rows: dict[int, dict[int, datetime]] = {}
+    for (j, i), at in found.items():
+        rows.setdefault(j, {})[i] = at
+    return rows
 
 
 def _sum(selection: Selection, figures: Sequence[Figure], *, device_id: str | None) -> Figure:
@@ -168,35 +251,32 @@ def read_series(session: Session, selection: Selection, *, flows: bool = True) -
     is_meter = np.array([d.is_grid_meter for d in taking], dtype=bool).reshape(-1, 1)
     counted_s = np.where(is_meter, 0.0, sums.covered)
     members = took > 0
-    no_instants = [None] * len(periods)
-    min_ats, max_ats = _instants(sums.min_at, len(periods)), _instants(sums.max_at, len(periods))
-    covered = sums.covered.tolist()
-    # Per device (row), Figure's fields after start, end and device_id, in their order.
-    columns = [
-        sums.consumed.tolist(),
-        sums.generated.tolist(),
-        counted_s.tolist() if is_meter.any() else covered,
-        sums.imported.tolist(),
-        sums.exported.tolist(),
-        sums.cost.tolist(),
-        covered,  # grid_s
-        (sums.present & is_meter).tolist(),  # grid_metered
-        covered,  # covered_s
-        took.tolist(),  # span_s
-        [duration_list] * len(taking),
-        members.astype(np.int64).tolist(),
-        _or_none(sums.min_w),
-        [min_ats.get(j, no_instants) for j in range(len(taking))],
-        _or_none(sums.max_w),
-        [max_ats.get(j, no_instants) for j in range(len(taking))],
-        sums.samples.tolist(),
-    ]
-    by_device = {
-        device.device_id: list(
-            map(Figure, los, his, repeat(device.device_id), *(column[j] for column in columns))
-        )
-        for j, device in enumerate(taking)
-    }
+    by_device = DeviceFigures(
+        taking,
+        los,
+        his,
+        # Figure's fields after start, end and device_id, in their order: one row per device.
+        [
+            sums.consumed,
+            sums.generated,
+            counted_s,
+            sums.imported,
+            sums.exported,
+            sums.cost,
+            sums.covered,  # grid_s
+            sums.present & is_meter,  # grid_metered
+            sums.covered,  # covered_s
+            took,  # span_s
+            None,  # duration_s: the period's, the same for every device
+            members.astype(np.int64),
+            sums.min_w,
+            sums.min_at,
+            sums.max_w,
+            sums.max_at,
+            sums.samples,
+        ],
+        duration_list,
+    )
 
     # The devices together: each sum adds the devices one after the other (rows, in order).
     counted_rows = ~is_meter
@@ -254,26 +334,11 @@ def read_series(session: Session, selection: Selection, *, flows: bool = True) -
     )
 
 
-def _or_none(values: np.ndarray) -> list[list[float | None]]:
-    """Rows of ``values`` as lists, NaN (no reading) as None."""
-    out = values.astype(object)
-    out[np.isnan(values)] = None
-    return out.tolist()
-
-
 def _over_devices(values: np.ndarray) -> list[float]:
     """The sum over devices (rows) per period, the devices added in order."""
     if not len(values):
         return [0.0] * values.shape[1]
     return np.add.reduce(values, axis=0).tolist()
-
-
-def _instants(found: dict[tuple[int, int], datetime], periods: int) -> dict[int, list]:
-    """Per device row, the instant of each period's extreme where a raw reading gives it."""
-    rows: dict[int, list] = {}
-    for (j, i), at in found.items():
-        rows.setdefault(j, [None] * periods)[i] = at
-    return rows
 
 
 def _us(moment: datetime) -> int:
