@@ -285,8 +285,15 @@ def main() -> int:
         "--readings", type=int, default=20_000, help="per device (4,000 runs in about a minute)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--series-only",
+        metavar="DATABASE",
+        help="only (c), on a database an earlier run kept (--keep), several times in a row",
+    )
     args = parser.parse_args()
     admin_url = normalize_database_url(args.url)
+    if args.series_only:
+        return series_only(f"{psycopg_url(admin_url).rsplit('/', 1)[0]}/{args.series_only}")
     name, url = create_database(admin_url)
     print(f"scratch database {name}", flush=True)
     try:
@@ -391,6 +398,24 @@ def main() -> int:
             print(f"kept {name}")
         else:
             drop_database(admin_url, name)
+    return 0
+
+
+def series_only(url: str, *, rounds: int = 3) -> int:
+    """(c) alone on a kept database: a few rounds of the same timing, each with the load."""
+    with psycopg.connect(url) as conn:
+        found = conn.execute("SELECT id FROM users WHERE email = 'bench@example.com'").fetchone()
+    user_id = found[0]
+    for _ in range(rounds):
+        series = time_series(url, user_id=user_id, repeats=7)
+        median_s, python_s, pg_s = series["median"]
+        print(
+            f"(c) read_series 30 d x all, by day: {series['points']:,} points, median "
+            f"{median_s * 1000:.0f} ms (first call {series['first_s'] * 1000:.0f} ms); CPU "
+            f"{python_s * 1000:.0f} ms in Python, {pg_s * 1000:.0f} ms in PostgreSQL; load "
+            f"average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+            flush=True,
+        )
     return 0
 
 
