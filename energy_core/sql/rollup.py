@@ -68,34 +68,42 @@ runs AS MATERIALIZED (
     ) g
 ),
 own AS (
-    -- Per run, its readings' hours: the index scan is in ts order, so the window needs no sort
-    -- and each hour's sums add the readings in time order; every quantity of a reading is
-    -- computed once (OFFSET 0 keeps the planner from copying the expressions into each sum).
+    -- Per run, its readings' hours. The window orders them (the run's index scan is in ts order
+    -- within a partition, but the scan appends partitions), and each hour's sums add the readings
+    -- in that order; every quantity of a reading is computed once (OFFSET 0 keeps the planner
+    -- from copying the expressions into each sum). Per reading this is the costly part of the
+    -- rollup, so each aggregate that only one reading of an hour feeds takes it by a FILTER
+    -- instead of running for every reading: the run's newest reading (the one with no next)
+    -- and the reading whose hold carries into the next hour (only the last one of its hour can,
+    -- holds ending in time order). Durations are integers in float8 (exact below 2^53 us), so
+    -- their sums need no numeric arithmetic.
     SELECT ru.user_id, ru.device_pk, ru.lo_us, o.*
     FROM runs ru
     CROSS JOIN LATERAL (
-        SELECT h0, max(ts) AS newest,
+        SELECT h0, max(ts) FILTER (WHERE last) AS newest,
                sum(power_w * dur) AS energy,
                sum(CASE WHEN power_w >= 0 THEN power_w * dur ELSE 0 END) AS consumed,
                sum(CASE WHEN power_w < 0 THEN -power_w * dur ELSE 0 END) AS generated,
                sum(dur) AS covered,
                min(power_w) AS min_w, max(power_w) AS max_w, count(*) AS samples,
-               max(until) AS carry_until,
-               max(CASE WHEN until > h0 + 3600000000 THEN power_w END) AS carry_w
+               max(until) FILTER (WHERE carries) AS carry_until,
+               max(power_w) FILTER (WHERE carries) AS carry_w
         FROM (
-            SELECT w.ts, w.power_w, w.t_us, w.h0, w.until,
-                   least(w.until, w.h0 + 3600000000) - w.t_us AS dur
+            SELECT w.ts, w.power_w, w.h0, w.until, w.last,
+                   w.until > w.h0 + 3600000000 AS carries,
+                   CAST(least(w.until, w.h0 + 3600000000) - w.t_us AS float8) AS dur
             FROM (
                 SELECT q.ts, q.power_w, q.t_us, q.t_us - q.t_us %% 3600000000 AS h0,
                        least(lead(q.t_us) OVER (ORDER BY q.ts), q.t_us + ru.gap_us, ru.hi_us)
-                       AS until
+                       AS until,
+                       -- The same window function: computed once for both columns.
+                       lead(q.t_us) OVER (ORDER BY q.ts) IS NULL AS last
                 FROM (
                     SELECT r.ts, r.power_w,
                            CAST(date_part('epoch', r.ts) * 1000000 AS int8) AS t_us
                     FROM readings r
                     WHERE r.user_id = ru.user_id AND r.device_pk = ru.device_pk
                       AND r.ts >= ru.scan_from AND r.ts < ru.hi
-                    ORDER BY r.ts
                 ) q
             ) w
             OFFSET 0
@@ -112,7 +120,7 @@ pieces AS (
            carry_w * (least(carry_until, h + 3600000000) - h),
            greatest(carry_w, 0) * (least(carry_until, h + 3600000000) - h),
            greatest(-carry_w, 0) * (least(carry_until, h + 3600000000) - h),
-           least(carry_until, h + 3600000000) - h, NULL, NULL, 0
+           CAST(least(carry_until, h + 3600000000) - h AS float8), NULL, NULL, 0
     FROM (
         SELECT o.user_id, o.device_pk, o.lo_us, o.carry_until, o.carry_w,
                o.h0 + k * 3600000000 AS h
@@ -123,7 +131,7 @@ pieces AS (
 ),
 hours AS (
     SELECT user_id, device_pk, h, sum(energy) AS energy_uws, sum(consumed) AS consumed_uws,
-           sum(generated) AS generated_uws, CAST(sum(covered) AS float8) AS covered_us,
+           sum(generated) AS generated_uws, sum(covered) AS covered_us,
            min(min_w) AS min_w, max(max_w) AS max_w, sum(samples) AS samples
     FROM pieces
     WHERE h >= lo_us
