@@ -104,6 +104,9 @@ own AS (
                     FROM readings r
                     WHERE r.user_id = ru.user_id AND r.device_pk = ru.device_pk
                       AND r.ts >= ru.scan_from AND r.ts < ru.hi
+                    -- The sort is here, not only in the window: the instant is converted once,
+                    -- below it, instead of in each expression of the window's level.
+                    ORDER BY r.ts
                 ) q
             ) w
             OFFSET 0
