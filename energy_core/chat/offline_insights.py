@@ -31,7 +31,6 @@ from energy_core.chat.wording import (
     when,
 )
 from energy_core.insights import TOTAL_TITLES, Mover
-from energy_core.insights_report import change_text, figure, mover_line
 from energy_core.stats import Change
 
 Call = Callable[..., ToolCall]
@@ -360,6 +359,9 @@ def _summary_week(ctx: ToolContext, q: Question) -> str:
 
 
 def answer_summary(ctx: ToolContext, q: Question, call: Call) -> str:
+    # insights_report builds on the chat's wording, which imports this package.
+    from energy_core.insights_report import change_text, figure, mover_line
+
     made = call("weekly_summary", week=_summary_week(ctx, q))
     if not made.ok:
         return made.error

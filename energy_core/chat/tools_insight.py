@@ -24,7 +24,6 @@ from energy_core.chat.toolbase import (
     scope_of,
 )
 from energy_core.insights import parse_week, weekly_summary
-from energy_core.insights_report import summary_json
 from energy_core.stats import COST_RULE, buckets, read_series
 from energy_core.stats.period import add_days, local_midnight
 
@@ -247,6 +246,9 @@ def tool_weekly_summary(ctx: ToolContext, args: SummaryArgs) -> tuple[dict, dict
     summary = weekly_summary(
         ctx.session, user_id=ctx.user_id, now=ctx.now, monday=monday, settings=ctx.settings
     )
+    # insights_report builds on the chat's wording, which imports this package.
+    from energy_core.insights_report import summary_json
+
     return summary_json(summary), _evidence(
         "weekly_summary",
         devices=ctx.devices,
