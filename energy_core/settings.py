@@ -125,6 +125,11 @@ class Settings(BaseSettings):
     alert_interval_s: int = Field(
         300, ge=10, description="Seconds between evaluations of the households' alerts."
     )
+    alert_webhook_allow_private: bool = Field(
+        False,
+        description="Let alert webhooks POST to loopback, private, link-local or reserved "
+        "addresses (a receiver on the server's own network). Off: only public addresses.",
+    )
     retention_interval_s: int = Field(
         3_600, ge=60, description="Seconds between retention runs that prune old raw readings."
     )

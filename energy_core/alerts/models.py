@@ -47,6 +47,8 @@ class Alert(SQLModel, table=True):
     delivery: str = Field(default="none", sa_column=Column(String(16), nullable=False))
     delivery_attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     next_delivery_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # Why the last try failed, or why the webhook was refused (migration 0105); None once sent.
+    delivery_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # E-mail delivery (migration 0061), the same states, kept apart from the webhook's.
     email_delivery: str = Field(default="none", sa_column=Column(String(16), nullable=False))
     email_attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from energy_core.alerts.destination import WebhookAddressError, check_webhook_url
 from energy_core.alerts.models import Alert, AlertMute, AlertSettings, DeviceAlertSettings
 from energy_core.alerts.rules import COOLDOWN, KIND_TITLES, SENSITIVITY, Finding
 from energy_core.errors import CoreError, NotFoundError
@@ -337,9 +338,10 @@ def set_household_alert_settings(
     if cheap_period is not None:
         row.cheap_period = cheap_period
     if webhook_url is not None:
-        url = webhook_url.strip()
-        if not url.startswith(("http://", "https://")) or len(url) > 2000:
-            raise AlertSettingsError("The webhook must be an http:// or https:// URL.")
+        try:
+            url = check_webhook_url(webhook_url)
+        except WebhookAddressError as exc:
+            raise AlertSettingsError(str(exc), exc.details) from None
         if url != row.webhook_url:
             row.webhook_url = url
             row.webhook_secret = secrets.token_hex(32)

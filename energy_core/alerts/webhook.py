@@ -18,6 +18,7 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from energy_core.alerts.destination import WebhookAddressError, check_webhook_url
 from energy_core.alerts.models import Alert, AlertSettings
 from energy_core.alerts.store import alert_public, grouped
 from energy_core.db import session_scope
@@ -109,9 +110,17 @@ def deliver_pending(
     client = client or httpx.Client(timeout=TIMEOUT_S, follow_redirects=False)
     try:
         for user_id, (settings, alerts) in _due(engine, now).items():
-            ok = False
+            ok, error, refused = False, None, False
             if settings is not None and settings.webhook_url and settings.webhook_secret:
-                ok = _post(client, settings, [a for _, _, a in alerts], now)
+                try:
+                    # Again at each delivery: the host's addresses may have changed since it
+                    # was set.
+                    check_webhook_url(settings.webhook_url)
+                except WebhookAddressError as exc:
+                    error, refused = str(exc), True
+                    log.warning("alert webhook of household %d refused: %s", user_id, exc)
+                else:
+                    ok, error = _post(client, settings, [a for _, _, a in alerts], now)
             with session_scope(engine, household=user_id) as session:
                 for alert_id, attempts, _ in alerts:
                     row = session.get(Alert, alert_id)
@@ -119,10 +128,16 @@ def deliver_pending(
                         continue
                     if settings is None or not settings.webhook_url:
                         row.delivery, row.next_delivery_at = "none", None
+                    elif refused:
+                        # Refused, not retried: the address stays refused until it is changed.
+                        row.delivery, row.next_delivery_at = "failed", None
+                        row.delivery_attempts = attempts + 1
+                        run.failed += 1
                     else:
                         row.delivery, row.delivery_attempts, row.next_delivery_at = settle(
                             ok, attempts, now, run
                         )
+                    row.delivery_error = None if ok else error
                     session.add(row)
                 log.debug("webhook of household %d: %s", user_id, "sent" if ok else "not sent")
     finally:
@@ -131,7 +146,10 @@ def deliver_pending(
     return run
 
 
-def _post(client: httpx.Client, settings: AlertSettings, alerts: list[dict], now: datetime) -> bool:
+def _post(
+    client: httpx.Client, settings: AlertSettings, alerts: list[dict], now: datetime
+) -> tuple[bool, str | None]:
+    """Whether the receiver took the POST, else why not."""
     groups = grouped(alerts)
     body = json.dumps(
         {
@@ -152,11 +170,11 @@ def _post(client: httpx.Client, settings: AlertSettings, alerts: list[dict], now
         )
     except httpx.HTTPError as exc:
         log.warning("alert webhook of household %d failed: %s", settings.user_id, exc)
-        return False
+        return False, f"{type(exc).__name__}: {exc}"[:500]
     if response.is_success:
-        return True
+        return True, None
     log.warning("alert webhook of household %d answered %d", settings.user_id, response.status_code)
-    return False
+    return False, f"the receiver answered HTTP {response.status_code}"
 
 
 __all__ = [

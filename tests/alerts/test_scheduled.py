@@ -13,7 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import text
 
+from sqlmodel import select
+
 from energy_core.alerts import evaluate_alerts, household_settings, set_household_alert_settings
+from energy_core.alerts.models import Alert, AlertSettings
+from energy_core.alerts.store import AlertSettingsError
 from energy_core.alerts.webhook import MAX_ATTEMPTS, SIGNATURE_HEADER, deliver_pending, signature
 from energy_core.clock import pinned_now
 from energy_core.db import session_scope
@@ -62,6 +66,11 @@ def test_a_second_scheduler_skips_while_the_first_evaluates(engine):
     assert evaluate_alerts(engine, now=NOW).opened == 1
 
 
+def allow_private_webhooks(monkeypatch, allow: bool = True) -> None:
+    monkeypatch.setenv("ENERGY_ALERT_WEBHOOK_ALLOW_PRIVATE", "true" if allow else "false")
+    get_settings.cache_clear()
+
+
 class Receiver:
     """A local webhook receiver that fails the first ``failures`` POSTs with 503."""
 
@@ -91,7 +100,9 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(monkeypatch) -> Iterator[Receiver]:
+    # The receivers listen on 127.0.0.1, which webhooks reach only when the operator allows it.
+    allow_private_webhooks(monkeypatch)
     made: list[Receiver] = []
 
     def make(failures: int = 0) -> Receiver:
@@ -140,3 +151,106 @@ def test_a_failing_receiver_is_retried_with_backoff_then_given_up(engine, receiv
     assert len(dead.received) == MAX_ATTEMPTS
     with session_scope(engine, read_only=True) as s:
         assert household_settings(s, user_id=user_id).webhook_url == dead.url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:6379/",
+        "http://localhost:8000/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.1.2.3/hook",
+        "https://192.168.1.20/hook",
+        "http://172.16.0.1/hook",
+        "http://[::1]:8080/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://[fe80::1]/hook",
+        "http://0.0.0.0/hook",
+        "http://224.0.0.1/hook",
+        "http://240.0.0.1/hook",
+        "http://100.64.0.1/hook",
+    ],
+)
+def test_a_webhook_on_the_servers_own_network_is_refused_when_set(engine, monkeypatch, url):
+    allow_private_webhooks(monkeypatch, allow=False)
+    user_id = fridge_household(engine)
+    with pytest.raises(AlertSettingsError, match="ENERGY_ALERT_WEBHOOK_ALLOW_PRIVATE") as refused:
+        with session_scope(engine) as s:
+            set_household_alert_settings(s, user_id=user_id, webhook_url=url)
+    assert refused.value.code == "invalid_alert_settings"
+    assert refused.value.details[0]["field"] == "webhook_url"
+    with session_scope(engine, read_only=True) as s:
+        assert household_settings(s, user_id=user_id).webhook_url is None
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("ftp://93.184.216.34/hook", "http:// or https://"),
+        ("file:///etc/passwd", "http:// or https://"),
+        ("https://user:secret@93.184.216.34/hook", "user name or password"),
+        ("http:///hook", "with a host"),
+    ],
+)
+def test_a_webhook_of_another_scheme_or_with_credentials_is_refused(engine, url, why):
+    user_id = fridge_household(engine)
+    with pytest.raises(AlertSettingsError, match=why):
+        with session_scope(engine) as s:
+            set_household_alert_settings(s, user_id=user_id, webhook_url=url)
+
+
+def test_a_public_address_is_accepted_and_the_operator_may_allow_private_ones(engine, monkeypatch):
+    allow_private_webhooks(monkeypatch, allow=False)
+    user_id = fridge_household(engine)
+    with session_scope(engine) as s:
+        set_household_alert_settings(s, user_id=user_id, webhook_url=" https://93.184.216.34/h ")
+    with session_scope(engine, read_only=True) as s:
+        assert household_settings(s, user_id=user_id).webhook_url == "https://93.184.216.34/h"
+    allow_private_webhooks(monkeypatch)
+    with session_scope(engine) as s:
+        set_household_alert_settings(s, user_id=user_id, webhook_url="http://localhost:9/h")
+    with session_scope(engine, read_only=True) as s:
+        assert household_settings(s, user_id=user_id).webhook_url == "http://localhost:9/h"
+
+
+def delivery_of(engine, user_id: int) -> list[tuple[str, int, str | None]]:
+    with session_scope(engine, read_only=True) as s:
+        rows = s.exec(select(Alert).where(Alert.user_id == user_id)).all()
+        return [(a.delivery, a.delivery_attempts, a.delivery_error) for a in rows]
+
+
+def test_a_webhook_that_now_reaches_the_servers_network_is_refused_at_delivery(
+    engine, receiver, monkeypatch
+):
+    hook = receiver()
+    user_id, _ = hooked_household(engine, hook.url)  # allowed when it was set
+    evaluate_alerts(engine, now=NOW)
+    allow_private_webhooks(monkeypatch, allow=False)
+    run = deliver_pending(engine, now=NOW)
+    assert (run.sent, run.retried, run.failed) == (0, 0, 1)
+    assert hook.received == []
+    [(state, attempts, error)] = delivery_of(engine, user_id)
+    assert (state, attempts) == ("failed", 1)
+    assert "127.0.0.1" in error and "ENERGY_ALERT_WEBHOOK_ALLOW_PRIVATE" in error
+    # Refused for good, not retried later.
+    assert deliver_pending(engine, now=NOW + timedelta(hours=1)).failed == 0
+    assert hook.received == []
+
+
+def test_a_stored_metadata_or_localhost_webhook_is_refused_at_delivery(engine, monkeypatch):
+    # As if the host's addresses changed after the URL was set: the stored URL is checked again.
+    allow_private_webhooks(monkeypatch, allow=False)
+    users = {url: fridge_household(engine) for url in METADATA_AND_LOCAL}
+    with session_scope(engine, system=True) as s:
+        for url, user_id in users.items():
+            s.add(AlertSettings(user_id=user_id, webhook_url=url, webhook_secret="s" * 64))
+    evaluate_alerts(engine, now=NOW)
+    run = deliver_pending(engine, now=NOW)
+    assert (run.sent, run.retried, run.failed) == (0, 0, len(users))
+    for url, user_id in users.items():
+        [(state, _, error)] = delivery_of(engine, user_id)
+        assert state == "failed"
+        assert "private, loopback, link-local or reserved" in error, url
+
+
+METADATA_AND_LOCAL = ["http://169.254.169.254/latest/meta-data/", "http://localhost:6379/"]

@@ -102,3 +102,17 @@ def test_the_sidebar_counts_new_alerts(home):
 
     mine, _ = home
     assert alerts_title(mine) == "Alerts (1)"
+
+
+def test_a_webhook_on_the_servers_own_network_is_refused_with_a_message(home, engine):
+    mine, _ = home
+    at = alerts_page()
+    next(t for t in at.text_input if t.label == "Webhook URL (optional)").input(
+        "http://169.254.169.254/latest/meta-data/"
+    )
+    button(at, "Save household settings").click()
+    at = at.run()
+    assert not at.exception
+    assert any("private, loopback, link-local or reserved" in e.value for e in at.error)
+    with session_scope(engine, read_only=True) as s:
+        assert household_settings(s, user_id=mine).webhook_url is None
