@@ -1,6 +1,7 @@
 """Everything one household stored, as CSV files in one zip with a README of the columns: its
-devices, every raw reading, the hourly aggregates and the chat messages. Nothing of another
-household, no password hash and no key.
+devices, every raw reading, the hourly aggregates, the chat messages, the tariffs, and the alerts
+with their settings. Nothing of another household, no password hash and no key (nor the
+webhook's signing secret).
 
 The zip is written as it is read (rows are streamed, never all in memory), so years of
 minute-by-minute readings fit.
@@ -18,6 +19,8 @@ from typing import Any, BinaryIO
 
 from sqlmodel import Session, col, select
 
+from energy_core.alerts.models import Alert, AlertMute, AlertSettings, DeviceAlertSettings
+from energy_core.alerts.store import alert_public, muted_keys
 from energy_core.household_scope import for_household
 from energy_core.models import (
     ChatMessage,
@@ -85,6 +88,42 @@ FILES: dict[str, list[tuple[str, str]]] = {
         ("starts_at", "start of the price (UTC, ISO 8601)"),
         ("ends_at", "end of the price (UTC, ISO 8601)"),
         ("price", "price per kWh in the tariff's currency"),
+    ],
+    "alerts.csv": [
+        ("id", "the alert's number (as on the Alerts page and in the API)"),
+        ("kind", "offline, unusual_use, left_on, baseload_rising, budget or cheap_period"),
+        ("kind_title", "the kind in words"),
+        ("key", "the condition: the kind and its device, billing period or tariff period"),
+        ("device_id", "the device (devices.csv); empty for a household alert"),
+        ("device_name", "the device's name"),
+        ("title", "the alert's title"),
+        ("state", "open, acknowledged (or muted) or resolved, when the export was made"),
+        ("muted", "true if the condition was muted when the export was made"),
+        ("opened_at", "when the alert opened (UTC, ISO 8601)"),
+        ("updated_at", "the last evaluation that found the condition (UTC)"),
+        ("acknowledged_at", "when it was acknowledged (UTC); empty if not"),
+        ("resolved_at", "when the condition cleared (UTC); empty while open"),
+        ("explanation", "what the monitor saw, in words"),
+        ("evidence", "JSON: the figures quoted (label, value, unit) and the chart's points"),
+        ("webhook_delivery", "none, pending, sent or failed"),
+        ("webhook_error", "why the webhook delivery last failed or was refused"),
+        ("email_delivery", "none, pending, sent or failed"),
+    ],
+    "alert_settings.csv": [
+        ("cheap_period", "true if the cheap-period alert is on"),
+        ("webhook_url", "where new alerts are POSTed; empty: no webhook"),
+        ("email_alerts", "true if new alerts are e-mailed"),
+        ("email_to", "the alert e-mail address; empty: the sign-in address"),
+    ],
+    "alert_device_settings.csv": [
+        ("device_id", "the device (devices.csv); a device not listed has the defaults"),
+        ("sensitivity", "low, normal or high (unusual use)"),
+        ("unusual_use", "true if unusual-use alerts are on for it"),
+        ("offline_minutes", "its offline time in minutes; empty: the default"),
+    ],
+    "alert_mutes.csv": [
+        ("key", "the muted condition (alerts.csv)"),
+        ("muted_until", "when the mute ends (UTC); empty: until unmuted"),
     ],
 }
 
@@ -157,6 +196,70 @@ def _chat(session: Session, user_id: int) -> Iterator[list[str]]:
             m.content,
             m.engine or "",
             m.tool_calls or "",
+        ]
+
+
+def _flag(value: bool) -> str:
+    return str(bool(value)).lower()
+
+
+def _alerts(
+    session: Session, user_id: int, devices: list[Device], at: datetime
+) -> Iterator[list[str]]:
+    by_pk = {d.id: d for d in devices}
+    muted = muted_keys(session, user_id, at)
+    for alert in _of_household(session, Alert, user_id, Alert.id):
+        device = by_pk.get(alert.device_pk)
+        public = alert_public(
+            alert,
+            device.device_id if device else None,
+            device.name if device else None,
+            muted=alert.key in muted,
+        )
+        yield [
+            str(alert.id),
+            alert.kind,
+            public["kind_title"],
+            alert.key,
+            public["device_id"] or "",
+            public["device_name"] or "",
+            alert.title,
+            public["state"],
+            _flag(public["muted"]),
+            _iso(alert.opened_at),
+            _iso(alert.updated_at),
+            _iso(alert.acknowledged_at),
+            _iso(alert.resolved_at),
+            alert.explanation,
+            alert.evidence,
+            alert.delivery,
+            alert.delivery_error or "",
+            alert.email_delivery,
+        ]
+
+
+def _alert_settings(session: Session, user_id: int) -> Iterator[list[str]]:
+    row = session.get(AlertSettings, user_id)
+    if row is not None:
+        # Never the webhook's signing secret: it is a key.
+        yield [
+            _flag(row.cheap_period),
+            row.webhook_url or "",
+            _flag(row.email_alerts),
+            row.email_to or "",
+        ]
+
+
+def _device_alert_settings(
+    session: Session, user_id: int, names: dict[int, str]
+) -> Iterator[list[str]]:
+    rows = _of_household(session, DeviceAlertSettings, user_id, DeviceAlertSettings.device_pk)
+    for r in rows:
+        yield [
+            names.get(r.device_pk, str(r.device_pk)),
+            r.sensitivity,
+            _flag(r.unusual_use),
+            "" if r.offline_minutes is None else str(r.offline_minutes),
         ]
 
 
@@ -237,6 +340,13 @@ def export_household(session: Session, *, user_id: int, out: BinaryIO, at: datet
             for p in _of_household(
                 session, TariffPrice, user_id, TariffPrice.direction, TariffPrice.starts_at
             )
+        ),
+        "alerts.csv": lambda: _alerts(session, user_id, devices, at),
+        "alert_settings.csv": lambda: _alert_settings(session, user_id),
+        "alert_device_settings.csv": lambda: _device_alert_settings(session, user_id, names),
+        "alert_mutes.csv": lambda: (
+            [m.key, _iso(m.muted_until)]
+            for m in _of_household(session, AlertMute, user_id, AlertMute.key)
         ),
     }
     rows: dict[str, int] = {}

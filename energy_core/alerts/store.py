@@ -37,7 +37,8 @@ def household_settings(session: Session, *, user_id: int) -> AlertSettings:
     return session.get(AlertSettings, user_id) or AlertSettings(user_id=user_id)
 
 
-def _muted(session: Session, user_id: int, now: datetime) -> set[str]:
+def muted_keys(session: Session, user_id: int, now: datetime) -> set[str]:
+    """The household's conditions muted at ``now``."""
     rows = session.exec(
         select(AlertMute.key).where(
             AlertMute.user_id == user_id,
@@ -68,7 +69,7 @@ def apply_findings(
             select(Alert).where(Alert.user_id == user_id, col(Alert.resolved_at).is_(None))
         ).all()
     }
-    muted = _muted(session, user_id, now)
+    muted = muted_keys(session, user_id, now)
     by_email = bool(get_settings().smtp_host) and settings.email_alerts
     opened: list[Alert] = []
     seen = set()
@@ -151,7 +152,7 @@ def list_alerts(
     rows = session.exec(
         query.order_by(col(Alert.opened_at).desc(), col(Alert.id).desc()).limit(limit)
     )
-    muted = _muted(session, user_id, now)
+    muted = muted_keys(session, user_id, now)
     return [alert_public(a, device_id, name, muted=a.key in muted) for a, device_id, name in rows]
 
 

@@ -12,6 +12,12 @@ from datetime import timedelta
 import pytest
 
 from energy_cli.main import main
+from energy_core.alerts import (
+    household_settings,
+    set_device_alert_settings,
+    set_household_alert_settings,
+)
+from energy_core.alerts.models import Alert, AlertMute
 from energy_core.chat.answers import ChatAnswer
 from energy_core.chat.history import record_exchange
 from energy_core.db import session_scope
@@ -55,7 +61,31 @@ def households(engine):
         import_prices(s, user_id=ada.id, text=prices)
         save_alternative(s, user_id=ada.id, name="Cheaper", document=plan)
         save_alternative(s, user_id=bo.id, name="Bo's secret tariff", document=plan)
+        evidence = {"figures": [{"label": "Last reading", "value": "5 h ago", "unit": ""}]}
+        for user, device, title in ((ada, fridge, "Fridge is offline"), (bo, theirs, "Bo's alert")):
+            s.add(
+                Alert(
+                    user_id=user.id,
+                    device_pk=device.id,
+                    kind="offline",
+                    key=f"offline:{device.device_id}",
+                    title=title,
+                    explanation="No reading for 5 hours, longer than its offline time.",
+                    evidence=json.dumps(evidence),
+                    opened_at=start,
+                    updated_at=start + timedelta(hours=1),
+                    acknowledged_at=start + timedelta(minutes=30),
+                )
+            )
+        set_household_alert_settings(
+            s, user_id=ada.id, cheap_period=True, webhook_url="https://93.184.216.34/ada"
+        )
+        set_household_alert_settings(s, user_id=bo.id, webhook_url="https://93.184.216.34/bo")
+        set_device_alert_settings(s, user_id=ada.id, device_id="fridge", sensitivity="high")
+        s.add(AlertMute(user_id=ada.id, key="offline:solar", muted_until=None))
+        ada_id = ada.id
     rollup_dirty_hours(engine)
+    return ada_id
 
 
 def read_zip(path) -> dict[str, list[dict]]:
@@ -72,7 +102,10 @@ def read_zip(path) -> dict[str, list[dict]]:
     return tables
 
 
-def test_export_writes_everything_of_the_household_and_nothing_else(households, tmp_path, capsys):
+def test_export_writes_everything_of_the_household_and_nothing_else(
+    households, engine, tmp_path, capsys
+):
+    ada_id = households
     dest = tmp_path / "ada.zip"
     assert main(["export", "--user", "ada@example.com", "--output", str(dest)]) == 0
     assert capsys.readouterr().out.startswith(f"Wrote {dest} for ada@example.com: ")
@@ -97,7 +130,34 @@ def test_export_writes_everything_of_the_household_and_nothing_else(households, 
     assert [float(p["price"]) for p in tables["tariff_prices.csv"]] == [0.12, 0.14]
     assert [a["name"] for a in tables["tariff_alternatives.csv"]] == ["Cheaper"]
 
+    [alert] = tables["alerts.csv"]
+    assert (alert["kind"], alert["device_id"], alert["title"]) == (
+        "offline",
+        "fridge",
+        "Fridge is offline",
+    )
+    assert (alert["state"], alert["resolved_at"]) == ("acknowledged", "")
+    assert alert["acknowledged_at"].startswith(str(alert["opened_at"])[:13])
+    assert json.loads(alert["evidence"])["figures"][0]["value"] == "5 h ago"
+    assert alert["explanation"].startswith("No reading for 5 hours")
+    assert tables["alert_settings.csv"] == [
+        {
+            "cheap_period": "true",
+            "webhook_url": "https://93.184.216.34/ada",
+            "email_alerts": "true",
+            "email_to": "",
+        }
+    ]
+    assert [(d["device_id"], d["sensitivity"]) for d in tables["alert_device_settings.csv"]] == [
+        ("fridge", "high")
+    ]
+    assert tables["alert_mutes.csv"] == [{"key": "offline:solar", "muted_until": ""}]
+
     everything = dest.read_bytes()
+    with session_scope(engine, read_only=True) as s:
+        secret = household_settings(s, user_id=ada_id).webhook_secret
+    assert secret.encode() not in everything  # the webhook's signing secret is a key
+    assert b"Bo's alert" not in everything and b"93.184.216.34/bo" not in everything
     assert b"0.777" not in everything
     assert b"theirs" not in everything and b"Bo's secret" not in everything
     assert b"$2b$" not in everything  # no password hash
