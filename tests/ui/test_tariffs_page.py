@@ -14,7 +14,7 @@ from sqlmodel import select
 from energy_core.db import session_scope
 from energy_core.models import Role, TariffPrice
 from energy_core.rollup import rollup_dirty_hours
-from energy_core.tariff_alternatives import list_alternatives
+from energy_core.tariff_alternatives import list_alternatives, save_alternative
 from energy_core.tariffs import list_plans
 from tests.apptest import open_app, shown_text, sign_in
 from tests.factories import PASSWORD, add_readings, make_device, make_user
@@ -137,21 +137,44 @@ def test_a_tiered_plan_is_previewed_by_hand_and_listed_with_its_tiers(home):
     assert "0.1 GBP/kWh from 0 to 10 kWh, then 0.3 GBP/kWh, counted per day" in shown_text(at)
 
 
+def assert_alternatives(at, user_id: int, said: str, kept: list[str]) -> None:
+    """The page ran, said ``said``, and lists exactly ``kept`` (and so does the database)."""
+    assert not at.exception and not at.error
+    assert said in shown_text(at)
+    assert f"Alternatives kept to compare with: {', '.join(kept)}." in shown_text(at)
+    with session_scope(read_only=True) as s:
+        assert [a.name for a in list_alternatives(s, user_id=user_id)] == kept
+
+
 def test_the_edited_tariff_is_kept_as_an_alternative_without_pricing_anything(home):
     user_id, email = home
     at = tariffs_page(email)
     at.text_area[0].input(json.dumps(PLAN))
     at.text_input[0].input("Night saver")
     at = button(at, "Keep as alternative").click().run()
-    assert not at.exception and not at.error
-    assert "Kept the alternative tariff Night saver." in shown_text(at)
-    assert "Alternatives kept to compare with: Night saver." in shown_text(at)
+    assert_alternatives(at, user_id, "Kept the alternative tariff Night saver.", ["Night saver"])
     with session_scope(read_only=True) as s:
-        assert [a.name for a in list_alternatives(s, user_id=user_id)] == ["Night saver"]
         assert list_plans(s, user_id=user_id) == []
     at.text_input[0].input("")
     at = button(at, "Keep as alternative").click().run()
     assert "needs a name" in " ".join(e.value for e in at.error)
+
+
+def test_a_kept_alternative_is_deleted_after_confirmation(home):
+    user_id, email = home
+    with session_scope() as s:
+        for name in ("Night saver", "Flat rate"):
+            save_alternative(s, user_id=user_id, name=name, document=PLAN)
+    at = tariffs_page(email)
+    assert "Alternatives kept to compare with: Flat rate, Night saver." in shown_text(at)
+    delete = button(at, "Delete alternative")
+    assert delete.disabled  # not before the deletion is confirmed
+    next(b for b in at.selectbox if b.label == "Alternative to delete").select("Night saver")
+    at = at.run()
+    next(c for c in at.checkbox if c.label == "Yes, delete the alternative Night saver").check()
+    at = at.run()
+    at = button(at, "Delete alternative").click().run()
+    assert_alternatives(at, user_id, "Deleted the alternative tariff Night saver.", ["Flat rate"])
 
 
 def test_a_bad_plan_is_explained_and_nothing_is_stored(home):

@@ -16,7 +16,11 @@ from energy_core.errors import CoreError
 from energy_core.stats import load_household
 from energy_core.stats.bills import PROJECTION_METHOD, billing_summary, preview_plan, what_if
 from energy_core.stats.period import add_months, local_midnight
-from energy_core.tariff_alternatives import list_alternatives, save_alternative
+from energy_core.tariff_alternatives import (
+    delete_alternative,
+    list_alternatives,
+    save_alternative,
+)
 from energy_core.tariffs import (
     import_prices,
     list_plans,
@@ -261,6 +265,23 @@ def prices_section(user_id: int) -> None:
             st.rerun()
 
 
+def delete_alternative_section(user_id: int, names: list[str]) -> None:
+    """Delete one kept alternative, once its name is chosen and the deletion confirmed."""
+    with st.expander("Delete an alternative", icon=":material/delete:"):
+        name = st.selectbox("Alternative to delete", names, key="delete_alternative_name")
+        sure = st.checkbox(
+            f"Yes, delete the alternative {name}", key=f"delete_alternative_sure_{name}"
+        )
+        confirmed = st.button("Delete alternative", type="primary", disabled=not sure)
+    if not confirmed:
+        return
+    deleted = submit(lambda s: delete_alternative(s, user_id=user_id, name=name))
+    if deleted is not FAILED:
+        gone = "Deleted the alternative tariff" if deleted else "Already deleted: the alternative"
+        flash(PAGE, f"{gone} {name}.")
+        st.rerun()
+
+
 def main() -> None:
     user = auth.current_user()
     st.title("Tariffs", anchor=False)
@@ -275,6 +296,7 @@ def main() -> None:
     st.caption(f"Costs of {email}: {describe}.")
     if others:
         st.caption("Alternatives kept to compare with: " + ", ".join(others) + ".")
+        delete_alternative_section(user_id, others)
     if plans:
         plans_table(plans)
         st.caption(
