@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import text
-
 from sqlmodel import select
 
 from energy_core.alerts import evaluate_alerts, household_settings, set_household_alert_settings
