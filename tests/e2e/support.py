@@ -30,6 +30,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1440, "height": 960}
+# How long a browser action waits for its element or page: Playwright's 30 s default is too short
+# for a Streamlit server's first page while the suite runs on several processes at once.
+BROWSER_WAIT_MS = 90_000
 
 
 def free_port() -> int:
@@ -124,6 +127,15 @@ def served_app(database_url: str, log_path: Path, **settings: str) -> Iterator[s
     }
     with serving("app", env, log_path, "/_stcore/health") as url:
         yield url
+
+
+def new_context(browser, **options):  # noqa: ANN001, ANN201 - Playwright's Browser, BrowserContext
+    """A fresh browser context (``options`` as Playwright's ``new_context``) whose actions and
+    page loads wait up to ``BROWSER_WAIT_MS``."""
+    context = browser.new_context(**options)
+    context.set_default_timeout(BROWSER_WAIT_MS)
+    context.set_default_navigation_timeout(BROWSER_WAIT_MS)
+    return context
 
 
 def settle(page) -> None:  # noqa: ANN001 - a Playwright Page

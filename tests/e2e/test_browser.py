@@ -47,6 +47,7 @@ from tests.e2e.support import (
     VIEWPORT,
     free_port,
     login_cookie,
+    new_context,
     served_app,
     serving,
     settle,
@@ -152,7 +153,7 @@ def screenshot(page, name: str, backend: str) -> None:  # noqa: ANN001
 
 def opens_signed_in(browser, url: str, cookie: dict) -> bool:  # noqa: ANN001
     """Whether a fresh browser holding only ``cookie`` gets past the sign-in form."""
-    context = browser.new_context(viewport=VIEWPORT)
+    context = new_context(browser, viewport=VIEWPORT)
     try:
         context.add_cookies([cookie])
         page = context.new_page()
@@ -175,7 +176,7 @@ def test_analyst_signs_in_opens_every_page_downloads_csv_and_signs_out(
     seeded_app, browser, database_url, tmp_path, capsys
 ):
     backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
-    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True, timezone_id="UTC")
+    context = new_context(browser, viewport=VIEWPORT, accept_downloads=True, timezone_id="UTC")
     page = context.new_page()
     page.goto(seeded_app)
     page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
@@ -259,7 +260,7 @@ def test_analyst_signs_in_opens_every_page_downloads_csv_and_signs_out(
 
 
 def test_a_member_reaches_no_admin_page_even_by_address(seeded_app, browser):
-    context = browser.new_context(viewport=VIEWPORT)
+    context = new_context(browser, viewport=VIEWPORT)
     page = context.new_page()
     sign_in(page, seeded_app, MEMBER_EMAIL, PASSWORD)
     settle(page)
@@ -320,7 +321,7 @@ def test_the_send_data_snippets_post_readings_through_the_real_api(app_env, engi
 
 def test_the_chat_page_answers_in_the_browser_with_its_evidence(seeded_app, browser, database_url):
     backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
-    context = browser.new_context(viewport=VIEWPORT, timezone_id="UTC")
+    context = new_context(browser, viewport=VIEWPORT, timezone_id="UTC")
     page = context.new_page()
     sign_in(page, seeded_app, DEMO_EMAIL, DEMO_PASSWORD)
     shown_page(page, "Chat")
@@ -342,7 +343,7 @@ def test_the_chat_page_answers_in_the_browser_with_its_evidence(seeded_app, brow
 def test_a_page_address_works_typed_bookmarked_and_before_signing_in(seeded_app, browser):
     """A bookmarked History view opened while signed out shows the sign-in form (no "Page not
     found"), then that view with its filters; /live, typed, is the Live page."""
-    context = browser.new_context(viewport=VIEWPORT)
+    context = new_context(browser, viewport=VIEWPORT)
     page = context.new_page()
     # The first page a fresh server serves goes through Streamlit's legacy pages/ mode (see the
     # frame), which drops the address; this test is about every later visit.

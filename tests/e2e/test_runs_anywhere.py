@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from energy_core.demo import DEMO_EMAIL, DEMO_PASSWORD
-from tests.e2e.support import VIEWPORT, free_port, settle, sign_in
+from tests.e2e.support import VIEWPORT, free_port, new_context, settle, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 # The sidebar colour of the packaged Streamlit settings (webapp/.streamlit/config.toml): seen in
@@ -84,7 +84,7 @@ def up_and_sign_in(energy_monitor: Path, *, folder: Path, browser, log: Path) ->
         assert f"Database: sqlite:///{database}" in log.read_text()
         assert database.is_file()
 
-        context = browser.new_context(viewport=VIEWPORT)
+        context = new_context(browser, viewport=VIEWPORT)
         page = context.new_page()
         sign_in(page, f"http://127.0.0.1:{app_port}", DEMO_EMAIL, DEMO_PASSWORD)
         settle(page)

@@ -17,7 +17,7 @@ from energy_core.db import session_scope
 from energy_core.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo_household
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.tariffs import set_budget, set_tariff
-from tests.e2e.support import ROOT, VIEWPORT, served_app, settle, sign_in
+from tests.e2e.support import ROOT, VIEWPORT, new_context, served_app, settle, sign_in
 
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 README_SHOTS = ROOT / "docs" / "screenshots"
@@ -70,7 +70,7 @@ def test_the_tariffs_page_bills_and_previews_in_a_browser(
     tariff_app, browser, database_url, name, viewport
 ):
     backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
-    context = browser.new_context(viewport=viewport, timezone_id="UTC")
+    context = new_context(browser, viewport=viewport, timezone_id="UTC")
     page = context.new_page()
     sign_in(page, tariff_app, DEMO_EMAIL, DEMO_PASSWORD)
     page.goto(f"{tariff_app}/tariffs")
