@@ -127,17 +127,29 @@ def _admin_url() -> str:
 
 
 def empty_postgres_database(url: str) -> str:
-    """Empty every table the migrations made in ``url`` (whatever later migrations add); the
-    schema version stays. Returns ``url``."""
+    """Empty every table the migrations made in ``url`` (whatever later migrations add) and
+    restart its sequences; the schema version stays. Returns ``url``.
+
+    Every PostgreSQL test starts with this, on tables that hold a few rows: ``DELETE`` empties
+    those several times faster than ``TRUNCATE``, which makes new files for every table and index.
+    The foreign keys are not checked meanwhile (a superuser's ``session_replication_role``), since
+    every table is emptied."""
     engine = make_engine(url)
     with engine.begin() as conn:
-        tables = conn.execute(
+        tables = conn.scalars(
             text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                "AND tablename <> 'alembic_version'"
+                "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
+                "AND relkind IN ('r', 'p') AND NOT relispartition AND relname <> 'alembic_version'"
             )
-        ).scalars()
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        ).all()
+        sequences = conn.scalars(
+            text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+        ).all()
+        conn.exec_driver_sql(
+            "SET LOCAL session_replication_role = replica; "
+            + "".join(f'DELETE FROM "{table}"; ' for table in tables)
+            + "".join(f'ALTER SEQUENCE "{sequence}" RESTART; ' for sequence in sequences)
+        )
     engine.dispose()
     return url
 
