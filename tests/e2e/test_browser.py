@@ -359,6 +359,8 @@ def test_a_page_address_works_typed_bookmarked_and_before_signing_in(seeded_app,
     page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="History", exact=True).wait_for(timeout=60_000)
+    # The heading comes before the filters on a busy machine: wait for the range shown.
+    page.get_by_text("Last month").first.wait_for()
     settle(page)
     assert "Last month" in page.inner_text("body")
     assert "range=last_month" in page.url
