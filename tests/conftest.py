@@ -32,6 +32,7 @@ from tests.parallel import (  # noqa: F401 - hooks that run the suite on several
     pytest_cmdline_main,
     pytest_collection_modifyitems,
     pytest_runtest_protocol,
+    pytest_xdist_make_scheduler,
 )
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"

@@ -4,9 +4,10 @@
 ``-p no:xdist``) runs them all in one process. Every worker has scratch databases of its own
 (their names are random) and a temporary folder of its own. The rest is kept apart here:
 
-- A test file runs on one worker, so that its module-scoped fixtures (a seeded household, a
-  database per module) are built once. The files that start real processes or a browser go
-  first, as the longest jobs should.
+- A test file's tests of one backend run on one worker, so that its module-scoped fixtures (a
+  seeded household, a database per module and backend) are built once, while its SQLite and
+  PostgreSQL halves can run at the same time on two. The files that start real processes or a
+  browser go first, as the longest jobs should.
 - What a test holds with ``one_worker_at_a_time`` (the Redis test database, which the tests
   empty) no test of another worker holds at the same time.
 - A test marked ``alone`` (it restarts the shared PostgreSQL server) waits until no other test
@@ -22,16 +23,43 @@ from pathlib import Path
 
 import pytest
 
+BACKENDS = ("sqlite", "postgresql")
+_BY_FILE_AND_BACKEND = pytest.StashKey[bool]()
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
-    """With ``-n N`` and no ``--dist``: whole files to each worker, in the order below."""
+    """With ``-n N`` and no ``--dist``: a file's tests of one backend to one worker, in the order
+    below."""
     option = config.option
     if _on_a_worker(config) or not config.pluginmanager.hasplugin("xdist") or option.collectonly:
         return  # a worker runs what it is given, and starts no workers of its own
     if option.dist == "no" and option.numprocesses:
         option.dist = "loadfile"
         option.loadscopereorder = False  # the order of pytest_collection_modifyitems
+        config.stash[_BY_FILE_AND_BACKEND] = True
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """The scheduler of ``pytest_cmdline_main``'s distribution (xdist's own for any other)."""
+    if not config.stash.get(_BY_FILE_AND_BACKEND, False):
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ByFileAndBackend(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return file_and_backend(nodeid)
+
+    return ByFileAndBackend(config, log)
+
+
+def file_and_backend(nodeid: str) -> str:
+    """The unit of work a test belongs to: its file, and its backend when it has one (the
+    ``sqlite`` or ``postgresql`` of its parameters)."""
+    path, _, name = nodeid.partition("::")
+    parameters = name.partition("[")[2].removesuffix("]").split("-")
+    backend = next((p for p in parameters if p in BACKENDS), None)
+    return f"{path}::{backend}" if backend else path
 
 
 @pytest.hookimpl(tryfirst=True)
