@@ -25,6 +25,7 @@ from energy_core.protocols.mqtt import MqttMapping
 from mqtt_bridge.main import Bridge, BridgeConfig
 from tests.databases import unavailable
 from tests.factories import make_user, stored_readings
+from tests.parallel import one_worker_at_a_time
 
 SHARED = ("127.0.0.1", 1883)
 
@@ -38,10 +39,13 @@ def broker_answers(host: str, port: int) -> bool:
 
 
 @pytest.fixture
-def shared_broker() -> tuple[str, int]:
+def shared_broker(request) -> Iterator[tuple[str, int]]:
+    """The shared broker, which no test of another worker uses meanwhile: a bridge subscribes to
+    every device's topics, so it would count another test's messages as its own."""
     if not broker_answers(*SHARED):
         unavailable(f"no MQTT broker answers on {SHARED[0]}:{SHARED[1]}")
-    return SHARED
+    with one_worker_at_a_time(request.config, "mqtt"):
+        yield SHARED
 
 
 @pytest.fixture
