@@ -4,6 +4,7 @@ Debian's Chromium."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -53,6 +54,14 @@ def cli(env: dict[str, str], *args: str) -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def user_with_a_device(env: dict[str, str], email: str, password: str, *device: str) -> str:
+    """A user and a device (``device``: the options of ``devices add``) made through the CLI
+    in ``env``: the device's ingest key."""
+    cli(env, "users", "add", "--email", email, "--password", password)
+    out = cli(env, "devices", "add", "--user", email, *device)
+    return out.strip().splitlines()[-1]
 
 
 @contextmanager
@@ -148,6 +157,27 @@ def settle(page) -> None:  # noqa: ANN001 - a Playwright Page
         timeout=60_000,
     )
     page.wait_for_timeout(1500)
+
+
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+README_SHOTS = ROOT / "docs" / "screenshots"
+
+
+def screenshot(page, name: str, backend: str, viewport: dict = VIEWPORT) -> None:  # noqa: ANN001
+    """The whole page at ``viewport``'s width into test-artifacts/screenshots/; with
+    ``UPDATE_README_SCREENSHOTS=1`` the SQLite run also writes docs/screenshots/``name``.png."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{backend}-{name}.png"
+    page.mouse.move(5, 5)  # no chart toolbar or tooltip left open by the pointer
+    # Streamlit scrolls inside its main area, not the document: grow the window to the page.
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": viewport["width"], "height": max(height, viewport["height"])})
+    settle(page)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(viewport)
+    if backend == "sqlite" and os.environ.get("UPDATE_README_SCREENSHOTS") == "1":
+        README_SHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, README_SHOTS / f"{name}.png")
 
 
 def sign_in(page, url: str, email: str, password: str) -> None:  # noqa: ANN001

@@ -43,11 +43,12 @@ from tests.databases import (
     scratch_postgres_database,
 )
 from tests.e2e.support import (
-    ROOT,
+    ARTIFACTS,
     VIEWPORT,
     free_port,
     login_cookie,
     new_context,
+    screenshot,
     served_app,
     serving,
     settle,
@@ -55,8 +56,6 @@ from tests.e2e.support import (
 )
 from tests.factories import PASSWORD, make_device, make_user
 
-ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
-README_SHOTS = ROOT / "docs" / "screenshots"
 # Page title in the navigation -> screenshot name; "overview" is the one the README shows first.
 PAGES = {
     "Live": "overview",
@@ -134,21 +133,6 @@ def shown_page(page, title: str) -> None:  # noqa: ANN001
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
     page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=60_000)
     settle(page)
-
-
-def screenshot(page, name: str, backend: str) -> None:  # noqa: ANN001
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{backend}-{name}.png"
-    page.mouse.move(5, 5)  # no chart toolbar or tooltip left open by the pointer
-    # Streamlit scrolls inside its main area, not the document: grow the window to the page.
-    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(height, VIEWPORT["height"])})
-    settle(page)
-    page.screenshot(path=str(path), full_page=True)
-    page.set_viewport_size(VIEWPORT)
-    if backend == "sqlite" and os.environ.get("UPDATE_README_SCREENSHOTS") == "1":
-        README_SHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, README_SHOTS / f"{name}.png")
 
 
 def opens_signed_in(browser, url: str, cookie: dict) -> bool:  # noqa: ANN001

@@ -15,7 +15,7 @@ from energy_core.db import session_scope
 from energy_core.models import HourlyAggregate
 from energy_core.types import utcnow
 from tests.apptest import open_app, shown_text, sign_in
-from tests.e2e.support import cli, free_port, running, wait_until
+from tests.e2e.support import free_port, running, user_with_a_device, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -27,23 +27,13 @@ def test_readings_posted_over_http_reach_the_aggregates_and_the_app(engine, app_
         "ENERGY_ROLLUP_INTERVAL_S": "1",
         "ENERGY_LOG_LEVEL": "INFO",
     }
-    cli(env, "users", "add", "--email", "e2e@example.com", "--password", "e2e-password-1")
-    out = cli(
+    key = user_with_a_device(
         env,
-        "devices",
-        "add",
-        "--user",
         "e2e@example.com",
-        "--device-id",
-        "heat-pump",
-        "--name",
-        "Heat pump",
-        "--type",
-        "heat_pump",
-        "--location",
-        "Garden",
+        "e2e-password-1",
+        *("--device-id", "heat-pump", "--name", "Heat pump"),
+        *("--type", "heat_pump", "--location", "Garden"),
     )
-    key = out.strip().splitlines()[-1]
     assert key.startswith("emk_")
 
     api_port, app_port = free_port(), free_port()

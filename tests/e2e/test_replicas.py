@@ -24,7 +24,7 @@ from sqlmodel import func, select
 from energy_core.db import session_scope
 from energy_core.models import Reading
 from energy_core.types import utcnow
-from tests.e2e.support import ROOT, cli, free_port, running, wait_until
+from tests.e2e.support import ROOT, free_port, running, user_with_a_device, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -110,19 +110,9 @@ def test_two_replicas_behind_nginx(engine, redis_url, tmp_path):
         "ENERGY_METRICS": "true",
         "ENERGY_LOG_LEVEL": "WARNING",
     }
-    cli(env, "users", "add", "--email", "proxy@example.com", "--password", "proxy-password-1")
-    out = cli(
-        env,
-        "devices",
-        "add",
-        "--user",
-        "proxy@example.com",
-        "--device-id",
-        "meter",
-        "--name",
-        "Meter",
+    key = user_with_a_device(
+        env, "proxy@example.com", "proxy-password-1", "--device-id", "meter", "--name", "Meter"
     )
-    key = out.strip().splitlines()[-1]
 
     with replicas_behind_nginx(env, tmp_path) as replicas:
         proxy, ports, first = replicas.proxy, replicas.ports, replicas.first
