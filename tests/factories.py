@@ -73,6 +73,25 @@ def steady_points(
     return [(start + i * step, watts) for i in range(count)]
 
 
+def time_of_use(
+    *,
+    valid_from: str,
+    default: float,
+    cheap: tuple[str, str, str, float],
+    export: float | None = None,
+    **document,
+) -> dict:
+    """A GBP tariff document: import at ``default`` except in ``cheap`` (days, from, to, price),
+    export at ``export`` (none if None), and any other fields of ``document``."""
+    days, start, end, price = cheap
+    period = {"days": days, "from": start, "to": end, "price": price}
+    tariff = {"currency": "GBP", "valid_from": valid_from, **document}
+    tariff["import"] = {"default": default, "periods": [period]}
+    if export is not None:
+        tariff["export"] = {"default": export}
+    return tariff
+
+
 def seed_device(
     engine: Engine,
     points: list[tuple[datetime, float]] | None = None,

@@ -12,6 +12,7 @@ from energy_core.alerts import set_household_alert_settings
 from energy_core.db import session_scope
 from energy_core.tariffs import set_budget, set_tariff
 from tests.alerts.household import NOW, alerts, evaluate, figures_of, seed, steady
+from tests.factories import time_of_use
 
 SWITCH = datetime(2026, 11, 23, tzinfo=UTC)  # Monday, a week before NOW's day
 
@@ -97,14 +98,7 @@ def test_a_bill_within_budget_gives_no_alert_and_a_new_period_resolves_it(engine
     assert [a["kind"] for a in alerts(engine, over, state="open", now=tomorrow)] == ["offline"]
 
 
-TOU = {
-    "currency": "GBP",
-    "valid_from": "2026-11-01",
-    "import": {
-        "default": 0.28,
-        "periods": [{"days": "mon-fri", "from": "00:30", "to": "05:30", "price": 0.09}],
-    },
-}
+TOU = time_of_use(valid_from="2026-11-01", default=0.28, cheap=("mon-fri", "00:30", "05:30", 0.09))
 
 
 def test_the_cheap_period_alert_is_opt_in_and_ends_with_the_period(engine):

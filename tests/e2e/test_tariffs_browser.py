@@ -5,8 +5,6 @@ previewed under another plan. Screenshots go to ``test-artifacts/screenshots/``;
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -17,22 +15,18 @@ from energy_core.db import session_scope
 from energy_core.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo_household
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.tariffs import set_budget, set_tariff
-from tests.e2e.support import ROOT, VIEWPORT, new_context, served_app, settle, sign_in
+from tests.e2e.support import VIEWPORT, new_context, screenshot, served_app, settle, sign_in
+from tests.factories import time_of_use
 
-ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
-README_SHOTS = ROOT / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
-PLAN = {
-    "currency": "GBP",
-    "valid_from": "2020-01-01",
-    "standing_charge_per_day": 0.6,
-    "tax_percent": 5,
-    "import": {
-        "default": 0.28,
-        "periods": [{"days": "all", "from": "00:30", "to": "05:30", "price": 0.09}],
-    },
-    "export": {"default": 0.15},
-}
+PLAN = time_of_use(
+    valid_from="2020-01-01",
+    default=0.28,
+    cheap=("all", "00:30", "05:30", 0.09),
+    export=0.15,
+    standing_charge_per_day=0.6,
+    tax_percent=5,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -49,20 +43,6 @@ def tariff_app(engine, app_settings, tmp_path) -> Iterator[str]:
     url = engine.url.render_as_string(hide_password=False)
     with served_app(url, tmp_path / "app.log") as address:
         yield address
-
-
-def screenshot(page, name: str, backend: str, viewport: dict) -> None:  # noqa: ANN001
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{backend}-{name}.png"
-    page.mouse.move(5, 5)
-    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": viewport["width"], "height": max(height, viewport["height"])})
-    settle(page)
-    page.screenshot(path=str(path), full_page=True)
-    page.set_viewport_size(viewport)
-    if backend == "sqlite" and os.environ.get("UPDATE_README_SCREENSHOTS") == "1":
-        README_SHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, README_SHOTS / f"{name}.png")
 
 
 @pytest.mark.parametrize("name,viewport", [("tariffs", VIEWPORT), ("tariffs-phone", PHONE)])

@@ -7,22 +7,19 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from energy_core.db import session_scope
-from tests.factories import add_readings, make_device, make_user
+from tests.factories import add_readings, make_device, make_user, time_of_use
 
 LONDON = ZoneInfo("Europe/London")
 DST_DAY = date(2026, 3, 29)  # 23 hours long in London
 NOW = datetime(2026, 4, 2, 12, tzinfo=LONDON)
-TOU = {
-    "currency": "GBP",
-    "valid_from": "2026-03-29",
-    "standing_charge_per_day": 0.60,
-    "tax_percent": 5,
-    "import": {
-        "default": 0.30,
-        "periods": [{"days": "sat", "from": "23:30", "to": "05:30", "price": 0.10}],
-    },
-    "export": {"default": 0.15},
-}
+TOU = time_of_use(
+    valid_from="2026-03-29",
+    default=0.30,
+    cheap=("sat", "23:30", "05:30", 0.10),
+    export=0.15,
+    standing_charge_per_day=0.60,
+    tax_percent=5,
+)
 
 
 def seed(engine) -> tuple[int, str]:

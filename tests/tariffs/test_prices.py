@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from energy_core.models import User
 from energy_core.stats.money import PriceSeries, Tariff
 from energy_core.tariffs import TariffError, build_tariff, parse_days, validate_tariff
+from tests.factories import time_of_use
 
 LONDON = "Europe/London"
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -22,15 +23,12 @@ def tariff(*specs: dict, legacy: float = 0.25, series: dict | None = None) -> Ta
     return build_tariff(user, [validate_tariff(s) for s in specs], now=NOW, series=series or {})
 
 
-NIGHT = {
-    "currency": "GBP",
-    "valid_from": "2026-03-01",
-    "import": {
-        "default": 0.30,
-        "periods": [{"days": "sat", "from": "23:00", "to": "05:00", "price": 0.10}],
-    },
-    "export": {"default": 0.15},
-}
+NIGHT = time_of_use(
+    valid_from="2026-03-01",
+    default=0.30,
+    cheap=("sat", "23:00", "05:00", 0.10),
+    export=0.15,
+)
 
 
 def at(text: str) -> datetime:
