@@ -19,14 +19,14 @@ from tests.e2e.support import VIEWPORT, new_context, screenshot, served_app, set
 from tests.factories import time_of_use
 
 PHONE = {"width": 390, "height": 844}
-PLAN = time_of_use(
-    valid_from="2020-01-01",
-    default=0.28,
-    cheap=("all", "00:30", "05:30", 0.09),
-    export=0.15,
-    standing_charge_per_day=0.6,
-    tax_percent=5,
-)
+# The time-of-use tariff the page is shown with, with a standing charge and tax.
+PLAN = {
+    **time_of_use(
+        valid_from="2020-01-01", default=0.28, cheap=("all", "00:30", "05:30", 0.09), export=0.15
+    ),
+    "standing_charge_per_day": 0.6,
+    "tax_percent": 5,
+}
 
 pytestmark = pytest.mark.e2e
 
