@@ -10,6 +10,7 @@ import sys
 
 from energy_cli.console import (
     CliError,
+    command,
     command_group,
     household_command,
     household_scope,
@@ -244,8 +245,10 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     users_sub = command_group(sub, "users", help="manage users")
-    users_add = users_sub.add_parser(
+    users_add = command(
+        users_sub,
         "add",
+        cmd_users_add,
         help="create a user",
         description="Create a user. Without --password the password is asked for twice "
         "without echo (or read as one line from standard input when that is not a terminal).",
@@ -258,7 +261,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     users_add.add_argument("--name", help="full name")
     users_add.add_argument("--timezone", help="IANA timezone, e.g. Europe/Berlin")
     users_add.add_argument("--admin", action="store_true", help="make the user an admin")
-    users_add.set_defaults(func=cmd_users_add)
 
     devices_sub = command_group(sub, "devices", help="manage devices")
     devices_add = household_command(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from energy_cli.console import household_scope, instant, pinned_clock
+from energy_cli.console import command, household_scope, now_option, pinned_clock
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -49,20 +49,13 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    ask = sub.add_parser("ask", help="ask the chat analyst a question about a user's data")
+    ask = command(sub, "ask", cmd_ask, help="ask the chat analyst a question about a user's data")
     ask.add_argument("--user", required=True, help="whose data (email)")
     ask.add_argument("question", help='e.g. "How much did the fridge use last week?"')
     ask.add_argument(
         "--json", action="store_true", help="print the answer, tool calls and results as JSON"
     )
-    ask.add_argument(
-        "--now",
-        type=instant,
-        metavar="ISO",
-        help="answer as if it were this instant (ISO 8601 with an offset, e.g. "
-        "2026-11-30T18:00:00Z); default ENERGY_NOW, else the real time",
-    )
+    now_option(ask, doing="answer as if it were")
     ask.add_argument(
         "--no-history", action="store_true", help="do not store the exchange in the chat history"
     )
-    ask.set_defaults(func=cmd_ask)

@@ -95,15 +95,36 @@ def command_group(
     return group.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
 
 
+def command(
+    commands: argparse._SubParsersAction, name: str, func: Callable, **options: object
+) -> argparse.ArgumentParser:
+    """The parser of command ``name``, running ``func``; ``options`` are the parser's (help,
+    description)."""
+    parser = commands.add_parser(name, **options)
+    parser.set_defaults(func=func)
+    return parser
+
+
 def household_command(
     commands: argparse._SubParsersAction, name: str, func: Callable, **options: object
 ) -> argparse.ArgumentParser:
     """The parser of command ``name`` (running ``func``) about one household, named first by
     ``--user``; ``options`` are the parser's (help, description)."""
-    parser = commands.add_parser(name, **options)
+    parser = command(commands, name, func, **options)
     parser.add_argument("--user", required=True, help="owner's email")
-    parser.set_defaults(func=func)
     return parser
+
+
+def now_option(parser: argparse.ArgumentParser, *, doing: str) -> None:
+    """``--now``: what the command does (``doing``) happens as at that instant, so that a run can
+    be repeated exactly (demo data, tests)."""
+    parser.add_argument(
+        "--now",
+        type=instant,
+        metavar="ISO",
+        help=f"{doing} this instant (ISO 8601 with an offset, e.g. 2026-11-30T18:00:00Z); "
+        "default ENERGY_NOW, else the real time",
+    )
 
 
 def json_option(parser: argparse.ArgumentParser, help: str = "print JSON") -> None:  # noqa: A002

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 
-from energy_cli.console import CliError, engine, upgrade
+from energy_cli.console import CliError, command, engine, upgrade
 from energy_core.settings import get_settings
 
 
@@ -73,31 +74,41 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _file_command(
+    sub: argparse._SubParsersAction, name: str, func: Callable, *, force: str, **options: object
+) -> None:
+    """A command on the backup FILE that refuses to destroy anything unless ``--force`` (whose
+    help is ``force``) is given."""
+    parser = command(sub, name, func, **options)
+    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("--force", action="store_true", help=force)
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    backup = sub.add_parser(
+    _file_command(
+        sub,
         "backup",
+        cmd_backup,
+        force="overwrite FILE if it exists",
         help="copy the whole database to FILE while everything runs",
         description="SQLite: an online backup, consistent at one instant while the API writes. "
         "PostgreSQL: pg_dump in its custom format (it must be at least as new as the server; "
         "this is checked).",
     )
-    backup.add_argument("file", metavar="FILE")
-    backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
-    backup.set_defaults(func=cmd_backup)
-
-    restore = sub.add_parser(
+    _file_command(
+        sub,
         "restore",
+        cmd_restore,
+        force="replace a database that holds users",
         help="replace the database with a backup FILE",
         description="Stop the API, the scheduler and the app first. A database that holds users "
         "is replaced only with --force. The restored database is then upgraded to this "
         "version's schema.",
     )
-    restore.add_argument("file", metavar="FILE")
-    restore.add_argument("--force", action="store_true", help="replace a database that holds users")
-    restore.set_defaults(func=cmd_restore)
-
-    export = sub.add_parser(
+    export = command(
+        sub,
         "export",
+        cmd_export,
         help="write all of a household's data as CSV files in one zip",
         description="Devices, every reading, the hourly aggregates and the chat messages of one "
         "household, with a README.txt of the columns.",
@@ -107,4 +118,3 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--output", "-o", metavar="FILE", help="default energy-export-<name>-<date>.zip"
     )
     export.add_argument("--force", action="store_true", help="overwrite the file if it exists")
-    export.set_defaults(func=cmd_export)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from energy_cli.console import CliError, engine, household_scope, progress_printer
+from energy_cli.console import CliError, command, engine, household_scope, progress_printer
 
 
 @contextmanager
@@ -81,8 +81,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    imp = sub.add_parser(
+    imp = command(
+        sub,
         "import",
+        cmd_import,
         help="import history from a CSV file, an Emoncms feed export or line protocol",
         description="Import readings of the past. CSV: a time column (ISO 8601 or epoch "
         "seconds; times without an offset are in --timezone) and a column per device named by "
@@ -113,4 +115,3 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     imp.add_argument(
         "--dry-run", action="store_true", help="show what would be stored, store nothing"
     )
-    imp.set_defaults(func=cmd_import)

@@ -58,10 +58,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     listing.add_argument("--prefix", help="only inputs whose names start so (e.g. emontx1:)")
     json_option(listing)
-    kind = inputs_sub.add_parser("set", help="say whether an input is watts")
+    kind = household_command(
+        inputs_sub, "set", cmd_inputs_set, help="say whether an input is watts"
+    )
     kind.add_argument("input", help="the input, e.g. emontx1:vrms")
-    kind.add_argument("--user", required=True, help="owner's email")
     group = kind.add_mutually_exclusive_group(required=True)
     group.add_argument("--watts", dest="watts", action="store_true", help="it holds watts")
     group.add_argument("--not-watts", dest="watts", action="store_false", help="it does not")
-    kind.set_defaults(func=cmd_inputs_set)

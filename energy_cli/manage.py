@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 
 from energy_cli.console import (
     CliError,
+    command,
     command_group,
     engine,
-    instant,
+    now_option,
     pinned_clock,
     progress_printer,
     upgrade,
@@ -164,8 +165,10 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    aggregate = sub.add_parser(
+    aggregate = command(
+        sub,
         "aggregate",
+        cmd_aggregate,
         help="recompute dirty hourly aggregates now, or rebuild them",
         description="Recompute the hourly aggregates that new readings made dirty. With "
         "--rebuild, first mark every hour of the chosen readings (default: all) for "
@@ -186,20 +189,22 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         metavar="ID",
         help="with --rebuild: only this device id (repeatable)",
     )
-    aggregate.set_defaults(func=cmd_aggregate)
 
     db_sub = command_group(sub, "db", help="database schema")
-    db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
-    check = db_sub.add_parser(
+    command(db_sub, "upgrade", cmd_db_upgrade, help="apply migrations")
+    check = command(
+        db_sub,
         "check",
+        cmd_db_check,
         help="find readings, aggregates and dirty marks whose device no longer exists",
         description="Readings have no foreign key to their device; deleting a device or a user "
         "deletes its rows. This finds any rows left behind (exit status 1 if there are).",
     )
     check.add_argument("--delete-orphans", action="store_true", help="delete the rows found")
-    check.set_defaults(func=cmd_db_check)
-    grant = db_sub.add_parser(
+    grant = command(
+        db_sub,
         "grant-app-role",
+        cmd_db_grant_app_role,
         help="let a PostgreSQL role read and write rows under row-level security, nothing more",
         description="Run as the owner of the tables (the role that runs `db upgrade`). The role "
         "must exist and must not be a superuser, have BYPASSRLS or own a table; see "
@@ -212,16 +217,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="create the role if it does not exist (or set its password if it does) with the "
         "password in environment variable VAR; needs a role that may create roles",
     )
-    grant.set_defaults(func=cmd_db_grant_app_role)
 
     demo_sub = command_group(sub, "demo", help="the demo household")
-    seed = demo_sub.add_parser("seed", help="create the demo household if it does not exist")
-    seed.add_argument("--days", type=int, default=30, help="days of history (default 30)")
-    seed.add_argument(
-        "--now",
-        type=instant,
-        metavar="ISO",
-        help="end the history at this instant (ISO 8601 with an offset, e.g. "
-        "2026-11-30T18:00:00Z); default ENERGY_NOW, else the real time",
+    seed = command(
+        demo_sub, "seed", cmd_demo_seed, help="create the demo household if it does not exist"
     )
-    seed.set_defaults(func=cmd_demo_seed)
+    seed.add_argument("--days", type=int, default=30, help="days of history (default 30)")
+    now_option(seed, doing="end the history at")

@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from energy_cli.console import CliError, progress_printer, upgrade
+from energy_cli.console import CliError, command, progress_printer, upgrade
 from energy_core.settings import get_settings
 
 log = logging.getLogger("energy_monitor")
@@ -274,7 +274,7 @@ def stop_children(children: dict[str, subprocess.Popen]) -> None:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    up = sub.add_parser("up", help="run everything locally with a demo household")
+    up = command(sub, "up", cmd_up, help="run everything locally with a demo household")
     up.add_argument("--host", help="interface for the API and app (default 127.0.0.1)")
     up.add_argument("--api-port", type=int, help="ingest API port (default 8000)")
     up.add_argument("--app-port", type=int, help="Streamlit port (default 8501)")
@@ -286,19 +286,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     up.add_argument(
         "--simulator-interval", type=float, default=10.0, help="seconds between live readings"
     )
-    up.set_defaults(func=cmd_up)
 
-    api = sub.add_parser("api", help="run the ingest API (uvicorn)")
+    api = command(sub, "api", cmd_api, help="run the ingest API (uvicorn)")
     api.add_argument("--host")
     api.add_argument("--port", type=int)
     api.add_argument("--workers", type=int, default=1)
-    api.set_defaults(func=cmd_api)
 
-    sched = sub.add_parser("scheduler", help="run the aggregation scheduler")
-    sched.set_defaults(func=cmd_scheduler)
+    command(sub, "scheduler", cmd_scheduler, help="run the aggregation scheduler")
 
-    mqtt = sub.add_parser(
+    mqtt = command(
+        sub,
         "mqtt",
+        cmd_mqtt,
         help="run the MQTT bridge (Shelly, Tasmota, Home Assistant statestream)",
         description="Subscribe to Shelly, Tasmota and Home Assistant topics and store their "
         "power. Arguments: --user E [--host H] [--port P] [--username U] [--password P] "
@@ -306,14 +305,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         prefix_chars="+",  # every option belongs to the bridge's own parser
     )
     mqtt.add_argument("bridge_args", nargs=argparse.REMAINDER, help="the bridge's arguments")
-    mqtt.set_defaults(func=cmd_mqtt)
 
-    app = sub.add_parser("app", help="run the Streamlit app")
+    app = command(sub, "app", cmd_app, help="run the Streamlit app")
     app.add_argument("--host")
     app.add_argument("--port", type=int)
-    app.set_defaults(func=cmd_app)
 
-    simulate = sub.add_parser("simulate", help="post live readings for a household over HTTP")
+    simulate = command(
+        sub, "simulate", cmd_simulate, help="post live readings for a household over HTTP"
+    )
     simulate.add_argument("--api-url", default="http://127.0.0.1:8000", help="ingest API base URL")
     simulate.add_argument("--user", default="demo@example.com", help="whose devices to simulate")
     simulate.add_argument("--key", help="ingest key (default: issue one for --user)")
@@ -321,4 +320,3 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--device", action="append", help="device id to simulate (repeatable; default: all)"
     )
     simulate.add_argument("--interval", type=float, default=10.0, help="seconds between readings")
-    simulate.set_defaults(func=cmd_simulate)
