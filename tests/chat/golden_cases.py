@@ -235,6 +235,53 @@ def baseload(question) -> Case:  # noqa: ANN001
     return Case("baseload", question, "baseload", expect)
 
 
+def no_readings(category, question, *said) -> Case:  # noqa: ANN001
+    """Energy of a period without readings: no data, said as such (never 0 kWh)."""
+    return Case(
+        category,
+        question,
+        "energy_usage",
+        lambda o: {"consumption_wh": None},
+        lambda o: ["no readings", *said],
+        never_says=["0.00 kWh"],
+    )
+
+
+def hours_of_day(question, first, second, devices=None, said=0) -> Case:  # noqa: ANN001
+    """Two sets of hours of the day over the last 7 days, one call each; the answer says the
+    figure of the ``said``-th."""
+    return Case(
+        "comparison",
+        question,
+        "energy_usage",
+        lambda o: {
+            "0:consumption_wh": o.energy(*ROLLING_7D, devices, first),
+            "1:consumption_wh": o.energy(*ROLLING_7D, devices, second),
+        },
+        lambda o: [kwh(o.energy(*ROLLING_7D, devices, (first, second)[said]))],
+    )
+
+
+def power_now(question, device_id, said=False, **expected) -> Case:  # noqa: ANN001
+    """A device's current power: its latest reading (in words too when ``said``)."""
+    return Case(
+        "status",
+        question,
+        "device_status",
+        lambda o: {**expected, "devices.0.power_w": o.latest_power(device_id)},
+        (lambda o: [f"{o.latest_power(device_id):,.0f} W"]) if said else (lambda o: []),
+    )
+
+
+def coverage(question, start, end) -> Case:  # noqa: ANN001
+    return Case("status", question, "data_coverage", lambda o: {"coverage": o.coverage(start, end)})
+
+
+def near_miss(question, *options) -> Case:  # noqa: ANN001
+    """A misspelt device name: not understood, the nearest names offered."""
+    return Case("near miss", question, None, understood=False, options=list(options))
+
+
 def unknown(question, name, household="demo", category="unknown device") -> Case:  # noqa: ANN001
     own = DEMO_NAMES if household == "demo" else NEIGHBOUR_NAMES
     other = NEIGHBOUR_NAMES if household == "demo" else DEMO_ONLY
@@ -347,14 +394,7 @@ GOLDEN: list[Case] = [
         None,
         EVENING,
     ),
-    Case(
-        "dates",
-        "What was my usage on Christmas day?",
-        "energy_usage",
-        lambda o: {"consumption_wh": None},
-        lambda o: ["no readings", "25 December 2025"],
-        never_says=["0.00 kWh"],
-    ),
+    no_readings("dates", "What was my usage on Christmas day?", "25 December 2025"),
     energy("dates", "What was my usage on the first of November?", day(11, 1), day(11, 2)),
     energy("dates", "kWh for the fridge over the past fortnight", day(11, 19), NOW, FRIDGE),
     energy("dates", "How much did I use this morning?", TODAY, NOW, None, MORNING),
@@ -398,14 +438,7 @@ GOLDEN: list[Case] = [
         NIGHT,
     ),
     energy("device", "Heat pump energy on 20 November", day(11, 20), day(11, 21), HEAT),
-    Case(
-        "energy",
-        "How much did I use in September?",
-        "energy_usage",
-        lambda o: {"consumption_wh": None},
-        lambda o: ["no readings"],
-        never_says=["0.00 kWh"],
-    ),
+    no_readings("energy", "How much did I use in September?"),
     # --- costs in money, with the cost rule ---
     cost("cost", "How much did I spend yesterday?", YESTERDAY, TODAY),
     cost("cost", "What did I spend yesterday?", YESTERDAY, TODAY),
@@ -514,26 +547,8 @@ GOLDEN: list[Case] = [
         lambda o: [kwh(o.energy(LAST_MONTH, THIS_MONTH)), "no readings"],
         never_says=["0.00 kWh"],
     ),
-    Case(
-        "comparison",
-        "Compare my usage in the mornings vs evenings",
-        "energy_usage",
-        lambda o: {
-            "0:consumption_wh": o.energy(*ROLLING_7D, None, MORNING),
-            "1:consumption_wh": o.energy(*ROLLING_7D, None, EVENING),
-        },
-        lambda o: [kwh(o.energy(*ROLLING_7D, None, EVENING))],
-    ),
-    Case(
-        "comparison",
-        "Did the fridge use more at night or during the day?",
-        "energy_usage",
-        lambda o: {
-            "0:consumption_wh": o.energy(*ROLLING_7D, FRIDGE, NIGHT),
-            "1:consumption_wh": o.energy(*ROLLING_7D, FRIDGE, DAYTIME),
-        },
-        lambda o: [kwh(o.energy(*ROLLING_7D, FRIDGE, NIGHT))],
-    ),
+    hours_of_day("Compare my usage in the mornings vs evenings", MORNING, EVENING, said=1),
+    hours_of_day("Did the fridge use more at night or during the day?", NIGHT, DAYTIME, FRIDGE),
     # --- X versus Y, both figures ---
     versus("Which used more, the fridge or the router?", FRIDGE, ROUTER, *ROLLING_7D),
     versus("fridge vs router last week", FRIDGE, ROUTER, LAST_WEEK, THIS_WEEK),
@@ -642,28 +657,9 @@ GOLDEN: list[Case] = [
         "device_status",
         lambda o: {"devices.0.device_id": "router-hall", "devices.0.online": True},
     ),
-    Case(
-        "status",
-        "What is the heat pump doing right now?",
-        "device_status",
-        lambda o: {"devices.0.power_w": o.latest_power("heat-pump")},
-    ),
-    Case(
-        "status",
-        "how much power is the heat pump drawing now",
-        "device_status",
-        lambda o: {"devices.0.power_w": o.latest_power("heat-pump")},
-        lambda o: [f"{o.latest_power('heat-pump'):,.0f} W"],
-    ),
-    Case(
-        "status",
-        "is the solar generating?",
-        "device_status",
-        lambda o: {
-            "devices.0.device_id": "solar-roof",
-            "devices.0.power_w": o.latest_power("solar-roof"),
-        },
-    ),
+    power_now("What is the heat pump doing right now?", "heat-pump"),
+    power_now("how much power is the heat pump drawing now", "heat-pump", said=True),
+    power_now("is the solar generating?", "solar-roof", **{"devices.0.device_id": "solar-roof"}),
     Case(
         "status",
         "is the tub on",
@@ -677,24 +673,9 @@ GOLDEN: list[Case] = [
         "device_status",
         lambda o: {"devices.0.device_id": "ev-charger"},
     ),
-    Case(
-        "status",
-        "How complete is my data last week?",
-        "data_coverage",
-        lambda o: {"coverage": o.coverage(LAST_WEEK, THIS_WEEK)},
-    ),
-    Case(
-        "status",
-        "Are there gaps in the data for October?",
-        "data_coverage",
-        lambda o: {"coverage": o.coverage(day(10, 1), LAST_MONTH)},
-    ),
-    Case(
-        "status",
-        "missing readings in November?",
-        "data_coverage",
-        lambda o: {"coverage": o.coverage(LAST_MONTH, THIS_MONTH)},
-    ),
+    coverage("How complete is my data last week?", LAST_WEEK, THIS_WEEK),
+    coverage("Are there gaps in the data for October?", day(10, 1), LAST_MONTH),
+    coverage("missing readings in November?", LAST_MONTH, THIS_MONTH),
     Case("inventory", "What devices do I have?", "list_devices", lambda o: {"count": 7}),
     Case("inventory", "list my devices", "list_devices", lambda o: {"count": 7}),
     Case("inventory", "How many devices do I have?", "list_devices", lambda o: {"count": 7}),
@@ -716,35 +697,11 @@ GOLDEN: list[Case] = [
     unknown("How much does the microwave cost me a day?", "microwave"),
     unknown("Rank the kettle against the router", "kettle"),
     # --- near misses are offered, never assumed ---
-    Case(
-        "near miss",
-        "How much did the frdge use last week?",
-        None,
-        understood=False,
-        options=["Kitchen fridge"],
-    ),
-    Case(
-        "near miss",
-        "How much did the heet pmp use yesterday?",
-        None,
-        understood=False,
-        options=["Heat pump"],
-    ),
-    Case(
-        "near miss",
-        "washng machine last month",
-        None,
-        understood=False,
-        options=["Washing machine"],
-    ),
-    Case(
-        "near miss",
-        "What did the routr use today?",
-        None,
-        understood=False,
-        options=["Broadband router"],
-    ),
-    Case("near miss", "How much did the pump of the pool use?", None, understood=False),
+    near_miss("How much did the frdge use last week?", "Kitchen fridge"),
+    near_miss("How much did the heet pmp use yesterday?", "Heat pump"),
+    near_miss("washng machine last month", "Washing machine"),
+    near_miss("What did the routr use today?", "Broadband router"),
+    near_miss("How much did the pump of the pool use?"),
     # --- another household's devices are unknown, and nothing of it leaks ---
     unknown("How much did the hot tub use yesterday?", "hot tub", category="other household"),
     unknown("What did the pool pump use last week?", "pool pump", category="other household"),
