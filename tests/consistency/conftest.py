@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -39,13 +40,29 @@ NOW = datetime(2026, 4, 2, 9, 40, tzinfo=TZ)
 PRICE = 0.28
 STEP_S = 15 * 60
 
-# device id: (name, type, room, bidirectional, max gap, first reading, last reading)
-DEVICES: dict[str, tuple] = {
-    "fridge": ("Fridge", "fridge", "Kitchen", False, 1200, SEED_START, NOW),
-    "kettle": ("Kettle", "kettle", "Kitchen", False, None, SEED_START, NOW),
-    "heat-pump": ("Heat pump", "heat_pump", "Utility", False, 1200, SEED_START, NOW),
-    "solar": ("Solar inverter", "solar", "Roof", True, 1200, SEED_START, NOW),
-    "freezer": (
+
+class SeedDevice(NamedTuple):
+    """A device as registered (``make_device``'s fields) and the span of its seeded readings
+    (none for a device that never sent one)."""
+
+    name: str
+    type: str
+    location: str
+    bidirectional: bool
+    max_gap_s: int | None
+    first: datetime | None
+    last: datetime | None
+
+    def registration(self) -> dict:
+        return {k: v for k, v in self._asdict().items() if k not in ("first", "last")}
+
+
+DEVICES: dict[str, SeedDevice] = {
+    "fridge": SeedDevice("Fridge", "fridge", "Kitchen", False, 1200, SEED_START, NOW),
+    "kettle": SeedDevice("Kettle", "kettle", "Kitchen", False, None, SEED_START, NOW),
+    "heat-pump": SeedDevice("Heat pump", "heat_pump", "Utility", False, 1200, SEED_START, NOW),
+    "solar": SeedDevice("Solar inverter", "solar", "Roof", True, 1200, SEED_START, NOW),
+    "freezer": SeedDevice(
         "Garage freezer",
         "freezer",
         "Garage",
@@ -54,7 +71,7 @@ DEVICES: dict[str, tuple] = {
         datetime(2026, 3, 31, 12, 7, tzinfo=UTC),
         NOW,
     ),
-    "old-heater": (
+    "old-heater": SeedDevice(
         "Old heater",
         "heater",
         "Utility",
@@ -63,7 +80,7 @@ DEVICES: dict[str, tuple] = {
         SEED_START,
         datetime(2026, 3, 29, 12, 0, tzinfo=UTC),
     ),
-    "grid": (
+    "grid": SeedDevice(
         "Grid meter",
         "grid_meter",
         "",
@@ -72,7 +89,7 @@ DEVICES: dict[str, tuple] = {
         datetime(2026, 4, 1, 6, 0, tzinfo=UTC),
         NOW,
     ),
-    "spare-plug": ("Spare plug", "plug", "Kitchen", False, None, None, None),
+    "spare-plug": SeedDevice("Spare plug", "plug", "Kitchen", False, None, None, None),
 }
 FRIDGE_OUTAGE = (datetime(2026, 3, 30, 10, tzinfo=UTC), datetime(2026, 3, 30, 13, tzinfo=UTC))
 
@@ -97,7 +114,7 @@ def power_of(device_id: str, at: datetime, rng: random.Random) -> float:
 
 
 def readings_of(device_id: str, rng: random.Random) -> list[tuple[datetime, float]]:
-    first, last = DEVICES[device_id][5], DEVICES[device_id][6]
+    first, last = DEVICES[device_id].first, DEVICES[device_id].last
     points = []
     at = first
     while at < last:
@@ -123,19 +140,12 @@ def seed_household(engine) -> Seeded:  # noqa: ANN001 - an Engine
     with session_scope(engine) as s:
         user = make_user(s, timezone=LONDON, price_per_kwh=PRICE)
         devices = {}
-        for device_id, (name, kind, room, bidirectional, gap, *_) in DEVICES.items():
+        for device_id, spec in DEVICES.items():
             devices[device_id] = make_device(
-                s,
-                user=user,
-                device_id=device_id,
-                name=name,
-                type=kind,
-                location=room,
-                bidirectional=bidirectional,
-                max_gap_s=gap,
+                s, user=user, device_id=device_id, **spec.registration()
             )
         for device_id, device in devices.items():
-            if DEVICES[device_id][5] is not None:
+            if DEVICES[device_id].first is not None:
                 add_readings(s, user=user, device=device, points=readings_of(device_id, rng))
         key = make_key(s, user=user, scope=KeyScope.read).key
         user_id, email = user.id, user.email

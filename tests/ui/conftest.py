@@ -58,13 +58,14 @@ def pinned_now(real_now: datetime) -> datetime:
 class Households:
     admin_id: int
     member_id: int
-    admin_email: str
-    admin_password: str
-    member_email: str
-    member_password: str
     seed_end: datetime
     now: datetime
     hole: tuple[datetime, datetime]
+    # How each signs in: fixed by the seed, the same in every copy.
+    admin_email: str = DEMO_EMAIL
+    admin_password: str = DEMO_PASSWORD
+    member_email: str = MEMBER_EMAIL
+    member_password: str = PASSWORD
 
 
 @pytest.fixture
@@ -112,15 +113,7 @@ def seed_households(engine) -> Households:
         member_id = mia.id
     rollup_dirty_hours(engine)
     return Households(
-        admin_id=demo.user_id,
-        member_id=member_id,
-        admin_email=DEMO_EMAIL,
-        admin_password=DEMO_PASSWORD,
-        member_email=MEMBER_EMAIL,
-        member_password=PASSWORD,
-        seed_end=seed_end,
-        now=now,
-        hole=hole,
+        admin_id=demo.user_id, member_id=member_id, seed_end=seed_end, now=now, hole=hole
     )
 
 
