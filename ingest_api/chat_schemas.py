@@ -115,17 +115,7 @@ class ChatAnswerOut(BaseModel):
 
     @classmethod
     def of_answer(cls, answer: ChatAnswer, *, conversation_id: str) -> ChatAnswerOut:
-        return cls(
-            conversation_id=conversation_id,
-            answer=answer.text,
-            engine=answer.engine,
-            model=answer.model,
-            notice=answer.notice,
-            understood=answer.understood,
-            evidence=answer.evidence,
-            tool_calls=[ToolCallOut(**c.to_dict()) for c in answer.tool_calls],
-            suggestions=answer.suggestions,
-        )
+        return cls(conversation_id=conversation_id, evidence=answer.evidence, **answer.to_dict())
 
 
 class ChatMessageOut(BaseModel):
