@@ -69,6 +69,11 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+def post_reading(client, key: str, reading: dict) -> httpx.Response:
+    """One ``reading`` sent with ``key``."""
+    return client.post("/api/v1/telemetry", json=reading, headers=auth(key))
+
+
 def post_batch(client, key: str, *readings: dict) -> httpx.Response:
     """``readings`` sent as one batch with ``key``."""
     return client.post(

@@ -20,6 +20,7 @@ from tests.api.support import (
     enable_auto_registration,
     iso,
     post_batch,
+    post_reading,
     reading_count,
 )
 
@@ -40,10 +41,10 @@ def test_single_reading_is_stored_marks_its_hour_dirty_and_moves_last_seen(
     client, engine, household
 ):
     at = utcnow().replace(microsecond=123456) - timedelta(seconds=5)
-    r = client.post(
-        "/api/v1/telemetry",
-        json={"device_id": "fridge", "timestamp": at.isoformat(), "energy_watts": 95.5},
-        headers=auth(household.household_key),
+    r = post_reading(
+        client,
+        household.household_key,
+        {"device_id": "fridge", "timestamp": at.isoformat(), "energy_watts": 95.5},
     )
     assert r.status_code == 201, r.text
     assert r.json() == {"accepted": 1, "duplicates": 0}
@@ -95,12 +96,8 @@ def test_resending_the_same_reading_counts_a_duplicate_and_the_first_value_wins(
     client, engine, household
 ):
     body = {"device_id": "fridge", "timestamp": iso(10), "energy_watts": 80.0}
-    first = client.post("/api/v1/telemetry", json=body, headers=auth(household.household_key))
-    again = client.post(
-        "/api/v1/telemetry",
-        json={**body, "energy_watts": 999.0},
-        headers=auth(household.household_key),
-    )
+    first = post_reading(client, household.household_key, body)
+    again = post_reading(client, household.household_key, {**body, "energy_watts": 999.0})
     assert (first.status_code, first.json()) == (201, {"accepted": 1, "duplicates": 0})
     assert (again.status_code, again.json()) == (200, {"accepted": 0, "duplicates": 1})
     assert [p for _, _, p in stored(engine)] == [80.0]
@@ -139,16 +136,12 @@ def test_a_batch_of_only_known_readings_changes_nothing_but_is_answered_200(
 
 
 def test_device_key_may_omit_device_id_but_not_write_another_device(client, engine, household):
-    ok = client.post(
-        "/api/v1/telemetry",
-        json={"timestamp": iso(3), "energy_watts": 60},
-        headers=auth(household.fridge_key),
-    )
+    ok = post_reading(client, household.fridge_key, {"timestamp": iso(3), "energy_watts": 60})
     assert ok.status_code == 201
-    same = client.post(
-        "/api/v1/telemetry",
-        json={"device_id": "fridge", "timestamp": iso(2), "energy_watts": 61},
-        headers=auth(household.fridge_key),
+    same = post_reading(
+        client,
+        household.fridge_key,
+        {"device_id": "fridge", "timestamp": iso(2), "energy_watts": 61},
     )
     assert same.status_code == 201
     denied = post_batch(
@@ -163,11 +156,7 @@ def test_device_key_may_omit_device_id_but_not_write_another_device(client, engi
 
 
 def test_household_key_must_name_the_device(client, engine, household):
-    r = client.post(
-        "/api/v1/telemetry",
-        json={"timestamp": iso(3), "energy_watts": 60},
-        headers=auth(household.household_key),
-    )
+    r = post_reading(client, household.household_key, {"timestamp": iso(3), "energy_watts": 60})
     error = assert_error(r, 422, "validation_error")
     assert error["details"][0]["field"] == "device_id"
     assert reading_count(engine) == 0
@@ -256,10 +245,8 @@ def test_a_revoked_key_gets_the_same_401(client, engine, household):
         revoke_api_key(s, user_id=household.user_id, key_id=revoked.id)
     keys = [household.household_key, household.fridge_key, household.read_key]
     revoked_key = next(k for k in keys if key_prefix(k) == revoked.prefix)
-    r = client.post(
-        "/api/v1/telemetry",
-        json={"device_id": "fridge", "timestamp": iso(), "energy_watts": 1},
-        headers=auth(revoked_key),
+    r = post_reading(
+        client, revoked_key, {"device_id": "fridge", "timestamp": iso(), "energy_watts": 1}
     )
     assert_error(r, 401, "unauthorized")
     assert r.headers["WWW-Authenticate"] == "Bearer"
@@ -269,24 +256,18 @@ def test_a_key_revoked_while_cached_stops_working_at_once_with_the_shared_cache(
     client, engine, household
 ):
     body = {"device_id": "fridge", "timestamp": iso(9), "energy_watts": 1}
-    first = client.post("/api/v1/telemetry", json=body, headers=auth(household.household_key))
+    first = post_reading(client, household.household_key, body)
     assert first.status_code == 201
     with session_scope(engine) as s:
         for key in s.exec(select(ApiKey).where(ApiKey.user_id == household.user_id)).all():
             revoke_api_key(s, user_id=household.user_id, key_id=key.id)
-    r = client.post(
-        "/api/v1/telemetry",
-        json={**body, "timestamp": iso(8)},
-        headers=auth(household.household_key),
-    )
+    r = post_reading(client, household.household_key, {**body, "timestamp": iso(8)})
     assert_error(r, 401, "unauthorized")
 
 
 def test_read_key_cannot_write(client, engine, household):
-    r = client.post(
-        "/api/v1/telemetry",
-        json={"device_id": "fridge", "timestamp": iso(), "energy_watts": 1},
-        headers=auth(household.read_key),
+    r = post_reading(
+        client, household.read_key, {"device_id": "fridge", "timestamp": iso(), "energy_watts": 1}
     )
     assert_error(r, 403, "wrong_scope")
     assert reading_count(engine) == 0
@@ -303,10 +284,10 @@ def test_a_deactivated_device_is_refused(client, engine, household):
         heater = s.exec(select(Device).where(Device.device_id == "heater")).one()
         heater.is_active = False
         s.add(heater)
-    r = client.post(
-        "/api/v1/telemetry",
-        json={"device_id": "heater", "timestamp": iso(), "energy_watts": 1},
-        headers=auth(household.household_key),
+    r = post_reading(
+        client,
+        household.household_key,
+        {"device_id": "heater", "timestamp": iso(), "energy_watts": 1},
     )
     error = assert_error(r, 422, "validation_error")
     assert error["details"][0]["field"] == "device_id"
@@ -317,10 +298,10 @@ def test_a_deactivated_device_is_refused(client, engine, household):
 def test_a_reading_near_the_end_of_an_hour_marks_the_next_hour_dirty_too(client, engine, household):
     hour = (utcnow() - timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
     at = hour + timedelta(minutes=55)
-    r = client.post(
-        "/api/v1/telemetry",
-        json={"device_id": "fridge", "timestamp": at.isoformat(), "energy_watts": 10},
-        headers=auth(household.household_key),
+    r = post_reading(
+        client,
+        household.household_key,
+        {"device_id": "fridge", "timestamp": at.isoformat(), "energy_watts": 10},
     )
     assert r.status_code == 201
     with session_scope(engine, read_only=True) as s:
