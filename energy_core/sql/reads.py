@@ -4,7 +4,6 @@ extreme reading, and a reading's instant as integer microseconds."""
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -26,13 +25,20 @@ def _pk_list(pks: Sequence[int]) -> str:
 
 
 # Dirty hours of the range are few (the current hour): one hashed list, not a probe per row. They
-# are left out here and integrated from raw readings instead.
+# are left out here and integrated from raw readings instead. A read that found none in the range
+# leaves the check out (``dirty=False``): it cost a probe per stored hour for nothing.
 _CLEAN = """
-  AND a.hour_start >= :full_start AND a.hour_start < :full_end
+  AND a.hour_start >= :full_start AND a.hour_start < :full_end"""
+_NOT_DIRTY = """
   AND (a.device_pk, a.hour_start) NOT IN (
       SELECT d.device_pk, d.hour_start FROM dirty_hours d
       WHERE d.user_id = :user_id AND d.hour_start >= :full_start AND d.hour_start < :full_end
   )"""
+
+
+def _clean(dirty: bool) -> str:
+    return _CLEAN + _NOT_DIRTY if dirty else _CLEAN
+
 
 # The last sum is what a device drew and produced within the same hours, which its own hourly
 # net cancels: import = consumed - it, export = generated - it.
@@ -48,39 +54,42 @@ def span_sums(
     bounds: Sequence[datetime],
     full_start: datetime,
     full_end: datetime,
+    dirty: bool = True,
 ) -> list[tuple]:
     """Per span and device, the clean stored hours of ``[full_start, full_end)``: rows (span
     index, device_pk, consumed_wh, generated_wh, covered_s, min_w, max_w, samples, cancelled_wh)
     where cancelled_wh sums min(consumed, generated) per hour: the device's own hourly import is
     consumed - cancelled, its export generated - cancelled.
     Spans are the consecutive ``bounds`` (n + 1 instants for n spans); an hour belongs to the span
-    its start falls in. ``device_pks`` None means all of the user's devices."""
+    its start falls in. ``device_pks`` None means all of the user's devices. ``dirty`` False says
+    that no hour of the range is marked dirty (none is left out)."""
     params: dict = {"user_id": user_id, "full_start": full_start, "full_end": full_end}
     binds = [
         bindparam("full_start", type_=UTCDateTime()),
         bindparam("full_end", type_=UTCDateTime()),
     ]
-    devices = f"AND a.device_pk IN ({_pk_list(device_pks)})" if device_pks is not None else ""
-    if is_sqlite(conn) and len(bounds) - 1 > SQLITE_JOINED_SPANS:
-        return _span_sums_bisected(conn, params, binds, devices, bounds)
     if is_sqlite(conn):
-        values = []
-        for i, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)):
-            values.append(f"({i}, :lo{i}, :hi{i})")
-            params[f"lo{i}"], params[f"hi{i}"] = lo, hi
-            binds += [
-                bindparam(f"lo{i}", type_=UTCDateTime()),
-                bindparam(f"hi{i}", type_=UTCDateTime()),
-            ]
+        # A device list lets SQLite walk each device's run of the primary key (user, device,
+        # hour) instead of probing the table for every entry of the (user, hour) index.
+        devices = (
+            f"AND a.device_pk IN ({_pk_list(device_pks)})"
+            if device_pks is not None
+            else "AND a.device_pk IN (SELECT id FROM devices WHERE user_id = :user_id)"
+        )
+        # SQLite has no width_bucket: each stored hour finds its span by a binary search
+        # written out as nested CASEs over the bounds (integer microseconds there), so the sums
+        # are taken in SQL for any number of spans. (Reading the hours out to bisect them in
+        # Python took most of a month's read; joining them to a VALUES list of spans, seconds.)
+        index = _span_index_sqlite("a.hour_start", [to_epoch_us(b) for b in bounds])
         sql = f"""
-WITH spans (idx, lo, hi) AS (VALUES {", ".join(values)})
-SELECT s.idx, a.device_pk, {_SPAN_SUMS.format(least="min")}
+SELECT {index} AS idx, a.device_pk, {_SPAN_SUMS.format(least="min")}
 FROM hourly_aggregates a
-JOIN spans s ON a.hour_start >= s.lo AND a.hour_start < s.hi
-WHERE a.user_id = :user_id {devices} {_CLEAN}
-GROUP BY s.idx, a.device_pk
+WHERE a.user_id = :user_id {devices} {_clean(dirty)}
+GROUP BY a.device_pk, idx
+HAVING idx IS NOT NULL
 """
     else:
+        devices = f"AND a.device_pk IN ({_pk_list(device_pks)})" if device_pks is not None else ""
         # width_bucket is a binary search over the sorted span bounds: no join at all.
         params["bounds"] = list(bounds)
         binds.append(bindparam("bounds", type_=ARRAY(DateTime(timezone=True))))
@@ -88,47 +97,31 @@ GROUP BY s.idx, a.device_pk
 SELECT width_bucket(a.hour_start, CAST(:bounds AS timestamptz[])) - 1 AS idx, a.device_pk,
        {_SPAN_SUMS.format(least="least")}
 FROM hourly_aggregates a
-WHERE a.user_id = :user_id {devices} {_CLEAN}
+WHERE a.user_id = :user_id {devices} {_clean(dirty)}
 GROUP BY 1, a.device_pk
 """
     return conn.execute(text(sql).bindparams(*binds), params).all()
 
 
-# SQLite has no width_bucket: it matches every stored hour against every span of a VALUES list,
-# which took seconds for the 720 hourly spans of a month. Beyond a day of hourly spans, the hours
-# are read once and each is put in its span by a binary search here, with the same sums.
-SQLITE_JOINED_SPANS = 24
+def _span_index_sqlite(column: str, edges: Sequence[int]) -> str:
+    """SQL for the index of the span ``[edges[i], edges[i + 1])`` that holds ``column`` (NULL
+    outside the edges): a binary search as nested CASEs, log2(spans) comparisons per row."""
 
+    def search(lo: int, hi: int) -> str:
+        if hi - lo == 1:
+            return str(lo)
+        mid = (lo + hi) // 2
+        return (
+            f"CASE WHEN {column} < {int(edges[mid])} THEN {search(lo, mid)} "
+            f"ELSE {search(mid, hi)} END"
+        )
 
-def _span_sums_bisected(
-    conn: Connection, params: dict, binds: list, devices: str, bounds: Sequence[datetime]
-) -> list[tuple]:
-    """``span_sums`` on SQLite for many spans (see ``SQLITE_JOINED_SPANS``)."""
-    sql = f"""
-SELECT a.hour_start, a.device_pk, a.consumed_wh, a.generated_wh, a.covered_s, a.min_watts,
-       a.max_watts, a.sample_count, min(a.consumed_wh, a.generated_wh)
-FROM hourly_aggregates a
-WHERE a.user_id = :user_id {devices} {_CLEAN}
-"""
-    edges = [to_epoch_us(b) for b in bounds]
-    sums: dict[tuple[int, int], list] = {}
-    rows = conn.execute(text(sql).bindparams(*binds), params).all()
-    for hour_us, pk, consumed, generated, covered, min_w, max_w, samples, cancelled in rows:
-        idx = bisect_right(edges, hour_us) - 1
-        if idx < 0 or idx >= len(edges) - 1:
-            continue
-        row = sums.get((idx, pk))
-        if row is None:
-            sums[(idx, pk)] = [consumed, generated, covered, min_w, max_w, samples, cancelled]
-            continue
-        row[0] += consumed
-        row[1] += generated
-        row[2] += covered
-        row[3] = min_w if row[3] is None else row[3] if min_w is None else min(row[3], min_w)
-        row[4] = max_w if row[4] is None else row[4] if max_w is None else max(row[4], max_w)
-        row[5] += samples
-        row[6] += cancelled
-    return [(idx, pk, *values) for (idx, pk), values in sums.items()]
+    if len(edges) < 2:
+        return "NULL"
+    return (
+        f"CASE WHEN {column} < {int(edges[0])} OR {column} >= {int(edges[-1])} THEN NULL "
+        f"ELSE {search(0, len(edges) - 1)} END"
+    )
 
 
 def hourly_nets(
@@ -139,10 +132,12 @@ def hourly_nets(
     meter_pks: Sequence[int],
     full_start: datetime,
     full_end: datetime,
+    dirty: bool = True,
 ) -> list[tuple[datetime, float, float, float, float]]:
     """Per clean stored hour of ``[full_start, full_end)``: (hour_start, net of the counted
     devices = consumed - generated, and the grid meters' consumed, generated and covered_s).
-    ``counted_pks`` None means all of the user's devices that are not meters."""
+    ``counted_pks`` None means all of the user's devices that are not meters; ``dirty`` as in
+    ``span_sums``."""
     params: dict = {"user_id": user_id, "full_start": full_start, "full_end": full_end}
     binds = [
         bindparam("full_start", type_=UTCDateTime()),
@@ -161,7 +156,7 @@ SELECT a.hour_start,
        SUM(CASE WHEN a.device_pk IN ({meters}) THEN a.generated_wh ELSE 0 END),
        SUM(CASE WHEN a.device_pk IN ({meters}) THEN a.covered_s ELSE 0 END)
 FROM hourly_aggregates a
-WHERE a.user_id = :user_id {devices} {_CLEAN}
+WHERE a.user_id = :user_id {devices} {_clean(dirty)}
 GROUP BY a.hour_start
 """
     statement = text(sql).bindparams(*binds).columns(hour_start=UTCDateTime())

@@ -224,7 +224,7 @@ def read_series(session: Session, selection: Selection, *, flows: bool = True) -
             price_tiers(session, selection.household, start, end)
     hourly = False
     if taking and spans:
-        add_raw_hours(session, selection, spans, taking, acc, nets, metered, prices)
+        dirty = add_raw_hours(session, selection, spans, taking, acc, nets, metered, prices)
         hourly = add_stored_hours(
             session,
             selection,
@@ -238,6 +238,7 @@ def read_series(session: Session, selection: Selection, *, flows: bool = True) -
             metered,
             flows,
             prices,
+            dirty=dirty,
         )
     elif taking:
         cells.merge_raw(acc)

@@ -247,11 +247,13 @@ def add_stored_hours(
     metered: dict[tuple[int, datetime], list[float]],
     flows: bool,
     prices: tuple[float, float] | None,
+    dirty: bool = True,
 ) -> bool:
     """Sum the stored aggregates of the whole, clean hours of each span, in SQL, into ``cells``
     with the raw pieces ``acc`` in front of them; with ``flows``, also the household's net per
     hour where something was generated or a grid meter measures the flows. True when those
-    hourly nets (``nets``, ``metered``) are complete."""
+    hourly nets (``nets``, ``metered``) are complete. ``dirty`` False: ``add_raw_hours`` found
+    no hour of the range marked dirty."""
     full_start = ceil_hour(spans[0].lo)
     full_end = floor_hour(spans[-1].hi)
     generating = any(a.generated > 0 for a in acc.values())
@@ -268,6 +270,7 @@ def add_stored_hours(
         bounds=[spans[0].lo, *(s.hi for s in spans)],
         full_start=full_start,
         full_end=full_end,
+        dirty=dirty,
     )
     meter_pks = {d.pk for d in meters}
     cells.put_stored(rows, spans, meter_pks, prices)
@@ -288,6 +291,7 @@ def add_stored_hours(
         meter_pks=sorted(d.pk for d in meters),
         full_start=full_start,
         full_end=full_end,
+        dirty=dirty,
     ):
         s = bisect_right(starts, hour) - 1
         nets[(s, hour)] += net
@@ -353,9 +357,10 @@ def add_raw_hours(
     nets: dict[tuple[int, datetime], float],
     metered: dict[tuple[int, datetime], list[float]],
     prices: tuple[float, float] | None,
-) -> None:
+) -> bool:
     """Integrate from raw readings what the aggregates cannot give: the partial hours at both ends
-    of the range and the hours still marked dirty."""
+    of the range and the hours still marked dirty. True when some whole hour of the range is
+    marked dirty (the stored hours are then read without it)."""
     start, end = spans[0].lo, spans[-1].hi
     full_start, full_end = ceil_hour(start), floor_hour(end)
     edges: list[tuple[datetime, datetime]] = []
@@ -368,10 +373,12 @@ def add_raw_hours(
             edges.append((full_end, end))
     ranges: dict[int, list[tuple[datetime, datetime]]] = {d.pk: list(edges) for d in taking}
     conn = session.connection()
+    dirty = False
     if full_start < full_end:
         for pk, hour in sql.dirty_hours_between(
             conn, user_id=selection.user_id, start=full_start, end=full_end
         ):
+            dirty = True
             if pk in ranges:
                 ranges[pk].append((hour, hour + HOUR))
     gaps = {d.pk: d.max_gap_s for d in taking}
@@ -420,3 +427,4 @@ def add_raw_hours(
                 else:
                     nets[(s, hour)] += net
             cursor = piece_end
+    return dirty
