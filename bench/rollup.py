@@ -1,6 +1,7 @@
 """Benchmark of the hourly rollup and the aggregate reads on PostgreSQL (a script, not a test).
 
     python bench/rollup.py [postgresql://user@host:port/db] [--devices 500] [--readings 20000]
+    python bench/rollup.py --series-only KEPT_DATABASE [--sqlite FILE]
 
 Creates a scratch database next to the given one (default ENERGY_BENCH_DATABASE_URL or the local
 ``test`` database), loads devices x readings at irregular 10-60 s intervals with COPY, then times:
@@ -247,17 +248,21 @@ def one_minute_of_readings(url: str, *, user_id: int, device_pks: list[int]) -> 
 
 def time_series(url: str, *, user_id: int, repeats: int = 5) -> dict:
     """read_series for 30 days x all devices by day: the first call's wall time, and the median
-    call's wall time, this process's CPU and its database session's CPU."""
+    call's wall time, this process's CPU and its database session's CPU (none on SQLite: the
+    database runs in this process)."""
     from energy_core.stats import instant_period, load_household, read_series
 
     engine = make_engine(url, pool_size=1)
-    with engine.connect() as conn:
-        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    pid = None
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    pids = [pid] if pid else []
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start, end = today - timedelta(days=29), today + timedelta(days=1)
     calls, points = [], []
     for _ in range(repeats):
-        wall, cpu, pg = time.perf_counter(), time.process_time(), cpu_seconds([pid])
+        wall, cpu, pg = time.perf_counter(), time.process_time(), cpu_seconds(pids)
         with session_scope(engine, read_only=True) as session:
             household = load_household(session, user_id=user_id)
             period = instant_period(start, end, timezone=household.timezone)
@@ -267,7 +272,7 @@ def time_series(url: str, *, user_id: int, repeats: int = 5) -> dict:
             (
                 time.perf_counter() - wall,
                 time.process_time() - cpu,
-                cpu_seconds([pid]) - pg,
+                cpu_seconds(pids) - pg,
             )
         )
     engine.dispose()
@@ -290,10 +295,19 @@ def main() -> int:
         metavar="DATABASE",
         help="only (c), on a database an earlier run kept (--keep), several times in a row",
     )
+    parser.add_argument(
+        "--sqlite",
+        metavar="FILE",
+        help="with --series-only: time (c) on SQLite, in FILE (a copy of the kept database's "
+        "household and aggregates, made on the first use of FILE)",
+    )
     args = parser.parse_args()
     admin_url = normalize_database_url(args.url)
     if args.series_only:
-        return series_only(f"{psycopg_url(admin_url).rsplit('/', 1)[0]}/{args.series_only}")
+        kept = f"{psycopg_url(admin_url).rsplit('/', 1)[0]}/{args.series_only}"
+        if args.sqlite:
+            return series_only(sqlite_copy(kept, Path(args.sqlite)))
+        return series_only(kept)
     name, url = create_database(admin_url)
     print(f"scratch database {name}", flush=True)
     try:
@@ -403,20 +417,59 @@ def main() -> int:
 
 def series_only(url: str, *, rounds: int = 3) -> int:
     """(c) alone on a kept database: a few rounds of the same timing, each with the load."""
-    with psycopg.connect(url) as conn:
-        found = conn.execute("SELECT id FROM users WHERE email = 'bench@example.com'").fetchone()
-    user_id = found[0]
+    engine = make_engine(url, pool_size=1)
+    with engine.connect() as conn:
+        user_id = conn.exec_driver_sql(
+            "SELECT id FROM users WHERE email = 'bench@example.com'"
+        ).scalar_one()
+    engine.dispose()
+    print(f"on {engine.dialect.name}", flush=True)
     for _ in range(rounds):
         series = time_series(url, user_id=user_id, repeats=7)
         median_s, python_s, pg_s = series["median"]
+        cpu = (
+            f"CPU {python_s * 1000:.0f} ms in Python, {pg_s * 1000:.0f} ms in PostgreSQL"
+            if url.startswith("postgresql")
+            else f"CPU {python_s * 1000:.0f} ms in Python and SQLite"
+        )
         print(
             f"(c) read_series 30 d x all, by day: {series['points']:,} points, median "
-            f"{median_s * 1000:.0f} ms (first call {series['first_s'] * 1000:.0f} ms); CPU "
-            f"{python_s * 1000:.0f} ms in Python, {pg_s * 1000:.0f} ms in PostgreSQL; load "
-            f"average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+            f"{median_s * 1000:.0f} ms (first call {series['first_s'] * 1000:.0f} ms, target "
+            f"< 100 ms); {cpu}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
             flush=True,
         )
     return 0
+
+
+# What read_series reads of a household, copied table by table to SQLite; instants go through
+# the app's own column type, which stores them there as integer microseconds.
+SQLITE_COPIED = ("users", "devices", "hourly_aggregates", "dirty_hours")
+
+
+def sqlite_copy(url: str, path: Path) -> str:
+    """The SQLite URL of ``path``, made on first use from the kept PostgreSQL database ``url``:
+    the same household, devices and aggregates, so both backends read the same figures."""
+    from sqlalchemy import insert, select
+    from sqlmodel import SQLModel
+
+    import energy_core.models  # noqa: F401 - registers the tables
+
+    target = f"sqlite:///{path.resolve()}"
+    if path.exists():
+        return target
+    engine = make_engine(target)
+    upgrade_database(engine)
+    source = make_engine(url, pool_size=1)
+    with source.connect() as reading, engine.begin() as writing:
+        for name in SQLITE_COPIED:
+            table = SQLModel.metadata.tables[name]
+            rows = [dict(row._mapping) for row in reading.execute(select(table))]
+            if rows:
+                writing.execute(insert(table), rows)
+    source.dispose()
+    engine.dispose()
+    print(f"copied {', '.join(SQLITE_COPIED)} to {path}", flush=True)
+    return target
 
 
 def server_version(url: str) -> str:
