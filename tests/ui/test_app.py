@@ -30,10 +30,18 @@ def devices_table(at: AppTest):  # noqa: ANN201 - a DataFrame
 
 
 def assert_signed_out(at: AppTest) -> None:
+    """The run went through and shows the sign-in form, nothing else, to no one."""
+    assert not at.exception
     assert [box.label for box in at.text_input] == ["Email", "Password"]
     assert not at.dataframe
     assert not at.metric
     assert auth.SESSION_KEY not in at.session_state
+
+
+def assert_refused(at: AppTest) -> None:
+    """Signed out, told only that the email or password is wrong (never which, or why)."""
+    assert_signed_out(at)
+    assert [error.value for error in at.error] == [auth.WRONG_CREDENTIALS]
 
 
 def set_user(email: str, **changes) -> None:
@@ -47,7 +55,6 @@ def set_user(email: str, **changes) -> None:
 def test_anonymous_visitor_sees_only_the_sign_in_form(app_env):
     at = open_app()
 
-    assert not at.exception
     assert_signed_out(at)
     assert [button.label for button in at.button] == ["Sign in"]
     assert not at.sidebar.children
@@ -109,9 +116,7 @@ def test_wrong_password_does_not_sign_in(app_env):
 
     at = sign_in(open_app(), "wes@example.com", "not-the-password")
 
-    assert not at.exception
-    assert_signed_out(at)
-    assert [error.value for error in at.error] == [auth.WRONG_CREDENTIALS]
+    assert_refused(at)
 
 
 def test_deactivated_user_cannot_sign_in(app_env):
@@ -121,9 +126,7 @@ def test_deactivated_user_cannot_sign_in(app_env):
 
     at = sign_in(open_app(), "dee@example.com")
 
-    assert not at.exception
-    assert_signed_out(at)
-    assert [error.value for error in at.error] == [auth.WRONG_CREDENTIALS]
+    assert_refused(at)
 
 
 def test_user_deactivated_while_signed_in_is_signed_out_at_the_next_run(app_env):
@@ -135,7 +138,6 @@ def test_user_deactivated_while_signed_in_is_signed_out_at_the_next_run(app_env)
     set_user("ada@example.com", is_active=False)
     at.run()
 
-    assert not at.exception
     assert_signed_out(at)
     assert auth.ACCOUNT_GONE in [notice.value for notice in at.info]
 
@@ -208,7 +210,6 @@ def test_a_page_opened_by_address_without_signing_in_shows_the_sign_in_form(app_
     at = AppTest.from_file(str(APP), default_timeout=30)
     at.switch_page("pages/live.py").run()
 
-    assert not at.exception
     assert_signed_out(at)
     assert "Eve private heater" not in shown_text(at)
 
