@@ -2,8 +2,39 @@
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, text
+import argparse
+import logging
+import os
+
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+
+# Long enough for HS256: the app's sign-in cookie is signed with it while pages are timed.
+COOKIE_KEY = "bench-cookie-key-that-is-long-enough-for-hs256"
+
+
+def bench_parser(doc: str) -> argparse.ArgumentParser:
+    """The command line of a benchmark that keeps its data in a database (described by the first
+    paragraph of ``doc``): where the database is, and whether to load it again."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("ENERGY_BENCH_DATABASE_URL"))
+    parser.add_argument("--reload", action="store_true", help="drop the data and load it again")
+    return parser
+
+
+def open_bench_database(url: str, *, reload: bool) -> Engine:
+    """Point the code under bench at the database of ``url`` (made if missing, emptied with
+    ``reload``) and return its migrated engine; logs go to standard error with their time."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    os.environ["ENERGY_DATABASE_URL"] = url
+    os.environ["ENERGY_COOKIE_KEY"] = COOKIE_KEY
+    from energy_core.db import get_engine
+    from energy_core.migrate import upgrade_database
+
+    ensure_database(url, reload=reload)
+    engine = get_engine()
+    upgrade_database(engine)
+    return engine
 
 
 def ensure_database(url: str, *, reload: bool = False) -> None:

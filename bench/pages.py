@@ -14,7 +14,6 @@ Not a test; never fails on time.
 
 from __future__ import annotations
 
-import argparse
 import io
 import logging
 import os
@@ -29,14 +28,13 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy import text  # noqa: E402
 
-from bench.databases import ensure_database  # noqa: E402
+from bench.databases import bench_parser, open_bench_database  # noqa: E402
 
 log = logging.getLogger("bench.pages")
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/energy_bench_pages"
 EMAIL = "bench@example.com"
 PASSWORD = "bench-password-1"
-COOKIE_KEY = "bench-cookie-key-that-is-long-enough-for-hs256"
 TARGET_COLD_S = 1.5
 TARGET_WARM_S = 0.3
 
@@ -140,26 +138,14 @@ def loaded(engine) -> bool:  # noqa: ANN001
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("ENERGY_BENCH_DATABASE_URL"))
+    parser = bench_parser(__doc__)
     parser.add_argument("--devices", type=int, default=20)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--runs", type=int, default=3, help="cold/warm pairs per page")
-    parser.add_argument("--reload", action="store_true", help="drop the data and load it again")
     parser.add_argument("--load-only", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    url = args.database_url or DEFAULT_URL
-
-    os.environ["ENERGY_DATABASE_URL"] = url
-    os.environ["ENERGY_COOKIE_KEY"] = COOKIE_KEY
     os.chdir(REPO)
-    from energy_core.db import get_engine
-    from energy_core.migrate import upgrade_database
-
-    ensure_database(url, reload=args.reload)
-    engine = get_engine()
-    upgrade_database(engine)
+    engine = open_bench_database(args.database_url or DEFAULT_URL, reload=args.reload)
     if not loaded(engine):
         load(engine, devices=args.devices, days=args.days, now=datetime.now(UTC))
     if args.load_only:

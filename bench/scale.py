@@ -20,7 +20,6 @@ month under 1 s. Not a test; never fails on time.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
@@ -36,7 +35,7 @@ from sqlalchemy import text  # noqa: E402
 
 from bench import pages  # noqa: E402
 from bench.alerts import median_s  # noqa: E402
-from bench.databases import ensure_database  # noqa: E402
+from bench.databases import bench_parser, open_bench_database  # noqa: E402
 
 log = logging.getLogger("bench.scale")
 
@@ -311,19 +310,13 @@ def ts_indexes(engine, *, now: datetime) -> list[tuple]:  # noqa: ANN001
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("ENERGY_BENCH_DATABASE_URL"))
+    parser = bench_parser(__doc__)
     parser.add_argument("--readings", type=int, default=100_000_000)
-    parser.add_argument("--reload", action="store_true", help="drop the data and load it again")
     parser.add_argument("--skip-pages", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    url = args.database_url or DEFAULT_URL
-    os.environ["ENERGY_DATABASE_URL"] = url
-    os.environ["ENERGY_COOKIE_KEY"] = pages.COOKIE_KEY
     os.chdir(REPO)
-    from energy_core.db import get_engine, session_scope
-    from energy_core.migrate import upgrade_database
+    engine = open_bench_database(args.database_url or DEFAULT_URL, reload=args.reload)
+    from energy_core.db import session_scope
     from energy_core.partitions import keep_partitions
     from energy_core.rollup import mark_for_rebuild, rollup_dirty_hours
     from energy_core.sql.partitions import (
@@ -335,9 +328,6 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     now = datetime.now(UTC)
-    ensure_database(url, reload=args.reload)
-    engine = get_engine()
-    upgrade_database(engine)
     figures: dict[str, str] = {"load": f"{os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)"}
     if not pages.loaded(engine):
         # The year's months get their partitions first, as the scheduler's upkeep would have
