@@ -14,6 +14,7 @@ import os
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -149,6 +150,18 @@ def assert_exactly_once(engine, *streams: Stream) -> None:
     assert sum(a["accepted"] for stream in streams for a in stream.acknowledged) == len(rows)
 
 
+def run_beside(stream: Stream, fault: Callable[[], None], stop: Callable[[], None] = lambda: None):
+    """Run ``stream`` while ``fault`` runs in a thread of its own; then ``stop`` it and wait for
+    it, whatever the stream did."""
+    thread = threading.Thread(target=fault)
+    thread.start()
+    try:
+        stream.run()
+    finally:
+        stop()
+        thread.join()
+
+
 def run_while_killing_connections(database_url: str, stream: Stream, every_s: float) -> int:
     """Run ``stream`` while every connection to the test database is killed each ``every_s``
     seconds; returns how many were killed."""
@@ -163,13 +176,9 @@ def run_while_killing_connections(database_url: str, stream: Stream, every_s: fl
             time.sleep(every_s)
             kills += kill_connections(admin, database)
 
-    assassin = threading.Thread(target=killer)
-    assassin.start()
     try:
-        stream.run()
+        run_beside(stream, killer, stop.set)
     finally:
-        stop.set()
-        assassin.join()
         admin.close()
     return kills
 
@@ -241,12 +250,9 @@ def test_a_stream_across_an_outage_stores_every_acknowledged_reading_once(
 
     with LiveServer(create_app()) as server:
         stream = Stream(server.url, household.household_key, batches_per_client=60)
-        down = threading.Thread(target=outage)
-        down.start()
         try:
-            stream.run()
+            run_beside(stream, outage)
         finally:
-            down.join()
             allow_connections(admin, database, True)
     admin.close()
     assert stream.unavailable
