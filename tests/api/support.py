@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import uvicorn
@@ -88,6 +88,19 @@ def json_headers(key: str) -> dict[str, str]:
 def iso(offset_s: float = 0) -> str:
     """A timestamp ``offset_s`` seconds before now, as devices send it."""
     return (utcnow() - timedelta(seconds=offset_s)).isoformat().replace("+00:00", "Z")
+
+
+def stored_readings(engine) -> list[tuple[str, datetime, float]]:
+    """Every stored reading as (device id, instant, watts), by device id and time."""
+    with session_scope(engine, read_only=True) as s:
+        return [
+            tuple(row)
+            for row in s.exec(
+                select(Device.device_id, Reading.ts, Reading.power_w)
+                .join(Device, Device.id == Reading.device_pk)
+                .order_by(Device.device_id, Reading.ts)
+            )
+        ]
 
 
 def reading_count(engine) -> int:

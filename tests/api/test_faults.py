@@ -21,13 +21,10 @@ import httpx
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
-from sqlmodel import select
 
-from energy_core.db import session_scope
-from energy_core.models import Device, Reading
 from energy_core.types import utcnow
 from ingest_api.app import create_app
-from tests.api.support import LiveServer, assert_error, auth, iso
+from tests.api.support import LiveServer, assert_error, auth, iso, stored_readings
 from tests.databases import superuser_url
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -140,10 +137,7 @@ def assert_exactly_once(engine, *streams: Stream) -> None:
         for response in stream.unavailable:
             assert_error(response, 503, "database_unavailable")
             assert int(response.headers["Retry-After"]) > 0
-    with session_scope(engine, read_only=True) as s:
-        rows = s.exec(
-            select(Device.device_id, Reading.power_w).join(Device, Device.id == Reading.device_pk)
-        ).all()
+    rows = [(device_id, power_w) for device_id, _, power_w in stored_readings(engine)]
     # Every value sent is there once: readings are unique per (device, instant) by construction.
     assert sorted(rows) == sorted(sent)
     # Nothing was half-written: what was reported new adds up to what is stored.

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from energy_core.accounts import revoke_api_key
 from energy_core.db import session_scope
-from energy_core.models import ApiKey, Device, DirtyHour, Reading
+from energy_core.models import ApiKey, Device, DirtyHour
 from energy_core.security import key_prefix
 from energy_core.types import utcnow
 from tests.api.support import (
@@ -22,19 +22,8 @@ from tests.api.support import (
     post_batch,
     post_reading,
     reading_count,
+    stored_readings,
 )
-
-
-def stored(engine) -> list[tuple[str, datetime, float]]:
-    with session_scope(engine, read_only=True) as s:
-        return [
-            tuple(row)
-            for row in s.exec(
-                select(Device.device_id, Reading.ts, Reading.power_w)
-                .join(Device, Device.id == Reading.device_pk)
-                .order_by(Device.device_id, Reading.ts)
-            )
-        ]
 
 
 def test_single_reading_is_stored_marks_its_hour_dirty_and_moves_last_seen(
@@ -48,7 +37,7 @@ def test_single_reading_is_stored_marks_its_hour_dirty_and_moves_last_seen(
     )
     assert r.status_code == 201, r.text
     assert r.json() == {"accepted": 1, "duplicates": 0}
-    assert stored(engine) == [("fridge", at, 95.5)]
+    assert stored_readings(engine) == [("fridge", at, 95.5)]
     with session_scope(engine, read_only=True) as s:
         hours = s.exec(select(DirtyHour.hour_start)).all()
         fridge = s.exec(select(Device).where(Device.device_id == "fridge")).one()
@@ -71,7 +60,7 @@ def test_batch_with_iso_offsets_epoch_seconds_and_the_power_w_alias_is_stored_as
     r = client.post("/api/v1/telemetry/batch", json=body, headers=auth(household.household_key))
     assert r.status_code == 201, r.text
     assert r.json() == {"accepted": 3, "duplicates": 0}
-    rows = stored(engine)
+    rows = stored_readings(engine)
     assert rows[0] == ("fridge", datetime.fromtimestamp(base, UTC), 100.0)
     assert rows[1] == ("fridge", datetime.fromtimestamp(base + 60.25, UTC), 0.5)
     assert rows[2] == ("solar", solar_at, -2500.0)
@@ -89,7 +78,7 @@ def test_the_same_instant_with_another_offset_is_the_same_reading(client, engine
         {"device_id": "fridge", "timestamp": at.timestamp(), "energy_watts": 3},
     )
     assert r.json() == {"accepted": 1, "duplicates": 2}
-    assert stored(engine) == [("fridge", at, 1.0)]
+    assert stored_readings(engine) == [("fridge", at, 1.0)]
 
 
 def test_resending_the_same_reading_counts_a_duplicate_and_the_first_value_wins(
@@ -100,7 +89,7 @@ def test_resending_the_same_reading_counts_a_duplicate_and_the_first_value_wins(
     again = post_reading(client, household.household_key, {**body, "energy_watts": 999.0})
     assert (first.status_code, first.json()) == (201, {"accepted": 1, "duplicates": 0})
     assert (again.status_code, again.json()) == (200, {"accepted": 0, "duplicates": 1})
-    assert [p for _, _, p in stored(engine)] == [80.0]
+    assert [p for _, _, p in stored_readings(engine)] == [80.0]
 
 
 def test_duplicates_inside_one_batch_are_stored_once_with_the_first_value(
@@ -119,7 +108,7 @@ def test_duplicates_inside_one_batch_are_stored_once_with_the_first_value(
         headers=auth(household.household_key),
     )
     assert r.json() == {"accepted": 2, "duplicates": 2}
-    assert [(d, p) for d, _, p in stored(engine)] == [("fridge", 1.0), ("heater", 7.0)]
+    assert [(d, p) for d, _, p in stored_readings(engine)] == [("fridge", 1.0), ("heater", 7.0)]
 
 
 def test_a_batch_of_only_known_readings_changes_nothing_but_is_answered_200(

@@ -4,13 +4,12 @@ ts), as Home Assistant's rest_command sends them (captured in tests/fixtures/rea
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
 
 from energy_core.accounts import issue_api_key
 from energy_core.db import session_scope
 from energy_core.models import KeyScope
 from tests.api.real_clients import captured
-from tests.api.support import assert_error, auth, iso, reading_count
+from tests.api.support import assert_error, auth, iso, reading_count, stored_readings
 from tests.factories import make_device, make_user
 
 
@@ -24,15 +23,7 @@ def household_key(engine) -> str:
 
 
 def powers(engine, device_id: str) -> list[float]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT r.power_w FROM readings r JOIN devices d ON d.id = r.device_pk "
-                "WHERE d.device_id = :d ORDER BY r.ts"
-            ),
-            {"d": device_id},
-        )
-        return [row[0] for row in rows]
+    return [power_w for d, _, power_w in stored_readings(engine) if d == device_id]
 
 
 def test_home_assistant_rest_command_captures_are_stored_once(
