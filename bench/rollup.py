@@ -2,6 +2,7 @@
 
     python bench/rollup.py [postgresql://user@host:port/db] [--devices 500] [--readings 20000]
     python bench/rollup.py --series-only KEPT_DATABASE [--sqlite FILE]
+    python bench/rollup.py --reuse KEPT_DATABASE   (a) to (c) again without loading
 
 Creates a scratch database next to the given one (default ENERGY_BENCH_DATABASE_URL or the local
 ``test`` database), loads devices x readings at irregular 10-60 s intervals with COPY, then times:
@@ -12,7 +13,8 @@ Creates a scratch database next to the given one (default ENERGY_BENCH_DATABASE_
   (c) read_series for 30 days x all devices at day granularity (target < 100 ms);
 and the peak RSS of the job processes (target: flat, independent of table size). The rebuild and
 the incremental run each run in a child process, as the scheduler's job would, so their peak RSS
-is their own. The scratch database is dropped at the end.
+is their own. The scratch database is dropped at the end, unless kept (--keep) or reused (--reuse:
+the load of 10 M readings is skipped, its aggregates and marks emptied first).
 """
 
 from __future__ import annotations
@@ -183,6 +185,25 @@ def load(url: str, *, devices: int, readings: int, end: datetime, seed: int = 42
     return user_id, device_pks, copy_s
 
 
+def reset(url: str) -> tuple[int, list[int], int]:
+    """A kept database as a load leaves it: no aggregates, no marks (the minutes of readings that
+    earlier runs' incremental parts added stay; they are a few hundred rows each)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE hourly_aggregates, dirty_hours")
+        conn.execute("UPDATE devices SET last_seen_at = NULL, first_reading_at = NULL")
+        conn.execute("VACUUM ANALYZE")
+        found = conn.execute("SELECT id FROM users WHERE email = 'bench@example.com'").fetchone()
+        user_id = found[0]
+        device_pks = [
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM devices WHERE user_id = %s ORDER BY id", (user_id,)
+            )
+        ]
+        total = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+    return user_id, device_pks, total
+
+
 def timed(conn: psycopg.Connection, sql: str) -> float:
     started = time.perf_counter()
     conn.execute(sql).fetchall()
@@ -291,6 +312,12 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument(
+        "--reuse",
+        metavar="DATABASE",
+        help="time (a) to (c) again on a database an earlier run kept (--keep), without loading: "
+        "its aggregates and marks are emptied first, and it is kept",
+    )
+    parser.add_argument(
         "--series-only",
         metavar="DATABASE",
         help="only (c), on a database an earlier run kept (--keep), several times in a row",
@@ -308,17 +335,25 @@ def main() -> int:
         if args.sqlite:
             return series_only(sqlite_copy(kept, Path(args.sqlite)))
         return series_only(kept)
-    name, url = create_database(admin_url)
+    if args.reuse:
+        name, url = args.reuse, f"{psycopg_url(admin_url).rsplit('/', 1)[0]}/{args.reuse}"
+        args.keep = True
+    else:
+        name, url = create_database(admin_url)
     print(f"scratch database {name}", flush=True)
     try:
         engine = make_engine(url)
         upgrade_database(engine)
         engine.dispose()
-        total = args.devices * args.readings
-        print(f"loading {total:,} readings with COPY ...", flush=True)
-        user_id, device_pks, copy_s = load(
-            url, devices=args.devices, readings=args.readings, end=datetime.now(UTC)
-        )
+        if args.reuse:
+            user_id, device_pks, total = reset(url)
+            copy_s = float("nan")
+        else:
+            total = args.devices * args.readings
+            print(f"loading {total:,} readings with COPY ...", flush=True)
+            user_id, device_pks, copy_s = load(
+                url, devices=args.devices, readings=args.readings, end=datetime.now(UTC)
+            )
         with psycopg.connect(url, autocommit=True) as conn:
             timed(conn, BASELINE_SQL)  # warm the cache for both contenders
             baseline_s = min(timed(conn, BASELINE_SQL) for _ in range(2))
