@@ -94,10 +94,10 @@ own AS (
                    CAST(least(w.until, w.h0 + 3600000000) - w.t_us AS float8) AS dur
             FROM (
                 SELECT q.ts, q.power_w, q.t_us, q.t_us - q.t_us %% 3600000000 AS h0,
-                       least(lead(q.t_us) OVER (ORDER BY q.ts), q.t_us + ru.gap_us, ru.hi_us)
+                       least(lead(q.t_us) OVER next_reading, q.t_us + ru.gap_us, ru.hi_us)
                        AS until,
                        -- The same window function: computed once for both columns.
-                       lead(q.t_us) OVER (ORDER BY q.ts) IS NULL AS last
+                       lead(q.t_us) OVER next_reading IS NULL AS last
                 FROM (
                     SELECT r.ts, r.power_w,
                            CAST(date_part('epoch', r.ts) * 1000000 AS int8) AS t_us
@@ -108,6 +108,10 @@ own AS (
                     -- below it, instead of in each expression of the window's level.
                     ORDER BY r.ts
                 ) q
+                -- lead() ignores the frame, but the default one (RANGE, to the current row's
+                -- last peer) still makes the window look ahead for peers of every row; a
+                -- one-row ROWS frame spares that (about a tenth of the rollup's CPU).
+                WINDOW next_reading AS (ORDER BY q.ts ROWS CURRENT ROW)
             ) w
             OFFSET 0
         ) s
