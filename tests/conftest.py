@@ -9,7 +9,6 @@ reason; with ``CI=true`` that is a failure.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from tests.databases import (
     code_under_test_on,
     empty_postgres_database,
     scratch_postgres_database,
+    sqlite_copy,
     unavailable,
 )
 from tests.parallel import (  # noqa: F401 - hooks that run the suite on several processes
@@ -84,9 +84,7 @@ APP_ROLE_PATHS = (
 def database_url(request, tmp_path) -> str:
     """The URL of an empty, migrated database; the same test runs once per backend."""
     if request.param == "sqlite":
-        path = tmp_path / "energy.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite:///{path}"
+        return sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path)
     empty_postgres_database(request.getfixturevalue("postgres_url"))
     where = Path(request.node.path).relative_to(Path(__file__).parent.parent).as_posix()
     if where.startswith(APP_ROLE_PATHS):

@@ -3,7 +3,6 @@ field, reason), nothing stored, never a 5xx. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -22,7 +21,7 @@ from tests.api.support import (
     make_household,
     reading_count,
 )
-from tests.databases import code_under_test_on, scratch_postgres_database
+from tests.databases import code_under_test_on, scratch_postgres_database, sqlite_copy
 
 GOOD = '{"device_id": "fridge", "timestamp": "%s", "energy_watts": 10}'
 
@@ -36,9 +35,8 @@ GOOD = '{"device_id": "fridge", "timestamp": "%s", "energy_watts": 10}'
 def module_database_url(request, tmp_path_factory) -> Iterator[str]:
     """A migrated database of this module alone (on SQLite, then on PostgreSQL)."""
     if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("validation") / "energy.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
+        template = request.getfixturevalue("sqlite_template")
+        yield sqlite_copy(template, tmp_path_factory.mktemp("validation"))
     else:
         with scratch_postgres_database("energy_validation") as url:
             yield url

@@ -12,7 +12,6 @@ grid meter from 1 April 06:00 UTC, and a plug that never sent a reading. The clo
 from __future__ import annotations
 
 import random
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,7 +27,7 @@ from energy_core.db import session_scope
 from energy_core.models import DeviceUpdate, KeyScope, User
 from energy_core.rollup import rollup_dirty_hours
 from ingest_api.app import create_app
-from tests.databases import code_under_test_on, empty_postgres_database
+from tests.databases import code_under_test_on, empty_postgres_database, sqlite_copy
 from tests.factories import add_readings, make_device, make_key, make_user
 from tests.oracle import Oracle
 
@@ -171,9 +170,8 @@ def seed_household(engine) -> Seeded:  # noqa: ANN001 - an Engine
 def module_database_url(request, tmp_path_factory) -> str:
     """An empty, migrated database for one module's tests, once per backend."""
     if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("consistency") / "energy.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite:///{path}"
+        template = request.getfixturevalue("sqlite_template")
+        return sqlite_copy(template, tmp_path_factory.mktemp("consistency"))
     return empty_postgres_database(request.getfixturevalue("postgres_url"))
 
 

@@ -33,7 +33,12 @@ from energy_core.demo import (
 from energy_core.ingest import record_readings
 from energy_core.rollup import rollup_dirty_hours
 from tests.apptest import open_app, sign_in
-from tests.databases import code_under_test_on, postgres_copy, scratch_postgres_database
+from tests.databases import (
+    code_under_test_on,
+    postgres_copy,
+    scratch_postgres_database,
+    sqlite_copy,
+)
 from tests.factories import PASSWORD, make_device, make_user
 from webapp import loaders
 
@@ -123,9 +128,7 @@ def seed_households(engine) -> Households:
 
 @pytest.fixture(scope="session")
 def seeded_sqlite(sqlite_template, tmp_path_factory) -> tuple[str, Households]:
-    path = tmp_path_factory.mktemp("seeded") / "households.db"
-    shutil.copy(sqlite_template, path)
-    url = f"sqlite:///{path}"
+    url = sqlite_copy(sqlite_template, tmp_path_factory.mktemp("seeded"), "households.db")
     with code_under_test_on(url):
         seeded = seed_households(db_module.get_engine())
     return url, seeded
