@@ -156,3 +156,27 @@ def app_settings(engine, monkeypatch):
 @pytest.fixture
 def app_env(app_settings, server_mode) -> None:
     """The app as a running server serves it, on a fresh database."""
+
+
+# Speed figures a test measures on the way (``record_property(name, seconds)`` with a name listed
+# here): printed at the end of the run, with or without -s and from every worker, and kept in the
+# JUnit report's properties. They are figures to read, not checks.
+MEASURED = {
+    "live_first_chart_s": "Live page's first chart after pressing Sign in in a fresh tab "
+    "(goal: within 2 s)",
+}
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's TerminalReporter
+    lines = [
+        f"{report.nodeid}: {MEASURED[name]}: {value}"
+        for kind in ("passed", "failed")
+        for report in terminalreporter.getreports(kind)
+        if report.when == "call"
+        for name, value in report.user_properties
+        if name in MEASURED
+    ]
+    if lines:
+        terminalreporter.write_sep("=", "measured on the way")
+        for line in lines:
+            terminalreporter.write_line(line)

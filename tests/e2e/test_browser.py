@@ -157,7 +157,7 @@ def opens_signed_in(browser, url: str, cookie: dict) -> bool:  # noqa: ANN001
 
 
 def test_analyst_signs_in_opens_every_page_downloads_csv_and_signs_out(
-    seeded_app, browser, database_url, tmp_path, capsys
+    seeded_app, browser, database_url, tmp_path, capsys, record_property
 ):
     backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
     context = new_context(browser, viewport=VIEWPORT, accept_downloads=True, timezone_id="UTC")
@@ -175,12 +175,14 @@ def test_analyst_signs_in_opens_every_page_downloads_csv_and_signs_out(
     page.get_by_role("heading", name="Live").wait_for(timeout=60_000)
     page.locator(FIRST_CHART).first.wait_for(timeout=60_000)
     first_chart_s = time.perf_counter() - pressed
+    measured = (
+        f"{first_chart_s:.2f} s on {backend}, the server's first sign-in; load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    # In the run's summary (tests/conftest.py) and the JUnit report, and at once with -s.
+    record_property("live_first_chart_s", measured)
     with capsys.disabled():
-        print(
-            f"\n[{backend}] Live page's first chart drawn {first_chart_s:.2f} s after pressing "
-            f"Sign in in a fresh tab (goal: within 2 s); load average "
-            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
-        )
+        print(f"\n[{backend}] Live page's first chart drawn {measured} (goal: within 2 s)")
     login_cookie(context)
     settle(page)
     # Its tile (a rerun may show a second copy for a moment).
