@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from itertools import chain
 
+import numpy as np
 from sqlalchemy import ARRAY, Connection, DateTime, Float, Integer, bindparam, text
 
 from energy_core.sql import is_sqlite
-from energy_core.types import UTCDateTime, to_epoch_us
+from energy_core.types import UTCDateTime, from_epoch_us, to_epoch_us
 
 
 def reading_ts_us_sql(conn: Connection) -> str:
@@ -148,6 +150,17 @@ def hourly_nets(
         devices = ""
     else:
         devices = f"AND a.device_pk IN ({_pk_list([*counted_pks, *meter_pks]) or 'NULL'})"
+    if is_sqlite(conn):
+        return _hourly_nets_sqlite(
+            conn,
+            user_id=user_id,
+            devices=devices
+            or "AND a.device_pk IN (SELECT id FROM devices WHERE user_id = :user_id)",
+            meters=meters if meter_pks else None,
+            where=_clean(dirty),
+            full_start=full_start,
+            full_end=full_end,
+        )
     sql = f"""
 SELECT a.hour_start,
        SUM(CASE WHEN a.device_pk IN ({meters}) THEN 0
@@ -161,6 +174,61 @@ GROUP BY a.hour_start
 """
     statement = text(sql).bindparams(*binds).columns(hour_start=UTCDateTime())
     return [tuple(row) for row in conn.execute(statement, params)]
+
+
+def _hourly_nets_sqlite(
+    conn: Connection,
+    *,
+    user_id: int,
+    devices: str,
+    meters: str | None,
+    where: str,
+    full_start: datetime,
+    full_end: datetime,
+) -> list[tuple[datetime, float, float, float, float]]:
+    """``hourly_nets`` on SQLite: the stored hours are read along the primary key, one device's
+    run after another, and summed per hour here. SQLite has no hashed GROUP BY: grouping by hour
+    either probed the table once per entry of the (user, hour) index or sorted every stored hour,
+    about three times as long as reading the hours out (a month of 500 devices: 0.2 s). Each
+    hour's sums add its devices in the order of their keys, as the index's order did."""
+    if meters is None:
+        columns = "a.hour_start, a.consumed_wh - a.generated_wh"
+    else:
+        columns = f"""a.hour_start,
+       CASE WHEN a.device_pk IN ({meters}) THEN 0 ELSE a.consumed_wh - a.generated_wh END,
+       CASE WHEN a.device_pk IN ({meters}) THEN a.consumed_wh ELSE 0 END,
+       CASE WHEN a.device_pk IN ({meters}) THEN a.generated_wh ELSE 0 END,
+       CASE WHEN a.device_pk IN ({meters}) THEN a.covered_s ELSE 0 END"""
+    sql = f"SELECT {columns} FROM hourly_aggregates a WHERE a.user_id = :user_id {devices} {where}"
+    # The driver's own rows (plain tuples): 100k Row objects would cost more than the sums.
+    cursor = conn.connection.driver_connection.execute(
+        sql,
+        {
+            "user_id": user_id,
+            "full_start": to_epoch_us(full_start),
+            "full_end": to_epoch_us(full_end),
+        },
+    )
+    rows = cursor.fetchall()
+    if not rows:
+        return []
+    width = len(rows[0])
+    values = np.fromiter(
+        chain.from_iterable(rows), dtype=np.float64, count=len(rows) * width
+    ).reshape(-1, width)
+    # Instants are whole microseconds below 2**53: exact as floats.
+    hours, at = np.unique(values[:, 0].astype(np.int64), return_inverse=True)
+    sums = [np.bincount(at, weights=values[:, k], minlength=len(hours)) for k in range(1, width)]
+    zeros = np.zeros(len(hours))
+    while len(sums) < 4:
+        sums.append(zeros)
+    return list(
+        zip(
+            [from_epoch_us(int(us)) for us in hours],
+            *(column.tolist() for column in sums),
+            strict=True,
+        )
+    )
 
 
 def dirty_hours_between(
