@@ -38,6 +38,12 @@ _NOT_DIRTY = """
   )"""
 
 
+# On SQLite, all of the user's devices as a list: it lets SQLite walk each device's run of the
+# primary key (user, device, hour) instead of probing the table for every entry of the (user,
+# hour) index.
+_ALL_DEVICES_SQLITE = "AND a.device_pk IN (SELECT id FROM devices WHERE user_id = :user_id)"
+
+
 def _clean(dirty: bool) -> str:
     return _CLEAN + _NOT_DIRTY if dirty else _CLEAN
 
@@ -71,12 +77,10 @@ def span_sums(
         bindparam("full_end", type_=UTCDateTime()),
     ]
     if is_sqlite(conn):
-        # A device list lets SQLite walk each device's run of the primary key (user, device,
-        # hour) instead of probing the table for every entry of the (user, hour) index.
         devices = (
             f"AND a.device_pk IN ({_pk_list(device_pks)})"
             if device_pks is not None
-            else "AND a.device_pk IN (SELECT id FROM devices WHERE user_id = :user_id)"
+            else _ALL_DEVICES_SQLITE
         )
         # SQLite has no width_bucket: each stored hour finds its span by a binary search
         # written out as nested CASEs over the bounds (integer microseconds there), so the sums
@@ -154,8 +158,7 @@ def hourly_nets(
         return _hourly_nets_sqlite(
             conn,
             user_id=user_id,
-            devices=devices
-            or "AND a.device_pk IN (SELECT id FROM devices WHERE user_id = :user_id)",
+            devices=devices or _ALL_DEVICES_SQLITE,
             meters=meters if meter_pks else None,
             where=_clean(dirty),
             full_start=full_start,
