@@ -19,7 +19,10 @@ def prunable_hours(
     the hour ends by ``horizon``, still has readings, has a stored aggregate, and neither it nor
     any hour its readings can carry into (up to max_gap after its end) is dirty: recomputing
     such an hour needs them. Each device is searched
-    from its oldest remaining reading, so pruned history is never scanned again. On PostgreSQL
+    from its oldest remaining reading, so pruned history is never scanned again; that reading is
+    looked for before the horizon only (on PostgreSQL, in the months before it: a device's oldest
+    reading over every monthly partition probed each partition's index, 0.3-0.6 s a run at 951
+    devices and 100 M readings, against 0.03-0.07 s in the months before the horizon). On PostgreSQL
     each device with readings before the horizon offers at most its share of ``limit``, its
     oldest hours, so a batch may hold fewer; the caller runs batches until one is empty."""
     if is_sqlite(conn):
@@ -39,7 +42,7 @@ def prunable_hours(
     heads = """
     SELECT dev.user_id, dev.id AS device_pk, dev.max_gap_s,
            (SELECT min(r.ts) FROM readings r
-            WHERE r.user_id = dev.user_id AND r.device_pk = dev.id) AS oldest
+            WHERE r.user_id = dev.user_id AND r.device_pk = dev.id AND r.ts < :horizon) AS oldest
     FROM devices dev"""
     current = f"""
   AND NOT EXISTS (
