@@ -114,22 +114,24 @@ class Cells:
 
     def put_stored(
         self,
-        rows: Sequence[tuple],
+        rows: np.ndarray,
         spans: Sequence[Span],
         meter_pks: set[int],
         prices: tuple[float, float] | None,
     ) -> None:
         """The rows of ``span_sums`` (at most one per cell), with each device's own flows and,
         at flat ``prices``, their cost."""
-        row_of = self.row
-        kept = [
-            (row_of[r[1]], r[0], *r[2:]) for r in rows if r[1] in row_of and spans[r[0]].period >= 0
-        ]
-        if not kept:
+        if not len(rows):
             return
-        values = np.array(kept, dtype=np.float64)
-        j = values[:, 0].astype(np.intp)
-        s = values[:, 1].astype(np.intp)
+        row_of = self.row
+        # Each row's device row here (-1: not a device of the series) and span.
+        j = np.array([row_of.get(pk, -1) for pk in rows[:, 1].astype(np.int64).tolist()])
+        s = rows[:, 0].astype(np.intp)
+        periods = np.array([span.period for span in spans], dtype=np.intp)
+        kept = (j >= 0) & (periods[s] >= 0)
+        if not kept.any():
+            return
+        values, j, s = rows[kept], j[kept].astype(np.intp), s[kept]
         consumed, generated, covered = values[:, 2], values[:, 3], values[:, 4]
         cancelled = values[:, 8]
         meter = np.isin(j, [row_of[pk] for pk in meter_pks if pk in row_of])
@@ -328,12 +330,14 @@ def _price_stored_hours_by_hour(
         bounds=hours,
         full_start=full_start,
         full_end=full_end,
-    ):
-        hour = hours[idx]
+    ).tolist():
+        hour = hours[int(idx)]
         s = bisect_right(starts, hour) - 1
-        j = cells.row.get(pk)
+        j = cells.row.get(int(pk))
         if spans[s].period >= 0 and j is not None and cells.present[j, s]:
-            imported, exported = _own_flows(consumed, generated, cancelled, meter=pk in meter_pks)
+            imported, exported = _own_flows(
+                consumed, generated, cancelled, meter=int(pk) in meter_pks
+            )
             cells.cost[j, s] += selection.tariff.cost(imported, exported, hour_start=hour)
 
 
