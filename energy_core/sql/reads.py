@@ -8,7 +8,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from itertools import chain
+from itertools import chain, pairwise
 
 import numpy as np
 from sqlalchemy import Connection, Float, Integer, bindparam, text
@@ -88,12 +88,35 @@ def span_sums(
             if device_pks is not None
             else _ALL_DEVICES_SQLITE
         )
-        # SQLite has no width_bucket: each stored hour finds its span by a binary search
-        # written out as nested CASEs over the bounds (integer microseconds there), so the sums
-        # are taken in SQL for any number of spans. (Reading the hours out to bisect them in
-        # Python took most of a month's read; joining them to a VALUES list of spans, seconds.)
-        index = _span_index_sqlite("a.hour_start", [to_epoch_us(b) for b in bounds])
-        sql = f"""
+        edges = [to_epoch_us(b) for b in bounds]
+        if len(edges) - 1 <= _SPANS_ONE_BY_ONE:
+            # A few spans (a month by day): one SELECT per span, grouped by device alone, so
+            # that each walks the devices' runs of the primary key in its own order and groups
+            # them as they come. Grouped by span and device at once, SQLite sorted every stored
+            # hour of the range first (a month of 500 devices: 0.43 s of CPU against 0.26 s).
+            # Each span's own bounds (within the whole hours) are its range of the key: with the
+            # whole hours' range beside them, SQLite walked that one in every SELECT.
+            low, high = to_epoch_us(full_start), to_epoch_us(full_end)
+            not_dirty = _NOT_DIRTY if dirty else ""
+            sql = (
+                "\nUNION ALL\n".join(
+                    f"""SELECT {i} AS idx, a.device_pk, {_SPAN_SUMS.format(least="min")}
+FROM hourly_aggregates a
+WHERE a.user_id = :user_id {devices}
+  AND a.hour_start >= {max(lo, low)} AND a.hour_start < {min(hi, high)} {not_dirty}
+GROUP BY a.device_pk"""
+                    for i, (lo, hi) in enumerate(pairwise(edges))
+                    if lo < high and hi > low
+                )
+                or "SELECT 0 WHERE 0"
+            )
+        else:
+            # Many spans: each stored hour finds its span by a binary search written out as
+            # nested CASEs over the bounds (SQLite has no width_bucket), so the sums are taken
+            # in SQL for any number of spans. (Reading the hours out to bisect them in Python
+            # took most of a month's read; joining them to a VALUES list of spans, seconds.)
+            index = _span_index_sqlite("a.hour_start", edges)
+            sql = f"""
 SELECT {index} AS idx, a.device_pk, {_SPAN_SUMS.format(least="min")}
 FROM hourly_aggregates a
 WHERE a.user_id = :user_id {devices} {_clean(dirty)}
@@ -127,6 +150,9 @@ GROUP BY 1, a.device_pk
         chain.from_iterable(rows), dtype=np.float64, count=len(rows) * SPAN_SUMS_WIDTH
     ).reshape(-1, SPAN_SUMS_WIDTH)
 
+
+# Up to this many spans, SQLite sums each span in a SELECT of its own (see span_sums).
+_SPANS_ONE_BY_ONE = 64
 
 # The columns of a ``span_sums`` row.
 SPAN_SUMS_WIDTH = 9

@@ -1,6 +1,6 @@
 """Sums of stored hours per span and device (the read layer's SQL), checked against the stored
-rows summed here, for a few spans (one query) and for many (SQLite reads the hours once and puts
-each in its span): the same figures either way, dirty hours left out."""
+rows summed here, for a few spans (SQLite sums each in a SELECT of its own) and for many (each
+hour finds its span in one): the same figures either way, dirty hours left out."""
 
 from __future__ import annotations
 
@@ -92,8 +92,10 @@ def expected_sums(engine, user_id: int, bounds: list[datetime], start: datetime,
         [T0 + timedelta(hours=h) for h in (0, 10, 20, HOURS)],
         [T0 + timedelta(hours=h) for h in range(HOURS + 1)],
         [T0 + timedelta(hours=3, minutes=30) + timedelta(hours=h) for h in range(30)],
+        # More spans than SQLite sums one SELECT at a time: each hour finds its span in one.
+        [T0 + timedelta(minutes=30 * k) for k in range(2 * HOURS + 1)],
     ],
-    ids=["3 spans", "40 hourly spans", "29 spans between hours"],
+    ids=["3 spans", "40 hourly spans", "29 spans between hours", "80 half-hour spans"],
 )
 def test_span_sums_are_the_stored_hours_summed_per_span_and_device(engine, stored, bounds):
     user_id, pks = stored
