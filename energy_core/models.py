@@ -195,8 +195,20 @@ class HourlyAggregate(SQLModel, table=True):
 
     __tablename__ = "hourly_aggregates"
     __table_args__ = (
-        # Household-wide reads over a time range (migration 0003_aggregates).
-        Index("ix_hourly_aggregates_user_hour", "user_id", "hour_start"),
+        # Household-wide reads over a time range (migration 0003_aggregates); on SQLite with
+        # the columns of the household's net per hour, summed from the index alone (0107).
+        Index("ix_hourly_aggregates_user_hour", "user_id", "hour_start").ddl_if(
+            dialect="postgresql"
+        ),
+        Index(
+            "ix_hourly_aggregates_user_hour_flows",
+            "user_id",
+            "hour_start",
+            "device_pk",
+            "consumed_wh",
+            "generated_wh",
+            "covered_s",
+        ).ddl_if(dialect="sqlite"),
         {"sqlite_with_rowid": False},
     )
 

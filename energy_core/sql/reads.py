@@ -207,7 +207,7 @@ def hourly_nets(
         return _hourly_nets_sqlite(
             conn,
             user_id=user_id,
-            devices=devices or _ALL_DEVICES_SQLITE,
+            devices=devices,
             meters=meters if meter_pks else None,
             where=_clean(dirty),
             full_start=full_start,
@@ -238,46 +238,61 @@ def _hourly_nets_sqlite(
     full_start: datetime,
     full_end: datetime,
 ) -> list[tuple[datetime, float, float, float, float]]:
-    """``hourly_nets`` on SQLite: the stored hours are read along the primary key, one device's
-    run after another, and summed per hour here. SQLite has no hashed GROUP BY: grouping by hour
-    either probed the table once per entry of the (user, hour) index or sorted every stored hour,
-    about three times as long as reading the hours out (a month of 500 devices: 0.2 s). Each
-    hour's sums add its devices in the order of their keys, as the index's order did."""
+    """``hourly_nets`` on SQLite (``devices`` "": all of the user's devices). For the whole
+    household the hours are summed in SQL from the index by (user, hour), which holds the
+    columns the sums need in device order within each hour (migration 0107): nothing is looked
+    up in the table and nothing is sorted.
+
+    For some of the devices, the stored hours are read along the primary key, one device's run
+    after another, and summed per hour here: by the index, each of its entries for the range
+    would be filtered by device, and by the key SQLite has no hashed GROUP BY (it sorted every
+    stored hour). Either way each hour's sums add its devices in the order of their keys."""
+    params = {
+        "user_id": user_id,
+        "full_start": to_epoch_us(full_start),
+        "full_end": to_epoch_us(full_end),
+    }
     if meters is None:
-        columns = "a.hour_start, a.consumed_wh - a.generated_wh"
+        values = ["a.consumed_wh - a.generated_wh"]
     else:
-        columns = f"""a.hour_start,
-       CASE WHEN a.device_pk IN ({meters}) THEN 0 ELSE a.consumed_wh - a.generated_wh END,
-       CASE WHEN a.device_pk IN ({meters}) THEN a.consumed_wh ELSE 0 END,
-       CASE WHEN a.device_pk IN ({meters}) THEN a.generated_wh ELSE 0 END,
-       CASE WHEN a.device_pk IN ({meters}) THEN a.covered_s ELSE 0 END"""
-    sql = f"SELECT {columns} FROM hourly_aggregates a WHERE a.user_id = :user_id {devices} {where}"
-    # The driver's own rows (plain tuples): 100k Row objects would cost more than the sums.
-    cursor = conn.connection.driver_connection.execute(
-        sql,
-        {
-            "user_id": user_id,
-            "full_start": to_epoch_us(full_start),
-            "full_end": to_epoch_us(full_end),
-        },
+        values = [
+            f"CASE WHEN a.device_pk IN ({meters}) THEN 0 ELSE a.consumed_wh - a.generated_wh END",
+            *(
+                f"CASE WHEN a.device_pk IN ({meters}) THEN a.{column} ELSE 0 END"
+                for column in ("consumed_wh", "generated_wh", "covered_s")
+            ),
+        ]
+    driver = conn.connection.driver_connection
+    if not devices:
+        sums = [f"SUM({value})" for value in values]
+        sums += ["0.0"] * (4 - len(sums))
+        sql = (
+            f"SELECT a.hour_start, {', '.join(sums)} FROM hourly_aggregates a "
+            f"WHERE a.user_id = :user_id {where} GROUP BY a.hour_start"
+        )
+        return [(from_epoch_us(row[0]), *row[1:]) for row in driver.execute(sql, params)]
+    sql = (
+        f"SELECT a.hour_start, {', '.join(values)} FROM hourly_aggregates a "
+        f"WHERE a.user_id = :user_id {devices} {where}"
     )
-    rows = cursor.fetchall()
+    # The driver's own rows (plain tuples): 100k Row objects would cost more than the sums.
+    rows = driver.execute(sql, params).fetchall()
     if not rows:
         return []
     width = len(rows[0])
-    values = np.fromiter(
+    table = np.fromiter(
         chain.from_iterable(rows), dtype=np.float64, count=len(rows) * width
     ).reshape(-1, width)
     # Instants are whole microseconds below 2**53: exact as floats.
-    hours, at = np.unique(values[:, 0].astype(np.int64), return_inverse=True)
-    sums = [np.bincount(at, weights=values[:, k], minlength=len(hours)) for k in range(1, width)]
+    hours, at = np.unique(table[:, 0].astype(np.int64), return_inverse=True)
+    per_hour = [np.bincount(at, weights=table[:, k], minlength=len(hours)) for k in range(1, width)]
     zeros = np.zeros(len(hours))
-    while len(sums) < 4:
-        sums.append(zeros)
+    while len(per_hour) < 4:
+        per_hour.append(zeros)
     return list(
         zip(
             [from_epoch_us(int(us)) for us in hours],
-            *(column.tolist() for column in sums),
+            *(column.tolist() for column in per_hour),
             strict=True,
         )
     )

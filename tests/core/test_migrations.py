@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
+from sqlalchemy import text
 from sqlmodel import func, select
 
 from energy_core.db import session_scope
@@ -141,3 +142,50 @@ def test_devices_fillfactor_upgrade_keeps_every_row_and_figure(engine):
     assert before[2] == 90 and len(before[0]) == 2
     if postgres:
         assert _fillfactor(engine) == "50"
+
+
+def _hourly_indexes(engine) -> set[str]:
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t"
+        else:
+            sql = "SELECT indexname FROM pg_indexes WHERE tablename = :t"
+        return {name for (name,) in conn.execute(text(sql), {"t": "hourly_aggregates"})}
+
+
+def test_hourly_flows_index_upgrade_keeps_the_household_nets_per_hour(engine):
+    from energy_core.sql.reads import hourly_nets
+
+    user, fridge = seed_device(engine, [(T0 + timedelta(minutes=m), 90.0) for m in range(150)])
+    with session_scope(engine) as s:
+        panel = make_device(s, user=s.get(type(user), user.id), bidirectional=True)
+        add_readings(
+            s,
+            user=s.get(type(user), user.id),
+            device=panel,
+            points=[(T0 + timedelta(minutes=m), -400.0) for m in range(0, 150, 3)],
+        )
+    rollup_dirty_hours(engine)
+
+    def nets() -> list:
+        with session_scope(engine, read_only=True) as s:
+            return hourly_nets(
+                s.connection(),
+                user_id=user.id,
+                counted_pks=None,
+                meter_pks=[],
+                full_start=T0,
+                full_end=T0 + timedelta(hours=3),
+            )
+
+    before = nets()
+    _migrate(engine, "0105_alert_delivery_error", down=True)
+    sqlite = engine.dialect.name == "sqlite"
+    assert "ix_hourly_aggregates_user_hour" in _hourly_indexes(engine)
+    assert nets() == before
+    _migrate(engine, "head")
+    assert nets() == before
+    assert len(before) == 3 and all(net < 0 for _, net, *_ in before)
+    indexes = _hourly_indexes(engine)
+    assert ("ix_hourly_aggregates_user_hour_flows" in indexes) == sqlite
+    assert ("ix_hourly_aggregates_user_hour" in indexes) != sqlite

@@ -128,3 +128,57 @@ def test_span_sums_are_the_stored_hours_summed_per_span_and_device(engine, store
         assert got[key] == pytest.approx(values, rel=1e-9, abs=1e-6), key
     assert {(idx, pk) for idx, pk, *_ in battery} == {k for k in expected if k[1] == pks[1]}
     assert any(values[1] > 0 and values[6] > 0 for key, values in got.items() if key[1] == pks[1])
+
+
+def expected_nets(engine, user_id: int, start: datetime, end: datetime, meter_pk: int | None):
+    """The household's net per clean stored hour (and the meter's flows), summed in Python."""
+    with session_scope(engine, read_only=True) as s:
+        dirty = {(d.device_pk, d.hour_start) for d in s.exec(select(DirtyHour)).all()}
+        rows = s.exec(select(HourlyAggregate).where(HourlyAggregate.user_id == user_id)).all()
+    nets: dict = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    for row in rows:
+        if not start <= row.hour_start < end or (row.device_pk, row.hour_start) in dirty:
+            continue
+        acc = nets[row.hour_start]
+        if row.device_pk == meter_pk:
+            acc[1] += row.consumed_wh
+            acc[2] += row.generated_wh
+            acc[3] += row.covered_s
+        else:
+            acc[0] += row.consumed_wh - row.generated_wh
+    return dict(nets)
+
+
+@pytest.mark.parametrize("metered", [False, True], ids=["no grid meter", "heater as grid meter"])
+def test_household_nets_are_the_stored_hours_summed_per_hour_for_all_or_listed_devices(
+    engine, stored, metered
+):
+    user_id, pks = stored
+    meter_pks = [pks[0]] if metered else []
+    counted = [pk for pk in pks if pk not in meter_pks]
+    start, end = T0 + timedelta(hours=2), T0 + timedelta(hours=HOURS - 3)
+    expected = expected_nets(engine, user_id, start, end, meter_pks[0] if metered else None)
+
+    with session_scope(engine, read_only=True) as s:
+        # All of the household's devices (on SQLite, summed from the index by hour), and the
+        # same devices listed one by one (read along the primary key and summed here).
+        found = [
+            reads.hourly_nets(
+                s.connection(),
+                user_id=user_id,
+                counted_pks=counted_pks,
+                meter_pks=meter_pks,
+                full_start=start,
+                full_end=end,
+            )
+            for counted_pks in (None, counted)
+        ]
+
+    assert len(expected) > 30
+    for nets in found:
+        got = {hour: list(values) for hour, *values in nets}
+        assert set(got) == set(expected)
+        for hour, values in expected.items():
+            assert got[hour] == pytest.approx(values, rel=1e-12, abs=1e-9), hour
+    assert any(values[0] < 0 for values in expected.values())
+    assert any(values[3] > 0 for values in expected.values()) == metered
