@@ -145,7 +145,12 @@ GROUP BY 1, a.device_pk
             "full_end": full_end,
             "bounds": list(bounds),
         }
-    rows = conn.connection.driver_connection.execute(sql, params).fetchall()
+    driver = conn.connection.driver_connection
+    if is_sqlite(conn):
+        rows = driver.execute(sql, params).fetchall()
+    else:
+        # In binary: psycopg parsed the 15k rows' numbers from text in 22-30 ms, 5-7 ms so.
+        rows = driver.execute(sql, params, binary=True).fetchall()
     return np.fromiter(
         chain.from_iterable(rows), dtype=np.float64, count=len(rows) * SPAN_SUMS_WIDTH
     ).reshape(-1, SPAN_SUMS_WIDTH)
