@@ -20,7 +20,11 @@ from energy_core.models import Device, DirtyHour, JobRun
 from energy_core.retention import retention_horizon
 from energy_core.settings import Settings, get_settings
 from energy_core.sql.locks import WritersBusy, job_lock
-from energy_core.sql.rollup import mark_range_dirty, recompute_dirty_hours
+from energy_core.sql.rollup import (
+    mark_range_dirty,
+    recompute_device_ranges,
+    recompute_dirty_hours,
+)
 from energy_core.types import ceil_hour, utcnow
 
 log = logging.getLogger(__name__)
@@ -192,6 +196,28 @@ def mark_for_rebuild(
     """
     act_for_system(session)  # across households by nature (row-level security)
     settings = settings or get_settings()
+    return mark_range_dirty(
+        session.connection(),
+        since=_rebuild_since(
+            session, since=since, until=until, device_pks=device_pks, now=now, settings=settings
+        ),
+        until=until,
+        device_pks=device_pks,
+        default_gap_s=settings.max_gap_s,
+    )
+
+
+def _rebuild_since(
+    session: Session,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    device_pks: Sequence[int] | None,
+    now: datetime | None,
+    settings: Settings,
+) -> datetime | None:
+    """The start of what a rebuild may recompute: ``since``, raised past the hours whose readings
+    retention may already have pruned."""
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise ValueError(f"{name} must be timezone-aware")
@@ -205,13 +231,113 @@ def mark_for_rebuild(
         safe = ceil_hour(horizon + timedelta(seconds=gaps or settings.max_gap_s))
         if since is None or since < safe:
             since = safe
-    return mark_range_dirty(
-        session.connection(),
-        since=since,
-        until=until,
-        device_pks=device_pks,
-        default_gap_s=settings.max_gap_s,
+    return since
+
+
+# Devices per transaction of a PostgreSQL rebuild: each is one run over all its readings in the
+# range, so a transaction holds about as many hours as a rollup batch for a week of history.
+REBUILD_DEVICES_PER_TRANSACTION = 25
+
+
+def rebuild_aggregates(
+    engine: Engine,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    device_pks: Sequence[int] | None = None,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RollupRun:
+    """Recompute every hour that the readings of ``device_pks`` (default: all devices) in
+    ``[since, until)`` can reach, and store the same rows as ``mark_for_rebuild`` followed by
+    ``rollup_dirty_hours`` would, with the same retention rule.
+
+    PostgreSQL computes each device's range in one run, without marking its hours first and
+    claiming them back (at 10 M readings the marks alone cost about a tenth of the rebuild), the
+    devices shared by ``rollup_workers`` connections, each transaction a group of devices. The
+    run holds the rollup lock, so no rollup of dirty hours runs beside it; marks that writers
+    make meanwhile stay for the next rollup. A crash loses only the transaction in flight: its
+    devices keep the rows they had, and running the rebuild again completes it. ``hours``
+    counts the hours recomputed, as marks would; ``progress`` gets devices done and devices in
+    all (SQLite: hours).
+    SQLite marks the hours and rolls them up, with its one writer.
+    """
+    settings = settings or get_settings()
+    if engine.dialect.name == "sqlite":
+        with session_scope(engine, system=True) as session:
+            mark_for_rebuild(
+                session,
+                since=since,
+                until=until,
+                device_pks=device_pks,
+                now=now,
+                settings=settings,
+            )
+        return rollup_dirty_hours(engine, settings=settings, progress=progress)
+    started = time.perf_counter()
+    started_at = utcnow()
+    run = RollupRun()
+    with job_lock(engine, ROLLUP_JOB) as got_lock:
+        if not got_lock:
+            log.info("rebuild skipped: another scheduler holds the rollup lock")
+            return RollupRun(skipped=True)
+        with session_scope(engine, read_only=True, system=True) as session:
+            since = _rebuild_since(
+                session,
+                since=since,
+                until=until,
+                device_pks=device_pks,
+                now=now,
+                settings=settings,
+            )
+            chosen = select(Device.id).order_by(col(Device.id))
+            if device_pks is not None:
+                chosen = chosen.where(col(Device.id).in_(device_pks))
+            pks = list(session.exec(chosen).all())
+        workers = max(1, min(settings.rollup_workers, len(pks)))
+        tally = threading.Lock()
+        done = {"devices": 0}
+
+        def work(mine: list[int]) -> None:
+            for first in range(0, len(mine), REBUILD_DEVICES_PER_TRANSACTION):
+                group = mine[first : first + REBUILD_DEVICES_PER_TRANSACTION]
+                with session_scope(engine, system=True) as session:
+                    hours = recompute_device_ranges(
+                        session.connection(),
+                        device_pks=group,
+                        since=since,
+                        until=until,
+                        default_gap_s=settings.max_gap_s,
+                        computed_at=utcnow(),
+                    )
+                with tally:
+                    run.batches += 1
+                    run.hours += hours
+                    done["devices"] += len(group)
+                    if progress is not None:
+                        progress(done["devices"], len(pks))
+
+        if workers == 1:
+            work(pks)
+        else:
+            with ThreadPoolExecutor(workers, thread_name_prefix="rebuild") as pool:
+                # Interleaved, so that each connection gets as many old and new devices.
+                for future in [pool.submit(work, pks[k::workers]) for k in range(workers)]:
+                    future.result()
+        with session_scope(engine, system=True) as session:
+            run.remaining = dirty_backlog(session)
+            run.duration_s = time.perf_counter() - started
+            record_run(session, ROLLUP_JOB, started_at=started_at, run=run)
+    log.info(
+        "rebuild: %d hours of %d devices recomputed in %d transactions, %.3f s, %d still dirty",
+        run.hours,
+        len(pks),
+        run.batches,
+        run.duration_s,
+        run.remaining,
     )
+    return run
 
 
 def last_rollup(session: Session) -> JobRun | None:

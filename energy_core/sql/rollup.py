@@ -42,8 +42,10 @@ _UPSERT_AGGREGATE = """ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SE
 
 # PostgreSQL: each instant is turned into integer microseconds once (date_part is a float8
 # function; extract() would be numeric and several times slower), then the arithmetic is the
-# same as on SQLite.
-_PG_ROLLUP = f"""
+# same as on SQLite. The statement is a head that yields ``runs`` and the body after it: the
+# head reads the claimed marks (_PG_RUNS_OF_MARKS) or, for a rebuild, each device's whole range
+# (_PG_RUNS_OF_DEVICES); the body is one text, so both store the same rows.
+_PG_RUNS_OF_MARKS = """
 WITH batch AS MATERIALIZED (
     SELECT u AS user_id, d AS device_pk, to_timestamp(h / 1000000) AS hour_start
     FROM unnest(%(users)b::int4[], %(devices)b::int4[], %(hours)b::int8[]) AS c(u, d, h)
@@ -66,7 +68,35 @@ runs AS MATERIALIZED (
         JOIN devices dev ON dev.id = i.device_pk
         GROUP BY i.user_id, i.device_pk, i.island
     ) g
-),
+),"""
+
+# A rebuild's runs without marks: per device, the hours mark_range_dirty would mark, from the
+# hour of its first reading in the range to the hour its last one carries into, found with two
+# index probes. {readings_in_range} narrows the probes to [since, until).
+_PG_RUNS_OF_DEVICES = f"""
+WITH runs AS MATERIALIZED (
+    SELECT user_id, device_pk, lo, lo - make_interval(secs => gap_us / 1000000) AS scan_from, hi,
+           gap_us, CAST(date_part('epoch', lo) AS int8) * 1000000 AS lo_us,
+           CAST(date_part('epoch', hi) AS int8) * 1000000 AS hi_us
+    FROM (
+        SELECT user_id, device_pk, gap_us, date_bin('1 hour', first_ts, {PG_ORIGIN}) AS lo,
+               date_bin('1 hour', last_ts + make_interval(secs => gap_us / 1000000),
+                        {PG_ORIGIN}) + interval '1 hour' AS hi
+        FROM (
+            SELECT dev.user_id, dev.id AS device_pk,
+                   CAST(coalesce(dev.max_gap_s, %(default_gap_s)s) AS int8) * 1000000 AS gap_us,
+                   (SELECT min(r.ts) FROM readings r WHERE r.user_id = dev.user_id
+                       AND r.device_pk = dev.id {{readings_in_range}}) AS first_ts,
+                   (SELECT max(r.ts) FROM readings r WHERE r.user_id = dev.user_id
+                       AND r.device_pk = dev.id {{readings_in_range}}) AS last_ts
+            FROM devices dev
+            WHERE dev.id = ANY(%(devices)b::int4[])
+        ) e
+        WHERE first_ts IS NOT NULL
+    ) g
+),"""
+
+_PG_RECOMPUTE_RUNS = f"""
 own AS (
     -- Per run, its readings' hours. The window orders them (the run's index scan is in ts order
     -- within a partition, but the scan appends partitions), and each hour's sums add the readings
@@ -186,8 +216,12 @@ touched AS (
       AND (d.at > coalesce(dev.last_seen_at, '-infinity')
            OR dev.first_reading_at IS NULL OR dev.first_reading_at >= d.first_hour)
 )
-SELECT count(*) FROM upserted
+-- The rows written, and the hours recomputed (a rebuild without marks counts them here).
+SELECT (SELECT count(*) FROM upserted),
+       (SELECT CAST(sum((hi_us - lo_us) / 3600000000) AS int8) FROM runs)
 """
+
+_PG_ROLLUP = _PG_RUNS_OF_MARKS + _PG_RECOMPUTE_RUNS
 
 # SQLite: instants are integer microseconds, so hours are plain integer arithmetic.
 _SQLITE_ROLLUP = f"""
@@ -369,6 +403,43 @@ def recompute_dirty_hours(
         _PG_ROLLUP, {**arrays, "default_gap_s": default_gap_s, "computed_at": computed_at}
     ).scalar()
     return BatchResult(hours=len(claimed), rows_written=written)
+
+
+def recompute_device_ranges(
+    conn: Connection,
+    *,
+    device_pks: Sequence[int],
+    since: datetime | None,
+    until: datetime | None,
+    default_gap_s: int,
+    computed_at: datetime,
+) -> int:
+    """PostgreSQL: recompute, in the caller's transaction, every hour that the readings of
+    ``device_pks`` in ``[since, until)`` can reach: the hours ``mark_range_dirty`` would mark,
+    computed as one run per device by the same statement body as ``recompute_dirty_hours``, so
+    the rows stored are the same. No mark is read, made or cleared: marks that writers make
+    meanwhile stay for the next rollup, and so do those already there. The caller holds the
+    rollup lock. Returns the number of hours recomputed (those ``mark_range_dirty`` would have
+    marked)."""
+    if not device_pks:
+        return 0
+    conditions = []
+    params: dict = {
+        "devices": binary_array(Int4Array, device_pks),
+        "default_gap_s": default_gap_s,
+        "computed_at": computed_at,
+    }
+    if since is not None:
+        conditions.append("AND r.ts >= %(since)s")
+        params["since"] = since
+    if until is not None:
+        conditions.append("AND r.ts < %(until)s")
+        params["until"] = until
+    head = _PG_RUNS_OF_DEVICES.replace("{readings_in_range}", " ".join(conditions))
+    # JIT compilation costs more than it saves here too (see recompute_dirty_hours).
+    conn.exec_driver_sql("SET LOCAL jit = off")
+    _, hours = conn.exec_driver_sql(head + _PG_RECOMPUTE_RUNS, params).one()
+    return hours or 0
 
 
 def mark_range_dirty(

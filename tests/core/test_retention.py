@@ -11,7 +11,12 @@ from sqlmodel import col, func, select
 from energy_core.db import session_scope
 from energy_core.models import HourlyAggregate, Reading
 from energy_core.retention import last_prune, prune_readings, retention_horizon
-from energy_core.rollup import dirty_backlog, mark_for_rebuild, rollup_dirty_hours
+from energy_core.rollup import (
+    dirty_backlog,
+    mark_for_rebuild,
+    rebuild_aggregates,
+    rollup_dirty_hours,
+)
 from energy_core.settings import Settings
 from energy_core.sql.ingest import mark_hours_dirty
 from energy_core.sql.locks import job_lock
@@ -163,6 +168,9 @@ def test_a_rebuild_after_pruning_leaves_pruned_hours_as_aggregated(engine):
         marked = mark_for_rebuild(s, now=NOW)
     assert marked == 0
     rollup_dirty_hours(engine)
+    assert aggregates(engine, device.id) == before
+    # The rebuild without marks keeps to the same horizon.
+    assert rebuild_aggregates(engine, now=NOW).hours == 0
     assert aggregates(engine, device.id) == before
     with session_scope(engine, read_only=True) as s:
         assert dirty_backlog(s) == 0

@@ -9,12 +9,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import event
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 
 from energy_core.db import session_scope
 from energy_core.models import Device, HourlyAggregate
 from energy_core.retention import prune_readings
-from energy_core.rollup import dirty_backlog, mark_for_rebuild, rollup_dirty_hours
+from energy_core.rollup import (
+    dirty_backlog,
+    mark_for_rebuild,
+    rebuild_aggregates,
+    rollup_dirty_hours,
+)
 from energy_core.settings import get_settings
 from energy_core.stats import instant_period, load_household, read_series
 from tests.factories import add_readings, make_device, make_user, seed_device, steady_points
@@ -345,6 +350,14 @@ def test_several_devices_in_random_chunks_equal_reference_and_a_full_rebuild(
     assert rebuilt_run.hours == marked and rebuilt_run.remaining == 0
     assert aggregate_rows(engine, pks) == incremental
 
+    # The rebuild path without marks (PostgreSQL: one run per device) stores the same rows,
+    # computed afresh: the stored ones are gone first.
+    with session_scope(engine) as s:
+        s.exec(delete(HourlyAggregate).where(col(HourlyAggregate.device_pk).in_(pks)))
+    rebuilt = rebuild_aggregates(engine, device_pks=pks, now=NOW)
+    assert rebuilt.remaining == 0 and rebuilt.hours == marked
+    assert aggregate_rows(engine, pks) == incremental
+
 
 def test_rebuild_of_one_device_since_a_date_leaves_the_rest_alone(engine):
     with session_scope(engine) as s:
@@ -360,6 +373,40 @@ def test_rebuild_of_one_device_since_a_date_leaves_the_rest_alone(engine):
     with session_scope(engine, read_only=True) as s:
         assert dirty_backlog(s) == 4
     assert rollup_dirty_hours(engine).hours == 4
+
+
+def test_a_rebuild_without_marks_of_one_device_since_a_date_equals_the_marked_one(engine):
+    """The same hours, the same rows, on two connections: a device's hours before ``since`` and
+    the other devices are left as stored, and readings before ``since`` still carry into it."""
+    with session_scope(engine) as s:
+        user = make_user(s)
+        devices = [
+            make_device(s, user=user, bidirectional=True, max_gap_s=gap)
+            for gap in (None, 5400, None)
+        ]
+        for index, device in enumerate(devices):
+            points = [
+                (T0 + timedelta(seconds=41 * i + index), float((i * 7 + index) % 900 - 100))
+                for i in range(600)
+            ]
+            add_readings(s, user=user, device=device, points=points)
+    rollup_dirty_hours(engine)
+    stored = aggregate_rows(engine)
+    since, pks = T0 + timedelta(hours=2, minutes=10), [devices[0].id, devices[1].id]
+    with session_scope(engine) as s:
+        s.exec(delete(HourlyAggregate).where(col(HourlyAggregate.hour_start) >= T0))
+    with session_scope(engine) as s:
+        marked = mark_for_rebuild(s, since=since, device_pks=pks, now=NOW)
+    rollup_dirty_hours(engine)
+    by_marks = aggregate_rows(engine)
+    assert 0 < len(by_marks) == marked < len(stored)
+    assert all(stored[key] == row for key, row in by_marks.items())
+
+    with session_scope(engine) as s:
+        s.exec(delete(HourlyAggregate).where(col(HourlyAggregate.hour_start) >= T0))
+    run = rebuild_aggregates(engine, since=since, device_pks=pks, now=NOW)
+    assert run.hours == marked and run.remaining == 0
+    assert aggregate_rows(engine) == by_marks
 
 
 def test_a_crash_mid_run_keeps_the_previous_state_and_the_next_run_completes_it(
