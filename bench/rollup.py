@@ -6,8 +6,10 @@
 
 Creates a scratch database next to the given one (default ENERGY_BENCH_DATABASE_URL or the local
 ``test`` database), loads devices x readings at irregular 10-60 s intervals with COPY, then times:
-  (a) a full rebuild of every aggregate against one raw SQL GROUP BY over the same table, run in
-      the same session (target: at most 1.5x the baseline);
+  (a) a full rebuild of every aggregate (rebuild_aggregates: no marks, one run per device) against
+      one raw SQL GROUP BY over the same table, run in the same session (target: at most 1.5x
+      the baseline); with --compare-marks also the same rebuild through marks (mark_for_rebuild,
+      then rollup_dirty_hours), as it was done before;
   (b) an incremental run after one minute of new readings from every device (target < 100 ms),
       in a job process that has already run once, as a scheduler's has;
   (c) read_series for 30 days x all devices at day granularity (target < 100 ms);
@@ -52,13 +54,25 @@ BASELINE_SQL = (
 JOB = """
 import json, resource, sys, time
 from energy_core.db import make_engine, session_scope
-from energy_core.rollup import mark_for_rebuild, rollup_dirty_hours
+from energy_core.rollup import mark_for_rebuild, rebuild_aggregates, rollup_dirty_hours
 from energy_core.settings import Settings
 engine = make_engine(sys.argv[1])
 settings = Settings(database_url=sys.argv[1])
 started = time.perf_counter()
 marked = 0
 if sys.argv[2] == "rebuild":
+    cpu = time.process_time()
+    run = rebuild_aggregates(engine, settings=settings)
+    print(json.dumps({
+        "marked": 0, "mark_s": 0.0, "hours": run.hours, "batches": run.batches,
+        "rollup_s": run.duration_s, "total_s": time.perf_counter() - started,
+        "job_cpu_s": time.process_time() - cpu,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "workers": settings.rollup_workers,
+    }), flush=True)
+    sys.stdin.readline()
+    sys.exit(0)
+if sys.argv[2] == "rebuild-marked":
     with session_scope(engine) as session:
         marked = mark_for_rebuild(session, settings=settings)
 if sys.argv[2] == "incremental":
@@ -242,7 +256,7 @@ def run_job(url: str, mode: str, before_run=None) -> dict:  # noqa: ANN001
         process.stdin.flush()
     cpu_before = cpu_seconds(pids)
     result = json.loads(process.stdout.readline())
-    if mode == "rebuild":
+    if mode.startswith("rebuild"):
         # Every session of the rebuild was opened by it and is still open: their whole CPU time.
         pids, cpu_before = backend_pids(url), 0.0
     result["pg_cpu_s"] = cpu_seconds(pids) - cpu_before if pids else float("nan")
@@ -324,6 +338,12 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument(
+        "--compare-marks",
+        action="store_true",
+        help="also time (a) the way the scheduler's catch-up does it, by marking every hour "
+        "and rolling the marks up, before the rebuild without marks",
+    )
+    parser.add_argument(
         "--reuse",
         metavar="DATABASE",
         help="time (a) to (c) again on a database an earlier run kept (--keep), without loading: "
@@ -375,6 +395,11 @@ def main() -> int:
                 "SELECT sum(pg_total_relation_size(relid)) / 1048576.0 "
                 "FROM pg_partition_tree('readings')"
             ).fetchone()[0]
+        marked_rebuild = None
+        if args.compare_marks:
+            print("full rebuild through marks ...", flush=True)
+            marked_rebuild = run_job(url, "rebuild-marked")
+            reset(url)
         print("full rebuild ...", flush=True)
         rebuild = run_job(url, "rebuild")
         print("one minute of new readings, then the incremental run ...", flush=True)
@@ -404,13 +429,7 @@ def main() -> int:
                 + (" (its workers' not counted)" if baseline_workers else ""),
             ),
             (
-                "(a) full rebuild: mark hours",
-                f"{rebuild['marked']:,} hours",
-                f"{rebuild['mark_s']:.2f} s",
-                "",
-            ),
-            (
-                f"(a) full rebuild: rollup, {rebuild['workers']} workers",
+                f"(a) full rebuild, no marks, {rebuild['workers']} workers",
                 f"{rebuild['hours']:,} hours / {rebuild['batches']} tx",
                 f"{rebuild['rollup_s']:.2f} s",
                 "",
@@ -428,6 +447,7 @@ def main() -> int:
                 f"{rebuild['pg_cpu_s'] / baseline_cpu_s:.2f}x (the work done; the wall time "
                 f"shares it among {rebuild['workers']} sessions)",
             ),
+            *marked_rows(marked_rebuild, baseline_s, baseline_cpu_s),
             ("    ingest of that minute (API path)", "", f"{ingest_s:.3f} s", ""),
             (
                 "(b) incremental run after 1 minute",
@@ -474,6 +494,34 @@ def main() -> int:
         else:
             drop_database(admin_url, name)
     return 0
+
+
+def marked_rows(run: dict | None, baseline_s: float, baseline_cpu_s: float) -> list[tuple]:
+    """The rows of the rebuild through marks (--compare-marks): mark every hour, then roll the
+    marks up, as the scheduler's catch-up does."""
+    if run is None:
+        return []
+    return [
+        (
+            "(a') rebuild through marks: mark hours",
+            f"{run['marked']:,} hours",
+            f"{run['mark_s']:.2f} s",
+            "",
+        ),
+        (
+            f"(a') rebuild through marks: rollup, {run['workers']} workers",
+            f"{run['hours']:,} hours / {run['batches']} tx",
+            f"{run['rollup_s']:.2f} s",
+            "",
+        ),
+        (
+            "(a') rebuild through marks total / baseline",
+            "",
+            f"{run['total_s']:.2f} s",
+            f"{run['total_s'] / baseline_s:.2f}x; CPU {run['pg_cpu_s']:.2f} s in PostgreSQL, "
+            f"{run['pg_cpu_s'] / baseline_cpu_s:.2f}x the baseline's",
+        ),
+    ]
 
 
 def series_only(url: str, *, rounds: int = 3) -> int:
