@@ -128,37 +128,48 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 
     from energy_core.db import session_scope
     from energy_core.models import Device
-    from energy_core.rollup import mark_for_rebuild, rollup_dirty_hours
+    from energy_core.rollup import rebuild_aggregates, rollup_dirty_hours
 
     if (args.since or args.device) and not args.rebuild:
         raise CliError("--since and --device choose what --rebuild recomputes; add --rebuild.")
     upgrade()
     if args.rebuild:
-        with session_scope(system=True) as session:
-            device_pks = None
-            if args.device:
+        device_pks = None
+        if args.device:
+            with session_scope(system=True) as session:
                 # Device ids are unique per user: an id rebuilds that device of every user.
                 found = session.exec(
                     select(Device.id, Device.device_id).where(
                         col(Device.device_id).in_(args.device)
                     )
                 ).all()
-                missing = sorted(set(args.device) - {device_id for _, device_id in found})
-                if missing:
-                    raise CliError(f"No device with id {missing[0]!r}.")
-                device_pks = [pk for pk, _ in found]
-            marked = mark_for_rebuild(session, since=args.since, device_pks=device_pks)
+            missing = sorted(set(args.device) - {device_id for _, device_id in found})
+            if missing:
+                raise CliError(f"No device with id {missing[0]!r}.")
+            device_pks = [pk for pk, _ in found]
+        run = rebuild_aggregates(
+            engine(),
+            since=args.since,
+            device_pks=device_pks,
+            progress=progress_printer("Rebuilding"),
+        )
+        if run.skipped:
+            print(
+                "Another scheduler is aggregating right now; run the rebuild again when it is done."
+            )
+            return 1
         scope = f"{len(device_pks)} device(s)" if device_pks is not None else "all devices"
         since = f" since {args.since.isoformat()}" if args.since else ""
-        print(f"Marked {marked:,} device-hours of {scope}{since} for recomputation.")
-    run = rollup_dirty_hours(engine(), progress=progress_printer("Aggregating hours"))
-    if run.skipped:
-        print(
-            "Another scheduler is aggregating right now; the hours stay marked and it will "
-            "recompute them."
-        )
-        return 1
-    print(f"Recomputed {run.hours:,} device-hours in {run.duration_s:.2f} s.")
+        print(f"Rebuilt {run.hours:,} device-hours of {scope}{since} in {run.duration_s:.2f} s.")
+    else:
+        run = rollup_dirty_hours(engine(), progress=progress_printer("Aggregating hours"))
+        if run.skipped:
+            print(
+                "Another scheduler is aggregating right now; the hours stay marked and it will "
+                "recompute them."
+            )
+            return 1
+        print(f"Recomputed {run.hours:,} device-hours in {run.duration_s:.2f} s.")
     if run.remaining:
         print(f"{run.remaining:,} device-hours became dirty meanwhile; the scheduler will do them.")
     return 0
@@ -171,8 +182,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         cmd_aggregate,
         help="recompute dirty hourly aggregates now, or rebuild them",
         description="Recompute the hourly aggregates that new readings made dirty. With "
-        "--rebuild, first mark every hour of the chosen readings (default: all) for "
-        "recomputation; hours whose raw readings retention may have pruned are kept as stored.",
+        "--rebuild, recompute every hour of the chosen readings (default: all) instead; hours "
+        "whose raw readings retention may have pruned are kept as stored.",
     )
     aggregate.add_argument(
         "--rebuild", action="store_true", help="recompute hours even if they are not dirty"
