@@ -91,6 +91,8 @@ WITH runs AS MATERIALIZED (
                        AND r.device_pk = dev.id {{readings_in_range}}) AS last_ts
             FROM devices dev
             WHERE dev.id = ANY(%(devices)b::int4[])
+            -- Probed once: flattened, each probe would run again for every column using it.
+            OFFSET 0
         ) e
         WHERE first_ts IS NOT NULL
     ) g
