@@ -21,9 +21,11 @@ from energy_core.retention import retention_horizon
 from energy_core.settings import Settings, get_settings
 from energy_core.sql.locks import WritersBusy, job_lock
 from energy_core.sql.rollup import (
+    HOUR_US,
+    device_hour_ranges,
     mark_range_dirty,
-    recompute_device_ranges,
     recompute_dirty_hours,
+    recompute_hour_ranges,
 )
 from energy_core.types import ceil_hour, utcnow
 
@@ -234,9 +236,28 @@ def _rebuild_since(
     return since
 
 
-# Devices per transaction of a PostgreSQL rebuild: each is one run over all its readings in the
-# range, so a transaction holds about as many hours as a rollup batch for a week of history.
-REBUILD_DEVICES_PER_TRANSACTION = 25
+def rebuild_transactions(
+    ranges: Sequence[tuple[int, int, int]], *, hours: int
+) -> list[list[tuple[int, int, int]]]:
+    """``(device_pk, first hour, end hour)`` ranges (microseconds) packed in order into groups of
+    about ``hours`` hours, one transaction each: a range longer than what is left of a group is
+    cut at an hour and goes on in the next (any cut gives the same rows: readings before a run
+    carry into it)."""
+    groups: list[list[tuple[int, int, int]]] = []
+    group: list[tuple[int, int, int]] = []
+    room = hours
+    for device_pk, lo, hi in ranges:
+        while lo < hi:
+            end = min(hi, lo + room * HOUR_US)
+            group.append((device_pk, lo, end))
+            room -= (end - lo) // HOUR_US
+            lo = end
+            if room <= 0:
+                groups.append(group)
+                group, room = [], hours
+    if group:
+        groups.append(group)
+    return groups
 
 
 def rebuild_aggregates(
@@ -253,15 +274,14 @@ def rebuild_aggregates(
     ``[since, until)`` can reach, and store the same rows as ``mark_for_rebuild`` followed by
     ``rollup_dirty_hours`` would, with the same retention rule.
 
-    PostgreSQL computes each device's range in one run, without marking its hours first and
-    claiming them back (at 10 M readings the marks alone cost about a tenth of the rebuild), the
-    devices shared by ``rollup_workers`` connections, each transaction a group of devices. The
-    run holds the rollup lock, so no rollup of dirty hours runs beside it; marks that writers
-    make meanwhile stay for the next rollup. A crash loses only the transaction in flight: its
-    devices keep the rows they had, and running the rebuild again completes it. ``hours``
-    counts the hours recomputed, as marks would; ``progress`` gets devices done and devices in
-    all (SQLite: hours).
-    SQLite marks the hours and rolls them up, with its one writer.
+    PostgreSQL finds each device's range of hours with two index probes and recomputes it in
+    long runs, without marking its hours first and claiming them back (at 10 M readings the
+    marks alone cost about a tenth of the rebuild). The devices are shared by
+    ``rollup_workers`` connections, each transaction about ``rollup_batch_hours`` hours. The run
+    holds the rollup lock, so no rollup of dirty hours runs beside it; marks that writers make
+    meanwhile stay for the next rollup. A crash loses only the transaction in flight: its hours
+    keep the rows they had, and running the rebuild again completes it. SQLite marks the hours
+    and rolls them up, with its one writer.
     """
     settings = settings or get_settings()
     if engine.dialect.name == "sqlite":
@@ -283,47 +303,46 @@ def rebuild_aggregates(
             log.info("rebuild skipped: another scheduler holds the rollup lock")
             return RollupRun(skipped=True)
         with session_scope(engine, read_only=True, system=True) as session:
-            since = _rebuild_since(
-                session,
-                since=since,
+            ranges = device_hour_ranges(
+                session.connection(),
+                since=_rebuild_since(
+                    session,
+                    since=since,
+                    until=until,
+                    device_pks=device_pks,
+                    now=now,
+                    settings=settings,
+                ),
                 until=until,
                 device_pks=device_pks,
-                now=now,
-                settings=settings,
+                default_gap_s=settings.max_gap_s,
             )
-            chosen = select(Device.id).order_by(col(Device.id))
-            if device_pks is not None:
-                chosen = chosen.where(col(Device.id).in_(device_pks))
-            pks = list(session.exec(chosen).all())
-        workers = max(1, min(settings.rollup_workers, len(pks)))
+        total = sum((hi - lo) // HOUR_US for _, lo, hi in ranges)
+        workers = max(1, min(settings.rollup_workers, len(ranges)))
         tally = threading.Lock()
-        done = {"devices": 0}
 
-        def work(mine: list[int]) -> None:
-            for first in range(0, len(mine), REBUILD_DEVICES_PER_TRANSACTION):
-                group = mine[first : first + REBUILD_DEVICES_PER_TRANSACTION]
+        def work(mine: Sequence[tuple[int, int, int]]) -> None:
+            for group in rebuild_transactions(mine, hours=settings.rollup_batch_hours):
                 with session_scope(engine, system=True) as session:
-                    hours = recompute_device_ranges(
+                    recompute_hour_ranges(
                         session.connection(),
-                        device_pks=group,
-                        since=since,
-                        until=until,
+                        ranges=group,
                         default_gap_s=settings.max_gap_s,
                         computed_at=utcnow(),
                     )
                 with tally:
                     run.batches += 1
-                    run.hours += hours
-                    done["devices"] += len(group)
+                    run.hours += sum((hi - lo) // HOUR_US for _, lo, hi in group)
                     if progress is not None:
-                        progress(done["devices"], len(pks))
+                        progress(run.hours, total)
 
         if workers == 1:
-            work(pks)
+            work(ranges)
         else:
             with ThreadPoolExecutor(workers, thread_name_prefix="rebuild") as pool:
-                # Interleaved, so that each connection gets as many old and new devices.
-                for future in [pool.submit(work, pks[k::workers]) for k in range(workers)]:
+                # Devices interleaved, each on one connection only: as many old and new devices
+                # on each, and no two transactions on the same device's rows.
+                for future in [pool.submit(work, ranges[k::workers]) for k in range(workers)]:
                     future.result()
         with session_scope(engine, system=True) as session:
             run.remaining = dirty_backlog(session)
@@ -332,7 +351,7 @@ def rebuild_aggregates(
     log.info(
         "rebuild: %d hours of %d devices recomputed in %d transactions, %.3f s, %d still dirty",
         run.hours,
-        len(pks),
+        len(ranges),
         run.batches,
         run.duration_s,
         run.remaining,

@@ -43,8 +43,8 @@ _UPSERT_AGGREGATE = """ON CONFLICT (user_id, device_pk, hour_start) DO UPDATE SE
 # PostgreSQL: each instant is turned into integer microseconds once (date_part is a float8
 # function; extract() would be numeric and several times slower), then the arithmetic is the
 # same as on SQLite. The statement is a head that yields ``runs`` and the body after it: the
-# head reads the claimed marks (_PG_RUNS_OF_MARKS) or, for a rebuild, each device's whole range
-# (_PG_RUNS_OF_DEVICES); the body is one text, so both store the same rows.
+# head reads the claimed marks (_PG_RUNS_OF_MARKS) or, for a rebuild, ranges of hours of each
+# device (_PG_RUNS_OF_RANGES); the body is one text, so both store the same rows.
 _PG_RUNS_OF_MARKS = """
 WITH batch AS MATERIALIZED (
     SELECT u AS user_id, d AS device_pk, to_timestamp(h / 1000000) AS hour_start
@@ -70,31 +70,20 @@ runs AS MATERIALIZED (
     ) g
 ),"""
 
-# A rebuild's runs without marks: per device, the hours mark_range_dirty would mark, from the
-# hour of its first reading in the range to the hour its last one carries into, found with two
-# index probes. {readings_in_range} narrows the probes to [since, until).
-_PG_RUNS_OF_DEVICES = f"""
+# A rebuild's runs without marks: given as (device, first hour, end hour) arrays, in integer
+# microseconds (see device_hour_ranges).
+_PG_RUNS_OF_RANGES = """
 WITH runs AS MATERIALIZED (
-    SELECT user_id, device_pk, lo, lo - make_interval(secs => gap_us / 1000000) AS scan_from, hi,
-           gap_us, CAST(date_part('epoch', lo) AS int8) * 1000000 AS lo_us,
-           CAST(date_part('epoch', hi) AS int8) * 1000000 AS hi_us
+    SELECT dev.user_id, c.device_pk, c.lo, c.lo - make_interval(secs => g.gap_us / 1000000)
+           AS scan_from, c.hi, g.gap_us, c.lo_us, c.hi_us
     FROM (
-        SELECT user_id, device_pk, gap_us, date_bin('1 hour', first_ts, {PG_ORIGIN}) AS lo,
-               date_bin('1 hour', last_ts + make_interval(secs => gap_us / 1000000),
-                        {PG_ORIGIN}) + interval '1 hour' AS hi
-        FROM (
-            SELECT dev.user_id, dev.id AS device_pk,
-                   CAST(coalesce(dev.max_gap_s, %(default_gap_s)s) AS int8) * 1000000 AS gap_us,
-                   (SELECT min(r.ts) FROM readings r WHERE r.user_id = dev.user_id
-                       AND r.device_pk = dev.id {{readings_in_range}}) AS first_ts,
-                   (SELECT max(r.ts) FROM readings r WHERE r.user_id = dev.user_id
-                       AND r.device_pk = dev.id {{readings_in_range}}) AS last_ts
-            FROM devices dev
-            WHERE dev.id = ANY(%(devices)b::int4[])
-            -- Probed once: flattened, each probe would run again for every column using it.
-            OFFSET 0
-        ) e
-        WHERE first_ts IS NOT NULL
+        SELECT d AS device_pk, to_timestamp(l / 1000000) AS lo, to_timestamp(h / 1000000) AS hi,
+               l AS lo_us, h AS hi_us
+        FROM unnest(%(devices)b::int4[], %(los)b::int8[], %(his)b::int8[]) AS c(d, l, h)
+    ) c
+    JOIN devices dev ON dev.id = c.device_pk
+    CROSS JOIN LATERAL (
+        SELECT CAST(coalesce(dev.max_gap_s, %(default_gap_s)s) AS int8) * 1000000 AS gap_us
     ) g
 ),"""
 
@@ -218,9 +207,7 @@ touched AS (
       AND (d.at > coalesce(dev.last_seen_at, '-infinity')
            OR dev.first_reading_at IS NULL OR dev.first_reading_at >= d.first_hour)
 )
--- The rows written, and the hours recomputed (a rebuild without marks counts them here).
-SELECT (SELECT count(*) FROM upserted),
-       (SELECT CAST(sum((hi_us - lo_us) / 3600000000) AS int8) FROM runs)
+SELECT count(*) FROM upserted
 """
 
 _PG_ROLLUP = _PG_RUNS_OF_MARKS + _PG_RECOMPUTE_RUNS
@@ -407,41 +394,83 @@ def recompute_dirty_hours(
     return BatchResult(hours=len(claimed), rows_written=written)
 
 
-def recompute_device_ranges(
+HOUR_US = 3_600_000_000
+
+
+def device_hour_ranges(
     conn: Connection,
     *,
-    device_pks: Sequence[int],
     since: datetime | None,
     until: datetime | None,
+    device_pks: Sequence[int] | None,
     default_gap_s: int,
-    computed_at: datetime,
-) -> int:
-    """PostgreSQL: recompute, in the caller's transaction, every hour that the readings of
-    ``device_pks`` in ``[since, until)`` can reach: the hours ``mark_range_dirty`` would mark,
-    computed as one run per device by the same statement body as ``recompute_dirty_hours``, so
-    the rows stored are the same. No mark is read, made or cleared: marks that writers make
-    meanwhile stay for the next rollup, and so do those already there. The caller holds the
-    rollup lock. Returns the number of hours recomputed (those ``mark_range_dirty`` would have
-    marked)."""
-    if not device_pks:
-        return 0
+) -> list[tuple[int, int, int]]:
+    """PostgreSQL: per device (all when None), in id order, the hours that its readings in
+    ``[since, until)`` can reach, as ``(device_pk, first hour, end hour)`` in microseconds, the
+    end exclusive: the hours ``mark_range_dirty`` would mark, found with the same two index
+    probes per device. Devices without such readings are left out."""
+    params: dict = {"default_gap_s": default_gap_s}
     conditions = []
-    params: dict = {
-        "devices": binary_array(Int4Array, device_pks),
-        "default_gap_s": default_gap_s,
-        "computed_at": computed_at,
-    }
     if since is not None:
         conditions.append("AND r.ts >= %(since)s")
         params["since"] = since
     if until is not None:
         conditions.append("AND r.ts < %(until)s")
         params["until"] = until
-    head = _PG_RUNS_OF_DEVICES.replace("{readings_in_range}", " ".join(conditions))
+    device_filter = ""
+    if device_pks is not None:
+        if not device_pks:
+            return []
+        device_filter = "WHERE dev.id = ANY(%(devices)b::int4[])"
+        params["devices"] = binary_array(Int4Array, device_pks)
+    in_range = " ".join(conditions)
+    sql = f"""
+SELECT device_pk,
+       CAST(date_part('epoch', date_bin('1 hour', first_ts, {PG_ORIGIN})) AS int8) * 1000000,
+       CAST(date_part('epoch', date_bin('1 hour', last_ts + make_interval(secs => gap_s),
+                                        {PG_ORIGIN})) AS int8) * 1000000 + {HOUR_US}
+FROM (
+    SELECT dev.id AS device_pk, coalesce(dev.max_gap_s, %(default_gap_s)s) AS gap_s,
+           (SELECT min(r.ts) FROM readings r WHERE r.user_id = dev.user_id
+               AND r.device_pk = dev.id {in_range}) AS first_ts,
+           (SELECT max(r.ts) FROM readings r WHERE r.user_id = dev.user_id
+               AND r.device_pk = dev.id {in_range}) AS last_ts
+    FROM devices dev
+    {device_filter}
+    -- Probed once: flattened, each probe would run again for every column using it.
+    OFFSET 0
+) e
+WHERE first_ts IS NOT NULL
+ORDER BY device_pk
+"""
+    return [tuple(row) for row in conn.exec_driver_sql(sql, params)]
+
+
+def recompute_hour_ranges(
+    conn: Connection,
+    *,
+    ranges: Sequence[tuple[int, int, int]],
+    default_gap_s: int,
+    computed_at: datetime,
+) -> int:
+    """PostgreSQL: recompute, in the caller's transaction, the hours of ``ranges`` (as
+    ``device_hour_ranges`` gives them, or parts of them), each range one run of the same
+    statement body as ``recompute_dirty_hours``, so the rows stored are the same. No mark is
+    read, made or cleared: marks that writers make meanwhile stay for the next rollup, and so do
+    those already there. The caller holds the rollup lock. Returns the rows written."""
+    if not ranges:
+        return 0
+    devices, los, his = zip(*ranges, strict=True)
+    params = {
+        "devices": binary_array(Int4Array, devices),
+        "los": binary_array(Int8Array, los),
+        "his": binary_array(Int8Array, his),
+        "default_gap_s": default_gap_s,
+        "computed_at": computed_at,
+    }
     # JIT compilation costs more than it saves here too (see recompute_dirty_hours).
     conn.exec_driver_sql("SET LOCAL jit = off")
-    _, hours = conn.exec_driver_sql(head + _PG_RECOMPUTE_RUNS, params).one()
-    return hours or 0
+    return conn.exec_driver_sql(_PG_RUNS_OF_RANGES + _PG_RECOMPUTE_RUNS, params).scalar()
 
 
 def mark_range_dirty(

@@ -18,9 +18,11 @@ from energy_core.rollup import (
     dirty_backlog,
     mark_for_rebuild,
     rebuild_aggregates,
+    rebuild_transactions,
     rollup_dirty_hours,
 )
 from energy_core.settings import get_settings
+from energy_core.sql.rollup import HOUR_US
 from energy_core.stats import instant_period, load_household, read_series
 from tests.factories import add_readings, make_device, make_user, seed_device, steady_points
 from tests.strategies import database_examples, seconds_within, watts
@@ -375,9 +377,12 @@ def test_rebuild_of_one_device_since_a_date_leaves_the_rest_alone(engine):
     assert rollup_dirty_hours(engine).hours == 4
 
 
-def test_a_rebuild_without_marks_of_one_device_since_a_date_equals_the_marked_one(engine):
-    """The same hours, the same rows, on two connections: a device's hours before ``since`` and
-    the other devices are left as stored, and readings before ``since`` still carry into it."""
+def test_a_rebuild_without_marks_of_one_device_since_a_date_equals_the_marked_one(
+    engine, monkeypatch
+):
+    """The same hours, the same rows, on two connections and in transactions of two hours (the
+    devices' ranges cut between them): a device's hours before ``since`` and the other devices
+    are left as stored, and readings before ``since`` still carry into it."""
     with session_scope(engine) as s:
         user = make_user(s)
         devices = [
@@ -404,9 +409,23 @@ def test_a_rebuild_without_marks_of_one_device_since_a_date_equals_the_marked_on
 
     with session_scope(engine) as s:
         s.exec(delete(HourlyAggregate).where(col(HourlyAggregate.hour_start) >= T0))
+    monkeypatch.setenv("ENERGY_ROLLUP_BATCH_HOURS", "2")
+    get_settings.cache_clear()
     run = rebuild_aggregates(engine, since=since, device_pks=pks, now=NOW)
     assert run.hours == marked and run.remaining == 0
     assert aggregate_rows(engine) == by_marks
+
+
+def test_a_rebuild_packs_device_ranges_into_transactions_of_about_a_batch_of_hours():
+    h = HOUR_US
+    ranges = [(1, 0, 3 * h), (2, 10 * h, 11 * h), (3, 20 * h, 27 * h)]
+    assert rebuild_transactions(ranges, hours=4) == [
+        [(1, 0, 3 * h), (2, 10 * h, 11 * h)],
+        [(3, 20 * h, 24 * h)],
+        [(3, 24 * h, 27 * h)],
+    ]
+    assert rebuild_transactions(ranges, hours=100) == [ranges]
+    assert rebuild_transactions([], hours=4) == []
 
 
 def test_a_crash_mid_run_keeps_the_previous_state_and_the_next_run_completes_it(

@@ -62,8 +62,7 @@ def test_rebuild_recomputes_every_hour_with_a_progress_bar(engine, capsys):
     assert main(["aggregate", "--rebuild"]) == 0
     out = capsys.readouterr().out
     assert "Rebuilt 10 device-hours of all devices" in out
-    # PostgreSQL counts the devices done, SQLite the hours.
-    assert "Rebuilding [##############################]" in out
+    assert "Rebuilding [##############################] 10/10" in out
     # Four hours of 600 W, then the last reading's 5 minutes in the fifth.
     assert energies(engine, kettle.id) == energies(engine, fridge.id) == [600.0] * 4 + [50.0]
 
