@@ -19,6 +19,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from energy_core.db import session_scope
@@ -27,6 +28,9 @@ from energy_core.rollup import dirty_backlog
 from tests.factories import add_readings, make_device, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.e2e  # starts real scheduler processes
+
 TAKEOVER_BOUND_S = 40.0  # the issue allows 2 minutes; takeover itself is one 1 s interval
 
 

@@ -159,6 +159,7 @@ print(json.dumps({"skipped": run.skipped, "hours": run.hours}))
 """
 
 
+@pytest.mark.e2e  # starts two real processes that run the scheduler's rollup
 def test_two_scheduler_processes_started_together_one_works_one_skips(engine, tmp_path):
     # PostgreSQL: the advisory lock; SQLite: the file lock beside the database.
     from tests.core.test_rollup import T0, assert_matches_reference
