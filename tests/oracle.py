@@ -59,6 +59,9 @@ class Oracle:
         ).all()
         for pk, ts, power_w in rows:
             self.readings[by_pk[pk]].append((ts, power_w))
+        # The readings are a snapshot, so a device's pieces of a range never change: a question
+        # asked hour by hour (series, typical days, projections) walks each hour once.
+        self._pieces: dict[tuple[str, datetime, datetime], dict[datetime, list[float]]] = {}
 
     def is_meter(self, device_id: str) -> bool:
         return self.devices[device_id].type in GRID_METER_TYPES
@@ -77,6 +80,12 @@ class Oracle:
     def pieces(self, device_id: str, start: datetime, end: datetime):  # noqa: ANN201
         """(UTC hour, consumed Wh, generated Wh, covered s) of each hour piece of [start, end)."""
         start, end = utc(start), utc(end)
+        key = (device_id, start, end)
+        if key not in self._pieces:
+            self._pieces[key] = self._walk(device_id, start, end)
+        return self._pieces[key]
+
+    def _walk(self, device_id: str, start: datetime, end: datetime) -> dict[datetime, list[float]]:
         out: dict[datetime, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
         readings = self.readings.get(device_id, [])
         gap = timedelta(seconds=self.gap[device_id])
@@ -95,7 +104,7 @@ class Oracle:
                 out[hour][0 if power_w >= 0 else 1] += abs(power_w) * seconds / 3600
                 out[hour][2] += seconds
                 cursor = piece_end
-        return out
+        return dict(out)
 
     def _wanted(self, moment: datetime, hours: set[int] | None) -> bool:
         return hours is None or moment.astimezone(self.tz).hour in hours

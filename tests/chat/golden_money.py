@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -104,6 +105,7 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=LONDON).astimezone(UTC)
 
 
+@cache  # the same bills are asked for by many questions, a minute at a time
 def hand_bill(tariff: str, first: date, last: date) -> float:
     """The bill of local days ``first``..``last`` (as far as now): every minute the boiler ran
     at the price of that local minute, the standing charge of every day begun, tax on both."""
@@ -124,6 +126,7 @@ def hand_bill(tariff: str, first: date, last: date) -> float:
     return (energy + standing * day_count) * (1 + tax / 100)
 
 
+@cache
 def hand_energy_cost(first: date, last: date) -> float:
     price, _, _ = TARIFFS["saver"]
     lo, hi = max(_midnight(first), BOILER_FROM), min(_midnight(last + timedelta(days=1)), NOW)
