@@ -5,10 +5,12 @@ The fixtures that prepare the app (``app_env``) live in ``tests/conftest.py``.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import pytest
 import streamlit as st
+from streamlit.components.v2 import manifest_scanner
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
@@ -17,6 +19,11 @@ from tests.factories import PASSWORD
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "webapp" / "streamlit_app.py"
 COOKIE_KEY = "a-test-cookie-key-that-is-long-enough-for-hs256"
+
+# Every AppTest looks for Streamlit components in every installed package's metadata (about
+# 0.15 s of CPU, more than many a page's run); a server looks once when it starts. The packages
+# do not change while the tests run, so one look serves every AppTest of this process.
+manifest_scanner.scan_component_manifests = cache(manifest_scanner.scan_component_manifests)
 
 
 def serve_like_a_server(patch: pytest.MonkeyPatch) -> None:
