@@ -46,13 +46,25 @@ def load_summary(user_id: int, monday: date) -> WeeklySummary:
         return weekly_summary(session, user_id=user_id, now=loaders.now_utc(), monday=monday)
 
 
+# Session state key of the section's open/closed state.
+OPEN_KEY = "live_summary_open"
+
+
 def weekly_summary_section(user_id: int) -> None:
-    try:
-        weeks = load_weeks(user_id)
-    except DatabaseUnavailable as exc:
-        st.error(str(exc), icon=":material/cloud_off:")
+    # Read and drawn only while open: a closed section cost the Live page's first run a week's
+    # reads and the browser a selectbox, figures and downloads it did not show, all before the
+    # first chart of a fresh sign-in was drawn.
+    section = st.expander(
+        "Weekly summary", icon=":material/summarize:", key=OPEN_KEY, on_change="rerun"
+    )
+    if not section.open:
         return
-    with st.expander("Weekly summary", icon=":material/summarize:"):
+    with section:
+        try:
+            weeks = load_weeks(user_id)
+        except DatabaseUnavailable as exc:
+            st.error(str(exc), icon=":material/cloud_off:")
+            return
         monday = st.selectbox(
             "Week",
             weeks,

@@ -1,7 +1,7 @@
 """The weekly summary on the Live page through AppTest, on SQLite and PostgreSQL: a closed
-section below the live figures with the constructed household's exact totals and changes, its
-movers in two tabs, the always-on change, another week on choice, and nothing of another
-household."""
+section below the live figures that holds nothing until opened; opened, the constructed
+household's exact totals and changes, its movers in two tabs, the always-on change, another week
+on choice, and nothing of another household."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from tests.apptest import open_app, shown_text, sign_in
 from tests.factories import PASSWORD
 from tests.insights.household import NOW, seed_week_household
 from webapp import loaders
+from webapp.summary_view import OPEN_KEY
 
 
 @pytest.fixture
@@ -22,8 +23,15 @@ def home(app_env, engine, monkeypatch) -> None:
     seed_week_household(engine, email="other@example.com")
 
 
-def live_page(email: str = "wendy@example.com"):
-    return sign_in(open_app(), email, PASSWORD).switch_page("pages/live.py").run()
+def live_page(email: str = "wendy@example.com", *, opened: bool = True):
+    """The Live page the sign-in lands on; ``opened``: then its summary section opened, as a
+    click on it does (a rerun with the section's state set)."""
+    at = sign_in(open_app(), email, PASSWORD)
+    assert [title.value for title in at.title][-1] == "Live"
+    if opened:
+        at.session_state[OPEN_KEY] = True
+        at.run()
+    return at
 
 
 def summary_of(at):  # noqa: ANN001, ANN201
@@ -31,11 +39,18 @@ def summary_of(at):  # noqa: ANN001, ANN201
     return section
 
 
-def test_the_live_page_has_last_weeks_summary_in_a_closed_section(home):
-    at = live_page()
+def test_the_live_page_has_a_closed_summary_section_that_holds_nothing_until_opened(home):
+    at = live_page(opened=False)
     assert not at.exception
     section = summary_of(at)
     assert section.proto.expanded is False
+    assert not section.children
+
+
+def test_the_opened_section_has_last_weeks_summary(home):
+    at = live_page()
+    assert not at.exception
+    section = summary_of(at)
     shown = {m.label: (m.value, m.delta) for m in section.metric}
     assert shown == {
         "Consumption": ("188.2 kWh", "+81%"),
