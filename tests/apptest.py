@@ -79,3 +79,13 @@ def shown_text(at: AppTest) -> str:
     walk(at.sidebar)
     parts.extend(frame.value.to_csv() for frame in at.dataframe)
     return "\n".join(parts)
+
+
+def live_devices_table(at: AppTest):  # noqa: ANN201 - a DataFrame
+    """The Live page's "All devices as a table" (``at`` shows Live), opened as a click on its
+    section does: the section draws its table only while open."""
+    at.session_state["live_table_open"] = True  # TABLE_OPEN_KEY of webapp/pages/live.py
+    at.run()
+    assert not at.exception
+    (table,) = at.dataframe
+    return table.value.set_index("Device")

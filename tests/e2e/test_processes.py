@@ -14,7 +14,7 @@ from sqlmodel import select
 from energy_core.db import session_scope
 from energy_core.models import HourlyAggregate
 from energy_core.types import utcnow
-from tests.apptest import open_app, shown_text, sign_in
+from tests.apptest import live_devices_table, open_app, shown_text, sign_in
 from tests.e2e.support import free_port, running, user_with_a_device, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -88,6 +88,6 @@ def test_readings_posted_over_http_reach_the_aggregates_and_the_app(engine, app_
     # The Overview of the same database shows the device and the energy posted over HTTP.
     at = sign_in(open_app(), "e2e@example.com", "e2e-password-1")
     assert not at.exception
-    table = at.dataframe[0].value.set_index("Device")
+    table = live_devices_table(at)
     assert "Heat pump" in table.index
     assert "Garden" in shown_text(at)

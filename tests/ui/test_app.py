@@ -18,15 +18,10 @@ from energy_core.models import Role, User
 from energy_core.security import bcrypt_part, hash_password
 from energy_core.settings import get_settings
 from energy_core.stats import household_now, load_household
-from tests.apptest import APP, COOKIE_KEY, REPO, open_app, shown_text, sign_in
+from tests.apptest import APP, COOKIE_KEY, REPO, live_devices_table, open_app, shown_text, sign_in
 from tests.factories import PASSWORD, add_readings, make_device, make_user
 from tests.ui.conftest import pinned_now
 from webapp import auth, loaders
-
-
-def devices_table(at: AppTest):  # noqa: ANN201 - a DataFrame
-    assert len(at.dataframe) == 1
-    return at.dataframe[0].value.set_index("Device")
 
 
 def assert_signed_out(at: AppTest) -> None:
@@ -84,7 +79,7 @@ def test_member_signs_in_and_sees_their_devices_as_the_read_layer_computes_them(
     with session_scope(read_only=True) as session:
         household = load_household(session, user_id=user.id)
         (status,) = household_now(session, household, now=now).devices
-    row = devices_table(at).loc["Garage freezer"]
+    row = live_devices_table(at).loc["Garage freezer"]
     assert status.online and status.power_w == 750.0
     assert row["Power now"] == "750 W"
     assert row["Room"] == "Garage"
@@ -107,7 +102,7 @@ def test_session_stays_signed_in_on_the_next_run(app_env):
 
     assert not at.exception
     assert not at.text_input
-    assert "Study lamp" in devices_table(at).index
+    assert "Study lamp" in live_devices_table(at).index
 
 
 def test_wrong_password_does_not_sign_in(app_env):
@@ -167,8 +162,8 @@ def test_users_never_see_each_others_devices(app_env):
     as_bob = sign_in(open_app(), "bob@example.com")  # same process, same data caches
 
     assert not as_alice.exception and not as_bob.exception
-    assert list(devices_table(as_alice).index) == ["Alice attic freezer"]
-    assert list(devices_table(as_bob).index) == ["Bob boiler pump"]
+    assert list(live_devices_table(as_alice).index) == ["Alice attic freezer"]
+    assert list(live_devices_table(as_bob).index) == ["Bob boiler pump"]
     assert "Alice attic freezer" not in shown_text(as_bob)
     assert "Bob boiler pump" not in shown_text(as_alice.run())
 

@@ -20,7 +20,7 @@ from energy_core.stats import (
     preset_period,
     read_series,
 )
-from tests.apptest import shown_text
+from tests.apptest import live_devices_table, shown_text
 from tests.ui.conftest import MEMBER_DEVICES, as_admin, as_member, metrics, show
 from webapp import loaders
 from webapp.loaders import minute
@@ -92,7 +92,7 @@ def test_live_page_shows_today_as_the_read_layer_computes_it(households):
     assert shown["Cost today"] == format_money(status.today.cost, "GBP")
     # Readings ended two hours ago: every device is offline and the household draws nothing known.
     assert "0 of 7 online" in shown_text(at)
-    table = at.dataframe[0].value.set_index("Device")
+    table = live_devices_table(at)
     for device in status.devices:
         row = table.loc[device.device.name]
         assert row["Status"] == "Offline"
