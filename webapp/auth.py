@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit.navigation.page import StreamlitPage
@@ -247,6 +248,7 @@ def _sign_in_form(authenticator: stauth.Authenticate) -> SignedInUser | None:
                     st.error(WRONG_CREDENTIALS)
             if user is None:
                 _registration()
+                _load_chart_code()
     if user is None:
         return None
     if not by_form:
@@ -326,6 +328,28 @@ def _guard_password_sign_ins(authenticator: stauth.Authenticate, *, locked: list
 def _locked_message(until: datetime) -> str:
     minutes = max(1, round((until - utcnow()).total_seconds() / 60))
     return LOCKED_OUT.format(until=f"{until.astimezone(UTC):%H:%M}", minutes=minutes)
+
+
+CHART_WARM_UP_KEY = "energy_chart_code"
+
+
+def _load_chart_code() -> None:
+    """An invisible one-point chart under the form. The browser fetches and starts Streamlit's
+    chart code (Vega, about a third of the frontend code the Live page needs) only when a page
+    first draws a chart; drawing one here does that while the visitor types, so that after
+    "Sign in" the Live page draws its first chart without waiting for it."""
+    with st.container(key=CHART_WARM_UP_KEY):
+        # Out of sight and out of the accessibility tree, but laid out at a real width: a chart
+        # in a container of no width is never drawn, and its code never loaded.
+        st.html(
+            f"<style>.st-key-{CHART_WARM_UP_KEY} {{position: absolute; left: -10000px; "
+            "width: 300px; height: 60px; overflow: hidden; visibility: hidden}</style>"
+        )
+        st.vega_lite_chart(
+            pd.DataFrame({"x": [0.0]}),
+            {"mark": "tick", "encoding": {"x": {"field": "x", "type": "quantitative"}}},
+            height=40,
+        )
 
 
 def _registration() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pyarrow as pa
 import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
@@ -45,6 +46,23 @@ def set_user(email: str, **changes) -> None:
         for name, value in changes.items():
             setattr(user, name, value)
         session.add(user)
+
+
+def test_the_sign_in_form_loads_the_chart_code_with_an_invisible_chart_of_no_data(app_env):
+    with session_scope() as session:
+        make_user(session, email="nina@example.com")
+    at = open_app()
+    assert_signed_out(at)
+    # One chart of a constant point, out of sight: no figure of anyone before a sign-in.
+    (warm_up,) = at.get("vega_lite_chart")
+    shown = pa.ipc.open_stream(warm_up.proto.data.data).read_all().to_pandas()
+    assert shown.to_dict("list") == {"x": [0.0]}
+    css = "\n".join(html.proto.body for html in at.get("html"))
+    assert f".st-key-{auth.CHART_WARM_UP_KEY} " in css and "visibility: hidden" in css
+    # Signed in (a household without devices draws no chart of its own), it is gone.
+    at = sign_in(at, "nina@example.com")
+    assert not at.exception and [title.value for title in at.title][-1] == "Live"
+    assert not at.get("vega_lite_chart")
 
 
 def test_anonymous_visitor_sees_only_the_sign_in_form(app_env):
