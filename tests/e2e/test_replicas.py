@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import os
 import re
+import selectors
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,7 +47,7 @@ def nginx_config(tmp: Path, port: int, replicas: list[int]) -> str:
         f"    {kind}_temp_path {tmp}/{kind};\n"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
-    conf = conf.replace("events {}", head + "events {}")
+    conf = conf.replace("events {", head + "events {", 1)
     return conf.replace("http {\n", "http {\n    access_log off;\n" + temp, 1)
 
 
@@ -98,6 +101,44 @@ def requests_served(port: int) -> int:
     return sum(int(n) for n in re.findall(r"^energy_api_requests_total\{[^}]*\} (\d+)", text, re.M))
 
 
+def answers_to_a_fleet(proxy: str, clients: int, *, within_s: float = 30.0) -> list[int]:
+    """``clients`` connections to the proxy held open at once, as devices that keep theirs between
+    readings do, each asking for /health: the status each one got (0: none in time)."""
+    host, port = proxy.removeprefix("http://").rsplit(":", 1)
+    selector = selectors.DefaultSelector()
+    sockets: list[socket.socket] = []
+    replies: dict[int, bytes] = {}
+    try:
+        for _ in range(clients):
+            sock = socket.create_connection((host, int(port)), timeout=10)
+            sockets.append(sock)
+        for sock in sockets:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: proxy\r\n\r\n")
+            sock.setblocking(False)
+            selector.register(sock, selectors.EVENT_READ)
+        deadline = time.monotonic() + within_s
+        while len(replies) < clients and time.monotonic() < deadline:
+            for key, _ in selector.select(timeout=1):
+                sock = key.fileobj
+                try:
+                    data = sock.recv(4096)
+                except OSError:  # reset: turned away
+                    data = b""
+                replies[sock.fileno()] = replies.get(sock.fileno(), b"") + data
+                if not data or b"\r\n" in replies[sock.fileno()]:
+                    selector.unregister(sock)
+                    replies.setdefault(sock.fileno(), b"")
+        statuses = []
+        for sock in sockets:
+            head = replies.get(sock.fileno(), b"").split(b"\r\n", 1)[0].split()
+            statuses.append(int(head[1]) if len(head) > 1 and head[1].isdigit() else 0)
+        return statuses
+    finally:
+        selector.close()
+        for sock in sockets:
+            sock.close()
+
+
 def test_two_replicas_behind_nginx(engine, redis_url, tmp_path):
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     assert Path(nginx).exists(), "this test needs Debian's nginx: apt-get install nginx-light"
@@ -131,6 +172,10 @@ def test_two_replicas_behind_nginx(engine, redis_url, tmp_path):
             for i in range(20):
                 assert post(device, i).status_code == 201
         assert all(requests_served(port) > 0 for port in ports)
+
+        # A fleet larger than nginx's default of 512 connections, each keeping its own open.
+        statuses = answers_to_a_fleet(proxy, 1_200)
+        assert statuses.count(200) == len(statuses), sorted(set(statuses))
 
         def wrong(client: httpx.Client, base: str, i: int, **headers: str) -> int:
             headers["Authorization"] = f"Bearer emk_{i:08x}_guessed-secret-{i}"
