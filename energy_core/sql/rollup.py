@@ -181,8 +181,9 @@ upserted AS (
 touched AS (
     -- The devices recomputed, in one update of their rows (in id order, as writers lock them):
     --   last_seen_at  moved forward to the newest reading the scans saw. A writer that skipped
-    --       it (sql.ingest: writers never wait for each other's device rows) marked the hour of
-    --       that reading dirty, and that mark is in this batch, so the scans saw the reading;
+    --       it (sql.ingest: writers never wait for a device row another transaction holds)
+    --       marked the hour of that reading dirty first: the rollup of that mark, this batch or
+    --       the next, sees the reading;
     --   first_reading_at  kept on the device row so that reads know from when it takes part in a
     --       figure without looking for it (docs/metrics.md, "Which devices count"); looked up
     --       only for a device with a dirty hour before its known first reading (a first reading,

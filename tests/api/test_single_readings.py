@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from sqlmodel import select
 from starlette.requests import Request
 
 from energy_core.db import libpq_url, session_scope
+from energy_core.household_scope import SCOPE_SETTING, SYSTEM
 from energy_core.ingest import HOUR_US, US_PER_S
 from energy_core.models import Device, DirtyHour, Reading
 from energy_core.sql.ingest import SingleReading, store_single_readings
@@ -150,6 +152,61 @@ def test_a_deactivated_device_is_refused_inside_a_group(engine, database_url, ho
     )
     assert [o.stored for o in outcomes] == [False, True]
     assert reading_count(engine) == 1
+
+
+def waiting_for_a_lock(database_url: str, *, within_s: float = 10.0) -> bool:
+    """Whether a session of this database waits for a lock, polled for up to ``within_s``."""
+    deadline = time.monotonic() + within_s
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            waiting = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()[0]
+            if waiting:
+                return True
+            time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_writer_waiting_for_a_claimed_mark_holds_no_device_row_the_rollup_moves(
+    engine, database_url, household
+):
+    # The rollup claims an hour's mark (deletes it) and, in the same transaction, moves its
+    # device's last-seen time. A reading of that hour arrives in between: its writer waits for the
+    # claimed mark. Holding the device's row meanwhile, it deadlocked with the rollup.
+    fridge = devices_by_id(engine, household.user_id)["fridge"].id
+    t = to_epoch_us(utcnow()) - 600 * US_PER_S
+    R = SingleReading
+    write_group(database_url, [R(household.user_id, "fridge", None, t, 50.0)])
+    with psycopg.connect(libpq_url(database_url)) as rollup:
+        # The rollup's scope: every household's marks (row-level security).
+        rollup.execute(f"SELECT set_config('{SCOPE_SETTING}', '{SYSTEM}', true)")
+        claimed = rollup.execute(
+            "DELETE FROM dirty_hours WHERE device_pk = %s RETURNING hour_start", (fridge,)
+        ).fetchall()
+        assert claimed
+        writer = threading.Thread(
+            target=lambda: outcomes.extend(
+                write_group(database_url, [R(household.user_id, "fridge", None, t + 1, 60.0)])
+            ),
+            daemon=True,
+        )
+        outcomes: list = []
+        writer.start()
+        assert waiting_for_a_lock(database_url), "the writer should wait for the claimed mark"
+        rollup.execute("SET LOCAL lock_timeout = '5s'")
+        rollup.execute(
+            "UPDATE devices SET last_seen_at = greatest(last_seen_at, %s) WHERE id = %s",
+            (from_epoch_us(t), fridge),
+        )
+        rollup.commit()
+    writer.join(30)
+    assert not writer.is_alive()
+    assert [(o.stored, o.inserted) for o in outcomes] == [(True, True)]
+    assert to_epoch_us(devices_by_id(engine, household.user_id)["fridge"].last_seen_at) == t + 1
+    assert (fridge, t - t % HOUR_US) in dirty_marks(engine)
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
