@@ -113,3 +113,36 @@ def test_a_value_read_near_lives_no_longer_than_in_redis(redis_url):
     assert asyncio.run(other.aget_near("k")) == b"v"
     time.sleep(0.35)
     assert other.get_near("k") is None and asyncio.run(other.aget_near("k")) is None
+
+
+def test_a_keys_last_use_is_recorded_at_first_use_and_then_once_a_minute_at_most(engine):
+    from datetime import timedelta
+
+    from energy_core.accounts import touch_api_key
+    from energy_core.accounts.keys import LAST_USED_STEP
+    from energy_core.models import ApiKey
+    from energy_core.types import utcnow
+
+    with session_scope(engine) as s:
+        user = make_user(s)
+        issued = make_key(s, user=user)
+    key_id = issued.id
+
+    def last_used():  # noqa: ANN202
+        with session_scope(engine, read_only=True, system=True) as s:
+            return s.get(ApiKey, key_id).last_used_at
+
+    assert last_used() is None
+    verifier = CachedKeyVerifier(ttl_s=0, cache=MemoryCache())  # every check asks the database
+    assert verifier.verify(lambda: session_scope(engine), issued.key) is not None
+    first = last_used()
+    assert first is not None and abs(utcnow() - first) < timedelta(seconds=30)
+    # Used again within the step: the recorded time stays.
+    for seconds in (1, 30, 59):
+        with session_scope(engine) as s:
+            touch_api_key(s, key_id=key_id, at=first + timedelta(seconds=seconds))
+        assert last_used() == first
+    # A step later it moves on.
+    with session_scope(engine) as s:
+        touch_api_key(s, key_id=key_id, at=first + LAST_USED_STEP)
+    assert last_used() == first + LAST_USED_STEP
