@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, true
 from sqlmodel import Session, col, func, select
@@ -158,16 +159,8 @@ def rollup_dirty_hours(
                     # It took every mark there was: marks made since wait for the next run.
                     return
 
-        if workers == 1:
-            work((0, 1))
-        else:
-            with ThreadPoolExecutor(workers, thread_name_prefix="rollup") as pool:
-                for future in [pool.submit(work, (k, workers)) for k in range(workers)]:
-                    future.result()
-        with session_scope(engine, system=True) as session:
-            run.remaining = dirty_backlog(session)
-            run.duration_s = time.perf_counter() - started
-            record_run(session, ROLLUP_JOB, started_at=started_at, run=run)
+        _on_workers(work, [(k, workers) for k in range(workers)], name="rollup")
+        _record(engine, run, started=started, started_at=started_at)
     log.log(
         logging.INFO if run.hours else logging.DEBUG,
         "rollup: %d hours recomputed in %d batches, %.3f s, %d still dirty",
@@ -177,6 +170,25 @@ def rollup_dirty_hours(
         run.remaining,
     )
     return run
+
+
+def _on_workers(work: Callable[[Any], None], parts: Sequence[Any], *, name: str) -> None:
+    """``work(part)`` for each of ``parts``: in this thread for one, else a thread (and so a
+    connection) each; the first error is raised once all have ended."""
+    if len(parts) == 1:
+        work(parts[0])
+        return
+    with ThreadPoolExecutor(len(parts), thread_name_prefix=name) as pool:
+        for future in [pool.submit(work, part) for part in parts]:
+            future.result()
+
+
+def _record(engine: Engine, run: RollupRun, *, started: float, started_at: datetime) -> None:
+    """What a run of the rollup lock leaves: the marks still there, and its row in job_runs."""
+    with session_scope(engine, system=True) as session:
+        run.remaining = dirty_backlog(session)
+        run.duration_s = time.perf_counter() - started
+        record_run(session, ROLLUP_JOB, started_at=started_at, run=run)
 
 
 def mark_for_rebuild(
@@ -336,18 +348,10 @@ def rebuild_aggregates(
                     if progress is not None:
                         progress(run.hours, total)
 
-        if workers == 1:
-            work(ranges)
-        else:
-            with ThreadPoolExecutor(workers, thread_name_prefix="rebuild") as pool:
-                # Devices interleaved, each on one connection only: as many old and new devices
-                # on each, and no two transactions on the same device's rows.
-                for future in [pool.submit(work, ranges[k::workers]) for k in range(workers)]:
-                    future.result()
-        with session_scope(engine, system=True) as session:
-            run.remaining = dirty_backlog(session)
-            run.duration_s = time.perf_counter() - started
-            record_run(session, ROLLUP_JOB, started_at=started_at, run=run)
+        # Devices interleaved, each on one connection only: as many old and new devices on each,
+        # and no two transactions on the same device's rows.
+        _on_workers(work, [ranges[k::workers] for k in range(workers)], name="rebuild")
+        _record(engine, run, started=started, started_at=started_at)
     log.info(
         "rebuild: %d hours of %d devices recomputed in %d transactions, %.3f s, %d still dirty",
         run.hours,
