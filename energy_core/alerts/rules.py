@@ -73,8 +73,30 @@ class Finding:
         return {"figures": self.figures, "chart": self.chart, **self.extra}
 
 
-def device_key(kind: str, device: DeviceRef) -> str:
-    return f"{kind}:{device.device_id}"
+def _device_finding(
+    kind: str,
+    device: DeviceRef,
+    *,
+    title: str,
+    explanation: str,
+    figures: list[dict],
+    hours: Sequence[Figure],
+    usual: dict[datetime, float] | None = None,
+) -> Finding:
+    """A finding about one device (one open alert per kind and device), with the chart of its
+    average power over ``hours`` and, where given, its usual power."""
+    chart_title = f"{device.name}: average power per hour"
+    if usual is not None:
+        chart_title += ", and usual"
+    return Finding(
+        kind=kind,
+        key=f"{kind}:{device.device_id}",
+        title=title,
+        explanation=explanation,
+        figures=figures,
+        chart=hourly_chart(hours, title=chart_title, usual=usual),
+        device=device,
+    )
 
 
 def _w(value: float) -> str:
@@ -140,9 +162,9 @@ def offline(
         f"no longer holds: {interval}its max gap is {device.max_gap_s} s) and counts as offline "
         f"after {after_s // 60} minutes without a reading. Check its power and network."
     )
-    return Finding(
-        kind="offline",
-        key=device_key("offline", device),
+    return _device_finding(
+        "offline",
+        device,
         title=f"{device.name} is offline",
         explanation=explanation,
         figures=[
@@ -151,8 +173,7 @@ def offline(
             _figure("Offline after", after_s // 60, "min"),
             _figure("Usual reporting interval", usual_interval_s, "s"),
         ],
-        chart=hourly_chart(recent, title=f"{device.name}: average power per hour"),
-        device=device,
+        hours=recent,
     )
 
 
@@ -227,9 +248,9 @@ def unusual_use(device: DeviceRef, hourly: Sequence[Figure], *, sensitivity: str
         found = usual_at(hourly, offset + i)
         if found is not None:
             usual_by_hour[f.start] = found.median_w
-    return Finding(
-        kind="unusual_use",
-        key=device_key("unusual_use", device),
+    return _device_finding(
+        "unusual_use",
+        device,
         title=f"Unusual use: {device.name}, {when}",
         explanation=explanation,
         figures=[
@@ -238,10 +259,8 @@ def unusual_use(device: DeviceRef, hourly: Sequence[Figure], *, sensitivity: str
             _figure("Median absolute deviation", round(usual.mad_w, 3), "W"),
             _figure("Weeks compared", usual.weeks),
         ],
-        chart=hourly_chart(
-            window, title=f"{device.name}: average power per hour, and usual", usual=usual_by_hour
-        ),
-        device=device,
+        hours=window,
+        usual=usual_by_hour,
     )
 
 
@@ -286,9 +305,9 @@ def left_on(
         f"for {current} hours in a row, since {since:%a %-d %b %H:%M}; its usual run is "
         f"{usual:g} hours (the median of its last {len(runs)} runs). Was it left on?"
     )
-    return Finding(
-        kind="left_on",
-        key=device_key("left_on", device),
+    return _device_finding(
+        "left_on",
+        device,
         title=f"{device.name} left on for {current} hours",
         explanation=explanation,
         figures=[
@@ -297,8 +316,7 @@ def left_on(
             _figure("Runs compared", len(runs)),
             _figure("Average power now", round(hourly[-1].avg_w or 0.0, 3), "W"),
         ],
-        chart=hourly_chart(hourly[-24:], title=f"{device.name}: average power per hour"),
-        device=device,
+        hours=hourly[-24:],
     )
 
 
