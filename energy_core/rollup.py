@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -108,13 +109,10 @@ def rollup_dirty_hours(
     scheduler that was down catches up. Runs are recorded in ``job_runs`` for status pages.
     """
     settings = settings or get_settings()
-    started = time.perf_counter()
-    started_at = utcnow()
-    run = RollupRun()
-    with job_lock(engine, ROLLUP_JOB) as got_lock:
-        if not got_lock:
+    with _rollup_run(engine) as run:
+        if run.skipped:
             log.info("rollup skipped: another scheduler holds the lock")
-            return RollupRun(skipped=True)
+            return run
         # The rollup works on every household's dirty hours at once (row-level security:
         # system scope); each row it writes is computed from the same household's readings.
         with session_scope(engine, read_only=True, system=True) as session:
@@ -160,7 +158,6 @@ def rollup_dirty_hours(
                     return
 
         _on_workers(work, [(k, workers) for k in range(workers)], name="rollup")
-        _record(engine, run, started=started, started_at=started_at)
     log.log(
         logging.INFO if run.hours else logging.DEBUG,
         "rollup: %d hours recomputed in %d batches, %.3f s, %d still dirty",
@@ -183,12 +180,23 @@ def _on_workers(work: Callable[[Any], None], parts: Sequence[Any], *, name: str)
             future.result()
 
 
-def _record(engine: Engine, run: RollupRun, *, started: float, started_at: datetime) -> None:
-    """What a run of the rollup lock leaves: the marks still there, and its row in job_runs."""
-    with session_scope(engine, system=True) as session:
-        run.remaining = dirty_backlog(session)
-        run.duration_s = time.perf_counter() - started
-        record_run(session, ROLLUP_JOB, started_at=started_at, run=run)
+@contextmanager
+def _rollup_run(engine: Engine) -> Iterator[RollupRun]:
+    """One run under the rollup lock, skipped when another scheduler holds it. A run whose block
+    ends without an error leaves the marks still there and its duration in the run, and its row
+    in job_runs."""
+    started = time.perf_counter()
+    started_at = utcnow()
+    with job_lock(engine, ROLLUP_JOB) as got_lock:
+        if not got_lock:
+            yield RollupRun(skipped=True)
+            return
+        run = RollupRun()
+        yield run
+        with session_scope(engine, system=True) as session:
+            run.remaining = dirty_backlog(session)
+            run.duration_s = time.perf_counter() - started
+            record_run(session, ROLLUP_JOB, started_at=started_at, run=run)
 
 
 def mark_for_rebuild(
@@ -307,13 +315,10 @@ def rebuild_aggregates(
                 settings=settings,
             )
         return rollup_dirty_hours(engine, settings=settings, progress=progress)
-    started = time.perf_counter()
-    started_at = utcnow()
-    run = RollupRun()
-    with job_lock(engine, ROLLUP_JOB) as got_lock:
-        if not got_lock:
+    with _rollup_run(engine) as run:
+        if run.skipped:
             log.info("rebuild skipped: another scheduler holds the rollup lock")
-            return RollupRun(skipped=True)
+            return run
         with session_scope(engine, read_only=True, system=True) as session:
             ranges = device_hour_ranges(
                 session.connection(),
@@ -351,7 +356,6 @@ def rebuild_aggregates(
         # Devices interleaved, each on one connection only: as many old and new devices on each,
         # and no two transactions on the same device's rows.
         _on_workers(work, [ranges[k::workers] for k in range(workers)], name="rebuild")
-        _record(engine, run, started=started, started_at=started_at)
     log.info(
         "rebuild: %d hours of %d devices recomputed in %d transactions, %.3f s, %d still dirty",
         run.hours,
