@@ -71,81 +71,57 @@ ORDINAL_WORDS = {
 }
 _ORDINAL_WORDS = "|".join(sorted(ORDINAL_WORDS, key=len, reverse=True))
 
-# Order matters: longer and more specific patterns first; a later pattern never matches text an
-# earlier one has claimed.
+# Each kind of period and its pattern. Order matters: longer and more specific patterns first; a
+# later pattern never matches text an earlier one has claimed.
+_PERIOD_WORDS: dict[str, str] = {
+    "iso_date": r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b",
+    "day_month": (
+        rf"\b(\d{{1,2}}|{_ORDINAL_WORDS}){_ORDINAL}(?:\s+of)?\s+({_MONTH_ANY})\b\.?"
+        r"(?:,?\s+(\d{4})\b)?"
+    ),
+    "month_day": rf"\b({_MONTH_ANY})\.?\s+(\d{{1,2}}){_ORDINAL}\b(?:,?\s+(\d{{4}})\b)?",
+    "nth": r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:hour|day|week|month)s?\b)",
+    "season": (
+        r"\b(?:(this|last|past|previous|in|during|over)\s+(?:the\s+)?)?"
+        r"(winter|spring|summer|autumn|fall)\b(?:\s+(\d{4})\b)?"
+    ),
+    "holiday": (
+        r"\b(christmas day|christmas eve|christmas|xmas|boxing day|new year'?s day|"
+        r"new year'?s eve|hogmanay)\b(?:\s+(\d{4})\b)?"
+    ),
+    "day_before_yesterday": r"\bthe day before yesterday\b",
+    "this_part": r"\b(?:this\s+(morning|afternoon|evening)|(tonight))\b",
+    "last_night": r"\blast night\b|\bovernight last night\b",
+    "last_unit": r"\b(?:in\s+|over\s+|for\s+)?(?:the\s+)?(?:last|past)\s+(hour|day)\b",
+    "today": r"\b(today|so far today|this day)\b",
+    "yesterday": r"\byesterday\b",
+    "last_n": (
+        rf"\b(?:in\s+|over\s+|for\s+|during\s+)?(?:the\s+)?(?:last|past|previous)\s+({_NUMBER})"
+        r"\s+(hour|day|week|month|year)s?\b"
+    ),
+    "fortnight": r"\b(?:in\s+|over\s+|for\s+)?(?:the\s+)?(?:last|past)\s+fortnight\b",
+    "rolling_24h": r"\b(?:the\s+)?(?:last|past)\s+(24|twenty[- ]four)\s+hours\b",
+    "weekend": r"\b(this|last|past|the)\s+weekend\b",
+    "relative": r"\b(this|current|last|previous|past)\s+(week|month|year)(?:'s)?\b",
+    "weekday": rf"\b(?:(last|this|past|previous|on)\s+)?({WEEKDAY_NAMES})\b",
+    "month_name": (
+        rf"\b(?:(in|during|for|of|since|last|this)\s+)?({_MONTH_NAMES})\b(?:\s+(\d{{4}})\b)?"
+    ),
+    "year": r"\b(?:in|during|for|of)\s+(\d{4})\b",
+    "ytd": r"\byear to date\b",
+}
 PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("iso_date", re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")),
-    (
-        "day_month",
-        re.compile(
-            rf"\b(\d{{1,2}}|{_ORDINAL_WORDS}){_ORDINAL}(?:\s+of)?\s+({_MONTH_ANY})\b\.?"
-            r"(?:,?\s+(\d{4})\b)?"
-        ),
-    ),
-    (
-        "month_day",
-        re.compile(rf"\b({_MONTH_ANY})\.?\s+(\d{{1,2}}){_ORDINAL}\b(?:,?\s+(\d{{4}})\b)?"),
-    ),
-    ("nth", re.compile(r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:hour|day|week|month)s?\b)")),
-    (
-        "season",
-        re.compile(
-            r"\b(?:(this|last|past|previous|in|during|over)\s+(?:the\s+)?)?"
-            r"(winter|spring|summer|autumn|fall)\b(?:\s+(\d{4})\b)?"
-        ),
-    ),
-    (
-        "holiday",
-        re.compile(
-            r"\b(christmas day|christmas eve|christmas|xmas|boxing day|new year'?s day|"
-            r"new year'?s eve|hogmanay)\b(?:\s+(\d{4})\b)?"
-        ),
-    ),
-    ("day_before_yesterday", re.compile(r"\bthe day before yesterday\b")),
-    ("this_part", re.compile(r"\b(?:this\s+(morning|afternoon|evening)|(tonight))\b")),
-    ("last_night", re.compile(r"\blast night\b|\bovernight last night\b")),
-    (
-        "last_unit",
-        re.compile(r"\b(?:in\s+|over\s+|for\s+)?(?:the\s+)?(?:last|past)\s+(hour|day)\b"),
-    ),
-    ("today", re.compile(r"\b(today|so far today|this day)\b")),
-    ("yesterday", re.compile(r"\byesterday\b")),
-    (
-        "last_n",
-        re.compile(
-            rf"\b(?:in\s+|over\s+|for\s+|during\s+)?(?:the\s+)?(?:last|past|previous)\s+({_NUMBER})"
-            r"\s+(hour|day|week|month|year)s?\b"
-        ),
-    ),
-    ("fortnight", re.compile(r"\b(?:in\s+|over\s+|for\s+)?(?:the\s+)?(?:last|past)\s+fortnight\b")),
-    ("rolling_24h", re.compile(r"\b(?:the\s+)?(?:last|past)\s+(24|twenty[- ]four)\s+hours\b")),
-    ("weekend", re.compile(r"\b(this|last|past|the)\s+weekend\b")),
-    (
-        "relative",
-        re.compile(r"\b(this|current|last|previous|past)\s+(week|month|year)(?:'s)?\b"),
-    ),
-    (
-        "weekday",
-        re.compile(rf"\b(?:(last|this|past|previous|on)\s+)?({WEEKDAY_NAMES})\b"),
-    ),
-    (
-        "month_name",
-        re.compile(
-            rf"\b(?:(in|during|for|of|since|last|this)\s+)?({_MONTH_NAMES})\b(?:\s+(\d{{4}})\b)?"
-        ),
-    ),
-    ("year", re.compile(r"\b(?:in|during|for|of)\s+(\d{4})\b")),
-    ("ytd", re.compile(r"\byear to date\b")),
+    (kind, re.compile(pattern)) for kind, pattern in _PERIOD_WORDS.items()
 ]
+_TIME_OF_DAY_WORDS: dict[str, str] = {
+    "night": r"\b(?:at\s+night|overnight|during\s+the\s+night|nights?|nighttime)\b",
+    "evening": r"\b(?:in\s+the\s+evenings?|evenings?)\b",
+    "morning": r"\b(?:in\s+the\s+mornings?|mornings?)\b",
+    "afternoon": r"\b(?:in\s+the\s+afternoons?|afternoons?)\b",
+    "daytime": r"\b(?:during\s+the\s+day|in\s+the\s+day(?:time)?|daytime|by\s+day)\b",
+}
 TIME_OF_DAY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("night", re.compile(r"\b(?:at\s+night|overnight|during\s+the\s+night|nights?|nighttime)\b")),
-    ("evening", re.compile(r"\b(?:in\s+the\s+evenings?|evenings?)\b")),
-    ("morning", re.compile(r"\b(?:in\s+the\s+mornings?|mornings?)\b")),
-    ("afternoon", re.compile(r"\b(?:in\s+the\s+afternoons?|afternoons?)\b")),
-    (
-        "daytime",
-        re.compile(r"\b(?:during\s+the\s+day|in\s+the\s+day(?:time)?|daytime|by\s+day)\b"),
-    ),
+    (kind, re.compile(pattern)) for kind, pattern in _TIME_OF_DAY_WORDS.items()
 ]
 
 
