@@ -8,7 +8,6 @@ falls in and any month that may not go whole yet, is deleted row by row in bound
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,11 +15,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from energy_core.db import session_scope
-from energy_core.jobs import BatchedRun, last_run, record_run
+from energy_core.jobs import BatchedRun, last_run, recorded_run
 from energy_core.models import JobRun
 from energy_core.partitions import drop_expired_partitions
 from energy_core.settings import Settings, get_settings
-from energy_core.sql.locks import job_lock
 from energy_core.sql.maintenance import delete_readings_of_hours, prunable_hours
 from energy_core.sql.partitions import LOCK_TIMEOUT
 from energy_core.types import floor_hour, utcnow
@@ -91,13 +89,10 @@ def prune_readings(
     if horizon is None:
         log.debug("retention: readings are kept forever (retention_days = 0)")
         return PruneRun()
-    started = time.perf_counter()
-    started_at = utcnow()
-    run = PruneRun(horizon=horizon)
-    with job_lock(engine, RETENTION_JOB) as got_lock:
-        if not got_lock:
+    with recorded_run(engine, RETENTION_JOB, PruneRun(horizon=horizon)) as run:
+        if run.skipped:
             log.info("retention skipped: another scheduler holds the lock")
-            return PruneRun(skipped=True, horizon=horizon)
+            return run
         expiry = drop_expired_partitions(
             engine, horizon=horizon, default_gap_s=settings.max_gap_s, lock_timeout=lock_timeout
         )
@@ -119,9 +114,6 @@ def prune_readings(
                 log.info(
                     "retention: %d readings of %d hours deleted so far", run.readings, run.hours
                 )
-        run.duration_s = time.perf_counter() - started
-        with session_scope(engine) as session:
-            record_run(session, RETENTION_JOB, started_at=started_at, run=run)
     log.log(
         logging.INFO if run.readings else logging.DEBUG,
         "retention: %d readings of %d hours before %s deleted in %d batches, %.3f s",

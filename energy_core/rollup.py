@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,11 +16,11 @@ from sqlmodel import Session, col, func, select
 
 from energy_core.db import session_scope
 from energy_core.household_scope import act_for_system
-from energy_core.jobs import BatchedRun, last_run, record_run
+from energy_core.jobs import BatchedRun, last_run, recorded_run
 from energy_core.models import Device, DirtyHour, JobRun
 from energy_core.retention import retention_horizon
 from energy_core.settings import Settings, get_settings
-from energy_core.sql.locks import WritersBusy, job_lock
+from energy_core.sql.locks import WritersBusy
 from energy_core.sql.rollup import (
     HOUR_US,
     device_hour_ranges,
@@ -180,23 +179,14 @@ def _on_workers(work: Callable[[Any], None], parts: Sequence[Any], *, name: str)
             future.result()
 
 
-@contextmanager
-def _rollup_run(engine: Engine) -> Iterator[RollupRun]:
-    """One run under the rollup lock, skipped when another scheduler holds it. A run whose block
-    ends without an error leaves the marks still there and its duration in the run, and its row
-    in job_runs."""
-    started = time.perf_counter()
-    started_at = utcnow()
-    with job_lock(engine, ROLLUP_JOB) as got_lock:
-        if not got_lock:
-            yield RollupRun(skipped=True)
-            return
-        run = RollupRun()
-        yield run
-        with session_scope(engine, system=True) as session:
-            run.remaining = dirty_backlog(session)
-            run.duration_s = time.perf_counter() - started
-            record_run(session, ROLLUP_JOB, started_at=started_at, run=run)
+def _rollup_run(engine: Engine) -> AbstractContextManager[RollupRun]:
+    """One run under the rollup lock (see ``recorded_run``) that ends with the marks still
+    there."""
+
+    def note_remaining(session: Session, run: RollupRun) -> None:
+        run.remaining = dirty_backlog(session)
+
+    return recorded_run(engine, ROLLUP_JOB, RollupRun(), before_record=note_remaining)
 
 
 def mark_for_rebuild(
