@@ -32,3 +32,10 @@ def test_every_packaged_option_is_one_streamlit_knows():
                 yield f"{prefix}{key}"
 
     assert set(names(settings)) <= known
+
+
+def test_no_full_garbage_collection_after_each_run():
+    # Streamlit's default collects every generation after every run of a page: a pause of
+    # 100-300 ms after each click in a process holding pandas, Altair and SQLAlchemy.
+    runner = tomllib.loads(CONFIG.read_text(encoding="utf-8"))["runner"]
+    assert runner["postScriptGC"] is False
