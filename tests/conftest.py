@@ -22,12 +22,14 @@ from energy_core.settings import get_settings
 from tests.databases import (
     as_app_role,
     code_under_test_on,
+    drop_the_runs_postgres_databases,
     empty_postgres_database,
     scratch_postgres_database,
     sqlite_copy,
     unavailable,
 )
 from tests.parallel import (  # noqa: F401 - hooks that run the suite on several processes
+    on_a_worker,
     one_worker_at_a_time,
     pytest_cmdline_main,
     pytest_collection_modifyitems,
@@ -41,6 +43,12 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 # milliseconds instead of a few tenths of a second. The servers the suite starts inherit it.
 # tests/core/test_passwords.py checks the cost setting itself.
 os.environ.setdefault("ENERGY_BCRYPT_ROUNDS", "4")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The databases the workers shared go once every worker has finished."""
+    if not on_a_worker(session.config):
+        drop_the_runs_postgres_databases(session.config)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from energy_core import db as db_module
 from energy_core.db import make_engine
 from energy_core.migrate import upgrade_database
 from energy_core.settings import get_settings, normalize_database_url
+from tests.parallel import run_folder
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 # Settings of the test run that the code under test keeps (see ``code_under_test_on``).
@@ -46,6 +47,50 @@ def scratch_postgres_database(prefix: str) -> Iterator[str]:
 
     Fails (in CI) or skips (elsewhere) when the server does not answer.
     """
+    url = new_postgres_database(prefix)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+def new_postgres_database(prefix: str) -> str:
+    """The URL of a new, migrated database on the test PostgreSQL server, named ``prefix`` and a
+    random suffix; whoever makes it drops it (``drop_postgres_database``).
+
+    Fails (in CI) or skips (elsewhere) when the server does not answer.
+    """
+    admin = _admin_engine()
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    url = make_url(_admin_url()).set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = make_engine(url)
+        upgrade_database(engine)
+        engine.dispose()
+    except BaseException:
+        drop_postgres_database(url)
+        raise
+    return url
+
+
+def drop_postgres_database(url: str) -> None:
+    """Drop the database at ``url`` of the test PostgreSQL server, ending its connections."""
+    admin = _admin_engine()
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def _admin_engine() -> Engine:
+    """An engine on the test server's own database, for creating and dropping others. Fails (in
+    CI) or skips (elsewhere) when the server does not answer."""
     admin_url = _admin_url()
     try:
         admin = create_engine(
@@ -60,19 +105,28 @@ def scratch_postgres_database(prefix: str) -> Iterator[str]:
         unavailable(
             f"PostgreSQL at {make_url(admin_url).render_as_string()} does not answer: {exc}"
         )
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = make_engine(url)
-        upgrade_database(engine)
-        engine.dispose()
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return admin
+
+
+def postgres_database_of_the_run(config: pytest.Config, prefix: str) -> str:
+    """``new_postgres_database(prefix)``, dropped when the whole run ends (by the process that
+    started the workers, after they have all finished): for a database that workers share."""
+    url = new_postgres_database(prefix)
+    with (run_folder(config) / DROP_AT_THE_END).open("a") as listing:
+        listing.write(url + "\n")
+    return url
+
+
+def drop_the_runs_postgres_databases(config: pytest.Config) -> None:
+    """Drop the databases ``postgres_database_of_the_run`` made during this run."""
+    listing = run_folder(config) / DROP_AT_THE_END
+    if listing.exists():
+        for url in listing.read_text().split():
+            drop_postgres_database(url)
+        listing.unlink()
+
+
+DROP_AT_THE_END = "postgres-databases-to-drop.txt"
 
 
 @contextmanager

@@ -17,13 +17,16 @@
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 BACKENDS = ("sqlite", "postgresql")
+T = TypeVar("T")
 _BY_FILE_AND_BACKEND = pytest.StashKey[bool]()
 
 
@@ -32,7 +35,7 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     """With ``-n N`` and no ``--dist``: a file's tests of one backend to one worker, in the order
     below."""
     option = config.option
-    if _on_a_worker(config) or not config.pluginmanager.hasplugin("xdist") or option.collectonly:
+    if on_a_worker(config) or not config.pluginmanager.hasplugin("xdist") or option.collectonly:
         return  # a worker runs what it is given, and starts no workers of its own
     if option.dist == "no" and option.numprocesses:
         option.dist = "loadfile"
@@ -65,13 +68,13 @@ def file_and_backend(nodeid: str) -> str:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On a worker, the files that start processes or a browser first (the sort is stable)."""
-    if _on_a_worker(config):
+    if on_a_worker(config):
         items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
-    if not _on_a_worker(item.config):
+    if not on_a_worker(item.config):
         return (yield)
     with _turn(_run_folder(item.config), alone=item.get_closest_marker("alone") is not None):
         return (yield)
@@ -80,7 +83,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 @contextmanager
 def one_worker_at_a_time(config: pytest.Config, name: str) -> Iterator[None]:
     """Hold ``name`` (a shared service) so that no test of another worker holds it meanwhile."""
-    if not _on_a_worker(config):
+    if not on_a_worker(config):
         yield
         return
     with (_run_folder(config) / f"{name}.lock").open("a") as lock:
@@ -91,7 +94,9 @@ def one_worker_at_a_time(config: pytest.Config, name: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _on_a_worker(config: pytest.Config) -> bool:
+def on_a_worker(config: pytest.Config) -> bool:
+    """Whether this process is a worker of ``pytest -n N`` (rather than the one that started them,
+    or the only one)."""
     return hasattr(config, "workerinput")
 
 
@@ -117,3 +122,30 @@ def _turn(folder: Path, *, alone: bool) -> Iterator[None]:
         finally:
             fcntl.flock(running, fcntl.LOCK_UN)
             fcntl.flock(gate, fcntl.LOCK_UN)
+
+
+def run_folder(config: pytest.Config) -> Path:
+    """The folder of this run, shared by its workers (and the process that started them)."""
+    if on_a_worker(config):
+        return _run_folder(config)
+    return config._tmp_path_factory.getbasetemp()  # noqa: SLF001 - the folder xdist gives out
+
+
+def once_per_run(config: pytest.Config, name: str, build: Callable[[Path], T]) -> T:
+    """What ``build`` makes, made once for the whole run whatever the number of workers: the first
+    worker to ask builds it (in a folder of the run, given to ``build``) while the others wait, and
+    every worker gets the JSON copy of what ``build`` returned. What it makes must not change
+    afterwards: a test that changes it works on a copy of its own."""
+    folder = run_folder(config) / "once"
+    folder.mkdir(exist_ok=True)
+    made = folder / f"{name}.json"
+    with (folder / f"{name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not made.exists():
+                work = folder / name
+                work.mkdir(exist_ok=True)
+                made.write_text(json.dumps(build(work)))
+            return json.loads(made.read_text())
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

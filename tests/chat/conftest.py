@@ -1,4 +1,4 @@
-"""Fixtures of the chat tests: the demo household seeded once per backend for the whole session.
+"""Fixtures of the chat tests: the demo household seeded once per backend for the whole run.
 
 The ``engine`` fixture of tests/conftest.py gives every test a fresh, empty database; the golden
 set only reads, so it shares one seeded database per backend instead (built the same way: a
@@ -7,11 +7,11 @@ migrated SQLite file, and a scratch database of our own on the test PostgreSQL s
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from energy_core.accounts import get_user_by_email
 from energy_core.db import make_engine, session_scope
@@ -19,8 +19,9 @@ from energy_core.demo import DEMO_EMAIL, seed_demo_household
 from energy_core.migrate import upgrade_database
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.settings import Settings
-from tests.databases import scratch_postgres_database
+from tests.databases import postgres_copy, postgres_database_of_the_run, sqlite_copy
 from tests.factories import add_readings, make_device, make_user
+from tests.parallel import once_per_run
 
 # Wednesday 2 December 2026, 10:15 in London (GMT): the seeded history spans the DST change of
 # 25 October, a whole previous month (November) and a partly covered one (October).
@@ -44,21 +45,43 @@ def _seed(engine: Engine) -> int:
     return result.user_id
 
 
+def _seeded_on(url: str) -> dict:
+    engine = make_engine(url)
+    try:
+        return {"url": url, "user_id": _seed(engine)}
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def seeded(request, tmp_path_factory):
-    """(engine, demo user id) of a database holding the seeded demo household, per backend."""
+    """(engine, demo user id) of a database holding the seeded demo household, per backend. The
+    household is seeded once per run (by the first worker that needs it); each worker reads a copy
+    of its own, which ``neighbour`` adds to."""
+    config = request.config
     if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("chat") / "seeded.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        engine = make_engine(f"sqlite:///{path}")
-        user_id = _seed(engine)
-        yield engine, user_id
+        template = request.getfixturevalue("sqlite_template")
+        made = once_per_run(
+            config,
+            "chat-seeded-sqlite",
+            lambda folder: _seeded_on(sqlite_copy(template, folder, "seeded.db")),
+        )
+        url = sqlite_copy(
+            Path(make_url(made["url"]).database), tmp_path_factory.mktemp("chat"), "seeded.db"
+        )
+        engine = make_engine(url)
+        yield engine, made["user_id"]
         engine.dispose()
         return
-    with scratch_postgres_database("energy_chat") as url:
+    made = once_per_run(
+        config,
+        "chat-seeded-postgresql",
+        lambda _: _seeded_on(postgres_database_of_the_run(config, "energy_chat_seeded")),
+    )
+    with postgres_copy(made["url"], "energy_chat") as url:
         engine = make_engine(url)
         try:
-            yield engine, _seed(engine)
+            yield engine, made["user_id"]
         finally:
             engine.dispose()
 

@@ -5,7 +5,8 @@ member, Mia, has two devices of her own, one with the same device id as one of t
 one with a two-hour hole in its readings. Readings end two hours before the pinned "now", so
 every figure is fixed while a test runs. The pinned "now" is the latest 12:05 UTC, so "today" holds
 ten hours of readings in both households' timezones whatever the hour the suite runs at. They are
-seeded once per run and backend; each test gets a copy of that database to change as it likes.
+seeded once per run and backend, whatever the number of workers; each test gets a copy of that
+database to change as it likes.
 """
 
 from __future__ import annotations
@@ -36,10 +37,11 @@ from tests.apptest import open_app, sign_in
 from tests.databases import (
     code_under_test_on,
     postgres_copy,
-    scratch_postgres_database,
+    postgres_database_of_the_run,
     sqlite_copy,
 )
 from tests.factories import PASSWORD, make_device, make_user
+from tests.parallel import once_per_run
 from webapp import loaders
 
 SEED_DAYS = 15
@@ -123,23 +125,53 @@ def seed_households(engine) -> Households:
 
 
 # Seeding and rolling up 15 days of two households takes far longer than copying a database, so
-# they are seeded once per run and backend, and each test gets a copy of its own to change.
+# they are seeded once per run and backend (by the first worker that needs them), and each test
+# gets a copy of its own to change.
 
 
-@pytest.fixture(scope="session")
-def seeded_sqlite(sqlite_template, tmp_path_factory) -> tuple[str, Households]:
-    url = sqlite_copy(sqlite_template, tmp_path_factory.mktemp("seeded"), "households.db")
+def _as_json(h: Households) -> dict:
+    return {
+        "admin_id": h.admin_id,
+        "member_id": h.member_id,
+        "seed_end": h.seed_end.isoformat(),
+        "now": h.now.isoformat(),
+        "hole": [at.isoformat() for at in h.hole],
+    }
+
+
+def _from_json(made: dict) -> Households:
+    return Households(
+        admin_id=made["admin_id"],
+        member_id=made["member_id"],
+        seed_end=datetime.fromisoformat(made["seed_end"]),
+        now=datetime.fromisoformat(made["now"]),
+        hole=tuple(datetime.fromisoformat(at) for at in made["hole"]),
+    )
+
+
+def _seeded_on(url: str) -> dict:
     with code_under_test_on(url):
-        seeded = seed_households(db_module.get_engine())
-    return url, seeded
+        return {"url": url, "households": _as_json(seed_households(db_module.get_engine()))}
 
 
 @pytest.fixture(scope="session")
-def seeded_postgresql() -> Iterator[tuple[str, Households]]:
-    with scratch_postgres_database("energy_ui_seeded") as url:
-        with code_under_test_on(url):
-            seeded = seed_households(db_module.get_engine())
-        yield url, seeded
+def seeded_sqlite(sqlite_template, request) -> tuple[str, Households]:
+    made = once_per_run(
+        request.config,
+        "ui-households-sqlite",
+        lambda folder: _seeded_on(sqlite_copy(sqlite_template, folder, "households.db")),
+    )
+    return made["url"], _from_json(made["households"])
+
+
+@pytest.fixture(scope="session")
+def seeded_postgresql(request) -> tuple[str, Households]:
+    made = once_per_run(
+        request.config,
+        "ui-households-postgresql",
+        lambda _: _seeded_on(postgres_database_of_the_run(request.config, "energy_ui_seeded")),
+    )
+    return made["url"], _from_json(made["households"])
 
 
 @pytest.fixture
