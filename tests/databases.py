@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -146,6 +147,60 @@ def postgres_copy(template_url: str, prefix: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+class PostgresCopies:
+    """Copies of one PostgreSQL database that does not change (``CREATE DATABASE ... TEMPLATE``),
+    for tests that each change a copy of their own: the next copy is made, and the last one
+    dropped, on a thread of their own while a test runs.
+
+    Making a copy writes the whole database to the WAL, and dropping one makes the server take a
+    checkpoint (PostgreSQL 15): about 0.5 s each per test on the loaded 2-core machine, which the
+    test no longer waits for. Nothing may connect to the template while copies are made."""
+
+    def __init__(self, template_url: str, prefix: str) -> None:
+        self._template = make_url(template_url)
+        self._prefix = prefix
+        self._admin = create_engine(
+            self._template.set(database=make_url(_admin_url()).database),
+            isolation_level="AUTOCOMMIT",
+            pool_size=1,
+            pool_pre_ping=True,  # fault tests end connections to the server
+        )
+        # One thread, so copies are made and dropped in the order asked, one at a time.
+        self._work = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{prefix}-copies")
+        self._drops: list[Future] = []
+        self._next = self._work.submit(self._create)
+
+    @contextmanager
+    def copy(self) -> Iterator[str]:
+        """The URL of a copy of the template, dropped after use."""
+        name = self._next.result()
+        self._next = self._work.submit(self._create)
+        try:
+            yield self._template.set(database=name).render_as_string(hide_password=False)
+        finally:
+            self._drops.append(self._work.submit(self._drop, name))
+
+    def close(self) -> None:
+        """Drop every copy, the one made in advance too, and say if a drop failed."""
+        try:
+            self._drops.append(self._work.submit(self._drop, self._next.result()))
+        finally:
+            self._work.shutdown(wait=True)
+            self._admin.dispose()
+        for dropped in self._drops:
+            dropped.result()
+
+    def _create(self) -> str:
+        name = f"{self._prefix}_{uuid.uuid4().hex[:12]}"
+        with self._admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self._template.database}"'))
+        return name
+
+    def _drop(self, name: str) -> None:
+        with self._admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 # The role the application connects as in production (README, "Row-level security"): no superuser,

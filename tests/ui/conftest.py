@@ -35,8 +35,8 @@ from energy_core.ingest import record_readings
 from energy_core.rollup import rollup_dirty_hours
 from tests.apptest import open_app, sign_in
 from tests.databases import (
+    PostgresCopies,
     code_under_test_on,
-    postgres_copy,
     postgres_database_of_the_run,
     sqlite_copy,
 )
@@ -174,6 +174,14 @@ def seeded_postgresql(request) -> tuple[str, Households]:
     return made["url"], _from_json(made["households"])
 
 
+@pytest.fixture(scope="session")
+def seeded_postgresql_copies(seeded_postgresql) -> Iterator[PostgresCopies]:
+    """Copies of the seeded PostgreSQL database, one per test, made ahead of the test."""
+    copies = PostgresCopies(seeded_postgresql[0], "energy_ui")
+    yield copies
+    copies.close()
+
+
 @pytest.fixture
 def database_url(database_url, request) -> Iterator[str]:
     """As the shared fixture; for a test of the seeded households, a copy of the seeded database."""
@@ -184,8 +192,7 @@ def database_url(database_url, request) -> Iterator[str]:
         shutil.copy(make_url(seeded_url).database, make_url(database_url).database)
         yield database_url
     else:
-        seeded_url, _ = request.getfixturevalue("seeded_postgresql")
-        with postgres_copy(seeded_url, "energy_ui") as url:
+        with request.getfixturevalue("seeded_postgresql_copies").copy() as url:
             yield url
 
 
