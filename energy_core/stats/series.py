@@ -10,8 +10,10 @@ period its start falls in.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import repeat
@@ -110,7 +112,8 @@ class DeviceFigures(Mapping[str, list[Figure]]):
     def make_all(self) -> None:
         """Every device's figures at once (each field converted in one go)."""
         if len(self._made) < len(self._row):
-            self._make(self._row, [self._rows(c, slice(None)) for c in self._columns])
+            with _in_bulk():
+                self._make(self._row, [self._rows(c, slice(None)) for c in self._columns])
 
     def _make(self, rows: dict[str, int], fields: list[list]) -> None:
         for device_id, j in rows.items():
@@ -146,6 +149,23 @@ class DeviceFigures(Mapping[str, list[Figure]]):
 
     def __len__(self) -> int:
         return len(self._row)
+
+
+@contextmanager
+def _in_bulk() -> Iterator[None]:
+    """Objects made in bulk without the cycle collector running in between: a month by day of
+    500 devices is 15k figures, and every 700 of them started a collection that walked the young
+    objects (and now and then every object of the process), about a third of the time it took to
+    make them. Figures hold no cycles; the collector runs as usual once they are made. Left alone
+    where the process has switched it off."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _by_row(found: dict[tuple[int, int], datetime]) -> dict[int, dict[int, datetime]]:
