@@ -182,3 +182,51 @@ def test_household_nets_are_the_stored_hours_summed_per_hour_for_all_or_listed_d
             assert got[hour] == pytest.approx(values, rel=1e-12, abs=1e-9), hour
     assert any(values[0] < 0 for values in expected.values())
     assert any(values[3] > 0 for values in expected.values()) == metered
+
+
+def test_span_sums_of_hours_without_readings_have_no_extremes_and_no_hours_no_rows(engine):
+    """An hour held only by the reading before it (no reading of its own) has no minimum or
+    maximum: its span's extremes are NaN, not 0. A range without stored hours has no rows."""
+    with session_scope(engine) as s:
+        user = make_user(s)
+        fridge = make_device(s, user=user, device_id="fridge")
+        add_readings(
+            s,
+            user=user,
+            device=fridge,
+            points=[
+                (T0 + timedelta(hours=10, minutes=59), 1000.0),
+                (T0 + timedelta(hours=12, minutes=30), 500.0),
+                (T0 + timedelta(hours=12, minutes=40), 700.0),
+            ],
+        )
+        user_id, pk = user.id, fridge.id
+    rollup_dirty_hours(engine)
+    bounds = [T0 + timedelta(hours=h) for h in (11, 12, 13)]
+
+    with session_scope(engine, read_only=True) as s:
+        found = reads.span_sums(
+            s.connection(),
+            user_id=user_id,
+            device_pks=None,
+            bounds=bounds,
+            full_start=bounds[0],
+            full_end=bounds[-1],
+        )
+        nothing = reads.span_sums(
+            s.connection(),
+            user_id=user_id,
+            device_pks=[pk],
+            bounds=[T0 + timedelta(hours=20), T0 + timedelta(hours=21)],
+            full_start=T0 + timedelta(hours=20),
+            full_end=T0 + timedelta(hours=21),
+        )
+
+    rows = {int(idx): values for idx, _, *values in found}
+    consumed, generated, covered, min_w, max_w, samples, cancelled = rows[0]
+    assert covered == pytest.approx(540.0)
+    assert consumed == pytest.approx(1000.0 * 540 / 3600)
+    assert samples == 0 and generated == 0 and cancelled == 0
+    assert math.isnan(min_w) and math.isnan(max_w)
+    assert (rows[1][3], rows[1][4], rows[1][5]) == (500.0, 700.0, 2)
+    assert nothing.shape == (0, reads.SPAN_SUMS_WIDTH)
