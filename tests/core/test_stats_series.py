@@ -4,6 +4,7 @@ meter), cost, coverage over the time devices took part, before and after the rol
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -212,6 +213,27 @@ def test_a_device_registered_later_does_not_change_the_past(home):
     assert after.coverage == before.coverage == pytest.approx(1.0)
     assert after.avg_w == pytest.approx(before.avg_w)
     assert (after.consumption_wh, after.members) == (before.consumption_wh, before.members)
+
+
+@pytest.mark.parametrize("collecting", [True, False], ids=["collector on", "collector off"])
+def test_making_every_figure_leaves_the_cycle_collector_as_it_was(home, collecting):
+    """The figures of every device are made with the cycle collector held off; it runs again
+    afterwards, and a process that had switched it off finds it still off."""
+    period = instant_period(T0, T0 + timedelta(hours=6), timezone="UTC")
+    with session_scope(read_only=True) as s:
+        series = read_series(s, load_household(s, user_id=home).select(period, granularity="hour"))
+    was = gc.isenabled()
+    (gc.enable if collecting else gc.disable)()
+    try:
+        rows = list(series.rows())
+        assert gc.isenabled() == collecting
+    finally:
+        (gc.enable if was else gc.disable)()
+    # Period by period, the devices in order: each device's own figures, with their energy.
+    assert len(rows) == 6 * len(series.devices) > 0
+    assert rows == [series.by_device[d.device_id][i] for i in range(6) for d in series.devices]
+    assert sum(f.consumed_wh for f in rows) == pytest.approx(series.total.consumed_wh)
+    assert series.total.consumed_wh > 0
 
 
 @pytest.mark.parametrize("rolled", [False, True])
