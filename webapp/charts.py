@@ -3,11 +3,13 @@ same on every page), the colours of consumption and generation, and the axis for
 
 from __future__ import annotations
 
+import html
 import zlib
 from collections.abc import Iterable
 
 import altair as alt
 import pandas as pd
+import streamlit as st
 
 USED_COLOR = "#0f766e"
 GENERATED_COLOR = "#d97706"
@@ -57,9 +59,21 @@ def device_scale(devices: pd.DataFrame, shown: Iterable[str] | None = None) -> a
     return alt.Scale(domain=list(chosen["name"]), range=[colours[d] for d in chosen["device_id"]])
 
 
-def legend(title: str | None = None, *, columns: int = 4) -> alt.Legend:
-    return alt.Legend(
-        title=title, orient="bottom", direction="horizontal", columns=columns, labelLimit=180
+def device_legend(scale: alt.Scale) -> None:
+    """The devices of a chart coloured by ``scale`` (see ``device_scale``), under the chart, as
+    names that wrap to the width of the screen. Vega's own legend lays its entries out in a fixed
+    number of columns, whatever the width: on a phone it was cut off at the right edge. Draw the
+    chart with ``legend=None``."""
+    entries = "".join(
+        '<span role="listitem" style="display:inline-flex;align-items:center;gap:0.4rem">'
+        f'<span aria-hidden="true" style="width:0.7rem;height:0.7rem;border-radius:50%;'
+        f'background:{colour};flex:none"></span>{html.escape(name)}</span>'
+        for name, colour in zip(scale.domain, scale.range, strict=True)
+    )
+    st.html(
+        '<div role="list" aria-label="Devices in the chart" style="display:flex;flex-wrap:wrap;'
+        "column-gap:1.1rem;row-gap:0.2rem;font-size:0.85rem;color:#4b5563;"
+        f'padding-left:3.5rem">{entries}</div>'
     )
 
 

@@ -13,11 +13,12 @@ from energy_core.stats import GLOSSARY, Period
 from webapp.charts import (
     USED_COLOR,
     axis_format,
+    device_legend,
     device_scale,
     energy_unit,
-    legend,
     power_unit,
 )
+from webapp.layout import Figure, figure_row
 from webapp.reads import HistoryView
 from webapp.units import (
     DASH,
@@ -114,10 +115,12 @@ def headline(view: HistoryView, *, currency: str, previous: Period) -> None:
             GLOSSARY["coverage"],
         ),
     ]
-    for column, (label, value, change, color, help_text) in zip(
-        st.columns(len(cells)), cells, strict=True
-    ):
-        column.metric(label, value, delta=change, delta_color=color, help=help_text, border=True)
+    figure_row(
+        [
+            Figure(label, value, help_text, delta=change, delta_color=color)
+            for label, value, change, color, help_text in cells
+        ]
+    )
     consumption = rows.loc["consumption_wh"]
     if consumption["previous_comparable"]:
         note = f"Changes are against {previous.describe()}."
@@ -155,15 +158,14 @@ def energy_chart(view: HistoryView, devices: pd.DataFrame) -> pd.DataFrame:
     )
     order = list(dict.fromkeys(period_labels(view.household, view.granularity)))
     title = f"Energy ({unit})" if not generated.empty else f"Consumption ({unit})"
+    colours = device_scale(devices, data["device_id"])
     chart = (
         alt.Chart(data)
         .mark_bar()
         .encode(
             x=_x(order),
             y=alt.Y("sum(energy):Q", title=title, axis=alt.Axis(format=axis_format(divisor))),
-            color=alt.Color(
-                "device:N", scale=device_scale(devices, data["device_id"]), legend=legend()
-            ),
+            color=alt.Color("device:N", scale=colours, legend=None),
             order=alt.Order("device:N"),
             tooltip=[
                 alt.Tooltip("period:O", title="Period"),
@@ -176,6 +178,7 @@ def energy_chart(view: HistoryView, devices: pd.DataFrame) -> pd.DataFrame:
         .properties(height=340)
     )
     st.altair_chart(chart, width="stretch")
+    device_legend(colours)
     if not generated.empty:
         st.caption(
             "Consumption of each device stacked above zero, generation below it. "

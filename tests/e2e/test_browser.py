@@ -247,6 +247,36 @@ def test_analyst_signs_in_opens_every_page_downloads_csv_and_signs_out(
     context.close()
 
 
+PHONE = {"width": 390, "height": 844}
+
+
+def test_on_a_phone_the_live_page_shows_its_chart_above_the_fold_and_nothing_is_cut(
+    seeded_app, browser, database_url
+):
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    context = new_context(browser, viewport=PHONE, timezone_id="UTC")
+    page = context.new_page()
+    sign_in(page, seeded_app, DEMO_EMAIL, DEMO_PASSWORD)
+    chart = page.locator(FIRST_CHART).first
+    chart.wait_for(state="visible", timeout=60_000)
+    page.locator('a[href*="device="]').first.wait_for(timeout=60_000)
+    settle(page)
+    # The figures wrap two a line: the chart starts on the first screen, most of it on it.
+    box = chart.bounding_box()
+    assert box["y"] + box["height"] / 2 < PHONE["height"], box
+    # Every device of the chart is named, and every name fits the screen's width.
+    entries = page.locator('[aria-label="Devices in the chart"] [role="listitem"]')
+    assert entries.count() >= 2
+    for n in range(entries.count()):
+        entry = entries.nth(n).bounding_box()
+        assert entry["x"] >= 0 and entry["x"] + entry["width"] <= PHONE["width"], entry
+    # Device tiles two a line: the first two tiles' links side by side.
+    first, second = (page.locator('a[href*="device="]').nth(n).bounding_box() for n in (0, 1))
+    assert abs(first["y"] - second["y"]) < 4 and second["x"] > first["x"] + 100, (first, second)
+    screenshot(page, "overview-phone", backend, PHONE)
+    context.close()
+
+
 def test_a_member_reaches_no_admin_page_even_by_address(seeded_app, browser):
     context = new_context(browser, viewport=VIEWPORT)
     page = context.new_page()

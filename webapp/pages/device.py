@@ -19,6 +19,7 @@ from energy_core.stats import (
 from webapp.charts import GENERATED_COLOR, USED_COLOR, axis_format, energy_unit, power_unit
 from webapp.device_pages import open_device_page
 from webapp.downloads import csv_download, section
+from webapp.layout import Figure, figure_row
 from webapp.loaders import database_guard, hour_floor
 from webapp.reads import DeviceView, load_device, load_energy_today, load_raw_power
 from webapp.units import (
@@ -226,13 +227,9 @@ def metrics(view: DeviceView, *, currency: str, tz: tzinfo, now: datetime) -> No
         ("Cost", format_money(figure["cost"], currency), None, GLOSSARY["cost"]),
     ]
     for cells in (first, second):
-        for column, (label, value, when, help_text) in zip(
-            st.columns(len(cells)), cells, strict=True
-        ):
-            with column:
-                st.metric(label, value, help=help_text, border=True)
-                if when:
-                    st.caption(when)
+        figure_row(
+            [Figure(label, value, help_text, note=when) for label, value, when, help_text in cells]
+        )
     st.caption(view.cost_rule)
 
 

@@ -15,11 +15,12 @@ from webapp.charts import (
     GENERATED_COLOR,
     USED_COLOR,
     axis_format,
+    device_legend,
     device_scale,
-    legend,
     power_unit,
 )
 from webapp.downloads import csv_download, section
+from webapp.layout import Figure, figure_row, tile_rows
 from webapp.loaders import OVERVIEW_TTL_S, DatabaseUnavailable, load_devices, now_utc
 from webapp.notices import no_devices
 from webapp.reads import LiveView, load_overview, load_recent_power
@@ -52,8 +53,8 @@ def household_metrics(view: LiveView, *, currency: str) -> None:
     """Power now and today's figures of the household, in the glossary's words."""
     today = view.today
     generates = view.generates
-    cells = [
-        (
+    figures = [
+        Figure(
             "Household now"
             if not generates
             else ("Importing now" if view.net_w >= 0 else "Exporting now"),
@@ -70,18 +71,22 @@ def household_metrics(view: LiveView, *, currency: str) -> None:
         )
     ]
     if generates:
-        cells.append(("Generating now", format_power(view.generation_w), GLOSSARY["generation_wh"]))
-    cells.append(
-        ("Consumption today", format_energy(today["consumption_wh"]), GLOSSARY["consumption_wh"])
+        figures.append(
+            Figure("Generating now", format_power(view.generation_w), GLOSSARY["generation_wh"])
+        )
+    figures.append(
+        Figure(
+            "Consumption today", format_energy(today["consumption_wh"]), GLOSSARY["consumption_wh"]
+        )
     )
     if generates:
-        cells.append(
-            ("Generation today", format_energy(today["generation_wh"]), GLOSSARY["generation_wh"])
+        figures.append(
+            Figure(
+                "Generation today", format_energy(today["generation_wh"]), GLOSSARY["generation_wh"]
+            )
         )
-    cells.append(("Cost today", format_money(today["cost"], currency), GLOSSARY["cost"]))
-    for column, (label, value, help_text) in zip(st.columns(len(cells)), cells, strict=True):
-        column.metric(label, value, help=help_text, border=True)
-    st.caption(f"Today starts at local midnight. {view.cost_rule}")
+    figures.append(Figure("Cost today", format_money(today["cost"], currency), GLOSSARY["cost"]))
+    figure_row(figures)
 
 
 def recent_chart(
@@ -105,6 +110,7 @@ def recent_chart(
     unit, divisor = power_unit([*stacked["used"], *stacked["generated"]])
     data["power"] = data["mean_w"] / divisor
     net["power"] = net["mean_w"] / divisor
+    colours = device_scale(devices, recent["device_id"].unique())
     start = (now - timedelta(minutes=RECENT_MINUTES)).astimezone(tz).replace(tzinfo=None)
     x = alt.X(
         "minute:T",
@@ -125,8 +131,8 @@ def recent_chart(
             ),
             color=alt.Color(
                 "device:N",
-                scale=device_scale(devices, recent["device_id"].unique()),
-                legend=legend(columns=5),
+                scale=colours,
+                legend=None,
             ),
             order=alt.Order("device:N"),
             tooltip=[
@@ -150,6 +156,7 @@ def recent_chart(
         )
     )
     st.altair_chart((areas + net_line).properties(height=280), width="stretch")
+    device_legend(colours)
     st.caption(
         "Mean power per minute of each device, stacked; generation is drawn below zero and the "
         "dark line is the household's net power. Minutes without readings are left blank."
@@ -163,50 +170,45 @@ def device_tiles(
     devices: pd.DataFrame, *, user: auth.SignedInUser, now: datetime, tz: tzinfo
 ) -> None:
     last_seen = devices["last_seen_at"].fillna(devices["reading_at"])
-    rows = [devices.iloc[i : i + TILES_PER_ROW] for i in range(0, len(devices), TILES_PER_ROW)]
-    for chunk in rows:
-        for column, (index, device) in zip(
-            st.columns(TILES_PER_ROW), chunk.iterrows(), strict=False
-        ):
-            with column.container(border=True):
-                status = status_label(device)
-                st.markdown(f"**{markdown_literal(device['name'])}**")
-                room = " · ".join(p for p in (device["location"], format_type(device["type"])) if p)
-                st.caption(markdown_literal(room) or " ")
-                power = device["power_w"]
-                value, badge = st.columns([3, 2], vertical_alignment="center")
-                value.markdown(
-                    f"<span style='font-size:1.6rem;font-weight:600;color:"
-                    f"{GENERATED_COLOR if (power or 0) < 0 else USED_COLOR}'>"
-                    f"{format_power(power)}</span>",
-                    unsafe_allow_html=True,
+    tiles = tile_rows(len(devices), per_row=TILES_PER_ROW)
+    for tile, (index, device) in zip(tiles, devices.iterrows(), strict=True):
+        with tile:
+            status = status_label(device)
+            st.markdown(f"**{markdown_literal(device['name'])}**")
+            room = " · ".join(p for p in (device["location"], format_type(device["type"])) if p)
+            st.caption(markdown_literal(room) or " ")
+            power = device["power_w"]
+            value, badge = st.columns([3, 2], vertical_alignment="center")
+            value.markdown(
+                f"<span style='font-size:1.6rem;font-weight:600;color:"
+                f"{GENERATED_COLOR if (power or 0) < 0 else USED_COLOR}'>"
+                f"{format_power(power)}</span>",
+                unsafe_allow_html=True,
+            )
+            with badge:
+                st.badge(
+                    status,
+                    icon={
+                        "Online": ":material/wifi:",
+                        "Offline": ":material/wifi_off:",
+                        "Disabled": ":material/block:",
+                    }[status],
+                    color={"Online": "green", "Offline": "gray", "Disabled": "orange"}[status],
                 )
-                with badge:
-                    st.badge(
-                        status,
-                        icon={
-                            "Online": ":material/wifi:",
-                            "Offline": ":material/wifi_off:",
-                            "Disabled": ":material/block:",
-                        }[status],
-                        color={"Online": "green", "Offline": "gray", "Disabled": "orange"}[status],
-                    )
-                if device["generator"]:
-                    today = f"Generated today {format_energy(device['today_generation_wh'])}"
-                else:
-                    today = (
-                        f"Today {format_energy(device['today_consumption_wh'])} · "
-                        f"{format_money(device['today_cost'], user.currency)}"
-                    )
-                st.caption(
-                    f"{today}  \nLast seen {format_last_seen(last_seen[index], now=now, tz=tz)}"
+            if device["generator"]:
+                today = f"Generated today {format_energy(device['today_generation_wh'])}"
+            else:
+                today = (
+                    f"Today {format_energy(device['today_consumption_wh'])} · "
+                    f"{format_money(device['today_cost'], user.currency)}"
                 )
-                st.page_link(
-                    "pages/device.py",
-                    label="Details",
-                    icon=":material/arrow_forward:",
-                    query_params={"device": device["device_id"]},
-                )
+            st.caption(f"{today}  \nLast seen {format_last_seen(last_seen[index], now=now, tz=tz)}")
+            st.page_link(
+                "pages/device.py",
+                label="Details",
+                icon=":material/arrow_forward:",
+                query_params={"device": device["device_id"]},
+            )
 
 
 def table_frame(devices: pd.DataFrame, *, tz: tzinfo) -> pd.DataFrame:
@@ -323,10 +325,12 @@ def live(user: auth.SignedInUser) -> None:
                 name=f"devices-now-{now.astimezone(tz):%Y%m%d-%H%M}",
                 key="live_devices_csv",
             )
+    # The cost rule sits under every cost of the page (today's and each tile's), not between the
+    # figures and the chart: there, seven lines of it pushed a phone's first chart off the screen.
     st.caption(
         f"Updated {now.astimezone(tz):%H:%M:%S} ({user.timezone}); refreshes every "
         f"{OVERVIEW_TTL_S} s. Power is the latest reading of a device that is online; today "
-        "starts at local midnight."
+        f"starts at local midnight. {view.cost_rule}"
     )
 
 
