@@ -3,6 +3,7 @@ and dirty-hour marks, for SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,14 +86,20 @@ _FREE_DEVICES_AFTER_MARKS = """
 # the same devices never wait for each other. A time skipped that way is the other writer's to
 # set, or, if that one's is older, the rollup's, which moves each device it recomputes to its
 # newest reading (``sql.rollup``): every new reading has a dirty hour.
-_PG_STORE_READINGS = f"""
+#
+# The statement comes in two forms that differ only in how the readings go in: a plain INSERT
+# that fails on the first (device, instant) already stored (``_PG_STORE_NEW_READINGS``), and one
+# that skips those with ON CONFLICT DO NOTHING (``_PG_STORE_NEW_OR_STORED_READINGS``). The plain
+# INSERT from the arrays stores rows about as fast as binary COPY (bench/ingest.py prints both);
+# ON CONFLICT makes PostgreSQL look each row up in the primary key first and insert it as a
+# speculative tuple, confirmed afterwards, which costs about a quarter of the statement.
+_STORE_READINGS = f"""
 WITH new AS (
     INSERT INTO readings (user_id, device_pk, ts, power_w)
     SELECT %(user_id)b, d, {PG_INSTANT.format("t")}, p
     FROM unnest(%(devices)b::int4[], %(stamps)b::int8[], %(powers)b::float8[]) AS x(d, t, p)
     ORDER BY d, t
-    ON CONFLICT DO NOTHING
-    RETURNING 1
+    {{readings_conflict}}RETURNING 1
 ),
 marked AS (
     INSERT INTO dirty_hours (user_id, device_pk, hour_start, version)
@@ -122,6 +129,14 @@ seen AS (
 )
 SELECT count(*) FROM new
 """
+_PG_STORE_NEW_READINGS = _STORE_READINGS.replace("{readings_conflict}", "")
+_PG_STORE_NEW_OR_STORED_READINGS = _STORE_READINGS.replace(
+    "{readings_conflict}", "ON CONFLICT DO NOTHING\n    "
+)
+# The savepoint of the first form, so that a batch that fails in it goes on with the second.
+_NEW_READINGS_SAVEPOINT = "new_readings"
+# Where a connection notes the transaction that tried the first form already (a weak reference).
+_TRIED_NEW_READINGS = "energy_tried_new_readings"
 
 
 # Single readings that concurrent requests posted, stored in one statement: each reading's device
@@ -281,25 +296,51 @@ def insert_readings(
                 [(t, d, user_id, t) for d, t in seen],
             )
         return inserted
-    # One statement, one round trip, whatever the batch size: binary arrays unnested into the
-    # insert (measured against COPY into a staging table and a merge, see bench/ingest.py), the
-    # dirty marks and the last-seen times, the last two only if a row was new. Everything is
-    # written in (device, instant) order so that two batches that overlap wait for each other
-    # instead of deadlocking.
-    cur.execute(
-        _PG_STORE_READINGS,
-        {
-            "user_id": user_id,
-            "devices": binary_array(Int4Array, device_pks),
-            "stamps": binary_array(Int8Array, ts_us),
-            "powers": binary_array(Float8Array, power_w),
-            "dirty_devices": binary_array(Int4Array, [d for d, _ in hours]),
-            "dirty_hours": binary_array(Int8Array, [h for _, h in hours]),
-            "seen_devices": binary_array(Int4Array, [d for d, _ in seen]),
-            "seen_at": binary_array(Int8Array, [t for _, t in seen]),
-        },
-    )
+    # One statement whatever the batch size: binary arrays unnested into the insert (measured
+    # against COPY into a staging table and a merge, see bench/ingest.py; COPY into readings
+    # itself is refused under row-level security), the dirty marks and the last-seen times, the
+    # last two only if a row was new. Everything is written in (device, instant) order so that
+    # two batches that overlap wait for each other instead of deadlocking.
+    params = {
+        "user_id": user_id,
+        "devices": binary_array(Int4Array, device_pks),
+        "stamps": binary_array(Int8Array, ts_us),
+        "powers": binary_array(Float8Array, power_w),
+        "dirty_devices": binary_array(Int4Array, [d for d, _ in hours]),
+        "dirty_hours": binary_array(Int8Array, [h for _, h in hours]),
+        "seen_devices": binary_array(Int4Array, [d for d, _ in seen]),
+        "seen_at": binary_array(Int8Array, [t for _, t in seen]),
+    }
+    if _first_try_in_transaction(conn):
+        # Most batches hold only new readings: they are inserted without ON CONFLICT, in a
+        # savepoint. A batch that meets a reading already stored (sent again, or overlapping
+        # another writer's, which it waits for as ON CONFLICT would) fails there whole, marks
+        # and last-seen times included; it goes back to the savepoint and takes the statement
+        # that skips stored readings, so what is stored and counted is the same either way.
+        cur.execute(f"SAVEPOINT {_NEW_READINGS_SAVEPOINT}")
+        try:
+            cur.execute(_PG_STORE_NEW_READINGS, params)
+        except psycopg.errors.UniqueViolation:
+            cur.execute(f"ROLLBACK TO SAVEPOINT {_NEW_READINGS_SAVEPOINT}")
+        else:
+            inserted = cur.fetchone()[0]
+            cur.execute(f"RELEASE SAVEPOINT {_NEW_READINGS_SAVEPOINT}")
+            return inserted
+    cur.execute(_PG_STORE_NEW_OR_STORED_READINGS, params)
     return cur.fetchone()[0]
+
+
+def _first_try_in_transaction(conn: Connection) -> bool:
+    """Whether the plain insert has not been tried yet in ``conn``'s transaction, noting that it
+    now is. Once per transaction: every savepoint that writes is a subtransaction with an id of
+    its own, and a transaction with more than 64 of them (a history import writes thousands of
+    chunks in one) makes every other session's visibility checks look them up in pg_subtrans."""
+    transaction = conn.get_transaction()
+    tried = conn.info.get(_TRIED_NEW_READINGS)
+    if transaction is None or (tried is not None and tried() is transaction):
+        return False
+    conn.info[_TRIED_NEW_READINGS] = weakref.ref(transaction)
+    return True
 
 
 def mark_hours_dirty(conn: Connection, rows: Sequence[tuple[int, int, datetime]]) -> None:
