@@ -111,6 +111,39 @@ def test_duplicates_inside_one_batch_are_stored_once_with_the_first_value(
     assert [(d, p) for d, _, p in stored_readings(engine)] == [("fridge", 1.0), ("heater", 7.0)]
 
 
+def test_a_batch_that_repeats_part_of_an_earlier_one_stores_the_rest_once(
+    client, engine, household
+):
+    """On PostgreSQL the second batch fails its plain insert on the repeated reading and is
+    stored by the statement that skips stored readings: nothing of the failed try remains."""
+    at = [iso(40), iso(30), iso(20)]
+    first = post_batch(
+        client,
+        household.household_key,
+        {"device_id": "fridge", "timestamp": at[1], "energy_watts": 1.0},
+    )
+    again = post_batch(
+        client,
+        household.household_key,
+        {"device_id": "fridge", "timestamp": at[0], "energy_watts": 5.0},
+        {"device_id": "fridge", "timestamp": at[1], "energy_watts": 9.0},
+        {"device_id": "fridge", "timestamp": at[2], "energy_watts": 6.0},
+        {"device_id": "heater", "timestamp": at[1], "energy_watts": 7.0},
+    )
+    assert (first.status_code, first.json()) == (201, {"accepted": 1, "duplicates": 0})
+    assert (again.status_code, again.json()) == (201, {"accepted": 3, "duplicates": 1})
+    assert [(d, p) for d, _, p in stored_readings(engine)] == [
+        ("fridge", 5.0),
+        ("fridge", 1.0),
+        ("fridge", 6.0),
+        ("heater", 7.0),
+    ]
+    with session_scope(engine, read_only=True) as s:
+        seen = dict(s.exec(select(Device.device_id, Device.last_seen_at)).all())
+    assert seen["fridge"] == datetime.fromisoformat(at[2])
+    assert seen["heater"] == datetime.fromisoformat(at[1])
+
+
 def test_a_batch_of_only_known_readings_changes_nothing_but_is_answered_200(
     client, engine, household
 ):

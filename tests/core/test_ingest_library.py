@@ -204,6 +204,78 @@ def test_repeats_within_a_batch_and_across_batches_are_stored_once_with_the_firs
         assert sorted(s.exec(select(Reading.power_w)).all()) == [-3.0, 1.0]
 
 
+def test_a_batch_meeting_stored_readings_in_the_middle_stores_each_new_one_once(engine, home):
+    """A batch's rows go in by device and instant: on PostgreSQL its plain insert has stored
+    some rows when it meets the stored one and fails; the statement that skips stored readings
+    then stores them again from the savepoint, once, with their marks and last-seen times."""
+    base = utcnow().replace(minute=30, second=0, microsecond=0) - timedelta(hours=5)
+    with session_scope(engine) as s:
+        record_reading_columns(
+            s, user_id=home, columns=columns(("fridge", base + timedelta(minutes=2), 2.0))
+        )
+    with session_scope(engine) as s:
+        s.exec(delete(DirtyHour))
+    with session_scope(engine) as s:
+        result = record_reading_columns(
+            s,
+            user_id=home,
+            columns=columns(
+                *(("fridge", base + timedelta(minutes=m), 10.0 + m) for m in range(4)),
+                ("solar", base, -1.0),
+            ),
+        )
+    assert (result.accepted, result.duplicates) == (4, 1)
+    with session_scope(engine, read_only=True) as s:
+        stored = s.exec(
+            select(Device.device_id, Reading.ts, Reading.power_w)
+            .join(Device, Device.id == Reading.device_pk)
+            .order_by(Device.device_id, Reading.ts)
+        ).all()
+        marks = s.exec(
+            select(Device.device_id, DirtyHour.hour_start).join(
+                Device, Device.id == DirtyHour.device_pk
+            )
+        ).all()
+        seen = dict(s.exec(select(Device.device_id, Device.last_seen_at)).all())
+    assert stored == [
+        ("fridge", base, 10.0),
+        ("fridge", base + timedelta(minutes=1), 11.0),
+        ("fridge", base + timedelta(minutes=2), 2.0),
+        ("fridge", base + timedelta(minutes=3), 13.0),
+        ("solar", base, -1.0),
+    ]
+    hour = base.replace(minute=0)
+    assert sorted(marks) == [("fridge", hour), ("solar", hour)]
+    assert (seen["fridge"], seen["solar"]) == (base + timedelta(minutes=3), base)
+
+
+def test_batches_written_in_one_transaction_are_each_stored_and_counted(engine, home):
+    """As a history import writes its chunks: the first meets a stored reading (on PostgreSQL it
+    goes back to its savepoint), the transaction goes on with more batches, new and repeated,
+    and commits them all."""
+    base = utcnow().replace(microsecond=0) - timedelta(hours=3)
+    at = [base + timedelta(seconds=10 * i) for i in range(6)]
+    with session_scope(engine) as s:
+        record_reading_columns(s, user_id=home, columns=columns(("fridge", at[0], 1.0)))
+    counts = []
+    with session_scope(engine) as s:
+        for batch in (
+            [("fridge", at[0], 9.0), ("fridge", at[1], 2.0)],
+            [("fridge", at[2], 3.0), ("fridge", at[3], 4.0)],
+            [("fridge", at[3], 9.0), ("fridge", at[4], 5.0)],
+            [("fridge", at[4], 9.0)],
+            [("fridge", at[5], 6.0)],
+        ):
+            result = record_reading_columns(s, user_id=home, columns=columns(*batch))
+            counts.append((result.accepted, result.duplicates))
+    assert counts == [(1, 1), (2, 0), (1, 1), (0, 1), (1, 0)]
+    with session_scope(engine, read_only=True) as s:
+        stored = s.exec(select(Reading.ts, Reading.power_w).order_by(Reading.ts)).all()
+        fridge = s.exec(select(Device).where(Device.device_id == "fridge")).one()
+    assert stored == [(t, float(i + 1)) for i, t in enumerate(at)]
+    assert fridge.last_seen_at == at[5]
+
+
 def test_a_rejected_batch_leaves_nothing_behind(engine, home):
     at = utcnow() - timedelta(minutes=5)
     with pytest.raises(IngestRejected) as caught:

@@ -101,6 +101,57 @@ def add_readings_committed(engine, user, device, points) -> None:  # noqa: ANN00
         add_readings(s, user=user, device=device, points=points, now=NOW)
 
 
+@pytest.mark.parametrize("first_commits", [True, False], ids=["commits", "rolls-back"])
+def test_a_batch_overlapping_a_writer_in_flight_waits_for_it_and_stores_each_reading_once(
+    engine, first_commits
+):
+    """The later batch's plain insert meets the first writer's uncommitted reading and waits for
+    it, as ON CONFLICT would. If the first commits, the batch goes back to its savepoint and skips
+    that reading; if it rolls back, the batch stores it."""
+    user, device = seed_device(engine)
+    writer = open_writer(
+        engine,
+        user=user,
+        device=device,
+        points=[(T0, 1.0), (T0 + timedelta(minutes=1), 2.0)],
+    )
+
+    def overlapping():  # noqa: ANN202
+        with session_scope(engine) as s:
+            return add_readings(
+                s,
+                user=user,
+                device=device,
+                points=[(T0 + timedelta(minutes=m), 10.0 + m) for m in (1, 2)],
+                now=NOW,
+            )
+
+    batch = Background(overlapping)
+    batch.start()
+    batch.join(0.5)
+    assert batch.is_alive(), "the batch must wait for the writer of the same reading"
+    if first_commits:
+        writer.__exit__(None, None, None)
+    else:
+        abandoned = RuntimeError("the first writer gives up")
+        writer.__exit__(RuntimeError, abandoned, None)
+    result = batch.result()
+    with session_scope(engine, read_only=True) as s:
+        stored = s.exec(select(Reading.ts, Reading.power_w).order_by(Reading.ts)).all()
+        last_seen = s.get(Device, device.id).last_seen_at
+    if first_commits:
+        assert (result.accepted, result.duplicates) == (1, 1)
+        assert stored == [
+            (T0, 1.0),
+            (T0 + timedelta(minutes=1), 2.0),
+            (T0 + timedelta(minutes=2), 12.0),
+        ]
+    else:
+        assert (result.accepted, result.duplicates) == (2, 0)
+        assert stored == [(T0 + timedelta(minutes=1), 11.0), (T0 + timedelta(minutes=2), 12.0)]
+    assert last_seen == T0 + timedelta(minutes=2)
+
+
 def test_a_last_seen_time_skipped_by_a_writer_is_set_by_the_rollup(engine, database_url):
     user, device = seed_device(engine)
     with psycopg.connect(libpq_url(database_url)) as other:
