@@ -297,10 +297,11 @@ def insert_readings(
             )
         return inserted
     # One statement whatever the batch size: binary arrays unnested into the insert (measured
-    # against COPY into a staging table and a merge, see bench/ingest.py; COPY into readings
-    # itself is refused under row-level security), the dirty marks and the last-seen times, the
-    # last two only if a row was new. Everything is written in (device, instant) order so that
-    # two batches that overlap wait for each other instead of deadlocking.
+    # against COPY into a staging table and a merge, see bench/ingest.py and "Ingest on
+    # PostgreSQL" in docs/scale.md; COPY into readings itself is refused under row-level
+    # security), the dirty marks and the last-seen times, the last two only if a row was new.
+    # Everything is written in (device, instant) order so that two batches that overlap wait
+    # for each other instead of deadlocking.
     params = {
         "user_id": user_id,
         "devices": binary_array(Int4Array, device_pks),
@@ -333,7 +334,7 @@ def insert_readings(
 def _first_try_in_transaction(conn: Connection) -> bool:
     """Whether the plain insert has not been tried yet in ``conn``'s transaction, noting that it
     now is. Once per transaction: every savepoint that writes is a subtransaction with an id of
-    its own, and a transaction with more than 64 of them (a history import writes thousands of
+    its own, and a transaction with more than 64 of them (a history import writes all its
     chunks in one) makes every other session's visibility checks look them up in pg_subtrans."""
     transaction = conn.get_transaction()
     tried = conn.info.get(_TRIED_NEW_READINGS)
