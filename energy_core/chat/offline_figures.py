@@ -186,8 +186,11 @@ def answer_peak(ctx: ToolContext, q: Question, call: Call) -> str:
     r, span = made.result, when(made.evidence)
     rows = [row for row in r["per_device"] if row["max_w"] is not None]
     if q.target.devices:
+        generators = {d.device_id for d in q.target.devices if d.is_generator}
         lines = [
-            f"The {escape_markdown(row['name'])} peaked at **{watts(row['max_w'])}** "
+            _peak_generation(row, span)
+            if row["device_id"] in generators
+            else f"The {escape_markdown(row['name'])} peaked at **{watts(row['max_w'])}** "
             + (f"on {clock(row['max_at'])}" if row["max_at"] else "(time not known)")
             + f" {span} (it averaged {watts(row['avg_w'])})."
             for row in rows
@@ -213,6 +216,22 @@ def answer_peak(ctx: ToolContext, q: Question, call: Call) -> str:
             + "."
         )
     return out.strip() + coverage_note(r["coverage"])
+
+
+def _peak_generation(row: dict[str, Any], span: str) -> str:
+    """A generator's peak is its most negative reading, said as a positive output (its highest
+    reading is its standby draw, or 0 W, at night)."""
+    name = escape_markdown(row["name"])
+    if row["min_w"] is None or row["min_w"] >= 0:
+        return f"The {name} generated nothing {span}: none of its readings was negative."
+    out = (
+        f"The {name}'s peak generation was **{watts(-row['min_w'])}** "
+        + (f"on {clock(row['min_at'])}" if row["min_at"] else "(time not known)")
+        + f" {span}"
+    )
+    if row["avg_generation_w"] is not None:
+        out += f" (it averaged {watts(row['avg_generation_w'])} of generation)"
+    return out + "."
 
 
 # --- rankings and extremes ---------------------------------------------------------------------

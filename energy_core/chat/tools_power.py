@@ -114,6 +114,7 @@ def tool_power_stats(ctx: ToolContext, args: PowerArgs) -> tuple[dict, dict]:
                 "max_w": _r(f.max_w),
                 "max_at": _iso(f.max_at.astimezone(tz)) if f.max_at else None,
                 "min_w": _r(f.min_w),
+                "min_at": _iso(f.min_at.astimezone(tz)) if f.min_at else None,
                 "coverage": _r(f.coverage, 4),
             }
             for f in figures

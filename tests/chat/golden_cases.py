@@ -168,6 +168,23 @@ def peak(question, start, end, device) -> Case:  # noqa: ANN001
     )
 
 
+def generation_peak(question, start, end) -> Case:  # noqa: ANN001
+    """A generator's peak is its most negative reading, said as a positive output."""
+
+    def expect(o: Oracle) -> dict[str, Any]:
+        top, at = o.generation_peak(start, end, "solar-roof")
+        return {"per_device.0.min_w": -top, "per_device.0.min_at": at}
+
+    return Case(
+        "power",
+        question,
+        "power_stats",
+        expect,
+        lambda o: [watts(o.generation_peak(start, end, "solar-roof")[0])],
+        never_says=["peaked at 0.0 W"],
+    )
+
+
 def average_power(question, start, end, device) -> Case:  # noqa: ANN001
     return Case(
         "power",
@@ -580,6 +597,8 @@ GOLDEN: list[Case] = [
         "ev-charger",
     ),
     peak("When did the washing machine peak yesterday?", YESTERDAY, TODAY, "washer-utility"),
+    generation_peak("Whats the peak power of the solar panels this week", THIS_WEEK, NOW),
+    generation_peak("what was the solar inverter's maximum output yesterday", YESTERDAY, TODAY),
     peak("maximum power of the fridge on Sunday 22 November", *SUNDAY_22, "fridge-kitchen"),
     average_power(
         "What's the average power of the fridge last week?", LAST_WEEK, THIS_WEEK, "fridge-kitchen"

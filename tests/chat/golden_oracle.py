@@ -71,6 +71,14 @@ class Oracle:
         at = min(ts for ts, w in rows if w == top)
         return top, at.astimezone(self.tz).isoformat(timespec="seconds")
 
+    def generation_peak(self, start, end, device) -> tuple[float, str]:  # noqa: ANN001
+        """A generator's most negative reading in [start, end) as a positive output, and when
+        it was first read (local ISO)."""
+        rows = [(ts, w) for ts, w in self.raw.readings[device] if start <= ts < end]
+        low = min(w for _, w in rows)
+        at = min(ts for ts, w in rows if w == low)
+        return -low, at.astimezone(self.tz).isoformat(timespec="seconds")
+
     def average_power(self, start, end, device) -> float:  # noqa: ANN001
         sums = self.raw.device(device, start, end)
         return sums.consumed * 3600 / sums.covered
