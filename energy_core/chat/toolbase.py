@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -288,6 +288,34 @@ def _seconds(start: datetime, end: datetime) -> float:
     return (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
 
 
+def _days(period: Period, until: datetime | None = None) -> float:
+    """How many days ``period`` holds until ``until`` (its end): with a part of the day ("at
+    night"), its hours of that part over the part's length, so that this morning at 12:45 is one
+    whole morning (not half a day) and a figure per day compares with yesterday morning's."""
+    until = period.end if until is None else until
+    hours = period.hours
+    if hours is None:
+        return _seconds(period.start, until) / 86_400
+    tz = period.tz
+    counted = 0.0
+    moment = period.start.astimezone(UTC)
+    stop = until.astimezone(UTC)
+    while moment < stop:
+        local = moment.astimezone(tz)
+        boundary = local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+        nxt = min(boundary + timedelta(hours=1), stop)
+        if local.hour in hours:
+            counted += (nxt - moment).total_seconds()
+        moment = nxt
+    return counted / (len(hours) * 3600)
+
+
+def _still_running(period: Period) -> bool:
+    """Now cuts ``period`` short before the end of its hours: "this morning" after noon is over
+    though today is not."""
+    return period.is_partial and _days(period, period.full_end) > _days(period) + 1e-9
+
+
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
@@ -299,7 +327,7 @@ def _period_evidence(period: Period) -> dict[str, Any]:
         "end": _iso(period.end),
         "timezone": period.timezone,
         "time_of_day": period.time_of_day,
-        "partial": period.is_partial,
+        "partial": _still_running(period),
         "description": period.describe(),
     }
 

@@ -15,12 +15,13 @@ from energy_core.chat.toolargs import (
 from energy_core.chat.toolbase import (
     Scope,
     ToolContext,
+    _days,
     _energy,
     _evidence,
     _iso,
     _period_evidence,
     _r,
-    _seconds,
+    _still_running,
     resolve_period,
     resolve_targets,
     scope_of,
@@ -69,7 +70,7 @@ def _energy_figures(scope: Scope, *, granularity: str, priced: bool = False) -> 
     ctx, period = scope.ctx, scope.period
     series = read_series(ctx.session, scope.select(granularity=granularity))
     total = series.total
-    days = _seconds(period.start, period.end) / 86_400
+    days = _days(period)
     consumption = total.consumption_wh
     result: dict[str, Any] = {
         **_energy(total),
@@ -201,13 +202,13 @@ def tool_top_devices(ctx: ToolContext, args: TopDevicesArgs) -> tuple[dict, dict
 
 
 def _comparison_side(period: Period, figure: Figure) -> dict:
-    days = _seconds(period.start, period.end) / 86_400
+    days = _days(period)
     consumption = figure.consumption_wh
     return {
         "label": period.label,
         "start": _iso(period.start),
         "end": _iso(period.end),
-        "partial": period.is_partial,
+        "partial": _still_running(period),
         **_energy(figure),
         "days": _r(days, 4),
         "per_day_wh": _r(consumption / days) if days and consumption is not None else None,
