@@ -92,6 +92,13 @@ def answer_total(ctx: ToolContext, q: Question, call: Call) -> str:
     generators = bool(q.target.devices) and all(d.is_generator for d in q.target.devices)
     if generators or "generation" in q.metrics:
         out = f"{cap(who)} generated **{kwh_or_none(r['generation_wh'])}** {when(made.evidence)}."
+    elif "import" in q.metrics and r["import_wh"] is not None:
+        subject = "You" if who == "your household" else cap(who)
+        out = (
+            f"{subject} bought **{kwh(r['import_wh'])}** from the grid {when(made.evidence)} "
+            "(grid import, hour by hour)."
+        )
+        out += _own_generation(r) or f" {subject} used {kwh(r['consumption_wh'])} in all."
     else:
         subject = "You" if who == "your household" else cap(who)
         out = f"{subject} used **{kwh(r['consumption_wh'])}** {when(made.evidence)}."
@@ -112,6 +119,18 @@ def answer_total(ctx: ToolContext, q: Question, call: Call) -> str:
     return out + coverage_note(r["coverage"])
 
 
+def _own_generation(r: dict[str, Any]) -> str:
+    """What the household's own generation did beside the grid import: the rest of the use it
+    covered (self-consumption) and what it sent to the grid."""
+    if not r["generation_wh"] or r["generation_wh"] < 1 or r["self_consumption_wh"] is None:
+        return ""
+    return (
+        f" Your own generation covered {kwh(r['self_consumption_wh'])} of the "
+        f"{kwh(r['consumption_wh'])} used; of the {kwh(r['generation_wh'])} generated, "
+        f"{kwh(r['export_wh'] or 0.0)} went to the grid."
+    )
+
+
 def _cost(ctx: ToolContext, q: Question, call: Call) -> str:
     granularity = q.grouping if q.grouping in {"hour", "day", "week", "month"} else "total"
     made = call("cost", granularity=granularity, **range_args(q), **target_args(q.target))
@@ -127,11 +146,7 @@ def _cost(ctx: ToolContext, q: Question, call: Call) -> str:
         f"{kwh(r['import_wh'])} bought from the grid at "
         f"{money(r['price_per_kwh'], r['currency'])}/kWh."
     )
-    if r["generation_wh"] and r["generation_wh"] >= 1:
-        out += (
-            f" Your generation ({kwh(r['generation_wh'])}) covered the rest of the "
-            f"{kwh(r['consumption_wh'])} used."
-        )
+    out += _own_generation(r)
     if q.per_day and r["per_day_wh"] is not None and r["days"]:
         out += f" That is {money(r['cost'] / r['days'], r['currency'])} a day on average."
     if granularity != "total":

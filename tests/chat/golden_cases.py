@@ -105,6 +105,20 @@ def solar(question, start, end) -> Case:  # noqa: ANN001
     )
 
 
+def grid_import(question, start, end) -> Case:  # noqa: ANN001
+    """Grid import is its own figure (hour by hour), not the consumption nor the net."""
+    return Case(
+        "solar",
+        question,
+        "energy_usage",
+        lambda o: {"import_wh": o.imported(start, end)},
+        lambda o: [
+            f"bought **{kwh(o.imported(start, end))}** from the grid",
+            f"covered {kwh(o.self_consumption(start, end))}",
+        ],
+    )
+
+
 def rank(question, start, end, hours=None, order="most", top=1) -> Case:  # noqa: ANN001
     def expect(o: Oracle) -> dict[str, Any]:
         ranked = sorted(
@@ -459,6 +473,17 @@ GOLDEN: list[Case] = [
     # --- costs in money, with the cost rule ---
     cost("cost", "How much did I spend yesterday?", YESTERDAY, TODAY),
     cost("cost", "What did I spend yesterday?", YESTERDAY, TODAY),
+    Case(
+        "cost",
+        "how much did i spend this week so far",
+        "cost",
+        lambda o: {"cost": o.cost(THIS_WEEK, NOW), "import_wh": o.imported(THIS_WEEK, NOW)},
+        # What the household's own generation covered is its self-consumption, not all of it.
+        lambda o: [
+            money(o.cost(THIS_WEEK, NOW), "GBP"),
+            f"covered {kwh(o.self_consumption(THIS_WEEK, NOW))}",
+        ],
+    ),
     cost("cost", "cost yesterday", YESTERDAY, TODAY),
     cost("cost", "How much did electricty cost me yesterdy?", YESTERDAY, TODAY),
     cost("cost", "What did 1 December cost me?", YESTERDAY, TODAY),
@@ -652,6 +677,8 @@ GOLDEN: list[Case] = [
     solar("How much solar was exported on Sunday 22 November?", *SUNDAY_22),
     solar("What share of my energy came from solar last month?", LAST_MONTH, THIS_MONTH),
     generation("How much solar did I generate yesterday?", YESTERDAY, TODAY),
+    grid_import("How much did I import from the grid yesterday?", YESTERDAY, TODAY),
+    grid_import("grid import last week", LAST_WEEK, THIS_WEEK),
     generation("How much did the solar panels produce last week?", LAST_WEEK, THIS_WEEK),
     generation("solar generation in November", LAST_MONTH, THIS_MONTH),
     # --- always-on load ---

@@ -46,6 +46,9 @@ class Oracle:
     def export(self, start, end) -> float:  # noqa: ANN001
         return self.sums(start, end).exported
 
+    def imported(self, start, end) -> float:  # noqa: ANN001
+        return self.sums(start, end).imported
+
     def self_consumption(self, start, end) -> float:  # noqa: ANN001
         s = self.sums(start, end)
         return min(max(s.generated - s.exported, 0.0), s.generated)
