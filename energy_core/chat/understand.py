@@ -409,8 +409,31 @@ def understand(ctx: ToolContext, question: str) -> Question:
             if len(q.periods) >= 2
             else "previous"
         )
+    if q.comparison == "previous":
+        _than_the_last(masked, mentions, q, ctx)
     _details(text, rest, q)
     return q
+
+
+# "more than last week?": the one period named is the side compared with; the other is the
+# current period of the same kind (this week), not the one before it.
+_CURRENT_OF = {"yesterday": "today", "last week": "this week", "last month": "this month"}
+_CURRENT_OF |= {"last year": "this year", "previous week": "this week"}
+_CURRENT_OF |= {"previous month": "this month", "previous year": "this year"}
+
+
+_THAN = re.compile(r"\b(than|compared (to|with)|against|versus|vs)\s*$")
+
+
+def _than_the_last(text: str, mentions: list, q: Question, ctx: ToolContext) -> None:
+    if len(mentions) != 1 or not _THAN.search(text[: mentions[0].span[0]]):
+        return
+    current = _CURRENT_OF.get(mentions[0].period.label)
+    if current is None:
+        return
+    (now,) = find_periods(current, now=ctx.now, timezone=ctx.timezone)
+    q.periods = [now.period, mentions[0].period]
+    q.comparison = "periods"
 
 
 def _hour(number: str, minutes: str | None, meridiem: str | None) -> int | None:

@@ -554,6 +554,10 @@ GOLDEN: list[Case] = [
     # --- comparisons of periods ---
     compare("Compare this month with last month", (THIS_MONTH, NOW), (LAST_MONTH, THIS_MONTH)),
     compare("This week vs last week", (THIS_WEEK, NOW), (LAST_WEEK, THIS_WEEK)),
+    # One period after "than": the other side is the current one of its kind.
+    compare("more than last week?", (THIS_WEEK, NOW), (LAST_WEEK, THIS_WEEK)),
+    compare("is usage up compared to last month", (THIS_MONTH, NOW), (LAST_MONTH, THIS_MONTH)),
+    compare("did the heat pump use more than yesterday", (TODAY, NOW), (YESTERDAY, TODAY), HEAT),
     compare("this week versus last wek", (THIS_WEEK, NOW), (LAST_WEEK, THIS_WEEK)),
     compare("How does yesterday compare to the day before yesterday?", (YESTERDAY, TODAY), MONDAY),
     compare(
