@@ -75,6 +75,9 @@ _ORDINAL_WORDS = "|".join(sorted(ORDINAL_WORDS, key=len, reverse=True))
 # later pattern never matches text an earlier one has claimed.
 _PERIOD_WORDS: dict[str, str] = {
     "iso_date": r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b",
+    # 30/11, 11/28, 3/12/2026 (not "24/7", which is all the time).
+    "numeric_date": r"(?<![\d/])(?!24/7\b)(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?(?![\d/])",
+    "ago": rf"\b({_NUMBER}|a|an)\s+(day|week|month)s?\s+ago\b",
     "day_month": (
         rf"\b(\d{{1,2}}|{_ORDINAL_WORDS}){_ORDINAL}(?:\s+of)?\s+({_MONTH_ANY})\b\.?"
         r"(?:,?\s+(\d{4})\b)?"

@@ -144,6 +144,28 @@ class _Builder:
             raise PeriodError(f"There is no such date ({day}/{month}): {exc}.") from exc
         return self.day(candidate)
 
+    def numeric_date(self, first: int, second: int, year: str | None) -> Period:
+        """30/11 or 11/28: in the order that makes a date; when both do (3/12), in the
+        household's order: month first in the Americas, day first elsewhere."""
+        month_first = second > 12 or (first <= 12 and self.tz.key.startswith("America/"))
+        month, dom = (first, second) if month_first else (second, first)
+        full_year = None if year is None else int(year) + (2000 if len(year) == 2 else 0)
+        if not 1 <= month <= 12:
+            raise PeriodError(f"There is no such date ({first}/{second}): no month {month}.")
+        return self.latest_date(month, dom, full_year)
+
+    def ago(self, count: int, unit: str) -> Period:
+        """ "3 days ago": that day; "2 weeks ago", "a month ago": that calendar week or month."""
+        if count < 1:
+            raise PeriodError("Ask about at least one day, week or month ago.")
+        if unit == "day":
+            return self.day(self.today - timedelta(days=count))
+        if unit == "week":
+            return self.week(-count)
+        first = date(self.today.year, self.today.month, 1)
+        year, month = divmod(first.year * 12 + first.month - 1 - count, 12)
+        return self.month(year, month + 1)
+
     def weekday(self, weekday: int, qualifier: str | None) -> Period:
         back = (self.today.weekday() - weekday) % 7
         if qualifier == "last" and back == 0:
@@ -227,6 +249,10 @@ def _build(kind: str, match: re.Match[str], b: _Builder) -> Period | None:
             return b.day(date(int(g[0]), int(g[1]), int(g[2])))
         except ValueError as exc:
             raise PeriodError(f"{match.group(0)!r} is not a date: {exc}.") from exc
+    if kind == "numeric_date":
+        return b.numeric_date(int(g[0]), int(g[1]), g[2])
+    if kind == "ago":
+        return b.ago(number_of(g[0]), g[1])
     if kind == "day_month":
         dom = ORDINAL_WORDS.get(g[0]) or int(g[0])
         return b.latest_date(month_number(g[1]), dom, int(g[2]) if g[2] else None)

@@ -193,7 +193,7 @@ GROUPINGS = [
     ("month", _rx(r"\b(per|each|every|by) month\b|\bmonthly\b|\bmonth by month\b")),
 ]
 PER_DAY = _rx(
-    r"\b(per|a|each) day\b|\bdaily average\b|\baverage daily\b|\bon average\b|"
+    r"\b(per|a|each) day\b(?! ago)|\bdaily average\b|\baverage daily\b|\bon average\b|"
     r"\baverage (day|per day)\b"
 )
 TOP_N = _rx(r"\btop (\d+|three|five|ten|two|four)\b|\b(\d+) (biggest|largest|top)\b")

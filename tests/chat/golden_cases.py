@@ -416,6 +416,9 @@ GOLDEN: list[Case] = [
     energy("dates", "How much have I used this winter?", THIS_MONTH, NOW),
     energy("dates", "this winter's consumption so far", THIS_MONTH, NOW),
     energy("dates", "How much did I use on Monday?", *MONDAY),
+    energy("dates", "usage 3 days ago", day(11, 29), day(11, 30)),
+    energy("dates", "how much did I use on 30/11", *MONDAY),
+    energy("dates", "how much did the heat pump use on 11/28", day(11, 28), day(11, 29), HEAT),
     energy("dates", "How much did the fridge use the day before yesterday?", *MONDAY, FRIDGE),
     energy(
         "dates",

@@ -49,12 +49,28 @@ def test_an_explicit_date_beats_the_weekday_word_and_a_wrong_weekday_is_pointed_
         ("this winter", date(2026, 12, 1), date(2027, 3, 1)),
         ("last winter", date(2025, 12, 1), date(2026, 3, 1)),
         ("in the summer", date(2026, 6, 1), date(2026, 9, 1)),
+        ("3 days ago", date(2026, 11, 29), date(2026, 11, 30)),
+        ("two weeks ago", date(2026, 11, 16), date(2026, 11, 23)),
+        ("a month ago", date(2026, 11, 1), date(2026, 12, 1)),
+        ("on 30/11", date(2026, 11, 30), date(2026, 12, 1)),
+        ("on 11/28", date(2026, 11, 28), date(2026, 11, 29)),
+        ("on 1/12", date(2026, 12, 1), date(2026, 12, 2)),
+        ("on 15/11/2026", date(2026, 11, 15), date(2026, 11, 16)),
+        ("from 23/11 to 29/11", date(2026, 11, 23), date(2026, 11, 30)),
     ],
 )
 def test_period_words(words, first, end):
     (mention,) = find_periods(words, now=NOW, timezone="Europe/London")
     assert mention.period.start.date() == first
     assert mention.period.full_end.date() == end
+
+
+def test_a_date_in_numbers_that_reads_both_ways_follows_the_households_order():
+    (london,) = find_periods("on 1/12", now=NOW, timezone="Europe/London")
+    (new_york,) = find_periods("on 1/12", now=NOW, timezone="America/New_York")
+    assert london.period.start.date() == date(2026, 12, 1)
+    assert new_york.period.start.date() == date(2026, 1, 12)
+    assert find_periods("my always-on load, 24/7", now=NOW, timezone="Europe/London") == []
 
 
 def test_a_name_the_household_does_not_have_is_said_so_not_substituted(ctx):
