@@ -152,6 +152,14 @@ class OfflineAnalyst:
                 "figures for gas, water or other fuels. About your electricity, you could ask one "
                 "of the questions below."
             )
+        if q.problem == "carbon":
+            return (
+                "I can't give emissions: your meters measure electricity only, and I do not "
+                "have the carbon intensity of the grid's electricity hour by hour to turn it "
+                "into carbon dioxide. I can give the energy you bought from the grid ('How "
+                "much did I import from the grid last month?'), or answer one of the questions "
+                "below."
+            )
         if q.problem == "instruction":
             return (
                 "I can't do that. I only read your own household's meters, through read-only "

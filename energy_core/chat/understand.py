@@ -47,6 +47,8 @@ OFF_TOPIC = _rx(
     r"sports?|score)\b"
 )
 OTHER_UTILITY = _rx(r"\b(gas|water|oil|petrol|diesel|lpg|propane|wood|pellets?)\b")
+# Figures the meters cannot give: emissions need the grid's carbon intensity, which is not kept.
+CARBON = _rx(r"\b(co2|co₂|carbon|emissions?|emit(s|ted)?|greenhouse|footprint)\b")
 HELP = _rx(
     r"\bwhat (else )?can (i|you) (ask|do|answer)|^\s*(help|hi|hello|hey)\b|\bhelp me\b|"
     r"\bwhat (kind of |sort of )?questions\b|\bexamples?\b|\bhow do(es)? (this|it|you) work"
@@ -107,9 +109,9 @@ SOLAR_SPLIT = _rx(
     r"\bself[- ]?(consum\w*|used|use|sufficien\w*)\b|\b(use|used|using|consume[d]?) (it )?"
     r"(myself|ourselves|in the house|at home|directly)\b|\bexport(ed|ing|s)?\b|"
     r"\bsent (back )?to the grid\b|\bfeed[- ]?in\b|\bown (solar|generation)\b|"
-    r"\b(came|comes|come|coming) from (my |the )?(solar|panels|pv)\b"
+    r"\b(came|comes|come|coming) from (my |the )?(solar|panels|pv|sun)\b"
 )
-SOLAR_WORDS = _rx(r"\b(solar|pv|panels?|generat\w*|produc\w*|inverter)\b")
+SOLAR_WORDS = _rx(r"\b(solar|pv|panels?|generat\w*|produc\w*|inverter|sun)\b")
 PEAK = _rx(
     r"\bpeak (power|draw|demand|load|reading|wattage)\b|"
     r"\bmax(imum)? (power|draw|load|demand|wattage|reading)\b|\bmax(imum)?\b.{0,20}\bwatts?\b|"
@@ -224,7 +226,7 @@ VOCABULARY = frozenset(
     costing reporting working heating cooling washing charges charged charger costing saving
     save saved savings use uses usage used highest lowest higher lower biggest smallest usual
     normal average averages daily weekly monthly hourly cheaper dearer earned earn paid
-    summary summarise summarize overview recap report review highlights
+    summary summarise summarize overview recap report review highlights sun
     """.split()
     + list(MONTHS)
     + list(WEEKDAYS)
@@ -370,10 +372,15 @@ def understand(ctx: ToolContext, question: str) -> Question:
     if OTHER_UTILITY.search(raw):
         q.kind, q.problem = "out_of_scope", "utility"
         return q
+    if CARBON.search(raw):
+        q.kind, q.problem = "out_of_scope", "carbon"
+        return q
     named = bool(mentions or matches)
     if money_question(ctx, q, text, named=named, devices=bool(matches), vocabulary=VOCABULARY):
         return q
-    if OFF_TOPIC.search(text) and not (matches and ENERGY.search(text)):
+    # The words as asked, too: a typo fix may turn one into another ("weather" into "water").
+    off_topic = OFF_TOPIC.search(raw) or OFF_TOPIC.search(text)
+    if off_topic and not (matches and ENERGY.search(text)):
         q.kind = "out_of_scope"
         return q
     if HELP.search(text) and not (matches or mentions):
