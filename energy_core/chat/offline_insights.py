@@ -122,16 +122,21 @@ def answer_explain(ctx: ToolContext, q: Question, call: Call) -> str:
         f"{kwh(r['typical_wh'])} on a typical day like it ({r['baseline_days']} days before): "
         f"{kwh(abs(diff))} {'more' if diff >= 0 else 'less'}."
     )
-    up = [d for d in r["devices"] if d["difference_wh"] > 0]
+    # The devices that moved the way the whole did, furthest first: below typical on a day
+    # under it (the tool lists the devices most above typical first).
+    devices = r["devices"] if diff >= 0 else list(reversed(r["devices"]))
+    movers = [d for d in devices if (d["difference_wh"] > 0) == (diff >= 0) and d["difference_wh"]]
     lines = [
         f"- {escape_markdown(d['name'])}: {kwh(d['actual_wh'])} against a typical "
         f"{kwh(d['typical_wh'])} ({'+' if d['difference_wh'] >= 0 else '-'}"
         f"{kwh(abs(d['difference_wh']))})"
-        for d in r["devices"][:3]
+        for d in devices[:3]
     ]
     out = head
-    if up and len(r["devices"]) > 1:
-        out += f" Most of the difference is the {escape_markdown(up[0]['name'])}."
+    if movers and len(r["devices"]) > 1:
+        share = abs(movers[0]["difference_wh"]) / abs(diff) if diff else 0.0
+        part = "Most of the difference" if share > 0.5 else "The largest part of the difference"
+        out += f" {part} is the {escape_markdown(movers[0]['name'])}."
     out += "\n\nThe devices that differ most from their typical day:\n" + "\n".join(lines)
     hours = [h for h in r["hours"] if h["difference_wh"] > 0]
     if hours:

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from energy_core.chat.wording import kwh, money, watts
+from energy_core.demo import DEMO_DEVICES
 from tests.chat.conftest import NOW
 from tests.chat.golden_oracle import CONSUMERS, Oracle
 
@@ -28,6 +29,9 @@ DAYTIME = frozenset(range(6, 22))
 DEMO_NAMES = ["Heat pump", "Kitchen fridge", "EV charger"]
 DEMO_ONLY = ["Heat pump", "EV charger", "Broadband router"]  # the neighbour has a Kitchen fridge
 NEIGHBOUR_NAMES = ["Pool pump", "Hot tub", "Garage fridge"]
+
+
+DEMO_NAME = {d.device_id: d.name for d in DEMO_DEVICES}
 
 
 def day(month: int, dom: int) -> datetime:
@@ -239,7 +243,16 @@ def explain(question, start, end) -> Case:  # noqa: ANN001
             "devices.0.typical_wh": typical,
         }
 
-    return Case("explain", question, "explain_period", expect, lambda o: ["typical"])
+    def says(o: Oracle) -> list[str]:
+        # The device named as the main part of the difference moved the way the whole did:
+        # on a day below typical, the one furthest below.
+        rows = o.explain(start, end)
+        total = sum(actual - typical for _, actual, typical in rows)
+        same_way = [r for r in rows if (r[1] - r[2] > 0) == (total >= 0)]
+        device = max(same_way, key=lambda r: abs(r[1] - r[2]))[0]
+        return ["typical", f"difference is the {DEMO_NAME[device]}."]
+
+    return Case("explain", question, "explain_period", expect, says)
 
 
 def forecast(question) -> Case:  # noqa: ANN001
@@ -669,6 +682,8 @@ GOLDEN: list[Case] = [
     explain("Why did I use so much yesterday?", YESTERDAY, TODAY),
     explain("Explain Sunday 22 November's usage", *SUNDAY_22),
     explain("Was Monday higher than usual?", *MONDAY),
+    explain("why did I use so little on Saturday 28 November?", day(11, 28), day(11, 29)),
+    explain("Why was yesterday so expensive?", YESTERDAY, TODAY),
     # --- the bill projected ---
     forecast("What will my bill be?"),
     forecast("What will my bill be this month?"),
