@@ -141,8 +141,9 @@ class OfflineAnalyst:
     def _answer_out_of_scope(self, ctx: ToolContext, q: Question) -> str:
         if q.problem == "clock":
             return (
-                "I can't narrow a figure to clock times yet, only to parts of the day (night, "
-                "morning, afternoon and evening; 'in the evening' is six to ten pm), or show "
+                "I can narrow a figure to clock times within one day (yesterday, Monday, a "
+                "date), but across several days only to parts of the day (night, morning, "
+                "afternoon and evening; 'in the evening' is six to ten pm). I can also show "
                 "hours in a breakdown ('hourly usage yesterday'), or answer one of the "
                 "questions below."
             )

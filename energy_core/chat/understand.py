@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import timedelta
 from difflib import SequenceMatcher, get_close_matches
+from zoneinfo import ZoneInfo
 
 from energy_core.chat.devices import STOPWORDS, Match, find_devices_in_text, fold
 from energy_core.chat.names import APPLIANCES, close_devices, unknown_names
 from energy_core.chat.period_words import MONTHS, SEASONS, WEEKDAYS
-from energy_core.chat.periods import PeriodError, find_periods, find_times_of_day
+from energy_core.chat.periods import Period, PeriodError, find_periods, find_times_of_day
 from energy_core.chat.question import Kind, Option, Question, Target
 from energy_core.chat.render import plain_name
 from energy_core.chat.tools import ToolContext
 from energy_core.chat.understand_money import money_question
 from energy_core.stats import TIMES_OF_DAY, DeviceRef
+from energy_core.stats.period import local_midnight
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
@@ -103,7 +106,14 @@ EXPLAIN = _rx(
 )
 CLOCK = _rx(
     r"\b(\d{1,2})(?::(\d{2}))?\s*(am|pm)?\s*(?:to|-|and|until|till)\s*"
-    r"(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b|\b\d{1,2}(:\d{2})?\s*(am|pm)\b|\b\d{1,2}:\d{2}\b"
+    r"(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b|"
+    r"\b(\d{1,2}):(\d{2})()\s*(?:to|-|and|until|till)\s*(\d{1,2}):(\d{2})()(?![\d:])|"
+    r"\b\d{1,2}(:\d{2})?\s*(am|pm)\b|\b\d{1,2}:\d{2}\b"
+)
+# Midnight and noon as the ends of a range of clock times ("between midnight and 6am").
+CLOCK_WORDS = _rx(
+    r"\b(midnight|noon|midday)(?=\s*(?:to|-|and|until|till)\s*\d)|"
+    r"(?<=\d)(\s*(?:am|pm)?\s*(?:to|-|and|until|till)\s*)(midnight|noon|midday)\b"
 )
 SOLAR_SPLIT = _rx(
     r"\bself[- ]?(consum\w*|used|use|sufficien\w*)\b|\b(use|used|using|consume[d]?) (it )?"
@@ -350,13 +360,23 @@ def understand(ctx: ToolContext, question: str) -> Question:
     except PeriodError as exc:
         q.kind, q.problem = "period_error", str(exc)
         return q
+    masked = CLOCK_WORDS.sub(_clock_word, masked)
     clock = CLOCK.search(masked)
     if clock:
         part = _clock_range(clock)
         if part is None:
-            q.kind, q.problem = "out_of_scope", "clock"
-            return q
-        masked = _blank(masked, [clock.span()]) + f" {part}"
+            try:
+                narrowed = _within_the_day(clock, mentions, ctx)
+            except PeriodError as exc:
+                q.kind, q.problem = "period_error", str(exc)
+                return q
+            if narrowed is None:
+                q.kind, q.problem = "out_of_scope", "clock"
+                return q
+            mentions = [replace(mentions[0], period=narrowed)]
+            masked = _blank(masked, [clock.span()])
+        else:
+            masked = _blank(masked, [clock.span()]) + f" {part}"
     times = find_times_of_day(masked)
     time_of_day = times[0][0] if times else None
     spans = [m.span for m in mentions] + [span for _, span in times]
@@ -454,18 +474,91 @@ def _hour(number: str, minutes: str | None, meridiem: str | None) -> int | None:
     return hour % 24
 
 
+def _clock_word(match: re.Match[str]) -> str:
+    word = {"midnight": "12am", "noon": "12pm", "midday": "12pm"}
+    if match.group(1):
+        return word[match.group(1).lower()]
+    return match.group(2) + word[match.group(3).lower()]
+
+
+def _clock_ends(match: re.Match[str]) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """The two ends of a range of clock times as (hour, minute), the first of a range such as
+    "6 to 9pm" taking the second's am or pm (unless that puts it after the second); None for a
+    single time or a time that is not one."""
+    g = match.groups()
+    if g[0] is not None and g[3] is not None:
+        h1, m1, a1, h2, m2, a2 = g[:6]
+    elif g[6] is not None:
+        h1, m1, a1, h2, m2, a2 = g[6:12]
+    else:
+        return None
+    h1, h2, m1, m2 = int(h1), int(h2), int(m1 or 0), int(m2 or 0)
+    if h1 > 24 or h2 > 24 or m1 > 59 or m2 > 59:
+        return None
+
+    def hour(h: int, meridiem: str | None) -> int:
+        if meridiem and h > 12:
+            return -1
+        if meridiem == "pm" and h < 12:
+            return h + 12
+        if meridiem == "am" and h == 12:
+            return 0
+        return h
+
+    last = hour(h2, a2 or None)
+    first = hour(h1, a1 or a2 or None)
+    if not a1 and a2 == "pm" and first > last > 0:
+        first = hour(h1, "am")  # "10 to 2pm" is 10am to 2pm
+    if first < 0 or last < 0:
+        return None
+    return (first, m1), (last, m2)
+
+
 def _clock_range(match: re.Match[str]) -> str | None:
     """The part of the day that clock times name exactly ("6pm to 10pm" is the evening), or
     None: figures are kept per hour of the day only for those parts."""
-    g = match.groups()
-    if g[0] is None or g[3] is None:
+    ends = _clock_ends(match)
+    if ends is None or ends[0][1] or ends[1][1]:
         return None
-    first = _hour(g[0], g[1], g[2] or g[5])
-    last = _hour(g[3], g[4], g[5])
+    first, last = ends[0][0] % 24, ends[1][0] % 24
     for name, (lo, hi) in TIMES_OF_DAY.items():
         if (first, last) == (lo, hi):
             return {"night": "at night"}.get(name, f"in the {name}")
     return None
+
+
+def _within_the_day(match: re.Match[str], mentions: list, ctx: ToolContext) -> Period | None:
+    """Clock times on one named day ("between 6 and 9 pm yesterday") as the range they cut from
+    it; None when there is not exactly one whole day to cut them from (across several days a
+    figure can be narrowed only to the parts of the day)."""
+    ends = _clock_ends(match)
+    if ends is None or len(mentions) != 1:
+        return None
+    day = mentions[0].period
+    tz = ZoneInfo(ctx.timezone)
+    local = day.start.astimezone(tz)
+    if day.kind != "day" or day.length != 1 or local.hour or local.minute:
+        return None
+    (h1, m1), (h2, m2) = ends
+    start = local_midnight(local.date(), tz) + timedelta(hours=h1, minutes=m1)
+    end = local_midnight(local.date(), tz) + timedelta(hours=h2, minutes=m2)
+    start, end = start.astimezone(tz), end.astimezone(tz)
+    if end <= start:
+        end = (
+            local_midnight(local.date(), tz) + timedelta(days=1, hours=h2, minutes=m2)
+        ).astimezone(tz)
+    label = f"{day.label}, {start:%H:%M}-{end:%H:%M}"
+    if start >= ctx.now:
+        raise PeriodError(
+            f"{label[:1].upper()}{label[1:]} has not started yet, so there is no data for it."
+        )
+    return Period(
+        start=start,
+        end=min(end, ctx.now.astimezone(tz)),
+        label=label,
+        kind="rolling",
+        full_end=end,
+    )
 
 
 QUANTIFIERS = frozenset("both either neither two three four several".split())

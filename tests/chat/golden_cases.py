@@ -380,6 +380,10 @@ SUNDAY_22 = (day(11, 22), day(11, 23))
 THE_12TH = (day(11, 12), day(11, 13))
 MONDAY = (day(11, 30), day(12, 1))
 LAST_WEEKEND = (day(11, 28), THIS_WEEK)
+CLOCK_15_17 = (YESTERDAY + timedelta(hours=15), YESTERDAY + timedelta(hours=17))
+CLOCK_18_21 = (MONDAY[0] + timedelta(hours=18), MONDAY[0] + timedelta(hours=21))
+CLOCK_0_6 = (YESTERDAY, YESTERDAY + timedelta(hours=6))
+CLOCK_22_2 = (MONDAY[0] + timedelta(hours=22), MONDAY[1] + timedelta(hours=2))
 FIRST_WEEK = (day(11, 1), day(11, 8))
 
 GOLDEN: list[Case] = [
@@ -430,6 +434,12 @@ GOLDEN: list[Case] = [
     energy("dates", "this winter's consumption so far", THIS_MONTH, NOW),
     energy("dates", "How much did I use on Monday?", *MONDAY),
     energy("dates", "usage 3 days ago", day(11, 29), day(11, 30)),
+    # Clock times on one day cut that day.
+    energy("dates", "How much did I use between 3pm and 5pm yesterday?", *CLOCK_15_17),
+    energy("dates", "electricity used between 6 and 9 pm on Monday", *CLOCK_18_21),
+    energy("dates", "what was my usage between midnight and 6am yesterday", *CLOCK_0_6),
+    energy("dates", "How much did I use from 18:00 to 21:00 on Monday?", *CLOCK_18_21),
+    energy("dates", "heat pump 10pm to 2am on Monday", *CLOCK_22_2, HEAT),
     energy("dates", "how much did I use on 30/11", *MONDAY),
     energy("dates", "how much did the heat pump use on 11/28", day(11, 28), day(11, 29), HEAT),
     energy("dates", "How much did the fridge use the day before yesterday?", *MONDAY, FRIDGE),
@@ -827,7 +837,8 @@ GOLDEN: list[Case] = [
     refused("out of scope", "What is the meaning of life?"),
     refused("out of scope", "translate hello into French"),
     refused("out of scope", "How much gas did I use last month?"),
-    refused("out of scope", "How much did I use between 3pm and 5pm yesterday?"),
+    # Clock times that are not a part of the day narrow a figure only within one day.
+    refused("out of scope", "How much did I use between 3pm and 5pm last week?"),
     refused("out of scope", "What was my water usage yesterday?"),
     refused("out of scope", "How much CO2 did I emit last month?"),
     refused("out of scope", "what's my carbon footprint this week"),
