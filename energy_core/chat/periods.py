@@ -372,7 +372,7 @@ def find_periods(text: str, *, now: datetime, timezone: str) -> list[PeriodMenti
     return found
 
 
-_DATE_KINDS = {"iso_date", "day_month", "month_day", "nth"}
+_DATE_KINDS = {"iso_date", "numeric_date", "day_month", "month_day", "nth"}
 
 
 def _date_beats_weekday(text: str, found: list[PeriodMention]) -> list[PeriodMention]:
@@ -418,17 +418,25 @@ def _combine_ranges(text: str, found: list[PeriodMention], b: _Builder) -> list[
     while i < len(found):
         mention = found[i]
         before = text[: mention.span[0]]
-        if re.search(r"\bsince\s*$", before):
+        if re.search(r"\bsince\s+(?:the\s+)?$|\bsince$", before):
             out.append(PeriodMention(b.since(mention.period), mention.span))
             i += 1
             continue
         if i + 1 < len(found):
             nxt = found[i + 1]
             between = text[mention.span[1] : nxt.span[0]]
-            opens_range = re.search(r"\b(from|between)\s*$", before)
-            if opens_range and re.fullmatch(r"\s*(to|until|till|and|-)\s*", between):
+            opens_range = re.search(r"\b(from|between)\s+(?:the\s+)?$", before)
+            if opens_range and re.fullmatch(r"\s*(to|until|till|and|-)\s*(the\s+)?", between):
                 span = (mention.span[0], nxt.span[1])
-                out.append(PeriodMention(b.between(mention.period, nxt.period), span))
+                first = mention.period
+                if mention.kind == "nth" and nxt.kind in _DATE_KINDS - {"nth"}:
+                    # "from the 1st to the 7th of November": the month is said once, at the end.
+                    last = nxt.period.start
+                    try:
+                        first = b.day(date(last.year, last.month, first.start.day))
+                    except ValueError as exc:
+                        raise PeriodError(f"There is no such date: {exc}.") from exc
+                out.append(PeriodMention(b.between(first, nxt.period), span))
                 i += 2
                 continue
         out.append(mention)

@@ -57,6 +57,10 @@ def test_an_explicit_date_beats_the_weekday_word_and_a_wrong_weekday_is_pointed_
         ("on 1/12", date(2026, 12, 1), date(2026, 12, 2)),
         ("on 15/11/2026", date(2026, 11, 15), date(2026, 11, 16)),
         ("from 23/11 to 29/11", date(2026, 11, 23), date(2026, 11, 30)),
+        ("since the 1st of November", date(2026, 11, 1), date(2026, 12, 2)),
+        ("from the 1st to the 7th of November", date(2026, 11, 1), date(2026, 11, 8)),
+        ("between the 23rd and the 29th", date(2026, 11, 23), date(2026, 11, 30)),
+        ("on Monday 30/11", date(2026, 11, 30), date(2026, 12, 1)),
     ],
 )
 def test_period_words(words, first, end):
