@@ -91,6 +91,12 @@ def answer_profile(ctx: ToolContext, q: Question, call: Call) -> str:
         return out + coverage_note(r["coverage"])
     if not r["profile"]:
         return no_data(who, made)
+    consumers = not any(d.is_generator for d in q.target.devices)
+    if consumers and r["peak_hours"] and not r["peak_hours"][0]["avg_w"]:
+        # Readings of 0 W all along: no hour of use to name (not "the most at 00:00 (0.0 W)").
+        return f"{cap(span)}, {who} drew no power: every reading was 0 W." + coverage_note(
+            r["coverage"]
+        )
     peaks = ", ".join(f"{p['hour']:02d}:00 ({watts(p['avg_w'])})" for p in r["peak_hours"])
     quiet = r["quietest_hours"][0]
     if q.target.devices and len(r["usual_hours"]) == 24:

@@ -3,7 +3,8 @@ only when it stands out, never as a zero-length range of hours."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from energy_core.chat.offline import OfflineAnalyst
 from energy_core.chat.tools import ToolContext
@@ -12,6 +13,7 @@ from energy_core.db import session_scope
 from energy_core.rollup import rollup_dirty_hours
 from tests.chat.conftest import NOW, chat_settings
 from tests.factories import add_readings, make_device, make_user
+from tests.oracle import Oracle
 
 
 def ask(engine, user_id: int, question: str):  # noqa: ANN001, ANN201
@@ -76,3 +78,28 @@ def test_a_household_of_one_device_in_one_room_is_counted_in_the_singular(engine
 
     assert "You have 1 device in 1 room:" in answer.text
     assert "Kettle" in answer.text
+
+
+def test_a_day_a_device_drew_nothing_has_no_busiest_hour(seeded):
+    # The demo's EV charger does not charge every day: on such a day the answer says it drew
+    # nothing, instead of "the most power at 00:00 (0.0 W)".
+    engine, user_id = seeded
+    with session_scope(engine, read_only=True) as session:
+        oracle = Oracle(session, user_id)
+    london = ZoneInfo("Europe/London")
+    days = [datetime(2026, 11, d, tzinfo=london) for d in range(2, 30)]
+    idle = [
+        d
+        for d in days
+        if oracle.device("ev-charger", d, d + timedelta(days=1)).consumed == 0
+        and oracle.device("ev-charger", d, d + timedelta(days=1)).covered
+    ]
+    assert idle, "the demo's EV charger charged every day"
+    day = idle[0]
+
+    answer = ask(engine, user_id, f"What time did the EV charger charge on {day:%-d %B}?")
+
+    (made,) = answer.tool_calls
+    assert made.name == "hourly_profile" and made.result["peak_hours"][0]["avg_w"] == 0
+    assert "the EV charger drew no power" in answer.text
+    assert "0.0 W)" not in answer.text
