@@ -161,6 +161,13 @@ class OfflineAnalyst:
                 "much did I import from the grid last month?'), or answer one of the questions "
                 "below."
             )
+        if q.problem == "heat":
+            return (
+                "I can't give a heat pump's efficiency (its COP): that is the heat it gives "
+                "over the electricity it uses, and your meters read only the electricity. I "
+                "can give what it used and cost, when it runs and its peak power, as in the "
+                "questions below."
+            )
         if q.problem == "instruction":
             return (
                 "I can't do that. I only read your own household's meters, through read-only "

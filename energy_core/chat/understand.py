@@ -52,6 +52,8 @@ OFF_TOPIC = _rx(
 OTHER_UTILITY = _rx(r"\b(gas|water|oil|petrol|diesel|lpg|propane|wood|pellets?)\b")
 # Figures the meters cannot give: emissions need the grid's carbon intensity, which is not kept.
 CARBON = _rx(r"\b(co2|co₂|carbon|emissions?|emit(s|ted)?|greenhouse|footprint)\b")
+# A heat pump's efficiency needs the heat it gives, which no meter here reads.
+HEAT_OUTPUT = _rx(r"\b(s?cop|coefficient of performance|heat output|efficiency)\b")
 HELP = _rx(
     r"\bwhat (else )?can (i|you) (ask|do|answer)|^\s*(help|hi|hello|hey)\b|\bhelp me\b|"
     r"\bwhat (kind of |sort of )?questions\b|\bexamples?\b|\bhow do(es)? (this|it|you) work"
@@ -395,6 +397,9 @@ def understand(ctx: ToolContext, question: str) -> Question:
     if CARBON.search(raw):
         q.kind, q.problem = "out_of_scope", "carbon"
         return q
+    if HEAT_OUTPUT.search(raw):
+        q.kind, q.problem = "out_of_scope", "heat"
+        return q
     named = bool(mentions or matches)
     if money_question(ctx, q, text, named=named, devices=bool(matches), vocabulary=VOCABULARY):
         return q
@@ -587,7 +592,13 @@ def _kind(text: str, rest: str, q: Question, same_day: bool, previous: bool) -> 
     named = bool(q.sides or q.periods or q.time_of_day)
     generators = bool(q.target.devices) and all(d.is_generator for d in q.target.devices)
     if NEXT.search(text):
-        return "forecast" if COST.search(text) and re.search(r"\bbill\b", text) else "future"
+        if COST.search(text) and re.search(r"\bbill\b", text):
+            q.notes.append(
+                "I can only project the current billing period, not a later one; here is "
+                "its projection."
+            )
+            return "forecast"
+        return "future"
     if (
         FORECAST.search(text)
         and MONEY_OR_USE.search(text)

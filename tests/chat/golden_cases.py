@@ -255,7 +255,7 @@ def explain(question, start, end) -> Case:  # noqa: ANN001
     return Case("explain", question, "explain_period", expect, says)
 
 
-def forecast(question) -> Case:  # noqa: ANN001
+def forecast(question, says=()) -> Case:  # noqa: ANN001
     """The bill projected: the billing period's bill (docs/tariffs.md), which for the demo's
     flat price is the cost so far, projected as 1 December's cost times December's 31 days."""
     return Case(
@@ -266,7 +266,7 @@ def forecast(question) -> Case:  # noqa: ANN001
             "current.total": o.cost(THIS_MONTH, NOW),
             "projected_total": o.cost(YESTERDAY, TODAY) * 31,
         },
-        lambda o: [money(o.cost(YESTERDAY, TODAY) * 31, "GBP"), "Projection", "Method"],
+        lambda o: [money(o.cost(YESTERDAY, TODAY) * 31, "GBP"), "Projection", "Method", *says],
     )
 
 
@@ -434,6 +434,14 @@ GOLDEN: list[Case] = [
     energy("dates", "this winter's consumption so far", THIS_MONTH, NOW),
     energy("dates", "How much did I use on Monday?", *MONDAY),
     energy("dates", "usage 3 days ago", day(11, 29), day(11, 30)),
+    energy(
+        "dates",
+        "How many kWh did the EV charger use since the 1st of November",
+        LAST_MONTH,
+        NOW,
+        EV,
+    ),
+    energy("dates", "usage from the 1st to the 7th of november", *FIRST_WEEK),
     # Clock times on one day cut that day.
     energy("dates", "How much did I use between 3pm and 5pm yesterday?", *CLOCK_15_17),
     energy("dates", "electricity used between 6 and 9 pm on Monday", *CLOCK_18_21),
@@ -695,6 +703,8 @@ GOLDEN: list[Case] = [
     explain("why did I use so little on Saturday 28 November?", day(11, 28), day(11, 29)),
     explain("Why was yesterday so expensive?", YESTERDAY, TODAY),
     # --- the bill projected ---
+    # Next month's bill cannot be projected: the current one is, and the answer says so.
+    forecast("What will my electricity bill be next month?", says=["not a later one"]),
     forecast("What will my bill be?"),
     forecast("What will my bill be this month?"),
     forecast("projected bill"),
@@ -841,6 +851,7 @@ GOLDEN: list[Case] = [
     refused("out of scope", "How much did I use between 3pm and 5pm last week?"),
     refused("out of scope", "What was my water usage yesterday?"),
     refused("out of scope", "How much CO2 did I emit last month?"),
+    refused("out of scope", "whats the heat pumps COP"),
     refused("out of scope", "what's my carbon footprint this week"),
     Case(
         "out of scope",
