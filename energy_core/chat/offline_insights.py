@@ -214,7 +214,33 @@ def answer_solar(ctx: ToolContext, q: Question, call: Call) -> str:
     return out + coverage_note(r["coverage"])
 
 
+def _device_standby(q: Question, call: Call) -> str:
+    """A device's standby: its lowest reading (the always-on load is the household's figure,
+    not one device's)."""
+    made = call("power_stats", **range_args(q), **target_args(q.target))
+    if not made.ok:
+        return made.error
+    span = when(made.evidence)
+    lines = []
+    for row in made.result["per_device"]:
+        name = escape_markdown(row["name"])
+        if row["min_w"] is None:
+            lines.append(f"The {name} has no readings {span}.")
+            continue
+        lines.append(
+            f"The {name}'s lowest reading {span} was **{watts(row['min_w'])}** (its standby "
+            f"draw at most), against an average of {watts(row['avg_w'])}."
+        )
+    return (
+        " ".join(lines)
+        + " The always-on load ('What is my always-on load?') is a figure of the whole "
+        "household." + coverage_note(made.result["coverage"])
+    )
+
+
 def answer_baseload(ctx: ToolContext, q: Question, call: Call) -> str:
+    if q.target.devices:
+        return _device_standby(q, call)
     made = call("baseload")
     r = made.result
     if r["baseload_w"] is None:

@@ -727,6 +727,17 @@ GOLDEN: list[Case] = [
     # --- always-on load ---
     baseload("What is my always-on load?"),
     baseload("What's my baseload?"),
+    # A device's standby is its own lowest reading, not the household's always-on load.
+    Case(
+        "baseload",
+        "what's the heat pump's standby power",
+        "power_stats",
+        lambda o: {
+            "per_device.0.device_id": "heat-pump",
+            "per_device.0.min_w": o.lowest(*ROLLING_7D, "heat-pump"),
+        },
+        lambda o: [watts(o.lowest(*ROLLING_7D, "heat-pump"))],
+    ),
     baseload("How much standby power do I have?"),
     baseload("basload"),
     baseload("What do my devices use when idle? my idle load"),

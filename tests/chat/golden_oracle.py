@@ -82,6 +82,9 @@ class Oracle:
         at = min(ts for ts, w in rows if w == low)
         return -low, at.astimezone(self.tz).isoformat(timespec="seconds")
 
+    def lowest(self, start, end, device) -> float:  # noqa: ANN001
+        return min(w for ts, w in self.raw.readings[device] if start <= ts < end)
+
     def average_power(self, start, end, device) -> float:  # noqa: ANN001
         sums = self.raw.device(device, start, end)
         return sums.consumed * 3600 / sums.covered
