@@ -454,6 +454,8 @@ def answer_comparison(ctx: ToolContext, q: Question, call: Call) -> str:
             full_end=add_days(first.full_end, -7),
             label="the same day a week earlier",
         )
+    elif q.comparison == "last_year":
+        second = first.same_period_last_year()
     else:
         second = first.previous()
     args: dict[str, Any] = target_args(q.target)

@@ -56,7 +56,9 @@ Kind = Literal[
     "future",  # a future period other than the bill projection
     "period_error",
 ]
-Comparison = Literal["previous", "periods", "selections", "same_day_last_week", "times_of_day"]
+Comparison = Literal[
+    "previous", "periods", "selections", "same_day_last_week", "last_year", "times_of_day"
+]
 Grouping = Literal["device", "room", "hour", "day", "week", "month", "hour_of_day", "weekday"]
 
 

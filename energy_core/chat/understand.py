@@ -178,6 +178,11 @@ WHICH_MORE = _rx(
     r"greater|larger|costlier|cheaper)\b"
 )
 SAME_DAY_LAST_WEEK = _rx(r"\b(the )?same day (last|a|the previous|of last) week\b")
+LAST_YEAR_SAME = _rx(
+    r"\b(the )?same (day|week|month|period|time|days) (last year|a year (ago|earlier|before)|"
+    r"the (previous|year before)|of last year)\b|\b(this|that) time last year\b|"
+    r"\ba year (ago|earlier)\b"
+)
 PREVIOUS_REF = _rx(
     r"\bthe (previous|prior|preceding) (one|day|week|month|year)\b|"
     r"\bthe (day|week|month|year) before\b(?! yesterday)|\bthe one before\b"
@@ -356,7 +361,8 @@ def understand(ctx: ToolContext, question: str) -> Question:
     text = correct_typos(raw, ctx.devices)
     same_day = SAME_DAY_LAST_WEEK.search(text)
     previous = PREVIOUS_REF.search(text)
-    masked = _blank(text, [m.span() for m in (same_day, previous) if m])
+    year_ago = LAST_YEAR_SAME.search(text)
+    masked = _blank(text, [m.span() for m in (same_day, previous, year_ago) if m])
     try:
         mentions = find_periods(masked, now=ctx.now, timezone=ctx.timezone)
     except PeriodError as exc:
@@ -428,10 +434,12 @@ def understand(ctx: ToolContext, question: str) -> Question:
 
     q.target = _target(exact)
     q.sides = [_target([m]) for m in exact]
-    q.kind = _kind(text, rest, q, same_day is not None, previous is not None)
+    q.kind = _kind(text, rest, q, same_day is not None, bool(previous or year_ago))
     if q.kind == "comparison":
         q.comparison = (
-            "times_of_day"
+            "last_year"
+            if year_ago and len(q.periods) <= 1
+            else "times_of_day"
             if len(q.times_of_day) >= 2
             else "selections"
             if len(q.sides) >= 2 and len(q.periods) <= 1

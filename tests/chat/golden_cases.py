@@ -588,6 +588,19 @@ GOLDEN: list[Case] = [
     # --- comparisons of periods ---
     compare("Compare this month with last month", (THIS_MONTH, NOW), (LAST_MONTH, THIS_MONTH)),
     compare("This week vs last week", (THIS_WEEK, NOW), (LAST_WEEK, THIS_WEEK)),
+    # "The same week last year" is the same dates twelve months earlier (before any reading).
+    Case(
+        "comparison",
+        "last week compared to the same week last year",
+        "compare_periods",
+        lambda o: {
+            "first.consumption_wh": o.energy(LAST_WEEK, THIS_WEEK),
+            "second.start": "2025-11-23T00:00:00+00:00",
+            "second.end": "2025-11-30T00:00:00+00:00",
+            "second.consumption_wh": None,
+        },
+        lambda o: [kwh(o.energy(LAST_WEEK, THIS_WEEK)), "no readings"],
+    ),
     # One period after "than": the other side is the current one of its kind.
     compare("more than last week?", (THIS_WEEK, NOW), (LAST_WEEK, THIS_WEEK)),
     compare("is usage up compared to last month", (THIS_MONTH, NOW), (LAST_MONTH, THIS_MONTH)),
