@@ -52,6 +52,12 @@ OFF_TOPIC = _rx(
 OTHER_UTILITY = _rx(r"\b(gas|water|oil|petrol|diesel|lpg|propane|wood|pellets?)\b")
 # Figures the meters cannot give: emissions need the grid's carbon intensity, which is not kept.
 CARBON = _rx(r"\b(co2|co₂|carbon|emissions?|emit(s|ted)?|greenhouse|footprint)\b")
+# The whole of the history: from the first reading of the devices asked about.
+ALL_TIME = _rx(
+    r"\bsince (it|they|we|i)( was| were| got| have been| has been)? (installed|set up|added|"
+    r"connected|fitted|started|began)\b|\ball[- ]time\b|\bever\b|\bsince (the )?(start|"
+    r"beginning)\b|\bsince (monitoring|records|the readings) (began|started)\b"
+)
 # A heat pump's efficiency needs the heat it gives, which no meter here reads.
 HEAT_OUTPUT = _rx(r"\b(s?cop|coefficient of performance|heat output|efficiency)\b")
 HELP = _rx(
@@ -451,6 +457,8 @@ def understand(ctx: ToolContext, question: str) -> Question:
         )
     if q.comparison == "previous":
         _than_the_last(masked, mentions, q, ctx)
+    if not q.periods and ALL_TIME.search(masked):
+        q.periods = _all_time(q, ctx)
     _details(text, rest, q)
     return q
 
@@ -463,6 +471,23 @@ _CURRENT_OF |= {"previous month": "this month", "previous year": "this year"}
 
 
 _THAN = re.compile(r"\b(than|compared (to|with)|against|versus|vs)\s*$")
+
+
+def _all_time(q: Question, ctx: ToolContext) -> list[Period]:
+    """From the first reading of the devices asked about (of the household's when none is)
+    until now."""
+    rooms = set(q.target.rooms)
+    devices = list(q.target.devices) + [d for d in ctx.devices if d.location in rooms]
+    starts = [d.first_at for d in devices or ctx.devices if d.first_at is not None]
+    if not starts:
+        return []
+    tz = ZoneInfo(ctx.timezone)
+    start = min(starts).astimezone(tz).replace(microsecond=0)
+    now = ctx.now.astimezone(tz)
+    if start >= now:
+        return []
+    label = "since its first reading" if len(devices) == 1 else "since the first reading"
+    return [Period(start=start, end=now, label=label, kind="rolling", full_end=now)]
 
 
 def _than_the_last(text: str, mentions: list, q: Question, ctx: ToolContext) -> None:

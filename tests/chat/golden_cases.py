@@ -490,6 +490,16 @@ GOLDEN: list[Case] = [
     energy(
         "device", "How much did the router use on 2026-11-15?", day(11, 15), day(11, 16), ROUTER
     ),
+    # "Since it was installed": from its first reading on (a device takes part from then, so
+    # any earlier start gives the same figure).
+    energy(
+        "device",
+        "how much energy did the router use in total since it was installed",
+        day(10, 1),
+        NOW,
+        ROUTER,
+    ),
+    cost("cost", "total cost since monitoring began", day(10, 1), NOW),
     energy("device", "broadband usage in the last 24 hours", NOW - timedelta(days=1), NOW, ROUTER),
     energy("device", "How much did the lights use on Monday?", *MONDAY, LIGHTS),
     energy("device", "Living room consumption over the last 3 days", *ROLLING_3D, LIGHTS),
