@@ -206,7 +206,7 @@ def answer_peak(ctx: ToolContext, q: Question, call: Call) -> str:
             _peak_generation(row, span)
             if row["device_id"] in generators
             else f"The {escape_markdown(row['name'])} peaked at **{watts(row['max_w'])}** "
-            + (f"on {clock(row['max_at'])}" if row["max_at"] else "(time not known)")
+            + (f"({clock(row['max_at'])})" if row["max_at"] else "(time not known)")
             + f" {span} (it averaged {watts(row['avg_w'])})."
             for row in rows
             if row["avg_w"] is not None
@@ -241,7 +241,7 @@ def _peak_generation(row: dict[str, Any], span: str) -> str:
         return f"The {name} generated nothing {span}: none of its readings was negative."
     out = (
         f"The {name}'s peak generation was **{watts(-row['min_w'])}** "
-        + (f"on {clock(row['min_at'])}" if row["min_at"] else "(time not known)")
+        + (f"({clock(row['min_at'])})" if row["min_at"] else "(time not known)")
         + f" {span}"
     )
     if row["avg_generation_w"] is not None:

@@ -131,9 +131,10 @@ SOLAR_SPLIT = _rx(
 )
 SOLAR_WORDS = _rx(r"\b(solar|pv|panels?|generat\w*|produc\w*|inverter|sun)\b")
 PEAK = _rx(
-    r"\bpeak (power|draw|demand|load|reading|wattage)\b|"
-    r"\bmax(imum)? (power|draw|load|demand|wattage|reading)\b|\bmax(imum)?\b.{0,20}\bwatts?\b|"
-    r"\b(highest|biggest|largest|top) (power|draw|demand|load|reading|wattage|spike)\b|"
+    r"\bpeak (power|draw|demand|load|reading|wattage|output)\b|"
+    r"\bmax(imum)? (power|draw|load|demand|wattage|reading|output)\b|"
+    r"\bmax(imum)?\b.{0,20}\bwatts?\b|"
+    r"\b(highest|biggest|largest|top) (power|draw|demand|load|reading|wattage|spike|output)\b|"
     r"\bmost power at once\b|\bmaximum\b|\bpeaked\b|\bpeak\b(?! (usage )?(hour|time|period))"
 )
 AVG_POWER = _rx(

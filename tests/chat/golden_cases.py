@@ -685,6 +685,7 @@ GOLDEN: list[Case] = [
     peak("When did the washing machine peak yesterday?", YESTERDAY, TODAY, "washer-utility"),
     generation_peak("Whats the peak power of the solar panels this week", THIS_WEEK, NOW),
     generation_peak("what was the solar inverter's maximum output yesterday", YESTERDAY, TODAY),
+    generation_peak("solar max output today", TODAY, NOW),
     peak("maximum power of the fridge on Sunday 22 November", *SUNDAY_22, "fridge-kitchen"),
     average_power(
         "What's the average power of the fridge last week?", LAST_WEEK, THIS_WEEK, "fridge-kitchen"
