@@ -19,6 +19,7 @@ from energy_core.chat.wording import (
     coverage_note,
     kwh,
     kwh_or_none,
+    local_time,
     money,
     no_data,
     percent,
@@ -30,7 +31,7 @@ from energy_core.chat.wording import (
     when,
 )
 from energy_core.stats import COST_RULE, TIMES_OF_DAY
-from energy_core.stats.period import add_days
+from energy_core.stats.period import add_days, hours_of
 
 Call = Callable[..., ToolCall]
 LONG_DEFAULTS = {"month": "last 12 months", "week": "last 8 weeks"}
@@ -76,6 +77,28 @@ def _instead_of_figures(made: ToolCall, who: str) -> str | None:
 # --- totals ------------------------------------------------------------------------------------
 
 
+def _breakdown_range(q: Question, granularity: str) -> dict[str, Any]:
+    """The range and target of a total: a breakdown by week or month without a period covers
+    the last weeks or months (the last 7 days by month were two partial months)."""
+    args = range_args(q) | target_args(q.target)
+    if not q.periods and granularity in LONG_DEFAULTS:
+        args["period"] = LONG_DEFAULTS[granularity]
+    return args
+
+
+def _series_rows(r: dict[str, Any], q: Question, granularity: str) -> list[dict[str, Any]]:
+    """The rows of a breakdown, without the hours a part of the day leaves out (each of them
+    would read "no data")."""
+    rows = list(r["series"])
+    while rows and rows[0]["coverage"] is None:
+        rows.pop(0)  # before the first reading: the note says where the readings start
+    part = q.time_of_day or (q.periods[0].time_of_day if q.periods else None)
+    if granularity != "hour" or part is None:
+        return rows
+    wanted = hours_of(part)
+    return [row for row in rows if local_time(row["start"]).hour in wanted]
+
+
 def answer_total(ctx: ToolContext, q: Question, call: Call) -> str:
     if "cost" in q.metrics:
         return _cost(ctx, q, call)
@@ -84,7 +107,7 @@ def answer_total(ctx: ToolContext, q: Question, call: Call) -> str:
     if q.grouping in {"device", "room"}:
         return answer_ranking(ctx, replace(q, limit=20), call)
     granularity = q.grouping if q.grouping in {"hour", "day", "week", "month"} else "total"
-    made = call("energy_usage", granularity=granularity, **range_args(q), **target_args(q.target))
+    made = call("energy_usage", granularity=granularity, **_breakdown_range(q, granularity))
     who = scope(q.target)
     if (instead := _instead_of_figures(made, who)) is not None:
         return instead
@@ -111,9 +134,10 @@ def answer_total(ctx: ToolContext, q: Question, call: Call) -> str:
         out += f" That is {kwh(r['per_day_wh'])} a day on average."
     if granularity != "total":
         rows = "\n".join(
-            f"| {period_name(row, granularity)} | {kwh_or_none(row['consumption_wh'])} | "
+            f"| {period_name(row, granularity, ctx.household.tz)} | "
+            f"{kwh_or_none(row['consumption_wh'])} | "
             f"{percent_or_none(row['coverage'])} |"
-            for row in r["series"]
+            for row in _series_rows(r, q, granularity)
         )
         out += f"\n\n| {cap(granularity)} | Energy | Coverage |\n|---|---|---|\n{rows}"
     return out + coverage_note(r["coverage"])
@@ -133,7 +157,7 @@ def _own_generation(r: dict[str, Any]) -> str:
 
 def _cost(ctx: ToolContext, q: Question, call: Call) -> str:
     granularity = q.grouping if q.grouping in {"hour", "day", "week", "month"} else "total"
-    made = call("cost", granularity=granularity, **range_args(q), **target_args(q.target))
+    made = call("cost", granularity=granularity, **_breakdown_range(q, granularity))
     if not made.ok:
         return made.error
     r = made.result
@@ -151,10 +175,10 @@ def _cost(ctx: ToolContext, q: Question, call: Call) -> str:
         out += f" That is {money(r['cost'] / r['days'], r['currency'])} a day on average."
     if granularity != "total":
         rows = "\n".join(
-            f"| {period_name(row, granularity)} | "
+            f"| {period_name(row, granularity, ctx.household.tz)} | "
             f"{'no data' if row['cost'] is None else money(row['cost'], r['currency'])} | "
             f"{kwh_or_none(row['consumption_wh'])} |"
-            for row in r["series"]
+            for row in _series_rows(r, q, granularity)
         )
         out += f"\n\n| {cap(granularity)} | Cost | Energy |\n|---|---|---|\n{rows}"
     return out + coverage_note(r["coverage"]) + cost_line(ctx)
@@ -326,7 +350,8 @@ def answer_extreme_period(ctx: ToolContext, q: Question, call: Call) -> str:
         figure = f"{money(pick['cost'], r['currency'])} ({kwh(pick['consumption_wh'])} used)"
     out = (
         f"The {words[0] if least else words[1]} {granularity} for {scope(q.target)} "
-        f"{when(made.evidence)} was **{period_name(pick, granularity)}**: {figure}."
+        f"{when(made.evidence)} was **{period_name(pick, granularity, ctx.household.tz)}**: "
+        f"{figure}."
     )
     if pick["coverage"] < LOW_COVERAGE:
         out += f" (Readings cover {percent(pick['coverage'])} of it.)"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from energy_core.chat.periods import describe_range
 from energy_core.chat.question import Target
@@ -137,8 +138,12 @@ def local_time(iso: str) -> datetime:
     return datetime.fromisoformat(iso)
 
 
-def period_name(row: dict[str, Any], granularity: str) -> str:
+def period_name(row: dict[str, Any], granularity: str, tz: ZoneInfo | None = None) -> str:
+    """A row of a breakdown in words; ``tz``, the household's zone, puts both ends in it (a week
+    across a clock change ends at midnight, not at 01:00 in the offset it started with)."""
     start, end = local_time(row["start"]), local_time(row["end"])
+    if tz is not None:
+        start, end = start.astimezone(tz), end.astimezone(tz)
     if granularity == "hour":
         return f"{start:%a %-d %b} {start:%H:%M}-{end:%H:%M}"
     if granularity == "day":

@@ -490,6 +490,39 @@ GOLDEN: list[Case] = [
     energy(
         "device", "How much did the router use on 2026-11-15?", day(11, 15), day(11, 16), ROUTER
     ),
+    # A breakdown by month without a period is of the last 12 months (the last 7 days were two
+    # partial months), from the first month with readings on.
+    Case(
+        "device",
+        "how much power does the router use per month",
+        "energy_usage",
+        lambda o: {"granularity": "month"},
+        lambda o: [f"| November 2026 | {kwh(o.energy(LAST_MONTH, THIS_MONTH, ROUTER))} |"],
+        never_says=["| December 2025 |"],
+    ),
+    # A week across the clock change (25 October) ends at local midnight, in words too.
+    Case(
+        "dates",
+        "weekly energy usage",
+        "energy_usage",
+        lambda o: {"granularity": "week"},
+        lambda o: [
+            f"| the week Mon 19 Oct - Sun 25 Oct 2026 | {kwh(o.energy(day(10, 19), day(10, 26)))} |"
+        ],
+        never_says=["01:00"],
+    ),
+    # An hourly breakdown of a part of the day lists that part's hours only.
+    Case(
+        "dates",
+        "show me the hourly usage for yesterday afternoon",
+        "energy_usage",
+        lambda o: {"consumption_wh": o.energy(YESTERDAY, TODAY, None, range(12, 18))},
+        lambda o: [
+            f"| Tue 1 Dec 12:00-13:00 | "
+            f"{kwh(o.energy(YESTERDAY + timedelta(hours=12), YESTERDAY + timedelta(hours=13)))} |"
+        ],
+        never_says=["| Tue 1 Dec 00:00-01:00 |"],
+    ),
     # "Since it was installed": from its first reading on (a device takes part from then, so
     # any earlier start gives the same figure).
     energy(
