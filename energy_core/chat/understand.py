@@ -45,7 +45,8 @@ INJECTION = _rx(
     r"\bexecute\b|\bshell command\b"
 )
 OFF_TOPIC = _rx(
-    r"\b(weather|joke|capital of|recipe|news|stock|football|movie|film|song|poem|translate|"
+    r"\b(weather|temperatures?|humidity|rain(fall)?|joke|capital of|recipe|news|stock|"
+    r"football|movie|film|song|poem|translate|"
     r"president|prime minister|meaning of life|who (are|made) you|your name|horoscope|lottery|"
     r"sports?|score)\b"
 )
@@ -169,7 +170,8 @@ RANK = _rx(
     r"the (most|least)\b|\bwhere does (my|the|all|our) (energy|electricity|power) go\b|"
     r"\bbreak ?down by (device|room)|\b(by|per|each) (device|appliance|room)\b|"
     r"\b(most|least) (energy|power|electricity)[- ]hungry\b|\bconsumers\b|\bguzzl|"
-    r"\b(share|percentage|proportion|fraction|percent) of\b"
+    r"\b(share|percentage|proportion|fraction|percent) of\b|"
+    r"\b(most|least) (expensive|costly|economical) (devices?|appliances?|rooms?|things?)\b"
 )
 RANK_STRONG = _rx(
     r"\b(rank\w*|top|most|least|biggest|largest|order\w*|sort\w*|consum\w*|use|used|uses|"
@@ -250,7 +252,7 @@ VOCABULARY = frozenset(
     costing reporting working heating cooling washing charges charged charger costing saving
     save saved savings use uses usage used highest lowest higher lower biggest smallest usual
     normal average averages daily weekly monthly hourly cheaper dearer earned earn paid
-    summary summarise summarize overview recap report review highlights sun
+    summary summarise summarize overview recap report review highlights sun costly economical
     """.split()
     + list(MONTHS)
     + list(WEEKDAYS)
@@ -375,6 +377,10 @@ def understand(ctx: ToolContext, question: str) -> Question:
     except PeriodError as exc:
         q.kind, q.problem = "period_error", str(exc)
         return q
+    if re.search(r"\bweekdays?\b|\bweek days?\b", masked):
+        # "the weekend or weekdays last week": weekend days against weekdays, not the weekend
+        # as a period of its own against the week.
+        mentions = [m for m in mentions if m.kind != "weekend"]
     masked = CLOCK_WORDS.sub(_clock_word, masked)
     clock = CLOCK.search(masked)
     if clock:

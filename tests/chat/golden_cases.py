@@ -223,11 +223,11 @@ def profile(question, devices=None) -> Case:  # noqa: ANN001
     return Case("profile", question, "hourly_profile", expect)
 
 
-def weekday_weekend(question, devices=None) -> Case:  # noqa: ANN001
+def weekday_weekend(question, devices=None, span=ROLLING_30D) -> Case:  # noqa: ANN001
     def expect(o: Oracle) -> dict[str, Any]:
         out = {}
         for key, days in (("weekday", {0, 1, 2, 3, 4}), ("weekend", {5, 6})):
-            means = o.hour_means(*ROLLING_30D, devices, min_coverage=0.0, days=days)
+            means = o.hour_means(*span, devices, min_coverage=0.0, days=days)
             out[f"{key}.typical_day_wh"] = sum(means.values())
         return out
 
@@ -628,6 +628,13 @@ GOLDEN: list[Case] = [
         lambda o: {"cost": o.cost(*ROLLING_7D, HEAT)},
         lambda o: [money(o.cost(*ROLLING_7D, HEAT), "GBP"), "Heat pump"],
     ),
+    Case(
+        "ranking",
+        "whats the most expensive appliance to run",
+        "cost",
+        lambda o: {"cost": o.cost(*ROLLING_7D, HEAT)},
+        lambda o: [money(o.cost(*ROLLING_7D, HEAT), "GBP"), "Heat pump"],
+    ),
     # --- comparisons of periods ---
     compare("Compare this month with last month", (THIS_MONTH, NOW), (LAST_MONTH, THIS_MONTH)),
     compare("This week vs last week", (THIS_WEEK, NOW), (LAST_WEEK, THIS_WEEK)),
@@ -744,6 +751,11 @@ GOLDEN: list[Case] = [
                 o.hour_means(*ROLLING_30D), key=o.hour_means(*ROLLING_30D).get
             )
         },
+    ),
+    # "The weekend or weekdays": weekend days against weekdays, not the weekend against the week.
+    weekday_weekend(
+        "did we use more energy on the weekend or on weekdays last week",
+        span=(LAST_WEEK, THIS_WEEK),
     ),
     weekday_weekend("Weekdays vs weekends: how does my usage differ?"),
     weekday_weekend("Do I use more on weekends than on weekdays?"),
@@ -920,6 +932,7 @@ GOLDEN: list[Case] = [
     refused("out of scope", "What was my water usage yesterday?"),
     refused("out of scope", "How much CO2 did I emit last month?"),
     refused("out of scope", "whats the heat pumps COP"),
+    refused("out of scope", "what was the average temperature yesterday"),
     refused("out of scope", "what's my carbon footprint this week"),
     Case(
         "out of scope",
