@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from energy_core.chat.question import Question, Target
@@ -77,6 +78,24 @@ def _instead_of_figures(made: ToolCall, who: str) -> str | None:
 # --- totals ------------------------------------------------------------------------------------
 
 
+def _since_first_reading(ctx: ToolContext, q: Question, made: ToolCall) -> str:
+    """A note when the range starts before the first reading of the devices asked about: the
+    figure is of the part since then ("this year" of a household monitored since October)."""
+    span = (made.evidence or {}).get("range")
+    if not span:
+        return ""
+    rooms = set(q.target.rooms)
+    devices = list(q.target.devices) + [d for d in ctx.devices if d.location in rooms]
+    starts = [d.first_at for d in devices or ctx.devices if d.first_at is not None]
+    if not starts:
+        return ""
+    first = min(starts).astimezone(ctx.household.tz)
+    start, end = local_time(span["start"]), local_time(span["end"])
+    if not start < first - timedelta(days=1) or first >= end:
+        return ""
+    return f" Readings start on {first:%a %-d %b %Y}, so this is the figure since then."
+
+
 def _breakdown_range(q: Question, granularity: str) -> dict[str, Any]:
     """The range and target of a total: a breakdown by week or month without a period covers
     the last weeks or months (the last 7 days by month were two partial months)."""
@@ -130,6 +149,7 @@ def answer_total(ctx: ToolContext, q: Question, call: Call) -> str:
                 f" Solar and other generation produced {kwh(r['generation_wh'])}, so the net "
                 f"was {kwh(r['net_wh'])}."
             )
+    out += _since_first_reading(ctx, q, made)
     if q.per_day and r["per_day_wh"] is not None:
         out += f" That is {kwh(r['per_day_wh'])} a day on average."
     if granularity != "total":
@@ -170,7 +190,7 @@ def _cost(ctx: ToolContext, q: Question, call: Call) -> str:
         f"{kwh(r['import_wh'])} bought from the grid at "
         f"{money(r['price_per_kwh'], r['currency'])}/kWh."
     )
-    out += _own_generation(r)
+    out += _own_generation(r) + _since_first_reading(ctx, q, made)
     if q.per_day and r["per_day_wh"] is not None and r["days"]:
         out += f" That is {money(r['cost'] / r['days'], r['currency'])} a day on average."
     if granularity != "total":

@@ -523,6 +523,14 @@ GOLDEN: list[Case] = [
         ],
         never_says=["| Tue 1 Dec 00:00-01:00 |"],
     ),
+    # A period that starts before the first reading says where the readings start.
+    Case(
+        "dates",
+        "What's my usage this year?",
+        "energy_usage",
+        lambda o: {"consumption_wh": o.energy(day(1, 1), NOW)},
+        lambda o: [kwh(o.energy(day(1, 1), NOW)), "Readings start on Fri 23 Oct 2026"],
+    ),
     # "Since it was installed": from its first reading on (a device takes part from then, so
     # any earlier start gives the same figure).
     energy(
