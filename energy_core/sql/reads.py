@@ -132,7 +132,7 @@ HAVING idx IS NOT NULL
     else:
         devices = f"AND a.device_pk IN ({_pk_list(device_pks)})" if device_pks is not None else ""
         # width_bucket is a binary search over the sorted span bounds: no join at all. Every
-        # column is a float8 that is never NULL (NaN: no extreme), read as one array each.
+        # column is a float8 that is never NULL (NaN: no extreme), read as one array.
         sql = f"""
 SELECT CAST(width_bucket(a.hour_start, CAST(%(bounds)s AS timestamptz[])) - 1 AS float8),
        CAST(a.device_pk AS float8), SUM(a.consumed_wh), SUM(a.generated_wh), SUM(a.covered_s),
@@ -149,27 +149,28 @@ GROUP BY 1, a.device_pk
             "full_end": full_end,
             "bounds": list(bounds),
         }
-        return _float_columns(conn, sql, params, SPAN_SUMS_WIDTH)
+        return _float_rows(conn, sql, params, SPAN_SUMS_WIDTH)
     rows = conn.connection.driver_connection.execute(sql, params).fetchall()
     return np.fromiter(
         chain.from_iterable(rows), dtype=np.float64, count=len(rows) * SPAN_SUMS_WIDTH
     ).reshape(-1, SPAN_SUMS_WIDTH)
 
 
-def _float_columns(conn: Connection, sql: str, params: dict, width: int) -> np.ndarray:
-    """The rows of ``sql`` (``width`` float8 columns, none NULL) as one array: each column comes
-    back as one float8[] in binary and goes into numpy as it is, with no Python object per value.
-    A month by day of 500 devices is up to 15k rows of nine; fetched as rows, psycopg made a
-    float for each value and a tuple for each row before they went into the array."""
-    columns = ", ".join(f"array_agg(c{k})" for k in range(width))
+def _float_rows(conn: Connection, sql: str, params: dict, width: int) -> np.ndarray:
+    """The rows of ``sql`` (``width`` float8 columns, none NULL) as one array: they come back as
+    one two-dimensional float8[] in binary and go into numpy as they are, with no Python object
+    per value. A month by day of 500 devices is up to 15k rows of nine; fetched as rows, psycopg
+    made a float for each value and a tuple for each row before they went into the array."""
     names = ", ".join(f"c{k}" for k in range(width))
     cursor = conn.connection.driver_connection.cursor(binary=True)
     cursor.adapters.register_loader(_FLOAT8_ARRAY_OID, _float8_array_loader())
     with cursor:
-        found = cursor.execute(f"SELECT {columns} FROM ({sql}) AS t ({names})", params).fetchone()
-    if found[0] is None:  # no row: array_agg gives NULL
+        (found,) = cursor.execute(
+            f"SELECT array_agg(ARRAY[{names}]) FROM ({sql}) AS t ({names})", params
+        ).fetchone()
+    if found is None:  # no row: array_agg gives NULL
         return np.empty((0, width), dtype=np.float64)
-    return np.column_stack(found).astype(np.float64, copy=False)
+    return found.reshape(-1, width)
 
 
 _FLOAT8_ARRAY_OID = 1022
@@ -177,21 +178,22 @@ _FLOAT8_ARRAY_OID = 1022
 
 @cache
 def _float8_array_loader() -> type:
-    """psycopg's loader of a one-dimensional float8[] without NULLs, in binary, as a numpy array
-    (made on first use: a process on SQLite never imports psycopg). After the header (dimensions,
-    flags, element type, then length and lower bound) each element is its length (always 8) and
-    its 8 bytes, big-endian."""
+    """psycopg's loader of a float8[] without NULLs, in binary, as a flat numpy array of its
+    elements in order (made on first use: a process on SQLite never imports psycopg). After the
+    header (dimensions, flags, element type, then each dimension's length and lower bound) each
+    element is its length (always 8) and its 8 bytes, big-endian."""
     from psycopg.adapt import Loader
     from psycopg.pq import Format
 
     def load(self, data: bytes | memoryview) -> np.ndarray:
         ndim, has_nulls = int.from_bytes(data[0:4], "big"), int.from_bytes(data[4:8], "big")
-        if ndim == 0:
-            return np.empty(0, dtype=np.float64)
-        if ndim != 1 or has_nulls:
-            raise ValueError("expected a one-dimensional float8[] without NULLs")
-        n = int.from_bytes(data[12:16], "big")
-        return np.frombuffer(data, dtype=_ELEMENT, count=n, offset=20)["value"].astype(np.float64)
+        if has_nulls:
+            raise ValueError("expected a float8[] without NULLs")
+        count = 1 if ndim else 0
+        for d in range(ndim):
+            count *= int.from_bytes(data[12 + 8 * d : 16 + 8 * d], "big")
+        items = np.frombuffer(data, dtype=_ELEMENT, count=count, offset=12 + 8 * ndim)
+        return items["value"].astype(np.float64)
 
     return type("Float8ArrayLoader", (Loader,), {"format": Format.BINARY, "load": load})
 
