@@ -15,6 +15,7 @@ from energy_core.chat.render import escape_markdown
 from energy_core.chat.toolbase import ToolCall, ToolContext
 from energy_core.chat.wording import (
     LOW_COVERAGE,
+    adverbial,
     cap,
     clock,
     coverage_note,
@@ -546,7 +547,8 @@ def answer_comparison(ctx: ToolContext, q: Question, call: Call) -> str:
         basis = "a day " if partial else ""
         what = "energy " if cost else ""
         out += (
-            f" That is {abs(change):.0f}% {direction} {what}{basis}{a['label']} than {b['label']}."
+            f" That is {abs(change):.0f}% {direction} {what}{basis}{adverbial(a['label'])} "
+            f"than {adverbial(b['label'])}."
         )
         if partial:
             out += " (I compare daily averages because one period is not over yet.)"

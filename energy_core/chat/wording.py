@@ -99,6 +99,22 @@ def when(evidence: dict[str, Any] | None, key: str = "range") -> str:
     return "in " + description
 
 
+_MONTH_LABEL = re.compile(
+    r"^(january|february|march|april|may|june|july|august|september|october|november|"
+    r"december) \d{4}$"
+)
+
+
+def adverbial(label: str) -> str:
+    """A period's label as it stands after "more" or "than": "on Saturday 28 November 2026",
+    "in November 2026", "last week"."""
+    if _DAY_LABEL.match(label.lower()):
+        return "on " + label
+    if _MONTH_LABEL.match(label.lower()):
+        return "in " + label
+    return label
+
+
 def cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 

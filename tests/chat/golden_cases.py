@@ -659,6 +659,17 @@ GOLDEN: list[Case] = [
         },
         lambda o: [kwh(o.energy(LAST_WEEK, THIS_WEEK)), "no readings"],
     ),
+    # A change between two days reads "on ... than on ...".
+    Case(
+        "comparison",
+        "fridge on Saturday 28 November vs Sunday 29 November",
+        "compare_periods",
+        lambda o: {
+            "first.consumption_wh": o.energy(day(11, 28), day(11, 29), FRIDGE),
+            "second.consumption_wh": o.energy(day(11, 29), day(11, 30), FRIDGE),
+        },
+        lambda o: ["on Saturday 28 November 2026 than on Sunday 29 November 2026."],
+    ),
     # One period after "than": the other side is the current one of its kind.
     compare("more than last week?", (THIS_WEEK, NOW), (LAST_WEEK, THIS_WEEK)),
     compare("is usage up compared to last month", (THIS_MONTH, NOW), (LAST_MONTH, THIS_MONTH)),
