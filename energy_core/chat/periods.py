@@ -232,7 +232,10 @@ class _Builder:
         saturday = self.today - timedelta(days=back)
         if qualifier == "last" and self.today.weekday() >= 5:
             saturday -= timedelta(days=7)
-        label = "this weekend" if qualifier == "this" else "last weekend"
+        # On a weekday "this weekend" has not begun: the one answered is the last one, and is
+        # called so.
+        running = self.today.weekday() >= 5
+        label = "this weekend" if qualifier == "this" and running else "last weekend"
         # A weekend steps back a week at a time: the weekend before.
         return self._make(
             local_midnight(saturday, self.tz),

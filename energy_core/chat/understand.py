@@ -136,7 +136,9 @@ PEAK = _rx(
     r"\bmax(imum)? (power|draw|load|demand|wattage|reading|output)\b|"
     r"\bmax(imum)?\b.{0,20}\bwatts?\b|"
     r"\b(highest|biggest|largest|top) (power|draw|demand|load|reading|wattage|spike|output)\b|"
-    r"\bmost power at once\b|\bmaximum\b|\bpeaked\b|\bpeak\b(?! (usage )?(hour|time|period))"
+    r"\bmost power at once\b|\bmaximum\b|\bpeaked\b|\bpeak\b(?! (usage )?(hour|time|period))|"
+    r"\bwhen did (i|we|the house|the household|my house)\b.{0,30}"
+    r"\bmost (power|electricity|energy)\b"
 )
 AVG_POWER = _rx(
     r"\baverage (power|draw|load|watts|wattage)\b|\bmean power\b|\bhow many watts\b|"

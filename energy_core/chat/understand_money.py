@@ -41,6 +41,8 @@ BUDGET = _rx(r"\bbudget")
 STANDING = _rx(r"\bstanding[- ](charges?|fees?|rates?)\b|\bdaily (standing )?charge\b")
 CHEAPEST_TIME = _rx(
     r"\b(cheapest|cheaper|best|cheap) (time|times|hours|moment)\b|"
+    r"\b(cheapest|cheaper|best|cheap) (hour|slot)s? to (run|use|charge|start|put on|switch on|"
+    r"turn on|do)\b|"
     r"\bwhen (is|are|'s) (electricity|power|energy|it|the price|my price) (cheap|cheapest|lowest)|"
     r"\bwhen should (i|we) (run|use|charge|start|put on|switch on|turn on)\b"
 )

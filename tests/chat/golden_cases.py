@@ -203,6 +203,13 @@ def generation_peak(question, start, end) -> Case:  # noqa: ANN001
     )
 
 
+def _busiest_hour(o: Oracle, start: datetime, end: datetime) -> dict[str, Any]:
+    """The hour of the highest average consumption, among the hours covered at least half."""
+    rows = [(at, avg) for at, avg, cov in o.hourly(start, end) if cov and cov >= 0.5]
+    at, avg = max(rows, key=lambda r: r[1])
+    return {"peak_hour_start": at.isoformat(timespec="seconds"), "peak_hour_avg_w": avg}
+
+
 def average_power(question, start, end, device) -> Case:  # noqa: ANN001
     return Case(
         "power",
@@ -430,6 +437,22 @@ GOLDEN: list[Case] = [
     energy("dates", "How much did I use last weekend?", *LAST_WEEKEND),
     energy("dates", "weekend usage, last weekend", *LAST_WEEKEND),
     energy("dates", "How much did the car use last weekend?", *LAST_WEEKEND, EV),
+    # On a weekday "this weekend" has not begun: the last one is answered, and called so.
+    Case(
+        "dates",
+        "How much did I spend on the EV this weekend?",
+        "cost",
+        lambda o: {"cost": o.cost(*LAST_WEEKEND, EV)},
+        lambda o: [money(o.cost(*LAST_WEEKEND, EV), "GBP"), "last weekend (Sat 28 Nov"],
+        never_says=["this weekend"],
+    ),
+    # "When did I use the most power": the busiest hour of the period.
+    Case(
+        "power",
+        "when did I use the most power last weekend",
+        "power_stats",
+        lambda o: _busiest_hour(o, *LAST_WEEKEND),
+    ),
     energy("dates", "How much have I used this winter?", THIS_MONTH, NOW),
     energy("dates", "this winter's consumption so far", THIS_MONTH, NOW),
     energy("dates", "How much did I use on Monday?", *MONDAY),

@@ -366,6 +366,14 @@ MONEY_CASES: list[Case] = [
     ),
     Case(
         "tariff",
+        "which is the cheapest hour to run the dishwasher",
+        "tariff_day",
+        lambda o: {"cheapest_price": 0.20, "same_price_all_day": False},
+        lambda o: ["**13:00-15:00**", "£0.20/kWh"],
+        household="saver",
+    ),
+    Case(
+        "tariff",
         "when should I run the tumble dryer to pay least?",
         "tariff_day",
         lambda o: {"cheapest_hours": ["2026-12-02T13:00:00+00:00", "2026-12-02T14:00:00+00:00"]},
