@@ -91,6 +91,11 @@ class _Builder:
     def week(self, offset: int) -> Period:
         return self._started(week_period(self.today, offset=offset, now=self.now))
 
+    def week_of(self, day: date) -> Period:
+        monday = day - timedelta(days=day.weekday())
+        this_monday = self.today - timedelta(days=self.today.weekday())
+        return self.week((monday - this_monday).days // 7)
+
     def month(self, year: int, month: int, label: str | None = None) -> Period:
         return self._started(month_period(year, month, now=self.now, label=label))
 
@@ -421,6 +426,13 @@ def _combine_ranges(text: str, found: list[PeriodMention], b: _Builder) -> list[
     while i < len(found):
         mention = found[i]
         before = text[: mention.span[0]]
+        if mention.kind in _DATE_KINDS and re.search(
+            r"\bweek\s+(?:of|starting|beginning|commencing)\s+(?:on\s+)?(?:the\s+)?$", before
+        ):
+            # "the week of 16 November": the week (Monday to Sunday) that holds the day.
+            out.append(PeriodMention(b.week_of(mention.period.start.date()), mention.span))
+            i += 1
+            continue
         if re.search(r"\bsince\s+(?:the\s+)?$|\bsince$", before):
             out.append(PeriodMention(b.since(mention.period), mention.span))
             i += 1

@@ -209,7 +209,10 @@ ENERGY = _rx(
     r"\bpower\b|\bgenerat|\bproduc|\bexport|\bwatts?\b|\bcharg(e|ed|ing)\b|\bran\b|\brun\b"
 )
 LEAST = _rx(r"\b(least|lowest|smallest|cheapest|quietest|lightest|fewest|less)\b")
-BY_ROOM = _rx(r"\b(which|what) rooms?\b|\b(by|per|each|every) room\b|\brooms?\b.{0,20}\brank")
+BY_ROOM = _rx(
+    r"\b(which|what) rooms?\b|\b(by|per|each|every) room\b|\brooms?\b.{0,20}\brank|"
+    r"\b(rank|sort|order|list)\w* (the |my |all |our )*rooms\b"
+)
 GROUPINGS = [
     ("hour", _rx(r"\b(per|each|every|by( the)?) hour\b|\bhourly\b|\bhour by hour\b")),
     (

@@ -457,6 +457,7 @@ GOLDEN: list[Case] = [
     energy("dates", "this winter's consumption so far", THIS_MONTH, NOW),
     energy("dates", "How much did I use on Monday?", *MONDAY),
     energy("dates", "usage 3 days ago", day(11, 29), day(11, 30)),
+    energy("dates", "total usage for the week of 16 November", day(11, 16), day(11, 23)),
     energy(
         "dates",
         "How many kWh did the EV charger use since the 1st of November",
@@ -658,6 +659,16 @@ GOLDEN: list[Case] = [
         "cost",
         lambda o: {"cost": o.cost(*ROLLING_7D, HEAT)},
         lambda o: [money(o.cost(*ROLLING_7D, HEAT), "GBP"), "Heat pump"],
+    ),
+    Case(
+        "ranking",
+        "Rank rooms by cost in November",
+        "top_devices",
+        lambda o: {
+            "ranking.0.room": "Garden",
+            "ranking.0.consumption_wh": o.energy(LAST_MONTH, THIS_MONTH, HEAT),
+        },
+        lambda o: [money(o.cost(LAST_MONTH, THIS_MONTH, HEAT), "GBP")],
     ),
     Case(
         "ranking",

@@ -61,6 +61,8 @@ def test_an_explicit_date_beats_the_weekday_word_and_a_wrong_weekday_is_pointed_
         ("from the 1st to the 7th of November", date(2026, 11, 1), date(2026, 11, 8)),
         ("between the 23rd and the 29th", date(2026, 11, 23), date(2026, 11, 30)),
         ("on Monday 30/11", date(2026, 11, 30), date(2026, 12, 1)),
+        ("the week of 18 November", date(2026, 11, 16), date(2026, 11, 23)),
+        ("the week starting 23/11", date(2026, 11, 23), date(2026, 11, 30)),
     ],
 )
 def test_period_words(words, first, end):
