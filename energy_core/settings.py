@@ -247,6 +247,15 @@ class Settings(BaseSettings):
                     ) from exc
         return value
 
+    @field_validator("openai_api_key", "openai_base_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # ``ENERGY_OPENAI_API_KEY=`` as a copied .env line leaves it: no key, the offline
+        # analyst, not an LLM engine that fails and falls back on every answer.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _normalize_url(cls, value: str) -> str:

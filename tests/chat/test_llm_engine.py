@@ -17,6 +17,7 @@ from energy_core.chat import LLM, OFFLINE, TOOLS, selected_engine, stream_answer
 from energy_core.chat.offline import OfflineAnalyst
 from energy_core.chat.tools import ToolContext
 from energy_core.db import session_scope
+from energy_core.settings import Settings
 from tests.chat.conftest import NOW, chat_settings
 from tests.chat.fake_openai import FakeOpenAI, Reply, call, text
 from tests.factories import add_readings, make_device, make_user
@@ -100,6 +101,16 @@ def bob_leaked(server: FakeOpenAI, chunks: list[str], answer) -> list[str]:  # n
 def test_engine_selection_follows_the_api_key():
     assert selected_engine(chat_settings()) == OFFLINE
     assert selected_engine(llm_settings()) == LLM
+
+
+def test_an_empty_api_key_in_the_environment_is_no_key(monkeypatch):
+    # A copied .env line, ``ENERGY_OPENAI_API_KEY=``: the offline analyst answers, not an LLM
+    # engine that fails and falls back with a notice on every answer.
+    monkeypatch.setenv("ENERGY_OPENAI_API_KEY", "")
+    monkeypatch.setenv("ENERGY_OPENAI_BASE_URL", "  ")
+    settings = Settings(database_url="sqlite://")
+    assert settings.openai_api_key is None and settings.openai_base_url is None
+    assert selected_engine(settings) == OFFLINE
 
 
 def test_tools_are_called_with_validated_arguments_and_results_flow_back_streamed(seeded):
