@@ -75,8 +75,12 @@ _ORDINAL_WORDS = "|".join(sorted(ORDINAL_WORDS, key=len, reverse=True))
 # later pattern never matches text an earlier one has claimed.
 _PERIOD_WORDS: dict[str, str] = {
     "iso_date": r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b",
-    # 30/11, 11/28, 3/12/2026 (not "24/7", which is all the time).
-    "numeric_date": r"(?<![\d/])(?!24/7\b)(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?(?![\d/])",
+    # 30/11, 11/28, 3/12/2026; not "24/7" (all the time), a price or ratio ("0.30/0.15",
+    # "30/15p") or a fraction of something ("1/3 of my electricity").
+    "numeric_date": (
+        r"(?<![\d/.,£$€])(?!24/7\b)(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?"
+        r"(?![\d/%£$€\w]|[.,]\d|\s+of\b)"
+    ),
     "ago": rf"\b({_NUMBER}|a|an)\s+(day|week|month)s?\s+ago\b",
     "day_month": (
         rf"\b(\d{{1,2}}|{_ORDINAL_WORDS}){_ORDINAL}(?:\s+of)?\s+({_MONTH_ANY})\b\.?"

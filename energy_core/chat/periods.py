@@ -149,14 +149,16 @@ class _Builder:
             raise PeriodError(f"There is no such date ({day}/{month}): {exc}.") from exc
         return self.day(candidate)
 
-    def numeric_date(self, first: int, second: int, year: str | None) -> Period:
+    def numeric_date(self, first: int, second: int, year: str | None) -> Period | None:
         """30/11 or 11/28: in the order that makes a date; when both do (3/12), in the
-        household's order: month first in the Americas, day first elsewhere."""
+        household's order: month first in the Americas, day first elsewhere. None when neither
+        number can be a month (30/15, 5/0): that is no date at all, so the words around it are
+        read without it."""
+        if not (1 <= first <= 12 or 1 <= second <= 12) or 0 in (first, second):
+            return None
         month_first = second > 12 or (first <= 12 and self.tz.key.startswith("America/"))
         month, dom = (first, second) if month_first else (second, first)
         full_year = None if year is None else int(year) + (2000 if len(year) == 2 else 0)
-        if not 1 <= month <= 12:
-            raise PeriodError(f"There is no such date ({first}/{second}): no month {month}.")
         return self.latest_date(month, dom, full_year)
 
     def ago(self, count: int, unit: str) -> Period:

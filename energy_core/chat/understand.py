@@ -52,7 +52,7 @@ OFF_TOPIC = _rx(
 )
 OTHER_UTILITY = _rx(r"\b(gas|water|oil|petrol|diesel|lpg|propane|wood|pellets?)\b")
 # Figures the meters cannot give: emissions need the grid's carbon intensity, which is not kept.
-CARBON = _rx(r"\b(co2|co₂|carbon|emissions?|emit(s|ted)?|greenhouse|footprint)\b")
+CARBON = _rx(r"\b(co2|co₂|carbon|emissions?|emit(s|ted)?|greenhouse)\b")
 # The whole of the history: from the first reading of the devices asked about.
 ALL_TIME = _rx(
     r"\bsince (it|they|we|i)( was| were| got| have been| has been)? (installed|set up|added|"
@@ -60,7 +60,11 @@ ALL_TIME = _rx(
     r"beginning)\b|\bsince (monitoring|records|the readings) (began|started)\b"
 )
 # A heat pump's efficiency needs the heat it gives, which no meter here reads.
-HEAT_OUTPUT = _rx(r"\b(s?cop|coefficient of performance|heat output|efficiency)\b")
+# (An efficiency only of a heat pump: "the efficiency of my solar panels" is not this question.)
+HEAT_OUTPUT = _rx(
+    r"\b(s?cop|coefficient of performance|heat output)\b|"
+    r"\bheat ?pump\b.{0,40}\befficien|\befficien\w*\b.{0,40}\bheat ?pump"
+)
 HELP = _rx(
     r"\bwhat (else )?can (i|you) (ask|do|answer)|^\s*(help|hi|hello|hey)\b|\bhelp me\b|"
     r"\bwhat (kind of |sort of )?questions\b|\bexamples?\b|\bhow do(es)? (this|it|you) work"
@@ -191,7 +195,7 @@ WHICH_MORE = _rx(
 SAME_DAY_LAST_WEEK = _rx(r"\b(the )?same day (last|a|the previous|of last) week\b")
 LAST_YEAR_SAME = _rx(
     r"\b(the )?same (day|week|month|period|time|days) (last year|a year (ago|earlier|before)|"
-    r"the (previous|year before)|of last year)\b|\b(this|that) time last year\b|"
+    r"the previous year|the year before|of last year)\b|\b(this|that) time last year\b|"
     r"\ba year (ago|earlier)\b"
 )
 PREVIOUS_REF = _rx(
@@ -525,10 +529,14 @@ def _hour(number: str, minutes: str | None, meridiem: str | None) -> int | None:
 
 
 def _clock_word(match: re.Match[str]) -> str:
+    """ "midnight" as "12am", padded to the word's length: the periods' positions, found before,
+    still point at the same words (a shorter text shifted them onto a device's name)."""
     word = {"midnight": "12am", "noon": "12pm", "midday": "12pm"}
     if match.group(1):
-        return word[match.group(1).lower()]
-    return match.group(2) + word[match.group(3).lower()]
+        clock = word[match.group(1).lower()]
+    else:
+        clock = match.group(2) + word[match.group(3).lower()]
+    return clock.ljust(len(match.group(0)))
 
 
 def _clock_ends(match: re.Match[str]) -> tuple[tuple[int, int], tuple[int, int]] | None:

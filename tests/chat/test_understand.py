@@ -155,3 +155,34 @@ def test_typos_of_the_analysts_own_words_are_corrected_but_not_device_names():
         "how much electricity yesterday"
     )
     assert correct_typos("the frdge", list(DEVICES)) == "the frdge"
+
+
+def test_prices_ratios_and_fractions_are_no_dates():
+    for words in (
+        "i pay 0.30/0.15 day/night, when should i run the dishwasher",
+        "is 30/15p a good tariff",
+        "did the heat pump use 1/3 of my electricity",
+        "a 50/50 split",
+    ):
+        assert find_periods(words, now=NOW, timezone="Europe/London") == [], words
+
+
+def test_the_same_day_the_previous_week_is_last_week_not_last_year(ctx):
+    q = understand(ctx, "Compare yesterday with the same day the previous week")
+    assert q.kind == "comparison" and q.comparison == "same_day_last_week"
+    q = understand(ctx, "How does this week compare to the same week the year before?")
+    assert q.kind == "comparison" and q.comparison == "last_year"
+
+
+def test_only_a_heat_pumps_efficiency_is_out_of_reach_and_a_footprint_is_not_carbon(ctx):
+    q = understand(ctx, "What's the efficiency of my heat pump?")
+    assert (q.kind, q.problem) == ("out_of_scope", "heat")
+    for question in ("What's the efficiency of my solar panels?", "What is my energy footprint?"):
+        q = understand(ctx, question)
+        assert q.problem not in {"heat", "carbon"}, question
+
+
+def test_midnight_in_a_clock_range_leaves_the_device_after_it_readable(ctx):
+    q = understand(ctx, "Between midnight and 6am yesterday heat pump usage?")
+    assert [d.device_id for d in q.target.devices] == ["heat-pump"]
+    assert q.periods[0].start.date() == date(2026, 12, 1)
