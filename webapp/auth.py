@@ -362,6 +362,7 @@ LIVE_PAGE_MODULES = (
     "energy_core.stats",
     "webapp.charts",
     "webapp.downloads",
+    "webapp.layout",
     "webapp.loaders",
     "webapp.notices",
     "webapp.reads",

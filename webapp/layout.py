@@ -5,7 +5,7 @@ other and its first chart below the fold of a phone; a wrapping row keeps two a 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import streamlit as st
@@ -29,7 +29,7 @@ def figure_row(figures: Sequence[Figure]) -> None:
     """``figures`` side by side, each the same width, wrapping on a narrow screen."""
     with st.container(horizontal=True, gap="small"):
         for figure in figures:
-            with st.container(width="stretch", gap=None) if figure.note else _nothing():
+            with st.container(width="stretch", gap=None) if figure.note else nullcontext():
                 st.metric(
                     figure.label,
                     figure.value,
@@ -54,8 +54,3 @@ def tile_rows(count: int, *, per_row: int) -> Iterator[DeltaGenerator]:
                 else:
                     # An empty slot holds the place of a missing tile on a desktop's last line.
                     st.container(width="stretch", height=1)
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield

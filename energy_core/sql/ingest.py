@@ -322,7 +322,10 @@ def insert_readings(
         try:
             cur.execute(_PG_STORE_NEW_READINGS, params)
         except psycopg.errors.UniqueViolation:
+            # Back to before the batch, and out of the savepoint: the second statement writes
+            # in the transaction itself, not in a subtransaction of its own.
             cur.execute(f"ROLLBACK TO SAVEPOINT {_NEW_READINGS_SAVEPOINT}")
+            cur.execute(f"RELEASE SAVEPOINT {_NEW_READINGS_SAVEPOINT}")
         else:
             inserted = cur.fetchone()[0]
             cur.execute(f"RELEASE SAVEPOINT {_NEW_READINGS_SAVEPOINT}")
