@@ -186,7 +186,7 @@ def sign_in(page, url: str, email: str, password: str) -> None:  # noqa: ANN001
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     # One press is enough, also as the first sign-in after a start (webapp/login_cookie.py).
-    page.get_by_role("heading", name="Live").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Live").first.wait_for(timeout=60_000)
     # The cookie component stores the login cookie a moment after the page shows: a test that
     # opens an address next (a reload) must not outrun it, or it finds itself signed out.
     login_cookie(page.context)
