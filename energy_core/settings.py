@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """The usual sources in the usual order, without ``.env`` when it has no variables (no
         file, as in tests and most deployments): it would find nothing, yet still work through
-        every field, which was about four fifths of building the settings."""
+        every field, which was nearly half of building the settings (6.6 ms, now 3.6 ms)."""
         if getattr(dotenv_settings, "env_vars", None):
             return init_settings, env_settings, dotenv_settings, file_secret_settings
         return init_settings, env_settings, file_secret_settings

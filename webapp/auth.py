@@ -16,12 +16,14 @@ The rules around the library live in ``energy_core.accounts`` and are applied he
 
 from __future__ import annotations
 
+import ast
 import logging
 import threading
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -355,20 +357,24 @@ def _load_chart_code() -> None:
         )
 
 
-# The modules the Live page (the page after a sign-in) imports beyond the frame's own, in the
-# page's order (two threads that import in one order never wait for each other in a cycle).
-# Imported after "Sign in", they were about a tenth of the server's part of the first chart.
-LIVE_PAGE_MODULES = (
-    "energy_core.stats",
-    "webapp.charts",
-    "webapp.downloads",
-    "webapp.layout",
-    "webapp.loaders",
-    "webapp.notices",
-    "webapp.reads",
-    "webapp.summary_view",
-    "webapp.units",
-)
+# The page a sign-in opens. Its own imports are imported ahead of it (``_load_page_modules``),
+# read from the file so that the list cannot fall behind the page.
+LIVE_PAGE = Path(__file__).parent / "pages" / "live.py"
+
+
+def page_modules(page: Path) -> list[str]:
+    """The project's modules that ``page`` imports at its top, in the page's order (two threads
+    that import in one order never wait for each other in a cycle)."""
+    tree = ast.parse(page.read_text(encoding="utf-8"))
+    return [
+        node.module
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom)
+        and node.module
+        and node.module.split(".")[0] in {"energy_core", "webapp"}
+    ]
+
+
 _page_modules_loading = threading.Lock()
 _page_modules_loaded = False
 
@@ -384,7 +390,9 @@ def _load_page_modules() -> None:
         _page_modules_loaded = True
 
     def load() -> None:
-        for name in LIVE_PAGE_MODULES:
+        # Imported after "Sign in", they were about a tenth of the server's part of the first
+        # chart of a fresh server.
+        for name in page_modules(LIVE_PAGE):
             try:
                 import_module(name)
             except Exception:  # the page's own import reports it, in the page
