@@ -52,8 +52,39 @@ GLOSSARY: dict[str, str] = {
 }
 
 
+class Extremes:
+    """The lowest and highest reading kept so far (``min_w``/``min_at``, ``max_w``/``max_at``),
+    for the classes that sum figures: a new extreme wins, and of equal ones the one read first."""
+
+    __slots__ = ()
+
+    def take_extremes(
+        self,
+        min_w: float | None,
+        min_at: datetime | None,
+        max_w: float | None,
+        max_at: datetime | None,
+    ) -> None:
+        if min_w is not None and (
+            self.min_w is None
+            or min_w < self.min_w
+            or (min_w == self.min_w and _earlier(min_at, self.min_at))
+        ):
+            self.min_w, self.min_at = min_w, min_at
+        if max_w is not None and (
+            self.max_w is None
+            or max_w > self.max_w
+            or (max_w == self.max_w and _earlier(max_at, self.max_at))
+        ):
+            self.max_w, self.max_at = max_w, max_at
+
+
+def _earlier(a: datetime | None, b: datetime | None) -> bool:
+    return a is not None and (b is None or a < b)
+
+
 @dataclass(slots=True)
-class Figure:
+class Figure(Extremes):
     """What was measured for one device (``device_id``) or several together (None) over
     ``[start, end)``.
 
@@ -194,29 +225,5 @@ class Figure:
         self.sample_count += other.sample_count
         self.take_extremes(other.min_w, other.min_at, other.max_w, other.max_at)
 
-    def take_extremes(
-        self,
-        min_w: float | None,
-        min_at: datetime | None,
-        max_w: float | None,
-        max_at: datetime | None,
-    ) -> None:
-        if min_w is not None and (
-            self.min_w is None
-            or min_w < self.min_w
-            or (min_w == self.min_w and _earlier(min_at, self.min_at))
-        ):
-            self.min_w, self.min_at = min_w, min_at
-        if max_w is not None and (
-            self.max_w is None
-            or max_w > self.max_w
-            or (max_w == self.max_w and _earlier(max_at, self.max_at))
-        ):
-            self.max_w, self.max_at = max_w, max_at
 
-
-def _earlier(a: datetime | None, b: datetime | None) -> bool:
-    return a is not None and (b is None or a < b)
-
-
-__all__ = ["GLOSSARY", "Figure"]
+__all__ = ["GLOSSARY", "Extremes", "Figure"]

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from energy_core.energy import summarize_step
 from energy_core.sql import reads as sql
-from energy_core.stats.figures import Figure
+from energy_core.stats.figures import Extremes, Figure
 from energy_core.stats.money import price_flows
 from energy_core.stats.selection import DeviceRef, Selection
 from energy_core.types import HOUR, ceil_hour, floor_hour
@@ -31,7 +31,7 @@ class Span:
     period: int
 
 
-class Sums:
+class Sums(Extremes):
     """Running sums of one device in one span."""
 
     __slots__ = (
@@ -70,18 +70,6 @@ class Sums:
         self.samples += samples
         self.imported += imported
         self.exported += exported
-
-    def take_extremes(
-        self,
-        min_w: float | None,
-        min_at: datetime | None,
-        max_w: float | None,
-        max_at: datetime | None,
-    ) -> None:
-        if min_w is not None and (self.min_w is None or min_w < self.min_w):
-            self.min_w, self.min_at = min_w, min_at
-        if max_w is not None and (self.max_w is None or max_w > self.max_w):
-            self.max_w, self.max_at = max_w, max_at
 
 
 class Cells:
