@@ -1,4 +1,4 @@
-"""Columns the tables share: the owning household's id and UTC instants."""
+"""Columns the tables share: the owning household's id, a device's id and UTC instants."""
 
 from __future__ import annotations
 
@@ -25,3 +25,15 @@ def user_id_field(*, primary_key: bool = False) -> Any:
             nullable=False,
         )
     )
+
+
+def device_pk_field(*, primary_key: bool = False, nullable: bool = False) -> Any:
+    """A device's ``device_pk`` with a foreign key, its rows deleted with the device (the readings
+    and aggregates tables keep theirs without one); nullable ones default to None."""
+    column = Column(
+        Integer,
+        ForeignKey("devices.id", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=nullable,
+    )
+    return Field(default=None, sa_column=column) if nullable else Field(sa_column=column)

@@ -16,7 +16,6 @@ from sqlalchemy import (
     Column,
     Date,
     Float,
-    ForeignKey,
     Index,
     Integer,
     String,
@@ -26,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from energy_core.columns import user_id_field, utc_column
+from energy_core.columns import device_pk_field, user_id_field, utc_column
 from energy_core.types import UTCDateTime, utcnow
 
 
@@ -134,10 +133,7 @@ class ApiKey(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = user_id_field()
     # Null: the key covers all of the user's devices.
-    device_pk: int | None = Field(
-        default=None,
-        sa_column=Column(Integer, ForeignKey("devices.id", ondelete="CASCADE"), nullable=True),
-    )
+    device_pk: int | None = device_pk_field(nullable=True)
     scope: KeyScope = Field(sa_column=Column(String(16), nullable=False))
     name: str = Field(default="", max_length=200)
     # The visible start of the key (also the lookup index); the rest is stored only as a hash.

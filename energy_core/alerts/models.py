@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, Column, Date, Index, Integer, String, Text, text
 from sqlmodel import Field, SQLModel
 
-from energy_core.columns import user_id_field, utc_column
+from energy_core.columns import device_pk_field, user_id_field, utc_column
 
 
 class Alert(SQLModel, table=True):
@@ -30,10 +30,7 @@ class Alert(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = user_id_field()
-    device_pk: int | None = Field(
-        default=None,
-        sa_column=Column(Integer, ForeignKey("devices.id", ondelete="CASCADE"), nullable=True),
-    )
+    device_pk: int | None = device_pk_field(nullable=True)
     kind: str = Field(sa_column=Column(String(32), nullable=False))
     key: str = Field(sa_column=Column(String(160), nullable=False))
     title: str = Field(sa_column=Column(String(200), nullable=False))
@@ -78,11 +75,7 @@ class DeviceAlertSettings(SQLModel, table=True):
     __tablename__ = "alert_device_settings"
 
     user_id: int = user_id_field(primary_key=True)
-    device_pk: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True, nullable=False
-        )
-    )
+    device_pk: int = device_pk_field(primary_key=True)
     sensitivity: str = Field(default="normal", sa_column=Column(String(8), nullable=False))
     unusual_use: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
     offline_minutes: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
