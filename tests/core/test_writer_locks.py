@@ -7,6 +7,7 @@ PostgreSQL only: SQLite lets one transaction write at a time, so none of this ca
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -48,6 +49,31 @@ class Background(threading.Thread):
         return self.value
 
 
+# Sessions of the test's database waiting for a lock that another holds. Each poll is a statement
+# of its own (autocommit): pg_stat_activity is read once per transaction.
+WAITING_FOR_A_LOCK = """
+SELECT count(*) FROM pg_locks
+WHERE NOT granted
+  AND pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())
+"""
+
+
+def wait_until_waiting(thread: Background, database_url: str, *, timeout_s: float = 30) -> None:
+    """Return as soon as ``thread``'s transaction waits for a lock on the server; fail if the
+    thread ends first (it did not wait) or is still not waiting after ``timeout_s``. The test's
+    database is its own and only ``thread`` runs a statement meanwhile, so the waiting session
+    is ``thread``'s."""
+    deadline = time.monotonic() + timeout_s
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as watcher:
+        while not watcher.execute(WAITING_FOR_A_LOCK).fetchone()[0]:
+            if not thread.is_alive():
+                thread.result()  # re-raises what it raised
+                pytest.fail("it finished without waiting for a lock")
+            if time.monotonic() > deadline:
+                pytest.fail(f"still not waiting for a lock after {timeout_s} s")
+            time.sleep(0.005)
+
+
 def open_writer(engine, *, user, device, points):  # noqa: ANN001, ANN201
     """A writer's transaction that has stored ``points`` and not committed yet."""
     scope = session_scope(engine)
@@ -56,7 +82,7 @@ def open_writer(engine, *, user, device, points):  # noqa: ANN001, ANN201
     return scope
 
 
-def test_a_reading_committed_while_the_rollup_starts_is_aggregated(engine):
+def test_a_reading_committed_while_the_rollup_starts_is_aggregated(engine, database_url):
     user, device = seed_device(engine, [(T0, 100.0)], now=NOW)
     # A second reading of the same hour: its writer finds the hour's mark already there and
     # leaves it as it is; it is still in flight when the rollup starts.
@@ -65,8 +91,8 @@ def test_a_reading_committed_while_the_rollup_starts_is_aggregated(engine):
     )
     rollup = Background(lambda: rollup_dirty_hours(engine))
     rollup.start()
-    rollup.join(0.5)
-    assert rollup.is_alive(), "the rollup must wait for the writer before it claims the marks"
+    # The rollup must wait for the writer before it claims the marks.
+    wait_until_waiting(rollup, database_url)
     writer.__exit__(None, None, None)  # commit
     assert rollup.result().hours == 1
 
@@ -77,7 +103,7 @@ def test_a_reading_committed_while_the_rollup_starts_is_aggregated(engine):
         assert dirty_backlog(s) == 0
 
 
-def test_a_writer_that_comes_during_the_rollup_leaves_its_hour_marked(engine):
+def test_a_writer_that_comes_during_the_rollup_leaves_its_hour_marked(engine, database_url):
     user, device = seed_device(engine, [(T0, 100.0)], now=NOW)
     # The rollup has claimed the mark and not committed; a writer of the same hour comes now.
     with session_scope(engine) as rollup_session:
@@ -86,7 +112,8 @@ def test_a_writer_that_comes_during_the_rollup_leaves_its_hour_marked(engine):
             lambda: add_readings_committed(engine, user, device, [(T0 + timedelta(minutes=1), 5.0)])
         )
         late.start()
-        late.join(0.3)
+        # The writer meets the rollup's claim of its hour's mark and waits for the rollup.
+        wait_until_waiting(late, database_url)
     late.result()
     with session_scope(engine, read_only=True) as s:
         assert dirty_backlog(s) >= 1  # marked again: the next run recomputes it
@@ -103,7 +130,7 @@ def add_readings_committed(engine, user, device, points) -> None:  # noqa: ANN00
 
 @pytest.mark.parametrize("first_commits", [True, False], ids=["commits", "rolls-back"])
 def test_a_batch_overlapping_a_writer_in_flight_waits_for_it_and_stores_each_reading_once(
-    engine, first_commits
+    engine, database_url, first_commits
 ):
     """The later batch's plain insert meets the first writer's uncommitted reading and waits for
     it, as ON CONFLICT would. If the first commits, the batch goes back to its savepoint and skips
@@ -128,8 +155,8 @@ def test_a_batch_overlapping_a_writer_in_flight_waits_for_it_and_stores_each_rea
 
     batch = Background(overlapping)
     batch.start()
-    batch.join(0.5)
-    assert batch.is_alive(), "the batch must wait for the writer of the same reading"
+    # The batch must wait for the writer of the same reading.
+    wait_until_waiting(batch, database_url)
     if first_commits:
         writer.__exit__(None, None, None)
     else:
@@ -169,7 +196,7 @@ def test_a_last_seen_time_skipped_by_a_writer_is_set_by_the_rollup(engine, datab
         assert s.get(Device, device.id).last_seen_at == T0
 
 
-def test_deleting_a_device_waits_for_its_writers_in_flight(engine):
+def test_deleting_a_device_waits_for_its_writers_in_flight(engine, database_url):
     user, device = seed_device(engine)
     writer = open_writer(engine, user=user, device=device, points=[(T0, 10.0)])
 
@@ -179,8 +206,7 @@ def test_deleting_a_device_waits_for_its_writers_in_flight(engine):
 
     deletion = Background(delete)
     deletion.start()
-    deletion.join(0.5)
-    assert deletion.is_alive(), "the deletion must wait for the writer"
+    wait_until_waiting(deletion, database_url)  # the deletion must wait for the writer
     writer.__exit__(None, None, None)
     assert deletion.result() == 1  # it deleted what the writer stored
     with session_scope(engine, read_only=True) as s:
