@@ -204,7 +204,7 @@ def reset(url: str) -> tuple[int, list[int], int]:
     """A kept database as a load leaves it: no aggregates, no marks (the minutes of readings that
     earlier runs' incremental parts added stay; they are a few hundred rows each)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE hourly_aggregates, dirty_hours")
+        conn.execute("TRUNCATE hourly_aggregates, daily_aggregates, daily_zones, dirty_hours")
         conn.execute("UPDATE devices SET last_seen_at = NULL, first_reading_at = NULL")
         conn.execute("VACUUM ANALYZE")
         found = conn.execute("SELECT id FROM users WHERE email = 'bench@example.com'").fetchone()
@@ -552,7 +552,14 @@ def series_only(url: str, *, rounds: int = 3) -> int:
 
 # What read_series reads of a household, copied table by table to SQLite; instants go through
 # the app's own column type, which stores them there as integer microseconds.
-SQLITE_COPIED = ("users", "devices", "hourly_aggregates", "dirty_hours")
+SQLITE_COPIED = (
+    "users",
+    "devices",
+    "hourly_aggregates",
+    "daily_aggregates",
+    "daily_zones",
+    "dirty_hours",
+)
 
 
 def sqlite_copy(url: str, path: Path) -> str:

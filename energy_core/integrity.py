@@ -1,11 +1,11 @@
 """Rows whose device is gone: the check that stands in for the foreign keys readings do not have.
 
-Readings, hourly aggregates and dirty marks name their device by ``(user_id, device_pk)`` without a
-foreign key (migration 0020 says why). Deleting a device or a user deletes those rows in the same
-transaction (``accounts.delete_device``, ``accounts.delete_user``), so none should ever be left
-behind; this check would find them if a bug, a manual ``DELETE`` or a restored backup left some.
-It walks each table's distinct devices with one index probe apiece (no table scan), so it is cheap
-enough for the scheduler to run every day.
+Readings, hourly and daily aggregates and dirty marks name their device by ``(user_id,
+device_pk)`` without a foreign key (migration 0020 says why). Deleting a device or a user deletes
+those rows in the same transaction (``accounts.delete_device``, ``accounts.delete_user``), so
+none should ever be left behind; this check would find them if a bug, a manual ``DELETE`` or a
+restored backup left some. It walks each table's distinct devices with one index probe apiece
+(no table scan), so it is cheap enough for the scheduler to run every day.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from energy_core.household_scope import act_for_system
 
 log = logging.getLogger(__name__)
 
-DEVICE_TABLES = ("readings", "hourly_aggregates", "dirty_hours")
+DEVICE_TABLES = ("readings", "hourly_aggregates", "daily_aggregates", "dirty_hours")
 
 # The distinct (user_id, device_pk) of a table whose primary key starts with them, found by
 # jumping from one to the next along the index, then those that name no device of that user.

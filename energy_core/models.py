@@ -232,6 +232,46 @@ class HourlyAggregate(SQLModel, table=True):
         return self.covered_s / 3600.0
 
 
+class DailyAggregate(SQLModel, table=True):
+    """Sums of one device's stored hours over one local day of its household: the hours whose
+    start falls in ``[day_start, day_end)``, two local midnights as UTC instants in the zone
+    ``DailyZone`` names (23, 24 or 25 hours apart across a clock change). Kept by the rollup in
+    the transaction that writes the hours, so that reads of whole days sum a row per device and
+    day instead of every hour (docs/scale.md, "A month by day of 500 devices")."""
+
+    __tablename__ = "daily_aggregates"
+    __table_args__ = (
+        # A read of some days of every device (migration 0108_daily_aggregates).
+        Index("ix_daily_aggregates_user_day", "user_id", "day_start"),
+        {"sqlite_with_rowid": False},
+    )
+
+    user_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    device_pk: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    day_start: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    day_end: datetime = Field(sa_column=utc_column())
+    consumed_wh: float = Field(sa_column=Column(Float(precision=53), nullable=False))
+    generated_wh: float = Field(sa_column=Column(Float(precision=53), nullable=False))
+    covered_s: float = Field(sa_column=Column(Float(precision=53), nullable=False))
+    # The sum over the hours of min(consumed_wh, generated_wh): what the device's own hourly net
+    # cancels (its own import is consumed - cancelled, its export generated - cancelled).
+    cancelled_wh: float = Field(sa_column=Column(Float(precision=53), nullable=False))
+    min_watts: float | None = Field(default=None, sa_column=Column(Float(precision=53)))
+    max_watts: float | None = Field(default=None, sa_column=Column(Float(precision=53)))
+    sample_count: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class DailyZone(SQLModel, table=True):
+    """The timezone a household's daily aggregates are kept in. When the household's own
+    timezone differs (it was changed), its daily rows are not used until the rollup has built
+    them again in the new one."""
+
+    __tablename__ = "daily_zones"
+
+    user_id: int = user_id_field(primary_key=True)
+    timezone: str = Field(sa_column=Column(String(64), nullable=False))
+
+
 class DirtyHour(SQLModel, table=True):
     """An hour whose aggregate must be recomputed. ``version`` grows with every new mark, so the job
     deletes only the marks it has seen and a reading that lands during a run stays dirty."""

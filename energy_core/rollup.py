@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, true
 from sqlmodel import Session, col, func, select
 
+from energy_core.daily import keep_days_of_marks, keep_days_of_ranges, keep_zones
 from energy_core.db import session_scope
 from energy_core.household_scope import act_for_system
 from energy_core.jobs import BatchedRun, last_run, recorded_run
@@ -88,6 +89,9 @@ def rollup_batch(
         computed_at=utcnow(),
         shard=shard,
     )
+    # The days of the hours written, in the same transaction: a read never sees a day's row
+    # that disagrees with its hours.
+    keep_days_of_marks(session.connection(), result.marks)
     return RollupBatch(
         hours=result.hours, rows_written=result.rows_written, more=at_limit is not None
     )
@@ -112,6 +116,10 @@ def rollup_dirty_hours(
         if run.skipped:
             log.info("rollup skipped: another scheduler holds the lock")
             return run
+        # Households whose daily rows are not kept in their timezone (new, or the timezone was
+        # changed) have them built first, each in the transaction that records the zone.
+        with session_scope(engine, system=True) as session:
+            keep_zones(session.connection())
         # The rollup works on every household's dirty hours at once (row-level security:
         # system scope); each row it writes is computed from the same household's readings.
         with session_scope(engine, read_only=True, system=True) as session:
@@ -309,6 +317,8 @@ def rebuild_aggregates(
         if run.skipped:
             log.info("rebuild skipped: another scheduler holds the rollup lock")
             return run
+        with session_scope(engine, system=True) as session:
+            keep_zones(session.connection())
         with session_scope(engine, read_only=True, system=True) as session:
             ranges = device_hour_ranges(
                 session.connection(),
@@ -337,6 +347,7 @@ def rebuild_aggregates(
                         default_gap_s=settings.max_gap_s,
                         computed_at=utcnow(),
                     )
+                    keep_days_of_ranges(session.connection(), group)
                 with tally:
                     run.batches += 1
                     run.hours += sum((hi - lo) // HOUR_US for _, lo, hi in group)

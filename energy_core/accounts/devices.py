@@ -12,6 +12,7 @@ from energy_core.errors import ConflictError, NotFoundError
 from energy_core.household_scope import for_household
 from energy_core.models import (
     ApiKey,
+    DailyAggregate,
     Device,
     DeviceCreate,
     DeviceUpdate,
@@ -129,10 +130,11 @@ def delete_device(session: Session, *, user_id: int, device_id: str) -> DeletedD
 def delete_device_rows(
     session: Session, *, user_id: int, device_pks: list[int] | None
 ) -> dict[str, int]:
-    """Delete the readings, aggregates and dirty marks of ``device_pks`` (None: every device) of
-    one user, by the leading columns of each primary key; returns the rows deleted per table."""
+    """Delete the readings, hourly and daily aggregates and dirty marks of ``device_pks``
+    (None: every device) of one user, by the leading columns of each primary key; returns the
+    rows deleted per table."""
     counts = {}
-    for table in (DirtyHour, HourlyAggregate, Reading):
+    for table in (DirtyHour, DailyAggregate, HourlyAggregate, Reading):
         query = delete(table).where(col(table.user_id) == user_id)
         if device_pks is not None:
             query = query.where(col(table.device_pk).in_(device_pks))

@@ -70,6 +70,7 @@ def span_sums(
     full_start: datetime,
     full_end: datetime,
     dirty: bool = True,
+    only: Sequence[tuple[datetime, datetime, Sequence[int] | None]] | None = None,
 ) -> np.ndarray:
     """Per span and device, the clean stored hours of ``[full_start, full_end)``: one row (span
     index, device_pk, consumed_wh, generated_wh, covered_s, min_w, max_w, samples, cancelled_wh)
@@ -78,7 +79,9 @@ def span_sums(
     its export generated - cancelled.
     Spans are the consecutive ``bounds`` (n + 1 instants for n spans); an hour belongs to the span
     its start falls in. ``device_pks`` None means all of the user's devices. ``dirty`` False says
-    that no hour of the range is marked dirty (none is left out).
+    that no hour of the range is marked dirty (none is left out). ``only``: just the hours in
+    these ranges ``[lo, hi)``, each of the devices given (None: of every device), where the
+    rest of the range is read from daily rows (``stats.days``).
 
     The rows are read through the driver's own cursor into one array: a month by day of 500
     devices is 15k rows, and a Row object per row (then a tuple per row again for the array)
@@ -90,6 +93,7 @@ def span_sums(
             else _ALL_DEVICES_SQLITE
         )
         edges = [to_epoch_us(b) for b in bounds]
+        within = _only_sql(only, sqlite=True)
         if len(edges) - 1 <= _SPANS_ONE_BY_ONE:
             # A few spans (a month by day): one SELECT per span, grouped by device alone, so
             # that each walks the devices' runs of the primary key in its own order and groups
@@ -105,9 +109,10 @@ def span_sums(
 FROM hourly_aggregates a
 WHERE a.user_id = :user_id {devices}
   AND a.hour_start >= {max(lo, low)} AND a.hour_start < {min(hi, high)} {not_dirty}
+  {within}
 GROUP BY a.device_pk"""
                     for i, (lo, hi) in enumerate(pairwise(edges))
-                    if lo < high and hi > low
+                    if lo < high and hi > low and _meets(only, lo, hi)
                 )
                 or "SELECT 0 WHERE 0"
             )
@@ -120,7 +125,7 @@ GROUP BY a.device_pk"""
             sql = f"""
 SELECT {index} AS idx, a.device_pk, {_SPAN_SUMS.format(least="min")}
 FROM hourly_aggregates a
-WHERE a.user_id = :user_id {devices} {_clean(dirty)}
+WHERE a.user_id = :user_id {devices} {_clean(dirty)} {within}
 GROUP BY a.device_pk, idx
 HAVING idx IS NOT NULL
 """
@@ -139,7 +144,7 @@ SELECT CAST(width_bucket(a.hour_start, CAST(%(bounds)s AS timestamptz[])) - 1 AS
        COALESCE(MIN(a.min_watts), 'NaN'), COALESCE(MAX(a.max_watts), 'NaN'),
        CAST(SUM(a.sample_count) AS float8), SUM(least(a.consumed_wh, a.generated_wh))
 FROM hourly_aggregates a
-WHERE a.user_id = %(user_id)s {devices} {_clean(dirty)}
+WHERE a.user_id = %(user_id)s {devices} {_clean(dirty)} {_only_sql(only, sqlite=False)}
 GROUP BY 1, a.device_pk
 """
         sql = _NAMED.sub(r"%(\1)s", sql)
@@ -149,14 +154,42 @@ GROUP BY 1, a.device_pk
             "full_end": full_end,
             "bounds": list(bounds),
         }
-        return _float_rows(conn, sql, params, SPAN_SUMS_WIDTH)
+        return float_rows(conn, sql, params, SPAN_SUMS_WIDTH)
     rows = conn.connection.driver_connection.execute(sql, params).fetchall()
     return np.fromiter(
         chain.from_iterable(rows), dtype=np.float64, count=len(rows) * SPAN_SUMS_WIDTH
     ).reshape(-1, SPAN_SUMS_WIDTH)
 
 
-def _float_rows(conn: Connection, sql: str, params: dict, width: int) -> np.ndarray:
+def _only_sql(
+    only: Sequence[tuple[datetime, datetime, Sequence[int] | None]] | None, *, sqlite: bool
+) -> str:
+    """The condition that keeps the stored hours of ``only`` (see ``span_sums``): "" for all."""
+    if only is None:
+        return ""
+
+    def instant(moment: datetime) -> str:
+        return str(to_epoch_us(moment)) if sqlite else f"TIMESTAMPTZ '{moment.isoformat()}'"
+
+    terms = []
+    for lo, hi, pks in only:
+        term = f"a.hour_start >= {instant(lo)} AND a.hour_start < {instant(hi)}"
+        if pks is not None:
+            term += f" AND a.device_pk IN ({_pk_list(pks) or 'NULL'})"
+        terms.append(f"({term})")
+    return f"AND ({' OR '.join(terms) or 'false'})"
+
+
+def _meets(
+    only: Sequence[tuple[datetime, datetime, Sequence[int] | None]] | None, lo: int, hi: int
+) -> bool:
+    """Whether the span ``[lo, hi)`` (microseconds) holds any hour ``only`` keeps."""
+    if only is None:
+        return True
+    return any(to_epoch_us(a) < hi and to_epoch_us(b) > lo for a, b, _ in only)
+
+
+def float_rows(conn: Connection, sql: str, params: dict, width: int) -> np.ndarray:
     """The rows of ``sql`` (``width`` float8 columns, none NULL) as one array: they come back as
     one two-dimensional float8[] in binary and go into numpy as they are, with no Python object
     per value. A month by day of 500 devices is up to 15k rows of nine; fetched as rows, psycopg

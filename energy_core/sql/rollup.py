@@ -4,7 +4,7 @@ dirty for a rebuild, for SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, text
@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, text
 from energy_core.sql import PG_ORIGIN, is_sqlite
 from energy_core.sql.arrays import Int4Array, Int8Array, binary_array
 from energy_core.sql.locks import writers_held_back
-from energy_core.types import UTCDateTime
+from energy_core.types import UTCDateTime, to_epoch_us
 
 # Both dialects compute the same thing in the same shape (DESIGN.md section 3):
 #   batch   the dirty marks up to the cutoff hour, read once so the marks cleared are exactly
@@ -332,6 +332,8 @@ RETURNING user_id, device_pk, CAST(date_part('epoch', hour_start) AS int8) * 100
 class BatchResult:
     hours: int
     rows_written: int
+    # The (user_id, device_pk, hour) recomputed, hours in microseconds.
+    marks: list[tuple[int, int, int]] = field(default_factory=list)
 
 
 def recompute_dirty_hours(
@@ -366,6 +368,10 @@ def recompute_dirty_hours(
             bindparam("computed_at", type_=UTCDateTime()),
         )
         conn.execute(text(_FIRST_READINGS).bindparams(binds[0]), params)
+        marks = conn.exec_driver_sql(
+            "SELECT user_id, device_pk, hour_start FROM dirty_hours WHERE hour_start <= ?",
+            (to_epoch_us(cutoff),),
+        ).all()
         # BEGIN IMMEDIATE holds the write lock: nothing can mark an hour between these statements.
         conn.execute(text(_SQLITE_ROLLUP).bindparams(*binds), params)
         # pysqlite reports no rowcount for a statement that starts with WITH.
@@ -374,7 +380,7 @@ def recompute_dirty_hours(
             text("DELETE FROM dirty_hours WHERE hour_start <= :cutoff").bindparams(binds[0]),
             {"cutoff": cutoff},
         ).rowcount
-        return BatchResult(hours=cleared, rows_written=written)
+        return BatchResult(hours=cleared, rows_written=written, marks=[tuple(m) for m in marks])
     # JIT compilation costs more than it saves on a statement that runs every minute (set in
     # the same round trip as the hold-back's own settings).
     with writers_held_back(conn, settings={"jit": "off"}):
@@ -392,7 +398,7 @@ def recompute_dirty_hours(
     written = conn.exec_driver_sql(
         _PG_ROLLUP, {**arrays, "default_gap_s": default_gap_s, "computed_at": computed_at}
     ).scalar()
-    return BatchResult(hours=len(claimed), rows_written=written)
+    return BatchResult(hours=len(claimed), rows_written=written, marks=[tuple(m) for m in claimed])
 
 
 HOUR_US = 3_600_000_000

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from energy_core.energy import summarize_step
 from energy_core.sql import reads as sql
+from energy_core.stats.days import stored_span_sums
 from energy_core.stats.figures import Extremes, Figure
 from energy_core.stats.money import price_flows
 from energy_core.stats.selection import DeviceRef, Selection
@@ -237,13 +238,14 @@ def add_stored_hours(
     metered: dict[tuple[int, datetime], list[float]],
     flows: bool,
     prices: tuple[float, float] | None,
-    dirty: bool = True,
+    dirty: Sequence[tuple[int, datetime]] = (),
 ) -> bool:
     """Sum the stored aggregates of the whole, clean hours of each span, in SQL, into ``cells``
     with the raw pieces ``acc`` in front of them; with ``flows``, also the household's net per
     hour where something was generated or a grid meter measures the flows. True when those
-    hourly nets (``nets``, ``metered``) are complete. ``dirty`` False: ``add_raw_hours`` found
-    no hour of the range marked dirty."""
+    hourly nets (``nets``, ``metered``) are complete. ``dirty``: the (device_pk, hour) of the
+    range marked dirty, as ``add_raw_hours`` found them. Whole local days are summed from their
+    daily rows where those can stand in for their hours (``stats.days``)."""
     full_start = ceil_hour(spans[0].lo)
     full_end = floor_hour(spans[-1].hi)
     generating = any(a.generated > 0 for a in acc.values())
@@ -253,11 +255,11 @@ def add_stored_hours(
     conn = session.connection()
     wanted = {d.pk for d in taking}
     everyone = selection.whole_household and len(taking) == len(selection.household.devices)
-    rows = sql.span_sums(
+    rows = stored_span_sums(
         conn,
-        user_id=selection.user_id,
+        selection=selection,
+        spans=spans,
         device_pks=None if everyone else sorted(wanted),
-        bounds=[spans[0].lo, *(s.hi for s in spans)],
         full_start=full_start,
         full_end=full_end,
         dirty=dirty,
@@ -281,7 +283,7 @@ def add_stored_hours(
         meter_pks=sorted(d.pk for d in meters),
         full_start=full_start,
         full_end=full_end,
-        dirty=dirty,
+        dirty=bool(dirty),
     ):
         s = bisect_right(starts, hour) - 1
         nets[(s, hour)] += net
@@ -349,10 +351,10 @@ def add_raw_hours(
     nets: dict[tuple[int, datetime], float],
     metered: dict[tuple[int, datetime], list[float]],
     prices: tuple[float, float] | None,
-) -> bool:
+) -> list[tuple[int, datetime]]:
     """Integrate from raw readings what the aggregates cannot give: the partial hours at both ends
-    of the range and the hours still marked dirty. True when some whole hour of the range is
-    marked dirty (the stored hours are then read without it)."""
+    of the range and the hours still marked dirty. Returns the (device_pk, hour) of the range
+    marked dirty, of any device (the stored hours are then read without them)."""
     start, end = spans[0].lo, spans[-1].hi
     full_start, full_end = ceil_hour(start), floor_hour(end)
     edges: list[tuple[datetime, datetime]] = []
@@ -365,12 +367,12 @@ def add_raw_hours(
             edges.append((full_end, end))
     ranges: dict[int, list[tuple[datetime, datetime]]] = {d.pk: list(edges) for d in taking}
     conn = session.connection()
-    dirty = False
+    dirty: list[tuple[int, datetime]] = []
     if full_start < full_end:
         for pk, hour in sql.dirty_hours_between(
             conn, user_id=selection.user_id, start=full_start, end=full_end
         ):
-            dirty = True
+            dirty.append((pk, hour))
             if pk in ranges:
                 ranges[pk].append((hour, hour + HOUR))
     gaps = {d.pk: d.max_gap_s for d in taking}

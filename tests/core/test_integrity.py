@@ -25,6 +25,7 @@ from energy_core.migrate import alembic_config
 from energy_core.models import (
     ApiKey,
     ChatMessage,
+    DailyAggregate,
     Device,
     DirtyHour,
     HourlyAggregate,
@@ -41,7 +42,7 @@ from tests.scheduler.paused import paused_scheduler
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 POINTS = [(T0 + timedelta(minutes=m), 100.0 + m) for m in range(0, 150, 5)]
-DEVICE_TABLES = (Reading, HourlyAggregate, DirtyHour)
+DEVICE_TABLES = (Reading, HourlyAggregate, DailyAggregate, DirtyHour)
 
 
 def rows_of(session, user_id: int) -> dict[str, int]:
