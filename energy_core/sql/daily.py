@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import Connection
 
 from energy_core.sql import is_sqlite
-from energy_core.sql.arrays import Int4Array, Int8Array, binary_array
+from energy_core.sql.arrays import Int4Array, Int8Array, binary_array, float_rows
 
 # A microsecond count as a timestamptz, exactly (no float on the way).
 _PG_INSTANT = "(TIMESTAMPTZ 'epoch' + {} * INTERVAL '1 microsecond')"
@@ -221,8 +221,6 @@ WHERE d.user_id = ? {devices}
         return np.fromiter(
             chain.from_iterable(rows), dtype=np.float64, count=len(rows) * DAY_SUMS_WIDTH
         ).reshape(-1, DAY_SUMS_WIDTH)
-    from energy_core.sql.reads import float_rows
-
     idx, los, his = zip(*days, strict=True)
     sql = f"""
 SELECT CAST(s.idx AS float8), CAST(d.device_pk AS float8), d.consumed_wh, d.generated_wh,

@@ -8,13 +8,13 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from functools import cache
 from itertools import chain, pairwise
 
 import numpy as np
 from sqlalchemy import Connection, Float, Integer, bindparam, text
 
 from energy_core.sql import is_sqlite
+from energy_core.sql.arrays import float_rows
 from energy_core.types import UTCDateTime, from_epoch_us, to_epoch_us
 
 
@@ -135,6 +135,19 @@ HAVING idx IS NOT NULL
             "full_end": to_epoch_us(full_end),
         }
     else:
+        chunks = _span_chunks(conn, user_id=user_id, device_pks=device_pks, spans=len(bounds) - 1)
+        if chunks > 1:
+            return _span_sums_in_chunks(
+                conn,
+                chunks=chunks,
+                user_id=user_id,
+                device_pks=device_pks,
+                bounds=bounds,
+                full_start=full_start,
+                full_end=full_end,
+                dirty=dirty,
+                only=only,
+            )
         devices = f"AND a.device_pk IN ({_pk_list(device_pks)})" if device_pks is not None else ""
         # width_bucket is a binary search over the sorted span bounds: no join at all. Every
         # column is a float8 that is never NULL (NaN: no extreme), read as one array.
@@ -189,49 +202,59 @@ def _meets(
     return any(to_epoch_us(a) < hi and to_epoch_us(b) > lo for a, b, _ in only)
 
 
-def float_rows(conn: Connection, sql: str, params: dict, width: int) -> np.ndarray:
-    """The rows of ``sql`` (``width`` float8 columns, none NULL) as one array: they come back as
-    one two-dimensional float8[] in binary and go into numpy as they are, with no Python object
-    per value. A month by day of 500 devices is up to 15k rows of nine; fetched as rows, psycopg
-    made a float for each value and a tuple for each row before they went into the array."""
-    names = ", ".join(f"c{k}" for k in range(width))
-    cursor = conn.connection.driver_connection.cursor(binary=True)
-    cursor.adapters.register_loader(_FLOAT8_ARRAY_OID, _float8_array_loader())
-    with cursor:
-        (found,) = cursor.execute(
-            f"SELECT array_agg(ARRAY[{names}]) FROM ({sql}) AS t ({names})", params
-        ).fetchone()
-    if found is None:  # no row: array_agg gives NULL
-        return np.empty((0, width), dtype=np.float64)
-    return found.reshape(-1, width)
+# At most about this many rows of ``span_sums`` in one array on PostgreSQL (9 float8 of 12 bytes
+# each on the wire: about 27 MB). The array is built whole in the server's memory first, and a
+# year of 500 devices by hour (4.4 M rows) needed about 1 GB, the most one value may hold.
+SPAN_SUMS_CHUNK_ROWS = 250_000
 
 
-_FLOAT8_ARRAY_OID = 1022
+def _span_chunks(
+    conn: Connection, *, user_id: int, device_pks: Sequence[int] | None, spans: int
+) -> int:
+    """Into how many reads ``span_sums`` splits its spans so that none returns more than about
+    ``SPAN_SUMS_CHUNK_ROWS`` rows: at most one row per span and device."""
+    if spans <= SPAN_SUMS_CHUNK_ROWS // 10_000:
+        return 1  # no household has 10,000 devices: not worth counting them
+    if device_pks is None:
+        devices = conn.exec_driver_sql(
+            "SELECT count(*) FROM devices WHERE user_id = %(user_id)s", {"user_id": user_id}
+        ).scalar()
+    else:
+        devices = len(device_pks)
+    return max(1, -(-spans * max(devices, 1) // SPAN_SUMS_CHUNK_ROWS))
 
 
-@cache
-def _float8_array_loader() -> type:
-    """psycopg's loader of a float8[] without NULLs, in binary, as a flat numpy array of its
-    elements in order (made on first use: a process on SQLite never imports psycopg). After the
-    header (dimensions, flags, element type, then each dimension's length and lower bound) each
-    element is its length (always 8) and its 8 bytes, big-endian."""
-    from psycopg.adapt import Loader
-    from psycopg.pq import Format
-
-    def load(self, data: bytes | memoryview) -> np.ndarray:
-        ndim, has_nulls = int.from_bytes(data[0:4], "big"), int.from_bytes(data[4:8], "big")
-        if has_nulls:
-            raise ValueError("expected a float8[] without NULLs")
-        count = 1 if ndim else 0
-        for d in range(ndim):
-            count *= int.from_bytes(data[12 + 8 * d : 16 + 8 * d], "big")
-        items = np.frombuffer(data, dtype=_ELEMENT, count=count, offset=12 + 8 * ndim)
-        return items["value"].astype(np.float64)
-
-    return type("Float8ArrayLoader", (Loader,), {"format": Format.BINARY, "load": load})
-
-
-_ELEMENT = np.dtype([("length", ">i4"), ("value", ">f8")])
+def _span_sums_in_chunks(
+    conn: Connection,
+    *,
+    chunks: int,
+    bounds: Sequence[datetime],
+    full_start: datetime,
+    full_end: datetime,
+    **choice,
+) -> np.ndarray:
+    """``span_sums`` read as ``chunks`` reads of consecutive spans, each of the whole hours of its
+    own spans, the span indexes shifted back to the whole range's."""
+    spans = len(bounds) - 1
+    step = -(-spans // chunks)
+    parts = []
+    for first in range(0, spans, step):
+        last = min(first + step, spans)
+        lo, hi = max(full_start, bounds[first]), min(full_end, bounds[last])
+        if lo >= hi:
+            continue
+        part = span_sums(
+            conn,
+            bounds=bounds[first : last + 1],
+            full_start=lo,
+            full_end=hi,
+            **choice,
+        )
+        part[:, 0] += first
+        parts.append(part)
+    if not parts:
+        return np.empty((0, SPAN_SUMS_WIDTH), dtype=np.float64)
+    return np.concatenate(parts)
 
 
 # Up to this many spans, SQLite sums each span in a SELECT of its own (see span_sums).

@@ -343,3 +343,12 @@ def test_the_upgrade_builds_the_daily_rows_of_a_populated_database(engine, house
             assert row[0] == built[key][0] and row[5:] == built[key][5:]
             assert row[1:5] == pytest.approx(built[key][1:5], rel=1e-12, abs=1e-9)
     assert_same_figures(read(engine, household, hourly=False, **dict(choice)), figures)
+
+
+def test_a_series_read_in_bounded_chunks_gives_the_same_figures(engine, household, monkeypatch):
+    from energy_core.sql import reads
+
+    choice = {"start": day(0), "end": day(DAYS), "granularity": "hour"}
+    whole = read(engine, household, hourly=False, **dict(choice))
+    monkeypatch.setattr(reads, "SPAN_SUMS_CHUNK_ROWS", 40)  # 143 hours x 3 devices: 11 reads
+    assert_same_figures(read(engine, household, hourly=False, **dict(choice)), whole)

@@ -230,3 +230,35 @@ def test_span_sums_of_hours_without_readings_have_no_extremes_and_no_hours_no_ro
     assert math.isnan(min_w) and math.isnan(max_w)
     assert (rows[1][3], rows[1][4], rows[1][5]) == (500.0, 700.0, 2)
     assert nothing.shape == (0, reads.SPAN_SUMS_WIDTH)
+
+
+@pytest.mark.parametrize(
+    "step", [timedelta(hours=1), timedelta(minutes=30), timedelta(minutes=50)], ids=str
+)
+def test_many_span_sums_are_read_in_chunks_of_bounded_size_with_the_same_figures(
+    engine, stored, monkeypatch, step
+):
+    """A bound of 7 rows per array on two devices' 40 hours forces PostgreSQL's chunked read
+    (a year of 500 devices by hour no longer fits in one array); the sums are the same."""
+    user_id, pks = stored
+    bounds = [T0 + step * k for k in range(int(HOURS * timedelta(hours=1) / step) + 1)]
+    start, end = ceil_hour(bounds[0]), floor_hour(bounds[-1])
+    expected = expected_sums(engine, user_id, bounds, start, end)
+    monkeypatch.setattr(reads, "SPAN_SUMS_CHUNK_ROWS", 7)
+    with session_scope(engine, read_only=True) as s:
+        conn = s.connection()
+        if engine.dialect.name == "postgresql":
+            chunks = reads._span_chunks(conn, user_id=user_id, device_pks=None, spans=len(bounds))
+            assert chunks >= len(bounds) * 2 // 7
+        found = reads.span_sums(
+            conn,
+            user_id=user_id,
+            device_pks=None,
+            bounds=bounds,
+            full_start=start,
+            full_end=end,
+        )
+    got = {(int(idx), int(pk)): list(values) for idx, pk, *values in found}
+    assert len(got) == len(found) and set(got) == set(expected)
+    for key, values in expected.items():
+        assert got[key] == pytest.approx(values, rel=1e-9, abs=1e-6), key
