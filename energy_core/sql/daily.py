@@ -152,15 +152,26 @@ GROUP BY a.user_id, a.device_pk, d.lo, d.hi
         conn.exec_driver_sql(sql, (json.dumps([list(d) for d in days]),))
         return conn.exec_driver_sql("SELECT changes()").scalar()
     users, devices, los, his = zip(*days, strict=True)
+    # Each day sums its own stored hours (one range of the primary key), its bounds computed
+    # once: joined and grouped at once, every stored hour was sorted by device and day first
+    # (a rebuild's 98k hours: 0.9 s, spilling to disk).
     sql = f"""
 INSERT INTO daily_aggregates ({_COLUMNS})
-SELECT a.user_id, a.device_pk, d.lo, d.hi, {_SUMS.format(least="least")}
-FROM (SELECT u, dev, {_PG_INSTANT.format("l")} AS lo, {_PG_INSTANT.format("h")} AS hi
-      FROM unnest(%(users)b::int4[], %(devices)b::int4[], %(los)b::int8[], %(his)b::int8[])
-      AS c(u, dev, l, h)) d
-JOIN hourly_aggregates a
-  ON a.user_id = d.u AND a.device_pk = d.dev AND a.hour_start >= d.lo AND a.hour_start < d.hi
-GROUP BY a.user_id, a.device_pk, d.lo, d.hi
+SELECT d.u, d.dev, d.lo, d.hi, s.consumed, s.generated, s.covered, s.cancelled, s.min_w,
+       s.max_w, s.samples
+FROM (
+    SELECT u, dev, {_PG_INSTANT.format("l")} AS lo, {_PG_INSTANT.format("h")} AS hi
+    FROM unnest(%(users)b::int4[], %(devices)b::int4[], %(los)b::int8[], %(his)b::int8[])
+    AS c(u, dev, l, h)
+    OFFSET 0
+) d
+CROSS JOIN LATERAL (
+    SELECT count(*) AS hours, {_SUMS.format(least="least")}
+    FROM hourly_aggregates a
+    WHERE a.user_id = d.u AND a.device_pk = d.dev AND a.hour_start >= d.lo
+      AND a.hour_start < d.hi
+) AS s (hours, consumed, generated, covered, cancelled, min_w, max_w, samples)
+WHERE s.hours > 0
 {_UPSERT}
 """
     return conn.exec_driver_sql(
