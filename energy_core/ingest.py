@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -239,20 +240,63 @@ def _validate(
     return problems
 
 
-def _dirty_hours(
-    device_pks: Sequence[int], ts_us: Sequence[int], gap_us: dict[int, int]
-) -> set[tuple[int, int]]:
-    """(device_pk, hour start µs) of every hour the readings can change: [t, t + max_gap]."""
-    hours: set[tuple[int, int]] = set()
-    for pk, t in zip(device_pks, ts_us, strict=True):
-        first = t - t % HOUR_US
-        end = t + gap_us[pk]
-        last = end - end % HOUR_US
-        hours.add((pk, first))
-        while last > first:
-            hours.add((pk, last))
-            last -= HOUR_US
-    return hours
+@dataclass(frozen=True)
+class _BatchRows:
+    """A batch ready for the database, as numpy columns: its readings in (device, instant) order,
+    the first of the same (device, instant) only; the (device, hour start µs) of every hour they
+    can change, [t, t + max_gap]; and each device's newest instant. All in device order."""
+
+    device_pks: np.ndarray
+    ts_us: np.ndarray
+    power_w: np.ndarray
+    dirty_devices: np.ndarray
+    dirty_hours: np.ndarray
+    newest_devices: np.ndarray
+    newest_us: np.ndarray
+
+
+def _batch_rows(
+    device_pks: Sequence[int],
+    ts_us: Sequence[int],
+    power_w: Sequence[float],
+    gap_us: dict[int, int],
+) -> _BatchRows:
+    """``_BatchRows`` of a batch's columns, a few numpy passes instead of Python loops over the
+    readings (which took 2 ms of the API's 9 ms of CPU per 1,000-reading batch)."""
+    device = np.array(device_pks, dtype=np.int64)
+    ts = np.array(ts_us, dtype=np.int64)
+    power = np.array(power_w, dtype=np.float64)
+    # A stable sort: of the same (device, instant), the first sent comes first and is kept.
+    order = np.lexsort((ts, device))
+    device, ts, power = device[order], ts[order], power[order]
+    kept = np.ones(len(ts), dtype=bool)
+    kept[1:] = (device[1:] != device[:-1]) | (ts[1:] != ts[:-1])
+    if not kept.all():
+        device, ts, power = device[kept], ts[kept], power[kept]
+    starts = np.flatnonzero(np.r_[True, device[1:] != device[:-1]])
+    counts = np.diff(np.r_[starts, len(device)])
+    devices = device[starts]
+    newest = ts[starts + counts - 1]
+    gaps = np.repeat(np.array([gap_us[d] for d in devices.tolist()], dtype=np.int64), counts)
+    first = ts - ts % HOUR_US
+    reach = ts + gaps
+    spans = (reach - reach % HOUR_US - first) // HOUR_US + 1
+    # Every hour of every reading's span, numbered per device (index of the device, hour).
+    which = np.repeat(np.repeat(np.arange(len(devices)), counts), spans)
+    offset = np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans)
+    base = int(first.min())
+    hour = (np.repeat(first, spans) - base) // HOUR_US + offset
+    width = int(hour.max()) + 1
+    marks = np.unique(which * width + hour)  # sorted: by device, then hour
+    return _BatchRows(
+        device_pks=device,
+        ts_us=ts,
+        power_w=power,
+        dirty_devices=devices[marks // width],
+        dirty_hours=base + (marks % width) * HOUR_US,
+        newest_devices=devices,
+        newest_us=newest,
+    )
 
 
 @for_household
@@ -304,29 +348,20 @@ def record_reading_columns(
     if problems:
         raise rejection(problems, "readings")
 
-    pks = [d.pk for d in devices]
-    stamps, powers = columns.ts_us, columns.power_w
-    # First value wins within the batch: walking backwards, earlier readings overwrite later ones.
-    pairs = zip(reversed(pks), reversed(stamps), strict=True)
-    unique = dict(zip(pairs, reversed(powers), strict=True))
-    if len(unique) != n:
-        pks = [k[0] for k in unique]
-        stamps = [k[1] for k in unique]
-        powers = list(unique.values())
-
     # Marking the hours of readings that turn out to be duplicates too is harmless (a recompute
     # gives the same figures) and cheaper than asking the database which rows were new; a batch
     # with nothing new marks nothing and moves no last-seen time.
     default_gap = settings.max_gap_s
     gap_us = {d.pk: (d.max_gap_s or default_gap) * US_PER_S for d in by_name.values()}
+    rows = _batch_rows([d.pk for d in devices], columns.ts_us, columns.power_w, gap_us)
     accepted = insert_readings(
         session.connection(),
         user_id=user_id,
-        device_pks=pks,
-        ts_us=stamps,
-        power_w=powers,
-        dirty_hours=_dirty_hours(pks, stamps, gap_us),
-        last_seen=_newest(pks, stamps),
+        device_pks=rows.device_pks,
+        ts_us=rows.ts_us,
+        power_w=rows.power_w,
+        dirty_hours=(rows.dirty_devices, rows.dirty_hours),
+        last_seen=(rows.newest_devices, rows.newest_us),
     )
     return IngestResult(
         accepted=accepted,
@@ -355,14 +390,6 @@ def single_reading(
     if not (earliest <= stamp <= latest and -limit <= power <= limit):  # NaN fails too
         return None
     return SingleReading(user_id, device_id, device_pk_scope, stamp, power)
-
-
-def _newest(device_pks: Sequence[int], ts_us: Sequence[int]) -> dict[int, int]:
-    newest: dict[int, int] = {}
-    for pk, t in zip(device_pks, ts_us, strict=True):
-        if t > newest.get(pk, -1):
-            newest[pk] = t
-    return newest
 
 
 def columns_from_readings(readings: Sequence[ReadingIn]) -> ReadingColumns:

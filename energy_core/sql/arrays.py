@@ -2,7 +2,9 @@
 float8[] into numpy (``float_rows``).
 
 psycopg encodes a list element by element in Python (about 1 ms per 1,000 numbers, a third of the
-API's CPU per batch); these build PostgreSQL's binary array format with one struct call.
+API's CPU per batch; 2.5 ms per 1,000 device names, each checked against a regular expression for
+quoting); these build PostgreSQL's binary array format in one numpy copy (numbers, 0.04 ms per
+1,000) or one join (text).
 
 psycopg learns them in ``register_array_dumpers``, which ``make_engine`` calls for PostgreSQL
 before any connection is opened (connections copy the adapters known when they open): a process
@@ -13,7 +15,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from functools import cache
-from itertools import chain, repeat
+from itertools import chain
 
 import numpy as np
 from sqlalchemy import Connection
@@ -35,24 +37,42 @@ class Float8Array(_BinaryArray):
     pass
 
 
+class TextArray(_BinaryArray):
+    pass
+
+
 _ARRAY_HEADER = struct.Struct(">iiIii")  # ndim, flags (no nulls), element oid, length, lower bound
-# (array type, element oid, struct code, element size) for each kind of array.
+# (array type, element oid, numpy type of an element) for each kind of array of numbers.
 _ARRAY_KINDS = {
-    Int4Array: (1007, 23, "i", 4),
-    Int8Array: (1016, 20, "q", 8),
-    Float8Array: (1022, 701, "d", 8),
+    Int4Array: (1007, 23, ">i4"),
+    Int8Array: (1016, 20, ">i8"),
+    Float8Array: (1022, 701, ">f8"),
 }
+_ARRAY_OIDS = {**{kind: oid for kind, (oid, _, _) in _ARRAY_KINDS.items()}, TextArray: 1009}
+_TEXT_OID = 25
 
 
 def binary_array(kind: type[_BinaryArray], values: Sequence) -> _BinaryArray:
-    _, element_oid, code, size = _ARRAY_KINDS[kind]
+    """``values`` (numbers, or a numpy array of them) as an array of ``kind``; a value out of
+    the element type's range raises OverflowError."""
+    _, element_oid, element = _ARRAY_KINDS[kind]
     n = len(values)
     if not n:
         return kind(struct.pack(">iiI", 0, 0, element_oid))
-    items = struct.pack(
-        f">{('i' + code) * n}", *chain.from_iterable(zip(repeat(size, n), values, strict=True))
-    )
-    return kind(_ARRAY_HEADER.pack(1, 0, element_oid, n, 1) + items)
+    # Each element is its size, then its value, both big-endian.
+    items = np.empty(n, np.dtype([("size", ">i4"), ("value", element)]))
+    items["size"] = np.dtype(element).itemsize
+    items["value"] = values
+    return kind(_ARRAY_HEADER.pack(1, 0, element_oid, n, 1) + items.tobytes())
+
+
+def text_array(values: Sequence[str]) -> TextArray:
+    """``values`` as a text[] (UTF-8, no NULLs)."""
+    if not values:
+        return TextArray(struct.pack(">iiI", 0, 0, _TEXT_OID))
+    encoded = [v.encode() for v in values]
+    items = b"".join(chain.from_iterable((len(e).to_bytes(4, "big"), e) for e in encoded))
+    return TextArray(_ARRAY_HEADER.pack(1, 0, _TEXT_OID, len(encoded), 1) + items)
 
 
 def register_array_dumpers() -> None:
@@ -64,7 +84,7 @@ def register_array_dumpers() -> None:
     from psycopg.adapt import Dumper
     from psycopg.pq import Format
 
-    for kind, (array_oid, _, _, _) in _ARRAY_KINDS.items():
+    for kind, array_oid in _ARRAY_OIDS.items():
         dumper = type(
             f"{kind.__name__}Dumper",
             (Dumper,),

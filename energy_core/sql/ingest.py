@@ -4,10 +4,12 @@ and dirty-hour marks, for SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import repeat
 
+import numpy as np
 import psycopg
 from sqlalchemy import Connection
 
@@ -18,6 +20,7 @@ from energy_core.sql.arrays import (
     Int8Array,
     binary_array,
     register_array_dumpers,
+    text_array,
 )
 from energy_core.types import to_epoch_us
 
@@ -59,9 +62,9 @@ def find_devices(conn: Connection, *, user_id: int, device_ids: Sequence[str]) -
     # may filter the user's devices against the whole array, a thousand by a thousand.
     cur.execute(
         "SELECT d.id, d.device_id, d.is_active, d.bidirectional, d.max_gap_s "
-        "FROM unnest(%s::text[]) AS n(name) "
-        "JOIN devices AS d ON d.user_id = %s AND d.device_id = n.name",
-        (list(device_ids), user_id),
+        "FROM unnest(%b::text[]) AS n(name) "
+        "JOIN devices AS d ON d.user_id = %b AND d.device_id = n.name",
+        (text_array(device_ids), user_id),
     )
     return cur.fetchall()
 
@@ -260,27 +263,29 @@ def insert_readings(
     device_pks: Sequence[int],
     ts_us: Sequence[int],
     power_w: Sequence[float],
-    dirty_hours: Sequence[tuple[int, int]] = (),
-    last_seen: Mapping[int, int] | None = None,
+    dirty_hours: tuple[Sequence[int], Sequence[int]] = ((), ()),
+    last_seen: tuple[Sequence[int], Sequence[int]] = ((), ()),
 ) -> int:
-    """Insert readings of one user given as columns (instants in epoch microseconds, UTC),
-    skipping (device, instant) pairs already stored; the pairs must be distinct within the call.
-    Returns how many rows were new. The first stored value of a (device, instant) wins.
+    """Insert readings of one user given as columns (instants in epoch microseconds, UTC; lists
+    or numpy arrays), skipping (device, instant) pairs already stored; the pairs must be distinct
+    within the call. Returns how many rows were new. The first stored value of a (device,
+    instant) wins.
 
-    If any row was new, also marks ``dirty_hours`` ((device_pk, hour start µs), see
-    ``mark_hours_dirty``) for recomputation and moves each device of ``last_seen``
-    ({device_pk: µs}) forward to that instant, never back. On PostgreSQL the caller holds
-    ``sql.locks.lock_for_writing`` (the marks rely on it).
+    If any row was new, also marks ``dirty_hours`` (device pks and hour starts in µs, two
+    columns, see ``mark_hours_dirty``) for recomputation and moves each device of ``last_seen``
+    (device pks and instants in µs) forward to that instant, never back. Both are distinct
+    pairs in device order. On PostgreSQL the caller holds ``sql.locks.lock_for_writing`` (the
+    marks rely on it).
     """
-    if not ts_us:
+    if not len(ts_us):
         return 0
-    hours = sorted(set(dirty_hours))
-    seen = sorted((last_seen or {}).items())
+    hour_devices, hour_starts = dirty_hours
+    seen_devices, seen_at = last_seen
     cur = conn.connection.driver_connection.cursor()
     if is_sqlite(conn):
         cur.executemany(
             "INSERT OR IGNORE INTO readings (user_id, device_pk, ts, power_w) VALUES (?, ?, ?, ?)",
-            [(user_id, d, t, p) for d, t, p in zip(device_pks, ts_us, power_w, strict=True)],
+            zip(repeat(user_id), _plain(device_pks), _plain(ts_us), _plain(power_w)),
         )
         inserted = cur.rowcount
         if inserted:
@@ -288,12 +293,12 @@ def insert_readings(
                 "INSERT INTO dirty_hours (user_id, device_pk, hour_start, version) "
                 "VALUES (?, ?, ?, 1) ON CONFLICT (user_id, device_pk, hour_start) "
                 "DO UPDATE SET version = dirty_hours.version + 1",
-                [(user_id, d, h) for d, h in hours],
+                zip(repeat(user_id), _plain(hour_devices), _plain(hour_starts)),
             )
             cur.executemany(
-                "UPDATE devices SET last_seen_at = ? WHERE id = ? AND user_id = ? "
-                "AND (last_seen_at IS NULL OR last_seen_at < ?)",
-                [(t, d, user_id, t) for d, t in seen],
+                "UPDATE devices SET last_seen_at = ?2 WHERE id = ?1 AND user_id = ?3 "
+                "AND (last_seen_at IS NULL OR last_seen_at < ?2)",
+                zip(_plain(seen_devices), _plain(seen_at), repeat(user_id)),
             )
         return inserted
     # One statement whatever the batch size: binary arrays unnested into the insert (measured
@@ -307,10 +312,10 @@ def insert_readings(
         "devices": binary_array(Int4Array, device_pks),
         "stamps": binary_array(Int8Array, ts_us),
         "powers": binary_array(Float8Array, power_w),
-        "dirty_devices": binary_array(Int4Array, [d for d, _ in hours]),
-        "dirty_hours": binary_array(Int8Array, [h for _, h in hours]),
-        "seen_devices": binary_array(Int4Array, [d for d, _ in seen]),
-        "seen_at": binary_array(Int8Array, [t for _, t in seen]),
+        "dirty_devices": binary_array(Int4Array, hour_devices),
+        "dirty_hours": binary_array(Int8Array, hour_starts),
+        "seen_devices": binary_array(Int4Array, seen_devices),
+        "seen_at": binary_array(Int8Array, seen_at),
     }
     if _first_try_in_transaction(conn):
         # Most batches hold only new readings: they are inserted without ON CONFLICT, in a
@@ -332,6 +337,11 @@ def insert_readings(
             return inserted
     cur.execute(_PG_STORE_NEW_OR_STORED_READINGS, params)
     return cur.fetchone()[0]
+
+
+def _plain(values: Sequence) -> list:
+    """Python numbers for the SQLite driver, which takes no numpy scalars."""
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)
 
 
 def _first_try_in_transaction(conn: Connection) -> bool:
