@@ -42,6 +42,7 @@ from energy_core.household_scope import grant_app_role  # noqa: E402
 from energy_core.ingest import ReadingIn, record_readings  # noqa: E402
 from energy_core.migrate import upgrade_database  # noqa: E402
 from energy_core.models import DeviceCreate  # noqa: E402
+from energy_core.read_requests import Listing, Window  # noqa: E402
 from energy_core.reads import hourly_stats, household_summary, list_readings  # noqa: E402
 from energy_core.rollup import rollup_dirty_hours  # noqa: E402
 
@@ -148,12 +149,12 @@ def main() -> int:
         work = {
             "ingest 20 x 1,000": ingest,
             "readings page x10": reads(
-                lambda s: list_readings(s, user_id=user_id, device_id="d0", limit=1000)
+                lambda s: list_readings(s, user_id=user_id, listing=Listing(device_id="d0"))
             ),
-            "hourly page x10": reads(lambda s: hourly_stats(s, user_id=user_id, limit=1000)),
+            "hourly page x10": reads(lambda s: hourly_stats(s, user_id=user_id, listing=Listing())),
             "summary 1 day x10": reads(
                 lambda s: household_summary(
-                    s, user_id=user_id, start=END - timedelta(days=1), end=END
+                    s, user_id=user_id, window=Window(END - timedelta(days=1), END)
                 )
             ),
         }

@@ -21,6 +21,7 @@ from energy_core.accounts import list_devices
 from energy_core.errors import CoreError, ErrorKind
 from energy_core.household_scope import for_household
 from energy_core.models import Device, Reading
+from energy_core.read_requests import Listing, Window
 from energy_core.read_results import (
     DeviceEnergy,
     DeviceStats,
@@ -48,8 +49,6 @@ from energy_core.stats import (
 from energy_core.stats.now import household_now, latest_readings
 from energy_core.types import ceil_hour, floor_hour, from_epoch_us, to_epoch_us, utcnow
 
-DEFAULT_RANGE = timedelta(hours=24)
-MAX_PAGE = 10_000
 # Hourly statistics are computed a window at a time: at most this many (hour, device) points per
 # read_series call and per request. A request that scans its budget without filling the page
 # returns what it has and a cursor to continue from.
@@ -69,16 +68,6 @@ class InvalidCursor(CoreError, ValueError):
     def __init__(self, message: str):
         problem = {"index": None, "field": "cursor", "message": "start again without a cursor"}
         super().__init__(message, [problem])
-
-
-class InvalidRange(CoreError, ValueError):
-    """A time range that is empty or not timezone-aware (e.g. a start in the future, no end)."""
-
-    kind = ErrorKind.invalid
-    code = "validation_error"
-
-    def __init__(self, message: str):
-        super().__init__(message, [{"index": None, "field": "start", "message": message}])
 
 
 # --- cursors -----------------------------------------------------------------------------------
@@ -107,23 +96,6 @@ def _decode_cursor(cursor: str, kind: str, fields: dict[str, type]) -> dict:
 # --- reads -------------------------------------------------------------------------------------
 
 
-def _require_aware(**instants: datetime | None) -> None:
-    for name, value in instants.items():
-        if value is not None and value.tzinfo is None:
-            raise InvalidRange(f"{name} must be timezone-aware")
-
-
-def _default_range(
-    start: datetime | None, end: datetime | None, now: datetime | None
-) -> tuple[datetime, datetime]:
-    end = end or now or utcnow()
-    start = start or end - DEFAULT_RANGE
-    _require_aware(start=start, end=end)
-    if end <= start:
-        raise InvalidRange("end must be after start (the default end is now)")
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
 def _household(
     session: Session, *, user_id: int, device_id: str | None, settings: Settings | None
 ) -> tuple[Household, list[DeviceRef]]:
@@ -148,26 +120,19 @@ def _read_range(
     return selection, read_series(session, selection)
 
 
-def _page_size(limit: int) -> int:
-    return max(1, min(limit, MAX_PAGE))
-
-
 @for_household
 def list_readings(
     session: Session,
     *,
     user_id: int,
-    device_id: str | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    cursor: str | None = None,
-    limit: int = 1_000,
+    listing: Listing,
     settings: Settings | None = None,
 ) -> Page[ReadingOut]:
-    """The user's readings in ``[start, end)`` (either open), device by device and in time order
-    within a device, ``limit`` at a time; ``next_cursor`` continues where the page ended."""
-    limit = _page_size(limit)
-    _require_aware(start=start, end=end)
+    """The user's readings in the listing's window (either end open), device by device and in
+    time order within a device, a page at a time; ``next_cursor`` continues where it ended."""
+    limit, device_id, cursor = listing.page_size, listing.device_id, listing.cursor
+    start, end = listing.window.start, listing.window.end
+    listing.window.require_aware()
     _, devices = _household(session, user_id=user_id, device_id=device_id, settings=settings)
     names = {d.pk: d.device_id for d in devices}
     query = select(Reading.device_pk, Reading.ts, Reading.power_w).where(Reading.user_id == user_id)
@@ -203,25 +168,21 @@ def hourly_stats(
     session: Session,
     *,
     user_id: int,
-    device_id: str | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    cursor: str | None = None,
-    limit: int = 1_000,
+    listing: Listing,
     now: datetime | None = None,
     settings: Settings | None = None,
 ) -> Page[HourlyStat]:
-    """Figures of each UTC hour that has data, per device, over the whole hours that
-    ``[start, end)`` touches (default: the last 24 hours), ordered by hour then device id. Each
+    """Figures of each UTC hour that has data, per device, over the whole hours that the
+    listing's window touches (default: the last 24 hours), ordered by hour then device id. Each
     hour's import, export and cost are the device's own (docs/metrics.md).
 
-    Hours without data are left out. A page may hold fewer than ``limit`` items when a long empty
+    Hours without data are left out. A page may hold fewer than its size when a long empty
     stretch was scanned; follow ``next_cursor`` until it is null.
     """
-    limit = _page_size(limit)
-    start, end = _default_range(start, end, now)
+    limit, cursor = listing.page_size, listing.cursor
+    start, end = listing.window.resolve(now)
     household, devices = _household(
-        session, user_id=user_id, device_id=device_id, settings=settings
+        session, user_id=user_id, device_id=listing.device_id, settings=settings
     )
     first_hour = floor_hour(start)
     end_hour = ceil_hour(end)
@@ -283,15 +244,14 @@ def device_stats(
     *,
     user_id: int,
     device_id: str,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    window: Window,
     now: datetime | None = None,
     settings: Settings | None = None,
 ) -> DeviceStats:
-    """Figures of one device over ``[start, end)`` (default: the last 24 hours), with its peak
-    and minimum and when they were read, its first and last reading in the range and its latest
+    """Figures of one device over ``window`` (default: the last 24 hours), with its peak and
+    minimum and when they were read, its first and last reading in the range and its latest
     reading overall."""
-    start, end = _default_range(start, end, now)
+    start, end = window.resolve(now)
     household, (device,) = _household(
         session, user_id=user_id, device_id=device_id, settings=settings
     )
@@ -341,15 +301,14 @@ def household_summary(
     session: Session,
     *,
     user_id: int,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    window: Window,
     now: datetime | None = None,
     settings: Settings | None = None,
 ) -> Summary:
-    """The household over ``[start, end)`` (default: the last 24 hours): consumption,
-    generation, grid import and export hour by hour, their cost, and each device's figures,
-    largest consumer first (the devices that took part in the range)."""
-    start, end = _default_range(start, end, now)
+    """The household over ``window`` (default: the last 24 hours): consumption, generation, grid
+    import and export hour by hour, their cost, and each device's figures, largest consumer
+    first (the devices that took part in the range)."""
+    start, end = window.resolve(now)
     household, _ = _household(session, user_id=user_id, device_id=None, settings=settings)
     _, series = _read_range(session, household, None, start, end)
     total = series.total

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query
 
-from energy_core import reads
 from energy_core.ingest import device_id_problem, timestamp_us
+from energy_core.read_requests import MAX_PAGE, Listing, Window
 from energy_core.types import from_epoch_us
 from ingest_api.errors import invalid_parameter
 
@@ -27,7 +26,7 @@ DeviceParam = Annotated[
 CursorParam = Annotated[
     str | None, Query(description="next_cursor of the previous page.", max_length=512)
 ]
-LimitParam = Annotated[int, Query(ge=1, le=reads.MAX_PAGE, description="Items per page.")]
+LimitParam = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page.")]
 
 
 def query_time(value: str | None, name: str) -> datetime | None:
@@ -53,18 +52,6 @@ def query_device(value: str | None, name: str = "device_id") -> str | None:
     return value
 
 
-@dataclass(frozen=True)
-class Window:
-    """``[start, end)`` as aware UTC instants; None leaves the library's default."""
-
-    start: datetime | None
-    end: datetime | None
-
-    def arguments(self) -> dict:
-        """The keyword arguments of the library's reads over a range."""
-        return {"start": self.start, "end": self.end}
-
-
 async def window(start: TimeParam = None, end: TimeParam = None) -> Window:
     start_at, end_at = query_time(start, "start"), query_time(end, "end")
     if start_at is not None and end_at is not None and end_at <= start_at:
@@ -73,25 +60,6 @@ async def window(start: TimeParam = None, end: TimeParam = None) -> Window:
 
 
 WindowDep = Annotated[Window, Depends(window)]
-
-
-@dataclass(frozen=True)
-class Listing:
-    """One page of a listing: which device (None: all), the window, where to go on, how many."""
-
-    device_id: str | None
-    window: Window
-    cursor: str | None
-    limit: int
-
-    def arguments(self) -> dict:
-        """The keyword arguments of the library's paged listings."""
-        return {
-            "device_id": self.device_id,
-            **self.window.arguments(),
-            "cursor": self.cursor,
-            "limit": self.limit,
-        }
 
 
 async def listing(
