@@ -74,17 +74,25 @@ def cmd_unmute(args: argparse.Namespace) -> int:
 
 
 def cmd_device(args: argparse.Namespace) -> int:
-    from energy_core.alerts import device_alert_settings, set_device_alert_settings
+    from energy_core.alerts import (
+        DeviceAlertSettingsUpdate,
+        device_alert_settings,
+        set_device_alert_settings,
+    )
+
+    changes = DeviceAlertSettingsUpdate(
+        sensitivity=args.sensitivity,
+        unusual_use=None if args.unusual_use is None else args.unusual_use == "on",
+    )
+    if args.offline_minutes is not None:
+        changes.offline_minutes = args.offline_minutes or None  # 0: back to the default
 
     with household_scope(args.user) as (session, user):
         set_device_alert_settings(
             session,
             user_id=user.id,
             device_id=args.device,
-            sensitivity=args.sensitivity,
-            unusual_use=None if args.unusual_use is None else args.unusual_use == "on",
-            offline_minutes=args.offline_minutes or None,
-            clear_offline_minutes=args.offline_minutes == 0,
+            changes=changes,
         )
         session.flush()
         [shown] = [

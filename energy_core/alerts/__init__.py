@@ -3,6 +3,7 @@ one open alert per condition, evaluated by the scheduler, shown by the page, the
 read API."""
 
 from energy_core.alerts.evaluate import evaluate_alerts, evaluate_household
+from energy_core.alerts.models import AlertSettingsUpdate, DeviceAlertSettingsUpdate
 from energy_core.alerts.store import (
     MUTE_CHOICES,
     STATES,
@@ -23,6 +24,8 @@ __all__ = [
     "MUTE_CHOICES",
     "STATES",
     "AlertSettingsError",
+    "AlertSettingsUpdate",
+    "DeviceAlertSettingsUpdate",
     "acknowledge",
     "device_alert_settings",
     "evaluate_alerts",

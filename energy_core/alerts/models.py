@@ -81,6 +81,26 @@ class DeviceAlertSettings(SQLModel, table=True):
     offline_minutes: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
 
 
+class AlertSettingsUpdate(SQLModel):
+    """A change to a household's alert settings: only the fields set change. ``webhook_url=None``
+    set explicitly removes the webhook; ``email_to=""`` sends alert e-mail to the household's own
+    address again."""
+
+    cheap_period: bool | None = None
+    webhook_url: str | None = None
+    email_alerts: bool | None = None
+    email_to: str | None = None
+
+
+class DeviceAlertSettingsUpdate(SQLModel):
+    """A change to one device's alert settings: only the fields set change.
+    ``offline_minutes=None`` set explicitly goes back to the default."""
+
+    sensitivity: str | None = None
+    unusual_use: bool | None = None
+    offline_minutes: int | None = None
+
+
 class AlertMute(SQLModel, table=True):
     """No alert opens for ``key`` until ``muted_until`` (None: until unmuted)."""
 
@@ -91,4 +111,11 @@ class AlertMute(SQLModel, table=True):
     muted_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
-__all__ = ["Alert", "AlertMute", "AlertSettings", "DeviceAlertSettings"]
+__all__ = [
+    "Alert",
+    "AlertMute",
+    "AlertSettings",
+    "AlertSettingsUpdate",
+    "DeviceAlertSettings",
+    "DeviceAlertSettingsUpdate",
+]

@@ -14,7 +14,14 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from energy_core.alerts.destination import WebhookAddressError, check_webhook_url
-from energy_core.alerts.models import Alert, AlertMute, AlertSettings, DeviceAlertSettings
+from energy_core.alerts.models import (
+    Alert,
+    AlertMute,
+    AlertSettings,
+    AlertSettingsUpdate,
+    DeviceAlertSettings,
+    DeviceAlertSettingsUpdate,
+)
 from energy_core.alerts.rules import COOLDOWN, KIND_TITLES, SENSITIVITY, Finding
 from energy_core.errors import CoreError, NotFoundError
 from energy_core.household_scope import for_household
@@ -282,12 +289,10 @@ def set_device_alert_settings(
     *,
     user_id: int,
     device_id: str,
-    sensitivity: str | None = None,
-    unusual_use: bool | None = None,
-    offline_minutes: int | None = None,
-    clear_offline_minutes: bool = False,
+    changes: DeviceAlertSettingsUpdate,
 ) -> DeviceAlertSettings:
-    """Change one device's alert settings; what is not given stays."""
+    """Apply the fields set in ``changes`` to one device's alert settings; the rest stay."""
+    sensitivity, offline_minutes = changes.sensitivity, changes.offline_minutes
     device = session.exec(
         select(Device).where(Device.user_id == user_id, Device.device_id == device_id)
     ).first()
@@ -302,14 +307,9 @@ def set_device_alert_settings(
     row = session.get(DeviceAlertSettings, (user_id, device.id)) or DeviceAlertSettings(
         user_id=user_id, device_pk=device.id
     )
-    if sensitivity is not None:
-        row.sensitivity = sensitivity
-    if unusual_use is not None:
-        row.unusual_use = unusual_use
-    if offline_minutes is not None:
-        row.offline_minutes = offline_minutes
-    if clear_offline_minutes:
-        row.offline_minutes = None
+    for name, value in changes.model_dump(exclude_unset=True).items():
+        if value is not None or name == "offline_minutes":
+            setattr(row, name, value)
     session.add(row)
     return row
 
@@ -319,34 +319,31 @@ def set_household_alert_settings(
     session: Session,
     *,
     user_id: int,
-    cheap_period: bool | None = None,
-    webhook_url: str | None = None,
-    clear_webhook: bool = False,
-    email_alerts: bool | None = None,
-    email_to: str | None = None,
+    changes: AlertSettingsUpdate,
 ) -> AlertSettings:
-    """Opt in or out of the cheap-period alert; set or remove the webhook (a new URL gets a new
-    signing secret); turn alert e-mail on or off and choose its address (``email_to=""``: the
-    household's own address)."""
+    """Apply the fields set in ``changes``: opt in or out of the cheap-period alert; set or remove
+    the webhook (a new URL gets a new signing secret); turn alert e-mail on or off and choose its
+    address."""
+    fields = changes.model_dump(exclude_unset=True)
     row = household_settings(session, user_id=user_id)
-    if email_alerts is not None:
-        row.email_alerts = email_alerts
-    if email_to is not None:
-        address = email_to.strip()
+    if changes.email_alerts is not None:
+        row.email_alerts = changes.email_alerts
+    if changes.email_to is not None:
+        address = changes.email_to.strip()
         if address and (len(address) > 254 or not EMAIL.fullmatch(address)):
             raise AlertSettingsError("The alert e-mail address must look like name@example.com.")
         row.email_to = address or None
-    if cheap_period is not None:
-        row.cheap_period = cheap_period
-    if webhook_url is not None:
+    if changes.cheap_period is not None:
+        row.cheap_period = changes.cheap_period
+    if changes.webhook_url is not None:
         try:
-            url = check_webhook_url(webhook_url)
+            url = check_webhook_url(changes.webhook_url)
         except WebhookAddressError as exc:
             raise AlertSettingsError(str(exc), exc.details) from None
         if url != row.webhook_url:
             row.webhook_url = url
             row.webhook_secret = secrets.token_hex(32)
-    if clear_webhook:
+    elif "webhook_url" in fields:
         row.webhook_url = row.webhook_secret = None
     session.add(row)
     return row

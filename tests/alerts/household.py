@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from energy_core.alerts import evaluate_household, list_alerts
+from energy_core.alerts import (
+    AlertSettingsUpdate,
+    DeviceAlertSettingsUpdate,
+    evaluate_household,
+    list_alerts,
+    set_device_alert_settings,
+    set_household_alert_settings,
+)
 from energy_core.db import session_scope
 from energy_core.rollup import rollup_dirty_hours
 from tests.factories import add_readings, make_device, make_user
@@ -81,6 +88,25 @@ def evaluate(engine, user_id: int, now: datetime = NOW):
 def alerts(engine, user_id: int, state: str = "all", now: datetime = NOW) -> list[dict]:
     with session_scope(engine, read_only=True) as s:
         return list_alerts(s, user_id=user_id, state=state, now=now)
+
+
+def set_device_alerts(engine, user_id: int, device_id: str, **changes) -> dict:
+    """Apply ``changes`` (fields of ``DeviceAlertSettingsUpdate``) to one device's alert settings
+    in a transaction of their own; the device's settings after it."""
+    with session_scope(engine) as s:
+        changed = DeviceAlertSettingsUpdate(**changes)
+        row = set_device_alert_settings(s, user_id=user_id, device_id=device_id, changes=changed)
+        return row.model_dump()
+
+
+def set_household_alerts(engine, user_id: int, **changes) -> dict:
+    """Apply ``changes`` (fields of ``AlertSettingsUpdate``) to the household's alert settings in
+    a transaction of their own; its settings after it."""
+    with session_scope(engine) as s:
+        row = set_household_alert_settings(
+            s, user_id=user_id, changes=AlertSettingsUpdate(**changes)
+        )
+        return row.model_dump()
 
 
 def figures_of(alert: dict) -> dict:

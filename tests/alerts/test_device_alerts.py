@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from energy_core.alerts import set_device_alert_settings
-from energy_core.db import session_scope
 from tests.alerts.household import (
     NOW,
     Power,
@@ -16,6 +14,7 @@ from tests.alerts.household import (
     figures_of,
     heater,
     seed,
+    set_device_alerts,
     tv,
     weeks_before,
 )
@@ -68,8 +67,7 @@ def test_a_normal_hour_and_a_small_change_do_not_fire(engine):
 
 def test_high_sensitivity_fires_on_a_smaller_change(engine):
     user_id = tv_household(engine, 150.0)
-    with session_scope(engine) as s:
-        set_device_alert_settings(s, user_id=user_id, device_id="living-tv", sensitivity="high")
+    set_device_alerts(engine, user_id, "living-tv", sensitivity="high")
     evaluate(engine, user_id)
     [alert] = alerts(engine, user_id)
     assert alert["evidence"]["figures"][0]["value"] == 150.0
@@ -78,8 +76,7 @@ def test_high_sensitivity_fires_on_a_smaller_change(engine):
 
 def test_an_opted_out_device_and_too_little_history_give_no_alert(engine):
     opted_out = tv_household(engine, 1000.0)
-    with session_scope(engine) as s:
-        set_device_alert_settings(s, user_id=opted_out, device_id="living-tv", unusual_use=False)
+    set_device_alerts(engine, opted_out, "living-tv", unusual_use=False)
     evaluate(engine, opted_out)
     assert alerts(engine, opted_out) == []
     # Three past Mondays at 09:00 are not enough (four are needed).

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from aiosmtpd.controller import Controller
 
-from energy_core.alerts import evaluate_alerts, set_household_alert_settings
+from energy_core.alerts import evaluate_alerts
 from energy_core.alerts.email import deliver_email
 from energy_core.alerts.models import Alert
 from energy_core.alerts.webhook import MAX_ATTEMPTS
@@ -21,7 +21,12 @@ from energy_core.clock import pinned_now
 from energy_core.db import session_scope
 from energy_core.settings import get_settings
 from scheduler.main import alert_email_job
-from tests.alerts.household import NOW, assert_given_up_after, assert_retried_with_backoff
+from tests.alerts.household import (
+    NOW,
+    assert_given_up_after,
+    assert_retried_with_backoff,
+    set_household_alerts,
+)
 from tests.alerts.test_lifecycle import OFFLINE_TEXT, fridge_household
 from tests.scheduler.paused import paused_scheduler
 
@@ -103,9 +108,8 @@ def test_the_households_own_alert_address_wins_and_e_mail_can_be_turned_off(engi
     sink = smtp()
     chosen = fridge_household(engine, email="one@example.org")
     silent = fridge_household(engine, email="two@example.org")
-    with session_scope(engine) as s:
-        set_household_alert_settings(s, user_id=chosen, email_to=" alerts@house.example ")
-        set_household_alert_settings(s, user_id=silent, email_alerts=False)
+    set_household_alerts(engine, chosen, email_to=" alerts@house.example ")
+    set_household_alerts(engine, silent, email_alerts=False)
     evaluate_alerts(engine, now=NOW)
     assert deliver_email(engine, now=NOW).sent == 1
     assert [r for r, _ in sink.messages] == [["alerts@house.example"]]

@@ -8,10 +8,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from energy_core.alerts import set_household_alert_settings
 from energy_core.db import session_scope
 from energy_core.tariffs import set_budget, set_tariff
-from tests.alerts.household import NOW, alerts, evaluate, figures_of, seed, steady
+from tests.alerts.household import (
+    NOW,
+    alerts,
+    evaluate,
+    figures_of,
+    seed,
+    set_household_alerts,
+    steady,
+)
 from tests.factories import time_of_use
 
 SWITCH = datetime(2026, 11, 23, tzinfo=UTC)  # Monday, a week before NOW's day
@@ -108,8 +115,7 @@ def test_the_cheap_period_alert_is_opt_in_and_ends_with_the_period(engine):
         set_tariff(s, user_id=user_id, document=TOU)
     evaluate(engine, user_id, night)
     assert alerts(engine, user_id, now=night) == []
-    with session_scope(engine) as s:
-        set_household_alert_settings(s, user_id=user_id, cheap_period=True)
+    set_household_alerts(engine, user_id, cheap_period=True)
     evaluate(engine, user_id, night + timedelta(minutes=1))
     [alert] = alerts(engine, user_id, now=night)
     assert alert["kind"] == "cheap_period"

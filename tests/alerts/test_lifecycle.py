@@ -9,11 +9,23 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from energy_core.alerts import acknowledge, mute, set_device_alert_settings, unmute
+from energy_core.alerts import (
+    acknowledge,
+    mute,
+    unmute,
+)
 from energy_core.db import session_scope
 from energy_core.errors import NotFoundError
 from energy_core.models import Device, User
-from tests.alerts.household import NOW, alerts, evaluate, figures_of, seed, steady
+from tests.alerts.household import (
+    NOW,
+    alerts,
+    evaluate,
+    figures_of,
+    seed,
+    set_device_alerts,
+    steady,
+)
 from tests.factories import add_readings
 
 MINUTE = timedelta(minutes=1)
@@ -79,10 +91,22 @@ def test_repeated_evaluation_keeps_one_open_alert_and_a_reading_resolves_it(engi
     )
 
 
+def test_a_device_change_sets_only_its_fields_and_none_restores_the_offline_default(engine):
+    user_id = fridge_household(engine)
+
+    def change(**fields) -> tuple[str, bool, int | None]:
+        row = set_device_alerts(engine, user_id, "kitchen-fridge", **fields)
+        return row["sensitivity"], row["unusual_use"], row["offline_minutes"]
+
+    assert change(offline_minutes=5, sensitivity="high") == ("high", True, 5)
+    assert change(unusual_use=False) == ("high", False, 5)
+    assert change(sensitivity=None) == ("high", False, 5)
+    assert change(offline_minutes=None) == ("high", False, None)
+
+
 def test_the_same_condition_waits_for_its_cooldown(engine):
     user_id = fridge_household(engine)
-    with session_scope(engine) as s:
-        set_device_alert_settings(s, user_id=user_id, device_id="kitchen-fridge", offline_minutes=5)
+    set_device_alerts(engine, user_id, "kitchen-fridge", offline_minutes=5)
     evaluate(engine, user_id)
     post(engine, user_id, NOW + MINUTE)
     evaluate(engine, user_id, NOW + 2 * MINUTE)  # resolved at 10:07

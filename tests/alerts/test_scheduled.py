@@ -14,7 +14,10 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from energy_core.alerts import evaluate_alerts, household_settings, set_household_alert_settings
+from energy_core.alerts import (
+    evaluate_alerts,
+    household_settings,
+)
 from energy_core.alerts.models import Alert, AlertSettings
 from energy_core.alerts.store import AlertSettingsError
 from energy_core.alerts.webhook import MAX_ATTEMPTS, SIGNATURE_HEADER, deliver_pending, signature
@@ -23,7 +26,13 @@ from energy_core.db import session_scope
 from energy_core.settings import get_settings
 from energy_core.sql.locks import scheduler_file_lock
 from scheduler.main import alert_delivery_job, alerts_job
-from tests.alerts.household import NOW, alerts, assert_given_up_after, assert_retried_with_backoff
+from tests.alerts.household import (
+    NOW,
+    alerts,
+    assert_given_up_after,
+    assert_retried_with_backoff,
+    set_household_alerts,
+)
 from tests.alerts.test_lifecycle import fridge_household
 from tests.scheduler.paused import paused_scheduler
 
@@ -115,9 +124,7 @@ def receiver(monkeypatch) -> Iterator[Receiver]:
 
 def hooked_household(engine, url: str) -> tuple[int, str]:
     user_id = fridge_household(engine)
-    with session_scope(engine) as s:
-        secret = set_household_alert_settings(s, user_id=user_id, webhook_url=url).webhook_secret
-    return user_id, secret
+    return user_id, set_household_alerts(engine, user_id, webhook_url=url)["webhook_secret"]
 
 
 def test_new_alerts_are_posted_signed_and_grouped_once(engine, receiver):
@@ -174,8 +181,7 @@ def test_a_webhook_on_the_servers_own_network_is_refused_when_set(engine, monkey
     allow_private_webhooks(monkeypatch, allow=False)
     user_id = fridge_household(engine)
     with pytest.raises(AlertSettingsError, match="ENERGY_ALERT_WEBHOOK_ALLOW_PRIVATE") as refused:
-        with session_scope(engine) as s:
-            set_household_alert_settings(s, user_id=user_id, webhook_url=url)
+        set_household_alerts(engine, user_id, webhook_url=url)
     assert refused.value.code == "invalid_alert_settings"
     assert refused.value.details[0]["field"] == "webhook_url"
     with session_scope(engine, read_only=True) as s:
@@ -194,22 +200,35 @@ def test_a_webhook_on_the_servers_own_network_is_refused_when_set(engine, monkey
 def test_a_webhook_of_another_scheme_or_with_credentials_is_refused(engine, url, why):
     user_id = fridge_household(engine)
     with pytest.raises(AlertSettingsError, match=why):
-        with session_scope(engine) as s:
-            set_household_alert_settings(s, user_id=user_id, webhook_url=url)
+        set_household_alerts(engine, user_id, webhook_url=url)
 
 
 def test_a_public_address_is_accepted_and_the_operator_may_allow_private_ones(engine, monkeypatch):
     allow_private_webhooks(monkeypatch, allow=False)
     user_id = fridge_household(engine)
-    with session_scope(engine) as s:
-        set_household_alert_settings(s, user_id=user_id, webhook_url=" https://93.184.216.34/h ")
+    set_household_alerts(engine, user_id, webhook_url=" https://93.184.216.34/h ")
     with session_scope(engine, read_only=True) as s:
         assert household_settings(s, user_id=user_id).webhook_url == "https://93.184.216.34/h"
     allow_private_webhooks(monkeypatch)
-    with session_scope(engine) as s:
-        set_household_alert_settings(s, user_id=user_id, webhook_url="http://localhost:9/h")
+    set_household_alerts(engine, user_id, webhook_url="http://localhost:9/h")
     with session_scope(engine, read_only=True) as s:
         assert household_settings(s, user_id=user_id).webhook_url == "http://localhost:9/h"
+
+
+def test_a_change_keeps_the_webhook_unless_it_sets_no_address(engine, monkeypatch):
+    allow_private_webhooks(monkeypatch, allow=False)
+    user_id = fridge_household(engine)
+    url = "https://93.184.216.34/h"
+    set_household_alerts(engine, user_id, webhook_url=url)
+    kept = set_household_alerts(engine, user_id, cheap_period=True)
+    assert (kept["webhook_url"], kept["cheap_period"]) == (url, True)
+    assert kept["webhook_secret"] is not None
+    removed = set_household_alerts(engine, user_id, webhook_url=None)
+    assert (removed["webhook_url"], removed["webhook_secret"], removed["cheap_period"]) == (
+        None,
+        None,
+        True,
+    )
 
 
 def delivery_of(engine, user_id: int) -> list[tuple[str, int, str | None]]:

@@ -13,6 +13,8 @@ import pytest
 
 from energy_cli.main import main
 from energy_core.alerts import (
+    AlertSettingsUpdate,
+    DeviceAlertSettingsUpdate,
     household_settings,
     set_device_alert_settings,
     set_household_alert_settings,
@@ -78,10 +80,19 @@ def households(engine):
                 )
             )
         set_household_alert_settings(
-            s, user_id=ada.id, cheap_period=True, webhook_url="https://93.184.216.34/ada"
+            s,
+            user_id=ada.id,
+            changes=AlertSettingsUpdate(cheap_period=True, webhook_url="https://93.184.216.34/ada"),
         )
-        set_household_alert_settings(s, user_id=bo.id, webhook_url="https://93.184.216.34/bo")
-        set_device_alert_settings(s, user_id=ada.id, device_id="fridge", sensitivity="high")
+        set_household_alert_settings(
+            s, user_id=bo.id, changes=AlertSettingsUpdate(webhook_url="https://93.184.216.34/bo")
+        )
+        set_device_alert_settings(
+            s,
+            user_id=ada.id,
+            device_id="fridge",
+            changes=DeviceAlertSettingsUpdate(sensitivity="high"),
+        )
         s.add(AlertMute(user_id=ada.id, key="offline:solar", muted_until=None))
         ada_id = ada.id
     rollup_dirty_hours(engine)

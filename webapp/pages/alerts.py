@@ -9,6 +9,8 @@ import streamlit as st
 
 from energy_core.alerts import (
     MUTE_CHOICES,
+    AlertSettingsUpdate,
+    DeviceAlertSettingsUpdate,
     acknowledge,
     grouped,
     mute,
@@ -192,11 +194,12 @@ def settings_section(user_id: int) -> None:
                 lambda s: set_household_alert_settings(
                     s,
                     user_id=user_id,
-                    cheap_period=cheap,
-                    webhook_url=url or None,
-                    clear_webhook=not url,
-                    email_alerts=by_email,
-                    email_to=email_to,
+                    changes=AlertSettingsUpdate(
+                        cheap_period=cheap,
+                        webhook_url=url or None,
+                        email_alerts=by_email,
+                        email_to=email_to,
+                    ),
                 ),
                 "Alert settings saved.",
             )
@@ -212,10 +215,11 @@ def save_devices(session, user_id: int, before: pd.DataFrame, after: pd.DataFram
             session,
             user_id=user_id,
             device_id=new["device_id"],
-            sensitivity=new["sensitivity"],
-            unusual_use=bool(new["unusual_use"]),
-            offline_minutes=None if pd.isna(minutes) else int(minutes),
-            clear_offline_minutes=bool(pd.isna(minutes)),
+            changes=DeviceAlertSettingsUpdate(
+                sensitivity=new["sensitivity"],
+                unusual_use=bool(new["unusual_use"]),
+                offline_minutes=None if pd.isna(minutes) else int(minutes),
+            ),
         )
         changed += 1
     return changed
