@@ -128,7 +128,7 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 
     from energy_core.db import session_scope
     from energy_core.models import Device
-    from energy_core.rollup import rebuild_aggregates, rollup_dirty_hours
+    from energy_core.rollup import Rebuild, rebuild_aggregates, rollup_dirty_hours
 
     if (args.since or args.device) and not args.rebuild:
         raise CliError("--since and --device choose what --rebuild recomputes; add --rebuild.")
@@ -149,8 +149,7 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
             device_pks = [pk for pk, _ in found]
         run = rebuild_aggregates(
             engine(),
-            since=args.since,
-            device_pks=device_pks,
+            Rebuild(since=args.since, device_pks=device_pks),
             progress=progress_printer("Rebuilding"),
         )
         if run.skipped:

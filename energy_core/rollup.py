@@ -49,6 +49,24 @@ class RollupRun(BatchedRun):
     remaining: int = 0
 
 
+@dataclass(frozen=True)
+class Rebuild:
+    """What a rebuild recomputes: every hour that the readings of ``device_pks`` (None: every
+    device) in ``[since, until)`` (either end open) can reach."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    device_pks: Sequence[int] | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in (("since", self.since), ("until", self.until)):
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} must be timezone-aware")
+
+
+EVERY_HOUR = Rebuild()
+
+
 def dirty_backlog(session: Session) -> int:
     return session.exec(select(func.count()).select_from(DirtyHour)).one()
 
@@ -199,16 +217,13 @@ def _rollup_run(engine: Engine) -> AbstractContextManager[RollupRun]:
 
 def mark_for_rebuild(
     session: Session,
+    rebuild: Rebuild = EVERY_HOUR,
     *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    device_pks: Sequence[int] | None = None,
     now: datetime | None = None,
     settings: Settings | None = None,
 ) -> int:
-    """Mark every hour that the readings of ``device_pks`` (default: all devices) in
-    ``[since, until)`` can reach as dirty, so that the next rollup recomputes it. Returns the
-    number of hours marked. Works in SQL: no reading is loaded.
+    """Mark every hour of ``rebuild`` (default: every hour) as dirty, so that the next rollup
+    recomputes it. Returns the number of hours marked. Works in SQL: no reading is loaded.
 
     With retention on, hours whose readings (or the readings that carry into them) may already
     be pruned are left alone: recomputing them from what is left would lose energy that their
@@ -218,29 +233,19 @@ def mark_for_rebuild(
     settings = settings or get_settings()
     return mark_range_dirty(
         session.connection(),
-        since=_rebuild_since(
-            session, since=since, until=until, device_pks=device_pks, now=now, settings=settings
-        ),
-        until=until,
-        device_pks=device_pks,
+        since=_safe_since(session, rebuild, now=now, settings=settings),
+        until=rebuild.until,
+        device_pks=rebuild.device_pks,
         default_gap_s=settings.max_gap_s,
     )
 
 
-def _rebuild_since(
-    session: Session,
-    *,
-    since: datetime | None,
-    until: datetime | None,
-    device_pks: Sequence[int] | None,
-    now: datetime | None,
-    settings: Settings,
+def _safe_since(
+    session: Session, rebuild: Rebuild, *, now: datetime | None, settings: Settings
 ) -> datetime | None:
-    """The start of what a rebuild may recompute: ``since``, raised past the hours whose readings
-    retention may already have pruned."""
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise ValueError(f"{name} must be timezone-aware")
+    """The start of what ``rebuild`` may recompute: its ``since``, raised past the hours whose
+    readings retention may already have pruned."""
+    since, device_pks = rebuild.since, rebuild.device_pks
     horizon = retention_horizon(now or utcnow(), settings=settings)
     if horizon is not None:
         gaps = session.exec(
@@ -280,17 +285,14 @@ def rebuild_transactions(
 
 def rebuild_aggregates(
     engine: Engine,
+    rebuild: Rebuild = EVERY_HOUR,
     *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    device_pks: Sequence[int] | None = None,
     now: datetime | None = None,
     settings: Settings | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> RollupRun:
-    """Recompute every hour that the readings of ``device_pks`` (default: all devices) in
-    ``[since, until)`` can reach, and store the same rows as ``mark_for_rebuild`` followed by
-    ``rollup_dirty_hours`` would, with the same retention rule.
+    """Recompute every hour of ``rebuild`` (default: every hour), and store the same rows as
+    ``mark_for_rebuild`` followed by ``rollup_dirty_hours`` would, with the same retention rule.
 
     PostgreSQL finds each device's range of hours with two index probes and recomputes it in
     long runs, without marking its hours first and claiming them back (at 10 M readings the
@@ -304,14 +306,7 @@ def rebuild_aggregates(
     settings = settings or get_settings()
     if engine.dialect.name == "sqlite":
         with session_scope(engine, system=True) as session:
-            mark_for_rebuild(
-                session,
-                since=since,
-                until=until,
-                device_pks=device_pks,
-                now=now,
-                settings=settings,
-            )
+            mark_for_rebuild(session, rebuild, now=now, settings=settings)
         return rollup_dirty_hours(engine, settings=settings, progress=progress)
     with _rollup_run(engine) as run:
         if run.skipped:
@@ -322,16 +317,9 @@ def rebuild_aggregates(
         with session_scope(engine, read_only=True, system=True) as session:
             ranges = device_hour_ranges(
                 session.connection(),
-                since=_rebuild_since(
-                    session,
-                    since=since,
-                    until=until,
-                    device_pks=device_pks,
-                    now=now,
-                    settings=settings,
-                ),
-                until=until,
-                device_pks=device_pks,
+                since=_safe_since(session, rebuild, now=now, settings=settings),
+                until=rebuild.until,
+                device_pks=rebuild.device_pks,
                 default_gap_s=settings.max_gap_s,
             )
         total = sum((hi - lo) // HOUR_US for _, lo, hi in ranges)

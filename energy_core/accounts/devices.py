@@ -20,7 +20,7 @@ from energy_core.models import (
     HourlyAggregate,
     Reading,
 )
-from energy_core.rollup import mark_for_rebuild
+from energy_core.rollup import Rebuild, mark_for_rebuild
 from energy_core.settings import Settings
 from energy_core.sql.locks import lock_out_writers
 from energy_core.types import utcnow
@@ -90,7 +90,7 @@ def update_device(
     session.add(device)
     session.flush()
     if device.max_gap_s != gap_before:
-        mark_for_rebuild(session, device_pks=[device.id], settings=settings)
+        mark_for_rebuild(session, Rebuild(device_pks=[device.id]), settings=settings)
     return device
 
 

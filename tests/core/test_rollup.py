@@ -15,6 +15,7 @@ from energy_core.db import session_scope
 from energy_core.models import Device, HourlyAggregate
 from energy_core.retention import prune_readings
 from energy_core.rollup import (
+    Rebuild,
     dirty_backlog,
     mark_for_rebuild,
     rebuild_aggregates,
@@ -346,7 +347,7 @@ def test_several_devices_in_random_chunks_equal_reference_and_a_full_rebuild(
     pks = [d.id for d in devices]
     incremental = aggregate_rows(engine, pks)
     with session_scope(engine) as s:
-        marked = mark_for_rebuild(s, device_pks=pks, now=NOW)
+        marked = mark_for_rebuild(s, Rebuild(device_pks=pks), now=NOW)
     assert marked >= len(incremental)
     rebuilt_run = rollup_dirty_hours(engine)
     assert rebuilt_run.hours == marked and rebuilt_run.remaining == 0
@@ -356,7 +357,7 @@ def test_several_devices_in_random_chunks_equal_reference_and_a_full_rebuild(
     # computed afresh: the stored ones are gone first.
     with session_scope(engine) as s:
         s.exec(delete(HourlyAggregate).where(col(HourlyAggregate.device_pk).in_(pks)))
-    rebuilt = rebuild_aggregates(engine, device_pks=pks, now=NOW)
+    rebuilt = rebuild_aggregates(engine, Rebuild(device_pks=pks), now=NOW)
     assert rebuilt.remaining == 0 and rebuilt.hours == marked
     assert aggregate_rows(engine, pks) == incremental
 
@@ -369,7 +370,9 @@ def test_rebuild_of_one_device_since_a_date_leaves_the_rest_alone(engine):
             add_readings(s, user=user, device=device, points=steady_points(T0, 100.0, count=6 * 12))
     rollup_dirty_hours(engine)
     with session_scope(engine) as s:
-        marked = mark_for_rebuild(s, since=T0 + timedelta(hours=3), device_pks=[kettle.id], now=NOW)
+        marked = mark_for_rebuild(
+            s, Rebuild(since=T0 + timedelta(hours=3), device_pks=[kettle.id]), now=NOW
+        )
     # Hours 3, 4, 5 and the sixth, which the last reading carries into.
     assert marked == 4
     with session_scope(engine, read_only=True) as s:
@@ -401,7 +404,7 @@ def test_a_rebuild_without_marks_of_one_device_since_a_date_equals_the_marked_on
     with session_scope(engine) as s:
         s.exec(delete(HourlyAggregate).where(col(HourlyAggregate.hour_start) >= T0))
     with session_scope(engine) as s:
-        marked = mark_for_rebuild(s, since=since, device_pks=pks, now=NOW)
+        marked = mark_for_rebuild(s, Rebuild(since=since, device_pks=pks), now=NOW)
     rollup_dirty_hours(engine)
     by_marks = aggregate_rows(engine)
     assert 0 < len(by_marks) == marked < len(stored)
@@ -411,7 +414,7 @@ def test_a_rebuild_without_marks_of_one_device_since_a_date_equals_the_marked_on
         s.exec(delete(HourlyAggregate).where(col(HourlyAggregate.hour_start) >= T0))
     monkeypatch.setenv("ENERGY_ROLLUP_BATCH_HOURS", "2")
     get_settings.cache_clear()
-    run = rebuild_aggregates(engine, since=since, device_pks=pks, now=NOW)
+    run = rebuild_aggregates(engine, Rebuild(since=since, device_pks=pks), now=NOW)
     assert run.hours == marked and run.remaining == 0
     assert aggregate_rows(engine) == by_marks
 
