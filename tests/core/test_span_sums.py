@@ -86,6 +86,28 @@ def expected_sums(engine, user_id: int, bounds: list[datetime], start: datetime,
     return dict(sums)
 
 
+def stored_span_sums(
+    engine,
+    user_id: int,
+    bounds: list[datetime],
+    *,
+    whole: tuple[datetime, datetime] | None = None,
+    device_pks: list[int] | None = None,
+):
+    """``span_sums`` of ``device_pks`` (None: all) over the stored hours of ``whole`` (default:
+    from the first bound to the last)."""
+    start, end = whole or (bounds[0], bounds[-1])
+    with session_scope(engine, read_only=True) as s:
+        return reads.span_sums(
+            s.connection(),
+            user_id=user_id,
+            device_pks=device_pks,
+            bounds=bounds,
+            full_start=start,
+            full_end=end,
+        )
+
+
 @pytest.mark.parametrize(
     "bounds",
     [
@@ -103,23 +125,8 @@ def test_span_sums_are_the_stored_hours_summed_per_span_and_device(engine, store
     start, end = ceil_hour(bounds[0]), floor_hour(bounds[-1])
     expected = expected_sums(engine, user_id, bounds, start, end)
 
-    with session_scope(engine, read_only=True) as s:
-        everyone = reads.span_sums(
-            s.connection(),
-            user_id=user_id,
-            device_pks=None,
-            bounds=bounds,
-            full_start=start,
-            full_end=end,
-        )
-        battery = reads.span_sums(
-            s.connection(),
-            user_id=user_id,
-            device_pks=[pks[1]],
-            bounds=bounds,
-            full_start=start,
-            full_end=end,
-        )
+    everyone = stored_span_sums(engine, user_id, bounds, whole=(start, end))
+    battery = stored_span_sums(engine, user_id, bounds, whole=(start, end), device_pks=[pks[1]])
 
     assert len(expected) > 2
     got = {(idx, pk): list(values) for idx, pk, *values in everyone}
@@ -204,23 +211,9 @@ def test_span_sums_of_hours_without_readings_have_no_extremes_and_no_hours_no_ro
     rollup_dirty_hours(engine)
     bounds = [T0 + timedelta(hours=h) for h in (11, 12, 13)]
 
-    with session_scope(engine, read_only=True) as s:
-        found = reads.span_sums(
-            s.connection(),
-            user_id=user_id,
-            device_pks=None,
-            bounds=bounds,
-            full_start=bounds[0],
-            full_end=bounds[-1],
-        )
-        nothing = reads.span_sums(
-            s.connection(),
-            user_id=user_id,
-            device_pks=[pk],
-            bounds=[T0 + timedelta(hours=20), T0 + timedelta(hours=21)],
-            full_start=T0 + timedelta(hours=20),
-            full_end=T0 + timedelta(hours=21),
-        )
+    found = stored_span_sums(engine, user_id, bounds)
+    later = [T0 + timedelta(hours=20), T0 + timedelta(hours=21)]
+    nothing = stored_span_sums(engine, user_id, later, device_pks=[pk])
 
     rows = {int(idx): values for idx, _, *values in found}
     consumed, generated, covered, min_w, max_w, samples, cancelled = rows[0]
