@@ -115,6 +115,14 @@ def engine(configured):
     return system_engine(db_module.get_engine())
 
 
+@pytest.fixture(scope="module")
+def module_engine(module_database_url) -> Iterator:
+    """The engine the code under test uses, on the database that a module's tests share (the
+    module defines ``module_database_url``: building one costs more than checking a body)."""
+    with code_under_test_on(module_database_url):
+        yield db_module.get_engine()
+
+
 @pytest.fixture
 def redis_url(request) -> Iterator[str]:
     """The Redis test database, empty; no test of another worker uses it meanwhile."""

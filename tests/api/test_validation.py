@@ -10,7 +10,6 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from energy_core import db as db_module
 from energy_core.types import utcnow
 from ingest_api.app import create_app
 from tests.api.support import (
@@ -21,7 +20,7 @@ from tests.api.support import (
     make_household,
     reading_count,
 )
-from tests.databases import code_under_test_on, scratch_postgres_database, sqlite_copy
+from tests.databases import scratch_postgres_database, sqlite_copy
 
 GOOD = '{"device_id": "fridge", "timestamp": "%s", "energy_watts": 10}'
 
@@ -43,18 +42,12 @@ def module_database_url(request, tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def engine(module_database_url):
-    with code_under_test_on(module_database_url):
-        yield db_module.get_engine()
+def household(module_engine) -> Household:
+    return make_household(module_engine)
 
 
 @pytest.fixture(scope="module")
-def household(engine) -> Household:
-    return make_household(engine)
-
-
-@pytest.fixture(scope="module")
-def client(engine, household) -> Iterator[TestClient]:
+def client(module_engine, household) -> Iterator[TestClient]:
     with TestClient(create_app()) as c:
         r = c.post(
             "/api/v1/telemetry",
@@ -66,10 +59,10 @@ def client(engine, household) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def seeded(client, engine, household) -> int:
+def seeded(client, module_engine, household) -> int:
     """The readings stored when the test starts (at least one, so that "nothing stored" is
     checked against a non-empty table)."""
-    count = reading_count(engine)
+    count = reading_count(module_engine)
     assert count >= 1
     return count
 
@@ -196,7 +189,7 @@ CASES = {
 
 @pytest.mark.parametrize(("text", "field"), CASES.values(), ids=CASES.keys())
 def test_invalid_reading_rejects_the_whole_batch_naming_index_and_field(
-    client, engine, household, seeded, text, field
+    client, module_engine, household, seeded, text, field
 ):
     body = batch_of(GOOD % iso(100), reading(text))
     r = client.post(
@@ -208,7 +201,7 @@ def test_invalid_reading_rejects_the_whole_batch_naming_index_and_field(
     assert all(index == 1 for index, _ in problems), error
     assert all(p["message"] for p in error["details"])
     assert "nothing was stored" in error["message"]
-    assert reading_count(engine) == seeded
+    assert reading_count(module_engine) == seeded
 
 
 SINGLE_CASES = {
@@ -229,14 +222,14 @@ SINGLE_CASES = {
 
 @pytest.mark.parametrize(("text", "field"), SINGLE_CASES.values(), ids=SINGLE_CASES.keys())
 def test_invalid_single_reading_is_rejected_naming_the_field(
-    client, engine, household, seeded, text, field
+    client, module_engine, household, seeded, text, field
 ):
     r = client.post(
         "/api/v1/telemetry", content=reading(text), headers=json_headers(household.household_key)
     )
     error = assert_error(r, 422, "validation_error")
     assert (None, field) in [(p["index"], p["field"]) for p in error["details"]], error
-    assert reading_count(engine) == seeded
+    assert reading_count(module_engine) == seeded
 
 
 def test_non_finite_watts_are_named_as_such_not_as_broken_json(client, household, seeded):
@@ -299,7 +292,7 @@ def test_rules_that_need_the_device_or_the_clock_are_listed_per_reading(client, 
     ids=["unparseable_timestamps", "clock_problems"],
 )
 def test_only_the_first_100_problems_are_listed_and_the_total_is_said(
-    client, engine, household, seeded, reading_at, total
+    client, module_engine, household, seeded, reading_at, total
 ):
     r = client.post(
         "/api/v1/telemetry/batch",
@@ -310,7 +303,7 @@ def test_only_the_first_100_problems_are_listed_and_the_total_is_said(
     assert len(error["details"]) == 100
     assert error["details"][-1]["index"] == 99
     assert error["message"].startswith(f"{total} problem(s)")
-    assert reading_count(engine) == seeded
+    assert reading_count(module_engine) == seeded
 
 
 # --- bodies ------------------------------------------------------------------------------------
@@ -388,14 +381,14 @@ BODY_CASES = {
     ("body", "content_type", "status", "code"), BODY_CASES.values(), ids=BODY_CASES.keys()
 )
 def test_malformed_bodies_get_a_clear_4xx_and_store_nothing(
-    client, engine, household, seeded, body, content_type, status, code
+    client, module_engine, household, seeded, body, content_type, status, code
 ):
     headers = {"Authorization": f"Bearer {household.household_key}"}
     if content_type:
         headers["Content-Type"] = content_type
     r = client.post("/api/v1/telemetry/batch", content=body, headers=headers)
     assert_error(r, status, code)
-    assert reading_count(engine) == seeded
+    assert reading_count(module_engine) == seeded
 
 
 def test_json_with_a_charset_is_accepted(client, household, seeded):
@@ -419,15 +412,15 @@ def test_invalid_utf8_is_called_that(client, household, seeded):
     assert "UTF-8" in assert_error(r, 400, "invalid_json")["message"]
 
 
-def test_a_batch_sent_to_the_single_endpoint_is_rejected(client, engine, household, seeded):
+def test_a_batch_sent_to_the_single_endpoint_is_rejected(client, module_engine, household, seeded):
     body = {"readings": [{"device_id": "fridge", "timestamp": iso(5), "energy_watts": 1}]}
     r = client.post("/api/v1/telemetry", json=body, headers=json_headers(household.household_key))
     error = assert_error(r, 422, "validation_error")
     assert {p["field"] for p in error["details"]} >= {"readings", "timestamp"}
-    assert reading_count(engine) == seeded
+    assert reading_count(module_engine) == seeded
 
 
-def test_batch_over_the_maximum_is_rejected_whole(client, engine, household, seeded):
+def test_batch_over_the_maximum_is_rejected_whole(client, module_engine, household, seeded):
     readings = [
         {"device_id": "fridge", "timestamp": iso(1000 + i / 1000), "energy_watts": 1}
         for i in range(5_001)
@@ -439,10 +432,10 @@ def test_batch_over_the_maximum_is_rejected_whole(client, engine, household, see
     )
     error = assert_error(r, 422, "validation_error")
     assert "at most 5000" in error["message"]
-    assert reading_count(engine) == seeded
+    assert reading_count(module_engine) == seeded
 
 
-def test_batch_of_exactly_the_maximum_is_stored(client, engine, household, seeded):
+def test_batch_of_exactly_the_maximum_is_stored(client, module_engine, household, seeded):
     readings = [
         {"device_id": "fridge", "timestamp": iso(1000 + i / 100), "energy_watts": i % 300}
         for i in range(5_000)
@@ -454,20 +447,22 @@ def test_batch_of_exactly_the_maximum_is_stored(client, engine, household, seede
     )
     assert r.status_code == 201, r.text
     assert r.json() == {"accepted": 5_000, "duplicates": 0}
-    assert reading_count(engine) == seeded + 5_000
+    assert reading_count(module_engine) == seeded + 5_000
 
 
-def test_body_over_the_size_limit_is_413_before_it_is_parsed(client, engine, household, seeded):
+def test_body_over_the_size_limit_is_413_before_it_is_parsed(
+    client, module_engine, household, seeded
+):
     # Not even JSON: a 413 proves the size was checked first.
     big = b"{" * 2_000_001
     r = client.post(
         "/api/v1/telemetry/batch", content=big, headers=json_headers(household.household_key)
     )
     assert_error(r, 413, "payload_too_large")
-    assert reading_count(engine) == seeded
+    assert reading_count(module_engine) == seeded
 
 
-def test_chunked_body_over_the_size_limit_is_413(client, engine, household, seeded):
+def test_chunked_body_over_the_size_limit_is_413(client, module_engine, household, seeded):
     def chunks():
         for _ in range(40):
             yield b" " * 100_000
@@ -476,10 +471,10 @@ def test_chunked_body_over_the_size_limit_is_413(client, engine, household, seed
         "/api/v1/telemetry/batch", content=chunks(), headers=json_headers(household.household_key)
     )
     assert_error(r, 413, "payload_too_large")
-    assert reading_count(engine) == seeded
+    assert reading_count(module_engine) == seeded
 
 
-def test_chunked_body_within_the_limit_is_accepted(client, engine, household, seeded):
+def test_chunked_body_within_the_limit_is_accepted(client, module_engine, household, seeded):
     body = batch_of(GOOD % iso(77)).encode()
 
     def chunks():
@@ -490,7 +485,7 @@ def test_chunked_body_within_the_limit_is_accepted(client, engine, household, se
         "/api/v1/telemetry/batch", content=chunks(), headers=json_headers(household.household_key)
     )
     assert r.status_code == 201, r.text
-    assert reading_count(engine) == seeded + 1
+    assert reading_count(module_engine) == seeded + 1
 
 
 def test_query_parameters_that_break_rules_get_the_error_shape(client, household):

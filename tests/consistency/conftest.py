@@ -21,13 +21,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
-from energy_core import db as db_module
 from energy_core.accounts import require_device, update_device
 from energy_core.db import session_scope
 from energy_core.models import DeviceUpdate, KeyScope, User
 from energy_core.rollup import rollup_dirty_hours
 from ingest_api.app import create_app
-from tests.databases import code_under_test_on, empty_postgres_database, sqlite_copy
+from tests.databases import empty_postgres_database, sqlite_copy
 from tests.factories import add_readings, make_device, make_key, make_user
 from tests.oracle import Oracle
 
@@ -173,13 +172,6 @@ def module_database_url(request, tmp_path_factory) -> str:
         template = request.getfixturevalue("sqlite_template")
         return sqlite_copy(template, tmp_path_factory.mktemp("consistency"))
     return empty_postgres_database(request.getfixturevalue("postgres_url"))
-
-
-@pytest.fixture(scope="module")
-def module_engine(module_database_url) -> Iterator:
-    """The engine the code under test uses, on the module's database."""
-    with code_under_test_on(module_database_url):
-        yield db_module.get_engine()
 
 
 @pytest.fixture(scope="module")
