@@ -45,6 +45,7 @@ from energy_core.models import DeviceCreate  # noqa: E402
 from energy_core.read_requests import Listing, Window  # noqa: E402
 from energy_core.reads import hourly_stats, household_summary, list_readings  # noqa: E402
 from energy_core.rollup import rollup_dirty_hours  # noqa: E402
+from energy_core.stats import load_household  # noqa: E402
 
 APP_ROLE = "energy_app_bench"
 END = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
@@ -142,20 +143,16 @@ def main() -> int:
             def run(engine) -> None:  # noqa: ANN001
                 for _ in range(10):
                     with session_scope(engine, read_only=True, household=user_id) as s:
-                        what(s)
+                        what(s, load_household(s, user_id=user_id))
 
             return run
 
         work = {
             "ingest 20 x 1,000": ingest,
-            "readings page x10": reads(
-                lambda s: list_readings(s, user_id=user_id, listing=Listing(device_id="d0"))
-            ),
-            "hourly page x10": reads(lambda s: hourly_stats(s, user_id=user_id, listing=Listing())),
+            "readings page x10": reads(lambda s, h: list_readings(s, h, Listing(device_id="d0"))),
+            "hourly page x10": reads(lambda s, h: hourly_stats(s, h, Listing())),
             "summary 1 day x10": reads(
-                lambda s: household_summary(
-                    s, user_id=user_id, window=Window(END - timedelta(days=1), END)
-                )
+                lambda s, h: household_summary(s, h, Window(END - timedelta(days=1), END))
             ),
         }
         times: dict[tuple[str, str], list[float]] = {}

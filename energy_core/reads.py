@@ -2,9 +2,10 @@
 per-device stats, the household summary, the realtime view and the device list, always within one
 user's data. The queries live here, in the library; the routes only parse, call and serialize.
 
-Every function takes the user id and filters by it; a device of someone else is simply not found
-(``NotFoundError``, the same answer as for a device that does not exist). Every figure is a metric
-of the read layer (``energy_core.stats``), named as docs/metrics.md names it.
+Every read takes the caller's household (``load_household``, once per request) and reads only its
+rows; a device of someone else is simply not found (``NotFoundError``, the same answer as for a
+device that does not exist). Every figure is a metric of the read layer (``energy_core.stats``),
+named as docs/metrics.md names it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from energy_core.read_results import (
     Summary,
 )
 from energy_core.records import record_of
-from energy_core.settings import Settings, get_settings
 from energy_core.stats import (
     COST_RULE,
     DeviceRef,
@@ -42,7 +42,6 @@ from energy_core.stats import (
     Selection,
     Series,
     instant_period,
-    load_household,
     locate_extremes,
     read_series,
 )
@@ -96,14 +95,11 @@ def _decode_cursor(cursor: str, kind: str, fields: dict[str, type]) -> dict:
 # --- reads -------------------------------------------------------------------------------------
 
 
-def _household(
-    session: Session, *, user_id: int, device_id: str | None, settings: Settings | None
-) -> tuple[Household, list[DeviceRef]]:
-    """The user's household and the devices a read is about: ``device_id`` alone, or all."""
-    household = load_household(session, user_id=user_id, settings=settings or get_settings())
+def _devices(household: Household, device_id: str | None) -> list[DeviceRef]:
+    """The devices a read is about: ``device_id`` alone, or all of the household's."""
     if device_id is not None:
-        return household, [household.require_device(device_id)]
-    return household, list(household.devices)
+        return [household.require_device(device_id)]
+    return list(household.devices)
 
 
 def _read_range(
@@ -120,22 +116,17 @@ def _read_range(
     return selection, read_series(session, selection)
 
 
-@for_household
-def list_readings(
-    session: Session,
-    *,
-    user_id: int,
-    listing: Listing,
-    settings: Settings | None = None,
-) -> Page[ReadingOut]:
+def list_readings(session: Session, household: Household, listing: Listing) -> Page[ReadingOut]:
     """The user's readings in the listing's window (either end open), device by device and in
     time order within a device, a page at a time; ``next_cursor`` continues where it ended."""
     limit, device_id, cursor = listing.page_size, listing.device_id, listing.cursor
     start, end = listing.window.start, listing.window.end
     listing.window.require_aware()
-    _, devices = _household(session, user_id=user_id, device_id=device_id, settings=settings)
+    devices = _devices(household, device_id)
     names = {d.pk: d.device_id for d in devices}
-    query = select(Reading.device_pk, Reading.ts, Reading.power_w).where(Reading.user_id == user_id)
+    query = select(Reading.device_pk, Reading.ts, Reading.power_w).where(
+        Reading.user_id == household.user_id
+    )
     if device_id is not None:
         query = query.where(Reading.device_pk == devices[0].pk)
     if start is not None:
@@ -163,14 +154,8 @@ def list_readings(
     return Page(items, next_cursor)
 
 
-@for_household
 def hourly_stats(
-    session: Session,
-    *,
-    user_id: int,
-    listing: Listing,
-    now: datetime | None = None,
-    settings: Settings | None = None,
+    session: Session, household: Household, listing: Listing, *, now: datetime | None = None
 ) -> Page[HourlyStat]:
     """Figures of each UTC hour that has data, per device, over the whole hours that the
     listing's window touches (default: the last 24 hours), ordered by hour then device id. Each
@@ -181,9 +166,7 @@ def hourly_stats(
     """
     limit, cursor = listing.page_size, listing.cursor
     start, end = listing.window.resolve(now)
-    household, devices = _household(
-        session, user_id=user_id, device_id=listing.device_id, settings=settings
-    )
+    devices = _devices(household, listing.device_id)
     first_hour = floor_hour(start)
     end_hour = ceil_hour(end)
     after_device = ""
@@ -238,23 +221,20 @@ def hourly_stats(
     return Page(items, None)
 
 
-@for_household
 def device_stats(
     session: Session,
+    household: Household,
     *,
-    user_id: int,
     device_id: str,
     window: Window,
     now: datetime | None = None,
-    settings: Settings | None = None,
 ) -> DeviceStats:
     """Figures of one device over ``window`` (default: the last 24 hours), with its peak and
     minimum and when they were read, its first and last reading in the range and its latest
     reading overall."""
     start, end = window.resolve(now)
-    household, (device,) = _household(
-        session, user_id=user_id, device_id=device_id, settings=settings
-    )
+    device = household.require_device(device_id)
+    user_id = household.user_id
     selection, series = _read_range(session, household, [device], start, end)
     total = (
         series.device_total(device.device_id)
@@ -296,20 +276,13 @@ def device_stats(
     )
 
 
-@for_household
 def household_summary(
-    session: Session,
-    *,
-    user_id: int,
-    window: Window,
-    now: datetime | None = None,
-    settings: Settings | None = None,
+    session: Session, household: Household, window: Window, *, now: datetime | None = None
 ) -> Summary:
     """The household over ``window`` (default: the last 24 hours): consumption, generation, grid
     import and export hour by hour, their cost, and each device's figures, largest consumer
     first (the devices that took part in the range)."""
     start, end = window.resolve(now)
-    household, _ = _household(session, user_id=user_id, device_id=None, settings=settings)
     _, series = _read_range(session, household, None, start, end)
     total = series.total
     per_device = sorted(
@@ -338,18 +311,10 @@ def household_summary(
     )
 
 
-@for_household
-def realtime(
-    session: Session,
-    *,
-    user_id: int,
-    now: datetime | None = None,
-    settings: Settings | None = None,
-) -> Realtime:
+def realtime(session: Session, household: Household, *, now: datetime | None = None) -> Realtime:
     """Each device's current power (while its latest reading still holds) and the household's:
     net (import positive), what the devices draw and what they produce."""
     now = now or utcnow()
-    household = load_household(session, user_id=user_id, settings=settings)
     state = household_now(session, household, now=now)
     devices = [
         record_of(

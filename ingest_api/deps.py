@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated, NamedTuple, TypeVar
 
 import anyio
@@ -23,6 +24,8 @@ from energy_core.models import KeyScope
 from energy_core.ratelimit import FailedAuthThrottle, RateDecision, RateLimiter
 from energy_core.security import hash_api_key
 from energy_core.settings import Settings
+from energy_core.stats import Household as LoadedHousehold
+from energy_core.stats import load_household
 from ingest_api.errors import ApiError, documented, unauthorized
 from ingest_api.singles import SingleReadingWriter
 
@@ -222,8 +225,18 @@ class Household:
     user_id: int
 
     def read(self, query: Callable[..., Found], **arguments: object) -> Found:
-        """``query`` (a read of ``energy_core.reads`` or the chat) over this household."""
+        """``query`` (a library call that takes the ``user_id``, e.g. of the chat) over this
+        household."""
         return query(self.session, settings=self.settings, user_id=self.user_id, **arguments)
+
+    @cached_property
+    def loaded(self) -> LoadedHousehold:
+        """The household's timezone, tariff and devices, loaded once for the request."""
+        return load_household(self.session, user_id=self.user_id, settings=self.settings)
+
+    def read_figures(self, query: Callable[..., Found], **arguments: object) -> Found:
+        """``query`` (a read of ``energy_core.reads``) over the loaded household."""
+        return query(self.session, self.loaded, **arguments)
 
 
 def household(principal: ReaderDep, session: SessionDep, settings: SettingsDep) -> Household:

@@ -20,7 +20,7 @@ router = read_router()
     response_model=schemas.HourlyPage,
 )
 def get_hourly(household: HouseholdDep, page: ListingDep) -> schemas.HourlyPage:
-    found = household.read(reads.hourly_stats, listing=page)
+    found = household.read_figures(reads.hourly_stats, listing=page)
     return schemas.HourlyPage(
         items=[schemas.HourlyItem.of_stat(item) for item in found.items],
         next_cursor=found.next_cursor,

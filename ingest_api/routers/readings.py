@@ -18,7 +18,7 @@ router = read_router()
     response_model=schemas.ReadingsPage,
 )
 def get_readings(household: HouseholdDep, page: ListingDep) -> schemas.ReadingsPage:
-    found = household.read(reads.list_readings, listing=page)
+    found = household.read_figures(reads.list_readings, listing=page)
     return schemas.ReadingsPage(
         items=[
             schemas.ReadingItem(device_id=r.device_id, timestamp=r.ts, energy_watts=r.power_w)

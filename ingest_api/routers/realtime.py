@@ -15,4 +15,4 @@ router = read_router()
     response_model=schemas.RealtimeOut,
 )
 def get_realtime(household: HouseholdDep) -> schemas.RealtimeOut:
-    return schemas.RealtimeOut.of_realtime(household.read(reads.realtime))
+    return schemas.RealtimeOut.of_realtime(household.read_figures(reads.realtime))

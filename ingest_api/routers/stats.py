@@ -27,5 +27,7 @@ def get_stats(
     device_id: Annotated[str, Path(max_length=128, examples=["fridge"])],
     window: WindowDep,
 ) -> schemas.DeviceStatsOut:
-    stats = household.read(reads.device_stats, device_id=query_device(device_id), window=window)
+    stats = household.read_figures(
+        reads.device_stats, device_id=query_device(device_id), window=window
+    )
     return schemas.DeviceStatsOut.of_stats(stats)

@@ -19,5 +19,5 @@ router = read_router()
     response_model=schemas.SummaryOut,
 )
 def get_summary(household: HouseholdDep, window: WindowDep) -> schemas.SummaryOut:
-    summary = household.read(reads.household_summary, window=window)
+    summary = household.read_figures(reads.household_summary, window=window)
     return schemas.SummaryOut.of_summary(summary)
