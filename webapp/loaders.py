@@ -24,7 +24,13 @@ from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError, S
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlmodel import Session
 
-from energy_core.accounts import describe_api_keys, list_devices, list_user_summaries
+from energy_core.accounts import (
+    ApiKeyInfo,
+    UserSummary,
+    describe_api_keys,
+    list_devices,
+    list_user_summaries,
+)
 from energy_core.app_settings import get_registration_policy
 from energy_core.db import session_scope
 from energy_core.inputs import list_inputs
@@ -148,9 +154,10 @@ def utc_frame(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     return frame
 
 
-def records_frame(records: Iterable, columns: list[str], *instants: str) -> pd.DataFrame:
-    """Dataclass ``records`` of the library as a DataFrame of ``columns``, with the UTC instants
-    of the columns ``instants`` as datetimes."""
+def records_frame(kind: type, records: Iterable, *instants: str) -> pd.DataFrame:
+    """``records`` of the library (dataclasses ``kind``) as a DataFrame with a column per field,
+    none or many, and the UTC instants of the columns ``instants`` as datetimes."""
+    columns = [f.name for f in fields(kind)]
     return utc_frame(pd.DataFrame([asdict(r) for r in records], columns=columns), *instants)
 
 
@@ -197,25 +204,12 @@ def load_devices(user_id: int) -> pd.DataFrame:
     return utc_frame(frame, "created_at", "last_seen_at")
 
 
-KEY_COLUMNS = [
-    "id",
-    "prefix",
-    "name",
-    "scope",
-    "device_id",
-    "device_name",
-    "created_at",
-    "last_used_at",
-    "revoked_at",
-]
-
-
 @st.cache_data(ttl=SETUP_TTL_S, show_spinner=False)
 def load_api_keys(user_id: int) -> pd.DataFrame:
     """The user's API keys (prefix only, never a secret), live ones first, newest first."""
     with read_session() as session:
         keys = describe_api_keys(session, user_id=user_id)
-    return records_frame(keys, KEY_COLUMNS, "created_at", "last_used_at", "revoked_at")
+    return records_frame(ApiKeyInfo, keys, "created_at", "last_used_at", "revoked_at")
 
 
 def load_profile(user_id: int) -> dict:
@@ -267,26 +261,13 @@ def clear_figure_caches() -> None:
 
 # --- administration ------------------------------------------------------------------------------
 
-USER_COLUMNS = [
-    "id",
-    "email",
-    "full_name",
-    "role",
-    "is_active",
-    "timezone",
-    "devices",
-    "failed_logins",
-    "locked_until",
-    "created_at",
-]
-
 
 @st.cache_data(ttl=SETUP_TTL_S, show_spinner=False)
 def load_users(admin_id: int) -> pd.DataFrame:
     """Every account, for the admin ``admin_id`` (part of the key: nothing cached is shared)."""
     with read_session() as session:
         users = list_user_summaries(session)
-    return records_frame(users, USER_COLUMNS, "locked_until", "created_at")
+    return records_frame(UserSummary, users, "locked_until", "created_at")
 
 
 def load_registration_policy() -> dict:
