@@ -23,6 +23,7 @@ from tests.apptest import APP, COOKIE_KEY, REPO, live_devices_table, open_app, s
 from tests.factories import PASSWORD, add_readings, make_device, make_user
 from tests.ui.conftest import pinned_now
 from webapp import auth, loaders
+from webapp.warm_up import CHART_WARM_UP_KEY
 
 
 def assert_signed_out(at: AppTest) -> None:
@@ -58,7 +59,7 @@ def test_the_sign_in_form_loads_the_chart_code_with_an_invisible_chart_of_no_dat
     shown = pa.ipc.open_stream(warm_up.proto.data.data).read_all().to_pandas()
     assert shown.to_dict("list") == {"x": [0.0]}
     css = "\n".join(html.proto.body for html in at.get("html"))
-    assert f".st-key-{auth.CHART_WARM_UP_KEY} " in css and "visibility: hidden" in css
+    assert f".st-key-{CHART_WARM_UP_KEY} " in css and "visibility: hidden" in css
     # Signed in (a household without devices draws no chart of its own), it is gone.
     at = sign_in(at, "nina@example.com")
     assert not at.exception and [title.value for title in at.title][-1] == "Live"
