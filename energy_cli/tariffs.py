@@ -133,10 +133,12 @@ def _money(amount: float | None, currency: str) -> str:
 
 
 def cmd_bill(args: argparse.Namespace) -> int:
-    from energy_core.stats.bills import household_bill
+    from energy_core.stats import load_household
+    from energy_core.stats.bills import billing_summary
 
     with household_scope(args.user, read_only=True) as (session, user):
-        summary = household_bill(session, user_id=user.id, now=_now(args))
+        household = load_household(session, user_id=user.id)
+        summary = billing_summary(session, household, now=_now(args))
     cur = summary.current.currency
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2))

@@ -13,8 +13,6 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
-from energy_core.household_scope import for_household
-from energy_core.settings import Settings
 from energy_core.stats.period import days_period, local_midnight
 from energy_core.stats.selection import Household
 from energy_core.stats.series import read_series
@@ -183,22 +181,6 @@ def billing_summary(session: Session, household: Household, *, now: datetime) ->
     )
 
 
-@for_household
-def household_bill(
-    session: Session,
-    *,
-    user_id: int,
-    now: datetime | None = None,
-    settings: Settings | None = None,
-) -> BillingSummary:
-    """The household's billing summary as of ``now`` (default: the clock)."""
-    from energy_core.clock import now as clock_now
-    from energy_core.stats.selection import load_household
-
-    household = load_household(session, user_id=user_id, settings=settings)
-    return billing_summary(session, household, now=now or clock_now(settings))
-
-
 def what_if(
     session: Session,
     household: Household,
@@ -268,7 +250,6 @@ __all__ = [
     "bill_for",
     "billing_period",
     "billing_summary",
-    "household_bill",
     "preview_plan",
     "what_if",
 ]

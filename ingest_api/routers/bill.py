@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from energy_core import clock
-from energy_core.stats.bills import household_bill
+from energy_core.stats.bills import billing_summary
 from ingest_api.bill_schemas import BillingOut
 from ingest_api.deps import HouseholdDep, read_router
 
@@ -19,5 +19,5 @@ router = read_router(401, 403, 422, 429, 503)
     response_model=BillingOut,
 )
 def get_bill(household: HouseholdDep) -> BillingOut:
-    summary = household.read(household_bill, now=clock.now(household.settings))
+    summary = household.read_figures(billing_summary, now=clock.now(household.settings))
     return BillingOut.of_summary(summary)
