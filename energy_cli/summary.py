@@ -13,10 +13,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from energy_core.clock import now
     from energy_core.insights import parse_week, weekly_summary
     from energy_core.insights_report import summary_json, summary_markdown
+    from energy_core.stats import load_household
 
     monday = parse_week(args.week) if args.week else None
     with household_scope(args.user, read_only=True) as (session, user):
-        summary = weekly_summary(session, user_id=user.id, now=args.now or now(), monday=monday)
+        household = load_household(session, user_id=user.id)
+        summary = weekly_summary(session, household, now=args.now or now(), monday=monday)
     if args.json:
         print(json.dumps(summary_json(summary), indent=2, ensure_ascii=False, default=str))
     else:

@@ -15,8 +15,6 @@ from sqlmodel import Session
 
 from energy_core.alerts.store import list_alerts
 from energy_core.errors import CoreError
-from energy_core.household_scope import for_household
-from energy_core.settings import Settings, get_settings
 from energy_core.stats import (
     Baseload,
     Change,
@@ -25,7 +23,6 @@ from energy_core.stats import (
     Period,
     baseload,
     compare,
-    load_household,
     read_series,
     week_period,
 )
@@ -103,18 +100,11 @@ def default_week(now: datetime, household: Household) -> date:
     return today - timedelta(days=today.weekday() + 7)
 
 
-@for_household
 def weekly_summary(
-    session: Session,
-    *,
-    user_id: int,
-    now: datetime,
-    monday: date | None = None,
-    settings: Settings | None = None,
+    session: Session, household: Household, *, now: datetime, monday: date | None = None
 ) -> WeeklySummary:
-    """The summary of the local week starting ``monday`` (default: the last whole week)."""
-    settings = settings or get_settings()
-    household = load_household(session, user_id=user_id, settings=settings)
+    """The summary of the household's local week starting ``monday`` (default: the last whole
+    week)."""
     local_now = now.astimezone(household.tz)
     monday = monday or default_week(now, household)
     if monday.weekday() != 0:
@@ -126,8 +116,8 @@ def weekly_summary(
     selection = household.select(period)
     current = read_series(session, selection)
     previous, last_year = period.previous(), period.same_period_last_year()
-    against_previous = compare(session, selection, previous, current=current, settings=settings)
-    against_last_year = compare(session, selection, last_year, current=current, settings=settings)
+    against_previous = compare(session, selection, previous, current=current)
+    against_last_year = compare(session, selection, last_year, current=current)
     totals = [
         Total(
             metric,
@@ -141,7 +131,7 @@ def weekly_summary(
     week_end = period.full_end
     opened = [
         a
-        for a in list_alerts(session, user_id=user_id, state="all", now=now)
+        for a in list_alerts(session, user_id=household.user_id, state="all", now=now)
         if period.start <= datetime.fromisoformat(a["opened_at"]) < week_end
     ]
     return WeeklySummary(

@@ -43,7 +43,8 @@ def load_weeks(user_id: int) -> list[date]:
 @st.cache_data(ttl=300, show_spinner=False)
 def load_summary(user_id: int, monday: date) -> WeeklySummary:
     with read_session() as session:
-        return weekly_summary(session, user_id=user_id, now=loaders.now_utc(), monday=monday)
+        household = load_household(session, user_id=user_id)
+        return weekly_summary(session, household, now=loaders.now_utc(), monday=monday)
 
 
 # Session state key of the section's open/closed state.

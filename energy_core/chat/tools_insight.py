@@ -243,9 +243,7 @@ def tool_weekly_summary(ctx: ToolContext, args: SummaryArgs) -> tuple[dict, dict
         monday = parse_week(args.week)
     if monday > today:
         raise ToolError(f"The week of {monday:%a %d %b %Y} has not started yet.")
-    summary = weekly_summary(
-        ctx.session, user_id=ctx.user_id, now=ctx.now, monday=monday, settings=ctx.settings
-    )
+    summary = weekly_summary(ctx.session, ctx.household, now=ctx.now, monday=monday)
     # insights_report builds on the chat's wording, which imports this package.
     from energy_core.insights_report import summary_json
 

@@ -12,6 +12,7 @@ from energy_core.chat.tools import ToolContext, run_tool
 from energy_core.chat.wording import kwh, money
 from energy_core.db import session_scope
 from energy_core.insights import weekly_summary
+from energy_core.stats import load_household
 from tests.chat.conftest import NOW, chat_settings
 from tests.chat.test_profile_answers import ask
 
@@ -44,9 +45,8 @@ def test_a_summary_question_asks_for_the_week_it_names(seeded, question, week):
 def test_the_summary_says_the_figures_of_the_weekly_summary(seeded):
     engine, user_id = seeded
     with session_scope(engine, read_only=True, household=user_id) as session:
-        summary = weekly_summary(
-            session, user_id=user_id, now=NOW, monday=date(2026, 11, 23), settings=chat_settings()
-        )
+        household = load_household(session, user_id=user_id, settings=chat_settings())
+        summary = weekly_summary(session, household, now=NOW, monday=date(2026, 11, 23))
     totals = {t.metric: t for t in summary.totals}
 
     answer = ask(engine, user_id, "Summarise last week")
@@ -103,9 +103,8 @@ def test_each_household_gets_its_own_week(seeded, neighbour):
     theirs_kwh = theirs.tool_calls[0].result["totals"]["consumption_wh"]["value"]
     assert mine_kwh != theirs_kwh
     with session_scope(engine, read_only=True, household=neighbour) as session:
-        expected = weekly_summary(
-            session, user_id=neighbour, now=NOW, monday=date(2026, 11, 30), settings=chat_settings()
-        )
+        household = load_household(session, user_id=neighbour, settings=chat_settings())
+        expected = weekly_summary(session, household, now=NOW, monday=date(2026, 11, 30))
     assert theirs_kwh == pytest.approx(
         next(t.value for t in expected.totals if t.metric == "consumption_wh")
     )

@@ -14,12 +14,13 @@ from energy_core.alerts.models import Alert
 from energy_core.db import session_scope
 from energy_core.insights import WeekError, parse_week, weekly_summary
 from energy_core.insights_report import summary_json, summary_markdown, summary_rows
+from energy_core.stats import load_household
 from tests.insights.household import NOW, W48, seed_week_household
 
 
 def summary_of(engine, user_id: int, monday: date | None = None):  # noqa: ANN001
     with session_scope(engine, read_only=True) as s:
-        return weekly_summary(s, user_id=user_id, now=NOW, monday=monday)
+        return weekly_summary(s, load_household(s, user_id=user_id), now=NOW, monday=monday)
 
 
 def add_alert(engine, user_id: int, at: datetime, title: str) -> None:  # noqa: ANN001
