@@ -49,6 +49,8 @@ class IngestApp(FastAPI):
     the middleware stack (see ``telemetry_ingest.SingleReadingRoute``)."""
 
     single_reading: ASGIApp | None = None
+    # The settings its routes and middleware were built from (``shape``).
+    shape: tuple = ()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.single_reading is not None and telemetry_ingest.SingleReadingRoute.matches(scope):
@@ -57,9 +59,29 @@ class IngestApp(FastAPI):
             return
         await super().__call__(scope, receive, send)
 
+    def serve_with(self, settings: Settings) -> None:
+        """Serve the next requests with state built anew from ``settings`` (engine, key cache,
+        rate limiters): what ``create_app`` does, and how a test reuses an app built for settings
+        of the same ``shape`` (building the routes costs about 0.1 s of CPU, most of it on the
+        first request). The state it replaces is closed by its own lifespan, or not at all."""
+        if shape(settings) != self.shape:
+            raise ValueError("these settings need other routes or middleware: call create_app")
+        self.state.api = build_api(settings)
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+
+def shape(settings: Settings) -> tuple:
+    """The settings ``create_app`` builds routes and middleware from; the rest of them reach the
+    requests through ``deps.Api``."""
+    return (
+        settings.api_docs,
+        settings.max_batch_readings,
+        settings.metrics,
+        tuple(settings.trusted_proxy_hosts),
+    )
+
+
+def build_api(settings: Settings) -> Api:
+    """What the requests of one app share, built from ``settings``."""
     # The API's own engine, without a ping before every checkout: that ping was one of five
     # round trips of a single-reading request. A pooled connection the server closed while it
     # was idle (a failover, a restart) is still replaced before use (make_engine checks for that
@@ -71,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # beyond that, each request would open and close an overflow connection to PostgreSQL, which
     # costs the server more than the request itself and made 16 concurrent clients slower than 8.
     pool_size = getattr(engine.pool, "size", lambda: 10)()
-    api = Api(
+    return Api(
         settings=settings,
         engine=engine,
         verifier=CachedKeyVerifier(ttl_s=settings.key_cache_ttl_s, cache=cache),
@@ -91,13 +113,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         writers=anyio.CapacityLimiter(max(1, pool_size)),
     )
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if api.singles is not None:
-            await api.singles.close()
-        engine.dispose()
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    api: Api = app.state.api
+    if api.singles is not None:
+        await api.singles.close()
+    api.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
     docs = settings.api_docs
     app = IngestApp(
         lifespan=lifespan,
@@ -111,7 +138,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         'Errors always have the shape {"error": {"code", "message", "details"}}. '
         "Authenticate with `Authorization: Bearer <api key>`.",
     )
-    app.state.api = api
+    app.shape = shape(settings)
+    app.serve_with(settings)
     install_error_handlers(app)
     app.include_router(telemetry_ingest.router(settings))
     app.include_router(telemetry_ingest.short_names_router())

@@ -6,7 +6,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from energy_core.settings import get_settings
-from ingest_api.app import create_app
 from tests.api.support import Household, make_household
 
 
@@ -16,14 +15,14 @@ def household(engine) -> Household:
 
 
 @pytest.fixture
-def client(engine):
-    with TestClient(create_app()) as c:
+def client(engine, make_app):
+    with TestClient(make_app()) as c:
         yield c
 
 
 @pytest.fixture
-def old_times_client(engine):
+def old_times_client(engine, make_app):
     """The app with a lateness window wide enough for captured hubs' own timestamps (years old)."""
     settings = get_settings().model_copy(update={"lateness_days": 4000})
-    with TestClient(create_app(settings)) as c:
+    with TestClient(make_app(settings)) as c:
         yield c

@@ -11,16 +11,19 @@ from fastapi.testclient import TestClient
 
 from energy_core import cache as cache_module
 from energy_core.settings import get_settings
-from ingest_api.app import create_app
 from tests.api.support import assert_error, auth, iso, reading_count
 
 LIMIT = 4
 PROXY = ("10.1.2.3", 40000)
 
 
-def app_with(**overrides):
-    settings = {"auth_failure_limit": LIMIT, "auth_failure_window_s": 300, **overrides}
-    return create_app(get_settings().model_copy(update=settings))
+@pytest.fixture
+def app_with(make_app):
+    def build(**overrides):
+        settings = {"auth_failure_limit": LIMIT, "auth_failure_window_s": 300, **overrides}
+        return make_app(get_settings().model_copy(update=settings))
+
+    return build
 
 
 def wrong_key(i: int) -> str:
@@ -37,7 +40,9 @@ def ingest(client, key: str, **headers):
 
 
 @pytest.mark.parametrize("route", [read, ingest], ids=["read", "ingest"])
-def test_an_address_that_keeps_guessing_gets_429_with_retry_after(engine, household, route):
+def test_an_address_that_keeps_guessing_gets_429_with_retry_after(
+    app_with, engine, household, route
+):
     with TestClient(app_with()) as client:
         for i in range(LIMIT):
             assert_error(route(client, wrong_key(i)), 401, "unauthorized")
@@ -49,7 +54,7 @@ def test_an_address_that_keeps_guessing_gets_429_with_retry_after(engine, househ
     assert reading_count(engine) == 0
 
 
-def test_a_key_already_in_use_keeps_working_beside_a_guesser(engine, household):
+def test_a_key_already_in_use_keeps_working_beside_a_guesser(app_with, engine, household):
     with TestClient(app_with()) as client:
         assert ingest(client, household.household_key).status_code == 201
         for i in range(LIMIT + 3):
@@ -58,7 +63,9 @@ def test_a_key_already_in_use_keeps_working_beside_a_guesser(engine, household):
         assert ingest(client, household.household_key).status_code in {200, 201}
 
 
-def test_each_failure_is_logged_with_a_fingerprint_never_the_key(engine, household, caplog):
+def test_each_failure_is_logged_with_a_fingerprint_never_the_key(
+    app_with, engine, household, caplog
+):
     caplog.set_level(logging.DEBUG)
     keys = [wrong_key(i) for i in range(LIMIT)]
     with TestClient(app_with()) as client:
@@ -74,7 +81,7 @@ def test_each_failure_is_logged_with_a_fingerprint_never_the_key(engine, househo
     assert "testclient" in refused[0].getMessage()
 
 
-def test_forwarded_addresses_are_ignored_unless_the_proxy_is_trusted(engine, household):
+def test_forwarded_addresses_are_ignored_unless_the_proxy_is_trusted(app_with, engine, household):
     with TestClient(app_with(), client=PROXY) as client:
         for i in range(LIMIT):
             read(client, wrong_key(i), **{"X-Forwarded-For": f"203.0.113.{i}"})
@@ -83,7 +90,7 @@ def test_forwarded_addresses_are_ignored_unless_the_proxy_is_trusted(engine, hou
         assert_error(r, 429)
 
 
-def test_behind_a_trusted_proxy_each_client_address_counts_on_its_own(engine, household):
+def test_behind_a_trusted_proxy_each_client_address_counts_on_its_own(app_with, engine, household):
     with TestClient(app_with(trusted_proxies="10.0.0.0/8"), client=PROXY) as client:
         for i in range(LIMIT):
             read(client, wrong_key(i), **{"X-Forwarded-For": "203.0.113.7"})
@@ -94,7 +101,7 @@ def test_behind_a_trusted_proxy_each_client_address_counts_on_its_own(engine, ho
         assert ok.status_code == 200, ok.text
 
 
-def test_replicas_share_the_count_in_redis(engine, household, redis_url, monkeypatch):
+def test_replicas_share_the_count_in_redis(app_with, engine, household, redis_url, monkeypatch):
     monkeypatch.setenv("ENERGY_REDIS_URL", redis_url)
     get_settings.cache_clear()
     cache_module.get_cache.cache_clear()
@@ -113,7 +120,7 @@ def test_replicas_share_the_count_in_redis(engine, household, redis_url, monkeyp
         assert_error(read(first, wrong_key(LIMIT)), 429)
 
 
-def test_limit_zero_turns_the_throttle_off(engine, household):
+def test_limit_zero_turns_the_throttle_off(app_with, engine, household):
     with TestClient(app_with(auth_failure_limit=0)) as client:
         for i in range(LIMIT * 3):
             assert_error(read(client, wrong_key(i)), 401)
@@ -127,7 +134,7 @@ def test_trusted_proxies_must_be_addresses_or_networks(monkeypatch):
     get_settings.cache_clear()
 
 
-def test_emoncms_keys_in_the_query_are_throttled_too(engine, household):
+def test_emoncms_keys_in_the_query_are_throttled_too(app_with, engine, household):
     with TestClient(app_with()) as client:
         for i in range(LIMIT):
             r = client.get(f'/input/post?node=1&fulljson={{"p":1}}&apikey={i:032x}')

@@ -11,7 +11,6 @@ from energy_core.db import session_scope
 from energy_core.models import KeyScope, User
 from energy_core.settings import get_settings
 from energy_core.tariffs import set_budget, set_tariff
-from ingest_api.app import create_app
 from tests.api.support import assert_error, auth
 from tests.factories import make_key, make_user
 from tests.tariffs.household import NOW, TOU, seed
@@ -36,8 +35,8 @@ def keys(engine, monkeypatch) -> dict[str, str]:
     get_settings.cache_clear()
 
 
-def test_the_bill_so_far_its_projection_and_the_budget_by_hand(keys):
-    with TestClient(create_app()) as client:
+def test_the_bill_so_far_its_projection_and_the_budget_by_hand(make_app, keys):
+    with TestClient(make_app()) as client:
         r = client.get("/api/v1/bill", headers=auth(keys["read"]))
     assert r.status_code == 200, r.text
     bill = r.json()
@@ -69,8 +68,8 @@ def test_the_bill_so_far_its_projection_and_the_budget_by_hand(keys):
     assert bill["budget_verdict"] == "on course to exceed the budget"
 
 
-def test_each_household_sees_its_own_bill_and_an_ingest_key_none(keys):
-    with TestClient(create_app()) as client:
+def test_each_household_sees_its_own_bill_and_an_ingest_key_none(make_app, keys):
+    with TestClient(make_app()) as client:
         theirs = client.get("/api/v1/bill", headers=auth(keys["other"]))
         refused = client.get("/api/v1/bill", headers=auth(keys["ingest"]))
         anonymous = client.get("/api/v1/bill")

@@ -15,7 +15,6 @@ from energy_core.db import session_scope
 from energy_core.models import ChatMessage, Device, User
 from energy_core.settings import get_settings
 from energy_core.types import utcnow
-from ingest_api.app import create_app
 from tests.api.support import assert_error, auth, json_headers
 from tests.chat.fake_openai import FakeOpenAI, call, text
 from tests.factories import add_readings
@@ -274,8 +273,8 @@ def test_a_body_that_is_not_json_is_refused_in_the_error_shape(
     assert stored_messages(engine) == 0
 
 
-def test_a_body_over_the_limit_is_413(engine, household):
-    app = create_app(get_settings().model_copy(update={"max_body_bytes": 1_024}))
+def test_a_body_over_the_limit_is_413(make_app, engine, household):
+    app = make_app(get_settings().model_copy(update={"max_body_bytes": 1_024}))
     with TestClient(app) as client:
         r = client.post(QUERY, json={"question": "x" * 1_500}, headers=auth(household.read_key))
     assert_error(r, 413, "payload_too_large")
@@ -298,8 +297,8 @@ def test_bad_parameters_are_422(client, household, path, params):
     assert error["details"][0]["field"] == next(iter(params))
 
 
-def test_chat_requests_count_against_the_keys_rate_limit(engine, household):
-    app = create_app(get_settings().model_copy(update={"rate_limit_requests": 2}))
+def test_chat_requests_count_against_the_keys_rate_limit(make_app, engine, household):
+    app = make_app(get_settings().model_copy(update={"rate_limit_requests": 2}))
     with TestClient(app) as client:
         assert ask(client, household.read_key, "What can I ask?").status_code == 200
         assert client.get(SUGGESTIONS, headers=auth(household.read_key)).status_code == 200
@@ -310,12 +309,12 @@ def test_chat_requests_count_against_the_keys_rate_limit(engine, household):
     assert stored_messages(engine) == 2
 
 
-def test_a_pinned_clock_pins_the_apis_answers(engine, household):
+def test_a_pinned_clock_pins_the_apis_answers(make_app, engine, household):
     # The fridge ran on Tuesday 10 March 2026 only; "yesterday" is that day at the pinned now.
     yesterday = datetime(2026, 3, 10, tzinfo=UTC)
     _readings(engine, household.user_id, "fridge", yesterday + timedelta(hours=6), 120, 200.0)
     pinned = datetime(2026, 3, 11, 9, 30, tzinfo=UTC)
-    app = create_app(get_settings().model_copy(update={"now": pinned}))
+    app = make_app(get_settings().model_copy(update={"now": pinned}))
     with TestClient(app) as client:
         r = ask(client, household.read_key, "How much did the fridge use yesterday?")
         history = client.get(HISTORY, headers=auth(household.read_key)).json()
@@ -328,7 +327,7 @@ def test_a_pinned_clock_pins_the_apis_answers(engine, household):
 
 
 def test_with_a_model_configured_the_model_answers_through_the_households_tools(
-    engine, household, with_data
+    make_app, engine, household, with_data
 ):
     script = [call("list_devices", {}), text("You have a fridge, solar and a heater."), text("Ok.")]
     with FakeOpenAI(script) as server:
@@ -340,7 +339,7 @@ def test_with_a_model_configured_the_model_answers_through_the_households_tools(
                 "openai_timeout_s": 5.0,
             }
         )
-        with TestClient(create_app(settings)) as client:
+        with TestClient(make_app(settings)) as client:
             first = ask(client, household.read_key, "What devices do I have?", "llm")
             ask(client, household.read_key, "And which is the biggest?", "llm")
 

@@ -18,7 +18,6 @@ from energy_core.db import session_scope
 from energy_core.inputs import input_is_watts
 from energy_core.models import Device, Input, KeyScope, User
 from energy_core.settings import get_settings
-from ingest_api.app import create_app
 from tests.api.real_clients import captured
 from tests.api.support import assert_error, reading_count
 from tests.factories import make_device, make_user, stored_readings
@@ -352,9 +351,9 @@ def test_inputs_of_one_household_never_reach_another(client, engine, keys):
     assert list(stored(engine, keys["other_id"])) == ["x:1"]
 
 
-def test_requests_are_counted_against_the_keys_rate_limit(engine, keys):
+def test_requests_are_counted_against_the_keys_rate_limit(make_app, engine, keys):
     settings = get_settings().model_copy(update={"rate_limit_requests": 2})
-    with TestClient(create_app(settings)) as c:
+    with TestClient(make_app(settings)) as c:
         replies = [c.get(f"/input/post?apikey={keys['key']}&node=a&csv={i}") for i in range(3)]
     assert [r.status_code for r in replies] == [200, 200, 429]
 

@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
-from ingest_api.app import create_app
 from tests.api.support import auth, iso, reading_count
 from tests.api.test_faults import admin_connection
 
@@ -36,11 +35,11 @@ def batch(offset_s: float) -> dict:
 
 
 def test_after_idle_connections_are_killed_the_next_requests_succeed(
-    engine, database_url, household, caplog
+    make_app, engine, database_url, household, caplog
 ):
     caplog.set_level(logging.INFO)
     read, ingest = auth(household.read_key), auth(household.household_key)
-    with TestClient(create_app()) as client:
+    with TestClient(make_app()) as client:
         # Every kind of request once, so the pool holds connections and the keys are known.
         assert client.get("/api/v1/telemetry", headers=read).status_code == 200
         r = client.post("/api/v1/telemetry/batch", json=batch(300), headers=ingest)

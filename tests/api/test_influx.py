@@ -16,7 +16,6 @@ from energy_core.db import session_scope
 from energy_core.models import Device, KeyScope, Reading, User
 from energy_core.settings import get_settings
 from energy_core.types import to_epoch_us
-from ingest_api.app import create_app
 from tests.api.real_clients import captured
 from tests.api.support import reading_count
 from tests.api.test_emoncms import inputs, stored
@@ -269,9 +268,9 @@ def test_ping_answers_204(client):
     assert client.get("/ping").status_code == 204
 
 
-def test_a_body_over_the_limit_is_413_and_a_gzip_bomb_400(engine, keys):
+def test_a_body_over_the_limit_is_413_and_a_gzip_bomb_400(make_app, engine, keys):
     settings = get_settings().model_copy(update={"max_body_bytes": 4_096})
-    with TestClient(create_app(settings)) as c:
+    with TestClient(make_app(settings)) as c:
         big = c.post("/api/v2/write", content=b"x" * 5_000, headers=v2(keys["key"]))
         bomb = c.post(
             "/api/v2/write",

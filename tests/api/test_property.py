@@ -19,7 +19,6 @@ from energy_core.db import session_scope
 from energy_core.models import Device, Reading
 from energy_core.settings import get_settings
 from energy_core.types import utcnow
-from ingest_api.app import create_app
 from tests.strategies import database_examples
 
 ALLOWED = {200, 201, 400, 401, 403, 404, 413, 415, 422, 429}
@@ -129,9 +128,9 @@ requests = st.one_of(
 
 
 @pytest.fixture
-def raw_client(engine):
+def raw_client(engine, make_app):
     # 500s must come back as responses here, not as exceptions, to be counted as failures.
-    with TestClient(create_app(), raise_server_exceptions=False) as c:
+    with TestClient(make_app(), raise_server_exceptions=False) as c:
         yield c
 
 

@@ -15,7 +15,6 @@ from energy_core import cache as cache_module
 from energy_core.cache import MemoryCache, RedisCache, make_cache
 from energy_core.ratelimit import RateLimiter
 from energy_core.settings import get_settings
-from ingest_api.app import create_app
 from tests.api.support import assert_error, auth, iso, reading_count
 
 T = TypeVar("T")
@@ -23,8 +22,12 @@ T = TypeVar("T")
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 
 
-def app_with(**overrides):
-    return create_app(get_settings().model_copy(update=overrides))
+@pytest.fixture
+def app_with(make_app):
+    def build(**overrides):
+        return make_app(get_settings().model_copy(update=overrides))
+
+    return build
 
 
 def post(client, key: str, offset_s: float = 30):
@@ -45,7 +48,9 @@ def use_redis(monkeypatch):
     return use
 
 
-def test_a_key_over_its_limit_gets_429_with_retry_after_and_nothing_stored(engine, household):
+def test_a_key_over_its_limit_gets_429_with_retry_after_and_nothing_stored(
+    app_with, engine, household
+):
     with TestClient(app_with(rate_limit_requests=3, rate_limit_window_s=60)) as client:
         assert [post(client, household.household_key, 30 + i).status_code for i in range(3)] == [
             201,
@@ -61,7 +66,7 @@ def test_a_key_over_its_limit_gets_429_with_retry_after_and_nothing_stored(engin
         assert post(client, household.fridge_key, 41).status_code == 201
 
 
-def test_read_keys_are_limited_too(engine, household):
+def test_read_keys_are_limited_too(app_with, engine, household):
     with TestClient(app_with(rate_limit_requests=2)) as client:
         for _ in range(2):
             assert (
@@ -70,7 +75,7 @@ def test_read_keys_are_limited_too(engine, household):
         assert_error(client.get("/api/v1/telemetry", headers=auth(household.read_key)), 429)
 
 
-def test_the_window_resets(engine, household):
+def test_the_window_resets(app_with, engine, household):
     with TestClient(app_with(rate_limit_requests=1, rate_limit_window_s=0.5)) as client:
         assert post(client, household.household_key, 30).status_code == 201
         assert post(client, household.household_key, 31).status_code == 429
@@ -78,12 +83,12 @@ def test_the_window_resets(engine, household):
         assert post(client, household.household_key, 32).status_code == 201
 
 
-def test_zero_disables_the_limit(engine, household):
+def test_zero_disables_the_limit(app_with, engine, household):
     with TestClient(app_with(rate_limit_requests=0)) as client:
         assert all(post(client, household.household_key, i).status_code == 201 for i in range(20))
 
 
-def test_replicas_sharing_redis_share_the_count(engine, household, redis_url, use_redis):
+def test_replicas_sharing_redis_share_the_count(app_with, engine, household, redis_url, use_redis):
     use_redis(redis_url)
     first, second = app_with(rate_limit_requests=3), app_with(rate_limit_requests=3)
     with TestClient(first) as a, TestClient(second) as b:
@@ -97,7 +102,9 @@ def test_replicas_sharing_redis_share_the_count(engine, household, redis_url, us
     assert 0 < redis.pttl(keys[0]) <= 60_000
 
 
-def test_with_redis_down_ingest_works_and_limits_apply_per_process(engine, household, use_redis):
+def test_with_redis_down_ingest_works_and_limits_apply_per_process(
+    app_with, engine, household, use_redis
+):
     use_redis(DEAD_REDIS)
     with TestClient(app_with(rate_limit_requests=2)) as client:
         assert post(client, household.household_key, 30).status_code == 201

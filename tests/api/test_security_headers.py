@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from ingest_api.app import create_app
 from tests.api.support import auth, iso
 
 
@@ -59,8 +58,8 @@ def test_the_documentation_pages_may_load_their_scripts_but_not_be_framed(client
     assert r.headers["x-content-type-options"] == "nosniff"
 
 
-def test_https_answers_ask_browsers_to_stay_on_https(configured, household):
-    with TestClient(create_app(), base_url="https://testserver") as client:
+def test_https_answers_ask_browsers_to_stay_on_https(make_app, configured, household):
+    with TestClient(make_app(), base_url="https://testserver") as client:
         r = client.get("/api/v1/telemetry", headers=auth(household.read_key))
     assert r.status_code == 200
     assert r.headers["strict-transport-security"].startswith("max-age=")
