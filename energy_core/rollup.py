@@ -21,6 +21,7 @@ from energy_core.jobs import BatchedRun, last_run, recorded_run
 from energy_core.models import Device, DirtyHour, JobRun
 from energy_core.retention import retention_horizon
 from energy_core.settings import Settings, get_settings
+from energy_core.sql.daily import stale_zones
 from energy_core.sql.locks import WritersBusy
 from energy_core.sql.rollup import (
     HOUR_US,
@@ -134,10 +135,7 @@ def rollup_dirty_hours(
         if run.skipped:
             log.info("rollup skipped: another scheduler holds the lock")
             return run
-        # Households whose daily rows are not kept in their timezone (new, or the timezone was
-        # changed) have them built first, each in the transaction that records the zone.
-        with session_scope(engine, system=True) as session:
-            keep_zones(session.connection())
+        _keep_zones(engine)
         # The rollup works on every household's dirty hours at once (row-level security:
         # system scope); each row it writes is computed from the same household's readings.
         with session_scope(engine, read_only=True, system=True) as session:
@@ -192,6 +190,18 @@ def rollup_dirty_hours(
         run.remaining,
     )
     return run
+
+
+def _keep_zones(engine: Engine) -> None:
+    """Build the daily rows of households whose rows are not kept in their timezone (new, or
+    the timezone was changed) before any batch, each in the transaction that records the zone.
+    Looked for first in a read-only transaction: on SQLite a write transaction every minute
+    would queue behind (and hold up) the writers of readings for nothing."""
+    with session_scope(engine, read_only=True, system=True) as session:
+        stale = stale_zones(session.connection())
+    if stale:
+        with session_scope(engine, system=True) as session:
+            keep_zones(session.connection())
 
 
 def _on_workers(work: Callable[[Any], None], parts: Sequence[Any], *, name: str) -> None:
@@ -312,8 +322,7 @@ def rebuild_aggregates(
         if run.skipped:
             log.info("rebuild skipped: another scheduler holds the rollup lock")
             return run
-        with session_scope(engine, system=True) as session:
-            keep_zones(session.connection())
+        _keep_zones(engine)
         with session_scope(engine, read_only=True, system=True) as session:
             ranges = device_hour_ranges(
                 session.connection(),
