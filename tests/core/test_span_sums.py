@@ -238,19 +238,13 @@ def test_many_span_sums_are_read_in_chunks_of_bounded_size_with_the_same_figures
     start, end = ceil_hour(bounds[0]), floor_hour(bounds[-1])
     expected = expected_sums(engine, user_id, bounds, start, end)
     monkeypatch.setattr(reads, "SPAN_SUMS_CHUNK_ROWS", 7)
-    with session_scope(engine, read_only=True) as s:
-        conn = s.connection()
-        if engine.dialect.name == "postgresql":
-            chunks = reads._span_chunks(conn, user_id=user_id, device_pks=None, spans=len(bounds))
-            assert chunks >= len(bounds) * 2 // 7
-        found = reads.span_sums(
-            conn,
-            user_id=user_id,
-            device_pks=None,
-            bounds=bounds,
-            full_start=start,
-            full_end=end,
-        )
+    if engine.dialect.name == "postgresql":
+        with session_scope(engine, read_only=True) as s:
+            chunks = reads._span_chunks(
+                s.connection(), user_id=user_id, device_pks=None, spans=len(bounds)
+            )
+        assert chunks >= len(bounds) * 2 // 7
+    found = stored_span_sums(engine, user_id, bounds, whole=(start, end))
     got = {(int(idx), int(pk)): list(values) for idx, pk, *values in found}
     assert len(got) == len(found) and set(got) == set(expected)
     for key, values in expected.items():
