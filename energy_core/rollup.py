@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -135,7 +135,6 @@ def rollup_dirty_hours(
         if run.skipped:
             log.info("rollup skipped: another scheduler holds the lock")
             return run
-        _keep_zones(engine)
         # The rollup works on every household's dirty hours at once (row-level security:
         # system scope); each row it writes is computed from the same household's readings.
         with session_scope(engine, read_only=True, system=True) as session:
@@ -215,14 +214,18 @@ def _on_workers(work: Callable[[Any], None], parts: Sequence[Any], *, name: str)
             future.result()
 
 
-def _rollup_run(engine: Engine) -> AbstractContextManager[RollupRun]:
+@contextmanager
+def _rollup_run(engine: Engine) -> Iterator[RollupRun]:
     """One run under the rollup lock (see ``recorded_run``) that ends with the marks still
-    there."""
+    there; unless it is skipped, it keeps the households' daily zones first (``_keep_zones``)."""
 
     def note_remaining(session: Session, run: RollupRun) -> None:
         run.remaining = dirty_backlog(session)
 
-    return recorded_run(engine, ROLLUP_JOB, RollupRun(), before_record=note_remaining)
+    with recorded_run(engine, ROLLUP_JOB, RollupRun(), before_record=note_remaining) as run:
+        if not run.skipped:
+            _keep_zones(engine)
+        yield run
 
 
 def mark_for_rebuild(
@@ -322,7 +325,6 @@ def rebuild_aggregates(
         if run.skipped:
             log.info("rebuild skipped: another scheduler holds the rollup lock")
             return run
-        _keep_zones(engine)
         with session_scope(engine, read_only=True, system=True) as session:
             ranges = device_hour_ranges(
                 session.connection(),
