@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from energy_core.clock import parse_instant
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/energy.db"
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 # A key that makes the demo work out of the box; the app refuses it outside demo mode.
 DEMO_COOKIE_KEY = "demo-cookie-key-public-do-not-use-in-production"
 
@@ -207,7 +208,7 @@ class Settings(BaseSettings):
     # Chat.
     openai_api_key: SecretStr | None = Field(None, description="Enables the LLM chat engine.")
     openai_base_url: str | None = Field(None, description="Any OpenAI-compatible server.")
-    openai_model: str = Field("gpt-4o-mini", description="Model name for the chat engine.")
+    openai_model: str = Field(DEFAULT_OPENAI_MODEL, description="Model name for the chat engine.")
     openai_timeout_s: float = Field(
         30.0, gt=0, le=600, description="Seconds one request to the model may take."
     )
@@ -255,6 +256,15 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("openai_model", mode="before")
+    @classmethod
+    def _blank_model_is_default(cls, value: object) -> object:
+        # ``ENERGY_OPENAI_MODEL=`` (a copied .env line) means "not chosen": the default model,
+        # not a request for a model named "" that every server refuses.
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return DEFAULT_OPENAI_MODEL
+        return value.strip() if isinstance(value, str) else value
 
     @field_validator("database_url")
     @classmethod

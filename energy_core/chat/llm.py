@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from energy_core.chat.answers import LLM, ChatAnswer
 from energy_core.chat.offline import OfflineAnalyst
+from energy_core.chat.periods import month_first_zone
 from energy_core.chat.tools import ToolCall, ToolContext, run_tool, tool_schemas
 from energy_core.settings import Settings
 
@@ -54,7 +55,8 @@ no links.
 
 Context: it is now {now} in the user's timezone {timezone}. The user pays {price} {currency} per \
 kWh. Periods in words ('last week', 'October') can be passed to the tools as `period`; the server \
-resolves them in the user's timezone."""
+resolves them in the user's timezone. Pass dates written in numbers ('11/3') as the user \
+wrote them: the server reads them {date_order}."""
 
 
 class LLMFailure(RuntimeError):
@@ -147,6 +149,11 @@ class LLMEngine:
                     timezone=ctx.timezone,
                     price=ctx.price_per_kwh,
                     currency=ctx.currency,
+                    date_order=(
+                        "month first (11/3 is 3 November)"
+                        if month_first_zone(ctx.timezone)
+                        else "day first (11/3 is 11 March)"
+                    ),
                 ),
             },
             *[

@@ -29,6 +29,8 @@ HOLIDAYS = {
     "boxing day": (12, 26),
     "new years day": (1, 1),
     "new years eve": (12, 31),
+    "new year": (1, 1),
+    "new years": (1, 1),
     "hogmanay": (12, 31),
 }
 SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
@@ -82,6 +84,12 @@ _PERIOD_WORDS: dict[str, str] = {
         r"(?![\d/%£$€\w]|[.,]\d|\s+of\b)"
     ),
     "ago": rf"\b({_NUMBER}|a|an)\s+(day|week|month)s?\s+ago\b",
+    # "from 20 to 27 November": the month said once, after the second day.
+    "days_of_month": (
+        r"\b(?:from|between)\s+(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\s*(?:to|-|until|till|and)\s*"
+        rf"(?:the\s+)?(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+({_MONTH_ANY})\b\.?"
+        r"(?:,?\s+(\d{4})\b)?"
+    ),
     "day_month": (
         rf"\b(\d{{1,2}}|{_ORDINAL_WORDS}){_ORDINAL}(?:\s+of)?\s+({_MONTH_ANY})\b\.?"
         r"(?:,?\s+(\d{4})\b)?"
@@ -94,7 +102,18 @@ _PERIOD_WORDS: dict[str, str] = {
     ),
     "holiday": (
         r"\b(christmas day|christmas eve|christmas|xmas|boxing day|new year'?s day|"
-        r"new year'?s eve|hogmanay)\b(?:\s+(\d{4})\b)?"
+        r"new year'?s eve|hogmanay|new year'?s?)\b(?:\s+(\d{4})\b)?"
+    ),
+    # "the first week of November", "the last week of October 2026": days 1-7 (8-14...) of the
+    # month, or its last seven days.
+    "week_of_month": (
+        r"\b(?:the\s+)?(first|1st|second|2nd|third|3rd|fourth|4th|last|final)\s+week\s+"
+        rf"(?:of|in)\s+({_MONTH_NAMES})\b(?:\s+(\d{{4}})\b)?"
+    ),
+    # An ISO week by its number: "week 47", "wk 47", "2026-W47" (not "the week 2 days ago").
+    "week_number": (
+        r"\b(?:(\d{4})-?w(\d{1,2})|(?:iso\s+)?(?:week|wk)\s*(?:no\.?\s*|number\s+)?"
+        r"(\d{1,2}))\b(?!\s*(?:days?|weeks?|hours?|months?|ago|%))"
     ),
     "day_before_yesterday": r"\bthe day before yesterday\b",
     "this_part": r"\b(?:this\s+(morning|afternoon|evening)|(tonight))\b",

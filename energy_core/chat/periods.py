@@ -41,6 +41,14 @@ from energy_core.stats.period import (
     year_period,
 )
 
+# Timezones whose households write a date in numbers month first (11/3 is 3 November): the
+# Americas, under their current names and the old US aliases (US/Eastern, US/Pacific...).
+MONTH_FIRST_ZONES = ("America/", "US/")
+
+
+def month_first_zone(timezone: str) -> bool:
+    return timezone.startswith(MONTH_FIRST_ZONES)
+
 
 @dataclass(frozen=True)
 class PeriodMention:
@@ -156,7 +164,7 @@ class _Builder:
         read without it."""
         if not (1 <= first <= 12 or 1 <= second <= 12) or 0 in (first, second):
             return None
-        month_first = second > 12 or (first <= 12 and self.tz.key.startswith("America/"))
+        month_first = second > 12 or (first <= 12 and month_first_zone(self.tz.key))
         month, dom = (first, second) if month_first else (second, first)
         full_year = None if year is None else int(year) + (2000 if len(year) == 2 else 0)
         return self.latest_date(month, dom, full_year)
@@ -335,6 +343,42 @@ def _build(kind: str, match: re.Match[str], b: _Builder) -> Period | None:
     if kind == "weekday":
         qualifier = {"past": "last", "previous": "last"}.get(g[0], g[0])
         return b.weekday(WEEKDAYS.index(g[1]), qualifier)
+    if kind == "days_of_month":
+        first_day, last_day, name, year = g
+        last = b.latest_date(month_number(name), int(last_day), int(year) if year else None)
+        end = last.start.date()
+        try:
+            first = b.day(end.replace(day=int(first_day)))
+        except ValueError as exc:
+            raise PeriodError(f"There is no such date: {exc}.") from exc
+        return b.between(first, last)
+    if kind == "week_of_month":
+        which, name, year = g
+        month = b.latest_month(MONTHS[name], int(year) if year else None)
+        first = month.start.date()
+        last_day = (month.full_end - timedelta(days=1)).date()
+        if which in {"last", "final"}:
+            lo = last_day - timedelta(days=6)
+        else:
+            index = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2}
+            lo = first + timedelta(days=7 * index.get(which, 3))
+        hi = min(lo + timedelta(days=6), last_day)
+        label = f"the {which} week of {month.label}"
+        return replace(b.between(b.day(lo), b.day(hi)), label=label)
+    if kind == "week_number":
+        year_text, week_text, bare = g
+        number = int(week_text or bare)
+        year = int(year_text) if year_text else b.today.isocalendar().year
+        try:
+            monday = date.fromisocalendar(year, number, 1)
+        except ValueError as exc:
+            weeks = date(year, 12, 28).isocalendar().week
+            raise PeriodError(
+                f"Week {number} is not a week of that year: {year} has {weeks} weeks."
+            ) from exc
+        if not year_text and monday > b.today:
+            monday = date.fromisocalendar(year - 1, number, 1)
+        return b.week_of(monday)
     if kind == "month_name":
         prefix, name, year = g
         if name == "may" and prefix not in {"in", "during", "for", "of", "since", "last", "this"}:
@@ -383,6 +427,7 @@ def find_periods(text: str, *, now: datetime, timezone: str) -> list[PeriodMenti
 
 
 _DATE_KINDS = {"iso_date", "numeric_date", "day_month", "month_day", "nth"}
+_DAY_KINDS = _DATE_KINDS | {"holiday"}
 
 
 def _date_beats_weekday(text: str, found: list[PeriodMention]) -> list[PeriodMention]:
@@ -442,8 +487,17 @@ def _combine_ranges(text: str, found: list[PeriodMention], b: _Builder) -> list[
         if i + 1 < len(found):
             nxt = found[i + 1]
             between = text[mention.span[1] : nxt.span[0]]
-            opens_range = re.search(r"\b(from|between)\s+(?:the\s+)?$", before)
-            if opens_range and re.fullmatch(r"\s*(to|until|till|and|-)\s*(the\s+)?", between):
+            opens_range = re.search(r"\b(from|between)\s+(?:the\s+)?$", before) or (
+                # "Christmas to New Year", "20 Dec to 3 Jan": two days with "to" between them
+                # are a range without "from" (unless they are compared).
+                mention.kind in _DAY_KINDS
+                and nxt.kind in _DAY_KINDS
+                and re.fullmatch(r"\s*(to|until|till|through|thru|-)\s*(the\s+)?", between)
+                and not re.search(r"\bcompar|\bvs\b|\bversus\b|\bagainst\b", before)
+            )
+            if opens_range and re.fullmatch(
+                r"\s*(to|until|till|through|thru|and|-)\s*(the\s+)?", between
+            ):
                 span = (mention.span[0], nxt.span[1])
                 first = mention.period
                 if mention.kind == "nth" and nxt.kind in _DATE_KINDS - {"nth"}:
@@ -453,6 +507,14 @@ def _combine_ranges(text: str, found: list[PeriodMention], b: _Builder) -> list[
                         first = b.day(date(last.year, last.month, first.start.day))
                     except ValueError as exc:
                         raise PeriodError(f"There is no such date: {exc}.") from exc
+                if (
+                    nxt.period.full_end <= first.start
+                    and first.length == 1
+                    and not re.search(r"\d{4}", text[mention.span[0] : mention.span[1]])
+                ):
+                    # "from 20 December to 3 January" said in December: the December before.
+                    day = first.start.date()
+                    first = b.day(day.replace(year=day.year - 1))
                 out.append(PeriodMention(b.between(first, nxt.period), span))
                 i += 2
                 continue

@@ -7,7 +7,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-TimeOfDay = Literal["night", "morning", "afternoon", "evening", "daytime"]
+# A named part of the day, or whole clock hours "HH-HH" ("07-09": 07:00 to 09:00 every day).
+TimeOfDay = Annotated[
+    str,
+    Field(
+        pattern=r"^(night|morning|afternoon|evening|daytime|[0-2]\d-[0-2]\d)$",
+        description="Only these local hours of every day: night 22-06, morning 06-12, "
+        "afternoon 12-18, evening 18-22, daytime 06-22, or whole clock hours 'HH-HH' "
+        "('07-09' is 07:00 to 09:00).",
+    ),
+]
 GranularityArg = Literal["total", "hour", "day", "week", "month"]
 _PERIOD_HELP = (
     "The range in words, resolved in the user's timezone: 'today', 'yesterday', 'this week', "
@@ -49,11 +58,7 @@ class _SpanArgs(_Args):
 
 
 class _RangeArgs(_SpanArgs):
-    time_of_day: TimeOfDay | None = Field(
-        None,
-        description="Only these local hours: night 22-06, morning 06-12, afternoon 12-18, "
-        "evening 18-22, daytime 06-22.",
-    )
+    time_of_day: TimeOfDay | None = None
 
 
 class _TargetArgs(_Args):

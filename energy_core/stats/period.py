@@ -12,6 +12,7 @@ periods (the last 24 hours) shift by their duration in absolute time.
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
@@ -55,11 +56,39 @@ class PeriodError(CoreError, ValueError):
     code = "invalid_period"
 
 
+# Clock hours as a part of the day: "07-09" is 07:00 to 09:00 local, every day of a period.
+HOUR_RANGE = re.compile(r"^(\d{2})-(\d{2})$")
+
+
+def time_of_day_bounds(time_of_day: str) -> tuple[int, int]:
+    """(first hour, end hour) of a named part of the day or of clock hours "HH-HH"."""
+    if time_of_day in TIMES_OF_DAY:
+        return TIMES_OF_DAY[time_of_day]
+    match = HOUR_RANGE.match(time_of_day)
+    if match is None:
+        raise PeriodError(
+            f"{time_of_day!r} is not a part of the day: use night, morning, afternoon, evening, "
+            "daytime or whole clock hours such as 07-09."
+        )
+    first, last = int(match.group(1)), int(match.group(2))
+    if first > 23 or last > 24 or first == last % 24:
+        raise PeriodError(f"{time_of_day!r} is not a range of clock hours (00-24).")
+    return first, last % 24
+
+
+def time_of_day_words(time_of_day: str) -> str:
+    """ "evening hours only (18:00-22:00)", "07:00-09:00 only"."""
+    first, last = time_of_day_bounds(time_of_day)
+    if time_of_day in TIMES_OF_DAY:
+        return f"{time_of_day} hours only ({first:02d}:00-{last:02d}:00)"
+    return f"{first:02d}:00-{last:02d}:00 only"
+
+
 def hours_of(time_of_day: str | None) -> frozenset[int] | None:
     """The local hours of a part of the day, or None for the whole day."""
     if time_of_day is None:
         return None
-    first, last = TIMES_OF_DAY[time_of_day]
+    first, last = time_of_day_bounds(time_of_day)
     if first < last:
         return frozenset(range(first, last))
     return frozenset([*range(first, 24), *range(0, last)])
@@ -233,8 +262,7 @@ class Period:
         dates = describe_range(self.start, self.end)
         text = dates if self.label == dates else f"{self.label} ({dates})"
         if self.time_of_day:
-            first, last = TIMES_OF_DAY[self.time_of_day]
-            text += f", {self.time_of_day} hours only ({first:02d}:00-{last:02d}:00)"
+            text += ", " + time_of_day_words(self.time_of_day)
         return text
 
     def in_timezone(self, timezone: str) -> Period:

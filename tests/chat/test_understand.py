@@ -79,6 +79,15 @@ def test_a_date_in_numbers_that_reads_both_ways_follows_the_households_order():
     assert find_periods("my always-on load, 24/7", now=NOW, timezone="Europe/London") == []
 
 
+@pytest.mark.parametrize(
+    "timezone",
+    ["America/Chicago", "America/Los_Angeles", "America/Denver", "America/Anchorage", "US/Pacific"],
+)
+def test_every_zone_of_the_americas_reads_a_date_in_numbers_month_first(timezone):
+    (mention,) = find_periods("on 11/3", now=NOW, timezone=timezone)
+    assert mention.period.start.date() == date(2026, 11, 3)
+
+
 def test_a_name_the_household_does_not_have_is_said_so_not_substituted(ctx):
     for question, name in (
         ("How much did the dishwasher use?", "dishwasher"),
