@@ -135,6 +135,68 @@ class HeldBucket:
     samples: int
 
 
+def _readings_of(
+    session: Session, *, user_id: int, devices: Sequence[DeviceRef], start: datetime, end: datetime
+) -> dict[int, list[tuple[int, float]]]:
+    """Each device's readings (epoch microseconds, watts) in time order, from the longest max gap
+    before ``start`` (a reading there may hold into the range) to ``end``: one query."""
+    scan_from = start - timedelta(seconds=max(d.max_gap_s for d in devices))
+    pks = ", ".join(str(int(d.pk)) for d in devices)
+    rows = session.execute(
+        text(
+            f"""
+SELECT device_pk, {_ts_us(session)} AS t_us, power_w
+FROM readings
+WHERE user_id = :user_id AND device_pk IN ({pks})
+  AND ts >= :scan_from AND ts < :end
+ORDER BY device_pk, ts
+"""
+        ).bindparams(
+            bindparam("scan_from", type_=UTCDateTime()),
+            bindparam("end", type_=UTCDateTime()),
+        ),
+        {"user_id": user_id, "scan_from": scan_from, "end": end},
+    ).all()
+    readings: dict[int, list[tuple[int, float]]] = {}
+    for device_pk, t_us, power_w in rows:
+        readings.setdefault(device_pk, []).append((int(t_us), float(power_w)))
+    return readings
+
+
+@for_household
+def held_spans(
+    session: Session,
+    *,
+    user_id: int,
+    devices: Sequence[DeviceRef],
+    start: datetime,
+    end: datetime,
+) -> dict[str, list[tuple[int, int, float]]]:
+    """Each device's step function over ``[start, end)`` as (from, to, watts) spans in epoch
+    microseconds, cut to the range: reading i holds until the next reading or its max gap,
+    whichever is first; the time between spans is a gap (unknown, not zero)."""
+    _check_range(start, end)
+    if not devices:
+        return {}
+    by_pk = {d.pk: d for d in devices}
+    readings = _readings_of(session, user_id=user_id, devices=devices, start=start, end=end)
+    start_us, end_us = to_epoch_us(start), to_epoch_us(end)
+    out: dict[str, list[tuple[int, int, float]]] = {}
+    for device_pk, points in readings.items():
+        gap_us = by_pk[device_pk].max_gap_s * 1_000_000
+        spans = []
+        for i, (t_us, power_w) in enumerate(points):
+            held_end = t_us + gap_us
+            if i + 1 < len(points):
+                held_end = min(held_end, points[i + 1][0])
+            lo, hi = max(t_us, start_us), min(held_end, end_us)
+            if hi > lo:
+                spans.append((lo, hi, power_w))
+        if spans:
+            out[by_pk[device_pk].device_id] = spans
+    return out
+
+
 @for_household
 def held_buckets(
     session: Session,
@@ -154,25 +216,7 @@ def held_buckets(
     if not devices:
         return []
     by_pk = {d.pk: d for d in devices}
-    scan_from = start - timedelta(seconds=max(d.max_gap_s for d in devices))
-    rows = session.execute(
-        text(
-            f"""
-SELECT device_pk, {_ts_us(session)} AS t_us, power_w
-FROM readings
-WHERE user_id = :user_id AND device_pk IN ({", ".join(str(int(pk)) for pk in by_pk)})
-  AND ts >= :scan_from AND ts < :end
-ORDER BY device_pk, ts
-"""
-        ).bindparams(
-            bindparam("scan_from", type_=UTCDateTime()),
-            bindparam("end", type_=UTCDateTime()),
-        ),
-        {"user_id": user_id, "scan_from": scan_from, "end": end},
-    ).all()
-    readings: dict[int, list[tuple[int, float]]] = {}
-    for device_pk, t_us, power_w in rows:
-        readings.setdefault(device_pk, []).append((int(t_us), float(power_w)))
+    readings = _readings_of(session, user_id=user_id, devices=devices, start=start, end=end)
     start_us, end_us = to_epoch_us(start), to_epoch_us(end)
     bucket_us = int(bucket_s) * 1_000_000
     first, last = start_us // bucket_us, (end_us - 1) // bucket_us

@@ -33,6 +33,8 @@ Kind = Literal[
     "ranking",  # devices or rooms ranked by a metric
     "extreme_period",  # the highest/lowest day, hour, week, month
     "comparison",  # two periods or two selections side by side
+    "threshold",  # how long / when power was above (or below) a level
+    "runs",  # an appliance's runs: what one costs, how many, when they usually start
     "profile",  # the typical hour of day / weekday-weekend pattern
     "peak",  # the highest power, with when
     "explain",  # why a period was high: what differed from the typical day
@@ -54,6 +56,7 @@ Kind = Literal[
     "unknown_name",  # a name that matches nothing of the household's
     "out_of_scope",  # not about the household's meters (or an instruction to the analyst)
     "future",  # a future period other than the bill projection
+    "vague_period",  # a period only the household knows ("while we were away", "the cold snap")
     "period_error",
 ]
 Comparison = Literal[
@@ -101,8 +104,14 @@ class Question:
     order: Literal["most", "least"] = "most"
     limit: int = 5
     per_day: bool = False  # "a day", "on average": a daily average with the total
+    per_year: bool = False  # "a year", "annually": the daily average over 365 days as well
     tariff_name: str | None = None  # what_if: the saved alternative named
     months: int = 3  # what_if: how many months back
+    threshold_w: float | None = None  # threshold: the level in watts
+    below: bool = False  # threshold: below the level instead of above
+    # A total checked against an amount of energy ("more than 50 kWh?"): (Wh, below).
+    energy_level: tuple[float, bool] | None = None
+    run_view: Literal["cost", "start", "count", "time"] = "cost"  # runs: what is asked of them
     notes: list[str] = field(default_factory=list)  # said about the reading of the question
     # What could not be resolved, for the answer to say so.
     problem: str | None = None

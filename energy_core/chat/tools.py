@@ -69,6 +69,7 @@ from energy_core.chat.tools_power import (
     tool_power_stats,
 )
 from energy_core.chat.tools_question import QuestionArgs, tool_answer_question
+from energy_core.chat.tools_runs import RunsArgs, tool_power_runs
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,15 @@ TOOLS: dict[str, Tool] = {
             "household's busiest hour over a range.",
             PowerArgs,
             tool_power_stats,
+        ),
+        Tool(
+            "power_runs",
+            "When and how long the power of devices (or the household) was above or below a "
+            "level ('hours above 2 kW', 'when did power exceed 5 kW'), and an appliance's runs "
+            "(each wash, each charge): how many, what one used and cost on average, the longest, "
+            "and the hours they usually start.",
+            RunsArgs,
+            tool_power_runs,
         ),
         Tool(
             "baseload",

@@ -234,6 +234,7 @@ def test_a_device_named_like_an_instruction_changes_nothing_about_what_can_be_re
         "compare_periods",
         "hourly_profile",
         "power_stats",
+        "power_runs",
         "baseload",
         "cost",
         "device_status",

@@ -1,0 +1,116 @@
+"""The chat tool about runs and thresholds: how long and when the power of devices (or of the
+household) was above or below a level, and an appliance's runs (one wash, one charge) with what
+each used and cost and the times it usually starts (``energy_core.stats.runs``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from statistics import median
+
+from pydantic import Field
+
+from energy_core.chat.toolargs import _phrase_defaulting_to, _SpanArgs, _TargetArgs
+from energy_core.chat.toolbase import ToolContext, _iso, _r, scope_of
+from energy_core.stats import DEFAULT_STANDBY_W
+from energy_core.stats.runs import Run, runs_beyond
+
+LISTED_RUNS = 20
+
+
+class RunsArgs(_SpanArgs, _TargetArgs):
+    period: str | None = _phrase_defaulting_to("last 7 days")
+    threshold_w: float | None = Field(
+        None,
+        ge=0,
+        le=1_000_000,
+        description="The level in watts ('above 2 kW' = 2000). Empty: the standby level "
+        f"({DEFAULT_STANDBY_W:g} W), so that each run of an appliance (a wash, a charge) is one.",
+    )
+    below: bool = Field(False, description="True for the time below the level instead.")
+    join_minutes: float | None = Field(
+        None,
+        ge=0,
+        le=240,
+        description="Pauses shorter than this join two runs into one (default: 15 minutes for "
+        "an appliance's runs at the standby level, none for a level given).",
+    )
+
+
+def _run(run: Run, ctx: ToolContext, generation: bool) -> dict:
+    tz = ctx.household.tz
+    return {
+        "start": _iso(run.start.astimezone(tz)),
+        "end": _iso(run.end.astimezone(tz)),
+        "minutes": _r(run.duration_s / 60, 1),
+        "energy_wh": _r(run.energy_wh),
+        "peak_w": _r(run.peak_w, 1),
+        "cost": None if generation else _r(run.cost, 4),
+    }
+
+
+def tool_power_runs(ctx: ToolContext, args: RunsArgs) -> tuple[dict, dict]:
+    scope = scope_of(ctx, args)
+    selection = scope.select()
+    level = DEFAULT_STANDBY_W if args.threshold_w is None else args.threshold_w
+    join_minutes = args.join_minutes
+    if join_minutes is None:
+        join_minutes = 15.0 if args.threshold_w is None else 0.0
+    found = runs_beyond(
+        ctx.session, selection, threshold_w=level, below=args.below, join_s=join_minutes * 60
+    )
+    tz = ctx.household.tz
+    runs = found.runs
+    # A run already on when the range begins did not start then: its start is not a start time.
+    starts = [r.start.astimezone(tz) for r in runs if r.start > selection.start]
+    start_hours = Counter(s.hour for s in starts)
+    minutes_of_day = [s.hour * 60 + s.minute for s in starts]
+    middle = median(minutes_of_day) if minutes_of_day else None
+    period_s = (selection.end - selection.start).total_seconds()
+    result = {
+        "threshold_w": level,
+        "below": args.below,
+        "generation": found.generation,
+        "join_minutes": join_minutes,
+        "runs": len(runs),
+        "hours_beyond": _r(found.above_s / 3600, 3),
+        "covered_hours": _r(found.covered_s / 3600, 3),
+        "share_of_covered": _r(found.above_s / found.covered_s, 4) if found.covered_s else None,
+        "energy_wh": _r(found.energy_wh),
+        "cost": None if found.generation else _r(sum(r.cost for r in runs), 4),
+        "per_run": (
+            {
+                "energy_wh": _r(found.energy_wh / len(runs)),
+                "cost": None if found.generation else _r(sum(r.cost for r in runs) / len(runs), 4),
+                "minutes": _r(sum(r.duration_s for r in runs) / len(runs) / 60, 1),
+            }
+            if runs
+            else None
+        ),
+        "first": _run(runs[0], ctx, found.generation) if runs else None,
+        "last": _run(runs[-1], ctx, found.generation) if runs else None,
+        "longest": (
+            _run(max(runs, key=lambda r: r.duration_s), ctx, found.generation) if runs else None
+        ),
+        "listed": [_run(r, ctx, found.generation) for r in runs[:LISTED_RUNS]],
+        "start_hours": [{"hour": h, "runs": n} for h, n in start_hours.most_common()],
+        "median_start": f"{int(middle) // 60:02d}:{int(middle) % 60:02d}" if starts else None,
+        "starts": len(starts),
+        "on_at_start": bool(runs) and runs[0].start <= selection.start,
+        "days_with_runs": len({r.start.astimezone(tz).date() for r in runs}),
+        "truncated": found.truncated,
+        "currency": ctx.currency,
+        "coverage": _r(found.covered_s / period_s, 4) if period_s > 0 else None,
+    }
+    side = "below" if args.below else "above"
+    what = "generated power" if found.generation else "consumption power (generators left out)"
+    return scope.answer(
+        "power_runs",
+        result,
+        note=f"runs: stretches of the {what} of the devices together {side} {level:g} W, from "
+        f"the raw readings; pauses under {join_minutes:g} min join two runs; a run's cost is its "
+        "energy at the import price of its hours (solar not deducted); coverage: the share of "
+        "the range that some reading of these devices holds",
+    )
+
+
+__all__ = ["RunsArgs", "tool_power_runs"]
