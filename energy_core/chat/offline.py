@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from energy_core.chat import offline_figures, offline_insights, offline_money
+from energy_core.chat import offline_figures, offline_insights, offline_money, offline_runs
 from energy_core.chat.answers import OFFLINE, ChatAnswer
 from energy_core.chat.question import Question
 from energy_core.chat.render import escape_markdown
@@ -44,13 +44,55 @@ HANDLERS: dict[str, Callable[[ToolContext, Question, Call], str]] = {
     "summary": offline_insights.answer_summary,
     "inventory": offline_insights.answer_inventory,
     **offline_money.HANDLERS,
+    **offline_runs.HANDLERS,
 }
-NOT_ANSWERED = {"clarify", "unknown_name", "out_of_scope", "future", "period_error"}
+NOT_ANSWERED = {
+    "clarify",
+    "unknown_name",
+    "out_of_scope",
+    "future",
+    "period_error",
+    "vague_period",
+}
 
 
 def _your_devices(ctx: ToolContext) -> str:
     named = [f"{d.name} ({d.location})" if d.location else d.name for d in ctx.devices]
     return listing(named, "none yet")
+
+
+def _against_level(q: Question, calls: list[ToolCall]) -> str:
+    """The total of the answer against the amount the question checks it by."""
+    level_wh, below = q.energy_level
+    totals = [
+        c.result.get("consumption_wh")
+        for c in calls
+        if c.ok and c.name in ("energy_usage", "cost") and c.result
+    ]
+    if len(totals) != 1 or totals[0] is None:
+        return ""
+    used = totals[0]
+    answer = (used < level_wh) if below else (used > level_wh)
+    side = "less" if used < level_wh else "more"
+    return (
+        f"\n\n**{'Yes' if answer else 'No'}**: that is {kwh(abs(used - level_wh))} {side} "
+        f"than {kwh(level_wh)}."
+    )
+
+
+def _over_a_year(calls: list[ToolCall], ctx: ToolContext) -> str:
+    """The answer's daily average over 365 days: a rate, said as one, never a reading."""
+    made = [c for c in calls if c.ok and c.name in ("energy_usage", "cost") and c.result]
+    if len(made) != 1 or not made[0].result.get("days"):
+        return ""
+    r = made[0].result
+    if r.get("consumption_wh") is None:
+        return ""
+    days = r["days"]
+    out = f"\n\nAt that rate a year (365 days) is about **{kwh(r['consumption_wh'] / days * 365)}**"
+    if r.get("cost") is not None:
+        out += f" and **{money(r['cost'] / days * 365, r['currency'])}**"
+    return out + f" (the daily average of those {days:.1f} days, times 365; a projection)."
 
 
 class OfflineAnalyst:
@@ -71,6 +113,10 @@ class OfflineAnalyst:
             text = HANDLERS[q.kind](ctx, q, call)
         else:
             text = getattr(self, f"_answer_{q.kind}")(ctx, q)
+        if q.energy_level is not None:
+            text += _against_level(q, calls)
+        if q.per_year and q.kind == "total":
+            text += _over_a_year(calls, ctx)
         if q.notes:
             text = " ".join(q.notes) + "\n\n" + text
         answer = ChatAnswer(text=text, engine=OFFLINE, tool_calls=calls)
@@ -142,8 +188,9 @@ class OfflineAnalyst:
         if q.problem == "clock":
             return (
                 "I can narrow a figure to clock times within one day (yesterday, Monday, a "
-                "date), but across several days only to parts of the day (night, morning, "
-                "afternoon and evening; 'in the evening' is six to ten pm). I can also show "
+                "date), but across several days only to whole hours ('between 7am and 9am "
+                "last week') or parts of the day (night, morning, afternoon and evening; 'in "
+                "the evening' is six to ten pm). I can also show "
                 "hours in a breakdown ('hourly usage yesterday'), or answer one of the "
                 "questions below."
             )
@@ -168,6 +215,19 @@ class OfflineAnalyst:
                 "can give what it used and cost, when it runs and its peak power, as in the "
                 "questions below."
             )
+        if q.problem == "control":
+            return (
+                "I can't change anything: I only read your meters. Devices are switched at the "
+                "device itself; the budget and the tariff are set on the Tariffs page and alerts "
+                "on the Alerts page. I can tell you what your devices use and cost, as in the "
+                "questions below."
+            )
+        if q.problem == "benchmark":
+            return (
+                "I can't compare you with other or average households: I only have your own "
+                "household's readings, and no figures of anyone else's. I can compare your own "
+                "periods or devices ('this month versus last month'), as in the questions below."
+            )
         if q.problem == "instruction":
             return (
                 "I can't do that. I only read your own household's meters, through read-only "
@@ -179,6 +239,13 @@ class OfflineAnalyst:
             "That is not something I can answer: I only know your household's meters "
             "(energy, power, costs, devices, rooms and their data). You could ask one of the "
             "questions below."
+        )
+
+    def _answer_vague_period(self, ctx: ToolContext, q: Question) -> str:
+        return (
+            f"I can't tell {q.problem}: your meters record only electricity, not "
+            "holidays, weather or events. Ask again with the dates ('last weekend', 'in November', "
+            "'last week'), as in the questions below."
         )
 
     def _answer_future(self, ctx: ToolContext, q: Question) -> str:

@@ -32,8 +32,8 @@ from energy_core.chat.wording import (
     watts,
     when,
 )
-from energy_core.stats import COST_RULE, TIMES_OF_DAY
-from energy_core.stats.period import add_days, hours_of
+from energy_core.stats import COST_RULE
+from energy_core.stats.period import add_days, hours_of, time_of_day_bounds
 
 Call = Callable[..., ToolCall]
 LONG_DEFAULTS = {"month": "last 12 months", "week": "last 8 weeks"}
@@ -362,11 +362,15 @@ def answer_extreme_period(ctx: ToolContext, q: Question, call: Call) -> str:
         return made.error
     r = made.result
     least = q.order == "least"
-    pick = r["lowest"] if least else r["highest"]
+    generated = tool == "energy_usage" and "generation" in q.metrics and "highest_generation" in r
+    key = "generation" if generated else ""
+    pick = r[f"lowest_{key}".rstrip("_")] if least else r[f"highest_{key}".rstrip("_")]
     if pick is None:
         return no_data(scope(q.target), made)
     words = ("cheapest", "most expensive") if tool == "cost" else ("lowest", "highest")
     figure = kwh(pick["consumption_wh"])
+    if generated:
+        figure = f"{kwh(pick['generation_wh'])} generated"
     if tool == "cost":
         figure = f"{money(pick['cost'], r['currency'])} ({kwh(pick['consumption_wh'])} used)"
     out = (
@@ -445,7 +449,7 @@ def _compare_times_of_day(ctx: ToolContext, q: Question, call: Call) -> str:
     span = when({"range": plain})
     lines = []
     for part, m in zip(q.times_of_day, made, strict=False):
-        first, last = TIMES_OF_DAY[part]
+        first, last = time_of_day_bounds(part)
         lines.append(f"- {cap(part)} ({first:02d}:00-{last:02d}:00): {_figure(m.result, cost)}")
     out = f"{cap(scope(q.target))} {span}:\n\n" + "\n".join(lines)
     values = [m.result[key] for m in made]
@@ -537,6 +541,8 @@ def answer_comparison(ctx: ToolContext, q: Question, call: Call) -> str:
         return out + (cost_line(ctx) if cost else "")
     partial = a["partial"] or b["partial"]
     change = r["per_day_change_pct"] if partial else r["change_pct"]
+    if cost:
+        change = r["per_day_cost_change_pct"] if partial else r["cost_change_pct"]
     if not r["comparable"]:
         out += (
             f" I do not give a change in percent: {r['not_comparable_because']}, so the "
@@ -545,7 +551,7 @@ def answer_comparison(ctx: ToolContext, q: Question, call: Call) -> str:
     elif change is not None:
         direction = "more" if change > 0 else "less"
         basis = "a day " if partial else ""
-        what = "energy " if cost else ""
+        what = "spent " if cost else ""
         out += (
             f" That is {abs(change):.0f}% {direction} {what}{basis}{adverbial(a['label'])} "
             f"than {adverbial(b['label'])}."

@@ -123,9 +123,12 @@ def answer_explain(ctx: ToolContext, q: Question, call: Call) -> str:
     span = when(made.evidence)
     diff = r["difference_wh"]
     subject = "you" if who == "your household" else who
+    hours = [h for h in r["hours"] if h["difference_wh"] > 0]
+    several_days = " - " in made.evidence["range"]["description"]
+    typical = "the typical days" if several_days else "a typical day like it"
     head = (
         f"{cap(span)} {subject} used **{kwh(r['actual_wh'])}**, against "
-        f"{kwh(r['typical_wh'])} on a typical day like it ({r['baseline_days']} days before): "
+        f"{kwh(r['typical_wh'])} on {typical} ({r['baseline_days']} days before): "
         f"{kwh(abs(diff))} {'more' if diff >= 0 else 'less'}."
     )
     # The devices that moved the way the whole did, furthest first: below typical on a day
@@ -144,12 +147,12 @@ def answer_explain(ctx: ToolContext, q: Question, call: Call) -> str:
         part = "Most of the difference" if share > 0.5 else "The largest part of the difference"
         out += f" {part} is the {escape_markdown(movers[0]['name'])}."
     out += "\n\nThe devices that differ most from their typical day:\n" + "\n".join(lines)
-    hours = [h for h in r["hours"] if h["difference_wh"] > 0]
     if hours:
+        moment = "%a %-d %b %H:00" if several_days else "%H:00"
         out += (
             "\n\nThe hours furthest above typical: "
             + "; ".join(
-                f"{local_time(h['start']):%H:00} ({kwh(h['actual_wh'])} against "
+                f"{local_time(h['start']):{moment}} ({kwh(h['actual_wh'])} against "
                 f"{kwh(h['typical_wh'])})"
                 for h in hours
             )
@@ -188,6 +191,8 @@ def answer_solar(ctx: ToolContext, q: Question, call: Call) -> str:
             "You have no solar panels or other generating device among your devices, so there "
             "is nothing self-consumed or exported to report."
         )
+    if q.metric == "cost":
+        return _solar_saving(generators, q, call)
     # The split is a household figure: export is what the whole house did not use.
     made = call("energy_usage", **range_args(q))
     if not made.ok:
@@ -212,6 +217,36 @@ def answer_solar(ctx: ToolContext, q: Question, call: Call) -> str:
             )
         out += "."
     return out + coverage_note(r["coverage"])
+
+
+def _solar_saving(generators: list, q: Question, call: Call) -> str:
+    """What the generation saved: the household's consumption bought hour by hour at the import
+    price, less what it cost (generation used in the house is not bought; export earns)."""
+    made = call("cost", **range_args(q))
+    if not made.ok:
+        return made.error
+    r, span = made.result, when(made.evidence)
+    if not r["generation_wh"] or r["generation_saving"] is None:
+        return no_data("your solar", made)
+    cur = r["currency"]
+    out = (
+        f"{cap(span)} your {listing([d.name for d in generators])} saved you about "
+        f"**{money(r['generation_saving'], cur)}**: your consumption would have cost "
+        f"{money(r['cost_without_generation'], cur)} bought from the grid, and cost "
+        f"{money(r['cost'], cur)}. Of the {kwh(r['generation_wh'])} generated, "
+        f"{kwh(r['self_consumption_wh'])} was used in the house instead of bought"
+    )
+    if r["export_wh"]:
+        out += f" and {kwh(r['export_wh'])} was exported"
+        if not r["export_price_per_kwh"]:
+            out += ", which earned nothing (no export price is set)"
+    out += "." + coverage_note(r["coverage"])
+    if re.search(r"\b(pa(y|id|ys) (for )?(itself|themselves|off|back)|payback)\b", q.text, re.I):
+        out += (
+            " Whether they have paid for themselves I cannot say: that needs what they cost to "
+            "buy and fit, which I do not know."
+        )
+    return out
 
 
 def _device_standby(q: Question, call: Call) -> str:

@@ -13,7 +13,18 @@ from energy_core.chat.question import Question
 from energy_core.chat.render import escape_markdown
 from energy_core.chat.toolbase import ToolCall, ToolContext
 from energy_core.chat.tools_money import BILL_RULE, HOW_TO_ADD
-from energy_core.chat.wording import hour_ranges, local_time, money, percent
+from energy_core.chat.offline_figures import target_args
+from energy_core.chat.wording import (
+    cap,
+    hour_ranges,
+    kwh,
+    local_time,
+    money,
+    no_data,
+    percent,
+    scope,
+    when,
+)
 
 Call = Callable[..., ToolCall]
 SET_BUDGET = (
@@ -90,10 +101,35 @@ def answer_bill(ctx: ToolContext, r: dict) -> str:
 
 
 def answer_forecast(ctx: ToolContext, q: Question, call: Call) -> str:
-    """A bill (money) projected is the billing period's bill; use projected is the month's."""
+    """A bill (money) projected is the billing period's bill; use projected is the month's; a
+    device's or a room's month is its own rate so far, carried to the month's end."""
+    if not q.target.everything:
+        return _month_at_this_rate(ctx, q, call)
     if "cost" in q.metrics:
         return answer_bill(ctx, q, call)
     return answer_projected_use(ctx, q, call)
+
+
+def _month_at_this_rate(ctx: ToolContext, q: Question, call: Call) -> str:
+    made = call("cost", period="this month", **target_args(q.target))
+    if not made.ok:
+        return made.error
+    r, who = made.result, scope(q.target)
+    if r["consumption_wh"] is None or not r["days"]:
+        return no_data(who, made)
+    span = made.evidence["range"]
+    start = local_time(span["start"])
+    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    month_days = (following - start.date()).days
+    share = month_days / r["days"]
+    cur = r["currency"]
+    return (
+        f"{cap(who)} used {kwh(r['consumption_wh'])} ({money(r['cost'], cur)}) "
+        f"{when(made.evidence)}. At that daily rate the whole month would be about "
+        f"**{kwh(r['consumption_wh'] * share)}**, **{money(r['cost'] * share, cur)}** (a "
+        f"projection: {r['days']:.1f} days so far, {month_days} in the month). The bill "
+        "projection ('What will my bill be this month?') is of the whole household."
+    )
 
 
 def _budget_words(r: dict) -> str:

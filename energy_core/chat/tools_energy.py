@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from energy_core.chat.periods import Period
@@ -26,7 +27,15 @@ from energy_core.chat.toolbase import (
     resolve_targets,
     scope_of,
 )
-from energy_core.stats import COST_RULE, DeviceRef, Figure, compare, read_series, shares
+from energy_core.stats import (
+    COST_RULE,
+    MAX_PERIODS,
+    DeviceRef,
+    Figure,
+    compare,
+    read_series,
+    shares,
+)
 
 
 def tool_list_devices(ctx: ToolContext, args: ListDevicesArgs) -> tuple[dict, dict]:
@@ -96,6 +105,10 @@ def _energy_figures(scope: Scope, *, granularity: str, priced: bool = False) -> 
         result["series"] = rows
         highest, lowest = _extremes(rows, "consumption_wh")
         result["highest"], result["lowest"] = highest, lowest
+        if total.generation_wh:
+            # A generator's best and worst period: by what it generated, not what it drew.
+            most, least = _extremes(rows, "generation_wh")
+            result["highest_generation"], result["lowest_generation"] = most, least
     return result
 
 
@@ -123,11 +136,39 @@ def tool_cost(ctx: ToolContext, args: CostArgs) -> tuple[dict, dict]:
     if args.granularity != "total":
         highest, lowest = _extremes(result["series"], "cost")
         result["highest"], result["lowest"] = highest, lowest
+    # What the generation saved (docs/metrics.md): the consumption of each hour at that hour's
+    # import price, less the cost.
+    without = _cost_without_generation(scope) if figures["generation_wh"] else None
+    result["cost_without_generation"] = _r(without, 4)
+    result["generation_saving"] = (
+        _r(without - figures["cost"], 4)
+        if without is not None and figures["cost"] is not None
+        else None
+    )
     return scope.answer(
         "cost",
         result,
         note=f"{COST_RULE} Here: {tariff.describe()}.",
     )
+
+
+def _cost_without_generation(scope: Scope) -> float | None:
+    """What the consumption of the scope would have cost with nothing generated: every hour's
+    consumption bought at that hour's import price."""
+    tariff = scope.ctx.household.tariff
+    hours = (scope.period.end - scope.period.start).total_seconds() / 3600
+    # A flat price needs no hours (and more than a year of them is too many periods).
+    granularity = "hour" if tariff.plans and hours <= MAX_PERIODS else "total"
+    tariff.load_prices(scope.period.start, scope.period.end)
+    series = read_series(scope.ctx.session, scope.select(granularity=granularity), flows=False)
+    total, any_data = 0.0, False
+    for figure in series.household:
+        if figure.consumption_wh is None:
+            continue
+        any_data = True
+        hour = figure.start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        total += figure.consumption_wh * tariff.prices_at(hour)[0] / 1000.0
+    return total if any_data else None
 
 
 def tool_top_devices(ctx: ToolContext, args: TopDevicesArgs) -> tuple[dict, dict]:
@@ -242,10 +283,20 @@ def tool_compare_periods(ctx: ToolContext, args: CompareArgs) -> tuple[dict, dic
     per_day_change = None
     if change.comparable and a["per_day_wh"] and b["per_day_wh"]:
         per_day_change = _r((a["per_day_wh"] - b["per_day_wh"]) / b["per_day_wh"] * 100, 2)
+    # The same change of the cost (the tariff can differ between the periods), only where the
+    # energy change is comparable.
+    cost_change = per_day_cost_change = None
+    if change.comparable and a["cost"] and b["cost"]:
+        cost_change = _r((a["cost"] - b["cost"]) / b["cost"] * 100, 2)
+        if a["days"] and b["days"]:
+            a_day, b_day = a["cost"] / a["days"], b["cost"] / b["days"]
+            per_day_cost_change = _r((a_day - b_day) / b_day * 100, 2)
     result = {
         "first": a,
         "second": b,
         "difference_wh": _r(change.delta),
+        "cost_change_pct": cost_change,
+        "per_day_cost_change_pct": per_day_cost_change,
         "change_pct": _r(change.ratio * 100, 2) if change.ratio is not None else None,
         "per_day_change_pct": per_day_change,
         "comparable": change.comparable,

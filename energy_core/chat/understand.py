@@ -25,6 +25,8 @@ from energy_core.chat.question import Kind, Option, Question, Target
 from energy_core.chat.render import plain_name
 from energy_core.chat.tools import ToolContext
 from energy_core.chat.understand_money import money_question
+from energy_core.chat.understand_runs import asks_runs, energy_level_wh, runs_question
+from energy_core.chat.wording import listing, scope
 from energy_core.stats import TIMES_OF_DAY, DeviceRef
 from energy_core.stats.period import local_midnight
 
@@ -45,7 +47,8 @@ INJECTION = _rx(
     r"\bexecute\b|\bshell command\b"
 )
 OFF_TOPIC = _rx(
-    r"\b(weather|temperatures?|humidity|rain(fall)?|joke|capital of|recipe|news|stock|"
+    r"\b(weather|temperatures?|humidity|rain(fall)?|sunny|cloudy|snow(ing)?|windy|joke|"
+    r"capital of|recipe|news|stock|"
     r"football|movie|film|song|poem|translate|"
     r"president|prime minister|meaning of life|who (are|made) you|your name|horoscope|lottery|"
     r"sports?|score)\b"
@@ -114,6 +117,7 @@ COVERAGE = _rx(
 EXPLAIN = _rx(
     r"\bwhy\b|\bwhat (caused|made|happened|drove|explains)\b|\bexplain\b|\breason\b|"
     r"\bwhat was (different|unusual)\b|\bunusual\b|\bspiked?\b|"
+    r"\bwhat('s| is| was)? (different|odd|strange|wrong)\b|\banything (odd|strange|different)\b|"
     r"\b(more|less|higher|lower) than (usual|normal|typical|average|a typical day)\b|"
     r"\b(above|below) (normal|average|usual)\b"
 )
@@ -123,6 +127,43 @@ CLOCK = _rx(
     r"\b(\d{1,2}):(\d{2})()\s*(?:to|-|and|until|till)\s*(\d{1,2}):(\d{2})()(?![\d:])|"
     r"\b\d{1,2}(:\d{2})?\s*(am|pm)\b|\b\d{1,2}:\d{2}\b"
 )
+# Asking the analyst to act rather than to read: it changes nothing.
+CONTROL = _rx(
+    r"^\s*(please\s+)?((can|could|would|will) you\s+(please\s+)?|i want you to\s+)?"
+    r"((turn|switch|shut|power)\b.{0,40}\b(on|off|down|up)\b|"
+    r"(set|change|adjust|update|raise|lower|reset|increase|decrease)\b.{0,30}"
+    r"\b(budget|tariff|price|rate|alert|limit|name|timezone|thermostat|temperature|schedule)\b)"
+)
+# Other households, or an average one: no figures of theirs are within reach.
+BENCHMARK = _rx(
+    r"\b(average|typical|normal|similar|other|uk|us|national|comparable)\s+"
+    r"(household|home|house|family|homes|households|families|users?)\b|\bnational average\b|"
+    r"\bpeople like (me|us)\b|\bhouses? like (mine|ours)\b"
+)
+# Periods only the household knows the dates of: asked back, never guessed.
+VAGUE_PERIOD = _rx(
+    r"\b(the |that |last )?(cold snap|cold spell|heat ?wave|freeze|storm|power cut|blackout|"
+    r"outage|half[- ]term|school holidays?)\b|"
+    r"\b(while|when) (i|we) (was|were|went) (away|on holiday|on vacation|abroad|out)\b|"
+    r"\b(i|we) (was|were) (away|on holiday|on vacation)\b|"
+    r"\bduring (my|our|the) (holiday|vacation|trip|absence)\b|"
+    r"\bon (the )?(sunny|cloudy|rainy|cold|warm|hot|windy|grey|gray) days\b"
+)
+
+
+# "between 5 and 7 in the mornings": hours without am or pm, which the part of the day gives.
+BARE_HOURS = _rx(
+    r"\b(between|from)\s+(\d{1,2})\s*(and|to|-|until|till)\s*(\d{1,2})\s+"
+    r"(?:in\s+the\s+|during\s+the\s+|on\s+)?(mornings?|afternoons?|evenings?)\b"
+)
+
+
+def _with_meridiem(match: re.Match[str]) -> str:
+    meridiem = "am" if match.group(5).startswith("morning") else "pm"
+    word, first, joint, last = match.group(1, 2, 3, 4)
+    return f"{word} {first}{meridiem} {joint} {last}{meridiem}"
+
+
 # Midnight and noon as the ends of a range of clock times ("between midnight and 6am").
 CLOCK_WORDS = _rx(
     r"\b(midnight|noon|midday)(?=\s*(?:to|-|and|until|till)\s*\d)|"
@@ -135,6 +176,12 @@ SOLAR_SPLIT = _rx(
     r"\b(came|comes|come|coming) from (my |the )?(solar|panels|pv|sun)\b"
 )
 SOLAR_WORDS = _rx(r"\b(solar|pv|panels?|generat\w*|produc\w*|inverter|sun)\b")
+# What the generation was worth: the consumption it spared buying (and the export it earned).
+SOLAR_SAVING = _rx(
+    r"\bma(de|ke|kes|king)\b.{0,20}\bmoney\b|\bmoney\b.{0,40}\bma(de|ke|kes|king)\b|"
+    r"\b(sav(e|ed|es|ing|ings)|worth|earn(ed|s|ing)?|pa(y|id|ys) (for )?(itself|off|back)|"
+    r"payback|knock(ed)? off|reduc\w+ (my|the|our) bill|off (my|the|our) bill)\b"
+)
 PEAK = _rx(
     r"\bpeak (power|draw|demand|load|reading|wattage|output)\b|"
     r"\bmax(imum)? (power|draw|load|demand|wattage|reading|output)\b|"
@@ -166,8 +213,8 @@ EXTREME_PERIOD = _rx(
     r"\b(which|what) (day|week|month|hour)\b|"
     r"\b(most|least) expensive (day|week|month|hour)\b|"
     r"\b(highest|lowest|biggest|smallest|busiest|quietest|worst|best|heaviest|lightest|"
-    r"cheapest|costliest|most expensive|top) (usage |consumption |energy |cost )?"
-    r"(day|week|month|hour)\b"
+    r"cheapest|costliest|most expensive|top) (usage |consumption |energy |cost |solar |"
+    r"generation |export |sunniest )?(day|week|month|hour)\b"
 )
 RANK = _rx(
     r"\b(which|what) (devices?|appliances?|ones?|things?|rooms?|circuits?|loads?)\b|"
@@ -176,6 +223,7 @@ RANK = _rx(
     r"the (most|least)\b|\bwhere does (my|the|all|our) (energy|electricity|power) go\b|"
     r"\bbreak ?down by (device|room)|\b(by|per|each) (device|appliance|room)\b|"
     r"\b(most|least) (energy|power|electricity)[- ]hungry\b|\bconsumers\b|\bguzzl|"
+    r"\beat(ing|s)? (up )?(my|the|our|all)\b|\bhogs?\b|"
     r"\b(share|percentage|proportion|fraction|percent) of\b|"
     r"\b(most|least) (expensive|costly|economical) (devices?|appliances?|rooms?|things?)\b"
 )
@@ -186,6 +234,8 @@ RANK_STRONG = _rx(
 SHARE = _rx(r"\b(share|percentage|proportion|fraction|percent) of\b")
 COMPARE = _rx(
     r"\bcompar|\bvs\.?\b|\bversus\b|\bthan\b|\bdifference between\b|\bagainst\b|"
+    r"\b(go(ne|es)?|went|gone) (up|down)\b|\b(increase|decrease|rise|drop)[sd]?\b|\brose\b|"
+    r"\bfell\b|"
     r"\b(more|less) or (more|less)\b|\bchanged?\b|\bup or down\b|\bbetter or worse\b"
 )
 WHICH_MORE = _rx(
@@ -233,6 +283,10 @@ PER_DAY = _rx(
     r"\b(per|a|each) day\b(?! ago)|\bdaily average\b|\baverage daily\b|\bon average\b|"
     r"\baverage (day|per day)\b"
 )
+PER_YEAR = _rx(
+    r"\b(a|per|each|every|in a|for a|over a|over the) (whole |full )?year\b(?! ago)|"
+    r"\bannual(ly)?\b|\byearly\b|\byear[- ]round\b"
+)
 TOP_N = _rx(r"\btop (\d+|three|five|ten|two|four)\b|\b(\d+) (biggest|largest|top)\b")
 ALL_OF_THEM = _rx(
     r"\brank(ing|ed)?\b|\ball\b|\beach\b|\bevery\b|\border(ed)?\b|\bsort(ed)?\b|"
@@ -262,6 +316,10 @@ VOCABULARY = frozenset(
     save saved savings use uses usage used highest lowest higher lower biggest smallest usual
     normal average averages daily weekly monthly hourly cheaper dearer earned earn paid
     summary summarise summarize overview recap report review highlights sun costly economical
+    wash washes cycle cycles load loads runs session sessions laundry exceed exceeded above
+    best worst eating hog hogs annual annually yearly different unusual odd
+    below under threshold stretch often times start starts started itself themselves worth
+    payback
     """.split()
     + list(MONTHS)
     + list(WEEKDAYS)
@@ -376,7 +434,7 @@ def understand(ctx: ToolContext, question: str) -> Question:
     if INJECTION.search(raw):
         q.kind, q.problem = "out_of_scope", "instruction"
         return q
-    text = correct_typos(raw, ctx.devices)
+    text = BARE_HOURS.sub(_with_meridiem, correct_typos(raw, ctx.devices))
     same_day = SAME_DAY_LAST_WEEK.search(text)
     previous = PREVIOUS_REF.search(text)
     year_ago = LAST_YEAR_SAME.search(text)
@@ -392,6 +450,7 @@ def understand(ctx: ToolContext, question: str) -> Question:
         mentions = [m for m in mentions if m.kind != "weekend"]
     masked = CLOCK_WORDS.sub(_clock_word, masked)
     clock = CLOCK.search(masked)
+    clock_hours = None
     if clock:
         part = _clock_range(clock)
         if part is None:
@@ -401,13 +460,21 @@ def understand(ctx: ToolContext, question: str) -> Question:
                 q.kind, q.problem = "period_error", str(exc)
                 return q
             if narrowed is None:
-                q.kind, q.problem = "out_of_scope", "clock"
-                return q
-            mentions = [replace(mentions[0], period=narrowed)]
+                hours = _clock_hours(clock)
+                if hours is None:
+                    q.kind, q.problem = "out_of_scope", "clock"
+                    return q
+                # Whole clock hours across several days ("between 7am and 9am each day last
+                # week"): those hours of every day, as a part of the day is.
+                clock_hours = hours
+            else:
+                mentions = [replace(mentions[0], period=narrowed)]
             masked = _blank(masked, [clock.span()])
         else:
             masked = _blank(masked, [clock.span()]) + f" {part}"
     times = find_times_of_day(masked)
+    if clock_hours is not None:
+        times = [(clock_hours, clock.span())]
     time_of_day = times[0][0] if times else None
     spans = [m.span for m in mentions] + [span for _, span in times]
     rest = _blank(masked, spans)
@@ -419,6 +486,21 @@ def understand(ctx: ToolContext, question: str) -> Question:
     exact = [m for m in matches if m.exact]
     modified = _unknown_modifier(rest, matches)
 
+    if CONTROL.search(raw):
+        q.kind, q.problem = "out_of_scope", "control"
+        return q
+    if BENCHMARK.search(raw):
+        q.kind, q.problem = "out_of_scope", "benchmark"
+        return q
+    vague = VAGUE_PERIOD.search(raw)
+    if vague and not mentions:
+        said = f"when {vague.group(0).strip()} was"
+        if re.search(r"days$", vague.group(0)):  # "on sunny days"
+            said = f"which days were {vague.group(0).split()[-2]}"
+        elif vague.group(2) is None:  # "while I was on holiday", "during our trip"
+            said = "when you were away"
+        q.kind, q.problem = "vague_period", said
+        return q
     if OTHER_UTILITY.search(raw):
         q.kind, q.problem = "out_of_scope", "utility"
         return q
@@ -429,7 +511,12 @@ def understand(ctx: ToolContext, question: str) -> Question:
         q.kind, q.problem = "out_of_scope", "heat"
         return q
     named = bool(mentions or matches)
-    if money_question(ctx, q, text, named=named, devices=bool(matches), vocabulary=VOCABULARY):
+    solar_saving = SOLAR_SAVING.search(text) and SOLAR_WORDS.search(text)
+    if (
+        not asks_runs(text)
+        and not solar_saving
+        and money_question(ctx, q, text, named=named, devices=bool(matches), vocabulary=VOCABULARY)
+    ):
         return q
     # The words as asked, too: a typo fix may turn one into another ("weather" into "water").
     off_topic = OFF_TOPIC.search(raw) or OFF_TOPIC.search(text)
@@ -455,7 +542,16 @@ def understand(ctx: ToolContext, question: str) -> Question:
         return _ask_back(q, "unknown_name", missing, close_devices(missing[0], ctx.devices))
 
     q.target = _target(exact)
-    q.sides = [_target([m]) for m in exact]
+    q.sides = _distinct_sides(exact, q)
+    if runs_question(text, q, ctx.devices):
+        _details(text, rest, q)
+        return q
+    q.energy_level = energy_level_wh(text)
+    if q.energy_level is not None and len(q.periods) <= 1 and len(q.sides) <= 1:
+        # "Did I use more than 50 kWh yesterday?": the total, checked against the amount.
+        q.kind = "total"
+        _details(text, rest, q)
+        return q
     q.kind = _kind(text, rest, q, same_day is not None, bool(previous or year_ago))
     if q.kind == "comparison":
         q.comparison = (
@@ -572,6 +668,18 @@ def _clock_ends(match: re.Match[str]) -> tuple[tuple[int, int], tuple[int, int]]
     return (first, m1), (last, m2)
 
 
+def _clock_hours(match: re.Match[str]) -> str | None:
+    """Clock times that are whole hours as a range of hours "HH-HH" ("7am to 9am" is "07-09"),
+    or None (minutes, a single time, or not a time)."""
+    ends = _clock_ends(match)
+    if ends is None or ends[0][1] or ends[1][1]:
+        return None
+    first, last = ends[0][0] % 24, ends[1][0] % 24
+    if first == last:
+        return None
+    return f"{first:02d}-{last if last else 24:02d}"
+
+
 def _clock_range(match: re.Match[str]) -> str | None:
     """The part of the day that clock times name exactly ("6pm to 10pm" is the evening), or
     None: figures are kept per hour of the day only for those parts."""
@@ -617,6 +725,27 @@ def _within_the_day(match: re.Match[str], mentions: list, ctx: ToolContext) -> P
         kind="rolling",
         full_end=end,
     )
+
+
+def _distinct_sides(exact: list[Match], q: Question) -> list[Target]:
+    """One side per thing named, two names of the same device counted once ("the fridge and the
+    freezer" in a house with one fridge freezer), which the answer then says."""
+    sides: list[Target] = []
+    phrases: list[list[str]] = []
+    for match in exact:
+        side = _target([match])
+        if side in sides:
+            phrases[sides.index(side)].append(match.phrase)
+            continue
+        sides.append(side)
+        phrases.append([match.phrase])
+    for side, said in zip(sides, phrases, strict=True):
+        if len(said) > 1:
+            q.notes.append(
+                f"{listing([repr(p) for p in said], escape=False)} are the same device here, "
+                f"{scope(side)}, so I counted it once."
+            )
+    return sides
 
 
 QUANTIFIERS = frozenset("both either neither two three four several".split())
@@ -672,7 +801,8 @@ def _kind(text: str, rest: str, q: Question, same_day: bool, previous: bool) -> 
         and (
             WEEK_NUMBER.search(text)
             or (
-                len(q.periods) <= 1 and all(p.end - p.start <= timedelta(days=8) for p in q.periods)
+                len(q.periods) <= 1
+                and all(p.full_end - p.start <= timedelta(days=8) for p in q.periods)
             )
         )
     ):
@@ -683,6 +813,8 @@ def _kind(text: str, rest: str, q: Question, same_day: bool, previous: bool) -> 
         return "coverage"
     if EXPLAIN.search(text):
         return "explain"
+    if SOLAR_SAVING.search(text) and (SOLAR_WORDS.search(text) or generators):
+        return "solar"
     if SOLAR_SPLIT.search(text) and (
         SOLAR_WORDS.search(text) or generators or re.search(r"export|self[- ]?suffic", text)
     ):
@@ -730,7 +862,11 @@ def _details(text: str, rest: str, q: Question) -> None:
     if IMPORT.search(text):
         metrics.append("import")
     q.metrics = metrics or ["energy"]
+    if q.kind == "solar" and SOLAR_SAVING.search(text):
+        q.metrics = ["cost"]
     q.order = "least" if LEAST.search(rest) else "most"
+    if "generation" in q.metrics and re.search(r"\b(worst|poorest|dullest|gloomiest)\b", rest):
+        q.order = "least"  # the worst solar day generated least
     for name, pattern in GROUPINGS:
         if pattern.search(rest):
             q.grouping = name
@@ -751,6 +887,7 @@ def _details(text: str, rest: str, q: Question) -> None:
     elif q.kind == "ranking" and ALL_OF_THEM.search(rest):
         q.limit = 20
     q.per_day = bool(PER_DAY.search(text))
+    q.per_year = bool(PER_YEAR.search(text)) and not any(p.kind == "year" for p in q.periods)
     if q.kind == "total" and re.search(r"\b(on )?week(day|end)s\b", rest):
         q.notes.append(
             "I cannot leave out weekdays or weekends from a total yet, so this counts every day; "

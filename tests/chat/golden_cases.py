@@ -980,8 +980,14 @@ GOLDEN: list[Case] = [
     refused("out of scope", "What is the meaning of life?"),
     refused("out of scope", "translate hello into French"),
     refused("out of scope", "How much gas did I use last month?"),
-    # Clock times that are not a part of the day narrow a figure only within one day.
-    refused("out of scope", "How much did I use between 3pm and 5pm last week?"),
+    # Clock times that are not a part of the day: those whole hours of every day of the period.
+    energy(
+        "dates",
+        "How much did I use between 3pm and 5pm last week?",
+        LAST_WEEK,
+        THIS_WEEK,
+        hours=frozenset(range(15, 17)),
+    ),
     refused("out of scope", "What was my water usage yesterday?"),
     refused("out of scope", "How much CO2 did I emit last month?"),
     refused("out of scope", "whats the heat pumps COP"),

@@ -6,6 +6,7 @@ document) in plain Python. Cached: many questions ask about the same figures."""
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_right
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -88,6 +89,53 @@ class Oracle:
     def average_power(self, start, end, device) -> float:  # noqa: ANN001
         sums = self.raw.device(device, start, end)
         return sums.consumed * 3600 / sums.covered
+
+    def power_at(self, device: str, moment: datetime) -> float | None:
+        """The power a device's readings hold at ``moment`` (None: a gap), by looking up the
+        reading at or before it (the read layer sweeps instead)."""
+        rows = self.raw.readings[device]
+        i = bisect_right(rows, moment, key=lambda r: r[0]) - 1
+        if i < 0:
+            return None
+        ts, power_w = rows[i]
+        held = ts + timedelta(seconds=self.raw.gap[device])
+        if i + 1 < len(rows):
+            held = min(held, rows[i + 1][0])
+        return power_w if moment < held else None
+
+    @cache  # noqa: B019
+    def runs(self, start, end, devices, threshold_w, below=False, join_s=0.0):  # noqa: ANN001, ANN201
+        """[(start, end, energy Wh)] of the stretches in which the devices' power together
+        (generators alone: their generation) is beyond ``threshold_w``, shorter dips joined."""
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        generation = all(self.raw.devices[d].bidirectional for d in devices)
+        cuts = {start, end}
+        for device in devices:
+            gap = timedelta(seconds=self.raw.gap[device])
+            for ts, _ in self.raw.readings[device]:
+                for moment in (ts, ts + gap):
+                    if start < moment < end:
+                        cuts.add(moment)
+        ordered = sorted(cuts)
+        runs: list[list] = []
+        dip = 0.0
+        for lo, hi in zip(ordered, ordered[1:], strict=False):
+            mid = lo + (hi - lo) / 2
+            held = [self.power_at(d, mid) for d in devices]
+            if all(p is None for p in held):
+                continue
+            total = sum(max(0.0, -p if generation else p) for p in held if p is not None)
+            wh = total * (hi - lo).total_seconds() / 3600
+            beyond = total < threshold_w if below else total > threshold_w
+            if beyond:
+                if runs and (lo - runs[-1][1]).total_seconds() <= join_s:
+                    runs[-1][1], runs[-1][2] = hi, runs[-1][2] + dip + wh
+                else:
+                    runs.append([lo, hi, wh])
+                dip = 0.0
+            elif runs:
+                dip += wh
+        return [(lo.astimezone(self.tz), hi.astimezone(self.tz), wh) for lo, hi, wh in runs]
 
     def latest_power(self, device_id: str) -> float:
         return self.raw.latest_power(device_id)

@@ -25,10 +25,11 @@ from tests.chat.golden_cases import GOLDEN as WORDS
 from tests.chat.golden_cases import MISSING, Case
 from tests.chat.golden_money import MONEY_CASES, seed_saver
 from tests.chat.golden_oracle import Oracle
+from tests.chat.golden_probe import PROBE_CASES
 from tests.oracle import Oracle as RawOracle
 
 PASS_MARK = 0.95
-GOLDEN = WORDS + MONEY_CASES
+GOLDEN = WORDS + MONEY_CASES + PROBE_CASES
 
 
 def _lookup(data: Any, path: str) -> Any:
