@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+from energy_core.chat.offline_figures import target_args
 from energy_core.chat.offline_insights import answer_forecast as answer_projected_use
 from energy_core.chat.question import Question
 from energy_core.chat.render import escape_markdown
 from energy_core.chat.toolbase import ToolCall, ToolContext
 from energy_core.chat.tools_money import BILL_RULE, HOW_TO_ADD
-from energy_core.chat.offline_figures import target_args
 from energy_core.chat.wording import (
     cap,
     hour_ranges,
