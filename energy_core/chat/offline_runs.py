@@ -41,10 +41,12 @@ def _duration(hours: float) -> str:
 
 def _stretch(run: dict[str, Any], *, with_day: bool, below: bool = False) -> str:
     start, end = datetime.fromisoformat(run["start"]), datetime.fromisoformat(run["end"])
-    when_ = clock(run["start"]) if with_day else f"{start:%H:%M}"
-    if below:
-        return f"{when_}-{end:%H:%M}"
-    return f"{when_}-{end:%H:%M} (peak {watts(run['peak_w'])})"
+    if end.date() != start.date():
+        # A stretch into another day says both days.
+        span = f"{clock(run['start'])} - {clock(run['end'])}"
+    else:
+        span = (clock(run["start"]) if with_day else f"{start:%H:%M}") + f"-{end:%H:%M}"
+    return span if below else f"{span} (peak {watts(run['peak_w'])})"
 
 
 def _subject(q: Question, r: dict[str, Any]) -> str:
@@ -152,11 +154,14 @@ def _starts(q: Question, r: dict[str, Any], span: str, name: str, counted: str) 
     """When the runs started: each start on one day, the usual hour over several."""
     if not r["starts"]:
         return (
-            f"{cap(span)}, {name} did not go on: it was already running when the period began "
-            f"and ran for {_duration(r['hours_beyond'])} in all." + coverage_note(r["coverage"])
+            f"{cap(span)}, {name} did not go on: it was already running when its readings of "
+            f"the period began and ran for {_duration(r['hours_beyond'])} in all."
+            + coverage_note(r["coverage"])
         )
-    listed = [x for x in r["listed"] if x["start"] != r["first"]["start"] or not r["on_at_start"]]
-    already = " (it was already on when the period began)" if r["on_at_start"] else ""
+    listed = [x for x in r["listed"] if x["switched_on"]]
+    already = (
+        " (it was already on when its readings of the period began)" if r["on_at_start"] else ""
+    )
     if r["days_with_runs"] == 1 and len(listed) <= SHOWN_STRETCHES:
         times = [
             f"**{datetime.fromisoformat(x['start']):%H:%M}** (until "

@@ -45,6 +45,7 @@ def _run(run: Run, ctx: ToolContext, generation: bool) -> dict:
         "energy_wh": _r(run.energy_wh),
         "peak_w": _r(run.peak_w, 1),
         "cost": None if generation else _r(run.cost, 4),
+        "switched_on": run.rose,
     }
 
 
@@ -60,8 +61,9 @@ def tool_power_runs(ctx: ToolContext, args: RunsArgs) -> tuple[dict, dict]:
     )
     tz = ctx.household.tz
     runs = found.runs
-    # A run already on when the range begins did not start then: its start is not a start time.
-    starts = [r.start.astimezone(tz) for r in runs if r.start > selection.start]
+    # Only a run that rose past the level was switched on then: one already on when the range
+    # began, or first seen after a gap in the readings, has no start time.
+    starts = [r.start.astimezone(tz) for r in runs if r.rose]
     start_hours = Counter(s.hour for s in starts)
     minutes_of_day = [s.hour * 60 + s.minute for s in starts]
     middle = median(minutes_of_day) if minutes_of_day else None
@@ -95,7 +97,7 @@ def tool_power_runs(ctx: ToolContext, args: RunsArgs) -> tuple[dict, dict]:
         "start_hours": [{"hour": h, "runs": n} for h, n in start_hours.most_common()],
         "median_start": f"{int(middle) // 60:02d}:{int(middle) % 60:02d}" if starts else None,
         "starts": len(starts),
-        "on_at_start": bool(runs) and runs[0].start <= selection.start,
+        "on_at_start": bool(runs) and not runs[0].rose,
         "days_with_runs": len({r.start.astimezone(tz).date() for r in runs}),
         "truncated": found.truncated,
         "currency": ctx.currency,

@@ -40,6 +40,9 @@ class Run:
     energy_wh: float
     peak_w: float
     cost: float
+    # It rose past the level from a reading on the other side: a switch-on. A run that begins
+    # with the range, the device's first reading or after a gap was already on, or not seen.
+    rose: bool = True
 
     @property
     def duration_s(self) -> float:
@@ -129,6 +132,8 @@ def runs_beyond(
     # energy of a dip since then, added when the run goes on.
     current: list | None = None
     dip: dict[int, float] = {}
+    # Where the last stretch on the near side of the level ended (a run starting there rose).
+    near_until: int | None = None
 
     def close() -> None:
         nonlocal truncated
@@ -137,7 +142,7 @@ def runs_beyond(
         if len(runs) >= MAX_RUNS:
             truncated = True
             return
-        start_us, end_us, peak_w, hours = current
+        start_us, end_us, peak_w, hours, rose = current
         cost = sum(
             wh / 1000 * tariff.prices_at(from_epoch_us(hour).astimezone(UTC))[0]
             for hour, wh in hours.items()
@@ -149,6 +154,7 @@ def runs_beyond(
                 energy_wh=sum(hours.values()),
                 peak_w=peak_w,
                 cost=cost,
+                rose=rose,
             )
         )
 
@@ -161,19 +167,21 @@ def runs_beyond(
                 close()
                 current = None
             if current is None:
-                current = [lo, hi, power_w, {}]
+                current = [lo, hi, power_w, {}, near_until == lo]
             else:
                 for hour, wh in dip.items():
                     current[3][hour] = current[3].get(hour, 0.0) + wh
                 current[1], current[2] = hi, max(current[2], power_w)
             dip = {}
             _hour_energy(lo, hi, power_w, current[3])
-        elif current is not None:
-            if lo - current[1] > join_us:
-                close()
-                current, dip = None, {}
-            else:
-                _hour_energy(lo, hi, power_w, dip)
+        else:
+            near_until = hi
+            if current is not None:
+                if lo - current[1] > join_us:
+                    close()
+                    current, dip = None, {}
+                else:
+                    _hour_energy(lo, hi, power_w, dip)
     close()
     return Runs(
         threshold_w=float(threshold_w),

@@ -55,10 +55,10 @@ def household(engine):
         return user.id
 
 
-def runs_of(engine, user_id, devices, **kwargs):  # noqa: ANN001, ANN201
+def runs_of(engine, user_id, devices, start=START, **kwargs):  # noqa: ANN001, ANN201
     with session_scope(engine, read_only=True) as session:
         home = load_household(session, user_id=user_id)
-        span = instant_period(START, minutes(360), timezone="Europe/London")
+        span = instant_period(start, minutes(360), timezone="Europe/London")
         chosen = [home.require_device(d) for d in devices]
         return runs_beyond(session, home.select(span, devices=chosen), **kwargs)
 
@@ -115,3 +115,13 @@ def test_time_below_a_level_and_the_cost_of_a_run(engine, household):
     with session_scope(engine, read_only=True) as session:
         price = load_household(session, user_id=household).tariff.import_price_per_kwh
     assert run.cost == pytest.approx(3.0 * price)
+
+
+def test_only_a_run_that_rose_past_the_level_was_switched_on(engine, household):
+    whole = runs_of(engine, household, ["heater"], threshold_w=100.0)
+    # The range begins while the heater runs: that run was on already, not switched on then.
+    cut = runs_of(engine, household, ["heater"], start=minutes(150), threshold_w=100.0)
+
+    assert [r.rose for r in whole.runs] == [True]
+    (run,) = cut.runs
+    assert (run.start, run.rose) == (minutes(150), False)
