@@ -21,7 +21,7 @@ from energy_core.chat.question import Question
 from energy_core.chat.render import escape_markdown
 from energy_core.chat.suggestions import suggested_questions
 from energy_core.chat.tools import ToolCall, ToolContext, run_tool
-from energy_core.chat.understand import understand
+from energy_core.chat.understand import SAVE_BY_STOPPING, understand
 from energy_core.chat.wording import kwh, listing, money, watts
 
 log = logging.getLogger(__name__)
@@ -63,24 +63,26 @@ def _your_devices(ctx: ToolContext) -> str:
 
 def _against_level(q: Question, calls: list[ToolCall]) -> str:
     """The total of the answer against the amount the question checks it by."""
-    level_wh, below = q.energy_level
-    totals = [
-        c.result.get("consumption_wh")
-        for c in calls
-        if c.ok and c.name in ("energy_usage", "cost") and c.result
-    ]
-    if len(totals) != 1 or totals[0] is None:
+    cost = q.money_level is not None
+    level, below = q.money_level if cost else q.energy_level
+    key = "cost" if cost else "consumption_wh"
+    made = [c for c in calls if c.ok and c.name in ("energy_usage", "cost") and c.result]
+    if len(made) != 1 or made[0].result.get(key) is None:
         return ""
-    used = totals[0]
-    answer = (used < level_wh) if below else (used > level_wh)
-    side = "less" if used < level_wh else "more"
+    value = made[0].result[key]
+    answer = (value < level) if below else (value > level)
+    side = "less" if value < level else "more"
+
+    def said(amount: float) -> str:
+        return money(amount, made[0].result["currency"]) if cost else kwh(amount)
+
     return (
-        f"\n\n**{'Yes' if answer else 'No'}**: that is {kwh(abs(used - level_wh))} {side} "
-        f"than {kwh(level_wh)}."
+        f"\n\n**{'Yes' if answer else 'No'}**: that is {said(abs(value - level))} {side} "
+        f"than {said(level)}."
     )
 
 
-def _over_a_year(calls: list[ToolCall], ctx: ToolContext) -> str:
+def _over_a_year(q: Question, calls: list[ToolCall]) -> str:
     """The answer's daily average over 365 days: a rate, said as one, never a reading."""
     made = [c for c in calls if c.ok and c.name in ("energy_usage", "cost") and c.result]
     if len(made) != 1 or not made[0].result.get("days"):
@@ -92,7 +94,10 @@ def _over_a_year(calls: list[ToolCall], ctx: ToolContext) -> str:
     out = f"\n\nAt that rate a year (365 days) is about **{kwh(r['consumption_wh'] / days * 365)}**"
     if r.get("cost") is not None:
         out += f" and **{money(r['cost'] / days * 365, r['currency'])}**"
-    return out + f" (the daily average of those {days:.1f} days, times 365; a projection)."
+    out += f" (the daily average of those {days:.1f} days, times 365; a projection)."
+    if SAVE_BY_STOPPING.search(q.text):
+        out += " Switching it off then would save about that, if nothing else changed."
+    return out
 
 
 class OfflineAnalyst:
@@ -113,10 +118,10 @@ class OfflineAnalyst:
             text = HANDLERS[q.kind](ctx, q, call)
         else:
             text = getattr(self, f"_answer_{q.kind}")(ctx, q)
-        if q.energy_level is not None:
+        if q.energy_level is not None or q.money_level is not None:
             text += _against_level(q, calls)
         if q.per_year and q.kind == "total":
-            text += _over_a_year(calls, ctx)
+            text += _over_a_year(q, calls)
         if q.notes:
             text = " ".join(q.notes) + "\n\n" + text
         answer = ChatAnswer(text=text, engine=OFFLINE, tool_calls=calls)

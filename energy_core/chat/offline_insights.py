@@ -241,6 +241,12 @@ def _solar_saving(generators: list, q: Question, call: Call) -> str:
         if not r["export_price_per_kwh"]:
             out += ", which earned nothing (no export price is set)"
     out += "." + coverage_note(r["coverage"])
+    if q.per_year and r["days"]:
+        out += (
+            f" At that rate a year (365 days) is about "
+            f"**{money(r['generation_saving'] / r['days'] * 365, cur)}** (the daily average of "
+            f"those {r['days']:.1f} days, times 365; a projection: the sun varies by season)."
+        )
     if re.search(r"\b(pa(y|id|ys) (for )?(itself|themselves|off|back)|payback)\b", q.text, re.I):
         out += (
             " Whether they have paid for themselves I cannot say: that needs what they cost to "

@@ -98,6 +98,8 @@ def answer_threshold(ctx: ToolContext, q: Question, call: Call) -> str:
 
 def answer_runs(ctx: ToolContext, q: Question, call: Call) -> str:
     args = range_args(q, time_of_day=False) or {"period": "last 30 days"}
+    if q.run_view == "start" and q.time_of_day:
+        args["time_of_day"] = q.time_of_day  # "when do the lights come on in the evening"
     made = call("power_runs", **args, **target_args(q.target))
     if not made.ok:
         return ""
@@ -105,6 +107,8 @@ def answer_runs(ctx: ToolContext, q: Question, call: Call) -> str:
     name = scope(q.target)
     if not r["covered_hours"]:
         return f"I have no readings of {name} {span}, so I cannot count its runs."
+    if not r["runs"] and made.arguments.get("time_of_day"):
+        return f"None of the runs of {name} started {span}." + coverage_note(r["coverage"])
     if not r["runs"]:
         return (
             f"{cap(name)} did not run {span}: it stayed at its standby level "
@@ -131,6 +135,8 @@ def answer_runs(ctx: ToolContext, q: Question, call: Call) -> str:
         )
     if q.run_view == "start":
         return _starts(q, r, span, name, counted + rule)
+    if q.run_view == "end":
+        return _ends(r, span, name, counted + rule)
     out = (
         f"{counted}{rule}. One run used **{kwh(per['energy_wh'])}** on average and lasted about "
         f"{_duration(per['minutes'] / 60)}"
@@ -185,6 +191,30 @@ def _starts(q: Question, r: dict[str, Any], span: str, name: str, counted: str) 
     )
     if r["starts"] > 1 and top["runs"] == 1:
         out += " Its start times vary from day to day, so it has no usual time yet."
+    return out + coverage_note(r["coverage"])
+
+
+def _ends(r: dict[str, Any], span: str, name: str, counted: str) -> str:
+    """When the runs ended: each end on one day, the usual hour over several."""
+    if not r["end_hours"]:
+        return f"{cap(span)}, {name} did not go off: it was still on when the period ended."
+    if r["days_with_runs"] == 1 and r["runs"] <= SHOWN_STRETCHES:
+        times = [
+            f"**{datetime.fromisoformat(x['end']):%H:%M}** (on since "
+            f"{datetime.fromisoformat(x['start']):%H:%M})"
+            for x in r["listed"]
+        ]
+        return f"{cap(span)}, {name} went off at {listing(times, escape=False)}." + coverage_note(
+            r["coverage"]
+        )
+    top = r["end_hours"][0]
+    usual = [h for h in r["end_hours"] if h["runs"] == top["runs"]]
+    words = " and ".join(f"{h['hour']:02d}:00-{(h['hour'] + 1) % 24:02d}:00" for h in usual)
+    out = (
+        f"{counted}. It most often went off between **{words}** ({top['runs']} "
+        f"{'time' if top['runs'] == 1 else 'times'}{' each' if len(usual) > 1 else ''}); the "
+        f"middle end time was **{r['median_end']}**."
+    )
     return out + coverage_note(r["coverage"])
 
 

@@ -112,7 +112,7 @@ _PERIOD_WORDS: dict[str, str] = {
     ),
     # An ISO week by its number: "week 47", "wk 47", "2026-W47" (not "the week 2 days ago").
     "week_number": (
-        r"\b(?:(\d{4})-?w(\d{1,2})|(?:iso\s+)?(?:week|wk)\s*(?:no\.?\s*|number\s+)?"
+        r"\b(?:(\d{4})-?w(\d{1,2})|(?:iso\s+)?(?:week|wk|w(?=\d))\s*(?:no\.?\s*|number\s+)?"
         r"(\d{1,2}))\b(?!\s*(?:days?|weeks?|hours?|months?|ago|%))"
     ),
     "day_before_yesterday": r"\bthe day before yesterday\b",

@@ -111,7 +111,9 @@ class Question:
     below: bool = False  # threshold: below the level instead of above
     # A total checked against an amount of energy ("more than 50 kWh?"): (Wh, below).
     energy_level: tuple[float, bool] | None = None
-    run_view: Literal["cost", "start", "count", "time"] = "cost"  # runs: what is asked of them
+    money_level: tuple[float, bool] | None = None  # the same with a cost ("over £50?")
+    # runs: what is asked of them (what one costs, when they start or end, how many, how long)
+    run_view: Literal["cost", "start", "end", "count", "time"] = "cost"
     notes: list[str] = field(default_factory=list)  # said about the reading of the question
     # What could not be resolved, for the answer to say so.
     problem: str | None = None

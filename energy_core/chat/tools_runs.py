@@ -9,9 +9,10 @@ from statistics import median
 
 from pydantic import Field
 
-from energy_core.chat.toolargs import _phrase_defaulting_to, _SpanArgs, _TargetArgs
+from energy_core.chat.toolargs import TimeOfDay, _phrase_defaulting_to, _SpanArgs, _TargetArgs
 from energy_core.chat.toolbase import ToolContext, _iso, _r, scope_of
 from energy_core.stats import DEFAULT_STANDBY_W
+from energy_core.stats.period import hours_of
 from energy_core.stats.runs import Run, runs_beyond
 
 LISTED_RUNS = 20
@@ -27,6 +28,9 @@ class RunsArgs(_SpanArgs, _TargetArgs):
         f"({DEFAULT_STANDBY_W:g} W), so that each run of an appliance (a wash, a charge) is one.",
     )
     below: bool = Field(False, description="True for the time below the level instead.")
+    time_of_day: TimeOfDay | None = Field(
+        None, description="Only the runs that start in these local hours ('in the evening')."
+    )
     join_minutes: float | None = Field(
         None,
         ge=0,
@@ -61,9 +65,16 @@ def tool_power_runs(ctx: ToolContext, args: RunsArgs) -> tuple[dict, dict]:
     )
     tz = ctx.household.tz
     runs = found.runs
+    hours = hours_of(args.time_of_day)
+    if hours is not None:
+        runs = [r for r in runs if r.start.astimezone(tz).hour in hours]
     # Only a run that rose past the level was switched on then: one already on when the range
     # began, or first seen after a gap in the readings, has no start time.
     starts = [r.start.astimezone(tz) for r in runs if r.rose]
+    # The same for the ends: a run still on when the range ends has not ended.
+    ends = [r.end.astimezone(tz) for r in runs if r.end < selection.end]
+    end_minutes = [e.hour * 60 + e.minute for e in ends]
+    end_middle = median(end_minutes) if end_minutes else None
     start_hours = Counter(s.hour for s in starts)
     minutes_of_day = [s.hour * 60 + s.minute for s in starts]
     middle = median(minutes_of_day) if minutes_of_day else None
@@ -77,11 +88,11 @@ def tool_power_runs(ctx: ToolContext, args: RunsArgs) -> tuple[dict, dict]:
         "hours_beyond": _r(found.above_s / 3600, 3),
         "covered_hours": _r(found.covered_s / 3600, 3),
         "share_of_covered": _r(found.above_s / found.covered_s, 4) if found.covered_s else None,
-        "energy_wh": _r(found.energy_wh),
+        "energy_wh": _r(sum(r.energy_wh for r in runs)),
         "cost": None if found.generation else _r(sum(r.cost for r in runs), 4),
         "per_run": (
             {
-                "energy_wh": _r(found.energy_wh / len(runs)),
+                "energy_wh": _r(sum(r.energy_wh for r in runs) / len(runs)),
                 "cost": None if found.generation else _r(sum(r.cost for r in runs) / len(runs), 4),
                 "minutes": _r(sum(r.duration_s for r in runs) / len(runs) / 60, 1),
             }
@@ -97,6 +108,10 @@ def tool_power_runs(ctx: ToolContext, args: RunsArgs) -> tuple[dict, dict]:
         "start_hours": [{"hour": h, "runs": n} for h, n in start_hours.most_common()],
         "median_start": f"{int(middle) // 60:02d}:{int(middle) % 60:02d}" if starts else None,
         "starts": len(starts),
+        "end_hours": [
+            {"hour": h, "runs": n} for h, n in Counter(e.hour for e in ends).most_common()
+        ],
+        "median_end": (f"{int(end_middle) // 60:02d}:{int(end_middle) % 60:02d}" if ends else None),
         "on_at_start": bool(runs) and not runs[0].rose,
         "days_with_runs": len({r.start.astimezone(tz).date() for r in runs}),
         "truncated": found.truncated,

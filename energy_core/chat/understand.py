@@ -25,7 +25,12 @@ from energy_core.chat.question import Kind, Option, Question, Target
 from energy_core.chat.render import plain_name
 from energy_core.chat.tools import ToolContext
 from energy_core.chat.understand_money import money_question
-from energy_core.chat.understand_runs import asks_runs, energy_level_wh, runs_question
+from energy_core.chat.understand_runs import (
+    asks_runs,
+    energy_level_wh,
+    money_level,
+    runs_question,
+)
 from energy_core.chat.wording import listing, scope
 from energy_core.stats import TIMES_OF_DAY, DeviceRef
 from energy_core.stats.period import local_midnight
@@ -41,6 +46,7 @@ INJECTION = _rx(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules|prompts?|previous|above|"
     r"guidelines)\b|\bsystem prompt\b|\b(admin|developer|debug|god|root|sudo)\s+mode\b|"
     r"\bjailbreak|\byou are now\b|\bpretend (to be|you)\b|\bact as\b|\breveal\b|"
+    r"\b(user|account|household|customer)\s*(id\s*|number\s*|no\.?\s*)?#?\d+\b|"
     r"\b(other|all|every|another|any)\s+(users?|households?|customers?|accounts?|people)\b|"
     r"\beveryone'?s\b|\bsomeone else'?s\b|\bneighbou?rs?'?s?\b|\b(sql|select \*|drop table)\b|"
     r"\bdatabase\b|\bpasswords?\b|\bapi[ _-]?keys?\b|\bcredentials?\b|\bsecrets?\b|"
@@ -147,7 +153,8 @@ VAGUE_PERIOD = _rx(
     r"\b(while|when) (i|we) (was|were|went) (away|on holiday|on vacation|abroad|out)\b|"
     r"\b(i|we) (was|were) (away|on holiday|on vacation)\b|"
     r"\bduring (my|our|the) (holiday|vacation|trip|absence)\b|"
-    r"\bon (the )?(sunny|cloudy|rainy|cold|warm|hot|windy|grey|gray) days\b"
+    r"\bon (the )?(sunny|cloudy|rainy|cold|warm|hot|windy|grey|gray) days\b|"
+    r"\bwhile (the |my |our )?[a-z]+ (was|were) (at|away|out|in|on)\b"
 )
 
 
@@ -156,6 +163,25 @@ BARE_HOURS = _rx(
     r"\b(between|from)\s+(\d{1,2})\s*(and|to|-|until|till)\s*(\d{1,2})\s+"
     r"(?:in\s+the\s+|during\s+the\s+|on\s+)?(mornings?|afternoons?|evenings?)\b"
 )
+
+
+# "between 9 and 5": working hours, the first in the morning and the second after noon.
+WORKING_HOURS = _rx(
+    r"\b(between|from)\s+(\d{1,2})\s*(and|to|-|until|till)\s*(\d{1,2})\b"
+    r"(?!\s*(?:am|pm|:|\d|kw|w\b|wh|%|days?|weeks?|hours?|months?|st|nd|rd|th|of)\b)"
+    r"(?!\s*(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))"
+)
+
+
+def _working_hours(match: re.Match[str]) -> str:
+    """ "between 9 and 5" is 9am to 5pm; "between 14 and 16" is on the 24-hour clock; "between
+    2 and 4" is left as it is (morning or afternoon: asked back)."""
+    first, last = int(match.group(2)), int(match.group(4))
+    if 1 <= last < first <= 12:
+        return f"{match.group(1)} {first}am {match.group(3)} {last}pm"
+    if max(first, last) > 12 and max(first, last) <= 24:
+        return f"{match.group(1)} {first:02d}:00 {match.group(3)} {last:02d}:00"
+    return match.group(0)
 
 
 def _with_meridiem(match: re.Match[str]) -> str:
@@ -283,6 +309,10 @@ PER_DAY = _rx(
     r"\b(per|a|each) day\b(?! ago)|\bdaily average\b|\baverage daily\b|\bon average\b|"
     r"\baverage (day|per day)\b"
 )
+SAVE_BY_STOPPING = _rx(
+    r"\b(save|saving|savings)\b.{0,60}\b(turn(ing|ed)?|switch(ing|ed)?|unplug\w*|off|not using|"
+    r"stop(ping)?)\b"
+)
 PER_YEAR = _rx(
     r"\b(a|per|each|every|in a|for a|over a|over the) (whole |full )?year\b(?! ago)|"
     r"\bannual(ly)?\b|\byearly\b|\byear[- ]round\b"
@@ -317,7 +347,8 @@ VOCABULARY = frozenset(
     normal average averages daily weekly monthly hourly cheaper dearer earned earn paid
     summary summarise summarize overview recap report review highlights sun costly economical
     wash washes cycle cycles load loads runs session sessions laundry exceed exceeded above
-    best worst eating hog hogs annual annually yearly different unusual odd
+    best worst eating hog hogs annual annually yearly different unusual odd stop stops
+    stopped finish finishes finished end ends ended
     below under threshold stretch often times start starts started itself themselves worth
     payback
     """.split()
@@ -435,6 +466,15 @@ def understand(ctx: ToolContext, question: str) -> Question:
         q.kind, q.problem = "out_of_scope", "instruction"
         return q
     text = BARE_HOURS.sub(_with_meridiem, correct_typos(raw, ctx.devices))
+    text = WORKING_HOURS.sub(_working_hours, text)
+    unclear = WORKING_HOURS.search(text)
+    if unclear and max(int(unclear.group(2)), int(unclear.group(4))) <= 12:
+        q.kind = "period_error"
+        q.problem = (
+            f"Between {unclear.group(2)} and {unclear.group(4)} in the morning or in the "
+            "afternoon? Ask again with am or pm, or on the 24-hour clock."
+        )
+        return q
     same_day = SAME_DAY_LAST_WEEK.search(text)
     previous = PREVIOUS_REF.search(text)
     year_ago = LAST_YEAR_SAME.search(text)
@@ -547,12 +587,21 @@ def understand(ctx: ToolContext, question: str) -> Question:
         _details(text, rest, q)
         return q
     q.energy_level = energy_level_wh(text)
-    if q.energy_level is not None and len(q.periods) <= 1 and len(q.sides) <= 1:
-        # "Did I use more than 50 kWh yesterday?": the total, checked against the amount.
+    q.money_level = money_level(raw)
+    checked = q.energy_level is not None or q.money_level is not None
+    if checked and len(q.periods) <= 1 and len(q.sides) <= 1:
+        # "Did I use more than 50 kWh yesterday?", "was my bill over £50?": the total, checked
+        # against the amount.
         q.kind = "total"
         _details(text, rest, q)
+        if q.money_level is not None:
+            q.metrics = ["cost"]
         return q
     q.kind = _kind(text, rest, q, same_day is not None, bool(previous or year_ago))
+    if q.kind == "profile" and q.time_of_day and re.search(r"\bhow much\b", text):
+        # "How much do I use on a typical night": that part of the day's total, per day.
+        q.kind = "total"
+        q.notes.append("A typical night here is the average of the nights of the period.")
     if q.kind == "comparison":
         q.comparison = (
             "last_year"
@@ -886,8 +935,13 @@ def _details(text: str, rest: str, q: Question) -> None:
         q.limit = int(word) if word.isdigit() else WORD_NUMBERS[word]
     elif q.kind == "ranking" and ALL_OF_THEM.search(rest):
         q.limit = 20
-    q.per_day = bool(PER_DAY.search(text))
+    q.per_day = bool(PER_DAY.search(text)) or "A typical night here" in " ".join(q.notes)
     q.per_year = bool(PER_YEAR.search(text)) and not any(p.kind == "year" for p in q.periods)
+    if q.kind == "total" and SAVE_BY_STOPPING.search(text):
+        # "How much would I save by turning the router off overnight": what it used then,
+        # priced, and a year of it.
+        q.metrics = ["cost"]
+        q.per_year = True
     if q.kind == "total" and re.search(r"\b(on )?week(day|end)s\b", rest):
         q.notes.append(
             "I cannot leave out weekdays or weekends from a total yet, so this counts every day; "

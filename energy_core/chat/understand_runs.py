@@ -50,7 +50,8 @@ HOW_LONG = re.compile(
 )
 # The clock time something comes on, across days.
 GOES_ON = (
-    r"(go(?:es)? on|goes? off|come[s]? on|start(?:s|ed)?|switch(?:es|ed)? on|"
+    r"(go(?:es)? on|goes? off|went off|come[s]? on|start(?:s|ed)?|switch(?:es|ed)? (?:on|off)|"
+    r"turn(?:s|ed)? off|finish(?:es|ed)?|end(?:s|ed)?|stop(?:s|ped)?|"
     r"turn(?:s|ed)? on|kick(?:s|ed)? in|get[s]? (?:used|switched on|turned on)|"
     r"begins?|put (?:it |the \w+ )?on)"
 )
@@ -95,6 +96,24 @@ def _implied_device(text: str, q: Question, devices: list[DeviceRef]) -> bool:
     return False
 
 
+# An amount of money to check a cost against: "was my bill over £50 last week".
+MONEY_LEVEL = re.compile(
+    r"\b(above|over|exceed(?:s|ed)?|more than|greater than|higher than|at least|below|under|"
+    r"less than|lower than)\s+(?:about\s+|around\s+)?(?:[£€$]\s*(\d+(?:[.,]\d+)?)|"
+    r"(\d+(?:[.,]\d+)?)\s*(?:pounds|quid|euros?|dollars?|gbp|eur|usd)\b)",
+    re.IGNORECASE,
+)
+
+
+def money_level(text: str) -> tuple[float, bool] | None:
+    """(amount, below) of an amount of money a cost is checked against, or None."""
+    match = MONEY_LEVEL.search(text)
+    if match is None:
+        return None
+    value = float((match.group(2) or match.group(3)).replace(",", "."))
+    return value, match.group(1).lower() in BELOW_WORDS
+
+
 def energy_level_wh(text: str) -> tuple[float, bool] | None:
     """(watt-hours, below) of an amount of energy a total is checked against, or None."""
     match = ENERGY_LEVEL.search(text)
@@ -135,8 +154,10 @@ def runs_question(text: str, q: Question, devices: list[DeviceRef]) -> bool:
             return q.kind == "unknown_name"
     if not q.target.devices:
         return False  # the runs of an appliance: a household does not "go on"
-    if START_TIME.search(text):
-        q.kind, q.run_view = "runs", "start"
+    started = START_TIME.search(text)
+    if started:
+        ends = re.search(r"\b(off|finish\w*|end(s|ed)?|stop\w*)\b", started.group(0))
+        q.kind, q.run_view = "runs", "end" if ends else "start"
         return True
     if HOW_LONG.search(text) and not PER_RUN.search(text):
         # "how many hours did the heat pump run", "how long does the car take to charge"
@@ -151,4 +172,4 @@ def runs_question(text: str, q: Question, devices: list[DeviceRef]) -> bool:
     return False
 
 
-__all__ = ["asks_runs", "energy_level_wh", "level_w", "runs_question"]
+__all__ = ["asks_runs", "energy_level_wh", "level_w", "money_level", "runs_question"]
