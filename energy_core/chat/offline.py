@@ -61,6 +61,14 @@ def _your_devices(ctx: ToolContext) -> str:
     return listing(named, "none yet")
 
 
+def _before_footnote(text: str, addition: str) -> str:
+    """``addition`` after the answer's figures, before its footnote (the cost rule in italics)."""
+    body, sep, footnote = text.rpartition("\n\n_")
+    if not sep or not footnote.rstrip().endswith("_"):
+        return text + addition
+    return body + addition + sep + footnote
+
+
 def _against_level(q: Question, calls: list[ToolCall]) -> str:
     """The total of the answer against the amount the question checks it by."""
     cost = q.money_level is not None
@@ -119,9 +127,9 @@ class OfflineAnalyst:
         else:
             text = getattr(self, f"_answer_{q.kind}")(ctx, q)
         if q.energy_level is not None or q.money_level is not None:
-            text += _against_level(q, calls)
+            text = _before_footnote(text, _against_level(q, calls))
         if q.per_year and q.kind == "total":
-            text += _over_a_year(q, calls)
+            text = _before_footnote(text, _over_a_year(q, calls))
         if q.notes:
             text = " ".join(q.notes) + "\n\n" + text
         answer = ChatAnswer(text=text, engine=OFFLINE, tool_calls=calls)
