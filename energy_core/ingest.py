@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -52,7 +52,12 @@ from energy_core.readings_in import (
     rejection,
 )
 from energy_core.settings import Settings, get_settings
-from energy_core.sql.ingest import SingleReading, find_devices, insert_readings
+from energy_core.sql.ingest import (
+    SingleReading,
+    find_devices,
+    insert_readings,
+    last_seen_step_us,
+)
 from energy_core.sql.locks import lock_for_writing
 from energy_core.types import from_epoch_us, to_epoch_us, utcnow
 
@@ -73,6 +78,7 @@ class _DeviceInfo:
     is_active: bool
     bidirectional: bool
     max_gap_s: int | None
+    last_seen_us: int | None  # the stored last-seen time, epoch µs
 
 
 def check_power(value: float, *, bidirectional: bool, settings: Settings) -> str | None:
@@ -111,12 +117,20 @@ def _accepted_window_us(now: datetime, settings: Settings) -> tuple[int, int]:
 
 
 def _device_infos(session: Session, query) -> list[_DeviceInfo]:  # noqa: ANN001 - a select
-    return [_DeviceInfo(*row) for row in session.connection().execute(query)]
+    return [
+        _DeviceInfo(*row[:5], None if row[5] is None else to_epoch_us(row[5]))
+        for row in session.connection().execute(query)
+    ]
 
 
 def _device_columns():  # noqa: ANN202
     return select(
-        Device.id, Device.device_id, Device.is_active, Device.bidirectional, Device.max_gap_s
+        Device.id,
+        Device.device_id,
+        Device.is_active,
+        Device.bidirectional,
+        Device.max_gap_s,
+        Device.last_seen_at,
     )
 
 
@@ -299,6 +313,18 @@ def _batch_rows(
     )
 
 
+def _last_seen_moves(
+    rows: _BatchRows, devices: Iterable[_DeviceInfo], *, step_us: int
+) -> np.ndarray:
+    """Which of the batch's devices get their last-seen time moved: those whose newest reading
+    is more than ``step_us`` past the time stored (``sql.ingest.last_seen_step_us``), or that
+    have none."""
+    never = rows.newest_us.min() - step_us - 1
+    stored = {d.pk: never if d.last_seen_us is None else d.last_seen_us for d in devices}
+    seen = np.array([stored[pk] for pk in rows.newest_devices.tolist()], dtype=np.int64)
+    return rows.newest_us - seen > step_us
+
+
 @for_household
 def record_reading_columns(
     session: Session,
@@ -354,6 +380,9 @@ def record_reading_columns(
     default_gap = settings.max_gap_s
     gap_us = {d.pk: (d.max_gap_s or default_gap) * US_PER_S for d in by_name.values()}
     rows = _batch_rows([d.pk for d in devices], columns.ts_us, columns.power_w, gap_us)
+    moves = _last_seen_moves(
+        rows, by_name.values(), step_us=last_seen_step_us(session.connection())
+    )
     accepted = insert_readings(
         session.connection(),
         user_id=user_id,
@@ -361,7 +390,7 @@ def record_reading_columns(
         ts_us=rows.ts_us,
         power_w=rows.power_w,
         dirty_hours=(rows.dirty_devices, rows.dirty_hours),
-        last_seen=(rows.newest_devices, rows.newest_us),
+        last_seen=(rows.newest_devices[moves], rows.newest_us[moves]),
     )
     return IngestResult(
         accepted=accepted,

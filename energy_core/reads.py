@@ -45,7 +45,7 @@ from energy_core.stats import (
     locate_extremes,
     read_series,
 )
-from energy_core.stats.now import household_now, latest_readings
+from energy_core.stats.now import household_now, last_seen, latest_readings
 from energy_core.types import ceil_hour, floor_hour, from_epoch_us, to_epoch_us, utcnow
 
 # Hourly statistics are computed a window at a time: at most this many (hour, device) points per
@@ -251,7 +251,7 @@ def device_stats(
         )
     ).one()
     latest = latest_readings(session, user_id=user_id).get(device.pk)
-    last_seen = session.exec(
+    stored_last_seen = session.exec(
         select(Device.last_seen_at).where(Device.id == device.pk, Device.user_id == user_id)
     ).one()
     return DeviceStats(
@@ -272,7 +272,7 @@ def device_stats(
         last_reading_at=last_at,
         latest_power_w=latest[1] if latest else None,
         latest_reading_at=latest[0] if latest else None,
-        last_seen_at=last_seen,
+        last_seen_at=last_seen(stored_last_seen, latest[0] if latest else None),
     )
 
 

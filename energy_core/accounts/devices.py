@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from energy_core.accounts.keys import delete_keys
@@ -72,9 +72,12 @@ def update_device(
     """Apply the fields set in ``changes`` (``max_gap_s=None`` set explicitly: back to the default).
 
     A new ``max_gap`` changes how every stored reading counts, so the device's hours are marked
-    for the rollup to recompute.
+    for the rollup to recompute. A deactivated device's last-seen time is set to its newest
+    reading: it ends the device's part in figures, and writers on PostgreSQL move it only in
+    steps of a minute (``sql.ingest.LAST_SEEN_STEP_S``).
     """
     device = require_device(session, user_id=user_id, device_id=device_id)
+    was_active = device.is_active
     fields = changes.model_dump(exclude_unset=True)
     for name in ("name", "type", "location"):
         if name in fields and fields[name] is not None:
@@ -87,6 +90,14 @@ def update_device(
             continue
         setattr(device, name, value)
     device.updated_at = utcnow()
+    if was_active and not device.is_active:
+        newest = session.exec(
+            select(func.max(Reading.ts)).where(
+                Reading.user_id == user_id, Reading.device_pk == device.id
+            )
+        ).one()
+        if newest is not None and (device.last_seen_at is None or newest > device.last_seen_at):
+            device.last_seen_at = newest
     session.add(device)
     session.flush()
     if device.max_gap_s != gap_before:

@@ -36,15 +36,29 @@ register_array_dumpers()
 # deletion waits for it too). SQLite needs none of this: one transaction writes at a time.
 DEVICE_ROW_LOCK = "FOR KEY SHARE"
 
+# A writer moves a device's last-seen time only to a reading more than this much newer than the
+# time stored (the rollup then sets it to the newest reading of every device it recomputes, once
+# a minute): every batch moving the last-seen time of each of its devices was the most of what
+# writers of the same devices contended for, a row lock, a new row version and two WAL records
+# per device and batch (docs/scale.md, "Ingest on PostgreSQL").
+LAST_SEEN_STEP_S = 60
+
+
+def last_seen_step_us(conn: Connection) -> int:
+    """How much newer than the stored last-seen time a reading must be for a writer to move it:
+    ``LAST_SEEN_STEP_S`` on PostgreSQL; none on SQLite, where one transaction writes at a time
+    (no writer waits for another's device rows) and the rollup leaves last-seen times alone."""
+    return 0 if is_sqlite(conn) else LAST_SEEN_STEP_S * 1_000_000
+
 
 def find_devices(conn: Connection, *, user_id: int, device_ids: Sequence[str]) -> list[tuple]:
-    """``(id, device_id, is_active, bidirectional, max_gap_s)`` of the user's devices among
-    ``device_ids``, in one statement whatever their number (an expanding IN of hundreds of
-    parameters is re-parsed by the driver on every call). The caller holds
-    ``sql.locks.lock_for_writing``."""
+    """``(id, device_id, is_active, bidirectional, max_gap_s, last_seen_us)`` of the user's
+    devices among ``device_ids`` (``last_seen_us``: the stored last-seen time in epoch µs, or
+    None), in one statement whatever their number (an expanding IN of hundreds of parameters is
+    re-parsed by the driver on every call). The caller holds ``sql.locks.lock_for_writing``."""
     if not device_ids:
         return []
-    columns = "id, device_id, is_active, bidirectional, max_gap_s"
+    columns = "id, device_id, is_active, bidirectional, max_gap_s, last_seen_at"
     if is_sqlite(conn):
         rows = []
         cur = conn.connection.driver_connection.cursor()
@@ -55,13 +69,14 @@ def find_devices(conn: Connection, *, user_id: int, device_ids: Sequence[str]) -
                 f"AND device_id IN ({', '.join('?' * len(chunk))})",
                 [user_id, *chunk],
             )
-            rows += [(r[0], r[1], bool(r[2]), bool(r[3]), r[4]) for r in cur.fetchall()]
+            rows += [(r[0], r[1], bool(r[2]), bool(r[3]), r[4], r[5]) for r in cur.fetchall()]
         return rows
     cur = conn.connection.driver_connection.cursor()
     # A join, not ``device_id = ANY(...)``: under a prepared statement's generic plan the latter
     # may filter the user's devices against the whole array, a thousand by a thousand.
     cur.execute(
-        "SELECT d.id, d.device_id, d.is_active, d.bidirectional, d.max_gap_s "
+        "SELECT d.id, d.device_id, d.is_active, d.bidirectional, d.max_gap_s, "
+        "(extract(epoch FROM d.last_seen_at) * 1000000)::int8 "
         "FROM unnest(%b::text[]) AS n(name) "
         "JOIN devices AS d ON d.user_id = %b AND d.device_id = n.name",
         (text_array(device_ids), user_id),
@@ -147,8 +162,8 @@ _TRIED_NEW_READINGS = "energy_tried_new_readings"
 # none) and locked (``DEVICE_ROW_LOCK``); a reading whose device is missing, deactivated, or not
 # bidirectional for negative watts is left out and reported, so the caller can explain it the
 # usual way. The first of the same (device, instant) in the group is inserted; the hours
-# [t, t + max_gap] meets of every new reading are marked dirty, as ``_dirty_hours`` in ingest.py
-# does for a batch, and last-seen times move forward.
+# [t, t + max_gap] meets of every new reading are marked dirty, as ``_batch_rows`` in ingest.py
+# does for a batch, and last-seen times move forward by more than ``LAST_SEEN_STEP_S``.
 _PG_STORE_SINGLES = f"""
 WITH input AS (
     SELECT * FROM unnest(
@@ -199,7 +214,9 @@ marked AS (
 seen AS (
     UPDATE devices AS d SET last_seen_at = s.at
     FROM (SELECT id, max(at) AS at FROM fresh GROUP BY id) AS s
-    WHERE d.id = s.id AND (d.last_seen_at IS NULL OR d.last_seen_at < s.at)
+    WHERE d.id = s.id
+      AND (d.last_seen_at IS NULL
+           OR d.last_seen_at < s.at - interval '{LAST_SEEN_STEP_S} seconds')
       AND d.id IN ({_FREE_DEVICES_AFTER_MARKS.format(devices="SELECT id FROM fresh")})
 )
 SELECT i, device_id, i IN (SELECT i FROM ok) AS allowed, i IN (SELECT i FROM fresh) AS inserted

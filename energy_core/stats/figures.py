@@ -47,7 +47,8 @@ GLOSSARY: dict[str, str] = {
     "average consumption over recent whole days, well-covered hours only, in W.",
     "duty_cycle": "Duty cycle: the share of the covered time the device ran above the standby "
     "threshold (absolute value, so generating counts as running).",
-    "last_seen_at": "Last seen: the instant of the device's latest reading.",
+    "last_seen_at": "Last seen: the instant of the device's latest reading (in lists, up to a "
+    "minute behind until the next aggregation run).",
     "online": "Online: the latest reading still holds (it is younger than the device's max gap).",
 }
 

@@ -70,6 +70,15 @@ class HouseholdNow:
         return self.consumption_w - self.generation_w
 
 
+def last_seen(stored: datetime | None, latest_reading_at: datetime | None) -> datetime | None:
+    """A device's last-seen time where its latest reading is at hand: the later of the time
+    stored (which writers move only in steps of a minute, and the rollup to the newest reading
+    while the readings themselves may since have been pruned) and that reading's."""
+    if stored is None or latest_reading_at is None:
+        return stored or latest_reading_at
+    return max(stored, latest_reading_at)
+
+
 @for_household
 def latest_readings(session: Session, *, user_id: int) -> dict[int, tuple[datetime, float]]:
     """Each device's latest reading (instant, power), by device pk, in one query."""
@@ -99,7 +108,7 @@ def household_now(session: Session, household: Household, *, now: datetime) -> H
         session, household.select(preset_period("today", now=now, timezone=household.timezone))
     )
     latest = latest_readings(session, user_id=household.user_id)
-    last_seen = dict(
+    stored = dict(
         session.exec(
             select(Device.id, Device.last_seen_at).where(Device.user_id == household.user_id)
         ).all()
@@ -120,7 +129,7 @@ def household_now(session: Session, household: Household, *, now: datetime) -> H
                 device=device,
                 power_w=reading[1] if online else None,
                 reading_at=reading[0] if reading else None,
-                last_seen_at=last_seen.get(device.pk),
+                last_seen_at=last_seen(stored.get(device.pk), reading[0] if reading else None),
                 online=online,
                 today=figure,
             )

@@ -115,8 +115,9 @@ def test_a_batch_that_repeats_part_of_an_earlier_one_stores_the_rest_once(
     client, engine, household
 ):
     """On PostgreSQL the second batch fails its plain insert on the repeated reading and is
-    stored by the statement that skips stored readings: nothing of the failed try remains."""
-    at = [iso(40), iso(30), iso(20)]
+    stored by the statement that skips stored readings: nothing of the failed try remains, and
+    it moves the last-seen times (the newest reading is more than a minute past the stored one)."""
+    at = [iso(240), iso(170), iso(100)]
     first = post_batch(
         client,
         household.household_key,

@@ -20,6 +20,7 @@ from energy_core.db import libpq_url, session_scope
 from energy_core.household_scope import SCOPE_SETTING, SYSTEM
 from energy_core.ingest import HOUR_US, US_PER_S
 from energy_core.models import Device, DirtyHour, Reading
+from energy_core.rollup import rollup_dirty_hours
 from energy_core.sql.ingest import SingleReading, store_single_readings
 from energy_core.types import from_epoch_us, to_epoch_us, utcnow
 from ingest_api.app import create_app
@@ -141,6 +142,27 @@ def test_a_group_answers_each_reading_as_if_it_came_alone(engine, database_url, 
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_single_readings_move_the_last_seen_time_only_past_a_minute(
+    engine, database_url, household
+):
+    """As batches do (``LAST_SEEN_STEP_S``): the rollup sets the time to the newest reading."""
+    R = SingleReading
+    t = to_epoch_us(utcnow()) - 600 * US_PER_S
+
+    def last_seen() -> int:
+        return to_epoch_us(devices_by_id(engine, household.user_id)["fridge"].last_seen_at)
+
+    for at, expected in ((t, t), (t + 60 * US_PER_S, t), (t + 61 * US_PER_S, t + 61 * US_PER_S)):
+        (outcome,) = write_group(database_url, [R(household.user_id, "fridge", None, at, 1.0)])
+        assert (outcome.stored, outcome.inserted) == (True, True)
+        assert last_seen() == expected
+    write_group(database_url, [R(household.user_id, "fridge", None, t + 90 * US_PER_S, 1.0)])
+    assert last_seen() == t + 61 * US_PER_S
+    rollup_dirty_hours(engine)
+    assert last_seen() == t + 90 * US_PER_S
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_deactivated_device_is_refused_inside_a_group(engine, database_url, household):
     fridge = devices_by_id(engine, household.user_id)["fridge"].id
     set_device(engine, fridge, is_active=False)
@@ -177,7 +199,10 @@ def test_a_writer_waiting_for_a_claimed_mark_holds_no_device_row_the_rollup_move
     # device's last-seen time. A reading of that hour arrives in between: its writer waits for the
     # claimed mark. Holding the device's row meanwhile, it deadlocked with the rollup.
     fridge = devices_by_id(engine, household.user_id)["fridge"].id
-    t = to_epoch_us(utcnow()) - 600 * US_PER_S
+    # Ten minutes into an hour two hours ago: both readings are of that hour alone.
+    two_hours_ago = to_epoch_us(utcnow()) - 2 * HOUR_US
+    t = two_hours_ago - two_hours_ago % HOUR_US + 600 * US_PER_S
+    later = t + 90 * US_PER_S  # far enough past t to move the last-seen time (LAST_SEEN_STEP_S)
     R = SingleReading
     write_group(database_url, [R(household.user_id, "fridge", None, t, 50.0)])
     with psycopg.connect(libpq_url(database_url)) as rollup:
@@ -189,7 +214,7 @@ def test_a_writer_waiting_for_a_claimed_mark_holds_no_device_row_the_rollup_move
         assert claimed
         writer = threading.Thread(
             target=lambda: outcomes.extend(
-                write_group(database_url, [R(household.user_id, "fridge", None, t + 1, 60.0)])
+                write_group(database_url, [R(household.user_id, "fridge", None, later, 60.0)])
             ),
             daemon=True,
         )
@@ -205,7 +230,7 @@ def test_a_writer_waiting_for_a_claimed_mark_holds_no_device_row_the_rollup_move
     writer.join(30)
     assert not writer.is_alive()
     assert [(o.stored, o.inserted) for o in outcomes] == [(True, True)]
-    assert to_epoch_us(devices_by_id(engine, household.user_id)["fridge"].last_seen_at) == t + 1
+    assert to_epoch_us(devices_by_id(engine, household.user_id)["fridge"].last_seen_at) == later
     assert (fridge, t - t % HOUR_US) in dirty_marks(engine)
 
 

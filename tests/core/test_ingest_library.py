@@ -26,6 +26,7 @@ from energy_core.ingest import (
 )
 from energy_core.models import Device, DirtyHour, Reading
 from energy_core.reading_json import _fast_columns, _slow_columns
+from energy_core.rollup import rollup_dirty_hours
 from energy_core.types import to_epoch_us, utcnow
 from tests.factories import make_device, make_user
 from tests.strategies import database_examples
@@ -207,7 +208,9 @@ def test_repeats_within_a_batch_and_across_batches_are_stored_once_with_the_firs
 def test_a_batch_meeting_stored_readings_in_the_middle_stores_each_new_one_once(engine, home):
     """A batch's rows go in by device and instant: on PostgreSQL its plain insert has stored
     some rows when it meets the stored one and fails; the statement that skips stored readings
-    then stores them again from the savepoint, once, with their marks and last-seen times."""
+    then stores them again from the savepoint, once, with their marks and last-seen times: the
+    solar's (it had none); on PostgreSQL not the fridge's, whose newest reading is only a minute
+    past the stored one (``LAST_SEEN_STEP_S``), until the rollup sets it."""
     base = utcnow().replace(minute=30, second=0, microsecond=0) - timedelta(hours=5)
     with session_scope(engine) as s:
         record_reading_columns(
@@ -246,6 +249,11 @@ def test_a_batch_meeting_stored_readings_in_the_middle_stores_each_new_one_once(
     ]
     hour = base.replace(minute=0)
     assert sorted(marks) == [("fridge", hour), ("solar", hour)]
+    stepped = engine.dialect.name == "postgresql"
+    assert (seen["fridge"], seen["solar"]) == (base + timedelta(minutes=2 if stepped else 3), base)
+    rollup_dirty_hours(engine)
+    with session_scope(engine, read_only=True) as s:
+        seen = dict(s.exec(select(Device.device_id, Device.last_seen_at)).all())
     assert (seen["fridge"], seen["solar"]) == (base + timedelta(minutes=3), base)
 
 
@@ -254,7 +262,8 @@ def test_batches_written_in_one_transaction_are_each_stored_and_counted(engine, 
     goes back to its savepoint), the transaction goes on with more batches, new and repeated,
     and commits them all."""
     base = utcnow().replace(microsecond=0) - timedelta(hours=3)
-    at = [base + timedelta(seconds=10 * i) for i in range(6)]
+    # A minute and a half apart: each new reading moves the last-seen time (LAST_SEEN_STEP_S).
+    at = [base + timedelta(seconds=90 * i) for i in range(6)]
     with session_scope(engine) as s:
         record_reading_columns(s, user_id=home, columns=columns(("fridge", at[0], 1.0)))
     counts = []
