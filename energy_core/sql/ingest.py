@@ -72,14 +72,22 @@ def find_devices(conn: Connection, *, user_id: int, device_ids: Sequence[str]) -
             rows += [(r[0], r[1], bool(r[2]), bool(r[3]), r[4], r[5]) for r in cur.fetchall()]
         return rows
     cur = conn.connection.driver_connection.cursor()
+    # The names as one text split by the server where no name holds a line break (device ids
+    # are printable), else as an array: building the array is a Python step per name, a third
+    # of this call's CPU for a batch of 1,000 devices.
+    joined = "\n".join(device_ids)
+    if joined.count("\n") == len(device_ids) - 1:
+        names, param = "unnest(string_to_array(%b::text, E'\\n'))", joined
+    else:
+        names, param = "unnest(%b::text[])", text_array(device_ids)
     # A join, not ``device_id = ANY(...)``: under a prepared statement's generic plan the latter
     # may filter the user's devices against the whole array, a thousand by a thousand.
     cur.execute(
         "SELECT d.id, d.device_id, d.is_active, d.bidirectional, d.max_gap_s, "
         "(extract(epoch FROM d.last_seen_at) * 1000000)::int8 "
-        "FROM unnest(%b::text[]) AS n(name) "
+        f"FROM {names} AS n(name) "
         "JOIN devices AS d ON d.user_id = %b AND d.device_id = n.name",
-        (text_array(device_ids), user_id),
+        (param, user_id),
     )
     return cur.fetchall()
 

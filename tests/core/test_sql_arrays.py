@@ -6,8 +6,10 @@ import math
 
 import numpy as np
 import pytest
+from sqlmodel import select
 
-from energy_core.db import make_engine
+from energy_core.db import make_engine, session_scope
+from energy_core.models import Device
 from energy_core.sql.arrays import (
     Float8Array,
     Int4Array,
@@ -16,6 +18,8 @@ from energy_core.sql.arrays import (
     register_array_dumpers,
     text_array,
 )
+from energy_core.sql.ingest import find_devices
+from tests.factories import make_user
 
 
 @pytest.fixture
@@ -64,3 +68,20 @@ def test_text_arrays_arrive_as_sent(pg):
         (text_array(names),),
     )
     assert [row[0] for row in pg.fetchall()] == names
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("odd", ["line\nbreak", "plain"])
+def test_devices_are_found_by_name_whatever_the_names_hold(engine, odd):
+    """The names go as one text split by the server, or as an array when one holds a line
+    break: either way exactly the user's devices of those names are found."""
+    names = ["fridge", "Küche ☕", "a,b", odd]
+    with session_scope(engine) as s:
+        user = make_user(s)
+        other = make_user(s)
+        s.add_all([Device(device_id=n, name="x", user_id=user.id) for n in names])
+        s.add(Device(device_id="fridge", name="x", user_id=other.id))
+        s.flush()
+        pks = {d.device_id: d.id for d in s.exec(select(Device).where(Device.user_id == user.id))}
+        found = find_devices(s.connection(), user_id=user.id, device_ids=[*names, "missing"])
+    assert sorted((row[0], row[1]) for row in found) == sorted((pks[n], n) for n in names)
