@@ -3,7 +3,8 @@ run. Not a test: it prints figures and never fails on timing.
 
     python bench/ingest.py [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
                            [--duration 15] [--workers 1 2] [--redis-url redis://...]
-                           [--baseline-batches 300]
+                           [--baseline-batches 300] [--batches-only] [--rounds 1]
+                           [--api-from /path/to/another/checkout]
 
 It creates a scratch database (dropped at the end), a user with 1,000 devices and a household
 ingest key, then for each uvicorn worker count:
@@ -42,6 +43,16 @@ readings per second as a ratio of each baseline ("vs COPY": the product's table,
 
 --profile runs the request path in this process under cProfile for a few hundred batches and
 prints where the time goes.
+
+Before and after a change, on a shared machine: --api-from runs the same phases against the API
+of another checkout as well (``git worktree add /tmp/before <commit>``), alternating the two in
+each of --rounds rounds, on the same database and against the same baselines, so that both meet
+the same load; --batches-only leaves out the single-reading phases. Both checkouts must share the
+database schema (the scratch database is migrated by this one). For example:
+
+    python bench/ingest.py --workers 1 --batches-only --rounds 3 --api-from /tmp/before
+
+prints every phase, then the median of each phase and checkout over the rounds.
 """
 
 from __future__ import annotations
@@ -366,12 +377,20 @@ class ApiServer:
     serving bench/http_floor.py instead."""
 
     def __init__(
-        self, database_url: str, workers: int, redis_url: str | None, *, floor: bool = False
+        self,
+        database_url: str,
+        workers: int,
+        redis_url: str | None,
+        *,
+        floor: bool = False,
+        root: Path = ROOT,
     ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
             **os.environ,
+            # The checkout's own code, whatever the virtualenv has installed.
+            "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
             "ENERGY_DATABASE_URL": database_url,
             # Counted (the cost stays in the figures) but never reached.
             "ENERGY_RATE_LIMIT_REQUESTS": str(10**9),
@@ -384,7 +403,7 @@ class ApiServer:
         if floor:
             app = argv.index("ingest_api.app:create_app")
             argv[app : app + 2] = ["--app-dir", str(ROOT / "bench"), "http_floor:app"]
-        self.process = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
+        self.process = subprocess.Popen(argv, cwd=root, env=env, start_new_session=True)
         self.workers = workers
 
     def __enter__(self) -> ApiServer:
@@ -601,6 +620,20 @@ def main() -> int:
     )
     parser.add_argument("--skip-shared", action="store_true", help="leave out the shared phase")
     parser.add_argument(
+        "--batches-only",
+        action="store_true",
+        help="only the batch and shared phases (no single readings, no HTTP floor)",
+    )
+    parser.add_argument(
+        "--api-from",
+        type=Path,
+        default=None,
+        help="another checkout whose API runs the batch phases too, alternating with this one",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="times each checkout runs the batch phases"
+    )
+    parser.add_argument(
         "--singles-only",
         action="store_true",
         help="only the single-reading phases and their HTTP floor (baselines on planned rows)",
@@ -654,14 +687,21 @@ def main() -> int:
                 path = "/api/v1/telemetry/batch"
             phases.append(run_phase(server, key, label or name, sources, path, args))
 
+        trees = [("", ROOT)]
+        if args.api_from:
+            trees.append((f"@{args.api_from.name}", args.api_from.resolve()))
         for workers in args.workers:
+            for _ in range(args.rounds if not args.singles_only else 0):
+                for label, root in trees:
+                    with ApiServer(url, workers, None, root=root) as server:
+                        run(server, "batches", False, "batches" + label)
+                        if not batch_rows:
+                            batch_rows = stored_rows(url)
+                        if not args.skip_shared:
+                            run(server, "shared", True, "shared" + label)
+            if args.batches_only:
+                continue
             with ApiServer(url, workers, None) as server:
-                if not args.singles_only:
-                    run(server, "batches", False)
-                    if not batch_rows:
-                        batch_rows = stored_rows(url)
-                    if not args.skip_shared:
-                        run(server, "shared", True)
                 run(server, "singles", None)
             if args.redis_url:
                 with ApiServer(url, workers, args.redis_url) as server:
@@ -678,15 +718,17 @@ def main() -> int:
         unnest, unnest_again = unnest_merge(url, batch_rows)
 
         print()
+        width = max(13, *(len(p.name) for p in phases))
         print(
-            f"{'phase':13s} {'workers':>7s} {'readings/s':>11s} {'requests/s':>10s} "
+            f"{'phase':{width}s} {'workers':>7s} {'readings/s':>11s} {'requests/s':>10s} "
             f"{'p50 ms':>7s} {'p99 ms':>7s} {'errors':>6s} {'RSS MB':>6s} {'vs COPY':>7s} "
             f"{'vs bare':>7s} | CPU ms/request: {'api':>6s} {'pg':>6s} {'client':>6s} "
             f"{'other':>6s}"
         )
         for p in phases:
             print(
-                f"{p.name:13s} {p.workers:7d} {p.readings_per_s:11,.0f} {p.requests_per_s:10,.0f} "
+                f"{p.name:{width}s} {p.workers:7d} {p.readings_per_s:11,.0f} "
+                f"{p.requests_per_s:10,.0f} "
                 f"{p.percentile(50):7.1f} {p.percentile(99):7.1f} {p.errors:6d} "
                 f"{p.peak_rss_mb:6.0f} {p.readings_per_s / baseline['copy']:7.2f} "
                 f"{p.readings_per_s / baseline['bare']:7.2f}"
@@ -694,6 +736,20 @@ def main() -> int:
                 f"{p.cpu_ms_per_request('postgres'):6.2f} {p.cpu_ms_per_request('client'):6.2f} "
                 f"{p.cpu_ms_per_request('other'):6.2f}"
             )
+        if args.rounds > 1 or args.api_from:
+            print(f"\nmedian over {args.rounds} round(s), readings/s and vs bare:")
+            for workers in args.workers:
+                for name in dict.fromkeys(p.name for p in phases if p.workers == workers):
+                    rates = [
+                        p.readings_per_s for p in phases if (p.name, p.workers) == (name, workers)
+                    ]
+                    rate = statistics.median(rates)
+                    print(
+                        f"  {name:{width}s} {workers} worker(s): {rate:11,.0f}  "
+                        f"{rate / baseline['bare']:.2f}x  (rounds: "
+                        + ", ".join(f"{r:,.0f}" for r in rates)
+                        + ")"
+                    )
         floors = {p.workers: p for p in phases if p.name == "http floor"}
         print()
         print(
