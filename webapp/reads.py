@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -20,6 +21,7 @@ from energy_core.stats import (
     COST_RULE,
     Comparison,
     Figure,
+    FigureTable,
     Household,
     Period,
     Selection,
@@ -63,13 +65,23 @@ def figure_row(figure: Figure) -> dict:
     }
 
 
+def table_columns(table: FigureTable) -> dict[str, np.ndarray]:
+    """``figure_row`` of every cell of a series' table, with its period and device, as columns
+    (period by period, devices in order), without making a figure of each cell."""
+    columns = table.columns([*FIGURE_COLUMNS, "covered_time_s"])
+    columns["covered_s"] = columns.pop("covered_time_s")
+    return columns
+
+
 def _float(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     for column in columns:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     return frame
 
 
-def _figures_frame(rows: list[dict], columns: list[str], timezone: str) -> pd.DataFrame:
+def _figures_frame(
+    rows: list[dict] | dict[str, np.ndarray], columns: list[str], timezone: str
+) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=columns)
     for column in ("period_start", "period_end"):
         if column in frame:
@@ -194,14 +206,7 @@ def load_history(
         series = read_series(session, selection)
         previous = compare(session, selection, period.previous(), current=series)
         last_year = compare(session, selection, period.same_period_last_year(), current=series)
-    view.series = _figures_frame(
-        [
-            {"period_start": f.start, "period_end": f.end, "device_id": f.device_id} | figure_row(f)
-            for f in series.rows()
-        ],
-        SERIES_COLUMNS,
-        timezone,
-    )
+    view.series = _figures_frame(table_columns(series.table), SERIES_COLUMNS, timezone)
     view.household = _figures_frame(
         [{"period_start": f.start, "period_end": f.end} | figure_row(f) for f in series.household],
         HOUSEHOLD_COLUMNS,

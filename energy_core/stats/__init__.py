@@ -57,6 +57,7 @@ from energy_core.stats.selection import (
     load_household,
 )
 from energy_core.stats.series import MAX_PERIODS, Series, TooManyPeriods, read_series
+from energy_core.stats.table import FigureTable
 
 __all__ = [
     "COST_RULE",
@@ -108,6 +109,7 @@ __all__ = [
     "preset_period",
     "price_flows",
     "read_series",
+    "FigureTable",
     "recent_power",
     "rolling_period",
     "shares",

@@ -10,13 +10,10 @@ period its start falls in.
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import repeat
 
 import numpy as np
 from sqlmodel import Session
@@ -33,6 +30,7 @@ from energy_core.stats.sums import (
     add_stored_hours,
     household_flows,
 )
+from energy_core.stats.table import DeviceFigures, FigureTable, figure_table
 from energy_core.types import HOUR, floor_hour
 
 # A bound on the periods of one read (the period bounds are sent as bound parameters).
@@ -55,7 +53,13 @@ class Series:
     periods: list[tuple[datetime, datetime]]
     household: list[Figure]
     devices: list[DeviceRef]
-    by_device: Mapping[str, list[Figure]]
+    by_device: DeviceFigures
+
+    @property
+    def table(self) -> FigureTable:
+        """Every (device, period) figure as columns, without making a ``Figure`` of each: for
+        callers that show a table (``FigureTable.columns``)."""
+        return self.by_device.table
 
     @property
     def total(self) -> Figure:
@@ -66,114 +70,16 @@ class Series:
         return _sum(self.selection, self.by_device[device_id], device_id=device_id)
 
     def device_totals(self) -> list[Figure]:
-        if isinstance(self.by_device, DeviceFigures):
-            self.by_device.make_all()
+        self.by_device.make_all()
         return [self.device_total(d.device_id) for d in self.devices]
 
     def rows(self) -> Iterator[Figure]:
         """Every (period, device) figure, period by period, devices in the selection's order."""
-        if isinstance(self.by_device, DeviceFigures):
-            self.by_device.make_all()
+        self.by_device.make_all()
         lists = [self.by_device[device.device_id] for device in self.devices]
         for i in range(len(self.periods)):
             for figures in lists:
                 yield figures[i]
-
-
-class DeviceFigures(Mapping[str, list[Figure]]):
-    """Each device's figures per period, by device id, made when a device's are first asked for:
-    many reads want only the devices together (profiles, alerts, the Live page's totals).
-
-    ``columns`` are Figure's fields after start, end and device_id, in its order: arrays with a
-    row per device (NaN: no reading), the extremes' instants as {(row, period): instant}, and
-    None where ``durations`` (each period's, the same for every device) go."""
-
-    def __init__(
-        self,
-        devices: Sequence[DeviceRef],
-        los: list[datetime],
-        his: list[datetime],
-        columns: list,
-        durations: list[float],
-    ) -> None:
-        self._row = {d.device_id: j for j, d in enumerate(devices)}
-        self._los, self._his, self._durations = los, his, durations
-        self._columns = [_by_row(c) if isinstance(c, dict) else c for c in columns]
-        self._made: dict[str, list[Figure]] = {}
-
-    def __getitem__(self, device_id: str) -> list[Figure]:
-        figures = self._made.get(device_id)
-        if figures is None:
-            j = self._row[device_id]
-            self._make({device_id: 0}, [self._rows(c, slice(j, j + 1)) for c in self._columns])
-            figures = self._made[device_id]
-        return figures
-
-    def make_all(self) -> None:
-        """Every device's figures at once (each field converted in one go)."""
-        if len(self._made) < len(self._row):
-            with _in_bulk():
-                self._make(self._row, [self._rows(c, slice(None)) for c in self._columns])
-
-    def _make(self, rows: dict[str, int], fields: list[list]) -> None:
-        for device_id, j in rows.items():
-            if device_id not in self._made:
-                self._made[device_id] = list(
-                    map(Figure, self._los, self._his, repeat(device_id), *(f[j] for f in fields))
-                )
-
-    def _rows(self, column: np.ndarray | dict | None, rows: slice) -> list[list]:
-        """The rows ``rows`` of a field as lists (NaN as None)."""
-        if column is None:
-            return [self._durations] * len(range(*rows.indices(len(self._row))))
-        if isinstance(column, dict):
-            out = []
-            for j in range(*rows.indices(len(self._row))):
-                found = [None] * len(self._los)
-                for i, at in column.get(j, {}).items():
-                    found[i] = at
-                out.append(found)
-            return out
-        values = column[rows]
-        if values.dtype.kind == "f" and np.isnan(values).any():
-            shown = values.astype(object)
-            shown[np.isnan(values)] = None
-            return shown.tolist()
-        return values.tolist()
-
-    def __contains__(self, device_id: object) -> bool:
-        return device_id in self._row
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._row)
-
-    def __len__(self) -> int:
-        return len(self._row)
-
-
-@contextmanager
-def _in_bulk() -> Iterator[None]:
-    """Objects made in bulk without the cycle collector running in between: a month by day of
-    500 devices is 15k figures, and every 700 of them started a collection that walked the young
-    objects (and now and then every object of the process), about a third of the time it took to
-    make them. Figures hold no cycles; the collector runs as usual once they are made. Left alone
-    where the process has switched it off."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-def _by_row(found: dict[tuple[int, int], datetime]) -> dict[int, dict[int, datetime]]:
-    """{(row, period): instant} as {row: {period: instant}}."""
-    rows: dict[int, dict[int, datetime]] = {}
-    for (j, i), at in found.items():
-        rows.setdefault(j, {})[i] = at
-    return rows
 
 
 def _sum(selection: Selection, figures: Sequence[Figure], *, device_id: str | None) -> Figure:
@@ -272,7 +178,7 @@ def read_series(session: Session, selection: Selection, *, flows: bool = True) -
     is_meter = np.array([d.is_grid_meter for d in taking], dtype=bool).reshape(-1, 1)
     counted_s = np.where(is_meter, 0.0, sums.covered)
     members = took > 0
-    by_device = DeviceFigures(
+    table = figure_table(
         taking,
         los,
         his,
@@ -298,6 +204,7 @@ def read_series(session: Session, selection: Selection, *, flows: bool = True) -
         ],
         duration_list,
     )
+    by_device = DeviceFigures(table)
 
     # The devices together: each sum adds the devices one after the other (rows, in order).
     counted_rows = ~is_meter

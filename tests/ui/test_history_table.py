@@ -1,0 +1,57 @@
+"""History's series frame (and so its CSV download) is made from the series' columns; it is the
+frame the figures themselves give, cell for cell, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+
+from energy_core.db import session_scope
+from energy_core.rollup import rollup_dirty_hours
+from energy_core.stats import instant_period, load_household, read_series
+from tests.factories import add_readings, make_device, make_user
+from webapp.reads import SERIES_COLUMNS, _figures_frame, figure_row, table_columns
+
+T0 = datetime(2026, 3, 2, tzinfo=UTC)
+
+
+def test_the_series_frame_from_columns_is_the_frame_of_the_figures(engine):
+    with session_scope(engine) as s:
+        user = make_user(s, price_per_kwh=0.25)
+        heater = make_device(s, user=user, device_id="heater")
+        solar = make_device(s, user=user, device_id="solar", bidirectional=True, type="solar")
+        make_device(s, user=user, device_id="silent")
+        add_readings(
+            s,
+            user=user,
+            device=heater,
+            points=[(T0 + timedelta(minutes=m), 700.0 + m % 11) for m in range(2 * 24 * 60)],
+        )
+        add_readings(
+            s,
+            user=user,
+            device=solar,
+            points=[(T0 + timedelta(hours=30, minutes=m), -900.0) for m in range(300)],
+        )
+    rollup_dirty_hours(engine)
+    timezone = "Europe/London"
+    with session_scope(engine, read_only=True) as s:
+        household = load_household(s, user_id=user.id)
+        period = instant_period(
+            T0 + timedelta(minutes=20), T0 + timedelta(days=4), timezone=timezone
+        )
+        series = read_series(s, household.select(period, granularity="day"))
+    from_columns = _figures_frame(table_columns(series.table), SERIES_COLUMNS, timezone)
+    from_figures = _figures_frame(
+        [
+            {"period_start": f.start, "period_end": f.end, "device_id": f.device_id} | figure_row(f)
+            for f in series.rows()
+        ],
+        SERIES_COLUMNS,
+        timezone,
+    )
+    assert len(from_columns) == 4 * len(series.devices) > 0
+    assert from_columns["consumption_wh"].isna().any()
+    assert from_columns["min_at"].notna().any()
+    pd.testing.assert_frame_equal(from_columns, from_figures)
