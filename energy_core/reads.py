@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import orjson
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
@@ -38,6 +40,7 @@ from energy_core.records import record_of
 from energy_core.stats import (
     COST_RULE,
     DeviceRef,
+    FigureTable,
     Household,
     Selection,
     Series,
@@ -46,6 +49,7 @@ from energy_core.stats import (
     read_series,
 )
 from energy_core.stats.now import household_now, last_seen, latest_readings
+from energy_core.stats.table import as_list
 from energy_core.types import ceil_hour, floor_hour, from_epoch_us, to_epoch_us, utcnow
 
 # Hourly statistics are computed a window at a time: at most this many (hour, device) points per
@@ -188,26 +192,9 @@ def hourly_stats(
             granularity="hour",
             timezone="UTC",
         )
-        series = read_series(session, selection, flows=False)
-        points = sorted(series.rows(), key=lambda f: (f.start, f.device_id))
-        budget -= len(points)
-        for figure in points:
-            hour = figure.start.astimezone(UTC)
-            if hour == first_hour and figure.device_id <= after_device:
-                continue
-            if not figure.has_data and not figure.sample_count:
-                continue
-            items.append(
-                HourlyStat(
-                    device_id=figure.device_id,
-                    hour_start=hour,
-                    energy=Energy.of(figure),
-                    avg_watts=figure.avg_w,
-                    min_watts=figure.min_w,
-                    max_watts=figure.max_w,
-                    sample_count=figure.sample_count,
-                )
-            )
+        table = read_series(session, selection, flows=False).table
+        budget -= table.shape[0] * table.shape[1]
+        items.extend(_hourly_items(table, first_hour, after_device))
         cursor_hour = window_end
     if len(items) > limit:
         items = items[:limit]
@@ -219,6 +206,40 @@ def hourly_stats(
     if cursor_hour < end_hour:
         return Page(items, _encode_cursor("hourly", h=to_epoch_us(cursor_hour), d=""))
     return Page(items, None)
+
+
+_ENERGY_FIELDS = [f.name for f in dataclasses.fields(Energy)]
+_HOURLY_METRICS = [*_ENERGY_FIELDS, "has_data", "sample_count", "avg_w", "min_w", "max_w"]
+
+
+def _hourly_items(table: FigureTable, first_hour: datetime, after_device: str) -> list[HourlyStat]:
+    """The cells of ``table`` that have data (or readings), hour by hour and by device id within
+    an hour, after ``after_device`` in ``first_hour``, taken from its columns (no figure of
+    each cell is made)."""
+    devices, hours = table.shape
+    rank = np.argsort(np.array(table.device_ids, dtype=object), kind="stable")
+    order = (np.arange(hours).reshape(-1, 1) * devices + rank.reshape(1, -1)).ravel()
+    columns = table.columns(_HOURLY_METRICS)
+    kept = order[(columns["has_data"] | (columns["sample_count"] != 0))[order]]
+    values = {name: as_list(column[kept]) for name, column in columns.items()}
+    items = []
+    for k in range(len(kept)):
+        hour = values["period_start"][k].astimezone(UTC)
+        device_id = values["device_id"][k]
+        if hour == first_hour and device_id <= after_device:
+            continue
+        items.append(
+            HourlyStat(
+                device_id=device_id,
+                hour_start=hour,
+                energy=Energy(**{name: values[name][k] for name in _ENERGY_FIELDS}),
+                avg_watts=values["avg_w"][k],
+                min_watts=values["min_w"][k],
+                max_watts=values["max_w"][k],
+                sample_count=values["sample_count"][k],
+            )
+        )
+    return items
 
 
 def device_stats(
