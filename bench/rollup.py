@@ -12,7 +12,9 @@ Creates a scratch database next to the given one (default ENERGY_BENCH_DATABASE_
       then rollup_dirty_hours), as it was done before;
   (b) an incremental run after one minute of new readings from every device (target < 100 ms),
       in a job process that has already run once, as a scheduler's has;
-  (c) read_series for 30 days x all devices at day granularity (target < 100 ms);
+  (c) read_series for 30 days x all devices at day granularity, taking every metric's column of
+      the 15,000 cells as a table does (target < 100 ms); --series-only also times the same read
+      taking a figure object of each cell;
 and the peak RSS of the job processes (target: flat, independent of table size). The rebuild and
 the incremental run each run in a child process, as the scheduler's job would, so their peak RSS
 is their own. The scratch database is dropped at the end, unless kept (--keep) or reused (--reuse:
@@ -293,11 +295,14 @@ def one_minute_of_readings(url: str, *, user_id: int, device_pks: list[int]) -> 
     return time.perf_counter() - started
 
 
-def time_series(url: str, *, user_id: int, repeats: int = 5) -> dict:
+def time_series(url: str, *, user_id: int, repeats: int = 5, take: str = "columns") -> dict:
     """read_series for 30 days x all devices by day: the first call's wall time, and the median
     call's wall time, this process's CPU and its database session's CPU (none on SQLite: the
-    database runs in this process)."""
+    database runs in this process). ``take``: what the caller takes of the series, every
+    metric's column of the 15,000 (device, day) cells as a table does ("columns"), or a figure
+    object of each ("figures")."""
     from energy_core.stats import instant_period, load_household, read_series
+    from energy_core.stats.table import METRICS
 
     engine = make_engine(url, pool_size=1)
     pid = None
@@ -314,7 +319,10 @@ def time_series(url: str, *, user_id: int, repeats: int = 5) -> dict:
             household = load_household(session, user_id=user_id)
             period = instant_period(start, end, timezone=household.timezone)
             series = read_series(session, household.select(period, granularity="day"))
-            points = list(series.rows())
+            if take == "figures":
+                points = list(series.rows())
+            else:
+                points = series.table.columns(METRICS)["device_id"]
         calls.append(
             (
                 time.perf_counter() - wall,
@@ -534,19 +542,21 @@ def series_only(url: str, *, rounds: int = 3) -> int:
     engine.dispose()
     print(f"on {engine.dialect.name}", flush=True)
     for _ in range(rounds):
-        series = time_series(url, user_id=user_id, repeats=7)
-        median_s, python_s, pg_s = series["median"]
-        cpu = (
-            f"CPU {python_s * 1000:.0f} ms in Python, {pg_s * 1000:.0f} ms in PostgreSQL"
-            if url.startswith("postgresql")
-            else f"CPU {python_s * 1000:.0f} ms in Python and SQLite"
-        )
-        print(
-            f"(c) read_series 30 d x all, by day: {series['points']:,} points, median "
-            f"{median_s * 1000:.0f} ms (first call {series['first_s'] * 1000:.0f} ms, target "
-            f"< 100 ms); {cpu}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
-            flush=True,
-        )
+        for take in ("columns", "figures"):
+            series = time_series(url, user_id=user_id, repeats=7, take=take)
+            median_s, python_s, pg_s = series["median"]
+            cpu = (
+                f"CPU {python_s * 1000:.0f} ms in Python, {pg_s * 1000:.0f} ms in PostgreSQL"
+                if url.startswith("postgresql")
+                else f"CPU {python_s * 1000:.0f} ms in Python and SQLite"
+            )
+            print(
+                f"(c) read_series 30 d x all, by day, as {take}: {series['points']:,} points, "
+                f"median {median_s * 1000:.0f} ms (first call {series['first_s'] * 1000:.0f} ms, "
+                f"target < 100 ms); {cpu}; load average "
+                f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+                flush=True,
+            )
     return 0
 
 
