@@ -1,6 +1,6 @@
 """The reads' SQL, for SQLite and PostgreSQL: sums of clean stored hours per span and device, the
-household's net per hour, the raw readings of a few windows, the hours that hold a device's
-extreme reading, and a reading's instant as integer microseconds."""
+raw readings of a few windows, the hours that hold a device's extreme reading, and a reading's
+instant as integer microseconds. The household's net per hour is in ``sql.nets``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Float, Integer, bindparam, text
 
 from energy_core.sql import is_sqlite
 from energy_core.sql.arrays import float_rows
-from energy_core.types import UTCDateTime, from_epoch_us, to_epoch_us
+from energy_core.types import UTCDateTime, to_epoch_us
 
 
 def reading_ts_us_sql(conn: Connection) -> str:
@@ -24,7 +24,7 @@ def reading_ts_us_sql(conn: Connection) -> str:
     return "ts" if is_sqlite(conn) else "CAST(date_part('epoch', ts) * 1000000 AS int8)"
 
 
-def _pk_list(pks: Sequence[int]) -> str:
+def pk_list(pks: Sequence[int]) -> str:
     return ", ".join(str(int(pk)) for pk in pks)
 
 
@@ -51,7 +51,7 @@ _ALL_DEVICES_SQLITE = "AND a.device_pk IN (SELECT id FROM devices WHERE user_id 
 _NAMED = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
 
 
-def _clean(dirty: bool) -> str:
+def clean_hours_sql(dirty: bool) -> str:
     return _CLEAN + _NOT_DIRTY if dirty else _CLEAN
 
 
@@ -88,7 +88,7 @@ def span_sums(
     cost more Python time than the server took to sum them."""
     if is_sqlite(conn):
         devices = (
-            f"AND a.device_pk IN ({_pk_list(device_pks)})"
+            f"AND a.device_pk IN ({pk_list(device_pks)})"
             if device_pks is not None
             else _ALL_DEVICES_SQLITE
         )
@@ -125,7 +125,7 @@ GROUP BY a.device_pk"""
             sql = f"""
 SELECT {index} AS idx, a.device_pk, {_SPAN_SUMS.format(least="min")}
 FROM hourly_aggregates a
-WHERE a.user_id = :user_id {devices} {_clean(dirty)} {within}
+WHERE a.user_id = :user_id {devices} {clean_hours_sql(dirty)} {within}
 GROUP BY a.device_pk, idx
 HAVING idx IS NOT NULL
 """
@@ -148,7 +148,7 @@ HAVING idx IS NOT NULL
                 dirty=dirty,
                 only=only,
             )
-        devices = f"AND a.device_pk IN ({_pk_list(device_pks)})" if device_pks is not None else ""
+        devices = f"AND a.device_pk IN ({pk_list(device_pks)})" if device_pks is not None else ""
         # width_bucket is a binary search over the sorted span bounds: no join at all. Every
         # column is a float8 that is never NULL (NaN: no extreme), read as one array.
         sql = f"""
@@ -157,7 +157,7 @@ SELECT CAST(width_bucket(a.hour_start, CAST(%(bounds)s AS timestamptz[])) - 1 AS
        COALESCE(MIN(a.min_watts), 'NaN'), COALESCE(MAX(a.max_watts), 'NaN'),
        CAST(SUM(a.sample_count) AS float8), SUM(least(a.consumed_wh, a.generated_wh))
 FROM hourly_aggregates a
-WHERE a.user_id = %(user_id)s {devices} {_clean(dirty)} {_only_sql(only, sqlite=False)}
+WHERE a.user_id = %(user_id)s {devices} {clean_hours_sql(dirty)} {_only_sql(only, sqlite=False)}
 GROUP BY 1, a.device_pk
 """
         sql = _NAMED.sub(r"%(\1)s", sql)
@@ -188,7 +188,7 @@ def _only_sql(
     for lo, hi, pks in only:
         term = f"a.hour_start >= {instant(lo)} AND a.hour_start < {instant(hi)}"
         if pks is not None:
-            term += f" AND a.device_pk IN ({_pk_list(pks) or 'NULL'})"
+            term += f" AND a.device_pk IN ({pk_list(pks) or 'NULL'})"
         terms.append(f"({term})")
     return f"AND ({' OR '.join(terms) or 'false'})"
 
@@ -282,130 +282,6 @@ def _span_index_sqlite(column: str, edges: Sequence[int]) -> str:
     return (
         f"CASE WHEN {column} < {int(edges[0])} OR {column} >= {int(edges[-1])} THEN NULL "
         f"ELSE {search(0, len(edges) - 1)} END"
-    )
-
-
-def hourly_nets(
-    conn: Connection,
-    *,
-    user_id: int,
-    counted_pks: Sequence[int] | None,
-    meter_pks: Sequence[int],
-    full_start: datetime,
-    full_end: datetime,
-    dirty: bool = True,
-) -> list[tuple[datetime, float, float, float, float]]:
-    """Per clean stored hour of ``[full_start, full_end)``: (hour_start, net of the counted
-    devices = consumed - generated, and the grid meters' consumed, generated and covered_s).
-    ``counted_pks`` None means all of the user's devices that are not meters; ``dirty`` as in
-    ``span_sums``."""
-    params: dict = {"user_id": user_id, "full_start": full_start, "full_end": full_end}
-    binds = [
-        bindparam("full_start", type_=UTCDateTime()),
-        bindparam("full_end", type_=UTCDateTime()),
-    ]
-    meters = _pk_list(meter_pks) if meter_pks else "NULL"
-    if counted_pks is None:
-        devices = ""
-    else:
-        devices = f"AND a.device_pk IN ({_pk_list([*counted_pks, *meter_pks]) or 'NULL'})"
-    if is_sqlite(conn):
-        return _hourly_nets_sqlite(
-            conn,
-            user_id=user_id,
-            devices=devices,
-            meters=meters if meter_pks else None,
-            where=_clean(dirty),
-            full_start=full_start,
-            full_end=full_end,
-        )
-    if meter_pks:
-        sums = f"""SUM(CASE WHEN a.device_pk IN ({meters}) THEN 0
-                ELSE a.consumed_wh - a.generated_wh END),
-       SUM(CASE WHEN a.device_pk IN ({meters}) THEN a.consumed_wh ELSE 0 END),
-       SUM(CASE WHEN a.device_pk IN ({meters}) THEN a.generated_wh ELSE 0 END),
-       SUM(CASE WHEN a.device_pk IN ({meters}) THEN a.covered_s ELSE 0 END)"""
-    else:
-        # No grid meter: the net alone, not four CASEs per stored hour that all say "not a
-        # meter" (a month of 500 devices: about 100k of them).
-        sums = "SUM(a.consumed_wh - a.generated_wh), " + ", ".join(["CAST(0 AS float8)"] * 3)
-    sql = f"""
-SELECT a.hour_start, {sums}
-FROM hourly_aggregates a
-WHERE a.user_id = :user_id {devices} {_clean(dirty)}
-GROUP BY a.hour_start
-"""
-    statement = text(sql).bindparams(*binds).columns(hour_start=UTCDateTime())
-    return [tuple(row) for row in conn.execute(statement, params)]
-
-
-def _hourly_nets_sqlite(
-    conn: Connection,
-    *,
-    user_id: int,
-    devices: str,
-    meters: str | None,
-    where: str,
-    full_start: datetime,
-    full_end: datetime,
-) -> list[tuple[datetime, float, float, float, float]]:
-    """``hourly_nets`` on SQLite (``devices`` "": all of the user's devices). For the whole
-    household the hours are summed in SQL from the index by (user, hour), which holds the
-    columns the sums need in device order within each hour (migration 0107): nothing is looked
-    up in the table and nothing is sorted.
-
-    For some of the devices, the stored hours are read along the primary key, one device's run
-    after another, and summed per hour here: by the index, each of its entries for the range
-    would be filtered by device, and by the key SQLite has no hashed GROUP BY (it sorted every
-    stored hour). Either way each hour's sums add its devices in the order of their keys."""
-    params = {
-        "user_id": user_id,
-        "full_start": to_epoch_us(full_start),
-        "full_end": to_epoch_us(full_end),
-    }
-    if meters is None:
-        values = ["a.consumed_wh - a.generated_wh"]
-    else:
-        values = [
-            f"CASE WHEN a.device_pk IN ({meters}) THEN 0 ELSE a.consumed_wh - a.generated_wh END",
-            *(
-                f"CASE WHEN a.device_pk IN ({meters}) THEN a.{column} ELSE 0 END"
-                for column in ("consumed_wh", "generated_wh", "covered_s")
-            ),
-        ]
-    driver = conn.connection.driver_connection
-    if not devices:
-        sums = [f"SUM({value})" for value in values]
-        sums += ["0.0"] * (4 - len(sums))
-        sql = (
-            f"SELECT a.hour_start, {', '.join(sums)} FROM hourly_aggregates a "
-            f"WHERE a.user_id = :user_id {where} GROUP BY a.hour_start"
-        )
-        return [(from_epoch_us(row[0]), *row[1:]) for row in driver.execute(sql, params)]
-    sql = (
-        f"SELECT a.hour_start, {', '.join(values)} FROM hourly_aggregates a "
-        f"WHERE a.user_id = :user_id {devices} {where}"
-    )
-    # The driver's own rows (plain tuples): 100k Row objects would cost more than the sums.
-    rows = driver.execute(sql, params).fetchall()
-    if not rows:
-        return []
-    width = len(rows[0])
-    table = np.fromiter(
-        chain.from_iterable(rows), dtype=np.float64, count=len(rows) * width
-    ).reshape(-1, width)
-    # Instants are whole microseconds below 2**53: exact as floats.
-    hours, at = np.unique(table[:, 0].astype(np.int64), return_inverse=True)
-    per_hour = [np.bincount(at, weights=table[:, k], minlength=len(hours)) for k in range(1, width)]
-    zeros = np.zeros(len(hours))
-    while len(per_hour) < 4:
-        per_hour.append(zeros)
-    return list(
-        zip(
-            [from_epoch_us(int(us)) for us in hours],
-            *(column.tolist() for column in per_hour),
-            strict=True,
-        )
     )
 
 

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from energy_core.energy import summarize_step
 from energy_core.sql import reads as sql
+from energy_core.sql.nets import hourly_nets
 from energy_core.stats.days import stored_span_sums
 from energy_core.stats.figures import Extremes, Figure
 from energy_core.stats.money import price_flows
@@ -276,7 +277,7 @@ def add_stored_hours(
         return False
     counted_pks = None if everyone and not meters else sorted(d.pk for d in counted)
     starts = [s.lo for s in spans]
-    for hour, net, meter_import, meter_export, meter_covered in sql.hourly_nets(
+    for hour, net, meter_import, meter_export, meter_covered in hourly_nets(
         conn,
         user_id=selection.user_id,
         counted_pks=counted_pks,

@@ -154,7 +154,7 @@ def _hourly_indexes(engine) -> set[str]:
 
 
 def test_hourly_flows_index_upgrade_keeps_the_household_nets_per_hour(engine):
-    from energy_core.sql.reads import hourly_nets
+    from energy_core.sql.nets import hourly_nets
 
     user, fridge = seed_device(engine, [(T0 + timedelta(minutes=m), 90.0) for m in range(150)])
     with session_scope(engine) as s:

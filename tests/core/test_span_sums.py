@@ -15,6 +15,7 @@ from energy_core.db import session_scope
 from energy_core.models import DirtyHour, HourlyAggregate
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.sql import reads
+from energy_core.sql.nets import hourly_nets
 from energy_core.types import ceil_hour, floor_hour
 from tests.factories import add_readings, make_device, make_user
 
@@ -170,7 +171,7 @@ def test_household_nets_are_the_stored_hours_summed_per_hour_for_all_or_listed_d
         # All of the household's devices (on SQLite, summed from the index by hour), and the
         # same devices listed one by one (read along the primary key and summed here).
         found = [
-            reads.hourly_nets(
+            hourly_nets(
                 s.connection(),
                 user_id=user_id,
                 counted_pks=counted_pks,
