@@ -137,6 +137,14 @@ def answer_runs(ctx: ToolContext, q: Question, call: Call) -> str:
         return _starts(q, r, span, name, counted + rule)
     if q.run_view == "end":
         return _ends(r, span, name, counted + rule)
+    if q.run_view == "last":
+        last = r["last"]
+        same_day = last["end"][:10] == last["start"][:10]
+        until = f"{datetime.fromisoformat(last['end']):%H:%M}" if same_day else clock(last["end"])
+        return (
+            f"The last run of {name} {span} began {clock(last['start'])} and lasted "
+            f"{_duration(last['minutes'] / 60)}, until {until}, using {kwh(last['energy_wh'])}."
+        ) + coverage_note(r["coverage"])
     out = (
         f"{counted}{rule}. One run used **{kwh(per['energy_wh'])}** on average and lasted about "
         f"{_duration(per['minutes'] / 60)}"

@@ -240,6 +240,13 @@ class _Builder:
         end = local_midnight(self.today, self.tz).replace(hour=last)
         return self._make(start, end, "last night", "day")
 
+    def night_of(self, day: date, label: str) -> Period:
+        """The night that begins on ``day``: 22:00 that day to 06:00 the next (cut at now)."""
+        first, last = TIMES_OF_DAY["night"]
+        start = local_midnight(day, self.tz).replace(hour=first)
+        end = local_midnight(day + timedelta(days=1), self.tz).replace(hour=last)
+        return self._make(start, end, label, "day")
+
     def weekend(self, qualifier: str) -> Period:
         # The most recent Saturday that starts a weekend already begun (this weekend includes
         # today when today is a Saturday or Sunday).
@@ -521,6 +528,21 @@ def _combine_ranges(text: str, found: list[PeriodMention], b: _Builder) -> list[
         out.append(mention)
         i += 1
     return out
+
+
+def night_after(
+    mention: PeriodMention, text: str, *, now: datetime, timezone: str
+) -> Period | None:
+    """ "Saturday night", "Monday night": the night that begins that day (22:00 to 06:00 the
+    next morning), not that day's night hours (which hold the night before's end)."""
+    period = mention.period
+    if period.kind != "day" or period.length != 1:
+        return None
+    if not re.match(r"\s+night\b", text[mention.span[1] :]):
+        return None
+    b = _Builder(now=now, tz=ZoneInfo(timezone))
+    day = period.start.astimezone(b.tz).date()
+    return b.night_of(day, f"{day:%A} night, {day:%-d %B %Y}")
 
 
 def find_time_of_day(text: str) -> tuple[str | None, tuple[int, int] | None]:

@@ -113,7 +113,7 @@ class Question:
     energy_level: tuple[float, bool] | None = None
     money_level: tuple[float, bool] | None = None  # the same with a cost ("over £50?")
     # runs: what is asked of them (what one costs, when they start or end, how many, how long)
-    run_view: Literal["cost", "start", "end", "count", "time"] = "cost"
+    run_view: Literal["cost", "start", "end", "count", "time", "last"] = "cost"
     notes: list[str] = field(default_factory=list)  # said about the reading of the question
     # What could not be resolved, for the answer to say so.
     problem: str | None = None

@@ -20,7 +20,13 @@ from zoneinfo import ZoneInfo
 from energy_core.chat.devices import STOPWORDS, Match, find_devices_in_text, fold
 from energy_core.chat.names import APPLIANCES, close_devices, unknown_names
 from energy_core.chat.period_words import MONTHS, SEASONS, WEEKDAYS
-from energy_core.chat.periods import Period, PeriodError, find_periods, find_times_of_day
+from energy_core.chat.periods import (
+    Period,
+    PeriodError,
+    find_periods,
+    find_times_of_day,
+    night_after,
+)
 from energy_core.chat.question import Kind, Option, Question, Target
 from energy_core.chat.render import plain_name
 from energy_core.chat.tools import ToolContext
@@ -66,7 +72,8 @@ CARBON = _rx(r"\b(co2|co₂|carbon|emissions?|emit(s|ted)?|greenhouse)\b")
 ALL_TIME = _rx(
     r"\bsince (it|they|we|i)( was| were| got| have been| has been)? (installed|set up|added|"
     r"connected|fitted|started|began)\b|\ball[- ]time\b|\bever\b|\bsince (the )?(start|"
-    r"beginning)\b|\bsince (monitoring|records|the readings) (began|started)\b"
+    r"beginning)\b|\bsince (monitoring|records|the readings) (began|started)\b|"
+    r"\bsince (installation|install|it was put in|setup|set-up|day one|we got it|i got it)\b"
 )
 # A heat pump's efficiency needs the heat it gives, which no meter here reads.
 # (An efficiency only of a heat pump: "the efficiency of my solar panels" is not this question.)
@@ -219,7 +226,9 @@ PEAK = _rx(
 )
 AVG_POWER = _rx(
     r"\baverage (power|draw|load|watts|wattage)\b|\bmean power\b|\bhow many watts\b|"
-    r"\bpower draw\b|\bdraws?\b|\bdrawing\b|\bin watts\b|\bwattage\b"
+    r"\bpower draw\b|\bdraws?\b|\bdrawing\b|\bin watts\b|\bwattage\b|"
+    # energy per hour is average power: 1 kWh an hour is 1 kW
+    r"\b(per|an|each|every|a) hour\b(?! ago)|\bhourly average\b"
 )
 PROFILE = _rx(
     r"\busually\b|\btypical(ly)?\b|\bnormally\b|\bgenerally\b|\btend to\b|\bon a normal\b|"
@@ -348,7 +357,7 @@ VOCABULARY = frozenset(
     summary summarise summarize overview recap report review highlights sun costly economical
     wash washes cycle cycles load loads runs session sessions laundry exceed exceeded above
     best worst eating hog hogs annual annually yearly different unusual odd stop stops
-    stopped finish finishes finished end ends ended
+    stopped finish finishes finished end ends ended installation
     below under threshold stretch often times start starts started itself themselves worth
     payback
     """.split()
@@ -512,6 +521,13 @@ def understand(ctx: ToolContext, question: str) -> Question:
             masked = _blank(masked, [clock.span()])
         else:
             masked = _blank(masked, [clock.span()]) + f" {part}"
+    nights = [night_after(m, masked, now=ctx.now, timezone=ctx.timezone) for m in mentions]
+    if len(mentions) == 1 and nights[0] is not None:
+        # "Saturday night": that night as a period of its own, not Saturday's night hours.
+        mentions = [replace(mentions[0], period=nights[0])]
+        end = mentions[0].span[1]
+        night = re.match(r"\s+night\b", masked[end:])
+        masked = _blank(masked, [(end, end + night.end())])
     times = find_times_of_day(masked)
     if clock_hours is not None:
         times = [(clock_hours, clock.span())]
@@ -694,7 +710,15 @@ def _clock_ends(match: re.Match[str]) -> tuple[tuple[int, int], tuple[int, int]]
     elif g[6] is not None:
         h1, m1, a1, h2, m2, a2 = g[6:12]
     else:
-        return None
+        # One time on the hour ("at 7pm", "at 19:00"): the hour it begins.
+        single = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?\s*(am|pm)?", match.group(0).strip())
+        if single is None or single.group(2) not in (None, "00"):
+            return None
+        hour = int(single.group(1))
+        if hour > 24 or (single.group(3) and not 1 <= hour <= 12):
+            return None
+        hour = {"pm": hour % 12 + 12, "am": hour % 12}.get(single.group(3) or "", hour) % 24
+        return (hour, 0), (hour + 1, 0)
     h1, h2, m1, m2 = int(h1), int(h2), int(m1 or 0), int(m2 or 0)
     if h1 > 24 or h2 > 24 or m1 > 59 or m2 > 59:
         return None

@@ -44,7 +44,8 @@ CHEAPEST_TIME = _rx(
     r"\b(cheapest|cheaper|best|cheap) (hour|slot)s? to (run|use|charge|start|put on|switch on|"
     r"turn on|do)\b|"
     r"\bwhen (is|are|'s) (electricity|power|energy|it|the price|my price) (cheap|cheapest|lowest)|"
-    r"\bwhen should (i|we) (run|use|charge|start|put on|switch on|turn on)\b"
+    r"\bwhen should (i|we) (run|use|charge|start|put on|switch on|turn on)\b|"
+    r"\b(which|what) (hours?|times?)( of (the )?day)? (is|are) (the )?(cheapest|cheaper|cheap)\b"
 )
 MONTHS_BACK = _rx(
     r"\b(?:last|past|previous)\s+(\d{1,2}|two|three|four|five|six|nine|twelve)\s+months?\b"

@@ -129,11 +129,21 @@ def asks_runs(text: str) -> bool:
     """Whether ``text`` asks about a level or an appliance's runs (before any other reading)."""
     return bool(
         level_w(text)
+        or LAST_RUN.search(text)
         or START_TIME.search(text)
         or PER_RUN.search(text)
         or HOW_MANY_RUNS.search(text)
         or HOW_LONG.search(text)
     )
+
+
+# The latest run: "when did the washing machine last run", "when was the last wash".
+LAST_RUN = re.compile(
+    r"\bwhen (did|was|were)\b.{0,40}\blast (run|ran|used|on|go on|went on|wash\w*|charg\w*|"
+    r"cycle|switched on|turned on)\b|\bwhen (was|is) (the|my) (last|latest|most recent) "
+    r"(wash|charge|charging session|run|cycle|load)\b",
+    re.IGNORECASE,
+)
 
 
 def runs_question(text: str, q: Question, devices: list[DeviceRef]) -> bool:
@@ -144,7 +154,8 @@ def runs_question(text: str, q: Question, devices: list[DeviceRef]) -> bool:
         q.threshold_w, q.below = level
         return True
     asks_runs = (
-        START_TIME.search(text)
+        LAST_RUN.search(text)
+        or START_TIME.search(text)
         or PER_RUN.search(text)
         or HOW_MANY_RUNS.search(text)
         or HOW_LONG.search(text)
@@ -154,6 +165,9 @@ def runs_question(text: str, q: Question, devices: list[DeviceRef]) -> bool:
             return q.kind == "unknown_name"
     if not q.target.devices:
         return False  # the runs of an appliance: a household does not "go on"
+    if LAST_RUN.search(text):
+        q.kind, q.run_view = "runs", "last"
+        return True
     started = START_TIME.search(text)
     if started:
         ends = re.search(r"\b(off|finish\w*|end(s|ed)?|stop\w*)\b", started.group(0))
