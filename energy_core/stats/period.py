@@ -181,10 +181,13 @@ def describe_range(start: datetime, end: datetime) -> str:
         last = end_l - timedelta(days=1)
         if last.date() == start_l.date():
             return start_l.strftime("%a %-d %b %Y")
-        return f"{start_l.strftime('%a %-d %b')} - {last.strftime('%a %-d %b %Y')}"
+        # The start's year only where it is not the end's ("Thu 25 Dec 2025 - Thu 1 Jan 2026").
+        first = "%a %-d %b %Y" if start_l.year != last.year else "%a %-d %b"
+        return f"{start_l.strftime(first)} - {last.strftime('%a %-d %b %Y')}"
     if start_l.date() == end_l.date():
         return f"{start_l.strftime('%a %-d %b %Y %H:%M')}-{end_l.strftime('%H:%M')}"
-    return f"{start_l.strftime('%a %-d %b %H:%M')} - {end_l.strftime('%a %-d %b %Y %H:%M')}"
+    first = "%a %-d %b %Y %H:%M" if start_l.year != end_l.year else "%a %-d %b %H:%M"
+    return f"{start_l.strftime(first)} - {end_l.strftime('%a %-d %b %Y %H:%M')}"
 
 
 def format_duration(length: timedelta) -> str:

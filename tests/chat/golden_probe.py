@@ -217,7 +217,7 @@ PROBE_CASES: list[Case] = [
         "how much did we use from Christmas to New Year",
         "energy_usage",
         lambda o: {"consumption_wh": None},
-        lambda o: ["no readings", "Thu 25 Dec - Thu 1 Jan 2026"],
+        lambda o: ["no readings", "Thu 25 Dec 2025 - Thu 1 Jan 2026"],
     ),
     energy("dates", "usage in the first week of november", day(11, 1), day(11, 8)),
     energy("dates", "how much did I use in week 47", day(11, 16), day(11, 23)),

@@ -13,6 +13,7 @@ from energy_core.stats.period import (
     PeriodError,
     buckets,
     days_period,
+    describe_range,
     preset_period,
     rolling_period,
 )
@@ -121,3 +122,19 @@ def test_a_period_needs_aware_instants_in_order():
         Period(start=datetime(2026, 1, 1), end=datetime(2026, 1, 2))
     with pytest.raises(PeriodError):
         Period(start=local(2026, 1, 2), end=local(2026, 1, 1))
+
+
+def test_a_range_across_new_year_gives_the_year_of_both_ends():
+    london = ZoneInfo("Europe/London")
+    days = describe_range(
+        datetime(2025, 12, 25, tzinfo=london), datetime(2026, 1, 2, tzinfo=london)
+    )
+    times = describe_range(
+        datetime(2025, 12, 2, 10, 15, tzinfo=london), datetime(2026, 12, 2, 10, 15, tzinfo=london)
+    )
+    assert days == "Thu 25 Dec 2025 - Thu 1 Jan 2026"
+    assert times == "Tue 2 Dec 2025 10:15 - Wed 2 Dec 2026 10:15"
+    assert (
+        describe_range(datetime(2026, 11, 23, tzinfo=london), datetime(2026, 11, 30, tzinfo=london))
+        == "Mon 23 Nov - Sun 29 Nov 2026"
+    )
