@@ -244,6 +244,11 @@ HABITUAL = _rx(
     r"\b(of the day|typical(ly)?|usually|normally|generally|on average|tend to|on a normal)\b"
 )
 WEEKDAY_WEEKEND = _rx(r"\bweekdays?\b.*\bweekends?\b|\bweekends?\b.*\bweekdays?\b|\bweekends\b")
+# "Was the heat pump busier on the weekend?": weekend days against weekdays, not one weekend.
+BUSIER_AT_WEEKENDS = _rx(
+    r"\b(busier|quieter|more|less|higher|lower)\b.{0,30}\b(on|at|over) (the )?weekends?\b"
+    r"(?!.*\b(than|versus|vs|compared)\b)"
+)
 EXTREME_PERIOD = _rx(
     r"\b(which|what) (day|week|month|hour)\b|"
     r"\b(most|least) expensive (day|week|month|hour)\b|"
@@ -599,6 +604,9 @@ def understand(ctx: ToolContext, question: str) -> Question:
 
     q.target = _target(exact)
     q.sides = _distinct_sides(exact, q)
+    if BUSIER_AT_WEEKENDS.search(text) and all(m.kind == "weekend" for m in mentions):
+        q.kind, q.periods, q.grouping = "profile", [], "weekday"
+        return q
     if runs_question(text, q, ctx.devices):
         _details(text, rest, q)
         return q

@@ -38,6 +38,7 @@ from tests.chat.golden_cases import (
     refused,
     unknown,
     versus,
+    weekday_weekend,
 )
 from tests.chat.golden_oracle import CONSUMERS, Oracle
 
@@ -378,6 +379,8 @@ PROBE_CASES: list[Case] = [
         YESTERDAY + timedelta(hours=20),
     ),
     clock_hours("how much did I use at 7pm last week", LAST_WEEK, THIS_WEEK, [19]),
+    weekday_weekend("was the heat pump busier on the weekend", HEAT),
+    weekday_weekend("did I use more on the weekend"),
     last_run("when did the washing machine last run", WASHER),
     last_run("when was the last wash", WASHER),
     last_run("when was the last charge of the car", EV),
