@@ -119,7 +119,8 @@ def headline(view: HistoryView, *, currency: str, previous: Period) -> None:
         [
             Figure(label, value, help_text, delta=change, delta_color=color)
             for label, value, change, color, help_text in cells
-        ]
+        ],
+        key="history_figures",
     )
     consumption = rows.loc["consumption_wh"]
     if consumption["previous_comparable"]:

@@ -1,6 +1,8 @@
-"""Rows of figures and tiles that fit the screen: side by side on a desktop, two a line on a
-phone. Streamlit's columns stack one a line below 640 px, which put a page's figures one under the
-other and its first chart below the fold of a phone; a wrapping row keeps two a line there."""
+"""Rows of figures, grids of tiles and bars of filters that fit the screen: side by side on a
+desktop, two a line on a phone. Streamlit's columns stack one a line below 640 px, which put a
+page's figures and filters one under the other and its first figure or chart below the fold of a
+phone. A keyed container (Streamlit gives it the class ``st-key-<key>``) takes a few lines of CSS
+for the phone's width; nothing else of the page is styled."""
 
 from __future__ import annotations
 
@@ -10,6 +12,11 @@ from dataclasses import dataclass
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
+
+# Streamlit's own breakpoint: below it, columns stack and the sidebar folds away.
+PHONE_MAX_PX = 640
+# The gap of a container with gap="small".
+SMALL_GAP = "1rem"
 
 
 @dataclass(frozen=True)
@@ -25,9 +32,30 @@ class Figure:
     note: str | None = None
 
 
-def figure_row(figures: Sequence[Figure]) -> None:
-    """``figures`` side by side, each the same width, wrapping on a narrow screen."""
-    with st.container(horizontal=True, gap="small"):
+def _style(css: str) -> None:
+    # A <style> alone takes no room on the page.
+    st.html(f"<style>{css}</style>")
+
+
+def _figures_style(key: str) -> None:
+    """The figures of a line are as tall as the tallest (one with a change under it), and below
+    the phone breakpoint each takes half the line whatever its content: a narrow figure no longer
+    makes three a line, and a wide one no longer takes a line alone. A last figure alone on its
+    line takes the whole line."""
+    _style(
+        f".st-key-{key} {{ align-items: stretch !important; }}"
+        f' .st-key-{key} > div > [data-testid="stMetric"] {{ height: 100%; }}'
+        f" @media (max-width: {PHONE_MAX_PX}px) {{ .st-key-{key} > div "
+        f"{{ flex: 1 1 calc(50% - {SMALL_GAP} / 2) !important; min-width: 0 !important; }} }}"
+    )
+
+
+def figure_row(figures: Sequence[Figure], *, key: str, border: bool = True) -> None:
+    """``figures`` side by side on a desktop (wrapping where they do not fit), two a line on a
+    phone. ``key`` names the row; two rows of one page need two keys. ``border=False`` for
+    figures inside a bordered card."""
+    _figures_style(key)
+    with st.container(horizontal=True, gap="small", key=key):
         for figure in figures:
             with st.container(width="stretch", gap=None) if figure.note else nullcontext():
                 st.metric(
@@ -36,21 +64,34 @@ def figure_row(figures: Sequence[Figure]) -> None:
                     delta=figure.delta,
                     delta_color=figure.delta_color,
                     help=figure.help,
-                    border=True,
+                    border=border,
                     width="stretch",
                 )
                 if figure.note:
                     st.caption(figure.note)
 
 
-def tile_rows(count: int, *, per_row: int) -> Iterator[DeltaGenerator]:
-    """``count`` bordered tiles, ``per_row`` a line on a desktop and two a line on a phone; yields
-    each tile's container. The last line keeps the width of the others."""
-    for start in range(0, count, per_row):
-        with st.container(horizontal=True, gap="small"):
-            for n in range(start, start + per_row):
-                if n < count:
-                    yield st.container(border=True, width="stretch")
-                else:
-                    # An empty slot holds the place of a missing tile on a desktop's last line.
-                    st.container(width="stretch", height=1)
+def tile_grid(count: int, *, per_row: int, key: str) -> Iterator[DeltaGenerator]:
+    """``count`` bordered tiles of one width, ``per_row`` a line on a desktop and two a line on a
+    phone, each line as tall as its tallest tile, with each tile's last element (a link, say) at
+    its foot, level with its neighbours'; yields each tile's container. (Rows of columns gave the
+    last line's tiles another width, and a placeholder for a missing tile showed as an empty
+    box.)"""
+    _style(
+        f".st-key-{key} {{ display: grid !important; align-items: stretch; "
+        f"grid-template-columns: repeat({per_row}, minmax(0, 1fr)); gap: {SMALL_GAP}; }}"
+        f" .st-key-{key} > div > div {{ height: 100%; }}"
+        f" .st-key-{key} > div > div > :last-child {{ margin-top: auto; }}"
+        f" @media (max-width: {PHONE_MAX_PX}px) {{ .st-key-{key} "
+        "{ grid-template-columns: repeat(2, minmax(0, 1fr)); } }"
+    )
+    grid = st.container(key=key)
+    for _ in range(count):
+        yield grid.container(border=True)
+
+
+def filter_bar(key: str) -> DeltaGenerator:
+    """A line of filters that wraps where they do not fit: one line on a desktop, two or three
+    on a phone instead of one filter a line. Give the short pickers a fixed ``width`` and the
+    others ``width="stretch"``."""
+    return st.container(horizontal=True, gap="small", key=key, vertical_alignment="bottom")

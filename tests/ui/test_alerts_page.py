@@ -4,6 +4,7 @@ saved; the sidebar's count; nothing of another household."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC
 
 import pytest
@@ -56,8 +57,13 @@ def test_the_page_explains_the_alert_with_its_figures_and_chart(home):
         "Offline after": "90 min",
         "Usual reporting interval": "1,800 s",
     }
-    # The evidence chart, in the fridge's own colour (the same on every page).
-    assert "Kitchen Fridge: average power per hour" in text
+    # The evidence chart, in the fridge's own colour (the same on every page), its title in the
+    # page's text above it, where a phone's width wraps it: Vega cut its own title to the chart's
+    # width ("Energy cost so far this period, day by d…").
+    title = "**Kitchen Fridge: average power per hour**"
+    assert title in [m.value.replace("\\", "") for m in at.markdown]
+    (chart,) = at.get("vega_lite_chart")
+    assert "title" not in json.loads(chart.proto.spec)
     colour = device_colors(loaders.load_devices(mine))["kitchen-fridge"]
     assert colour in text
     assert "Device offline (1)" in [s.value for s in at.subheader]

@@ -10,6 +10,7 @@ import streamlit as st
 
 from webapp import auth
 from webapp.downloads import csv_download, section
+from webapp.layout import Figure, figure_row
 from webapp.loaders import STATUS_TTL_S, database_guard, load_system_status, now_utc
 from webapp.units import format_duration, format_when
 
@@ -33,12 +34,17 @@ def mqtt_bridge(bridge: dict | None, *, tz: ZoneInfo, now) -> None:  # noqa: ANN
     stale = bridge["age_s"] > 60
     state = "Not reporting" if stale else ("Connected" if bridge["connected"] else "Reconnecting")
     lag = bridge["lag_s"]
-    cols = st.columns(5)
-    cols[0].metric("Bridge", state)
-    cols[1].metric("Messages stored", f"{bridge['stored']:,}", help="since the bridge started")
-    cols[2].metric("Received", f"{bridge['received']:,}")
-    cols[3].metric("Lag", "—" if lag is None else f"{lag:,.2f} s", help="arrival to commit")
-    cols[4].metric("Waiting", f"{bridge['backlog']:,}", help="received, not yet stored")
+    figure_row(
+        [
+            Figure("Bridge", state),
+            Figure("Messages stored", f"{bridge['stored']:,}", "since the bridge started"),
+            Figure("Received", f"{bridge['received']:,}"),
+            Figure("Lag", "—" if lag is None else f"{lag:,.2f} s", "arrival to commit"),
+            Figure("Waiting", f"{bridge['backlog']:,}", "received, not yet stored"),
+        ],
+        key="bridge_figures",
+        border=False,
+    )
     st.caption(
         f"Reported {format_when(bridge['reported_at'], tz=tz, now=now)}; started "
         f"{format_when(bridge['started_at'], tz=tz, now=now)}; {bridge['ignored']:,} messages "
@@ -94,8 +100,9 @@ def main() -> None:
             "Raw readings stored (an estimate on PostgreSQL for big tables).",
         ),
     ]
-    for column, (label, value, help_text) in zip(st.columns(len(cells)), cells, strict=True):
-        column.metric(label, value, help=help_text, border=True)
+    figure_row(
+        [Figure(label, value, help_text) for label, value, help_text in cells], key="status_figures"
+    )
 
     if rollup is None:
         st.warning(

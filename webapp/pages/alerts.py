@@ -22,7 +22,9 @@ from webapp import auth
 from webapp.actions import FAILED, flash, show_flash, submit
 from webapp.alerts_view import clear_alert_caches, evidence_chart, load_alert_settings, load_alerts
 from webapp.downloads import csv_download
+from webapp.layout import Figure, figure_row
 from webapp.loaders import database_guard, load_devices, now_utc
+from webapp.units import markdown_literal
 
 PAGE = "alerts"
 STATES = {"Open": "open", "Last 7 days": "recent", "All": "all"}
@@ -61,11 +63,17 @@ def alert_card(user_id: int, alert: dict, devices: pd.DataFrame) -> None:
             head.badge("Muted", icon=":material/notifications_off:", color="gray")
         st.write(alert["explanation"])
         shown = [f for f in alert["evidence"]["figures"] if f["label"] != "Last seen"]
-        cols = st.columns(max(len(shown), 1))
-        for col, figure in zip(cols, shown, strict=False):
-            col.metric(figure["label"], figure_text(figure))
+        if shown:
+            figure_row(
+                [Figure(f["label"], figure_text(f)) for f in shown],
+                key=f"alert-{alert['id']}-figures",
+                border=False,
+            )
         chart = evidence_chart(alert, devices)
         if chart is not None:
+            # The title above the chart wraps on a phone; Vega's own title was cut to the
+            # chart's width ("Energy cost so far this period, day by d…").
+            st.markdown(f"**{markdown_literal(alert['evidence']['chart']['title'])}**")
             st.altair_chart(chart, use_container_width=True)
         times = f"Opened {alert['opened_at'][:16].replace('T', ' ')} UTC"
         if alert["resolved_at"]:

@@ -226,9 +226,10 @@ def metrics(view: DeviceView, *, currency: str, tz: tzinfo, now: datetime) -> No
         ),
         ("Cost", format_money(figure["cost"], currency), None, GLOSSARY["cost"]),
     ]
-    for cells in (first, second):
+    for n, cells in enumerate((first, second)):
         figure_row(
-            [Figure(label, value, help_text, note=when) for label, value, when, help_text in cells]
+            [Figure(label, value, help_text, note=when) for label, value, when, help_text in cells],
+            key=f"device_figures_{n}",
         )
     st.caption(view.cost_rule)
 

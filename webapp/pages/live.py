@@ -20,7 +20,7 @@ from webapp.charts import (
     power_unit,
 )
 from webapp.downloads import csv_download, section
-from webapp.layout import Figure, figure_row, tile_rows
+from webapp.layout import Figure, figure_row, tile_grid
 from webapp.loaders import OVERVIEW_TTL_S, DatabaseUnavailable, load_devices, now_utc
 from webapp.notices import no_devices
 from webapp.reads import LiveView, load_overview, load_recent_power
@@ -86,7 +86,7 @@ def household_metrics(view: LiveView, *, currency: str) -> None:
             )
         )
     figures.append(Figure("Cost today", format_money(today["cost"], currency), GLOSSARY["cost"]))
-    figure_row(figures)
+    figure_row(figures, key="live_figures")
 
 
 def recent_chart(
@@ -170,7 +170,7 @@ def device_tiles(
     devices: pd.DataFrame, *, user: auth.SignedInUser, now: datetime, tz: tzinfo
 ) -> None:
     last_seen = devices["last_seen_at"].fillna(devices["reading_at"])
-    tiles = tile_rows(len(devices), per_row=TILES_PER_ROW)
+    tiles = tile_grid(len(devices), per_row=TILES_PER_ROW, key="live_tiles")
     for tile, (index, device) in zip(tiles, devices.iterrows(), strict=True):
         with tile:
             status = status_label(device)
@@ -178,14 +178,16 @@ def device_tiles(
             room = " · ".join(p for p in (device["location"], format_type(device["type"])) if p)
             st.caption(markdown_literal(room) or " ")
             power = device["power_w"]
-            value, badge = st.columns([3, 2], vertical_alignment="center")
-            value.markdown(
-                f"<span style='font-size:1.6rem;font-weight:600;color:"
-                f"{GENERATED_COLOR if (power or 0) < 0 else USED_COLOR}'>"
-                f"{format_power(power)}</span>",
-                unsafe_allow_html=True,
-            )
-            with badge:
+            # The status goes under the power where the tile is too narrow for both (columns
+            # of fixed shares cut it to "On…" in four tiles a line on a laptop).
+            with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+                st.markdown(
+                    f"<span style='font-size:1.6rem;font-weight:600;color:"
+                    f"{GENERATED_COLOR if (power or 0) < 0 else USED_COLOR}'>"
+                    f"{format_power(power)}</span>",
+                    unsafe_allow_html=True,
+                    width="content",
+                )
                 st.badge(
                     status,
                     icon={

@@ -30,6 +30,7 @@ from energy_core.tariffs import (
 )
 from webapp import auth
 from webapp.actions import FAILED, flash, show_flash, submit
+from webapp.layout import Figure, figure_row
 from webapp.loaders import database_guard, load_users, now_utc, read_session
 from webapp.units import format_money
 
@@ -99,20 +100,25 @@ def bill_section(user_id: int) -> None:
     cur = household.currency
     current, last = summary.current, summary.last
     st.subheader("Bill", anchor=False)
-    cols = st.columns(4)
-    cols[0].metric("This period so far", format_money(current.total, cur))
-    cols[1].metric(
-        "Projected for the period",
-        format_money(summary.projected_total, cur),
-        help=f"Projection: {PROJECTION_METHOD}.",
-    )
-    cols[2].metric("Last period", _bill_total(last, cur))
     year = summary.last_year
-    cols[3].metric(
-        "Same days last year",
-        _bill_total(year, cur),
-        help=f"{year.first_day:%-d %b %Y} to {year.last_day:%-d %b %Y}, at the tariff valid then"
-        + ("." if year.has_readings else "; no reading covers those days."),
+    figure_row(
+        [
+            Figure("This period so far", format_money(current.total, cur)),
+            Figure(
+                "Projected for the period",
+                format_money(summary.projected_total, cur),
+                f"Projection: {PROJECTION_METHOD}.",
+            ),
+            Figure("Last period", _bill_total(last, cur)),
+            Figure(
+                "Same days last year",
+                _bill_total(year, cur),
+                f"{year.first_day:%-d %b %Y} to {year.last_day:%-d %b %Y}, at the tariff valid "
+                "then" + ("." if year.has_readings else "; no reading covers those days."),
+            ),
+        ],
+        key="bill_figures",
+        border=False,
     )
     st.caption(
         f"This period: {current.first_day:%-d %b} to {current.last_day:%-d %b %Y} "
