@@ -24,6 +24,7 @@ from webapp.history_view import (
     power_chart,
     shares_chart,
 )
+from webapp.layout import filter_bar
 from webapp.loaders import database_guard, hour_ceil
 from webapp.reads import load_heatmap, load_history
 from webapp.units import format_last_seen
@@ -35,6 +36,10 @@ MAX_HOUR_DAYS = 31
 # caption): a typical week, and a bounded cost however long the period.
 HEATMAP_DAYS = 56
 GLOSSARY_PAGE = "pages/glossary.py"
+# The pickers of a word or two keep their width; the rooms and devices take the rest of the line.
+RANGE_WIDTH_PX = 160
+DAYS_WIDTH_PX = 220
+GRANULARITY_WIDTH_PX = 120
 
 # --- the filters, in the page address ----------------------------------------------------------
 # ?range=last_7_days&granularity=day&rooms=Kitchen,Garage&devices=fridge-kitchen
@@ -78,6 +83,7 @@ def choose_period(tz: ZoneInfo, now: datetime) -> tuple[Period, dict[str, str | 
         index=list(PRESETS).index("last_7_days"),
         format_func=PRESETS.get,
         key="history_range",
+        width=RANGE_WIDTH_PX,
     )
     if preset != "custom":
         address = {"range": preset, "from": None, "to": None}
@@ -87,7 +93,9 @@ def choose_period(tz: ZoneInfo, now: datetime) -> tuple[Period, dict[str, str | 
         first = _day(st.query_params.get("from", "")) or today - timedelta(days=13)
         last = _day(st.query_params.get("to", "")) or today
         st.session_state["history_days"] = (min(first, today), min(last, today))
-    picked = st.date_input("Days", max_value=today, format="YYYY-MM-DD", key="history_days")
+    picked = st.date_input(
+        "Days", max_value=today, format="YYYY-MM-DD", key="history_days", width=DAYS_WIDTH_PX
+    )
     days = picked if isinstance(picked, tuple | list) else (picked,)
     first = days[0]
     last = days[1] if len(days) > 1 else days[0]
@@ -102,19 +110,19 @@ def choose_devices(devices: pd.DataFrame) -> tuple[list[str], list[str]]:
     rooms = sorted(r for r in devices["location"].unique() if r)
     _from_address("history_rooms", "rooms", lambda v: [r for r in _listed(v) if r in rooms])
     _from_address("history_devices", "devices", lambda v: [d for d in _listed(v) if d in names])
-    room_column, device_column = st.columns([1.5, 2])
-    chosen_rooms = room_column.multiselect(
-        "Rooms", options=rooms, placeholder="All rooms", key="history_rooms"
+    chosen_rooms = st.multiselect(
+        "Rooms", options=rooms, placeholder="All rooms", key="history_rooms", width="stretch"
     )
     in_rooms = devices[devices["location"].isin(chosen_rooms)] if chosen_rooms else devices
     already = [d for d in st.session_state.get("history_devices", []) if d in names]
     options = list(dict.fromkeys([*in_rooms["device_id"], *already]))
-    chosen = device_column.multiselect(
+    chosen = st.multiselect(
         "Devices",
         options=options,
         format_func=names.get,
         placeholder="All devices in these rooms" if chosen_rooms else "All devices",
         key="history_devices",
+        width="stretch",
     )
     return chosen_rooms, chosen
 
@@ -128,6 +136,7 @@ def choose_granularity(period: Period) -> str:
         options=list(GRANULARITIES),
         format_func=GRANULARITIES.get,
         key="history_granularity",
+        width=GRANULARITY_WIDTH_PX,
     )
 
 
@@ -170,12 +179,11 @@ def main() -> None:
     user, tz, now, devices = page.user, page.tz, page.now, page.devices
     names = dict(zip(devices["device_id"], devices["name"], strict=True))
 
-    range_column, granularity_column, filters_column = st.columns([1.3, 1, 3.5])
-    with range_column:
+    # One line of filters on a desktop, two on a phone (they were four lines there, one filter
+    # each, and pushed every figure below the fold).
+    with filter_bar("history_filters"):
         period, address = choose_period(tz, now)
-    with granularity_column:
         chosen_granularity = choose_granularity(period)
-    with filters_column:
         rooms, chosen = choose_devices(devices)
     _to_address(
         address
@@ -192,10 +200,10 @@ def main() -> None:
     with database_guard():
         view = load_history(user.id, period, granularity, device_ids, room_ids)
     described = period.describe()
+    # What the periods compared are is said under the headline and the comparison table.
     st.caption(
         f"{described[:1].upper()}{described[1:]} · {user.timezone} · one bar per {granularity} "
-        f"({why}) · compared with {previous.describe()}"
-        + ("" if previous == last_year else f" and {last_year.describe()}")
+        f"({why})"
     )
     if view.empty is not None or not view.total.get("has_data"):
         nothing_to_show(
@@ -253,7 +261,9 @@ def main() -> None:
         f'{threshold:.0%} (ENERGY_COMPARABLE_COVERAGE); otherwise it says "not comparable" '
         "and the CSV says why"
     ]
-    if not same and not with_last_year:
+    if with_last_year:
+        notes.append(f"last year is {last_year.describe()}")
+    elif not same:
         notes.append(f"there are no readings for {last_year.describe()}")
     st.caption("; ".join(notes) + ".")
 
