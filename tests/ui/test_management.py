@@ -16,9 +16,11 @@ from energy_core.accounts import (
 from energy_core.app_settings import get_registration_policy
 from energy_core.db import session_scope
 from energy_core.models import DirtyHour, HourlyAggregate, KeyScope, Reading, Role
+from energy_core.settings import get_settings
 from tests.apptest import open_app, sign_in
 from tests.ui.conftest import MEMBER_DEVICES, Households
 from tests.ui.test_pages import as_admin, as_member, show
+from webapp.units import format_duration
 
 
 def secrets_shown(at: AppTest) -> list[str]:
@@ -73,6 +75,15 @@ def test_editing_max_gap_saves_it_and_marks_the_devices_hours_for_the_rollup(hou
         ).one()
     assert device.max_gap_s == 900
     assert marked > 0
+
+
+def test_the_max_gap_fields_say_what_their_0_means(households):
+    at = show(as_member(households), "pages/devices.py")
+
+    default = format_duration(get_settings().max_gap_s)
+    for key in ("new_device_gap", "gap_fridge-kitchen"):
+        # A bare "Max gap (s)" at 0 beside a table that says "10 min (default)".
+        assert f"0: the default, {default}" in at.number_input(key=key).label
 
 
 def test_deactivating_and_reactivating_a_device(households):

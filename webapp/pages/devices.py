@@ -41,6 +41,12 @@ DEVICE_TYPES = (
 )  # fmt: skip
 
 
+def gap_label() -> str:
+    """The max gap's label says what its 0 means: the table says "10 min (default)" of a device
+    whose field read a bare 0 s."""
+    return f"Max gap (s; 0: the default, {format_duration(get_settings().max_gap_s)})"
+
+
 def api_url() -> str:
     settings = get_settings()
     if settings.public_api_url:
@@ -144,7 +150,7 @@ def register_form(user: auth.SignedInUser, *, expanded: bool) -> None:
             )
             room = right.text_input("Room", placeholder="Garage", key="new_device_room")
             max_gap = left.number_input(
-                "Max gap (s)",
+                gap_label(),
                 min_value=0,
                 max_value=86_400,
                 value=0,
@@ -215,7 +221,7 @@ def edit_tab(user: auth.SignedInUser, device: pd.Series) -> None:
         )
         room = left.text_input("Room", value=device["location"], key=f"room_{device_id}")
         max_gap = right.number_input(
-            "Max gap (s)",
+            gap_label(),
             min_value=0,
             max_value=86_400,
             value=int(device["max_gap_s"]) if pd.notna(device["max_gap_s"]) else 0,
