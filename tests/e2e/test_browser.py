@@ -248,9 +248,33 @@ def test_analyst_signs_in_opens_every_page_downloads_csv_and_signs_out(
 
 
 PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1280, "height": 800}
+# Texts that CSS cuts short with an ellipsis ("On…" for "Online"): scrolled wider than shown.
+CUT_TEXTS = """() => [...document.querySelectorAll('[data-testid="stMain"] *')]
+    .filter(e => getComputedStyle(e).textOverflow === 'ellipsis'
+        && e.scrollWidth > e.clientWidth + 1)
+    .map(e => e.textContent.trim()).filter(text => text)"""
 
 
-def test_on_a_phone_the_live_page_shows_its_chart_above_the_fold_and_nothing_is_cut(
+def opened(page, url: str, heading: str) -> None:  # noqa: ANN001 - a Playwright Page
+    """``url`` typed into the address bar (signed in by the login cookie), once drawn."""
+    page.goto(url)
+    page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=60_000)
+    page.locator('[data-testid="stMetric"]').first.wait_for(timeout=60_000)
+    settle(page)
+
+
+def figures_a_line(page) -> list[int]:  # noqa: ANN001 - a Playwright Page
+    """How many figures stand on each line of the page, top to bottom."""
+    tops = [round(box["y"]) for box in boxes(page.locator('[data-testid="stMetric"]'))]
+    return [tops.count(top) for top in sorted(set(tops))]
+
+
+def boxes(locator) -> list[dict]:  # noqa: ANN001 - a Playwright Locator
+    return [locator.nth(n).bounding_box() for n in range(locator.count())]
+
+
+def test_on_a_phone_every_page_shows_its_first_figures_above_the_fold_and_nothing_is_cut(
     seeded_app, browser, database_url
 ):
     backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
@@ -267,13 +291,52 @@ def test_on_a_phone_the_live_page_shows_its_chart_above_the_fold_and_nothing_is_
     # Every device of the chart is named, and every name fits the screen's width.
     entries = page.locator('[aria-label="Devices in the chart"] [role="listitem"]')
     assert entries.count() >= 2
-    for n in range(entries.count()):
-        entry = entries.nth(n).bounding_box()
+    for entry in boxes(entries):
         assert entry["x"] >= 0 and entry["x"] + entry["width"] <= PHONE["width"], entry
     # Device tiles two a line: the first two tiles' links side by side.
-    first, second = (page.locator('a[href*="device="]').nth(n).bounding_box() for n in (0, 1))
+    first, second = boxes(page.locator('a[href*="device="]'))[:2]
     assert abs(first["y"] - second["y"]) < 4 and second["x"] > first["x"] + 100, (first, second)
+    assert page.evaluate(CUT_TEXTS) == []
     screenshot(page, "overview-phone", backend, PHONE)
+
+    # History's four filters take two lines (they took four), and its first figures are on the
+    # first screen.
+    opened(page, f"{seeded_app}/history", "History")
+    labels = page.locator('[data-testid="stWidgetLabel"]')
+    filters = [labels.filter(has_text=name).first for name in ("Range", "Granularity", "Rooms")]
+    filters.append(labels.filter(has_text="Devices").first)
+    assert len({round(f.bounding_box()["y"]) for f in filters}) == 2
+    for figure in boxes(page.locator('[data-testid="stMetric"]'))[:3]:  # consumption to cost
+        assert figure["y"] + figure["height"] <= PHONE["height"], figure
+    assert figures_a_line(page)[0] == 2
+    assert page.evaluate(CUT_TEXTS) == []
+    screenshot(page, "history-phone", backend, PHONE)
+
+    # Every page's figures two a line: the Device page had three on one (duty cycle, coverage,
+    # gaps), the bill and the system's status one a line.
+    for url, heading in (
+        (f"{seeded_app}/device?device=heat-pump", "Device"),
+        (f"{seeded_app}/tariffs", "Tariffs"),
+        (f"{seeded_app}/admin-status", "System status"),
+    ):
+        opened(page, url, heading)
+        lines = figures_a_line(page)
+        assert lines[0] == 2 and max(lines) == 2, (heading, lines)
+        assert page.evaluate(CUT_TEXTS) == [], heading
+
+    # On a laptop, four device tiles a line: each tile shows its status whole (it was cut to
+    # "On…"), and the last line's tiles have the width of the first's.
+    page.set_viewport_size(LAPTOP)
+    opened(page, seeded_app, "Live")
+    page.locator('a[href*="device="]').first.wait_for(timeout=60_000)
+    assert page.evaluate(CUT_TEXTS) == []
+    links = boxes(page.locator('a[href*="device="]'))
+    tops = sorted({round(link["y"]) for link in links})
+    assert len(tops) == 2, tops
+    columns = [round(link["x"]) for link in links if round(link["y"]) == tops[0]]
+    last = [round(link["x"]) for link in links if round(link["y"]) == tops[1]]
+    assert len(columns) == 4 and 0 < len(last) <= 4, links
+    assert all(abs(x - c) <= 2 for x, c in zip(last, columns[: len(last)], strict=True)), links
     context.close()
 
 
