@@ -4,6 +4,8 @@ and captions use the glossary's words (docs/metrics.md)."""
 
 from __future__ import annotations
 
+import re
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -35,6 +37,12 @@ PERIOD_LABELS = {"hour": "%a %H:%M", "day": "%a %d %b", "week": "w/c %d %b", "mo
 GRANULARITY_WORDS = {"hour": "hour", "day": "day", "week": "week", "month": "month"}
 METRIC_NAMES = {"consumption_wh": "Consumption", "generation_wh": "Generation", "cost": "Cost"}
 FULL = 0.999
+
+
+def in_unit(words: str, unit: str) -> str:
+    """The glossary's ``words`` under a chart drawn in ``unit``: they end "in W." or "in Wh." (the
+    read API's unit), which read wrong under an axis in kW or kWh."""
+    return re.sub(r"\bin (W|Wh)\.$", f"in {unit}.", words)
 
 
 def period_labels(frame: pd.DataFrame, granularity: str) -> pd.Series:
@@ -183,7 +191,7 @@ def energy_chart(view: HistoryView, devices: pd.DataFrame) -> pd.DataFrame:
     if not generated.empty:
         st.caption(
             "Consumption of each device stacked above zero, generation below it. "
-            + GLOSSARY["generation_wh"]
+            + in_unit(GLOSSARY["generation_wh"], unit)
         )
     return series.assign(name=series["device_id"].map(names))[
         [
@@ -230,7 +238,7 @@ def power_chart(view: HistoryView) -> pd.DataFrame:
         )
     )
     st.altair_chart(line.properties(height=220), width="stretch")
-    st.caption(GLOSSARY["avg_w"])
+    st.caption(in_unit(GLOSSARY["avg_w"], unit))
     return household[["period_start", "period_end", "consumption_wh", "avg_w", "coverage"]]
 
 

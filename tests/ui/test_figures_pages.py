@@ -5,6 +5,7 @@ picker, and every cost says how it was counted. Each runs on SQLite and PostgreS
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -203,6 +204,23 @@ def test_the_granularity_label_tells_the_truth(households, preset, bars):
     assert f"one bar per {bars} (chosen automatically" in captions(at)
     other = {"hour": "day", "day": "hour"}[bars]
     assert f"one bar per {other}" not in captions(at)
+
+
+def test_the_words_under_a_chart_give_its_axis_unit(households):
+    at = show(as_admin(households), "pages/history.py")
+
+    titles = {}
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        for layer in [spec, *spec.get("layer", [])]:
+            y = layer.get("encoding", {}).get("y", {})
+            if isinstance(y.get("title"), str) and " (" in y["title"]:
+                titles[y["title"].split(" (")[0]] = y["title"].split(" (")[1].rstrip(")")
+    # The glossary's words end "in W." or "in Wh."; under an axis in kW or kWh they read wrong.
+    energy, power = titles["Energy"], titles["Average power"]
+    assert (energy, power) == ("kWh", "kW")
+    assert f"as a positive number, in {energy}." in captions(at)
+    assert f"the time the readings cover, in {power}." in captions(at)
 
 
 def test_rooms_narrow_the_device_picker_and_an_empty_intersection_says_so(households):
