@@ -577,6 +577,9 @@ def parse_period(text: str, *, now: datetime, timezone: str) -> Period:
             f"I could not read one period from {text!r}. Use words like 'yesterday', "
             "'last week', 'this month', 'October 2025', 'last 7 days' or a date like 2026-03-05."
         )
+    night = night_after(mentions[0], text.lower(), now=now, timezone=timezone)
+    if night is not None:
+        return night  # "Saturday night": that night, as the offline analyst reads it
     period = mentions[0].period
     return with_time_of_day(period, time_of_day) if time_of_day else period
 

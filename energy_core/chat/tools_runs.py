@@ -19,7 +19,9 @@ LISTED_RUNS = 20
 
 
 class RunsArgs(_SpanArgs, _TargetArgs):
-    period: str | None = _phrase_defaulting_to("last 7 days")
+    period: str | None = _phrase_defaulting_to(
+        "last 30 days for an appliance's runs, the last 7 days for a level"
+    )
     threshold_w: float | None = Field(
         None,
         ge=0,
@@ -54,7 +56,9 @@ def _run(run: Run, ctx: ToolContext, generation: bool) -> dict:
 
 
 def tool_power_runs(ctx: ToolContext, args: RunsArgs) -> tuple[dict, dict]:
-    scope = scope_of(ctx, args)
+    # An appliance's runs are counted over the last 30 days unless a range is given (a week
+    # holds too few washes to speak of one); a level over the last 7 days, as other figures.
+    scope = scope_of(ctx, args, default="last 30 days" if args.threshold_w is None else None)
     selection = scope.select()
     level = DEFAULT_STANDBY_W if args.threshold_w is None else args.threshold_w
     join_minutes = args.join_minutes

@@ -42,6 +42,17 @@ SAMPLE = [
         {"period": "last week", "time_of_day": "07-09", "granularity": "day"},
     ),
     ("How much did I use in week 47?", "energy_usage", {"period": "week 47"}),
+    (
+        "How much did the house use on Saturday night?",
+        "energy_usage",
+        {"period": "Saturday night"},
+    ),
+    (
+        "How much did I use at 7pm last week?",
+        "energy_usage",
+        {"period": "last week", "time_of_day": "19-20"},
+    ),
+    ("When was the last wash?", "power_runs", {"devices": ["washing machine"]}),
     ("Usage in the first week of November", "energy_usage", {"period": "first week of November"}),
     (
         "How much did we use from Christmas to New Year?",
