@@ -16,6 +16,7 @@ from tests.alerts.test_lifecycle import OFFLINE_TEXT, fridge_household
 from tests.apptest import open_app, shown_text, sign_in
 from tests.factories import PASSWORD
 from webapp import loaders
+from webapp.alerts_view import figure_text
 from webapp.charts import device_colors
 
 
@@ -122,3 +123,11 @@ def test_a_webhook_on_the_servers_own_network_is_refused_with_a_message(home, en
     assert any("private, loopback, link-local or reserved" in e.value for e in at.error)
     with session_scope(engine, read_only=True) as s:
         assert household_settings(s, user_id=mine).webhook_url is None
+
+
+def test_an_alerts_power_figures_read_as_every_page_shows_power():
+    # The unusual-use alert showed "542.01 W" under an explanation that says "was 542 W".
+    assert figure_text({"label": "Average power", "value": 542.012, "unit": "W"}) == "542 W"
+    assert figure_text({"label": "Rise", "value": 1234.5, "unit": "W"}) == "1.23 kW"
+    assert figure_text({"label": "Bill so far", "value": 23.5, "unit": "GBP"}) == "23.50 GBP"
+    assert figure_text({"label": "Offline after", "value": 90, "unit": "min"}) == "90 min"

@@ -20,7 +20,13 @@ from energy_core.alerts import (
 )
 from webapp import auth
 from webapp.actions import FAILED, flash, show_flash, submit
-from webapp.alerts_view import clear_alert_caches, evidence_chart, load_alert_settings, load_alerts
+from webapp.alerts_view import (
+    clear_alert_caches,
+    evidence_chart,
+    figure_text,
+    load_alert_settings,
+    load_alerts,
+)
 from webapp.downloads import csv_download
 from webapp.layout import Figure, figure_row
 from webapp.loaders import database_guard, load_devices, now_utc
@@ -41,16 +47,6 @@ def act(change, message: str) -> None:  # noqa: ANN001 - a function of a session
         clear_alert_caches()
         flash(PAGE, message)
         st.rerun()
-
-
-def figure_text(figure: dict) -> str:
-    value, unit = figure["value"], figure["unit"]
-    if value is None:
-        return "no data"
-    if isinstance(value, float):
-        money = len(unit) == 3 and unit.isupper()
-        value = f"{value:,.2f}" if money else f"{value:,.2f}".rstrip("0").rstrip(".")
-    return f"{value} {unit}".strip()
 
 
 def alert_card(user_id: int, alert: dict, devices: pd.DataFrame) -> None:
