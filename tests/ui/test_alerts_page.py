@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from energy_core.alerts import evaluate_alerts, household_settings
 from energy_core.db import session_scope
+from energy_core.models import User
 from tests.alerts.household import NOW, alerts
 from tests.alerts.test_lifecycle import OFFLINE_TEXT, fridge_household
 from tests.apptest import open_app, shown_text, sign_in
@@ -131,3 +133,16 @@ def test_an_alerts_power_figures_read_as_every_page_shows_power():
     assert figure_text({"label": "Rise", "value": 1234.5, "unit": "W"}) == "1.23 kW"
     assert figure_text({"label": "Bill so far", "value": 23.5, "unit": "GBP"}) == "23.50 GBP"
     assert figure_text({"label": "Offline after", "value": 90, "unit": "min"}) == "90 min"
+
+
+def test_when_an_alert_opened_is_said_in_the_households_time(home, engine):
+    mine, _ = home
+    with session_scope(engine) as s:
+        s.get(User, mine).timezone = "Europe/Paris"
+    at = alerts_page()
+
+    assert not at.exception
+    opened = NOW.astimezone(ZoneInfo("Europe/Paris"))
+    times = [c.value for c in at.caption if c.value.startswith("Opened")]
+    # It said "Opened 2026-... UTC", an hour off in Paris.
+    assert times == [f"Opened {opened:%a %-d %b %Y %H:%M} (Europe/Paris)"]

@@ -4,6 +4,9 @@ household and of each device (docs/alerts.md)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pandas as pd
 import streamlit as st
 
@@ -49,7 +52,12 @@ def act(change, message: str) -> None:  # noqa: ANN001 - a function of a session
         st.rerun()
 
 
-def alert_card(user_id: int, alert: dict, devices: pd.DataFrame) -> None:
+def local_time(text: str, tz: ZoneInfo) -> str:
+    """A stored instant (ISO 8601) in the household's timezone, as the other pages give times."""
+    return f"{datetime.fromisoformat(text).astimezone(tz):%a %-d %b %Y %H:%M}"
+
+
+def alert_card(user_id: int, alert: dict, devices: pd.DataFrame, *, tz: ZoneInfo) -> None:
     with st.container(border=True):
         label, colour = STATE_BADGES[alert["state"]]
         head = st.container(horizontal=True, vertical_alignment="center")
@@ -71,9 +79,11 @@ def alert_card(user_id: int, alert: dict, devices: pd.DataFrame) -> None:
             # chart's width ("Energy cost so far this period, day by d…").
             st.markdown(f"**{markdown_literal(alert['evidence']['chart']['title'])}**")
             st.altair_chart(chart, use_container_width=True)
-        times = f"Opened {alert['opened_at'][:16].replace('T', ' ')} UTC"
+        # In the household's time, as on every other page (it was UTC, an hour off in summer).
+        times = f"Opened {local_time(alert['opened_at'], tz)}"
         if alert["resolved_at"]:
-            times += f", resolved {alert['resolved_at'][:16].replace('T', ' ')} UTC"
+            times += f", resolved {local_time(alert['resolved_at'], tz)}"
+        times += f" ({tz.key})"
         st.caption(times)
         if alert["state"] == "resolved":
             return
@@ -102,7 +112,7 @@ def alert_card(user_id: int, alert: dict, devices: pd.DataFrame) -> None:
             )
 
 
-def alerts_section(user_id: int, devices: pd.DataFrame) -> None:
+def alerts_section(user_id: int, devices: pd.DataFrame, *, tz: ZoneInfo) -> None:
     choice = st.segmented_control("Show", list(STATES), default="Last 7 days")
     state = STATES[choice or "Last 7 days"]
     with database_guard():
@@ -118,7 +128,7 @@ def alerts_section(user_id: int, devices: pd.DataFrame) -> None:
     for kind_title, items in grouped(alerts).items():
         st.subheader(f"{kind_title} ({len(items)})", anchor=False)
         for alert in items:
-            alert_card(user_id, alert, devices)
+            alert_card(user_id, alert, devices, tz=tz)
     table = pd.DataFrame(
         [
             {
@@ -241,7 +251,7 @@ def main() -> None:
     show_flash(PAGE)
     with database_guard():
         devices = load_devices(user.id)
-    alerts_section(user.id, devices)
+    alerts_section(user.id, devices, tz=ZoneInfo(user.timezone))
     settings_section(user.id)
 
 
