@@ -67,11 +67,13 @@ class Series:
         return _sum(self.selection, self.household, device_id=None)
 
     def device_total(self, device_id: str) -> Figure:
-        return _sum(self.selection, self.by_device[device_id], device_id=device_id)
+        """The device over the whole range: its figures per period added up, taken from the
+        columns (``table.over_periods``) without making a figure of each period."""
+        return self.by_device.total(device_id, self.selection.start, self.selection.end)
 
     def device_totals(self) -> list[Figure]:
-        self.by_device.make_all()
-        return [self.device_total(d.device_id) for d in self.devices]
+        """Each device over the whole range, in the selection's order."""
+        return self.by_device.totals(self.selection.start, self.selection.end)
 
     def rows(self) -> Iterator[Figure]:
         """Every (period, device) figure, period by period, devices in the selection's order."""

@@ -151,6 +151,62 @@ class FigureTable:
         return out
 
 
+# The fields that ``Figure.add`` adds up.
+_ADDED = (
+    "consumed_wh",
+    "generated_wh",
+    "counted_s",
+    "imported_wh",
+    "exported_wh",
+    "cost_value",
+    "grid_s",
+    "covered_s",
+    "span_s",
+    "sample_count",
+)
+
+
+def over_periods(table: FigureTable, start: datetime, end: datetime) -> FigureTable:
+    """Each device of ``table`` over all its periods together, as one period ``[start, end)``:
+    what adding the device's figures one period after the other into a figure of its own gives
+    (``Series.device_total``), with the same floating-point sums (each period's column added to
+    the running sums in order, starting from zero), duration added likewise, members the most of
+    any period, and the lowest and highest reading kept as ``Figure.take_extremes`` keeps them
+    (a strictly lower or higher one wins; of equal ones the one read first)."""
+    f = table.fields
+    devices, periods = table.shape
+    out: dict[str, np.ndarray] = {}
+    for name in _ADDED:
+        values = f[name]
+        running = np.zeros(devices, dtype=values.dtype)
+        for i in range(periods):
+            running = running + values[:, i]
+        out[name] = running
+    out["grid_metered"] = (
+        f["grid_metered"].any(axis=1) if periods else np.zeros(devices, dtype=bool)
+    )
+    duration = 0.0
+    for value in f["duration_s"][0].tolist() if devices else []:
+        duration += value
+    out["duration_s"] = np.full(devices, duration)
+    out["members"] = f["members"].max(axis=1) if periods else np.zeros(devices, dtype=np.int64)
+    for end_name, beyond in (("min", np.less), ("max", np.greater)):
+        watts = np.full(devices, np.nan)
+        at = np.full(devices, None, dtype=object)
+        for i in range(periods):
+            value, when = f[f"{end_name}_w"][:, i], f[f"{end_name}_at"][:, i]
+            read = ~np.isnan(value)
+            wins = read & (np.isnan(watts) | beyond(value, watts))
+            for j in np.flatnonzero(read & (value == watts)).tolist():
+                earlier = when[j] is not None and (at[j] is None or when[j] < at[j])
+                wins[j] = earlier
+            watts = np.where(wins, value, watts)
+            at[wins] = when[wins]
+        out[f"{end_name}_w"], out[f"{end_name}_at"] = watts, at
+    fields = {name: out[name].reshape(-1, 1) for name in FIELDS}
+    return FigureTable([start], [end], list(table.device_ids), fields)
+
+
 def as_list(values: np.ndarray) -> list:
     """The values as Python objects, NaN as None (as a figure holds them)."""
     if values.dtype.kind == "f" and np.isnan(values).any():
@@ -193,6 +249,7 @@ class DeviceFigures(Mapping[str, list[Figure]]):
         self.table = table
         self._row = {device_id: j for j, device_id in enumerate(table.device_ids)}
         self._made: dict[str, list[Figure]] = {}
+        self._totals: tuple[tuple[datetime, datetime], list[list]] | None = None
 
     def __getitem__(self, device_id: str) -> list[Figure]:
         figures = self._made.get(device_id)
@@ -201,6 +258,25 @@ class DeviceFigures(Mapping[str, list[Figure]]):
             self._make({device_id: 0}, self._lists(slice(j, j + 1)))
             figures = self._made[device_id]
         return figures
+
+    def totals(self, start: datetime, end: datetime) -> list[Figure]:
+        """Each device over all the periods (``over_periods``), as new figures: a caller may
+        complete one (when its extremes were read) without changing another's."""
+        fields = self._total_fields(start, end)
+        return list(map(Figure, repeat(start), repeat(end), self.table.device_ids, *fields))
+
+    def total(self, device_id: str, start: datetime, end: datetime) -> Figure:
+        j = self._row[device_id]
+        fields = self._total_fields(start, end)
+        return Figure(start, end, device_id, *(values[j] for values in fields))
+
+    def _total_fields(self, start: datetime, end: datetime) -> list[list]:
+        """The totals' fields as lists, worked out once per range."""
+        key = (start, end)
+        if self._totals is None or self._totals[0] != key:
+            totals = over_periods(self.table, start, end)
+            self._totals = (key, [as_list(totals.fields[name][:, 0]) for name in FIELDS])
+        return self._totals[1]
 
     def make_all(self) -> None:
         """Every device's figures at once (each field converted in one go)."""
@@ -253,4 +329,12 @@ def _in_bulk() -> Iterator[None]:
         gc.enable()
 
 
-__all__ = ["FIELDS", "METRICS", "DeviceFigures", "FigureTable", "as_list", "figure_table"]
+__all__ = [
+    "FIELDS",
+    "METRICS",
+    "DeviceFigures",
+    "FigureTable",
+    "as_list",
+    "figure_table",
+    "over_periods",
+]

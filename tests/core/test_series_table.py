@@ -19,6 +19,7 @@ from energy_core.read_results import Energy, HourlyStat
 from energy_core.reads import _hourly_items
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.stats import instant_period, load_household, read_series
+from energy_core.stats.series import _sum
 from energy_core.stats.table import FIELDS, METRICS
 from tests.factories import add_readings, make_device, make_user
 from tests.strategies import database_examples, watts
@@ -52,6 +53,17 @@ def assert_table_is_the_figures(series) -> None:  # noqa: ANN001
                 assert same(table.fields[name][j, i], getattr(figure, name)), (name, j, i)
             for name in METRICS:
                 assert same(metrics[name][j, i], getattr(figure, name)), (name, j, i)
+    # Each device's total from the columns is the figures of its periods added up one by one.
+    totals = series.device_totals()
+    assert [t.device_id for t in totals] == table.device_ids
+    for total in totals:
+        added = _sum(series.selection, series.by_device[total.device_id], device_id=total.device_id)
+        one = series.device_total(total.device_id)
+        for name in ("start", "end", "device_id", *FIELDS):
+            assert same(getattr(total, name), getattr(added, name)), (name, total.device_id)
+            assert same(getattr(one, name), getattr(added, name)), (name, total.device_id)
+        # A new figure each time: completing one changes no other.
+        assert one is not total
     # The columns list the cells as rows() gives the figures: period by period.
     rows = list(series.rows())
     columns = table.columns(METRICS)
