@@ -98,17 +98,20 @@ def compare(
     ids = list(dict.fromkeys([*(d.device_id for d in now.devices), *before.by_device]))
     totals_now = {d: now.device_total(d) for d in now.by_device}
     totals_before = {d: before.device_total(d) for d in before.by_device}
+    # Each total once: a device missing from one period takes its bounds from it (a household
+    # of 500 devices whose baseline had no data summed the baseline 500 times).
+    now_total, before_total = now.total, before.total
     rows = [
         Comparison(
             None,
-            now.total,
-            before.total,
-            *comparable(now.total, before.total, members=len(ids), threshold=threshold),
+            now_total,
+            before_total,
+            *comparable(now_total, before_total, members=len(ids), threshold=threshold),
         )
     ]
     for device_id in ids:
-        cur = totals_now.get(device_id) or _blank(now.total, device_id)
-        base = totals_before.get(device_id) or _blank(before.total, device_id)
+        cur = totals_now.get(device_id) or _blank(now_total, device_id)
+        base = totals_before.get(device_id) or _blank(before_total, device_id)
         rows.append(
             Comparison(device_id, cur, base, *comparable(cur, base, members=1, threshold=threshold))
         )
