@@ -155,6 +155,8 @@ def queue(question: str) -> None:
 def chat_page(user: auth.SignedInUser) -> None:
     settings = get_settings()
     engine = selected_engine(settings)
+    with read_session() as session:
+        messages = load_history(session, user_id=user.id, limit=HISTORY_SHOWN)
     top = st.columns([4, 1], vertical_alignment="bottom")
     with top[0]:
         if engine == LLM:
@@ -166,15 +168,15 @@ def chat_page(user: auth.SignedInUser) -> None:
             st.caption(
                 "Answers come from the built-in offline analyst (no data leaves this server)."
             )
+    # Offered once there is a conversation: a first visit had a button to clear nothing above
+    # the suggestions (a whole line of a phone's screen).
     with top[1]:
-        if st.button("Clear history", icon=":material/delete_sweep:", width="stretch"):
+        if messages and st.button("Clear history", icon=":material/delete_sweep:", width="stretch"):
             with session_scope() as session:
                 clear_history(session, user_id=user.id)
             st.session_state.pop(PENDING, None)
             st.toast("Chat history cleared.")
-
-    with read_session() as session:
-        messages = load_history(session, user_id=user.id, limit=HISTORY_SHOWN)
+            messages = []
     for message in messages:
         show_message(
             message.role,
