@@ -299,14 +299,9 @@ def load_device(user_id: int, device_id: str, period: Period, standby_w: float) 
         else:
             figure = Figure(start=period.start, end=period.end, device_id=device_id)
         duty = duty_cycle(session, selection, device, standby_w=standby_w)
-    hours = _figures_frame(
-        [
-            {"period_start": f.start, "period_end": f.end, "device_id": device_id} | figure_row(f)
-            for f in series.by_device.get(device_id, [])
-        ],
-        SERIES_COLUMNS,
-        period.timezone,
-    )
+    # The selection holds the one device: its table's rows are the device's hours (none when it
+    # took no part in the period).
+    hours = _figures_frame(table_columns(series.table), SERIES_COLUMNS, period.timezone)
     gaps = pd.DataFrame([(g.start, g.end, g.duration_s) for g in duty.gaps], columns=GAP_COLUMNS)
     return DeviceView(
         device_id=device_id,

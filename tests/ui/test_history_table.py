@@ -55,3 +55,32 @@ def test_the_series_frame_from_columns_is_the_frame_of_the_figures(engine):
     assert from_columns["consumption_wh"].isna().any()
     assert from_columns["min_at"].notna().any()
     pd.testing.assert_frame_equal(from_columns, from_figures)
+
+
+def test_the_device_hours_frame_from_columns_is_the_frame_of_the_figures(engine):
+    with session_scope(engine) as s:
+        user = make_user(s, price_per_kwh=0.25)
+        solar = make_device(s, user=user, device_id="solar", bidirectional=True, type="solar")
+        add_readings(
+            s,
+            user=user,
+            device=solar,
+            points=[(T0 + timedelta(minutes=m), -900.0 + m % 5) for m in range(200)],
+        )
+    rollup_dirty_hours(engine)
+    with session_scope(engine, read_only=True) as s:
+        household = load_household(s, user_id=user.id)
+        period = instant_period(T0 - timedelta(hours=2), T0 + timedelta(hours=5), timezone="UTC")
+        series = read_series(s, household.select(period, device_ids=["solar"], granularity="hour"))
+    from_columns = _figures_frame(table_columns(series.table), SERIES_COLUMNS, "UTC")
+    from_figures = _figures_frame(
+        [
+            {"period_start": f.start, "period_end": f.end, "device_id": "solar"} | figure_row(f)
+            for f in series.by_device.get("solar", [])
+        ],
+        SERIES_COLUMNS,
+        "UTC",
+    )
+    assert len(from_columns) == 7
+    assert from_columns["generation_wh"].isna().sum() == 3  # two hours before, one after
+    pd.testing.assert_frame_equal(from_columns, from_figures)
