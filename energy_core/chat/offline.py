@@ -21,7 +21,8 @@ from energy_core.chat.question import Question
 from energy_core.chat.render import escape_markdown
 from energy_core.chat.suggestions import suggested_questions
 from energy_core.chat.tools import ToolCall, ToolContext, run_tool
-from energy_core.chat.understand import SAVE_BY_STOPPING, understand
+from energy_core.chat.understand import understand
+from energy_core.chat.understand_kind import SAVE_BY_STOPPING
 from energy_core.chat.wording import kwh, listing, money, watts
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from energy_core.chat.offline_figures import cost_line, range_args, target_args
 from energy_core.chat.question import Question
 from energy_core.chat.render import escape_markdown
 from energy_core.chat.toolbase import ToolCall, ToolContext
-from energy_core.chat.understand import WEEK_NUMBER
+from energy_core.chat.understand_kind import WEEK_NUMBER
 from energy_core.chat.wording import (
     cap,
     clock,

@@ -13,33 +13,29 @@ import re
 from energy_core.chat.devices import STOPWORDS, fold
 from energy_core.chat.question import Question
 from energy_core.chat.tools import ToolContext
+from energy_core.chat.understand_text import rx
 from energy_core.tariff_alternatives import list_alternatives
 
-
-def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
-
-
-TARIFF = _rx(
+TARIFF = rx(
     r"\b(tariff|price per kwh|unit (price|rate)|what (do|does) (i|we) pay per|kwh price|"
     r"price of (electricity|a kwh|energy)|rate per kwh|how much (is|does) a kwh)\b"
 )
-WHAT_IF = _rx(
+WHAT_IF = rx(
     r"\b(would|could|might)\b.{0,80}\b(saved?|saving|savings|cost|cheaper|dearer|paid|pay|"
     r"spent|better off)\b|\bwhich tariff\b.{0,40}\b(cheaper|cheapest|better|best)\b|"
     r"\bwhat if\b.{0,60}\b(tariff|plan)\b|\b(switch(ed|ing)?|moved?|changed?) (to|tariffs?)\b|"
     r"\bbetter off (on|with)\b|\bcompare (my )?tariffs?\b"
 )
-BILL = _rx(
+BILL = rx(
     r"\bbills?\b.{0,20}\bso far\b|\bcurrent bill\b|\bbilling period\b|"
     r"\bthis month'?s bill\b|\bbill (for|of) this month\b"
 )
 # "Would have saved me", without the word tariff: what a tariff of another name would have done.
-SAVED = _rx(r"\b(would|could|might)\b.{0,60}\bhave saved\b")
-TARIFF_WORD = _rx(r"\b(tariffs?|plans?|rates?)\b")
-BUDGET = _rx(r"\bbudget")
-STANDING = _rx(r"\bstanding[- ](charges?|fees?|rates?)\b|\bdaily (standing )?charge\b")
-CHEAPEST_TIME = _rx(
+SAVED = rx(r"\b(would|could|might)\b.{0,60}\bhave saved\b")
+TARIFF_WORD = rx(r"\b(tariffs?|plans?|rates?)\b")
+BUDGET = rx(r"\bbudget")
+STANDING = rx(r"\bstanding[- ](charges?|fees?|rates?)\b|\bdaily (standing )?charge\b")
+CHEAPEST_TIME = rx(
     r"\b(cheapest|cheaper|best|cheap) (time|times|hours|moment)\b|"
     r"\b(cheapest|cheaper|best|cheap) (hour|slot)s? to (run|use|charge|start|put on|switch on|"
     r"turn on|do)\b|"
@@ -47,11 +43,11 @@ CHEAPEST_TIME = _rx(
     r"\bwhen should (i|we) (run|use|charge|start|put on|switch on|turn on)\b|"
     r"\b(which|what) (hours?|times?)( of (the )?day)? (is|are) (the )?(cheapest|cheaper|cheap)\b"
 )
-MONTHS_BACK = _rx(
+MONTHS_BACK = rx(
     r"\b(?:last|past|previous)\s+(\d{1,2}|two|three|four|five|six|nine|twelve)\s+months?\b"
 )
-MONTH_BACK = _rx(r"\b(?:last|past|previous) month\b")
-YEAR_BACK = _rx(r"\b(?:last|past|previous) (?:year|12 months)\b")
+MONTH_BACK = rx(r"\b(?:last|past|previous) month\b")
+YEAR_BACK = rx(r"\b(?:last|past|previous) (?:year|12 months)\b")
 NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "nine": 9, "twelve": 12}
 # Words a what-if question is made of; a word outside these (and the analyst's vocabulary) is
 # taken for the name of a tariff.

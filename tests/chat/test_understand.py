@@ -9,7 +9,8 @@ import pytest
 
 from energy_core.chat.periods import find_periods
 from energy_core.chat.toolbase import ToolContext
-from energy_core.chat.understand import correct_typos, understand
+from energy_core.chat.understand import understand
+from energy_core.chat.understand_text import correct_typos
 from energy_core.stats import DeviceRef, Household, Tariff
 from tests.chat.conftest import NOW, chat_settings
 

@@ -1,0 +1,315 @@
+"""What a question asks, from word families rather than fixed phrases (so that word order and
+synonyms do not matter): its kind, then its measures, order, grouping and limit."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from energy_core.chat.question import Question
+from energy_core.chat.understand_text import rx
+
+NEXT = rx(r"\b(tomorrow|next (week|month|year|\w+day|winter|summer|spring|autumn))\b")
+FORECAST = rx(
+    r"\b(will|going to|projected?|projection|forecast|predict(ed|ion)?|expect(ed)?|estimated?|"
+    r"on track|end of (the )?month|by the end)\b"
+)
+MONEY_OR_USE = rx(r"\b(bill|cost|spend|pay|use|usage|consum\w*|total)\b|[£€$]")
+INVENTORY = rx(
+    r"\b(what|which) (devices|appliances|rooms|meters|things) (do|have) (i|we)\b|"
+    r"\blist (all |of )?(my |the |our )?(devices|appliances|rooms)\b|"
+    r"\bhow many (devices|appliances|rooms|meters)\b|"
+    r"\bshow (me )?(all |my |the )*(devices|appliances|rooms)\b\s*\??$|"
+    r"\bwhat rooms\b|\bwhich rooms (do|are there|have)\b|"
+    r"\bwhat (do i|can you) (have|see|monitor)\b|"
+    r"\b(what|which) devices (are there|exist)\b|^\s*(my )?devices\s*\??$"
+)
+STATUS = rx(
+    r"\b(online|offline|status|last seen|last (report|reading|heard)|reporting|connected|"
+    r"disconnected|live)\b|"
+    r"\b(is|are) (the |my |our )?.{0,40}\b(on|working|running|switched on|alive|charging|"
+    r"generating|producing)\s*(right now|now|at the moment)?\s*\??$|"
+    r"\bsending (data|readings)\b|\bstopped (sending|reporting)\b"
+)
+NOW_WORDS = rx(
+    r"\b(right now|at the moment|currently|at present|now)\b|\bwhat(?: is|'s) .{0,40} doing\b"
+)
+SUMMARY = rx(
+    r"\bsumm?ar(y|ies|i[sz]e[ds]?|i[sz]ing)\b|\boverview\b|\brecap\b|\bround[- ]?up\b|"
+    r"\bweek in review\b|\bhighlights\b|\b(weekly|week'?s|week) (report|review|digest)\b|"
+    r"\bhow (was|were|did) (my|our|the|this|last) week\b|\bhow (am i|are we) doing\b|"
+    r"\bhow did (i|we) do\b|\bwhat happened (this|last) week\b"
+)
+# An ISO week named by its number: "week 47", "wk 47", "2026-W47".
+WEEK_NUMBER = rx(r"\b(?:(\d{4})-?)?(?:week|wk|w)\s*(\d{1,2})\b")
+BASELOAD = rx(
+    r"always[- ]?on|\bbase[- ]?load|\bstandby\b|\bidle (load|power|consumption|usage)|"
+    r"\bphantom\b|\bvampire\b|\bbackground (load|power|consumption|usage)|"
+    r"\bminimum (load|consumption)|\bnever (switch|turn)s? off"
+)
+COVERAGE = rx(
+    r"\bcoverage\b|\bmissing (data|readings)|\bgaps?\b|\bdata quality\b|\bcomplete(ness)?\b|"
+    r"\bhow (reliable|complete)\b|\bdata (is )?missing\b"
+)
+EXPLAIN = rx(
+    r"\bwhy\b|\bwhat (caused|made|happened|drove|explains)\b|\bexplain\b|\breason\b|"
+    r"\bwhat was (different|unusual)\b|\bunusual\b|\bspiked?\b|"
+    r"\bwhat('s| is| was)? (different|odd|strange|wrong)\b|\banything (odd|strange|different)\b|"
+    r"\b(more|less|higher|lower) than (usual|normal|typical|average|a typical day)\b|"
+    r"\b(above|below) (normal|average|usual)\b"
+)
+SOLAR_SPLIT = rx(
+    r"\bself[- ]?(consum\w*|used|use|sufficien\w*)\b|\b(use|used|using|consume[d]?) (it )?"
+    r"(myself|ourselves|in the house|at home|directly)\b|\bexport(ed|ing|s)?\b|"
+    r"\bsent (back )?to the grid\b|\bfeed[- ]?in\b|\bown (solar|generation)\b|"
+    r"\b(came|comes|come|coming) from (my |the )?(solar|panels|pv|sun)\b"
+)
+SOLAR_WORDS = rx(r"\b(solar|pv|panels?|generat\w*|produc\w*|inverter|sun)\b")
+# What the generation was worth: the consumption it spared buying (and the export it earned).
+SOLAR_SAVING = rx(
+    r"\bma(de|ke|kes|king)\b.{0,20}\bmoney\b|\bmoney\b.{0,40}\bma(de|ke|kes|king)\b|"
+    r"\b(sav(e|ed|es|ing|ings)|worth|earn(ed|s|ing)?|pa(y|id|ys) (for )?(itself|off|back)|"
+    r"payback|knock(ed)? off|reduc\w+ (my|the|our) bill|off (my|the|our) bill)\b"
+)
+PEAK = rx(
+    r"\bpeak (power|draw|demand|load|reading|wattage|output)\b|"
+    r"\bmax(imum)? (power|draw|load|demand|wattage|reading|output)\b|"
+    r"\bmax(imum)?\b.{0,20}\bwatts?\b|"
+    r"\b(highest|biggest|largest|top) (power|draw|demand|load|reading|wattage|spike|output)\b|"
+    r"\bmost power at once\b|\bmaximum\b|\bpeaked\b|\bpeak\b(?! (usage )?(hour|time|period))|"
+    r"\bwhen did (i|we|the house|the household|my house)\b.{0,30}"
+    r"\bmost (power|electricity|energy)\b"
+)
+AVG_POWER = rx(
+    r"\baverage (power|draw|load|watts|wattage)\b|\bmean power\b|\bhow many watts\b|"
+    r"\bpower draw\b|\bdraws?\b|\bdrawing\b|\bin watts\b|\bwattage\b|"
+    # energy per hour is average power: 1 kWh an hour is 1 kW
+    r"\b(per|an|each|every|a) hour\b(?! ago)|\bhourly average\b"
+)
+PROFILE = rx(
+    r"\busually\b|\btypical(ly)?\b|\bnormally\b|\bgenerally\b|\btend to\b|\bon a normal\b|"
+    r"\bpeak (usage )?(hours?|times?)\b|\bbusiest (time|hours)\b|\bwhat times?\b|"
+    r"\bwhich hours\b|\bwhat hours\b|\bwhen (do|does|is|are)\b|\btime of (the )?day\b|"
+    r"\bhour of (the )?day\b|\b(daily|usage) (profile|pattern)\b|\bpattern\b|\bprofile\b"
+)
+WHEN_TYPICALLY = rx(
+    r"\b(what times? (do|does|is|are)|when (do|does|is|are)|which hours?|what hours?|"
+    r"time of (the )?day|usually|typically|normally|on weekends|at weekends|on weekdays)\b"
+)
+HABITUAL = rx(
+    r"\b(of the day|typical(ly)?|usually|normally|generally|on average|tend to|on a normal)\b"
+)
+WEEKDAY_WEEKEND = rx(r"\bweekdays?\b.*\bweekends?\b|\bweekends?\b.*\bweekdays?\b|\bweekends\b")
+# "Was the heat pump busier on the weekend?": weekend days against weekdays, not one weekend.
+BUSIER_AT_WEEKENDS = rx(
+    r"\b(busier|quieter|more|less|higher|lower)\b.{0,30}\b(on|at|over) (the )?weekends?\b"
+    r"(?!.*\b(than|versus|vs|compared)\b)"
+)
+EXTREME_PERIOD = rx(
+    r"\b(which|what) (day|week|month|hour)\b|"
+    r"\b(most|least) expensive (day|week|month|hour)\b|"
+    r"\b(highest|lowest|biggest|smallest|busiest|quietest|worst|best|heaviest|lightest|"
+    r"cheapest|costliest|most expensive|top) (usage |consumption |energy |cost |solar |"
+    r"generation |export |sunniest )?(day|week|month|hour)\b"
+)
+RANK = rx(
+    r"\b(which|what) (devices?|appliances?|ones?|things?|rooms?|circuits?|loads?)\b|"
+    r"\btop( \d+| (three|five|ten))?\b|\bbiggest\b|\blargest\b|\bhungriest\b|\branking\b|"
+    r"\brank(ed)?\b|\border(ed)?\b|\bsort(ed)?\b|\bwhat (uses|used|consumes|consumed|draws) "
+    r"the (most|least)\b|\bwhere does (my|the|all|our) (energy|electricity|power) go\b|"
+    r"\bbreak ?down by (device|room)|\b(by|per|each) (device|appliance|room)\b|"
+    r"\b(most|least) (energy|power|electricity)[- ]hungry\b|\bconsumers\b|\bguzzl|"
+    r"\beat(ing|s)? (up )?(my|the|our|all)\b|\bhogs?\b|"
+    r"\b(share|percentage|proportion|fraction|percent) of\b|"
+    r"\b(most|least) (expensive|costly|economical) (devices?|appliances?|rooms?|things?)\b"
+)
+RANK_STRONG = rx(
+    r"\b(rank\w*|top|most|least|biggest|largest|order\w*|sort\w*|consum\w*|use|used|uses|"
+    r"usage|cost\w*|energy|power)\b"
+)
+SHARE = rx(r"\b(share|percentage|proportion|fraction|percent) of\b")
+COMPARE = rx(
+    r"\bcompar|\bvs\.?\b|\bversus\b|\bthan\b|\bdifference between\b|\bagainst\b|"
+    r"\b(go(ne|es)?|went|gone) (up|down)\b|\b(increase|decrease|rise|drop)[sd]?\b|\brose\b|"
+    r"\bfell\b|"
+    r"\b(more|less) or (more|less)\b|\bchanged?\b|\bup or down\b|\bbetter or worse\b"
+)
+WHICH_MORE = rx(
+    r"\b(which|who|what)\b.{0,30}\b(more|less|most|least|bigger|smaller|hungrier|higher|"
+    r"greater|larger|costlier|cheaper)\b"
+)
+COST = rx(
+    r"\bcost|\bspen[dt]\b|\bspending\b|\bexpensive\b|\bcheap|\bbill\b|\bprice\b|\bmoney\b|"
+    r"\bpa(y|id)\b|[£€$]|\bpounds\b|\beuros?\b|\bdollars?\b|\bpence\b|\bcharged\b"
+)
+GENERATION = rx(r"\b(generat\w*|produc\w*|yield)\b")
+IMPORT = rx(r"\b(import(ed)?|bought|from the grid)\b")
+ENERGY = rx(
+    r"\bhow much\b|\b(use|used|uses|using|usage)\b|\bconsum|\bkwh\b|\benergy\b|\belectric|"
+    r"\bpower\b|\bgenerat|\bproduc|\bexport|\bwatts?\b|\bcharg(e|ed|ing)\b|\bran\b|\brun\b"
+)
+LEAST = rx(r"\b(least|lowest|smallest|cheapest|quietest|lightest|fewest|less)\b")
+BY_ROOM = rx(
+    r"\b(which|what) rooms?\b|\b(by|per|each|every) room\b|\brooms?\b.{0,20}\brank|"
+    r"\b(rank|sort|order|list)\w* (the |my |all |our )*rooms\b"
+)
+GROUPINGS = [
+    ("hour", rx(r"\b(per|each|every|by( the)?) hour\b|\bhourly\b|\bhour by hour\b")),
+    (
+        "day",
+        rx(
+            r"\b(each|every|by) day\b|\bdaily (breakdown|usage|consumption|figures|"
+            r"totals|values|table)\b|\bday by day\b|\bper day (breakdown|table)\b"
+        ),
+    ),
+    ("week", rx(r"\b(per|each|every|by) week\b|\bweekly\b|\bweek by week\b")),
+    ("month", rx(r"\b(per|each|every|by) month\b|\bmonthly\b|\bmonth by month\b")),
+]
+PER_DAY = rx(
+    r"\b(per|a|each) day\b(?! ago)|\bdaily average\b|\baverage daily\b|\bon average\b|"
+    r"\baverage (day|per day)\b"
+)
+SAVE_BY_STOPPING = rx(
+    r"\b(save|saving|savings)\b.{0,60}\b(turn(ing|ed)?|switch(ing|ed)?|unplug\w*|off|not using|"
+    r"stop(ping)?)\b"
+)
+PER_YEAR = rx(
+    r"\b(a|per|each|every|in a|for a|over a|over the) (whole |full )?year\b(?! ago)|"
+    r"\bannual(ly)?\b|\byearly\b|\byear[- ]round\b"
+)
+TOP_N = rx(r"\btop (\d+|three|five|ten|two|four)\b|\b(\d+) (biggest|largest|top)\b")
+ALL_OF_THEM = rx(
+    r"\brank(ing|ed)?\b|\ball\b|\beach\b|\bevery\b|\border(ed)?\b|\bsort(ed)?\b|"
+    r"\bbreak ?down\b|\bper (device|appliance|room)\b"
+)
+WORD_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "ten": 10}
+
+
+def question_kind(text: str, rest: str, q: Question, same_day: bool, previous: bool) -> str:
+    named = bool(q.sides or q.periods or q.time_of_day)
+    generators = bool(q.target.devices) and all(d.is_generator for d in q.target.devices)
+    if NEXT.search(text):
+        if COST.search(text) and re.search(r"\bbill\b", text):
+            q.notes.append(
+                "I can only project the current billing period, not a later one; here is "
+                "its projection."
+            )
+            return "forecast"
+        return "future"
+    if (
+        FORECAST.search(text)
+        and MONEY_OR_USE.search(text)
+        and re.search(
+            r"\b(will|going to|project|forecast|predict|expect|estimat|on track|end of|by the end)",
+            text,
+        )
+    ):
+        return "forecast"
+    if INVENTORY.search(text) and not RANK_STRONG.search(rest) and not STATUS.search(text):
+        return "inventory"
+    if (STATUS.search(text) or NOW_WORDS.search(text)) and not q.periods:
+        return "status"
+    if (
+        SUMMARY.search(text)
+        and not q.target.devices
+        and not q.sides
+        and (
+            WEEK_NUMBER.search(text)
+            or (
+                len(q.periods) <= 1
+                and all(p.full_end - p.start <= timedelta(days=8) for p in q.periods)
+            )
+        )
+    ):
+        return "summary"
+    if BASELOAD.search(text):
+        return "baseload"
+    if COVERAGE.search(text) or (STATUS.search(text) and q.periods):
+        return "coverage"
+    if EXPLAIN.search(text):
+        return "explain"
+    if SOLAR_SAVING.search(text) and (SOLAR_WORDS.search(text) or generators):
+        return "solar"
+    if SOLAR_SPLIT.search(text) and (
+        SOLAR_WORDS.search(text) or generators or re.search(r"export|self[- ]?suffic", text)
+    ):
+        return "solar"
+    if len(q.sides) >= 2 and (COMPARE.search(rest) or WHICH_MORE.search(rest)):
+        return "comparison"
+    if PEAK.search(rest) and not WHEN_TYPICALLY.search(rest):
+        return "peak"
+    if (PROFILE.search(rest) or WEEKDAY_WEEKEND.search(rest)) and (
+        not EXTREME_PERIOD.search(rest) or HABITUAL.search(rest)
+    ):
+        return "profile"
+    if EXTREME_PERIOD.search(rest):
+        return "extreme_period"
+    if len(q.times_of_day) >= 2:
+        return "comparison"
+    if len(q.periods) >= 2 and not RANK.search(rest):
+        return "comparison"  # two periods named apart are two sides ("this week or last")
+    if same_day or previous or (COMPARE.search(rest) and (q.periods or len(q.sides) >= 2)):
+        return "comparison"
+    if (
+        RANK.search(rest)
+        and len(q.sides) <= 1
+        and not (q.target.devices and not BY_ROOM.search(rest) and not SHARE.search(rest))
+    ):
+        return "ranking"
+    if AVG_POWER.search(rest):
+        return "total"
+    if ENERGY.search(text) or COST.search(text) or named:
+        return "total"
+    return "out_of_scope"
+
+
+def fill_details(text: str, rest: str, q: Question) -> None:
+    generators = bool(q.target.devices) and all(d.is_generator for d in q.target.devices)
+    metrics: list[str] = []
+    if COST.search(text):
+        metrics.append("cost")
+    if q.kind == "total" and AVG_POWER.search(rest):
+        metrics.append("power")
+    if generators or (
+        GENERATION.search(text) and not q.target.devices and SOLAR_WORDS.search(text)
+    ):
+        metrics.append("generation")
+    if IMPORT.search(text):
+        metrics.append("import")
+    q.metrics = metrics or ["energy"]
+    if q.kind == "solar" and SOLAR_SAVING.search(text):
+        q.metrics = ["cost"]
+    q.order = "least" if LEAST.search(rest) else "most"
+    if "generation" in q.metrics and re.search(r"\b(worst|poorest|dullest|gloomiest)\b", rest):
+        q.order = "least"  # the worst solar day generated least
+    for name, pattern in GROUPINGS:
+        if pattern.search(rest):
+            q.grouping = name
+            break
+    if BY_ROOM.search(rest) or (
+        q.kind == "ranking"
+        and q.target.rooms
+        and not q.target.devices
+        and re.search(r"\brooms\b", rest)
+    ):
+        q.grouping = "room"
+    if q.kind == "profile" and WEEKDAY_WEEKEND.search(rest):
+        q.grouping = "weekday"
+    top = TOP_N.search(rest)
+    if top:
+        word = top.group(1) or top.group(2)
+        q.limit = int(word) if word.isdigit() else WORD_NUMBERS[word]
+    elif q.kind == "ranking" and ALL_OF_THEM.search(rest):
+        q.limit = 20
+    q.per_day = bool(PER_DAY.search(text)) or "A typical night here" in " ".join(q.notes)
+    q.per_year = bool(PER_YEAR.search(text)) and not any(p.kind == "year" for p in q.periods)
+    if q.kind == "total" and SAVE_BY_STOPPING.search(text):
+        # "How much would I save by turning the router off overnight": what it used then,
+        # priced, and a year of it.
+        q.metrics = ["cost"]
+        q.per_year = True
+    if q.kind == "total" and re.search(r"\b(on )?week(day|end)s\b", rest):
+        q.notes.append(
+            "I cannot leave out weekdays or weekends from a total yet, so this counts every day; "
+            "ask 'weekdays versus weekends' for the typical day of each."
+        )
