@@ -5,8 +5,9 @@ No network, no model.
 It never substitutes: a name that matches nothing of the household's, or several things, or only
 nearly, is asked back with the options; a question outside the household's meters (or an
 instruction to the analyst) says what can be asked instead. It never produces a number no tool
-returned. The answers themselves are in ``offline_figures`` (totals, rankings, comparisons, power)
-and ``offline_insights`` (profiles, explanations, projections, solar, status).
+returned. The answers themselves are in ``offline_figures`` (totals, rankings, power),
+``offline_compare`` (comparisons) and ``offline_insights`` (profiles, explanations, projections,
+solar, status).
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from energy_core.chat import offline_figures, offline_insights, offline_money, offline_runs
+from energy_core.chat import (
+    offline_compare,
+    offline_figures,
+    offline_insights,
+    offline_money,
+    offline_runs,
+)
 from energy_core.chat.answers import OFFLINE, ChatAnswer
 from energy_core.chat.question import Question
 from energy_core.chat.render import escape_markdown
@@ -32,7 +39,7 @@ HANDLERS: dict[str, Callable[[ToolContext, Question, Call], str]] = {
     "total": offline_figures.answer_total,
     "ranking": offline_figures.answer_ranking,
     "extreme_period": offline_figures.answer_extreme_period,
-    "comparison": offline_figures.answer_comparison,
+    "comparison": offline_compare.answer_comparison,
     "peak": offline_figures.answer_peak,
     "tariff": offline_figures.answer_tariff,
     "profile": offline_insights.answer_profile,

@@ -1,6 +1,7 @@
 """The offline analyst's answers with figures of energy, money and power: totals (with a
-breakdown), rankings, the highest or lowest period, comparisons and peaks. Each takes the question
-model and a ``call`` that runs (and records) one tool call; every number comes from a result."""
+breakdown), rankings, the highest or lowest period, peaks and the tariff (comparisons are in
+``offline_compare``). Each takes the question model and a ``call`` that runs (and records) one
+tool call; every number comes from a result."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from energy_core.chat.render import escape_markdown
 from energy_core.chat.toolbase import ToolCall, ToolContext
 from energy_core.chat.wording import (
     LOW_COVERAGE,
-    adverbial,
     cap,
     clock,
     coverage_note,
@@ -28,12 +28,11 @@ from energy_core.chat.wording import (
     percent_or_none,
     period_name,
     scope,
-    used,
     watts,
     when,
 )
 from energy_core.stats import COST_RULE
-from energy_core.stats.period import add_days, hours_of, time_of_day_bounds
+from energy_core.stats.period import hours_of
 
 Call = Callable[..., ToolCall]
 LONG_DEFAULTS = {"month": "last 12 months", "week": "last 8 weeks"}
@@ -383,84 +382,6 @@ def answer_extreme_period(ctx: ToolContext, q: Question, call: Call) -> str:
     return out + (cost_line(ctx) if tool == "cost" else "")
 
 
-# --- comparisons -------------------------------------------------------------------------------
-
-
-def _figure(r: dict[str, Any], cost: bool) -> str:
-    if cost:
-        return "no data" if r["cost"] is None else f"**{money(r['cost'], r['currency'])}**"
-    return "no data" if r["consumption_wh"] is None else f"**{kwh(r['consumption_wh'])}**"
-
-
-def _compare_selections(ctx: ToolContext, q: Question, call: Call) -> str:
-    cost = "cost" in q.metrics
-    made = [
-        call("cost" if cost else "energy_usage", **range_args(q), **target_args(side))
-        for side in q.sides
-    ]
-    failed = [m for m in made if not m.ok]
-    if failed:
-        return failed[0].error
-    key = "cost" if cost else "consumption_wh"
-    parts = [
-        f"{cap(scope(side))}: {_figure(m.result, cost)}"
-        for side, m in zip(q.sides, made, strict=True)
-    ]
-    out = f"{cap(when(made[0].evidence))}:\n\n" + "\n".join(f"- {p}" for p in parts)
-    known = [(side, m.result[key]) for side, m in zip(q.sides, made, strict=True)]
-    known = [(side, v) for side, v in known if v is not None]
-    if len(known) >= 2:
-        ordered = sorted(known, key=lambda sv: -sv[1])
-        (top, a), (_, b) = ordered[0], ordered[1]
-        unit = (lambda v: money(v, made[0].result["currency"])) if cost else kwh
-        more = "cost more" if cost else "used more"
-        out += f"\n\n{cap(scope(top))} {more}, by {unit(a - b)}"
-        out += f" ({(a - b) / b * 100:.0f}% more)." if b > 0 else "."
-    missing = [side for side, m in zip(q.sides, made, strict=True) if m.result[key] is None]
-    if missing:
-        out += (
-            f"\n\nThere are no readings for {scope(missing[0])} in that period, so I give no "
-            "figure for it (no data is not zero)."
-        )
-    coverages = [m.result["coverage"] for m in made if m.result["coverage"] is not None]
-    return (
-        out
-        + coverage_note(min(coverages) if coverages else None)
-        + (cost_line(ctx) if cost else "")
-    )
-
-
-def _compare_times_of_day(ctx: ToolContext, q: Question, call: Call) -> str:
-    cost = "cost" in q.metrics
-    key = "cost" if cost else "consumption_wh"
-    made = [
-        call(
-            "cost" if cost else "energy_usage",
-            **{**range_args(q, time_of_day=False), "time_of_day": part},
-            **target_args(q.target),
-        )
-        for part in q.times_of_day[:2]
-    ]
-    failed = [m for m in made if not m.ok]
-    if failed:
-        return failed[0].error
-    plain = {**made[0].evidence["range"], "time_of_day": None}
-    plain["description"] = plain["description"].split(", ")[0]
-    span = when({"range": plain})
-    lines = []
-    for part, m in zip(q.times_of_day, made, strict=False):
-        first, last = time_of_day_bounds(part)
-        lines.append(f"- {cap(part)} ({first:02d}:00-{last:02d}:00): {_figure(m.result, cost)}")
-    out = f"{cap(scope(q.target))} {span}:\n\n" + "\n".join(lines)
-    values = [m.result[key] for m in made]
-    if None not in values:
-        (a, b), parts = values, q.times_of_day
-        bigger = parts[0] if a >= b else parts[1]
-        unit = (lambda v: money(v, ctx.currency)) if cost else kwh
-        out += f"\n\nThe {bigger} used more, by {unit(abs(a - b))}."
-    return out + (cost_line(ctx) if cost else "")
-
-
 def answer_tariff(ctx: ToolContext, q: Question, call: Call) -> str:
     made = call("cost", period="today")
     if not made.ok:
@@ -477,98 +398,8 @@ def answer_tariff(ctx: ToolContext, q: Question, call: Call) -> str:
     return out + f"\n\n_{COST_RULE}_"
 
 
-def answer_comparison(ctx: ToolContext, q: Question, call: Call) -> str:
-    if q.comparison == "selections":
-        return _compare_selections(ctx, q, call)
-    if q.comparison == "times_of_day":
-        return _compare_times_of_day(ctx, q, call)
-    periods = list(q.periods)
-    if not periods:
-        from energy_core.chat.periods import parse_period
-
-        periods = [
-            parse_period(
-                "today" if q.comparison == "same_day_last_week" else "last 7 days",
-                now=ctx.now,
-                timezone=ctx.timezone,
-            )
-        ]
-    first = periods[0]
-    if len(periods) > 1:
-        second = periods[1]
-    elif q.comparison == "same_day_last_week":
-        second = replace(
-            first,
-            start=add_days(first.start, -7),
-            end=add_days(first.end, -7),
-            full_end=add_days(first.full_end, -7),
-            label="the same day a week earlier",
-        )
-    elif q.comparison == "last_year":
-        second = first.same_period_last_year()
-    else:
-        second = first.previous()
-    args: dict[str, Any] = target_args(q.target)
-    for prefix, period in (("first", first), ("second", second)):
-        args[f"{prefix}_start"] = period.start.isoformat()
-        args[f"{prefix}_end"] = period.full_end.isoformat()
-        args[f"{prefix}_label"] = period.label
-    if q.time_of_day:
-        args["time_of_day"] = q.time_of_day
-    made = call("compare_periods", **args)
-    if not made.ok:
-        return made.error
-    r = made.result
-    a, b = r["first"], r["second"]
-    who = scope(q.target)
-    if not a["coverage"] and not b["coverage"]:
-        return no_data(who, made)
-    a_when, b_when = when(made.evidence), when(made.evidence, "second_range")
-    cost = "cost" in q.metrics
-    key, verb = ("cost", "cost") if cost else ("consumption_wh", "used")
-
-    def figure(side: dict[str, Any]) -> str:
-        return f"**{money(side['cost'], ctx.currency)}**" if cost else used(side)
-
-    pairs = ((a, a_when), (b, b_when))
-    known = [f"{figure(side)} {span}" for side, span in pairs if side[key] is not None]
-    out = f"{cap(who)} {verb} {' and '.join(known)}." if known else ""
-    for side, span in pairs:
-        if side[key] is None:
-            out += f" There are no readings {span}, so I give no figure for it."
-    if a["consumption_wh"] is None or b["consumption_wh"] is None:
-        out += " Without both figures there is no change to give (no data is not zero)."
-        return out + (cost_line(ctx) if cost else "")
-    partial = a["partial"] or b["partial"]
-    change = r["per_day_change_pct"] if partial else r["change_pct"]
-    if cost:
-        change = r["per_day_cost_change_pct"] if partial else r["cost_change_pct"]
-    if not r["comparable"]:
-        out += (
-            f" I do not give a change in percent: {r['not_comparable_because']}, so the "
-            "two are not comparable."
-        )
-    elif change is not None:
-        direction = "more" if change > 0 else "less"
-        basis = "a day " if partial else ""
-        what = "spent " if cost else ""
-        out += (
-            f" That is {abs(change):.0f}% {direction} {what}{basis}{adverbial(a['label'])} "
-            f"than {adverbial(b['label'])}."
-        )
-        if partial:
-            out += " (I compare daily averages because one period is not over yet.)"
-    coverages = [c for c in (a["coverage"], b["coverage"]) if c is not None]
-    return (
-        out
-        + coverage_note(min(coverages) if coverages else None)
-        + (cost_line(ctx) if cost else "")
-    )
-
-
 __all__ = [
     "answer_tariff",
-    "answer_comparison",
     "answer_extreme_period",
     "answer_peak",
     "answer_ranking",
