@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from energy_core.chat.answers import LLM, ChatAnswer
 from energy_core.chat.offline import OfflineAnalyst
-from energy_core.chat.periods import month_first_zone
+from energy_core.chat.period_builder import month_first_zone
 from energy_core.chat.tools import ToolCall, ToolContext, run_tool, tool_schemas
 from energy_core.settings import Settings
 
