@@ -118,6 +118,38 @@ def _series_rows(r: dict[str, Any], q: Question, granularity: str) -> list[dict[
     return [row for row in rows if local_time(row["start"]).hour in wanted]
 
 
+def _breakdown_table(
+    ctx: ToolContext,
+    r: dict[str, Any],
+    q: Question,
+    granularity: str,
+    headers: tuple[str, str],
+    cells: Callable[[dict[str, Any]], tuple[str, str]],
+) -> str:
+    """A breakdown as a table, the period of each row then its two ``cells``; nothing for a
+    total."""
+    if granularity == "total":
+        return ""
+    lines = "\n".join(
+        f"| {period_name(row, granularity, ctx.household.tz)} | {' | '.join(cells(row))} |"
+        for row in _series_rows(r, q, granularity)
+    )
+    return f"\n\n| {cap(granularity)} | {headers[0]} | {headers[1]} |\n|---|---|---|\n{lines}"
+
+
+def per_device_lines(
+    rows: list[dict[str, Any]], span: str, needed: str, line: Callable[[str, dict[str, Any]], str]
+) -> list[str]:
+    """One sentence a device: ``line(name, row)``, or that it has no readings ``span`` when its
+    ``needed`` figure is missing."""
+    return [
+        f"The {escape_markdown(row['name'])} has no readings {span}."
+        if row[needed] is None
+        else line(escape_markdown(row["name"]), row)
+        for row in rows
+    ]
+
+
 def answer_total(ctx: ToolContext, q: Question, call: Call) -> str:
     if "cost" in q.metrics:
         return _cost(ctx, q, call)
@@ -152,14 +184,14 @@ def answer_total(ctx: ToolContext, q: Question, call: Call) -> str:
     out += _since_first_reading(ctx, q, made)
     if q.per_day and r["per_day_wh"] is not None:
         out += f" That is {kwh(r['per_day_wh'])} a day on average."
-    if granularity != "total":
-        rows = "\n".join(
-            f"| {period_name(row, granularity, ctx.household.tz)} | "
-            f"{kwh_or_none(row['consumption_wh'])} | "
-            f"{percent_or_none(row['coverage'])} |"
-            for row in _series_rows(r, q, granularity)
-        )
-        out += f"\n\n| {cap(granularity)} | Energy | Coverage |\n|---|---|---|\n{rows}"
+    out += _breakdown_table(
+        ctx,
+        r,
+        q,
+        granularity,
+        ("Energy", "Coverage"),
+        lambda row: (kwh_or_none(row["consumption_wh"]), percent_or_none(row["coverage"])),
+    )
     return out + coverage_note(r["coverage"])
 
 
@@ -193,14 +225,12 @@ def _cost(ctx: ToolContext, q: Question, call: Call) -> str:
     out += _own_generation(r) + _since_first_reading(ctx, q, made)
     if q.per_day and r["per_day_wh"] is not None and r["days"]:
         out += f" That is {money(r['cost'] / r['days'], r['currency'])} a day on average."
-    if granularity != "total":
-        rows = "\n".join(
-            f"| {period_name(row, granularity, ctx.household.tz)} | "
-            f"{'no data' if row['cost'] is None else money(row['cost'], r['currency'])} | "
-            f"{kwh_or_none(row['consumption_wh'])} |"
-            for row in _series_rows(r, q, granularity)
-        )
-        out += f"\n\n| {cap(granularity)} | Cost | Energy |\n|---|---|---|\n{rows}"
+
+    def cost_cells(row: dict[str, Any]) -> tuple[str, str]:
+        cost = "no data" if row["cost"] is None else money(row["cost"], r["currency"])
+        return cost, kwh_or_none(row["consumption_wh"])
+
+    out += _breakdown_table(ctx, r, q, granularity, ("Cost", "Energy"), cost_cells)
     return out + coverage_note(r["coverage"]) + cost_line(ctx)
 
 
@@ -216,18 +246,17 @@ def _power(ctx: ToolContext, q: Question, call: Call) -> str:
         return made
     r, span = made.result, when(made.evidence)
     if q.target.devices and len(r["per_device"]) <= 3:
-        lines = []
-        for row in r["per_device"]:
-            name = escape_markdown(row["name"])
-            if row["avg_w"] is None:
-                lines.append(f"The {name} has no readings {span}.")
-                continue
-            lines.append(
+        lines = per_device_lines(
+            r["per_device"],
+            span,
+            "avg_w",
+            lambda name, row: (
                 f"The {name} averaged **{watts(row['avg_w'])}** {span}; its highest reading "
                 f"was {watts(row['max_w'])}"
                 + (f" ({clock(row['max_at'])})" if row["max_at"] else "")
                 + f" and its lowest {watts(row['min_w'])}."
-            )
+            ),
+        )
         return " ".join(lines) + coverage_note(r["coverage"])
     out = f"{cap(span)}, {scope(q.target)} averaged **{watts(r['household_avg_w'])}**."
     if r["peak_hour_avg_w"] is not None:
@@ -404,6 +433,7 @@ __all__ = [
     "answer_peak",
     "answer_ranking",
     "answer_total",
+    "per_device_lines",
     "range_args",
     "target_args",
 ]

@@ -10,7 +10,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from energy_core.chat.offline_figures import cost_line, range_args, target_args
+from energy_core.chat.offline_figures import (
+    cost_line,
+    per_device_lines,
+    range_args,
+    target_args,
+)
 from energy_core.chat.question import Question
 from energy_core.chat.render import escape_markdown
 from energy_core.chat.toolbase import ToolCall, ToolContext
@@ -262,16 +267,15 @@ def _device_standby(q: Question, call: Call) -> str:
     if not made.ok:
         return made.error
     span = when(made.evidence)
-    lines = []
-    for row in made.result["per_device"]:
-        name = escape_markdown(row["name"])
-        if row["min_w"] is None:
-            lines.append(f"The {name} has no readings {span}.")
-            continue
-        lines.append(
+    lines = per_device_lines(
+        made.result["per_device"],
+        span,
+        "min_w",
+        lambda name, row: (
             f"The {name}'s lowest reading {span} was **{watts(row['min_w'])}** (its standby "
             f"draw at most), against an average of {watts(row['avg_w'])}."
-        )
+        ),
+    )
     return (
         " ".join(lines)
         + " The always-on load ('What is my always-on load?') is a figure of the whole "

@@ -64,15 +64,21 @@ VAGUE_PERIOD = rx(
 )
 
 
+def _out_of_reach(q: Question, raw: str, *checks: tuple[str, re.Pattern[str]]) -> bool:
+    """Whether ``raw`` matches one of ``checks`` (problem, pattern), the first of which ``q``
+    then gives as the reason it is out of scope."""
+    for problem, pattern in checks:
+        if pattern.search(raw):
+            q.kind, q.problem = "out_of_scope", problem
+            return True
+    return False
+
+
 def refused(q: Question, raw: str, periods_named: bool) -> bool:
     """Whether ``raw`` asks for something out of reach (to act, other households' figures, other
     fuels, emissions, a heat pump's heat) or names a period by an event rather than by its dates;
     when it does, ``q`` says so."""
-    if CONTROL.search(raw):
-        q.kind, q.problem = "out_of_scope", "control"
-        return True
-    if BENCHMARK.search(raw):
-        q.kind, q.problem = "out_of_scope", "benchmark"
+    if _out_of_reach(q, raw, ("control", CONTROL), ("benchmark", BENCHMARK)):
         return True
     vague = VAGUE_PERIOD.search(raw)
     if vague and not periods_named:
@@ -83,13 +89,6 @@ def refused(q: Question, raw: str, periods_named: bool) -> bool:
             said = "when you were away"
         q.kind, q.problem = "vague_period", said
         return True
-    if OTHER_UTILITY.search(raw):
-        q.kind, q.problem = "out_of_scope", "utility"
-        return True
-    if CARBON.search(raw):
-        q.kind, q.problem = "out_of_scope", "carbon"
-        return True
-    if HEAT_OUTPUT.search(raw):
-        q.kind, q.problem = "out_of_scope", "heat"
-        return True
-    return False
+    return _out_of_reach(
+        q, raw, ("utility", OTHER_UTILITY), ("carbon", CARBON), ("heat", HEAT_OUTPUT)
+    )
