@@ -60,17 +60,6 @@ CLOCK_WORDS = rx(
 )
 
 
-def _hour(number: str, minutes: str | None, meridiem: str | None) -> int | None:
-    hour = int(number)
-    if minutes not in (None, "00") or hour > 24:
-        return None
-    if meridiem == "pm" and hour < 12:
-        hour += 12
-    if meridiem == "am" and hour == 12:
-        hour = 0
-    return hour % 24
-
-
 def clock_word(match: re.Match[str]) -> str:
     """ "midnight" as "12am", padded to the word's length: the periods' positions, found before,
     still point at the same words (a shorter text shifted them onto a device's name)."""
