@@ -58,7 +58,7 @@ DISTRIBUTED = (
 )
 # user_id compared with a value (a bound parameter or a literal), not only joined to another column.
 HOUSEHOLD_FILTER = re.compile(
-    r"\buser_id\s*(=\s*(%\(|%s|\$\d|\d)|IN\s*\(|=\s*ANY\s*\()", re.IGNORECASE
+    r"\buser_id\s*(=\s*(%\(|%[sbt]\b|\$\d|\d)|IN\s*\(|=\s*ANY\s*\()", re.IGNORECASE
 )
 # An INSERT of rows that carry their user_id is routed by that value.
 ROUTED_INSERT = re.compile(r"^INSERT INTO \w+ \([^)]*\buser_id\b[^)]*\) VALUES", re.IGNORECASE)
@@ -75,6 +75,9 @@ FAN_OUT = {
     r"DELETE FROM dirty_hours WHERE hour_start <=": "rollup: its claim of the oldest dirty hours",
     r"^WITH batch AS MATERIALIZED \( SELECT u AS user_id": "rollup: recompute the claimed hours",
     r"^UPDATE devices SET first_reading_at": "rollup: first readings of the claimed devices",
+    r"^INSERT INTO daily_aggregates \(user_id, device_pk, day_start": (
+        "rollup: the days of the recomputed hours, summed again from them"
+    ),
     # The administrator's status page (energy_core/status.py) and /metrics: totals of the
     # whole installation.
     r"^SELECT count\(\*\) FROM (devices|readings|hourly_aggregates|chat_messages)$": "status",
