@@ -14,6 +14,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
 import numpy as np
 from sqlalchemy import Connection
@@ -65,16 +66,18 @@ def stored_span_sums(
         zone = daily_sql.zones(conn, [selection.user_id]).get(selection.user_id)
         if zone != selection.timezone:
             days = []
+    hour_sums = partial(
+        sql.span_sums,
+        conn,
+        user_id=selection.user_id,
+        device_pks=device_pks,
+        bounds=bounds,
+        full_start=full_start,
+        full_end=full_end,
+        dirty=bool(dirty),
+    )
     if not days:
-        return sql.span_sums(
-            conn,
-            user_id=selection.user_id,
-            device_pks=device_pks,
-            bounds=bounds,
-            full_start=full_start,
-            full_end=full_end,
-            dirty=bool(dirty),
-        )
+        return hour_sums()
     stored = daily_sql.day_sums(
         conn,
         user_id=selection.user_id,
@@ -105,16 +108,7 @@ def stored_span_sums(
         only.append((spans[s].lo, spans[s].hi, sorted(pks)))
     if not only:
         return stored
-    hourly = sql.span_sums(
-        conn,
-        user_id=selection.user_id,
-        device_pks=device_pks,
-        bounds=bounds,
-        full_start=full_start,
-        full_end=full_end,
-        dirty=bool(dirty),
-        only=only,
-    )
+    hourly = hour_sums(only=only)
     return np.concatenate([stored, hourly]) if len(stored) else hourly
 
 

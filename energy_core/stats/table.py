@@ -151,19 +151,10 @@ class FigureTable:
         return out
 
 
-# The fields that ``Figure.add`` adds up.
-_ADDED = (
-    "consumed_wh",
-    "generated_wh",
-    "counted_s",
-    "imported_wh",
-    "exported_wh",
-    "cost_value",
-    "grid_s",
-    "covered_s",
-    "span_s",
-    "sample_count",
-)
+# The fields that ``Figure.add`` adds up: all but the extremes (taken, not added), whether the
+# grid is metered, and the period's own length and members.
+_NOT_ADDED = {"grid_metered", "duration_s", "members", "min_w", "min_at", "max_w", "max_at"}
+_ADDED = tuple(name for name in FIELDS if name not in _NOT_ADDED)
 
 
 def over_periods(table: FigureTable, start: datetime, end: datetime) -> FigureTable:
