@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from energy_core.household_scope import for_household
 from energy_core.sql.reads import reading_ts_us_sql
-from energy_core.types import UTCDateTime, from_epoch_us, to_epoch_us
+from energy_core.types import Stretch, UTCDateTime, from_epoch_us, to_epoch_us
 
 if TYPE_CHECKING:
     # Only a type here: the read layer's metrics import this module.
@@ -327,23 +327,14 @@ def raw_power(
 
 
 @dataclass(frozen=True)
-class Gap:
+class Gap(Stretch):
     """Time in the range that no reading holds: unknown, not zero."""
-
-    start: datetime
-    end: datetime
-
-    @property
-    def duration_s(self) -> float:
-        return (self.end - self.start).total_seconds()
 
 
 @dataclass(frozen=True)
-class Holding:
+class Holding(Stretch):
     """How readings of one device cover ``[start, end)``."""
 
-    start: datetime
-    end: datetime
     standby_w: float
     covered_s: float
     active_s: float
@@ -351,12 +342,8 @@ class Holding:
     gaps_truncated: bool = False
 
     @property
-    def span_s(self) -> float:
-        return (self.end - self.start).total_seconds()
-
-    @property
     def coverage(self) -> float:
-        return self.covered_s / self.span_s if self.span_s else 0.0
+        return self.covered_s / self.duration_s if self.duration_s else 0.0
 
     @property
     def duty_cycle(self) -> float | None:
@@ -365,7 +352,7 @@ class Holding:
 
     @property
     def gap_s(self) -> float:
-        return self.span_s - self.covered_s
+        return self.duration_s - self.covered_s
 
 
 @for_household

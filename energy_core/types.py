@@ -1,8 +1,9 @@
 """Column types shared by every table: UTC instants that are compact and exact on both backends,
-and the UTC hours that aggregates are kept by."""
+the UTC hours that aggregates are kept by, and a stretch of time ``[start, end)``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import BigInteger, DateTime
@@ -69,3 +70,16 @@ def ceil_hour(moment: datetime) -> datetime:
     """The first UTC hour start at or after ``moment``."""
     floor = floor_hour(moment)
     return floor if floor == moment else floor + HOUR
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """A stretch of time ``[start, end)``: a gap in the readings, a run of an appliance, the
+    range a device's holding is measured over."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end - self.start).total_seconds()

@@ -15,11 +15,11 @@ either side into one run, whose energy counts the dip too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from energy_core.power import held_spans
-from energy_core.types import from_epoch_us
+from energy_core.types import Stretch, from_epoch_us
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -31,22 +31,16 @@ MAX_RUNS = 2_000  # a threshold at the noise level would otherwise list every re
 
 
 @dataclass(frozen=True)
-class Run:
+class Run(Stretch):
     """One stretch above (or below) the level: its energy, highest power and cost at the import
     price of its hours (generation is not deducted: this is what the run drew)."""
 
-    start: datetime
-    end: datetime
     energy_wh: float
     peak_w: float
     cost: float
     # It rose past the level from a reading on the other side: a switch-on. A run that begins
     # with the range, the device's first reading or after a gap was already on, or not seen.
     rose: bool = True
-
-    @property
-    def duration_s(self) -> float:
-        return (self.end - self.start).total_seconds()
 
 
 @dataclass(frozen=True)

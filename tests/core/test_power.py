@@ -73,7 +73,9 @@ def test_holding_matches_the_step_rule_over_any_window(fridge, window):
     assert held.active_s == pytest.approx(active, abs=1e-6)
     assert held.duty_cycle == pytest.approx(active / covered)
     # The gaps are exactly the rest of the window.
-    assert sum(g.duration_s for g in held.gaps) == pytest.approx(held.span_s - covered, abs=1e-6)
+    assert sum(g.duration_s for g in held.gaps) == pytest.approx(
+        held.duration_s - covered, abs=1e-6
+    )
     for gap in held.gaps:
         assert start <= gap.start < gap.end <= end
 
