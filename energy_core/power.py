@@ -10,7 +10,7 @@ microseconds since the epoch, as the rollup does, so both backends give the same
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -163,6 +163,21 @@ ORDER BY device_pk, ts
     return readings
 
 
+def _holds(
+    points: Sequence[tuple[int, float]], *, gap_us: int, start_us: int, end_us: int
+) -> Iterator[tuple[int, int, float]]:
+    """(from, to, watts) of what each of one device's time-ordered readings holds, cut to
+    ``[start_us, end_us)``: reading i holds until the next reading or its max gap, whichever is
+    first. Readings that hold nothing of the range are left out."""
+    for i, (t_us, power_w) in enumerate(points):
+        held_end = t_us + gap_us
+        if i + 1 < len(points):
+            held_end = min(held_end, points[i + 1][0])
+        lo, hi = max(t_us, start_us), min(held_end, end_us)
+        if hi > lo:
+            yield lo, hi, power_w
+
+
 @for_household
 def held_spans(
     session: Session,
@@ -184,14 +199,7 @@ def held_spans(
     out: dict[str, list[tuple[int, int, float]]] = {}
     for device_pk, points in readings.items():
         gap_us = by_pk[device_pk].max_gap_s * 1_000_000
-        spans = []
-        for i, (t_us, power_w) in enumerate(points):
-            held_end = t_us + gap_us
-            if i + 1 < len(points):
-                held_end = min(held_end, points[i + 1][0])
-            lo, hi = max(t_us, start_us), min(held_end, end_us)
-            if hi > lo:
-                spans.append((lo, hi, power_w))
+        spans = list(_holds(points, gap_us=gap_us, start_us=start_us, end_us=end_us))
         if spans:
             out[by_pk[device_pk].device_id] = spans
     return out
@@ -227,13 +235,10 @@ def held_buckets(
         held, energy, samples = [0] * n, [0.0] * n, [0] * n
         low: list[float | None] = [None] * n
         high: list[float | None] = [None] * n
-        for i, (t_us, power_w) in enumerate(points):
+        for t_us, _ in points:
             if start_us <= t_us:
                 samples[t_us // bucket_us - first] += 1
-            held_end = t_us + gap_us
-            if i + 1 < len(points):
-                held_end = min(held_end, points[i + 1][0])
-            lo, hi = max(t_us, start_us), min(held_end, end_us)
+        for lo, hi, power_w in _holds(points, gap_us=gap_us, start_us=start_us, end_us=end_us):
             while lo < hi:
                 k = lo // bucket_us - first
                 cut = min(hi, (lo // bucket_us + 1) * bucket_us)
