@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from energy_core.power import Gap, holding
+from energy_core.power import Holding, holding
 from energy_core.settings import Settings, get_settings
 from energy_core.sql import reads as sql
 from energy_core.stats.figures import Figure
@@ -356,34 +356,22 @@ def _extreme_at(
 DEFAULT_STANDBY_W = 5.0
 
 
-@dataclass(frozen=True)
-class DutyCycle:
-    """How one device's readings hold over a selection: covered time, time running above the
-    standby threshold (absolute value: generating counts as running), and the gaps."""
-
-    standby_w: float
-    covered_s: float
-    active_s: float
-    gaps: list[Gap]
-    gaps_truncated: bool
-
-    @property
-    def duty_cycle(self) -> float | None:
-        return self.active_s / self.covered_s if self.covered_s else None
-
-    @property
-    def gap_s(self) -> float:
-        return sum(gap.duration_s for gap in self.gaps)
-
-
 def duty_cycle(
     session: Session, selection: Selection, device: DeviceRef, *, standby_w: float
-) -> DutyCycle:
-    """The duty cycle and gaps of ``device`` over the part of the selection it took part in."""
+) -> Holding:
+    """The duty cycle and gaps of ``device`` over the part of the selection it took part in: an
+    empty stretch (no time, no gap) at the selection's start when it took no part."""
     part = device.part_in(selection.start, selection.end)
     if part is None:
-        return DutyCycle(standby_w, 0.0, 0.0, [], False)
-    held = holding(
+        return Holding(
+            start=selection.start,
+            end=selection.start,
+            standby_w=standby_w,
+            covered_s=0.0,
+            active_s=0.0,
+            gaps=[],
+        )
+    return holding(
         session,
         user_id=selection.user_id,
         device=device,
@@ -391,7 +379,6 @@ def duty_cycle(
         end=part[1],
         standby_w=standby_w,
     )
-    return DutyCycle(standby_w, held.covered_s, held.active_s, held.gaps, held.gaps_truncated)
 
 
 __all__ = [
@@ -400,7 +387,6 @@ __all__ = [
     "Baseload",
     "Change",
     "Comparison",
-    "DutyCycle",
     "ProfileCell",
     "Share",
     "baseload",
