@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
@@ -40,15 +40,22 @@ def local_days(first_us: int, last_us: int, tz: ZoneInfo) -> list[tuple[int, int
     return days
 
 
-def keep_days_of_hours(conn: Connection, hours: Iterable[tuple[int, int, int, int]]) -> int:
+def keep_days_of_hours(
+    conn: Connection,
+    hours: Iterable[tuple[int, int, int, int]],
+    *,
+    zones: Mapping[int, str] | None = None,
+) -> int:
     """Sum again the daily rows of the days that hold the stored hours just written: ``hours``
-    are ``(user_id, device_pk, first hour, end hour)`` in microseconds, the end exclusive. Days
-    of households whose rows are not built yet are left to ``keep_zones``. Returns the rows
-    written."""
+    are ``(user_id, device_pk, first hour, end hour)`` in microseconds, the end exclusive.
+    ``zones``: the zone each household's rows are kept in, when the caller read them already
+    (households without rows left out); else they are looked up. Days of households whose rows
+    are not built yet are left to ``keep_zones``. Returns the rows written."""
     by_user: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
     for user_id, device_pk, lo, hi in hours:
         by_user[user_id].append((device_pk, lo, hi))
-    zones = sql.zones(conn, list(by_user))
+    if zones is None:
+        zones = sql.zones(conn, list(by_user))
     days: set[tuple[int, int, int, int]] = set()
     for user_id, ranges in by_user.items():
         zone = zones.get(user_id)
@@ -66,17 +73,25 @@ def keep_days_of_hours(conn: Connection, hours: Iterable[tuple[int, int, int, in
     return sql.refresh_days(conn, sorted(days))
 
 
-def keep_days_of_marks(conn: Connection, marks: Sequence[tuple[int, int, int]]) -> int:
+def keep_days_of_marks(
+    conn: Connection,
+    marks: Sequence[tuple[int, int, int]],
+    *,
+    zones: Mapping[int, str] | None = None,
+) -> int:
     """``keep_days_of_hours`` for the (user_id, device_pk, hour) marks a rollup batch
-    recomputed (microseconds)."""
-    return keep_days_of_hours(conn, ((u, d, h, h + HOUR_US) for u, d, h in marks))
+    recomputed (microseconds), with the zones read with them if given."""
+    return keep_days_of_hours(conn, ((u, d, h, h + HOUR_US) for u, d, h in marks), zones=zones)
 
 
 def keep_days_of_ranges(conn: Connection, ranges: Sequence[tuple[int, int, int]]) -> int:
     """``keep_days_of_hours`` for a rebuild's (device_pk, first hour, end hour) ranges."""
-    users = sql.device_users(conn, [pk for pk, _, _ in ranges])
+    devices = sql.device_zones(conn, [pk for pk, _, _ in ranges])
+    zones = {user_id: zone for user_id, zone in devices.values() if zone is not None}
     return keep_days_of_hours(
-        conn, ((users[pk], pk, lo, hi) for pk, lo, hi in ranges if pk in users)
+        conn,
+        ((devices[pk][0], pk, lo, hi) for pk, lo, hi in ranges if pk in devices),
+        zones=zones,
     )
 
 

@@ -47,6 +47,8 @@ class RollupBatch:
 
 @dataclass
 class RollupRun(BatchedRun):
+    # Dirty hours when the run started, and when it ended.
+    backlog: int = 0
     remaining: int = 0
 
 
@@ -110,7 +112,7 @@ def rollup_batch(
     )
     # The days of the hours written, in the same transaction: a read never sees a day's row
     # that disagrees with its hours.
-    keep_days_of_marks(session.connection(), result.marks)
+    keep_days_of_marks(session.connection(), result.marks, zones=result.zones)
     return RollupBatch(
         hours=result.hours, rows_written=result.rows_written, more=at_limit is not None
     )
@@ -135,10 +137,7 @@ def rollup_dirty_hours(
         if run.skipped:
             log.info("rollup skipped: another scheduler holds the lock")
             return run
-        # The rollup works on every household's dirty hours at once (row-level security:
-        # system scope); each row it writes is computed from the same household's readings.
-        with session_scope(engine, read_only=True, system=True) as session:
-            total = dirty_backlog(session)
+        total = run.backlog
         catching_up = total > settings.rollup_batch_hours
         if catching_up:
             log.info("rollup catch-up: %d dirty hours to recompute", total)
@@ -191,12 +190,16 @@ def rollup_dirty_hours(
     return run
 
 
-def _keep_zones(engine: Engine) -> None:
-    """Build the daily rows of households whose rows are not kept in their timezone (new, or
-    the timezone was changed) before any batch, each in the transaction that records the zone.
-    Looked for first in a read-only transaction: on SQLite a write transaction every minute
-    would queue behind (and hold up) the writers of readings for nothing."""
+def _start_run(engine: Engine, run: RollupRun) -> None:
+    """Note the backlog of dirty hours, and build the daily rows of households whose rows are
+    not kept in their timezone (new, or the timezone was changed) before any batch, each in the
+    transaction that records the zone. Both are looked for in one read-only transaction (the
+    rollup works on every household's rows at once: row-level security's system scope): on
+    SQLite a write transaction every minute would queue behind (and hold up) the writers of
+    readings for nothing, and on PostgreSQL a transaction of its own was a few round trips more
+    on every run."""
     with session_scope(engine, read_only=True, system=True) as session:
+        run.backlog = dirty_backlog(session)
         stale = stale_zones(session.connection())
     if stale:
         with session_scope(engine, system=True) as session:
@@ -217,14 +220,15 @@ def _on_workers(work: Callable[[Any], None], parts: Sequence[Any], *, name: str)
 @contextmanager
 def _rollup_run(engine: Engine) -> Iterator[RollupRun]:
     """One run under the rollup lock (see ``recorded_run``) that ends with the marks still
-    there; unless it is skipped, it keeps the households' daily zones first (``_keep_zones``)."""
+    there; unless it is skipped, it notes the backlog and keeps the households' daily zones
+    first (``_start_run``)."""
 
     def note_remaining(session: Session, run: RollupRun) -> None:
         run.remaining = dirty_backlog(session)
 
     with recorded_run(engine, ROLLUP_JOB, RollupRun(), before_record=note_remaining) as run:
         if not run.skipped:
-            _keep_zones(engine)
+            _start_run(engine, run)
         yield run
 
 

@@ -185,13 +185,17 @@ WHERE s.hours > 0
     ).rowcount
 
 
-def device_users(conn: Connection, device_pks: Sequence[int]) -> dict[int, int]:
-    """Each device's household."""
+def device_zones(conn: Connection, device_pks: Sequence[int]) -> dict[int, tuple[int, str | None]]:
+    """Each device's household, and the zone that household's daily rows are kept in (None:
+    not built yet)."""
     if not device_pks:
         return {}
     listed = ", ".join(str(int(pk)) for pk in sorted(set(device_pks)))
-    rows = conn.exec_driver_sql(f"SELECT id, user_id FROM devices WHERE id IN ({listed})")
-    return {int(pk): int(u) for pk, u in rows}
+    rows = conn.exec_driver_sql(
+        "SELECT d.id, d.user_id, z.timezone FROM devices d "
+        f"LEFT JOIN daily_zones z ON z.user_id = d.user_id WHERE d.id IN ({listed})"
+    )
+    return {int(pk): (int(u), zone) for pk, u, zone in rows}
 
 
 # The columns of a ``day_sums`` row: those of ``reads.span_sums``.

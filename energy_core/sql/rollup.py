@@ -320,11 +320,19 @@ AND EXISTS (
 """
 
 
-# The marks a PostgreSQL batch recomputes, taken out of the table first (see recompute_dirty_hours).
+# The marks a PostgreSQL batch recomputes, taken out of the table first (see recompute_dirty_hours),
+# each with the zone its household's daily rows are kept in (null: none yet), for the days of the
+# hours written (``energy_core.daily``) without another round trip.
 _PG_CLAIM = """
-DELETE FROM dirty_hours
-WHERE hour_start <= %(cutoff)s AND device_pk %% %(shards)s = %(shard)s
-RETURNING user_id, device_pk, CAST(date_part('epoch', hour_start) AS int8) * 1000000
+WITH claimed AS (
+    DELETE FROM dirty_hours
+    WHERE hour_start <= %(cutoff)s AND device_pk %% %(shards)s = %(shard)s
+    RETURNING user_id, device_pk, hour_start
+)
+SELECT c.user_id, c.device_pk, CAST(date_part('epoch', c.hour_start) AS int8) * 1000000,
+       z.timezone
+FROM claimed c
+LEFT JOIN daily_zones z ON z.user_id = c.user_id
 """
 
 
@@ -334,6 +342,8 @@ class BatchResult:
     rows_written: int
     # The (user_id, device_pk, hour) recomputed, hours in microseconds.
     marks: list[tuple[int, int, int]] = field(default_factory=list)
+    # The zone each household of ``marks`` keeps its daily rows in (households without left out).
+    zones: dict[int, str] = field(default_factory=dict)
 
 
 def recompute_dirty_hours(
@@ -369,7 +379,8 @@ def recompute_dirty_hours(
         )
         conn.execute(text(_FIRST_READINGS).bindparams(binds[0]), params)
         marks = conn.exec_driver_sql(
-            "SELECT user_id, device_pk, hour_start FROM dirty_hours WHERE hour_start <= ?",
+            "SELECT d.user_id, d.device_pk, d.hour_start, z.timezone FROM dirty_hours d "
+            "LEFT JOIN daily_zones z ON z.user_id = d.user_id WHERE d.hour_start <= ?",
             (to_epoch_us(cutoff),),
         ).all()
         # BEGIN IMMEDIATE holds the write lock: nothing can mark an hour between these statements.
@@ -380,7 +391,7 @@ def recompute_dirty_hours(
             text("DELETE FROM dirty_hours WHERE hour_start <= :cutoff").bindparams(binds[0]),
             {"cutoff": cutoff},
         ).rowcount
-        return BatchResult(hours=cleared, rows_written=written, marks=[tuple(m) for m in marks])
+        return _batch_result(cleared, written, marks)
     # JIT compilation costs more than it saves on a statement that runs every minute (set in
     # the same round trip as the hold-back's own settings).
     with writers_held_back(conn, settings={"jit": "off"}):
@@ -389,7 +400,7 @@ def recompute_dirty_hours(
         ).all()
     if not claimed:
         return BatchResult(hours=0, rows_written=0)
-    users, devices, hours = zip(*claimed, strict=True)
+    users, devices, hours, _ = zip(*claimed, strict=True)
     arrays = {
         "users": binary_array(Int4Array, users),
         "devices": binary_array(Int4Array, devices),
@@ -398,7 +409,17 @@ def recompute_dirty_hours(
     written = conn.exec_driver_sql(
         _PG_ROLLUP, {**arrays, "default_gap_s": default_gap_s, "computed_at": computed_at}
     ).scalar()
-    return BatchResult(hours=len(claimed), rows_written=written, marks=[tuple(m) for m in claimed])
+    return _batch_result(len(claimed), written, claimed)
+
+
+def _batch_result(hours: int, written: int, marks: Sequence[Sequence]) -> BatchResult:
+    """A batch's result from the (user_id, device_pk, hour, zone) rows of its marks."""
+    return BatchResult(
+        hours=hours,
+        rows_written=written,
+        marks=[(u, d, h) for u, d, h, _ in marks],
+        zones={u: zone for u, _, _, zone in marks if zone is not None},
+    )
 
 
 HOUR_US = 3_600_000_000
