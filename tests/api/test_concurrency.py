@@ -15,7 +15,6 @@ import pytest
 from energy_core.accounts import delete_device
 from energy_core.db import session_scope
 from energy_core.integrity import find_orphans
-from ingest_api.app import create_app
 from tests.api.support import LiveServer, auth, iso, reading_count
 
 
@@ -42,8 +41,8 @@ def race(url: str, n: int, make_request) -> list[httpx.Response]:  # noqa: ANN00
 
 
 @pytest.fixture
-def server(engine):
-    with LiveServer(create_app()) as live:
+def server(engine, make_app):
+    with LiveServer(make_app()) as live:
         yield live
 
 

@@ -23,7 +23,6 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from energy_core.types import utcnow
-from ingest_api.app import create_app
 from tests.api.support import LiveServer, assert_error, auth, iso, stored_readings
 from tests.databases import superuser_url
 
@@ -178,9 +177,9 @@ def run_while_killing_connections(database_url: str, stream: Stream, every_s: fl
 
 
 def test_connections_killed_during_a_stream_lose_and_duplicate_nothing(
-    engine, database_url, household
+    engine, database_url, household, make_app
 ):
-    with LiveServer(create_app()) as server:
+    with LiveServer(make_app()) as server:
         stream = Stream(server.url, household.household_key)
         kills = run_while_killing_connections(database_url, stream, every_s=0.03)
     assert kills > 0
@@ -189,9 +188,9 @@ def test_connections_killed_during_a_stream_lose_and_duplicate_nothing(
 
 
 def test_connections_killed_during_a_stream_of_single_readings_lose_and_duplicate_nothing(
-    engine, database_url, household
+    engine, database_url, household, make_app
 ):
-    app = create_app()
+    app = make_app()
     with LiveServer(app) as server:
         stream = Stream(
             server.url, household.household_key, clients=8, batches_per_client=3, singles=True
@@ -204,12 +203,12 @@ def test_connections_killed_during_a_stream_of_single_readings_lose_and_duplicat
 
 
 def test_while_the_database_refuses_connections_the_api_says_503_then_recovers(
-    engine, database_url, household
+    engine, database_url, household, make_app
 ):
     database = make_url(database_url).database
     admin = admin_connection(database_url)
     reading = {"device_id": "fridge", "timestamp": iso(30), "energy_watts": 12.0}
-    with LiveServer(create_app()) as server, httpx.Client(base_url=server.url) as http:
+    with LiveServer(make_app()) as server, httpx.Client(base_url=server.url) as http:
         try:
             allow_connections(admin, database, False)
             kill_connections(admin, database)
@@ -230,7 +229,7 @@ def test_while_the_database_refuses_connections_the_api_says_503_then_recovers(
 
 
 def test_a_stream_across_an_outage_stores_every_acknowledged_reading_once(
-    engine, database_url, household
+    engine, database_url, household, make_app
 ):
     database = make_url(database_url).database
     admin = admin_connection(database_url)
@@ -242,7 +241,7 @@ def test_a_stream_across_an_outage_stores_every_acknowledged_reading_once(
         time.sleep(1.5)
         allow_connections(admin, database, True)
 
-    with LiveServer(create_app()) as server:
+    with LiveServer(make_app()) as server:
         stream = Stream(server.url, household.household_key, batches_per_client=60)
         try:
             run_beside(stream, outage)
@@ -258,7 +257,7 @@ def test_a_stream_across_an_outage_stores_every_acknowledged_reading_once(
     os.environ.get("ENERGY_TEST_PG_RESTART") != "1",
     reason="restarts the shared PostgreSQL server; set ENERGY_TEST_PG_RESTART=1 to run",
 )
-def test_a_server_restart_during_a_stream_loses_and_duplicates_nothing(engine, household):
+def test_a_server_restart_during_a_stream_loses_and_duplicates_nothing(engine, household, make_app):
     def restart() -> None:
         time.sleep(0.5)
         subprocess.run(
@@ -273,7 +272,7 @@ def test_a_server_restart_during_a_stream_loses_and_duplicates_nothing(engine, h
             timeout=60,
         )
 
-    app = create_app()
+    app = make_app()
     with LiveServer(app) as server:
         stream = Stream(server.url, household.household_key, batches_per_client=60)
         singles = Stream(

@@ -23,7 +23,6 @@ from energy_core.models import Device, DirtyHour, Reading
 from energy_core.rollup import rollup_dirty_hours
 from energy_core.sql.ingest import SingleReading, store_single_readings
 from energy_core.types import from_epoch_us, to_epoch_us, utcnow
-from ingest_api.app import create_app
 from ingest_api.deps import bearer
 from ingest_api.routers.telemetry_ingest import bearer_credentials
 from ingest_api.singles import CONNECTION_OPTIONS, SingleReadingWriter
@@ -273,7 +272,7 @@ def post_concurrently(url: str, requests: list[tuple[str, dict]], threads: int =
 
 
 def test_concurrent_single_readings_leave_what_one_batch_of_them_leaves(
-    engine, database_url, household
+    engine, database_url, household, make_app
 ):
     mine = devices_by_id(engine, household.user_id)
     heater, fridge = mine["heater"].id, mine["fridge"].id
@@ -291,7 +290,7 @@ def test_concurrent_single_readings_leave_what_one_batch_of_them_leaves(
     again = [
         (key, {"device_id": "heater", "timestamp": at, "power_w": 1.5}) for at in instants[:40]
     ]
-    app = create_app()
+    app = make_app()
     with LiveServer(app) as server:
         responses = post_concurrently(server.url, singles) + post_concurrently(server.url, again)
         batch = httpx.post(
@@ -328,12 +327,12 @@ def test_concurrent_single_readings_leave_what_one_batch_of_them_leaves(
 
 
 def test_a_single_reading_refused_by_its_device_gets_the_usual_answer(
-    engine, database_url, household
+    engine, database_url, household, make_app
 ):
     mine = devices_by_id(engine, household.user_id)
     set_device(engine, mine["heater"].id, is_active=False)
     at = (utcnow() - timedelta(minutes=1)).isoformat()
-    with LiveServer(create_app()) as server:
+    with LiveServer(make_app()) as server:
         answers = post_concurrently(
             server.url,
             [
