@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from energy_core.settings import get_settings
 from energy_core.stats import days_period, preset_period
+from energy_core.stats.period import buckets
 from tests.apptest import COOKIE_KEY, REPO, keep_downloads, open_app, serve_like_a_server, sign_in
 from tests.consistency.conftest import LONDON, NOW, Seeded
 from tests.consistency.sources import Target, api_row, api_stats, api_summary, members_of
@@ -123,6 +124,44 @@ def test_the_history_page_and_its_csv_say_what_the_api_says(
                 assert got is want, f"{name}: {device_id} {metric}: {got!r}, the API {want!r}"
             else:
                 assert got == pytest.approx(want, rel=1e-9), f"{name}: {device_id} {metric}"
+
+
+def test_the_energy_by_device_csv_holds_each_devices_consumption_of_each_day(
+    app: dict, seeded: Seeded, oracle: Oracle
+):
+    """History's "Energy by device" CSV over the last 7 days by day: a row for every device and
+    day, whose consumption is the readings' (the figure the browser test downloads and checks,
+    tests/e2e/test_browser.py, which drives the browser on one backend)."""
+    period = preset_period("last_7_days", now=NOW, timezone=LONDON)
+    app.clear()
+    at = sign_in(open_app(), seeded.email)
+    at.query_params["range"] = "last_7_days"
+    at.query_params["granularity"] = "day"
+    at = at.switch_page("pages/history.py").run()
+    assert not at.exception, at.exception
+
+    csv = pd.read_csv(io.BytesIO(app["h_e"]))
+    days = dict(buckets(period.start, period.end, "day", oracle.tz))
+    rows = list(zip(csv["device_id"], map(pd.Timestamp, csv["period_start"]), strict=True))
+    assert len(set(rows)) == len(rows)
+    assert sorted({start for _, start in rows}) == list(map(pd.Timestamp, days))
+    compared = set()
+    for (device_id, start), consumption_wh in zip(rows, csv["consumption_wh"], strict=True):
+        lo = start.to_pydatetime()
+        want = oracle.device(device_id, lo, days[lo]).consumption
+        if oracle.is_meter(device_id) or want is None:
+            assert pd.isna(consumption_wh), f"{device_id} {start}: {consumption_wh}"
+        else:
+            assert consumption_wh == pytest.approx(want, rel=1e-9), f"{device_id} {start}"
+            compared.add((device_id, lo))
+    # Every day of every device that has readings that day has its row.
+    assert compared == {
+        (device_id, lo)
+        for device_id in oracle.devices
+        if not oracle.is_meter(device_id)
+        for lo, hi in days.items()
+        if oracle.device(device_id, lo, hi).consumption is not None
+    }
 
 
 @pytest.mark.parametrize("device_id", ["heat-pump", "solar", "grid"])
