@@ -4,8 +4,6 @@ and captions use the glossary's words (docs/metrics.md)."""
 
 from __future__ import annotations
 
-import re
-
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -30,6 +28,7 @@ from webapp.units import (
     format_money,
     format_power,
     format_share,
+    in_unit,
     missing,
 )
 
@@ -37,12 +36,6 @@ PERIOD_LABELS = {"hour": "%a %H:%M", "day": "%a %d %b", "week": "w/c %d %b", "mo
 GRANULARITY_WORDS = {"hour": "hour", "day": "day", "week": "week", "month": "month"}
 METRIC_NAMES = {"consumption_wh": "Consumption", "generation_wh": "Generation", "cost": "Cost"}
 FULL = 0.999
-
-
-def in_unit(words: str, unit: str) -> str:
-    """The glossary's ``words`` under a chart drawn in ``unit``: they end "in W." or "in Wh." (the
-    read API's unit), which read wrong under an axis in kW or kWh."""
-    return re.sub(r"\bin (W|Wh)\.$", f"in {unit}.", words)
 
 
 def period_labels(frame: pd.DataFrame, granularity: str) -> pd.Series:
@@ -76,9 +69,10 @@ def household_rows(view: HistoryView) -> pd.DataFrame:
     return view.comparison[view.comparison["device_id"].isna()].set_index("metric")
 
 
-def headline(view: HistoryView, *, currency: str, previous: Period) -> None:
+def headline(view: HistoryView, *, currency: str) -> None:
     """Consumption, generation (where some device generates), cost, average power and coverage
-    of the devices together; the changes are those of the comparison table below."""
+    of the devices together; the changes are those of the comparison table below. On a phone
+    three a line, so that the first chart starts on the first screen."""
     rows = household_rows(view)
     total = view.total
 
@@ -129,17 +123,23 @@ def headline(view: HistoryView, *, currency: str, previous: Period) -> None:
             for label, value, change, color, help_text in cells
         ],
         key="history_figures",
+        phone_per_line=3,
     )
-    consumption = rows.loc["consumption_wh"]
+
+
+def headline_note(view: HistoryView, *, previous: Period) -> str:
+    """What the headline's changes are against (or why there are none) and the cost rule: said
+    under the first chart, which they would push below a phone's first screen."""
+    consumption = household_rows(view).loc["consumption_wh"]
     if consumption["previous_comparable"]:
-        note = f"Changes are against {previous.describe()}."
+        note = f"The figures' changes are against {previous.describe()}."
     else:
         reason = consumption["previous_reason"] or "the baseline has no readings"
-        note = f"Not comparable in percent with {previous.describe()}: {reason}."
+        note = f"The figures are not comparable in percent with {previous.describe()}: {reason}."
         if "cover only" in reason:
             threshold = get_settings().comparable_coverage
             note += f" Both periods must be covered at least {threshold:.0%}."
-    st.caption(f"{note} {view.cost_rule}")
+    return f"{note} {view.cost_rule}"
 
 
 # --- charts ------------------------------------------------------------------------------------

@@ -13,10 +13,14 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from webapp.units import shown_in
+
 # Streamlit's own breakpoint: below it, columns stack and the sidebar folds away.
 PHONE_MAX_PX = 640
 # The gap of a container with gap="small".
 SMALL_GAP = "1rem"
+# The gap of a compact grid of figures on a phone (three a line).
+COMPACT_GAP = "0.5rem"
 
 
 @dataclass(frozen=True)
@@ -37,24 +41,43 @@ def _style(css: str) -> None:
     st.html(f"<style>{css}</style>")
 
 
-def _figures_style(key: str) -> None:
+def _figures_style(key: str, per_line: int) -> None:
     """The figures of a line are as tall as the tallest (one with a change under it), and below
-    the phone breakpoint each takes half the line whatever its content: a narrow figure no longer
-    makes three a line, and a wide one no longer takes a line alone. A last figure alone on its
-    line takes the whole line."""
+    the phone breakpoint each takes its share of the line (``per_line`` a line) whatever its
+    content: a narrow figure no longer makes three a line, and a wide one no longer takes a line
+    alone. A last figure alone on its line takes the whole line. Three or more a line on a phone
+    are a compact grid: less padding, a smaller value, and a label that wraps rather than being
+    cut short."""
+    gap = SMALL_GAP if per_line <= 2 else COMPACT_GAP
+    share = f"calc({100 / per_line:.4f}% - {gap} * {per_line - 1} / {per_line})"
+    metric = f'.st-key-{key} [data-testid="stMetric"]'
+    compact = (
+        f" .st-key-{key} {{ gap: {gap} !important; }}"
+        f" {metric} > div {{ padding: 0.5rem !important; }}"
+        f' {metric} [data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"],'
+        f' {metric} [data-testid="stMetricLabel"] p'
+        " { font-size: 0.75rem !important; white-space: normal !important; }"
+        f' {metric} [data-testid="stMetricValue"] {{ font-size: 1.25rem !important; }}'
+        if per_line > 2
+        else ""
+    )
     _style(
         f".st-key-{key} {{ align-items: stretch !important; }}"
         f' .st-key-{key} > div > [data-testid="stMetric"] {{ height: 100%; }}'
         f" @media (max-width: {PHONE_MAX_PX}px) {{ .st-key-{key} > div "
-        f"{{ flex: 1 1 calc(50% - {SMALL_GAP} / 2) !important; min-width: 0 !important; }} }}"
+        f"{{ flex: 1 1 {share} !important; min-width: 0 !important; }}{compact} }}"
     )
 
 
-def figure_row(figures: Sequence[Figure], *, key: str, border: bool = True) -> None:
+def figure_row(
+    figures: Sequence[Figure], *, key: str, border: bool = True, phone_per_line: int = 2
+) -> None:
     """``figures`` side by side on a desktop (wrapping where they do not fit), two a line on a
-    phone. ``key`` names the row; two rows of one page need two keys. ``border=False`` for
-    figures inside a bordered card."""
-    _figures_style(key)
+    phone (``phone_per_line``: three make a compact grid, for a page whose first chart must
+    stay on the phone's first screen). ``key`` names the row; two rows of one page need two
+    keys. ``border=False`` for figures inside a bordered card. Each help text names the unit its
+    figure is shown in (``shown_in``)."""
+    _figures_style(key, phone_per_line)
     with st.container(horizontal=True, gap="small", key=key):
         for figure in figures:
             with st.container(width="stretch", gap=None) if figure.note else nullcontext():
@@ -63,7 +86,7 @@ def figure_row(figures: Sequence[Figure], *, key: str, border: bool = True) -> N
                     figure.value,
                     delta=figure.delta,
                     delta_color=figure.delta_color,
-                    help=figure.help,
+                    help=figure.help and shown_in(figure.help, figure.value),
                     border=border,
                     width="stretch",
                 )

@@ -1,45 +1,46 @@
 """Numbers as people read them: W/kW, Wh/kWh/MWh, money, shares, durations and times in the
-user's timezone. Display only; figures themselves come from energy_core."""
+user's timezone. Display only; figures themselves come from energy_core. Money, prices and power
+are written by energy_core.units, which alerts, e-mails, the CLI and chat answers share."""
 
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, tzinfo
 
 import pandas as pd
 
-CURRENCY_SYMBOLS = {
-    "EUR": "€",
-    "GBP": "£",
-    "USD": "$",
-    "JPY": "¥",
-    "INR": "₹",
-    "CHF": "CHF ",
-    "AUD": "A$",
-    "CAD": "C$",
-    "NZD": "NZ$",
-}
+# Written by energy_core, as alerts, e-mails, the CLI and chat answers write them.
+from energy_core.units import DASH as DASH
+from energy_core.units import format_money as format_money
+from energy_core.units import format_power as format_power
+from energy_core.units import format_price as format_price
+
 # Offered by the Account page; any three-letter code can be stored.
 CURRENCIES = (
     "EUR", "GBP", "USD", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF",
     "AUD", "CAD", "NZD", "JPY", "INR", "ZAR", "BRL",
 )  # fmt: skip
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-DASH = "—"
+# The units a figure is shown in, by the unit the glossary and the read API give it in.
+SHOWN_UNITS = {"W": ("W", "kW"), "Wh": ("Wh", "kWh", "MWh")}
 
 
 def missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT
 
 
-def format_power(power_w: float | None) -> str:
-    if missing(power_w):
-        return DASH
-    if abs(power_w) >= 1000:
-        return f"{power_w / 1000:,.2f} kW"
-    if 0 < abs(power_w) < 10:
-        return f"{power_w:,.1f} W"
-    return f"{power_w:,.0f} W"
+def in_unit(words: str, unit: str) -> str:
+    """The glossary's ``words`` for a figure shown in ``unit`` (kW, kWh...): they say "in W" or
+    "in Wh" (the read API's unit), which reads wrong beside a figure or an axis in kW or kWh.
+    Words about the other quantity (power beside energy) are left as they are."""
+    base = next((b for b, units in SHOWN_UNITS.items() if unit in units), None)
+    return words if base is None else re.sub(rf"\bin {base}\b", f"in {unit}", words)
+
+
+def shown_in(words: str, shown: str) -> str:
+    """``words`` (a help text) beside the figure ``shown`` ("1.64 kW"), in its unit."""
+    return in_unit(words, shown.rpartition(" ")[2]) if " " in shown else words
 
 
 def format_energy(energy_wh: float | None) -> str:
@@ -56,24 +57,6 @@ def format_energy(energy_wh: float | None) -> str:
             else (f"{energy_wh / 1000:,.2f} kWh")
         )
     return f"{energy_wh:,.0f} Wh"
-
-
-def format_money(amount: float | None, currency: str) -> str:
-    if missing(amount):
-        return DASH
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    sign = "-" if amount < 0 else ""
-    digits = 0 if currency == "JPY" else 2
-    value = f"{abs(amount):,.{digits}f}"
-    return f"{sign}{symbol}{value}" if symbol else f"{sign}{value} {currency}"
-
-
-def format_price(price_per_kwh: float, currency: str) -> str:
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    value = f"{price_per_kwh:,.3f}".rstrip("0").rstrip(".") if price_per_kwh else "0"
-    if len(value.partition(".")[2]) == 1:
-        value += "0"
-    return f"{symbol}{value}/kWh" if symbol else f"{value} {currency}/kWh"
 
 
 def format_share(share: float | None, *, digits: int = 0) -> str:

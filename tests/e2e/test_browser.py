@@ -287,7 +287,7 @@ def test_on_a_phone_every_page_shows_its_first_figures_above_the_fold_and_nothin
     settle(page)
     # The figures wrap two a line: the chart starts on the first screen, most of it on it.
     box = chart.bounding_box()
-    assert box["y"] + box["height"] / 2 < PHONE["height"], box
+    assert box["y"] < PHONE["height"] and box["y"] + box["height"] / 2 < PHONE["height"], box
     # Every device of the chart is named, and every name fits the screen's width.
     entries = page.locator('[aria-label="Devices in the chart"] [role="listitem"]')
     assert entries.count() >= 2
@@ -299,16 +299,19 @@ def test_on_a_phone_every_page_shows_its_first_figures_above_the_fold_and_nothin
     assert page.evaluate(CUT_TEXTS) == []
     screenshot(page, "overview-phone", backend, PHONE)
 
-    # History's four filters take two lines (they took four), and its first figures are on the
-    # first screen.
+    # History's four filters take two lines (they took four), its figures make a compact grid
+    # three a line, and the compared periods and the cost rule are said under the first chart:
+    # the chart starts on the first screen (it started near 1,090 px, below all of them).
     opened(page, f"{seeded_app}/history", "History")
     labels = page.locator('[data-testid="stWidgetLabel"]')
     filters = [labels.filter(has_text=name).first for name in ("Range", "Granularity", "Rooms")]
     filters.append(labels.filter(has_text="Devices").first)
     assert len({round(f.bounding_box()["y"]) for f in filters}) == 2
-    for figure in boxes(page.locator('[data-testid="stMetric"]'))[:3]:  # consumption to cost
+    box = page.locator(FIRST_CHART).first.bounding_box()
+    assert box["y"] < PHONE["height"], box
+    for figure in boxes(page.locator('[data-testid="stMetric"]')):
         assert figure["y"] + figure["height"] <= PHONE["height"], figure
-    assert figures_a_line(page)[0] == 2
+    assert figures_a_line(page)[:2] == [3, 2]
     assert page.evaluate(CUT_TEXTS) == []
     screenshot(page, "history-phone", backend, PHONE)
 
@@ -337,6 +340,13 @@ def test_on_a_phone_every_page_shows_its_first_figures_above_the_fold_and_nothin
     last = [round(link["x"]) for link in links if round(link["y"]) == tops[1]]
     assert len(columns) == 4 and 0 < len(last) <= 4, links
     assert all(abs(x - c) <= 2 for x, c in zip(last, columns[: len(last)], strict=True)), links
+    # History on a laptop: the five figures on one line and the first chart whole on the first
+    # screen (the compared periods and the cost rule are under it).
+    opened(page, f"{seeded_app}/history", "History")
+    assert figures_a_line(page) == [5]
+    box = page.locator(FIRST_CHART).first.bounding_box()
+    assert box["y"] + box["height"] <= LAPTOP["height"], box
+    assert page.evaluate(CUT_TEXTS) == []
     context.close()
 
 

@@ -6,6 +6,7 @@ picker, and every cost says how it was counted. Each runs on SQLite and PostgreS
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -120,7 +121,7 @@ def test_this_month_on_its_second_day_is_not_comparable_and_no_data_is_no_data(
     assert not at.exception
     assert at.selectbox(key="history_range").value == "this_month"
     assert deltas(at)["Consumption"] == ""  # no percentage at all
-    assert "Not comparable" in captions(at)
+    assert "The figures are not comparable in percent" in captions(at)
     assert "readings cover only" in captions(at)
     table = comparison(at)
     assert table.loc[("Household", "Consumption"), "Change %"] == "not comparable"
@@ -185,8 +186,10 @@ def test_the_grid_meters_device_page_shows_its_grid_import_and_export(households
     assert shown["Net import"] == format_energy(figure.import_wh - figure.export_wh)
     assert "Consumption" not in shown and "Generation" not in shown
     helps = {metric.label: metric.proto.help for metric in at.metric}
-    assert helps["Grid import"] == GLOSSARY["import_wh"]
+    # In the unit each is shown in: "1.80 kWh" is explained "in kWh", "650 Wh" "in Wh".
+    assert helps["Grid import"] == GLOSSARY["import_wh"].replace("in Wh.", "in kWh.")
     assert helps["Grid export"] == GLOSSARY["export_wh"]
+    assert helps["Net import"].startswith("Grid import minus grid export, in kWh")
     assert "Grid import per hour" in [header.value for header in at.subheader]
 
 
@@ -262,13 +265,43 @@ def test_figures_are_explained_in_the_glossarys_words_and_linked_to_it(household
     at = show(as_admin(households), "pages/history.py")
 
     helps = {metric.label: metric.proto.help for metric in at.metric}
-    assert helps["Consumption"] == GLOSSARY["consumption_wh"]
+    unit = metrics(at)["Consumption"].split()[1]
+    assert helps["Consumption"] == GLOSSARY["consumption_wh"].replace("in Wh", f"in {unit}")
     assert helps["Coverage"] == GLOSSARY["coverage"]
     assert "What these figures mean" in shown_text(at)
 
     glossary = at.switch_page("pages/glossary.py").run()
     assert not glossary.exception
     assert any(GLOSSARY["cost"] in text.value for text in glossary.markdown)
+
+
+# The units a help text may name: those of energy and power.
+UNIT_WORDS = re.compile(r"\bin (MWh|kWh|Wh|kW|W)\b")
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("pages/history.py", {}),
+        ("pages/live.py", {}),
+        ("pages/device.py", {"device": "heat-pump"}),
+        ("pages/device.py", {"device": "solar-roof"}),
+    ],
+)
+def test_a_figures_help_names_the_unit_the_figure_is_shown_in(households, path, query):
+    """The glossary says "in Wh" and "in W" (the read API's units); beside "265 kWh" or
+    "1.64 kW" the help must say kWh or kW, and never speak of energy beside a power."""
+    at = show(as_admin(households), path, **query)
+
+    assert not at.exception
+    checked = []
+    for metric in at.metric:
+        unit = metric.value.rpartition(" ")[2]
+        said = set(UNIT_WORDS.findall(metric.proto.help))
+        if said and unit in ("W", "kW", "Wh", "kWh", "MWh"):
+            assert said == {unit}, (metric.label, metric.value, metric.proto.help)
+            checked.append(unit)
+    assert {"kW", "kWh"} & set(checked), checked
 
 
 # --- views that can be shared ------------------------------------------------------------------

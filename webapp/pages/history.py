@@ -20,6 +20,7 @@ from webapp.history_view import (
     coverage_chart,
     energy_chart,
     headline,
+    headline_note,
     heatmap,
     power_chart,
     shares_chart,
@@ -216,15 +217,17 @@ def main() -> None:
         )
         return
 
-    headline(view, currency=user.currency, previous=previous)
-    st.page_link(GLOSSARY_PAGE, label="What these figures mean", icon=":material/menu_book:")
-
+    headline(view, currency=user.currency)
     row = section("Energy by device")
     behind = energy_chart(view, devices)
     with row:
         csv_download(
             behind, name=f"energy-by-device-{period.start:%Y%m%d}-{granularity}", key="h_e"
         )
+    # What the figures' changes are against and how cost is counted come after the first chart,
+    # which they pushed below a phone's first screen; the glossary link goes with them.
+    st.caption(headline_note(view, previous=previous))
+    st.page_link(GLOSSARY_PAGE, label="What these figures mean", icon=":material/menu_book:")
 
     left, right = st.columns(2, gap="large")
     with left:

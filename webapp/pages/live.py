@@ -72,7 +72,12 @@ def household_metrics(view: LiveView, *, currency: str) -> None:
     ]
     if generates:
         figures.append(
-            Figure("Generating now", format_power(view.generation_w), GLOSSARY["generation_wh"])
+            Figure(
+                "Generating now",
+                format_power(view.generation_w),
+                "What the online devices produce now: the latest reading of every generating "
+                "device that is online, as a positive number.",
+            )
         )
     figures.append(
         Figure(
