@@ -129,7 +129,9 @@ def _now(args: argparse.Namespace):  # noqa: ANN202
 
 
 def _money(amount: float | None, currency: str) -> str:
-    return "-" if amount is None else f"{amount:,.2f} {currency}"
+    from energy_core.units import format_money
+
+    return "-" if amount is None else format_money(amount, currency)
 
 
 def cmd_bill(args: argparse.Namespace) -> int:

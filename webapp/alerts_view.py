@@ -11,7 +11,6 @@ from energy_core.alerts import device_alert_settings, household_settings, list_a
 from webapp import loaders
 from webapp.charts import NEUTRAL_COLOR, USED_COLOR, device_colors, power_unit
 from webapp.loaders import DatabaseUnavailable, read_session
-from webapp.units import format_power
 
 ALERTS_TTL_S = 30
 
@@ -51,20 +50,6 @@ def alerts_title(user_id: int) -> str:
 
 def clear_alert_caches() -> None:
     load_alerts.clear()
-
-
-def figure_text(figure: dict) -> str:
-    """An alert's figure with its unit: power as every page shows it, money to the penny."""
-    value, unit = figure["value"], figure["unit"]
-    if value is None:
-        return "no data"
-    if unit == "W":
-        # As the explanation above it says it ("542 W"), not to the stored 3 decimals.
-        return format_power(value)
-    if isinstance(value, float):
-        money = len(unit) == 3 and unit.isupper()
-        value = f"{value:,.2f}" if money else f"{value:,.2f}".rstrip("0").rstrip(".")
-    return f"{value} {unit}".strip()
 
 
 def evidence_chart(alert: dict, devices: pd.DataFrame) -> alt.Chart | None:

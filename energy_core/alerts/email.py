@@ -17,6 +17,7 @@ from email.utils import format_datetime, make_msgid
 
 from sqlalchemy import Engine
 
+from energy_core.alerts.figures import figure_text
 from energy_core.alerts.models import Alert, AlertSettings
 from energy_core.alerts.store import grouped
 from energy_core.alerts.webhook import DeliveryRun, due_by_household, settle
@@ -116,16 +117,8 @@ def message_of(settings: Settings, box: Outbox, now: datetime) -> EmailMessage:
 
 
 def figure_lines(evidence: dict) -> list[str]:
-    """An alert's figures as ``label: value unit`` lines."""
-    lines = []
-    for figure in evidence.get("figures") or []:
-        value = figure.get("value")
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        shown = "-" if value is None else f"{value:,}" if isinstance(value, float | int) else value
-        unit = f" {figure['unit']}" if figure.get("unit") else ""
-        lines.append(f"{figure['label']}: {shown}{unit}")
-    return lines
+    """An alert's figures as ``label: value`` lines, written as the Alerts page writes them."""
+    return [f"{f['label']}: {figure_text(f)}" for f in evidence.get("figures") or []]
 
 
 def _summary(groups: dict[str, list[dict]]) -> str:

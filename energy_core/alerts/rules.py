@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from energy_core.stats import DEFAULT_STANDBY_W, Baseload, DeviceRef, Figure, Household
 from energy_core.stats.bills import BillingSummary
 from energy_core.stats.money import HOUR
+from energy_core.units import format_money, format_power, format_price
 
 # Robust z-score above which an hour is unusual, per sensitivity (MAD scaled by 1.4826 to be
 # comparable with a standard deviation).
@@ -100,7 +101,8 @@ def _device_finding(
 
 
 def _w(value: float) -> str:
-    return f"{value:,.0f} W"
+    # As the figures under the explanation and every page write power: "542 W", "1.23 kW".
+    return format_power(value)
 
 
 def _figure(label: str, value: float | str | None, unit: str = "") -> dict:
@@ -421,7 +423,7 @@ def budget(summary: BillingSummary, currency: str, days: Sequence[Figure]) -> Fi
 
 
 def _money(amount: float | None, currency: str) -> str:
-    return "no data" if amount is None else f"{amount:,.2f} {currency}"
+    return "no data" if amount is None else format_money(amount, currency)
 
 
 # --- cheap period ------------------------------------------------------------------------------
@@ -440,8 +442,8 @@ def cheap_period(household: Household, *, now: datetime) -> Finding | None:
         return None
     cur = plan.currency
     explanation = (
-        f"The cheap period of your tariff is on: {on.words()} at {on.price:g} {cur}/kWh "
-        f"instead of {rates.default:g} {cur}/kWh. A good time for the washing machine, the "
+        f"The cheap period of your tariff is on: {on.words()} at {format_price(on.price, cur)} "
+        f"instead of {format_price(rates.default, cur)}. A good time for the washing machine, the "
         "dishwasher or charging."
     )
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)

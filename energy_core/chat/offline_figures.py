@@ -27,6 +27,7 @@ from energy_core.chat.wording import (
     percent,
     percent_or_none,
     period_name,
+    price,
     scope,
     watts,
     when,
@@ -220,7 +221,7 @@ def _cost(ctx: ToolContext, q: Question, call: Call) -> str:
     out = (
         f"{subject} **{money(r['cost'], r['currency'])}** {when(made.evidence)}: "
         f"{kwh(r['import_wh'])} bought from the grid at "
-        f"{money(r['price_per_kwh'], r['currency'])}/kWh."
+        f"{price(r['price_per_kwh'], r['currency'])}."
     )
     out += _own_generation(r) + _since_first_reading(ctx, q, made)
     if q.per_day and r["per_day_wh"] is not None and r["days"]:
@@ -422,7 +423,7 @@ def answer_tariff(ctx: ToolContext, q: Question, call: Call) -> str:
     out = (
         f"Your tariff today: {words}."
         if words
-        else (f"You pay {money(r['price_per_kwh'], r['currency'])}/kWh for energy from the grid.")
+        else (f"You pay {price(r['price_per_kwh'], r['currency'])} for energy from the grid.")
     )
     return out + f"\n\n_{COST_RULE}_"
 

@@ -22,6 +22,7 @@ from energy_core.chat.wording import (
     money,
     no_data,
     percent,
+    price,
     scope,
     when,
 )
@@ -223,16 +224,16 @@ def answer_standing_charge(ctx: ToolContext, r: dict) -> str:
 def answer_cheapest_time(ctx: ToolContext, r: dict) -> str:
     cur = r["currency"]
     when = f"{date.fromisoformat(r['day']):%A %-d %B}"
-    price = f"{money(r['cheapest_price'], cur)}/kWh"
+    cheapest = price(r["cheapest_price"], cur)
     if r["same_price_all_day"]:
         out = (
-            f"Your import price is the same in every hour on {when} ({price}), so no time is "
+            f"Your import price is the same in every hour on {when} ({cheapest}), so no time is "
             "cheaper to run it; a time-of-use tariff would make some hours cheaper."
         )
     else:
         hours = [local_time(h).hour for h in r["cheapest_hours"]]
         out = (
-            f"The cheapest hours on {when} are **{hour_ranges(hours)}**, at {price} "
+            f"The cheapest hours on {when} are **{hour_ranges(hours)}**, at {cheapest} "
             "(the import price of those hours under your tariff)."
         )
     if r["tiers"]:

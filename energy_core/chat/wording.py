@@ -13,8 +13,8 @@ from energy_core.chat.question import Target
 from energy_core.chat.render import escape_markdown
 from energy_core.chat.toolbase import ToolCall
 from energy_core.stats import DeviceRef
+from energy_core.units import format_money, format_price
 
-CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "JPY": "¥", "INR": "₹", "CHF": "CHF "}
 LOW_COVERAGE = 0.95
 
 
@@ -28,8 +28,13 @@ def watts(w: float) -> str:
 
 
 def money(amount: float, currency: str) -> str:
-    symbol = CURRENCY_SYMBOLS.get(currency.upper())
-    return f"{symbol}{amount:,.2f}" if symbol else f"{amount:,.2f} {currency}"
+    # As the pages, alerts and the CLI write it: "£12.30", "-£0.40", "12.30 SEK".
+    return format_money(amount, currency)
+
+
+def price(per_kwh: float, currency: str) -> str:
+    # As the Tariffs page writes a price: "£0.28/kWh", "£0.185/kWh" (not rounded to the penny).
+    return format_price(per_kwh, currency)
 
 
 def percent(share: float) -> str:

@@ -20,9 +20,9 @@ from tests.alerts.household import (
 )
 
 UNUSUAL_TEXT = (
-    "Living Tv's average power on Monday 30 Nov, 09:00-10:00, was 1,000 W; on Mondays at that "
+    "Living Tv's average power on Monday 30 Nov, 09:00-10:00, was 1.00 kW; on Mondays at that "
     "hour it usually averages 100 W (the median of the last 8 weeks; median absolute deviation "
-    "8 W). That is 900 W above usual (sensitivity: normal)."
+    "7.5 W). That is 900 W above usual (sensitivity: normal)."
 )
 
 

@@ -73,8 +73,8 @@ def test_a_bill_on_course_to_exceed_the_budget(engine):
     # 29 whole days x 7.20 = 208.80, plus 10 h 05 min today (3.025): 211.825 so far; the
     # projection is 7.20 a day x 30 days = 216.00.
     assert alert["explanation"].startswith(
-        "The bill of this billing period (1 Nov to 30 Nov) is projected at 216.00 EUR, above the "
-        "budget of 215.00 EUR: 211.82 EUR so far (99% used after 30 of 30 days). Projection: "
+        "The bill of this billing period (1 Nov to 30 Nov) is projected at €216.00, above the "
+        "budget of €215.00: €211.82 so far (99% used after 30 of 30 days). Projection: "
     )
     figures = figures_of(alert)
     assert figures["Bill so far"] == pytest.approx(211.825)
@@ -120,8 +120,8 @@ def test_the_cheap_period_alert_is_opt_in_and_ends_with_the_period(engine):
     [alert] = alerts(engine, user_id, now=night)
     assert alert["kind"] == "cheap_period"
     assert alert["explanation"] == (
-        "The cheap period of your tariff is on: mon-fri 00:30-05:30 at 0.09 GBP/kWh instead of "
-        "0.28 GBP/kWh. A good time for the washing machine, the dishwasher or charging."
+        "The cheap period of your tariff is on: mon-fri 00:30-05:30 at £0.09/kWh instead of "
+        "£0.28/kWh. A good time for the washing machine, the dishwasher or charging."
     )
     prices = [p["value"] for p in alert["evidence"]["chart"]["points"]]
     # The hours that 00:30 and 05:30 cut take the time-weighted mean of their prices.

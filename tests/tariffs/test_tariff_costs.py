@@ -191,7 +191,7 @@ def test_the_bill_its_projection_the_budget_and_a_what_if(engine, tmp_path, caps
     assert main(["tariffs", "bill", "--user", email, "--now", now]) == 0
     said = capsys.readouterr().out
     assert "Same days last year (2025-04-01 to 2025-04-02): no data (no readings)" in said
-    assert "Last period (2026-03-01 to 2026-03-31): 13.60 GBP" in said
+    assert "Last period (2026-03-01 to 2026-03-31): £13.60" in said
 
     flat = tmp_path / "flat.json"
     flat.write_text(

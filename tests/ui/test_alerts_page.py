@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from energy_core.alerts import evaluate_alerts, household_settings
+from energy_core.alerts.figures import figure_text
 from energy_core.db import session_scope
 from energy_core.models import User
 from tests.alerts.household import NOW, alerts
@@ -18,7 +19,6 @@ from tests.alerts.test_lifecycle import OFFLINE_TEXT, fridge_household
 from tests.apptest import open_app, shown_text, sign_in
 from tests.factories import PASSWORD
 from webapp import loaders
-from webapp.alerts_view import figure_text
 from webapp.charts import device_colors
 
 
@@ -127,12 +127,19 @@ def test_a_webhook_on_the_servers_own_network_is_refused_with_a_message(home, en
         assert household_settings(s, user_id=mine).webhook_url is None
 
 
-def test_an_alerts_power_figures_read_as_every_page_shows_power():
+def test_an_alerts_figures_read_as_every_page_shows_power_and_money():
     # The unusual-use alert showed "542.01 W" under an explanation that says "was 542 W".
     assert figure_text({"label": "Average power", "value": 542.012, "unit": "W"}) == "542 W"
     assert figure_text({"label": "Rise", "value": 1234.5, "unit": "W"}) == "1.23 kW"
-    assert figure_text({"label": "Bill so far", "value": 23.5, "unit": "GBP"}) == "23.50 GBP"
+    # Money as the bill and the tariff pages write it ("£23.50", not "23.50 GBP"), a code only
+    # for a currency without a symbol.
+    assert figure_text({"label": "Bill so far", "value": 23.5, "unit": "GBP"}) == "£23.50"
+    assert figure_text({"label": "Bill so far", "value": 23.5, "unit": "SEK"}) == "23.50 SEK"
+    assert figure_text({"label": "Import price now", "value": 0.09, "unit": "GBP/kWh"}) == (
+        "£0.09/kWh"
+    )
     assert figure_text({"label": "Offline after", "value": 90, "unit": "min"}) == "90 min"
+    assert figure_text({"label": "Interval", "value": 1800, "unit": "s"}) == "1,800 s"
 
 
 def test_when_an_alert_opened_is_said_in_the_households_time(home, engine):

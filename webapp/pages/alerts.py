@@ -21,12 +21,12 @@ from energy_core.alerts import (
     set_household_alert_settings,
     unmute,
 )
+from energy_core.alerts.figures import figure_text
 from webapp import auth
 from webapp.actions import FAILED, flash, show_flash, submit
 from webapp.alerts_view import (
     clear_alert_caches,
     evidence_chart,
-    figure_text,
     load_alert_settings,
     load_alerts,
 )
