@@ -158,9 +158,15 @@ def opens_signed_in(browser, url: str, cookie: dict) -> bool:  # noqa: ANN001
         context.close()
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_analyst_signs_in_opens_every_page_downloads_csv_and_signs_out(
     seeded_app, browser, database_url, tmp_path, capsys, record_property
 ):
+    """In the browser on SQLite (whose run makes the README's screenshots). On PostgreSQL, as
+    the application's role, the same is proved without a browser: every page opens as the admin
+    and as a member (tests/ui/test_pages.py), the "Energy by device" CSV holds the readings'
+    figures (tests/consistency/test_page_agrees.py), a login cookie signs in until its user signs
+    out (tests/ui/test_sign_in_rules.py); and the member and chat browser tests below run there."""
     backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
     context = new_context(browser, viewport=VIEWPORT, accept_downloads=True, timezone_id="UTC")
     page = context.new_page()
@@ -274,9 +280,14 @@ def boxes(locator) -> list[dict]:  # noqa: ANN001 - a Playwright Locator
     return [locator.nth(n).bounding_box() for n in range(locator.count())]
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_on_a_phone_every_page_shows_its_first_figures_above_the_fold_and_nothing_is_cut(
     seeded_app, browser, database_url
 ):
+    """On PostgreSQL: where figures and tiles stand is the browser's layout of the same pages,
+    whatever the backend. On SQLite the same pages open without an error and show the read
+    layer's figures (tests/ui/test_pages.py and, for Tariffs, tests/ui/test_tariffs_page.py), and
+    the analyst's and the tariffs' browser tests open them in Chromium there."""
     backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
     context = new_context(browser, viewport=PHONE, timezone_id="UTC")
     page = context.new_page()
@@ -432,9 +443,15 @@ def test_the_chat_page_answers_in_the_browser_with_its_evidence(seeded_app, brow
     context.close()
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_page_address_works_typed_bookmarked_and_before_signing_in(seeded_app, browser):
     """A bookmarked History view opened while signed out shows the sign-in form (no "Page not
-    found"), then that view with its filters; /live, typed, is the Live page."""
+    found"), then that view with its filters; /live, typed, is the Live page.
+
+    On PostgreSQL: addresses are Streamlit's routing, the same on both backends. On SQLite a page
+    opened by address without signing in shows the sign-in form (tests/ui/test_app.py), History
+    opens on the filters of its address (tests/consistency/test_page_agrees.py) and a login
+    cookie signs in (tests/ui/test_sign_in_rules.py)."""
     context = new_context(browser, viewport=VIEWPORT)
     page = context.new_page()
     # The first page a fresh server serves goes through Streamlit's legacy pages/ mode (see the
