@@ -45,21 +45,21 @@ def tariff_app(engine, app_settings, tmp_path) -> Iterator[str]:
         yield address
 
 
-@pytest.mark.parametrize("name,viewport", [("tariffs", VIEWPORT), ("tariffs-phone", PHONE)])
-def test_the_tariffs_page_bills_and_previews_in_a_browser(
-    tariff_app, browser, database_url, name, viewport
-):
+def test_the_tariffs_page_bills_and_previews_in_a_browser(tariff_app, browser, database_url):
+    """On a laptop's screen and a phone's, in a fresh browser each, from the one server (seeding
+    and serving the household cost more than the page's visits)."""
     backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
-    context = new_context(browser, viewport=viewport, timezone_id="UTC")
-    page = context.new_page()
-    sign_in(page, tariff_app, DEMO_EMAIL, DEMO_PASSWORD)
-    page.goto(f"{tariff_app}/tariffs")
-    page.get_by_role("heading", name="Tariffs", exact=True).first.wait_for(timeout=60_000)
-    page.get_by_text("This period so far").first.wait_for(timeout=60_000)
-    page.get_by_role("button", name="Preview yesterday").click()
-    page.get_by_text("Yesterday under the new tariff").first.wait_for(timeout=60_000)
-    settle(page)
-    assert not page.locator('[data-testid="stException"]').count()
-    assert page.get_by_text("0.09 every day 00:30-05:30").count()
-    screenshot(page, name, backend, viewport)
-    context.close()
+    for name, viewport in (("tariffs", VIEWPORT), ("tariffs-phone", PHONE)):
+        context = new_context(browser, viewport=viewport, timezone_id="UTC")
+        page = context.new_page()
+        sign_in(page, tariff_app, DEMO_EMAIL, DEMO_PASSWORD)
+        page.goto(f"{tariff_app}/tariffs")
+        page.get_by_role("heading", name="Tariffs", exact=True).first.wait_for(timeout=60_000)
+        page.get_by_text("This period so far").first.wait_for(timeout=60_000)
+        page.get_by_role("button", name="Preview yesterday").click()
+        page.get_by_text("Yesterday under the new tariff").first.wait_for(timeout=60_000)
+        settle(page)
+        assert not page.locator('[data-testid="stException"]').count(), name
+        assert page.get_by_text("0.09 every day 00:30-05:30").count(), name
+        screenshot(page, name, backend, viewport)
+        context.close()
