@@ -13,17 +13,20 @@ solar, status).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from energy_core.chat import (
     offline_compare,
     offline_figures,
+    offline_health,
     offline_insights,
     offline_money,
     offline_runs,
+    offline_solar,
 )
 from energy_core.chat.answers import OFFLINE, ChatAnswer
+from energy_core.chat.followups import follow_up
 from energy_core.chat.question import Question
 from energy_core.chat.render import escape_markdown
 from energy_core.chat.suggestions import suggested_questions
@@ -41,12 +44,12 @@ HANDLERS: dict[str, Callable[[ToolContext, Question, Call], str]] = {
     "extreme_period": offline_figures.answer_extreme_period,
     "comparison": offline_compare.answer_comparison,
     "peak": offline_figures.answer_peak,
-    "tariff": offline_figures.answer_tariff,
     "profile": offline_insights.answer_profile,
     "explain": offline_insights.answer_explain,
     "forecast": offline_money.answer_forecast,
-    "solar": offline_insights.answer_solar,
+    "solar": offline_solar.answer_solar,
     "baseload": offline_insights.answer_baseload,
+    "health": offline_health.answer_health,
     "coverage": offline_insights.answer_coverage,
     "status": offline_insights.answer_status,
     "summary": offline_insights.answer_summary,
@@ -121,8 +124,12 @@ class OfflineAnalyst:
 
     engine = OFFLINE
 
-    def answer(self, ctx: ToolContext, question: str) -> ChatAnswer:
-        q = understand(ctx, question)
+    def answer(
+        self, ctx: ToolContext, question: str, history: Sequence[dict[str, str]] = ()
+    ) -> ChatAnswer:
+        """The answer to ``question``; ``history`` (earlier messages) lets a short question
+        follow on from the one before ("and the week before?")."""
+        q = follow_up(ctx, question, history) or understand(ctx, question)
         calls: list[ToolCall] = []
 
         def call(name: str, **arguments: Any) -> ToolCall:
@@ -235,6 +242,12 @@ class OfflineAnalyst:
                 "over the electricity it uses, and your meters read only the electricity. I "
                 "can give what it used and cost, when it runs and its peak power, as in the "
                 "questions below."
+            )
+        if q.problem == "electrical":
+            return (
+                "I can't give that: your meters send power readings (watts) only, not voltage, "
+                "current, power factor or frequency. I can give power (average, peak, lowest) "
+                "and energy, as in the questions below."
             )
         if q.problem == "control":
             return (

@@ -9,6 +9,7 @@ from typing import Any
 from energy_core.chat.offline_figures import Call, cost_line, range_args, target_args
 from energy_core.chat.question import Question
 from energy_core.chat.toolbase import ToolContext
+from energy_core.chat.understand_kind import EXPLAIN as WHY
 from energy_core.chat.wording import (
     adverbial,
     cap,
@@ -16,8 +17,10 @@ from energy_core.chat.wording import (
     kwh,
     money,
     no_data,
+    percent,
     scope,
     used,
+    watts,
     when,
 )
 from energy_core.stats.period import add_days, time_of_day_bounds
@@ -52,19 +55,67 @@ def _compare_selections(ctx: ToolContext, q: Question, call: Call) -> str:
         unit = (lambda v: money(v, made[0].result["currency"])) if cost else kwh
         more = "cost more" if cost else "used more"
         out += f"\n\n{cap(scope(top))} {more}, by {unit(a - b)}"
-        out += f" ({(a - b) / b * 100:.0f}% more)." if b > 0 else "."
+        if b > 0 and a >= 3 * b:
+            out += f" ({a / b:,.0f} times as much)."
+        else:
+            out += f" ({(a - b) / b * 100:.0f}% more)." if b > 0 else "."
     missing = [side for side, m in zip(q.sides, made, strict=True) if m.result[key] is None]
     if missing:
         out += (
             f"\n\nThere are no readings for {scope(missing[0])} in that period, so I give no "
             "figure for it (no data is not zero)."
         )
+    if WHY.search(q.text) and len(known) >= 2:
+        out += _why_more(q, made, call)
     coverages = [m.result["coverage"] for m in made if m.result["coverage"] is not None]
     return (
         out
         + coverage_note(min(coverages) if coverages else None)
         + (cost_line(ctx) if cost else "")
     )
+
+
+def _why_more(q: Question, made: list, call: Call) -> str:
+    """Why one side used more than the other: how long each ran (above its standby level) and
+    how much power it drew while running, over the same range."""
+    span = made[0].evidence["range"]
+    timing = {"start": span["start"], "end": span["end"], "label": span["label"]}
+    if q.time_of_day:
+        timing["time_of_day"] = q.time_of_day
+    rows = []
+    for side in q.sides:
+        runs = call("power_runs", **timing, **target_args(side))
+        if not runs.ok:
+            return ""
+        r = runs.result
+        hours = r["hours_beyond"] or 0.0
+        rows.append((side, hours, r["energy_wh"] / hours if hours else 0.0, r))
+    rows.sort(key=lambda row: -row[1] * row[2])
+    lines = [
+        f"{cap(scope(side))} ran (above {watts(r['threshold_w'])}) for {hours:,.1f} h, "
+        f"{percent(r['share_of_covered'] or 0)} of the time, drawing {watts(power)} on average "
+        "while running"
+        if hours
+        else f"{cap(scope(side))} did not run (its power stayed at or below "
+        f"{watts(r['threshold_w'])})"
+        for side, hours, power, r in rows
+    ]
+    (top, top_h, top_w, _), (other, other_h, other_w, _) = rows[0], rows[1]
+    if not other_h:
+        reason = f"{scope(other)} did not run"
+    elif top_h >= other_h and top_w >= other_w:
+        reason = "it ran longer and drew more power while running"
+    elif top_h >= other_h:
+        reason = (
+            f"it ran {top_h / other_h:,.1f} times as long, though it draws less power "
+            f"({watts(top_w)} against {watts(other_w)})"
+        )
+    else:
+        reason = (
+            f"it draws {top_w / other_w:,.1f} times the power while running, though it ran "
+            f"for less time ({top_h:,.1f} h against {other_h:,.1f} h)"
+        )
+    return "\n\n**Why**: " + ". ".join(lines) + f". {cap(scope(top))} used more because {reason}."
 
 
 def _compare_times_of_day(ctx: ToolContext, q: Question, call: Call) -> str:

@@ -50,6 +50,8 @@ def range_args(q: Question, index: int = 0, *, time_of_day: bool = True) -> dict
         part = q.time_of_day or (q.periods[index].time_of_day if len(q.periods) > index else None)
         if part:
             args["time_of_day"] = part
+        if q.days:
+            args["days"] = q.days
     return args
 
 
@@ -79,7 +81,7 @@ def _instead_of_figures(made: ToolCall, who: str) -> str | None:
 # --- totals ------------------------------------------------------------------------------------
 
 
-def _since_first_reading(ctx: ToolContext, q: Question, made: ToolCall) -> str:
+def since_first_reading(ctx: ToolContext, q: Question, made: ToolCall) -> str:
     """A note when the range starts before the first reading of the devices asked about: the
     figure is of the part since then ("this year" of a household monitored since October)."""
     span = (made.evidence or {}).get("range")
@@ -182,9 +184,11 @@ def answer_total(ctx: ToolContext, q: Question, call: Call) -> str:
                 f" Solar and other generation produced {kwh(r['generation_wh'])}, so the net "
                 f"was {kwh(r['net_wh'])}."
             )
-    out += _since_first_reading(ctx, q, made)
+    out += since_first_reading(ctx, q, made)
     if q.per_day and r["per_day_wh"] is not None:
         out += f" That is {kwh(r['per_day_wh'])} a day on average."
+    if q.per_hour and r.get("days"):
+        out += f" That is {kwh(r['consumption_wh'] / (r['days'] * 24))} an hour on average."
     out += _breakdown_table(
         ctx,
         r,
@@ -223,9 +227,15 @@ def _cost(ctx: ToolContext, q: Question, call: Call) -> str:
         f"{kwh(r['import_wh'])} bought from the grid at "
         f"{price(r['price_per_kwh'], r['currency'])}."
     )
-    out += _own_generation(r) + _since_first_reading(ctx, q, made)
+    out += _own_generation(r) + since_first_reading(ctx, q, made)
     if q.per_day and r["per_day_wh"] is not None and r["days"]:
         out += f" That is {money(r['cost'] / r['days'], r['currency'])} a day on average."
+    if q.per_hour and r["days"]:
+        out += (
+            f" That is **{money(r['cost'] / (r['days'] * 24), r['currency'])} an hour** on "
+            f"average ({kwh(r['consumption_wh'] / (r['days'] * 24))} an hour over those "
+            f"{r['days'] * 24:,.0f} hours)."
+        )
 
     def cost_cells(row: dict[str, Any]) -> tuple[str, str]:
         cost = "no data" if row["cost"] is None else money(row["cost"], r["currency"])
@@ -279,6 +289,11 @@ def answer_peak(ctx: ToolContext, q: Question, call: Call) -> str:
         lines = [
             _peak_generation(row, span)
             if row["device_id"] in generators
+            else f"The {escape_markdown(row['name'])}'s lowest reading was "
+            f"**{watts(row['min_w'])}** "
+            + (f"({clock(row['min_at'])})" if row["min_at"] else "(time not known)")
+            + f" {span} (it averaged {watts(row['avg_w'])})."
+            if q.order == "least" and len(rows) == 1
             else f"The {escape_markdown(row['name'])} peaked at **{watts(row['max_w'])}** "
             + (f"({clock(row['max_at'])})" if row["max_at"] else "(time not known)")
             + f" {span} (it averaged {watts(row['avg_w'])})."
@@ -286,10 +301,13 @@ def answer_peak(ctx: ToolContext, q: Question, call: Call) -> str:
             if row["avg_w"] is not None
         ]
         return (" ".join(lines) or no_data(scope(q.target), made)) + coverage_note(r["coverage"])
-    out = ""
+    out = _together(r, span, q.order == "least")
+    if q.order == "least" and out:
+        return out.strip() + coverage_note(r["coverage"])
     if r["peak_hour_avg_w"] is not None:
-        out = (
-            f"{cap(span)}, your household's busiest hour was "
+        out += (
+            (f"{cap(scope(q.target))}'s" if out else f"{cap(span)}, {scope(q.target)}'s")
+            + " busiest hour was "
             f"**{clock(r['peak_hour_start'])[:-3]}:00**, at **{watts(r['peak_hour_avg_w'])}** on "
             "average."
         )
@@ -305,6 +323,19 @@ def answer_peak(ctx: ToolContext, q: Question, call: Call) -> str:
             + "."
         )
     return out.strip() + coverage_note(r["coverage"])
+
+
+def _together(r: dict[str, Any], span: str, lowest: bool) -> str:
+    """The devices' power added up at one instant: its highest (or lowest) and when."""
+    key = "together_min" if lowest else "together_max"
+    if r.get(f"{key}_w") is None:
+        return ""
+    word = "lowest" if lowest else "highest"
+    return (
+        f"{cap(span)}, your devices together drew **{watts(r[f'{key}_w'])}** at their {word} "
+        f"({clock(r[f'{key}_at'])}), adding up the readings of every consumer at each instant "
+        "(solar not deducted). "
+    )
 
 
 def _peak_generation(row: dict[str, Any], span: str) -> str:

@@ -114,6 +114,11 @@ def answer_profile(ctx: ToolContext, q: Question, call: Call) -> str:
     else:
         out = f"{cap(span)}, {who} uses the most power at {peaks} on average"
     out += f", and the least at {quiet['hour']:02d}:00 ({watts(quiet['avg_w'])})."
+    if r["typical_day_wh"] and re.search(r"\b(daily|a day|per day|each day|day to day)\b", q.text):
+        out = (
+            f"A typical day is **{kwh(r['typical_day_wh'])}** (the average of each hour of the "
+            f"day added up). " + out
+        )
     return out + coverage_note(r["coverage"])
 
 
@@ -189,77 +194,6 @@ def answer_forecast(ctx: ToolContext, q: Question, call: Call) -> str:
     )
 
 
-def answer_solar(ctx: ToolContext, q: Question, call: Call) -> str:
-    generators = [d for d in ctx.devices if d.is_generator]
-    if not generators:
-        return (
-            "You have no solar panels or other generating device among your devices, so there "
-            "is nothing self-consumed or exported to report."
-        )
-    if q.metric == "cost":
-        return _solar_saving(generators, q, call)
-    # The split is a household figure: export is what the whole house did not use.
-    made = call("energy_usage", **range_args(q))
-    if not made.ok:
-        return made.error
-    r = made.result
-    span = when(made.evidence)
-    if not r["generation_wh"] or r["export_wh"] is None:
-        return no_data("your solar", made)
-    gen = r["generation_wh"]
-    own = r["self_consumption_wh"]
-    out = (
-        f"{cap(span)} your {listing([d.name for d in generators])} generated "
-        f"**{kwh(gen)}**: **{kwh(own)}** ({percent(own / gen)}) was used in the house and "
-        f"**{kwh(r['export_wh'])}** ({percent(r['export_wh'] / gen)}) was exported to the grid."
-    )
-    if r["import_wh"] is not None:
-        out += f" You bought {kwh(r['import_wh'])} from the grid in the same time"
-        if r["self_sufficiency"] is not None:
-            out += (
-                f": {percent(r['self_sufficiency'])} of the {kwh(r['consumption_wh'])} you used "
-                "did not come from the grid (self-sufficiency)"
-            )
-        out += "."
-    return out + coverage_note(r["coverage"])
-
-
-def _solar_saving(generators: list, q: Question, call: Call) -> str:
-    """What the generation saved: the household's consumption bought hour by hour at the import
-    price, less what it cost (generation used in the house is not bought; export earns)."""
-    made = call("cost", **range_args(q))
-    if not made.ok:
-        return made.error
-    r, span = made.result, when(made.evidence)
-    if not r["generation_wh"] or r["generation_saving"] is None:
-        return no_data("your solar", made)
-    cur = r["currency"]
-    out = (
-        f"{cap(span)} your {listing([d.name for d in generators])} saved you about "
-        f"**{money(r['generation_saving'], cur)}**: your consumption would have cost "
-        f"{money(r['cost_without_generation'], cur)} bought from the grid, and cost "
-        f"{money(r['cost'], cur)}. Of the {kwh(r['generation_wh'])} generated, "
-        f"{kwh(r['self_consumption_wh'])} was used in the house instead of bought"
-    )
-    if r["export_wh"]:
-        out += f" and {kwh(r['export_wh'])} was exported"
-        if not r["export_price_per_kwh"]:
-            out += ", which earned nothing (no export price is set)"
-    out += "." + coverage_note(r["coverage"])
-    if q.per_year and r["days"]:
-        out += (
-            f" At that rate a year (365 days) is about "
-            f"**{money(r['generation_saving'] / r['days'] * 365, cur)}** (the daily average of "
-            f"those {r['days']:.1f} days, times 365; a projection: the sun varies by season)."
-        )
-    if re.search(r"\b(pa(y|id|ys) (for )?(itself|themselves|off|back)|payback)\b", q.text, re.I):
-        out += (
-            " Whether they have paid for themselves I cannot say: that needs what they cost to "
-            "buy and fit, which I do not know."
-        )
-    return out
-
-
 def _device_standby(q: Question, call: Call) -> str:
     """A device's standby: its lowest reading (the always-on load is the household's figure,
     not one device's)."""
@@ -311,7 +245,7 @@ def answer_coverage(ctx: ToolContext, q: Question, call: Call) -> str:
         return no_data("the devices asked about", made)
     worst = min(rows, key=lambda r: r["coverage"], default=None)
     out = (
-        f"Readings cover {percent(made.result['coverage'])} of the time {when(made.evidence)} "
+        f"Readings cover {_share(made.result['coverage'])} of the time {when(made.evidence)} "
         "across the devices asked about (each from its first reading on)."
     )
     starts = [r["first_reading_at"] for r in rows if r["first_reading_at"]]
@@ -323,13 +257,56 @@ def answer_coverage(ctx: ToolContext, q: Question, call: Call) -> str:
     if worst is not None and worst["coverage"] < 0.999:
         out += (
             f" The least complete is {escape_markdown(worst['name'])} at "
-            f"{percent(worst['coverage'])} ({worst['missing_hours']:.1f} hours missing)."
+            f"{_share(worst['coverage'])} ({worst['missing_hours']:.1f} hours missing)."
         )
-    return out
+    return out + _gap_lines(rows, q)
+
+
+def _share(coverage: float) -> str:
+    """A coverage in percent, with a decimal where rounding would make a gap read as 100%."""
+    return f"{coverage * 100:.1f}%" if 0.995 <= coverage < 1 else percent(coverage)
+
+
+def _duration(minutes: float) -> str:
+    hours, rest = divmod(round(minutes), 60)
+    return f"{hours} h {rest:02d} min" if hours else f"{rest} min"
+
+
+def _gap_lines(rows: list[dict[str, Any]], q: Question) -> str:
+    """When each device had no reading holding power (offline, or not sending)."""
+    listed = [r for r in rows if r.get("gap_count") is not None]
+    if not listed:
+        return ""
+    lines = []
+    for r in listed:
+        name = escape_markdown(r["name"])
+        if not r["gap_count"]:
+            if q.target.devices or len(listed) == 1:
+                lines.append(f"- {name}: no gap, it reported throughout.")
+            continue
+        stretches = "; ".join(
+            f"{local_time(g['start']):%a %-d %b %H:%M} - {local_time(g['end']):%a %-d %b %H:%M} "
+            f"({_duration(g['minutes'])})"
+            for g in r["gaps"]
+        )
+        more = (
+            f" (the {len(r['gaps'])} longest of {r['gap_count']})"
+            if r["gap_count"] > len(r["gaps"])
+            else ""
+        )
+        lines.append(f"- {name} had no readings{more}: {stretches}.")
+    if not lines:
+        return " No device had a gap: every one reported throughout."
+    return "\n\nWhen the readings stopped (offline, or not sending):\n" + "\n".join(lines)
 
 
 def answer_status(ctx: ToolContext, q: Question, call: Call) -> str:
-    args = {"devices": q.target.device_ids()} if q.target.devices else {}
+    # The status tool takes devices: a room is the devices in it.
+    rooms = set(q.target.rooms)
+    chosen = q.target.device_ids() + [
+        d.device_id for d in ctx.devices if d.location in rooms and d.device_id
+    ]
+    args = {"devices": list(dict.fromkeys(chosen))} if chosen else {}
     made = call("device_status", **args)
     if not made.ok:
         return made.error
@@ -407,7 +384,6 @@ __all__ = [
     "answer_forecast",
     "answer_inventory",
     "answer_profile",
-    "answer_solar",
     "answer_status",
 ]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+from energy_core.chat.offline_figures import answer_tariff as answer_tariff_now
 from energy_core.chat.offline_figures import target_args
 from energy_core.chat.offline_insights import answer_forecast as answer_projected_use
 from energy_core.chat.question import Question
@@ -68,7 +69,8 @@ def _from(make_call: Callable[[Question, Call], ToolCall]) -> Callable[..., Hand
 
 
 def _tariff_day_call(q: Question, call: Call) -> ToolCall:
-    return call("tariff_day", day="tomorrow" if "tomorrow" in q.text.lower() else "today")
+    day = q.price_day or ("tomorrow" if "tomorrow" in q.text.lower() else "today")
+    return call("tariff_day", day=day)
 
 
 from_bill = _from(lambda q, call: call("bill"))
@@ -99,6 +101,37 @@ def answer_bill(ctx: ToolContext, r: dict) -> str:
     )
     out += "." + _budget_words(r)
     return out + _rule_line(ctx)
+
+
+def answer_average_bill(ctx: ToolContext, q: Question, call: Call) -> str:
+    made = call("bill", past_periods=12)
+    if not made.ok:
+        return made.error
+    r = made.result
+    cur, past = r["currency"], r["past"]
+    whole = [b for b in past if b["whole"]]
+    lines = "\n".join(
+        f"- {_days(b['first_day'], b['last_day'])}: {money(b['total'], cur)}"
+        + ("" if b["whole"] else " (readings began during it: left out of the average)")
+        for b in past
+    )
+    if not whole:
+        return (
+            "I can't give an average bill yet: no billing period before this one was monitored "
+            "from its first day. "
+            + (f"The periods so far:\n{lines}" if past else "")
+            + "\n\nThis period so far: "
+            + _bill_words(r["current"], cur)
+            + "."
+            + _rule_line(ctx)
+        )
+    count = f"{len(whole)} whole billing period" + ("s" if len(whole) > 1 else "")
+    return (
+        f"Your average bill is **{money(r['average_total'], cur)}** a billing period, over the "
+        f"{count} with readings from the first day:\n{lines}\n\nThis period so far "
+        f"({r['current']['days_so_far']} of {r['current']['days']} days): "
+        f"{money(r['current']['total'], cur)}." + _rule_line(ctx)
+    )
 
 
 def answer_forecast(ctx: ToolContext, q: Question, call: Call) -> str:
@@ -241,7 +274,55 @@ def answer_cheapest_time(ctx: ToolContext, r: dict) -> str:
     return out + _rule_line(ctx)
 
 
+def _price_ranges(hours: list[dict], key: str, cur: str) -> str:
+    """Each price of the day with the hours it holds: "£0.10/kWh 00:00-07:00; £0.35/kWh ..."."""
+    by_price: dict[float, list[int]] = {}
+    for h in hours:
+        by_price.setdefault(h[key], []).append(local_time(h["start"]).hour)
+    if len(by_price) == 1:
+        return f"**{price(next(iter(by_price)), cur)}** in every hour"
+    return "; ".join(
+        f"**{price(value, cur)}** {hour_ranges(at, across_midnight=False)}"
+        for value, at in sorted(by_price.items())
+    )
+
+
+def answer_price(ctx: ToolContext, q: Question, call: Call) -> str:
+    """The tariff's prices of today or tomorrow, and of the hour asked about."""
+    made = _tariff_day_call(q, call)
+    if not made.ok:
+        return made.error
+    r = made.result
+    cur = r["currency"]
+    day = f"{q.price_day} ({date.fromisoformat(r['day']):%A %-d %B})"
+    out = f"Your import price {day}: {_price_ranges(r['hours'], 'import_price', cur)}."
+    if q.price_hour is not None:
+        hour = next(h for h in r["hours"] if local_time(h["start"]).hour == q.price_hour)
+        out = (
+            f"At {q.price_hour:02d}:00 {day} you pay **{price(hour['import_price'], cur)}** "
+            f"for energy from the grid (the hour {q.price_hour:02d}:00-"
+            f"{(q.price_hour + 1) % 24:02d}:00).\n\n" + out
+        )
+    if any(h["export_price"] for h in r["hours"]):
+        out += f" Export earns {_price_ranges(r['hours'], 'export_price', cur)}."
+    else:
+        out += " Export earns nothing (no export price is set)."
+    if r["standing_charge_per_day"]:
+        out += f" Standing charge: {money(r['standing_charge_per_day'], cur)} a day."
+    if r["tax_percent"]:
+        out += f" Bills add {r['tax_percent']:g}% tax."
+    return out + _rule_line(ctx)
+
+
+def answer_tariff(ctx: ToolContext, q: Question, call: Call) -> str:
+    if q.price_day is not None:
+        return answer_price(ctx, q, call)
+    return answer_tariff_now(ctx, q, call)
+
+
 HANDLERS = {
+    "tariff": answer_tariff,
+    "average_bill": answer_average_bill,
     "bill": answer_bill,
     "budget": answer_budget,
     "what_if": answer_what_if,

@@ -32,6 +32,8 @@ HOLIDAYS = {
     "new year": (1, 1),
     "new years": (1, 1),
     "hogmanay": (12, 31),
+    "halloween": (10, 31),
+    "valentines day": (2, 14),
 }
 SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -102,7 +104,8 @@ _PERIOD_WORDS: dict[str, str] = {
     ),
     "holiday": (
         r"\b(christmas day|christmas eve|christmas|xmas|boxing day|new year'?s day|"
-        r"new year'?s eve|hogmanay|new year'?s?)\b(?:\s+(\d{4})\b)?"
+        r"new year'?s eve|hogmanay|new year'?s?|halloween|"
+        r"valentine'?s day)\b(?:\s+(\d{4})\b)?"
     ),
     # "the first week of November", "the last week of October 2026": days 1-7 (8-14...) of the
     # month, or its last seven days.

@@ -19,6 +19,7 @@ Metric = Literal[
     "cost",
     "power",
     "peak",
+    "health",  # a device's runs against its own usual pattern ("is the fridge working properly")
     "baseload",
     "coverage",
     "status",
@@ -42,6 +43,7 @@ Kind = Literal[
     "solar",  # generation split into self-consumed and exported
     "tariff",  # the prices
     "bill",  # the billing period's bill so far and projected
+    "average_bill",  # the average bill of the past whole billing periods
     "budget",  # the bill against the budget
     "what_if",  # the last months under a saved alternative tariff
     "standing_charge",
@@ -98,13 +100,18 @@ class Question:
     sides: list[Target] = field(default_factory=list)
     periods: list[Period] = field(default_factory=list)
     time_of_day: str | None = None
+    days: str | None = None  # "weekdays" or "weekends": only those days of the period count
     times_of_day: list[str] = field(default_factory=list)  # "mornings versus evenings"
     comparison: Comparison | None = None
     grouping: Grouping | None = None
     order: Literal["most", "least"] = "most"
     limit: int = 5
     per_day: bool = False  # "a day", "on average": a daily average with the total
+    per_hour: bool = False  # "what does it cost per hour": the average hour, not a breakdown
     per_year: bool = False  # "a year", "annually": the daily average over 365 days as well
+    # tariff: the prices of a day ("tomorrow's tariff"), and the hour asked about ("at 7pm")
+    price_day: Literal["today", "tomorrow"] | None = None
+    price_hour: int | None = None
     tariff_name: str | None = None  # what_if: the saved alternative named
     months: int = 3  # what_if: how many months back
     threshold_w: float | None = None  # threshold: the level in watts

@@ -69,8 +69,10 @@ class AnswerStream:
         return self.answer
 
 
-def _offline(ctx: ToolContext, question: str) -> Generator[str, None, ChatAnswer]:
-    answer = OfflineAnalyst().answer(ctx, question)
+def _offline(
+    ctx: ToolContext, question: str, history: Sequence[dict[str, str]] = ()
+) -> Generator[str, None, ChatAnswer]:
+    answer = OfflineAnalyst().answer(ctx, question, history)
     yield answer.text
     return answer
 
@@ -101,7 +103,7 @@ def stream_answer(
 
         engine = LLMEngine(settings, client=client)
         return AnswerStream(engine.stream(ctx, question, history=history))
-    return AnswerStream(_offline(ctx, question))
+    return AnswerStream(_offline(ctx, question, history))
 
 
 def _run_to_end(stream: Callable[P, AnswerStream]) -> Callable[P, ChatAnswer]:

@@ -59,6 +59,11 @@ class _SpanArgs(_Args):
 
 class _RangeArgs(_SpanArgs):
     time_of_day: TimeOfDay | None = None
+    days: Literal["weekdays", "weekends"] | None = Field(
+        None,
+        description="Only these local days of the range: 'weekdays' (Monday to Friday) or "
+        "'weekends' (Saturday and Sunday). Empty: every day.",
+    )
 
 
 class _TargetArgs(_Args):

@@ -179,6 +179,7 @@ def resolve_period(
     time_of_day: str | None = None,
     label: str | None = None,
     default: str | None = None,
+    days: str | None = None,
 ) -> Period:
     """The range a call asks for, in the user's timezone, cut at now; when it names none, the
     period the phrase ``default`` says (or the usual default)."""
@@ -198,6 +199,8 @@ def resolve_period(
         raise ToolError(str(exc)) from exc
     if time_of_day:
         result = with_time_of_day(result, time_of_day)
+    if days:
+        result = result.with_days(days)
     return result
 
 
@@ -212,6 +215,7 @@ def period_of(ctx: ToolContext, args: Any, *, default: str | None = None) -> Per
         time_of_day=getattr(args, "time_of_day", None),
         label=args.label,
         default=default,
+        days=getattr(args, "days", None),
     )
 
 
@@ -290,12 +294,14 @@ def _seconds(start: datetime, end: datetime) -> float:
 
 def _days(period: Period, until: datetime | None = None) -> float:
     """How many days ``period`` holds until ``until`` (its end): with a part of the day ("at
-    night"), its hours of that part over the part's length, so that this morning at 12:45 is one
+    night"), its hours of that part over the part's length (only on its days of the week, if it
+    keeps some), so that this morning at 12:45 is one
     whole morning (not half a day) and a figure per day compares with yesterday morning's."""
     until = period.end if until is None else until
-    hours = period.hours
-    if hours is None:
+    hours, weekdays = period.hours, period.weekdays
+    if hours is None and weekdays is None:
         return _seconds(period.start, until) / 86_400
+    hours = frozenset(range(24)) if hours is None else hours
     tz = period.tz
     counted = 0.0
     moment = period.start.astimezone(UTC)
@@ -304,7 +310,7 @@ def _days(period: Period, until: datetime | None = None) -> float:
         local = moment.astimezone(tz)
         boundary = local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
         nxt = min(boundary + timedelta(hours=1), stop)
-        if local.hour in hours:
+        if local.hour in hours and (weekdays is None or local.weekday() in weekdays):
             counted += (nxt - moment).total_seconds()
         moment = nxt
     return counted / (len(hours) * 3600)

@@ -13,7 +13,7 @@ from pydantic import Field
 from energy_core.chat.toolargs import _Args
 from energy_core.chat.toolbase import ToolContext, ToolError, _evidence, _r
 from energy_core.stats import COST_RULE
-from energy_core.stats.bills import Bill, billing_summary, what_if
+from energy_core.stats.bills import Bill, billing_summary, past_bills, what_if
 from energy_core.stats.period import add_months, days_period, local_midnight
 from energy_core.tariff_alternatives import Alternative, list_alternatives
 from energy_core.types import HOUR
@@ -30,7 +30,13 @@ HOW_TO_ADD = (
 
 
 class BillArgs(_Args):
-    pass
+    past_periods: int = Field(
+        0,
+        ge=0,
+        le=24,
+        description="Also the bills of this many billing periods before the current one, and "
+        "their average over the whole ones (for 'my average monthly bill').",
+    )
 
 
 class CompareTariffsArgs(_Args):
@@ -64,6 +70,12 @@ def tool_bill(ctx: ToolContext, args: BillArgs) -> tuple[dict, dict]:
         "budget_used": _r(summary.budget_used, 6),
         "budget_verdict": summary.budget_verdict,
     }
+    if args.past_periods:
+        past = past_bills(ctx.session, ctx.household, now=ctx.now, count=args.past_periods)
+        whole = [bill.total for bill, complete in past if complete]
+        result["past"] = [{**_bill(bill), "whole": complete} for bill, complete in past]
+        result["average_total"] = _r(sum(whole) / len(whole), 6) if whole else None
+        result["whole_periods"] = len(whole)
     period = days_period(current.first_day, current.last_day, timezone=ctx.timezone, now=ctx.now)
     evidence = _evidence(
         "bill",

@@ -27,6 +27,11 @@ from energy_core.stats import (
     read_series,
     weekday_hour_profile,
 )
+from energy_core.stats.instant import power_extremes, reading_gaps
+
+# Gaps are listed for a few devices at a time (each device's readings are read for them).
+MAX_GAP_DEVICES = 20
+LISTED_GAPS = 10
 
 
 def _usual_hours(rows: list[dict]) -> list[int]:
@@ -120,6 +125,7 @@ def tool_power_stats(ctx: ToolContext, args: PowerArgs) -> tuple[dict, dict]:
             for f in figures
         ],
         "household_avg_w": _r(total.avg_w),
+        **_instant_extremes(ctx, selection),
         "peak_hour_avg_w": _r(peak.avg_w) if peak else None,
         "peak_hour_start": _iso(peak.start.astimezone(tz)) if peak else None,
         "coverage": _r(total.coverage, 4),
@@ -128,8 +134,25 @@ def tool_power_stats(ctx: ToolContext, args: PowerArgs) -> tuple[dict, dict]:
         "power_stats",
         result,
         note="avg_w: consumption over the covered time; max_w/min_w are single readings; "
-        "peak_hour_avg_w is the highest hourly average consumption of the devices together",
+        "peak_hour_avg_w is the highest hourly average consumption of the devices together; "
+        "together_max_w/together_min_w: the devices' power added up at one instant (consumers "
+        "only), where every device taking part holds a reading",
     )
+
+
+def _instant_extremes(ctx: ToolContext, selection) -> dict:  # noqa: ANN001
+    """The devices' highest and lowest power together at one instant, with when; for one
+    device its own readings say it (max_w, min_w)."""
+    if len([d for d in selection.devices if not d.is_grid_meter]) < 2:
+        return {}
+    found = power_extremes(ctx.session, selection)
+    tz = ctx.household.tz
+    return {
+        "together_max_w": _r(found.max_w),
+        "together_max_at": _iso(found.max_at.astimezone(tz)) if found.max_at else None,
+        "together_min_w": _r(found.min_w),
+        "together_min_at": _iso(found.min_at.astimezone(tz)) if found.min_at else None,
+    }
 
 
 def tool_baseload(ctx: ToolContext, args: BaseloadArgs) -> tuple[dict, dict]:
@@ -193,12 +216,16 @@ def tool_device_status(ctx: ToolContext, args: StatusArgs) -> tuple[dict, dict]:
 
 def tool_data_coverage(ctx: ToolContext, args: CoverageArgs) -> tuple[dict, dict]:
     scope = scope_of(ctx, args)
-    series = read_series(ctx.session, scope.select(), flows=False)
+    selection = scope.select()
+    series = read_series(ctx.session, selection, flows=False)
     totals = {f.device_id: f for f in series.device_totals()}
     tz = ctx.household.tz
+    gaps = reading_gaps(ctx.session, selection) if len(scope.devices) <= MAX_GAP_DEVICES else {}
     rows = []
     for device in scope.devices:
         figure = totals.get(device.device_id)
+        found = gaps.get(device.device_id, [])
+        longest = sorted(found, key=lambda g: g[0] - g[1])[:LISTED_GAPS]
         rows.append(
             {
                 "device_id": device.device_id,
@@ -208,6 +235,16 @@ def tool_data_coverage(ctx: ToolContext, args: CoverageArgs) -> tuple[dict, dict
                 if figure
                 else None,
                 "readings": figure.sample_count if figure else 0,
+                "gap_count": len(found) if device.device_id in gaps else None,
+                # The longest gaps, in time order: when the device was offline.
+                "gaps": [
+                    {
+                        "start": _iso(lo.astimezone(tz)),
+                        "end": _iso(hi.astimezone(tz)),
+                        "minutes": _r((hi - lo).total_seconds() / 60, 1),
+                    }
+                    for lo, hi in sorted(longest)
+                ],
                 "first_reading_at": _iso(device.first_at.astimezone(tz))
                 if device.first_at
                 else None,
@@ -217,5 +254,6 @@ def tool_data_coverage(ctx: ToolContext, args: CoverageArgs) -> tuple[dict, dict
     return scope.answer(
         "data_coverage",
         result,
-        note="coverage counts each device from its first reading on",
+        note="coverage counts each device from its first reading on; gaps: the stretches no "
+        f"reading of a device holds (offline or not sending), the {LISTED_GAPS} longest",
     )

@@ -46,9 +46,10 @@ from energy_core.chat.understand_kind import (
     SOLAR_SAVING,
     SOLAR_WORDS,
     fill_details,
+    only_days,
     question_kind,
 )
-from energy_core.chat.understand_money import money_question
+from energy_core.chat.understand_money import money_question, price_question
 from energy_core.chat.understand_refusals import HELP, INJECTION, OFF_TOPIC, refused
 from energy_core.chat.understand_runs import (
     asks_runs,
@@ -56,7 +57,15 @@ from energy_core.chat.understand_runs import (
     money_level,
     runs_question,
 )
-from energy_core.chat.understand_text import VOCABULARY, blank, correct_typos, rx, tidy
+from energy_core.chat.understand_text import (
+    VOCABULARY,
+    blank,
+    correct_typos,
+    days_before,
+    quarters,
+    rx,
+    tidy,
+)
 from energy_core.chat.wording import listing, scope
 from energy_core.stats import DeviceRef
 
@@ -117,7 +126,11 @@ def understand(ctx: ToolContext, question: str) -> Question:
     if INJECTION.search(raw):
         q.kind, q.problem = "out_of_scope", "instruction"
         return q
-    text = BARE_HOURS.sub(with_meridiem, correct_typos(raw, ctx.devices))
+    local_now = ctx.now.astimezone(ZoneInfo(ctx.timezone))
+    dated = days_before(quarters(raw, local_now.date()), local_now.date())
+    text = BARE_HOURS.sub(with_meridiem, correct_typos(dated, ctx.devices))
+    if price_question(q, text, now=local_now):
+        return q
     text = WORKING_HOURS.sub(working_hours, text)
     unclear = WORKING_HOURS.search(text)
     if unclear and max(int(unclear.group(2)), int(unclear.group(4))) <= 12:
@@ -131,6 +144,11 @@ def understand(ctx: ToolContext, question: str) -> Question:
     previous = PREVIOUS_REF.search(text)
     year_ago = LAST_YEAR_SAME.search(text)
     masked = blank(text, [m.span() for m in (same_day, previous, year_ago) if m])
+    days = only_days(masked)
+    if days:
+        # "on weekdays last week": a filter of the days, not a period ("the weekend") of its own
+        q.days = days[0]
+        masked = blank(masked, [days[1]])
     try:
         mentions = find_periods(masked, now=ctx.now, timezone=ctx.timezone)
     except PeriodError as exc:
@@ -256,6 +274,9 @@ def understand(ctx: ToolContext, question: str) -> Question:
             if len(q.periods) >= 2
             else "previous"
         )
+    if q.kind == "solar" and (previous or same_day) and len(q.periods) == 1:
+        # "what solar saved last month against the month before": both periods, side by side
+        q.periods.append(q.periods[0].previous())
     if q.comparison == "previous":
         _than_the_last(masked, mentions, q, ctx)
     if not q.periods and ALL_TIME.search(masked):

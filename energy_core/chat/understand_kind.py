@@ -29,7 +29,26 @@ STATUS = rx(
     r"disconnected|live)\b|"
     r"\b(is|are) (the |my |our )?.{0,40}\b(on|working|running|switched on|alive|charging|"
     r"generating|producing)\s*(right now|now|at the moment)?\s*\??$|"
-    r"\bsending (data|readings)\b|\bstopped (sending|reporting)\b"
+    r"\bsending (data|readings)\b|\bstopped (sending|reporting)\b|"
+    r"\blast (sen[dt]|report(ed)?|post(ed)?|upload(ed)?) (data|readings?|anything|in)\b|"
+    r"\bwhen did .{0,40}\blast (sen[dt]|report|post|upload|check in)\b"
+)
+# Whether a device behaves as it usually does: its runs against its own usual pattern.
+HEALTH = rx(
+    r"\bworking (properly|correctly|right|ok|okay|normally|fine|as (it )?should)\b|\bbroken\b|"
+    r"\bfaulty\b|\bsomething wrong\b|\banything wrong\b|\bwrong with\b|\bhealthy\b|"
+    r"\bfailing\b|\bon the blink\b|\bplaying up\b|\bacting (up|strange\w*|odd\w*|weird\w*)\b|"
+    r"\bbehav\w+ (normally|strange\w*|odd\w*|weird\w*|properly|as usual)\b|"
+    r"\b(is|are|was|were) (the |my |our )?[a-z ]{0,30}\b(ok|okay|alright|all right|fine)\b|"
+    r"\b(is|are|was|were) (the |my |our )?[a-z ]{0,30}\b(?<!than )normal\s*\??$|"
+    r"\bcycl(e|es|ing) (normally|properly|right|too (much|often))\b"
+)
+# A device offline in the past ("when was the fridge offline last week"): its gaps.
+OFFLINE_PAST = rx(
+    r"\b(was|were|went|go|gone|been|did|has|have|had)\b.{0,40}\b(offline|disconnected|"
+    r"drop(ped)? (out|off)|stop(ped)? (sending|reporting|working)|los[et] (connection|signal)|"
+    r"without (data|readings)|go(ne)? quiet|went quiet)\b|\bwhen\b.{0,40}\b(offline|"
+    r"disconnected)\b|\b(outages?|dropouts?|drop-outs?|downtime)\b"
 )
 NOW_WORDS = rx(
     r"\b(right now|at the moment|currently|at present|now)\b|\bwhat(?: is|'s) .{0,40} doing\b"
@@ -49,7 +68,7 @@ BASELOAD = rx(
 )
 COVERAGE = rx(
     r"\bcoverage\b|\bmissing (data|readings)|\bgaps?\b|\bdata quality\b|\bcomplete(ness)?\b|"
-    r"\bhow (reliable|complete)\b|\bdata (is )?missing\b"
+    r"\bhow (reliable|complete)\b|\bdata (is )?missing\b|\bhow many readings\b"
 )
 EXPLAIN = rx(
     r"\bwhy\b|\bwhat (caused|made|happened|drove|explains)\b|\bexplain\b|\breason\b|"
@@ -80,6 +99,13 @@ PEAK = rx(
     r"\bwhen did (i|we|the house|the household|my house)\b.{0,30}"
     r"\bmost (power|electricity|energy)\b"
 )
+# The lowest power at one instant ("lowest power overnight", "what was my minimum draw").
+LOWEST_POWER = rx(
+    r"\b(lowest|minimum|min|smallest|least)\s+(power|draw|demand|wattage|reading|load)\b(?! "
+    r"hours?)|\b(power|draw|demand|usage)\b.{0,15}\b(at its )?(lowest|minimum)\b(?! (hour|"
+    r"day|week|month))|\b(dropped|dipped|fell|go|went|get|got) (to its )?(lowest|down to)\b|"
+    r"\bthe (lowest|minimum)\b.{0,40}\b(went|go|goes|got|gets|dropped|dips|dipped|fell|falls)\b"
+)
 AVG_POWER = rx(
     r"\baverage (power|draw|load|watts|wattage)\b|\bmean power\b|\bhow many watts\b|"
     r"\bpower draw\b|\bdraws?\b|\bdrawing\b|\bin watts\b|\bwattage\b|"
@@ -99,7 +125,31 @@ WHEN_TYPICALLY = rx(
 HABITUAL = rx(
     r"\b(of the day|typical(ly)?|usually|normally|generally|on average|tend to|on a normal)\b"
 )
-WEEKDAY_WEEKEND = rx(r"\bweekdays?\b.*\bweekends?\b|\bweekends?\b.*\bweekdays?\b|\bweekends\b")
+# One side of the week only ("on weekdays", "at weekends", "working days"): a filter of the days
+# that count, when the other side is not named too.
+ONLY_DAYS = rx(
+    r"\b(?:(?:on|at|over|during|for) (?:the |my |our )?)?(?:(week ?days|week ?day(?= only)|"
+    r"working days|work ?days|"
+    r"business days|mon(?:day)? to fri(?:day)?)|(weekends|weekend days|sat(?:urday)?s? and "
+    r"sun(?:day)?s|weekend(?= only)))(?: only)?\b"
+)
+DAYS_COMPARED = rx(r"\b(more|less|than|versus|vs|compar\w*|differ\w*|against|busier|quieter)\b")
+
+
+def only_days(text: str) -> tuple[str, tuple[int, int]] | None:
+    """("weekdays" or "weekends", where it is said) when the question keeps one side of the
+    week only; None when it names none or both (a comparison of the two)."""
+    found = list(ONLY_DAYS.finditer(text))
+    sides = {"weekdays" if m.group(1) else "weekends" for m in found}
+    if len(sides) != 1 or DAYS_COMPARED.search(text):
+        return None
+    return sides.pop(), found[0].span()
+
+
+WEEKDAY_WEEKEND = rx(
+    r"\bweekdays?\b.*\bweekends?\b|\bweekends?\b.*\bweekdays?\b|\bweekends\b|"
+    r"\b(weekday|weekend) (usage |use |consumption )?(pattern|profile|routine)s?\b"
+)
 # "Was the heat pump busier on the weekend?": weekend days against weekdays, not one weekend.
 BUSIER_AT_WEEKENDS = rx(
     r"\b(busier|quieter|more|less|higher|lower)\b.{0,30}\b(on|at|over) (the )?weekends?\b"
@@ -121,7 +171,8 @@ RANK = rx(
     r"\b(most|least) (energy|power|electricity)[- ]hungry\b|\bconsumers\b|\bguzzl|"
     r"\beat(ing|s)? (up )?(my|the|our|all)\b|\bhogs?\b|"
     r"\b(share|percentage|proportion|fraction|percent) of\b|"
-    r"\b(most|least) (expensive|costly|economical) (devices?|appliances?|rooms?|things?)\b"
+    r"\b(most|least) (expensive|costly|economical) (devices?|appliances?|rooms?|things?)\b|"
+    r"\b(most|least)[- ](used|hungry|consuming|costly) (devices?|appliances?|rooms?|things?)\b"
 )
 RANK_STRONG = rx(
     r"\b(rank\w*|top|most|least|biggest|largest|order\w*|sort\w*|consum\w*|use|used|uses|"
@@ -134,12 +185,18 @@ COMPARE = rx(
     r"\bfell\b|"
     r"\b(more|less) or (more|less)\b|\bchanged?\b|\bup or down\b|\bbetter or worse\b"
 )
+# Which way use is heading: the period against the one before (the last 7 days by default).
+TREND = rx(
+    r"\b(going|gone|go|goes|went|trending|creeping|moving|heading) (up|down)\b|\bup or down\b|"
+    r"\btrend(s|ing)?\b|\b(increasing|decreasing|rising|falling|climbing|dropping)\b|"
+    r"\b(more|less)\b.{0,20}\b(lately|recently|these days|than before)\b"
+)
 WHICH_MORE = rx(
     r"\b(which|who|what)\b.{0,30}\b(more|less|most|least|bigger|smaller|hungrier|higher|"
     r"greater|larger|costlier|cheaper)\b"
 )
 COST = rx(
-    r"\bcost|\bspen[dt]\b|\bspending\b|\bexpensive\b|\bcheap|\bbill\b|\bprice\b|\bmoney\b|"
+    r"\bcost|\bspen[dt]\b|\bspending\b|\bexpensive\b|\bcheap|\bbills?\b|\bprice\b|\bmoney\b|"
     r"\bpa(y|id)\b|[£€$]|\bpounds\b|\beuros?\b|\bdollars?\b|\bpence\b|\bcharged\b"
 )
 GENERATION = rx(r"\b(generat\w*|produc\w*|yield)\b")
@@ -148,7 +205,7 @@ ENERGY = rx(
     r"\bhow much\b|\b(use|used|uses|using|usage)\b|\bconsum|\bkwh\b|\benergy\b|\belectric|"
     r"\bpower\b|\bgenerat|\bproduc|\bexport|\bwatts?\b|\bcharg(e|ed|ing)\b|\bran\b|\brun\b"
 )
-LEAST = rx(r"\b(least|lowest|smallest|cheapest|quietest|lightest|fewest|less)\b")
+LEAST = rx(r"\b(least|lowest|smallest|cheapest|quietest|lightest|fewest|less|minimum)\b")
 BY_ROOM = rx(
     r"\b(which|what) rooms?\b|\b(by|per|each|every) room\b|\brooms?\b.{0,20}\brank|"
     r"\b(rank|sort|order|list)\w* (the |my |all |our )*rooms\b"
@@ -207,7 +264,12 @@ def question_kind(text: str, rest: str, q: Question, same_day: bool, previous: b
         return "forecast"
     if INVENTORY.search(text) and not RANK_STRONG.search(rest) and not STATUS.search(text):
         return "inventory"
-    if (STATUS.search(text) or NOW_WORDS.search(text)) and not q.periods:
+    if HEALTH.search(text) and len(q.sides) <= 1:
+        return "health" if q.target.devices else "status"
+    if OFFLINE_PAST.search(text) and not re.search(r"\b(now|currently|right now)\b", text):
+        return "coverage"
+    habit = WHEN_TYPICALLY.search(text) and not NOW_WORDS.search(text)
+    if (STATUS.search(text) or NOW_WORDS.search(text)) and not q.periods and not habit:
         return "status"
     if (
         SUMMARY.search(text)
@@ -226,6 +288,8 @@ def question_kind(text: str, rest: str, q: Question, same_day: bool, previous: b
         return "baseload"
     if COVERAGE.search(text) or (STATUS.search(text) and q.periods):
         return "coverage"
+    if len(q.sides) >= 2 and (COMPARE.search(rest) or WHICH_MORE.search(rest)):
+        return "comparison"  # "which used more, X or Y, and why": both figures, then why
     if EXPLAIN.search(text):
         return "explain"
     if SOLAR_SAVING.search(text) and (SOLAR_WORDS.search(text) or generators):
@@ -238,7 +302,9 @@ def question_kind(text: str, rest: str, q: Question, same_day: bool, previous: b
         return "comparison"
     if PEAK.search(rest) and not WHEN_TYPICALLY.search(rest):
         return "peak"
-    if (PROFILE.search(rest) or WEEKDAY_WEEKEND.search(rest)) and (
+    if LOWEST_POWER.search(rest) and not RANK.search(rest) and not WHEN_TYPICALLY.search(rest):
+        return "peak"  # its lowest, with the order "least"
+    if (PROFILE.search(rest) or (WEEKDAY_WEEKEND.search(rest) and not q.days)) and (
         not EXTREME_PERIOD.search(rest) or HABITUAL.search(rest)
     ):
         return "profile"
@@ -249,6 +315,8 @@ def question_kind(text: str, rest: str, q: Question, same_day: bool, previous: b
     if len(q.periods) >= 2 and not RANK.search(rest):
         return "comparison"  # two periods named apart are two sides ("this week or last")
     if same_day or previous or (COMPARE.search(rest) and (q.periods or len(q.sides) >= 2)):
+        return "comparison"
+    if TREND.search(rest) and len(q.sides) <= 1 and len(q.periods) <= 1:
         return "comparison"
     if (
         RANK.search(rest)
@@ -286,6 +354,13 @@ def fill_details(text: str, rest: str, q: Question) -> None:
         if pattern.search(rest):
             q.grouping = name
             break
+    if (
+        q.grouping in ("hour", None)
+        and re.search(r"\b(per|an|a|for an|for one) hour\b(?! ago)", rest)
+        and re.search(r"\b(does|do|would|will|typically|usually|on average)\b", text)
+    ):
+        # "what does the heat pump cost per hour": its average hour, not an hourly table
+        q.grouping, q.per_hour = None, True
     if BY_ROOM.search(rest) or (
         q.kind == "ranking"
         and q.target.rooms
@@ -308,8 +383,5 @@ def fill_details(text: str, rest: str, q: Question) -> None:
         # priced, and a year of it.
         q.metrics = ["cost"]
         q.per_year = True
-    if q.kind == "total" and re.search(r"\b(on )?week(day|end)s\b", rest):
-        q.notes.append(
-            "I cannot leave out weekdays or weekends from a total yet, so this counts every day; "
-            "ask 'weekdays versus weekends' for the typical day of each."
-        )
+    if q.kind not in ("total", "ranking", "extreme_period", "out_of_scope"):
+        q.days = None  # "out_of_scope" keeps it for a follow-up ("and on weekends?")

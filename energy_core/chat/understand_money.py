@@ -9,6 +9,7 @@ by another (``Question.problem``)."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from energy_core.chat.devices import STOPWORDS, fold
 from energy_core.chat.question import Question
@@ -29,6 +30,13 @@ WHAT_IF = rx(
 BILL = rx(
     r"\bbills?\b.{0,20}\bso far\b|\bcurrent bill\b|\bbilling period\b|"
     r"\bthis month'?s bill\b|\bbill (for|of) this month\b"
+)
+# The bill of a usual month: the average of the past whole billing periods.
+AVERAGE_BILL = rx(
+    r"\b(average|typical|usual|normal|mean)( monthly| month'?s?)? (bill|electricity bill|"
+    r"spend|cost)s?\b|\b(bills?|pay|spend)\b.{0,30}\b(on average|usually|typically|normally)\b|"
+    r"\b(on average|usually|typically|normally)\b.{0,30}\b(bills?|pay|spend)\b.{0,20}"
+    r"\b(a|per|each|every) month\b|\bmonthly bills?\b.{0,20}\baverage\b"
 )
 # "Would have saved me", without the word tariff: what a tariff of another name would have done.
 SAVED = rx(r"\b(would|could|might)\b.{0,60}\bhave saved\b")
@@ -61,6 +69,65 @@ WHAT_IF_WORDS = frozenset(
     compare compared comparison versus against current present existing saved one of
     """.split()
 )
+
+
+# The price of a day or an hour: "tomorrow's tariff", "the price at 7pm tomorrow", "what is a
+# kWh now". Not what was paid (a cost) nor a bill.
+PRICE = rx(
+    r"\b(prices?|tariffs?|unit (price|rate)s?|rates?|per kwh|kwh price|pence a kwh|"
+    r"(cost|price) of (a |one )?kwh|(a|one) kwh cost|how much is (electricity|a kwh|power)|"
+    r"electricity (cost|price)s?)\b"
+)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+PRICE_WHEN = rx(r"\b(tomorrow|tonight|today|right now|now|currently|at the moment)\b")
+PAID = rx(
+    r"\b(did|have|has|had|used|use|spent|spend|paid|pay|bill|budget|standing|cheapest|cheaper|"
+    r"would|could|saved?|so far)\b"
+)
+AT_HOUR = rx(r"\b(?:at|around|from) (\d{1,2})(?::(\d{2}))?\s*(am|pm)?\b|\b(\d{1,2})\s*(am|pm)\b")
+
+
+def _hour(text: str) -> int | None:
+    found = AT_HOUR.search(text)
+    if found is None:
+        return None
+    hour = int(found.group(1) or found.group(4))
+    meridiem = found.group(3) or found.group(5)
+    if hour > 23 or (meridiem and not 1 <= hour <= 12):
+        return None
+    if meridiem == "pm" and hour < 12:
+        hour += 12
+    elif meridiem == "am" and hour == 12:
+        hour = 0
+    return hour
+
+
+def price_question(q: Question, text: str, *, now: datetime) -> bool:
+    """Make ``q`` a question about the tariff's price of a day or an hour (today's or
+    tomorrow's; ``now`` is the household's local time) when ``text`` asks one; True if it does."""
+    when = PRICE_WHEN.search(text)
+    hour = _hour(text)
+    if hour is None and re.search(r"\b(now|currently|at the moment)\b", text):
+        hour = now.hour
+    today = now.date()
+    named = [i for i, d in enumerate(WEEKDAYS) if re.search(rf"\b{d}\b", text)]
+    if not PRICE.search(text) or PAID.search(text) or (when is None and hour is None and not named):
+        return False
+    tomorrow = bool(re.search(r"\btomorrow\b", text))
+    if named:
+        # A day by its name: today's or tomorrow's only (the tool knows those two days).
+        if len(named) > 1 or named[0] not in (today.weekday(), (today.weekday() + 1) % 7):
+            q.kind, q.metrics = "tariff", ["cost"]
+            q.notes.append(
+                "I give the prices hour by hour for today and tomorrow only; here is the tariff "
+                "in force, with its time-of-use periods."
+            )
+            return True
+        tomorrow = named[0] != today.weekday()
+    q.kind, q.metrics = "tariff", ["cost"]
+    q.price_day = "tomorrow" if tomorrow else "today"
+    q.price_hour = hour
+    return True
 
 
 def _months(text: str) -> int | None:
@@ -126,6 +193,8 @@ def money_question(
         q.kind, q.metrics = "cheapest_time", ["cost"]
     elif BUDGET.search(text):
         q.kind, q.metrics = "budget", ["cost"]
+    elif AVERAGE_BILL.search(text) and not named:
+        q.kind, q.metrics = "average_bill", ["cost"]
     elif BILL.search(text):
         q.kind, q.metrics = "bill", ["cost"]
     elif WHAT_IF.search(text) and (
@@ -139,4 +208,4 @@ def money_question(
     return True
 
 
-__all__ = ["money_question"]
+__all__ = ["money_question", "price_question"]

@@ -29,6 +29,11 @@ OFF_TOPIC = rx(
 OTHER_UTILITY = rx(r"\b(gas|water|oil|petrol|diesel|lpg|propane|wood|pellets?)\b")
 # Figures the meters cannot give: emissions need the grid's carbon intensity, which is not kept.
 CARBON = rx(r"\b(co2|co₂|carbon|emissions?|emit(s|ted)?|greenhouse)\b")
+# Electrical quantities other than power: the meters send watts only.
+ELECTRICAL = rx(
+    r"\b(voltage|volts?|amps?|amperage|amperes?|current draw|power factor|reactive power|"
+    r"apparent power|kva|frequency|hertz|hz|harmonics?|phase angle)\b"
+)
 # A heat pump's efficiency needs the heat it gives, which no meter here reads.
 # (An efficiency only of a heat pump: "the efficiency of my solar panels" is not this question.)
 HEAT_OUTPUT = rx(
@@ -55,7 +60,7 @@ BENCHMARK = rx(
 # Periods only the household knows the dates of: asked back, never guessed.
 VAGUE_PERIOD = rx(
     r"\b(the |that |last )?(cold snap|cold spell|heat ?wave|freeze|storm|power cut|blackout|"
-    r"outage|half[- ]term|school holidays?)\b|"
+    r"half[- ]term|school holidays?)\b|"
     r"\b(while|when) (i|we) (was|were|went) (away|on holiday|on vacation|abroad|out)\b|"
     r"\b(i|we) (was|were) (away|on holiday|on vacation)\b|"
     r"\bduring (my|our|the) (holiday|vacation|trip|absence)\b|"
@@ -90,5 +95,10 @@ def refused(q: Question, raw: str, periods_named: bool) -> bool:
         q.kind, q.problem = "vague_period", said
         return True
     return _out_of_reach(
-        q, raw, ("utility", OTHER_UTILITY), ("carbon", CARBON), ("heat", HEAT_OUTPUT)
+        q,
+        raw,
+        ("utility", OTHER_UTILITY),
+        ("carbon", CARBON),
+        ("heat", HEAT_OUTPUT),
+        ("electrical", ELECTRICAL),
     )

@@ -4,6 +4,7 @@ corrected against the analyst's own vocabulary (``difflib``)."""
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from difflib import SequenceMatcher, get_close_matches
 
 from energy_core.chat.devices import STOPWORDS, fold
@@ -42,7 +43,8 @@ VOCABULARY = frozenset(
     best worst eating hog hogs annual annually yearly different unusual odd stop stops
     stopped finish finishes finished end ends ended installation
     below under threshold stretch often times start starts started itself themselves worth
-    payback
+    payback send sends data readings reading trend rising falling increasing decreasing gone
+    going goes went standing turning turn trending sending doing done
     """.split()
     + list(MONTHS)
     + list(WEEKDAYS)
@@ -111,9 +113,67 @@ ABBREVIATIONS = {
 }
 
 
+QUARTER = re.compile(
+    r"\b(?:in |during |for |over )?(?:the )?(?:q([1-4])|(first|second|third|fourth|last) quarter)"
+    r"(?: of)?(?: (\d{4}))?\b"
+)
+QUARTER_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
+QUARTER_MONTHS = ("january", "april", "july", "october")
+QUARTER_ENDS = ("31 march", "30 june", "30 september", "31 december")
+
+
+def quarters(text: str, today: date) -> str:
+    """ "Q4", "the third quarter of 2025" as the days they hold: "since 1 october 2026" for the
+    quarter running now, "from 1 july to 30 september 2026" for one that is over ("the last
+    quarter" is the last whole one)."""
+
+    def words(m: re.Match[str]) -> str:
+        current = (today.month - 1) // 3 + 1
+        if m.group(2) == "last":
+            number, year = (current - 2) % 4 + 1, today.year - (current == 1)
+        else:
+            number = int(m.group(1) or QUARTER_WORDS[m.group(2)])
+            year = int(m.group(3)) if m.group(3) else today.year - (number > current)
+        first = QUARTER_MONTHS[number - 1]
+        if (year, number) == (today.year, current):
+            return f" since 1 {first} {year} "
+        return f" from 1 {first} to {QUARTER_ENDS[number - 1]} {year} "
+
+    return QUARTER.sub(words, text)
+
+
+# "The 3 days before yesterday": the days just before a day named by its place.
+DAYS_BEFORE = re.compile(
+    r"\bthe (\d{1,2}|two|three|four|five|six|seven) days before (yesterday|today)\b"
+)
+SMALL_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+
+
+def days_before(text: str, today: date) -> str:
+    """ "the 3 days before yesterday" as the dates they hold ("from 28 november to 30 november
+    2026"), so that the days are not read as yesterday itself."""
+
+    def words(m: re.Match[str]) -> str:
+        count = int(m.group(1)) if m.group(1).isdigit() else SMALL_NUMBERS[m.group(1)]
+        last = today - timedelta(days=1 + (m.group(2) == "yesterday"))
+        first = last - timedelta(days=count - 1)
+        return (
+            f"from {first.day} {first:%B} {first.year} to {last.day} {last:%B} {last.year}".lower()
+        )
+
+    return DAYS_BEFORE.sub(words, text)
+
+
+# "The week before last": two weeks ago (not the week before a period named "last").
+BEFORE_LAST = re.compile(r"\bthe (day|week|month) before last\b")
+
+
 def tidy(question: str) -> str:
     text = question.lower().replace("\u2019", "'").replace("\u2018", "'")
     text = re.sub(r"\bvs\.", "vs", text)
+    text = re.sub(r"\b(teh|hte|th)\b", "the", text)
+    text = BEFORE_LAST.sub(lambda m: f"2 {m.group(1)}s ago", text)
+    text = re.sub(r"\b(bonfire|guy fawkes) night\b", "5 november", text)
     for short, word in ABBREVIATIONS.items():
         text = re.sub(rf"\b{short}\b", word, text)
     return " ".join(text.split())

@@ -4,7 +4,7 @@ for a call's range, and the notes that go with a figure (low coverage, no data).
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from energy_core.chat.question import Target
 from energy_core.chat.render import escape_markdown
 from energy_core.chat.toolbase import ToolCall
 from energy_core.stats import DeviceRef
+from energy_core.stats.period import weekdays_of
 from energy_core.units import format_money, format_price
 
 LOW_COVERAGE = 0.95
@@ -58,7 +59,7 @@ def clock(iso: str) -> str:
     return f"{local_time(iso):%a %-d %b %H:%M}"
 
 
-def hour_ranges(hours: list[int]) -> str:
+def hour_ranges(hours: list[int], *, across_midnight: bool = True) -> str:
     """Hours of the day as ranges: [1, 2, 3, 18] -> "01:00-04:00 and 18:00-19:00"; every hour
     is "all day" (never the empty-looking "00:00-00:00")."""
     if set(hours) >= set(range(24)):
@@ -69,7 +70,7 @@ def hour_ranges(hours: list[int]) -> str:
             spans[-1][1] = hour + 1
         else:
             spans.append([hour, hour + 1])
-    if len(spans) > 1 and spans[0][0] == 0 and spans[-1][1] == 24:
+    if across_midnight and len(spans) > 1 and spans[0][0] == 0 and spans[-1][1] == 24:
         spans[0][0] = spans.pop()[0]  # a range across midnight
     return listing([f"{a % 24:02d}:00-{b % 24:02d}:00" for a, b in spans], escape=False)
 
@@ -148,7 +149,26 @@ def used(side: dict[str, Any]) -> str:
     return f"**{kwh(side['consumption_wh'])}** ({kwh(side['per_day_wh'])} a day)"
 
 
+def _has_days(span: dict[str, Any], days: str) -> bool:
+    """Whether the range of ``span`` holds a local day of ``days`` (weekdays or weekends)."""
+    wanted = weekdays_of(days) or frozenset()
+    day = local_time(span["start"]).date()
+    while datetime.combine(day, datetime.min.time()) < local_time(span["end"]).replace(tzinfo=None):
+        if day.weekday() in wanted:
+            return True
+        day += timedelta(days=1)
+    return False
+
+
 def no_data(scope: str, call: ToolCall) -> str:
+    days = call.arguments.get("days")
+    span = (call.evidence or {}).get("range")
+    if days and span and not _has_days(span, days):
+        asked = when(call.evidence).replace(f", {days} only", "")
+        return (
+            f"There is no {days[:-1]} day in {asked}, so there is no figure of {scope} on "
+            f"{days} there. Ask about a range that has some, e.g. 'on {days} last month'."
+        )
     return (
         f"I have no readings for {scope} {when(call.evidence)}, so I cannot give a figure. "
         "Try a period with data, e.g. 'yesterday' or 'last week'."

@@ -181,6 +181,30 @@ def billing_summary(session: Session, household: Household, *, now: datetime) ->
     )
 
 
+def past_bills(
+    session: Session, household: Household, *, now: datetime, count: int = 12
+) -> list[tuple[Bill, bool]]:
+    """The ``count`` billing periods before the current one, oldest first, each with whether it
+    is whole: the household's readings began before its first day (a period monitored for part
+    of it would lower an average). Periods before the first reading are left out."""
+    tz = household.tz
+    starts = [d.first_at for d in household.devices if d.first_at is not None]
+    if not starts:
+        return []
+    first_reading = min(starts).astimezone(tz)
+    plan = household.tariff.current
+    billing_day = plan.billing_day if plan else 1
+    start, _ = billing_period(now.astimezone(tz).date(), billing_day)
+    found: list[tuple[Bill, bool]] = []
+    for _ in range(count):
+        start, end = billing_period(start - timedelta(days=1), billing_day)
+        if local_midnight(end + timedelta(days=1), tz) <= first_reading:
+            break
+        bill = bill_for(session, household, start, end, now=now)
+        found.append((bill, local_midnight(start, tz) >= first_reading))
+    return found[::-1]
+
+
 def what_if(
     session: Session,
     household: Household,

@@ -333,10 +333,18 @@ def _extreme_at(
         largest=largest,
         power_w=value,
     )
-    # Only the hours of the day the selection counts (e.g. "at night").
-    wanted = selection.hours
+    # Only the hours of the day and days of the week the selection counts ("at night").
+    wanted, weekdays = selection.hours, selection.weekdays
     tz = selection.tz
-    hour = next((h for h in hours if wanted is None or h.astimezone(tz).hour in wanted), None)
+    hour = next(
+        (
+            h
+            for h in hours
+            if (wanted is None or h.astimezone(tz).hour in wanted)
+            and (weekdays is None or h.astimezone(tz).weekday() in weekdays)
+        ),
+        None,
+    )
     if hour is None:
         # No stored hour holds that reading: it was read in a raw hour at an end of the range.
         return None

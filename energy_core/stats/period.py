@@ -84,6 +84,22 @@ def time_of_day_words(time_of_day: str) -> str:
     return f"{first:02d}:00-{last:02d}:00 only"
 
 
+# Days of the week as a filter: "weekdays" (Monday to Friday) or "weekends" (Saturday, Sunday).
+DAYS_OF_WEEK: dict[str, frozenset[int]] = {
+    "weekdays": frozenset(range(5)),
+    "weekends": frozenset({5, 6}),
+}
+
+
+def weekdays_of(days: str | None) -> frozenset[int] | None:
+    """The local weekdays (Monday 0) of a days-of-week filter, or None for every day."""
+    if days is None:
+        return None
+    if days not in DAYS_OF_WEEK:
+        raise PeriodError(f"{days!r} is not a choice of days: use weekdays or weekends.")
+    return DAYS_OF_WEEK[days]
+
+
 def hours_of(time_of_day: str | None) -> frozenset[int] | None:
     """The local hours of a part of the day, or None for the whole day."""
     if time_of_day is None:
@@ -210,8 +226,9 @@ class Period:
     ``kind`` and ``length`` say how the period steps back for comparisons: ``length`` local days,
     weeks, calendar months or years, or (``rolling``) its duration in absolute time.
     ``full_end`` is where the period would end if now had not cut it short (``end`` otherwise).
-    ``time_of_day`` narrows a selection to those local hours ("at night"); the range itself stays
-    whole.
+    ``time_of_day`` narrows a selection to those local hours ("at night"), and
+    ``days_of_week`` to those local days of the week ("weekdays", "weekends"); the range itself
+    stays whole.
     """
 
     start: datetime
@@ -221,6 +238,7 @@ class Period:
     length: int = 1
     full_end: datetime | None = None
     time_of_day: str | None = None
+    days_of_week: str | None = None
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
@@ -253,6 +271,10 @@ class Period:
         return hours_of(self.time_of_day)
 
     @property
+    def weekdays(self) -> frozenset[int] | None:
+        return weekdays_of(self.days_of_week)
+
+    @property
     def seconds(self) -> float:
         return seconds_between(self.start, self.end)
 
@@ -266,6 +288,8 @@ class Period:
         text = dates if self.label == dates else f"{self.label} ({dates})"
         if self.time_of_day:
             text += ", " + time_of_day_words(self.time_of_day)
+        if self.days_of_week:
+            text += f", {self.days_of_week} only"
         return text
 
     def in_timezone(self, timezone: str) -> Period:
@@ -279,6 +303,10 @@ class Period:
 
     def with_time_of_day(self, time_of_day: str | None) -> Period:
         return replace(self, time_of_day=time_of_day)
+
+    def with_days(self, days: str | None) -> Period:
+        weekdays_of(days)  # refuses anything but weekdays or weekends
+        return replace(self, days_of_week=days)
 
     # --- comparisons ---
 
@@ -488,6 +516,7 @@ __all__ = [
     "floor_period",
     "format_duration",
     "hours_of",
+    "weekdays_of",
     "instant_period",
     "last_days_period",
     "local_midnight",

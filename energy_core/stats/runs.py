@@ -58,7 +58,7 @@ class Runs:
         return sum(r.energy_wh for r in self.runs)
 
 
-def _power_of(devices: tuple[DeviceRef, ...]) -> tuple[dict[str, float], bool]:
+def power_of(devices: tuple[DeviceRef, ...]) -> tuple[dict[str, float], bool]:
     """The sign to apply to each device's readings, and whether that is generation."""
     generators = [d for d in devices if d.is_generator]
     if devices and len(generators) == len(devices):
@@ -68,6 +68,24 @@ def _power_of(devices: tuple[DeviceRef, ...]) -> tuple[dict[str, float], bool]:
 
 def _segments(spans: dict[str, list[tuple[int, int, float]]], sign: dict[str, float]):  # noqa: ANN202
     """(from, to, total watts) of each stretch in which the same readings hold, time order."""
+    for lo, hi, power_w, _ in held_segments(spans, sign):
+        yield lo, hi, power_w
+
+
+def selection_spans(session: Session, selection: Selection):  # noqa: ANN201
+    """(sign of each counted device, whether that is generation, each counted device's held
+    spans over the selection's range): what the selection's power is added up from."""
+    sign, generation = power_of(selection.devices)
+    chosen = tuple(d for d in selection.devices if d.device_id in sign)
+    spans = held_spans(
+        session, user_id=selection.user_id, devices=chosen, start=selection.start, end=selection.end
+    )
+    return sign, generation, spans
+
+
+def held_segments(spans: dict[str, list[tuple[int, int, float]]], sign: dict[str, float]):  # noqa: ANN201
+    """(from, to, total watts, how many devices hold) of each stretch in which the same readings
+    hold, in time order; ``sign`` chooses the devices and turns generation positive."""
     events: list[tuple[int, int, str, float]] = []
     for device_id, rows in spans.items():
         factor = sign.get(device_id)
@@ -82,7 +100,7 @@ def _segments(spans: dict[str, list[tuple[int, int, float]]], sign: dict[str, fl
     previous = None
     for at, starts, device_id, power_w in events:
         if previous is not None and at > previous and holding:
-            yield previous, at, sum(holding.values())
+            yield previous, at, sum(holding.values()), len(holding)
         if starts:
             holding[device_id] = power_w
         else:
@@ -108,15 +126,7 @@ def runs_beyond(
 ) -> Runs:
     """The runs of the selection's power above ``threshold_w`` (below it with ``below``) over
     the selection's range, with the covered time and the time beyond the level."""
-    sign, generation = _power_of(selection.devices)
-    chosen = tuple(d for d in selection.devices if d.device_id in sign)
-    spans = held_spans(
-        session,
-        user_id=selection.user_id,
-        devices=chosen,
-        start=selection.start,
-        end=selection.end,
-    )
+    sign, generation, spans = selection_spans(session, selection)
     tariff = selection.tariff
     join_us = int(join_s * 1_000_000)
     covered_us = beyond_us = 0
@@ -188,4 +198,12 @@ def runs_beyond(
     )
 
 
-__all__ = ["MAX_RUNS", "Run", "Runs", "runs_beyond"]
+__all__ = [
+    "MAX_RUNS",
+    "Run",
+    "Runs",
+    "held_segments",
+    "power_of",
+    "runs_beyond",
+    "selection_spans",
+]

@@ -141,6 +141,7 @@ class Household:
             devices=tuple(chosen),
             granularity=granularity,
             hours=wanted,
+            weekdays=period.weekdays,
             device_ids=tuple(ids) if ids else None,
             rooms=tuple(room_list) if room_list else None,
             whole_household=devices is None and not ids and not room_list,
@@ -158,6 +159,7 @@ class Selection:
     devices: tuple[DeviceRef, ...]
     granularity: Granularity = "total"
     hours: frozenset[int] | None = None
+    weekdays: frozenset[int] | None = None  # local days of the week that count (Monday 0)
     device_ids: tuple[str, ...] | None = None
     rooms: tuple[str, ...] | None = None
     whole_household: bool = True

@@ -100,17 +100,22 @@ def _sum(selection: Selection, figures: Sequence[Figure], *, device_id: str | No
 def _spans(
     periods: Sequence[tuple[datetime, datetime]], hours: frozenset[int] | None, selection: Selection
 ) -> list[Span]:
-    """The periods cut into runs of the chosen local hours of the day (and runs of the others,
-    which count for no period), contiguous from the first period's start to the last's end."""
-    if hours is None:
+    """The periods cut into runs of the chosen local hours of the day and days of the week (and
+    runs of the others, which count for no period), contiguous from the first period's start to
+    the last's end."""
+    weekdays = selection.weekdays
+    if hours is None and weekdays is None:
         return [Span(lo, hi, i) for i, (lo, hi) in enumerate(periods)]
+    hours = frozenset(range(24)) if hours is None else hours
+    weekdays = frozenset(range(7)) if weekdays is None else weekdays
     tz = selection.tz
     spans: list[Span] = []
     for i, (lo, hi) in enumerate(periods):
         cursor = lo
         while cursor < hi:
             following = min(floor_hour(cursor) + HOUR, hi)
-            wanted = cursor.astimezone(tz).hour in hours
+            local = cursor.astimezone(tz)
+            wanted = local.hour in hours and local.weekday() in weekdays
             period = i if wanted else -1
             if spans and spans[-1].period == period and spans[-1].hi == cursor:
                 spans[-1] = Span(spans[-1].lo, following, period)

@@ -103,12 +103,8 @@ class Oracle:
             held = min(held, rows[i + 1][0])
         return power_w if moment < held else None
 
-    @cache  # noqa: B019
-    def runs(self, start, end, devices, threshold_w, below=False, join_s=0.0):  # noqa: ANN001, ANN201
-        """[(start, end, energy Wh)] of the stretches in which the devices' power together
-        (generators alone: their generation) is beyond ``threshold_w``, shorter dips joined."""
-        start, end = start.astimezone(UTC), end.astimezone(UTC)
-        generation = all(self.raw.devices[d].bidirectional for d in devices)
+    def _cuts(self, start: datetime, end: datetime, devices) -> set[datetime]:  # noqa: ANN001
+        """The instants in [start, end] at which some device's held power may change."""
         cuts = {start, end}
         for device in devices:
             gap = timedelta(seconds=self.raw.gap[device])
@@ -116,7 +112,15 @@ class Oracle:
                 for moment in (ts, ts + gap):
                     if start < moment < end:
                         cuts.add(moment)
-        ordered = sorted(cuts)
+        return cuts
+
+    @cache  # noqa: B019
+    def runs(self, start, end, devices, threshold_w, below=False, join_s=0.0):  # noqa: ANN001, ANN201
+        """[(start, end, energy Wh)] of the stretches in which the devices' power together
+        (generators alone: their generation) is beyond ``threshold_w``, shorter dips joined."""
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        generation = all(self.raw.devices[d].bidirectional for d in devices)
+        ordered = sorted(self._cuts(start, end, devices))
         runs: list[list] = []
         dip = 0.0
         for lo, hi in zip(ordered, ordered[1:], strict=False):
@@ -136,6 +140,57 @@ class Oracle:
             elif runs:
                 dip += wh
         return [(lo.astimezone(self.tz), hi.astimezone(self.tz), wh) for lo, hi, wh in runs]
+
+    @cache  # noqa: B019
+    def together(self, start, end, devices, hours=None):  # noqa: ANN001, ANN201
+        """((highest W, local ISO of when it first held), (lowest W, when)) of the consumers'
+        power added up at one instant, over the instants at which every device that has begun
+        reporting holds a reading (in ``hours`` of the day only, when given)."""
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        cuts = self._cuts(start, end, devices)
+        if hours:
+            moment = start.replace(minute=0, second=0, microsecond=0)
+            while moment < end:
+                if moment > start:
+                    cuts.add(moment)
+                moment += timedelta(hours=1)
+        top = low = None
+        ordered = sorted(cuts)
+        for lo, hi in zip(ordered, ordered[1:], strict=False):
+            if hours and lo.astimezone(self.tz).hour not in hours:
+                continue
+            mid = lo + (hi - lo) / 2
+            begun = [d for d in devices if self.raw.readings[d][0][0] <= mid]
+            held = [self.power_at(d, mid) for d in begun]
+            if not held or any(p is None for p in held):
+                continue
+            total = sum(max(0.0, p) for p in held)
+            if top is None or total > top[0]:
+                top = (total, lo)
+            if low is None or total < low[0]:
+                low = (total, lo)
+        return tuple(
+            (w, at.astimezone(self.tz).isoformat(timespec="seconds")) for w, at in (top, low)
+        )
+
+    def gaps(self, device: str, start, end) -> list[tuple[str, str]]:  # noqa: ANN001
+        """(start, end) local ISO of each stretch in [start, end) that no reading of ``device``
+        holds, from its first reading on."""
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        rows = self.raw.readings[device]
+        gap = timedelta(seconds=self.raw.gap[device])
+        found = []
+        for (ts, _), (following, _) in zip(rows, rows[1:], strict=False):
+            lo, hi = max(ts + gap, start), min(following, end)
+            if hi > lo:
+                found.append((lo, hi))
+        return [
+            (
+                lo.astimezone(self.tz).isoformat(timespec="seconds"),
+                hi.astimezone(self.tz).isoformat(timespec="seconds"),
+            )
+            for lo, hi in found
+        ]
 
     def latest_power(self, device_id: str) -> float:
         return self.raw.latest_power(device_id)

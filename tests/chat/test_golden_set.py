@@ -23,13 +23,14 @@ from energy_core.db import session_scope
 from tests.chat.conftest import NOW, chat_settings
 from tests.chat.golden_cases import GOLDEN as WORDS
 from tests.chat.golden_cases import MISSING, Case
+from tests.chat.golden_known import KNOWN_CASES, PROBED_CASES, seed_worried
 from tests.chat.golden_money import MONEY_CASES, seed_saver
 from tests.chat.golden_oracle import Oracle
 from tests.chat.golden_probe import PROBE_CASES
 from tests.oracle import Oracle as RawOracle
 
 PASS_MARK = 0.95
-GOLDEN = WORDS + MONEY_CASES + PROBE_CASES
+GOLDEN = WORDS + MONEY_CASES + PROBE_CASES + KNOWN_CASES + PROBED_CASES
 
 
 def _lookup(data: Any, path: str) -> Any:
@@ -110,11 +111,13 @@ def test_the_golden_set_has_200_questions_in_families():
 def oracles(seeded, neighbour) -> dict[str, tuple[int, Oracle]]:
     engine, user_id = seeded
     saver = seed_saver(engine)
+    worried = seed_worried(engine)
     with session_scope(engine, read_only=True) as session:
         return {
             "demo": (user_id, Oracle(RawOracle(session, user_id))),
             "neighbour": (neighbour, Oracle(RawOracle(session, neighbour))),
             "saver": (saver, Oracle(RawOracle(session, saver))),
+            "worried": (worried, Oracle(RawOracle(session, worried))),
         }
 
 
