@@ -15,6 +15,7 @@ from energy_cli.console import (
     instant,
     json_option,
 )
+from energy_core.units import format_money, format_price
 
 
 def _read(path: str) -> str:
@@ -54,17 +55,12 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 0
     for name, spec in others.items():
         print(f"Alternative {name!r} (compared only): {json.dumps(spec, sort_keys=True)}")
+    flat = format_price(legacy["price_per_kwh"], legacy["currency"])
     if not plans:
-        print(
-            f"No tariff: a flat {legacy['price_per_kwh']:g} {legacy['currency']}/kWh "
-            "(price per kWh on the Account page), export not credited."
-        )
+        print(f"No tariff: a flat {flat} (price per kWh on the Account page), export not credited.")
         return 0
     print(f"Now: {tariff.describe()}.")
-    print(
-        f"Before {plans[0]['valid_from']}: {legacy['price_per_kwh']:g} "
-        f"{legacy['currency']}/kWh (the flat price on the Account page)."
-    )
+    print(f"Before {plans[0]['valid_from']}: {flat} (the flat price on the Account page).")
     for plan in plans:
         print(json.dumps(plan, sort_keys=True))
     return 0
@@ -129,8 +125,6 @@ def _now(args: argparse.Namespace):  # noqa: ANN202
 
 
 def _money(amount: float | None, currency: str) -> str:
-    from energy_core.units import format_money
-
     return "-" if amount is None else format_money(amount, currency)
 
 

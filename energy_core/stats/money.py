@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from energy_core.units import format_money, format_price
+
 COST_RULE = (
     "Cost is what the grid import costs minus what the grid export earns, each hour at the "
     "prices of that hour in the local time of the household (time of use, tariff valid then); "
@@ -86,10 +88,10 @@ class Tiers:
     def words(self, default: float, currency: str) -> str:
         steps, low = [], 0.0
         for limit, price in zip(self.limits_kwh, self.prices, strict=True):
-            steps.append(f"{price:g} {currency}/kWh from {low:g} to {limit:g} kWh")
+            steps.append(f"{format_price(price, currency)} from {low:g} to {limit:g} kWh")
             low = limit
         per = "day" if self.per == "day" else "billing period"
-        return f"{', '.join(steps)}, then {default:g} {currency}/kWh, counted per {per}"
+        return f"{', '.join(steps)}, then {format_price(default, currency)}, counted per {per}"
 
 
 @dataclass(frozen=True)
@@ -350,9 +352,9 @@ class Tariff:
         plan = self.current
         cur = self.currency
         if plan is None:
-            text = f"grid import at {self.import_price_per_kwh:g} {cur}/kWh"
+            text = f"grid import at {format_price(self.import_price_per_kwh, cur)}"
             if self.export_price_per_kwh:
-                return f"{text} minus grid export at {self.export_price_per_kwh:g} {cur}/kWh"
+                return f"{text} minus grid export at {format_price(self.export_price_per_kwh, cur)}"
             return f"{text}; export is not credited (no export price is set)"
         text = f"grid import at {_rates_words(plan.import_rates, cur)}"
         if plan.export_rates.default or plan.export_rates.periods or plan.export_rates.series:
@@ -361,7 +363,7 @@ class Tariff:
             text += "; export is not credited"
         extras = []
         if plan.standing_charge_per_day:
-            extras.append(f"standing charge {plan.standing_charge_per_day:g} {cur}/day")
+            extras.append(f"standing charge {format_money(plan.standing_charge_per_day, cur)}/day")
         if plan.tax_percent:
             extras.append(f"tax {plan.tax_percent:g} %")
         text += f" (tariff valid from {plan.valid_from.isoformat()}"
@@ -374,9 +376,10 @@ def _rates_words(rates: Rates, currency: str) -> str:
     if rates.tiers is not None:
         text = rates.tiers.words(rates.default, currency)
     else:
-        text = f"{rates.default:g} {currency}/kWh"
+        text = format_price(rates.default, currency)
     if rates.periods:
-        text += " (" + ", ".join(f"{p.price:g} {p.words()}" for p in rates.periods) + ")"
+        periods = (f"{format_price(p.price, currency)} {p.words()}" for p in rates.periods)
+        text += " (" + ", ".join(periods) + ")"
     if rates.series:
         text += ", or the imported price of the half hour where there is one"
     return text

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from energy_core.chat.wording import kwh, money, watts
 from energy_core.demo import DEMO_DEVICES
+from energy_core.units import format_price
 from tests.chat.conftest import NOW
 from tests.chat.golden_oracle import CONSUMERS, Oracle
 
@@ -612,7 +613,7 @@ GOLDEN: list[Case] = [
         "What is my tariff?",
         "cost",
         lambda o: {"price_per_kwh": o.raw.price},
-        lambda o: [f"{o.raw.price:g} GBP/kWh", "Cost is what the grid import"],
+        lambda o: [format_price(o.raw.price, "GBP"), "Cost is what the grid import"],
     ),
     # --- the highest or lowest period ---
     extreme("What was my most expensive day last month?", "cost", LAST_MONTH, THIS_MONTH, "day"),

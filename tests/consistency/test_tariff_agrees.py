@@ -63,8 +63,8 @@ def test_the_page_its_csv_the_api_and_the_chat_cost_the_day_alike(household):
     assert summary["cost"] == pytest.approx(HOUSEHOLD, abs=1e-9)
     rows = {row["device_id"]: row["cost"] for row in summary["devices"]}
     assert rows["heater"] == pytest.approx(HEATER) and rows["solar"] == pytest.approx(SOLAR)
-    assert "0.1 sat 23:30-05:30" in summary["cost_rule"]
-    assert "standing charge 0.6 GBP/day" in summary["cost_rule"]
+    assert "£0.10/kWh sat 23:30-05:30" in summary["cost_rule"]
+    assert "standing charge £0.60/day" in summary["cost_rule"]
 
     with session_scope(read_only=True) as s:
         ctx = ToolContext.load(s, user_id=user_id, now=NOW)
@@ -78,7 +78,7 @@ def test_the_page_its_csv_the_api_and_the_chat_cost_the_day_alike(household):
         said = OfflineAnalyst().answer(ctx, "How much did Sunday 29 March 2026 cost?").text
         assert format_money(HOUSEHOLD, "GBP") in said, said
         said = OfflineAnalyst().answer(ctx, "What is my tariff?").text
-        assert "0.1 sat 23:30-05:30" in said and "standing charge 0.6 GBP/day" in said, said
+        assert "£0.10/kWh sat 23:30-05:30" in said and "standing charge £0.60/day" in said, said
 
     with pytest.MonkeyPatch.context() as patch:
         downloads = keep_downloads(patch)

@@ -153,8 +153,9 @@ def test_every_problem_of_a_bad_tariff_is_named():
 def test_the_described_rule_names_the_periods_the_standing_charge_and_tax():
     full = dict(NIGHT, standing_charge_per_day=0.6, tax_percent=5)
     text = tariff(full).describe()
-    assert "0.1 sat 23:00-05:00" in text and "minus grid export at 0.15 GBP/kWh" in text
-    assert "standing charge 0.6 GBP/day and tax 5 % added on bills only" in text
+    # Prices and money as every page writes them ("£0.15/kWh", not "0.15 GBP/kWh").
+    assert "£0.10/kWh sat 23:00-05:00" in text and "minus grid export at £0.15/kWh" in text
+    assert "standing charge £0.60/day and tax 5 % added on bills only" in text
 
 
 def test_the_tariff_module_imports_first_in_a_fresh_process():

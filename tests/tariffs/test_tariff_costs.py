@@ -154,7 +154,7 @@ def test_the_cli_sets_shows_and_explains(engine, tmp_path, capsys):
     assert main(argv) == 2
     assert "has no tariff valid from 2026-03-29" in capsys.readouterr().err
     assert main(["tariffs", "show", "--user", email]) == 0
-    assert "No tariff: a flat 0.25 GBP/kWh" in capsys.readouterr().out
+    assert "No tariff: a flat £0.25/kWh" in capsys.readouterr().out
     path.write_text(json.dumps(dict(TOU, currency="pounds")))
     assert main(["tariffs", "set", "--user", email, "--file", str(path)]) == 2
     assert "currency: must be a three-letter currency code" in capsys.readouterr().err

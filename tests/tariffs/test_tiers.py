@@ -157,7 +157,7 @@ def test_the_cli_shows_the_tiers_in_words(engine, tmp_path, capsys):
     assert main(["tariffs", "show", "--user", email]) == 0
     out = capsys.readouterr().out
     assert (
-        "grid import at 0.1 GBP/kWh from 0 to 5 kWh, 0.2 GBP/kWh from 5 to 12 kWh, then 0.3 "
-        "GBP/kWh, counted per day (0.05 sun 02:00-04:00)"
+        "grid import at £0.10/kWh from 0 to 5 kWh, £0.20/kWh from 5 to 12 kWh, then £0.30/kWh, "
+        "counted per day (£0.05/kWh sun 02:00-04:00)"
     ) in out
     assert '"tiers": {"bands": [{"price": 0.1, "up_to_kwh": 5.0}' in out

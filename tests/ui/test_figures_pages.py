@@ -259,6 +259,8 @@ def test_every_cost_says_how_it_is_counted(households, path, query):
     assert costs
     assert COST_RULE in captions(at)
     assert "export is not credited" in captions(at)
+    # The price as the figures write money: "£0.28/kWh" beside "£64.54", not "0.28 GBP/kWh".
+    assert "grid import at £" in captions(at) and "GBP" not in captions(at)
 
 
 def test_figures_are_explained_in_the_glossarys_words_and_linked_to_it(households):

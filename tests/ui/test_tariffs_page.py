@@ -110,7 +110,7 @@ def test_yesterday_is_previewed_then_the_plan_saved_and_billed(home):
     # May and June 2025 have no readings: no data, never a zero bill.
     assert shown["Last period"] == "No data"
     assert shown["Same days last year"] == "No data"
-    assert "0.1 mon-fri 00:30-05:30" in shown_text(at)
+    assert "£0.10/kWh mon-fri 00:30-05:30" in shown_text(at)
 
 
 def test_a_tiered_plan_is_previewed_by_hand_and_listed_with_its_tiers(home):
@@ -134,7 +134,7 @@ def test_a_tiered_plan_is_previewed_by_hand_and_listed_with_its_tiers(home):
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert list(table["Import tiers"]) == ["0.1 up to 10 kWh, then 0.3, per day"]
-    assert "0.1 GBP/kWh from 0 to 10 kWh, then 0.3 GBP/kWh, counted per day" in shown_text(at)
+    assert "£0.10/kWh from 0 to 10 kWh, then £0.30/kWh, counted per day" in shown_text(at)
 
 
 def assert_alternatives(at, user_id: int, said: str, kept: list[str]) -> None:
