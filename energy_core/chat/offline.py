@@ -22,6 +22,7 @@ from energy_core.chat import (
     offline_health,
     offline_insights,
     offline_money,
+    offline_power,
     offline_runs,
     offline_solar,
 )
@@ -43,7 +44,7 @@ HANDLERS: dict[str, Callable[[ToolContext, Question, Call], str]] = {
     "ranking": offline_figures.answer_ranking,
     "extreme_period": offline_figures.answer_extreme_period,
     "comparison": offline_compare.answer_comparison,
-    "peak": offline_figures.answer_peak,
+    "peak": offline_power.answer_peak,
     "profile": offline_insights.answer_profile,
     "explain": offline_insights.answer_explain,
     "forecast": offline_money.answer_forecast,

@@ -212,6 +212,43 @@ def _own_generation(r: dict[str, Any]) -> str:
     )
 
 
+RUNNING = re.compile(
+    r"\bto (charge|run|heat|wash)\b|\bwhile (it'?s )?(charging|running|on|heating)\b|"
+    r"\bwhen (it'?s )?(on|running|charging)\b",
+    re.IGNORECASE,
+)
+
+
+def _per_hour(q: Question, r: dict[str, Any], made: ToolCall, call: Call) -> str:
+    """An hour's cost: over every hour of the range, or (for "to charge", "while running") over
+    the hours the device ran, from its runs over the same range."""
+    hours = r["days"] * 24
+    out = (
+        f" That is **{money(r['cost'] / hours, r['currency'])} an hour** on average "
+        f"({kwh(r['consumption_wh'] / hours)} an hour over those {hours:,.0f} hours)."
+    )
+    if not (q.target.devices and RUNNING.search(q.text)):
+        return out
+    span = made.evidence["range"]
+    runs = call(
+        "power_runs",
+        start=span["start"],
+        end=span["end"],
+        label=span["label"],
+        **target_args(q.target),
+    )
+    if not runs.ok or not runs.result["hours_beyond"] or runs.result["cost"] is None:
+        return out
+    running = runs.result
+    on_hours = running["hours_beyond"]
+    return (
+        f" While it runs it costs **{money(running['cost'] / on_hours, r['currency'])} an "
+        f"hour** ({kwh(running['energy_wh'] / on_hours)} an hour over the {on_hours:,.1f} "
+        f"hours it ran above {watts(running['threshold_w'])})."
+        + out.replace(" That is", " Over every hour of the range that is", 1)
+    )
+
+
 def _cost(ctx: ToolContext, q: Question, call: Call) -> str:
     granularity = q.grouping if q.grouping in {"hour", "day", "week", "month"} else "total"
     made = call("cost", granularity=granularity, **_breakdown_range(q, granularity))
@@ -231,11 +268,7 @@ def _cost(ctx: ToolContext, q: Question, call: Call) -> str:
     if q.per_day and r["per_day_wh"] is not None and r["days"]:
         out += f" That is {money(r['cost'] / r['days'], r['currency'])} a day on average."
     if q.per_hour and r["days"]:
-        out += (
-            f" That is **{money(r['cost'] / (r['days'] * 24), r['currency'])} an hour** on "
-            f"average ({kwh(r['consumption_wh'] / (r['days'] * 24))} an hour over those "
-            f"{r['days'] * 24:,.0f} hours)."
-        )
+        out += _per_hour(q, r, made, call)
 
     def cost_cells(row: dict[str, Any]) -> tuple[str, str]:
         cost = "no data" if row["cost"] is None else money(row["cost"], r["currency"])
@@ -245,14 +278,14 @@ def _cost(ctx: ToolContext, q: Question, call: Call) -> str:
     return out + coverage_note(r["coverage"]) + cost_line(ctx)
 
 
-def _power_stats(q: Question, call: Call) -> ToolCall | str:
+def power_stats_call(q: Question, call: Call) -> ToolCall | str:
     """The power figures of the question's range and target, or what to say instead."""
     made = call("power_stats", **range_args(q), **target_args(q.target))
     return _instead_of_figures(made, scope(q.target)) or made
 
 
 def _power(ctx: ToolContext, q: Question, call: Call) -> str:
-    made = _power_stats(q, call)
+    made = power_stats_call(q, call)
     if isinstance(made, str):
         return made
     r, span = made.result, when(made.evidence)
@@ -276,82 +309,6 @@ def _power(ctx: ToolContext, q: Question, call: Call) -> str:
             f"{watts(r['peak_hour_avg_w'])} on average."
         )
     return out + coverage_note(r["coverage"])
-
-
-def answer_peak(ctx: ToolContext, q: Question, call: Call) -> str:
-    made = _power_stats(q, call)
-    if isinstance(made, str):
-        return made
-    r, span = made.result, when(made.evidence)
-    rows = [row for row in r["per_device"] if row["max_w"] is not None]
-    if q.target.devices:
-        generators = {d.device_id for d in q.target.devices if d.is_generator}
-        lines = [
-            _peak_generation(row, span)
-            if row["device_id"] in generators
-            else f"The {escape_markdown(row['name'])}'s lowest reading was "
-            f"**{watts(row['min_w'])}** "
-            + (f"({clock(row['min_at'])})" if row["min_at"] else "(time not known)")
-            + f" {span} (it averaged {watts(row['avg_w'])})."
-            if q.order == "least" and len(rows) == 1
-            else f"The {escape_markdown(row['name'])} peaked at **{watts(row['max_w'])}** "
-            + (f"({clock(row['max_at'])})" if row["max_at"] else "(time not known)")
-            + f" {span} (it averaged {watts(row['avg_w'])})."
-            for row in rows
-            if row["avg_w"] is not None
-        ]
-        return (" ".join(lines) or no_data(scope(q.target), made)) + coverage_note(r["coverage"])
-    out = _together(r, span, q.order == "least")
-    if q.order == "least" and out:
-        return out.strip() + coverage_note(r["coverage"])
-    if r["peak_hour_avg_w"] is not None:
-        out += (
-            (f"{cap(scope(q.target))}'s" if out else f"{cap(span)}, {scope(q.target)}'s")
-            + " busiest hour was "
-            f"**{clock(r['peak_hour_start'])[:-3]}:00**, at **{watts(r['peak_hour_avg_w'])}** on "
-            "average."
-        )
-    top = sorted(rows, key=lambda row: -row["max_w"])[:3]
-    if top:
-        out += (
-            " The highest single readings: "
-            + "; ".join(
-                f"{escape_markdown(row['name'])} {watts(row['max_w'])}"
-                + (f" ({clock(row['max_at'])})" if row["max_at"] else "")
-                for row in top
-            )
-            + "."
-        )
-    return out.strip() + coverage_note(r["coverage"])
-
-
-def _together(r: dict[str, Any], span: str, lowest: bool) -> str:
-    """The devices' power added up at one instant: its highest (or lowest) and when."""
-    key = "together_min" if lowest else "together_max"
-    if r.get(f"{key}_w") is None:
-        return ""
-    word = "lowest" if lowest else "highest"
-    return (
-        f"{cap(span)}, your devices together drew **{watts(r[f'{key}_w'])}** at their {word} "
-        f"({clock(r[f'{key}_at'])}), adding up the readings of every consumer at each instant "
-        "(solar not deducted). "
-    )
-
-
-def _peak_generation(row: dict[str, Any], span: str) -> str:
-    """A generator's peak is its most negative reading, said as a positive output (its highest
-    reading is its standby draw, or 0 W, at night)."""
-    name = escape_markdown(row["name"])
-    if row["min_w"] is None or row["min_w"] >= 0:
-        return f"The {name} generated nothing {span}: none of its readings was negative."
-    out = (
-        f"The {name}'s peak generation was **{watts(-row['min_w'])}** "
-        + (f"({clock(row['min_at'])})" if row["min_at"] else "(time not known)")
-        + f" {span}"
-    )
-    if row["avg_generation_w"] is not None:
-        out += f" (it averaged {watts(row['avg_generation_w'])} of generation)"
-    return out + "."
 
 
 # --- rankings and extremes ---------------------------------------------------------------------
@@ -440,6 +397,15 @@ def answer_extreme_period(ctx: ToolContext, q: Question, call: Call) -> str:
     )
     if pick["coverage"] < LOW_COVERAGE:
         out += f" (Readings cover {percent(pick['coverage'])} of it.)"
+    cut = [row for row in r["series"] if row.get("whole") is False]
+    if cut:
+        out += (
+            f" I compared whole {granularity}s only: {len(cut)} {granularity}"
+            + ("s" if len(cut) > 1 else "")
+            + " cut short by the range, by now or by the start of the readings "
+            + ("were" if len(cut) > 1 else "was")
+            + " left out."
+        )
     return out + (cost_line(ctx) if tool == "cost" else "")
 
 
@@ -462,7 +428,7 @@ def answer_tariff(ctx: ToolContext, q: Question, call: Call) -> str:
 __all__ = [
     "answer_tariff",
     "answer_extreme_period",
-    "answer_peak",
+    "power_stats_call",
     "answer_ranking",
     "answer_total",
     "per_device_lines",

@@ -362,6 +362,16 @@ def answer_inventory(ctx: ToolContext, q: Question, call: Call) -> str:
     r = made.result
     if not r["devices"]:
         return "You have no devices yet. Add one on the Devices page, then ask again."
+    rooms_asked = set(q.target.rooms)
+    if rooms_asked:
+        # "What devices are in the kitchen?": the devices of the rooms named.
+        listed = [d for d in r["devices"] if d["location"] in rooms_asked]
+        names = ", ".join(escape_markdown(n) for n in sorted(rooms_asked))
+        return (
+            f"In the {names}: "
+            + ", ".join(f"**{escape_markdown(d['name'])}** ({d['type']})" for d in listed)
+            + "."
+        )
     lines = []
     for d in r["devices"]:
         extra = ", generates power" if d["generator"] else ""

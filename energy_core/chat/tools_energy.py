@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from energy_core.chat.periods import Period
@@ -68,11 +68,38 @@ def _series_rows(figures: list[Figure], *, priced: bool) -> list[dict[str, Any]]
     return rows
 
 
-def _extremes(rows: list[dict[str, Any]], key: str) -> tuple[dict | None, dict | None]:
+def _length_s(row: dict[str, Any]) -> float:
+    return (
+        datetime.fromisoformat(row["end"]) - datetime.fromisoformat(row["start"])
+    ).total_seconds()
+
+
+def _extremes(
+    rows: list[dict[str, Any]], key: str, since: datetime | None = None
+) -> tuple[dict | None, dict | None]:
+    """The highest and lowest period with data. A period cut short by the range or by now (a
+    week of one day at the start of a month, today so far), or begun before the first reading
+    (``since``), is left out where whole ones are there to choose from: it would be the lowest
+    only for being short."""
     with_data = [r for r in rows if r["coverage"] and r[key] is not None]
     if not with_data:
         return None, None
-    return max(with_data, key=lambda r: r[key]), min(with_data, key=lambda r: r[key])
+    longest = max(_length_s(r) for r in with_data)
+    # A month of 28 days or a day of 23 hours is whole; a week of 6 days is not.
+    whole = [
+        r
+        for r in with_data
+        if _length_s(r) >= 0.9 * longest
+        and (since is None or datetime.fromisoformat(r["start"]) >= since)
+    ] or with_data
+    for row in with_data:
+        row["whole"] = row in whole
+    return max(whole, key=lambda r: r[key]), min(whole, key=lambda r: r[key])
+
+
+def _first_reading(scope: Scope) -> datetime | None:
+    starts = [d.first_at for d in scope.devices if d.first_at is not None]
+    return min(starts) if starts else None
 
 
 def _energy_figures(scope: Scope, *, granularity: str, priced: bool = False) -> dict[str, Any]:
@@ -103,11 +130,11 @@ def _energy_figures(scope: Scope, *, granularity: str, priced: bool = False) -> 
         rows = _series_rows(series.household, priced=priced)
         result["granularity"] = granularity
         result["series"] = rows
-        highest, lowest = _extremes(rows, "consumption_wh")
+        highest, lowest = _extremes(rows, "consumption_wh", _first_reading(scope))
         result["highest"], result["lowest"] = highest, lowest
         if total.generation_wh:
             # A generator's best and worst period: by what it generated, not what it drew.
-            most, least = _extremes(rows, "generation_wh")
+            most, least = _extremes(rows, "generation_wh", _first_reading(scope))
             result["highest_generation"], result["lowest_generation"] = most, least
     return result
 
@@ -134,7 +161,7 @@ def tool_cost(ctx: ToolContext, args: CostArgs) -> tuple[dict, dict]:
         "export_price_per_kwh": tariff.export_price_per_kwh,
     }
     if args.granularity != "total":
-        highest, lowest = _extremes(result["series"], "cost")
+        highest, lowest = _extremes(result["series"], "cost", _first_reading(scope))
         result["highest"], result["lowest"] = highest, lowest
     # What the generation saved (docs/metrics.md): the consumption of each hour at that hour's
     # import price, less the cost.

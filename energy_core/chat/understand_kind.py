@@ -22,7 +22,9 @@ INVENTORY = rx(
     r"\bshow (me )?(all |my |the )*(devices|appliances|rooms)\b\s*\??$|"
     r"\bwhat rooms\b|\bwhich rooms (do|are there|have)\b|"
     r"\bwhat (do i|can you) (have|see|monitor)\b|"
-    r"\b(what|which) devices (are there|exist)\b|^\s*(my )?devices\s*\??$"
+    r"\b(what|which) devices (are there|exist)\b|^\s*(my )?devices\s*\??$|"
+    r"\b(what|which) (devices|appliances|things|meters)( do (i|we) have)? (are )?in\b|"
+    r"^\s*what('s| is) in (the |my |our )"
 )
 STATUS = rx(
     r"\b(online|offline|status|last seen|last (report|reading|heard)|reporting|connected|"

@@ -351,6 +351,13 @@ KNOWN_CASES: list[Case] = [
 # --- found by a probe of new wordings (golden cases of the fixes) --------------------------------
 
 
+def _running_hour(o: Oracle, devices) -> float:  # noqa: ANN001
+    """What an hour of running costs: the runs' energy over their hours, at the flat price."""
+    runs = o.runs(*ROLLING_7D, devices, STANDBY_W, False, 900.0)
+    hours = sum((hi - lo).total_seconds() for lo, hi, _ in runs) / 3600
+    return sum(wh for _, _, wh in runs) / hours * o.raw.price / 1000
+
+
 def per_hour(question: str, devices) -> Case:  # noqa: ANN001
     """What a device costs in an average hour of the last 7 days."""
 
@@ -422,6 +429,52 @@ PROBED_CASES: list[Case] = [
         "power_runs",
         says=lambda o: ["shorter or duller days"],
         never_says=["change in how it is used"],
+    ),
+    Case(
+        "extreme",
+        "which month was the cheapest",
+        "cost",
+        lambda o: {
+            "lowest.start": LAST_MONTH.isoformat(),
+            "lowest.cost": o.cost(LAST_MONTH, THIS_MONTH),
+        },
+        lambda o: ["I compared whole months only"],
+    ),
+    Case(
+        "extreme",
+        "what was my cheapest day this month",
+        "cost",
+        lambda o: {"lowest.start": YESTERDAY.isoformat(), "lowest.cost": o.cost(YESTERDAY, TODAY)},
+    ),
+    Case(
+        "extreme",
+        "what was the cheapest week in november",
+        "cost",
+        lambda o: {
+            "lowest.start": day(11, 16).isoformat(),
+            "lowest.cost": o.cost(day(11, 16), LAST_WEEK),
+        },
+    ),
+    Case(
+        "inventory",
+        "what devices are in the kitchen",
+        "list_devices",
+        says=lambda o: ["In the Kitchen: **Kitchen fridge**"],
+        never_says=["Heat pump"],
+    ),
+    Case(
+        "inventory",
+        "what's in the garden",
+        "list_devices",
+        says=lambda o: ["In the Garden: **Heat pump**"],
+        never_says=["Kitchen fridge"],
+    ),
+    Case(
+        "cost",
+        "what does the ev cost an hour to charge",
+        "cost",
+        lambda o: {"cost": o.cost(*ROLLING_7D, EV)},
+        lambda o: [f"While it runs it costs **{money(_running_hour(o, EV), 'GBP')} an hour**"],
     ),
     per_hour("how much does the heat pump cost per hour", HEAT),
     per_hour("how much does it cost to run the heat pump for an hour", HEAT),
