@@ -34,7 +34,7 @@ from energy_core.accounts import (
 from energy_core.app_settings import get_registration_policy
 from energy_core.db import session_scope
 from energy_core.inputs import list_inputs
-from energy_core.models import User
+from energy_core.models import DevicePublic, User
 from energy_core.settings import get_settings
 from energy_core.status import system_status
 from energy_core.types import utcnow
@@ -163,18 +163,9 @@ def records_frame(kind: type, records: Iterable, *instants: str) -> pd.DataFrame
 
 # --- devices and keys ----------------------------------------------------------------------------
 
-DEVICE_COLUMNS = [
-    "device_id",
-    "name",
-    "type",
-    "location",
-    "is_active",
-    "bidirectional",
-    "max_gap_s",
-    "effective_gap_s",
-    "created_at",
-    "last_seen_at",
-]
+# A device as the pages show it: the fields it shows the world (DevicePublic), and the max gap
+# in force for it.
+DEVICE_COLUMNS = [*DevicePublic.model_fields, "effective_gap_s"]
 
 
 @st.cache_data(ttl=SETUP_TTL_S, show_spinner=False)
@@ -185,18 +176,8 @@ def load_devices(user_id: int) -> pd.DataFrame:
     with read_session() as session:
         devices = list_devices(session, user_id=user_id)
         rows = [
-            (
-                d.device_id,
-                d.name,
-                d.type,
-                d.location,
-                d.is_active,
-                d.bidirectional,
-                d.max_gap_s,
-                d.max_gap_s or default_gap,
-                d.created_at,
-                d.last_seen_at,
-            )
+            {name: getattr(d, name) for name in DevicePublic.model_fields}
+            | {"effective_gap_s": d.max_gap_s or default_gap}
             for d in devices
         ]
     frame = pd.DataFrame(rows, columns=DEVICE_COLUMNS)
