@@ -242,15 +242,17 @@ def test_rooms_narrow_the_device_picker_and_an_empty_intersection_says_so(househ
     assert "never sent a reading" not in notes
 
 
-@pytest.mark.parametrize(
-    ("path", "query"),
-    [
-        ("pages/history.py", {}),
-        ("pages/live.py", {}),
-        ("pages/device.py", {"device": "heat-pump"}),
-        ("pages/device.py", {"device": "solar-roof"}),
-    ],
-)
+# The pages that show a cost and other figures with help texts: the household's history, the live
+# page, and a consumer's and a generator's device page.
+FIGURE_PAGES = [
+    ("pages/history.py", {}),
+    ("pages/live.py", {}),
+    ("pages/device.py", {"device": "heat-pump"}),
+    ("pages/device.py", {"device": "solar-roof"}),
+]
+
+
+@pytest.mark.parametrize(("path", "query"), FIGURE_PAGES)
 def test_every_cost_says_how_it_is_counted(households, path, query):
     at = show(as_admin(households), path, **query)
 
@@ -281,15 +283,7 @@ def test_figures_are_explained_in_the_glossarys_words_and_linked_to_it(household
 UNIT_WORDS = re.compile(r"\bin (MWh|kWh|Wh|kW|W)\b")
 
 
-@pytest.mark.parametrize(
-    ("path", "query"),
-    [
-        ("pages/history.py", {}),
-        ("pages/live.py", {}),
-        ("pages/device.py", {"device": "heat-pump"}),
-        ("pages/device.py", {"device": "solar-roof"}),
-    ],
-)
+@pytest.mark.parametrize(("path", "query"), FIGURE_PAGES)
 def test_a_figures_help_names_the_unit_the_figure_is_shown_in(households, path, query):
     """The glossary says "in Wh" and "in W" (the read API's units); beside "265 kWh" or
     "1.64 kW" the help must say kWh or kW, and never speak of energy beside a power."""
