@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from ingest_api.schemas import with_example
 
 
 class AlertFigureOut(BaseModel):
@@ -96,6 +98,6 @@ EXAMPLE = {
 
 
 class AlertsOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [EXAMPLE]}]})
+    model_config = with_example({"items": [EXAMPLE]})
 
     items: list[AlertOut] = Field(description="The alerts, newest first.")

@@ -4,9 +4,10 @@ what-if")."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from energy_core.stats.bills import BillingSummary
+from ingest_api.schemas import with_example
 
 
 class BillOut(BaseModel):
@@ -28,31 +29,27 @@ class BillOut(BaseModel):
 
 
 class BillingOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "currency": "GBP",
-                    "current": {
-                        "first_day": "2026-04-01",
-                        "last_day": "2026-04-30",
-                        "days": 30,
-                        "days_so_far": 2,
-                        "energy": 3.1,
-                        "standing_charge": 1.2,
-                        "tax": 0.215,
-                        "total": 4.515,
-                        "has_readings": True,
-                    },
-                    "projected_total": 65.1,
-                    "projection_method": "the average energy cost per day of the whole days so "
-                    "far, times the days of the period, plus the standing charge of every day "
-                    "of it, plus tax",
-                    "budget": 80.0,
-                    "budget_used": 0.0564,
-                    "budget_verdict": "within budget",
-                }
-            ]
+    model_config = with_example(
+        {
+            "currency": "GBP",
+            "current": {
+                "first_day": "2026-04-01",
+                "last_day": "2026-04-30",
+                "days": 30,
+                "days_so_far": 2,
+                "energy": 3.1,
+                "standing_charge": 1.2,
+                "tax": 0.215,
+                "total": 4.515,
+                "has_readings": True,
+            },
+            "projected_total": 65.1,
+            "projection_method": "the average energy cost per day of the whole days so "
+            "far, times the days of the period, plus the standing charge of every day "
+            "of it, plus tax",
+            "budget": 80.0,
+            "budget_used": 0.0564,
+            "budget_verdict": "within budget",
         }
     )
     currency: str = Field(description="The household's currency.")

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from energy_core.chat import DEFAULT_CONVERSATION, ChatAnswer, HistoryMessage
 from energy_core.chat.service import MAX_QUESTION_CHARS, question_problem
+from ingest_api.schemas import with_example
 
 CONVERSATION_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 CONVERSATION_DESCRIPTION = (
@@ -58,10 +59,6 @@ TOOL_CALL_EXAMPLE = {
 }
 
 
-def _example(value: dict) -> ConfigDict:
-    return ConfigDict(json_schema_extra={"examples": [value]})
-
-
 class ChatQueryIn(BaseModel):
     """A question for the household's chat analyst."""
 
@@ -90,7 +87,7 @@ class ToolCallOut(BaseModel):
 class ChatAnswerOut(BaseModel):
     """An answer: its text (Markdown) and every tool call behind its numbers."""
 
-    model_config = _example(
+    model_config = with_example(
         {
             "conversation_id": "kitchen",
             "answer": "The Kitchen fridge used **0.84 kWh** yesterday (Sun 29 Nov 2026).",
@@ -141,7 +138,7 @@ class ConversationOut(BaseModel):
 class ChatHistoryOut(BaseModel):
     """The household's stored conversations, the most recently used first."""
 
-    model_config = _example(
+    model_config = with_example(
         {
             "conversations": [
                 {
@@ -176,14 +173,14 @@ class ChatHistoryOut(BaseModel):
 
 
 class ChatHistoryDeleted(BaseModel):
-    model_config = _example({"deleted": 12})
+    model_config = with_example({"deleted": 12})
     deleted: int = Field(description="How many messages were deleted.")
 
 
 class ChatSuggestionsOut(BaseModel):
     """Questions worth asking about this household, made from its own devices and data."""
 
-    model_config = _example(
+    model_config = with_example(
         {
             "suggestions": [
                 "How much did the Heat pump use last week?",

@@ -24,7 +24,8 @@ BATCH_EXAMPLE = {
 }
 
 
-def _example(value: dict) -> ConfigDict:
+def with_example(value: dict) -> ConfigDict:
+    """A model's configuration that shows ``value`` as its example in the OpenAPI docs."""
     return ConfigDict(json_schema_extra={"examples": [value]})
 
 
@@ -43,7 +44,7 @@ class ErrorInfo(BaseModel):
 class ErrorBody(BaseModel):
     """Every error of the API has this shape."""
 
-    model_config = _example(
+    model_config = with_example(
         {
             "error": {
                 "code": "validation_error",
@@ -61,7 +62,7 @@ class IngestAccepted(BaseModel):
     """A committed batch: ``accepted`` new readings, ``duplicates`` already stored (or repeated
     within the batch), which were left as they were."""
 
-    model_config = _example({"accepted": 998, "duplicates": 2})
+    model_config = with_example({"accepted": 998, "duplicates": 2})
     accepted: int
     duplicates: int
 
@@ -73,7 +74,7 @@ class ReadingItem(BaseModel):
 
 
 class ReadingsPage(BaseModel):
-    model_config = _example(
+    model_config = with_example(
         {
             "items": [
                 {"device_id": "fridge", "timestamp": "2026-05-01T12:00:00Z", "energy_watts": 112.5}
@@ -146,7 +147,7 @@ class HourlyItem(EnergyFields):
 
 
 class HourlyPage(BaseModel):
-    model_config = _example(
+    model_config = with_example(
         {
             "items": [
                 {
@@ -167,7 +168,7 @@ class HourlyPage(BaseModel):
 
 
 class DeviceStatsOut(EnergyFields):
-    model_config = _example(
+    model_config = with_example(
         {
             "device_id": "fridge",
             "name": "Fridge",
@@ -224,7 +225,7 @@ class DeviceEnergyOut(EnergyFields):
 
 
 class SummaryOut(EnergyFields):
-    model_config = _example(
+    model_config = with_example(
         {
             "start": "2026-05-01T00:00:00Z",
             "end": "2026-05-02T00:00:00Z",
@@ -321,7 +322,7 @@ class RealtimeDeviceOut(BaseModel):
 
 
 class RealtimeOut(BaseModel):
-    model_config = _example(
+    model_config = with_example(
         {
             "at": "2026-05-02T08:15:10Z",
             "total_power_w": 1296.0,
@@ -381,7 +382,7 @@ class DeviceOut(BaseModel):
 
 
 class DevicesOut(BaseModel):
-    model_config = _example(
+    model_config = with_example(
         {
             "items": [
                 {
