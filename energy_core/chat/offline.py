@@ -22,6 +22,7 @@ from energy_core.chat import (
     offline_health,
     offline_insights,
     offline_money,
+    offline_nights,
     offline_power,
     offline_runs,
     offline_solar,
@@ -42,7 +43,7 @@ Call = Callable[..., ToolCall]
 HANDLERS: dict[str, Callable[[ToolContext, Question, Call], str]] = {
     "total": offline_figures.answer_total,
     "ranking": offline_figures.answer_ranking,
-    "extreme_period": offline_figures.answer_extreme_period,
+    "extreme_period": offline_nights.answer_extreme_period,
     "comparison": offline_compare.answer_comparison,
     "peak": offline_power.answer_peak,
     "profile": offline_insights.answer_profile,

@@ -64,7 +64,9 @@ Kind = Literal[
 Comparison = Literal[
     "previous", "periods", "selections", "same_day_last_week", "last_year", "times_of_day"
 ]
-Grouping = Literal["device", "room", "hour", "day", "week", "month", "hour_of_day", "weekday"]
+Grouping = Literal[
+    "device", "room", "hour", "day", "week", "month", "hour_of_day", "weekday", "night"
+]
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from energy_core.chat.devices import STOPWORDS, Match, find_devices_in_text, fold
 from energy_core.chat.names import close_devices, unknown_names
+from energy_core.chat.period_words import SEASONS as SEASON_NAMES
 from energy_core.chat.periods import (
     Period,
     PeriodError,
@@ -290,6 +291,7 @@ def understand(ctx: ToolContext, question: str) -> Question:
 _CURRENT_OF = {"yesterday": "today", "last week": "this week", "last month": "this month"}
 _CURRENT_OF |= {"last year": "this year", "previous week": "this week"}
 _CURRENT_OF |= {"previous month": "this month", "previous year": "this year"}
+_CURRENT_OF |= {f"last {season}": f"this {season}" for season in SEASON_NAMES}
 
 
 _THAN = re.compile(r"\b(than|compared (to|with)|against|versus|vs)\s*$")

@@ -77,7 +77,9 @@ EXPLAIN = rx(
     r"\bwhat was (different|unusual)\b|\bunusual\b|\bspiked?\b|"
     r"\bwhat('s| is| was)? (different|odd|strange|wrong)\b|\banything (odd|strange|different)\b|"
     r"\b(more|less|higher|lower) than (usual|normal|typical|average|a typical day)\b|"
-    r"\b(above|below) (normal|average|usual)\b"
+    r"\b(above|below) (normal|average|usual)\b|"
+    r"\b(compared? (to|with)|against|vs\.?|versus) (my |an? |the )?(average|typical|usual|normal)"
+    r"( day| week| month)?\b"
 )
 SOLAR_SPLIT = rx(
     r"\bself[- ]?(consum\w*|used|use|sufficien\w*)\b|\b(use|used|using|consume[d]?) (it )?"
@@ -99,7 +101,8 @@ PEAK = rx(
     r"\b(highest|biggest|largest|top) (power|draw|demand|load|reading|wattage|spike|output)\b|"
     r"\bmost power at once\b|\bmaximum\b|\bpeaked\b|\bpeak\b(?! (usage )?(hour|time|period))|"
     r"\bwhen did (i|we|the house|the household|my house)\b.{0,30}"
-    r"\bmost (power|electricity|energy)\b"
+    r"\bmost (power|electricity|energy)\b|"
+    r"\bmost power\b.{0,40}\b(drawn|drew|draws|pulled|pulls|taken|took)\b"
 )
 # The lowest power at one instant ("lowest power overnight", "what was my minimum draw").
 LOWEST_POWER = rx(
@@ -163,6 +166,11 @@ EXTREME_PERIOD = rx(
     r"\b(highest|lowest|biggest|smallest|busiest|quietest|worst|best|heaviest|lightest|"
     r"cheapest|costliest|most expensive|top) (usage |consumption |energy |cost |solar |"
     r"generation |export |sunniest )?(day|week|month|hour)\b"
+)
+# The night of the most (or least) use: each night on its own, 22:00 to 06:00.
+WHICH_NIGHT = rx(
+    r"\b(which|what) night\b|\b(highest|lowest|biggest|busiest|quietest|worst|best|heaviest|"
+    r"lightest|cheapest|costliest|most expensive|least expensive) night\b"
 )
 RANK = rx(
     r"\b(which|what) (devices?|appliances?|ones?|things?|rooms?|circuits?|loads?)\b|"
@@ -230,7 +238,7 @@ PER_DAY = rx(
 )
 SAVE_BY_STOPPING = rx(
     r"\b(save|saving|savings)\b.{0,60}\b(turn(ing|ed)?|switch(ing|ed)?|unplug\w*|off|not using|"
-    r"stop(ping)?)\b"
+    r"stop(ping)?|didn'?t|did not|don'?t|do not|no longer|never)\b"
 )
 PER_YEAR = rx(
     r"\b(a|per|each|every|in a|for a|over a|over the) (whole |full )?year\b(?! ago)|"
@@ -311,6 +319,9 @@ def question_kind(text: str, rest: str, q: Question, same_day: bool, previous: b
     ):
         return "profile"
     if EXTREME_PERIOD.search(rest):
+        return "extreme_period"
+    if WHICH_NIGHT.search(text) and len(q.periods) <= 1 and not q.target.rooms:
+        q.grouping, q.time_of_day = "night", None
         return "extreme_period"
     if len(q.times_of_day) >= 2:
         return "comparison"

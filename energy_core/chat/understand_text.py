@@ -44,7 +44,7 @@ VOCABULARY = frozenset(
     stopped finish finishes finished end ends ended installation
     below under threshold stretch often times start starts started itself themselves worth
     payback send sends data readings reading trend rising falling increasing decreasing gone
-    going goes went standing turning turn trending sending doing done
+    going goes went standing turning turn trending sending doing done didn doesn don won
     """.split()
     + list(MONTHS)
     + list(WEEKDAYS)
@@ -174,6 +174,10 @@ def tidy(question: str) -> str:
     text = re.sub(r"\b(teh|hte|th)\b", "the", text)
     text = BEFORE_LAST.sub(lambda m: f"2 {m.group(1)}s ago", text)
     text = re.sub(r"\b(bonfire|guy fawkes) night\b", "5 november", text)
+    # "overnight on Monday", "Monday overnight": Monday night, the night that follows it
+    days = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+    text = re.sub(rf"\bovernight on ({days})\b", r"on \1 night", text)
+    text = re.sub(rf"\b({days}) overnight\b", r"\1 night", text)
     for short, word in ABBREVIATIONS.items():
         text = re.sub(rf"\b{short}\b", word, text)
     return " ".join(text.split())

@@ -28,6 +28,7 @@ from tests.chat.golden_cases import (
     LAST_MONTH,
     LAST_WEEK,
     LIGHTS,
+    MONDAY,
     NIGHT,
     ROLLING_7D,
     ROLLING_30D,
@@ -358,6 +359,29 @@ def _running_hour(o: Oracle, devices) -> float:  # noqa: ANN001
     return sum(wh for _, _, wh in runs) / hours * o.raw.price / 1000
 
 
+def which_night(question, first_day, count, devices=None, least=False, cost=False) -> Case:  # noqa: ANN001
+    """The night (22:00-06:00) of the most or least use among ``count`` nights from the one
+    beginning on ``first_day``; each night's figure is one call, in order."""
+    nights = [
+        (first_day + timedelta(days=i, hours=22), first_day + timedelta(days=i + 1, hours=6))
+        for i in range(count)
+    ]
+
+    def figure(o: Oracle, night) -> float:  # noqa: ANN001
+        return o.cost(*night, devices) if cost else o.energy(*night, devices)
+
+    def expect(o: Oracle) -> dict[str, Any]:
+        key = "cost" if cost else "consumption_wh"
+        return {f"{i}:{key}": figure(o, night) for i, night in enumerate(nights)}
+
+    def says(o: Oracle) -> list[str]:
+        lo, hi = (min if least else max)(nights, key=lambda n: figure(o, n))
+        said = money(figure(o, (lo, hi)), "GBP") if cost else kwh(figure(o, (lo, hi)))
+        return [f"**the night of {lo:%a %-d %b} to {hi:%a %-d %b} (22:00-06:00)**: **{said}**"]
+
+    return Case("extreme", question, "cost" if cost else "energy_usage", expect, says)
+
+
 def per_hour(question: str, devices) -> Case:  # noqa: ANN001
     """What a device costs in an average hour of the last 7 days."""
 
@@ -475,6 +499,47 @@ PROBED_CASES: list[Case] = [
         "cost",
         lambda o: {"cost": o.cost(*ROLLING_7D, EV)},
         lambda o: [f"While it runs it costs **{money(_running_hour(o, EV), 'GBP')} an hour**"],
+    ),
+    which_night("which night last week did I use the most", LAST_WEEK, 7),
+    which_night("what was my cheapest night this week", THIS_WEEK, 2, least=True, cost=True),
+    which_night("which night did the heat pump use the least", ROLLING_7D[0], 6, HEAT, least=True),
+    energy(
+        "dates",
+        "how much power did the car charger use overnight on monday",
+        MONDAY[0] + timedelta(hours=22),
+        YESTERDAY + timedelta(hours=6),
+        EV,
+    ),
+    energy(
+        "dates",
+        "heat pump usage sunday overnight",
+        day(11, 29) + timedelta(hours=22),
+        MONDAY[0] + timedelta(hours=6),
+        HEAT,
+    ),
+    explain("how much did I use yesterday compared to my average day", YESTERDAY, TODAY),
+    Case(
+        "power",
+        "what's the most power the washing machine has ever drawn",
+        "power_stats",
+        lambda o: {"per_device.0.max_w": o.peak(day(10, 1), NOW, "washer-utility")[0]},
+    ),
+    Case(
+        "cost",
+        "how much would I save if I didn't charge the car",
+        "cost",
+        lambda o: {"cost": o.cost(*ROLLING_7D, EV)},
+        lambda o: ["Switching it off then would save", "a year"],
+    ),
+    Case(
+        "comparison",
+        "how much energy did the heat pump use compared to last winter",
+        "compare_periods",
+        lambda o: {
+            "first.consumption_wh": o.energy(THIS_MONTH, NOW, HEAT),
+            "second.consumption_wh": None,
+        },
+        lambda o: ["this winter", "no readings last winter"],
     ),
     per_hour("how much does the heat pump cost per hour", HEAT),
     per_hour("how much does it cost to run the heat pump for an hour", HEAT),
