@@ -18,6 +18,7 @@ from energy_core.accounts import (
     NotFoundError,
     RegistrationClosedError,
     WrongPasswordError,
+    revoke_api_key,
 )
 from webapp.loaders import DatabaseUnavailable, clear_figure_caches, write_session
 
@@ -92,3 +93,12 @@ def show_flash(page: str) -> None:
                 "Only a hash of it is stored: it cannot be shown again. Lost keys are rotated "
                 "or revoked, never recovered."
             )
+
+
+def revoke_key(page: str, *, user_id: int, key_id: int, label: str) -> None:
+    """Revoke one of the user's API keys and say so on the page's next run; ``label`` is the key
+    as ``live_key_labels`` shows it."""
+    done = submit(lambda session: revoke_api_key(session, user_id=user_id, key_id=key_id))
+    if done is not FAILED:
+        flash(page, f"Revoked {label.split(' · ')[0]}; it no longer works.")
+        st.rerun()

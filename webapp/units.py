@@ -159,3 +159,10 @@ def format_key_dates(keys: pd.DataFrame, *, tz: tzinfo, now: datetime) -> dict[s
             lambda at: "Live" if pd.isna(at) else f"Revoked {format_when(at, tz=tz, now=now)}"
         ),
     }
+
+
+def live_key_labels(keys: pd.DataFrame) -> dict[int, str]:
+    """The live keys of an API key table by id, each as its visible prefix and its name
+    (``ab12cd_… · fridge ingest``): the choices of a page that rotates or revokes keys."""
+    live = keys[keys["revoked_at"].isna()]
+    return dict(zip(live["id"], live["prefix"] + "_… · " + live["name"], strict=True))

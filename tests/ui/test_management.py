@@ -3,6 +3,7 @@ that end up in the database, keys shown once that really work, and the guards.""
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import func, select
 from streamlit.testing.v1 import AppTest
 
@@ -142,17 +143,26 @@ def test_rotating_a_key_revokes_it_and_shows_a_working_replacement(households):
         assert verify_api_key(session, key=new).user_id == households.member_id
 
 
-def test_revoking_a_key_stops_it(households):
+@pytest.mark.parametrize(
+    ("path", "scope", "device_id"),
+    [
+        ("pages/devices.py", KeyScope.ingest, "fridge-kitchen"),
+        ("pages/account.py", KeyScope.read, None),
+    ],
+)
+def test_revoking_a_key_stops_it_and_says_so(households, path, scope, device_id):
+    """A device's ingest key on the Devices page, a read key on the Account page."""
     with session_scope() as session:
-        key = issue_api_key(
-            session, user_id=households.member_id, scope=KeyScope.ingest, device_id="fridge-kitchen"
-        ).key
-    at = show(as_member(households), "pages/devices.py")
+        issued = issue_api_key(
+            session, user_id=households.member_id, scope=scope, device_id=device_id
+        )
+    at = show(as_member(households), path)
     at = click(at, "Revoke")
 
-    assert not at.exception
+    assert not at.exception and not at.error
+    assert f"Revoked {issued.prefix}_…; it no longer works." in [s.value for s in at.success]
     with session_scope(read_only=True) as session:
-        assert verify_api_key(session, key=key) is None
+        assert verify_api_key(session, key=issued.key) is None
 
 
 def test_send_data_snippets_carry_the_device_id_and_the_api_address(households):

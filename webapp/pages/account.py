@@ -10,14 +10,20 @@ from zoneinfo import ZoneInfo, available_timezones
 import pandas as pd
 import streamlit as st
 
-from energy_core.accounts import change_password, issue_api_key, revoke_api_key, update_profile
+from energy_core.accounts import change_password, issue_api_key, update_profile
 from energy_core.export import export_household
 from energy_core.models import KeyScope
 from webapp import auth
-from webapp.actions import FAILED, flash, show_flash, submit
+from webapp.actions import FAILED, flash, revoke_key, show_flash, submit
 from webapp.downloads import csv_download, file_stem
 from webapp.loaders import database_guard, load_api_keys, load_profile, now_utc, read_session
-from webapp.units import CURRENCIES, format_key_dates, format_price, format_when
+from webapp.units import (
+    CURRENCIES,
+    format_key_dates,
+    format_price,
+    format_when,
+    live_key_labels,
+)
 
 PAGE = "account"
 
@@ -166,19 +172,13 @@ def keys_section(user: auth.SignedInUser, keys: pd.DataFrame, tz: ZoneInfo) -> N
             if issued is not FAILED:
                 flash(PAGE, "Issued a read key.", secret=issued.key, secret_label="Read key")
                 st.rerun()
-    live = household[household["revoked_at"].isna()]
+    labels = live_key_labels(household)
     with right:
-        if live.empty:
+        if not labels:
             return
-        labels = dict(zip(live["id"], live["prefix"] + "_… · " + live["name"], strict=True))
         key_id = st.selectbox("Key to revoke", options=list(labels), format_func=labels.get)
         if st.button("Revoke", icon=":material/key_off:", key="account_revoke"):
-            done = submit(
-                lambda session: revoke_api_key(session, user_id=user.id, key_id=int(key_id))
-            )
-            if done is not FAILED:
-                flash(PAGE, f"Revoked {labels[key_id].split(' · ')[0]}; it no longer works.")
-                st.rerun()
+            revoke_key(PAGE, user_id=user.id, key_id=int(key_id), label=labels[key_id])
 
 
 def sessions_section(user: auth.SignedInUser, profile: dict, tz: ZoneInfo) -> None:

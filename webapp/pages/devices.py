@@ -14,14 +14,13 @@ from energy_core.accounts import (
     create_device,
     delete_device,
     issue_api_key,
-    revoke_api_key,
     rotate_api_key,
     update_device,
 )
 from energy_core.models import DeviceCreate, DeviceUpdate, KeyScope
 from energy_core.settings import get_settings
 from webapp import auth
-from webapp.actions import FAILED, flash, show_flash, submit
+from webapp.actions import FAILED, flash, revoke_key, show_flash, submit
 from webapp.downloads import csv_download, section
 from webapp.inputs_view import inputs_section
 from webapp.loaders import database_guard, load_api_keys, load_devices, now_utc
@@ -31,6 +30,7 @@ from webapp.units import (
     format_key_dates,
     format_last_seen,
     format_type,
+    live_key_labels,
 )
 
 PAGE = "devices"
@@ -293,7 +293,7 @@ def keys_tab(user: auth.SignedInUser, device: pd.Series, keys: pd.DataFrame, tz:
             hide_index=True,
         )
         csv_download(export, name=f"{device_id}-keys", key=f"keys_csv_{device_id}")
-    live = mine[mine["revoked_at"].isna()]
+    labels = live_key_labels(mine)
     left, right = st.columns(2, gap="large")
     with left:
         st.markdown("**Issue a new key**")
@@ -318,10 +318,9 @@ def keys_tab(user: auth.SignedInUser, device: pd.Series, keys: pd.DataFrame, tz:
                 st.rerun()
     with right:
         st.markdown("**Rotate or revoke**")
-        if live.empty:
+        if not labels:
             st.caption("No live keys.")
             return
-        labels = dict(zip(live["id"], live["prefix"] + "_… · " + live["name"], strict=True))
         key_id = st.selectbox(
             "Key", options=list(labels), format_func=labels.get, key=f"key_pick_{device_id}"
         )
@@ -345,12 +344,7 @@ def keys_tab(user: auth.SignedInUser, device: pd.Series, keys: pd.DataFrame, tz:
                 )
                 st.rerun()
         if revoke.button("Revoke", icon=":material/key_off:", key=f"revoke_{device_id}"):
-            done = submit(
-                lambda session: revoke_api_key(session, user_id=user.id, key_id=int(key_id))
-            )
-            if done is not FAILED:
-                flash(PAGE, f"Revoked {labels[key_id].split(' · ')[0]}; it no longer works.")
-                st.rerun()
+            revoke_key(PAGE, user_id=user.id, key_id=int(key_id), label=labels[key_id])
 
 
 def send_tab(device: pd.Series) -> None:
