@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from dataclasses import asdict
 
 from energy_cli.console import (
     CliError,
@@ -186,21 +187,10 @@ def cmd_keys_add(args: argparse.Namespace) -> int:
 
 
 def _key_rows(session, user_id: int) -> list[dict]:  # noqa: ANN001 - a Session
+    """The user's keys as the app lists them (``ApiKeyInfo``: never a secret), one dict each."""
     from energy_core.accounts import describe_api_keys
 
-    return [
-        {
-            "id": k.id,
-            "prefix": k.prefix,
-            "name": k.name,
-            "scope": k.scope,
-            "device_id": k.device_id,
-            "created_at": k.created_at,
-            "last_used_at": k.last_used_at,
-            "revoked_at": k.revoked_at,
-        }
-        for k in describe_api_keys(session, user_id=user_id)
-    ]
+    return [asdict(k) for k in describe_api_keys(session, user_id=user_id)]
 
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
