@@ -14,7 +14,7 @@ from energy_core.chat.render import escape_markdown
 from energy_core.chat.toolbase import ToolCall
 from energy_core.stats import DeviceRef
 from energy_core.stats.period import weekdays_of
-from energy_core.units import format_money, format_price
+from energy_core.units import format_money, format_power, format_price
 
 LOW_COVERAGE = 0.95
 
@@ -25,7 +25,8 @@ def kwh(wh: float) -> str:
 
 
 def watts(w: float) -> str:
-    return f"{w:,.0f} W" if abs(w) >= 10 else f"{w:,.1f} W"
+    # As the pages and alerts write power: "542 W", "1.12 kW" (it said "1,120 W").
+    return format_power(w)
 
 
 def money(amount: float, currency: str) -> str:

@@ -321,7 +321,7 @@ def power_now(question, device_id, said=False, **expected) -> Case:  # noqa: ANN
         question,
         "device_status",
         lambda o: {**expected, "devices.0.power_w": o.latest_power(device_id)},
-        (lambda o: [f"{o.latest_power(device_id):,.0f} W"]) if said else (lambda o: []),
+        (lambda o: [watts(o.latest_power(device_id))]) if said else (lambda o: []),
     )
 
 

@@ -200,7 +200,7 @@ baseline)
 
 ## Always-on load
 
-1,120 W, +520 W on the week before
+1.12 kW, +520 W on the week before
 
 ## Alerts
 

@@ -74,7 +74,7 @@ def test_the_opened_section_has_last_weeks_summary(home):
         "- Solar (generation): 14.00 kWh, not comparable: the baseline has no readings"
     ) in markdown
     assert [t.label for t in section.tabs] == ["Movers vs the week before", "vs a year earlier"]
-    assert "**Always-on load:** 1,120 W, +520 W on the week before" in markdown
+    assert "**Always-on load:** 1.12 kW, +520 W on the week before" in markdown
     assert "**Alerts opened this week:**\n\nNo alert opened this week." in markdown
 
 
