@@ -58,6 +58,13 @@ FIGURE_COLUMNS = [
 ]
 
 
+# A cell of a series (a device's or the household's period) has no "when" for its extremes:
+# when a peak was read is looked for (``locate_extremes``) only for a device's figure over the
+# whole selection, so its time is not filled in from the raw readings of some cells (unsummed
+# hours, the ends of a range) and left empty in others.
+CELL_COLUMNS = [name for name in FIGURE_COLUMNS if name not in ("min_at", "max_at")]
+
+
 def figure_row(figure: Figure) -> dict:
     """The glossary's metrics of one figure; None (NaN in a frame) where there is no data."""
     return {name: getattr(figure, name) for name in FIGURE_COLUMNS} | {
@@ -65,10 +72,17 @@ def figure_row(figure: Figure) -> dict:
     }
 
 
+def cell_row(figure: Figure) -> dict:
+    """``figure_row`` of a cell of a series: its extremes without when (see ``CELL_COLUMNS``)."""
+    return {name: getattr(figure, name) for name in CELL_COLUMNS} | {
+        "covered_s": figure.covered_time_s,
+    }
+
+
 def table_columns(table: FigureTable) -> dict[str, np.ndarray]:
-    """``figure_row`` of every cell of a series' table, with its period and device, as columns
+    """``cell_row`` of every cell of a series' table, with its period and device, as columns
     (period by period, devices in order), without making a figure of each cell."""
-    columns = table.columns([*FIGURE_COLUMNS, "covered_time_s"])
+    columns = table.columns([*CELL_COLUMNS, "covered_time_s"])
     columns["covered_s"] = columns.pop("covered_time_s")
     return columns
 
@@ -98,8 +112,8 @@ def cost_rule(household: Household) -> str:
 
 # --- history -----------------------------------------------------------------------------------
 
-SERIES_COLUMNS = ["period_start", "period_end", "device_id", *FIGURE_COLUMNS, "covered_s"]
-HOUSEHOLD_COLUMNS = ["period_start", "period_end", *FIGURE_COLUMNS, "covered_s"]
+SERIES_COLUMNS = ["period_start", "period_end", "device_id", *CELL_COLUMNS, "covered_s"]
+HOUSEHOLD_COLUMNS = ["period_start", "period_end", *CELL_COLUMNS, "covered_s"]
 SHARE_COLUMNS = [
     "device_id",
     "consumption_wh",
@@ -208,7 +222,7 @@ def load_history(
         last_year = compare(session, selection, period.same_period_last_year(), current=series)
     view.series = _figures_frame(table_columns(series.table), SERIES_COLUMNS, timezone)
     view.household = _figures_frame(
-        [{"period_start": f.start, "period_end": f.end} | figure_row(f) for f in series.household],
+        [{"period_start": f.start, "period_end": f.end} | cell_row(f) for f in series.household],
         HOUSEHOLD_COLUMNS,
         timezone,
     )

@@ -20,6 +20,7 @@ from energy_core.stats import days_period, instant_period, load_household, read_
 from tests.consistency.conftest import LONDON
 from tests.factories import add_readings, make_device, make_user
 from tests.oracle import Oracle
+from webapp.reads import CELL_COLUMNS
 
 # Readings from 28 March 22:00 UTC to 30 March 02:00 UTC, every ten minutes: the watched
 # periods (the 23-hour local day of the clock change and two stretches in it) are over before
@@ -42,18 +43,9 @@ WATCHED = {
         timezone=LONDON,
     ),
 }
-FIGURES = (
-    "consumption_wh",
-    "generation_wh",
-    "net_wh",
-    "import_wh",
-    "export_wh",
-    "cost",
-    "coverage",
-    "avg_w",
-    "sample_count",
-    "members",
-)
+# Every figure a page shows of a period (History's columns, its CSV's), and how many devices
+# took part.
+FIGURES = (*CELL_COLUMNS, "members")
 _names = itertools.count(1)
 
 
