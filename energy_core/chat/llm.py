@@ -126,7 +126,7 @@ class LLMEngine:
                 f"The language model could not answer ({reason}), so the built-in offline "
                 "analyst answered instead."
             )
-            fallback = OfflineAnalyst().answer(ctx, question)
+            fallback = OfflineAnalyst().answer(ctx, question, history)
             fallback.notice = notice
             fallback.tool_calls = calls + fallback.tool_calls
             yield ("\n\n" if shown else "") + f"*{notice}*\n\n" + fallback.text

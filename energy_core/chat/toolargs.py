@@ -17,6 +17,17 @@ TimeOfDay = Annotated[
         "('07-09' is 07:00 to 09:00).",
     ),
 ]
+DaysOfWeek = Literal[
+    "weekdays",
+    "weekends",
+    "mondays",
+    "tuesdays",
+    "wednesdays",
+    "thursdays",
+    "fridays",
+    "saturdays",
+    "sundays",
+]
 GranularityArg = Literal["total", "hour", "day", "week", "month"]
 _PERIOD_HELP = (
     "The range in words, resolved in the user's timezone: 'today', 'yesterday', 'this week', "
@@ -59,10 +70,10 @@ class _SpanArgs(_Args):
 
 class _RangeArgs(_SpanArgs):
     time_of_day: TimeOfDay | None = None
-    days: Literal["weekdays", "weekends"] | None = Field(
+    days: DaysOfWeek | None = Field(
         None,
-        description="Only these local days of the range: 'weekdays' (Monday to Friday) or "
-        "'weekends' (Saturday and Sunday). Empty: every day.",
+        description="Only these local days of the range: 'weekdays' (Monday to Friday), "
+        "'weekends' (Saturday and Sunday) or one day of each week ('mondays'). Empty: every day.",
     )
 
 

@@ -141,14 +141,25 @@ ONLY_DAYS = rx(
 DAYS_COMPARED = rx(r"\b(more|less|than|versus|vs|compar\w*|differ\w*|against|busier|quieter)\b")
 
 
+# One day of every week: "on Mondays", "Wednesday afternoons", "every Friday".
+EACH_DAY = rx(
+    r"\b(?:(?:on|at|over|during|for|every|each) (?:the )?)?(monday|tuesday|wednesday|thursday|"
+    r"friday|saturday|sunday)(?:s\b|(?= (?:mornings|afternoons|evenings|nights)\b))"
+)
+
+
 def only_days(text: str) -> tuple[str, tuple[int, int]] | None:
-    """("weekdays" or "weekends", where it is said) when the question keeps one side of the
-    week only; None when it names none or both (a comparison of the two)."""
+    """("weekdays", "weekends" or a day such as "mondays", where it is said) when the question
+    keeps those days of the week only; None when it names none or both sides of the week (a
+    comparison of the two)."""
     found = list(ONLY_DAYS.finditer(text))
     sides = {"weekdays" if m.group(1) else "weekends" for m in found}
-    if len(sides) != 1 or DAYS_COMPARED.search(text):
-        return None
-    return sides.pop(), found[0].span()
+    if len(sides) == 1 and not DAYS_COMPARED.search(text):
+        return sides.pop(), found[0].span()
+    each = list(EACH_DAY.finditer(text))
+    if not sides and len(each) == 1 and not DAYS_COMPARED.search(text):
+        return f"{each[0].group(1)}s", each[0].span()
+    return None
 
 
 WEEKDAY_WEEKEND = rx(

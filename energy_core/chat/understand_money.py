@@ -28,7 +28,7 @@ WHAT_IF = rx(
     r"\bbetter off (on|with)\b|\bcompare (my )?tariffs?\b"
 )
 BILL = rx(
-    r"\bbills?\b.{0,20}\bso far\b|\bcurrent bill\b|\bbilling period\b|"
+    r"\bbills?\b.{0,20}\bso far\b|\bcurrent bill\b|\bbilling period\b|\b(tax|taxes|vat)\b|"
     r"\bthis month'?s bill\b|\bbill (for|of) this month\b"
 )
 # The bill of a usual month: the average of the past whole billing periods.

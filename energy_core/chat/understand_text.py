@@ -45,6 +45,8 @@ VOCABULARY = frozenset(
     below under threshold stretch often times start starts started itself themselves worth
     payback send sends data readings reading trend rising falling increasing decreasing gone
     going goes went standing turning turn trending sending doing done didn doesn don won
+    mondays tuesdays wednesdays thursdays fridays saturdays sundays mornings afternoons
+    evenings nights tax taxes vat
     """.split()
     + list(MONTHS)
     + list(WEEKDAYS)

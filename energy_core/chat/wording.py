@@ -13,7 +13,7 @@ from energy_core.chat.question import Target
 from energy_core.chat.render import escape_markdown
 from energy_core.chat.toolbase import ToolCall
 from energy_core.stats import DeviceRef
-from energy_core.stats.period import weekdays_of
+from energy_core.stats.period import days_words, weekdays_of
 from energy_core.units import format_money, format_power, format_price
 
 LOW_COVERAGE = 0.95
@@ -165,10 +165,12 @@ def no_data(scope: str, call: ToolCall) -> str:
     days = call.arguments.get("days")
     span = (call.evidence or {}).get("range")
     if days and span and not _has_days(span, days):
-        asked = when(call.evidence).replace(f", {days} only", "")
+        said = days_words(days)
+        asked = when(call.evidence).replace(f", {said} only", "")
+        one = f"{said[:-1]} day" if days in ("weekdays", "weekends") else said[:-1]
         return (
-            f"There is no {days[:-1]} day in {asked}, so there is no figure of {scope} on "
-            f"{days} there. Ask about a range that has some, e.g. 'on {days} last month'."
+            f"There is no {one} in {asked}, so there is no figure of {scope} on {said} there. "
+            f"Ask about a range that has some, e.g. 'on {said} last month'."
         )
     return (
         f"I have no readings for {scope} {when(call.evidence)}, so I cannot give a figure. "

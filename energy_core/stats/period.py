@@ -84,10 +84,17 @@ def time_of_day_words(time_of_day: str) -> str:
     return f"{first:02d}:00-{last:02d}:00 only"
 
 
-# Days of the week as a filter: "weekdays" (Monday to Friday) or "weekends" (Saturday, Sunday).
+# Days of the week as a filter: "weekdays" (Monday to Friday), "weekends" (Saturday, Sunday) or
+# one day of each week ("mondays").
 DAYS_OF_WEEK: dict[str, frozenset[int]] = {
     "weekdays": frozenset(range(5)),
     "weekends": frozenset({5, 6}),
+    **{
+        f"{name}s": frozenset({i})
+        for i, name in enumerate(
+            ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        )
+    },
 }
 
 
@@ -96,8 +103,15 @@ def weekdays_of(days: str | None) -> frozenset[int] | None:
     if days is None:
         return None
     if days not in DAYS_OF_WEEK:
-        raise PeriodError(f"{days!r} is not a choice of days: use weekdays or weekends.")
+        raise PeriodError(
+            f"{days!r} is not a choice of days: use weekdays, weekends or a day ('mondays')."
+        )
     return DAYS_OF_WEEK[days]
+
+
+def days_words(days: str) -> str:
+    """ "weekdays", "weekends", "Mondays"."""
+    return days if days in ("weekdays", "weekends") else days.capitalize()
 
 
 def hours_of(time_of_day: str | None) -> frozenset[int] | None:
@@ -289,7 +303,7 @@ class Period:
         if self.time_of_day:
             text += ", " + time_of_day_words(self.time_of_day)
         if self.days_of_week:
-            text += f", {self.days_of_week} only"
+            text += f", {days_words(self.days_of_week)} only"
         return text
 
     def in_timezone(self, timezone: str) -> Period:
@@ -516,6 +530,7 @@ __all__ = [
     "floor_period",
     "format_duration",
     "hours_of",
+    "days_words",
     "weekdays_of",
     "instant_period",
     "last_days_period",

@@ -541,6 +541,35 @@ PROBED_CASES: list[Case] = [
         },
         lambda o: ["this winter", "no readings last winter"],
     ),
+    Case(
+        "days of the week",
+        "what did wednesday afternoons cost me last month",
+        "cost",
+        # 4 Wednesdays x (2 h at 0.20 + 4 h at 0.30) of a 1 kW boiler, no tax in a cost
+        lambda o: {"cost": 4 * (2 * 0.20 + 4 * 0.30)},
+        lambda o: ["Wednesdays only", "afternoon hours only"],
+        household="saver",
+    ),
+    Case(
+        "days of the week",
+        "how much did the heat pump use on mondays in november",
+        "energy_usage",
+        lambda o: {
+            "consumption_wh": sum(
+                o.energy(day(11, d), day(11, d + 1), HEAT) for d in (2, 9, 16, 23)
+            )
+            + o.energy(MONDAY[0], MONDAY[1], HEAT)
+        },
+        lambda o: ["Mondays only"],
+    ),
+    Case(
+        "bill",
+        "how much did I pay in tax this month",
+        "bill",
+        lambda o: {"current.standing_charge": 2 * 0.50},
+        lambda o: ["tax £"],
+        household="saver",
+    ),
     per_hour("how much does the heat pump cost per hour", HEAT),
     per_hour("how much does it cost to run the heat pump for an hour", HEAT),
 ]
