@@ -22,6 +22,7 @@ from energy_core.sql.arrays import (
     register_array_dumpers,
     text_array,
 )
+from energy_core.sql.prepared import run_prepared
 from energy_core.types import to_epoch_us
 
 # The single-reading writer opens its own psycopg connections: they need the arrays too.
@@ -172,16 +173,18 @@ _TRIED_NEW_READINGS = "energy_tried_new_readings"
 # usual way. The first of the same (device, instant) in the group is inserted; the hours
 # [t, t + max_gap] meets of every new reading are marked dirty, as ``_batch_rows`` in ingest.py
 # does for a batch, and last-seen times move forward by more than ``LAST_SEEN_STEP_S``.
+# Prepared on the writer's connection and run through libpq (``sql.prepared``): its parameters are
+# $n and its modulo a plain %, as PostgreSQL reads them.
+_INSTANT = PG_INSTANT.format("t").replace("%%", "%")
 _PG_STORE_SINGLES = f"""
 WITH input AS (
     SELECT * FROM unnest(
-        %(items)b::int4[], %(users)b::int4[], %(names)s::text[],
-        %(keyed)b::int4[], %(stamps)b::int8[], %(powers)b::float8[]
+        $1::int4[], $2::int4[], $3::text[], $4::int4[], $5::int8[], $6::float8[]
     ) AS x(i, u, name, pk, t, p)
 ),
 dev AS (
     SELECT input.*, d.id, d.device_id, d.is_active, d.bidirectional,
-           coalesce(d.max_gap_s, %(default_gap_s)s::int4)::int8 AS gap_s
+           coalesce(d.max_gap_s, $7::int4)::int8 AS gap_s
     FROM input
     CROSS JOIN LATERAL (
         SELECT id, device_id, is_active, bidirectional, max_gap_s FROM devices
@@ -196,7 +199,7 @@ locked AS (
     SELECT id FROM devices WHERE id IN (SELECT id FROM dev) ORDER BY id {DEVICE_ROW_LOCK}
 ),
 ok AS (
-    SELECT dev.*, {PG_INSTANT.format("t")} AS at, min(i) OVER (PARTITION BY id, t) AS first_i
+    SELECT dev.*, {_INSTANT} AS at, min(i) OVER (PARTITION BY id, t) AS first_i
     FROM dev
     WHERE is_active AND (p >= 0 OR bidirectional) AND id IN (SELECT id FROM locked)
 ),
@@ -230,6 +233,11 @@ seen AS (
 SELECT i, device_id, i IN (SELECT i FROM ok) AS allowed, i IN (SELECT i FROM fresh) AS inserted
 FROM dev
 """
+SINGLES_STATEMENT = "energy_single_readings"
+_PG_PREPARE_SINGLES = (
+    f"PREPARE {SINGLES_STATEMENT} (int4[], int4[], text[], int4[], int8[], float8[], int4) AS"
+    + _PG_STORE_SINGLES
+)
 
 
 @dataclass(frozen=True)
@@ -262,23 +270,33 @@ async def store_single_readings(
 ) -> list[SingleOutcome]:
     """Store ``readings`` on PostgreSQL in one statement (one transaction, one round trip in
     autocommit), reporting each one's outcome in order. The caller has checked every rule that
-    needs no device; those that need the device are checked here."""
-    params = {
-        "items": binary_array(Int4Array, range(len(readings))),
-        "users": binary_array(Int4Array, [r.user_id for r in readings]),
-        "names": [r.device_id for r in readings],
-        "keyed": binary_array(Int4Array, [r.device_pk or 0 for r in readings]),
-        "stamps": binary_array(Int8Array, [r.ts_us for r in readings]),
-        "powers": binary_array(Float8Array, [r.power_w for r in readings]),
-        "default_gap_s": default_gap_s,
-    }
+    needs no device; those that need the device are checked here. ``conn`` is an asyncio
+    connection in autocommit that no other task uses meanwhile (``sql.prepared``)."""
+    result = await run_prepared(
+        conn,
+        SINGLES_STATEMENT,
+        _PG_PREPARE_SINGLES,
+        [
+            binary_array(Int4Array, range(len(readings))),
+            binary_array(Int4Array, [r.user_id for r in readings]),
+            text_array([r.device_id for r in readings]),
+            binary_array(Int4Array, [r.device_pk or 0 for r in readings]),
+            binary_array(Int8Array, [r.ts_us for r in readings]),
+            binary_array(Float8Array, [r.power_w for r in readings]),
+            default_gap_s.to_bytes(4, "big", signed=True),
+        ],
+    )
     outcomes = [NOT_STORED] * len(readings)
-    async with conn.cursor() as cur:
-        await cur.execute(_PG_STORE_SINGLES, params)
-        for i, device_id, allowed, inserted in await cur.fetchall():
-            if allowed:
-                outcomes[i] = SingleOutcome(stored=True, inserted=inserted, device_id=device_id)
+    value = result.get_value
+    for row in range(result.ntuples):  # in binary: int4, text, bool, bool
+        if value(row, 2) == _TRUE:
+            outcomes[int.from_bytes(value(row, 0), "big")] = SingleOutcome(
+                stored=True, inserted=value(row, 3) == _TRUE, device_id=value(row, 1).decode()
+            )
     return outcomes
+
+
+_TRUE = b"\x01"
 
 
 def insert_readings(

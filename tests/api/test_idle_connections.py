@@ -58,6 +58,15 @@ def test_after_idle_connections_are_killed_the_next_requests_succeed(
         assert kill_idle_connections(database_url) > 0
         r = client.get("/api/v1/telemetry/stats/fridge", headers=read)
         assert r.status_code == 200, r.text
-    assert reading_count(engine) == 2
+
+        # A single reading: on PostgreSQL through the writer's own connection, killed as well.
+        single = {"device_id": "fridge", "timestamp": iso(100), "power_w": 42}
+        assert client.post("/api/v1/telemetry", json=single, headers=ingest).status_code == 201
+        assert kill_idle_connections(database_url) > 0
+        single["timestamp"] = iso(50)
+        r = client.post("/api/v1/telemetry", json=single, headers=ingest)
+        assert (r.status_code, r.json()) == (201, {"accepted": 1, "duplicates": 0})
+        assert client.app.state.api.singles.reconnects == 1
+    assert reading_count(engine) == 4
     assert not [rec for rec in caplog.records if "database unavailable" in rec.getMessage()]
     assert any("died while idle" in rec.getMessage() for rec in caplog.records)

@@ -84,7 +84,9 @@ FAN_OUT = {
     r"^SELECT min\(dirty_hours\.hour_start\) AS min_1 FROM dirty_hours$": "status: rollup lag",
     # Single readings that arrive together, from any household, share one statement
     # (ingest_api/singles.py): a multi-shard statement on Citus (docs/scale.md).
-    r"^WITH input AS \( SELECT \* FROM unnest\( %\(items\)b": "ingest: grouped single readings",
+    r"^PREPARE energy_single_readings \(.*\) AS WITH input AS \( SELECT \* FROM unnest\( \$1": (
+        "ingest: grouped single readings"
+    ),
 }
 
 
@@ -100,7 +102,8 @@ def pg_engine(request) -> Iterator[Engine]:
 @contextmanager
 def recorded() -> Iterator[list[tuple[str, object]]]:
     """Every statement sent: SQLAlchemy's through its event, and those the ingest path sends on
-    the driver's own cursors (sql/ingest.py, singles.py) by wrapping psycopg's execute."""
+    the driver's own cursors (sql/ingest.py, singles.py) by wrapping psycopg's execute; the
+    grouped single readings' statement as the PREPARE that names it (sql/prepared.py)."""
     statements: list[tuple[str, object]] = []
 
     def keep(statement: object, parameters: object, cursor: object) -> None:

@@ -39,6 +39,8 @@ def pg(postgres_url):
         (Float8Array, "float8", [0.0, -0.5, 1e300, 123.456, -7.0]),
         (Int4Array, "int4", []),
         (Float8Array, "float8", []),
+        # Longer than the arrays packed one number at a time.
+        (Int8Array, "int8", [k * 1_000_003 - 2**40 for k in range(100)]),
     ],
 )
 def test_number_arrays_arrive_as_sent(pg, kind, cast, values):
@@ -54,8 +56,12 @@ def test_float_arrays_keep_infinities_and_nan(pg):
 
 
 def test_a_number_out_of_an_arrays_range_is_refused():
-    with pytest.raises(OverflowError):
-        binary_array(Int4Array, [2**31])
+    # A short array is packed number by number, a long one by numpy: both refuse it.
+    for n in (1, 100):
+        with pytest.raises(OverflowError):
+            binary_array(Int4Array, [0] * (n - 1) + [2**31])
+        with pytest.raises(OverflowError):
+            binary_array(Int8Array, [-(2**63) - 1] * n)
 
 
 def test_text_arrays_arrive_as_sent(pg):
@@ -68,6 +74,9 @@ def test_text_arrays_arrive_as_sent(pg):
         (text_array(names),),
     )
     assert [row[0] for row in pg.fetchall()] == names
+    with_nulls = [None, "fridge", None]
+    pg.execute("SELECT %b::text[]", (text_array(with_nulls),))
+    assert pg.fetchone()[0] == with_nulls
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
