@@ -60,6 +60,6 @@ def test_the_tariffs_page_bills_and_previews_in_a_browser(tariff_app, browser, d
         page.get_by_text("Yesterday under the new tariff").first.wait_for(timeout=60_000)
         settle(page)
         assert not page.locator('[data-testid="stException"]').count(), name
-        assert page.get_by_text("0.09 every day 00:30-05:30").count(), name
+        assert page.get_by_text("£0.09/kWh every day 00:30-05:30").count(), name
         screenshot(page, name, backend, viewport)
         context.close()
