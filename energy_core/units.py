@@ -25,6 +25,12 @@ def _missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def currency_symbol(currency: str) -> str:
+    """ "£" for GBP, "CHF" for CHF, the code itself for a currency without a symbol ("SEK"): the
+    unit in a column or tooltip title, "Cost today (£)"."""
+    return CURRENCY_SYMBOLS.get(currency.upper(), currency).strip()
+
+
 def format_money(amount: float | None, currency: str) -> str:
     """ "£12.30", "-£0.40", "¥1,234", "12.30 SEK"; "—" for no data."""
     if _missing(amount):

@@ -23,6 +23,7 @@ from webapp.reads import HistoryView
 from webapp.units import (
     DASH,
     WEEKDAYS,
+    currency_symbol,
     format_change,
     format_energy,
     format_money,
@@ -303,7 +304,7 @@ def shares_chart(view: HistoryView, devices: pd.DataFrame, *, currency: str) -> 
             alt.Tooltip("location:N", title="Room"),
             alt.Tooltip("energy:Q", title=unit, format=",.2f"),
             alt.Tooltip("share_pct:Q", title="Share %", format=".1f"),
-            alt.Tooltip("cost:Q", title=f"Cost ({currency})", format=",.2f"),
+            alt.Tooltip("cost:Q", title=f"Cost ({currency_symbol(currency)})", format=",.2f"),
         ],
     )
     bars = base.mark_bar(cornerRadiusEnd=3, height={"band": 0.7}).encode(

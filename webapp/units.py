@@ -12,6 +12,7 @@ import pandas as pd
 
 # Written by energy_core, as alerts, e-mails, the CLI and chat answers write them.
 from energy_core.units import DASH as DASH
+from energy_core.units import currency_symbol as currency_symbol
 from energy_core.units import format_money as format_money
 from energy_core.units import format_power as format_power
 from energy_core.units import format_price as format_price

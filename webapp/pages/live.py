@@ -26,6 +26,7 @@ from webapp.notices import no_devices
 from webapp.reads import LiveView, load_overview, load_recent_power
 from webapp.summary_view import weekly_summary_section
 from webapp.units import (
+    currency_symbol,
     format_energy,
     format_last_seen,
     format_money,
@@ -251,7 +252,7 @@ def device_table(devices: pd.DataFrame, *, now: datetime, tz: tzinfo, currency: 
             "Last seen": last_seen.map(lambda at: format_last_seen(at, now=now, tz=tz)),
             "Consumption today (kWh)": devices["today_consumption_wh"] / 1000,
             "Generation today (kWh)": devices["today_generation_wh"] / 1000,
-            f"Cost today ({currency})": devices["today_cost"],
+            "Cost today": devices["today_cost"],
             "Coverage": devices["today_coverage"] * 100,
         }
     )
@@ -262,7 +263,9 @@ def device_table(devices: pd.DataFrame, *, now: datetime, tz: tzinfo, currency: 
             "Power now": st.column_config.TextColumn(alignment="right"),
             "Consumption today (kWh)": st.column_config.NumberColumn(format="%.2f"),
             "Generation today (kWh)": st.column_config.NumberColumn(format="%.2f"),
-            f"Cost today ({currency})": st.column_config.NumberColumn(format="%.2f"),
+            "Cost today": st.column_config.NumberColumn(
+                f"Cost today ({currency_symbol(currency)})", format="%.2f"
+            ),
             "Coverage": st.column_config.ProgressColumn(
                 format="%.0f%%",
                 min_value=0.0,
