@@ -77,7 +77,9 @@ ALL_TIME = rx(
     r"beginning)\b|\bsince (monitoring|records|the readings) (began|started)\b|"
     r"\bsince (installation|install|it was put in|setup|set-up|day one|we got it|i got it)\b"
 )
-SAME_DAY_LAST_WEEK = rx(r"\b(the )?same day (last|a|the previous|of last) week\b")
+SAME_DAY_LAST_WEEK = rx(
+    r"\b(the )?same day (last|a|the previous|of last) week\b|\b(at )?this time last week\b"
+)
 LAST_YEAR_SAME = rx(
     r"\b(the )?same (day|week|month|period|time|days) (last year|a year (ago|earlier|before)|"
     r"the previous year|the year before|of last year)\b|\b(this|that) time last year\b|"
@@ -230,7 +232,10 @@ def understand(ctx: ToolContext, question: str) -> Question:
     if modified is not None:
         phrase, match = modified
         return _ask_back(q, "unknown_name", [phrase], match.devices)
-    near = [m for m in matches if not m.exact]
+    # A near miss that only repeats a device named exactly beside it ("the ev chrger": "ev" is
+    # the EV charger) adds nothing to ask about.
+    named_exactly = {d for m in exact for d in m.devices}
+    near = [m for m in matches if not m.exact and not set(m.devices) <= named_exactly]
     if near:
         return _ask_back(q, "clarify", [near[0].phrase], near[0].devices)
     missing = unknown_names(rest, exact, ctx.devices, vocabulary=VOCABULARY)

@@ -570,6 +570,8 @@ PROBED_CASES: list[Case] = [
         lambda o: ["tax £"],
         household="saver",
     ),
+    energy("device", "hw much energy did the ev chrger use yestrday", YESTERDAY, TODAY, EV),
+    compare("how much did I use this time last week", (TODAY, NOW), (day(11, 25), day(11, 26))),
     per_hour("how much does the heat pump cost per hour", HEAT),
     per_hour("how much does it cost to run the heat pump for an hour", HEAT),
 ]
