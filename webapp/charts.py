@@ -96,3 +96,14 @@ def power_unit(values_w) -> tuple[str, float]:  # noqa: ANN001 - numbers
 def axis_format(divisor: float) -> str:
     # "~" drops trailing zeros: 50, 2.5, 0.25.
     return ",.2~f" if divisor > 1 else ",~f"
+
+
+def power_tooltip(
+    field: str, title: str, *, unit: str, divisor: float, watt_format: str = ",.0f"
+) -> alt.Tooltip:
+    """The tooltip of a power ``field`` already divided for an axis in ``unit`` (W or kW): it
+    names the axis's unit and shows the axis's decimals, so "1.23" on hover reads as the axis
+    does, not as "1,234" watts beside an axis in kW."""
+    return alt.Tooltip(
+        f"{field}:Q", title=f"{title} {unit}", format=",.2f" if divisor > 1 else watt_format
+    )

@@ -16,6 +16,7 @@ from webapp.charts import (
     device_legend,
     device_scale,
     energy_unit,
+    power_tooltip,
     power_unit,
 )
 from webapp.layout import Figure, figure_row
@@ -233,7 +234,7 @@ def power_chart(view: HistoryView) -> pd.DataFrame:
             ),
             tooltip=[
                 alt.Tooltip("period:O", title="Period"),
-                alt.Tooltip("avg_w:Q", title="Average W", format=",.0f"),
+                power_tooltip("power", "Average", unit=unit, divisor=divisor),
                 alt.Tooltip("coverage_pct:Q", title="Coverage %", format=".0f"),
             ],
         )
@@ -420,7 +421,7 @@ def heatmap(cells: pd.DataFrame) -> pd.DataFrame:
             tooltip=[
                 alt.Tooltip("day:O", title="Day"),
                 alt.Tooltip("hour_label:O", title="Hour"),
-                alt.Tooltip("avg_w:Q", title="Average W", format=",.0f"),
+                power_tooltip("kw", "Average", unit="kW", divisor=1000.0),
                 alt.Tooltip("hours:Q", title="Hours with readings"),
             ],
         )

@@ -4,11 +4,13 @@ it: money by the currency's symbol ("Cost today (£)"). On SQLite and PostgreSQL
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest import live_devices_table
 from tests.ui.conftest import as_admin, show
+from webapp import loaders
 from webapp.units import currency_symbol
 
 
@@ -51,3 +53,49 @@ def test_a_currency_without_a_symbol_is_titled_by_its_code():
         "CHF",
         "SEK",
     ]
+
+
+def power_tooltips(at: AppTest) -> list[tuple[str, str, str]]:
+    """(axis title, tooltip title, tooltip format) of every power tooltip of the run's charts."""
+    found = []
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        for layer in [spec, *spec.get("layer", [])]:
+            encoding = layer.get("encoding", {})
+            axis = str(encoding.get("y", {}).get("title") or encoding.get("color", {}).get("title"))
+            for tip in encoding.get("tooltip", []):
+                if tip.get("title", "").split(" ")[-1] in ("W", "kW"):
+                    found.append((axis, tip["title"], tip.get("format")))
+    return found
+
+
+def test_history_power_tooltips_name_and_show_the_unit_of_their_axis(households):
+    at = show(as_admin(households), "pages/history.py")
+
+    tips = power_tooltips(at)
+    # The average power chart (its axis "Average power (kW)") and the weekday x hour heatmap
+    # (its scale "Average kW"): each hover says kW, with the axis's two decimals.
+    assert ("Average power (kW)", "Average kW", ",.2f") in tips
+    assert ("Average kW", "Average kW", ",.2f") in tips
+    assert [tip for tip in tips if tip[1].endswith(" W")] == []
+
+
+def test_device_power_tooltips_name_the_unit_of_their_axis(households):
+    at = show(as_admin(households), "pages/device.py")
+
+    on_power_axes = [
+        (axis, title) for axis, title, _ in power_tooltips(at) if axis.endswith(("(W)", "(kW)"))
+    ]
+    assert on_power_axes
+    for axis, title in on_power_axes:
+        assert axis.rpartition("(")[2].rstrip(")") == title.rpartition(" ")[2], (axis, title)
+
+
+def test_live_power_tooltips_name_the_unit_of_their_axis(households, monkeypatch):
+    # Ten minutes after the last readings: the last hour has a chart.
+    monkeypatch.setattr(loaders, "now_utc", lambda: households.seed_end + timedelta(minutes=10))
+    at = show(as_admin(households), "pages/live.py")
+
+    tips = power_tooltips(at)
+    assert {title for _, title, _ in tips} == {"Mean kW", "Peak kW", "Household net kW"}
+    assert {axis for axis, _, _ in tips} <= {"Power (kW)", "None"}

@@ -16,7 +16,14 @@ from energy_core.stats import (
     instant_period,
     last_days_period,
 )
-from webapp.charts import GENERATED_COLOR, USED_COLOR, axis_format, energy_unit, power_unit
+from webapp.charts import (
+    GENERATED_COLOR,
+    USED_COLOR,
+    axis_format,
+    energy_unit,
+    power_tooltip,
+    power_unit,
+)
 from webapp.device_pages import open_device_page
 from webapp.downloads import csv_download, section
 from webapp.layout import Figure, figure_row
@@ -265,7 +272,7 @@ def power_chart(raw: pd.DataFrame, *, period: Period, tz: tzinfo, generator: boo
                 y=alt.Y("power:Q", title=title, axis=axis),
                 tooltip=[
                     alt.Tooltip("local:T", title="Time", format="%d %b %H:%M:%S"),
-                    alt.Tooltip("power_w:Q", title="W", format=",.1f"),
+                    power_tooltip("power", "Power", unit=unit, divisor=divisor, watt_format=",.1f"),
                 ],
             )
         )
@@ -289,9 +296,14 @@ def power_chart(raw: pd.DataFrame, *, period: Period, tz: tzinfo, generator: boo
                 y="mean:Q",
                 tooltip=[
                     alt.Tooltip("local:T", title="From", format="%d %b %H:%M"),
-                    alt.Tooltip("min_w:Q", title="Lowest W", format=",.1f"),
-                    alt.Tooltip("mean_w:Q", title="Mean W", format=",.1f"),
-                    alt.Tooltip("max_w:Q", title="Highest W", format=",.1f"),
+                    *(
+                        power_tooltip(field, title, unit=unit, divisor=divisor, watt_format=",.1f")
+                        for field, title in (
+                            ("low", "Lowest"),
+                            ("mean", "Mean"),
+                            ("high", "Highest"),
+                        )
+                    ),
                     alt.Tooltip("samples:Q", title="Readings"),
                 ],
             )
@@ -313,9 +325,12 @@ def hours_chart(hours: pd.DataFrame, *, view: DeviceView) -> None:
     metric, average, label = hour_metric(view)
     generator = view.generator
     unit, divisor = energy_unit(hours[metric])
+    # An hour's average power, in the unit its energy is drawn in: 1.2 kWh in an hour, 1.2 kW.
+    power_shown, power_divisor = power_unit(hours[average])
     data = hours.assign(
         local=hours["period_start"].dt.tz_localize(None),
         energy=hours[metric] / divisor,
+        average=hours[average] / power_divisor,
         coverage_pct=hours["coverage"] * 100,
     )
     chart = (
@@ -339,7 +354,9 @@ def hours_chart(hours: pd.DataFrame, *, view: DeviceView) -> None:
                 *(
                     []
                     if view.grid_meter
-                    else [alt.Tooltip(f"{average}:Q", title="Average W", format=",.0f")]
+                    else [
+                        power_tooltip("average", "Average", unit=power_shown, divisor=power_divisor)
+                    ]
                 ),
                 alt.Tooltip("coverage_pct:Q", title="Coverage %", format=".0f"),
             ],

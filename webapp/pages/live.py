@@ -17,6 +17,7 @@ from webapp.charts import (
     axis_format,
     device_legend,
     device_scale,
+    power_tooltip,
     power_unit,
 )
 from webapp.downloads import csv_download, section
@@ -115,6 +116,7 @@ def recent_chart(
     )
     unit, divisor = power_unit([*stacked["used"], *stacked["generated"]])
     data["power"] = data["mean_w"] / divisor
+    data["peak"] = data["max_w"] / divisor
     net["power"] = net["mean_w"] / divisor
     colours = device_scale(devices, recent["device_id"].unique())
     start = (now - timedelta(minutes=RECENT_MINUTES)).astimezone(tz).replace(tzinfo=None)
@@ -144,8 +146,8 @@ def recent_chart(
             tooltip=[
                 alt.Tooltip("minute:T", title="Minute", format="%H:%M"),
                 alt.Tooltip("device:N", title="Device"),
-                alt.Tooltip("mean_w:Q", title="Mean W", format=",.0f"),
-                alt.Tooltip("max_w:Q", title="Peak W", format=",.0f"),
+                power_tooltip("power", "Mean", unit=unit, divisor=divisor),
+                power_tooltip("peak", "Peak", unit=unit, divisor=divisor),
             ],
         )
     )
@@ -157,7 +159,7 @@ def recent_chart(
             y="power:Q",
             tooltip=[
                 alt.Tooltip("minute:T", title="Minute", format="%H:%M"),
-                alt.Tooltip("mean_w:Q", title="Household net W", format=",.0f"),
+                power_tooltip("power", "Household net", unit=unit, divisor=divisor),
             ],
         )
     )
