@@ -111,6 +111,8 @@ def test_yesterday_is_previewed_then_the_plan_saved_and_billed(home):
     assert shown["Last period"] == "No data"
     assert shown["Same days last year"] == "No data"
     assert "£0.10/kWh mon-fri 00:30-05:30" in shown_text(at)
+    # The plans table writes the period's price as money too, not a bare 0.1.
+    assert list(at.dataframe[0].value["Import periods"]) == ["£0.10/kWh mon-fri 00:30-05:30"]
 
 
 def test_a_tiered_plan_is_previewed_by_hand_and_listed_with_its_tiers(home):
@@ -133,7 +135,7 @@ def test_a_tiered_plan_is_previewed_by_hand_and_listed_with_its_tiers(home):
     at = button(at, "Save tariff").click().run()
     assert not at.exception and not at.error
     table = at.dataframe[0].value
-    assert list(table["Import tiers"]) == ["0.1 up to 10 kWh, then 0.3, per day"]
+    assert list(table["Import tiers"]) == ["£0.10/kWh up to 10 kWh a day, then £0.30/kWh"]
     assert "£0.10/kWh from 0 to 10 kWh, then £0.30/kWh, counted per day" in shown_text(at)
 
 

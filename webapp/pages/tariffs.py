@@ -32,7 +32,7 @@ from webapp import auth
 from webapp.actions import FAILED, flash, show_flash, submit
 from webapp.layout import Figure, figure_row
 from webapp.loaders import database_guard, load_users, now_utc, read_session
-from webapp.units import format_money
+from webapp.units import format_money, format_price
 
 PAGE = "tariffs"
 EXAMPLE = {
@@ -63,13 +63,16 @@ def household_of(user: auth.SignedInUser) -> tuple[int, str]:
     return int(ids[chosen]), chosen
 
 
-def tiers_words(rates: dict) -> str:
+def tiers_words(rates: dict, currency: str) -> str:
+    """ "£0.10/kWh up to 10 kWh a day, then £0.30/kWh": prices as money, as the cost rule says."""
     tiers = rates.get("tiers")
     if not tiers:
         return ""
-    bands = ", ".join(f"{b['price']:g} up to {b['up_to_kwh']:g} kWh" for b in tiers["bands"])
-    per = "day" if tiers["per"] == "day" else "billing period"
-    return f"{bands}, then {rates['default']:g}, per {per}"
+    bands = ", ".join(
+        f"{format_price(b['price'], currency)} up to {b['up_to_kwh']:g} kWh" for b in tiers["bands"]
+    )
+    per = "a day" if tiers["per"] == "day" else "a billing period"
+    return f"{bands} {per}, then {format_price(rates['default'], currency)}"
 
 
 def plans_table(plans: list[dict]) -> None:
@@ -79,9 +82,10 @@ def plans_table(plans: list[dict]) -> None:
             "Currency": p["currency"],
             "Import default": p["import"]["default"],
             "Import periods": "; ".join(
-                f"{x['days']} {x['from']}-{x['to']} {x['price']:g}" for x in p["import"]["periods"]
+                f"{format_price(x['price'], p['currency'])} {x['days']} {x['from']}-{x['to']}"
+                for x in p["import"]["periods"]
             ),
-            "Import tiers": tiers_words(p["import"]),
+            "Import tiers": tiers_words(p["import"], p["currency"]),
             "Export default": p["export"]["default"],
             "Standing charge/day": p["standing_charge_per_day"],
             "Tax %": p["tax_percent"],
