@@ -388,6 +388,9 @@ def answer_extreme_period(ctx: ToolContext, q: Question, call: Call) -> str:
     figure = kwh(pick["consumption_wh"])
     if generated:
         figure = f"{kwh(pick['generation_wh'])} generated"
+        if q.target.everything and pick.get("export_wh") is not None:
+            # the household's export (a generator alone "exports" all it makes)
+            figure += f", {kwh(pick['export_wh'])} of it exported"
     if tool == "cost":
         figure = f"{money(pick['cost'], r['currency'])} ({kwh(pick['consumption_wh'])} used)"
     out = (

@@ -175,7 +175,8 @@ EXTREME_PERIOD = rx(
     r"\b(which|what) (day|week|month|hour)\b|"
     r"\b(most|least) expensive (day|week|month|hour)\b|"
     r"\b(highest|lowest|biggest|smallest|busiest|quietest|worst|best|heaviest|lightest|"
-    r"cheapest|costliest|most expensive|top) (usage |consumption |energy |cost |solar |"
+    r"cheapest|costliest|most expensive|top|sunniest|brightest|dullest|gloomiest) "
+    r"(usage |consumption |energy |cost |solar |"
     r"generation |export |sunniest )?(day|week|month|hour)\b"
 )
 # The night of the most (or least) use: each night on its own, 22:00 to 06:00.
@@ -183,6 +184,8 @@ WHICH_NIGHT = rx(
     r"\b(which|what) night\b|\b(highest|lowest|biggest|busiest|quietest|worst|best|heaviest|"
     r"lightest|cheapest|costliest|most expensive|least expensive) night\b"
 )
+# The day of most (or least) sun: the day the generation was highest (lowest).
+SUNNY_DAY = rx(r"\b(sunniest|brightest|dullest|gloomiest)\b")
 RANK = rx(
     r"\b(which|what) (devices?|appliances?|ones?|things?|rooms?|circuits?|loads?)\b|"
     r"\btop( \d+| (three|five|ten))?\b|\bbiggest\b|\blargest\b|\bhungriest\b|\branking\b|"
@@ -313,6 +316,8 @@ def question_kind(text: str, rest: str, q: Question, same_day: bool, previous: b
         return "comparison"  # "which used more, X or Y, and why": both figures, then why
     if EXPLAIN.search(text):
         return "explain"
+    if SUNNY_DAY.search(text) and EXTREME_PERIOD.search(rest):
+        return "extreme_period"  # "my export on the sunniest day": that day's figures
     if SOLAR_SAVING.search(text) and (SOLAR_WORDS.search(text) or generators):
         return "solar"
     if SOLAR_SPLIT.search(text) and (
@@ -362,8 +367,10 @@ def fill_details(text: str, rest: str, q: Question) -> None:
         metrics.append("cost")
     if q.kind == "total" and AVG_POWER.search(rest):
         metrics.append("power")
-    if generators or (
-        GENERATION.search(text) and not q.target.devices and SOLAR_WORDS.search(text)
+    if (
+        generators
+        or ((GENERATION.search(text) and SOLAR_WORDS.search(text)) or SUNNY_DAY.search(text))
+        and not q.target.devices
     ):
         metrics.append("generation")
     if IMPORT.search(text):
@@ -372,7 +379,7 @@ def fill_details(text: str, rest: str, q: Question) -> None:
     if q.kind == "solar" and SOLAR_SAVING.search(text):
         q.metrics = ["cost"]
     q.order = "least" if LEAST.search(rest) else "most"
-    if "generation" in q.metrics and re.search(r"\b(worst|poorest|dullest|gloomiest)\b", rest):
+    if "generation" in q.metrics and re.search(r"\b(worst|poorest|dullest|gloomiest)\b", text):
         q.order = "least"  # the worst solar day generated least
     for name, pattern in GROUPINGS:
         if pattern.search(rest):

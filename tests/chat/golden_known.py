@@ -382,6 +382,17 @@ def which_night(question, first_day, count, devices=None, least=False, cost=Fals
     return Case("extreme", question, "cost" if cost else "energy_usage", expect, says)
 
 
+def _sunniest(o: Oracle) -> dict[str, Any]:
+    """The day of November with the most generation, and the household's export that day."""
+    days = [(day(11, d), day(11, d + 1) if d < 30 else THIS_MONTH) for d in range(1, 31)]
+    lo, hi = max(days, key=lambda d: o.generation(*d))
+    return {
+        "highest_generation.start": lo.isoformat(timespec="seconds"),
+        "highest_generation.generation_wh": o.generation(lo, hi),
+        "highest_generation.export_wh": o.export(lo, hi),
+    }
+
+
 def per_hour(question: str, devices) -> Case:  # noqa: ANN001
     """What a device costs in an average hour of the last 7 days."""
 
@@ -572,6 +583,13 @@ PROBED_CASES: list[Case] = [
     ),
     energy("device", "hw much energy did the ev chrger use yestrday", YESTERDAY, TODAY, EV),
     compare("how much did I use this time last week", (TODAY, NOW), (day(11, 25), day(11, 26))),
+    Case(
+        "solar",
+        "what was the sunniest day last month",
+        "energy_usage",
+        lambda o: _sunniest(o),
+        lambda o: [f"{kwh(_sunniest(o)['highest_generation.export_wh'])} of it exported"],
+    ),
     per_hour("how much does the heat pump cost per hour", HEAT),
     per_hour("how much does it cost to run the heat pump for an hour", HEAT),
 ]
