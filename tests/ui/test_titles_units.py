@@ -4,8 +4,10 @@ it: money by the currency's symbol ("Cost today (£)"). On SQLite and PostgreSQL
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest import live_devices_table
@@ -99,3 +101,23 @@ def test_live_power_tooltips_name_the_unit_of_their_axis(households, monkeypatch
     tips = power_tooltips(at)
     assert {title for _, title, _ in tips} == {"Mean kW", "Peak kW", "Household net kW"}
     assert {axis for axis, _, _ in tips} <= {"Power (kW)", "None"}
+
+
+def test_live_says_in_one_line_when_no_device_is_online(households, monkeypatch):
+    # Forty minutes after the last readings every device is offline: "0 W" now and a blank end
+    # of the chart would otherwise read as a house using nothing.
+    monkeypatch.setattr(loaders, "now_utc", lambda: households.seed_end + timedelta(minutes=40))
+    at = show(as_admin(households), "pages/live.py")
+    notices = [w.value for w in at.warning]
+    assert len(notices) == 1
+    assert re.fullmatch(
+        r"No device is online: the last reading came 4\d min ago · \d\d:\d\d\. "
+        r"Power now counts online devices only\.",
+        notices[0],
+    ), notices[0]
+
+    # A minute after them (the overview is cached per household: read it anew).
+    st.cache_data.clear()
+    monkeypatch.setattr(loaders, "now_utc", lambda: households.seed_end + timedelta(minutes=1))
+    at = show(as_admin(households), "pages/live.py")
+    assert not [w for w in at.warning if "online" in w.value]

@@ -174,6 +174,22 @@ def recent_chart(
     ]
 
 
+def feed_stopped(devices: pd.DataFrame, *, now: datetime, tz: tzinfo) -> None:
+    """One line when no active device is online although some have sent readings: the power now
+    is then 0 W and the chart's end is blank, which otherwise reads as a house using nothing."""
+    active = devices[devices["is_active"]]
+    if active.empty or active["online"].any():
+        return
+    latest = active["last_seen_at"].fillna(active["reading_at"]).max()
+    if pd.isna(latest):
+        return
+    st.warning(
+        f"No device is online: the last reading came {format_last_seen(latest, now=now, tz=tz)}."
+        " Power now counts online devices only.",
+        icon=":material/wifi_off:",
+    )
+
+
 def device_tiles(
     devices: pd.DataFrame, *, user: auth.SignedInUser, now: datetime, tz: tzinfo
 ) -> None:
@@ -303,6 +319,7 @@ def live(user: auth.SignedInUser) -> None:
         return
 
     household_metrics(view, currency=user.currency)
+    feed_stopped(devices, now=now, tz=tz)
 
     row = section("Last 60 minutes")
     if recent.empty:
