@@ -134,6 +134,32 @@ def answer_average_bill(ctx: ToolContext, q: Question, call: Call) -> str:
     )
 
 
+def answer_bill_without(ctx: ToolContext, q: Question, call: Call) -> str:
+    made = call("bill", without_devices=[d.device_id for d in q.target.devices])
+    if not made.ok:
+        return made.error
+    r = made.result
+    cur, without = r["currency"], r["without"]
+    names = " and ".join(without["devices"])
+    parts = []
+    for key, label in (("current", "This billing period so far"), ("last", "Last period")):
+        bill, less = r[key], without[key]
+        line = (
+            f"- {label} ({_days(bill['first_day'], bill['last_day'])}): "
+            f"{money(bill['total'], cur)} as billed; without the {names} about "
+            f"**{money(less['total'], cur)}** ({money(less['total_saving'], cur)} less: "
+            f"{kwh(less['consumption_wh'])} used"
+        )
+        if less["surplus_wh"] > 0.5:
+            line += f", of which {kwh(less['surplus_wh'])} came from your own generation"
+        parts.append(line + ").")
+    limits = "Tiered prices are taken as they held. " if without["current"]["tiered"] else ""
+    return (
+        f"Your bill without the {names}:\n" + "\n".join(parts) + f"\n\n_Method: "
+        f"{without['method']} {limits}_" + _rule_line(ctx)
+    )
+
+
 def answer_forecast(ctx: ToolContext, q: Question, call: Call) -> str:
     """A bill (money) projected is the billing period's bill; use projected is the month's; a
     device's or a room's month is its own rate so far, carried to the month's end."""
@@ -323,6 +349,7 @@ def answer_tariff(ctx: ToolContext, q: Question, call: Call) -> str:
 HANDLERS = {
     "tariff": answer_tariff,
     "average_bill": answer_average_bill,
+    "bill_without": answer_bill_without,
     "bill": answer_bill,
     "budget": answer_budget,
     "what_if": answer_what_if,

@@ -100,11 +100,14 @@ def answer_runs(ctx: ToolContext, q: Question, call: Call) -> str:
     args = range_args(q, time_of_day=False) or {"period": "last 30 days"}
     if q.run_view == "start" and q.time_of_day:
         args["time_of_day"] = q.time_of_day  # "when do the lights come on in the evening"
-    made = call("power_runs", **args, **target_args(q.target))
+    household = q.run_view == "household"
+    made = call("power_runs", **args, **target_args(q.target), household_during=household)
     if not made.ok:
         return ""
     r, span = made.result, when(made.evidence)
     name = scope(q.target)
+    if household and r["runs"]:
+        return _household_during(r, span, name)
     if not r["covered_hours"]:
         return f"I have no readings of {name} {span}, so I cannot count its runs."
     if not r["runs"] and made.arguments.get("time_of_day"):
@@ -156,6 +159,19 @@ def answer_runs(ctx: ToolContext, q: Question, call: Call) -> str:
             f"{money(r['cost'], r['currency'])}"
         )
     return out + "." + coverage_note(r["coverage"])
+
+
+def _household_during(r: dict[str, Any], span: str, name: str) -> str:
+    during = r["household_during"]
+    runs = "one run" if r["runs"] == 1 else f"{r['runs']} runs"
+    return (
+        f"{cap(span)}, while {name} ran ({runs}, {_duration(during['hours'])} in all), the "
+        f"household used **{kwh(during['energy_wh'])}**: {kwh(during['own_wh'])} by {name} "
+        f"itself and {kwh(during['others_wh'])} by everything else. (A run: above "
+        f"{_level(r['threshold_w'])}, pauses under {r['join_minutes']:g} minutes joined; the "
+        "household is its consuming devices added up from the raw readings, generation not "
+        "deducted.)" + coverage_note(during["coverage"])
+    )
 
 
 def _days(made: ToolCall) -> float:

@@ -44,6 +44,7 @@ Kind = Literal[
     "tariff",  # the prices
     "bill",  # the billing period's bill so far and projected
     "average_bill",  # the average bill of the past whole billing periods
+    "bill_without",  # the bill less what some devices' consumption cost
     "budget",  # the bill against the budget
     "what_if",  # the last months under a saved alternative tariff
     "standing_charge",
@@ -122,7 +123,8 @@ class Question:
     energy_level: tuple[float, bool] | None = None
     money_level: tuple[float, bool] | None = None  # the same with a cost ("over £50?")
     # runs: what is asked of them (what one costs, when they start or end, how many, how long)
-    run_view: Literal["cost", "start", "end", "count", "time", "last"] = "cost"
+    # "household": what the whole household used during the runs
+    run_view: Literal["cost", "start", "end", "count", "time", "last", "household"] = "cost"
     notes: list[str] = field(default_factory=list)  # said about the reading of the question
     # What could not be resolved, for the answer to say so.
     problem: str | None = None

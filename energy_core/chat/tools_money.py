@@ -11,16 +11,23 @@ from typing import Literal
 from pydantic import Field
 
 from energy_core.chat.toolargs import _Args
-from energy_core.chat.toolbase import ToolContext, ToolError, _evidence, _r
+from energy_core.chat.toolbase import ToolContext, ToolError, _evidence, _r, resolve_targets
 from energy_core.stats import COST_RULE
 from energy_core.stats.bills import Bill, billing_summary, past_bills, what_if
 from energy_core.stats.period import add_months, days_period, local_midnight
+from energy_core.stats.without import bill_without
 from energy_core.tariff_alternatives import Alternative, list_alternatives
 from energy_core.types import HOUR
 
 BILL_RULE = (
     "A bill is the energy cost of its days (grid import at the import price minus grid export "
     "at the export price, hour by hour) plus the standing charge of every day, plus tax on both."
+)
+WITHOUT_RULE = (
+    "the bill less what the devices' consumption cost, hour by hour: at the import price where "
+    "the household imported at least that much, at the export price for the part its own "
+    "generation covered (it would have been exported); tax less in proportion; the standing "
+    "charge stays. It assumes nothing else would have run instead."
 )
 HOW_TO_ADD = (
     "Keep the other tariff as an alternative to compare with: `energy-monitor tariffs "
@@ -36,6 +43,12 @@ class BillArgs(_Args):
         le=24,
         description="Also the bills of this many billing periods before the current one, and "
         "their average over the whole ones (for 'my average monthly bill').",
+    )
+    without_devices: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Also the bills as they would have been without these devices: the bill "
+        "less what their consumption cost hour by hour ('my bill without the heat pump').",
     )
 
 
@@ -57,6 +70,17 @@ def _bill(bill: Bill) -> dict:
     return {**bill.as_dict(), "currency": bill.currency}
 
 
+def _without(ctx: ToolContext, names: list[str], current: Bill, last: Bill) -> dict:
+    devices, _ = resolve_targets(ctx, devices=names, rooms=[])
+    chosen = tuple(devices)
+    return {
+        "devices": [d.name for d in chosen],
+        "method": WITHOUT_RULE,
+        "current": bill_without(ctx.session, ctx.household, current, chosen, now=ctx.now).as_dict(),
+        "last": bill_without(ctx.session, ctx.household, last, chosen, now=ctx.now).as_dict(),
+    }
+
+
 def tool_bill(ctx: ToolContext, args: BillArgs) -> tuple[dict, dict]:
     summary = billing_summary(ctx.session, ctx.household, now=ctx.now)
     current = summary.current
@@ -76,6 +100,8 @@ def tool_bill(ctx: ToolContext, args: BillArgs) -> tuple[dict, dict]:
         result["past"] = [{**_bill(bill), "whole": complete} for bill, complete in past]
         result["average_total"] = _r(sum(whole) / len(whole), 6) if whole else None
         result["whole_periods"] = len(whole)
+    if args.without_devices:
+        result["without"] = _without(ctx, args.without_devices, current, summary.last)
     period = days_period(current.first_day, current.last_day, timezone=ctx.timezone, now=ctx.now)
     evidence = _evidence(
         "bill",

@@ -10,10 +10,10 @@ from statistics import median
 from pydantic import Field
 
 from energy_core.chat.toolargs import TimeOfDay, _phrase_defaulting_to, _SpanArgs, _TargetArgs
-from energy_core.chat.toolbase import ToolContext, _iso, _r, scope_of
+from energy_core.chat.toolbase import Scope, ToolContext, _iso, _r, scope_of
 from energy_core.stats import DEFAULT_STANDBY_W
 from energy_core.stats.period import hours_of
-from energy_core.stats.runs import Run, runs_beyond
+from energy_core.stats.runs import Run, consumption_during, runs_beyond
 
 LISTED_RUNS = 20
 
@@ -40,6 +40,11 @@ class RunsArgs(_SpanArgs, _TargetArgs):
         description="Pauses shorter than this join two runs into one (default: 15 minutes for "
         "an appliance's runs at the standby level, none for a level given).",
     )
+    household_during: bool = Field(
+        False,
+        description="Also what the whole household used during these runs ('how much did the "
+        "house use while the car was charging').",
+    )
 
 
 def _run(run: Run, ctx: ToolContext, generation: bool) -> dict:
@@ -52,6 +57,20 @@ def _run(run: Run, ctx: ToolContext, generation: bool) -> dict:
         "peak_w": _r(run.peak_w, 1),
         "cost": None if generation else _r(run.cost, 4),
         "switched_on": run.rose,
+    }
+
+
+def _household_during(ctx: ToolContext, scope: Scope, runs: list[Run]) -> dict:
+    whole = ctx.household.select(scope.period)
+    energy_wh, covered_s = consumption_during(ctx.session, whole, runs)
+    own_wh = sum(r.energy_wh for r in runs)
+    run_s = sum(r.duration_s for r in runs)
+    return {
+        "energy_wh": _r(energy_wh),
+        "others_wh": _r(max(0.0, energy_wh - own_wh)),
+        "own_wh": _r(own_wh),
+        "hours": _r(run_s / 3600, 3),
+        "coverage": _r(covered_s / run_s, 4) if run_s else None,
     }
 
 
@@ -122,6 +141,8 @@ def tool_power_runs(ctx: ToolContext, args: RunsArgs) -> tuple[dict, dict]:
         "currency": ctx.currency,
         "coverage": _r(found.covered_s / period_s, 4) if period_s > 0 else None,
     }
+    if args.household_during:
+        result["household_during"] = _household_during(ctx, scope, runs)
     side = "below" if args.below else "above"
     what = "generated power" if found.generation else "consumption power (generators left out)"
     return scope.answer(

@@ -50,9 +50,10 @@ from energy_core.chat.understand_kind import (
     only_days,
     question_kind,
 )
-from energy_core.chat.understand_money import money_question, price_question
+from energy_core.chat.understand_money import BILL_WITHOUT, money_question, price_question
 from energy_core.chat.understand_refusals import HELP, INJECTION, OFF_TOPIC, refused
 from energy_core.chat.understand_runs import (
+    HOUSEHOLD_DURING,
     asks_runs,
     energy_level_wh,
     money_level,
@@ -210,6 +211,13 @@ def understand(ctx: ToolContext, question: str) -> Question:
         return q
     named = bool(mentions or matches)
     solar_saving = SOLAR_SAVING.search(text) and SOLAR_WORDS.search(text)
+    if len(exact) == 1 and HOUSEHOLD_DURING.search(text):
+        q.kind, q.run_view, q.target = "runs", "household", _target(exact)
+        q.metrics = ["consumption"]
+        return q
+    if exact and BILL_WITHOUT.search(text):
+        q.kind, q.metrics, q.target = "bill_without", ["cost"], _target(exact)
+        return q
     if (
         not asks_runs(text)
         and not solar_saving

@@ -31,6 +31,14 @@ BILL = rx(
     r"\bbills?\b.{0,20}\bso far\b|\bcurrent bill\b|\bbilling period\b|\b(tax|taxes|vat)\b|"
     r"\bthis month'?s bill\b|\bbill (for|of) this month\b"
 )
+# The bill as it would have been without a device named beside it ("my bill without the heat
+# pump", "what would I pay if I didn't have the EV charger").
+BILL_WITHOUT = rx(
+    r"\b(bills?|pay|paying|paid|spend|spent)\b.{0,60}\b(without|excluding|minus|not counting|"
+    r"if (i|we) (did ?n'?t?|did not|had ?n'?t?|had not|got rid of|removed?|sold|never had))\b|"
+    r"\b(without|excluding|if (i|we) (did ?n'?t?|did not|had ?n'?t?|had not|got rid of|removed?|"
+    r"sold|never had))\b.{0,60}\b(bills?|would (i|we) pay)\b"
+)
 # The bill of a usual month: the average of the past whole billing periods.
 AVERAGE_BILL = rx(
     r"\b(average|typical|usual|normal|mean)( monthly| month'?s?)? (bill|electricity bill|"
@@ -208,4 +216,4 @@ def money_question(
     return True
 
 
-__all__ = ["money_question", "price_question"]
+__all__ = ["BILL_WITHOUT", "money_question", "price_question"]

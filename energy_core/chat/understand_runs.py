@@ -9,6 +9,15 @@ import re
 from energy_core.chat.question import Question, Target
 from energy_core.stats import DeviceRef
 
+# What the whole household used while one device ran: "how much did the house use while the car
+# was charging", "what did everything else use during the washes".
+HOUSEHOLD_DURING = re.compile(
+    r"\b(house|home|household|we|everything( else)?|rest of (the )?(house|home)|whole house|"
+    r"other devices|total|in total|altogether)\b.{0,40}\b(while|whilst|when|during|whenever)\b"
+    r".{0,40}\b(charg\w*|running|ran|runs?|on|washing|wash(es)?|heating|cycles?|working)\b",
+    re.IGNORECASE,
+)
+
 # A level of power: a number with a unit of power (never of energy: "more than 10 kWh" is not
 # a level), after a word that says on which side of it.
 LEVEL = re.compile(

@@ -46,7 +46,7 @@ VOCABULARY = frozenset(
     payback send sends data readings reading trend rising falling increasing decreasing gone
     going goes went standing turning turn trending sending doing done didn doesn don won
     mondays tuesdays wednesdays thursdays fridays saturdays sundays mornings afternoons
-    evenings nights tax taxes vat
+    evenings nights tax taxes vat rid without excluding whenever whilst everything else
     """.split()
     + list(MONTHS)
     + list(WEEKDAYS)

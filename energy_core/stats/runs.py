@@ -19,7 +19,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING
 
 from energy_core.power import held_spans
-from energy_core.types import Stretch, from_epoch_us
+from energy_core.types import Stretch, from_epoch_us, to_epoch_us
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -106,6 +106,28 @@ def held_segments(spans: dict[str, list[tuple[int, int, float]]], sign: dict[str
         else:
             holding.pop(device_id, None)
         previous = at
+
+
+def consumption_during(
+    session: Session, selection: Selection, stretches: list[Stretch]
+) -> tuple[float, float]:
+    """(energy Wh, covered seconds) of the selection's consumers within ``stretches`` (time
+    order, not overlapping): what the whole household used while one device ran, say."""
+    sign, _, spans = selection_spans(session, selection)
+    bounds = [(to_epoch_us(s.start), to_epoch_us(s.end)) for s in stretches]
+    energy_wh = covered_us = 0.0
+    index = 0
+    for lo, hi, power_w in _segments(spans, sign):
+        while index < len(bounds) and bounds[index][1] <= lo:
+            index += 1
+        at = index
+        while at < len(bounds) and bounds[at][0] < hi:
+            overlap = min(hi, bounds[at][1]) - max(lo, bounds[at][0])
+            if overlap > 0:
+                energy_wh += power_w * overlap / 3.6e9
+                covered_us += overlap
+            at += 1
+    return energy_wh, covered_us / 1e6
 
 
 def _hour_energy(lo: int, hi: int, power_w: float, into: dict[int, float]) -> None:
