@@ -113,7 +113,8 @@ def _over_a_year(q: Question, calls: list[ToolCall]) -> str:
         return ""
     days = r["days"]
     out = f"\n\nAt that rate a year (365 days) is about **{kwh(r['consumption_wh'] / days * 365)}**"
-    if r.get("cost") is not None:
+    # Energy figures carry a cost too, but only the cost tool says in what currency.
+    if r.get("cost") is not None and r.get("currency"):
         out += f" and **{money(r['cost'] / days * 365, r['currency'])}**"
     out += f" (the daily average of those {days:.1f} days, times 365; a projection)."
     if SAVE_BY_STOPPING.search(q.text):
@@ -244,6 +245,13 @@ class OfflineAnalyst:
                 "over the electricity it uses, and your meters read only the electricity. I "
                 "can give what it used and cost, when it runs and its peak power, as in the "
                 "questions below."
+            )
+        if q.problem == "temperature":
+            return (
+                "I can't give energy per degree: that needs the outdoor temperature hour by "
+                "hour, and I have only your meters' power readings, no weather. I can give what "
+                "a device used and cost over a period, or compare it with a usual day, as in "
+                "the questions below."
             )
         if q.problem == "electrical":
             return (

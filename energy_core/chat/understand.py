@@ -59,6 +59,7 @@ from energy_core.chat.understand_runs import (
     money_level,
     runs_question,
 )
+from energy_core.chat.understand_since import since_device
 from energy_core.chat.understand_text import (
     VOCABULARY,
     blank,
@@ -133,6 +134,7 @@ def understand(ctx: ToolContext, question: str) -> Question:
     local_now = ctx.now.astimezone(ZoneInfo(ctx.timezone))
     dated = days_before(quarters(raw, local_now.date()), local_now.date())
     text = BARE_HOURS.sub(with_meridiem, correct_typos(dated, ctx.devices))
+    text, since_note = since_device(text, ctx.devices, timezone=local_now.tzinfo)
     if price_question(q, text, now=local_now):
         return q
     text = WORKING_HOURS.sub(working_hours, text)
@@ -201,7 +203,7 @@ def understand(ctx: ToolContext, question: str) -> Question:
     rest = blank(masked, spans)
     q.periods = [m.period for m in mentions]
     q.times_of_day = list(dict.fromkeys(name for name, _ in times))
-    q.notes = [m.note for m in mentions if m.note]
+    q.notes = [m.note for m in mentions if m.note] + ([since_note] if since_note else [])
     q.time_of_day = time_of_day
     matches = find_devices_in_text(rest, ctx.devices, ignore=VOCABULARY)
     exact = [m for m in matches if m.exact]

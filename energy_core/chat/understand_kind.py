@@ -85,7 +85,8 @@ SOLAR_SPLIT = rx(
     r"\bself[- ]?(consum\w*|used|use|sufficien\w*)\b|\b(use|used|using|consume[d]?) (it )?"
     r"(myself|ourselves|in the house|at home|directly)\b|\bexport(ed|ing|s)?\b|"
     r"\bsent (back )?to the grid\b|\bfeed[- ]?in\b|\bown (solar|generation)\b|"
-    r"\b(came|comes|come|coming) from (my |the )?(solar|panels|pv|sun)\b"
+    r"\b(came|comes|come|coming) from (my |the )?(solar|panels|pv|sun)\b|"
+    r"\bcover(ed|s)? (all )?(my |our |the )?(usage|use|consumption|needs|demand)\b"
 )
 SOLAR_WORDS = rx(r"\b(solar|pv|panels?|generat\w*|produc\w*|inverter|sun)\b")
 # What the generation was worth: the consumption it spared buying (and the export it earned).
@@ -122,6 +123,10 @@ PROFILE = rx(
     r"\bpeak (usage )?(hours?|times?)\b|\bbusiest (time|hours)\b|\bwhat times?\b|"
     r"\bwhich hours\b|\bwhat hours\b|\bwhen (do|does|is|are)\b|\btime of (the )?day\b|"
     r"\bhour of (the )?day\b|\b(daily|usage) (profile|pattern)\b|\bpattern\b|\bprofile\b"
+)
+HOURS_OF_DAY = rx(
+    r"\bhours of (the )?day\b|\b(rank|order|sort)\w* (the |my )?hours\b|"
+    r"\b(most|least) (expensive|costly|used) hours?\b"
 )
 WHEN_TYPICALLY = rx(
     r"\b(what times? (do|does|is|are)|when (do|does|is|are)|which hours?|what hours?|"
@@ -295,6 +300,8 @@ def question_kind(text: str, rest: str, q: Question, same_day: bool, previous: b
     habit = WHEN_TYPICALLY.search(text) and not NOW_WORDS.search(text)
     if (STATUS.search(text) or NOW_WORDS.search(text)) and not q.periods and not habit:
         return "status"
+    if HOURS_OF_DAY.search(rest):
+        return "profile"  # "rank the hours of the day by usage": the typical day, hour by hour
     if (
         SUMMARY.search(text)
         and not q.target.devices

@@ -40,6 +40,8 @@ HEAT_OUTPUT = rx(
     r"\b(s?cop|coefficient of performance|heat output)\b|"
     r"\bheat ?pump\b.{0,40}\befficien|\befficien\w*\b.{0,40}\bheat ?pump"
 )
+# Energy per degree (heating against the weather) needs outdoor temperatures, which are not kept.
+PER_DEGREE = rx(r"\bper (degree|°)|\bdegree[- ]days?\b|\b(outside|outdoor) temperature")
 HELP = rx(
     r"\bwhat (else )?can (i|you) (ask|do|answer)|^\s*(help|hi|hello|hey)\b|\bhelp me\b|"
     r"\bwhat (kind of |sort of )?questions\b|\bexamples?\b|\bhow do(es)? (this|it|you) work"
@@ -100,5 +102,6 @@ def refused(q: Question, raw: str, periods_named: bool) -> bool:
         ("utility", OTHER_UTILITY),
         ("carbon", CARBON),
         ("heat", HEAT_OUTPUT),
+        ("temperature", PER_DEGREE),
         ("electrical", ELECTRICAL),
     )

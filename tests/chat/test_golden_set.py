@@ -27,11 +27,14 @@ from tests.chat.golden_known import KNOWN_CASES, PROBED_CASES, seed_worried
 from tests.chat.golden_money import MONEY_CASES, seed_saver
 from tests.chat.golden_oracle import Oracle
 from tests.chat.golden_probe import PROBE_CASES
+from tests.chat.golden_probe2 import PROBE2_CASES
 from tests.chat.golden_without import WITHOUT_CASES
 from tests.oracle import Oracle as RawOracle
 
 PASS_MARK = 0.95
-GOLDEN = WORDS + MONEY_CASES + PROBE_CASES + KNOWN_CASES + PROBED_CASES + WITHOUT_CASES
+GOLDEN = (
+    WORDS + MONEY_CASES + PROBE_CASES + KNOWN_CASES + PROBED_CASES + WITHOUT_CASES + PROBE2_CASES
+)
 
 
 def _lookup(data: Any, path: str) -> Any:

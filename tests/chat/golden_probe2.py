@@ -1,0 +1,67 @@
+"""Golden cases of questions a later probe round found answered wrongly: the hours of the day
+ranked, "since I got the heat pump" (from the device's first reading; with nothing before it to
+compare with, said so), a yearly rate of energy alone, "did the solar cover my usage", energy
+per degree (no temperatures are kept) and waste words read as device names. Expected figures
+come from the golden oracle (raw readings), apart from the read layer.
+"""
+
+from __future__ import annotations
+
+from energy_core.chat.wording import kwh
+from tests.chat.conftest import NOW
+from tests.chat.golden_cases import (
+    EV,
+    FRIDGE,
+    HEAT,
+    ROLLING_7D,
+    ROUTER,
+    TODAY,
+    Case,
+    day,
+    profile,
+    refused,
+    solar,
+)
+
+FIRST_DAY = day(10, 23)  # the day of the demo household's first readings, all devices at once
+
+
+def per_year_energy(question: str, devices) -> Case:  # noqa: ANN001
+    """A year at the rate of the last 7 days, of energy alone (the energy tool has no currency)."""
+    days = (NOW - ROLLING_7D[0]).total_seconds() / 86_400
+    return Case(
+        "device",
+        question,
+        "energy_usage",
+        lambda o: {"consumption_wh": o.energy(*ROLLING_7D, devices)},
+        lambda o: [kwh(o.energy(*ROLLING_7D, devices) / days * 365), "a projection"],
+    )
+
+
+def since(question: str, devices=None, extra: tuple[str, ...] = ()) -> Case:  # noqa: ANN001
+    return Case(
+        "dates",
+        question,
+        "energy_usage",
+        lambda o: {"consumption_wh": o.energy(FIRST_DAY, NOW, devices)},
+        lambda o: [kwh(o.energy(FIRST_DAY, NOW, devices)), *extra],
+    )
+
+
+PROBE2_CASES = [
+    profile("rank the hours of the day by usage"),
+    profile("which hours of the day cost the most"),
+    profile("order my hours by use"),
+    since(
+        "how much more am I using since I got the heat pump",
+        extra=("nothing from before it to compare with",),
+    ),
+    since("since the heat pump was installed how much has it used", HEAT),
+    since("how much have I used since we got the ev charger"),
+    since("how much has the ev charger used since I installed the ev charger", EV),
+    per_year_energy("how much energy does the fridge use per year", FRIDGE),
+    per_year_energy("how much is the router wasting a year", ROUTER),
+    solar("did the solar cover my usage today", TODAY, NOW),
+    refused("out of scope", "how much did the heat pump use per degree"),
+    refused("out of scope", "what is my usage per degree day"),
+]
