@@ -20,6 +20,18 @@ FOLLOW_UP = rx(
     r"^\s*(?:(?:and|but|also|ok(?:ay)?|so|then)\b[\s,]*)?(?:(?:what|how) about|same for|"
     r"same again for|and for|and in|and on|for|in|on|and)\b[\s,]*"
 )
+# Short questions about the answer before: its cost, or whether it was usual.
+THAT_COST = rx(
+    r"^\s*(?:and\s+)?(?:how much did (?:that|it|this) cost(?: me)?|what did (?:that|it|this) "
+    r"cost(?: me)?|(?:what about |and )?the cost|in (?:money|pounds|euros?|dollars))\s*\??\s*$"
+)
+THAT_USUAL = rx(
+    r"^\s*(?:and\s+)?(?:(?:is|was|are|were) (?:that|it|this) (?:normal|usual|typical|a lot|"
+    r"high|too much|much|ok|okay|more than usual)|compared? (?:to|with) (?:normal|usual|"
+    r"average|typical|my average)(?: \w+)?|(?:is|was) (?:that|it|this) more than usual)\s*\??\s*$"
+)
+# The bill of the question before, without a device: "and without the EV charger?"
+WITHOUT = rx(r"^\s*(?:and |but |what about )?(?:without|excluding|minus)\b")
 # Earlier answers that were not an answer: nothing to follow on from.
 UNANSWERED = {"clarify", "unknown_name", "out_of_scope", "future", "period_error", "help"}
 ASKED_BACK = {"clarify", "unknown_name", "period_error"}
@@ -43,10 +55,34 @@ def follow_up(
 ) -> Question | None:
     """The reading of ``question`` as a follow-up of the last question in ``history``, or None
     when it stands on its own (or there is nothing to follow)."""
-    if FOLLOW_UP.match(question) is None or not history:
+    about_it = THAT_COST.match(question) or THAT_USUAL.match(question)
+    if (FOLLOW_UP.match(question) is None and not about_it) or not history:
         return None
     before = _earlier(ctx, history)
-    return _following(ctx, question, before) if before is not None else None
+    if before is None or before.kind in UNANSWERED:
+        return None
+    if about_it:
+        return _about_the_answer(question, before)
+    if WITHOUT.match(question) and "cost" in before.metrics and before.target.everything:
+        new = understand(ctx, question.strip(" ?.!") + " from my bill")
+        if new.kind == "bill_without":
+            return _said(replace(new, text=before.text, notes=[]))
+    return _following(ctx, question, before)
+
+
+def _about_the_answer(question: str, earlier: Question) -> Question | None:
+    """ "How much did that cost?" (the same question in money) and "is that normal?" (the same
+    devices and period against their typical days)."""
+    q = replace(earlier, periods=list(earlier.periods), notes=[], sides=list(earlier.sides))
+    if THAT_COST.match(question):
+        if q.kind not in ("total", "comparison", "ranking", "extreme_period"):
+            return None
+        q.metrics = ["cost"]
+        return _said(q)
+    if q.kind not in ("total", "comparison") or len(q.periods) > 1 or len(q.sides) > 1:
+        return None
+    q.kind, q.metrics = "explain", ["energy"]
+    return _said(q)
 
 
 def _following(ctx: ToolContext, question: str, earlier: Question) -> Question | None:

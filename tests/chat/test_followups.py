@@ -14,9 +14,11 @@ from energy_core.chat.tools import ToolContext
 from energy_core.db import session_scope
 from tests.chat.conftest import NOW, chat_settings
 from tests.chat.golden_cases import (
+    EV,
     FRIDGE,
     HEAT,
     LAST_MONTH,
+    LAST_WEEK,
     MONDAY,
     NIGHT,
     THIS_WEEK,
@@ -63,6 +65,34 @@ CONVERSATIONS: list[tuple[list[str], str, str, Callable[[Oracle], float]]] = [
         "top_devices",
         "ranking.0.consumption_wh",
         lambda o: o.energy(THIS_WEEK, NOW, HEAT, NIGHT),
+    ),
+    (
+        [
+            "How much did the heat pump use yesterday?",
+            "what about the ev charger",
+            "how much did that cost",
+        ],
+        "cost",
+        "cost",
+        lambda o: o.cost(YESTERDAY, TODAY, EV),
+    ),
+    (
+        ["how much did the fridge use last week", "compared to normal?"],
+        "explain_period",
+        "actual_wh",
+        lambda o: o.energy(LAST_WEEK, THIS_WEEK, FRIDGE),
+    ),
+    (
+        ["how much did I use yesterday", "is that a lot"],
+        "explain_period",
+        "actual_wh",
+        lambda o: o.energy(YESTERDAY, TODAY),
+    ),
+    (
+        ["what was my bill last month", "and without the ev charger?"],
+        "bill",
+        "without.last.consumption_wh",
+        lambda o: o.energy(LAST_MONTH, day(12, 1), EV),
     ),
     (
         ["how much did I use today", "and yesterday?"],
