@@ -256,7 +256,8 @@ def build_period(kind: str, match: re.Match[str], b: PeriodBuilder) -> Period | 
         except ValueError as exc:
             raise PeriodError(f"{match.group(0)!r} is not a date: {exc}.") from exc
     if kind == "numeric_date":
-        return b.numeric_date(int(g[0]), int(g[1]), g[2])
+        first, second, year = g[:3] if g[0] else g[3:6]  # 30/11(/2026), or 1.11.2026
+        return b.numeric_date(int(first), int(second), year)
     if kind == "ago":
         return b.ago(number_of(g[0]), g[1])
     if kind == "day_month":
@@ -372,7 +373,7 @@ def build_period(kind: str, match: re.Match[str], b: PeriodBuilder) -> Period | 
         if name == "may" and prefix not in {"in", "during", "for", "of", "since", "last", "this"}:
             if not year:
                 return None  # the verb "may", not the month
-        month = MONTHS[name]
+        month = month_number(name)
         if prefix == "this" and not year:
             return b.month(b.today.year, month)
         if prefix == "last" and not year:

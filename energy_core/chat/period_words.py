@@ -83,7 +83,9 @@ _PERIOD_WORDS: dict[str, str] = {
     # "30/15p") or a fraction of something ("1/3 of my electricity").
     "numeric_date": (
         r"(?<![\d/.,£$€])(?!24/7\b)(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?"
-        r"(?![\d/%£$€\w]|[.,]\d|\s+of\b)"
+        r"(?![\d/%£$€\w]|[.,]\d|\s+of\b)|"
+        # 1.11.2026, as much of Europe writes it: with its year, never a decimal number
+        r"(?<![\d/.,£$€])(\d{1,2})\.(\d{1,2})\.(\d{4})(?![\d.,]\d|\w)"
     ),
     "ago": rf"\b({_NUMBER}|a|an)\s+(day|week|month)s?\s+ago\b",
     # "from 20 to 27 November": the month said once, after the second day.
@@ -134,7 +136,7 @@ _PERIOD_WORDS: dict[str, str] = {
     "relative": r"\b(this|current|last|previous|past)\s+(week|month|year)(?:'s)?\b",
     "weekday": rf"\b(?:(last|this|past|previous|on)\s+)?({WEEKDAY_NAMES})\b",
     "month_name": (
-        rf"\b(?:(in|during|for|of|since|last|this)\s+)?({_MONTH_NAMES})\b(?:\s+(\d{{4}})\b)?"
+        rf"\b(?:(in|during|for|of|since|last|this)\s+)?({_MONTH_ANY})\b\.?(?:\s+(\d{{4}})\b)?"
     ),
     "year": r"\b(?:in|during|for|of)\s+(\d{4})\b",
     "ytd": r"\byear to date\b",

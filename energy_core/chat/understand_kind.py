@@ -124,10 +124,7 @@ PROFILE = rx(
     r"\bwhich hours\b|\bwhat hours\b|\bwhen (do|does|is|are)\b|\btime of (the )?day\b|"
     r"\bhour of (the )?day\b|\b(daily|usage) (profile|pattern)\b|\bpattern\b|\bprofile\b"
 )
-HOURS_OF_DAY = rx(
-    r"\bhours of (the )?day\b|\b(rank|order|sort)\w* (the |my )?hours\b|"
-    r"\b(most|least) (expensive|costly|used) hours?\b"
-)
+HOURS_OF_DAY = rx(r"\bhours of (the )?day\b|\b(rank|order|sort)\w* (the |my )?hours\b")
 WHEN_TYPICALLY = rx(
     r"\b(what times? (do|does|is|are)|when (do|does|is|are)|which hours?|what hours?|"
     r"time of (the )?day|usually|typically|normally|on weekends|at weekends|on weekdays)\b"

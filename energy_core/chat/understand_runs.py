@@ -18,20 +18,39 @@ HOUSEHOLD_DURING = re.compile(
     re.IGNORECASE,
 )
 
+# A number as written in English or in much of Europe: "1,046.5", "1.046,5", "1,5", "1.000".
+NUMBER = r"\d{1,3}(?:[.,]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
+
+
+def amount(written: str) -> float:
+    """The value of a NUMBER: with both separators the last is the decimal point; one separator
+    used more than once, or once before exactly three digits, groups thousands ("1,046",
+    "1.000"); otherwise it is the decimal point ("1,5", "2.25")."""
+    marks = [i for i, ch in enumerate(written) if ch in ".,"]
+    if not marks:
+        return float(written)
+    last = marks[-1]
+    kinds = {written[i] for i in marks}
+    grouping = len(kinds) == 1 and (len(marks) > 1 or len(written) - last - 1 == 3)
+    if grouping:
+        return float(re.sub(r"[.,]", "", written))
+    return float(re.sub(r"[.,]", "", written[:last]) + "." + written[last + 1 :])
+
+
 # A level of power: a number with a unit of power (never of energy: "more than 10 kWh" is not
 # a level), after a word that says on which side of it.
 LEVEL = re.compile(
     r"\b(above|over|exceed(?:s|ed|ing)?|more than|greater than|higher than|beyond|"
     r"top(?:s|ped)?|go(?:es)? over|went over|passed|surpass(?:es|ed)?|at least|"
     r"below|under|less than|lower than|beneath)\s+(?:about\s+|around\s+)?"
-    r"(\d+(?:[.,]\d+)?)\s*(kw|kilowatts?|w|watts?)(?![a-z])",
+    rf"({NUMBER})\s*(kw|kilowatts?|w|watts?)(?![a-z])",
     re.IGNORECASE,
 )
 # An amount of energy to check a total against: "did I use more than 50 kWh yesterday".
 ENERGY_LEVEL = re.compile(
     r"\b(above|over|exceed(?:s|ed)?|more than|greater than|higher than|at least|"
     r"below|under|less than|lower than|fewer than)\s+(?:about\s+|around\s+)?"
-    r"(\d+(?:[.,]\d+)?)\s*(kwh|kilowatt[- ]hours?|wh|watt[- ]hours?)\b",
+    rf"({NUMBER})\s*(kwh|kilowatt[- ]hours?|wh|watt[- ]hours?)\b",
     re.IGNORECASE,
 )
 BELOW_WORDS = {"below", "under", "less than", "lower than", "beneath"}
@@ -76,7 +95,7 @@ def level_w(text: str) -> tuple[float, bool] | None:
     match = LEVEL.search(text)
     if match is None:
         return None
-    value = float(match.group(2).replace(",", "."))
+    value = amount(match.group(2))
     if match.group(3).lower().startswith("k"):
         value *= 1000
     return value, match.group(1).lower() in BELOW_WORDS
@@ -108,8 +127,8 @@ def _implied_device(text: str, q: Question, devices: list[DeviceRef]) -> bool:
 # An amount of money to check a cost against: "was my bill over £50 last week".
 MONEY_LEVEL = re.compile(
     r"\b(above|over|exceed(?:s|ed)?|more than|greater than|higher than|at least|below|under|"
-    r"less than|lower than)\s+(?:about\s+|around\s+)?(?:[£€$]\s*(\d+(?:[.,]\d+)?)|"
-    r"(\d+(?:[.,]\d+)?)\s*(?:pounds|quid|euros?|dollars?|gbp|eur|usd)\b)",
+    rf"less than|lower than)\s+(?:about\s+|around\s+)?(?:[£€$]\s*({NUMBER})|"
+    rf"({NUMBER})\s*(?:pounds|quid|euros?|dollars?|gbp|eur|usd)\b)",
     re.IGNORECASE,
 )
 
@@ -119,7 +138,7 @@ def money_level(text: str) -> tuple[float, bool] | None:
     match = MONEY_LEVEL.search(text)
     if match is None:
         return None
-    value = float((match.group(2) or match.group(3)).replace(",", "."))
+    value = amount(match.group(2) or match.group(3))
     return value, match.group(1).lower() in BELOW_WORDS
 
 
@@ -128,7 +147,7 @@ def energy_level_wh(text: str) -> tuple[float, bool] | None:
     match = ENERGY_LEVEL.search(text)
     if match is None:
         return None
-    value = float(match.group(2).replace(",", "."))
+    value = amount(match.group(2))
     if match.group(3).lower().startswith("k"):
         value *= 1000
     return value, match.group(1).lower() in BELOW_WORDS | {"fewer than"}

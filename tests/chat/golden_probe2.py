@@ -13,11 +13,14 @@ from tests.chat.golden_cases import (
     EV,
     FRIDGE,
     HEAT,
+    LAST_MONTH,
     ROLLING_7D,
     ROUTER,
+    THIS_MONTH,
     TODAY,
     Case,
     day,
+    energy,
     profile,
     refused,
     solar,
@@ -48,6 +51,17 @@ def since(question: str, devices=None, extra: tuple[str, ...] = ()) -> Case:  # 
     )
 
 
+def checked(question: str, level_kwh: float, verdict: str) -> Case:
+    """November's total checked against an amount written with a thousands separator."""
+    return Case(
+        "dates",
+        question,
+        "energy_usage",
+        lambda o: {"consumption_wh": o.energy(LAST_MONTH, THIS_MONTH)},
+        lambda o: [verdict, f"than {kwh(level_kwh * 1000)}"],
+    )
+
+
 PROBE2_CASES = [
     profile("rank the hours of the day by usage"),
     profile("which hours of the day cost the most"),
@@ -64,4 +78,11 @@ PROBE2_CASES = [
     solar("did the solar cover my usage today", TODAY, NOW),
     refused("out of scope", "how much did the heat pump use per degree"),
     refused("out of scope", "what is my usage per degree day"),
+    # Month abbreviations alone, dates with dots, numbers with thousands separators
+    energy("dates", "heatpump kwh nov", LAST_MONTH, THIS_MONTH, HEAT),
+    energy("dates", "how much did I use in nov", LAST_MONTH, THIS_MONTH),
+    energy("dates", "how much did I use on 01.11.2026", day(11, 1), day(11, 2)),
+    checked("did I use more than 1.000 kWh last month", 1000.0, "**Yes**"),
+    checked("was my usage over 1,046 kWh in november", 1046.0, "**Yes**"),
+    checked("did I use less than 1.046,0 kWh last month", 1046.0, "**No**"),
 ]
