@@ -222,7 +222,23 @@ def answer_budget(ctx: ToolContext, r: dict) -> str:
         f"{verdict}. Budget {money(r['budget'], cur)} per billing period; the bill for "
         f"{_days(now['first_day'], now['last_day'])} so far is {_bill_words(now, cur)} "
         f"({percent(r['budget_used'])} of the budget), {projected}: "
-        f"**{r['budget_verdict']}**." + _rule_line(ctx)
+        f"**{r['budget_verdict']}**." + _budget_left(r) + _rule_line(ctx)
+    )
+
+
+def _budget_left(r: dict) -> str:
+    """What is left of the budget, and what that allows a day over the days still to come
+    (today's rest counted as one of them)."""
+    cur, now = r["currency"], r["current"]
+    left = r["budget"] - now["total"]
+    days = now["days"] - now["days_so_far"] + 1
+    if left <= 0:
+        return f"\n\nNothing is left: the bill so far is {money(-left, cur)} over the budget."
+    return (
+        f"\n\n**{money(left, cur)} left** ({money(r['budget'], cur)} less "
+        f"{money(now['total'], cur)} so far): about **{money(left / days, cur)} a day** over the "
+        f"{days} days to {date.fromisoformat(now['last_day']):%-d %B}, today included, to stay "
+        "within it (standing charge and tax of those days included)."
     )
 
 

@@ -293,7 +293,7 @@ def build_period(kind: str, match: re.Match[str], b: PeriodBuilder) -> Period | 
     if kind == "yesterday":
         return b.day(b.today - timedelta(days=1))
     if kind == "last_n":
-        count, unit = number_of(g[0]), g[1]
+        count, unit = (number_of(g[0]), g[1]) if g[0] else (int(g[2]), g[3])
         label = f"the last {count} {unit}{'s' if count != 1 else ''}"
         if count < 1:
             raise PeriodError("Ask about at least one hour, day, week or month.")

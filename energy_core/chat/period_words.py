@@ -128,7 +128,9 @@ _PERIOD_WORDS: dict[str, str] = {
     "yesterday": r"\byesterday\b",
     "last_n": (
         rf"\b(?:in\s+|over\s+|for\s+|during\s+)?(?:the\s+)?(?:last|past|previous)\s+({_NUMBER})"
-        r"\s+(hour|day|week|month|year)s?\b"
+        r"\s+(hour|day|week|month|year)s?\b|"
+        # short: "ev cost 2 weeks" (not "in 2 weeks", "every 2 weeks", "2 weeks ago")
+        r"(?<!\bin )(?<!every )(?<!\w)(?:over\s+|for\s+)?(\d{1,3})\s+(day|week|month)s\s*\??\s*$"
     ),
     "fortnight": r"\b(?:in\s+|over\s+|for\s+)?(?:the\s+)?(?:last|past)\s+fortnight\b",
     "rolling_24h": r"\b(?:the\s+)?(?:last|past)\s+(24|twenty[- ]four)\s+hours\b",

@@ -7,24 +7,27 @@ come from the golden oracle (raw readings), apart from the read layer.
 
 from __future__ import annotations
 
-from energy_core.chat.wording import kwh
+from energy_core.chat.wording import kwh, money
 from tests.chat.conftest import NOW
 from tests.chat.golden_cases import (
     EV,
     FRIDGE,
     HEAT,
     LAST_MONTH,
+    ROLLING_3D,
     ROLLING_7D,
     ROUTER,
     THIS_MONTH,
     TODAY,
     Case,
+    cost,
     day,
     energy,
     profile,
     refused,
     solar,
 )
+from tests.chat.golden_oracle import Oracle
 
 FIRST_DAY = day(10, 23)  # the day of the demo household's first readings, all devices at once
 
@@ -62,6 +65,25 @@ def checked(question: str, level_kwh: float, verdict: str) -> Case:
     )
 
 
+DEMO_BUDGET = 205.0
+
+
+def budget_left(question: str) -> Case:
+    """The budget less the bill so far (no standing charge or tax in the demo's tariff), and
+    that over the 30 days from today to 31 December."""
+
+    def left(o: Oracle) -> float:
+        return DEMO_BUDGET - o.cost(THIS_MONTH, NOW)
+
+    return Case(
+        "bill",
+        question,
+        "bill",
+        lambda o: {"current.total": o.cost(THIS_MONTH, NOW)},
+        lambda o: [f"{money(left(o), 'GBP')} left", f"{money(left(o) / 30, 'GBP')} a day"],
+    )
+
+
 PROBE2_CASES = [
     profile("rank the hours of the day by usage"),
     profile("which hours of the day cost the most"),
@@ -85,4 +107,8 @@ PROBE2_CASES = [
     checked("did I use more than 1.000 kWh last month", 1000.0, "**Yes**"),
     checked("was my usage over 1,046 kWh in november", 1046.0, "**Yes**"),
     checked("did I use less than 1.046,0 kWh last month", 1046.0, "**No**"),
+    cost("cost", "ev cost 2 weeks", day(11, 19), NOW, EV),
+    energy("dates", "heat pump usage 3 days", *ROLLING_3D, HEAT),
+    budget_left("how much is left in my budget"),
+    budget_left("how much can I spend per day to stay on budget"),
 ]
