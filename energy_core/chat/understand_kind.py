@@ -204,7 +204,15 @@ RANK_STRONG = rx(
     r"\b(rank\w*|top|most|least|biggest|largest|order\w*|sort\w*|consum\w*|use|used|uses|"
     r"usage|cost\w*|energy|power)\b"
 )
-SHARE = rx(r"\b(share|percentage|proportion|fraction|percent) of\b")
+SHARE = rx(
+    r"\b(share|percentage|proportion|fraction|percent) of\b|"
+    r"\bhow much of (my|our|the) (usage|use|consumption|energy|electricity|bill)\b"
+)
+# "Is my usage normal for this time of year": against the typical days before (not last year).
+TIME_OF_YEAR = rx(
+    r"\b(normal|usual|typical|average|expected)\b.{0,30}\bfor (this|the) (time of (the )?year|"
+    r"season|month)\b"
+)
 COMPARE = rx(
     r"\bcompar|\bvs\.?\b|\bversus\b|\bthan\b|\bdifference between\b|\bagainst\b|"
     r"\b(go(ne|es)?|went|gone) (up|down)\b|\b(increase|decrease|rise|drop)[sd]?\b|\brose\b|"
@@ -318,6 +326,12 @@ def question_kind(text: str, rest: str, q: Question, same_day: bool, previous: b
         return "coverage"
     if len(q.sides) >= 2 and (COMPARE.search(rest) or WHICH_MORE.search(rest)):
         return "comparison"  # "which used more, X or Y, and why": both figures, then why
+    if TIME_OF_YEAR.search(text):
+        q.notes.append(
+            "I compare with your typical days just before (28 days), not with the same time "
+            "last year."
+        )
+        return "explain"
     if EXPLAIN.search(text):
         return "explain"
     if SUNNY_DAY.search(text) and EXTREME_PERIOD.search(rest):
@@ -352,7 +366,7 @@ def question_kind(text: str, rest: str, q: Question, same_day: bool, previous: b
     if TREND.search(rest) and len(q.sides) <= 1 and len(q.periods) <= 1:
         return "comparison"
     if (
-        RANK.search(rest)
+        (RANK.search(rest) or SHARE.search(rest))
         and len(q.sides) <= 1
         and not (q.target.devices and not BY_ROOM.search(rest) and not SHARE.search(rest))
     ):

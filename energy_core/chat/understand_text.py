@@ -47,7 +47,7 @@ VOCABULARY = frozenset(
     going goes went standing turning turn trending sending doing done didn doesn don won
     mondays tuesdays wednesdays thursdays fridays saturdays sundays mornings afternoons
     evenings nights tax taxes vat rid without excluding whenever whilst everything else
-    waste wasted wasting wastes cover covered covers
+    waste wasted wasting wastes cover covered covers season seasons
     """.split()
     + list(MONTHS)
     + list(WEEKDAYS)

@@ -19,6 +19,7 @@ from tests.chat.golden_cases import (
     ROUTER,
     THIS_MONTH,
     TODAY,
+    YESTERDAY,
     Case,
     cost,
     day,
@@ -62,6 +63,20 @@ def checked(question: str, level_kwh: float, verdict: str) -> Case:
         "energy_usage",
         lambda o: {"consumption_wh": o.energy(LAST_MONTH, THIS_MONTH)},
         lambda o: [verdict, f"than {kwh(level_kwh * 1000)}"],
+    )
+
+
+def share(question: str, devices, place: int) -> Case:  # noqa: ANN001
+    """A device's share of the household's use: the ranking of the last 7 days, with its kWh."""
+    return Case(
+        "ranking",
+        question,
+        "top_devices",
+        lambda o: {
+            f"ranking.{place}.device_id": devices[0],
+            f"ranking.{place}.consumption_wh": o.energy(*ROLLING_7D, devices),
+        },
+        lambda o: [kwh(o.energy(*ROLLING_7D, devices))],
     )
 
 
@@ -111,4 +126,13 @@ PROBE2_CASES = [
     energy("dates", "heat pump usage 3 days", *ROLLING_3D, HEAT),
     budget_left("how much is left in my budget"),
     budget_left("how much can I spend per day to stay on budget"),
+    share("how much of my usage is the ev", EV, 1),
+    share("what percentage of my electricity is the heat pump", HEAT, 0),
+    Case(
+        "explain",
+        "is my usage normal for this time of year",
+        "explain_period",
+        lambda o: {"devices.0.device_id": o.explain(YESTERDAY, TODAY)[0][0]},
+        lambda o: ["not with the same time last year"],
+    ),
 ]
