@@ -235,6 +235,9 @@ def answer_baseload(ctx: ToolContext, q: Question, call: Call) -> str:
 
 def answer_coverage(ctx: ToolContext, q: Question, call: Call) -> str:
     args = range_args(q)
+    if not args and re.search(r"\bwhen\b|\bever\b|\blast time\b", q.text, re.IGNORECASE):
+        # "when was the fridge offline": a gap is looked for further back than a week
+        args = {"period": "last 30 days"}
     if q.target.devices:
         args["devices"] = q.target.device_ids()
     made = call("data_coverage", **args)

@@ -16,6 +16,7 @@ from tests.chat.golden_cases import (
     LAST_MONTH,
     ROLLING_3D,
     ROLLING_7D,
+    ROLLING_30D,
     ROUTER,
     THIS_MONTH,
     TODAY,
@@ -28,6 +29,7 @@ from tests.chat.golden_cases import (
     refused,
     solar,
 )
+from tests.chat.golden_known import offline
 from tests.chat.golden_oracle import Oracle
 
 FIRST_DAY = day(10, 23)  # the day of the demo household's first readings, all devices at once
@@ -135,4 +137,7 @@ PROBE2_CASES = [
         lambda o: {"devices.0.device_id": o.explain(YESTERDAY, TODAY)[0][0]},
         lambda o: ["not with the same time last year"],
     ),
+    # "when was it offline" without a period looks back 30 days, not 7
+    offline("when was the fridge offline", *ROLLING_30D),
+    offline("when did the fridge go offline", *ROLLING_30D),
 ]
