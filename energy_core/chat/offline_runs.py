@@ -18,6 +18,7 @@ from energy_core.chat.wording import (
     kwh,
     listing,
     money,
+    percent,
     scope,
     watts,
     when,
@@ -130,7 +131,13 @@ def answer_runs(ctx: ToolContext, q: Question, call: Call) -> str:
     per = r["per_run"]
     if q.run_view == "time":
         return (
-            f"{cap(span)}, {name} ran for **{_duration(r['hours_beyond'])}**, in "
+            f"{cap(span)}, {name} ran for **{_duration(r['hours_beyond'])}**"
+            + (
+                f" ({percent(r['share_of_covered'])} of the time with readings)"
+                if r["share_of_covered"] is not None
+                else ""
+            )
+            + ", in "
             f"{'one run' if r['runs'] == 1 else str(r['runs']) + ' runs'}{rule}; "
             f"the longest run lasted {_duration(r['longest']['minutes'] / 60)} "
             f"({clock(r['longest']['start'])}), and one run {_duration(per['minutes'] / 60)} on "

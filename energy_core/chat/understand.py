@@ -44,6 +44,7 @@ from energy_core.chat.understand_clock import (
 from energy_core.chat.understand_kind import (
     BUSIER_AT_WEEKENDS,
     ENERGY,
+    NOW_WORDS,
     SOLAR_SAVING,
     SOLAR_WORDS,
     fill_details,
@@ -53,6 +54,7 @@ from energy_core.chat.understand_kind import (
 from energy_core.chat.understand_money import BILL_WITHOUT, money_question, price_question
 from energy_core.chat.understand_refusals import HELP, INJECTION, OFF_TOPIC, refused
 from energy_core.chat.understand_runs import (
+    ALWAYS_ON,
     HOUSEHOLD_DURING,
     asks_runs,
     energy_level_wh,
@@ -213,6 +215,10 @@ def understand(ctx: ToolContext, question: str) -> Question:
         return q
     named = bool(mentions or matches)
     solar_saving = SOLAR_SAVING.search(text) and SOLAR_WORDS.search(text)
+    if len(exact) == 1 and ALWAYS_ON.search(text) and not NOW_WORDS.search(text):
+        # "is the router always on": the share of the time it ran, not its status now
+        q.kind, q.run_view, q.target = "runs", "time", _target(exact)
+        return q
     if len(exact) == 1 and HOUSEHOLD_DURING.search(text):
         q.kind, q.run_view, q.target = "runs", "household", _target(exact)
         q.metrics = ["consumption"]

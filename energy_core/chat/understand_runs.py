@@ -37,6 +37,13 @@ def amount(written: str) -> float:
     return float(re.sub(r"[.,]", "", written[:last]) + "." + written[last + 1 :])
 
 
+# Whether a device runs all the time: its time above standby over the days.
+ALWAYS_ON = re.compile(
+    r"\b(always|constantly|permanently) (on|running|drawing)\b|\bon all the time\b|"
+    r"\bnever (turns?|switch(es)?|goes) off\b|\bruns? (all the time|24/7|non-?stop)\b|\b24/7\b",
+    re.IGNORECASE,
+)
+
 # A level of power: a number with a unit of power (never of energy: "more than 10 kWh" is not
 # a level), after a word that says on which side of it.
 LEVEL = re.compile(

@@ -82,6 +82,22 @@ def share(question: str, devices, place: int) -> Case:  # noqa: ANN001
     )
 
 
+def always_on(question: str, devices) -> Case:  # noqa: ANN001
+    """The time a device ran over the last 30 days (it never paused: one run, all the time)."""
+
+    def hours(o: Oracle) -> float:
+        runs = o.runs(*ROLLING_30D, devices, 5.0, join_s=900.0)
+        return sum((hi - lo).total_seconds() for lo, hi, _ in runs) / 3600
+
+    return Case(
+        "appliance runs",
+        question,
+        "power_runs",
+        lambda o: {"hours_beyond": hours(o), "runs": 1},
+        lambda o: ["100% of the time with readings"],
+    )
+
+
 DEMO_BUDGET = 205.0
 
 
@@ -140,4 +156,6 @@ PROBE2_CASES = [
     # "when was it offline" without a period looks back 30 days, not 7
     offline("when was the fridge offline", *ROLLING_30D),
     offline("when did the fridge go offline", *ROLLING_30D),
+    always_on("is the router always on", ROUTER),
+    always_on("is the heat pump on 24/7", HEAT),
 ]
