@@ -37,7 +37,9 @@ class Ingest(threading.Thread):
         super().__init__(daemon=True)
         self.engine, self.user_id = engine, user_id
         self.stop, self.batches = threading.Event(), 0
-        self.start_at = (utcnow() - timedelta(days=2)).replace(microsecond=0)
+        # Far enough back that all it may write (400 batches and one more, 15 minutes each) is in
+        # the past: a reading in the future would be refused, and the thread would die with it.
+        self.start_at = (utcnow() - timedelta(days=5)).replace(microsecond=0)
 
     def run(self) -> None:
         while not self.stop.is_set() and self.batches < 400:
